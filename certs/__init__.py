@@ -1,0 +1,1 @@
+"""The provincial PKI: CA, node/gateway/operator certificates, revocation, trust bundle, mTLS."""

@@ -1,0 +1,1 @@
+"""The provincial gateway: ingest, dedup, store, audit, redistribute, operator status."""

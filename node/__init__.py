@@ -1,0 +1,1 @@
+"""The city node: intake, outbox, sync, list replica, local check API, department feed."""

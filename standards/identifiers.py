@@ -1,0 +1,242 @@
+"""Identifier rules of the exchange standard (REC-ID-…): USCC, organisation code, citizen ID.
+
+Pure functions over strings. Each check returns an :class:`IdCheck` that says what kind of
+identifier it is, whether it is valid, and if not the reason code and requirement ID, so the
+same result serves the CLI, record validation and the gateway.
+
+* 统一社会信用代码 (GB 32100-2015): 18 characters from ``USCC_ALPHABET``; weights
+  3^(i-1) mod 31; check = (31 − Σ mod 31) mod 31. Positions 9–17 are a GB 11714
+  organisation code and must pass its own check (REC-ID-03). Unknown registration
+  department / category pairs only warn (codes were added over time, REC-ID-05), and
+  positions 3–8 are not checked against today's division list (old Laiwu codes stay valid).
+* 组织机构代码 (GB 11714): 8 characters 0–9/A–Z + check; weights 3,7,9,10,5,8,4,2.
+* 公民身份号码 (GB 11643): 18 digits (last may be X); 15-digit numbers are converted.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+ID_CHECK = "10X98765432"
+
+# 个体工商户 without a USCC report this placeholder and then need 工商注册号 (REC-031).
+USCC_PLACEHOLDER = "00000000000000000X"
+
+# GB 32100 registration departments (position 1) and their organisation categories (position 2).
+USCC_DEPARTMENTS: dict[str, tuple[str, dict[str, str]]] = {
+    "1": ("机构编制", {"1": "机关", "2": "事业单位", "3": "中央编办直接管理机构编制的群众团体", "9": "其他"}),
+    "2": ("外交", {"1": "外国常驻新闻机构", "9": "其他"}),
+    "3": ("司法行政", {"1": "律师执业机构", "2": "公证处", "3": "基层法律服务所", "4": "司法鉴定机构", "5": "仲裁委员会", "9": "其他"}),
+    "4": ("文化", {"1": "外国在华文化中心", "9": "其他"}),
+    "5": ("民政", {"1": "社会团体", "2": "民办非企业单位", "3": "基金会", "9": "其他"}),
+    "6": ("旅游", {"1": "外国旅游部门常驻代表机构", "2": "港澳台地区旅游部门常驻内地（大陆）代表机构", "9": "其他"}),
+    "7": ("宗教", {"1": "宗教活动场所", "2": "宗教院校", "9": "其他"}),
+    "8": ("工会", {"1": "基层工会", "9": "其他"}),
+    "9": ("工商", {"1": "企业", "2": "个体工商户", "3": "农民专业合作社"}),
+    "A": ("中央军委改革和编制办公室", {"1": "军队事业单位", "9": "其他"}),
+    "N": ("农业", {"1": "组级集体经济组织", "2": "村级集体经济组织", "3": "乡镇级集体经济组织", "9": "其他"}),
+    "Y": ("其他", {"1": ""}),
+}
+
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_FULLWIDTH[0x3000] = 0x20
+
+
+@dataclass(frozen=True)
+class IdCheck:
+    """The verdict on one identifier. ``reason``/``rule`` are empty when valid."""
+
+    code: str  # as given
+    kind: str  # "uscc" | "org_code" | "id_card" | "unknown"
+    valid: bool
+    normalised: str = ""
+    reason: str = ""  # reason code, e.g. "USCC_CHECKSUM"
+    rule: str = ""  # requirement ID, e.g. "REC-ID-02"
+    message: str = ""  # what is wrong and what to do
+    warnings: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "kind": self.kind,
+            "valid": self.valid,
+            "normalised": self.normalised,
+            "reason": self.reason,
+            "rule": self.rule,
+            "message": self.message,
+            "warnings": list(self.warnings),
+        }
+
+
+def normalise(code: str) -> str:
+    """Full-width → half-width, strip spaces, upper-case (what importers see in the field)."""
+    return "".join(code.translate(_FULLWIDTH).split()).upper()
+
+
+# --- check characters -------------------------------------------------------------------
+
+
+def uscc_check_char(body17: str) -> str:
+    """The 18th character of a USCC whose first 17 characters are ``body17``."""
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body17, USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def _org_value(c: str) -> int:
+    return int(c) if c.isdigit() else ord(c) - ord("A") + 10
+
+
+def org_code_check_char(body8: str) -> str:
+    """The 9th character of a GB 11714 organisation code whose first 8 are ``body8``."""
+    total = sum(_org_value(c) * w for c, w in zip(body8, ORG_WEIGHTS, strict=True))
+    c9 = 11 - total % 11
+    return "X" if c9 == 10 else "0" if c9 == 11 else str(c9)
+
+
+def id_check_char(body17: str) -> str:
+    """The 18th character of a citizen ID number whose first 17 digits are ``body17``."""
+    total = sum(int(c) * w for c, w in zip(body17, ID_WEIGHTS, strict=True))
+    return ID_CHECK[total % 11]
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def _bad(code: str, kind: str, norm: str, reason: str, rule: str, message: str) -> IdCheck:
+    return IdCheck(code, kind, False, norm, reason, rule, message)
+
+
+def check_org_code(code: str) -> IdCheck:
+    """组织机构代码: 8 characters 0–9/A–Z and a check character (a hyphen before it is tolerated)."""
+    norm = normalise(code).replace("-", "")
+    if len(norm) != 9:
+        return _bad(code, "org_code", norm, "ORG_LENGTH", "REC-ID-11",
+                    f"an organisation code has 9 characters (8 + check), this has {len(norm)}")
+    body, check = norm[:8], norm[8]
+    if not all(c.isdigit() or "A" <= c <= "Z" for c in body) or not (check.isdigit() or check == "X"):
+        return _bad(code, "org_code", norm, "ORG_CHARSET", "REC-ID-11",
+                    "an organisation code uses 0-9 and A-Z, with 0-9 or X as the check character")
+    expected = org_code_check_char(body)
+    if check != expected:
+        return _bad(code, "org_code", norm, "ORG_CHECKSUM", "REC-ID-12",
+                    f"check character is {check!r} but GB 11714 gives {expected!r}: the code is mistyped")
+    return IdCheck(code, "org_code", True, norm)
+
+
+def check_uscc(code: str) -> IdCheck:
+    """统一社会信用代码 per GB 32100-2015, including the embedded organisation-code check."""
+    norm = normalise(code)
+    if len(norm) != 18:
+        return _bad(code, "uscc", norm, "USCC_LENGTH", "REC-ID-01",
+                    f"a USCC has 18 characters, this has {len(norm)}")
+    bad_chars = sorted({c for c in norm if c not in USCC_ALPHABET})
+    if bad_chars:
+        return _bad(code, "uscc", norm, "USCC_CHARSET", "REC-ID-01",
+                    f"characters {''.join(bad_chars)!r} are not used in a USCC (no I, O, Z, S, V): "
+                    "check for a mistyped 1/0/2/5/U")
+    if norm == USCC_PLACEHOLDER:
+        return _bad(code, "uscc", norm, "USCC_PLACEHOLDER", "REC-ID-01",
+                    "this is the placeholder for a 个体工商户 without a USCC, not a code")
+    expected = uscc_check_char(norm[:17])
+    if norm[17] != expected:
+        return _bad(code, "uscc", norm, "USCC_CHECKSUM", "REC-ID-02",
+                    f"check character is {norm[17]!r} but GB 32100 gives {expected!r}: the code is mistyped")
+    if not norm[2:8].isdigit():
+        return _bad(code, "uscc", norm, "USCC_DIVISION", "REC-ID-04",
+                    f"positions 3-8 must be a six-digit division code, not {norm[2:8]!r}")
+    org = check_org_code(norm[8:17])
+    if not org.valid:
+        return _bad(code, "uscc", norm, "USCC_ORG_CHECKSUM", "REC-ID-03",
+                    f"positions 9-17 ({norm[8:17]}) are not a valid GB 11714 organisation code: {org.message}")
+    warnings: list[str] = []
+    dept = USCC_DEPARTMENTS.get(norm[0])
+    if dept is None or norm[1] not in dept[1]:
+        warnings.append(f"REC-ID-05: registration department/category {norm[:2]!r} is not in the GB 32100 table")
+    return IdCheck(code, "uscc", True, norm, warnings=tuple(warnings))
+
+
+def _birth_date(s: str) -> _dt.date | None:
+    try:
+        return _dt.date(int(s[0:4]), int(s[4:6]), int(s[6:8]))
+    except ValueError:
+        return None
+
+
+def check_id_number(code: str, *, today: _dt.date | None = None) -> IdCheck:
+    """公民身份号码 per GB 11643: 18 characters, or 15 digits (converted, see ``id15_to_18``)."""
+    norm = normalise(code)
+    if len(norm) == 15 and norm.isdigit():
+        norm = id15_to_18(norm)
+    if len(norm) != 18:
+        return _bad(code, "id_card", norm, "ID_LENGTH", "REC-ID-21",
+                    f"a citizen ID number has 18 characters (or 15 digits), this has {len(norm)}")
+    if not norm[:17].isdigit() or not (norm[17].isdigit() or norm[17] == "X"):
+        return _bad(code, "id_card", norm, "ID_CHARSET", "REC-ID-21",
+                    "a citizen ID number is 17 digits followed by a digit or X")
+    if norm[0] not in "12345678":
+        return _bad(code, "id_card", norm, "ID_ADDRESS", "REC-ID-22",
+                    f"address code {norm[:6]} does not start with a province code (11-82)")
+    born = _birth_date(norm[6:14])
+    if born is None or born.year < 1880 or (today is not None and born > today):
+        return _bad(code, "id_card", norm, "ID_BIRTH_DATE", "REC-ID-22",
+                    f"positions 7-14 ({norm[6:14]}) are not a possible date of birth")
+    expected = id_check_char(norm[:17])
+    if norm[17] != expected:
+        return _bad(code, "id_card", norm, "ID_CHECKSUM", "REC-ID-23",
+                    f"check character is {norm[17]!r} but GB 11643 gives {expected!r}: the number is mistyped")
+    return IdCheck(code, "id_card", True, norm)
+
+
+def id15_to_18(code15: str) -> str:
+    """First-generation 15-digit ID → 18 digits: century 19 inserted, check char appended (REC-ID-24)."""
+    body = code15[:6] + "19" + code15[6:]
+    return body + id_check_char(body)
+
+
+def detect_kind(code: str) -> str:
+    """Best guess of what an identifier is: "uscc", "org_code", "id_card" or "unknown".
+
+    An 18-digit string can be either a USCC or an ID number; the one whose check passes wins,
+    then the structure decides (an ID has a birth date in positions 7–14 and starts 1–8).
+    """
+    norm = normalise(code).replace("-", "") if len(normalise(code)) == 10 else normalise(code)
+    if len(norm) == 9:
+        return "org_code"
+    if len(norm) == 15 and norm.isdigit():
+        return "id_card"
+    if len(norm) != 18:
+        return "unknown"
+    id_shaped = norm[:17].isdigit() and (norm[17].isdigit() or norm[17] == "X")
+    if id_shaped and check_id_number(norm).valid:
+        return "id_card"
+    if check_uscc(norm).valid:
+        return "uscc"
+    if id_shaped and norm[0] in "12345678" and _birth_date(norm[6:14]) is not None:
+        return "id_card"
+    return "uscc"
+
+
+def check_any(code: str, *, today: _dt.date | None = None) -> IdCheck:
+    """Detect the kind of ``code`` and check it as that kind."""
+    kind = detect_kind(code)
+    if kind == "uscc":
+        return check_uscc(code)
+    if kind == "org_code":
+        return check_org_code(code)
+    if kind == "id_card":
+        return check_id_number(code, today=today)
+    return _bad(code, "unknown", normalise(code), "ID_UNKNOWN_KIND", "REC-ID-01",
+                "not a USCC (18 characters), organisation code (9) or citizen ID number (18 or 15 digits)")
+
+
+def mask_id_number(number: str) -> str:
+    """Published form of a natural person's ID number: keep the first 6 and last 4 (REC-PII-02)."""
+    norm = normalise(number)
+    if len(norm) <= 10:
+        return "*" * len(norm)
+    return norm[:6] + "*" * (len(norm) - 10) + norm[-4:]
