@@ -104,3 +104,7 @@ def progress(total: int | None, label: str, *, enabled: bool = True) -> Callable
         sys.stderr.flush()
 
     return advance
+
+
+if __name__ == "__main__":
+    sys.exit(main())
