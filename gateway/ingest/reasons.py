@@ -1,0 +1,55 @@
+"""Reason codes and requirement IDs of the gateway's ingest decisions (standards/spec/05-sync.md).
+
+One table, so that the spec, the acks and the tests name the same strings. A reason code says
+which way a record broke a rule; the requirement ID says which rule (EXCHANGE-STANDARD.md §0).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Outcome(IntEnum):
+    """Values equal the wire enum ``creditx.v1.Outcome`` (exchange.proto)."""
+
+    ACCEPTED = 1
+    DUPLICATE = 2
+    SUPERSEDED = 3
+    REJECTED = 4
+
+
+# reason code -> (requirement ID, what the node should do)
+REASONS: dict[str, tuple[str, str]] = {
+    # sequence rules
+    "SYNC_SEQ_GAP": ("SYNC-011", "resend from committed_seq + 1, in order"),
+    "SYNC_SEQ_CONFLICT": ("SYNC-012", "a source_seq is never reused for other content; assign a new one"),
+    "SYNC_SEQ_MISMATCH": ("SYNC-014", "sign the record with the same source_seq it is sent under"),
+    # dedup / versions
+    "OLDER_THAN_STORED": ("SYNC-022", "nothing to do: a newer version of this record is already current"),
+    "SYNC_VERSION_CONFLICT": ("SYNC-023", "send a correction with a higher version number"),
+    # signing certificate / envelope
+    "SIG_UNKNOWN_KEY": ("SYNC-030", "present the signing certificate in the handshake"),
+    "SIG_KEY_REVOKED": ("SEC-REVOKED", "sign with a valid certificate and resubmit"),
+    "SIG_KEY_EXPIRED": ("SEC-VALIDITY", "sign with a valid certificate and resubmit"),
+    "SIG_PAYLOAD_TYPE": ("SIG-001", "use payload_type application/vnd.creditx.record+json;v=1"),
+    # authorisation
+    "SEC_REGION_MISMATCH": ("SEC-REGION", "a node sends records of its own region only"),
+}
+
+# Batch-level failures (not per record): reason -> gRPC status code name. Mapped to real
+# status codes in exactly one place, gateway.service.status.
+BATCH_STATUS: dict[str, str] = {
+    "PEER_UNAUTHENTICATED": "UNAUTHENTICATED",
+    "PEER_ROLE": "PERMISSION_DENIED",
+    "BATCH_MALFORMED": "INVALID_ARGUMENT",
+    "BATCH_TOO_LARGE": "RESOURCE_EXHAUSTED",
+    "SHUTTING_DOWN": "UNAVAILABLE",
+}
+
+
+def requirement_of(reason: str, default: str = "") -> str:
+    return REASONS.get(reason, (default, ""))[0]
+
+
+def fix_of(reason: str) -> str:
+    return REASONS.get(reason, ("", ""))[1]

@@ -1,0 +1,93 @@
+"""Contract tests every :class:`gateway.store.base.GatewayStore` implementation must pass.
+
+Subclass :class:`StoreContract` and provide a ``store`` fixture (see test_store_sqlite.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.audit import leaves_for
+from gateway.ingest.reasons import Outcome
+from gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from gateway.store.base import SigningCert
+from datetime import datetime, timezone
+
+AT = "2025-01-02T03:04:05.000Z"
+NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+def item(seq, outcome=Outcome.ACCEPTED, fp=None, nk="K", version=1, current=True, reason="", stored=True):
+    rec = IncomingRecord(seq, "application/vnd.creditx.record+json;v=1", b"payload%d" % seq,
+                         (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"sig"),))
+    d = Decision(seq, outcome, payload_sha=rec.payload_sha, fingerprint=fp or b"f%d" % seq, natural_key=nk,
+                 version=version, current=current, reason=reason, stored=stored, region="370100",
+                 record_type="XZCF")
+    return d, rec
+
+
+def commit(store, node, items, committed):
+    return store.commit_batch(node, items, leaves_for([d for d, _ in items], node, NOW), committed, AT)
+
+
+class StoreContract:
+    def test_empty_store(self, store):
+        assert store.committed_seq("370100") == 0 and store.decision_for("370100", 1) is None
+        assert store.audit_size() == 0 and not store.fingerprint_stored(b"x")
+
+    def test_commit_assigns_leaf_indices_and_advances_cursor(self, store):
+        out = commit(store, "370100", [item(1), item(2, Outcome.REJECTED, current=False, reason="R")], 2)
+        assert [d.log_index for d in out] == [0, 1]
+        out = commit(store, "370100", [item(3, nk="K2")], 3)
+        assert out[0].log_index == 2 and store.audit_size() == 3
+        assert store.committed_seq("370100") == 3
+        d = store.decision_for("370100", 2)
+        assert d.outcome is Outcome.REJECTED and d.reason == "R" and d.log_index == 1
+
+    def test_rejected_is_kept_but_its_fingerprint_is_not_content(self, store):
+        commit(store, "370100", [item(1, Outcome.REJECTED, fp=b"F", current=False)], 1)
+        assert not store.fingerprint_stored(b"F")
+        commit(store, "370100", [item(2, fp=b"G")], 2)
+        assert store.fingerprint_stored(b"G")
+
+    def test_current_version_follows_current_decisions_only(self, store):
+        commit(store, "370100", [item(1, version=2)], 1)
+        commit(store, "370100", [item(2, Outcome.SUPERSEDED, version=1, current=False)], 2)
+        assert store.current_version("K") == 2
+        commit(store, "370100", [item(3, Outcome.SUPERSEDED, version=3)], 3)
+        assert store.current_version("K") == 3
+
+    def test_unstored_decisions_leave_no_row_and_no_leaf(self, store):
+        out = commit(store, "370100", [item(1), item(5, Outcome.REJECTED, stored=False)], 1)
+        assert store.audit_size() == 1 and store.decision_for("370100", 5) is None and out[1].log_index == -1
+
+    def test_a_failed_commit_leaves_nothing(self, store):
+        commit(store, "370100", [item(1)], 1)
+        with pytest.raises(Exception):
+            commit(store, "370100", [item(2), item(1)], 2)  # (node, seq) unique
+        assert store.committed_seq("370100") == 1 and store.audit_size() == 1
+        assert store.decision_for("370100", 2) is None
+
+    def test_nodes_counts_reasons_and_heartbeat(self, store):
+        store.upsert_node("370100", "济南", "0A", "2026-01-01T00:00:00Z", AT)
+        commit(store, "370100", [item(1), item(2, Outcome.REJECTED, reason="R1", current=False),
+                                 item(3, Outcome.REJECTED, reason="R1", current=False)], 3)
+        store.heartbeat("370100", 7, 10, AT)
+        (n,) = store.nodes()
+        assert (n.region, n.name, n.committed_seq, n.backlog, n.last_source_seq) == ("370100", "济南", 3, 7, 10)
+        assert n.counts == {"ACCEPTED": 1, "REJECTED": 2} and n.recent_reasons == [("R1", 2)]
+
+    def test_signing_certs_by_region(self, store):
+        c = SigningCert("sha256:01", "370100", "0B", "2026-01-01T00:00:00Z", b"der")
+        store.add_signing_cert(c, AT)
+        store.add_signing_cert(c, AT)
+        assert store.signing_certs("370100") == [c] and store.signing_certs("370200") == []
+
+    def test_find_records_pages(self, store):
+        commit(store, "370100", [item(i, nk=f"K{i}") for i in range(1, 6)], 5)
+        page = store.find_records(region="370100", record_type="XZCF", limit=2)
+        assert [r["source_seq"] for r in page] == [1, 2]
+        page2 = store.find_records(region="370100", after_id=page[-1]["id"], limit=10)
+        assert [r["source_seq"] for r in page2] == [3, 4, 5]
+        assert [r["source_seq"] for r in store.find_records(natural_key="K3")] == [3]
+        assert [r["source_seq"] for r in store.find_records(fingerprint=b"f4")] == [4]
