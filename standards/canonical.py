@@ -14,7 +14,7 @@ How it stays both:
   U+E000–U+FFFF in code points but below them in UTF-16). Its string escaping is RFC 8785
   §3.2.2.2 exactly: ``\\"``, ``\\\\``, ``\\b \\f \\n \\r \\t``, other C0 controls as ``\\u00xx``
   lowercase, everything else (including U+007F, U+2028) literal. A cheap scan checks (a); a
-  regex over the output checks (b).
+  length check of the output's UTF-16 form checks (b).
 * **General path** otherwise: keys sorted by UTF-16 code units, numbers in ECMAScript
   ``Number.prototype.toString`` form (RFC 8785 §3.2.2.3) derived from Python's shortest
   round-trip ``repr``.
@@ -27,13 +27,13 @@ tests/test_canonical.py cross-checks against the ``rfc8785`` package and the RFC
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 SAFE_INT = 2**53 - 1
-_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 _FAST_SCALARS = frozenset({str, int, bool, type(None)})
+_FAST_KINDS = _FAST_SCALARS | {dict, list}
+_STR_ONLY = frozenset({str})
 _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
                           allow_nan=False, check_circular=False).encode
 
@@ -42,7 +42,8 @@ def canonicalize(obj: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of ``obj`` (dict/list/tuple/str/int/float/bool/None)."""
     if _fast_ok(obj, 0):
         text = _dumps(obj)
-        if not _ASTRAL.search(text):
+        # No astral character anywhere ⇔ every character is one UTF-16 code unit.
+        if len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):
             return _utf8(text)
     return _utf8("".join(_general(obj, [])))
 
@@ -64,11 +65,14 @@ def _fast_ok(obj: Any, depth: int) -> bool:
     else:
         return t in _FAST_SCALARS
     kinds = set(map(type, vals))
-    if kinds <= {str}:
+    if kinds <= _STR_ONLY:
         return True
-    if not kinds <= _FAST_SCALARS | {dict, list}:
+    if not kinds <= _FAST_KINDS:
         return False
-    return all(_fast_ok(v, depth + 1) for v in vals if type(v) is not str)
+    for v in vals:
+        if type(v) is not str and not _fast_ok(v, depth + 1):
+            return False
+    return True
 
 
 def _utf8(text: str) -> bytes:
