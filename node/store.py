@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ class NodeStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         self.conn = conn
+        self._lock = threading.RLock()  # one connection, shared by the scheduler's threads
         self.db = sqlite_utils.Database(conn)
         self._migrate()
 
@@ -115,13 +117,14 @@ class NodeStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction; ``BEGIN IMMEDIATE`` takes the write lock up front (NODE-001)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     def _one(self, sql: str, params: Sequence = ()) -> object:
         return self.conn.execute(sql, params).fetchone()[0]
