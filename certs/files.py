@@ -67,9 +67,10 @@ PUBLIC_FILE_MODE = 0o644
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) with mode 0700 if missing; tighten it if it exists."""
+    """Create ``path`` and any missing parents with mode 0700; tighten ``path`` if it exists."""
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    for missing in reversed([p for p in (path, *path.parents) if not p.exists()]):
+        missing.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
     os.chmod(path, PRIVATE_DIR_MODE)
     return path
 

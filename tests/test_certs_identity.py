@@ -1,0 +1,183 @@
+"""Identity verification: every rejection reason (SEC-030…041), rotation, a foreign CA with
+the same subject, region authorisation (SEC-032)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from certs import files
+from certs.ca import init_ca
+from certs.crl import load_crl, publish_crl, revoke
+from certs.identity import IdentityError, TrustStore, authorise_region, verify
+from certs.issue import issue_gateway, issue_node, issue_operator
+from certs.profiles import (GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR, key_id,
+                            serial_hex)
+
+AT = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def ca(tmp_path):
+    return init_ca(tmp_path / "ca", at=AT)
+
+
+@pytest.fixture
+def node(ca, tmp_path):
+    return issue_node(ca, region="370100", name="jinan", at=AT, days=30, out=tmp_path / "n")
+
+
+def store(ca) -> TrustStore:
+    return TrustStore(ca.cert).with_crl(load_crl(ca.path(files.CRL)))
+
+
+def reason_of(data, trust, *, at=AT, roles=(NODE_AUTH,)) -> str:
+    with pytest.raises(IdentityError) as exc:
+        verify(data, trust, at=at, roles=roles)
+    return exc.value.reason
+
+
+def test_a_good_node_certificate_gives_its_identity(ca, node):
+    ident = verify(node.auth_cert.read_bytes(), store(ca), at=AT, roles=(NODE_AUTH,))
+    cert = files.read_cert(node.auth_cert)
+    assert (ident.role, ident.region, ident.name) == (NODE_AUTH, "370100", "jinan")
+    assert ident.serial == serial_hex(cert.serial_number)
+    assert ident.key_id == key_id(cert.public_key()) and ident.key_id.startswith("sha256:")
+    assert ident.not_after == cert.not_valid_after_utc
+
+
+def test_malformed_bytes(ca):
+    assert reason_of(b"not a certificate", store(ca)) == "CERT_MALFORMED"
+    assert reason_of(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                     store(ca)) == "CERT_MALFORMED"
+
+
+def _hand_made(ca, *, ekus, uris, ca_flag=False):
+    """A certificate signed by our CA but not from one of our profiles."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    b = (x509.CertificateBuilder()
+         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rogue")]))
+         .issuer_name(ca.cert.subject).public_key(key.public_key())
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(AT - timedelta(days=1)).not_valid_after(AT + timedelta(days=1))
+         .add_extension(x509.BasicConstraints(ca=ca_flag, path_length=None), critical=True))
+    if ekus:
+        b = b.add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
+    if uris:
+        b = b.add_extension(x509.SubjectAlternativeName(
+            [x509.UniformResourceIdentifier(u) for u in uris]), critical=False)
+    return b.sign(ca.key, hashes.SHA256())
+
+
+@pytest.mark.parametrize("ekus,uris,ca_flag", [
+    ([ExtendedKeyUsageOID.CLIENT_AUTH], [], False),  # no role URI
+    ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:node-auth"], False),  # no region
+    ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:node-auth",
+                                         "urn:creditx:region:371200"], False),  # not a node region
+    # a "signing" certificate that would also work for TLS: role confusion
+    ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:node-signing",
+                                         "urn:creditx:region:370100"], False),
+    ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:root"], False),
+    ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:operator"], True),  # a CA as leaf
+])
+def test_broken_role_markings_are_malformed(ca, ekus, uris, ca_flag):
+    cert = _hand_made(ca, ekus=ekus, uris=uris, ca_flag=ca_flag)
+    assert reason_of(cert, store(ca), roles=(NODE_AUTH, NODE_SIGNING, OPERATOR)) == \
+        "CERT_MALFORMED"
+
+
+def test_foreign_ca_with_the_same_subject_is_wrong_ca(ca, node, tmp_path):
+    other = init_ca(tmp_path / "other", at=AT)
+    assert other.cert.subject == ca.cert.subject
+    foreign = issue_node(other, region="370100", name="jinan", at=AT, out=tmp_path / "f")
+    assert reason_of(foreign.auth_cert.read_bytes(), store(ca)) == "CERT_WRONG_CA"
+    assert reason_of(other.cert, store(ca)) == "CERT_WRONG_CA"  # their root is not ours
+
+
+def test_not_yet_valid_and_expired(ca, node):
+    data = node.auth_cert.read_bytes()
+    assert reason_of(data, store(ca), at=AT - timedelta(hours=1)) == "CERT_NOT_YET_VALID"
+    assert reason_of(data, store(ca), at=AT + timedelta(days=31)) == "CERT_EXPIRED"
+    verify(data, store(ca), at=AT + timedelta(days=29), roles=NODE_AUTH)
+
+
+def test_revoked_per_the_newest_crl(ca, node):
+    old_store = store(ca)
+    serial = serial_hex(files.read_cert(node.auth_cert).serial_number)
+    revoke(ca, serial, at=AT + timedelta(hours=1), reason="key-compromise")
+    newest = load_crl(ca.path(files.CRL))
+    assert reason_of(node.auth_cert.read_bytes(), old_store.with_crl(newest)) == "CERT_REVOKED"
+    # An older CRL presented later does not undo the revocation (SEC-041).
+    stale = old_store.crl
+    assert old_store.with_crl(newest).with_crl(stale).crl == newest
+    # the signing certificate was not revoked
+    verify(node.signing_cert.read_bytes(), old_store.with_crl(newest), at=AT, roles=NODE_SIGNING)
+
+
+def test_crl_from_another_ca_is_refused(ca, tmp_path):
+    other = init_ca(tmp_path / "other", at=AT)
+    with pytest.raises(IdentityError) as exc:
+        TrustStore(ca.cert).with_crl(load_crl(other.path(files.CRL)))
+    assert exc.value.reason == "CERT_WRONG_CA"
+
+
+def test_wrong_role_both_ways(ca, node, tmp_path):
+    trust = store(ca)
+    assert reason_of(node.signing_cert.read_bytes(), trust, roles=(NODE_AUTH,)) == \
+        "CERT_WRONG_ROLE"
+    assert reason_of(node.auth_cert.read_bytes(), trust, roles=(NODE_SIGNING,)) == \
+        "CERT_WRONG_ROLE"
+    op = issue_operator(ca, name="alice", at=AT, out=tmp_path / "o")
+    assert reason_of(op.cert.read_bytes(), trust, roles=(NODE_AUTH,)) == "CERT_WRONG_ROLE"
+    gw = issue_gateway(ca, at=AT, out=tmp_path / "g")
+    assert reason_of(gw.tls_cert.read_bytes(), trust, roles=(NODE_AUTH,)) == "CERT_WRONG_ROLE"
+    assert verify(gw.tls_cert.read_bytes(), trust, at=AT, roles=GATEWAY_TLS).region is None
+
+
+def test_errors_name_rule_and_what_to_do(ca, node):
+    with pytest.raises(IdentityError) as exc:
+        verify(node.signing_cert.read_bytes(), store(ca), at=AT, roles=(NODE_AUTH,))
+    assert exc.value.rule == "SEC-010"
+    assert "CERT_WRONG_ROLE (SEC-010)" in exc.value.diagnostics()
+    assert "hint:" in exc.value.diagnostics()
+
+
+def test_rotation_keeps_old_signatures_verifiable(ca, node, tmp_path):
+    """SEC-031: after rotation both keys verify for their own validity periods."""
+    old = node.signing_cert.read_bytes()
+    later = AT + timedelta(days=20)
+    issue_node(ca, region="370100", name="jinan", at=later, days=30, out=node.dir, only="signing")
+    new = node.signing_cert.read_bytes()
+    trust = store(ca)
+    old_id = verify(old, trust, at=AT + timedelta(days=1), roles=NODE_SIGNING)
+    new_id = verify(new, trust, at=later + timedelta(days=1), roles=NODE_SIGNING)
+    assert old_id.key_id != new_id.key_id and old_id.region == new_id.region == "370100"
+    # the old key is only good for what it signed while valid
+    assert reason_of(old, trust, at=AT + timedelta(days=31), roles=NODE_SIGNING) == "CERT_EXPIRED"
+
+
+def test_region_authorisation(ca, node, tmp_path):
+    trust = store(ca)
+    ident = verify(node.signing_cert.read_bytes(), trust, at=AT, roles=NODE_SIGNING)
+    authorise_region(ident, "370100")
+    for other in ("370200", "370000"):
+        with pytest.raises(IdentityError) as exc:
+            authorise_region(ident, other)
+        assert exc.value.reason == "REGION_MISMATCH" and exc.value.rule == "SEC-032"
+    dept = issue_node(ca, region="370000", name="dept", at=AT, out=tmp_path / "d")
+    dept_id = verify(dept.signing_cert.read_bytes(), trust, at=AT, roles=NODE_SIGNING)
+    authorise_region(dept_id, "370000")
+    with pytest.raises(IdentityError, match="province-level records only"):
+        authorise_region(dept_id, "370100")
+
+
+def test_publish_crl_numbers_grow(ca):
+    from cryptography.x509 import CRLNumber
+    first = publish_crl(ca, at=AT).extensions.get_extension_for_class(CRLNumber).value.crl_number
+    second = publish_crl(ca, at=AT).extensions.get_extension_for_class(CRLNumber).value.crl_number
+    assert second == first + 1
