@@ -233,3 +233,22 @@ def test_consistency_between_checkpoints_fork_and_rollback():
     with pytest.raises(CheckpointError) as e:
         check_consistent(old, Checkpoint("other.example/log", 20, root(leaves)), proof)
     assert e.value.reason == "WRONG_ORIGIN"
+
+
+def test_generated_checkpoint_vectors():  # standards/vectors/gen_merkle.py, checkpoints.json
+    import datetime
+
+    from standards.vectors.gen_merkle import build
+
+    cases = build(datetime.date(2030, 1, 1))["checkpoints.json"]
+    assert {c["valid"] for c in cases} == {True, False}
+    for c in cases:
+        verifiers = [parse_verifier_key(k) for k in c["verifier_keys"]]
+        if c["valid"]:
+            cp = verify_checkpoint(c["note"], verifiers)
+            assert (cp.origin, cp.size, base64.b64encode(cp.root_hash).decode(), list(cp.extensions)) == (
+                c["origin"], c["size"], c["root_hash"], c["extensions"]), c["desc"]
+        else:
+            with pytest.raises(CheckpointError) as e:
+                verify_checkpoint(c["note"], verifiers)
+            assert e.value.reason == c["reason"], c["desc"]
