@@ -30,10 +30,12 @@ from gateway.ingest.values import Checked, IncomingRecord
 
 @dataclass(frozen=True)
 class KeyGrant:
-    """A signing key the node presented: ``spki_der`` when usable now, else why not."""
+    """A signing key the node presented: ``spki_der`` when usable now, else why not (the
+    reason code and requirement of the certificate check, e.g. CERT_REVOKED / SEC-040)."""
 
     spki_der: bytes = b""
     reason: str = ""
+    requirement: str = ""
     message: str = ""
 
 
@@ -68,8 +70,8 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
     from standards.envelope import Envelope, Signature, SignatureError, verify_envelope
     from standards.fingerprint import fingerprint
     from standards.natural_key import natural_key
-    from standards.record import RecordError, decode_record
-    from standards.validation import validate_fields
+    from standards.record import RECORD_PAYLOAD_TYPE, RecordError, decode_record
+    from standards.validation import errors_only, validate_fields
 
     usable = [s for s in rec.signatures if s.keyid in job.grants]
     if not usable:
@@ -79,8 +81,7 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
                        f"{fix_of('SIG_UNKNOWN_KEY')}")
     grant = job.grants[usable[0].keyid]
     if grant.reason:
-        return _reject(rec, grant.reason, "", f"{grant.message}; {fix_of(grant.reason)}",
-                       keyid=usable[0].keyid)
+        return _reject(rec, grant.reason, grant.requirement, grant.message, keyid=usable[0].keyid)
     env = Envelope(payload_type=rec.payload_type, payload=rec.payload,
                    signatures=tuple(Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in usable))
 
@@ -89,11 +90,11 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         return _public_key(keyid, g.spki_der) if g and g.spki_der else None
 
     try:
-        sig = verify_envelope(env, resolve)
+        sig = verify_envelope(env, resolve, expected_type=RECORD_PAYLOAD_TYPE)
     except SignatureError as exc:
-        return _reject(rec, exc.reason, exc.rule, str(getattr(exc, "detail", "") or exc),
+        return _reject(rec, exc.reason, exc.rule, exc.detail,
                        keyid=usable[0].keyid)
-    keyid = getattr(sig, "keyid", usable[0].keyid)
+    keyid = sig.keyid
     try:
         record = decode_record(rec.payload)
     except RecordError as exc:
@@ -107,7 +108,7 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         return _reject(rec, "SEC_REGION_MISMATCH", "", f"record region {record.region} is not this node's "
                        f"region {job.node_region} (from its certificate); {fix_of('SEC_REGION_MISMATCH')}",
                        "region", **meta)
-    violations = validate_fields(record.type, dict(record.fields), today=job.today)
+    violations = errors_only(validate_fields(record.type, dict(record.fields), today=job.today))
     if violations:
         v = violations[0]
         more = f" (+{len(violations) - 1} more)" if len(violations) > 1 else ""

@@ -29,11 +29,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "SYNC_VERSION_CONFLICT": ("SYNC-023", "send a correction with a higher version number"),
     # signing certificate / envelope
     "SIG_UNKNOWN_KEY": ("SYNC-030", "present the signing certificate in the handshake"),
-    "SIG_KEY_REVOKED": ("SEC-REVOKED", "sign with a valid certificate and resubmit"),
-    "SIG_KEY_EXPIRED": ("SEC-VALIDITY", "sign with a valid certificate and resubmit"),
-    "SIG_PAYLOAD_TYPE": ("SIG-001", "use payload_type application/vnd.creditx.record+json;v=1"),
-    # authorisation
-    "SEC_REGION_MISMATCH": ("SEC-REGION", "a node sends records of its own region only"),
+    # authorisation (certs.identity names REGION_MISMATCH / SEC-032 for the same rule)
+    "SEC_REGION_MISMATCH": ("SEC-032", "a node sends records of its own region only (370000: province)"),
 }
 
 # Batch-level failures (not per record): reason -> gRPC status code name. Mapped to real

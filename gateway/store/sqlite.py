@@ -156,6 +156,10 @@ class SqliteStore:
                               " backlog=excluded.backlog, last_source_seq=excluded.last_source_seq,"
                               " last_seen=excluded.last_seen", (region, backlog, last_source_seq, at))
 
+    def report_backlog(self, region: str, backlog: int, at: str) -> None:
+        with self._lock, self.conn:
+            self.conn.execute("UPDATE nodes SET backlog=?, last_seen=? WHERE region=?", (backlog, at, region))
+
     def nodes(self, recent: int = 500) -> list[NodeRow]:
         out = []
         with self._lock:

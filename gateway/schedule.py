@@ -1,0 +1,26 @@
+"""Periodic jobs of the gateway (APScheduler 3.x BackgroundScheduler, DESIGN.md decision 8).
+
+Job bodies are one call each into tested code with the injected clock: re-read the CA / CRL
+(so revocations take effect without restart, SEC-041) and mark silent nodes disconnected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from gateway.config import GatewayConfig
+from gateway.keys import KeyRegistry
+from gateway.presence import Presence
+
+
+def make_scheduler(cfg: GatewayConfig, keys: KeyRegistry, presence: Presence,
+                   clock: Callable[[], datetime]) -> BackgroundScheduler:
+    sched = BackgroundScheduler(daemon=True)
+    sched.add_job(lambda: keys.trust, "interval", seconds=cfg.crl_reload_s, id="crl-reload",
+                  max_instances=1, coalesce=True)
+    sched.add_job(lambda: presence.mark_stale(clock(), cfg.stale_after_s), "interval",
+                  seconds=max(1, cfg.stale_after_s // 5), id="stale-connections", max_instances=1, coalesce=True)
+    return sched

@@ -1,0 +1,73 @@
+"""A minimal node for gateway tests (the gateway must not import node/): build signed records
+from synthetic rows, handshake, push batches over mutual TLS, read acks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import grpc
+
+from certs.files import read_cert, read_key
+from certs.tls import channel_credentials
+from creditx.v1 import envelope_pb2, exchange_pb2 as pb, exchange_pb2_grpc
+from standards.envelope import Signer, sign_envelope
+from standards.record import RECORD_PAYLOAD_TYPE, Record, encode_record
+from standards.synth import generate_rows
+
+TODAY = dt.date.today()
+
+
+def payloads(region: str, count: int, *, start_seq: int = 1, record_type: str = "XZCF", seed: int = 1,
+             invalid_share: float = 0.0) -> list[bytes]:
+    rows = generate_rows(region, record_type, count, seed=seed, invalid_share=invalid_share, today=TODAY)
+    return [encode_record(Record(record_type, r.op, region, r.source_id, r.version, start_seq + i, r.fields))
+            for i, r in enumerate(rows)]
+
+
+def signed(seq: int, payload: bytes, key, payload_type: str = RECORD_PAYLOAD_TYPE) -> pb.SignedRecord:
+    env = sign_envelope(payload_type, payload, Signer(key))
+    return pb.SignedRecord(source_seq=seq, envelope=envelope_pb2.Envelope(
+        payload_type=env.payload_type, payload=env.payload,
+        signatures=[envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in env.signatures]))
+
+
+def reseq(payload: bytes, seq: int) -> bytes:
+    """The same record under another source_seq (what a node does when it resends content)."""
+    import json
+
+    obj = json.loads(payload)
+    obj["source_seq"] = seq
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+class PushClient:
+    def __init__(self, address: str, creds_dir_or_node, *, cert: Path | None = None, key: Path | None = None) -> None:
+        n = creds_dir_or_node
+        self.creds = n
+        cert = cert or n.auth_cert
+        key = key or n.auth_key
+        self.channel = grpc.secure_channel(address, channel_credentials(n.ca, cert, key),
+                                           options=[("grpc.ssl_target_name_override", "localhost")])
+        grpc.channel_ready_future(self.channel).result(timeout=10)
+        self.stub = exchange_pb2_grpc.ExchangeStub(self.channel)
+        self.signing_key = read_key(n.signing_key)
+
+    def handshake(self, certs: list[bytes] | None = None) -> pb.HandshakeResponse:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        if certs is None:
+            certs = [read_cert(self.creds.signing_cert).public_bytes(Encoding.DER)]
+        return self.stub.Handshake(pb.HandshakeRequest(node_name="test-node", protocol_version=1,
+                                                       software="tests/push_client",
+                                                       signing_certificates=certs), timeout=10)
+
+    def push(self, batches: list[list[pb.SignedRecord]], backlog: int = 0) -> list[pb.PushResponse]:
+        reqs = (pb.PushRequest(batch_id=i + 1, records=b, backlog=backlog) for i, b in enumerate(batches))
+        return list(self.stub.Push(reqs, timeout=60))
+
+    def batch(self, payloads_: list[bytes], start_seq: int = 1, key=None) -> list[pb.SignedRecord]:
+        return [signed(start_seq + i, p, key or self.signing_key) for i, p in enumerate(payloads_)]
+
+    def close(self) -> None:
+        self.channel.close()
