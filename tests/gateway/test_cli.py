@@ -1,0 +1,55 @@
+"""CLI: init → run as a real process (SIGTERM) → status/records with the operator certificate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from gateway.cli import main
+from tests.gateway.push_client import PushClient, payloads
+
+
+def test_init_refuses_to_overwrite_and_names_missing_files(tmp_path, pki, capsys):
+    assert main(["gateway", "init", "--dir", str(tmp_path / "g"), "--ca-dir", str(pki.gateway.dir)]) == 0
+    cfg = json.loads((tmp_path / "g" / "gateway.json").read_text())
+    assert cfg["max_batch_records"] == 500 and cfg["listen"] == "127.0.0.1:0"
+    assert oct((tmp_path / "g" / "tls" / "tls.key").stat().st_mode & 0o777) == "0o600"
+    assert main(["gateway", "init", "--dir", str(tmp_path / "g"), "--ca-dir", str(pki.gateway.dir)]) == 2
+    assert main(["gateway", "init", "--dir", str(tmp_path / "h"), "--ca-dir", str(tmp_path)]) == 2
+    assert "lacks" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
+    d = tmp_path / "g"
+    assert main(["gateway", "init", "--dir", str(d), "--ca-dir", str(pki.gateway.dir)]) == 0
+    shutil.copytree(pki.operator.dir, d / "operator")
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "gateway", "run", "--dir", str(d)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "listening" in proc.stdout.readline()   # printed after run.json is written
+        run = json.loads((d / "run.json").read_text())
+        assert run["pid"] == proc.pid
+        c = PushClient(run["address"], pki.nodes["370100"])
+        c.handshake()
+        c.push([c.batch(payloads("370100", 3))], backlog=7)
+        c.close()
+        capsys.readouterr()
+        assert main(["gateway", "status", "--dir", str(d), "--json"]) == 0
+        (node,) = json.loads(capsys.readouterr().out)["nodes"]
+        assert (node["region"], node["committed_seq"], node["accepted"], node["backlog"]) == ("370100", "3", "3", "7")
+        assert main(["gateway", "status", "--dir", str(d)]) == 0
+        assert "370100" in capsys.readouterr().out
+        assert main(["gateway", "records", "--dir", str(d), "--region", "370100", "--type", "XZCF",
+                     "--limit", "2", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert len(out["records"]) == 2 and out["next_page_token"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    assert not (d / "run.json").exists()
