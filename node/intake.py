@@ -159,7 +159,9 @@ def _batches(rows: Iterable[RowLike], size: int) -> Iterator[list[RowLike]]:
 
 def _default_validate(record_type: str, fields: Mapping[str, str], *, today: dt.date) -> list:
     from standards.validation import validate_fields
-    return validate_fields(record_type, dict(fields), today=today)
+    # Warnings (e.g. an unknown USCC department/category pair) do not quarantine a row.
+    return [v for v in validate_fields(record_type, dict(fields), today=today)
+            if getattr(v, "severity", "error") == "error"]
 
 
 def ingest(store: NodeStore, signer: Signer, rows: Iterable[RowLike], *, region: str, source: str,
