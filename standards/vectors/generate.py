@@ -1,0 +1,95 @@
+"""Vector runner: ``python -m standards.vectors.generate [--check] [--out DIR]``.
+
+Collects ``build(today) -> {filename: object}`` from the sibling generator modules that exist
+(``gen_records``, ``gen_crypto``, ``gen_merkle``), with the fixed date :data:`TODAY`, and writes
+each object as a file: ``.json`` as UTF-8 JSON (2-space indent, non-ASCII kept, trailing newline),
+``.txt`` as the string itself. ``--check`` writes nothing and exits 1 listing every file that
+differs, is missing, or is no longer produced. Invariants: output is a pure function of the
+code (no clock, no randomness); two modules may not produce the same file name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from standards.vectors import VECTOR_DIR
+
+TODAY = dt.date(2026, 1, 1)
+GENERATORS = ("gen_records", "gen_crypto", "gen_merkle")
+SUFFIXES = (".json", ".txt")
+
+
+def build_all(today: dt.date = TODAY) -> dict[str, str]:
+    """Every vector file's name → exact text, from every generator module present."""
+    files: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for mod_name in GENERATORS:
+        full = f"{__package__ or 'standards.vectors'}.{mod_name}"
+        if importlib.util.find_spec(full) is None:
+            continue  # another engineer's generator not written yet
+        for name, obj in importlib.import_module(full).build(today).items():
+            if name in files:
+                raise ValueError(f"vector file {name!r} is produced by both {owner[name]} and {mod_name}")
+            if not name.endswith(SUFFIXES) or "/" in name:
+                raise ValueError(f"{mod_name}: vector file name {name!r} must be a plain *.json or *.txt name")
+            files[name] = render(name, obj)
+            owner[name] = mod_name
+    return files
+
+
+def render(name: str, obj: Any) -> str:
+    if name.endswith(".txt"):
+        if not isinstance(obj, str):
+            raise TypeError(f"{name}: a .txt vector must be a str")
+        return obj
+    return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+
+
+def write(out_dir: Path, files: dict[str, str]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in sorted(files.items()):
+        (out_dir / name).write_bytes(text.encode("utf-8"))
+
+
+def drift(out_dir: Path, files: dict[str, str]) -> list[str]:
+    """Problems between ``files`` and what is in ``out_dir``; empty when they agree."""
+    problems = []
+    for name, text in sorted(files.items()):
+        path = out_dir / name
+        if not path.exists():
+            problems.append(f"{name}: missing (run python -m standards.vectors.generate)")
+        elif path.read_bytes() != text.encode("utf-8"):
+            problems.append(f"{name}: differs from what the code generates")
+    for path in sorted(out_dir.iterdir()) if out_dir.exists() else ():
+        if path.suffix in SUFFIXES and path.name not in files:
+            problems.append(f"{path.name}: no generator produces it any more (delete it or restore its generator)")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m standards.vectors.generate", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on drift")
+    parser.add_argument("--out", type=Path, default=VECTOR_DIR, help="vector directory (default: the package's)")
+    args = parser.parse_args(argv)
+    files = build_all(TODAY)
+    if args.check:
+        problems = drift(args.out, files)
+        for p in problems:
+            print(f"vector drift: {p}", file=sys.stderr)
+        if not problems:
+            print(f"{len(files)} vector files match the code")
+        return 1 if problems else 0
+    write(args.out, files)
+    print(f"wrote {len(files)} vector files to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
