@@ -34,6 +34,7 @@ from certs.ca import CertificateAuthority
 from certs.crl import load_crl, publish_crl
 from certs.identity import Identity, IdentityError, TrustStore, verify
 from certs.profiles import GATEWAY_SIGNING, NODE_SIGNING, key_id
+from standards.envelope import pae  # SIG-002, the same PAE as record envelopes
 from standards.errors import RemoteError
 
 PAYLOAD_TYPE = "application/vnd.creditx.trust-bundle+json;v=1"
@@ -45,16 +46,6 @@ class BundleError(RemoteError):
         self.reason, self.rule = reason, rule
         super().__init__(f"{reason} ({rule}): {message}",
                          hint="fetch a current bundle: creditx certs bundle --dir DIR -o FILE")
-
-
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE v1 pre-authentication encoding; ``standards.envelope.pae`` when available."""
-    try:
-        from standards.envelope import pae as std_pae  # type: ignore[import-not-found]
-    except ImportError:
-        t = payload_type.encode()
-        return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
-    return std_pae(payload_type, payload)
 
 
 def _pem(obj) -> str:

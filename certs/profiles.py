@@ -17,12 +17,14 @@ Invariants (standards/spec/07-security.md):
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
+
+# Key ids are the standard's (SIG-004); re-exported so certs callers need one import.
+from standards.suites import key_id  # noqa: F401
 
 # creditx private OID arc (placeholder Private Enterprise Number; replace with a registered one
 # before production — the arc is named only here).
@@ -62,22 +64,6 @@ PROFILES: dict[str, Profile] = {
 }
 ROLES = tuple(PROFILES)
 TLS_EKUS = {ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH}
-
-
-def key_id(public_key) -> str:
-    """``"sha256:" + hex SHA-256 of the SubjectPublicKeyInfo DER`` (SIG key ids).
-
-    Uses ``standards.suites.key_id`` when that module exists, so both agree by construction;
-    the local definition is the same formula.
-    """
-    try:
-        from standards.suites import key_id as suite_key_id  # type: ignore[import-not-found]
-    except ImportError:
-        spki = public_key.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        return "sha256:" + hashlib.sha256(spki).hexdigest()
-    return suite_key_id(public_key)
 
 
 def fingerprint(cert: x509.Certificate) -> str:
