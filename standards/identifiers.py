@@ -7,7 +7,9 @@ same result serves the CLI, record validation and the gateway.
 * 统一社会信用代码 (GB 32100-2015): 18 characters from ``USCC_ALPHABET``; weights
   3^(i-1) mod 31; check = (31 − Σ mod 31) mod 31. Positions 9–17 are a GB 11714
   organisation code and must pass its own check (REC-ID-03). Unknown registration
-  department / category pairs only warn (codes were added over time, REC-ID-05), and
+  department / category pairs only warn (codes were added over time, REC-ID-05); Xiamen's
+  pre-standard pilot codes (3502xx, "M0…") whose check character predates GB 32100 are
+  accepted with a warning (REC-ID-06); and
   positions 3–8 are not checked against today's division list (old Laiwu codes stay valid).
 * 组织机构代码 (GB 11714): 8 characters 0–9/A–Z + check; weights 3,7,9,10,5,8,4,2.
 * 公民身份号码 (GB 11643): 18 digits (last may be X); 15-digit numbers are converted.
@@ -143,7 +145,13 @@ def check_uscc(code: str) -> IdCheck:
         return _bad(code, "uscc", norm, "USCC_PLACEHOLDER", "REC-ID-01",
                     "this is the placeholder for a 个体工商户 without a USCC, not a code")
     expected = uscc_check_char(norm[:17])
-    if norm[17] != expected:
+    warnings: list[str] = []
+    if norm[17] != expected and _xiamen_pilot(norm):
+        # REC-ID-06: Xiamen issued "M0…" codes in its 2015 pilot, before GB 32100 fixed the
+        # check character; they are real, permanent codes, so they pass with a warning.
+        warnings.append(f"REC-ID-06: check character {norm[17]!r} differs from GB 32100's {expected!r}; "
+                        "accepted as a Xiamen pilot code issued before the standard")
+    elif norm[17] != expected:
         return _bad(code, "uscc", norm, "USCC_CHECKSUM", "REC-ID-02",
                     f"check character is {norm[17]!r} but GB 32100 gives {expected!r}: the code is mistyped")
     if not norm[2:8].isdigit():
@@ -153,11 +161,15 @@ def check_uscc(code: str) -> IdCheck:
     if not org.valid:
         return _bad(code, "uscc", norm, "USCC_ORG_CHECKSUM", "REC-ID-03",
                     f"positions 9-17 ({norm[8:17]}) are not a valid GB 11714 organisation code: {org.message}")
-    warnings: list[str] = []
     dept = USCC_DEPARTMENTS.get(norm[0])
     if dept is None or norm[1] not in dept[1]:
         warnings.append(f"REC-ID-05: registration department/category {norm[:2]!r} is not in the GB 32100 table")
     return IdCheck(code, "uscc", True, norm, warnings=tuple(warnings))
+
+
+def _xiamen_pilot(norm: str) -> bool:
+    """A code from Xiamen's pre-standard pilot: registered in 3502xx, subject code "M0…" (REC-ID-06)."""
+    return norm[2:6] == "3502" and norm[8:10] == "M0"
 
 
 def _birth_date(s: str) -> _dt.date | None:
