@@ -74,6 +74,15 @@ def _app(args):
     return NodeApp(args.dir)
 
 
+def _read(args, read):
+    """Open the node's store, read one thing from it, close it (the node may be stopped)."""
+    app = _app(args)
+    try:
+        return read(app)
+    finally:
+        app.close()
+
+
 def cmd_init(args) -> int:
     from node.config import init_node_dir
 
@@ -125,11 +134,7 @@ def cmd_import(args) -> int:
 def cmd_quarantine(args) -> int:
     from node.reports import export_quarantine
 
-    app = _app(args)
-    try:
-        rows = app.store.quarantine()
-    finally:
-        app.close()
+    rows = _read(args, lambda app: app.store.quarantine())
     if args.export:
         n = export_quarantine(rows, args.export)
         print(f"wrote {n} quarantined rows to {args.export}")
@@ -144,21 +149,13 @@ def cmd_quarantine(args) -> int:
 def cmd_status(args) -> int:
     from node.reports import format_status
 
-    app = _app(args)
-    try:
-        s = app.status()
-    finally:
-        app.close()
+    s = _read(args, lambda app: app.status())
     print_json(s) if args.json else print(format_status(s))
     return 0
 
 
 def cmd_rejects(args) -> int:
-    app = _app(args)
-    try:
-        rows = app.store.rejects()
-    finally:
-        app.close()
+    rows = _read(args, lambda app: app.store.rejects())
     if args.json:
         print_json(rows)
     else:

@@ -31,6 +31,7 @@ from node.store import NodeStore, encode_signatures
 from standards.envelope import Signer, sign_envelope
 from standards.errors import CreditxError
 from standards.record import RECORD_PAYLOAD_TYPE, Record, encode_record
+from standards.validation import Violation, validate_fields
 
 
 class RowLike(Protocol):
@@ -51,22 +52,6 @@ class IntakeRow:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One reason a row went to quarantine (same shape as standards.validation.Violation)."""
-
-    field: str
-    field_name: str
-    rule: str
-    reason: str
-    message: str
-    fix: str
-
-    def as_dict(self) -> dict[str, str]:
-        return dict(field=self.field, field_name=self.field_name, rule=self.rule, reason=self.reason,
-                    message=self.message, fix=self.fix)
-
-
-@dataclass(frozen=True)
 class Draft:
     """A valid row, ready for a source_seq."""
 
@@ -82,7 +67,7 @@ class RowResult:
     row: int
     source_id: str
     source_seq: int | None
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Violation, ...] = ()
 
 
 @dataclass
@@ -105,17 +90,18 @@ def derived_source_id(record_type: str, fields: Mapping[str, str]) -> str:
     return f"{record_type}-{digest[:24]}"
 
 
-def _problem(fld: str, rule: str, reason: str, message: str, fix: str) -> Problem:
-    return Problem(fld, fld, rule, reason, message, fix)
+def _problem(fld: str, rule: str, reason: str, message: str, fix: str) -> Violation:
+    """A node rule's violation, in the catalogue's own type (standards.validation.Violation)."""
+    return Violation(fld, fld, rule, reason, message, fix)
 
 
 def check_row(r: RowLike, *, region: str, today: dt.date, latest: Mapping[str, int],
-              validate: Callable[..., list]) -> Draft | list[Problem]:
+              validate: Callable[..., list]) -> Draft | list[Violation]:
     """Pure: a :class:`Draft` for a valid row, else the list of problems (NODE-021…023 and the
     catalogue rules of ``validate(record_type, fields, today=)``)."""
     meta = r.meta or {}
     fields = {k: v for k, v in r.fields.items() if v not in ("", None)}
-    problems: list[Problem] = []
+    problems: list[Violation] = []
     op = (meta.get("op") or "I").strip().upper()
     if op not in ("I", "U", "D"):
         problems.append(_problem("op", "NODE-021", "OP_INVALID", f"operation flag {op!r} is not I, U or D",
@@ -158,7 +144,6 @@ def _batches(rows: Iterable[RowLike], size: int) -> Iterator[list[RowLike]]:
 
 
 def _default_validate(record_type: str, fields: Mapping[str, str], *, today: dt.date) -> list:
-    from standards.validation import validate_fields
     # Warnings (e.g. an unknown USCC department/category pair) do not quarantine a row.
     return [v for v in validate_fields(record_type, dict(fields), today=today)
             if getattr(v, "severity", "error") == "error"]
@@ -208,7 +193,7 @@ def ingest(store: NodeStore, signer: Signer, rows: Iterable[RowLike], *, region:
                     report.quarantined += 1
                     if keep_results:
                         report.results.append(RowResult(r.row, sid, None, tuple(
-                            Problem(**_violation_fields(p)) for p in decided)))
+                            Violation(**_violation_fields(p)) for p in decided)))
             store.insert_outbox(outbox)
             store.insert_quarantine(quarantine)
             store.finish_import(import_id, len(batch), len(outbox), len(batch) - len(outbox), now)
@@ -218,8 +203,11 @@ def ingest(store: NodeStore, signer: Signer, rows: Iterable[RowLike], *, region:
     return report
 
 
+VIOLATION_KEYS = ("field", "field_name", "rule", "reason", "message", "fix")
+
+
 def _violation_fields(v: Any) -> dict[str, str]:
-    return {k: str(getattr(v, k, "")) for k in ("field", "field_name", "rule", "reason", "message", "fix")}
+    return {k: str(getattr(v, k, "")) for k in VIOLATION_KEYS}
 
 
 def _decide(r: RowLike, region: str, today: dt.date, latest: Mapping[str, int],

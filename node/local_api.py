@@ -19,7 +19,7 @@ import grpc
 
 from creditx.v1 import node_api_pb2 as pb
 from creditx.v1 import node_api_pb2_grpc as pb_grpc
-from node.intake import IntakeReport, IntakeRow
+from node.intake import VIOLATION_KEYS, IntakeReport, IntakeRow
 from node.reports import node_status
 
 SOCKET_FILE = "node.sock"
@@ -48,7 +48,7 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
             self._nudge()
         return pb.NodeSubmitResponse(results=[pb.NodeSubmitResult(
             index=r.row, accepted=r.source_seq is not None, source_seq=r.source_seq or 0, source_id=r.source_id,
-            violations=[pb.NodeViolation(**p.as_dict()) for p in r.problems]) for r in report.results])
+            violations=[pb.NodeViolation(**{k: getattr(p, k) for k in VIOLATION_KEYS}) for p in r.problems]) for r in report.results])
 
     def Status(self, request, context):
         s = self._status()

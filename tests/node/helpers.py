@@ -6,7 +6,8 @@ import datetime as dt
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from node.intake import IntakeRow, Problem
+from node.intake import IntakeRow
+from standards.validation import Violation
 from standards.envelope import Signer
 
 TODAY = dt.date(2026, 6, 1)
@@ -27,5 +28,5 @@ def needs_name(record_type, fields, *, today):
     """A stand-in for standards.validation in pure unit tests: CF_XDR_MC is required."""
     if fields.get("CF_XDR_MC"):
         return []
-    return [Problem("CF_XDR_MC", "行政相对人名称", "REC-010", "REQUIRED_MISSING",
+    return [Violation("CF_XDR_MC", "行政相对人名称", "REC-010", "REQUIRED_MISSING",
                     "行政相对人名称 is required", "fill in the subject's name")]
