@@ -136,3 +136,23 @@ def test_acks_only_after_commit_survive_restart(gw_dir, pki):
     assert g.store.audit_size() == 5
     c.close()
     g.stop(grace=1)
+
+
+@pytest.mark.slow
+def test_worker_pool_and_pipelined_batches_keep_order(gw_dir, pki):
+    g = Gateway(gw_dir, workers=2)
+    g.start()
+    c = client(g, pki.nodes["370100"])
+    c.handshake()
+    p = payloads("370100", 300, invalid_share=0.1)
+    batches = [c.batch(p[i:i + 50], i + 1) for i in range(0, 300, 50)]
+    # batch 3 repeats batch 2 (replays of records still in flight or just committed)
+    resp = c.push(batches[:3] + [batches[2]] + batches[3:])
+    assert [r.batch_id for r in resp] == list(range(1, 8))
+    assert [a.source_seq for r in resp for a in r.acks][:150] == list(range(1, 151))
+    assert [(a.outcome, a.log_index) for a in resp[3].acks] == [(a.outcome, a.log_index) for a in resp[2].acks]
+    assert resp[-1].committed_seq == 300 and g.store.audit_size() == 300
+    rejected = [a for r in resp for a in r.acks if a.outcome == REJ]
+    assert rejected and all(a.reason_code and a.requirement for a in rejected)
+    c.close()
+    g.stop(grace=5)

@@ -1,0 +1,80 @@
+"""grpcio-testing units of the servicers: translation and status mapping, no sockets.
+
+The peer certificate is injected (grpcio-testing has no TLS auth context)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import grpc
+import grpc_testing
+import pytest
+
+from certs.files import read_cert
+from certs.tls import FileTrustSource
+from creditx.v1 import exchange_pb2 as pb, operator_pb2 as opb
+from gateway.batches import BatchIngest
+from gateway.config import GatewayConfig
+from gateway.ingest.pool import CheckPool
+from gateway.keys import KeyRegistry
+from gateway.presence import Presence
+from gateway.service.exchange import ExchangeServicer
+from gateway.service.operator import OperatorServicer
+from gateway.store.sqlite import SqliteStore
+
+NOW = datetime.now(timezone.utc)
+EXCHANGE = pb.DESCRIPTOR.services_by_name["Exchange"]
+OPERATOR = opb.DESCRIPTOR.services_by_name["Operator"]
+
+
+@pytest.fixture
+def make(pki):
+    def build(cert_path):
+        store = SqliteStore(None)
+        keys = KeyRegistry(FileTrustSource(pki.ca_cert, pki.crl))
+        pem = cert_path.read_bytes()
+        ex = ExchangeServicer(BatchIngest(store, CheckPool(0), lambda: NOW, b"k" * 32), keys, Presence(),
+                              GatewayConfig(), lambda: NOW, peer=lambda ctx: pem)
+        op = OperatorServicer(store, Presence(), keys, "gw", lambda: NOW, peer=lambda ctx: pem)
+        return grpc_testing.server_from_dictionary({EXCHANGE: ex, OPERATOR: op}, grpc_testing.strict_real_time())
+    return build
+
+
+def unary(server, service, method, request):
+    rpc = server.invoke_unary_unary(service.methods_by_name[method], (), request, None)
+    return rpc.termination()
+
+
+def test_heartbeat_records_backlog_and_answers_committed(make, pki):
+    server = make(pki.nodes["370100"].auth_cert)
+    resp, _, code, _ = unary(server, EXCHANGE, "Heartbeat", pb.HeartbeatRequest(backlog=5, last_source_seq=9))
+    assert code == grpc.StatusCode.OK and resp.committed_seq == 0
+    assert resp.server_time_unix_ms == int(NOW.timestamp() * 1000)
+
+
+def test_operator_certificate_on_exchange_is_permission_denied(make, pki):
+    server = make(pki.operator.cert)
+    _, _, code, details = unary(server, EXCHANGE, "Handshake", pb.HandshakeRequest(node_name="x"))
+    assert code == grpc.StatusCode.PERMISSION_DENIED and details.startswith("CERT_WRONG_ROLE")
+
+
+def test_node_certificate_on_operator_is_permission_denied(make, pki):
+    server = make(pki.nodes["370100"].auth_cert)
+    _, _, code, _ = unary(server, OPERATOR, "Status", opb.StatusRequest())
+    assert code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_signing_certificate_as_tls_peer_is_rejected(make, pki):
+    server = make(pki.nodes["370100"].signing_cert)
+    _, _, code, details = unary(server, EXCHANGE, "Heartbeat", pb.HeartbeatRequest())
+    assert code == grpc.StatusCode.PERMISSION_DENIED and "CERT_WRONG_ROLE" in details
+
+
+def test_handshake_registers_signing_certificate_and_region(make, pki):
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    node = make(pki.nodes["370100"].auth_cert)
+    der = read_cert(pki.nodes["370100"].signing_cert).public_bytes(Encoding.DER)
+    resp, _, code, _ = unary(node, EXCHANGE, "Handshake", pb.HandshakeRequest(node_name="jinan",
+                                                                             signing_certificates=[der]))
+    assert code == grpc.StatusCode.OK and resp.region == "370100"
