@@ -125,3 +125,16 @@ def test_migrations_are_numbered_and_idempotent(tmp_path):
     store = NodeStore(tmp_path / "node.db")
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_handshake_presents_current_and_still_used_earlier_signing_certs(tmp_path):
+    store = NodeStore(tmp_path / "node.db")
+    old, new = make_signer(), make_signer()
+    with store.transaction():
+        store.remember_signing_cert(old.keyid, b"old-der", 1.0)
+        store.remember_signing_cert(new.keyid, b"new-der", 2.0)
+    _ingest(store, old, [cf_row(1)])
+    _ingest(store, new, [cf_row(2)])
+    assert store.signing_certs_in_use(new.keyid) == [b"new-der", b"old-der"]
+    store.record_acks([AckRow(1, "ACCEPTED")], 1, 3.0)   # the old key's last record is decided
+    assert store.signing_certs_in_use(new.keyid) == [b"new-der"]
