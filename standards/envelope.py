@@ -30,6 +30,7 @@ from standards.suites import Suite, SuiteError, get_suite, key_id, suite_for_pri
 
 MAX_SIGNATURES = 4  # SIG-013
 MAX_PAYLOAD_TYPE_CHARS = 256  # SIG-013
+MAX_PAYLOAD_BYTES = 64 * 1024  # SIG-013 / SIG-020
 
 
 class SignatureError(RemoteError):
@@ -162,7 +163,7 @@ _PRIORITY = {"SIG_INVALID": 4, "SIG_SUITE_KEY_MISMATCH": 3, "SIG_UNKNOWN_SUITE":
 
 
 def verify_envelope(env: Envelope, resolve_key: Callable[[str], Any], *,
-                    expected_type: str | None = None) -> Signature:
+                    expected_type: str | None = None, max_payload: int = MAX_PAYLOAD_BYTES) -> Signature:
     """SIG-007 … SIG-013: return the first signature that verifies, or raise SignatureError."""
     if expected_type is not None and env.payload_type != expected_type:
         raise SignatureError("SIG_PAYLOAD_TYPE", "SIG-012",
@@ -171,6 +172,9 @@ def verify_envelope(env: Envelope, resolve_key: Callable[[str], Any], *,
     if len(env.payload_type) > MAX_PAYLOAD_TYPE_CHARS:
         raise SignatureError("SIG_LIMIT", "SIG-013",
                              f"payload type is longer than {MAX_PAYLOAD_TYPE_CHARS} characters")
+    if len(env.payload) > max_payload:
+        raise SignatureError("SIG_LIMIT", "SIG-013",
+                             f"payload is {len(env.payload)} bytes, at most {max_payload} are accepted")
     if not env.signatures:
         raise SignatureError("SIG_NO_SIGNATURE", "SIG-007", "the envelope carries no signature; sign it")
     if len(env.signatures) > MAX_SIGNATURES:

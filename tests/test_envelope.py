@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from standards.envelope import (MAX_SIGNATURES, Envelope, Signature, SignatureError, Signer, pae,
+from standards.envelope import (MAX_PAYLOAD_BYTES, MAX_SIGNATURES, Envelope, Signature, SignatureError, Signer, pae,
                                 sign_envelope, verify_envelope)
 from standards.record import RECORD_PAYLOAD_TYPE
 from standards.suites import SuiteError, get_suite, key_id, register_suite, suite_for_private_key
@@ -74,6 +74,8 @@ def test_errors_by_reason(signer):
          None, "SIG_UNKNOWN_SUITE", "SIG-008"),
         (env, "application/other", "SIG_PAYLOAD_TYPE", "SIG-012"),
         (dataclasses.replace(env, signatures=env.signatures * (MAX_SIGNATURES + 1)), None, "SIG_LIMIT", "SIG-013"),
+        (dataclasses.replace(env, payload=b"x" * (MAX_PAYLOAD_BYTES + 1)), None, "SIG_LIMIT", "SIG-013"),
+        (dataclasses.replace(env, payload_type="t" * 257), None, "SIG_LIMIT", "SIG-013"),
     ]
     for e_, expected, reason, rule in cases:
         with pytest.raises(SignatureError) as e:
@@ -152,3 +154,23 @@ def test_registry_refuses_silent_replacement_and_non_suites():
 
 def test_signer_repr_hides_key(signer):
     assert "Private" not in repr(signer) and signer.keyid in repr(signer)
+
+
+def test_ecdsa_high_s_is_accepted():
+    # SIG-005: verifiers accept both low-S and high-S; (r, n - s) verifies as well as (r, s).
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    s = Signer(ec.generate_private_key(ec.SECP256R1()))
+    env = sign_envelope(PT, PAYLOAD, s)
+    r_, s_ = decode_dss_signature(env.signatures[0].sig)
+    flipped = dataclasses.replace(env.signatures[0], sig=encode_dss_signature(r_, n - s_))
+    assert verify_envelope(dataclasses.replace(env, signatures=(flipped,)), resolver(s)) == flipped
+
+
+def test_inputs_are_not_mutated(signer):
+    env = sign_envelope(PT, PAYLOAD, signer)
+    before = env.to_json()
+    verify_envelope(env, resolver(signer))
+    assert env.to_json() == before
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        env.payload = b""  # type: ignore[misc]

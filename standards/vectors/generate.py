@@ -26,20 +26,40 @@ GENERATORS = ("gen_records", "gen_crypto", "gen_merkle")
 SUFFIXES = (".json", ".txt")
 
 
+class GeneratorError(Exception):
+    """A generator module failed; names the module so its owner can be found."""
+
+
+def available_generators() -> list[str]:
+    """The generator modules of :data:`GENERATORS` that exist (others may not be written yet)."""
+    pkg = __package__ or "standards.vectors"
+    return [m for m in GENERATORS if importlib.util.find_spec(f"{pkg}.{m}") is not None]
+
+
+def build_module(mod_name: str, today: dt.date = TODAY) -> dict[str, str]:
+    """One generator module's files, name → exact text."""
+    pkg = __package__ or "standards.vectors"
+    try:
+        objs = importlib.import_module(f"{pkg}.{mod_name}").build(today)
+    except Exception as exc:
+        raise GeneratorError(f"{mod_name}.build failed: {type(exc).__name__}: {exc}") from exc
+    files = {}
+    for name, obj in objs.items():
+        if not name.endswith(SUFFIXES) or "/" in name:
+            raise GeneratorError(f"{mod_name}: vector file name {name!r} must be a plain *.json or *.txt name")
+        files[name] = render(name, obj)
+    return files
+
+
 def build_all(today: dt.date = TODAY) -> dict[str, str]:
     """Every vector file's name → exact text, from every generator module present."""
     files: dict[str, str] = {}
     owner: dict[str, str] = {}
-    for mod_name in GENERATORS:
-        full = f"{__package__ or 'standards.vectors'}.{mod_name}"
-        if importlib.util.find_spec(full) is None:
-            continue  # another engineer's generator not written yet
-        for name, obj in importlib.import_module(full).build(today).items():
+    for mod_name in available_generators():
+        for name, text in build_module(mod_name, today).items():
             if name in files:
-                raise ValueError(f"vector file {name!r} is produced by both {owner[name]} and {mod_name}")
-            if not name.endswith(SUFFIXES) or "/" in name:
-                raise ValueError(f"{mod_name}: vector file name {name!r} must be a plain *.json or *.txt name")
-            files[name] = render(name, obj)
+                raise GeneratorError(f"vector file {name!r} is produced by both {owner[name]} and {mod_name}")
+            files[name] = text
             owner[name] = mod_name
     return files
 
@@ -78,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on drift")
     parser.add_argument("--out", type=Path, default=VECTOR_DIR, help="vector directory (default: the package's)")
     args = parser.parse_args(argv)
-    files = build_all(TODAY)
+    try:
+        files = build_all(TODAY)
+    except GeneratorError as exc:
+        print(f"vector generation failed: {exc}", file=sys.stderr)
+        return 2
     if args.check:
         problems = drift(args.out, files)
         for p in problems:
