@@ -114,7 +114,7 @@ def test_cross_check_random_documents_against_rfc8785_package():
 def test_faster_than_rfc8785_package():
     obj = {"type": "XZCF", "op": "I", "fields": {f"CF_F{i:02d}": "山东省济南市某某公司行政处罚决定" + str(i)
                                                   for i in range(25)}}
-    n = 1000
-    ours = timeit.timeit(lambda: canonicalize(obj), number=n)
-    theirs = timeit.timeit(lambda: rfc8785.dumps(obj), number=n)
+    # best of 7 rounds each, so a noisy neighbour does not decide the verdict
+    ours = min(timeit.repeat(lambda: canonicalize(obj), number=200, repeat=7))
+    theirs = min(timeit.repeat(lambda: rfc8785.dumps(obj), number=200, repeat=7))
     assert ours * 2 < theirs, (ours, theirs)
