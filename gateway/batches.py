@@ -65,7 +65,10 @@ class BatchIngest:
     def finish(self, p: Pending) -> tuple[list[Decision], int]:
         """Decide, commit in one transaction, and return (decisions in batch order, committed seq)."""
         checked = CheckPool.gather(p.futures)
-        decided = decide(checked, self.store.fingerprint_stored, self.store.current_version)
+        ok = [c for c in checked if c.ok]
+        fps = self.store.stored_fingerprints([c.fingerprint for c in ok])   # one query per batch
+        versions = self.store.current_versions([c.natural_key for c in ok])
+        decided = decide(checked, fps.__contains__, versions.get)
         by_pos = dict(p.settled)
         by_pos.update(zip(p.positions, decided))
         ordered = [by_pos[i] for i in range(len(p.records))]

@@ -96,6 +96,7 @@ class Gateway:
         return f"{self.host}:{self.port}"
 
     def start(self) -> dict:
+        self.pool.warm()
         self.server.start()
         host, port = self.cfg.metrics_listen.rsplit(":", 1)
         self._http, _ = start_http_server(int(port), addr=host,

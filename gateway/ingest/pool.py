@@ -15,11 +15,22 @@ from gateway.ingest.check import CheckJob, check_job
 from gateway.ingest.values import Checked
 
 
+def _warm() -> None:
+    import gateway.ingest.check  # noqa: F401
+    import standards.validation  # noqa: F401
+
+
 class CheckPool:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
                       if workers > 0 else None)
+
+    def warm(self) -> None:
+        """Start every worker now (spawn + imports take ~1 s), not on the first batch."""
+        if self._pool is not None:
+            for f in [self._pool.submit(_warm) for _ in range(self.workers)]:
+                f.result()
 
     def submit(self, job: CheckJob) -> list[Future]:
         """Futures of ``list[Checked]``, in record order."""

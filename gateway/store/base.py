@@ -51,6 +51,14 @@ class GatewayStore(Protocol):
 
     def current_version(self, natural_key: str) -> int | None: ...
 
+    def stored_fingerprints(self, fps: Sequence[bytes]) -> set[bytes]:
+        """The subset of ``fps`` stored as content (accepted or superseded), one query."""
+        ...
+
+    def current_versions(self, keys: Sequence[str]) -> dict[str, int]:
+        """Current version of each of ``keys`` that has one, one query."""
+        ...
+
     def commit_batch(self, node: str, items: Sequence[tuple[Decision, IncomingRecord | None]],
                      leaves: Sequence[tuple[bytes, bytes]] | None, committed_seq: int,
                      at: str) -> list[Decision]: ...

@@ -75,6 +75,28 @@ class SqliteStore:
                                     (natural_key,)).fetchone()
         return row[0] if row else None
 
+    def stored_fingerprints(self, fps: Sequence[bytes]) -> set[bytes]:
+        out: set[bytes] = set()
+        fps = list(dict.fromkeys(fps))
+        with self._lock:
+            for i in range(0, len(fps), 500):  # SQLite's default variable limit is far above 500
+                chunk = fps[i:i + 500]
+                q = ("SELECT fp FROM records WHERE fp IN (" + ",".join("?" * len(chunk))
+                     + ") AND outcome IN (1, 3)")
+                out.update(r[0] for r in self.conn.execute(q, chunk))
+        return out
+
+    def current_versions(self, keys: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        keys = list(dict.fromkeys(keys))
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                q = ("SELECT natural_key, version FROM current_versions WHERE natural_key IN ("
+                     + ",".join("?" * len(chunk)) + ")")
+                out.update(self.conn.execute(q, chunk).fetchall())
+        return out
+
     # --- the hot path --------------------------------------------------------------------------
 
     def commit_batch(self, node: str, items: Sequence[tuple[Decision, IncomingRecord | None]],

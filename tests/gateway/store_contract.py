@@ -91,3 +91,11 @@ class StoreContract:
         assert [r["source_seq"] for r in page2] == [3, 4, 5]
         assert [r["source_seq"] for r in store.find_records(natural_key="K3")] == [3]
         assert [r["source_seq"] for r in store.find_records(fingerprint=b"f4")] == [4]
+
+
+class BulkLookupContract:
+    def test_bulk_lookups_match_single_ones(self, store):
+        commit(store, "370100", [item(1, fp=b"A", nk="K1", version=2),
+                                 item(2, Outcome.REJECTED, fp=b"B", nk="K2", current=False)], 2)
+        assert store.stored_fingerprints([b"A", b"B", b"C", b"A"]) == {b"A"}
+        assert store.current_versions(["K1", "K2", "K1"]) == {"K1": 2}
