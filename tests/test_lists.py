@@ -14,7 +14,7 @@ from standards.catalogue import load_catalogue, parse_catalogue
 from standards.checkpoint import Checkpoint
 from standards.fingerprint import fingerprint
 from standards.lists import (
-    REASON_CODES, TRANSITIONS, ChangeKind, Event, ListChange, ListError, State, apply_change,
+    REASON_CODES, TRANSITIONS, ChangeKind, Event, ListChange, ListEntry, ListError, State, apply_change,
     derive_change,
 )
 from standards.lists_expiry import add_months, due_for_expiry, expire, period_end
@@ -355,3 +355,19 @@ def test_accept_chunk_refuses(mutate, reason):
 def test_empty_snapshot_still_names_its_list_seq():
     [c] = chunk_snapshot([], 12, max_bytes=100, max_entries=10)
     assert accept_chunk(None, c).complete and c.at_list_seq == 12
+
+
+# --- the wire form names the same things ----------------------------------------------------
+
+
+def test_proto_matches_pure_types():
+    from dataclasses import fields as dc_fields
+
+    from creditx.v1 import lists_pb2
+
+    wire = set(lists_pb2.ListEntry.DESCRIPTOR.fields_by_name) - {"origin_fingerprint"}
+    assert wire == {f.name for f in dc_fields(ListEntry)} - {"origin_fp"}
+    assert {v.name for v in lists_pb2.ChangeKind.DESCRIPTOR.values[1:]} == {"CHANGE_KIND_" + k.value for k in ChangeKind}
+    assert {v.name for v in lists_pb2.RemovalReason.DESCRIPTOR.values[1:]} == {"REMOVAL_REASON_" + r for r in REASON_CODES.values()}
+    assert {v.name for v in lists_pb2.ListEntryState.DESCRIPTOR.values[1:]} == {
+        "LIST_ENTRY_STATE_" + s.value for s in State if s is not State.ABSENT}
