@@ -11,6 +11,7 @@ string, empty optional fields omitted). Invariants of every record built here:
   with ";" (REC-024), long-term validity written 2099-12-31;
 * 公示截止期 follows the publication periods (NDRC Order 58 / 36): 3 months for a warning or
   通报批评 only, 3 years for serious penalties (停产停业, 吊销, 责令关闭, 限制从业), 1 year otherwise;
+* about 30% of records concern a subject already seen in the run, as in real data;
 * a list entry's management period runs from its listing date for the list type's term
   (catalogue ``term_months``), or to 2099-12-31 when the type has no fixed term, and is
   still current on ``today``.
@@ -24,7 +25,7 @@ from decimal import Decimal
 
 from standards.catalogue import load_catalogue
 from standards.synth import subjects as subj
-from standards.synth.draw import between, digits, pick
+from standards.synth.draw import between, digits, pick, weighted
 from standards.synth.authorities import Authority, authority, document_number
 from standards.synth.places import DOC_ABBR, counties_of
 from standards.synth.texts import ESTATES, LICENCES, LISTS, PENALTIES, PRODUCTS, ListTemplate
@@ -33,6 +34,9 @@ LONG_TERM = "2099-12-31"
 _CATEGORY = {"L": subj.LEGAL, "B": subj.BUSINESS, "P": subj.PERSON, "S": subj.LEGAL}
 SERIOUS = {"责令停产停业", "吊销许可证件", "责令关闭", "限制从业"}
 MINOR_ONLY = {"警告", "通报批评"}
+# Share of records about a subject met before in the run (a firm with several licences, a
+# repeat offender), drawn from the last RECENT_SUBJECTS of its category: memory stays bounded.
+REPEAT_SHARE, RECENT_SUBJECTS = 0.3, 500
 PLATE_LETTERS = {"370100": "A", "370200": "B", "370300": "C", "370400": "D", "370500": "E", "370600": "F",
                  "370700": "G", "370800": "H", "370900": "J", "371000": "K", "371100": "L", "371300": "Q",
                  "371400": "N", "371500": "P", "371600": "M", "371700": "R", "370000": "A"}
@@ -82,6 +86,7 @@ class RecordBuilder:
     def __init__(self, region: str, record_type: str, rng: random.Random, today: dt.date):
         self.region, self.record_type, self.rng, self.today = region, record_type, rng, today
         self.counters: dict[tuple[str, int], int] = {}
+        self.recent: dict[str, list[subj.Subject]] = {}  # bounded: RECENT_SUBJECTS per category
         self.counties = counties_of(region)
         self.abbr = DOC_ABBR[region]
         self._licences = _cumulative(LICENCES)
@@ -95,7 +100,7 @@ class RecordBuilder:
 
     def _pick(self, table):
         values, cum = table
-        return self.rng.choices(values, cum_weights=cum)[0]
+        return weighted(self.rng, values, cum)
 
     def _next_number(self, key: str, year: int) -> int:
         n = self.counters.get((key, year))
@@ -107,10 +112,19 @@ class RecordBuilder:
         return self.today - dt.timedelta(days=between(self.rng, 1, max_days))
 
     def _subject(self, kinds: str, industries: tuple[str, ...] = ()) -> subj.Subject:
+        """A new subject, or (as in real data) one that already has a record in this run."""
         k = pick(self.rng, kinds)
+        seen = self.recent.setdefault(k, [])
+        if seen and self.rng.random() < REPEAT_SHARE:
+            return pick(self.rng, seen)
         industry = pick(self.rng, industries) if industries else None
-        return subj.make_subject(self.rng, self.region, self.today, _CATEGORY[k], industry=industry,
-                                 social=(k == "S"))
+        s = subj.make_subject(self.rng, self.region, self.today, _CATEGORY[k], industry=industry,
+                              social=(k == "S"))
+        if len(seen) < RECENT_SUBJECTS:
+            seen.append(s)
+        else:
+            seen[int(self.rng.random() * RECENT_SUBJECTS)] = s
+        return s
 
     # --- 行政许可 --------------------------------------------------------------------------
 

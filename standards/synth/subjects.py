@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from standards.identifiers import USCC_PLACEHOLDER, id_check_char, org_code_check_char, uscc_check_char
 from standards.synth import names
-from standards.synth.draw import between, digits, pick
+from standards.synth.draw import between, chars, digits, pick
 from standards.synth.places import ALL_COUNTIES, CITY_SHORT, LAIWU_LEGACY, counties_of
 
 LEGAL, PERSON, BUSINESS = "法人及非法人组织", "自然人", "个体工商户"
@@ -42,7 +42,7 @@ class Subject:
 
 def _org_code(rng: random.Random, new_style: bool) -> str:
     if new_style:  # codes issued with USCCs since 2015: MA + 6 characters
-        body = "MA" + "".join(rng.choices(_ORG_CHARS, k=6))
+        body = "MA" + chars(rng, _ORG_CHARS, 6)
     else:
         body = digits(rng, 8)
     return body + org_code_check_char(body)
@@ -66,7 +66,7 @@ def registration_number(county: str, rng: random.Random) -> str:
 def id_number(rng: random.Random, county: str, today: dt.date) -> str:
     """A valid 18-digit ID: address code, birth date 20–70 years ago, sequence, check (GB 11643)."""
     born = today - dt.timedelta(days=between(rng, 20 * 365, 70 * 365))
-    body = f"{county}{born:%Y%m%d}{digits(rng, 3)}"
+    body = county + born.isoformat().replace("-", "") + digits(rng, 3)
     return body + id_check_char(body)
 
 
