@@ -66,6 +66,17 @@ def plan_batch(applied_seq: int, changes: Sequence[ListChange]) -> BatchPlan:
     return BatchPlan(tuple(todo), skipped, cursor)
 
 
+def entry_subject(entry_id: str) -> str:
+    """DIST-060: the subject id part of a LIST natural key (REC-FP-012 … REC-FP-014): the USCC,
+    ``R:``+工商注册号, or ``P:``+keyed hash — the value a replica indexes subjects by, so a
+    natural person is found by :func:`standards.natural_key.person_subject_id` without storing
+    the ID number."""
+    parts = entry_id.split("|")
+    if len(parts) != 5 or parts[0] != "LIST":
+        raise ValueError(f"DIST-060: {entry_id!r} is not a LIST natural key")
+    return parts[-1].replace("%7C", "|").replace("%25", "%")
+
+
 @dataclass(frozen=True)
 class CheckAnswer:
     memberships: tuple[ListEntry, ...]  # current (LISTED), black before red, then by list type

@@ -371,3 +371,14 @@ def test_proto_matches_pure_types():
     assert {v.name for v in lists_pb2.RemovalReason.DESCRIPTOR.values[1:]} == {"REMOVAL_REASON_" + r for r in REASON_CODES.values()}
     assert {v.name for v in lists_pb2.ListEntryState.DESCRIPTOR.values[1:]} == {
         "LIST_ENTRY_STATE_" + s.value for s in State if s is not State.ABSENT}
+
+
+def test_entry_subject_finds_person_by_keyed_hash():
+    from standards.lists_replica import entry_subject
+    from standards.natural_key import person_subject_id
+
+    e = listed(MD_ZT_SHXYM="", MD_ZT_LB="自然人", MD_ZT_ZJLX="身份证", MD_ZT_ZJHM="11010519491231002X")
+    assert entry_subject(e.entry_id) == person_subject_id("身份证", "11010519491231002X", KEY)
+    assert entry_subject(listed().entry_id) == "914403001922038216"
+    with pytest.raises(ValueError):
+        entry_subject("XZCF|a|b|c")
