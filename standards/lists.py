@@ -28,9 +28,9 @@ Invariants kept here:
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Mapping
 
 from standards.catalogue import Catalogue, load_catalogue
 from standards.envelope import Envelope
@@ -173,7 +173,7 @@ class ChangeDecision:
     error: ListError | None = None
 
 
-def event_of(record: Record) -> tuple[Event, str]:
+def event_of(record: Record, catalogue: Catalogue | None = None) -> tuple[Event, str]:
     """DIST-010: the lifecycle event a LIST record stands for, and its removal reason code."""
     if record.type != "LIST":
         raise ListError("DIST_NOT_LIST", "DIST-010", f"record type {record.type} is not LIST", field="type")
@@ -184,7 +184,7 @@ def event_of(record: Record) -> tuple[Event, str]:
     if not any(f in record.fields for f in REMOVAL_FIELDS):
         return Event.CORRECT, ""
     name = record.fields.get("MD_YCYY", "")
-    canon = load_catalogue().enumeration("removal_reason").canonical(name) if name else None
+    canon = (catalogue or load_catalogue()).enumeration("removal_reason").canonical(name) if name else None
     if canon not in REASON_CODES:
         raise ListError("DIST_REMOVAL_REASON", "DIST-014",
                         f"MD_YCYY {name!r} is not a removal reason", field="MD_YCYY",
@@ -246,7 +246,7 @@ def decide(current: ListEntry | None, event: Event, reason: str, after: ListEntr
     if isinstance(rule, Refuse):
         return ChangeDecision(error=ListError(rule.reason, rule.rule, rule.message, hint=rule.hint))
     assert isinstance(rule, Go)
-    listing = 1 if current is None else current.listing + (1 if state is State.REMOVED else 0)
+    listing = (current.listing if current is not None else 0) + (1 if rule.new_listing else 0)
     entry = replace(after, state=rule.to, listing=listing)
     if rule.to is not State.REMOVED:
         entry = replace(entry, removed_on=None, removal_reason="", removal_authority="")
@@ -273,7 +273,7 @@ def derive_change(current: ListEntry | None, record: Record, *, entry_id: str, f
                     "DIST_VERSION_CONFLICT", "DIST-011",
                     f"version {record.version} already published with other content",
                     hint="a correction or removal needs a higher version than the entry's"))
-        event, reason = event_of(record)
+        event, reason = event_of(record, catalogue)
         after = entry_from_record(record, entry_id=entry_id, fingerprint=fingerprint, catalogue=catalogue)
         if record.op == "D":
             # op D withdraws the record; the entry keeps its last content (DIST-010)
