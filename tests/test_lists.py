@@ -254,6 +254,10 @@ def test_leaf_matches_aud005():
     assert data == canonicalize(json.loads(data))
     with pytest.raises(ValueError):
         leaf_data(d.change)  # not sequenced
+    add = step(None, rec()).change.sequenced(1)
+    assert leaf_data(add) == (
+        '{"at":"2025-03-01T08:00:00.123Z","change":"ADD","fp":"%s","kind":"list","list_seq":1,'
+        '"list_type":"SXBZXR","node":"370100","reason":""}' % add.entry.origin_fp.hex()).encode()
 
 
 def test_origin_naming():
