@@ -26,7 +26,7 @@ from node.local_api import NodeApiServicer, serve_local_api
 from node.reports import node_status
 from node.store import NodeStore
 from node.sync.client import ChannelSettings, SyncRunner
-from node.sync.state import SyncMachine, SyncPolicy
+from node.sync.state import State, SyncMachine, SyncPolicy
 from standards.envelope import Signer
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class NodeApp:
         self._runner: SyncRunner | None = None
         self._scheduler = None
         self._sync_lock = threading.Lock()
+        self._wanted = threading.Event()  # a nudge arrived; survives a nudge during a running sync
 
     def close(self) -> None:
         if self._runner:
@@ -85,7 +86,13 @@ class NodeApp:
     def sync_job(self) -> None:
         with self._sync_lock:
             runner = self.runner()
-            runner.sync_once()
+            while True:
+                self._wanted.clear()
+                state = runner.sync_once()
+                # A nudge while this job ran was skipped by the scheduler (max_instances=1):
+                # run again now instead of waiting for the next interval.
+                if not self._wanted.is_set() or state is not State.IDLE:
+                    break
             retry = runner.retry_at_wall()
         if retry is not None and self._scheduler is not None:
             self._scheduler.modify_job("sync", next_run_time=dt.datetime.fromtimestamp(retry).astimezone())
@@ -96,6 +103,7 @@ class NodeApp:
     def nudge(self) -> bool:
         if self._scheduler is None:
             return False
+        self._wanted.set()
         self._scheduler.modify_job("sync", next_run_time=dt.datetime.now().astimezone())
         return True
 

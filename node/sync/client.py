@@ -113,10 +113,12 @@ class SyncRunner:
         self._channel: grpc.Channel | None = None
         self._stream: _PushStream | None = None
         self._events: queue.Queue = queue.Queue()
+        self._channel_lock = threading.Lock()  # the heartbeat job shares the channel
 
     def _stub(self) -> exchange_pb2_grpc.ExchangeStub:
-        if self._channel is None:
-            self._channel = self.settings.open()
+        with self._channel_lock:
+            if self._channel is None:
+                self._channel = self.settings.open()
         return exchange_pb2_grpc.ExchangeStub(self._channel)
 
     def close(self) -> None:
