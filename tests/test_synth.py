@@ -189,6 +189,14 @@ def test_list_entries_cover_the_list_types_and_are_current():
             assert f["MD_GLQX_Z"] == (add_months(start, term).isoformat() if term else "2099-12-31")
             assert f["MD_GLQX_Z"] >= TODAY.isoformat() and f["MD_LRRQ"] < TODAY.isoformat()
             assert f["MD_CJCS"] == cat.list_type(f["MD_LX"]).measures
+            if f["MD_RDJG"] == "青岛海关":
+                assert f["MD_RDWSH"].startswith("青关")
+        colours: dict[tuple, set[str]] = {}
+        for r in rows:
+            subject = tuple(r.fields.get(c) for c in ("MD_ZT_SHXYM", "MD_ZT_GSZC", "MD_ZT_ZJHM"))
+            colours.setdefault(subject, set()).add(cat.list_type(r.fields["MD_LX"]).colour)
+        assert all(len(c) == 1 for c in colours.values())  # never on a red and a black list at once
+        assert any(n > 1 for n in Counter(r.fields["MD_ZT_MC"] for r in rows).values())  # repeat subjects
 
 
 def test_licences_are_long_term_or_dated_and_status_follows_validity():

@@ -26,6 +26,7 @@ class Authority:
     uscc: str
     penalty_doc: str  # format string with {y} and {n}
     region: str
+    abbr: str  # used in its document numbers: 济, 鲁01 (courts), 青 (青岛海关)
 
 
 # key: (city-level name, province-level name, penalty document style with {a}=abbr)
@@ -80,8 +81,8 @@ def authority(key: str, region: str) -> Authority:
         name, division = city_name.format(c=CITY_SHORT[region]), region
     if key == "safety" and region == "370000":
         doc = "鲁应急罚〔{y}〕{n}号"
-    penalty_doc = doc.replace("{a}", _doc_abbr(key, region))
-    return Authority(key, name, government_uscc(name, division), penalty_doc, region)
+    abbr = _doc_abbr(key, region)
+    return Authority(key, name, government_uscc(name, division), doc.replace("{a}", abbr), region, abbr)
 
 
 def document_number(auth: Authority, year: int, n: int) -> str:

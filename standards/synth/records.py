@@ -93,7 +93,7 @@ class RecordBuilder:
         self._penalties = _cumulative(PENALTIES)
         lists = [t for t in LISTS if t.code != "SZZLJ" or region == "370000"]
         self._lists = _cumulative((t, t.weight) for t in lists)
-        self._terms = {lt.code: (lt.term_months, lt.measures) for lt in load_catalogue().list_types}
+        self._terms = {lt.code: (lt.term_months, lt.measures, lt.colour) for lt in load_catalogue().list_types}
         self.build = {"XZXK": self.licence, "XZCF": self.penalty, "LIST": self.list_entry}[record_type]
 
     # --- shared pieces ---------------------------------------------------------------------
@@ -111,10 +111,10 @@ class RecordBuilder:
     def _decision_date(self, max_days: int = 3 * 365) -> dt.date:
         return self.today - dt.timedelta(days=between(self.rng, 1, max_days))
 
-    def _subject(self, kinds: str, industries: tuple[str, ...] = ()) -> subj.Subject:
-        """A new subject, or (as in real data) one that already has a record in this run."""
+    def _subject(self, kinds: str, industries: tuple[str, ...] = (), pool: str = "") -> subj.Subject:
+        """A new subject, or (as in real data) one that already has a record in this run's ``pool``."""
         k = pick(self.rng, kinds)
-        seen = self.recent.setdefault(k, [])
+        seen = self.recent.setdefault(pool + k, [])
         if seen and self.rng.random() < REPEAT_SHARE:
             return pick(self.rng, seen)
         industry = pick(self.rng, industries) if industries else None
@@ -209,8 +209,8 @@ class RecordBuilder:
 
     def list_entry(self) -> dict[str, str]:
         rng, t = self.rng, self._pick(self._lists)
-        term, measures = self._terms[t.code]
-        s = self._subject(t.subjects)
+        term, measures, colour = self._terms[t.code]
+        s = self._subject(t.subjects, pool=colour)  # nobody is on a red and a black list at once
         auth = authority(t.dept, "370000" if t.code == "SZZLJ" else self.region)
         listed = self._decision_date(min(term * 30 if term else 3 * 365, 3 * 365))
         f = subj.subject_fields("MD", s)
@@ -231,5 +231,4 @@ class RecordBuilder:
         n = self._next_number(auth.name + t.code, year)
         if not t.doc:  # court enforcement case numbers: (2024)鲁01执1234号
             return document_number(auth, year, n)
-        abbr = "鲁" if t.code == "SZZLJ" else self.abbr
-        return t.doc.format(a=abbr, y=year, n=n)
+        return t.doc.format(a=auth.abbr, y=year, n=n)
