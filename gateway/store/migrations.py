@@ -35,7 +35,14 @@ def _m1_initial(db: Database) -> None:
     db["node_counts"].create({"node": str, "outcome": int, "n": int}, pk=("node", "outcome"))
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial]
+def _m2_audit_tree(db: Database) -> None:
+    """Audit tree state (frontier, subtree hashes) and signed checkpoints (AUD-003, AUD-020)."""
+    from gateway.audit_log import create_tables
+
+    create_tables(db.conn)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_audit_tree]
 
 
 def migrate(db: Database, now: str) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from gateway.audit_log import append_leaves
 from gateway.ingest.reasons import Outcome
 from gateway.ingest.values import Decision, IncomingRecord
 from gateway.store.base import NodeRow, SigningCert
@@ -114,6 +115,7 @@ class SqliteStore:
                     base = c.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
                     c.executemany("INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) VALUES (?,?,?)",
                                   [(base + i, data, h) for i, (data, h) in enumerate(leaves)])
+                    append_leaves(c, base, [h for _, h in leaves])  # AUD-006: tree state, same transaction
                     for i, (d, _) in enumerate(stored):
                         out[id(d)] = d.with_log_index(base + i)
                 rows = []
