@@ -1,0 +1,33 @@
+"""The README's main job: `creditx demo` runs a province to completion and its numbers add up."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from gateway.procs import run_creditx
+
+pytestmark = pytest.mark.slow
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_main_command_is_the_demo():
+    block = re.search(r"<!-- main-command -->\s*```sh\n(.*?)```", README, re.S).group(1)
+    assert block.strip().endswith("creditx demo"), block
+
+
+def test_demo_runs_a_small_province_and_the_numbers_add_up(tmp_path):
+    proc = run_creditx("demo", "--cities", "3", "--records", "60", "--dir", str(tmp_path / "p"), "--json",
+                       timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["drained"] and result["consistent"]
+    assert [c["region"] for c in result["cities"]] == ["370100", "370200", "370300"]
+    for city in result["cities"]:
+        assert city["generated"] == city["accepted"] + city["duplicate"] + city["superseded"] + city["rejected"]
+        assert city["duplicate"] > 0 and city["superseded"] > 0 and city["rejected_at_node"] > 0
+    assert len(result["gateway"]["nodes"]) == 3
