@@ -13,11 +13,16 @@ same result serves the CLI, record validation and the gateway.
   positions 3–8 are not checked against today's division list (old Laiwu codes stay valid).
 * 组织机构代码 (GB 11714): 8 characters 0–9/A–Z + check; weights 3,7,9,10,5,8,4,2.
 * 公民身份号码 (GB 11643): 18 digits (last may be X); 15-digit numbers are converted.
+
+The checks are memoised (``functools.lru_cache``, bounded): the same authority codes recur in
+almost every record the gateway validates, and an :class:`IdCheck` is immutable, so a cached
+verdict is the verdict.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from dataclasses import dataclass, field
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -44,6 +49,10 @@ USCC_DEPARTMENTS: dict[str, tuple[str, dict[str, str]]] = {
     "N": ("农业", {"1": "组级集体经济组织", "2": "村级集体经济组织", "3": "乡镇级集体经济组织", "9": "其他"}),
     "Y": ("其他", {"1": ""}),
 }
+
+_USCC_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
+_ORG_VALUE = {c: (int(c) if c.isdigit() else ord(c) - ord("A") + 10) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+_CACHE_SIZE = 1 << 16  # distinct identifiers remembered per process (~100 bytes each)
 
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
@@ -85,12 +94,18 @@ def normalise(code: str) -> str:
 
 def uscc_check_char(body17: str) -> str:
     """The 18th character of a USCC whose first 17 characters are ``body17``."""
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body17, USCC_WEIGHTS, strict=True))
+    if len(body17) != 17:
+        raise ValueError(f"a USCC body has 17 characters, not {len(body17)}")
+    try:
+        total = sum(map(int.__mul__, map(_USCC_VALUE.__getitem__, body17), USCC_WEIGHTS))
+    except KeyError as exc:
+        raise ValueError(f"{exc.args[0]!r} is not a USCC character") from None
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
 def _org_value(c: str) -> int:
-    return int(c) if c.isdigit() else ord(c) - ord("A") + 10
+    v = _ORG_VALUE.get(c)
+    return v if v is not None else int(c) if c.isdigit() else ord(c) - ord("A") + 10
 
 
 def org_code_check_char(body8: str) -> str:
@@ -113,6 +128,7 @@ def _bad(code: str, kind: str, norm: str, reason: str, rule: str, message: str) 
     return IdCheck(code, kind, False, norm, reason, rule, message)
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def check_org_code(code: str) -> IdCheck:
     """组织机构代码: 8 characters 0–9/A–Z and a check character (a hyphen before it is tolerated)."""
     norm = normalise(code).replace("-", "")
@@ -130,6 +146,7 @@ def check_org_code(code: str) -> IdCheck:
     return IdCheck(code, "org_code", True, norm)
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def check_uscc(code: str) -> IdCheck:
     """统一社会信用代码 per GB 32100-2015, including the embedded organisation-code check."""
     norm = normalise(code)
@@ -179,6 +196,7 @@ def _birth_date(s: str) -> _dt.date | None:
         return None
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def check_id_number(code: str, *, today: _dt.date | None = None) -> IdCheck:
     """公民身份号码 per GB 11643: 18 characters, or 15 digits (converted, see ``id15_to_18``)."""
     norm = normalise(code)

@@ -161,3 +161,60 @@ def test_record_vectors_agree_with_the_rules():
     out = build(dt.date(2026, 1, 1))  # raises if any case's stated verdict differs
     assert {"identifiers.json", "validation.json"} == set(out)
     assert any(c["violations"] == [] for c in out["validation.json"])
+
+
+# --- the compiled fast path says exactly what the rule-by-rule reference says ----------------
+
+def _same_as_reference(rtype, fields, today):
+    from standards.catalogue import load_catalogue
+    from standards.validation import _plan, validate_fields_reference
+
+    ref = validate_fields_reference(rtype, fields, today=today)
+    assert validate_fields(rtype, fields, today=today) == ref, (rtype, fields)
+    # the fast path alone must not call a record clean that breaks any rule, nor the reverse
+    assert _plan(load_catalogue(), rtype).clean(fields, today) == (ref == []), (rtype, fields, ref)
+    return ref
+
+
+def test_fast_path_matches_reference_on_vectors():
+    import json
+    from pathlib import Path
+
+    import standards.vectors as vectors
+
+    cases = json.loads((Path(vectors.__file__).parent / "validation.json").read_text(encoding="utf-8"))
+    verdicts = {bool(_same_as_reference(c["type"], c["fields"], dt.date.fromisoformat(c["today"])))
+                for c in cases}
+    assert verdicts == {True, False}  # the vectors hold clean and broken records
+
+
+@pytest.mark.parametrize("rtype", ["XZXK", "XZCF", "LIST"])
+def test_fast_path_matches_reference_on_synth_with_defects(rtype):
+    from standards.synth import generate_rows
+
+    rows = list(generate_rows("370500", rtype, 600, seed=7, invalid_share=0.4, today=TODAY,
+                              include_warnings=True))
+    broken = sum(bool(_same_as_reference(rtype, dict(r.fields), TODAY)) for r in rows)
+    assert 0 < broken < len(rows)
+
+
+MUTATIONS = ["", " ", "其他", "身份证", "00000000000000000X", "91370781MA3DKU6R4P", "MA3DKU6R5",
+             "2024-02-30", "2099-12-31", "2100-01-01", "2024-07-01", "2023-01-01", "0", "20000", "0.2",
+             "x" * 300, "警告;罚款", "没收违法所得", "吊销许可证件", "个体工商户", "自然人", "法人及非法人组织",
+             "110105194912310021", "11010519491231002X", "信用修复", "SCJGYZWF", None, "１２"]
+
+
+@pytest.mark.parametrize("rtype,base", [("XZXK", XZXK), ("XZCF", XZCF), ("LIST", LIST)])
+def test_fast_path_matches_reference_field_by_field(rtype, base):
+    from standards.catalogue import load_catalogue
+
+    codes = list(load_catalogue().record_type(rtype).codes) + ["XX_UNKNOWN"]
+    for code in codes:
+        for value in MUTATIONS:
+            _same_as_reference(rtype, {**base, code: value}, TODAY)
+    for value in MUTATIONS:  # pairs that only break cross-field rules together
+        for a, b in (("MD_YCRQ", "MD_YCYY"), ("CF_CFLB", "CF_NR_FK"), ("XK_XDR_LB", "XK_XDR_SHXYM"),
+                     ("CF_XDR_LB", "CF_FRDB"), ("MD_ZT_LB", "MD_ZT_ZJLX"), ("XK_XDR_ZJLX", "XK_XDR_ZJHM")):
+            if a[:2] == next(iter(base))[:2]:  # a pair of this record type
+                _same_as_reference(rtype, {**base, a: value, b: value}, TODAY)
+                _same_as_reference(rtype, {**base, a: "身份证", b: value}, TODAY)
