@@ -44,6 +44,9 @@ class GatewayConfig:
     crl_reload_s: int = 60
     stream_lock_timeout_s: float = 10.0
     shutdown_grace_s: float = 10.0
+    # audit checkpoints (AUD-027) and fail-closed grace (AUD-040)
+    checkpoint_interval_s: int = 60
+    checkpoint_grace_s: int = 300
 
     def path(self, base: Path, name: str) -> Path:
         p = Path(getattr(self, name))

@@ -21,20 +21,23 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from certs.tls import FileTrustSource, server_credentials
-from creditx.v1 import exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
+from certs.files import read_key
+from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
 from gateway.audit import rfc3339
 from gateway.batches import BatchIngest
+from gateway.checkpoints import Checkpointer, origin_for
 from gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
 from gateway.ingest.pool import CheckPool
 from gateway.keys import KeyRegistry
 from gateway.metrics import make_registry
 from gateway.presence import Presence
 from gateway.schedule import make_scheduler
+from gateway.service.audit import AuditServicer
 from gateway.service.exchange import ExchangeServicer
 from gateway.service.operator import OperatorServicer
 from gateway.store.sqlite import SqliteStore
 
-SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator")
+SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit")
 
 
 def utc_now() -> datetime:
@@ -63,7 +66,9 @@ class Gateway:
         self.keys = KeyRegistry(self.trust)
         self.presence = Presence()
         ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
-        self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock)
+        self.checkpointer = Checkpointer(c.path(d, "database"), origin_for(c.name),
+                                         lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
+        self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer)
         self.operator = OperatorServicer(self.store, self.presence, self.keys, c.name, clock)
         self.health = health.HealthServicer()
         ms = 1000
@@ -78,9 +83,11 @@ class Gateway:
                      ("grpc.keepalive_permit_without_calls", 1)])
         exchange_pb2_grpc.add_ExchangeServicer_to_server(self.exchange, self.server)
         operator_pb2_grpc.add_OperatorServicer_to_server(self.operator, self.server)
+        audit_pb2_grpc.add_AuditServicer_to_server(AuditServicer(self.checkpointer), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = (exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
                  operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
+                 audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
                  health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
         reflection.enable_server_reflection(names, self.server)
         creds = server_credentials(c.path(d, "tls_cert"), c.path(d, "tls_key"), c.path(d, "ca_cert"))
@@ -88,7 +95,7 @@ class Gateway:
         if self.port == 0:
             raise OSError(f"cannot listen on {c.listen}")
         self.host = c.listen.rsplit(":", 1)[0]
-        self.scheduler = make_scheduler(c, self.keys, self.presence, clock)
+        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
         self._http = None
 
     @property
@@ -118,6 +125,7 @@ class Gateway:
         if self._http is not None:
             self._http.shutdown()
         self.pool.close()
+        self.checkpointer.close()
         self.store.close()
         try:
             (self.dir / RUN_NAME).unlink()

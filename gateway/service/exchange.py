@@ -68,11 +68,12 @@ def to_ack(d: Decision) -> pb.RecordAck:
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     def __init__(self, ingest: BatchIngest, keys: KeyRegistry, presence: Presence, cfg: GatewayConfig,
-                 clock: Callable[[], datetime], *, peer: Callable[[grpc.ServicerContext], bytes] = peer_certificate
-                 ) -> None:
+                 clock: Callable[[], datetime], *, peer: Callable[[grpc.ServicerContext], bytes] = peer_certificate,
+                 checkpointer=None) -> None:
         self.ingest, self.keys, self.presence, self.cfg, self.clock = ingest, keys, presence, cfg, clock
         self.store = ingest.store
         self.peer = peer
+        self.checkpointer = checkpointer  # gateway.checkpoints.Checkpointer: receipts, fail closed (AUD-040)
         self.stopping = threading.Event()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -148,6 +149,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     if self.stopping.is_set():
                         raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; "
                                          "unacked batches were not decided, resend them")
+                    refusal = self.checkpointer.refusal() if self.checkpointer else ""
+                    if refusal:
+                        raise BatchError("UNAVAILABLE", "AUDIT_UNSEALED", refusal)
                     records = to_incoming(req, self.cfg.max_batch_records)
                     now = self.clock()
                     grants = self.keys.grants(node, self.store.signing_certs(node), now)
@@ -186,7 +190,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 now = self.clock()
                 self.store.report_backlog(node, backlog, rfc3339(now))
                 self.presence.seen(node, now)
+                size = max((d.log_index + 1 for d in decisions), default=0)
+                receipt = self.checkpointer.covering(size) if self.checkpointer and size else ""
                 yield pb.PushResponse(batch_id=batch_id, acks=[to_ack(d) for d in decisions],
-                                      committed_seq=committed)
+                                      committed_seq=committed, checkpoint=receipt)
         finally:
             done.set()

@@ -88,14 +88,16 @@ class RecordAck(_message.Message):
     def __init__(self, source_seq: _Optional[int] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., reason_code: _Optional[str] = ..., requirement: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ..., fingerprint: _Optional[bytes] = ..., log_index: _Optional[int] = ...) -> None: ...
 
 class PushResponse(_message.Message):
-    __slots__ = ("batch_id", "acks", "committed_seq")
+    __slots__ = ("batch_id", "acks", "committed_seq", "checkpoint")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     ACKS_FIELD_NUMBER: _ClassVar[int]
     COMMITTED_SEQ_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     batch_id: int
     acks: _containers.RepeatedCompositeFieldContainer[RecordAck]
     committed_seq: int
-    def __init__(self, batch_id: _Optional[int] = ..., acks: _Optional[_Iterable[_Union[RecordAck, _Mapping]]] = ..., committed_seq: _Optional[int] = ...) -> None: ...
+    checkpoint: str
+    def __init__(self, batch_id: _Optional[int] = ..., acks: _Optional[_Iterable[_Union[RecordAck, _Mapping]]] = ..., committed_seq: _Optional[int] = ..., checkpoint: _Optional[str] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("backlog", "last_source_seq", "applied_list_seq")
