@@ -38,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--dir", required=True, type=Path)
     r.set_defaults(func=cmd_run)
 
+    from gateway.cli_audit import register_audit
+    register_audit(sub)
     for name, func, helptext in (("status", cmd_status, "every node's sync state"),
                                  ("records", cmd_records, "find stored records and decisions")):
         s = sub.add_parser(name, help=helptext)

@@ -64,6 +64,12 @@ def add_standard_command(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_catalogue)
 
+    p = sub.add_parser("verify-bundle", help="check an audit evidence bundle offline (AUD-050)")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--ca", type=Path, default=None, help="pin the provincial CA certificate (PEM)")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_verify_bundle)
+
 
 def _date(text: str) -> dt.date:
     try:
@@ -197,3 +203,25 @@ def cmd_catalogue(args) -> int:
                              lt.earliest_repair_months or "") for lt in cat.list_types],
                            ["code", "name", "colour", "issuer", "term (months)", "repair after"]))
     return 0
+
+
+def cmd_verify_bundle(args) -> int:
+    """AUD-050: exit 0 when the bundle verifies, 1 when it does not, naming the first bad index."""
+    from standards.evidence import verify_bundle
+
+    try:
+        data = args.file.read_bytes()
+        ca = args.ca.read_bytes() if args.ca else None
+    except OSError as exc:
+        raise InputError(f"cannot read {exc.filename}: {exc.strerror}", hint="check the path") from None
+    verdict = verify_bundle(data, trusted_ca_pem=ca)
+    if args.json:
+        print_json(verdict)
+    elif verdict["ok"]:
+        print(f"bundle OK: {verdict['origin']}, {verdict['leaves']} leaves, {verdict['checkpoints']} checkpoints, "
+              f"{verdict['proofs_checked']} proofs verified")
+    else:
+        print(f"bundle FAILED: first bad index {verdict['first_bad_index']}")
+        for p in verdict["problems"][:20]:
+            print(f"  [{p['index']}] {p['rule']} {p['reason']}: {p['message']}")
+    return 0 if verdict["ok"] else 1
