@@ -1,0 +1,128 @@
+"""The node as a witness of the gateway's audit log: stored checkpoints and receipt checks.
+
+Keeps ``DIR/receipts.db`` (its own file, apart from the outbox): every signed checkpoint the
+node verified, and every alarm. Rules (standard chapter 06):
+
+* AUD-026: a checkpoint counts only if the pinned gateway key signed it. The key is pinned on
+  first use (the verifier key string, AUD-025); a different key later is an alarm.
+* AUD-030: a newer checkpoint is stored only after a consistency proof from the latest stored
+  one verifies. A smaller size (``ROLLBACK``) or a failing proof / another root at the same size
+  (``FORK``) is recorded as an alarm with *both* signed notes, and raised — never retried.
+* AUD-031: a record's decision is proven by rebuilding the ack's fields from the leaf content
+  (fp, node, seq, decision, reason) and verifying the inclusion proof against a stored checkpoint.
+
+The gateway is reached through callables (``consistency(old, new) -> proof``), so the rules
+run without a network in tests; the CLI passes gRPC calls.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from standards.checkpoint import Checkpoint, CheckpointError, check_consistent, parse_verifier_key, verify_checkpoint
+from standards.merkle import ProofError, leaf_hash, verify_inclusion
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS pinned_key (id INTEGER PRIMARY KEY CHECK (id = 1), verifier TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL,"
+    " seen_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS alarms (id INTEGER PRIMARY KEY, reason TEXT NOT NULL, message TEXT NOT NULL,"
+    " old_note TEXT NOT NULL, new_note TEXT NOT NULL, seen_at TEXT NOT NULL)",
+)
+
+
+class LogAlarm(CheckpointError):
+    """Evidence that the gateway showed inconsistent histories (AUD-030): keep, report, never retry."""
+
+
+@dataclass(frozen=True)
+class AckView:
+    """What the node's outbox holds of one ack."""
+
+    source_seq: int
+    outcome: str
+    reason_code: str
+    fingerprint: bytes
+    log_index: int
+
+
+class ReceiptBook:
+    def __init__(self, path: str | Path) -> None:
+        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        for s in _SCHEMA:  # a single-version private file: its schema is created whole
+            self.conn.execute(s)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def latest(self) -> tuple[Checkpoint, str] | None:
+        row = self.conn.execute("SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return verify_checkpoint(row[0], [self._pinned()]), row[0]
+
+    def _pinned(self):
+        row = self.conn.execute("SELECT verifier FROM pinned_key").fetchone()
+        return parse_verifier_key(row[0]) if row else None
+
+    def alarms(self) -> list[dict]:
+        cur = self.conn.execute("SELECT reason, message, old_note, new_note, seen_at FROM alarms ORDER BY id")
+        return [dict(zip(("reason", "message", "old_note", "new_note", "seen_at"), r)) for r in cur]
+
+    def observe(self, note: str, verifier_key: str, consistency: Callable[[int, int], Sequence[bytes]],
+                now: str) -> Checkpoint:
+        """AUD-026/030: verify ``note`` and store it if it extends what this node saw before."""
+        pinned = self._pinned()
+        offered = parse_verifier_key(verifier_key)
+        if pinned is None:
+            self.conn.execute("INSERT INTO pinned_key (id, verifier) VALUES (1, ?)", (offered.to_string(),))
+            pinned = offered
+        elif offered != pinned:
+            self._alarm("KEY_CHANGED", f"gateway now offers key {offered.to_string()}", "", note, now)
+        cp = verify_checkpoint(note, [pinned])
+        prev = self.latest()
+        if prev is not None:
+            old, old_note = prev
+            if cp.origin != old.origin:
+                raise CheckpointError("WRONG_ORIGIN", f"checkpoint of {cp.origin!r}, this node follows {old.origin!r}",
+                                      rule="AUD-030")
+            try:
+                proof = [] if cp.size <= old.size else list(consistency(old.size, cp.size))
+                if cp.size < old.size:
+                    raise CheckpointError("ROLLBACK", f"tree size went from {old.size} down to {cp.size}", rule="AUD-030")
+                check_consistent(old, cp, proof)
+            except CheckpointError as exc:
+                self._alarm(exc.reason, exc.message, old_note, note, now)
+            if cp.size == old.size:
+                return cp
+        self.conn.execute("INSERT OR IGNORE INTO checkpoints (size, root, note, seen_at) VALUES (?,?,?,?)",
+                          (cp.size, cp.root_hash, note, now))
+        return cp
+
+    def _alarm(self, reason: str, message: str, old_note: str, new_note: str, now: str) -> None:
+        self.conn.execute("INSERT INTO alarms (reason, message, old_note, new_note, seen_at) VALUES (?,?,?,?,?)",
+                          (reason, message, old_note, new_note, now))
+        raise LogAlarm(reason, message, rule="AUD-030")
+
+
+def check_receipt(ack: AckView, region: str, leaf_data: bytes, proof: Sequence[bytes], cp: Checkpoint) -> str:
+    """AUD-031: "" when the ack's decision is leaf ``ack.log_index`` of ``cp``, else why not."""
+    try:
+        leaf = json.loads(leaf_data)
+    except ValueError:
+        return "leaf content is not JSON"
+    want = {"kind": "record", "fp": ack.fingerprint.hex(), "node": region, "seq": ack.source_seq,
+            "decision": ack.outcome, "reason": ack.reason_code}
+    got = {k: leaf.get(k) for k in want}
+    if got != want:
+        bad = [k for k in want if got[k] != want[k]]
+        return f"leaf {ack.log_index} does not describe this ack ({', '.join(bad)} differ)"
+    try:
+        verify_inclusion(ack.log_index, cp.size, leaf_hash(leaf_data), list(proof), cp.root_hash)
+    except ProofError as exc:
+        return exc.message
+    return ""
