@@ -63,6 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_rejects)
 
+    p = sub.add_parser("receipts", help="check the gateway's audit log against the checkpoints this node saw")
+    _dir(p)
+    p.add_argument("--verify", action="store_true", help="also prove every acked record's decision is in the log")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_receipts)
+
 
 def _dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", required=True, type=Path, help="the node directory")
@@ -163,3 +169,22 @@ def cmd_rejects(args) -> int:
                              r["message"]) for r in rows],
                            ["seq", "source_id", "type", "reason", "requirement", "field", "message"]))
     return 0
+
+
+def cmd_receipts(args) -> int:
+    """AUD-030/031: exit 1 when a receipt fails or the log forked (alarms are kept in receipts.db)."""
+    from datetime import datetime, timezone
+
+    from node.receipts import run_receipts
+
+    out = run_receipts(args.dir, verify=args.verify, now=datetime.now(timezone.utc).isoformat())
+    if args.json:
+        print_json(out)
+    else:
+        print(f"{out['origin']}: tree size {out['tree_size']}, {out['checkpoints_seen']} checkpoints kept, "
+              f"consistent with every one seen before")
+        if args.verify:
+            print(f"{out['verified']} decisions proven in the log, {len(out['failed'])} failed")
+            for f in out["failed"][:20]:
+                print(f"  seq {f['source_seq']} (leaf {f['log_index']}): {f['why']}")
+    return 1 if out["failed"] else 0

@@ -126,3 +126,57 @@ def check_receipt(ack: AckView, region: str, leaf_data: bytes, proof: Sequence[b
     except ProofError as exc:
         return exc.message
     return ""
+
+
+# --- `creditx node receipts [--verify] [--json]` ----------------------------------------------
+
+
+def acks_with_leaves(store_conn: sqlite3.Connection) -> list[AckView]:
+    """Acked records of the outbox (read only) whose decision has an audit leaf."""
+    cur = store_conn.execute("SELECT source_seq, outcome, reason_code, fingerprint, log_index FROM outbox"
+                             " WHERE outcome IS NOT NULL AND outcome != '' ORDER BY source_seq")
+    return [AckView(s, o, r or "", bytes(f or b""), i or 0) for s, o, r, f, i in cur]
+
+
+def run_receipts(directory: Path, *, verify: bool, now: str) -> dict:
+    """Fetch the gateway's latest checkpoint, check it against the stored ones (AUD-030) and,
+    with ``verify``, prove every acked decision's inclusion (AUD-031)."""
+    import grpc
+
+    from creditx.v1 import audit_pb2, audit_pb2_grpc
+    from node.app import NodeApp
+
+    app = NodeApp(directory)
+    book = ReceiptBook(Path(directory) / "receipts.db")
+    try:
+        ch = app.runner().settings.open()
+        stub = audit_pb2_grpc.AuditStub(ch)
+        timeout = app.config.limits.rpc_timeout_s
+        try:
+            latest = stub.GetCheckpoint(audit_pb2.GetCheckpointRequest(fresh=True), timeout=timeout)
+            cp = book.observe(latest.note, latest.verifier_key, lambda o, n: list(stub.GetConsistencyProof(
+                audit_pb2.ConsistencyProofRequest(old_size=o, new_size=n), timeout=timeout).hashes), now)
+            out = {"origin": cp.origin, "tree_size": cp.size, "checkpoints_seen": len(book.conn.execute(
+                "SELECT size FROM checkpoints").fetchall()), "alarms": book.alarms(), "verified": 0, "failed": []}
+            if verify:
+                for ack in acks_with_leaves(app.store.conn):
+                    if ack.log_index >= cp.size:
+                        continue  # decided after this checkpoint: checked next time
+                    p = stub.GetInclusionProof(audit_pb2.InclusionProofRequest(index=ack.log_index, tree_size=cp.size),
+                                               timeout=timeout)
+                    why = check_receipt(ack, app.config.region, p.leaf_data, list(p.hashes), cp)
+                    if why:
+                        out["failed"].append({"source_seq": ack.source_seq, "log_index": ack.log_index, "why": why})
+                    else:
+                        out["verified"] += 1
+        except grpc.RpcError as exc:
+            from standards.errors import UnavailableError
+
+            raise UnavailableError(f"gateway audit service: {exc.code().name}: {exc.details()}",
+                                   hint="is the gateway running? retry later") from None
+        finally:
+            ch.close()
+        return out
+    finally:
+        book.close()
+        app.close()
