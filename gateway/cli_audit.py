@@ -60,20 +60,16 @@ def _verifier(cfg, args, origin):
 
 def cmd_verify(args) -> int:
     from gateway.evidence import verify_database
+    from standards.evidence import print_verdict
 
     cfg, conn, origin = _open(args)
     with conn:
         verdict = verify_database(conn, _verifier(cfg, args, origin), origin)
     if args.json:
         print_json(verdict)
-    elif verdict["ok"]:
-        print(f"audit log OK: {verdict['leaves']} leaves, {verdict['checkpoints']} checkpoints, "
-              f"{verdict['records_checked']} records match their leaves")
-    else:
-        print(f"audit log FAILED: first bad index {verdict['first_bad_index']}")
-        for p in verdict["problems"][:20]:
-            print(f"  [{p['index']}] {p['rule']} {p['reason']}: {p['message']}")
-    return 0 if verdict["ok"] else 1
+        return 0 if verdict["ok"] else 1
+    return print_verdict(verdict, f"audit log OK: {verdict['leaves']} leaves, {verdict['checkpoints']} checkpoints, "
+                                  f"{verdict['records_checked']} records match their leaves", "audit log")
 
 
 def cmd_proof(args) -> int:

@@ -207,7 +207,7 @@ def cmd_catalogue(args) -> int:
 
 def cmd_verify_bundle(args) -> int:
     """AUD-050: exit 0 when the bundle verifies, 1 when it does not, naming the first bad index."""
-    from standards.evidence import verify_bundle
+    from standards.evidence import print_verdict, verify_bundle
 
     try:
         data = args.file.read_bytes()
@@ -217,11 +217,6 @@ def cmd_verify_bundle(args) -> int:
     verdict = verify_bundle(data, trusted_ca_pem=ca)
     if args.json:
         print_json(verdict)
-    elif verdict["ok"]:
-        print(f"bundle OK: {verdict['origin']}, {verdict['leaves']} leaves, {verdict['checkpoints']} checkpoints, "
-              f"{verdict['proofs_checked']} proofs verified")
-    else:
-        print(f"bundle FAILED: first bad index {verdict['first_bad_index']}")
-        for p in verdict["problems"][:20]:
-            print(f"  [{p['index']}] {p['rule']} {p['reason']}: {p['message']}")
-    return 0 if verdict["ok"] else 1
+        return 0 if verdict["ok"] else 1
+    return print_verdict(verdict, f"bundle OK: {verdict['origin']}, {verdict['leaves']} leaves, {verdict['checkpoints']} "
+                                  f"checkpoints, {verdict['proofs_checked']} proofs verified", "bundle")

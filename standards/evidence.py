@@ -117,6 +117,17 @@ def report(problems: Sequence[Problem], **facts) -> dict:
     return {"ok": not ps, "first_bad_index": first_bad_index(ps), **facts, "problems": [asdict(p) for p in ps]}
 
 
+def print_verdict(verdict: dict, ok_line: str, what: str) -> int:
+    """Human output of a verdict for the CLIs; returns the exit status (1 when not ok)."""
+    if verdict["ok"]:
+        print(ok_line)
+        return 0
+    print(f"{what} FAILED: first bad index {verdict['first_bad_index']}")
+    for p in verdict["problems"][:20]:
+        print(f"  [{p['index']}] {p['rule']} {p['reason']}: {p['message']}")
+    return 1
+
+
 # --- bundles ---------------------------------------------------------------------------------
 
 
