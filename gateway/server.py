@@ -29,6 +29,8 @@ from gateway.checkpoints import Checkpointer, origin_for
 from gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
 from gateway.ingest.pool import CheckPool
 from gateway.keys import KeyRegistry
+from gateway.lists.wiring import SERVICE as DISTRIBUTION
+from gateway.lists.wiring import Lists
 from gateway.metrics import make_registry
 from gateway.presence import Presence
 from gateway.schedule import make_scheduler
@@ -37,7 +39,7 @@ from gateway.service.exchange import ExchangeServicer
 from gateway.service.operator import OperatorServicer
 from gateway.store.sqlite import SqliteStore
 
-SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit")
+SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
 
 
 def utc_now() -> datetime:
@@ -85,7 +87,11 @@ class Gateway:
         operator_pb2_grpc.add_OperatorServicer_to_server(self.operator, self.server)
         audit_pb2_grpc.add_AuditServicer_to_server(AuditServicer(self.checkpointer), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        names = (exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
+        # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
+        self.lists = Lists(self.dir, c, self.store, self.keys, clock, audit=audit)
+        self.lists.register(self.server)
+        self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
+        names = (DISTRIBUTION, exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
                  operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
                  audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
                  health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
@@ -96,6 +102,7 @@ class Gateway:
             raise OSError(f"cannot listen on {c.listen}")
         self.host = c.listen.rsplit(":", 1)[0]
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
+        self.lists.schedule(self.scheduler)  # DIST-021 expiry job
         self._http = None
 
     @property
@@ -119,6 +126,7 @@ class Gateway:
     def stop(self, grace: float | None = None) -> None:
         self.health.enter_graceful_shutdown()
         self.exchange.stopping.set()
+        self.lists.stopping()
         self.server.stop(self.cfg.shutdown_grace_s if grace is None else grace).wait()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
@@ -126,6 +134,7 @@ class Gateway:
             self._http.shutdown()
         self.pool.close()
         self.checkpointer.close()
+        self.lists.close()
         self.store.close()
         try:
             (self.dir / RUN_NAME).unlink()

@@ -67,6 +67,7 @@ def to_ack(d: Decision) -> pb.RecordAck:
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
+    on_applied = None  # (region, applied_list_seq) -> None: gateway.lists.wiring.Lists.applied
     def __init__(self, ingest: BatchIngest, keys: KeyRegistry, presence: Presence, cfg: GatewayConfig,
                  clock: Callable[[], datetime], *, peer: Callable[[grpc.ServicerContext], bytes] = peer_certificate,
                  checkpointer=None) -> None:
@@ -109,6 +110,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             abort(context, err)
         now = self.clock()
         self.store.heartbeat(ident.region, request.backlog, request.last_source_seq, rfc3339(now))
+        if self.on_applied is not None:  # DIST-043: the node's list replica cursor
+            self.on_applied(ident.region, request.applied_list_seq)
         self.presence.seen(ident.region, now)
         return pb.HeartbeatResponse(committed_seq=self.store.committed_seq(ident.region),
                                     server_time_unix_ms=int(now.timestamp() * 1000))

@@ -42,7 +42,14 @@ def _m2_audit_tree(db: Database) -> None:
     create_tables(db.conn)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_audit_tree]
+def _m3_lists(db: Database) -> None:
+    """The list log, list state and list-log tree (DIST-001, DIST-050): gateway.lists.store."""
+    from gateway.lists.store import create_tables
+
+    create_tables(db.conn)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_audit_tree, _m3_lists]
 
 
 def migrate(db: Database, now: str) -> int:

@@ -41,6 +41,10 @@ def _row_to_decision(r) -> Decision:
 
 
 class SqliteStore:
+    # gateway.lists.store.ListHook (DIST-001, AUD-006): list changes of the batch's LIST records,
+    # appended inside commit_batch's transaction; subscribers woken only after COMMIT.
+    list_hook = None
+
     def __init__(self, path: str | Path | None, *, now: str = "") -> None:
         conn = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False,
                                isolation_level=None)
@@ -143,10 +147,13 @@ class SqliteStore:
                 c.execute("INSERT INTO nodes (region, name, committed_seq) VALUES (?, '', ?) ON CONFLICT"
                           "(region) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
                           (node, committed_seq))
+                listed = self.list_hook.append(c, node, stored, at, audit=leaves is not None) if self.list_hook else 0
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
+        if listed:
+            self.list_hook.committed(listed)
         return [out.get(id(d), d) for d, _ in items]
 
     # --- nodes, keys, status -------------------------------------------------------------------
