@@ -35,6 +35,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from node.replica.store import migration_2
+
 OUTCOMES = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
 
 
@@ -61,7 +63,7 @@ def _m1(db: sqlite_utils.Database) -> None:
     db["sync_state"].create({"key": str, "value": str}, pk="key")
 
 
-MIGRATIONS = [_m1]  # append, never edit: migration n brings user_version from n-1 to n
+MIGRATIONS = [_m1, migration_2]  # 2: list replica (node/replica/store.py); append, never edit: migration n brings user_version from n-1 to n
 
 
 @dataclass(frozen=True)
