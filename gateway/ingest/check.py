@@ -26,6 +26,11 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from gateway.ingest.reasons import fix_of, requirement_of
 from gateway.ingest.values import Checked, IncomingRecord
+from standards.envelope import Envelope, Signature, SignatureError, verify_envelope
+from standards.fingerprint import fingerprint
+from standards.natural_key import natural_key
+from standards.record import RECORD_PAYLOAD_TYPE, RecordError, decode_record
+from standards.validation import validate_fields
 
 
 @dataclass(frozen=True)
@@ -67,55 +72,53 @@ def _reject(rec: IncomingRecord, reason: str, requirement: str, message: str, fi
 
 
 def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
-    from standards.envelope import Envelope, Signature, SignatureError, verify_envelope
-    from standards.fingerprint import fingerprint
-    from standards.natural_key import natural_key
-    from standards.record import RECORD_PAYLOAD_TYPE, RecordError, decode_record
-    from standards.validation import errors_only, validate_fields
-
-    usable = [s for s in rec.signatures if s.keyid in job.grants]
+    grants = job.grants
+    usable = tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.signatures if s.keyid in grants)
     if not usable:
         ids = ", ".join(s.keyid for s in rec.signatures) or "none"
         return _reject(rec, "SIG_UNKNOWN_KEY", "",
                        f"no signature by a signing certificate this node presented (key ids: {ids}); "
                        f"{fix_of('SIG_UNKNOWN_KEY')}")
-    grant = job.grants[usable[0].keyid]
+    grant = grants[usable[0].keyid]
     if grant.reason:
         return _reject(rec, grant.reason, grant.requirement, grant.message, keyid=usable[0].keyid)
-    env = Envelope(payload_type=rec.payload_type, payload=rec.payload,
-                   signatures=tuple(Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in usable))
 
     def resolve(keyid: str):
-        g = job.grants.get(keyid)
+        g = grants.get(keyid)
         return _public_key(keyid, g.spki_der) if g and g.spki_der else None
 
     try:
-        sig = verify_envelope(env, resolve, expected_type=RECORD_PAYLOAD_TYPE)
+        sig = verify_envelope(Envelope(rec.payload_type, rec.payload, usable), resolve,
+                              expected_type=RECORD_PAYLOAD_TYPE)
     except SignatureError as exc:
-        return _reject(rec, exc.reason, exc.rule, exc.detail,
-                       keyid=usable[0].keyid)
+        return _reject(rec, exc.reason, exc.rule, exc.detail, keyid=usable[0].keyid)
     keyid = sig.keyid
     try:
-        record = decode_record(rec.payload)
+        record = decode_record(rec.payload)  # decoded once; everything below reads this object
     except RecordError as exc:
         return _reject(rec, exc.reason, exc.rule, exc.detail, exc.field, keyid=keyid)
-    meta = dict(keyid=keyid, record_type=record.type, region=record.region, op=record.op,
-                version=record.version)
     if record.source_seq != rec.source_seq:
         return _reject(rec, "SYNC_SEQ_MISMATCH", "", f"payload says source_seq {record.source_seq} but it "
-                       f"was sent as {rec.source_seq}; {fix_of('SYNC_SEQ_MISMATCH')}", "source_seq", **meta)
+                       f"was sent as {rec.source_seq}; {fix_of('SYNC_SEQ_MISMATCH')}", "source_seq",
+                       **_meta(record, keyid))
     if record.region != job.node_region:
         return _reject(rec, "SEC_REGION_MISMATCH", "", f"record region {record.region} is not this node's "
                        f"region {job.node_region} (from its certificate); {fix_of('SEC_REGION_MISMATCH')}",
-                       "region", **meta)
-    violations = errors_only(validate_fields(record.type, dict(record.fields), today=job.today))
-    if violations:
-        v = violations[0]
-        more = f" (+{len(violations) - 1} more)" if len(violations) > 1 else ""
-        return _reject(rec, v.reason, v.rule, f"{v.message}; {v.fix}{more}", v.field, **meta)
-    return Checked(source_seq=rec.source_seq, payload_sha=rec.payload_sha,
-                   fingerprint=fingerprint(record), natural_key=natural_key(record, job.subject_key),
-                   **meta)
+                       "region", **_meta(record, keyid))
+    violations = validate_fields(record.type, record.fields, today=job.today)  # [] when clean: no copies
+    errors = [v for v in violations if v.severity == "error"]
+    if errors:
+        v = errors[0]
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        return _reject(rec, v.reason, v.rule, f"{v.message}; {v.fix}{more}", v.field, **_meta(record, keyid))
+    return Checked(rec.source_seq, rec.payload_sha, "", "", "", "", fingerprint(record),
+                   natural_key(record, job.subject_key), record.version, record.type, record.region,
+                   record.op, keyid)
+
+
+def _meta(record, keyid: str) -> dict:
+    return dict(keyid=keyid, record_type=record.type, region=record.region, op=record.op,
+                version=record.version)
 
 
 def check_job(job: CheckJob) -> list[Checked]:

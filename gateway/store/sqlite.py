@@ -10,6 +10,7 @@ the last transactions but never tears one, and acks are only sent after commit (
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -24,10 +25,25 @@ from gateway.store.base import NodeRow, SigningCert
 from gateway.store.migrations import migrate
 
 _INSERT_RECORD = (
-    "INSERT INTO records (node, source_seq, payload_sha, payload_type, payload, signatures, outcome,"
+    "INSERT INTO records (id, node, source_seq, payload_sha, payload_type, payload, signatures, outcome,"
     " reason, requirement, field, message, fp, natural_key, version, type, region, op, keyid,"
-    " current, log_index, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " current, log_index, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+_VERBATIM = re.compile(r"[0-9A-Za-z_.:+\-]*")  # nothing json.dumps would escape
+
+
+def _signatures_json(rec: IncomingRecord | None) -> str:
+    """``[[keyid, suite, sig hex], …]`` as json.dumps writes it (the common one-signature case
+    without the encoder's per-call set-up)."""
+    if rec is None:
+        return "[]"
+    sigs = rec.signatures
+    if len(sigs) == 1 and _VERBATIM.fullmatch(sigs[0].keyid) and _VERBATIM.fullmatch(sigs[0].suite):
+        s = sigs[0]
+        return f'[["{s.keyid}", "{s.suite}", "{s.sig.hex()}"]]'
+    return json.dumps([[s.keyid, s.suite, s.sig.hex()] for s in sigs])
+
+
 _DECISION_COLS = ("source_seq, outcome, payload_sha, reason, requirement, field, message, fp,"
                   " natural_key, version, type, region, op, keyid, current, log_index")
 
@@ -122,25 +138,29 @@ class SqliteStore:
                     append_leaves(c, base, [h for _, h in leaves])  # AUD-006: tree state, same transaction
                     for i, (d, _) in enumerate(stored):
                         out[id(d)] = d.with_log_index(base + i)
+                # Row ids are assigned here (the write lock is held), so current_versions can
+                # point at them without a look-up per row.
+                first_id = c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetchone()[0]
                 rows = []
-                for d, rec in stored:
+                currents = []
+                counts: dict[int, int] = {}
+                for i, (d, rec) in enumerate(stored):
                     d = out.get(id(d), d)
-                    sigs = json.dumps([[s.keyid, s.suite, s.sig.hex()] for s in rec.signatures]) if rec else "[]"
-                    rows.append((node, d.source_seq, d.payload_sha, rec.payload_type if rec else "",
-                                 rec.payload if rec else b"", sigs, int(d.outcome), d.reason, d.requirement,
+                    outcome = int(d.outcome)
+                    counts[outcome] = counts.get(outcome, 0) + 1
+                    if d.current:
+                        currents.append((d.natural_key, d.version, first_id + i))
+                    rows.append((first_id + i, node, d.source_seq, d.payload_sha,
+                                 rec.payload_type if rec else "", rec.payload if rec else b"",
+                                 _signatures_json(rec), outcome, d.reason, d.requirement,
                                  d.field, d.message, d.fingerprint or None, d.natural_key or None,
                                  d.version, d.record_type, d.region, d.op, d.keyid, int(d.current),
                                  d.log_index if d.log_index >= 0 else None, at))
                 c.executemany(_INSERT_RECORD, rows)
-                currents = [(d.natural_key, d.version, node, d.source_seq) for d, _ in stored if d.current]
                 if currents:
-                    c.executemany("INSERT INTO current_versions (natural_key, version, record_id) "
-                                  "SELECT ?, ?, id FROM records WHERE node=? AND source_seq=? "
+                    c.executemany("INSERT INTO current_versions (natural_key, version, record_id) VALUES (?,?,?) "
                                   "ON CONFLICT(natural_key) DO UPDATE SET version=excluded.version, "
                                   "record_id=excluded.record_id", currents)
-                counts: dict[int, int] = {}
-                for d, _ in stored:
-                    counts[int(d.outcome)] = counts.get(int(d.outcome), 0) + 1
                 c.executemany("INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT"
                               "(node, outcome) DO UPDATE SET n = n + excluded.n",
                               [(node, o, n) for o, n in counts.items()])
