@@ -20,9 +20,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from node.config import NodeConfig, load_config
+from node.config import NodeConfig, load_config, subject_key
 from node.intake import IntakeReport, RowLike, ingest
 from node.local_api import NodeApiServicer, serve_local_api
+from node.replica.store import ReplicaStore
 from node.reports import node_status
 from node.store import NodeStore
 from node.sync.client import ChannelSettings, SyncRunner
@@ -44,7 +45,12 @@ class NodeApp:
         with self.store.transaction():  # key rotation: remember every cert that signed outbox records
             self.store.remember_signing_cert(self.signer.keyid, cert.public_bytes(serialization.Encoding.DER),
                                              time.time())
+        self.subject_key = subject_key(self.dir)  # NODE-041
+        self.replica = ReplicaStore(self.store, self.subject_key)
+        self.applied = threading.Condition()      # notified after each applied batch (Feed streams wait on it)
         self._runner: SyncRunner | None = None
+        self._follower = None
+        self._lists_channel = None
         self._scheduler = None
         self._sync_lock = threading.Lock()
         self._wanted = threading.Event()  # a nudge arrived; survives a nudge during a running sync
@@ -52,6 +58,8 @@ class NodeApp:
     def close(self) -> None:
         if self._runner:
             self._runner.close()
+        if self._lists_channel is not None:
+            self._lists_channel.close()
         self.store.close()
 
     # --- intake --------------------------------------------------------------------------------
@@ -67,15 +75,19 @@ class NodeApp:
 
     # --- sync ----------------------------------------------------------------------------------
 
+    def channel_settings(self) -> ChannelSettings:
+        from certs.tls import channel_credentials
+
+        lim = self.config.limits
+        creds = channel_credentials(self.dir / "ca.crt", self.dir / "auth.crt", self.dir / "auth.key")
+        return ChannelSettings(self.config.gateway, creds, self.config.gateway_server_name,
+                               lim.rpc_timeout_s, lim.keepalive_time_ms, lim.keepalive_timeout_ms,
+                               lim.max_message_bytes + 64 * 1024)
+
     def runner(self) -> SyncRunner:
         if self._runner is None:
-            from certs.tls import channel_credentials
-
             lim = self.config.limits
-            creds = channel_credentials(self.dir / "ca.crt", self.dir / "auth.crt", self.dir / "auth.key")
-            settings = ChannelSettings(self.config.gateway, creds, self.config.gateway_server_name,
-                                       lim.rpc_timeout_s, lim.keepalive_time_ms, lim.keepalive_timeout_ms,
-                                       lim.max_message_bytes + 64 * 1024)
+            settings = self.channel_settings()
             policy = SyncPolicy(lim.backoff_base_s, lim.backoff_cap_s, lim.ack_timeout_s, lim.max_batch_records,
                                 lim.max_message_bytes, lim.max_in_flight_batches)
             self._runner = SyncRunner(self.store, settings, SyncMachine(policy=policy, rng=random.SystemRandom()),
@@ -98,7 +110,59 @@ class NodeApp:
             self._scheduler.modify_job("sync", next_run_time=dt.datetime.fromtimestamp(retry).astimezone())
 
     def heartbeat_job(self) -> None:
-        self.runner().heartbeat()
+        self.runner().heartbeat(applied_list_seq=self.replica.applied())
+
+    # --- list replica (DIST-030…074) ------------------------------------------------------------
+
+    def lists_channel(self):
+        if self._lists_channel is None:  # its own channel: the Subscribe stream lives long
+            self._lists_channel = self.channel_settings().open()
+        return self._lists_channel
+
+    def follower(self):
+        from node.replica.follower import Follower, FollowPolicy
+        from node.replica.trust import origin_key_resolver
+
+        if self._follower is None:
+            lim = self.config.limits
+            policy = FollowPolicy(lim.backoff_base_s, lim.backoff_cap_s, lim.rpc_timeout_s,
+                                  max_batch_changes=lim.list_batch_changes, snapshot_threshold=lim.snapshot_threshold)
+            self._follower = Follower(self.replica, self.lists_channel, policy,
+                                      resolve_key=origin_key_resolver(self.dir), on_applied=self.after_applied)
+        return self._follower
+
+    def after_applied(self, applied_list_seq: int) -> None:
+        """After each committed batch: wake Feed streams, then append to the file sinks (NODE-045)."""
+        from node.replica.sinks import drain
+
+        with self.applied:
+            self.applied.notify_all()
+        for dept in self.config.departments:
+            if dept.jsonl:
+                drain(self.replica, dept, self.dir)
+
+    def checkpoint_job(self) -> None:
+        from node.replica.checkpoints import CheckpointChecker
+        from node.replica.trust import gateway_signing_keys
+
+        checker = CheckpointChecker(self.replica, self.lists_channel, lambda: gateway_signing_keys(self.dir),
+                                    rpc_timeout=self.config.limits.rpc_timeout_s)
+        try:
+            result = checker.check_once()
+        except Exception as exc:  # unreachable gateway, no key: recorded, retried next interval
+            self.replica.set_meta(checkpoint_error=str(exc))
+            result = ""
+        try:
+            checker.report(result in ("EXACT", "PREFIX"))
+        except Exception as exc:
+            log.info("ReportApplied failed: %s", exc)
+
+    def departments_servicer(self):
+        from node.replica.departments import DepartmentsServicer
+
+        return DepartmentsServicer(self.replica, {d.name: d for d in self.config.departments}, self.subject_key,
+                                   max_age=dt.timedelta(seconds=self.config.limits.list_stale_after_s),
+                                   applied=self.applied, max_changes=self.config.limits.list_batch_changes)
 
     def nudge(self) -> bool:
         if self._scheduler is None:
@@ -116,18 +180,29 @@ class NodeApp:
         sched.add_job(self.sync_job, "interval", seconds=lim.sync_interval_s, id="sync",
                       next_run_time=dt.datetime.now().astimezone())
         sched.add_job(self.heartbeat_job, "interval", seconds=lim.heartbeat_interval_s, id="heartbeat")
+        sched.add_job(self.checkpoint_job, "interval", seconds=lim.checkpoint_interval_s, id="list-checkpoint")
         self._scheduler = sched
         servicer = NodeApiServicer(
             submit=lambda rows: self.ingest(rows, source="local-api", keep_results=True),
             status=self.status, nudge=self.nudge,
             sync_state=lambda: self._runner.machine.state.value if self._runner else "idle",
             max_records=lim.max_submit_records)
-        server = serve_local_api(servicer, self.dir)
+        from creditx.v1 import lists_pb2_grpc
+
+        departments = self.departments_servicer()
+        server = serve_local_api(servicer, self.dir,
+                                 lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv))
+        follower = self.follower()
+        self.after_applied(self.replica.applied())  # sinks catch up with what was applied before a restart
+        follow_thread = threading.Thread(target=follower.run, name="list-follower", daemon=True)
+        follow_thread.start()
         sched.start()
         log.info("node %s (%s) running; gateway %s", self.config.name, self.config.region, self.config.gateway)
         try:
             stop.wait()
         finally:
+            follower.stop()
+            follow_thread.join(lim.shutdown_grace_s)
             server.stop(lim.shutdown_grace_s).wait()
             sched.shutdown(wait=True)
             self._scheduler = None

@@ -8,7 +8,13 @@ Layout of a node directory (``creditx node init``)::
     DIR/auth.crt/.key  the node's mutual-TLS certificate and key (key 0600)
     DIR/signing.crt/.key  the record-signing certificate and key (key 0600)
     DIR/node.db        SQLite: outbox, quarantine, sync state (node.store)
-    DIR/node.sock      the local API, a Unix socket (0600; no TCP port)
+    DIR/node.sock      the local API and the Departments service, a Unix socket (0600; no TCP port)
+    DIR/subject.key    the node's own random key for person subject hashes (0600, NODE-041)
+    DIR/gateway-signing.crt  optional: the gateway's signing certificate, to verify list checkpoints
+    DIR/trust-bundle.json    optional: signed trust bundle (certs/bundle.py) for origin signatures
+
+``node.json`` may list ``departments``: ``[{"name": "tax", "list_types": ["ZDSSWF"],
+"jsonl": "feeds/tax.jsonl"}]`` (list_types and jsonl optional).
 
 Invariants: DIR is 0700 and keys are 0600, created with those modes; a config that fails its
 checks is refused with the setting's name and what to write instead.
@@ -46,6 +52,20 @@ class Limits:
     import_batch_rows: int = 500           # rows per intake transaction
     max_submit_records: int = 5_000        # records per local-API Submit call
     shutdown_grace_s: float = 10.0
+    list_stale_after_s: float = 3600.0     # DIST-060: a check answer is "stale" past this
+    checkpoint_interval_s: float = 300.0   # DIST-052: fetch and check the list checkpoint
+    snapshot_threshold: int = 10_000       # an empty replica this far behind bootstraps by snapshot
+    list_batch_changes: int = 1000         # Subscribe max_batch_changes; feed page size
+
+
+@dataclass(frozen=True)
+class Department:
+    """A city department fed from the replica (DIST-061): optional list-type filter, optional
+    JSON Lines file sink (path relative to the node directory)."""
+
+    name: str
+    list_types: frozenset[str] = frozenset()
+    jsonl: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +75,7 @@ class NodeConfig:
     gateway: str                           # HOST:PORT
     gateway_server_name: str = ""          # TLS name to verify if not the host in `gateway`
     limits: Limits = field(default_factory=Limits)
+    departments: tuple[Department, ...] = ()
 
     def check(self) -> None:
         if not is_region(self.region):
@@ -68,6 +89,14 @@ class NodeConfig:
             if getattr(self.limits, f.name) <= 0:
                 raise InputError(f"node.json: limits.{f.name} must be positive",
                                  hint=f"remove it to use the default {f.default}")
+        names = [d.name for d in self.departments]
+        for d in self.departments:
+            if not d.name or names.count(d.name) > 1:
+                raise InputError(f"node.json: departments: name {d.name!r} is empty or repeated (DIST-061)",
+                                 hint="give every department a unique name")
+            if d.jsonl and (Path(d.jsonl).is_absolute() or ".." in Path(d.jsonl).parts):
+                raise InputError(f"node.json: departments[{d.name}].jsonl {d.jsonl!r} must stay inside the node directory",
+                                 hint="write a relative path such as feeds/tax.jsonl")
 
 
 def load_config(directory: Path) -> NodeConfig:
@@ -84,8 +113,10 @@ def load_config(directory: Path) -> NodeConfig:
         raise InputError(f"{path}: unknown limits {sorted(unknown)}", hint=f"known limits: {sorted(known)}")
     try:
         cfg = NodeConfig(raw["name"], raw["region"], raw["gateway"], raw.get("gateway_server_name", ""),
-                         Limits(**raw.get("limits", {})))
-    except KeyError as exc:
+                         Limits(**raw.get("limits", {})),
+                         tuple(Department(d["name"], frozenset(d.get("list_types", ())), d.get("jsonl", ""))
+                               for d in raw.get("departments", ())))
+    except (KeyError, TypeError) as exc:
         raise InputError(f"{path}: missing setting {exc}", hint="run creditx node init again") from None
     cfg.check()
     return cfg
@@ -117,4 +148,20 @@ def init_node_dir(directory: Path, *, region: str, gateway: str, certs: Path, na
     tmp = directory / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, directory / CONFIG_FILE)
+    subject_key(directory)
     return cfg
+
+
+SUBJECT_KEY_FILE = "subject.key"
+
+
+def subject_key(directory: Path) -> bytes:
+    """NODE-041: the node's own random 32-byte subject key, created 0600 on first use."""
+    path = Path(directory) / SUBJECT_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as f:
+        f.write(os.urandom(32))
+    return path.read_bytes()

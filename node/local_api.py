@@ -61,12 +61,15 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
         return pb.NodeNudgeResponse(scheduled=self._nudge())
 
 
-def serve_local_api(servicer: NodeApiServicer, directory: Path) -> grpc.Server:
+def serve_local_api(servicer: NodeApiServicer, directory: Path,
+                    extra: Callable[[grpc.Server], None] = lambda server: None) -> grpc.Server:
+    """Serve NodeApi (and whatever ``extra`` adds: the Departments service) on DIR/node.sock."""
     sock = Path(directory) / SOCKET_FILE
     if sock.exists():
         sock.unlink()  # left over from a node that was killed; the pid lock is node.db's WAL owner
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))  # Feed streams hold a worker each
     pb_grpc.add_NodeApiServicer_to_server(servicer, server)
+    extra(server)
     server.add_insecure_port(f"unix:{sock}")
     server.start()
     os.chmod(sock, 0o600)

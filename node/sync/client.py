@@ -218,11 +218,12 @@ class SyncRunner:
         self.store.record_acks([_ack_row(x) for x in got.acks], got.committed_seq, self.wall())
         return self._feed(st.Acked(got.batch_id, got.committed_seq))
 
-    def heartbeat(self) -> exchange_pb2.HeartbeatResponse | None:
-        """Report the backlog (records not yet acknowledged); returns None when unreachable."""
+    def heartbeat(self, applied_list_seq: int = 0) -> exchange_pb2.HeartbeatResponse | None:
+        """Report the backlog (records not yet acknowledged) and the list replica's applied
+        list_seq (DIST-043); returns None when unreachable."""
         last = self.store.last_seq()
         req = exchange_pb2.HeartbeatRequest(backlog=max(0, last - self.store.first_unacked() + 1),
-                                            last_source_seq=last)
+                                            last_source_seq=last, applied_list_seq=applied_list_seq)
         try:
             resp = self._stub().Heartbeat(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
