@@ -91,6 +91,7 @@ class Gateway:
         self.lists = Lists(self.dir, c, self.store, self.keys, clock, audit=audit)
         self.lists.register(self.server)
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
+        self.operator.list_lags = self.lists.lags  # DIST-043 in operator Status
         names = (DISTRIBUTION, exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
                  operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
                  audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
@@ -113,8 +114,9 @@ class Gateway:
         self.pool.warm()
         self.server.start()
         host, port = self.cfg.metrics_listen.rsplit(":", 1)
-        self._http, _ = start_http_server(int(port), addr=host,
-                                          registry=make_registry(self.store, self.presence, self.clock))
+        registry = make_registry(self.store, self.presence, self.clock)
+        self.lists.register_metrics(registry)
+        self._http, _ = start_http_server(int(port), addr=host, registry=registry)
         for name in ("",) + SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.scheduler.start()

@@ -204,6 +204,11 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         with self._wlock:
             store.report_applied(self._writer, node, applied, verified, rfc3339(self.clock()))
 
+    def lags(self, now: datetime) -> tuple[int, dict[str, store.Lag]]:
+        """DIST-043: (list head, per-node lag) for the operator status and metrics."""
+        with self._wlock:
+            return store.head(self._writer), store.lags(self._writer, now)
+
     def close(self) -> None:
         with self._wlock:
             self._writer.close()

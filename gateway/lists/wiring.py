@@ -19,6 +19,7 @@ from gateway.keys import KeyRegistry
 from gateway.lists.checkpoint import ListCheckpointer
 from gateway.lists.expiry import ExpiryJob
 from gateway.lists.hub import Hub
+from gateway.lists.metrics import ListCollector
 from gateway.lists.service import DistributionServicer, ListLimits
 from gateway.lists.store import ListHook
 
@@ -35,6 +36,7 @@ class Lists:
         self.checkpointer = ListCheckpointer(cfg.name, lambda: read_key(cfg.path(directory, "signing_key")), clock)
         self.servicer = DistributionServicer(db, self.hub, keys, self.checkpointer, clock, limits=limits)
         self.expiry = ExpiryJob(db, self.hub, clock, audit=audit)
+        self.clock = clock
 
     def register(self, server) -> None:
         lists_pb2_grpc.add_DistributionServicer_to_server(self.servicer, server)
@@ -47,6 +49,12 @@ class Lists:
         """Exchange.Heartbeat.applied_list_seq (DIST-043); 0 means the node did not say."""
         if applied_list_seq:
             self.servicer.report(node, applied_list_seq)
+
+    def lags(self, now: datetime):
+        return self.servicer.lags(now)
+
+    def register_metrics(self, registry) -> None:
+        registry.register(ListCollector(self.servicer, self.hub, self.clock))
 
     def stopping(self) -> None:
         self.hub.close()

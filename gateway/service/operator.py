@@ -24,6 +24,7 @@ MAX_PAGE = 1000
 
 
 class OperatorServicer(operator_pb2_grpc.OperatorServicer):
+    list_lags = None  # now -> (list head, {region: gateway.lists.store.Lag}): gateway.lists.wiring (DIST-043)
     def __init__(self, store: GatewayStore, presence: Presence, keys: KeyRegistry, gateway_id: str,
                  clock: Callable[[], datetime], *, peer=peer_certificate) -> None:
         self.store, self.presence, self.keys, self.gateway_id, self.clock = store, presence, keys, gateway_id, clock
@@ -47,8 +48,14 @@ class OperatorServicer(operator_pb2_grpc.OperatorServicer):
                                 auth_cert_not_after=v.auth_cert_not_after,
                                 signing_cert_not_after=v.signing_cert_not_after)
                  for v in node_views(self.store, self.presence, now)]
+        list_head, lags = self.list_lags(now) if self.list_lags else (0, {})
+        for n in nodes:
+            lag = lags.get(n.region)
+            if lag is not None:
+                n.applied_list_seq, n.list_lag_entries = lag.applied_list_seq, lag.lag_entries
+                n.list_lag_seconds = lag.lag_seconds
         return opb.StatusResponse(gateway_id=self.gateway_id, nodes=nodes, audit_size=self.store.audit_size(),
-                                  server_time_unix_ms=int(now.timestamp() * 1000))
+                                  server_time_unix_ms=int(now.timestamp() * 1000), list_head=list_head)
 
     def FindRecords(self, request, context):
         self._check(context)

@@ -19,7 +19,7 @@ class ReasonCount(_message.Message):
     def __init__(self, reason_code: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class NodeStatus(_message.Message):
-    __slots__ = ("region", "name", "connected", "last_seen", "committed_seq", "backlog", "last_source_seq", "accepted", "duplicate", "superseded", "rejected", "recent_rejections", "auth_cert_not_after", "signing_cert_not_after")
+    __slots__ = ("region", "name", "connected", "last_seen", "committed_seq", "backlog", "last_source_seq", "accepted", "duplicate", "superseded", "rejected", "recent_rejections", "auth_cert_not_after", "signing_cert_not_after", "applied_list_seq", "list_lag_entries", "list_lag_seconds")
     REGION_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CONNECTED_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,9 @@ class NodeStatus(_message.Message):
     RECENT_REJECTIONS_FIELD_NUMBER: _ClassVar[int]
     AUTH_CERT_NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
     SIGNING_CERT_NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LIST_LAG_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    LIST_LAG_SECONDS_FIELD_NUMBER: _ClassVar[int]
     region: str
     name: str
     connected: bool
@@ -48,19 +51,24 @@ class NodeStatus(_message.Message):
     recent_rejections: _containers.RepeatedCompositeFieldContainer[ReasonCount]
     auth_cert_not_after: str
     signing_cert_not_after: str
-    def __init__(self, region: _Optional[str] = ..., name: _Optional[str] = ..., connected: _Optional[bool] = ..., last_seen: _Optional[str] = ..., committed_seq: _Optional[int] = ..., backlog: _Optional[int] = ..., last_source_seq: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicate: _Optional[int] = ..., superseded: _Optional[int] = ..., rejected: _Optional[int] = ..., recent_rejections: _Optional[_Iterable[_Union[ReasonCount, _Mapping]]] = ..., auth_cert_not_after: _Optional[str] = ..., signing_cert_not_after: _Optional[str] = ...) -> None: ...
+    applied_list_seq: int
+    list_lag_entries: int
+    list_lag_seconds: float
+    def __init__(self, region: _Optional[str] = ..., name: _Optional[str] = ..., connected: _Optional[bool] = ..., last_seen: _Optional[str] = ..., committed_seq: _Optional[int] = ..., backlog: _Optional[int] = ..., last_source_seq: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicate: _Optional[int] = ..., superseded: _Optional[int] = ..., rejected: _Optional[int] = ..., recent_rejections: _Optional[_Iterable[_Union[ReasonCount, _Mapping]]] = ..., auth_cert_not_after: _Optional[str] = ..., signing_cert_not_after: _Optional[str] = ..., applied_list_seq: _Optional[int] = ..., list_lag_entries: _Optional[int] = ..., list_lag_seconds: _Optional[float] = ...) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("gateway_id", "nodes", "audit_size", "server_time_unix_ms")
+    __slots__ = ("gateway_id", "nodes", "audit_size", "server_time_unix_ms", "list_head")
     GATEWAY_ID_FIELD_NUMBER: _ClassVar[int]
     NODES_FIELD_NUMBER: _ClassVar[int]
     AUDIT_SIZE_FIELD_NUMBER: _ClassVar[int]
     SERVER_TIME_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    LIST_HEAD_FIELD_NUMBER: _ClassVar[int]
     gateway_id: str
     nodes: _containers.RepeatedCompositeFieldContainer[NodeStatus]
     audit_size: int
     server_time_unix_ms: int
-    def __init__(self, gateway_id: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ..., audit_size: _Optional[int] = ..., server_time_unix_ms: _Optional[int] = ...) -> None: ...
+    list_head: int
+    def __init__(self, gateway_id: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ..., audit_size: _Optional[int] = ..., server_time_unix_ms: _Optional[int] = ..., list_head: _Optional[int] = ...) -> None: ...
 
 class FindRecordsRequest(_message.Message):
     __slots__ = ("region", "type", "natural_key", "fingerprint", "limit", "page_token")
