@@ -40,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     from gateway.cli_audit import register_audit
     register_audit(sub)
+    from gateway.lists.import_lists import register as register_import_lists
+
+    register_import_lists(sub)  # DIST: import-lists FILE [--dir DIR] [--json]
+
     for name, func, helptext in (("status", cmd_status, "every node's sync state"),
                                  ("records", cmd_records, "find stored records and decisions")):
         s = sub.add_parser(name, help=helptext)
