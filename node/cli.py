@@ -6,6 +6,9 @@
     creditx node quarantine --dir DIR [--json] [--export FILE.csv]
     creditx node status --dir DIR [--json]
     creditx node rejects --dir DIR [--json]
+    creditx node check SUBJECT --dir DIR [--json] [--history]
+    creditx node replica --dir DIR [--json] [--reset]
+    creditx node feed --dir DIR --department NAME [--from CURSOR] [--list-type T] [--json] [--ack]
 
 Exit status as in standards/cli.py: 0 ok, 1 ran but found problems (quarantined rows), 2 usage.
 """
@@ -62,6 +65,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _dir(p)
     add_json_flag(p)
     p.set_defaults(func=cmd_rejects)
+
+    p = sub.add_parser("check", help="is this subject on a red/black list? (from the local replica, DIST-060)")
+    p.add_argument("subject", help="a USCC (统一社会信用代码) or a citizen ID number")
+    _dir(p)
+    add_json_flag(p)
+    p.add_argument("--history", action="store_true", help="also list every applied change of the subject's entries")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("replica", help="the list replica: applied list_seq, entries by list type, checkpoint, lag")
+    _dir(p)
+    add_json_flag(p)
+    p.add_argument("--reset", action="store_true",
+                   help="discard the replica (and its alarm); the running node re-bootstraps from a snapshot")
+    p.set_defaults(func=cmd_replica)
+
+    p = sub.add_parser("feed", help="a department's list changes from its cursor (DIST-061)")
+    _dir(p)
+    p.add_argument("--department", required=True, help="a department named in node.json")
+    p.add_argument("--from", dest="from_cursor", type=int, default=None, metavar="CURSOR",
+                   help="start after this list_seq instead of the stored cursor")
+    p.add_argument("--list-type", action="append", default=[], metavar="T", help="only this list type (repeatable)")
+    p.add_argument("--limit", type=int, default=1000, help="at most this many changes")
+    p.add_argument("--ack", action="store_true", help="store the cursor after the printed changes")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_feed)
 
     p = sub.add_parser("receipts", help="check the gateway's audit log against the checkpoints this node saw")
     _dir(p)
@@ -188,3 +216,113 @@ def cmd_receipts(args) -> int:
             for f in out["failed"][:20]:
                 print(f"  seq {f['source_seq']} (leaf {f['log_index']}): {f['why']}")
     return 1 if out["failed"] else 0
+
+
+def _when(ms: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="seconds") if ms else "never"
+
+
+def cmd_check(args) -> int:
+    import datetime as dt
+
+    from node.replica.departments import check
+    from node.replica.subjects import question_from_text
+    from standards.lists_snapshot import entry_to_obj
+
+    def read(app):
+        q = question_from_text(args.subject, app.subject_key)  # InputError → exit 2 with the reason
+        a = check(app.replica, q, now=dt.datetime.now(dt.timezone.utc),
+                  max_age=dt.timedelta(seconds=app.config.limits.list_stale_after_s))
+        changes = app.replica.history_of([e.entry_id for e in a.memberships + a.history]) if args.history else []
+        return q, a, changes
+
+    q, a, changes = _read(args, read)
+    out = {"subject": q.shown, "kind": q.kind, "listed": bool(a.memberships),
+           "memberships": [entry_to_obj(e) for e in a.memberships], "history": [entry_to_obj(e) for e in a.history],
+           "applied_list_seq": a.applied_list_seq,
+           "last_update": a.last_update.isoformat(timespec="seconds") if a.last_update else None, "stale": a.stale}
+    if args.history:
+        out["changes"] = changes
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"{q.shown}: {'LISTED on ' + str(len(a.memberships)) + ' list(s)' if a.memberships else 'not listed'}"
+          f" (replica at list_seq {a.applied_list_seq}, updated {out['last_update'] or 'never'}"
+          f"{', STALE' if a.stale else ''})")
+    if a.memberships:
+        print(format_table([(e.list_type, e.colour, e.listed_on, f"{e.period_start or ''}–{e.period_end or ''}",
+                             e.authority, e.basis) for e in a.memberships],
+                           ["list", "colour", "listed on", "period", "authority", "basis"]))
+    if a.history:
+        print("history (removed):")
+        print(format_table([(e.list_type, e.colour, e.listed_on, e.removed_on, e.removal_reason, e.authority)
+                            for e in a.history], ["list", "colour", "listed on", "removed on", "reason", "authority"]))
+    if args.history and changes:
+        print(format_table([(c["list_seq"], c["kind"], c["reason"], _when(c["at_unix_ms"]), c["entry_id"])
+                            for c in changes], ["list_seq", "change", "reason", "at", "entry"]))
+    return 0
+
+
+def cmd_replica(args) -> int:
+    import time
+
+    def read(app):
+        if args.reset:
+            app.replica.discard_snapshot()
+        st, meta = app.replica.state(), app.replica._meta()
+        return {"applied_list_seq": st.applied, "head_list_seq": meta.get("head", 0),
+                "lag": max(0, int(meta.get("head", 0) or 0) - st.applied), "last_update": _when(st.last_update_ms),
+                "seconds_since_update": round(time.time() - st.last_update_ms / 1000) if st.last_update_ms else None,
+                "entries": app.replica.counts(), "snapshot_in_progress": st.snapshot.__dict__ if st.snapshot else None,
+                "checkpoint": {k: v for k, v in st.checkpoint.items() if k != "note"},
+                "checkpoint_error": meta.get("checkpoint_error", ""), "alarm": st.alarm,
+                "last_error": meta.get("last_error", "")}
+
+    r = _read(args, read)
+    if args.json:
+        print_json(r)
+        return 0
+    print(f"applied list_seq {r['applied_list_seq']} of head {r['head_list_seq']} (lag {r['lag']}), "
+          f"last update {r['last_update']}")
+    print(format_table([(lt, c["LISTED"], c["REMOVED"]) for lt, c in sorted(r["entries"].items())],
+                       ["list type", "listed", "removed"]))
+    cp = r["checkpoint"]
+    print(f"last checkpoint: {cp.get('result', 'none')} at size {cp.get('size', '-')}, {_when(cp.get('at_ms', 0))}"
+          + (f" ({r['checkpoint_error']})" if r["checkpoint_error"] else ""))
+    if r["snapshot_in_progress"]:
+        print(f"snapshot in progress: {r['snapshot_in_progress']}")
+    if r["alarm"]:
+        print(f"ALARM: {r['alarm']}")
+    if r["last_error"]:
+        print(f"last error: {r['last_error']}")
+    return 1 if r["alarm"] else 0
+
+
+def cmd_feed(args) -> int:
+    from node.replica.departments import DEPARTMENT_CURSORS, feed_next
+    from node.replica.store import change_obj
+    from standards.errors import InputError
+
+    def read(app):
+        depts = {d.name: d for d in app.config.departments}
+        if args.department not in depts:
+            raise InputError(f"--department {args.department!r} is not configured in node.json [DIST-061]",
+                             hint=f"known departments: {sorted(depts)}")
+        dept = depts[args.department]
+        types = frozenset(args.list_type) or dept.list_types
+        start = args.from_cursor if args.from_cursor is not None else app.replica.cursor(DEPARTMENT_CURSORS, dept.name)
+        changes, cursor = feed_next(app.replica, start, types, max_changes=args.limit)
+        if args.ack and cursor > start:
+            app.replica.advance_cursor(DEPARTMENT_CURSORS, dept.name, cursor)
+        return [change_obj(c) for c in changes], cursor
+
+    changes, cursor = _read(args, read)
+    if args.json:
+        print_json({"department": args.department, "changes": changes, "cursor": cursor, "acknowledged": args.ack})
+        return 0
+    print(format_table([(c["list_seq"], c["kind"], c["reason"], c["list_type"], c["entry"]["subject_name"],
+                         c["entry"]["entry_id"]) for c in changes], ["list_seq", "change", "reason", "list", "subject", "entry"]))
+    print(f"cursor {cursor}" + (" (acknowledged)" if args.ack else f"; acknowledge with --ack"))
+    return 0

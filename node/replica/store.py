@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import sqlite_utils
 
 from standards.envelope import Envelope
-from standards.lists import ChangeKind, ListChange, ListEntry, apply_change
+from standards.lists import ChangeKind, ListChange, ListEntry, ListError, apply_change
 from standards.lists_log import fold
 from standards.lists_replica import BatchPlan, plan_batch
 from standards.lists_snapshot import SnapshotChunk, SnapshotProgress, accept_chunk, entry_from_obj, entry_to_obj
@@ -139,6 +139,9 @@ class ReplicaStore:
         fields of the change's origin record (for the subject index)."""
         with self.store.transaction():
             st = self.state()
+            if st.alarm:  # NODE-043: a halted replica applies nothing
+                raise ListError("DIST_REPLICA_DIVERGED", "DIST-052", f"replica halted: {st.alarm}",
+                                hint="creditx node replica --dir DIR --reset discards it; the node re-bootstraps")
             plan = plan_batch(st.applied, changes)
             for c in plan.apply:
                 entry = apply_change(self._entry(c.entry.entry_id), c)
