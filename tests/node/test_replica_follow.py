@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -16,17 +15,9 @@ from node.sync.client import ChannelSettings
 from standards.lists import ListError, State
 from tests.node.fake_distribution import USCCS, FakeDistribution, ListLog, serve_distribution
 from tests.node.pki import make_test_pki
+from tests.node.test_cli_app import _wait_for as wait_for
 
 SUBJECT_KEY = b"n" * 32
-
-
-def wait_for(cond, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        threading.Event().wait(0.02)
-    return False
 
 
 @pytest.fixture
