@@ -13,7 +13,6 @@ a Snapshot is read inside one read transaction, so every chunk is of the same ``
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -31,12 +30,12 @@ from gateway.keys import KeyRegistry
 from gateway.lists import store
 from gateway.lists.checkpoint import ListCheckpointer, consistency
 from gateway.lists.hub import Hub
-from gateway.lists.wire import change_to_pb, entry_to_pb
+from gateway.lists.wire import change_to_pb, snapshot_chunk
 from gateway.service.exchange import identify, peer_certificate
 from gateway.service.status import BatchError, abort
 from standards.catalogue import load_catalogue
 from standards.lists import ListError
-from standards.lists_snapshot import entry_from_obj, plan_chunks
+from standards.lists_snapshot import plan_chunks
 from standards.merkle import CompactRange
 
 
@@ -49,6 +48,13 @@ class ListLimits:
     max_chunk_bytes: int = 1024 * 1024
     max_chunk_entries: int = 2000
     poll_s: float = 1.0  # re-read the head this often even without a wake-up (other writers)
+
+
+def _sizes_sql(sql: str) -> str:
+    """The snapshot query turned into one of chunk sizes (DIST-071/075), in the same order."""
+    cols = sql[len("SELECT "):sql.index(" FROM ")].split(", ")
+    entry, _, payload, sigs = cols
+    return sql.replace(", ".join(cols), f"length({entry}) + length({payload}) + length({sigs})", 1)
 
 
 def _fail(context, code: grpc.StatusCode, reason: str, rule: str, message: str, hint: str = "") -> None:
@@ -146,16 +152,20 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 _fail(context, grpc.StatusCode.FAILED_PRECONDITION, "DIST_SNAPSHOT_GONE", "DIST-072",
                       f"no snapshot at list_seq {at}: the log's head is {head}",
                       "discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)")
+            # DIST-075: each entry with the origin envelope of the version it rests on
             if at == head:
-                sql, args = "SELECT entry FROM list_entries ORDER BY entry_id", ()
+                sql = ("SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
+                       " JOIN list_log l ON l.list_seq = e.last_seq ORDER BY e.entry_id")
+                args: tuple = ()
                 frontier = store.frontier(conn)
             else:  # the state after change `at`: each entry's latest change up to it
-                sql = ("SELECT entry FROM list_log WHERE list_seq IN (SELECT MAX(list_seq) FROM list_log"
-                       " WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id")
+                sql = ("SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
+                       " (SELECT MAX(list_seq) FROM list_log WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id")
                 args = (at,)
                 frontier = CompactRange()
                 frontier.extend(store.leaf_hashes(conn, 0, at))
-            sizes = [r[0] for r in conn.execute(sql.replace("SELECT entry ", "SELECT length(entry) ", 1), args)]
+            # DIST-071/075: a chunk counts each entry's RFC 8785 bytes plus its origin's payload and signatures
+            sizes = [r[0] for r in conn.execute(_sizes_sql(sql), args)]
             try:
                 ranges = plan_chunks(sizes, max_bytes=max_bytes, max_entries=max_entries)
             except ListError as exc:
@@ -170,9 +180,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             for _ in range(first):  # skip to the chunk asked for (resumption, DIST-072)
                 rows.fetchone()
             for index in range(request.from_chunk, len(ranges)):
-                r = ranges[index]
-                chunk = lpb.SnapshotChunk(at_list_seq=at, index=index, total=len(ranges), entries_total=len(sizes))
-                chunk.entries.extend(entry_to_pb(entry_from_obj(json.loads(row[0]))) for row in rows.fetchmany(len(r)))
+                chunk = snapshot_chunk(rows.fetchmany(len(ranges[index])), at, index, len(ranges), len(sizes))
                 if index == 0:
                     chunk.frontier = frontier.to_bytes()
                 if not context.is_active():

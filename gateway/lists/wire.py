@@ -6,6 +6,8 @@ Enum values follow lists.proto: ``CHANGE_KIND_<kind>``, ``REMOVAL_REASON_<reason
 
 from __future__ import annotations
 
+import json
+
 from standards.lists import ListChange, ListEntry
 
 from creditx.v1 import envelope_pb2
@@ -39,3 +41,36 @@ def change_to_pb(c: ListChange) -> lpb.ListChange:
             payload_type=c.origin.payload_type, payload=c.origin.payload,
             signatures=[envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in c.origin.signatures]))
     return msg
+
+
+_STATE_PB = {"LISTED": lpb.LIST_ENTRY_STATE_LISTED, "REMOVED": lpb.LIST_ENTRY_STATE_REMOVED}
+_DATE_KEYS = ("listed_on", "period_start", "period_end", "removed_on")
+
+
+def entry_obj_to_pb(obj: dict) -> lpb.ListEntry:
+    """A stored entry (``standards.lists_snapshot.entry_to_obj`` JSON) straight to its message —
+    the snapshot's hot path: same fields as :func:`entry_to_pb` without building a ListEntry."""
+    o = dict(obj)
+    for k in _DATE_KEYS:
+        o[k] = o[k] or ""
+    o["state"] = _STATE_PB[o["state"]]
+    o["removal_reason"] = lpb.RemovalReason.Value(f"REMOVAL_REASON_{o['removal_reason'] or 'UNSPECIFIED'}")
+    o["origin_fingerprint"] = bytes.fromhex(o.pop("origin_fp"))
+    return lpb.ListEntry(**o)
+
+
+def origin_row_to_pb(payload_type: str, payload: bytes, sigs: str) -> envelope_pb2.Envelope:
+    """DIST-075: a list_log origin (gateway.lists.store.envelope_to_json columns) as a message;
+    an entry without an origin gets an empty Envelope so ``origins`` stays parallel to ``entries``."""
+    if not payload_type:
+        return envelope_pb2.Envelope()
+    return envelope_pb2.Envelope(payload_type=payload_type, payload=bytes(payload), signatures=[
+        envelope_pb2.Signature(keyid=k, suite=suite, sig=bytes.fromhex(h)) for k, suite, h in json.loads(sigs)])
+
+
+def snapshot_chunk(rows, at: int, index: int, total: int, entries_total: int) -> lpb.SnapshotChunk:
+    """DIST-070/075: one chunk from ``(entry JSON, origin_type, origin_payload, origin_sigs)`` rows."""
+    chunk = lpb.SnapshotChunk(at_list_seq=at, index=index, total=total, entries_total=entries_total)
+    chunk.entries.extend(entry_obj_to_pb(json.loads(r[0])) for r in rows)
+    chunk.origins.extend(origin_row_to_pb(r[1], r[2], r[3]) for r in rows)
+    return chunk

@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 from creditx.v1 import envelope_pb2 as creditx_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63reditx/v1/lists.proto\x12\ncreditx.v1\x1a\x19\x63reditx/v1/envelope.proto\"\xd2\x04\n\tListEntry\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\tlist_type\x18\x02 \x01(\t\x12\x0e\n\x06\x63olour\x18\x03 \x01(\t\x12\x14\n\x0csubject_name\x18\x04 \x01(\t\x12\x18\n\x10subject_category\x18\x05 \x01(\t\x12\x14\n\x0csubject_uscc\x18\x06 \x01(\t\x12\x19\n\x11subject_id_masked\x18\x07 \x01(\t\x12\x11\n\tlisted_on\x18\x08 \x01(\t\x12\x14\n\x0cperiod_start\x18\t \x01(\t\x12\x12\n\nperiod_end\x18\n \x01(\t\x12\x16\n\x0elisting_reason\x18\x0b \x01(\t\x12\r\n\x05\x62\x61sis\x18\x0c \x01(\t\x12\x16\n\x0e\x62\x61sis_document\x18\r \x01(\t\x12\x14\n\x0c\x62\x61sis_number\x18\x0e \x01(\t\x12\x11\n\tauthority\x18\x0f \x01(\t\x12\x16\n\x0e\x61uthority_uscc\x18\x10 \x01(\t\x12\x10\n\x08measures\x18\x11 \x01(\t\x12)\n\x05state\x18\x12 \x01(\x0e\x32\x1a.creditx.v1.ListEntryState\x12\x12\n\nremoved_on\x18\x13 \x01(\t\x12\x31\n\x0eremoval_reason\x18\x14 \x01(\x0e\x32\x19.creditx.v1.RemovalReason\x12\x19\n\x11removal_authority\x18\x15 \x01(\t\x12\x0f\n\x07version\x18\x16 \x01(\x04\x12\x1a\n\x12origin_fingerprint\x18\x17 \x01(\x0c\x12\x15\n\rorigin_region\x18\x18 \x01(\t\x12\x0f\n\x07listing\x18\x19 \x01(\r\"\xe2\x01\n\nListChange\x12\x10\n\x08list_seq\x18\x01 \x01(\x04\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x16.creditx.v1.ChangeKind\x12)\n\x06reason\x18\x03 \x01(\x0e\x32\x19.creditx.v1.RemovalReason\x12\x11\n\tlist_type\x18\x04 \x01(\t\x12$\n\x05\x65ntry\x18\x05 \x01(\x0b\x32\x15.creditx.v1.ListEntry\x12$\n\x06origin\x18\x06 \x01(\x0b\x32\x14.creditx.v1.Envelope\x12\x12\n\nat_unix_ms\x18\x07 \x01(\x03\"X\n\x10SubscribeRequest\x12\x15\n\rfrom_list_seq\x18\x01 \x01(\x04\x12\x12\n\nlist_types\x18\x02 \x03(\t\x12\x19\n\x11max_batch_changes\x18\x03 \x01(\r\"y\n\x0fListChangeBatch\x12\'\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x16.creditx.v1.ListChange\x12\x18\n\x10through_list_seq\x18\x02 \x01(\x04\x12\x15\n\rhead_list_seq\x18\x03 \x01(\x04\x12\x0c\n\x04live\x18\x04 \x01(\x08\"n\n\x0fSnapshotRequest\x12\x13\n\x0b\x61t_list_seq\x18\x01 \x01(\x04\x12\x12\n\nfrom_chunk\x18\x02 \x01(\r\x12\x17\n\x0fmax_chunk_bytes\x18\x03 \x01(\r\x12\x19\n\x11max_chunk_entries\x18\x04 \x01(\r\"\x93\x01\n\rSnapshotChunk\x12\x13\n\x0b\x61t_list_seq\x18\x01 \x01(\x04\x12\r\n\x05index\x18\x02 \x01(\r\x12\r\n\x05total\x18\x03 \x01(\r\x12&\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x15.creditx.v1.ListEntry\x12\x10\n\x08\x66rontier\x18\x05 \x01(\x0c\x12\x15\n\rentries_total\x18\x06 \x01(\x04\"*\n\x15ListCheckpointRequest\x12\x11\n\tfrom_size\x18\x01 \x01(\x04\"G\n\x16ListCheckpointResponse\x12\x12\n\ncheckpoint\x18\x01 \x01(\t\x12\x19\n\x11\x63onsistency_proof\x18\x02 \x03(\x0c\"M\n\x14ReportAppliedRequest\x12\x18\n\x10\x61pplied_list_seq\x18\x01 \x01(\x04\x12\x1b\n\x13\x63heckpoint_verified\x18\x02 \x01(\x08\".\n\x15ReportAppliedResponse\x12\x15\n\rhead_list_seq\x18\x01 \x01(\x04\"f\n\x07Subject\x12\x0e\n\x04uscc\x18\x01 \x01(\tH\x00\x12\x1d\n\x13registration_number\x18\x02 \x01(\tH\x00\x12&\n\x06person\x18\x03 \x01(\x0b\x32\x14.creditx.v1.PersonIdH\x00\x42\x04\n\x02id\".\n\x08PersonId\x12\x0f\n\x07id_type\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\"H\n\x0c\x43heckRequest\x12$\n\x07subject\x18\x01 \x01(\x0b\x32\x13.creditx.v1.Subject\x12\x12\n\nlist_types\x18\x02 \x03(\t\"\xa9\x01\n\rCheckResponse\x12*\n\x0bmemberships\x18\x01 \x03(\x0b\x32\x15.creditx.v1.ListEntry\x12&\n\x07history\x18\x02 \x03(\x0b\x32\x15.creditx.v1.ListEntry\x12\x18\n\x10\x61pplied_list_seq\x18\x03 \x01(\x04\x12\x1b\n\x13last_update_unix_ms\x18\x04 \x01(\x03\x12\r\n\x05stale\x18\x05 \x01(\x08\"_\n\x0b\x46\x65\x65\x64Request\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12\x18\n\x0b\x66rom_cursor\x18\x02 \x01(\x04H\x00\x88\x01\x01\x12\x12\n\nlist_types\x18\x03 \x03(\tB\x0e\n\x0c_from_cursor\"D\n\tFeedBatch\x12\'\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x16.creditx.v1.ListChange\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\x04*o\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x43HANGE_KIND_ADD\x10\x01\x12\x17\n\x13\x43HANGE_KIND_CORRECT\x10\x02\x12\x16\n\x12\x43HANGE_KIND_REMOVE\x10\x03*\xa5\x01\n\rRemovalReason\x12\x1e\n\x1aREMOVAL_REASON_UNSPECIFIED\x10\x00\x12\x1a\n\x16REMOVAL_REASON_EXPIRED\x10\x01\x12\x1b\n\x17REMOVAL_REASON_REPAIRED\x10\x02\x12\x1a\n\x16REMOVAL_REASON_REVOKED\x10\x03\x12\x1f\n\x1bREMOVAL_REASON_DEREGISTERED\x10\x04*m\n\x0eListEntryState\x12 \n\x1cLIST_ENTRY_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17LIST_ENTRY_STATE_LISTED\x10\x01\x12\x1c\n\x18LIST_ENTRY_STATE_REMOVED\x10\x02\x32\xd0\x02\n\x0c\x44istribution\x12H\n\tSubscribe\x12\x1c.creditx.v1.SubscribeRequest\x1a\x1b.creditx.v1.ListChangeBatch0\x01\x12\x44\n\x08Snapshot\x12\x1b.creditx.v1.SnapshotRequest\x1a\x19.creditx.v1.SnapshotChunk0\x01\x12Z\n\x11GetListCheckpoint\x12!.creditx.v1.ListCheckpointRequest\x1a\".creditx.v1.ListCheckpointResponse\x12T\n\rReportApplied\x12 .creditx.v1.ReportAppliedRequest\x1a!.creditx.v1.ReportAppliedResponse2\x85\x01\n\x0b\x44\x65partments\x12<\n\x05\x43heck\x12\x18.creditx.v1.CheckRequest\x1a\x19.creditx.v1.CheckResponse\x12\x38\n\x04\x46\x65\x65\x64\x12\x17.creditx.v1.FeedRequest\x1a\x15.creditx.v1.FeedBatch0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63reditx/v1/lists.proto\x12\ncreditx.v1\x1a\x19\x63reditx/v1/envelope.proto\"\xd2\x04\n\tListEntry\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x11\n\tlist_type\x18\x02 \x01(\t\x12\x0e\n\x06\x63olour\x18\x03 \x01(\t\x12\x14\n\x0csubject_name\x18\x04 \x01(\t\x12\x18\n\x10subject_category\x18\x05 \x01(\t\x12\x14\n\x0csubject_uscc\x18\x06 \x01(\t\x12\x19\n\x11subject_id_masked\x18\x07 \x01(\t\x12\x11\n\tlisted_on\x18\x08 \x01(\t\x12\x14\n\x0cperiod_start\x18\t \x01(\t\x12\x12\n\nperiod_end\x18\n \x01(\t\x12\x16\n\x0elisting_reason\x18\x0b \x01(\t\x12\r\n\x05\x62\x61sis\x18\x0c \x01(\t\x12\x16\n\x0e\x62\x61sis_document\x18\r \x01(\t\x12\x14\n\x0c\x62\x61sis_number\x18\x0e \x01(\t\x12\x11\n\tauthority\x18\x0f \x01(\t\x12\x16\n\x0e\x61uthority_uscc\x18\x10 \x01(\t\x12\x10\n\x08measures\x18\x11 \x01(\t\x12)\n\x05state\x18\x12 \x01(\x0e\x32\x1a.creditx.v1.ListEntryState\x12\x12\n\nremoved_on\x18\x13 \x01(\t\x12\x31\n\x0eremoval_reason\x18\x14 \x01(\x0e\x32\x19.creditx.v1.RemovalReason\x12\x19\n\x11removal_authority\x18\x15 \x01(\t\x12\x0f\n\x07version\x18\x16 \x01(\x04\x12\x1a\n\x12origin_fingerprint\x18\x17 \x01(\x0c\x12\x15\n\rorigin_region\x18\x18 \x01(\t\x12\x0f\n\x07listing\x18\x19 \x01(\r\"\xe2\x01\n\nListChange\x12\x10\n\x08list_seq\x18\x01 \x01(\x04\x12$\n\x04kind\x18\x02 \x01(\x0e\x32\x16.creditx.v1.ChangeKind\x12)\n\x06reason\x18\x03 \x01(\x0e\x32\x19.creditx.v1.RemovalReason\x12\x11\n\tlist_type\x18\x04 \x01(\t\x12$\n\x05\x65ntry\x18\x05 \x01(\x0b\x32\x15.creditx.v1.ListEntry\x12$\n\x06origin\x18\x06 \x01(\x0b\x32\x14.creditx.v1.Envelope\x12\x12\n\nat_unix_ms\x18\x07 \x01(\x03\"X\n\x10SubscribeRequest\x12\x15\n\rfrom_list_seq\x18\x01 \x01(\x04\x12\x12\n\nlist_types\x18\x02 \x03(\t\x12\x19\n\x11max_batch_changes\x18\x03 \x01(\r\"y\n\x0fListChangeBatch\x12\'\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x16.creditx.v1.ListChange\x12\x18\n\x10through_list_seq\x18\x02 \x01(\x04\x12\x15\n\rhead_list_seq\x18\x03 \x01(\x04\x12\x0c\n\x04live\x18\x04 \x01(\x08\"n\n\x0fSnapshotRequest\x12\x13\n\x0b\x61t_list_seq\x18\x01 \x01(\x04\x12\x12\n\nfrom_chunk\x18\x02 \x01(\r\x12\x17\n\x0fmax_chunk_bytes\x18\x03 \x01(\r\x12\x19\n\x11max_chunk_entries\x18\x04 \x01(\r\"\xba\x01\n\rSnapshotChunk\x12\x13\n\x0b\x61t_list_seq\x18\x01 \x01(\x04\x12\r\n\x05index\x18\x02 \x01(\r\x12\r\n\x05total\x18\x03 \x01(\r\x12&\n\x07\x65ntries\x18\x04 \x03(\x0b\x32\x15.creditx.v1.ListEntry\x12\x10\n\x08\x66rontier\x18\x05 \x01(\x0c\x12\x15\n\rentries_total\x18\x06 \x01(\x04\x12%\n\x07origins\x18\x07 \x03(\x0b\x32\x14.creditx.v1.Envelope\"*\n\x15ListCheckpointRequest\x12\x11\n\tfrom_size\x18\x01 \x01(\x04\"G\n\x16ListCheckpointResponse\x12\x12\n\ncheckpoint\x18\x01 \x01(\t\x12\x19\n\x11\x63onsistency_proof\x18\x02 \x03(\x0c\"M\n\x14ReportAppliedRequest\x12\x18\n\x10\x61pplied_list_seq\x18\x01 \x01(\x04\x12\x1b\n\x13\x63heckpoint_verified\x18\x02 \x01(\x08\".\n\x15ReportAppliedResponse\x12\x15\n\rhead_list_seq\x18\x01 \x01(\x04\"f\n\x07Subject\x12\x0e\n\x04uscc\x18\x01 \x01(\tH\x00\x12\x1d\n\x13registration_number\x18\x02 \x01(\tH\x00\x12&\n\x06person\x18\x03 \x01(\x0b\x32\x14.creditx.v1.PersonIdH\x00\x42\x04\n\x02id\".\n\x08PersonId\x12\x0f\n\x07id_type\x18\x01 \x01(\t\x12\x11\n\tid_number\x18\x02 \x01(\t\"H\n\x0c\x43heckRequest\x12$\n\x07subject\x18\x01 \x01(\x0b\x32\x13.creditx.v1.Subject\x12\x12\n\nlist_types\x18\x02 \x03(\t\"\xa9\x01\n\rCheckResponse\x12*\n\x0bmemberships\x18\x01 \x03(\x0b\x32\x15.creditx.v1.ListEntry\x12&\n\x07history\x18\x02 \x03(\x0b\x32\x15.creditx.v1.ListEntry\x12\x18\n\x10\x61pplied_list_seq\x18\x03 \x01(\x04\x12\x1b\n\x13last_update_unix_ms\x18\x04 \x01(\x03\x12\r\n\x05stale\x18\x05 \x01(\x08\"_\n\x0b\x46\x65\x65\x64Request\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12\x18\n\x0b\x66rom_cursor\x18\x02 \x01(\x04H\x00\x88\x01\x01\x12\x12\n\nlist_types\x18\x03 \x03(\tB\x0e\n\x0c_from_cursor\"D\n\tFeedBatch\x12\'\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x16.creditx.v1.ListChange\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\x04*o\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x43HANGE_KIND_ADD\x10\x01\x12\x17\n\x13\x43HANGE_KIND_CORRECT\x10\x02\x12\x16\n\x12\x43HANGE_KIND_REMOVE\x10\x03*\xa5\x01\n\rRemovalReason\x12\x1e\n\x1aREMOVAL_REASON_UNSPECIFIED\x10\x00\x12\x1a\n\x16REMOVAL_REASON_EXPIRED\x10\x01\x12\x1b\n\x17REMOVAL_REASON_REPAIRED\x10\x02\x12\x1a\n\x16REMOVAL_REASON_REVOKED\x10\x03\x12\x1f\n\x1bREMOVAL_REASON_DEREGISTERED\x10\x04*m\n\x0eListEntryState\x12 \n\x1cLIST_ENTRY_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17LIST_ENTRY_STATE_LISTED\x10\x01\x12\x1c\n\x18LIST_ENTRY_STATE_REMOVED\x10\x02\x32\xd0\x02\n\x0c\x44istribution\x12H\n\tSubscribe\x12\x1c.creditx.v1.SubscribeRequest\x1a\x1b.creditx.v1.ListChangeBatch0\x01\x12\x44\n\x08Snapshot\x12\x1b.creditx.v1.SnapshotRequest\x1a\x19.creditx.v1.SnapshotChunk0\x01\x12Z\n\x11GetListCheckpoint\x12!.creditx.v1.ListCheckpointRequest\x1a\".creditx.v1.ListCheckpointResponse\x12T\n\rReportApplied\x12 .creditx.v1.ReportAppliedRequest\x1a!.creditx.v1.ReportAppliedResponse2\x85\x01\n\x0b\x44\x65partments\x12<\n\x05\x43heck\x12\x18.creditx.v1.CheckRequest\x1a\x19.creditx.v1.CheckResponse\x12\x38\n\x04\x46\x65\x65\x64\x12\x17.creditx.v1.FeedRequest\x1a\x15.creditx.v1.FeedBatch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'creditx.v1.lists_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHANGEKIND']._serialized_start=2175
-  _globals['_CHANGEKIND']._serialized_end=2286
-  _globals['_REMOVALREASON']._serialized_start=2289
-  _globals['_REMOVALREASON']._serialized_end=2454
-  _globals['_LISTENTRYSTATE']._serialized_start=2456
-  _globals['_LISTENTRYSTATE']._serialized_end=2565
+  _globals['_CHANGEKIND']._serialized_start=2214
+  _globals['_CHANGEKIND']._serialized_end=2325
+  _globals['_REMOVALREASON']._serialized_start=2328
+  _globals['_REMOVALREASON']._serialized_end=2493
+  _globals['_LISTENTRYSTATE']._serialized_start=2495
+  _globals['_LISTENTRYSTATE']._serialized_end=2604
   _globals['_LISTENTRY']._serialized_start=66
   _globals['_LISTENTRY']._serialized_end=660
   _globals['_LISTCHANGE']._serialized_start=663
@@ -49,29 +49,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SNAPSHOTREQUEST']._serialized_start=1104
   _globals['_SNAPSHOTREQUEST']._serialized_end=1214
   _globals['_SNAPSHOTCHUNK']._serialized_start=1217
-  _globals['_SNAPSHOTCHUNK']._serialized_end=1364
-  _globals['_LISTCHECKPOINTREQUEST']._serialized_start=1366
-  _globals['_LISTCHECKPOINTREQUEST']._serialized_end=1408
-  _globals['_LISTCHECKPOINTRESPONSE']._serialized_start=1410
-  _globals['_LISTCHECKPOINTRESPONSE']._serialized_end=1481
-  _globals['_REPORTAPPLIEDREQUEST']._serialized_start=1483
-  _globals['_REPORTAPPLIEDREQUEST']._serialized_end=1560
-  _globals['_REPORTAPPLIEDRESPONSE']._serialized_start=1562
-  _globals['_REPORTAPPLIEDRESPONSE']._serialized_end=1608
-  _globals['_SUBJECT']._serialized_start=1610
-  _globals['_SUBJECT']._serialized_end=1712
-  _globals['_PERSONID']._serialized_start=1714
-  _globals['_PERSONID']._serialized_end=1760
-  _globals['_CHECKREQUEST']._serialized_start=1762
-  _globals['_CHECKREQUEST']._serialized_end=1834
-  _globals['_CHECKRESPONSE']._serialized_start=1837
-  _globals['_CHECKRESPONSE']._serialized_end=2006
-  _globals['_FEEDREQUEST']._serialized_start=2008
-  _globals['_FEEDREQUEST']._serialized_end=2103
-  _globals['_FEEDBATCH']._serialized_start=2105
-  _globals['_FEEDBATCH']._serialized_end=2173
-  _globals['_DISTRIBUTION']._serialized_start=2568
-  _globals['_DISTRIBUTION']._serialized_end=2904
-  _globals['_DEPARTMENTS']._serialized_start=2907
-  _globals['_DEPARTMENTS']._serialized_end=3040
+  _globals['_SNAPSHOTCHUNK']._serialized_end=1403
+  _globals['_LISTCHECKPOINTREQUEST']._serialized_start=1405
+  _globals['_LISTCHECKPOINTREQUEST']._serialized_end=1447
+  _globals['_LISTCHECKPOINTRESPONSE']._serialized_start=1449
+  _globals['_LISTCHECKPOINTRESPONSE']._serialized_end=1520
+  _globals['_REPORTAPPLIEDREQUEST']._serialized_start=1522
+  _globals['_REPORTAPPLIEDREQUEST']._serialized_end=1599
+  _globals['_REPORTAPPLIEDRESPONSE']._serialized_start=1601
+  _globals['_REPORTAPPLIEDRESPONSE']._serialized_end=1647
+  _globals['_SUBJECT']._serialized_start=1649
+  _globals['_SUBJECT']._serialized_end=1751
+  _globals['_PERSONID']._serialized_start=1753
+  _globals['_PERSONID']._serialized_end=1799
+  _globals['_CHECKREQUEST']._serialized_start=1801
+  _globals['_CHECKREQUEST']._serialized_end=1873
+  _globals['_CHECKRESPONSE']._serialized_start=1876
+  _globals['_CHECKRESPONSE']._serialized_end=2045
+  _globals['_FEEDREQUEST']._serialized_start=2047
+  _globals['_FEEDREQUEST']._serialized_end=2142
+  _globals['_FEEDBATCH']._serialized_start=2144
+  _globals['_FEEDBATCH']._serialized_end=2212
+  _globals['_DISTRIBUTION']._serialized_start=2607
+  _globals['_DISTRIBUTION']._serialized_end=2943
+  _globals['_DEPARTMENTS']._serialized_start=2946
+  _globals['_DEPARTMENTS']._serialized_end=3079
 # @@protoc_insertion_point(module_scope)

@@ -148,20 +148,22 @@ class SnapshotRequest(_message.Message):
     def __init__(self, at_list_seq: _Optional[int] = ..., from_chunk: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., max_chunk_entries: _Optional[int] = ...) -> None: ...
 
 class SnapshotChunk(_message.Message):
-    __slots__ = ("at_list_seq", "index", "total", "entries", "frontier", "entries_total")
+    __slots__ = ("at_list_seq", "index", "total", "entries", "frontier", "entries_total", "origins")
     AT_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     FRONTIER_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ORIGINS_FIELD_NUMBER: _ClassVar[int]
     at_list_seq: int
     index: int
     total: int
     entries: _containers.RepeatedCompositeFieldContainer[ListEntry]
     frontier: bytes
     entries_total: int
-    def __init__(self, at_list_seq: _Optional[int] = ..., index: _Optional[int] = ..., total: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., frontier: _Optional[bytes] = ..., entries_total: _Optional[int] = ...) -> None: ...
+    origins: _containers.RepeatedCompositeFieldContainer[_envelope_pb2.Envelope]
+    def __init__(self, at_list_seq: _Optional[int] = ..., index: _Optional[int] = ..., total: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., frontier: _Optional[bytes] = ..., entries_total: _Optional[int] = ..., origins: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ...) -> None: ...
 
 class ListCheckpointRequest(_message.Message):
     __slots__ = ("from_size",)
