@@ -70,7 +70,8 @@ class Gateway:
         ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
         self.checkpointer = Checkpointer(c.path(d, "database"), origin_for(c.name),
                                          lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
-        self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer)
+        self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,
+                                         signing_cert_der=_der(c.path(d, "signing_cert")))
         self.operator = OperatorServicer(self.store, self.presence, self.keys, c.name, clock)
         self.health = health.HealthServicer()
         ms = 1000
@@ -145,3 +146,11 @@ class Gateway:
 
     def wait(self) -> None:
         self.server.wait_for_termination()
+
+
+def _der(pem_path: Path) -> bytes:
+    """The DER form of a PEM certificate file (sent to nodes in the handshake)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return x509.load_pem_x509_certificate(pem_path.read_bytes()).public_bytes(Encoding.DER)

@@ -92,8 +92,20 @@ class NodeApp:
                                 lim.max_message_bytes, lim.max_in_flight_batches)
             self._runner = SyncRunner(self.store, settings, SyncMachine(policy=policy, rng=random.SystemRandom()),
                                       node_name=self.config.name,
-                                      signing_certs=lambda: self.store.signing_certs_in_use(self.signer.keyid))
+                                      signing_certs=lambda: self.store.signing_certs_in_use(self.signer.keyid),
+                                      on_gateway_cert=self._gateway_cert)
         return self._runner
+
+    def _gateway_cert(self, der: bytes) -> None:
+        """Keep the gateway's checkpoint-signing certificate from the handshake (verified first)."""
+        from certs.identity import IdentityError
+        from node.replica.trust import accept_gateway_cert
+
+        try:
+            if accept_gateway_cert(self.dir, der, dt.datetime.now(dt.timezone.utc)):
+                log.info("stored the gateway's signing certificate from the handshake")
+        except IdentityError as exc:
+            log.warning("refused the gateway's signing certificate: %s", exc)
 
     def sync_job(self) -> None:
         with self._sync_lock:

@@ -70,11 +70,12 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     on_applied = None  # (region, applied_list_seq) -> None: gateway.lists.wiring.Lists.applied
     def __init__(self, ingest: BatchIngest, keys: KeyRegistry, presence: Presence, cfg: GatewayConfig,
                  clock: Callable[[], datetime], *, peer: Callable[[grpc.ServicerContext], bytes] = peer_certificate,
-                 checkpointer=None) -> None:
+                 checkpointer=None, signing_cert_der: bytes = b"") -> None:
         self.ingest, self.keys, self.presence, self.cfg, self.clock = ingest, keys, presence, cfg, clock
         self.store = ingest.store
         self.peer = peer
         self.checkpointer = checkpointer  # gateway.checkpoints.Checkpointer: receipts, fail closed (AUD-040)
+        self.signing_cert_der = signing_cert_der  # handed to nodes for checkpoint checks
         self.stopping = threading.Event()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -99,7 +100,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                                         max_batch_records=self.cfg.max_batch_records,
                                         max_message_bytes=self.cfg.max_message_bytes,
                                         max_in_flight_batches=self.cfg.max_in_flight_batches,
-                                        gateway_id=self.cfg.name, region=ident.region)
+                                        gateway_id=self.cfg.name, region=ident.region,
+                                        gateway_signing_certificate=self.signing_cert_der)
         except BatchError as err:
             abort(context, err)
 

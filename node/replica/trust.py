@@ -1,6 +1,9 @@
 """Which keys the node trusts for list data: the gateway's checkpoint key and origin record keys.
 
 * ``DIR/gateway-signing.crt`` (PEM, role gateway-signing): verifies list-log checkpoints (DIST-051).
+  The gateway hands it over in every handshake; :func:`accept_gateway_cert` stores it only after
+  verifying it against ``DIR/ca.crt`` (and ``DIR/crl.pem`` when present) for that role, and
+  :func:`gateway_signing_keys` verifies it again on every load.
 * ``DIR/trust-bundle.json`` (certs/bundle.py, verified against DIR/ca.crt, SEC-070/071): its
   gateway-signing certificates verify checkpoints too; its node-signing certificates verify
   origin envelopes (DIST-032). The node's own signing certificate is always known.
@@ -38,13 +41,55 @@ def _bundle(directory: Path):
         return None
 
 
+def _trust_store(directory: Path):
+    from certs.identity import TrustStore
+
+    trust = TrustStore(x509.load_pem_x509_certificate((directory / "ca.crt").read_bytes()))
+    crl = directory / "crl.pem"
+    if crl.exists():
+        trust = trust.with_crl(x509.load_pem_x509_crl(crl.read_bytes()))
+    return trust
+
+
+def _verified_gateway_cert(directory: Path, data: bytes, at: datetime) -> x509.Certificate:
+    """The gateway signing certificate in ``data`` (PEM or DER), verified for its role (SEC-010)."""
+    from certs.identity import verify
+    from certs.profiles import GATEWAY_SIGNING
+
+    return verify(data, _trust_store(directory), at=at, roles=GATEWAY_SIGNING).certificate
+
+
+def accept_gateway_cert(directory: Path, der: bytes, at: datetime) -> bool:
+    """Store the gateway signing certificate from a handshake if it verifies and is new.
+
+    Returns True when the file changed. A certificate that does not verify is refused with
+    :class:`certs.identity.IdentityError` and the stored one is kept.
+    """
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    directory = Path(directory)
+    pem = _verified_gateway_cert(directory, der, at).public_bytes(Encoding.PEM)
+    path = directory / GATEWAY_SIGNING_CERT
+    if path.exists() and path.read_bytes() == pem:
+        return False
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(pem)
+    tmp.replace(path)
+    return True
+
+
 def gateway_signing_keys(directory: Path) -> list[Any]:
+    from certs.identity import IdentityError
     from certs.profiles import GATEWAY_SIGNING
 
     keys = []
     path = Path(directory) / GATEWAY_SIGNING_CERT
     if path.exists():
-        keys.append(x509.load_pem_x509_certificate(path.read_bytes()).public_key())
+        try:
+            keys.append(_verified_gateway_cert(Path(directory), path.read_bytes(),
+                                               datetime.now(timezone.utc)).public_key())
+        except IdentityError as exc:
+            log.warning("ignoring %s: %s", path, exc)
     bundle = _bundle(Path(directory))
     if bundle is not None:
         for kid in bundle.signing_certificates:

@@ -24,27 +24,28 @@ from node.store import NodeStore
 from standards.identifiers import id_check_char
 from tests.node.fake_distribution import USCCS, FakeDistribution, ListLog, serve_distribution
 from tests.node.fake_gateway import FakeGateway
-from tests.node.pki import make_test_pki
+from tests.node.pki import TestPki
 from tests.node.test_cli_app import creditx
 from tests.node.test_replica_follow import wait_for
 
 PERSON = "37010219900101123" + id_check_char("37010219900101123")
 
 
-def _self_signed(key) -> bytes:  # a certificate is only a carrier for the gateway's public key here
-    import datetime as dt
-    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "gw-signing")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM)
+def _provincial_pki(root):
+    """A PKI from the real CA code, so the gateway's checkpoint key is a verifiable
+    gateway-signing certificate (node.replica.trust refuses anything else)."""
+    from certs.testing import make_pki
+
+    pki = make_pki(root)
+    return pki, TestPki(pki.ca_cert, pki.gateway.tls_cert, pki.gateway.tls_key, pki.nodes["370100"].dir)
 
 
 @pytest.fixture
 def running(tmp_path):
-    pki = make_test_pki(tmp_path / "pki")
+    provincial, pki = _provincial_pki(tmp_path / "pki")
     log = ListLog()
     fake = FakeDistribution(log)
+    fake.signing_key = serialization.load_pem_private_key(provincial.gateway.signing_key.read_bytes(), None)
     server, target = serve_distribution(
         fake, pki, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s))
     d = tmp_path / "node"
@@ -54,7 +55,7 @@ def running(tmp_path):
     cfg["departments"] = [{"name": "court", "list_types": ["SXBZXR"], "jsonl": "feeds/court.jsonl"},
                           {"name": "all"}]
     (d / "node.json").write_text(json.dumps(cfg))
-    (d / "gateway-signing.crt").write_bytes(_self_signed(fake.signing_key))
+    (d / "gateway-signing.crt").write_bytes(provincial.gateway.signing_cert.read_bytes())
     cs = [log.add(i) for i in range(4)] + [log.add(5, list_type="JYYC")]
     log.push(log.record(source_id="person-1", MD_ZT_ZJLX="身份证", MD_ZT_ZJHM=PERSON, MD_ZT_MC="张三",
                         MD_ZT_LB="自然人", MD_RDWSH="(2026)鲁0102执900号"))

@@ -34,20 +34,22 @@ class HandshakeRequest(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., protocol_version: _Optional[int] = ..., software: _Optional[str] = ..., signing_certificates: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class HandshakeResponse(_message.Message):
-    __slots__ = ("committed_seq", "max_batch_records", "max_message_bytes", "max_in_flight_batches", "gateway_id", "region")
+    __slots__ = ("committed_seq", "max_batch_records", "max_message_bytes", "max_in_flight_batches", "gateway_id", "region", "gateway_signing_certificate")
     COMMITTED_SEQ_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_RECORDS_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_IN_FLIGHT_BATCHES_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_ID_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
+    GATEWAY_SIGNING_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     committed_seq: int
     max_batch_records: int
     max_message_bytes: int
     max_in_flight_batches: int
     gateway_id: str
     region: str
-    def __init__(self, committed_seq: _Optional[int] = ..., max_batch_records: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_in_flight_batches: _Optional[int] = ..., gateway_id: _Optional[str] = ..., region: _Optional[str] = ...) -> None: ...
+    gateway_signing_certificate: bytes
+    def __init__(self, committed_seq: _Optional[int] = ..., max_batch_records: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_in_flight_batches: _Optional[int] = ..., gateway_id: _Optional[str] = ..., region: _Optional[str] = ..., gateway_signing_certificate: _Optional[bytes] = ...) -> None: ...
 
 class SignedRecord(_message.Message):
     __slots__ = ("source_seq", "envelope")
