@@ -19,9 +19,10 @@ Invariants kept here:
   becomes ``at_list_seq`` only with the last chunk. Chunk 0 of a new snapshot wipes the replica
   in the same transaction.
 * NODE-044 a department cursor never moves backwards.
-* Limitation: snapshot entries carry no origin envelope (lists.proto SnapshotChunk), so an entry
-  known only from a snapshot is not indexed by the person key until its next change arrives;
-  organisations (USCC / 注册号) are indexed from the entry itself.
+* DIST-075 snapshot entries come with their origin envelopes; a natural person's entry is
+  indexed by the node's keyed hash of the ID number read from its (checked) origin record, as
+  for a change. Organisations (USCC / 注册号) are indexed from the entry itself. A chunk is
+  decoded and indexed before its write transaction opens and written with ``executemany``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from standards.lists_replica import BatchPlan, plan_batch
 from standards.lists_snapshot import SnapshotChunk, SnapshotProgress, accept_chunk, entry_from_obj, entry_to_obj
 from standards.merkle import CompactRange
 
+from node.replica.origin import check_origin
 from node.replica.subjects import entry_keys
 from node.replica.wire import EPOCH, MS
 
@@ -64,6 +66,15 @@ def migration_2(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE replica_meta(key TEXT PRIMARY KEY, value TEXT)")
     db.execute("CREATE TABLE department_cursors(department TEXT PRIMARY KEY, cursor INTEGER NOT NULL, updated_at REAL)")
     db.execute("CREATE TABLE sink_cursors(sink TEXT PRIMARY KEY, cursor INTEGER NOT NULL, updated_at REAL)")
+
+
+def _person_origin_fields(at: int, e: ListEntry, origin: Envelope | None) -> Mapping[str, str] | None:
+    """DIST-075/NODE-041: the origin record's fields of a snapshot entry about a natural person
+    (the only entries whose index key needs them: organisations are indexed from the entry), after
+    the same check as a change's origin (DIST-032: type, region, fingerprint); None otherwise."""
+    if origin is None or not e.subject_id_masked:
+        return None
+    return check_origin(ListChange(at, ChangeKind.ADD, "", e, EPOCH, origin), lambda keyid: None).fields
 
 
 def _ms(c: ListChange) -> int:
@@ -170,16 +181,29 @@ class ReplicaStore:
         with self.store.transaction():
             self._wipe()
 
-    def apply_chunk(self, chunk: SnapshotChunk, frontier: bytes, *, now_ms: int) -> SnapshotProgress:
+    def apply_chunk(self, chunk: SnapshotChunk, frontier: bytes, *, now_ms: int,
+                    origins: Sequence[Envelope | None] = ()) -> SnapshotProgress:
         """DIST-072: one chunk's entries with its progress in one transaction; the last chunk also
-        sets the applied cursor to ``at_list_seq`` (DIST-073) and the frontier (DIST-074)."""
+        sets the applied cursor to ``at_list_seq`` (DIST-073) and the frontier (DIST-074).
+        ``origins`` (DIST-075, parallel to the entries, or empty from an older gateway) give the
+        person index its keys; an origin that does not match its entry refuses the chunk (DIST-032)."""
+        if origins and len(origins) != len(chunk.entries):
+            raise ListError("DIST_BAD_ENTRY", "DIST-075", f"chunk {chunk.index} has {len(chunk.entries)} entries "
+                            f"but {len(origins)} origins", field="origins",
+                            hint="the gateway sent a malformed snapshot chunk; report it to the provincial operator")
+        entries, subjects = [], []
+        for i, e in enumerate(chunk.entries):  # decode outside the write transaction
+            fields = _person_origin_fields(chunk.at_list_seq, e, origins[i] if origins else None)
+            entries.append((e.entry_id, e.list_type, e.state.value, chunk.at_list_seq,
+                            json.dumps(entry_to_obj(e), ensure_ascii=False)))
+            subjects += [(k, e.entry_id) for k in entry_keys(e, fields, self.key)]
         with self.store.transaction():
             st = self.state()
             if st.snapshot is None and chunk.index == 0:
                 self._wipe()  # a new snapshot replaces whatever the replica held
             progress = accept_chunk(st.snapshot, chunk)
-            for e in chunk.entries:
-                self._put(e, chunk.at_list_seq, entry_keys(e, None, self.key))
+            self.conn.executemany("INSERT OR REPLACE INTO replica_entries VALUES (?, ?, ?, ?, ?)", entries)
+            self.conn.executemany("INSERT OR IGNORE INTO replica_subjects VALUES (?, ?)", subjects)
             if chunk.index == 0:
                 self._set(snapshot_frontier=frontier.hex() if frontier else None)
             if progress.complete:

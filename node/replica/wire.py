@@ -13,6 +13,7 @@ from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as pb
 from standards.envelope import Envelope, Signature
 from standards.lists import ChangeKind, ListChange, ListEntry, ListError, State
+from standards.lists_snapshot import SnapshotChunk
 
 _TEXT = ("entry_id", "list_type", "colour", "subject_name", "subject_category", "subject_uscc",
          "subject_id_masked", "listing_reason", "basis", "basis_document", "basis_number", "authority",
@@ -97,3 +98,11 @@ def change_from_pb(m: pb.ListChange) -> ListChange:
     origin = envelope_from_pb(m.origin) if m.HasField("origin") else None
     at = EPOCH + m.at_unix_ms * MS  # exact: the leaf's `at` has milliseconds (DIST-050)
     return ListChange(m.list_seq, _KIND_BACK[m.kind], _REASON_BACK[m.reason], entry_from_pb(m.entry), at, origin)
+
+
+def chunk_from_pb(m: pb.SnapshotChunk) -> tuple[SnapshotChunk, list[Envelope | None]]:
+    """A snapshot chunk and its origins (DIST-075: parallel to the entries; an empty envelope or an
+    older gateway's chunk without origins gives None), for ``ReplicaStore.apply_chunk``."""
+    chunk = SnapshotChunk(m.at_list_seq, m.index, m.total, tuple(entry_from_pb(e) for e in m.entries))
+    origins = [envelope_from_pb(o) if o.payload_type else None for o in m.origins]
+    return chunk, origins

@@ -1,0 +1,81 @@
+"""DIST-075: a replica bootstrapped from a snapshot finds natural persons by the node's own
+keyed hash of the ID number, read from the origin envelopes the chunk carries (NODE-041); an
+origin that does not match its entry refuses the chunk (DIST-032); the wire decoder keeps
+origins parallel to entries."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from creditx.v1 import lists_pb2 as pb
+from node.replica.store import ReplicaStore
+from node.replica.subjects import question
+from node.replica.wire import chunk_from_pb, entry_to_pb, envelope_to_pb
+from node.store import NodeStore
+from standards.lists import ListError
+from standards.lists_snapshot import SnapshotChunk
+from tests.node.fake_distribution import USCCS, ListLog
+
+KEY = b"k" * 32
+PERSON = "11010519491231002X"
+
+
+def _log() -> tuple[ListLog, list]:
+    log = ListLog()
+    cs = [log.add(i) for i in range(2)]
+    cs.append(log.push(log.record(source_id="p-1", MD_ZT_ZJLX="身份证", MD_ZT_ZJHM=PERSON, MD_ZT_MC="张三",
+                                  MD_ZT_LB="自然人", MD_RDWSH="(2026)鲁0102执900号")))
+    return log, cs
+
+
+def _wire_chunk(cs, with_origins=True) -> pb.SnapshotChunk:
+    cs = sorted(cs, key=lambda c: c.entry.entry_id)
+    m = pb.SnapshotChunk(at_list_seq=len(cs), index=0, total=1, entries_total=len(cs),
+                         entries=[entry_to_pb(c.entry) for c in cs])
+    if with_origins:
+        m.origins.extend(envelope_to_pb(c.origin) for c in cs)
+    return m
+
+
+def test_snapshot_entry_of_a_person_is_found_by_id_number(tmp_path):
+    _, cs = _log()
+    r = ReplicaStore(NodeStore(tmp_path / "node.db"), KEY)
+    chunk, origins = chunk_from_pb(_wire_chunk(cs))
+    assert [o.payload for o in origins] == [c.origin.payload for c in sorted(cs, key=lambda c: c.entry.entry_id)]
+    assert r.apply_chunk(chunk, b"", now_ms=1, origins=origins).complete and r.applied() == 3
+    person = r.entries_for(question("person", PERSON, KEY).key)
+    assert [e.entry_id for e in person] == [cs[2].entry.entry_id]
+    assert len(r.entries_for(question("uscc", USCCS[0], KEY).key)) == 1
+    # the ID number itself is stored nowhere in the replica
+    dump = "\n".join(r.store.conn.iterdump())
+    assert PERSON not in dump
+
+
+def test_chunk_without_origins_still_indexes_organisations(tmp_path):
+    _, cs = _log()
+    r = ReplicaStore(NodeStore(tmp_path / "node.db"), KEY)
+    chunk, origins = chunk_from_pb(_wire_chunk(cs, with_origins=False))
+    assert origins == []
+    r.apply_chunk(chunk, b"", now_ms=1, origins=origins)
+    assert r.entries_for(question("person", PERSON, KEY).key) == []  # an older gateway: no person key
+    assert len(r.entries_for(question("uscc", USCCS[1], KEY).key)) == 1
+
+
+def test_mismatching_or_missing_origins_refuse_the_chunk(tmp_path):
+    _, cs = _log()
+    r = ReplicaStore(NodeStore(tmp_path / "node.db"), KEY)
+    chunk, origins = chunk_from_pb(_wire_chunk(cs))
+    i = next(k for k, e in enumerate(chunk.entries) if e.subject_id_masked)
+    swapped = list(origins)
+    swapped[i] = origins[(i + 1) % 3]  # another entry's record: fingerprint differs (DIST-032)
+    with pytest.raises(ListError) as exc:
+        r.apply_chunk(chunk, b"", now_ms=1, origins=swapped)
+    assert exc.value.reason == "DIST_ORIGIN_MISMATCH" and r.applied() == 0
+    with pytest.raises(ListError) as exc:
+        r.apply_chunk(chunk, b"", now_ms=1, origins=origins[:2])
+    assert exc.value.rule == "DIST-075" and exc.value.field == "origins"
+    assert r.entries_for(question("uscc", USCCS[0], KEY).key) == []  # nothing of the chunk stayed
+    short = SnapshotChunk(chunk.at_list_seq, 0, 1, chunk.entries)
+    assert r.apply_chunk(replace(short), b"", now_ms=1, origins=origins).complete
