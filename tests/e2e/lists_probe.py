@@ -1,0 +1,150 @@
+"""Test-level inspection of list replication for the multi-process kill tests: read the
+gateway's list state and a node's replica straight from their SQLite files, ask a node's
+Departments.Check over its Unix socket, and compare (DIST-040/042/070…073).
+
+Reading is done with short-lived read-only connections (WAL: never blocks the running
+processes). :func:`replica_faults` is the judged invariant — "no gap, no duplicate, no cursor
+ahead of its data, same state as the gateway" — written once for both kill tests.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import grpc
+
+from standards.lists_replica import entry_subject
+
+
+def _ro(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+
+
+def gateway_head(gw_dir: Path) -> int:
+    try:
+        with _ro(gw_dir / "gateway.db") as db:
+            return db.execute("SELECT COALESCE(MAX(list_seq), 0) FROM list_log").fetchone()[0]
+    except sqlite3.OperationalError:  # not migrated yet
+        return 0
+
+
+def replica_applied(node_dir: Path) -> int:
+    try:
+        with _ro(node_dir / "node.db") as db:
+            row = db.execute("SELECT value FROM replica_meta WHERE key = 'applied'").fetchone()
+    except sqlite3.OperationalError:
+        return 0
+    return int(json.loads(row[0])) if row else 0
+
+
+def snapshot_progress(node_dir: Path) -> dict | None:
+    """The replica's committed snapshot progress (DIST-072), None when no snapshot is under way."""
+    try:
+        with _ro(node_dir / "node.db") as db:
+            row = db.execute("SELECT value FROM replica_meta WHERE key = 'snapshot'").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return json.loads(row[0]) if row else None
+
+
+def gateway_state(gw_dir: Path, at: int | None = None) -> dict[str, dict]:
+    """entry_id → entry object as the log stands after change ``at`` (None: the head)."""
+    with _ro(gw_dir / "gateway.db") as db:
+        if at is None:
+            rows = db.execute("SELECT entry FROM list_entries").fetchall()
+        else:
+            rows = db.execute("SELECT entry FROM list_log WHERE list_seq IN (SELECT MAX(list_seq) FROM list_log"
+                              " WHERE list_seq <= ? GROUP BY entry_id)", (at,)).fetchall()
+    return {e["entry_id"]: e for e in (json.loads(r[0]) for r in rows)}
+
+
+def gateway_log(gw_dir: Path) -> list[tuple[int, str, str, str]]:
+    """(list_seq, kind, reason, entry_id) of every change, in order."""
+    with _ro(gw_dir / "gateway.db") as db:
+        return db.execute("SELECT list_seq, kind, reason, entry_id FROM list_log ORDER BY list_seq").fetchall()
+
+
+def gateway_faults(gw_dir: Path) -> list[str]:
+    """DIST-001/050: the log is 1..head without a gap and its tree has head leaves."""
+    from standards.merkle import CompactRange
+
+    faults = []
+    with _ro(gw_dir / "gateway.db") as db:
+        n, lo, hi = db.execute("SELECT count(*), MIN(list_seq), MAX(list_seq) FROM list_log").fetchone()
+        size = CompactRange.from_bytes(db.execute("SELECT frontier FROM list_tree").fetchone()[0]).size
+    if n and (lo, hi) != (1, n):
+        faults.append(f"gateway list_log holds {n} changes between {lo} and {hi}")
+    if size != n:
+        faults.append(f"gateway list tree has {size} leaves for {n} changes")
+    return faults
+
+
+def replica_faults(node_dir: Path, gw_dir: Path) -> list[str]:
+    """Everything wrong with a stopped node's replica against the gateway's list state and log:
+    applied == head; per entry the same object (state, version, origin_fp, …); the history
+    holds each list_seq once, changes_from+1..applied, each the log's own change; the cursor
+    equals the newest list_seq of the data it holds."""
+    name = node_dir.name
+    log = gateway_log(gw_dir)
+    head = log[-1][0] if log else 0
+    with _ro(node_dir / "node.db") as db:
+        meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM replica_meta")}
+        entries = {eid: (state, seq, json.loads(body)) for eid, state, seq, body in
+                   db.execute("SELECT entry_id, state, list_seq, body FROM replica_entries")}
+        history = db.execute("SELECT list_seq, kind, reason, entry_id FROM replica_changes ORDER BY list_seq").fetchall()
+    faults = []
+    applied, base = int(meta.get("applied", 0)), int(meta.get("changes_from", 0))
+    if meta.get("snapshot") or meta.get("alarm"):
+        faults.append(f"{name}: snapshot in progress or alarm set: {meta.get('snapshot')} {meta.get('alarm')}")
+    if applied != head:
+        faults.append(f"{name}: applied list_seq {applied}, gateway head {head}")
+    seqs = [h[0] for h in history]
+    if seqs != list(range(base + 1, applied + 1)):
+        missing = sorted(set(range(base + 1, applied + 1)) - set(seqs))[:5]
+        extra = sorted(set(seqs) - set(range(base + 1, applied + 1)))[:5]
+        faults.append(f"{name}: history is not {base + 1}..{applied}: missing {missing}, beyond {extra}")
+    by_seq = {c[0]: tuple(c) for c in log}
+    wrong = [h for h in history if by_seq.get(h[0]) != tuple(h)]
+    if wrong:
+        faults.append(f"{name}: {len(wrong)} history rows differ from the log, first {wrong[0]} vs {by_seq.get(wrong[0][0])}")
+    held = max([s for _, s, _ in entries.values()] + seqs + [base], default=0)
+    if held != applied:
+        faults.append(f"{name}: cursor {applied} but newest data held is list_seq {held}")
+    want = gateway_state(gw_dir)
+    if set(entries) != set(want):
+        faults.append(f"{name}: {len(set(want) - set(entries))} entries missing, {len(set(entries) - set(want))} extra")
+    diff = [eid for eid in set(entries) & set(want) if entries[eid][2] != want[eid] or entries[eid][0] != want[eid]["state"]]
+    if diff:
+        eid = sorted(diff)[0]
+        faults.append(f"{name}: {len(diff)} entries differ, first {eid}: {entries[eid][2]} vs {want[eid]}")
+    return faults
+
+
+def check_subject(node_dir: Path, uscc: str) -> tuple[dict[str, int], dict[str, int], int]:
+    """Departments.Check (DIST-060) on the node's socket: ({listed id: version}, {removed id: version}, applied)."""
+    from creditx.v1 import lists_pb2, lists_pb2_grpc
+
+    with grpc.insecure_channel(f"unix://{node_dir / 'node.sock'}") as ch:
+        resp = lists_pb2_grpc.DepartmentsStub(ch).Check(
+            lists_pb2.CheckRequest(subject=lists_pb2.Subject(uscc=uscc)), timeout=10)
+    return ({e.entry_id: e.version for e in resp.memberships}, {e.entry_id: e.version for e in resp.history},
+            resp.applied_list_seq)
+
+
+def expected_check(gw_dir: Path, uscc: str) -> tuple[dict[str, int], dict[str, int]]:
+    state = [e for e in gateway_state(gw_dir).values() if entry_subject(e["entry_id"]) == uscc]
+    return ({e["entry_id"]: e["version"] for e in state if e["state"] == "LISTED"},
+            {e["entry_id"]: e["version"] for e in state if e["state"] == "REMOVED"})
+
+
+def usccs_by_state(gw_dir: Path) -> tuple[list[str], list[str]]:
+    """Organisation subjects (18-character USCC) with only listed, and with only removed, entries."""
+    subjects: dict[str, set[str]] = {}
+    for e in gateway_state(gw_dir).values():
+        s = entry_subject(e["entry_id"])
+        if len(s) == 18 and not s.startswith(("R:", "P:")):
+            subjects.setdefault(s, set()).add(e["state"])
+    return (sorted(s for s, st in subjects.items() if st == {"LISTED"}),
+            sorted(s for s, st in subjects.items() if st == {"REMOVED"}))
