@@ -148,3 +148,31 @@ def usccs_by_state(gw_dir: Path) -> tuple[list[str], list[str]]:
             subjects.setdefault(s, set()).add(e["state"])
     return (sorted(s for s, st in subjects.items() if st == {"LISTED"}),
             sorted(s for s, st in subjects.items() if st == {"REMOVED"}))
+
+
+def replica_base(node_dir: Path) -> int:
+    """The list_seq of the snapshot the replica was bootstrapped from (0: followed from 1)."""
+    with _ro(node_dir / "node.db") as db:
+        row = db.execute("SELECT value FROM replica_meta WHERE key = 'changes_from'").fetchone()
+    return int(json.loads(row[0])) if row else 0
+
+
+def snapshot_base_faults(node_dir: Path, gw_dir: Path) -> list[str]:
+    """DIST-070/073: every entry the replica holds from its snapshot (not touched by a later
+    change) is exactly the entry as it stood after the snapshot's list_seq, and every entry of
+    that state untouched since is held from the snapshot."""
+    base = replica_base(node_dir)
+    want = gateway_state(gw_dir, at=base)
+    with _ro(gw_dir / "gateway.db") as db:
+        touched = {r[0] for r in db.execute("SELECT DISTINCT entry_id FROM list_log WHERE list_seq > ?", (base,))}
+    with _ro(node_dir / "node.db") as db:
+        held = {eid: json.loads(body) for eid, body in
+                db.execute("SELECT entry_id, body FROM replica_entries WHERE list_seq <= ?", (base,))}
+    faults = []
+    if set(held) != set(want) - touched:
+        faults.append(f"{node_dir.name}: snapshot at {base}: {len(set(want) - touched - set(held))} entries missing, "
+                      f"{len(set(held) - (set(want) - touched))} unexpected")
+    diff = sorted(eid for eid in set(held) & set(want) if held[eid] != want[eid])
+    if diff:
+        faults.append(f"{node_dir.name}: snapshot at {base}: {len(diff)} entries differ, first {diff[0]}")
+    return faults

@@ -204,3 +204,103 @@ def test_kill_9_during_list_stream_leaves_every_replica_equal_to_the_log(provinc
     for d in dirs.values():
         faults += probe.replica_faults(d, gw)
     assert not faults, (faults, log)
+
+
+# --- 2. kills during a snapshot ---------------------------------------------------------------------
+
+ENTRIES = 3000
+CHUNK_ENTRIES = 20
+
+
+def _national_rows(count: int, seed: int) -> list[dict]:
+    rows, seen = [], set()
+    for r in generate_rows("370000", "LIST", count * 2, seed=seed, today=TODAY):
+        key = (r.fields.get("MD_RDWSH"), r.fields.get("MD_RDJGDM"), r.fields.get("MD_LX"))
+        if r.op == "I" and key not in seen:
+            seen.add(key)
+            rows.append(dict(r.fields))
+    return rows[:count]
+
+
+def _import(gw: Path, path: Path, rows: list[dict]) -> dict:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    report = json.loads(run_creditx("gateway", "import-lists", str(path), "--dir", str(gw), "--json").stdout)
+    assert not report["rejected"] and report["published"] == len(rows), report
+    return report
+
+
+def _changes_of(rows: list[dict], rng: random.Random, n: int, tag: str) -> list[dict]:
+    """``n`` corrections or repair removals of distinct rows (DIST-010/014)."""
+    out = []
+    for f in rng.sample(rows, n):
+        if rng.random() < 0.5:
+            out.append(dict(f, MD_LRYY=f["MD_LRYY"] + f"（更正{tag}）"))
+        else:
+            out.append(dict(f, MD_YCRQ=TODAY.isoformat(), MD_YCYY="信用修复", MD_YCJG=f["MD_RDJG"]))
+    return out
+
+
+def _start_small_chunk_node(d: Path) -> Child:
+    env = dict(os.environ, CREDITX_TEST_CHUNK_ENTRIES=str(CHUNK_ENTRIES),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH")])))
+    (d / "node.sock").unlink(missing_ok=True)
+    child = Child(f"node {d.name}", [sys.executable, "-m", "tests.e2e.small_chunks_node", "node", "run", "--dir", str(d)],
+                  d / "node.log").start(env)
+    child.wait_until((d / "node.sock").exists, timeout=60, what="local API socket")
+    return child
+
+
+def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(province):
+    rng = random.Random(1122)
+    gw = province.gw
+    rows = _national_rows(ENTRIES, seed=3)
+    _import(gw, province.tmp / "base.jsonl", rows)
+    pending = [r for r in rows]  # rows not yet changed after the base import
+    d = province.init_node("weifang", "370700", snapshot_threshold=100)
+    node = province.start(lambda: _start_small_chunk_node(d))
+
+    chunks = -(-ENTRIES // CHUNK_ENTRIES)
+    thresholds = sorted(rng.sample(range(3, chunks * 2 // 3), 4))
+    victims = rng.sample(["node", "node", "gateway", "gateway"], 4)
+    kills, ats = [], set()
+    for i, (threshold, victim) in enumerate(zip(thresholds, victims)):
+        node.wait_until(lambda: (p := probe.snapshot_progress(d)) is not None and p["next_chunk"] >= threshold,
+                        timeout=60, what=f"snapshot chunk {threshold}")
+        if victim == "node":
+            province.kill(node)
+            progress = probe.snapshot_progress(d)
+        else:
+            province.gateway.kill()
+            progress = probe.snapshot_progress(d)
+        assert progress is not None and progress["next_chunk"] < progress["total"], (victim, progress)
+        kills.append((victim, progress["at_list_seq"], progress["next_chunk"]))
+        ats.add(progress["at_list_seq"])
+        # the log moves on while the snapshot is cut: it is resumed at an older list_seq (DIST-072)
+        batch = _changes_of(pending, rng, 40, str(i))
+        pending = [r for r in pending if all(r["MD_RDWSH"] != b["MD_RDWSH"] or r["MD_LX"] != b["MD_LX"]
+                                             for b in batch)]
+        _import(gw, province.tmp / f"more{i}.jsonl", batch)
+        if victim == "node":
+            node = province.start(lambda: _start_small_chunk_node(d))
+        else:
+            province.children.remove(province.gateway)
+            province.gateway, info = start_gateway(gw)
+            province.children.append(province.gateway)
+            assert info["address"] == province.address
+
+    node.wait_until(lambda: probe.snapshot_progress(d) is None and probe.replica_applied(d) > 0, timeout=60,
+                    what="the snapshot completed")
+    _import(gw, province.tmp / "after.jsonl", _changes_of(pending, rng, 60, "after"))
+    head = probe.gateway_head(gw)
+    node.wait_until(lambda: probe.replica_applied(d) == head, timeout=60, what=f"applied {head}")
+    listed, removed = probe.usccs_by_state(gw)
+    for uscc in rng.sample(listed, 3) + rng.sample(removed, 3):
+        assert probe.check_subject(d, uscc) == (*probe.expected_check(gw, uscc), head), uscc
+    node.stop()
+    province.gateway.stop()
+
+    faults = probe.gateway_faults(gw) + probe.replica_faults(d, gw) + probe.snapshot_base_faults(d, gw)
+    assert not faults, (faults, kills)
+    assert len(ats) == 1, kills  # one snapshot, resumed after every kill, never restarted
+    base = probe.replica_base(d)
+    assert base in ats and base < head, (base, head, kills)  # snapshot at an older list_seq, then followed
