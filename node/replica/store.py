@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import sqlite_utils
@@ -75,6 +75,21 @@ def _person_origin_fields(at: int, e: ListEntry, origin: Envelope | None) -> Map
     if origin is None or not e.subject_id_masked:
         return None
     return check_origin(ListChange(at, ChangeKind.ADD, "", e, EPOCH, origin), lambda keyid: None).fields
+
+
+_NAMES = tuple(f.name for f in fields(ListEntry))
+_DATES = frozenset(("listed_on", "period_start", "period_end", "removed_on"))
+
+
+def _body(e: ListEntry) -> str:
+    """``json.dumps(entry_to_obj(e))`` without ``dataclasses.fields`` per entry (the snapshot's
+    hot path: 2.6 million entries); the same members and values, read back by entry_from_obj."""
+    obj = {}
+    for k in _NAMES:
+        v = getattr(e, k)
+        obj[k] = (v.isoformat() if v is not None else None) if k in _DATES else v
+    obj["state"], obj["origin_fp"] = e.state.value, e.origin_fp.hex()
+    return json.dumps(obj, ensure_ascii=False)
 
 
 def _ms(c: ListChange) -> int:
@@ -194,8 +209,7 @@ class ReplicaStore:
         entries, subjects = [], []
         for i, e in enumerate(chunk.entries):  # decode outside the write transaction
             fields = _person_origin_fields(chunk.at_list_seq, e, origins[i] if origins else None)
-            entries.append((e.entry_id, e.list_type, e.state.value, chunk.at_list_seq,
-                            json.dumps(entry_to_obj(e), ensure_ascii=False)))
+            entries.append((e.entry_id, e.list_type, e.state.value, chunk.at_list_seq, _body(e)))
             subjects += [(k, e.entry_id) for k in entry_keys(e, fields, self.key)]
         with self.store.transaction():
             st = self.state()
