@@ -3,7 +3,9 @@
 Makes a CA and certificates, starts a gateway and one node per city (all 16 Shandong cities by
 default) as separate processes, feeds each node generated national-template files with a share
 of realistically broken rows (plus re-reported duplicates and corrections), lets them sync, and
-prints the province's status table and a per-city summary. The numbers must add up per city:
+prints the province's status table and a per-city summary. Then it submits a new black-list
+entry at one city and times its arrival at every node's replica, and likewise its removal by
+credit repair (:mod:`gateway.demo_lists`). The numbers must add up per city:
 
     generated = accepted + duplicate + superseded + rejected      (rejected = at node + at gateway)
 
@@ -31,6 +33,7 @@ import grpc
 
 from certs.ca import init_ca
 from certs.issue import issue_gateway, issue_node, issue_operator
+from gateway import demo_lists
 from gateway.procs import Child, run_creditx, start_gateway, start_node, stop_all
 from standards.cli import add_json_flag, format_table, print_json
 from standards.divisions import CITIES
@@ -135,8 +138,21 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
     drained = wait_drained(cities, deadline=time.monotonic() + args.timeout, stop=stop, say=say)
     t_done = time.monotonic()
     gateway_status = json.loads(run_creditx("gateway", "status", "--dir", str(gw_dir), "--json").stdout)
-    return summarise(cities, gateway_status, drained, base=base,
-                     sync_s=t_done - t_sync, total_s=t_done - t0)
+    result = summarise(cities, gateway_status, drained, base=base, sync_s=t_done - t_sync, total_s=t_done - t0)
+
+    head = int(gateway_status.get("list_head", 0))
+    say(f"list log at list_seq {head}; waiting for every node's replica to catch up …")
+    node_dirs = [c.dir for c in cities]
+    caught_up = demo_lists.time_until(node_dirs, lambda d: demo_lists.applied_list_seq(d) >= head,
+                                      t0=t_done, deadline=time.monotonic() + args.timeout)
+    say("a new 失信被执行人 entry is submitted at 济南; timing its arrival at every node …")
+    result["replicas_caught_up_s"] = caught_up
+    result["list_propagation"] = demo_lists.propagate(node_dirs, cities[0].dir, today=today, seed=args.seed,
+                                                      timeout=min(args.timeout, 120.0))
+    result["consistent"] = result["consistent"] and all(
+        result["list_propagation"][k]["reached"] == len(cities) for k in ("added", "removed_by_credit_repair"))
+    result["seconds"]["total"] = round(time.monotonic() - t0, 2)
+    return result
 
 
 def make_city_files(city: City, records: int, seed: int, invalid_share: float, today: dt.date) -> None:
@@ -243,6 +259,10 @@ def summarise(cities: list[City], gateway_status: dict, drained: bool, *, base: 
     }
 
 
+def _ms(seconds: float | None) -> str:
+    return "not reached" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
 def print_report(result: dict) -> None:
     nodes = result["gateway"].get("nodes", [])
     print("\nProvince status (creditx gateway status):")
@@ -265,7 +285,20 @@ def print_report(result: dict) -> None:
     s = result["seconds"]
     print(f"Synced in {s['sync']} s ({result['records_per_second']} records/s), {s['total']} s in all; "
           f"data in {result['dir']}")
+    lp = result.get("list_propagation")
+    if lp:
+        subj = lp["subject"]
+        print(f"\nList redistribution: {subj['name']} ({subj['uscc']}) put on {subj['list_type']} "
+              f"({subj['colour']} list) at {subj['origin']}:")
+        add, rem = lp["added"], lp["removed_by_credit_repair"]
+        print(format_table(
+            [(region, _ms(add["per_node_s"].get(region)), _ms(rem["per_node_s"].get(region)))
+             for region in add["per_node_s"]],
+            ["node", "listed after", "removed (信用修复) after"]))
+        print(f"listed at {add['reached']}/{add['of']} nodes (median {_ms(add['median_s'])}, "
+              f"slowest {_ms(add['max_s'])}); removal at {rem['reached']}/{rem['of']} "
+              f"(median {_ms(rem['median_s'])}, slowest {_ms(rem['max_s'])})")
     if not result["drained"]:
         print("NOT DRAINED: some nodes still had records to send at the deadline")
     elif not result["consistent"]:
-        print("INCONSISTENT: the numbers do not add up for at least one city")
+        print("INCONSISTENT: the numbers do not add up, or a list change did not reach every node")

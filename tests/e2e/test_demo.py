@@ -31,3 +31,9 @@ def test_demo_runs_a_small_province_and_the_numbers_add_up(tmp_path):
         assert city["generated"] == city["accepted"] + city["duplicate"] + city["superseded"] + city["rejected"]
         assert city["duplicate"] > 0 and city["superseded"] > 0 and city["rejected_at_node"] > 0
     assert len(result["gateway"]["nodes"]) == 3
+    # A black-list entry submitted at one city reached every node; its credit-repair removal too.
+    lp = result["list_propagation"]
+    assert lp["subject"]["list_type"] == "SXBZXR" and lp["subject"]["colour"] == "black"
+    for act in ("added", "removed_by_credit_repair"):
+        assert lp[act]["reached"] == 3 and all(v is not None for v in lp[act]["per_node_s"].values())
+    assert all(v is not None for v in result["replicas_caught_up_s"].values())
