@@ -134,13 +134,19 @@ def cmd_status(args) -> int:
     if args.json:
         print_json(MessageToDict(resp, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
         return 0
-    rows = [(n.region, n.name, "yes" if n.connected else "no", n.last_seen, n.committed_seq, n.backlog,
+    rows = [(n.region, n.name, "yes" if n.connected else "no", n.last_seen[:19], n.committed_seq, n.backlog,
              n.accepted, n.duplicate, n.superseded, n.rejected,
              ", ".join(f"{r.reason_code}×{r.count}" for r in n.recent_rejections[:3]),
+             n.applied_list_seq, f"{n.list_lag_entries} / {n.list_lag_seconds:.1f}s",
              n.signing_cert_not_after[:10], n.auth_cert_not_after[:10]) for n in resp.nodes]
     print(format_table(rows, ["region", "name", "conn", "last seen", "committed", "backlog", "acc", "dup",
-                              "sup", "rej", "top rejections", "signing exp", "auth exp"]))
-    print(f"audit log: {resp.audit_size} leaves")
+                              "sup", "rej", "top rejections", "lists", "list lag", "signing exp", "auth exp"]))
+    print(f"audit log: {resp.audit_size} leaves, latest checkpoint at size {resp.checkpoint_size} "
+          f"signed {resp.checkpoint_signed_at or 'never'}; list log head {resp.list_head}")
+    if resp.ingest_refusal:
+        print(f"INGEST STOPPED: {resp.ingest_refusal}")
+    elif resp.checkpoint_error:
+        print(f"warning: checkpoint signing failing ({resp.checkpoint_error}); ingest stops after the grace period")
     return 0
 
 

@@ -72,7 +72,11 @@ class Gateway:
                                          lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
         self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,
                                          signing_cert_der=_der(c.path(d, "signing_cert")))
-        self.operator = OperatorServicer(self.store, self.presence, self.keys, c.name, clock)
+        # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
+        self.lists = Lists(self.dir, c, self.store, self.keys, clock, audit=audit)
+        self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
+        self.operator = OperatorServicer(self.store, self.presence, self.keys, c.name, clock,
+                                         list_lags=self.lists.lags, audit_status=self.checkpointer.status)
         self.health = health.HealthServicer()
         ms = 1000
         self.server = grpc.server(
@@ -88,11 +92,7 @@ class Gateway:
         operator_pb2_grpc.add_OperatorServicer_to_server(self.operator, self.server)
         audit_pb2_grpc.add_AuditServicer_to_server(AuditServicer(self.checkpointer), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
-        self.lists = Lists(self.dir, c, self.store, self.keys, clock, audit=audit)
         self.lists.register(self.server)
-        self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
-        self.operator.list_lags = self.lists.lags  # DIST-043 in operator Status
         names = (DISTRIBUTION, exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
                  operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
                  audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,

@@ -24,11 +24,14 @@ MAX_PAGE = 1000
 
 
 class OperatorServicer(operator_pb2_grpc.OperatorServicer):
-    list_lags = None  # now -> (list head, {region: gateway.lists.store.Lag}): gateway.lists.wiring (DIST-043)
     def __init__(self, store: GatewayStore, presence: Presence, keys: KeyRegistry, gateway_id: str,
-                 clock: Callable[[], datetime], *, peer=peer_certificate) -> None:
+                 clock: Callable[[], datetime], *, peer=peer_certificate, list_lags=None, audit_status=None) -> None:
         self.store, self.presence, self.keys, self.gateway_id, self.clock = store, presence, keys, gateway_id, clock
         self.peer = peer
+        # now -> (list head, {region: gateway.lists.store.Lag}) (DIST-043)
+        self.list_lags = list_lags
+        # () -> gateway.checkpoints.Checkpointer.status() dict: the audit log's seal (AUD-040)
+        self.audit_status = audit_status
 
     def _check(self, context) -> None:
         try:
@@ -54,8 +57,13 @@ class OperatorServicer(operator_pb2_grpc.OperatorServicer):
             if lag is not None:
                 n.applied_list_seq, n.list_lag_entries = lag.applied_list_seq, lag.lag_entries
                 n.list_lag_seconds = lag.lag_seconds
+        audit = self.audit_status() if self.audit_status else {}
         return opb.StatusResponse(gateway_id=self.gateway_id, nodes=nodes, audit_size=self.store.audit_size(),
-                                  server_time_unix_ms=int(now.timestamp() * 1000), list_head=list_head)
+                                  server_time_unix_ms=int(now.timestamp() * 1000), list_head=list_head,
+                                  ingest_refusal=audit.get("refusal", ""),
+                                  checkpoint_size=audit.get("checkpoint_size", 0),
+                                  checkpoint_signed_at=audit.get("checkpoint_signed_at", ""),
+                                  checkpoint_error=audit.get("last_error", ""))
 
     def FindRecords(self, request, context):
         self._check(context)

@@ -66,6 +66,16 @@ class Clock:
             return self.now
 
 
+def _operator_status(g, pki):
+    from certs.tls import channel_credentials
+    from creditx.v1 import operator_pb2, operator_pb2_grpc
+
+    op = pki.operator
+    with grpc.secure_channel(g.address, channel_credentials(op.ca, op.cert, op.key),
+                             options=[("grpc.ssl_target_name_override", "localhost")]) as ch:
+        return operator_pb2_grpc.OperatorStub(ch).Status(operator_pb2.StatusRequest(), timeout=10)
+
+
 def test_unsignable_checkpoints_past_grace_stop_ingest_until_signing_works(gw_dir, pki):
     clock = Clock()
     clock.now = datetime.now(timezone.utc)  # certificates are valid around the real now
@@ -93,11 +103,15 @@ def test_unsignable_checkpoints_past_grace_stop_ingest_until_signing_works(gw_di
         with pytest.raises(grpc.RpcError) as e:
             status.GetCheckpoint(audit_pb2.GetCheckpointRequest(fresh=True), timeout=10)
         assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+        op = _operator_status(g, pki)  # AUD-040: the operator sees why ingest stopped
+        assert op.ingest_refusal.startswith("AUD-040 AUDIT_UNSEALED") and "ValueError" in op.checkpoint_error
         key_path.write_bytes(good_key)
         g.checkpointer.tick()  # the scheduled job seals again
         assert g.checkpointer.refusal() == ""
         (again,) = c.push([c.batch(payloads("370100", 1, start_seq=6, seed=4), start_seq=6)])
         assert again.acks[0].source_seq == 6 and again.checkpoint
+        op = _operator_status(g, pki)
+        assert op.ingest_refusal == "" and op.checkpoint_size >= 6 and op.checkpoint_signed_at
         c.close()
     finally:
         g.stop(grace=1)

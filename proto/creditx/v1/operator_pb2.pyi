@@ -57,18 +57,26 @@ class NodeStatus(_message.Message):
     def __init__(self, region: _Optional[str] = ..., name: _Optional[str] = ..., connected: _Optional[bool] = ..., last_seen: _Optional[str] = ..., committed_seq: _Optional[int] = ..., backlog: _Optional[int] = ..., last_source_seq: _Optional[int] = ..., accepted: _Optional[int] = ..., duplicate: _Optional[int] = ..., superseded: _Optional[int] = ..., rejected: _Optional[int] = ..., recent_rejections: _Optional[_Iterable[_Union[ReasonCount, _Mapping]]] = ..., auth_cert_not_after: _Optional[str] = ..., signing_cert_not_after: _Optional[str] = ..., applied_list_seq: _Optional[int] = ..., list_lag_entries: _Optional[int] = ..., list_lag_seconds: _Optional[float] = ...) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("gateway_id", "nodes", "audit_size", "server_time_unix_ms", "list_head")
+    __slots__ = ("gateway_id", "nodes", "audit_size", "server_time_unix_ms", "list_head", "ingest_refusal", "checkpoint_size", "checkpoint_signed_at", "checkpoint_error")
     GATEWAY_ID_FIELD_NUMBER: _ClassVar[int]
     NODES_FIELD_NUMBER: _ClassVar[int]
     AUDIT_SIZE_FIELD_NUMBER: _ClassVar[int]
     SERVER_TIME_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     LIST_HEAD_FIELD_NUMBER: _ClassVar[int]
+    INGEST_REFUSAL_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_SIGNED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_ERROR_FIELD_NUMBER: _ClassVar[int]
     gateway_id: str
     nodes: _containers.RepeatedCompositeFieldContainer[NodeStatus]
     audit_size: int
     server_time_unix_ms: int
     list_head: int
-    def __init__(self, gateway_id: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ..., audit_size: _Optional[int] = ..., server_time_unix_ms: _Optional[int] = ..., list_head: _Optional[int] = ...) -> None: ...
+    ingest_refusal: str
+    checkpoint_size: int
+    checkpoint_signed_at: str
+    checkpoint_error: str
+    def __init__(self, gateway_id: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[NodeStatus, _Mapping]]] = ..., audit_size: _Optional[int] = ..., server_time_unix_ms: _Optional[int] = ..., list_head: _Optional[int] = ..., ingest_refusal: _Optional[str] = ..., checkpoint_size: _Optional[int] = ..., checkpoint_signed_at: _Optional[str] = ..., checkpoint_error: _Optional[str] = ...) -> None: ...
 
 class FindRecordsRequest(_message.Message):
     __slots__ = ("region", "type", "natural_key", "fingerprint", "limit", "page_token")
