@@ -9,6 +9,8 @@ Invariants kept here:
 * NODE-043 a checkpoint inconsistent with the last one seen (FORK, ROLLBACK, WRONG_ORIGIN) or a
   replica that is not a prefix of the log (DIST_REPLICA_DIVERGED) sets the replica's alarm, which
   stops the follower from applying and makes every check answer stale; both checkpoints are kept.
+* AUD-030 both proofs of one check (from the replica's size, from the last checkpoint's) lead to
+  the SAME checkpoint: a log that grew between the requests is asked again, never taken for a fork.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from standards.lists import ListError
 from standards.lists_log import check_replica, gateway_host_of
 
 ALARM_REASONS = {"FORK", "ROLLBACK", "WRONG_ORIGIN"}
+MATCH_ATTEMPTS = 5
 
 
 class CheckpointChecker:
@@ -56,15 +59,11 @@ class CheckpointChecker:
             self.replica.set_meta(checkpoint=dict(st.checkpoint, result="UNCHECKED"))
             return "UNCHECKED"  # a snapshot without a frontier cannot be checked (DIST-074)
         try:
-            cp, proof, note = self._get(st.frontier.size)
             last = st.checkpoint.get("note")
-            if last:
-                old = parse_checkpoint(last)[0]
-                if old.size <= cp.size:
-                    old_proof = proof if old.size == st.frontier.size else self._get(old.size)[1]
-                    check_consistent(old, cp, old_proof)  # AUD-030
-                else:
-                    check_consistent(old, cp, [])  # raises ROLLBACK
+            old = parse_checkpoint(last)[0] if last else None
+            cp, proof, note, old_proof = self._same_checkpoint(st.frontier.size, old.size if old else None)
+            if old is not None:
+                check_consistent(old, cp, old_proof)  # AUD-030; raises ROLLBACK when old is larger
             result = check_replica(st.frontier, cp, proof)
         except CheckpointError as exc:
             if exc.reason in ALARM_REASONS:
@@ -75,6 +74,21 @@ class CheckpointChecker:
         self.replica.set_meta(checkpoint={"note": note, "size": cp.size, "result": result,
                                           "at_ms": int(self.wall() * 1000), "replica_size": st.frontier.size})
         return result
+
+    def _same_checkpoint(self, size: int, old_size: int | None):
+        """The latest checkpoint with a proof from ``size`` and one from ``old_size``, both to that
+        same checkpoint. The gateway signs its head on each request, so while the log grows two
+        requests may answer two sizes: a proof to the second never verifies against the first
+        (that was a false FORK alarm halting a healthy replica). Asked again until both agree."""
+        for _ in range(MATCH_ATTEMPTS):
+            cp, proof, note = self._get(size)
+            if old_size is None or old_size == size or old_size > cp.size:
+                return cp, proof, note, proof if old_size == size else []
+            other, old_proof, _ = self._get(old_size)
+            if other.size == cp.size:  # one root per size (the gateway reuses a stored checkpoint)
+                return cp, proof, note, old_proof
+        raise CheckpointError("LOG_MOVING", f"the list log grew between each of {MATCH_ATTEMPTS} pairs of requests",
+                              rule="DIST-052", hint="nothing is wrong; the check runs again at the next interval")
 
     def _alarm(self, text: str) -> str:
         self.replica.set_meta(alarm=text, alarm_ms=int(self.wall() * 1000))
