@@ -39,6 +39,17 @@ def replica_applied(node_dir: Path) -> int:
     return int(json.loads(row[0])) if row else 0
 
 
+def checkpoint_result(node_dir: Path) -> tuple[str, int]:
+    """The replica's last check against a signed list checkpoint (DIST-052): (result, replica size)."""
+    try:
+        with _ro(node_dir / "node.db") as db:
+            row = db.execute("SELECT value FROM replica_meta WHERE key = 'checkpoint'").fetchone()
+    except sqlite3.OperationalError:
+        return "", 0
+    cp = json.loads(row[0]) if row else {}
+    return cp.get("result", ""), int(cp.get("replica_size", 0))
+
+
 def snapshot_progress(node_dir: Path) -> dict | None:
     """The replica's committed snapshot progress (DIST-072), None when no snapshot is under way."""
     try:
@@ -112,6 +123,10 @@ def replica_faults(node_dir: Path, gw_dir: Path) -> list[str]:
     held = max([s for _, s, _ in entries.values()] + seqs + [base], default=0)
     if held != applied:
         faults.append(f"{name}: cursor {applied} but newest data held is list_seq {held}")
+    with _ro(gw_dir / "gateway.db") as db:
+        tree = db.execute("SELECT frontier FROM list_tree").fetchone()[0].hex()
+    if meta.get("frontier") != tree:  # DIST-074: the replica's log tree is the gateway's at the head
+        faults.append(f"{name}: frontier {str(meta.get('frontier'))[:24]}… is not the gateway's {tree[:24]}…")
     want = gateway_state(gw_dir)
     if set(entries) != set(want):
         faults.append(f"{name}: {len(set(want) - set(entries))} entries missing, {len(set(entries) - set(want))} extra")

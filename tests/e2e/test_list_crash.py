@@ -45,7 +45,7 @@ def _quick_node(node: Path, departments: tuple[dict, ...] = (), **more) -> None:
     cfg["departments"] = list(departments)
     cfg.setdefault("limits", {}).update(sync_interval_s=0.5, backoff_base_s=0.05, backoff_cap_s=0.5,
                                         max_batch_records=100, heartbeat_interval_s=1.0,
-                                        list_batch_changes=40, **more)
+                                        list_batch_changes=40, checkpoint_interval_s=0.5, **more)
     (node / "node.json").write_text(json.dumps(cfg))
 
 
@@ -186,8 +186,8 @@ def test_kill_9_during_list_stream_leaves_every_replica_equal_to_the_log(provinc
                                 what=f"list head {expected}")
     head = probe.gateway_head(gw)
     for name, d in dirs.items():
-        nodes[name].wait_until(lambda d=d: probe.replica_applied(d) == head, timeout=60,
-                               what=f"{name} applied {head}")
+        nodes[name].wait_until(lambda d=d: probe.checkpoint_result(d) == ("EXACT", head), timeout=60,
+                               what=f"{name} applied {head} and proved it against a signed checkpoint")
     # Departments.Check answers from the replica as the gateway's state says (DIST-060).
     listed, removed = probe.usccs_by_state(gw)
     assert listed and removed
@@ -214,8 +214,8 @@ def test_kill_9_during_list_stream_leaves_every_replica_equal_to_the_log(provinc
 
 # --- 2. kills during a snapshot ---------------------------------------------------------------------
 
-ENTRIES = 3000
-CHUNK_ENTRIES = 10
+ENTRIES = 4000
+CHUNK_ENTRIES = 4  # 1000 chunks: a kill a few chunks after the resume point lands inside
 
 
 def _national_rows(count: int, seed: int) -> list[dict]:
@@ -295,7 +295,8 @@ def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(provi
                     what="the snapshot completed")
     _import(gw, province.tmp / "after.jsonl", _changes_of(pending, rng, 60, "after"))
     head = probe.gateway_head(gw)
-    node.wait_until(lambda: probe.replica_applied(d) == head, timeout=60, what=f"applied {head}")
+    node.wait_until(lambda: probe.checkpoint_result(d) == ("EXACT", head), timeout=60,
+                    what=f"applied {head} and proved it against a signed checkpoint")
     listed, removed = probe.usccs_by_state(gw)
     for uscc in rng.sample(listed, 3) + rng.sample(removed, 3):
         assert probe.check_subject(d, uscc) == (*probe.expected_check(gw, uscc), head), uscc
