@@ -30,6 +30,7 @@ from certs.issue import issue_gateway, issue_node
 from gateway.procs import Child, run_creditx, start_gateway, start_node
 from standards.synth import generate_rows
 from tests.e2e import lists_probe as probe
+from tests.e2e.test_crash import _fix_gateway_port  # a restarted gateway comes back on the same port
 
 pytestmark = pytest.mark.slow
 
@@ -47,13 +48,6 @@ def _quick_node(node: Path, departments: tuple[dict, ...] = (), **more) -> None:
                                         max_batch_records=100, heartbeat_interval_s=1.0,
                                         list_batch_changes=40, checkpoint_interval_s=0.5, **more)
     (node / "node.json").write_text(json.dumps(cfg))
-
-
-def _fix_gateway_port(gw: Path, address: str) -> None:
-    """A restarted gateway must come back on the port the nodes were told about."""
-    cfg = json.loads((gw / "gateway.json").read_text())
-    cfg["listen"] = address
-    (gw / "gateway.json").write_text(json.dumps(cfg))
 
 
 class Province:
@@ -109,17 +103,23 @@ def province(tmp_path):
 # --- LIST records: adds, corrections, credit-repair removals ------------------------------------
 
 
-def _records(count: int, seed: int) -> list[list[dict]]:
-    """Waves of NodeSubmitRecord dicts: each wave adds new entries, corrects (op U v2) some of the
-    previous wave's and removes by 信用修复 (op U, MD_YCRQ/MD_YCYY/MD_YCJG) some others."""
-    rng = random.Random(seed)
+def _listings(region: str, count: int, seed: int) -> list:
+    """``count`` generated LIST rows (op I), each its own entry (MD_RDWSH, MD_RDJGDM, MD_LX)."""
     rows, seen = [], set()
-    for r in generate_rows(REGIONS[SUBMITTER], "LIST", count * 2, seed=seed, today=TODAY):
+    for r in generate_rows(region, "LIST", count * 2, seed=seed, today=TODAY):
         key = (r.fields.get("MD_RDWSH"), r.fields.get("MD_RDJGDM"), r.fields.get("MD_LX"))
         if r.op == "I" and key not in seen:
             seen.add(key)
             rows.append(r)
-    rows = rows[:count]
+    assert len(rows) >= count, len(rows)
+    return rows[:count]
+
+
+def _records(count: int, seed: int) -> list[list[dict]]:
+    """Waves of NodeSubmitRecord dicts: each wave adds new entries, corrects (op U v2) some of the
+    previous wave's and removes by 信用修复 (op U, MD_YCRQ/MD_YCYY/MD_YCJG) some others."""
+    rng = random.Random(seed)
+    rows = _listings(REGIONS[SUBMITTER], count, seed)
     waves, size, prev = [], 60, []
     for start in range(0, len(rows), size):
         wave = [{"type": "LIST", "op": "I", "version": 1, "source_id": r.source_id, "fields": dict(r.fields)}
@@ -170,16 +170,17 @@ def test_kill_9_during_list_stream_leaves_every_replica_equal_to_the_log(provinc
         nodes[observer].wait_until(lambda: probe.replica_applied(dirs[observer]) >= threshold, timeout=60,
                                    what=f"{observer} applied list_seq ≥ {threshold}")
         if victim == "gateway":
-            log.append((threshold, "gateway", probe.gateway_head(province.gw),
-                        {n: probe.replica_applied(d) for n, d in dirs.items()}))
+            behind = [n for n, d in dirs.items() if probe.replica_applied(d) < probe.gateway_head(province.gw)]
             province.restart_gateway()
         else:
             name = rng.choice(sorted(nodes))
             province.kill(nodes[name])
-            log.append((threshold, name, probe.replica_applied(dirs[name])))
+            behind = [name] if probe.replica_applied(dirs[name]) < probe.gateway_head(province.gw) else []
             nodes[name] = province.start(lambda d=dirs[name]: start_node(d))
+        log.append((threshold, victim, behind))
     for wave in waves[submitted:]:
         _submit(dirs[SUBMITTER], wave)
+    assert sum(bool(b) for _, _, b in log) >= 3, log  # most kills cut a replica that was still behind
 
     gw = province.gw
     province.gateway.wait_until(lambda: probe.gateway_head(gw) >= expected, timeout=60,
@@ -219,13 +220,7 @@ CHUNK_ENTRIES = 4  # 1000 chunks: a kill a few chunks after the resume point lan
 
 
 def _national_rows(count: int, seed: int) -> list[dict]:
-    rows, seen = [], set()
-    for r in generate_rows("370000", "LIST", count * 2, seed=seed, today=TODAY):
-        key = (r.fields.get("MD_RDWSH"), r.fields.get("MD_RDJGDM"), r.fields.get("MD_LX"))
-        if r.op == "I" and key not in seen:
-            seen.add(key)
-            rows.append(dict(r.fields))
-    return rows[:count]
+    return [dict(r.fields) for r in _listings("370000", count, seed)]
 
 
 def _import(gw: Path, path: Path, rows: list[dict]) -> dict:
