@@ -443,6 +443,20 @@ def _summary(lat: list[float]) -> dict:
             "per_s": len(lat) / sum(lat) if sum(lat) else 0.0}
 
 
+def _result(q, proc, seconds: float) -> dict:
+    """The child's result, or an error naming its exit code if it died without one."""
+    import queue
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            return q.get(timeout=1)
+        except queue.Empty:
+            if not proc.is_alive():
+                raise SystemExit(f"the bootstrapping node process died (exit code {proc.exitcode})") from None
+    raise SystemExit(f"the bootstrapping node process gave no result within {seconds:.0f} s")
+
+
 def snapshot(pki, root: Path, entries: int, checks: int, today: dt.date) -> dict:
     tmpl = templates(min(entries, 2000), today, pki)
     gw_dir = root / "gw-snap"
@@ -460,7 +474,7 @@ def snapshot(pki, root: Path, entries: int, checks: int, today: dt.date) -> dict
         p = ctx.Process(target=bootstrap_and_check,
                         args=(str(node_dir), pki.nodes[sorted(CITIES)[0]], address, listed, checks, q))
         p.start()
-        res = q.get(timeout=7200)
+        res = _result(q, p, 7200)
         p.join(timeout=60)
     if not res["ok"] or res["entries"] != entries:
         raise SystemExit(f"bootstrap incomplete: {res['entries']} of {entries} entries")
