@@ -3,16 +3,46 @@
 A batch is split into one chunk per worker; each chunk is a :class:`CheckJob` carrying the
 node's key grants (a few hundred bytes; each worker parses a public key once and caches it).
 SQLite stays in the main process. ``workers=0`` checks in-process (unit tests, tiny setups).
+
+Invariant: a worker never outlives the gateway. If the gateway is killed (SIGKILL, OOM), its
+workers get SIGKILL from the kernel too (``PR_SET_PDEATHSIG`` on Linux; elsewhere a watchdog
+thread notices the parent is gone), so a crashed gateway leaves no orphans behind.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
+import os
+import signal
+import sys
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 
 from gateway.ingest.check import CheckJob, check_job
 from gateway.ingest.values import Checked
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: be killed when the gateway process dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            threading.Event().wait(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _warm() -> None:
@@ -23,7 +53,8 @@ def _warm() -> None:
 class CheckPool:
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                          initializer=_die_with_parent, initargs=(os.getpid(),))
                       if workers > 0 else None)
 
     def warm(self) -> None:
