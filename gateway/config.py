@@ -44,6 +44,12 @@ class GatewayConfig:
     crl_reload_s: int = 60
     stream_lock_timeout_s: float = 10.0
     shutdown_grace_s: float = 10.0
+    # list distribution (DIST-034, DIST-071, DIST-021)
+    list_max_batch_changes: int = 500
+    list_max_batch_bytes: int = 4 * 1024 * 1024
+    list_max_chunk_bytes: int = 1024 * 1024
+    list_max_chunk_entries: int = 2000
+    list_expiry_interval_s: int = 3600
     # audit checkpoints (AUD-027) and fail-closed grace (AUD-040)
     checkpoint_interval_s: int = 60
     checkpoint_grace_s: int = 300

@@ -29,6 +29,7 @@ from gateway.checkpoints import Checkpointer, origin_for
 from gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
 from gateway.ingest.pool import CheckPool
 from gateway.keys import KeyRegistry
+from gateway.lists.service import ListLimits
 from gateway.lists.wiring import SERVICE as DISTRIBUTION
 from gateway.lists.wiring import Lists
 from gateway.metrics import make_registry
@@ -73,7 +74,11 @@ class Gateway:
         self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,
                                          signing_cert_der=_der(c.path(d, "signing_cert")))
         # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
-        self.lists = Lists(self.dir, c, self.store, self.keys, clock, audit=audit)
+        self.lists = Lists(self.dir, c, self.store, self.keys, clock, audit=audit,
+                           limits=ListLimits(max_batch_changes=c.list_max_batch_changes,
+                                             max_batch_bytes=c.list_max_batch_bytes,
+                                             max_chunk_bytes=c.list_max_chunk_bytes,
+                                             max_chunk_entries=c.list_max_chunk_entries))
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
         self.operator = OperatorServicer(self.store, self.presence, self.keys, c.name, clock,
                                          list_lags=self.lists.lags, audit_status=self.checkpointer.status)

@@ -138,7 +138,9 @@ class NodeApp:
         if self._follower is None:
             lim = self.config.limits
             policy = FollowPolicy(lim.backoff_base_s, lim.backoff_cap_s, lim.rpc_timeout_s,
-                                  max_batch_changes=lim.list_batch_changes, snapshot_threshold=lim.snapshot_threshold)
+                                  max_batch_changes=lim.list_batch_changes, snapshot_threshold=lim.snapshot_threshold,
+                                  max_chunk_entries=lim.snapshot_chunk_entries,
+                                  max_chunk_bytes=lim.snapshot_chunk_bytes)
             self._follower = Follower(self.replica, self.lists_channel, policy,
                                       resolve_key=origin_key_resolver(self.dir), on_applied=self.after_applied)
         return self._follower

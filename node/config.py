@@ -36,6 +36,10 @@ CONFIG_FILE = "node.json"
 CREDENTIAL_FILES = ("ca.crt", "auth.crt", "auth.key", "signing.crt", "signing.key")
 
 
+# Limits where 0 means "whatever the gateway allows" (the request leaves the bound to it).
+ZERO_MEANS_GATEWAY = frozenset({"snapshot_chunk_entries", "snapshot_chunk_bytes"})
+
+
 @dataclass(frozen=True)
 class Limits:
     sync_interval_s: float = 30.0          # scheduled sync; new data also triggers one
@@ -56,6 +60,8 @@ class Limits:
     checkpoint_interval_s: float = 300.0   # DIST-052: fetch and check the list checkpoint
     snapshot_threshold: int = 10_000       # an empty replica this far behind bootstraps by snapshot
     list_batch_changes: int = 1000         # Subscribe max_batch_changes; feed page size
+    snapshot_chunk_entries: int = 0        # Snapshot max_chunk_entries asked for (0: the gateway's)
+    snapshot_chunk_bytes: int = 0          # Snapshot max_chunk_bytes asked for (0: the gateway's)
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,8 @@ class NodeConfig:
             raise InputError(f"node.json: gateway {self.gateway!r} is not HOST:PORT",
                              hint="write the gateway address as e.g. gateway.example:7443")
         for f in dataclasses.fields(Limits):
-            if getattr(self.limits, f.name) <= 0:
+            value = getattr(self.limits, f.name)
+            if value < 0 or (value == 0 and f.name not in ZERO_MEANS_GATEWAY):
                 raise InputError(f"node.json: limits.{f.name} must be positive",
                                  hint=f"remove it to use the default {f.default}")
         names = [d.name for d in self.departments]

@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import os
 import random
-import sys
 from pathlib import Path
 
 import grpc
@@ -241,24 +240,14 @@ def _changes_of(rows: list[dict], rng: random.Random, n: int, tag: str) -> list[
     return out
 
 
-def _start_small_chunk_node(d: Path) -> Child:
-    env = dict(os.environ, CREDITX_TEST_CHUNK_ENTRIES=str(CHUNK_ENTRIES),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH")])))
-    (d / "node.sock").unlink(missing_ok=True)
-    child = Child(f"node {d.name}", [sys.executable, "-m", "tests.e2e.small_chunks_node", "node", "run", "--dir", str(d)],
-                  d / "node.log").start(env)
-    child.wait_until((d / "node.sock").exists, timeout=60, what="local API socket")
-    return child
-
-
 def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(province):
     rng = random.Random(SEED + 1)
     gw = province.gw
     rows = _national_rows(ENTRIES, seed=3)
     _import(gw, province.tmp / "base.jsonl", rows)
     pending = [r for r in rows]  # rows not yet changed after the base import
-    d = province.init_node("weifang", "370700", snapshot_threshold=100)
-    node = province.start(lambda: _start_small_chunk_node(d))
+    d = province.init_node("weifang", "370700", snapshot_threshold=100, snapshot_chunk_entries=CHUNK_ENTRIES)
+    node = province.start(lambda: start_node(d))
 
     # each kill a few chunks after the point the snapshot resumed from, so it lands inside it
     victims = rng.sample(["node", "node", "gateway", "gateway"], 4)
@@ -279,7 +268,7 @@ def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(provi
                                              for b in batch)]
         _import(gw, province.tmp / f"more{i}.jsonl", batch)
         if victim == "node":
-            node = province.start(lambda: _start_small_chunk_node(d))
+            node = province.start(lambda: start_node(d))
         else:
             province.children.remove(province.gateway)
             province.gateway, info = start_gateway(gw)
