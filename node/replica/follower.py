@@ -33,10 +33,9 @@ from creditx.v1 import lists_pb2 as pb
 from creditx.v1 import lists_pb2_grpc as pb_grpc
 from node.replica.origin import check_origin
 from node.replica.store import ReplicaStore
-from node.replica.wire import change_from_pb, entry_from_pb
+from node.replica.wire import change_from_pb, chunk_from_pb
 from node.sync.state import SyncPolicy, backoff_delay
 from standards.lists import ListError
-from standards.lists_snapshot import SnapshotChunk
 
 log = logging.getLogger(__name__)
 DIVERGED = {"DIST_ILLEGAL_CHANGE", "DIST_WRONG_ENTRY"}
@@ -173,8 +172,8 @@ class Follower:
         try:
             call = self._track(self._stub().Snapshot(req, timeout=self.policy.snapshot_timeout_s))
             for m in call:
-                chunk = SnapshotChunk(m.at_list_seq, m.index, m.total, tuple(entry_from_pb(e) for e in m.entries))
-                progress = self.replica.apply_chunk(chunk, bytes(m.frontier), now_ms=self._now_ms())
+                chunk, origins = chunk_from_pb(m)  # DIST-075: origins index natural persons
+                progress = self.replica.apply_chunk(chunk, bytes(m.frontier), now_ms=self._now_ms(), origins=origins)
                 self.attempt = 0
         except grpc.RpcError as exc:
             if exc.code() is grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_GONE" in (exc.details() or ""):

@@ -148,6 +148,18 @@ def check_subject(node_dir: Path, uscc: str) -> tuple[dict[str, int], dict[str, 
             resp.applied_list_seq)
 
 
+def check_person(node_dir: Path, id_type: str, id_number: str) -> set[str]:
+    """Departments.Check by a natural person's ID (matched by the node's keyed hash): the list
+    types of the person's current memberships."""
+    from creditx.v1 import lists_pb2, lists_pb2_grpc
+
+    person = lists_pb2.PersonId(id_type=id_type, id_number=id_number)
+    with grpc.insecure_channel(f"unix://{node_dir / 'node.sock'}") as ch:
+        resp = lists_pb2_grpc.DepartmentsStub(ch).Check(
+            lists_pb2.CheckRequest(subject=lists_pb2.Subject(person=person)), timeout=10)
+    return {e.list_type for e in resp.memberships}
+
+
 def expected_check(gw_dir: Path, uscc: str) -> tuple[dict[str, int], dict[str, int]]:
     state = [e for e in gateway_state(gw_dir).values() if entry_subject(e["entry_id"]) == uscc]
     return ({e["entry_id"]: e["version"] for e in state if e["state"] == "LISTED"},

@@ -284,6 +284,11 @@ def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(provi
     listed, removed = probe.usccs_by_state(gw)
     for uscc in rng.sample(listed, 3) + rng.sample(removed, 3):
         assert probe.check_subject(d, uscc) == (*probe.expected_check(gw, uscc), head), uscc
+    # DIST-075: people known only from the snapshot (never changed since) are found by ID number
+    people = [r for r in pending if r.get("MD_ZT_ZJHM") and r.get("MD_ZT_LB") == "自然人"]
+    assert people, "the generated lists hold no natural person"
+    for r in people[:5]:
+        assert r["MD_LX"] in probe.check_person(d, r["MD_ZT_ZJLX"], r["MD_ZT_ZJHM"]), r["MD_ZT_MC"]
     node.stop()
     province.gateway.stop()
 
