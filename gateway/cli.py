@@ -176,24 +176,3 @@ def cmd_records(args) -> int:
     if resp.next_page_token:
         print(f"more: --page-token {resp.next_page_token}")
     return 0
-
-
-def main(argv=None) -> int:
-    """``python -m gateway.cli …``: the gateway commands alone (same exit codes as ``creditx``),
-    usable while other roles' entry points are not installed."""
-    import sys
-
-    from standards.errors import CreditxError
-
-    parser = argparse.ArgumentParser(prog="creditx")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except CreditxError as exc:
-        print(f"creditx: error: {exc.diagnostics()}", file=sys.stderr)
-        return exc.exit_code
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -32,7 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        ep.load()(sub)
+        try:
+            registrar = ep.load()
+        except Exception as exc:  # one broken plugin must not take the other roles' commands down
+            print(f"creditx: warning: the {ep.name!r} commands are unavailable: cannot load {ep.value}: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        registrar(sub)
     return parser
 
 

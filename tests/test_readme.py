@@ -78,3 +78,16 @@ def _subcommands(parser, prefix=""):
                     yield from children
                 else:
                     yield full, sub
+
+
+def test_a_broken_role_plugin_leaves_the_other_commands_working(monkeypatch, capsys):
+    from importlib.metadata import EntryPoint
+
+    import standards.cli as cli
+
+    real = list(cli.entry_points(group=cli.ENTRY_POINT_GROUP))
+    broken = EntryPoint("vendor", "no_such_vendor_module:register", cli.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(cli, "entry_points", lambda group: [*real, broken])
+    args = cli.build_parser().parse_args(["standard", "check-id", "914403001922038216"])
+    assert callable(args.func)
+    assert "'vendor' commands are unavailable" in capsys.readouterr().err

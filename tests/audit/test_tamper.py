@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from gateway.cli import main as gateway_main
+from standards.cli import main as gateway_main  # the real dispatcher
 from gateway.config import GatewayConfig
 from gateway.init import init_gateway_dir
 from gateway.server import Gateway

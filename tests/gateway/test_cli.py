@@ -6,11 +6,11 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 
 import pytest
 
-from gateway.cli import main
+from gateway.procs import creditx_argv
+from standards.cli import main  # the real dispatcher
 from tests.gateway.push_client import PushClient, payloads
 
 
@@ -29,7 +29,7 @@ def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
     d = tmp_path / "g"
     assert main(["gateway", "init", "--dir", str(d), "--ca-dir", str(pki.gateway.dir)]) == 0
     shutil.copytree(pki.operator.dir, d / "operator")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "gateway", "run", "--dir", str(d)],
+    proc = subprocess.Popen(creditx_argv("gateway", "run", "--dir", str(d)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert "listening" in proc.stdout.readline()   # printed after run.json is written

@@ -8,7 +8,7 @@ import json
 
 from certs.files import read_cert
 from creditx.v1 import lists_pb2 as lpb
-from gateway.cli import main
+from standards.cli import main  # the real dispatcher
 from standards.envelope import Envelope, Signature, verify_envelope
 from standards.record import decode_record
 from tests.gateway_lists.client import Subscriber, list_rows
