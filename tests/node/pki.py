@@ -39,6 +39,7 @@ def _cert(subject: str, key, issuer_name, issuer_key, *, ca=False, eku=None, san
 
 @dataclass(frozen=True)
 class TestPki:
+    __test__ = False  # a fixture value, not a test class
     ca: Path
     gateway_cert: Path
     gateway_key: Path
