@@ -163,7 +163,8 @@ def make_city_files(city: City, records: int, seed: int, invalid_share: float, t
         count = max(1, round(records * share))
         rows = list(generate_rows(city.region, rtype, count, seed=seed, invalid_share=invalid_share, today=today))
         path = city.dir / "inbox" / f"{rtype}.csv"
-        write_rows(path, rows, record_type=rtype, fmt="csv", encoding="gb18030" if rtype == "XZCF" else "utf-8")
+        with path.open("wb") as out:
+            write_rows(out, rows, record_type=rtype, fmt="csv", encoding="gb18030" if rtype == "XZCF" else "utf-8")
         city.files.append(path)
         city.generated += len(rows)
         if rtype == "XZCF":
@@ -175,7 +176,8 @@ def make_city_files(city: City, records: int, seed: int, invalid_share: float, t
                                      fields={**r.fields, "BZ": "更正：原决定书笔误已改正"})
                  for r in penalties[n_dup:n_dup + n_cor]]
     path = city.dir / "inbox" / "XZCF-resubmitted.csv"
-    write_rows(path, again + corrected, record_type="XZCF", fmt="csv")
+    with path.open("wb") as out:
+        write_rows(out, again + corrected, record_type="XZCF", fmt="csv")
     city.files.append(path)
     city.generated += len(again) + len(corrected)
 

@@ -169,8 +169,8 @@ def cmd_generate(args) -> int:
         raise InputError(f"--count {args.count} is negative", hint="ask for 0 or more rows")
     rows = synth.generate_rows(args.city, args.type, args.count, seed=args.seed,
                                invalid_share=args.invalid_share, today=args.today or dt.date.today())
-    written = synth.write_rows(args.output, rows, record_type=args.type, fmt=args.format,
-                               encoding=args.encoding)
+    with open(args.output, "wb") as out:  # the shell opens the file; standards only writes the stream
+        written = synth.write_rows(out, rows, record_type=args.type, fmt=args.format, encoding=args.encoding)
     if args.json:
         print_json({"file": str(args.output), "record_type": args.type, "rows": written,
                     "format": args.format, "encoding": args.encoding})

@@ -4,7 +4,8 @@ Used by the demo, the tests and the benchmarks::
 
     from standards.synth import generate_rows, write_rows
     rows = generate_rows("370100", "XZCF", 1000, seed=7, invalid_share=0.05, today=date(2025, 6, 1))
-    write_rows("济南-处罚.csv", rows, record_type="XZCF", fmt="csv")
+    with open("济南-处罚.csv", "wb") as out:
+        write_rows(out, rows, record_type="XZCF", fmt="csv")
 
 Invariants:
 

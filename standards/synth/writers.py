@@ -16,10 +16,10 @@ memory than one (XLSX through openpyxl's write-only mode). Invariants:
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from standards.catalogue import load_catalogue
 from standards.errors import InputError
@@ -51,14 +51,14 @@ def _check(fmt: str, encoding: str, headers: str) -> None:
         raise InputError(f"headers {headers!r} is not a header style", hint="use 'zh' or 'codes'")
 
 
-def write_rows(path: str | Path, rows: Iterable[Any], *, record_type: str, fmt: str = "csv",
+def write_rows(out: BinaryIO, rows: Iterable[Any], *, record_type: str, fmt: str = "csv",
                encoding: str = "utf-8", headers: str = "zh") -> int:
-    """Write ``rows`` (``GeneratedRow``s) to ``path``; returns how many rows were written."""
+    """Write ``rows`` (``GeneratedRow``s) to the binary stream ``out``, which the caller opened
+    (``standards`` writes no files of its own); returns how many rows were written."""
     _check(fmt, encoding, headers)
     codes, header_row = columns(record_type, headers)
-    path = Path(path)
     if fmt == "jsonl":
-        return _write_jsonl(path, rows)
+        return _write_jsonl(out, rows)
 
     def cells(row) -> list[str]:
         f = row.fields
@@ -66,12 +66,16 @@ def write_rows(path: str | Path, rows: Iterable[Any], *, record_type: str, fmt: 
 
     n = 0
     if fmt == "csv":
-        with path.open("w", encoding=encoding.lower(), newline="") as fh:
-            w = csv.writer(fh)
+        text = io.TextIOWrapper(out, encoding=encoding.lower(), newline="")
+        try:
+            w = csv.writer(text)
             w.writerow(header_row)
             for row in rows:
                 w.writerow(cells(row))
                 n += 1
+        finally:
+            text.flush()
+            text.detach()  # the caller's stream stays open
         return n
     from openpyxl import Workbook
 
@@ -81,16 +85,14 @@ def write_rows(path: str | Path, rows: Iterable[Any], *, record_type: str, fmt: 
     for row in rows:
         ws.append(cells(row))
         n += 1
-    wb.save(path)
+    wb.save(out)
     return n
 
 
-def _write_jsonl(path: Path, rows: Iterable[Any]) -> int:
+def _write_jsonl(out: BinaryIO, rows: Iterable[Any]) -> int:
     n = 0
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            obj = {**row.fields, "op": row.op, "version": row.version, "source_id": row.source_id}
-            fh.write(json.dumps(obj, ensure_ascii=False))
-            fh.write("\n")
-            n += 1
+    for row in rows:
+        obj = {**row.fields, "op": row.op, "version": row.version, "source_id": row.source_id}
+        out.write(json.dumps(obj, ensure_ascii=False).encode("utf-8") + b"\n")
+        n += 1
     return n

@@ -78,7 +78,8 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
     _quick_node_limits(node)
 
     rows = list(generate_rows("370300", "XZCF", RECORDS, seed=7, today=dt.date.today()))
-    write_rows(tmp_path / "big.csv", rows, record_type="XZCF", fmt="csv")
+    with open(tmp_path / "big.csv", "wb") as out:
+        write_rows(out, rows, record_type="XZCF", fmt="csv")
     report = json.loads(run_creditx("node", "import", str(tmp_path / "big.csv"), "--dir", str(node),
                                     "--json").stdout)
     assert report["accepted"] == RECORDS, report

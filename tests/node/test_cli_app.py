@@ -67,7 +67,8 @@ def test_init_refuses_a_bad_region_naming_the_setting(tmp_path, capsys):
 
 def _synth_file(path, n=40, encoding="gb18030"):
     rows = list(generate_rows("370100", "XZCF", n, seed=5, invalid_share=0.25, today=dt.date.today()))
-    write_rows(path, rows, record_type="XZCF", fmt="csv", encoding=encoding)
+    with open(path, "wb") as out:
+        write_rows(out, rows, record_type="XZCF", fmt="csv", encoding=encoding)
     return sum(r.defect is not None for r in rows)
 
 
