@@ -291,8 +291,11 @@ def cmd_replica(args) -> int:
     cp = r["checkpoint"]
     print(f"last checkpoint: {cp.get('result', 'none')} at size {cp.get('size', '-')}, {_when(cp.get('at_ms', 0))}"
           + (f" ({r['checkpoint_error']})" if r["checkpoint_error"] else ""))
-    if r["snapshot_in_progress"]:
-        print(f"snapshot in progress: {r['snapshot_in_progress']}")
+    snap = r["snapshot_in_progress"]
+    if snap:
+        pct = 100.0 * snap["next_chunk"] / max(snap["total"], 1)
+        print(f"bootstrapping from the snapshot at list_seq {snap['at_list_seq']}: chunk {snap['next_chunk']} "
+              f"of {snap['total']} ({pct:.0f} %) applied; a restarted node resumes from there")
     if r["alarm"]:
         print(f"ALARM: {r['alarm']}")
     if r["last_error"]:

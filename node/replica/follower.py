@@ -169,12 +169,22 @@ class Follower:
                                  from_chunk=progress.next_chunk if progress else 0,
                                  max_chunk_bytes=self.policy.max_chunk_bytes,
                                  max_chunk_entries=self.policy.max_chunk_entries)
+        if progress:
+            log.info("list snapshot at list_seq %d: resuming at chunk %d of %d",
+                     progress.at_list_seq, progress.next_chunk, progress.total)
         try:
             call = self._track(self._stub().Snapshot(req, timeout=self.policy.snapshot_timeout_s))
+            reported = -1
             for m in call:
                 chunk, origins = chunk_from_pb(m)  # DIST-075: origins index natural persons
                 progress = self.replica.apply_chunk(chunk, bytes(m.frontier), now_ms=self._now_ms(), origins=origins)
                 self.attempt = 0
+                tenth = progress.next_chunk * 10 // max(progress.total, 1)
+                if tenth > reported:  # long work shows progress: a log line every 10 %
+                    reported = tenth
+                    log.info("list snapshot at list_seq %d: chunk %d of %d (%d %%, %d entries in all)",
+                             progress.at_list_seq, progress.next_chunk, progress.total, tenth * 10,
+                             m.entries_total)
         except grpc.RpcError as exc:
             if exc.code() is grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_GONE" in (exc.details() or ""):
                 self.replica.discard_snapshot()  # DIST-072: start again from chunk 0 of a new one
