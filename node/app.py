@@ -48,6 +48,7 @@ class NodeApp:
         self.subject_key = subject_key(self.dir)  # NODE-041
         self.replica = ReplicaStore(self.store, self.subject_key)
         self.applied = threading.Condition()      # notified after each applied batch (Feed streams wait on it)
+        self._report_wanted = threading.Event()   # set after applying; report_applied_job clears it
         self._runner: SyncRunner | None = None
         self._follower = None
         self._lists_channel = None
@@ -151,23 +152,41 @@ class NodeApp:
 
         with self.applied:
             self.applied.notify_all()
+        self._report_wanted.set()
         for dept in self.config.departments:
             if dept.jsonl:
                 drain(self.replica, dept, self.dir)
 
-    def checkpoint_job(self) -> None:
+    def _checker(self):
         from node.replica.checkpoints import CheckpointChecker
         from node.replica.trust import gateway_signing_keys
 
-        checker = CheckpointChecker(self.replica, self.lists_channel, lambda: gateway_signing_keys(self.dir),
-                                    rpc_timeout=self.config.limits.rpc_timeout_s)
+        return CheckpointChecker(self.replica, self.lists_channel, lambda: gateway_signing_keys(self.dir),
+                                 rpc_timeout=self.config.limits.rpc_timeout_s)
+
+    def checkpoint_job(self) -> None:
+        checker = self._checker()
         try:
             result = checker.check_once()
         except Exception as exc:  # unreachable gateway, no key: recorded, retried next interval
             self.replica.set_meta(checkpoint_error=str(exc))
             result = ""
+        self._report(checker, result in ("EXACT", "PREFIX"))
+
+    def report_applied_job(self) -> None:
+        """DIST-043 promptly: once a second, if batches were applied since the last report, tell
+        the gateway, so the operator's lag figures are a second old, not a heartbeat interval old.
+        Bursts coalesce into one report and the last position is never left unreported."""
+        if not self._report_wanted.is_set():
+            return
+        self._report_wanted.clear()
+        verified = self.replica.state().checkpoint.get("result") in ("EXACT", "PREFIX")
+        self._report(self._checker(), verified)
+
+    @staticmethod
+    def _report(checker, verified: bool) -> None:
         try:
-            checker.report(result in ("EXACT", "PREFIX"))
+            checker.report(verified)
         except Exception as exc:
             log.info("ReportApplied failed: %s", exc)
 
@@ -195,6 +214,7 @@ class NodeApp:
                       next_run_time=dt.datetime.now().astimezone())
         sched.add_job(self.heartbeat_job, "interval", seconds=lim.heartbeat_interval_s, id="heartbeat")
         sched.add_job(self.checkpoint_job, "interval", seconds=lim.checkpoint_interval_s, id="list-checkpoint")
+        sched.add_job(self.report_applied_job, "interval", seconds=1.0, id="report-applied")
         self._scheduler = sched
         servicer = NodeApiServicer(
             submit=lambda rows: self.ingest(rows, source="local-api", keep_results=True),

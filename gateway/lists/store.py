@@ -322,15 +322,19 @@ class Lag:
 
 def lags(conn: sqlite3.Connection, now: datetime) -> dict[str, Lag]:
     """DIST-043: per node, how far behind the log head it is — in changes, and in seconds since
-    the oldest change it has not applied was published (0 when caught up)."""
+    the oldest change it has not applied was published (0 when caught up). A node that has never
+    reported counts as having applied nothing: the gateway cannot assume more."""
     top = head(conn)
+    reported = {node: (applied, verified, at) for node, applied, verified, at in conn.execute(
+        "SELECT node, applied_list_seq, checkpoint_verified, reported_at FROM list_applied").fetchall()}
+    nodes = {row[0] for row in conn.execute("SELECT region FROM nodes").fetchall()} | set(reported)
     out = {}
-    for node, applied, verified, reported in conn.execute(
-            "SELECT node, applied_list_seq, checkpoint_verified, reported_at FROM list_applied").fetchall():
+    for node in nodes:
+        applied, verified, at = reported.get(node, (0, 0, ""))
         behind = max(0, top - applied)
         first_missing = at_ms_of(conn, applied + 1) if behind else None
         secs = max(0.0, now.timestamp() - first_missing / 1000) if first_missing is not None else 0.0
-        out[node] = Lag(node, applied, behind, secs, bool(verified), reported)
+        out[node] = Lag(node, applied, behind, secs, bool(verified), at)
     return out
 
 

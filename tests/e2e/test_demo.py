@@ -37,3 +37,7 @@ def test_demo_runs_a_small_province_and_the_numbers_add_up(tmp_path):
     for act in ("added", "removed_by_credit_repair"):
         assert lp[act]["reached"] == 3 and all(v is not None for v in lp[act]["per_node_s"].values())
     assert all(v is not None for v in result["replicas_caught_up_s"].values())
+    # Every node reported its replica at the list head to the gateway (DIST-043).
+    head = int(result["gateway"]["list_head"])
+    assert head > 0 and all(int(n["applied_list_seq"]) == head and int(n["list_lag_entries"]) == 0
+                            for n in result["gateway"]["nodes"])

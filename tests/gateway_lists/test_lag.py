@@ -54,3 +54,17 @@ def test_operator_status_and_metrics_show_list_lag(gateway, gw_dir, pki):
     assert 'creditx_gateway_list_lag_entries{region="370200"} 3.0' in text
     behind.close()
     caught_up.close()
+
+
+def test_a_node_that_never_reported_counts_as_behind_by_everything(gateway, pki):
+    rows = list_rows("370100", 3, seed=32)
+    c = PushClient(gateway.address, pki.nodes["370100"])
+    c.handshake()
+    c.push([c.batch([list_payload("370100", r, i + 1) for i, r in enumerate(rows)])])
+    c.close()
+    silent = PushClient(gateway.address, pki.nodes["370200"])
+    silent.handshake()  # known to the gateway, but has never reported a replica position
+    silent.close()
+    nodes = {n.region: n for n in _status(gateway, pki).nodes}
+    assert (nodes["370200"].applied_list_seq, nodes["370200"].list_lag_entries) == (0, 3)
+    assert nodes["370200"].list_lag_seconds >= 0
