@@ -292,7 +292,7 @@ def build_state(db: Path, n: int, tmpl: list, *, txn: int = 20_000) -> tuple[flo
     .publish would, audit off); returns (seconds, the USCCs listed)."""
     from dataclasses import replace
 
-    from gateway.lists.store import envelope_to_json
+    from gateway.lists.store import envelope_to_json, snapshot_bytes
     from gateway.store.sqlite import SqliteStore
     from standards.canonical import canonicalize
     from standards.lists import ChangeKind, ListChange
@@ -333,6 +333,8 @@ def build_state(db: Path, n: int, tmpl: list, *, txn: int = 20_000) -> tuple[flo
                          " origin_type, origin_payload, origin_sigs, leaf_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", log)
         conn.executemany("INSERT INTO list_entries (entry_id, list_type, state, period_end, period_start, last_seq,"
                          " entry) VALUES (?,?,?,?,?,?,?)", cur)
+        conn.executemany("INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) VALUES (?,?,?)",
+                         [(r[0], r[1], snapshot_bytes(r[5], r[10], r[11])) for r in log])
         conn.execute("COMMIT")
     conn.execute("UPDATE list_tree SET frontier = ? WHERE id = 1", (cr.to_bytes(),))
     conn.close()

@@ -50,13 +50,6 @@ class ListLimits:
     poll_s: float = 1.0  # re-read the head this often even without a wake-up (other writers)
 
 
-def _sizes_sql(sql: str) -> str:
-    """The snapshot query turned into one of chunk sizes (DIST-071/075), in the same order."""
-    cols = sql[len("SELECT "):sql.index(" FROM ")].split(", ")
-    entry, _, payload, sigs = cols
-    return sql.replace(", ".join(cols), f"length({entry}) + length({payload}) + length({sigs})", 1)
-
-
 def _fail(context, code: grpc.StatusCode, reason: str, rule: str, message: str, hint: str = "") -> None:
     context.abort(code, f"{reason} [{rule}]: {message}" + (f"; {hint}" if hint else ""))
 
@@ -164,8 +157,9 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 args = (at,)
                 frontier = CompactRange()
                 frontier.extend(store.leaf_hashes(conn, 0, at))
-            # DIST-071/075: a chunk counts each entry's RFC 8785 bytes plus its origin's payload and signatures
-            sizes = [r[0] for r in conn.execute(_sizes_sql(sql), args)]
+            # DIST-071/075: a chunk counts each entry's RFC 8785 bytes plus its origin's payload and
+            # signatures; the sizes come from a narrow table, not a pass over the state itself
+            sizes = [r[0] for r in conn.execute(store.SNAPSHOT_SIZES_SQL, (at,))]
             try:
                 ranges = plan_chunks(sizes, max_bytes=max_bytes, max_entries=max_entries)
             except ListError as exc:

@@ -63,6 +63,32 @@ _SCHEMA = (
 )
 
 
+# Migration 4. A snapshot's chunking (DIST-071/075) needs every entry's size before the first chunk
+# goes out; reading them from list_log meant a pass over the whole state (GBs at provincial
+# scale). This narrow table holds each change's snapshot size, written in the publish transaction.
+_SIZES_SCHEMA = (
+    "CREATE TABLE list_snap_sizes (list_seq INTEGER PRIMARY KEY, entry_id TEXT NOT NULL, bytes INTEGER NOT NULL)",
+    "CREATE INDEX idx_list_snap_sizes_entry ON list_snap_sizes(entry_id, list_seq)",
+)
+
+# The sizes of the state after change ``at`` (each entry's latest change up to it), in snapshot order.
+SNAPSHOT_SIZES_SQL = ("SELECT bytes FROM list_snap_sizes WHERE list_seq IN (SELECT MAX(list_seq) FROM list_snap_sizes"
+                      " WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id")
+
+
+def snapshot_bytes(entry: bytes, origin_payload: bytes, origin_sigs: str) -> int:
+    """DIST-071/075: what one entry counts towards a chunk's byte bound (ASCII signature JSON)."""
+    return len(entry) + len(origin_payload) + len(origin_sigs)
+
+
+def create_size_table(conn: sqlite3.Connection) -> None:
+    """Schema of migration 4, filled from the existing log (called inside the migration's transaction)."""
+    for stmt in _SIZES_SCHEMA:
+        conn.execute(stmt)
+    conn.execute("INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) SELECT list_seq, entry_id,"
+                 " length(entry) + length(origin_payload) + length(origin_sigs) FROM list_log")
+
+
 def create_tables(conn: sqlite3.Connection) -> None:
     """Schema of migration 3 (called inside the migration's transaction)."""
     for stmt in _SCHEMA:
@@ -150,6 +176,8 @@ def publish(conn: sqlite3.Connection, drafts: Sequence[ListChange], *, audit: bo
         out.append(c)
     conn.executemany("INSERT INTO list_log (list_seq, entry_id, list_type, kind, reason, entry, at, at_ms, node,"
                      " origin_type, origin_payload, origin_sigs, leaf_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.executemany("INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) VALUES (?,?,?)",
+                     [(r[0], r[1], snapshot_bytes(r[5], r[10], r[11])) for r in rows])
     conn.executemany("INSERT INTO list_entries (entry_id, list_type, state, period_end, period_start, last_seq, entry)"
                      " VALUES (?,?,?,?,?,?,?) ON CONFLICT(entry_id) DO UPDATE SET list_type=excluded.list_type,"
                      " state=excluded.state, period_end=excluded.period_end, period_start=excluded.period_start,"

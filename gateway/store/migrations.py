@@ -49,7 +49,15 @@ def _m3_lists(db: Database) -> None:
     create_tables(db.conn)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_audit_tree, _m3_lists]
+def _m4_snapshot_sizes(db: Database) -> None:
+    """Each list change's snapshot size, so a snapshot plans its chunks without reading the state
+    (DIST-071): gateway.lists.store."""
+    from gateway.lists.store import create_size_table
+
+    create_size_table(db.conn)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_audit_tree, _m3_lists, _m4_snapshot_sizes]
 
 
 def migrate(db: Database, now: str) -> int:
