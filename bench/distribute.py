@@ -108,22 +108,11 @@ def signed_pb(records: list, key) -> list:
 
 def push_steady(address: str, node, records: list, rate: float) -> int:
     """Handshake, then one Push stream sending ``rate`` records per second in 100 ms ticks."""
-    import grpc
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    from certs.files import read_cert
-    from certs.tls import channel_credentials
-    from creditx.v1 import exchange_pb2 as pb, exchange_pb2_grpc
+    from creditx.v1 import exchange_pb2 as pb
+    from exchange_client import exchange
 
     per_tick = max(1, round(rate / 10))
-    channel = grpc.secure_channel(address, channel_credentials(node.ca, node.auth_cert, node.auth_key),
-                                  options=[("grpc.ssl_target_name_override", "localhost")])
-    try:
-        grpc.channel_ready_future(channel).result(timeout=10)
-        stub = exchange_pb2_grpc.ExchangeStub(channel)
-        stub.Handshake(pb.HandshakeRequest(
-            node_name="bench", protocol_version=1, software="bench/distribute.py",
-            signing_certificates=[read_cert(node.signing_cert).public_bytes(Encoding.DER)]), timeout=10)
+    with exchange(address, node, "bench/distribute.py") as stub:
 
         def paced():
             t0 = time.monotonic()
@@ -137,8 +126,6 @@ def push_steady(address: str, node, records: list, rate: float) -> int:
         for resp in stub.Push(paced(), timeout=3600):
             last = resp.committed_seq
         return last
-    finally:
-        channel.close()
 
 
 # --- the gateway in a child process -------------------------------------------------------------------

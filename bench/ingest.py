@@ -66,29 +66,16 @@ def signed_records(signing_key, count: int, today: dt.date) -> list:
 
 def push(address: str, node, records: list, batch: int) -> int:
     """Handshake, push every batch on one stream, return the last committed_seq acked."""
-    import grpc
-    from cryptography.hazmat.primitives.serialization import Encoding
+    from creditx.v1 import exchange_pb2 as pb
+    from exchange_client import exchange
 
-    from certs.files import read_cert
-    from certs.tls import channel_credentials
-    from creditx.v1 import exchange_pb2 as pb, exchange_pb2_grpc
-
-    channel = grpc.secure_channel(address, channel_credentials(node.ca, node.auth_cert, node.auth_key),
-                                  options=[("grpc.ssl_target_name_override", "localhost")])
-    try:
-        grpc.channel_ready_future(channel).result(timeout=10)
-        stub = exchange_pb2_grpc.ExchangeStub(channel)
-        stub.Handshake(pb.HandshakeRequest(
-            node_name="bench", protocol_version=1, software="bench/ingest.py",
-            signing_certificates=[read_cert(node.signing_cert).public_bytes(Encoding.DER)]), timeout=10)
+    with exchange(address, node, "bench/ingest.py") as stub:
         reqs = (pb.PushRequest(batch_id=i // batch + 1, records=records[i:i + batch])
                 for i in range(0, len(records), batch))
         last = 0
         for resp in stub.Push(reqs, timeout=600):
             last = resp.committed_seq
         return last
-    finally:
-        channel.close()
 
 
 # --- bounds ------------------------------------------------------------------------------------
