@@ -205,10 +205,12 @@ def make_city_files(city: City, records: int, seed: int, invalid_share: float, t
 def import_city(city: City) -> None:
     for path in city.files:
         report = json.loads(run_creditx("node", "import", str(path), "--dir", str(city.dir), "--json").stdout)
-        city.quarantined += int(report.get("quarantined", report.get("invalid", 0)))
-        for err in report.get("errors", []):
-            key = err.get("reason") or err.get("rule") or "?"
-            city.node_rejects[key] = city.node_rejects.get(key, 0) + 1
+        city.quarantined += int(report["quarantined"])
+        first_problem: dict[int, str] = {}  # a quarantined row counts once, under its first problem
+        for p in report.get("problems", []):
+            first_problem.setdefault(p["row"], p.get("reason") or p.get("rule") or "?")
+        for reason in first_problem.values():
+            city.node_rejects[reason] = city.node_rejects.get(reason, 0) + 1
 
 
 def node_status(node_dir: Path) -> dict:

@@ -71,15 +71,14 @@ def submit(node_dir: Path, fields: dict[str, str], *, op: str, version: int, sou
         api.Nudge(node_api_pb2.NodeNudgeRequest(), timeout=5)
 
 
-def new_black_list_entry(region: str, today: dt.date, seed: int) -> dict[str, str]:
-    """A realistic 失信被执行人 entry for a company, listed today by the city's court."""
-    for row in generate_rows(region, "LIST", 200, seed=seed, today=today):
+def black_list_candidates(region: str, today: dt.date, seed: int):
+    """Realistic 失信被执行人 entries for companies, listed today by the city's court. The seed is
+    kept apart from the cities' generated files, so these are not rows the city already sent."""
+    for row in generate_rows(region, "LIST", 2000, seed=seed + 1_000_003, today=today):
         f = row.fields
         if f.get("MD_LX") == BLACK_LIST_TYPE and f.get("MD_ZT_SHXYM") and not f.get("MD_YCRQ"):
             end = dt.date(today.year + 2, today.month, min(today.day, 28))
-            return {**f, "MD_LRRQ": today.isoformat(), "MD_GLQX_Q": today.isoformat(),
-                    "MD_GLQX_Z": end.isoformat()}
-    raise RuntimeError("the generator produced no company 失信被执行人 entry")  # pragma: no cover
+            yield {**f, "MD_LRRQ": today.isoformat(), "MD_GLQX_Q": today.isoformat(), "MD_GLQX_Z": end.isoformat()}
 
 
 def time_until(node_dirs: list[Path], condition, *, t0: float, deadline: float) -> dict[str, float | None]:
@@ -106,7 +105,11 @@ def time_until(node_dirs: list[Path], condition, *, t0: float, deadline: float) 
 
 def propagate(node_dirs: list[Path], origin: Path, *, today: dt.date, seed: int, timeout: float) -> dict:
     """Add a black-list entry at ``origin``, wait for every node; then remove it by credit repair."""
-    fields = new_black_list_entry(origin.name, today, seed)
+    # A subject no replica lists yet, so the timing measures this change and nothing older.
+    fields = next((f for f in black_list_candidates(origin.name, today, seed)
+                   if not any(is_listed(d, f["MD_ZT_SHXYM"]) for d in node_dirs)), None)
+    if fields is None:
+        raise RuntimeError("every generated 失信被执行人 candidate is already listed somewhere")
     uscc = fields["MD_ZT_SHXYM"]
     source_id = f"{origin.name}-DEMO-SXBZXR-1"
     colour = load_catalogue().list_type(BLACK_LIST_TYPE).colour
