@@ -63,7 +63,6 @@ PROFILES: dict[str, Profile] = {
     OPERATOR: Profile(OPERATOR, (ExtendedKeyUsageOID.CLIENT_AUTH, EKU_OPERATOR), "tls", False),
 }
 ROLES = tuple(PROFILES)
-TLS_EKUS = {ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH}
 
 
 def fingerprint(cert: x509.Certificate) -> str:

@@ -271,7 +271,7 @@ def cmd_replica(args) -> int:
     def read(app):
         if args.reset:
             app.replica.discard_snapshot()
-        st, meta = app.replica.state(), app.replica._meta()
+        st, meta = app.replica.state(), app.replica.meta()
         return {"applied_list_seq": st.applied, "head_list_seq": meta.get("head", 0),
                 "lag": max(0, int(meta.get("head", 0) or 0) - st.applied), "last_update": _when(st.last_update_ms),
                 "seconds_since_update": round(time.time() - st.last_update_ms / 1000) if st.last_update_ms else None,

@@ -29,20 +29,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "SYNC_VERSION_CONFLICT": ("SYNC-023", "send a correction with a higher version number"),
     # signing certificate / envelope
     "SIG_UNKNOWN_KEY": ("SYNC-030", "present the signing certificate in the handshake"),
-    # authorisation (certs.identity names REGION_MISMATCH / SEC-032 for the same rule)
+    # authorisation: checked in gateway.ingest.check against the node's certificate region
+    # (certs.identity.authorise_region states the same SEC-032 rule for callers holding an Identity)
     "SEC_REGION_MISMATCH": ("SEC-032", "a node sends records of its own region only (370000: province)"),
 }
-
-# Batch-level failures (not per record): reason -> gRPC status code name. Mapped to real
-# status codes in exactly one place, gateway.service.status.
-BATCH_STATUS: dict[str, str] = {
-    "PEER_UNAUTHENTICATED": "UNAUTHENTICATED",
-    "PEER_ROLE": "PERMISSION_DENIED",
-    "BATCH_MALFORMED": "INVALID_ARGUMENT",
-    "BATCH_TOO_LARGE": "RESOURCE_EXHAUSTED",
-    "SHUTTING_DOWN": "UNAVAILABLE",
-}
-
 
 def requirement_of(reason: str, default: str = "") -> str:
     return REASONS.get(reason, (default, ""))[0]

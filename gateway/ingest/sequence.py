@@ -67,17 +67,3 @@ def triage(records: Sequence[IncomingRecord], committed_seq: int,
                                     f"source_seq {seq} skips {expected}..{seq - 1}; not decided, "
                                     f"resend in order from {expected}", payload_sha=sha, stored=False)
     return Triage(to_check=to_check, settled=settled, next_expected=expected)
-
-
-def resolve_in_batch_replays(decisions: list[Decision]) -> list[Decision]:
-    """Give an in-batch replay the decision of the first record with its seq."""
-    first: dict[int, Decision] = {}
-    out = []
-    for d in decisions:
-        if d.replay and d.source_seq in first:
-            out.append(replace(first[d.source_seq], replay=True, stored=False))
-            continue
-        if not d.replay and d.stored:
-            first.setdefault(d.source_seq, d)
-        out.append(d)
-    return out

@@ -119,7 +119,7 @@ class ReplicaStore:
 
     # --- meta ------------------------------------------------------------------------------------
 
-    def _meta(self) -> dict[str, object]:
+    def meta(self) -> dict[str, object]:
         return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM replica_meta")}
 
     def _set(self, **values: object) -> None:
@@ -131,7 +131,7 @@ class ReplicaStore:
             self._set(**values)
 
     def state(self) -> ReplicaState:
-        m = self._meta()
+        m = self.meta()
         fr, snap, applied = m.get("frontier"), m.get("snapshot"), int(m.get("applied", 0))
         if "frontier" not in m and applied == 0:
             frontier: CompactRange | None = CompactRange()  # following from list_seq 1: the empty tree
@@ -221,7 +221,7 @@ class ReplicaStore:
             if chunk.index == 0:
                 self._set(snapshot_frontier=frontier.hex() if frontier else None)
             if progress.complete:
-                fr = self._meta().get("snapshot_frontier")
+                fr = self.meta().get("snapshot_frontier")
                 if fr is not None and CompactRange.from_bytes(bytes.fromhex(str(fr))).size != chunk.at_list_seq:
                     fr = None  # a frontier of another size cannot be checked against (DIST-074)
                 self._set(applied=chunk.at_list_seq, changes_from=chunk.at_list_seq, frontier=fr,
@@ -252,7 +252,7 @@ class ReplicaStore:
     def changes_after(self, cursor: int, limit: int) -> tuple[int, list[ListChange]]:
         """Applied changes after ``cursor`` (raised to the snapshot base: changes before it were
         never received one by one), oldest first. Returns (effective cursor, changes)."""
-        cursor = max(cursor, int(self._meta().get("changes_from", 0)))
+        cursor = max(cursor, int(self.meta().get("changes_from", 0)))
         rows = self.conn.execute("SELECT list_seq, kind, reason, at_ms, entry, origin FROM replica_changes "
                                  "WHERE list_seq > ? ORDER BY list_seq LIMIT ?", (cursor, limit)).fetchall()
         return cursor, [ListChange(s, ChangeKind(k), r, entry_from_obj(json.loads(e)), EPOCH + at * MS,
