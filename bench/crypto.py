@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from standards.canonical import canonicalize
-from standards.envelope import Signer, pae, sign_envelope, verify_envelope
-from standards.fingerprint import fingerprint
-from standards.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
+from creditx.standard.canonical import canonicalize
+from creditx.standard.envelope import Signer, pae, sign_envelope, verify_envelope
+from creditx.standard.fingerprint import fingerprint
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
 
 
 def rate(fn: Callable[[], object], seconds: float) -> float:

@@ -6,7 +6,7 @@
 Three figures, each against a bound measured in the same run (the machines are noisy):
 
 * **Propagation** (DIST-030, DESIGN.md "seconds, not a day"): a real gateway (child process, port
-  0, mutual TLS, certs.testing.make_pki) and ``--nodes`` real followers (node.replica.follower,
+  0, mutual TLS, creditx.pki.testing.make_pki) and ``--nodes`` real followers (creditx.node.replica.follower,
   each its own SQLite replica and its own node-auth certificate, as threads of one child
   process). A minimal node client (below; the benchmark imports nothing from tests/) pushes
   signed LIST records at a steady ``--rate`` for ``--seconds``. Per change and node: the time
@@ -43,10 +43,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from certs.testing import make_pki  # noqa: E402
-from gateway.config import GatewayConfig  # noqa: E402
-from gateway.init import init_gateway_dir  # noqa: E402
-from standards.divisions import CITIES  # noqa: E402
+from creditx.pki.testing import make_pki  # noqa: E402
+from creditx.gateway.config import GatewayConfig  # noqa: E402
+from creditx.gateway.init import init_gateway_dir  # noqa: E402
+from creditx.standard.divisions import CITIES  # noqa: E402
 
 PUSHER = "370100"
 SUBJECT_KEY = b"b" * 32
@@ -68,7 +68,7 @@ def rss_mib() -> float:
 
 def _canon(obj) -> bytes:
     """RFC 8785 for objects of ASCII keys, strings and integers only (checked against
-    standards.canonical on the templates): json.dumps with sorted keys is then the same bytes."""
+    creditx.standard.canonical on the templates): json.dumps with sorted keys is then the same bytes."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -76,8 +76,8 @@ def _canon(obj) -> bytes:
 
 def list_records(count: int, seed: int, today: dt.date) -> list:
     """``count`` distinct new listings (op I) from the synthetic generator, as Records."""
-    from standards.record import Record
-    from standards.synth import generate_rows
+    from creditx.standard.record import Record
+    from creditx.standard.synth import generate_rows
 
     out, seen, n = [], set(), count * 3
     while len(out) < count:
@@ -94,8 +94,8 @@ def list_records(count: int, seed: int, today: dt.date) -> list:
 
 def signed_pb(records: list, key) -> list:
     from creditx.v1 import envelope_pb2, exchange_pb2 as pb
-    from standards.envelope import Signer, sign_envelope
-    from standards.record import RECORD_PAYLOAD_TYPE, encode_record
+    from creditx.standard.envelope import Signer, sign_envelope
+    from creditx.standard.record import RECORD_PAYLOAD_TYPE, encode_record
 
     signer, out = Signer(key), []
     for r in records:
@@ -131,7 +131,7 @@ def push_steady(address: str, node, records: list, rate: float) -> int:
 # --- the gateway in a child process -------------------------------------------------------------------
 
 def serve_gateway(directory: str, ready, stop, out) -> None:
-    from gateway.server import Gateway
+    from creditx.gateway.server import Gateway
 
     g = Gateway(Path(directory), audit=True, workers=1)
     ready.put(g.start())
@@ -164,11 +164,11 @@ class BenchNode:
     """One real follower: its own node.db, its own node-auth certificate, its own channel."""
 
     def __init__(self, path: Path, creds, target: str, **policy) -> None:
-        from certs.tls import channel_credentials
-        from node.replica.follower import Follower, FollowPolicy
-        from node.replica.store import ReplicaStore
-        from node.store import NodeStore
-        from node.sync.client import ChannelSettings
+        from creditx.pki.tls import channel_credentials
+        from creditx.node.replica.follower import Follower, FollowPolicy
+        from creditx.node.replica.store import ReplicaStore
+        from creditx.node.store import NodeStore
+        from creditx.node.sync.client import ChannelSettings
 
         self.store = NodeStore(path)
         self.replica = ReplicaStore(self.store, SUBJECT_KEY)
@@ -197,7 +197,7 @@ class BenchNode:
 
 
 def propagation(pki, root: Path, nodes: int, rate: float, seconds: float, today: dt.date) -> dict:
-    from certs.files import read_key
+    from creditx.pki.files import read_key
 
     records = list_records(max(1, int(rate * seconds)), seed=7, today=today)
     batch = signed_pb(records, read_key(pki.nodes[PUSHER].signing_key))
@@ -248,7 +248,7 @@ def _until(cond, seconds: float) -> bool:
 # --- a gateway list state of N entries, written in bulk -------------------------------------------------
 
 def _uscc(i: int) -> str:
-    from standards.identifiers import org_code_check_char, uscc_check_char
+    from creditx.standard.identifiers import org_code_check_char, uscc_check_char
 
     org = f"{i:08d}"[-8:].replace("0", "A", 1) if i % 7 == 0 else f"{i:08d}"[-8:]
     org += org_code_check_char(org)
@@ -258,12 +258,12 @@ def _uscc(i: int) -> str:
 
 def templates(count: int, today: dt.date, pki) -> list:
     """(entry, origin envelope) of ``count`` listings through the real rules (derive_change)."""
-    from certs.files import read_key
-    from standards.envelope import Signer, sign_envelope
-    from standards.fingerprint import fingerprint
-    from standards.lists import derive_change
-    from standards.natural_key import natural_key
-    from standards.record import RECORD_PAYLOAD_TYPE, encode_record
+    from creditx.pki.files import read_key
+    from creditx.standard.envelope import Signer, sign_envelope
+    from creditx.standard.fingerprint import fingerprint
+    from creditx.standard.lists.lifecycle import derive_change
+    from creditx.standard.natural_key import natural_key
+    from creditx.standard.record import RECORD_PAYLOAD_TYPE, encode_record
 
     signer, out = Signer(read_key(pki.nodes[PUSHER].signing_key)), []
     at = dt.datetime.now(dt.timezone.utc)
@@ -275,17 +275,17 @@ def templates(count: int, today: dt.date, pki) -> list:
 
 
 def build_state(db: Path, n: int, tmpl: list, *, txn: int = 20_000) -> tuple[float, list[str]]:
-    """Write ``n`` ADD changes and entries into the gateway's list tables (as gateway.lists.store
+    """Write ``n`` ADD changes and entries into the gateway's list tables (as creditx.gateway.lists.store
     .publish would, audit off); returns (seconds, the USCCs listed)."""
     from dataclasses import replace
 
-    from gateway.lists.store import envelope_to_json, snapshot_bytes
-    from gateway.store.sqlite import SqliteStore
-    from standards.canonical import canonicalize
-    from standards.lists import ChangeKind, ListChange
-    from standards.lists_log import leaf_data, rfc3339_ms
-    from standards.lists_snapshot import entry_bytes, entry_to_obj
-    from standards.merkle import CompactRange, leaf_hash
+    from creditx.gateway.lists.store import envelope_to_json, snapshot_bytes
+    from creditx.gateway.store.sqlite import SqliteStore
+    from creditx.standard.canonical import canonicalize
+    from creditx.standard.lists.lifecycle import ChangeKind, ListChange
+    from creditx.standard.lists.log import leaf_data, rfc3339_ms
+    from creditx.standard.lists.snapshot import entry_bytes, entry_to_obj
+    from creditx.standard.merkle import CompactRange, leaf_hash
 
     SqliteStore(db, now="2026-01-01T00:00:00Z").close()  # the gateway's migrations
     at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -384,8 +384,8 @@ def check_latency(replica, directory: Path, listed: list[str], count: int) -> di
     import grpc
 
     from creditx.v1 import lists_pb2 as pb, lists_pb2_grpc as pb_grpc
-    from node.replica.departments import DepartmentsServicer, check
-    from node.replica.subjects import question
+    from creditx.node.replica.departments import DepartmentsServicer, check
+    from creditx.node.replica.subjects import question
 
     rng = random.Random(3)
     unlisted = [_uscc(10_000_000 + i) for i in range(count)]

@@ -15,8 +15,8 @@ def exchange(address: str, node, software: str) -> Iterator[object]:
     import grpc
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from certs.files import read_cert
-    from certs.tls import channel_credentials
+    from creditx.pki.files import read_cert
+    from creditx.pki.tls import channel_credentials
     from creditx.v1 import exchange_pb2 as pb, exchange_pb2_grpc
 
     channel = grpc.secure_channel(address, channel_credentials(node.ca, node.auth_cert, node.auth_key),

@@ -3,7 +3,7 @@
     python bench/ingest.py [--records 20000] [--batch 500] [--workers 2] [--json]
 
 A minimal node client (below; the benchmark imports nothing from tests/) signs generated records
-(standards.synth) and pushes them over mutual TLS to a real gateway on port 0, run in a child
+(creditx.standard.synth) and pushes them over mutual TLS to a real gateway on port 0, run in a child
 process so that its CPU time and peak memory are its own, once with and once without the
 audit-leaf append. In the same run it measures the bounds (DESIGN.md "Limits measured on these
 machines": the machines are noisy, so bounds are never taken from a table):
@@ -37,9 +37,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from certs.testing import make_pki  # noqa: E402
-from gateway.config import GatewayConfig  # noqa: E402
-from gateway.init import init_gateway_dir  # noqa: E402
+from creditx.pki.testing import make_pki  # noqa: E402
+from creditx.gateway.config import GatewayConfig  # noqa: E402
+from creditx.gateway.init import init_gateway_dir  # noqa: E402
 
 REGION = "370100"
 
@@ -49,9 +49,9 @@ REGION = "370100"
 def signed_records(signing_key, count: int, today: dt.date) -> list:
     """``count`` XZCF records from the synthetic generator, signed, as wire ``SignedRecord``s."""
     from creditx.v1 import envelope_pb2, exchange_pb2 as pb
-    from standards.envelope import Signer, sign_envelope
-    from standards.record import RECORD_PAYLOAD_TYPE, Record, encode_record
-    from standards.synth import generate_rows
+    from creditx.standard.envelope import Signer, sign_envelope
+    from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
+    from creditx.standard.synth import generate_rows
 
     signer = Signer(signing_key)
     out = []
@@ -126,17 +126,17 @@ def stage_costs(records: list, signing_key, root: Path, today: dt.date, batch: i
     """µs/record of each ingest stage alone, single-threaded, on (a sample of) the same records."""
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    from gateway.audit import leaves_for
-    from gateway.ingest.check import CheckJob, KeyGrant, _public_key, check_job
-    from gateway.ingest.dedup import decide
-    from gateway.ingest.sequence import triage
-    from gateway.ingest.values import IncomingRecord, SignatureValue
-    from gateway.store.sqlite import SqliteStore
-    from standards.envelope import Envelope, Signature, verify_envelope
-    from standards.fingerprint import fingerprint
-    from standards.natural_key import natural_key
-    from standards.record import RECORD_PAYLOAD_TYPE, decode_record
-    from standards.validation import validate_fields
+    from creditx.gateway.audit.leaves import leaves_for
+    from creditx.gateway.ingest.check import CheckJob, KeyGrant, _public_key, check_job
+    from creditx.gateway.ingest.dedup import decide
+    from creditx.gateway.ingest.sequence import triage
+    from creditx.gateway.ingest.values import IncomingRecord, SignatureValue
+    from creditx.gateway.store.sqlite import SqliteStore
+    from creditx.standard.envelope import Envelope, Signature, verify_envelope
+    from creditx.standard.fingerprint import fingerprint
+    from creditx.standard.natural_key import natural_key
+    from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
+    from creditx.standard.validation import validate_fields
 
     sample = records[:min(len(records), 4000)]
     inc = [IncomingRecord(r.source_seq, r.envelope.payload_type, r.envelope.payload,
@@ -186,7 +186,7 @@ def stage_costs(records: list, signing_key, root: Path, today: dt.date, batch: i
 # --- end to end ------------------------------------------------------------------------------------
 
 def serve(directory: str, audit: bool, workers: int, ready, stop, out) -> None:
-    from gateway.server import Gateway
+    from creditx.gateway.server import Gateway
 
     g = Gateway(Path(directory), audit=audit, workers=workers)
     run = g.start()
@@ -233,7 +233,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         pki = make_pki(root, regions=(REGION,))
-        from certs.files import read_key
+        from creditx.pki.files import read_key
 
         signing_key = read_key(pki.nodes[REGION].signing_key)
         records = signed_records(signing_key, args.records, today)

@@ -1,9 +1,10 @@
-"""Regenerate the Python protobuf/gRPC code from ``proto/creditx/v1/*.proto``.
+"""Regenerate the Python protobuf/gRPC code from ``creditx/v1/*.proto``.
 
     python proto/generate.py           # rewrite the generated files in place
     python proto/generate.py --check   # exit 1 if the committed files are stale
 
-The generated modules live next to their sources and form the package ``creditx.v1``;
+The generated modules live next to their sources in ``creditx/v1/`` and form the package
+``creditx.v1``;
 they are never edited by hand. The generator version is pinned in pyproject.toml
 (``grpcio-tools``) so that the output is reproducible and the check is meaningful.
 """
@@ -18,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent  # the repository: protoc paths are creditx/v1/…
 PACKAGE = ROOT / "creditx" / "v1"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                 current[name].unlink()
         for name, path in fresh.items():
             shutil.copyfile(path, PACKAGE / name)
-        print(f"wrote {len(fresh)} files to {PACKAGE.relative_to(ROOT.parent)}")
+        print(f"wrote {len(fresh)} files to {PACKAGE.relative_to(ROOT)}")
         return 0
 
 

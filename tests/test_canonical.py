@@ -10,7 +10,7 @@ import timeit
 import pytest
 import rfc8785
 
-from standards.canonical import canonicalize, es_number
+from creditx.standard.canonical import canonicalize, es_number
 
 # RFC 8785 Appendix B: IEEE 754 bit patterns and their canonical serialisation.
 APPENDIX_B = [

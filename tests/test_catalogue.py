@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from standards.catalogue import (CATALOGUE_DIR, load_catalogue, normalise_header,
+from creditx.standard.catalogue import (CATALOGUE_DIR, load_catalogue, normalise_header,
                                  parse_catalogue)
-from standards.errors import InputError
+from creditx.standard.errors import InputError
 
 XZXK_CODES = ["XK_XDR_MC", "XK_XDR_LB", "XK_XDR_SHXYM", "XK_XDR_GSZC", "XK_XDR_ZZJG", "XK_XDR_SWDJ",
               "XK_XDR_SYDW", "XK_XDR_SHZZ", "XK_FRDB", "XK_FR_ZJLX", "XK_FR_ZJHM", "XK_XDR_ZJLX",

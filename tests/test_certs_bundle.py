@@ -10,14 +10,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from certs import files
-from certs.bundle import BundleError, bundle_from_ca, load_bundle
-from certs.ca import init_ca
-from certs.crl import revoke
-from certs.identity import IdentityError
-from certs.issue import issue_gateway, issue_node
-from certs.profiles import GATEWAY_SIGNING, key_id, serial_hex
-from standards.errors import InputError
+from creditx.pki import files
+from creditx.pki.bundle import BundleError, bundle_from_ca, load_bundle
+from creditx.pki.ca import init_ca
+from creditx.pki.crl import revoke
+from creditx.pki.identity import IdentityError
+from creditx.pki.issue import issue_gateway, issue_node
+from creditx.pki.profiles import GATEWAY_SIGNING, key_id, serial_hex
+from creditx.standard.errors import InputError
 
 AT = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 

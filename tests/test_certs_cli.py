@@ -9,14 +9,14 @@ import sys
 from datetime import datetime, timezone
 
 
-from certs import cli
-from certs.bundle import load_bundle
-from certs.files import read_cert
-from standards.errors import CreditxError
+from creditx.pki import cli
+from creditx.pki.bundle import load_bundle
+from creditx.pki.files import read_cert
+from creditx.standard.errors import CreditxError
 
 
 def run(argv, capsys) -> tuple[int, str, str]:
-    """Like standards.cli.main, but with only the certs command registered (the other roles'
+    """Like creditx.cli.main.main, but with only the certs command registered (the other roles'
     commands may not be importable while they are being built)."""
     parser = argparse.ArgumentParser(prog="creditx")
     cli.register(parser.add_subparsers(dest="command", required=True))
@@ -100,7 +100,7 @@ def test_inspect_without_ca_dir(tmp_path, capsys):
 
 
 def test_help_lists_every_subcommand():
-    done = subprocess.run([sys.executable, "-c", "import argparse; from certs import cli; "
+    done = subprocess.run([sys.executable, "-c", "import argparse; from creditx.pki import cli; "
                            "p = argparse.ArgumentParser(prog='creditx'); "
                            "cli.register(p.add_subparsers()); p.parse_args(['certs', '--help'])"],
                           capture_output=True, text=True, timeout=60)

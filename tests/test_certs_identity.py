@@ -11,12 +11,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from certs import files
-from certs.ca import init_ca
-from certs.crl import load_crl, publish_crl, revoke
-from certs.identity import IdentityError, TrustStore, authorise_region, verify
-from certs.issue import issue_gateway, issue_node, issue_operator
-from certs.profiles import (GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR, key_id,
+from creditx.pki import files
+from creditx.pki.ca import init_ca
+from creditx.pki.crl import load_crl, publish_crl, revoke
+from creditx.pki.identity import IdentityError, TrustStore, authorise_region, verify
+from creditx.pki.issue import issue_gateway, issue_node, issue_operator
+from creditx.pki.profiles import (GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR, key_id,
                             serial_hex)
 
 AT = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)

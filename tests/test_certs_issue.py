@@ -11,11 +11,11 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from certs import files, issuance_db
-from certs.ca import init_ca, load_ca
-from certs.issue import issue_gateway, issue_node, issue_operator
-from certs.profiles import EKU_RECORD_SIGNING, read_facts, serial_hex
-from standards.errors import InputError
+from creditx.pki import files, issuance_db
+from creditx.pki.ca import init_ca, load_ca
+from creditx.pki.issue import issue_gateway, issue_node, issue_operator
+from creditx.pki.profiles import EKU_RECORD_SIGNING, read_facts, serial_hex
+from creditx.standard.errors import InputError
 
 AT = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")

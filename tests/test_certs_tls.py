@@ -12,13 +12,13 @@ from cryptography.hazmat.primitives import serialization
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from certs import files
-from certs.ca import init_ca
-from certs.crl import revoke
-from certs.issue import issue_node
-from certs.profiles import NODE_AUTH, OPERATOR, serial_hex
-from certs.testing import make_pki
-from certs.tls import (FileTrustSource, IdentityInterceptor, channel_credentials,
+from creditx.pki import files
+from creditx.pki.ca import init_ca
+from creditx.pki.crl import revoke
+from creditx.pki.issue import issue_node
+from creditx.pki.profiles import NODE_AUTH, OPERATOR, serial_hex
+from creditx.pki.testing import make_pki
+from creditx.pki.tls import (FileTrustSource, IdentityInterceptor, channel_credentials,
                        current_identity, server_credentials)
 
 DEADLINE = 10

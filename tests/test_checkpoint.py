@@ -1,4 +1,4 @@
-"""Tests of standards.checkpoint (AUD-020…AUD-030): C2SP checkpoints in signed notes."""
+"""Tests of creditx.standard.checkpoint (AUD-020…AUD-030): C2SP checkpoints in signed notes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from standards.checkpoint import (
+from creditx.standard.checkpoint import (
     ALG_ECDSA,
     ALG_ED25519,
     Checkpoint,
@@ -25,7 +25,7 @@ from standards.checkpoint import (
     verifier_for,
     verify_checkpoint,
 )
-from standards.merkle import EMPTY_ROOT, consistency_proof, leaf_hash, root
+from creditx.standard.merkle import EMPTY_ROOT, consistency_proof, leaf_hash, root
 
 VEC = json.loads((Path(__file__).parent / "data" / "merkle" / "signed-note-vectors.json").read_text())
 ED = VEC["ed25519"]
@@ -238,7 +238,7 @@ def test_consistency_between_checkpoints_fork_and_rollback():
 def test_generated_checkpoint_vectors():  # standards/vectors/gen_merkle.py, checkpoints.json
     import datetime
 
-    from standards.vectors.gen_merkle import build
+    from creditx.standard.vectors.gen_merkle import build
 
     cases = build(datetime.date(2030, 1, 1))["checkpoints.json"]
     assert {c["valid"] for c in cases} == {True, False}

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from standards.envelope import (MAX_PAYLOAD_BYTES, MAX_SIGNATURES, Envelope, Signature, SignatureError, Signer, pae,
+from creditx.standard.envelope import (MAX_PAYLOAD_BYTES, MAX_SIGNATURES, Envelope, Signature, SignatureError, Signer, pae,
                                 sign_envelope, verify_envelope)
-from standards.record import RECORD_PAYLOAD_TYPE
-from standards.suites import SuiteError, get_suite, key_id, register_suite, suite_for_private_key
+from creditx.standard.record import RECORD_PAYLOAD_TYPE
+from creditx.standard.suites import SuiteError, get_suite, key_id, register_suite, suite_for_private_key
 
 PT = RECORD_PAYLOAD_TYPE
 PAYLOAD = '{"v":1,"type":"XZCF"}'.encode()

@@ -7,8 +7,8 @@ import json
 
 import rfc8785
 
-from standards.fingerprint import fingerprint, fingerprint_hex, fingerprint_input
-from standards.record import Record, decode_record, encode_record
+from creditx.standard.fingerprint import fingerprint, fingerprint_hex, fingerprint_input
+from creditx.standard.record import Record, decode_record, encode_record
 
 FIELDS = {"CF_WSH": "济市监罚〔2025〕12号", "CF_XDR_MC": "济南某某商贸有限公司", "CF_NR_FK": "0.2"}
 

@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from standards.identifiers import (USCC_PLACEHOLDER, check_any, check_id_number, check_org_code,
+from creditx.standard.identifiers import (USCC_PLACEHOLDER, check_any, check_id_number, check_org_code,
                                    check_uscc, detect_kind, id15_to_18, id_check_char, mask_id_number,
                                    org_code_check_char, uscc_check_char)
 

@@ -9,26 +9,26 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from standards.canonical import canonicalize
-from standards.catalogue import CATALOGUE_DIR, load_catalogue, parse_catalogue
-from standards.checkpoint import Checkpoint
-from standards.fingerprint import fingerprint
-from standards.lists import (
+from creditx.standard.canonical import canonicalize
+from creditx.standard.catalogue import CATALOGUE_DIR, load_catalogue, parse_catalogue
+from creditx.standard.checkpoint import Checkpoint
+from creditx.standard.fingerprint import fingerprint
+from creditx.standard.lists.lifecycle import (
     REASON_CODES, TRANSITIONS, ChangeKind, Event, ListChange, ListEntry, ListError, State, apply_change,
     derive_change,
 )
-from standards.lists_expiry import add_months, due_for_expiry, expire, period_end
-from standards.lists_log import (
+from creditx.standard.lists.expiry import add_months, due_for_expiry, expire, period_end
+from creditx.standard.lists.log import (
     change_leaf_hash, check_replica, fold, gateway_host_of, leaf_data, list_log_origin,
 )
-from standards.lists_replica import Action, check_answer, feed_batch, next_action, plan_batch
-from standards.lists_snapshot import (
+from creditx.standard.lists.replica import Action, check_answer, feed_batch, next_action, plan_batch
+from creditx.standard.lists.snapshot import (
     SnapshotProgress, accept_chunk, chunk_snapshot, entry_bytes, entry_from_obj, entry_to_obj,
     plan_chunks,
 )
-from standards.merkle import CompactRange, consistency_proof, leaf_hash, root
-from standards.natural_key import natural_key
-from standards.record import Record
+from creditx.standard.merkle import CompactRange, consistency_proof, leaf_hash, root
+from creditx.standard.natural_key import natural_key
+from creditx.standard.record import Record
 
 AT = datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=timezone.utc)
 KEY = b"k" * 32
@@ -375,8 +375,8 @@ def test_proto_matches_pure_types():
 
 
 def test_entry_subject_finds_person_by_keyed_hash():
-    from standards.lists_replica import entry_subject
-    from standards.natural_key import person_subject_id
+    from creditx.standard.lists.replica import entry_subject
+    from creditx.standard.natural_key import person_subject_id
 
     e = listed(MD_ZT_SHXYM="", MD_ZT_LB="自然人", MD_ZT_ZJLX="身份证", MD_ZT_ZJHM="11010519491231002X")
     assert entry_subject(e.entry_id) == person_subject_id("身份证", "11010519491231002X", KEY)

@@ -1,4 +1,4 @@
-"""Tests of standards.merkle (AUD-001…AUD-014): published RFC 6962 vectors, properties, scale."""
+"""Tests of creditx.standard.merkle (AUD-001…AUD-014): published RFC 6962 vectors, properties, scale."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from standards.merkle import (
+from creditx.standard.merkle import (
     EMPTY_ROOT,
     CompactRange,
     ProofError,
@@ -295,7 +295,7 @@ def test_million_appends_take_seconds():
 def test_generated_merkle_vectors_verify_and_match_upstream():
     import datetime
 
-    from standards.vectors.gen_merkle import build
+    from creditx.standard.vectors.gen_merkle import build
 
     out = build(datetime.date(2030, 1, 1))
     assert out == build(datetime.date(2024, 1, 1))  # deterministic, date-independent

@@ -7,8 +7,8 @@ import hmac
 
 import pytest
 
-from standards.natural_key import NaturalKeyError, natural_key, normalise_doc_number, person_subject_id, subject_id
-from standards.record import Record
+from creditx.standard.natural_key import NaturalKeyError, natural_key, normalise_doc_number, person_subject_id, subject_id
+from creditx.standard.record import Record
 
 KEY = b"creditx-test-subject-key-v1-0000"
 AUTH = "11370100004308711K"

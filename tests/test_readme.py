@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from standards.cli import build_parser
+from creditx.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -83,7 +83,7 @@ def _subcommands(parser, prefix=""):
 def test_a_broken_role_plugin_leaves_the_other_commands_working(monkeypatch, capsys):
     from importlib.metadata import EntryPoint
 
-    import standards.cli as cli
+    import creditx.cli.main as cli
 
     real = list(cli.entry_points(group=cli.ENTRY_POINT_GROUP))
     broken = EntryPoint("vendor", "no_such_vendor_module:register", cli.ENTRY_POINT_GROUP)

@@ -8,7 +8,7 @@ import timeit
 
 import pytest
 
-from standards.record import (MAX_RECORD_BYTES, RECORD_PAYLOAD_TYPE, FrozenFields, Record, RecordError,
+from creditx.standard.record import (MAX_RECORD_BYTES, RECORD_PAYLOAD_TYPE, FrozenFields, Record, RecordError,
                               decode_record, encode_record)
 
 

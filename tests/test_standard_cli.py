@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from standards.commands import add_standard_command
-from standards.errors import InputError
+from creditx.cli.standard import register as add_standard_command
+from creditx.standard.errors import InputError
 
 TEMPLATES = Path(__file__).parent / "data" / "templates"
 
@@ -89,7 +89,7 @@ def test_catalogue(capsys):
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "jsonl"])
 def test_generate_then_validate(capsys, tmp_path, fmt):
-    pytest.importorskip("standards.synth")
+    pytest.importorskip("creditx.standard.synth")
     path = tmp_path / f"gen.{fmt}"
     code, out = run(capsys, "generate", "--city", "370100", "--type", "XZCF", "--count", "40",
                     "--format", fmt, "--invalid-share", "0.1", "--seed", "7", "--today", "2024-06-30",

@@ -1,5 +1,5 @@
-"""Tests of standards.synth: the generator's contract with validation, determinism, realism
-and the writers' round trip through standards.tabular."""
+"""Tests of creditx.standard.synth: the generator's contract with validation, determinism, realism
+and the writers' round trip through creditx.standard.tabular."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from decimal import Decimal
 
 import pytest
 
-from standards.catalogue import load_catalogue
-from standards.divisions import CITIES, city_of
-from standards.errors import InputError
-from standards.identifiers import USCC_PLACEHOLDER, check_id_number, check_uscc
-from standards.synth import RECORD_TYPES, generate_rows, write_rows
-from standards.synth.records import add_months, wan_yuan
-from standards.validation import validate_fields
+from creditx.standard.catalogue import load_catalogue
+from creditx.standard.divisions import CITIES, city_of
+from creditx.standard.errors import InputError
+from creditx.standard.identifiers import USCC_PLACEHOLDER, check_id_number, check_uscc
+from creditx.standard.synth import RECORD_TYPES, generate_rows, write_rows
+from creditx.standard.synth.records import add_months, wan_yuan
+from creditx.standard.validation import validate_fields
 
 TODAY = dt.date(2025, 6, 1)
 REGIONS = ["370000", *CITIES]
@@ -232,7 +232,7 @@ def _write(path, rows, **kw) -> int:
 @pytest.mark.parametrize("fmt,encoding,headers", WRITE_CASES)
 @pytest.mark.parametrize("record_type", RECORD_TYPES)
 def test_written_files_read_back_identically(tmp_path, record_type, fmt, encoding, headers):
-    tabular = pytest.importorskip("standards.tabular")
+    tabular = pytest.importorskip("creditx.standard.tabular")
     rows = list(generate_rows("371100", record_type, 60, seed=7, invalid_share=0.1, today=TODAY))
     path = tmp_path / f"out.{fmt}"
     assert _write(path, iter(rows), record_type=record_type, fmt=fmt, encoding=encoding,

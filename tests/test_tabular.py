@@ -11,9 +11,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from standards.errors import InputError
-from standards.tabular import normalise_date, read_table, sniff_encoding
-from standards.validation import errors_only, validate_fields
+from creditx.standard.errors import InputError
+from creditx.standard.tabular import normalise_date, read_table, sniff_encoding
+from creditx.standard.validation import errors_only, validate_fields
 
 TEMPLATES = Path(__file__).parent / "data" / "templates"
 TODAY = dt.date(2024, 6, 30)

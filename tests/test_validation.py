@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from standards.validation import Violation, errors_only, validate_fields
+from creditx.standard.validation import Violation, errors_only, validate_fields
 
 TODAY = dt.date(2024, 6, 30)
 
@@ -156,7 +156,7 @@ def test_does_not_mutate_input():
 
 
 def test_record_vectors_agree_with_the_rules():
-    from standards.vectors.gen_records import build
+    from creditx.standard.vectors.gen_records import build
 
     out = build(dt.date(2026, 1, 1))  # raises if any case's stated verdict differs
     assert {"identifiers.json", "validation.json"} == set(out)
@@ -166,8 +166,8 @@ def test_record_vectors_agree_with_the_rules():
 # --- the compiled fast path says exactly what the rule-by-rule reference says ----------------
 
 def _same_as_reference(rtype, fields, today):
-    from standards.catalogue import load_catalogue
-    from standards.validation import _plan, validate_fields_reference
+    from creditx.standard.catalogue import load_catalogue
+    from creditx.standard.validation import _plan, validate_fields_reference
 
     ref = validate_fields_reference(rtype, fields, today=today)
     assert validate_fields(rtype, fields, today=today) == ref, (rtype, fields)
@@ -180,7 +180,7 @@ def test_fast_path_matches_reference_on_vectors():
     import json
     from pathlib import Path
 
-    import standards.vectors as vectors
+    import creditx.standard.vectors as vectors
 
     cases = json.loads((Path(vectors.__file__).parent / "validation.json").read_text(encoding="utf-8"))
     verdicts = {bool(_same_as_reference(c["type"], c["fields"], dt.date.fromisoformat(c["today"])))
@@ -190,7 +190,7 @@ def test_fast_path_matches_reference_on_vectors():
 
 @pytest.mark.parametrize("rtype", ["XZXK", "XZCF", "LIST"])
 def test_fast_path_matches_reference_on_synth_with_defects(rtype):
-    from standards.synth import generate_rows
+    from creditx.standard.synth import generate_rows
 
     rows = list(generate_rows("370500", rtype, 600, seed=7, invalid_share=0.4, today=TODAY,
                               include_warnings=True))
@@ -206,7 +206,7 @@ MUTATIONS = ["", " ", "其他", "身份证", "00000000000000000X", "91370781MA3D
 
 @pytest.mark.parametrize("rtype,base", [("XZXK", XZXK), ("XZCF", XZCF), ("LIST", LIST)])
 def test_fast_path_matches_reference_field_by_field(rtype, base):
-    from standards.catalogue import load_catalogue
+    from creditx.standard.catalogue import load_catalogue
 
     codes = list(load_catalogue().record_type(rtype).codes) + ["XX_UNKNOWN"]
     for code in codes:

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from standards.canonical import canonicalize
-from standards.envelope import Envelope, SignatureError, pae, verify_envelope
-from standards.fingerprint import fingerprint, fingerprint_input
-from standards.natural_key import NaturalKeyError, natural_key, normalise_doc_number
-from standards.record import Record, RecordError, decode_record, encode_record
-from standards.suites import key_id
-from standards.vectors import VECTOR_DIR, generate, load
+from creditx.standard.canonical import canonicalize
+from creditx.standard.envelope import Envelope, SignatureError, pae, verify_envelope
+from creditx.standard.fingerprint import fingerprint, fingerprint_input
+from creditx.standard.natural_key import NaturalKeyError, natural_key, normalise_doc_number
+from creditx.standard.record import Record, RecordError, decode_record, encode_record
+from creditx.standard.suites import key_id
+from creditx.standard.vectors import VECTOR_DIR, generate, load
 
 GENERATED = generate.build_module("gen_crypto")
 
@@ -25,7 +25,7 @@ def test_committed_vectors_match_their_generator(module):
     # One case per generator module, so a drift is attributed to the module that owns it.
     for name, text in generate.build_module(module).items():
         path = VECTOR_DIR / name
-        assert path.exists(), f"{name} missing: run python -m standards.vectors.generate"
+        assert path.exists(), f"{name} missing: run python -m creditx.standard.vectors.generate"
         assert path.read_text(encoding="utf-8") == text, \
             f"{name} drifted: the code now produces something else; regenerate only if the change is intended"
 

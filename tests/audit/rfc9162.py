@@ -1,5 +1,5 @@
 """An independent, deliberately naive RFC 9162 §2.1 implementation written from the RFC text,
-to check the gateway's proofs against something other than standards.merkle."""
+to check the gateway's proofs against something other than creditx.standard.merkle."""
 
 from __future__ import annotations
 

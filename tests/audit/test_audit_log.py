@@ -1,4 +1,4 @@
-"""gateway.audit_log on a real SQLite file: the persisted tree matches RFC 9162 (AUD-003/010/012)."""
+"""creditx.gateway.audit.log on a real SQLite file: the persisted tree matches RFC 9162 (AUD-003/010/012)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from gateway import audit_log
-from standards.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
+from creditx.gateway.audit import log as audit_log
+from creditx.standard.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from tests.audit import rfc9162
 
 

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import pytest
 
-from certs.files import read_cert
+from creditx.pki.files import read_cert
 from creditx.v1 import audit_pb2, audit_pb2_grpc
-from gateway.server import Gateway
-from standards.checkpoint import verifier_for, verify_checkpoint
-from standards.merkle import leaf_hash, verify_consistency, verify_inclusion
+from creditx.gateway.server import Gateway
+from creditx.standard.checkpoint import verifier_for, verify_checkpoint
+from creditx.standard.merkle import leaf_hash, verify_consistency, verify_inclusion
 from tests.gateway.push_client import PushClient, payloads
 
 
@@ -67,7 +67,7 @@ class Clock:
 
 
 def _operator_status(g, pki):
-    from certs.tls import channel_credentials
+    from creditx.pki.tls import channel_credentials
     from creditx.v1 import operator_pb2, operator_pb2_grpc
 
     op = pki.operator

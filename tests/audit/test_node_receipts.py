@@ -1,4 +1,4 @@
-"""node.receipts: a node keeps the checkpoints it saw and detects a forked or rewritten log
+"""creditx.node.receipts: a node keeps the checkpoints it saw and detects a forked or rewritten log
 (AUD-030) and proves its own records' decisions (AUD-031). Real SQLite file, real signatures."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from node.receipts import AckView, LogAlarm, ReceiptBook, check_receipt
-from standards.checkpoint import Checkpoint, sign_checkpoint, verifier_for
-from standards.merkle import consistency_proof, inclusion_proof, leaf_hash, root
+from creditx.node.receipts import AckView, LogAlarm, ReceiptBook, check_receipt
+from creditx.standard.checkpoint import Checkpoint, sign_checkpoint, verifier_for
+from creditx.standard.merkle import consistency_proof, inclusion_proof, leaf_hash, root
 
 ORIGIN = "gateway/audit/v1"
 KEY = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from node.app import NodeApp
-from node.cli import cmd_receipts
-from node.config import init_node_dir
-from standards.synth import generate_rows
-from standards.synth.writers import write_rows
-from standards.tabular import read_table
+from creditx.node.app import NodeApp
+from creditx.node.cli import cmd_receipts
+from creditx.node.config import init_node_dir
+from creditx.standard.synth import generate_rows
+from creditx.standard.synth.writers import write_rows
+from creditx.standard.tabular import read_table
 
 
 def test_node_proves_its_acked_decisions(gateway, pki, tmp_path, capsys):

@@ -13,8 +13,8 @@ import warnings
 
 import pytest
 
-from gateway import audit_log
-from standards.merkle import leaf_hash
+from creditx.gateway.audit import log as audit_log
+from creditx.standard.merkle import leaf_hash
 
 pymerkle = pytest.importorskip("pymerkle")
 from pymerkle import InmemoryTree, verify_inclusion  # noqa: E402

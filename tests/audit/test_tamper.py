@@ -12,10 +12,10 @@ import sys
 
 import pytest
 
-from standards.cli import main as gateway_main  # the real dispatcher
-from gateway.config import GatewayConfig
-from gateway.init import init_gateway_dir
-from gateway.server import Gateway
+from creditx.cli.main import main as gateway_main  # the real dispatcher
+from creditx.gateway.config import GatewayConfig
+from creditx.gateway.init import init_gateway_dir
+from creditx.gateway.server import Gateway
 from tests.gateway.push_client import PushClient, payloads
 
 
@@ -99,7 +99,7 @@ def test_one_byte_of_a_leaf(copy, capsys):
 
 
 def test_leaf_rewritten_with_a_matching_hash_breaks_the_signed_root(copy, capsys):
-    from standards.merkle import leaf_hash
+    from creditx.standard.merkle import leaf_hash
 
     conn = sqlite3.connect(copy / "gateway.db")
     data = conn.execute("SELECT leaf_data FROM audit_leaves WHERE idx = 3").fetchone()[0]
@@ -154,7 +154,7 @@ def test_bundle_verifies_in_a_fresh_process_and_detects_a_changed_leaf(populated
     assert gateway_main(["gateway", "audit", "export", "--dir", str(populated), "--out", str(out)]) == 0
     ca = tmp_path / "ca.pem"
     shutil.copy(populated / "tls" / "ca.crt", ca)
-    cmd = [sys.executable, "-c", "from standards.cli import main; raise SystemExit(main())",
+    cmd = [sys.executable, "-c", "from creditx.cli.main import main; raise SystemExit(main())",
            "standard", "verify-bundle", str(out), "--ca", str(ca), "--json"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     v = json.loads(run.stdout)
@@ -169,8 +169,8 @@ def test_bundle_verifies_in_a_fresh_process_and_detects_a_changed_leaf(populated
 def test_proof_command_prints_a_verifiable_path(populated, capsys):
     import base64
 
-    from standards.checkpoint import parse_checkpoint
-    from standards.merkle import leaf_hash, verify_inclusion
+    from creditx.standard.checkpoint import parse_checkpoint
+    from creditx.standard.merkle import leaf_hash, verify_inclusion
 
     conn = sqlite3.connect(populated / "gateway.db")
     fp = conn.execute("SELECT fp FROM records WHERE log_index = 33").fetchone()[0]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import grpc
 
-from standards.lists_replica import entry_subject
+from creditx.standard.lists.replica import entry_subject
 
 
 def _ro(path: Path) -> sqlite3.Connection:
@@ -79,7 +79,7 @@ def gateway_log(gw_dir: Path) -> list[tuple[int, str, str, str]]:
 
 def gateway_faults(gw_dir: Path) -> list[str]:
     """DIST-001/050: the log is 1..head without a gap and its tree has head leaves."""
-    from standards.merkle import CompactRange
+    from creditx.standard.merkle import CompactRange
 
     faults = []
     with _ro(gw_dir / "gateway.db") as db:

@@ -17,10 +17,10 @@ import sqlite3
 import grpc
 import pytest
 
-from certs.ca import init_ca
-from certs.issue import issue_gateway, issue_node, issue_operator
-from gateway.procs import read_json_file, run_creditx, start_gateway, start_node
-from standards.synth import generate_rows, write_rows
+from creditx.pki.ca import init_ca
+from creditx.pki.issue import issue_gateway, issue_node, issue_operator
+from creditx.demo.procs import read_json_file, run_creditx, start_gateway, start_node
+from creditx.standard.synth import generate_rows, write_rows
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.procs import run_creditx
+from creditx.demo.procs import run_creditx
 
 pytestmark = pytest.mark.slow
 

@@ -24,10 +24,10 @@ from pathlib import Path
 import grpc
 import pytest
 
-from certs.ca import init_ca
-from certs.issue import issue_gateway, issue_node
-from gateway.procs import Child, run_creditx, start_gateway, start_node
-from standards.synth import generate_rows
+from creditx.pki.ca import init_ca
+from creditx.pki.issue import issue_gateway, issue_node
+from creditx.demo.procs import Child, run_creditx, start_gateway, start_node
+from creditx.standard.synth import generate_rows
 from tests.e2e import lists_probe as probe
 from tests.e2e.test_crash import _fix_gateway_port  # a restarted gateway comes back on the same port
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import grpc
 
-from certs.files import read_cert, read_key
-from certs.tls import channel_credentials
+from creditx.pki.files import read_cert, read_key
+from creditx.pki.tls import channel_credentials
 from creditx.v1 import envelope_pb2, exchange_pb2 as pb, exchange_pb2_grpc
-from standards.envelope import Signer, sign_envelope
-from standards.record import RECORD_PAYLOAD_TYPE, Record, encode_record
-from standards.synth import generate_rows
+from creditx.standard.envelope import Signer, sign_envelope
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
+from creditx.standard.synth import generate_rows
 
 TODAY = dt.date.today()
 

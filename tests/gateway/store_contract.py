@@ -1,4 +1,4 @@
-"""Contract tests every :class:`gateway.store.base.GatewayStore` implementation must pass.
+"""Contract tests every :class:`creditx.gateway.store.base.GatewayStore` implementation must pass.
 
 Subclass :class:`StoreContract` and provide a ``store`` fixture (see test_store_sqlite.py).
 """
@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.audit import leaves_for
-from gateway.ingest.reasons import Outcome
-from gateway.ingest.values import Decision, IncomingRecord, SignatureValue
-from gateway.store.base import SigningCert
+from creditx.gateway.audit.leaves import leaves_for
+from creditx.gateway.ingest.reasons import Outcome
+from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from creditx.gateway.store.base import SigningCert
 from datetime import datetime, timezone
 
 AT = "2025-01-02T03:04:05.000Z"

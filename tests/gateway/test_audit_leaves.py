@@ -2,10 +2,10 @@
 
 import pytest
 
-from gateway.audit import leaf_data, leaf_hash, leaves_for
-from gateway.ingest.reasons import Outcome
-from gateway.ingest.values import Decision
-from standards.canonical import canonicalize
+from creditx.gateway.audit.leaves import leaf_data, leaf_hash, leaves_for
+from creditx.gateway.ingest.reasons import Outcome
+from creditx.gateway.ingest.values import Decision
+from creditx.standard.canonical import canonicalize
 
 
 def _canonical(d: Decision, node: str, at: str) -> bytes:

@@ -10,11 +10,11 @@ import grpc
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from certs.crl import revoke
-from certs.files import read_cert, read_key
-from certs.issue import issue_node
+from creditx.pki.crl import revoke
+from creditx.pki.files import read_cert, read_key
+from creditx.pki.issue import issue_node
 from creditx.v1 import exchange_pb2 as pb
-from gateway.server import Gateway
+from creditx.gateway.server import Gateway
 from tests.gateway.push_client import PushClient, payloads, reseq, signed
 
 ACC, DUP, SUP, REJ = pb.ACCEPTED, pb.DUPLICATE, pb.SUPERSEDED, pb.REJECTED

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from gateway.ingest.dedup import decide
-from gateway.ingest.reasons import Outcome
-from gateway.ingest.sequence import triage
-from gateway.ingest.values import Checked, Decision, IncomingRecord
+from creditx.gateway.ingest.dedup import decide
+from creditx.gateway.ingest.reasons import Outcome
+from creditx.gateway.ingest.sequence import triage
+from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord
 
 
 def rec(seq: int, payload: bytes = b"") -> IncomingRecord:

@@ -7,7 +7,7 @@ import urllib.request
 
 import grpc
 
-from certs.tls import channel_credentials
+from creditx.pki.tls import channel_credentials
 from creditx.v1 import operator_pb2 as opb, operator_pb2_grpc
 from tests.gateway.push_client import PushClient, payloads
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 CHILD = """
 import os, sys
-from gateway.ingest.pool import CheckPool
+from creditx.gateway.exchange.pool import CheckPool
 pool = CheckPool(2)
 pool.warm()
 print(" ".join(str(p) for p in pool._pool._processes), flush=True)

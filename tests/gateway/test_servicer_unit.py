@@ -10,17 +10,17 @@ import grpc
 import grpc_testing
 import pytest
 
-from certs.files import read_cert
-from certs.tls import FileTrustSource
+from creditx.pki.files import read_cert
+from creditx.pki.tls import FileTrustSource
 from creditx.v1 import exchange_pb2 as pb, operator_pb2 as opb
-from gateway.batches import BatchIngest
-from gateway.config import GatewayConfig
-from gateway.ingest.pool import CheckPool
-from gateway.keys import KeyRegistry
-from gateway.presence import Presence
-from gateway.service.exchange import ExchangeServicer
-from gateway.service.operator import OperatorServicer
-from gateway.store.sqlite import SqliteStore
+from creditx.gateway.exchange.batches import BatchIngest
+from creditx.gateway.config import GatewayConfig
+from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.presence import Presence
+from creditx.gateway.exchange.service import ExchangeServicer
+from creditx.gateway.operator.service import OperatorServicer
+from creditx.gateway.store.sqlite import SqliteStore
 
 NOW = datetime.now(timezone.utc)
 EXCHANGE = pb.DESCRIPTOR.services_by_name["Exchange"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.store.sqlite import SqliteStore
+from creditx.gateway.store.sqlite import SqliteStore
 from tests.gateway.store_contract import AT, BulkLookupContract, StoreContract, commit, item
 
 

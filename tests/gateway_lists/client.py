@@ -10,10 +10,10 @@ import threading
 
 import grpc
 
-from certs.tls import channel_credentials
+from creditx.pki.tls import channel_credentials
 from creditx.v1 import exchange_pb2, exchange_pb2_grpc, lists_pb2 as lpb, lists_pb2_grpc
-from standards.record import Record, encode_record
-from standards.synth import generate_rows
+from creditx.standard.record import Record, encode_record
+from creditx.standard.synth import generate_rows
 
 TODAY = dt.date.today()
 

@@ -8,7 +8,7 @@ import urllib.request
 
 import grpc
 
-from certs.tls import channel_credentials
+from creditx.pki.tls import channel_credentials
 from creditx.v1 import lists_pb2 as lpb
 from creditx.v1 import operator_pb2 as opb
 from creditx.v1 import operator_pb2_grpc

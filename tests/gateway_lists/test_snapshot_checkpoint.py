@@ -9,14 +9,14 @@ import datetime as dt
 import grpc
 import pytest
 
-from certs.files import read_key
+from creditx.pki.files import read_key
 from creditx.v1 import lists_pb2 as lpb
-from gateway.lists.expiry import ExpiryJob
-from gateway.server import Gateway
-from standards.canonical import canonicalize
-from standards.checkpoint import verifier_for, verify_checkpoint
-from standards.lists_log import list_log_origin, rfc3339_ms
-from standards.merkle import CompactRange, leaf_hash, verify_consistency
+from creditx.gateway.lists.expiry import ExpiryJob
+from creditx.gateway.server import Gateway
+from creditx.standard.canonical import canonicalize
+from creditx.standard.checkpoint import verifier_for, verify_checkpoint
+from creditx.standard.lists.log import list_log_origin, rfc3339_ms
+from creditx.standard.merkle import CompactRange, leaf_hash, verify_consistency
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 

@@ -4,8 +4,8 @@ the chunk byte bound (DIST-071) counts the origins too."""
 from __future__ import annotations
 
 from creditx.v1 import lists_pb2 as lpb
-from standards.fingerprint import fingerprint
-from standards.record import RECORD_PAYLOAD_TYPE, decode_record
+from creditx.standard.fingerprint import fingerprint
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 

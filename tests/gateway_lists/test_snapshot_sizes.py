@@ -28,7 +28,7 @@ def test_publish_keeps_one_size_per_change_equal_to_its_row(gateway, gw_dir, pki
 def test_migration_backfills_sizes_of_an_older_store(gateway, gw_dir, pki):
     _push(gateway, pki, 7, seed=42)
     gateway.stop(grace=1)
-    from gateway.lists.store import create_size_table
+    from creditx.gateway.lists.store import create_size_table
 
     with sqlite3.connect(gw_dir / "gateway.db") as db:  # as a store of schema 3 had it
         db.execute("DROP TABLE list_snap_sizes")

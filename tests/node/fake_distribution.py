@@ -19,16 +19,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from creditx.v1 import lists_pb2 as pb
 from creditx.v1 import lists_pb2_grpc as pb_grpc
-from node.replica.wire import change_to_pb, entry_to_pb
-from standards.checkpoint import Checkpoint, sign_checkpoint
-from standards.envelope import sign_envelope
-from standards.fingerprint import fingerprint
-from standards.lists import derive_change
-from standards.lists_log import change_leaf_hash, list_log_origin
-from standards.lists_snapshot import chunk_snapshot
-from standards.merkle import CompactRange, consistency_proof, root
-from standards.natural_key import natural_key
-from standards.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
+from creditx.node.replica.wire import change_to_pb, entry_to_pb
+from creditx.standard.checkpoint import Checkpoint, sign_checkpoint
+from creditx.standard.envelope import sign_envelope
+from creditx.standard.fingerprint import fingerprint
+from creditx.standard.lists.lifecycle import derive_change
+from creditx.standard.lists.log import change_leaf_hash, list_log_origin
+from creditx.standard.lists.snapshot import chunk_snapshot
+from creditx.standard.merkle import CompactRange, consistency_proof, root
+from creditx.standard.natural_key import natural_key
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
 from tests.node.helpers import make_signer
 
 GW_KEY = b"g" * 32  # the gateway's subject key: the node never learns it

@@ -14,9 +14,9 @@ import grpc
 from cryptography import x509
 
 from creditx.v1 import exchange_pb2, exchange_pb2_grpc
-from standards.envelope import Envelope, Signature, verify_envelope
-from standards.record import decode_record
-from standards.suites import key_id
+from creditx.standard.envelope import Envelope, Signature, verify_envelope
+from creditx.standard.record import decode_record
+from creditx.standard.suites import key_id
 
 
 class FakeGateway(exchange_pb2_grpc.ExchangeServicer):

@@ -6,9 +6,9 @@ import datetime as dt
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from node.intake import IntakeRow
-from standards.validation import Violation
-from standards.envelope import Signer
+from creditx.node.intake import IntakeRow
+from creditx.standard.validation import Violation
+from creditx.standard.envelope import Signer
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -25,7 +25,7 @@ def cf_row(n: int, *, name: str = "济南某某餐饮有限公司", op: str = "I
 
 
 def needs_name(record_type, fields, *, today):
-    """A stand-in for standards.validation in pure unit tests: CF_XDR_MC is required."""
+    """A stand-in for creditx.standard.validation in pure unit tests: CF_XDR_MC is required."""
     if fields.get("CF_XDR_MC"):
         return []
     return [Violation("CF_XDR_MC", "行政相对人名称", "REC-010", "REQUIRED_MISSING",

@@ -16,10 +16,10 @@ import pytest
 
 from creditx.v1 import node_api_pb2 as pb
 from creditx.v1 import node_api_pb2_grpc as pb_grpc
-from node.app import NodeApp
-from node.cli import register
-from standards.errors import CreditxError
-from standards.synth import generate_rows, write_rows
+from creditx.node.app import NodeApp
+from creditx.node.cli import register
+from creditx.standard.errors import CreditxError
+from creditx.standard.synth import generate_rows, write_rows
 
 from tests.node.fake_gateway import FakeGateway, serve
 from tests.node.pki import make_test_pki

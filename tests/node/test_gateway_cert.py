@@ -10,9 +10,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from certs.identity import IdentityError
-from certs.testing import make_pki
-from node.replica.trust import GATEWAY_SIGNING_CERT, accept_gateway_cert, gateway_signing_keys
+from creditx.pki.identity import IdentityError
+from creditx.pki.testing import make_pki
+from creditx.node.replica.trust import GATEWAY_SIGNING_CERT, accept_gateway_cert, gateway_signing_keys
 
 
 def _der(path) -> bytes:

@@ -18,7 +18,7 @@ from tests.node.test_cli_app import _synth_file, _wait_for, creditx
 
 pytestmark = pytest.mark.slow
 
-RUN = ("import argparse, sys; from node.cli import register; p = argparse.ArgumentParser(); "
+RUN = ("import argparse, sys; from creditx.node.cli import register; p = argparse.ArgumentParser(); "
        "register(p.add_subparsers(dest='c', required=True)); a = p.parse_args(['node', 'run', '--dir', sys.argv[1]]); "
        "sys.exit(a.func(a))")
 

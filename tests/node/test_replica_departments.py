@@ -15,13 +15,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from creditx.v1 import exchange_pb2_grpc
 from creditx.v1 import lists_pb2 as pb
 from creditx.v1 import lists_pb2_grpc as pb_grpc
-from node.app import NodeApp
-from node.config import Department
-from node.replica.checkpoints import CheckpointChecker
-from node.replica.sinks import SINK_CURSORS, drain
-from node.replica.store import ReplicaStore
-from node.store import NodeStore
-from standards.identifiers import id_check_char
+from creditx.node.app import NodeApp
+from creditx.node.config import Department
+from creditx.node.replica.checkpoints import CheckpointChecker
+from creditx.node.replica.sinks import SINK_CURSORS, drain
+from creditx.node.replica.store import ReplicaStore
+from creditx.node.store import NodeStore
+from creditx.standard.identifiers import id_check_char
 from tests.node.fake_distribution import USCCS, FakeDistribution, ListLog, serve_distribution
 from tests.node.fake_gateway import FakeGateway
 from tests.node.pki import TestPki
@@ -33,8 +33,8 @@ PERSON = "37010219900101123" + id_check_char("37010219900101123")
 
 def _provincial_pki(root):
     """A PKI from the real CA code, so the gateway's checkpoint key is a verifiable
-    gateway-signing certificate (node.replica.trust refuses anything else)."""
-    from certs.testing import make_pki
+    gateway-signing certificate (creditx.node.replica.trust refuses anything else)."""
+    from creditx.pki.testing import make_pki
 
     pki = make_pki(root)
     return pki, TestPki(pki.ca_cert, pki.gateway.tls_cert, pki.gateway.tls_key, pki.nodes["370100"].dir)

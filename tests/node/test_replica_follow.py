@@ -6,13 +6,13 @@ import threading
 
 import pytest
 
-from certs.tls import channel_credentials
-from node.replica.follower import Follower, FollowPolicy
-from node.replica.store import ReplicaStore
-from node.replica.subjects import question
-from node.store import NodeStore
-from node.sync.client import ChannelSettings
-from standards.lists import ListError, State
+from creditx.pki.tls import channel_credentials
+from creditx.node.replica.follower import Follower, FollowPolicy
+from creditx.node.replica.store import ReplicaStore
+from creditx.node.replica.subjects import question
+from creditx.node.store import NodeStore
+from creditx.node.sync.client import ChannelSettings
+from creditx.standard.lists.lifecycle import ListError, State
 from tests.node.fake_distribution import USCCS, FakeDistribution, ListLog, serve_distribution
 from tests.node.pki import make_test_pki
 from tests.node.test_cli_app import _wait_for as wait_for

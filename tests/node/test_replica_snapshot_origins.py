@@ -10,12 +10,12 @@ from dataclasses import replace
 import pytest
 
 from creditx.v1 import lists_pb2 as pb
-from node.replica.store import ReplicaStore
-from node.replica.subjects import question
-from node.replica.wire import chunk_from_pb, entry_to_pb, envelope_to_pb
-from node.store import NodeStore
-from standards.lists import ListError
-from standards.lists_snapshot import SnapshotChunk
+from creditx.node.replica.store import ReplicaStore
+from creditx.node.replica.subjects import question
+from creditx.node.replica.wire import chunk_from_pb, entry_to_pb, envelope_to_pb
+from creditx.node.store import NodeStore
+from creditx.standard.lists.lifecycle import ListError
+from creditx.standard.lists.snapshot import SnapshotChunk
 from tests.node.fake_distribution import USCCS, ListLog
 
 KEY = b"k" * 32

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
-from node.intake import check_row, ingest
-from node.store import MIGRATIONS, AckRow, NodeStore
-from standards.envelope import Envelope, Signature, verify_envelope
-from standards.record import RECORD_PAYLOAD_TYPE, decode_record
+from creditx.node.intake import check_row, ingest
+from creditx.node.store import MIGRATIONS, AckRow, NodeStore
+from creditx.standard.envelope import Envelope, Signature, verify_envelope
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
 
 from tests.node.helpers import TODAY, cf_row, make_signer, needs_name
 

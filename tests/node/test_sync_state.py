@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from node.sync.state import (
+from creditx.node.sync.state import (
     TRANSITIONS, Acked, AwaitAcks, Backoff, BatchSent, CloseStream, Connect, Done, Failed,
     HandshakeOk, NewData, OpenStream, SendBatch, State, SyncMachine, SyncPolicy, SyncStateError,
     Tick, Wake, backoff_delay,

@@ -10,11 +10,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from node.intake import ingest
-from node.store import NodeStore
-from node.sync.client import ChannelSettings, SyncRunner
-from node.sync.state import State, SyncMachine, SyncPolicy
-from standards.envelope import Signer
+from creditx.node.intake import ingest
+from creditx.node.store import NodeStore
+from creditx.node.sync.client import ChannelSettings, SyncRunner
+from creditx.node.sync.state import State, SyncMachine, SyncPolicy
+from creditx.standard.envelope import Signer
 
 from tests.node.fake_gateway import FakeGateway, serve
 from tests.node.helpers import TODAY, cf_row, needs_name

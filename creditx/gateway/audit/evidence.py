@@ -1,0 +1,126 @@
+"""Audit evidence from the gateway database: full verification and the exportable bundle.
+
+:func:`verify_database` (``creditx gateway audit verify``) runs the pure log checks of
+:mod:`creditx.standard.evidence` over the stored leaves and checkpoints, then ties leaves and
+records together, so that changing a byte of a stored record or leaf, deleting, inserting or
+swapping rows is detected and the first bad leaf index named:
+
+* every ``kind: record`` leaf (AUD-004) has its record row ``(node, seq)`` whose
+  ``log_index`` is that leaf, whose outcome and reason are the leaf's, and whose stored
+  fingerprint and *payload* still give the leaf's ``fp`` (REC-FP recomputed from the bytes);
+* every record row points at a leaf (no record without its leaf);
+* the persisted frontier (audit_log) is the frontier of the leaves.
+
+:func:`export_bundle` writes the self-contained bundle that ``creditx standard
+verify-bundle`` checks with no gateway (format in :mod:`creditx.standard.evidence`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+from creditx.gateway.audit import log as audit_log
+from creditx.gateway.audit.checkpoints import all_checkpoints
+from creditx.gateway.ingest.reasons import Outcome
+from creditx.standard.checkpoint import NoteVerifier
+from creditx.standard.evidence import BUNDLE_FORMAT, Problem, StoredCheckpoint, check_log, report
+from creditx.standard.fingerprint import fingerprint
+from creditx.standard.merkle import CompactRange, ProofError
+from creditx.standard.record import RecordError, decode_record
+
+
+def _checkpoints(conn: sqlite3.Connection) -> list[StoredCheckpoint]:
+    return [StoredCheckpoint(c.size, c.root, c.note) for c in all_checkpoints(conn)]
+
+
+def verify_database(conn: sqlite3.Connection, verifier: NoteVerifier, origin: str) -> dict:
+    """AUD-006/026 + records: the verdict (see :func:`creditx.standard.evidence.report`)."""
+    rows = conn.execute("SELECT idx, leaf_data, leaf_hash FROM audit_leaves ORDER BY rowid")
+    cps = _checkpoints(conn)
+    hashes, problems = check_log(((r[0], bytes(r[1]), r[2]) for r in rows), cps, [verifier], origin)
+    problems += _check_records(conn)
+    try:
+        stored, cr = audit_log.frontier(conn), CompactRange()
+        cr.extend(hashes)
+        if stored != cr:
+            problems.append(Problem(min(stored.size, len(hashes)), "FRONTIER", "AUD-003",
+                                    f"the persisted tree state (size {stored.size}) is not that of the "
+                                    f"{len(hashes)} stored leaves"))
+    except ProofError as exc:
+        problems.append(Problem(0, exc.reason, exc.rule, exc.message))
+    return report(problems, leaves=len(hashes), checkpoints=len(cps), records_checked=_count(conn))
+
+
+def _count(conn) -> int:
+    return conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+
+
+def _check_records(conn: sqlite3.Connection) -> list[Problem]:
+    problems: list[Problem] = []
+    by_key = {}
+    for rid, node, seq, outcome, reason, fp, payload, sha, log_index in conn.execute(
+            "SELECT id, node, source_seq, outcome, reason, fp, payload, payload_sha, log_index FROM records"):
+        if log_index is None:
+            problems.append(Problem(-1, "RECORD_UNLOGGED", "AUD-006", f"record id {rid} ({node}#{seq}) has no audit leaf"))
+            continue
+        by_key[(node, seq)] = (log_index, outcome, reason or "", fp or b"", bytes(payload or b""), sha or b"")
+    seen = set()
+    for idx, data in conn.execute("SELECT idx, leaf_data FROM audit_leaves ORDER BY idx"):
+        try:
+            leaf = json.loads(data)
+        except ValueError:
+            continue  # reported by check_log
+        if not isinstance(leaf, dict) or leaf.get("kind") != "record":
+            continue
+        key = (leaf.get("node"), leaf.get("seq"))
+        rec = by_key.get(key)
+        if rec is None:
+            problems.append(Problem(idx, "RECORD_MISSING", "AUD-004", f"leaf {idx}: no stored record {key[0]}#{key[1]}"))
+            continue
+        seen.add(key)
+        log_index, outcome, reason, fp, payload, sha = rec
+        msg = _mismatch(leaf, log_index, idx, outcome, reason, fp, payload, sha)
+        if msg:
+            problems.append(Problem(idx, "RECORD_ALTERED", "AUD-004", f"leaf {idx} / record {key[0]}#{key[1]}: {msg}"))
+    for key, rec in by_key.items():
+        if key not in seen:
+            problems.append(Problem(rec[0], "RECORD_UNLOGGED", "AUD-006",
+                                    f"record {key[0]}#{key[1]} claims leaf {rec[0]}, which is not its leaf"))
+    return problems
+
+
+def _mismatch(leaf: dict, log_index, idx, outcome, reason, fp, payload, sha) -> str:
+    if log_index != idx:
+        return f"record says leaf {log_index}"
+    if Outcome(outcome).name != leaf.get("decision") or reason != leaf.get("reason"):
+        return "decision or reason differ from the leaf"
+    if fp.hex() != leaf.get("fp"):
+        return "stored fingerprint differs from the leaf"
+    if hashlib.sha256(payload).digest() != bytes(sha):
+        return "payload bytes no longer match their SHA-256"
+    if leaf.get("fp"):
+        try:
+            if fingerprint(decode_record(payload)).hex() != leaf["fp"]:
+                return "payload's content fingerprint differs from the leaf (REC-FP)"
+        except RecordError:
+            return "payload no longer decodes"
+    return ""
+
+
+def export_bundle(conn: sqlite3.Connection, origin: str, verifier_key: str, signing_cert_pem: str, ca_pem: str) -> dict:
+    """AUD-050: every leaf, checkpoint, proof and certificate needed to check the log offline."""
+    leaves = [bytes(r[0]).hex() for r in conn.execute("SELECT leaf_data FROM audit_leaves ORDER BY idx")]
+    cps = _checkpoints(conn)
+    consistency = [{"old": a.size, "new": b.size, "hashes": [h.hex() for h in audit_log.consistency(conn, a.size, b.size)]}
+                   for a, b in zip(cps, cps[1:])]
+    inclusion = []
+    if cps:
+        size = cps[-1].size
+        inclusion = [{"index": i, "size": size, "hashes": [h.hex() for h in audit_log.inclusion(conn, i, size)]}
+                     for i in range(size)]
+    return {"format": BUNDLE_FORMAT, "origin": origin, "verifier_key": verifier_key,
+            "certificates": {"signing": signing_cert_pem, "ca": ca_pem}, "leaves": leaves,
+            "checkpoints": [{"size": c.size, "root": c.root.hex(), "note": c.note} for c in cps],
+            "consistency": consistency, "inclusion": inclusion}

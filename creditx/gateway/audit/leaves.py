@@ -1,0 +1,69 @@
+"""Audit-log leaves of ingest decisions (RFC 9162 §2.1.1), one per stored decision (SYNC-031).
+
+``leaf_data`` = RFC 8785 canonical JSON of
+``{"kind":"record","fp":hex,"node":region,"seq":n,"decision":…,"reason":…,"at":RFC3339}`` and
+``leaf_hash`` = SHA-256(0x00 || leaf_data). Pure: the time comes in as an argument.
+
+The commit path builds one leaf per stored record, so :func:`leaf_data` fills a fixed template
+when every string is made of characters RFC 8785 §3.2.2.2 writes verbatim (region codes,
+reason codes, hex, RFC 3339 times) and the sequence number is an integer JSON numbers hold
+exactly (RFC 8785 §3.2.2.3, below 2^53); anything else goes through the canonicaliser. The
+template's keys are in RFC 8785 §3.2.3 order; a test holds both paths to the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone
+
+from creditx.gateway.ingest.reasons import Outcome
+from creditx.gateway.ingest.values import Decision
+
+_VERBATIM = re.compile(r"[0-9A-Za-z_.:+\-]*")  # no character JCS would escape
+_TEMPLATE = b'{"at":"%s","decision":"%s","fp":"%s","kind":"record","node":"%s","reason":"%s","seq":%d}'
+_OUTCOME_NAME = {o: o.name.encode() for o in Outcome}
+_EXACT_INT = 1 << 53
+
+
+def rfc3339(at: datetime) -> str:
+    """UTC, second precision with milliseconds, ``Z`` suffix (RFC 3339 §5.6)."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def _canonicalize(obj) -> bytes:
+    try:
+        from creditx.standard.canonical import canonicalize
+    except ImportError:  # until creditx.standard.canonical lands: same bytes for this ASCII/str/int shape
+        import json
+
+        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return canonicalize(obj)
+
+
+def leaf_data(decision: Decision, node: str, at: str) -> bytes:
+    seq, reason = decision.source_seq, decision.reason
+    if (type(seq) is int and 0 <= seq < _EXACT_INT and decision.outcome in _OUTCOME_NAME
+            and _VERBATIM.fullmatch(reason) and _VERBATIM.fullmatch(node) and _VERBATIM.fullmatch(at)):
+        return _TEMPLATE % (at.encode(), _OUTCOME_NAME[decision.outcome], decision.fingerprint.hex().encode(),
+                            node.encode(), reason.encode(), seq)
+    return _canonicalize({"kind": "record", "fp": decision.fingerprint.hex(), "node": node,
+                          "seq": decision.source_seq, "decision": decision.outcome.name,
+                          "reason": decision.reason, "at": at})
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """RFC 9162 §2.1.1: MTH of one entry = SHA-256(0x00 || entry)."""
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def leaves_for(decisions: list[Decision], node: str, at: datetime) -> list[tuple[bytes, bytes]]:
+    """(leaf_data, leaf_hash) for every decision that is stored, in order."""
+    stamp = rfc3339(at)
+    sha256 = hashlib.sha256
+    out = []
+    for d in decisions:
+        if d.stored:
+            data = leaf_data(d, node, stamp)
+            out.append((data, sha256(b"\x00" + data).digest()))  # leaf_hash, inlined
+    return out

@@ -1,0 +1,91 @@
+"""Gateway configuration: paths and every limit as a setting with a safe default (STYLE.md 8).
+
+Stored as ``DIR/gateway.json``. Relative paths are relative to DIR. Unknown keys are an error
+naming the key, so a typo does not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from creditx.standard.errors import InputError
+
+CONFIG_NAME = "gateway.json"
+RUN_NAME = "run.json"
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    name: str = "gateway"
+    listen: str = "127.0.0.1:0"
+    metrics_listen: str = "127.0.0.1:0"
+    ca_cert: str = "tls/ca.crt"
+    crl: str = "tls/crl.pem"
+    tls_cert: str = "tls/tls.crt"
+    tls_key: str = "tls/tls.key"
+    signing_cert: str = "tls/signing.crt"
+    signing_key: str = "tls/signing.key"
+    database: str = "gateway.db"
+    subject_key: str = "subject.key"
+    # limits (SYNC-040)
+    max_batch_records: int = 500
+    max_message_bytes: int = 8 * 1024 * 1024
+    max_in_flight_batches: int = 4
+    max_concurrent_streams: int = 64
+    handler_threads: int = 32
+    verify_workers: int = 2
+    keepalive_time_s: int = 60
+    keepalive_timeout_s: int = 20
+    min_ping_interval_s: int = 30
+    stale_after_s: int = 300
+    crl_reload_s: int = 60
+    stream_lock_timeout_s: float = 10.0
+    shutdown_grace_s: float = 10.0
+    # list distribution (DIST-034, DIST-071, DIST-021)
+    list_max_batch_changes: int = 500
+    list_max_batch_bytes: int = 4 * 1024 * 1024
+    list_max_chunk_bytes: int = 1024 * 1024
+    list_max_chunk_entries: int = 2000
+    list_expiry_interval_s: int = 3600
+    # audit checkpoints (AUD-027) and fail-closed grace (AUD-040)
+    checkpoint_interval_s: int = 60
+    checkpoint_grace_s: int = 300
+
+    def path(self, base: Path, name: str) -> Path:
+        p = Path(getattr(self, name))
+        return p if p.is_absolute() else base / p
+
+
+def load_config(directory: Path) -> GatewayConfig:
+    path = Path(directory) / CONFIG_NAME
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist", hint="run `creditx gateway init --dir DIR --ca-dir CADIR` first") from None
+    except ValueError as exc:
+        raise InputError(f"{path} is not JSON: {exc}", hint="fix the file or re-run gateway init") from None
+    known = {f.name for f in fields(GatewayConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InputError(f"{path}: unknown setting {unknown[0]!r}", hint="known: " + ", ".join(sorted(known)))
+    for f in fields(GatewayConfig):
+        if f.name in data and not isinstance(data[f.name], type(getattr(GatewayConfig, f.name))):
+            if not (isinstance(data[f.name], int) and isinstance(getattr(GatewayConfig, f.name), float)):
+                raise InputError(f"{path}: setting {f.name!r} must be {type(getattr(GatewayConfig, f.name)).__name__}",
+                                 hint=f"default is {getattr(GatewayConfig, f.name)!r}")
+    return GatewayConfig(**data)
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    os.replace(tmp, path)
+
+
+def save_config(directory: Path, cfg: GatewayConfig) -> Path:
+    path = Path(directory) / CONFIG_NAME
+    write_json_atomic(path, asdict(cfg))
+    return path

@@ -1,0 +1,203 @@
+"""The ``creditx.v1.Exchange`` servicer: Handshake, Push, Heartbeat (standards/spec/05-sync.md).
+
+Translates proto ↔ domain values and maps :class:`BatchError` to status codes; the work is
+in :class:`creditx.gateway.exchange.batches.BatchIngest`. Push reads requests on a helper thread that triages
+and submits each batch to the workers as it arrives, so batch N+1 is verified while batch N
+commits; responses are yielded in batch order, each after its commit (SYNC-032).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+import grpc
+
+from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
+from creditx.pki.profiles import NODE_AUTH
+from creditx.v1 import exchange_pb2 as pb
+from creditx.v1 import exchange_pb2_grpc
+from creditx.gateway.audit.leaves import rfc3339
+from creditx.gateway.exchange.batches import BatchIngest
+from creditx.gateway.config import GatewayConfig
+from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.presence import Presence
+from creditx.gateway.call_errors import BatchError, abort, from_identity
+
+
+def peer_certificate(context: grpc.ServicerContext) -> bytes:
+    certs = context.auth_context().get("x509_pem_cert") or []
+    if not certs:
+        raise BatchError("UNAUTHENTICATED", "PEER_UNAUTHENTICATED", "no client certificate; mutual TLS required")
+    return certs[0]
+
+
+def identify(pem: bytes, trust: TrustStore, at: datetime, role: str) -> Identity:
+    """The peer's verified identity for ``role`` (SEC-030…), or BatchError."""
+    try:
+        return verify(pem, trust, at=at, roles=role)
+    except IdentityError as exc:
+        raise from_identity(exc) from None
+
+
+def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
+    if len(req.records) > max_records:
+        raise BatchError("RESOURCE_EXHAUSTED", "BATCH_TOO_LARGE",
+                         f"batch {req.batch_id} has {len(req.records)} records, the limit is {max_records} "
+                         "(HandshakeResponse.max_batch_records); split it")
+    out = []
+    for i, r in enumerate(req.records):
+        if r.source_seq == 0 or not r.HasField("envelope"):
+            raise BatchError("INVALID_ARGUMENT", "BATCH_MALFORMED",
+                             f"records[{i}] of batch {req.batch_id}: source_seq must be >= 1 and an "
+                             "envelope is required (SYNC-010)")
+        e = r.envelope
+        out.append(IncomingRecord(r.source_seq, e.payload_type, e.payload,
+                                  tuple(SignatureValue(s.keyid, s.suite, s.sig) for s in e.signatures)))
+    return out
+
+
+def to_ack(d: Decision) -> pb.RecordAck:
+    return pb.RecordAck(source_seq=d.source_seq, outcome=int(d.outcome), reason_code=d.reason,
+                        requirement=d.requirement, field=d.field, message=d.message,
+                        fingerprint=d.fingerprint, log_index=max(d.log_index, 0))
+
+
+class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
+    on_applied = None  # (region, applied_list_seq) -> None: creditx.gateway.lists.wiring.Lists.applied
+    def __init__(self, ingest: BatchIngest, keys: KeyRegistry, presence: Presence, cfg: GatewayConfig,
+                 clock: Callable[[], datetime], *, peer: Callable[[grpc.ServicerContext], bytes] = peer_certificate,
+                 checkpointer=None, signing_cert_der: bytes = b"") -> None:
+        self.ingest, self.keys, self.presence, self.cfg, self.clock = ingest, keys, presence, cfg, clock
+        self.store = ingest.store
+        self.peer = peer
+        self.checkpointer = checkpointer  # creditx.gateway.audit.checkpoints.Checkpointer: receipts, fail closed (AUD-040)
+        self.signing_cert_der = signing_cert_der  # handed to nodes for checkpoint checks
+        self.stopping = threading.Event()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _node(self, context) -> Identity:
+        if self.stopping.is_set():
+            raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; retry later")
+        return identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH)
+
+    def Handshake(self, request, context):
+        try:
+            ident = self._node(context)
+            now = self.clock()
+            results = self.keys.present(ident.region, list(request.signing_certificates), now)
+            for _, _, row in results:
+                if row is not None:
+                    self.store.add_signing_cert(row, rfc3339(now))
+            self.store.upsert_node(ident.region, request.node_name or ident.name, ident.serial,
+                                   ident.not_after.isoformat(), rfc3339(now))
+            self.presence.seen(ident.region, now)
+            return pb.HandshakeResponse(committed_seq=self.store.committed_seq(ident.region),
+                                        max_batch_records=self.cfg.max_batch_records,
+                                        max_message_bytes=self.cfg.max_message_bytes,
+                                        max_in_flight_batches=self.cfg.max_in_flight_batches,
+                                        gateway_id=self.cfg.name, region=ident.region,
+                                        gateway_signing_certificate=self.signing_cert_der)
+        except BatchError as err:
+            abort(context, err)
+
+    def Heartbeat(self, request, context):
+        try:
+            ident = self._node(context)
+        except BatchError as err:
+            abort(context, err)
+        now = self.clock()
+        self.store.heartbeat(ident.region, request.backlog, request.last_source_seq, rfc3339(now))
+        if self.on_applied is not None:  # DIST-043: the node's list replica cursor
+            self.on_applied(ident.region, request.applied_list_seq)
+        self.presence.seen(ident.region, now)
+        return pb.HeartbeatResponse(committed_seq=self.store.committed_seq(ident.region),
+                                    server_time_unix_ms=int(now.timestamp() * 1000))
+
+    def _lock_for(self, region: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(region, threading.Lock())
+
+    def Push(self, request_iterator, context):
+        try:
+            ident = self._node(context)
+        except BatchError as err:
+            abort(context, err)
+        node = ident.region
+        lock = self._lock_for(node)
+        if not lock.acquire(timeout=self.cfg.stream_lock_timeout_s):
+            abort(context, BatchError("ABORTED", "STREAM_BUSY", f"another Push stream of {node} is open; "
+                                      "one stream per node (SYNC-015), retry after it closes"))
+        self.presence.open(node, self.clock())
+        try:
+            yield from self._push(node, request_iterator, context)
+        finally:
+            self.presence.close(node, self.clock())
+            lock.release()
+
+    def _push(self, node: str, request_iterator, context):
+        pipe: queue.Queue = queue.Queue(maxsize=max(1, self.cfg.max_in_flight_batches))
+        in_flight: dict[int, bytes] = {}
+        guard = threading.Lock()
+        done = threading.Event()
+
+        def reader() -> None:
+            expected_after = self.store.committed_seq(node)
+            try:
+                for req in request_iterator:
+                    if done.is_set():
+                        return
+                    if self.stopping.is_set():
+                        raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; "
+                                         "unacked batches were not decided, resend them")
+                    refusal = self.checkpointer.refusal() if self.checkpointer else ""
+                    if refusal:
+                        raise BatchError("UNAVAILABLE", "AUDIT_UNSEALED", refusal)
+                    records = to_incoming(req, self.cfg.max_batch_records)
+                    now = self.clock()
+                    grants = self.keys.grants(node, self.store.signing_certs(node), now)
+                    with guard:
+                        snapshot = dict(in_flight)
+                    pending = self.ingest.start(node, records, expected_after, grants, now.date(), snapshot.get)
+                    expected_after = pending.next_expected - 1
+                    with guard:
+                        for pos in pending.positions:
+                            in_flight[records[pos].source_seq] = records[pos].payload_sha
+                    pipe.put((req.batch_id, req.backlog, records, pending))
+                pipe.put(None)
+            except BatchError as err:
+                pipe.put(err)
+            except Exception as exc:  # a broken stream or our bug: end the call, never hang
+                pipe.put(exc)
+
+        t = threading.Thread(target=reader, name=f"push-{node}", daemon=True)
+        t.start()
+        try:
+            while True:
+                item = pipe.get()
+                if item is None:
+                    return
+                if isinstance(item, BatchError):
+                    abort(context, item)
+                if isinstance(item, Exception):
+                    if context.is_active():
+                        raise item
+                    return
+                batch_id, backlog, records, pending = item
+                decisions, committed = self.ingest.finish(pending)
+                with guard:
+                    for r in records:
+                        in_flight.pop(r.source_seq, None)
+                now = self.clock()
+                self.store.report_backlog(node, backlog, rfc3339(now))
+                self.presence.seen(node, now)
+                size = max((d.log_index + 1 for d in decisions), default=0)
+                receipt = self.checkpointer.covering(size) if self.checkpointer and size else ""
+                yield pb.PushResponse(batch_id=batch_id, acks=[to_ack(d) for d in decisions],
+                                      committed_seq=committed, checkpoint=receipt)
+        finally:
+            done.set()

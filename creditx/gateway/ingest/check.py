@@ -1,0 +1,126 @@
+"""Per-record checks that need no store: verify → authorise → decode → validate (SYNC-030…).
+
+Runs in worker processes (``creditx.gateway.exchange.pool``): everything here is picklable in and out,
+has no I/O and takes the date as an argument. The main process decides which signing keys a
+node may use *now* (chain, validity, revocation, role, region — :class:`KeyGrant`) and ships
+them with the job; a worker only loads each public key once (``_KEYS``, per process cache).
+
+Order of the checks, first failure wins and names reason, requirement and field:
+
+1. a signature by a key granted to this node (SYNC-030; revoked → SEC, expired → SEC);
+2. the signature over PAE(payload_type, payload) (SIG-…, ``creditx.standard.envelope``);
+3. the payload decodes as a record (SIG-020…, ``creditx.standard.record``);
+4. its ``source_seq`` equals the one it was sent under (SYNC-014);
+5. its region is the node's own (SEC region authorisation; 370000 sends for 370000 only);
+6. its fields validate against the catalogue (REC-…, ``creditx.standard.validation``);
+
+then the content fingerprint and natural key are computed for dedup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from creditx.gateway.ingest.reasons import fix_of, requirement_of
+from creditx.gateway.ingest.values import Checked, IncomingRecord
+from creditx.standard.envelope import Envelope, Signature, SignatureError, verify_envelope
+from creditx.standard.fingerprint import fingerprint
+from creditx.standard.natural_key import natural_key
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, RecordError, decode_record
+from creditx.standard.validation import validate_fields
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    """A signing key the node presented: ``spki_der`` when usable now, else why not (the
+    reason code and requirement of the certificate check, e.g. CERT_REVOKED / SEC-040)."""
+
+    spki_der: bytes = b""
+    reason: str = ""
+    requirement: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CheckJob:
+    node_region: str
+    grants: dict[str, KeyGrant]
+    records: tuple[IncomingRecord, ...]
+    today: date
+    subject_key: bytes
+
+
+_KEYS: dict[tuple[str, bytes], object] = {}
+
+
+def _public_key(keyid: str, der: bytes):
+    k = _KEYS.get((keyid, der))
+    if k is None:
+        if len(_KEYS) > 4096:
+            _KEYS.clear()
+        k = _KEYS[(keyid, der)] = load_der_public_key(der)
+    return k
+
+
+def _reject(rec: IncomingRecord, reason: str, requirement: str, message: str, field: str = "",
+            **kw) -> Checked:
+    return Checked(source_seq=rec.source_seq, payload_sha=rec.payload_sha, reason=reason,
+                   requirement=requirement or requirement_of(reason), field=field, message=message, **kw)
+
+
+def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
+    grants = job.grants
+    usable = tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.signatures if s.keyid in grants)
+    if not usable:
+        ids = ", ".join(s.keyid for s in rec.signatures) or "none"
+        return _reject(rec, "SIG_UNKNOWN_KEY", "",
+                       f"no signature by a signing certificate this node presented (key ids: {ids}); "
+                       f"{fix_of('SIG_UNKNOWN_KEY')}")
+    grant = grants[usable[0].keyid]
+    if grant.reason:
+        return _reject(rec, grant.reason, grant.requirement, grant.message, keyid=usable[0].keyid)
+
+    def resolve(keyid: str):
+        g = grants.get(keyid)
+        return _public_key(keyid, g.spki_der) if g and g.spki_der else None
+
+    try:
+        sig = verify_envelope(Envelope(rec.payload_type, rec.payload, usable), resolve,
+                              expected_type=RECORD_PAYLOAD_TYPE)
+    except SignatureError as exc:
+        return _reject(rec, exc.reason, exc.rule, exc.detail, keyid=usable[0].keyid)
+    keyid = sig.keyid
+    try:
+        record = decode_record(rec.payload)  # decoded once; everything below reads this object
+    except RecordError as exc:
+        return _reject(rec, exc.reason, exc.rule, exc.detail, exc.field, keyid=keyid)
+    if record.source_seq != rec.source_seq:
+        return _reject(rec, "SYNC_SEQ_MISMATCH", "", f"payload says source_seq {record.source_seq} but it "
+                       f"was sent as {rec.source_seq}; {fix_of('SYNC_SEQ_MISMATCH')}", "source_seq",
+                       **_meta(record, keyid))
+    if record.region != job.node_region:
+        return _reject(rec, "SEC_REGION_MISMATCH", "", f"record region {record.region} is not this node's "
+                       f"region {job.node_region} (from its certificate); {fix_of('SEC_REGION_MISMATCH')}",
+                       "region", **_meta(record, keyid))
+    violations = validate_fields(record.type, record.fields, today=job.today)  # [] when clean: no copies
+    errors = [v for v in violations if v.severity == "error"]
+    if errors:
+        v = errors[0]
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        return _reject(rec, v.reason, v.rule, f"{v.message}; {v.fix}{more}", v.field, **_meta(record, keyid))
+    return Checked(rec.source_seq, rec.payload_sha, "", "", "", "", fingerprint(record),
+                   natural_key(record, job.subject_key), record.version, record.type, record.region,
+                   record.op, keyid)
+
+
+def _meta(record, keyid: str) -> dict:
+    return dict(keyid=keyid, record_type=record.type, region=record.region, op=record.op,
+                version=record.version)
+
+
+def check_job(job: CheckJob) -> list[Checked]:
+    """Check every record of a job in order (the unit of work shipped to a worker process)."""
+    return [check_record(r, job) for r in job.records]

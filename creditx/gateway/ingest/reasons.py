@@ -1,0 +1,42 @@
+"""Reason codes and requirement IDs of the gateway's ingest decisions (standards/spec/05-sync.md).
+
+One table, so that the spec, the acks and the tests name the same strings. A reason code says
+which way a record broke a rule; the requirement ID says which rule (EXCHANGE-STANDARD.md §0).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Outcome(IntEnum):
+    """Values equal the wire enum ``creditx.v1.Outcome`` (exchange.proto)."""
+
+    ACCEPTED = 1
+    DUPLICATE = 2
+    SUPERSEDED = 3
+    REJECTED = 4
+
+
+# reason code -> (requirement ID, what the node should do)
+REASONS: dict[str, tuple[str, str]] = {
+    # sequence rules
+    "SYNC_SEQ_GAP": ("SYNC-011", "resend from committed_seq + 1, in order"),
+    "SYNC_SEQ_CONFLICT": ("SYNC-012", "a source_seq is never reused for other content; assign a new one"),
+    "SYNC_SEQ_MISMATCH": ("SYNC-014", "sign the record with the same source_seq it is sent under"),
+    # dedup / versions
+    "OLDER_THAN_STORED": ("SYNC-022", "nothing to do: a newer version of this record is already current"),
+    "SYNC_VERSION_CONFLICT": ("SYNC-023", "send a correction with a higher version number"),
+    # signing certificate / envelope
+    "SIG_UNKNOWN_KEY": ("SYNC-030", "present the signing certificate in the handshake"),
+    # authorisation: checked in creditx.gateway.ingest.check against the node's certificate region
+    # (creditx.pki.identity.authorise_region states the same SEC-032 rule for callers holding an Identity)
+    "SEC_REGION_MISMATCH": ("SEC-032", "a node sends records of its own region only (370000: province)"),
+}
+
+def requirement_of(reason: str, default: str = "") -> str:
+    return REASONS.get(reason, (default, ""))[0]
+
+
+def fix_of(reason: str) -> str:
+    return REASONS.get(reason, ("", ""))[1]

@@ -1,0 +1,104 @@
+"""Domain values of ingest: what comes in, what a worker found, what was decided.
+
+Wire types stop at the servicer (STYLE.md 5); these frozen dataclasses are what the rules and
+the store see. Invariant: a :class:`Decision` with ``stored=False`` (a sequence gap, a replay)
+leaves no row and no audit leaf; every other decision is one row and one leaf (SYNC-031).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+
+from creditx.gateway.ingest.reasons import Outcome
+
+
+@dataclass(frozen=True)
+class SignatureValue:
+    keyid: str
+    suite: str
+    sig: bytes
+
+
+@dataclass(frozen=True)
+class IncomingRecord:
+    """One ``SignedRecord`` of a pushed batch, payload bytes verbatim (SIG decision 1)."""
+
+    source_seq: int
+    payload_type: str
+    payload: bytes
+    signatures: tuple[SignatureValue, ...]
+
+    @cached_property
+    def payload_sha(self) -> bytes:
+        """SHA-256 of the payload; computed once (triage, servicer and worker all need it, and it
+        travels to the worker with the record)."""
+        return hashlib.sha256(self.payload).digest()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What verify → authorise → decode → validate found for one record (worker output).
+
+    ``reason`` empty means the record passed; then fingerprint, natural_key and version are set.
+    """
+
+    source_seq: int
+    payload_sha: bytes
+    reason: str = ""
+    requirement: str = ""
+    field: str = ""
+    message: str = ""
+    fingerprint: bytes = b""
+    natural_key: str = ""
+    version: int = 0
+    record_type: str = ""
+    region: str = ""
+    op: str = ""
+    keyid: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gateway's answer for one record; becomes a ``RecordAck`` on the wire."""
+
+    source_seq: int
+    outcome: Outcome
+    payload_sha: bytes = b""
+    reason: str = ""
+    requirement: str = ""
+    field: str = ""
+    message: str = ""
+    fingerprint: bytes = b""
+    natural_key: str = ""
+    version: int = 0
+    record_type: str = ""
+    region: str = ""
+    op: str = ""
+    keyid: str = ""
+    current: bool = False      # becomes the current version of its natural key
+    stored: bool = True        # False: gap or replay — no new row, no new audit leaf
+    replay: bool = False
+    log_index: int = -1        # set by the store at commit
+
+    def with_log_index(self, idx: int) -> "Decision":
+        d = object.__new__(Decision)  # a plain dict copy: ~20x cheaper than dataclasses.replace
+        d.__dict__.update(self.__dict__)
+        d.__dict__["log_index"] = idx
+        return d
+
+
+def rejected(checked_or_seq, reason: str, requirement: str, message: str, *, field_code: str = "",
+             payload_sha: bytes = b"", stored: bool = True) -> Decision:
+    """A REJECTED decision (kept with its reason, SYNC-031)."""
+    seq = checked_or_seq if isinstance(checked_or_seq, int) else checked_or_seq.source_seq
+    return Decision(source_seq=seq, outcome=Outcome.REJECTED, payload_sha=payload_sha, reason=reason,
+                    requirement=requirement, field=field_code, message=message, stored=stored)
+
+
+__all__ = ["SignatureValue", "IncomingRecord", "Checked", "Decision", "rejected"]

@@ -1,0 +1,44 @@
+"""``creditx gateway init``: lay out a gateway directory from the CA's gateway credentials.
+
+Copies the gateway's TLS certificate/key, signing certificate/key, CA certificate and CRL into
+``DIR/tls/`` (keys 0600 in a 0700 directory, SEC-060) and writes ``DIR/gateway.json`` with
+every limit at its safe default. Refuses to overwrite an existing configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from creditx.pki import files
+from creditx.gateway.config import CONFIG_NAME, GatewayConfig, save_config
+from creditx.standard.errors import InputError
+
+_COPIES = ((files.CA_CERT, 0o644), (files.CRL, 0o644), (files.TLS_CERT, 0o644), (files.TLS_KEY, 0o600),
+           (files.SIGNING_CERT, 0o644), (files.SIGNING_KEY, 0o600))
+
+
+def init_gateway_dir(directory: Path, creds_dir: Path, *, cfg: GatewayConfig | None = None,
+                     listen: str | None = None, name: str | None = None) -> Path:
+    directory, creds_dir = Path(directory), Path(creds_dir)
+    if (directory / CONFIG_NAME).exists():
+        raise InputError(f"{directory / CONFIG_NAME} already exists", hint="use another --dir or edit that file")
+    missing = [n for n, _ in _COPIES if not (creds_dir / n).exists()]
+    if missing:
+        raise InputError(f"{creds_dir} lacks {', '.join(missing)}",
+                         hint="point --ca-dir at the CA directory (its gateway/ folder is used) or at the "
+                              "output of `creditx certs issue-gateway --out`")
+    tls = directory / "tls"
+    directory.mkdir(parents=True, exist_ok=True)
+    tls.mkdir(mode=0o700, exist_ok=True)
+    for name_, mode in _COPIES:
+        fd = os.open(tls / name_, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write((creds_dir / name_).read_bytes())
+    cfg = cfg or GatewayConfig()
+    if listen:
+        cfg = replace(cfg, listen=listen)
+    if name:
+        cfg = replace(cfg, name=name)
+    return save_config(directory, cfg)

@@ -1,0 +1,216 @@
+"""The ``creditx.v1.Distribution`` servicer: Subscribe, Snapshot, GetListCheckpoint, ReportApplied.
+
+Translates, doesn't think (STYLE.md 4): the log's rows come from :mod:`creditx.gateway.lists.store`,
+wake-ups from :mod:`creditx.gateway.lists.hub`, chunk plans from ``creditx.standard.lists.snapshot``. Every
+call needs a node-auth certificate (SEC-030); each stream reads through a SQLite connection of
+its own, so a slow reader never holds the ingest writer.
+
+Invariants: a Subscribe stream sends consecutive list_seqs from ``from_list_seq`` in order,
+``through_list_seq`` only ever grows and never passes a committed change (DIST-030/033/034);
+a Snapshot is read inside one read transaction, so every chunk is of the same ``at_list_seq``
+(DIST-070) and chunking is deterministic for given bounds (DIST-071).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import grpc
+
+from creditx.pki.profiles import NODE_AUTH
+from creditx.v1 import lists_pb2 as lpb
+from creditx.v1 import lists_pb2_grpc
+from creditx.gateway.audit.leaves import rfc3339
+from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.lists import store
+from creditx.gateway.lists.checkpoint import ListCheckpointer, consistency
+from creditx.gateway.lists.hub import Hub
+from creditx.gateway.lists.wire import change_to_pb, snapshot_chunk
+from creditx.gateway.exchange.service import identify, peer_certificate
+from creditx.gateway.call_errors import BatchError, abort
+from creditx.standard.catalogue import load_catalogue
+from creditx.standard.lists.lifecycle import ListError
+from creditx.standard.lists.snapshot import plan_chunks
+from creditx.standard.merkle import CompactRange
+
+
+@dataclass(frozen=True)
+class ListLimits:
+    """Bounds of the Distribution service (DIST-034, DIST-071); a client may ask for less."""
+
+    max_batch_changes: int = 500
+    max_batch_bytes: int = 4 * 1024 * 1024
+    max_chunk_bytes: int = 1024 * 1024
+    max_chunk_entries: int = 2000
+    poll_s: float = 1.0  # re-read the head this often even without a wake-up (other writers)
+
+
+def _fail(context, code: grpc.StatusCode, reason: str, rule: str, message: str, hint: str = "") -> None:
+    context.abort(code, f"{reason} [{rule}]: {message}" + (f"; {hint}" if hint else ""))
+
+
+class DistributionServicer(lists_pb2_grpc.DistributionServicer):
+    def __init__(self, db_path: Path, hub: Hub, keys: KeyRegistry, checkpointer: ListCheckpointer,
+                 clock: Callable[[], datetime], *, limits: ListLimits = ListLimits(),
+                 peer=peer_certificate) -> None:
+        self.db_path, self.hub, self.keys, self.checkpointer, self.clock = db_path, hub, keys, checkpointer, clock
+        self.limits = limits
+        self.peer = peer
+        self.list_types = {lt.code for lt in load_catalogue().list_types}
+        self._writer = store.open_conn(db_path)
+        self._wlock = threading.Lock()  # one writer connection, many handler threads
+
+    def _node(self, context) -> str:
+        try:
+            if self.hub.closed.is_set():
+                raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; resubscribe later")
+            return identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH).region
+        except BatchError as err:
+            abort(context, err)
+            raise  # not reached
+
+    # --- Subscribe (DIST-030 … DIST-034) -----------------------------------------------------
+
+    def Subscribe(self, request, context):
+        self._node(context)
+        unknown = sorted(set(request.list_types) - self.list_types)
+        if unknown:
+            _fail(context, grpc.StatusCode.INVALID_ARGUMENT, "LIST_TYPE_UNKNOWN", "DIST-033",
+                  f"list_types: {unknown[0]!r} is not a list type of the catalogue", "use codes such as SXBZXR")
+        types = frozenset(request.list_types)
+        limit = min(request.max_batch_changes or self.limits.max_batch_changes, self.limits.max_batch_changes)
+        cursor = max(request.from_list_seq, 1) - 1
+        conn = store.open_conn(self.db_path)
+        sub = self.hub.subscribe()
+        try:
+            head = store.head(conn)
+            if cursor > head:
+                _fail(context, grpc.StatusCode.FAILED_PRECONDITION, "DIST_CURSOR_AHEAD", "DIST-040",
+                      f"from_list_seq {request.from_list_seq} is beyond the log's head {head}",
+                      "this replica holds changes the log does not: re-bootstrap from a snapshot")
+            live_sent = False
+            while context.is_active() and not self.hub.closed.is_set():
+                head = store.head(conn)
+                if cursor < head:
+                    batch, cursor = self._batch(conn, cursor, head, limit, types)
+                    live_sent = batch.live
+                    yield batch
+                    continue
+                if not live_sent:  # DIST-030: tell the node the backlog is drained
+                    live_sent = True
+                    yield lpb.ListChangeBatch(through_list_seq=cursor, head_list_seq=head, live=True)
+                sub.wait(self.limits.poll_s)
+            if self.hub.closed.is_set() and context.is_active():
+                _fail(context, grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN", "DIST-030",
+                      "the gateway is shutting down", f"resubscribe from {cursor + 1}")
+        finally:
+            sub.close()
+            conn.close()
+
+    def _batch(self, conn: sqlite3.Connection, cursor: int, head: int, limit: int,
+               types: frozenset[str]) -> tuple[lpb.ListChangeBatch, int]:
+        """Consecutive changes after ``cursor``: at most ``limit`` and about max_batch_bytes."""
+        msg = lpb.ListChangeBatch(head_list_seq=head)
+        size, through = 0, cursor
+        for c in store.changes_between(conn, cursor + 1, min(head, cursor + limit)):
+            if not types or c.entry.list_type in types:
+                pb = change_to_pb(c)
+                n = pb.ByteSize()
+                if msg.changes and size + n > self.limits.max_batch_bytes:
+                    break
+                msg.changes.append(pb)
+                size += n
+            through = c.list_seq
+        msg.through_list_seq = through
+        msg.live = through >= head
+        return msg, through
+
+    # --- Snapshot (DIST-070 … DIST-074) ------------------------------------------------------
+
+    def Snapshot(self, request, context):
+        self._node(context)
+        max_bytes = min(request.max_chunk_bytes or self.limits.max_chunk_bytes, self.limits.max_chunk_bytes)
+        max_entries = min(request.max_chunk_entries or self.limits.max_chunk_entries, self.limits.max_chunk_entries)
+        conn = store.open_conn(self.db_path)
+        try:
+            conn.execute("BEGIN")  # one read transaction: every chunk sees the same state (DIST-070)
+            head = store.head(conn)
+            at = request.at_list_seq or head
+            if at > head:
+                _fail(context, grpc.StatusCode.FAILED_PRECONDITION, "DIST_SNAPSHOT_GONE", "DIST-072",
+                      f"no snapshot at list_seq {at}: the log's head is {head}",
+                      "discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)")
+            # DIST-075: each entry with the origin envelope of the version it rests on
+            if at == head:
+                sql = ("SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
+                       " JOIN list_log l ON l.list_seq = e.last_seq ORDER BY e.entry_id")
+                args: tuple = ()
+                frontier = store.frontier(conn)
+            else:  # the state after change `at`: each entry's latest change up to it
+                sql = ("SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
+                       " (SELECT MAX(list_seq) FROM list_log WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id")
+                args = (at,)
+                frontier = CompactRange()
+                frontier.extend(store.leaf_hashes(conn, 0, at))
+            # DIST-071/075: a chunk counts each entry's RFC 8785 bytes plus its origin's payload and
+            # signatures; the sizes come from a narrow table, not a pass over the state itself
+            sizes = [r[0] for r in conn.execute(store.SNAPSHOT_SIZES_SQL, (at,))]
+            try:
+                ranges = plan_chunks(sizes, max_bytes=max_bytes, max_entries=max_entries)
+            except ListError as exc:
+                _fail(context, grpc.StatusCode.FAILED_PRECONDITION, exc.reason, exc.rule, exc.detail,
+                      "ask with a larger max_chunk_bytes")
+            if request.from_chunk >= len(ranges):
+                _fail(context, grpc.StatusCode.OUT_OF_RANGE, "DIST_SNAPSHOT_ORDER", "DIST-072",
+                      f"from_chunk {request.from_chunk}: the snapshot at {at} has {len(ranges)} chunks",
+                      "ask from a chunk below the total")
+            rows = conn.execute(sql, args)
+            first = ranges[request.from_chunk].start
+            for _ in range(first):  # skip to the chunk asked for (resumption, DIST-072)
+                rows.fetchone()
+            for index in range(request.from_chunk, len(ranges)):
+                chunk = snapshot_chunk(rows.fetchmany(len(ranges[index])), at, index, len(ranges), len(sizes))
+                if index == 0:
+                    chunk.frontier = frontier.to_bytes()
+                if not context.is_active():
+                    return
+                yield chunk
+        finally:
+            conn.close()
+
+    # --- checkpoints and reports (DIST-043, DIST-051/052) --------------------------------------
+
+    def GetListCheckpoint(self, request, context):
+        self._node(context)
+        try:
+            with self._wlock:
+                size, note = self.checkpointer.latest(self._writer)
+                proof = consistency(self._writer, request.from_size, size)
+        except ListError as exc:
+            _fail(context, grpc.StatusCode.FAILED_PRECONDITION, exc.reason, exc.rule, exc.detail, exc.hint)
+        return lpb.ListCheckpointResponse(checkpoint=note, consistency_proof=proof)
+
+    def ReportApplied(self, request, context):
+        node = self._node(context)
+        self.report(node, request.applied_list_seq, request.checkpoint_verified)
+        with self._wlock:
+            return lpb.ReportAppliedResponse(head_list_seq=store.head(self._writer))
+
+    def report(self, node: str, applied: int, verified: bool = False) -> None:
+        """DIST-043 (also from Exchange.Heartbeat.applied_list_seq)."""
+        with self._wlock:
+            store.report_applied(self._writer, node, applied, verified, rfc3339(self.clock()))
+
+    def lags(self, now: datetime) -> tuple[int, dict[str, store.Lag]]:
+        """DIST-043: (list head, per-node lag) for the operator status and metrics."""
+        with self._wlock:
+            return store.head(self._writer), store.lags(self._writer, now)
+
+    def close(self) -> None:
+        with self._wlock:
+            self._writer.close()

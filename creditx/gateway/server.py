@@ -1,0 +1,161 @@
+"""Wires the gateway together and runs it: the one place that builds store, pool, servicers,
+gRPC server (mutual TLS only, health, reflection, bounded messages, keepalive), metrics HTTP
+endpoint and scheduler, and writes ``DIR/run.json`` atomically once bound (port 0 allowed).
+
+``Gateway.stop()`` is the graceful shutdown: health NOT_SERVING, new calls UNAVAILABLE,
+in-flight batches finish and commit within the grace period, then the pool and store close.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from concurrent import futures
+from datetime import datetime, timezone
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+from creditx.pki.tls import FileTrustSource, server_credentials
+from creditx.pki.files import read_key
+from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
+from creditx.gateway.audit.leaves import rfc3339
+from creditx.gateway.exchange.batches import BatchIngest
+from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
+from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
+from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.lists.service import ListLimits
+from creditx.gateway.lists.wiring import SERVICE as DISTRIBUTION
+from creditx.gateway.lists.wiring import Lists
+from creditx.gateway.metrics import make_registry
+from creditx.gateway.exchange.presence import Presence
+from creditx.gateway.schedule import make_scheduler
+from creditx.gateway.audit.service import AuditServicer
+from creditx.gateway.exchange.service import ExchangeServicer
+from creditx.gateway.operator.service import OperatorServicer
+from creditx.gateway.store.sqlite import SqliteStore
+
+SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def load_subject_key(path: Path) -> bytes:
+    """The HMAC key for natural-person subject ids in natural keys; created once, 0600."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+class Gateway:
+    def __init__(self, directory: Path, cfg: GatewayConfig | None = None, *,
+                 clock: Callable[[], datetime] = utc_now, audit: bool = True, workers: int | None = None) -> None:
+        self.dir = Path(directory)
+        self.cfg = cfg or load_config(self.dir)
+        self.clock = clock
+        c, d = self.cfg, self.dir
+        self.store = SqliteStore(c.path(d, "database"), now=rfc3339(clock()))
+        self.pool = CheckPool(c.verify_workers if workers is None else workers)
+        self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
+        self.keys = KeyRegistry(self.trust)
+        self.presence = Presence()
+        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
+        self.checkpointer = Checkpointer(c.path(d, "database"), origin_for(c.name),
+                                         lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
+        self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,
+                                         signing_cert_der=_der(c.path(d, "signing_cert")))
+        # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
+        self.lists = Lists(self.dir, c, self.store, self.keys, clock, audit=audit,
+                           limits=ListLimits(max_batch_changes=c.list_max_batch_changes,
+                                             max_batch_bytes=c.list_max_batch_bytes,
+                                             max_chunk_bytes=c.list_max_chunk_bytes,
+                                             max_chunk_entries=c.list_max_chunk_entries))
+        self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
+        self.operator = OperatorServicer(self.store, self.presence, self.keys, c.name, clock,
+                                         list_lags=self.lists.lags, audit_status=self.checkpointer.status)
+        self.health = health.HealthServicer()
+        ms = 1000
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
+            maximum_concurrent_rpcs=c.max_concurrent_streams,
+            options=[("grpc.max_receive_message_length", c.max_message_bytes),
+                     ("grpc.max_send_message_length", c.max_message_bytes),
+                     ("grpc.keepalive_time_ms", c.keepalive_time_s * ms),
+                     ("grpc.keepalive_timeout_ms", c.keepalive_timeout_s * ms),
+                     ("grpc.http2.min_ping_interval_without_data_ms", c.min_ping_interval_s * ms),
+                     ("grpc.keepalive_permit_without_calls", 1)])
+        exchange_pb2_grpc.add_ExchangeServicer_to_server(self.exchange, self.server)
+        operator_pb2_grpc.add_OperatorServicer_to_server(self.operator, self.server)
+        audit_pb2_grpc.add_AuditServicer_to_server(AuditServicer(self.checkpointer), self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.lists.register(self.server)
+        names = (DISTRIBUTION, exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
+                 operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
+                 audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
+                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, self.server)
+        creds = server_credentials(c.path(d, "tls_cert"), c.path(d, "tls_key"), c.path(d, "ca_cert"))
+        self.port = self.server.add_secure_port(c.listen, creds)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {c.listen}")
+        self.host = c.listen.rsplit(":", 1)[0]
+        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
+        self.lists.schedule(self.scheduler)  # DIST-021 expiry job
+        self._http = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> dict:
+        self.pool.warm()
+        self.server.start()
+        host, port = self.cfg.metrics_listen.rsplit(":", 1)
+        registry = make_registry(self.store, self.presence, self.clock)
+        self.lists.register_metrics(registry)
+        self._http, _ = start_http_server(int(port), addr=host, registry=registry)
+        for name in ("",) + SERVICES:
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self.scheduler.start()
+        run = {"address": self.address, "metrics": f"http://{host}:{self._http.server_port}/metrics",
+               "pid": os.getpid()}
+        write_json_atomic(self.dir / RUN_NAME, run)
+        return run
+
+    def stop(self, grace: float | None = None) -> None:
+        self.health.enter_graceful_shutdown()
+        self.exchange.stopping.set()
+        self.lists.stopping()
+        self.server.stop(self.cfg.shutdown_grace_s if grace is None else grace).wait()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._http is not None:
+            self._http.shutdown()
+        self.pool.close()
+        self.checkpointer.close()
+        self.lists.close()
+        self.store.close()
+        try:
+            (self.dir / RUN_NAME).unlink()
+        except FileNotFoundError:
+            pass
+
+    def wait(self) -> None:
+        self.server.wait_for_termination()
+
+
+def _der(pem_path: Path) -> bytes:
+    """The DER form of a PEM certificate file (sent to nodes in the handshake)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return x509.load_pem_x509_certificate(pem_path.read_bytes()).public_bytes(Encoding.DER)

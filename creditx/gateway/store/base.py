@@ -1,0 +1,86 @@
+"""The gateway store interface (a Protocol) every implementation must satisfy.
+
+The contract suite ``tests/gateway/store_contract.py`` runs against each implementation.
+Invariants an implementation keeps:
+
+* :meth:`commit_batch` is atomic: the decided rows, one audit leaf per stored decision, the
+  per-node counters and the node's new high-water mark are committed together or not at all
+  (SYNC-031, DESIGN.md decision 5); the returned decisions carry their audit leaf index.
+* Rejected records are kept with their reason; gaps and replays leave no row and no leaf.
+* ``(node, source_seq)`` is unique; audit leaf indices are 0, 1, 2, … without holes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from creditx.gateway.ingest.values import Decision, IncomingRecord
+
+
+@dataclass(frozen=True)
+class SigningCert:
+    keyid: str
+    region: str
+    serial: str
+    not_after: str      # RFC 3339
+    cert_der: bytes
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    region: str
+    name: str
+    committed_seq: int
+    last_seen: str
+    backlog: int
+    last_source_seq: int
+    auth_serial: str
+    auth_not_after: str
+    counts: dict[str, int]
+    recent_reasons: list[tuple[str, int]]
+
+
+class GatewayStore(Protocol):
+    def committed_seq(self, node: str) -> int: ...
+
+    def decision_for(self, node: str, seq: int) -> Decision | None: ...
+
+    def fingerprint_stored(self, fp: bytes) -> bool: ...
+
+    def current_version(self, natural_key: str) -> int | None: ...
+
+    def stored_fingerprints(self, fps: Sequence[bytes]) -> set[bytes]:
+        """The subset of ``fps`` stored as content (accepted or superseded), one query."""
+        ...
+
+    def current_versions(self, keys: Sequence[str]) -> dict[str, int]:
+        """Current version of each of ``keys`` that has one, one query."""
+        ...
+
+    def commit_batch(self, node: str, items: Sequence[tuple[Decision, IncomingRecord | None]],
+                     leaves: Sequence[tuple[bytes, bytes]] | None, committed_seq: int,
+                     at: str) -> list[Decision]: ...
+
+    def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str,
+                    at: str) -> None: ...
+
+    def add_signing_cert(self, cert: SigningCert, at: str) -> None: ...
+
+    def signing_certs(self, region: str | None = None) -> list[SigningCert]: ...
+
+    def heartbeat(self, region: str, backlog: int, last_source_seq: int, at: str) -> None: ...
+
+    def report_backlog(self, region: str, backlog: int, at: str) -> None: ...
+
+    def nodes(self, recent: int = 500) -> list[NodeRow]: ...
+
+    def find_records(self, *, region: str = "", record_type: str = "", natural_key: str = "",
+                     fingerprint: bytes = b"", after_id: int = 0, limit: int = 100) -> list[dict]: ...
+
+    def audit_size(self) -> int: ...
+
+    def audit_leaf(self, idx: int) -> tuple[bytes, bytes]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,74 @@
+"""Numbered schema migrations of the gateway's SQLite store, all in one place.
+
+``MIGRATIONS[n-1]`` takes the schema from version n-1 to n; applied versions are recorded in
+``schema_migrations``. Never edit a released migration: add the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+
+def _m1_initial(db: Database) -> None:
+    db["nodes"].create({"region": str, "name": str, "committed_seq": int, "last_seen": str,
+                        "backlog": int, "last_source_seq": int, "auth_serial": str,
+                        "auth_not_after": str}, pk="region", defaults={"committed_seq": 0, "backlog": 0,
+                                                                      "last_source_seq": 0})
+    db["signing_certs"].create({"keyid": str, "region": str, "serial": str, "not_after": str,
+                                "cert_der": bytes, "registered_at": str}, pk="keyid")
+    db["records"].create({"id": int, "node": str, "source_seq": int, "payload_sha": bytes,
+                          "payload_type": str, "payload": bytes, "signatures": str, "outcome": int,
+                          "reason": str, "requirement": str, "field": str, "message": str,
+                          "fp": bytes, "natural_key": str, "version": int, "type": str, "region": str,
+                          "op": str, "keyid": str, "current": int, "log_index": int,
+                          "received_at": str}, pk="id")
+    db["records"].create_index(["node", "source_seq"], unique=True)
+    db["records"].create_index(["natural_key"])
+    db["records"].create_index(["region", "type"])
+    # Dedup lookups only look at stored content (accepted or superseded), SYNC-020.
+    db.execute("CREATE INDEX idx_records_fp ON records(fp) WHERE outcome IN (1, 3)")
+    db["current_versions"].create({"natural_key": str, "version": int, "record_id": int},
+                                  pk="natural_key")
+    db["audit_leaves"].create({"idx": int, "leaf_data": bytes, "leaf_hash": bytes}, pk="idx")
+    db["node_counts"].create({"node": str, "outcome": int, "n": int}, pk=("node", "outcome"))
+
+
+def _m2_audit_tree(db: Database) -> None:
+    """Audit tree state (frontier, subtree hashes) and signed checkpoints (AUD-003, AUD-020)."""
+    from creditx.gateway.audit.log import create_tables
+
+    create_tables(db.conn)
+
+
+def _m3_lists(db: Database) -> None:
+    """The list log, list state and list-log tree (DIST-001, DIST-050): creditx.gateway.lists.store."""
+    from creditx.gateway.lists.store import create_tables
+
+    create_tables(db.conn)
+
+
+def _m4_snapshot_sizes(db: Database) -> None:
+    """Each list change's snapshot size, so a snapshot plans its chunks without reading the state
+    (DIST-071): creditx.gateway.lists.store."""
+    from creditx.gateway.lists.store import create_size_table
+
+    create_size_table(db.conn)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_audit_tree, _m3_lists, _m4_snapshot_sizes]
+
+
+def migrate(db: Database, now: str) -> int:
+    """Apply every pending migration, each in its own transaction; return the schema version."""
+    if "schema_migrations" not in db.table_names():
+        db["schema_migrations"].create({"version": int, "applied_at": str}, pk="version")
+    done = {r["version"] for r in db["schema_migrations"].rows}
+    for n, step in enumerate(MIGRATIONS, start=1):
+        if n in done:
+            continue
+        with db.conn:
+            step(db)
+            db["schema_migrations"].insert({"version": n, "applied_at": now})
+    return len(MIGRATIONS)

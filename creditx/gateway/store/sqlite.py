@@ -1,0 +1,258 @@
+"""SQLite implementation of :class:`creditx.gateway.store.base.GatewayStore` (sqlite-utils, WAL).
+
+One connection, used from gRPC handler threads under one lock. The hot path,
+:meth:`SqliteStore.commit_batch`, writes a whole batch with prepared ``executemany`` statements
+inside a single transaction (DESIGN.md limits: sqlite-utils' ``insert_all`` is 3–4× slower).
+``synchronous=NORMAL`` in WAL mode: a commit survives a process crash; a power loss may lose
+the last transactions but never tears one, and acks are only sent after commit (SYNC-032).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from creditx.gateway.audit.log import append_leaves
+from creditx.gateway.ingest.reasons import Outcome
+from creditx.gateway.ingest.values import Decision, IncomingRecord
+from creditx.gateway.store.base import NodeRow, SigningCert
+from creditx.gateway.store.migrations import migrate
+
+_INSERT_RECORD = (
+    "INSERT INTO records (id, node, source_seq, payload_sha, payload_type, payload, signatures, outcome,"
+    " reason, requirement, field, message, fp, natural_key, version, type, region, op, keyid,"
+    " current, log_index, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_VERBATIM = re.compile(r"[0-9A-Za-z_.:+\-]*")  # nothing json.dumps would escape
+
+
+def _signatures_json(rec: IncomingRecord | None) -> str:
+    """``[[keyid, suite, sig hex], …]`` as json.dumps writes it (the common one-signature case
+    without the encoder's per-call set-up)."""
+    if rec is None:
+        return "[]"
+    sigs = rec.signatures
+    if len(sigs) == 1 and _VERBATIM.fullmatch(sigs[0].keyid) and _VERBATIM.fullmatch(sigs[0].suite):
+        s = sigs[0]
+        return f'[["{s.keyid}", "{s.suite}", "{s.sig.hex()}"]]'
+    return json.dumps([[s.keyid, s.suite, s.sig.hex()] for s in sigs])
+
+
+_DECISION_COLS = ("source_seq, outcome, payload_sha, reason, requirement, field, message, fp,"
+                  " natural_key, version, type, region, op, keyid, current, log_index")
+
+
+def _row_to_decision(r) -> Decision:
+    return Decision(source_seq=r[0], outcome=Outcome(r[1]), payload_sha=r[2], reason=r[3] or "",
+                    requirement=r[4] or "", field=r[5] or "", message=r[6] or "", fingerprint=r[7] or b"",
+                    natural_key=r[8] or "", version=r[9] or 0, record_type=r[10] or "",
+                    region=r[11] or "", op=r[12] or "", keyid=r[13] or "", current=bool(r[14]),
+                    log_index=r[15] if r[15] is not None else -1)
+
+
+class SqliteStore:
+    # creditx.gateway.lists.store.ListHook (DIST-001, AUD-006): list changes of the batch's LIST records,
+    # appended inside commit_batch's transaction; subscribers woken only after COMMIT.
+    list_hook = None
+
+    def __init__(self, path: str | Path | None, *, now: str = "") -> None:
+        conn = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False,
+                               isolation_level=None)
+        self.db = Database(conn)
+        self.conn = conn
+        self._lock = threading.RLock()
+        if path is not None:
+            self.db.enable_wal()
+        conn.execute("PRAGMA synchronous=NORMAL")
+        migrate(self.db, now)
+
+    # --- lookups used by the pure rules ---------------------------------------------------------
+
+    def committed_seq(self, node: str) -> int:
+        with self._lock:
+            row = self.conn.execute("SELECT committed_seq FROM nodes WHERE region=?", (node,)).fetchone()
+        return row[0] if row else 0
+
+    def decision_for(self, node: str, seq: int) -> Decision | None:
+        with self._lock:
+            row = self.conn.execute(f"SELECT {_DECISION_COLS} FROM records WHERE node=? AND source_seq=?",
+                                    (node, seq)).fetchone()
+        return _row_to_decision(row) if row else None
+
+    def fingerprint_stored(self, fp: bytes) -> bool:
+        with self._lock:
+            return self.conn.execute("SELECT 1 FROM records WHERE fp=? AND outcome IN (1, 3) LIMIT 1",
+                                     (fp,)).fetchone() is not None
+
+    def current_version(self, natural_key: str) -> int | None:
+        with self._lock:
+            row = self.conn.execute("SELECT version FROM current_versions WHERE natural_key=?",
+                                    (natural_key,)).fetchone()
+        return row[0] if row else None
+
+    def stored_fingerprints(self, fps: Sequence[bytes]) -> set[bytes]:
+        out: set[bytes] = set()
+        fps = list(dict.fromkeys(fps))
+        with self._lock:
+            for i in range(0, len(fps), 500):  # SQLite's default variable limit is far above 500
+                chunk = fps[i:i + 500]
+                q = ("SELECT fp FROM records WHERE fp IN (" + ",".join("?" * len(chunk))
+                     + ") AND outcome IN (1, 3)")
+                out.update(r[0] for r in self.conn.execute(q, chunk))
+        return out
+
+    def current_versions(self, keys: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        keys = list(dict.fromkeys(keys))
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                q = ("SELECT natural_key, version FROM current_versions WHERE natural_key IN ("
+                     + ",".join("?" * len(chunk)) + ")")
+                out.update(self.conn.execute(q, chunk).fetchall())
+        return out
+
+    # --- the hot path --------------------------------------------------------------------------
+
+    def commit_batch(self, node: str, items: Sequence[tuple[Decision, IncomingRecord | None]],
+                     leaves: Sequence[tuple[bytes, bytes]] | None, committed_seq: int,
+                     at: str) -> list[Decision]:
+        stored = [(d, rec) for d, rec in items if d.stored]
+        with self._lock:
+            c = self.conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                out: dict[int, Decision] = {}
+                if leaves is not None:
+                    if len(leaves) != len(stored):
+                        raise ValueError("one audit leaf per stored decision (SYNC-031)")
+                    base = c.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
+                    c.executemany("INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) VALUES (?,?,?)",
+                                  [(base + i, data, h) for i, (data, h) in enumerate(leaves)])
+                    append_leaves(c, base, [h for _, h in leaves])  # AUD-006: tree state, same transaction
+                    for i, (d, _) in enumerate(stored):
+                        out[id(d)] = d.with_log_index(base + i)
+                # Row ids are assigned here (the write lock is held), so current_versions can
+                # point at them without a look-up per row.
+                first_id = c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetchone()[0]
+                rows = []
+                currents = []
+                counts: dict[int, int] = {}
+                for i, (d, rec) in enumerate(stored):
+                    d = out.get(id(d), d)
+                    outcome = int(d.outcome)
+                    counts[outcome] = counts.get(outcome, 0) + 1
+                    if d.current:
+                        currents.append((d.natural_key, d.version, first_id + i))
+                    rows.append((first_id + i, node, d.source_seq, d.payload_sha,
+                                 rec.payload_type if rec else "", rec.payload if rec else b"",
+                                 _signatures_json(rec), outcome, d.reason, d.requirement,
+                                 d.field, d.message, d.fingerprint or None, d.natural_key or None,
+                                 d.version, d.record_type, d.region, d.op, d.keyid, int(d.current),
+                                 d.log_index if d.log_index >= 0 else None, at))
+                c.executemany(_INSERT_RECORD, rows)
+                if currents:
+                    c.executemany("INSERT INTO current_versions (natural_key, version, record_id) VALUES (?,?,?) "
+                                  "ON CONFLICT(natural_key) DO UPDATE SET version=excluded.version, "
+                                  "record_id=excluded.record_id", currents)
+                c.executemany("INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT"
+                              "(node, outcome) DO UPDATE SET n = n + excluded.n",
+                              [(node, o, n) for o, n in counts.items()])
+                c.execute("INSERT INTO nodes (region, name, committed_seq) VALUES (?, '', ?) ON CONFLICT"
+                          "(region) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
+                          (node, committed_seq))
+                listed = self.list_hook.append(c, node, stored, at, audit=leaves is not None) if self.list_hook else 0
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        if listed:
+            self.list_hook.committed(listed)
+        return [out.get(id(d), d) for d, _ in items]
+
+    # --- nodes, keys, status -------------------------------------------------------------------
+
+    def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str, at: str) -> None:
+        with self._lock, self.conn:
+            self.conn.execute(
+                "INSERT INTO nodes (region, name, auth_serial, auth_not_after, last_seen) VALUES (?,?,?,?,?)"
+                " ON CONFLICT(region) DO UPDATE SET name=excluded.name, auth_serial=excluded.auth_serial,"
+                " auth_not_after=excluded.auth_not_after, last_seen=excluded.last_seen",
+                (region, name, auth_serial, auth_not_after, at))
+
+    def add_signing_cert(self, cert: SigningCert, at: str) -> None:
+        with self._lock, self.conn:
+            self.conn.execute("INSERT OR IGNORE INTO signing_certs (keyid, region, serial, not_after, cert_der,"
+                              " registered_at) VALUES (?,?,?,?,?,?)",
+                              (cert.keyid, cert.region, cert.serial, cert.not_after, cert.cert_der, at))
+
+    def signing_certs(self, region: str | None = None) -> list[SigningCert]:
+        q = "SELECT keyid, region, serial, not_after, cert_der FROM signing_certs"
+        args: tuple = ()
+        if region is not None:
+            q, args = q + " WHERE region=?", (region,)
+        with self._lock:
+            return [SigningCert(*r) for r in self.conn.execute(q + " ORDER BY not_after", args)]
+
+    def heartbeat(self, region: str, backlog: int, last_source_seq: int, at: str) -> None:
+        with self._lock, self.conn:
+            self.conn.execute("INSERT INTO nodes (region, name, backlog, last_source_seq, last_seen)"
+                              " VALUES (?, '', ?, ?, ?) ON CONFLICT(region) DO UPDATE SET"
+                              " backlog=excluded.backlog, last_source_seq=excluded.last_source_seq,"
+                              " last_seen=excluded.last_seen", (region, backlog, last_source_seq, at))
+
+    def report_backlog(self, region: str, backlog: int, at: str) -> None:
+        with self._lock, self.conn:
+            self.conn.execute("UPDATE nodes SET backlog=?, last_seen=? WHERE region=?", (backlog, at, region))
+
+    def nodes(self, recent: int = 500) -> list[NodeRow]:
+        out = []
+        with self._lock:
+            for r in self.conn.execute("SELECT region, name, committed_seq, last_seen, backlog, last_source_seq,"
+                                       " auth_serial, auth_not_after FROM nodes ORDER BY region").fetchall():
+                counts = {Outcome(o).name: n for o, n in self.conn.execute(
+                    "SELECT outcome, n FROM node_counts WHERE node=?", (r[0],))}
+                reasons = self.conn.execute(
+                    "SELECT reason, COUNT(*) c FROM (SELECT reason FROM records WHERE node=? AND outcome=4"
+                    " ORDER BY source_seq DESC LIMIT ?) GROUP BY reason ORDER BY c DESC, reason LIMIT 5",
+                    (r[0], recent)).fetchall()
+                out.append(NodeRow(r[0], r[1] or "", r[2] or 0, r[3] or "", r[4] or 0, r[5] or 0, r[6] or "",
+                                   r[7] or "", counts, [(a, b) for a, b in reasons]))
+        return out
+
+    def find_records(self, *, region: str = "", record_type: str = "", natural_key: str = "",
+                     fingerprint: bytes = b"", after_id: int = 0, limit: int = 100) -> list[dict]:
+        where, args = ["id > ?"], [after_id]
+        for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key),
+                         ("fp", fingerprint)):
+            if val:
+                where.append(f"{col} = ?")
+                args.append(val)
+        with self._lock:
+            cur = self.conn.execute(
+                "SELECT id, node, source_seq, outcome, reason, requirement, field, fp, natural_key, version,"
+                " type, region, op, current, log_index, received_at, payload FROM records WHERE "
+                + " AND ".join(where) + " ORDER BY id LIMIT ?", (*args, limit))
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+    def audit_size(self) -> int:
+        with self._lock:
+            return self.conn.execute("SELECT COUNT(*) FROM audit_leaves").fetchone()[0]
+
+    def audit_leaf(self, idx: int) -> tuple[bytes, bytes]:
+        with self._lock:
+            row = self.conn.execute("SELECT leaf_data, leaf_hash FROM audit_leaves WHERE idx=?", (idx,)).fetchone()
+        if row is None:
+            raise KeyError(idx)
+        return row[0], row[1]
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()

@@ -1,0 +1,244 @@
+"""The one place that wires a node together: config → store → signer → sync client →
+scheduler → local API (STYLE.md, "one place that wires things together").
+
+:class:`NodeApp` is used by every ``creditx node`` command: ``import`` and ``status`` only need
+the store and signer (they work while ``run`` is or is not running: SQLite WAL), ``run`` starts
+the APScheduler jobs (sync every ``sync_interval_s`` and on new data, heartbeats) and the local
+API, and stops them gracefully. Job bodies are a few lines calling tested library code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from creditx.node.config import NodeConfig, load_config, subject_key
+from creditx.node.intake import IntakeReport, RowLike, ingest
+from creditx.node.local_api import NodeApiServicer, serve_local_api
+from creditx.node.replica.store import ReplicaStore
+from creditx.node.reports import node_status
+from creditx.node.store import NodeStore
+from creditx.node.sync.client import ChannelSettings, SyncRunner
+from creditx.node.sync.state import State, SyncMachine, SyncPolicy
+from creditx.standard.envelope import Signer
+
+log = logging.getLogger(__name__)
+DB_FILE = "node.db"
+
+
+class NodeApp:
+    def __init__(self, directory: str | Path) -> None:
+        self.dir = Path(directory)
+        self.config: NodeConfig = load_config(self.dir)
+        self.store = NodeStore(self.dir / DB_FILE)
+        key = serialization.load_pem_private_key((self.dir / "signing.key").read_bytes(), None)
+        self.signer = Signer(key)
+        cert = x509.load_pem_x509_certificate((self.dir / "signing.crt").read_bytes())
+        with self.store.transaction():  # key rotation: remember every cert that signed outbox records
+            self.store.remember_signing_cert(self.signer.keyid, cert.public_bytes(serialization.Encoding.DER),
+                                             time.time())
+        self.subject_key = subject_key(self.dir)  # NODE-041
+        self.replica = ReplicaStore(self.store, self.subject_key)
+        self.applied = threading.Condition()      # notified after each applied batch (Feed streams wait on it)
+        self._report_wanted = threading.Event()   # set after applying; report_applied_job clears it
+        self._runner: SyncRunner | None = None
+        self._follower = None
+        self._lists_channel = None
+        self._scheduler = None
+        self._sync_lock = threading.Lock()
+        self._wanted = threading.Event()  # a nudge arrived; survives a nudge during a running sync
+
+    def close(self) -> None:
+        if self._runner:
+            self._runner.close()
+        if self._lists_channel is not None:
+            self._lists_channel.close()
+        self.store.close()
+
+    # --- intake --------------------------------------------------------------------------------
+
+    def ingest(self, rows: Iterable[RowLike], *, source: str, keep_results: bool = False,
+               advance=lambda n: None) -> IntakeReport:
+        return ingest(self.store, self.signer, rows, region=self.config.region, source=source,
+                      today=dt.date.today(), clock=time.time, batch_size=self.config.limits.import_batch_rows,
+                      keep_results=keep_results, advance=advance)
+
+    def status(self) -> dict:
+        return node_status(self.store)
+
+    # --- sync ----------------------------------------------------------------------------------
+
+    def channel_settings(self) -> ChannelSettings:
+        from creditx.pki.tls import channel_credentials
+
+        lim = self.config.limits
+        creds = channel_credentials(self.dir / "ca.crt", self.dir / "auth.crt", self.dir / "auth.key")
+        return ChannelSettings(self.config.gateway, creds, self.config.gateway_server_name,
+                               lim.rpc_timeout_s, lim.keepalive_time_ms, lim.keepalive_timeout_ms,
+                               lim.max_message_bytes + 64 * 1024)
+
+    def runner(self) -> SyncRunner:
+        if self._runner is None:
+            lim = self.config.limits
+            settings = self.channel_settings()
+            policy = SyncPolicy(lim.backoff_base_s, lim.backoff_cap_s, lim.ack_timeout_s, lim.max_batch_records,
+                                lim.max_message_bytes, lim.max_in_flight_batches)
+            self._runner = SyncRunner(self.store, settings, SyncMachine(policy=policy, rng=random.SystemRandom()),
+                                      node_name=self.config.name,
+                                      signing_certs=lambda: self.store.signing_certs_in_use(self.signer.keyid),
+                                      on_gateway_cert=self._gateway_cert)
+        return self._runner
+
+    def _gateway_cert(self, der: bytes) -> None:
+        """Keep the gateway's checkpoint-signing certificate from the handshake (verified first)."""
+        from creditx.pki.identity import IdentityError
+        from creditx.node.replica.trust import accept_gateway_cert
+
+        try:
+            if accept_gateway_cert(self.dir, der, dt.datetime.now(dt.timezone.utc)):
+                log.info("stored the gateway's signing certificate from the handshake")
+        except IdentityError as exc:
+            log.warning("refused the gateway's signing certificate: %s", exc)
+
+    def sync_job(self) -> None:
+        with self._sync_lock:
+            runner = self.runner()
+            while True:
+                self._wanted.clear()
+                state = runner.sync_once()
+                # A nudge while this job ran was skipped by the scheduler (max_instances=1):
+                # run again now instead of waiting for the next interval.
+                if not self._wanted.is_set() or state is not State.IDLE:
+                    break
+            retry = runner.retry_at_wall()
+        if retry is not None and self._scheduler is not None:
+            self._scheduler.modify_job("sync", next_run_time=dt.datetime.fromtimestamp(retry).astimezone())
+
+    def heartbeat_job(self) -> None:
+        self.runner().heartbeat(applied_list_seq=self.replica.applied())
+
+    # --- list replica (DIST-030…074) ------------------------------------------------------------
+
+    def lists_channel(self):
+        if self._lists_channel is None:  # its own channel: the Subscribe stream lives long
+            self._lists_channel = self.channel_settings().open()
+        return self._lists_channel
+
+    def follower(self):
+        from creditx.node.replica.follower import Follower, FollowPolicy
+        from creditx.node.replica.trust import origin_key_resolver
+
+        if self._follower is None:
+            lim = self.config.limits
+            policy = FollowPolicy(lim.backoff_base_s, lim.backoff_cap_s, lim.rpc_timeout_s,
+                                  max_batch_changes=lim.list_batch_changes, snapshot_threshold=lim.snapshot_threshold,
+                                  max_chunk_entries=lim.snapshot_chunk_entries,
+                                  max_chunk_bytes=lim.snapshot_chunk_bytes)
+            self._follower = Follower(self.replica, self.lists_channel, policy,
+                                      resolve_key=origin_key_resolver(self.dir), on_applied=self.after_applied)
+        return self._follower
+
+    def after_applied(self, applied_list_seq: int) -> None:
+        """After each committed batch: wake Feed streams, then append to the file sinks (NODE-045)."""
+        from creditx.node.replica.sinks import drain
+
+        with self.applied:
+            self.applied.notify_all()
+        self._report_wanted.set()
+        for dept in self.config.departments:
+            if dept.jsonl:
+                drain(self.replica, dept, self.dir)
+
+    def _checker(self):
+        from creditx.node.replica.checkpoints import CheckpointChecker
+        from creditx.node.replica.trust import gateway_signing_keys
+
+        return CheckpointChecker(self.replica, self.lists_channel, lambda: gateway_signing_keys(self.dir),
+                                 rpc_timeout=self.config.limits.rpc_timeout_s)
+
+    def checkpoint_job(self) -> None:
+        checker = self._checker()
+        try:
+            result = checker.check_once()
+        except Exception as exc:  # unreachable gateway, no key: recorded, retried next interval
+            self.replica.set_meta(checkpoint_error=str(exc))
+            result = ""
+        self._report(checker, result in ("EXACT", "PREFIX"))
+
+    def report_applied_job(self) -> None:
+        """DIST-043 promptly: once a second, if batches were applied since the last report, tell
+        the gateway, so the operator's lag figures are a second old, not a heartbeat interval old.
+        Bursts coalesce into one report and the last position is never left unreported."""
+        if not self._report_wanted.is_set():
+            return
+        self._report_wanted.clear()
+        verified = self.replica.state().checkpoint.get("result") in ("EXACT", "PREFIX")
+        self._report(self._checker(), verified)
+
+    @staticmethod
+    def _report(checker, verified: bool) -> None:
+        try:
+            checker.report(verified)
+        except Exception as exc:
+            log.info("ReportApplied failed: %s", exc)
+
+    def departments_servicer(self):
+        from creditx.node.replica.departments import DepartmentsServicer
+
+        return DepartmentsServicer(self.replica, {d.name: d for d in self.config.departments}, self.subject_key,
+                                   max_age=dt.timedelta(seconds=self.config.limits.list_stale_after_s),
+                                   applied=self.applied, max_changes=self.config.limits.list_batch_changes)
+
+    def nudge(self) -> bool:
+        if self._scheduler is None:
+            return False
+        self._wanted.set()
+        self._scheduler.modify_job("sync", next_run_time=dt.datetime.now().astimezone())
+        return True
+
+    def run(self, stop: threading.Event) -> None:
+        """Serve until ``stop`` is set (the CLI sets it on SIGTERM/SIGINT), then shut down gracefully."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        lim = self.config.limits
+        sched = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        sched.add_job(self.sync_job, "interval", seconds=lim.sync_interval_s, id="sync",
+                      next_run_time=dt.datetime.now().astimezone())
+        sched.add_job(self.heartbeat_job, "interval", seconds=lim.heartbeat_interval_s, id="heartbeat")
+        sched.add_job(self.checkpoint_job, "interval", seconds=lim.checkpoint_interval_s, id="list-checkpoint")
+        sched.add_job(self.report_applied_job, "interval", seconds=1.0, id="report-applied")
+        self._scheduler = sched
+        servicer = NodeApiServicer(
+            submit=lambda rows: self.ingest(rows, source="local-api", keep_results=True),
+            status=self.status, nudge=self.nudge,
+            sync_state=lambda: self._runner.machine.state.value if self._runner else "idle",
+            max_records=lim.max_submit_records)
+        from creditx.v1 import lists_pb2_grpc
+
+        departments = self.departments_servicer()
+        server = serve_local_api(servicer, self.dir,
+                                 lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv))
+        follower = self.follower()
+        self.after_applied(self.replica.applied())  # sinks catch up with what was applied before a restart
+        follow_thread = threading.Thread(target=follower.run, name="list-follower", daemon=True)
+        follow_thread.start()
+        sched.start()
+        log.info("node %s (%s) running; gateway %s", self.config.name, self.config.region, self.config.gateway)
+        try:
+            stop.wait()
+        finally:
+            follower.stop()
+            follow_thread.join(lim.shutdown_grace_s)
+            server.stop(lim.shutdown_grace_s).wait()
+            sched.shutdown(wait=True)
+            self._scheduler = None
+            (self.dir / "node.sock").unlink(missing_ok=True)
+            self.close()

@@ -1,0 +1,205 @@
+"""The node's Subscribe / Snapshot client loop (DIST-030…074): the thin gRPC shell that keeps
+the replica following the gateway's list log. Rules live in :mod:`creditx.standard.lists.replica`,
+:mod:`creditx.standard.lists.snapshot` and :mod:`creditx.node.replica.store`; this module only moves data.
+
+Invariants kept here:
+
+* DIST-030/040 every (re)subscription starts at the replica's committed applied list_seq + 1,
+  read from SQLite, never from memory — so a kill at any moment resumes without gap or
+  duplicate (duplicates that still arrive are skipped by plan_batch).
+* DIST-041, NODE-042 a change whose origin envelope does not match its entry, or a batch with a
+  gap, is not applied: the session ends and resubscribes after a backoff; an illegal move means
+  the replica diverged: it is discarded and re-bootstrapped from a snapshot.
+* DIST-072 a snapshot is resumed from the committed progress after a kill; DIST_SNAPSHOT_GONE
+  or a mixed/out-of-order chunk discards the partial state and starts a new snapshot.
+* NODE-043 with an alarm set (checkpoint fork, divergence) nothing is applied.
+* NODE-013 backoff with equal jitter after failures, reset by progress; every unary call and the
+  Snapshot stream have deadlines; the channel has keepalive (creditx.node.sync.client.ChannelSettings).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
+from creditx.node.replica.origin import check_origin
+from creditx.node.replica.store import ReplicaStore
+from creditx.node.replica.wire import change_from_pb, chunk_from_pb
+from creditx.node.sync.state import SyncPolicy, backoff_delay
+from creditx.standard.lists.lifecycle import ListError
+
+log = logging.getLogger(__name__)
+DIVERGED = {"DIST_ILLEGAL_CHANGE", "DIST_WRONG_ENTRY"}
+SNAPSHOT_RESTART = {"DIST_SNAPSHOT_MIXED", "DIST_SNAPSHOT_ORDER"}
+
+
+@dataclass(frozen=True)
+class FollowPolicy:
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 300.0
+    rpc_timeout_s: float = 10.0
+    snapshot_timeout_s: float = 3600.0     # deadline of a whole Snapshot stream
+    max_batch_changes: int = 1000
+    snapshot_threshold: int = 10_000       # an empty replica this far behind the head bootstraps
+    max_chunk_bytes: int = 0               # 0: the gateway's
+    max_chunk_entries: int = 0
+
+
+class Halted(Exception):
+    """The replica carries an alarm (NODE-043): nothing is applied until an operator resets it."""
+
+
+class Follower:
+    def __init__(self, replica: ReplicaStore, channel: Callable[[], grpc.Channel], policy: FollowPolicy, *,
+                 resolve_key: Callable[[str], Any | None] = lambda kid: None,
+                 rng: random.Random | None = None, wall: Callable[[], float] = time.time,
+                 on_applied: Callable[[int], None] = lambda seq: None) -> None:
+        self.replica, self.channel, self.policy = replica, channel, policy
+        self.resolve_key, self.rng, self.wall, self.on_applied = resolve_key, rng or random.SystemRandom(), wall, on_applied
+        self.attempt = 0
+        self.unverified_signatures = 0
+        self._stop = threading.Event()
+        self._call: Any = None
+        self._lock = threading.Lock()
+
+    def _stub(self) -> pb_grpc.DistributionStub:
+        return pb_grpc.DistributionStub(self.channel())
+
+    def _now_ms(self) -> int:
+        return int(self.wall() * 1000)
+
+    def _track(self, call: Any) -> Any:
+        with self._lock:
+            self._call = call
+            if self._stop.is_set():
+                call.cancel()
+        return call
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            if self._call is not None:
+                self._call.cancel()
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Follow until :meth:`stop`; failures back off (NODE-013) and are recorded in the replica meta."""
+        policy = SyncPolicy(backoff_base=self.policy.backoff_base_s, backoff_cap=self.policy.backoff_cap_s)
+        while not self._stop.is_set():
+            try:
+                self.session()
+                error = ""
+            except Halted as exc:
+                error, self.attempt = str(exc), 64
+            except (grpc.RpcError, ListError) as exc:
+                error = _describe(exc)
+            if self._stop.is_set():
+                break
+            if error:
+                self.replica.set_meta(last_error=error, last_error_ms=self._now_ms())
+                log.warning("list replica: %s", error)
+            delay = backoff_delay(self.attempt, policy, self.rng) if error else 0.0
+            self.attempt += 1 if error else 0
+            self._stop.wait(delay)
+
+    def session(self) -> None:
+        """One Subscribe call (after finishing a snapshot in progress) until it ends."""
+        st = self.replica.state()
+        if st.alarm:
+            raise Halted(f"replica halted: {st.alarm} (creditx node replica --dir DIR --reset to re-bootstrap)")
+        if st.snapshot is not None:
+            self.bootstrap()
+        self.subscribe()
+
+    def subscribe(self) -> None:
+        applied = self.replica.applied()
+        req = pb.SubscribeRequest(from_list_seq=applied + 1, max_batch_changes=self.policy.max_batch_changes)
+        try:
+            call = self._track(self._stub().Subscribe(req))
+            for batch in call:
+                if applied == 0 and batch.head_list_seq > self.policy.snapshot_threshold:
+                    call.cancel()  # an empty replica far behind: a snapshot is faster (DIST-070)
+                    self.bootstrap()
+                    return
+                applied = self.apply(batch)
+        except grpc.RpcError as exc:
+            if exc.code() is grpc.StatusCode.CANCELLED and self._stop.is_set():
+                return
+            if exc.code() is grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_REQUIRED" in (exc.details() or ""):
+                self.bootstrap()
+                return
+            raise
+
+    def apply(self, batch: pb.ListChangeBatch) -> int:
+        """Verify the origins of the new changes of one batch and apply it with its cursor."""
+        changes = [change_from_pb(m) for m in batch.changes]
+        applied = self.replica.applied()
+        fields = {}
+        for c in changes:
+            if c.list_seq > applied:
+                check = check_origin(c, self.resolve_key)
+                fields[c.list_seq] = check.fields
+                self.unverified_signatures += not check.signature_verified
+        try:
+            plan = self.replica.apply_batch(changes, fields, now_ms=self._now_ms())
+        except ListError as exc:
+            if exc.reason in DIVERGED:  # DIST-041: stop and re-bootstrap instead of diverging
+                self.replica.discard_snapshot()
+            raise
+        self.replica.set_meta(head=batch.head_list_seq, live=batch.live, last_error="")
+        if plan.apply:
+            self.attempt = 0
+            self.on_applied(plan.applied_seq)
+        return plan.applied_seq
+
+    def bootstrap(self) -> None:
+        """DIST-070…073: fetch (or resume) a snapshot, chunk by chunk, each chunk committed."""
+        progress = self.replica.state().snapshot
+        req = pb.SnapshotRequest(at_list_seq=progress.at_list_seq if progress else 0,
+                                 from_chunk=progress.next_chunk if progress else 0,
+                                 max_chunk_bytes=self.policy.max_chunk_bytes,
+                                 max_chunk_entries=self.policy.max_chunk_entries)
+        if progress:
+            log.info("list snapshot at list_seq %d: resuming at chunk %d of %d",
+                     progress.at_list_seq, progress.next_chunk, progress.total)
+        try:
+            call = self._track(self._stub().Snapshot(req, timeout=self.policy.snapshot_timeout_s))
+            reported = -1
+            for m in call:
+                chunk, origins = chunk_from_pb(m)  # DIST-075: origins index natural persons
+                progress = self.replica.apply_chunk(chunk, bytes(m.frontier), now_ms=self._now_ms(), origins=origins)
+                self.attempt = 0
+                tenth = progress.next_chunk * 10 // max(progress.total, 1)
+                if tenth > reported:  # long work shows progress: a log line every 10 %
+                    reported = tenth
+                    log.info("list snapshot at list_seq %d: chunk %d of %d (%d %%, %d entries in all)",
+                             progress.at_list_seq, progress.next_chunk, progress.total, tenth * 10,
+                             m.entries_total)
+        except grpc.RpcError as exc:
+            if exc.code() is grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_GONE" in (exc.details() or ""):
+                self.replica.discard_snapshot()  # DIST-072: start again from chunk 0 of a new one
+            raise
+        except ListError as exc:
+            if exc.reason in SNAPSHOT_RESTART:
+                self.replica.discard_snapshot()
+            raise
+        if progress is None or not progress.complete:
+            raise ListError("DIST_SNAPSHOT_ORDER", "DIST-072", "the snapshot stream ended before its last chunk",
+                            hint="the node resumes it from the next chunk")
+        self.on_applied(progress.at_list_seq)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, grpc.RpcError) and hasattr(exc, "code"):
+        return f"Distribution: {exc.code().name}: {exc.details()}"
+    return str(exc)

@@ -1,0 +1,238 @@
+"""The thin gRPC shell around :mod:`creditx.node.sync.state` (STYLE.md §1, §4).
+
+:class:`SyncRunner` turns the machine's actions into I/O — the Handshake call, the Push stream,
+reading batches from and writing acks to the :class:`~creditx.node.store.NodeStore` — and feeds what
+happened back as events. It decides nothing itself. Wire types stop here: acks become
+:class:`~creditx.node.store.AckRow` before they reach the store.
+
+Every unary call has a deadline; the Push stream is bounded by the machine's ack timeout; the
+channel has keepalive and message-size limits (DESIGN.md decision 10). Recording a batch's acks
+and the gateway's committed_seq is one store transaction (NODE-003), done *before* the machine
+hears of the ack, so a crash between the two only causes an idempotent re-send.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+
+from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
+from creditx.node.store import AckRow, NodeStore
+from creditx.node.sync import state as st
+from creditx.standard.record import RECORD_PAYLOAD_TYPE
+
+log = logging.getLogger(__name__)
+
+FATAL_CODES = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED,
+               grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
+               grpc.StatusCode.UNIMPLEMENTED}
+SOFTWARE = "creditx-node/0.1.0"
+_CLOSE = object()
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    target: str
+    credentials: grpc.ChannelCredentials
+    server_name: str = ""            # TLS name to check, when it differs from the target host
+    rpc_timeout: float = 10.0        # deadline of every unary call
+    keepalive_time_ms: int = 30_000
+    keepalive_timeout_ms: int = 10_000
+    max_message_bytes: int = 8 * 1024 * 1024
+
+    def open(self) -> grpc.Channel:
+        options = [
+            ("grpc.keepalive_time_ms", self.keepalive_time_ms),
+            ("grpc.keepalive_timeout_ms", self.keepalive_timeout_ms),
+            ("grpc.keepalive_permit_without_calls", 0),
+            ("grpc.http2.max_pings_without_data", 0),
+            ("grpc.max_send_message_length", self.max_message_bytes),
+            ("grpc.max_receive_message_length", self.max_message_bytes),
+        ]
+        if self.server_name:
+            options.append(("grpc.ssl_target_name_override", self.server_name))
+        return grpc.secure_channel(self.target, self.credentials, options=options)
+
+
+def _failed(exc: grpc.RpcError, what: str) -> st.Failed:
+    code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
+    details = exc.details() if hasattr(exc, "details") else str(exc)
+    return st.Failed(f"{what}: {code.name}: {details}", fatal=code in FATAL_CODES)
+
+
+def _ack_row(a: exchange_pb2.RecordAck) -> AckRow:
+    return AckRow(a.source_seq, exchange_pb2.Outcome.Name(a.outcome), a.reason_code, a.requirement, a.field,
+                  a.message, bytes(a.fingerprint), a.log_index)
+
+
+class _PushStream:
+    """One Push call: a request queue feeding gRPC and a reader thread posting events."""
+
+    def __init__(self, stub: exchange_pb2_grpc.ExchangeStub, events: queue.Queue) -> None:
+        self._requests: queue.Queue = queue.Queue()
+        self._closing = threading.Event()
+        self._call = stub.Push(iter(self._requests.get, _CLOSE))
+        self._reader = threading.Thread(target=self._read, args=(events,), daemon=True, name="push-reader")
+        self._reader.start()
+
+    def _read(self, events: queue.Queue) -> None:
+        try:
+            for resp in self._call:
+                events.put(resp)
+            if not self._closing.is_set():
+                events.put(st.Failed("gateway ended the Push stream"))
+        except grpc.RpcError as exc:
+            if not self._closing.is_set():
+                events.put(_failed(exc, "Push"))
+
+    def send(self, req: exchange_pb2.PushRequest) -> None:
+        self._requests.put(req)
+
+    def close(self) -> None:
+        self._closing.set()
+        self._requests.put(_CLOSE)
+        self._call.cancel()
+        self._reader.join(timeout=5)
+
+
+class SyncRunner:
+    """Runs sync sessions for one node. Not thread-safe: call from one scheduler job at a time."""
+
+    def __init__(self, store: NodeStore, settings: ChannelSettings, machine: st.SyncMachine, *,
+                 node_name: str, signing_certs: Callable[[], list[bytes]],
+                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
+                 on_gateway_cert: Callable[[bytes], None] | None = None) -> None:
+        self.store, self.settings, self.machine = store, settings, machine
+        self.on_gateway_cert = on_gateway_cert
+        self.node_name, self.signing_certs = node_name, signing_certs
+        self.clock, self.wall = clock, wall
+        self._channel: grpc.Channel | None = None
+        self._stream: _PushStream | None = None
+        self._events: queue.Queue = queue.Queue()
+        self._channel_lock = threading.Lock()  # the heartbeat job shares the channel
+
+    def _stub(self) -> exchange_pb2_grpc.ExchangeStub:
+        with self._channel_lock:
+            if self._channel is None:
+                self._channel = self.settings.open()
+        return exchange_pb2_grpc.ExchangeStub(self._channel)
+
+    def close(self) -> None:
+        if self._stream:
+            self._stream.close()
+            self._stream = None
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+
+    def retry_at_wall(self) -> float | None:
+        """Wall-clock time of the next retry when backing off (for the scheduler)."""
+        if self.machine.state is st.State.BACKOFF:
+            return self.wall() + max(0.0, self.machine.retry_at - self.clock())
+        return None
+
+    def sync_once(self) -> st.State:
+        """Run one session until caught up or backing off. Returns the machine's state."""
+        if self.machine.state is not st.State.IDLE and self.machine.state is not st.State.BACKOFF:
+            raise st.SyncStateError("sync_once called while a session is running")
+        pending = self._feed(st.Wake(self.store.first_unacked(), self.store.last_seq()))
+        while pending:
+            action = pending.pop(0)
+            more = self._do(action)
+            if more is None:
+                return self.machine.state
+            pending.extend(more)
+        return self.machine.state
+
+    def _feed(self, ev: st.Event) -> list[st.Action]:
+        return self.machine.handle(ev, self.clock())
+
+    def _do(self, a: st.Action) -> list[st.Action] | None:
+        if isinstance(a, st.Connect):
+            return self._feed(self._handshake())
+        if isinstance(a, st.OpenStream):
+            self._events = queue.Queue()
+            self._stream = _PushStream(self._stub(), self._events)
+            return []
+        if isinstance(a, st.SendBatch):
+            return self._send(a)
+        if isinstance(a, st.AwaitAcks):
+            return self._await(a)
+        if isinstance(a, st.CloseStream):
+            if self._stream:
+                self._stream.close()
+                self._stream = None
+            return []
+        if isinstance(a, st.Backoff):
+            self.store.set_state(last_error=a.error, last_error_at=self.wall(), gateway_reachable=False)
+            log.warning("sync failed, retrying in %.1fs: %s", a.until - self.clock(), a.error)
+            return None
+        if isinstance(a, st.Done):
+            self.store.set_state(last_sync_at=self.wall(), gateway_reachable=True, last_error="")
+            return None
+        raise st.SyncStateError(f"unknown action {a!r}")
+
+    def _handshake(self) -> st.Event:
+        req = exchange_pb2.HandshakeRequest(node_name=self.node_name, protocol_version=1, software=SOFTWARE,
+                                            signing_certificates=self.signing_certs())
+        try:
+            resp = self._stub().Handshake(req, timeout=self.settings.rpc_timeout)
+        except grpc.RpcError as exc:
+            return _failed(exc, "Handshake")
+        self.store.set_state(committed_seq=resp.committed_seq, gateway_id=resp.gateway_id,
+                             last_handshake_at=self.wall(), gateway_reachable=True)
+        if resp.gateway_signing_certificate and self.on_gateway_cert is not None:
+            self.on_gateway_cert(resp.gateway_signing_certificate)
+        return st.HandshakeOk(resp.committed_seq, resp.max_batch_records, resp.max_message_bytes,
+                              resp.max_in_flight_batches)
+
+    def _send(self, a: st.SendBatch) -> list[st.Action]:
+        # Leave room for the PushRequest framing around the records (NODE-011).
+        items = self.store.load_batch(a.from_seq, a.max_records, max(1, a.max_bytes - 1024))
+        if not items:
+            raise st.SyncStateError(f"outbox has no record {a.from_seq} to send")
+        records = [exchange_pb2.SignedRecord(source_seq=i.source_seq, envelope=envelope_pb2.Envelope(
+            payload_type=RECORD_PAYLOAD_TYPE, payload=i.payload,
+            signatures=[envelope_pb2.Signature(**s) for s in i.signatures])) for i in items]
+        backlog = max(0, self.machine.last_seq - (a.from_seq + len(items) - 1))
+        assert self._stream is not None
+        self._stream.send(exchange_pb2.PushRequest(batch_id=a.batch_id, records=records, backlog=backlog))
+        self.store.mark_sent(a.from_seq, len(items), self.wall())
+        return self._feed(st.BatchSent(a.batch_id, a.from_seq, len(items)))
+
+    def _await(self, a: st.AwaitAcks) -> list[st.Action]:
+        last = self.store.last_seq()
+        if last > self.machine.last_seq:  # new data arrived while streaming: extend the session
+            more = self._feed(st.NewData(last))
+            if more and not isinstance(more[0], st.AwaitAcks):
+                return more
+        try:
+            got = self._events.get(timeout=max(0.0, a.deadline - self.clock()))
+        except queue.Empty:
+            return self._feed(st.Tick())
+        if isinstance(got, st.Failed):
+            return self._feed(got)
+        # NODE-003: acks and committed_seq durable first, then the machine advances.
+        self.store.record_acks([_ack_row(x) for x in got.acks], got.committed_seq, self.wall())
+        return self._feed(st.Acked(got.batch_id, got.committed_seq))
+
+    def heartbeat(self, applied_list_seq: int = 0) -> exchange_pb2.HeartbeatResponse | None:
+        """Report the backlog (records not yet acknowledged) and the list replica's applied
+        list_seq (DIST-043); returns None when unreachable."""
+        last = self.store.last_seq()
+        req = exchange_pb2.HeartbeatRequest(backlog=max(0, last - self.store.first_unacked() + 1),
+                                            last_source_seq=last, applied_list_seq=applied_list_seq)
+        try:
+            resp = self._stub().Heartbeat(req, timeout=self.settings.rpc_timeout)
+        except grpc.RpcError as exc:
+            self.store.set_state(gateway_reachable=False, last_error=_failed(exc, "Heartbeat").error,
+                                 last_error_at=self.wall())
+            return None
+        self.store.set_state(gateway_reachable=True, last_heartbeat_at=self.wall(), committed_seq=resp.committed_seq)
+        return resp

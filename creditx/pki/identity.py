@@ -1,0 +1,175 @@
+"""Verify a certificate against the provincial CA and say who holds it — or precisely why not.
+
+Pure: the certificate, the trust store (CA + newest CRL) and the time ``at`` come in as
+arguments; nothing here reads a clock, a file or a socket. The gateway calls ``verify`` on the
+TLS peer certificate and on each record's signing certificate (at the record's signing time),
+nodes on the gateway's signing certificate.
+
+Checks, in order, each with its reason code (SEC-030):
+
+=====================  ===================================================================
+``CERT_MALFORMED``     not a parseable X.509 certificate, or role/region markings broken
+``CERT_WRONG_CA``      not signed by the provincial CA (also: a foreign CA with our name)
+``CERT_NOT_YET_VALID`` ``at`` is before notBefore
+``CERT_EXPIRED``       ``at`` is after notAfter
+``CERT_REVOKED``       the serial is on the newest CRL (SEC-040/041)
+``CERT_WRONG_ROLE``    the role is not one the caller accepts (SEC-010)
+``REGION_MISMATCH``    ``authorise_region``: a record's region is not the node's own (SEC-032)
+=====================  ===================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cryptography import x509
+
+from creditx.pki.profiles import (PROFILES, fingerprint, key_id, read_facts, role_problem,
+                            serial_hex)
+from creditx.standard.divisions import PROVINCE, REGIONS
+from creditx.standard.errors import RemoteError
+
+MALFORMED = "CERT_MALFORMED"
+WRONG_CA = "CERT_WRONG_CA"
+NOT_YET_VALID = "CERT_NOT_YET_VALID"
+EXPIRED = "CERT_EXPIRED"
+REVOKED = "CERT_REVOKED"
+WRONG_ROLE = "CERT_WRONG_ROLE"
+REGION_MISMATCH = "REGION_MISMATCH"
+
+RULES = {MALFORMED: "SEC-010", WRONG_CA: "SEC-030", NOT_YET_VALID: "SEC-033",
+         EXPIRED: "SEC-033", REVOKED: "SEC-040", WRONG_ROLE: "SEC-010",
+         REGION_MISMATCH: "SEC-032"}
+_HINTS = {
+    MALFORMED: "use a certificate issued by `creditx certs issue-node/issue-gateway/issue-operator`",
+    WRONG_CA: "use a certificate issued by the provincial CA (check ca.crt)",
+    NOT_YET_VALID: "check the clocks of both machines",
+    EXPIRED: "ask the provincial operator for a new certificate",
+    REVOKED: "ask the provincial operator for a new certificate",
+    WRONG_ROLE: "auth.crt is for TLS, signing.crt for record signatures; do not swap them",
+    REGION_MISMATCH: "a node may only send records of its own region (370000: province)",
+}
+
+
+class IdentityError(RemoteError):
+    """The peer's certificate does not establish an acceptable identity."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        self.rule = RULES[reason]
+        super().__init__(f"{reason} ({self.rule}): {message}", hint=_HINTS[reason])
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who holds a verified certificate."""
+
+    role: str
+    region: str | None
+    name: str
+    serial: str  # upper-case hex, as openssl prints it
+    key_id: str  # "sha256:<hex of SPKI DER>"
+    not_after: datetime
+    not_before: datetime
+    fingerprint: str
+    certificate: x509.Certificate = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """The provincial CA certificate and the newest CRL known (None: no revocations known)."""
+
+    ca: x509.Certificate
+    crl: x509.CertificateRevocationList | None = None
+
+    def with_crl(self, crl: x509.CertificateRevocationList) -> "TrustStore":
+        """This store with ``crl`` if it is signed by the CA and not older than the current one
+        (SEC-041: verifiers keep the newest CRL). A CRL not from the CA is refused."""
+        if not crl.is_signature_valid(self.ca.public_key()) or crl.issuer != self.ca.subject:
+            raise IdentityError(WRONG_CA, "the CRL is not signed by the provincial CA")
+        if self.crl is not None and _crl_number(crl) < _crl_number(self.crl):
+            return self
+        return TrustStore(self.ca, crl)
+
+    def revocation(self, serial_number: int) -> x509.RevokedCertificate | None:
+        if self.crl is None:
+            return None
+        return self.crl.get_revoked_certificate_by_serial_number(serial_number)
+
+
+def _crl_number(crl: x509.CertificateRevocationList) -> int:
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return -1
+
+
+def parse_certificate(data: bytes | str | x509.Certificate) -> x509.Certificate:
+    """A certificate from PEM/DER bytes (or an already parsed one); CERT_MALFORMED otherwise."""
+    if isinstance(data, x509.Certificate):
+        return data
+    raw = data.encode() if isinstance(data, str) else bytes(data)
+    try:
+        if raw.lstrip().startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificate(raw)
+        return x509.load_der_x509_certificate(raw)
+    except ValueError as exc:
+        raise IdentityError(MALFORMED, f"not an X.509 certificate: {exc}") from None
+
+
+def verify(data: bytes | str | x509.Certificate, trust: TrustStore, *, at: datetime,
+           roles: tuple[str, ...] | str) -> Identity:
+    """Verify a certificate for one of ``roles`` at time ``at``; raise IdentityError why not."""
+    accepted = (roles,) if isinstance(roles, str) else tuple(roles)
+    cert = parse_certificate(data)
+    try:
+        facts = read_facts(cert)
+    except ValueError as exc:  # e.g. duplicate or unparseable extensions
+        raise IdentityError(MALFORMED, f"cannot read extensions: {exc}") from None
+    try:
+        cert.verify_directly_issued_by(trust.ca)
+    except (ValueError, TypeError) as exc:
+        raise IdentityError(WRONG_CA, f"certificate of {facts.name!r} (serial "
+                            f"{serial_hex(cert.serial_number)}) is not issued by the provincial "
+                            f"CA {trust.ca.subject.rfc4514_string()}: {exc}") from None
+    except Exception as exc:  # InvalidSignature
+        raise IdentityError(WRONG_CA, f"certificate of {facts.name!r} carries a signature that "
+                            f"does not verify with the provincial CA's key "
+                            f"({type(exc).__name__}); it comes from another CA") from None
+    problem = role_problem(facts)
+    if problem:
+        raise IdentityError(MALFORMED, problem)
+    role = facts.roles[0]
+    region = facts.regions[0] if facts.regions else None
+    if region is not None and region not in REGIONS:
+        raise IdentityError(MALFORMED, f"region {region!r} is not a Shandong node region (SEC-011)")
+    serial = serial_hex(cert.serial_number)
+    if at < cert.not_valid_before_utc:
+        raise IdentityError(NOT_YET_VALID, f"certificate {serial} is valid from "
+                            f"{cert.not_valid_before_utc.isoformat()}, checked at {at.isoformat()}")
+    if at > cert.not_valid_after_utc:
+        raise IdentityError(EXPIRED, f"certificate {serial} expired at "
+                            f"{cert.not_valid_after_utc.isoformat()}, checked at {at.isoformat()}")
+    revoked = trust.revocation(cert.serial_number)
+    if revoked is not None:
+        raise IdentityError(REVOKED, f"certificate {serial} of {facts.name!r} was revoked at "
+                            f"{revoked.revocation_date_utc.isoformat()}")
+    if role not in accepted:
+        raise IdentityError(WRONG_ROLE, f"certificate {serial} has role {role}; "
+                            f"accepted here: {', '.join(accepted)}")
+    return Identity(role=role, region=region, name=facts.name, serial=serial,
+                    key_id=key_id(cert.public_key()), not_after=cert.not_valid_after_utc,
+                    not_before=cert.not_valid_before_utc, fingerprint=fingerprint(cert),
+                    certificate=cert)
+
+
+def authorise_region(identity: Identity, record_region: str) -> None:
+    """SEC-032: a node may only submit records of its own region; a province-level node
+    (370000) only province-level records. Raises IdentityError(REGION_MISMATCH)."""
+    if PROFILES[identity.role].has_region and identity.region == record_region:
+        return
+    who = f"{identity.name!r} (region {identity.region or 'none'}, role {identity.role})"
+    scope = "province-level records only" if identity.region == PROVINCE else "its own region only"
+    raise IdentityError(REGION_MISMATCH, f"record region {record_region!r} is not allowed for "
+                        f"{who}: {scope}")

@@ -1,0 +1,201 @@
+"""gRPC mutual TLS from the provincial PKI: credentials, live reload, and the peer check.
+
+* ``server_credentials`` requires a client certificate from the CA (SEC-034) and re-reads the
+  server's certificate, key and CA files when they change on disk, on the next connection,
+  without a restart (``grpc.dynamic_ssl_server_credentials``).
+* gRPC's TLS checks the chain and validity but not CRLs nor our roles, so every server also
+  installs ``IdentityInterceptor``: it verifies the peer certificate with
+  ``creditx.pki.identity.verify`` (newest CRL, role, time) and ends a bad call with
+  ``UNAUTHENTICATED`` and the reason code (SEC-034, SEC-040). Servicers read the verified peer
+  with ``current_identity()``.
+* ``FileTrustSource`` re-reads ``ca.crt`` / ``crl.pem`` when they change, keeping the newest
+  CRL (SEC-041).
+
+The clock is injected (``clock=``); it is read here, at the edge, and passed into ``verify``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import grpc
+
+from creditx.pki.crl import load_crl
+from creditx.pki.files import read_cert
+from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
+
+_current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
+    "creditx_peer_identity", default=None)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _stamp(paths) -> tuple:
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+            out.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except FileNotFoundError:
+            out.append(None)
+    return tuple(out)
+
+
+def channel_credentials(ca: Path, cert: Path, key: Path) -> grpc.ChannelCredentials:
+    """Client side of mutual TLS: trust the provincial CA, present ``cert``/``key``."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=Path(ca).read_bytes(),
+        private_key=Path(key).read_bytes(),
+        certificate_chain=Path(cert).read_bytes(),
+    )
+
+
+class _ServerCertificates:
+    """The fetcher gRPC calls before every handshake: a new configuration when a file changed,
+    else None (keep the current one)."""
+
+    def __init__(self, cert: Path, key: Path, ca: Path) -> None:
+        self.paths = (Path(cert), Path(key), Path(ca))
+        self._lock = threading.Lock()
+        self._stamp = _stamp(self.paths)
+        self.reloads = 0
+
+    def configuration(self) -> grpc.ServerCertificateConfiguration:
+        cert, key, ca = (p.read_bytes() for p in self.paths)
+        return grpc.ssl_server_certificate_configuration([(key, cert)], root_certificates=ca)
+
+    def __call__(self) -> grpc.ServerCertificateConfiguration | None:
+        with self._lock:
+            stamp = _stamp(self.paths)
+            if stamp == self._stamp or None in stamp:
+                return None
+            try:
+                config = self.configuration()
+            except (OSError, ValueError):
+                return None  # keep serving with the previous certificate
+            self._stamp = stamp
+            self.reloads += 1
+            return config
+
+
+def server_credentials(cert: Path, key: Path, ca: Path, *, reload: bool = True
+                       ) -> grpc.ServerCredentials:
+    """Server side of mutual TLS: present ``cert``/``key``, require a client certificate
+    issued by ``ca``; with ``reload`` pick up replaced files on the next connection."""
+    fetcher = _ServerCertificates(cert, key, ca)
+    if not reload:
+        return grpc.ssl_server_credentials(
+            [(Path(key).read_bytes(), Path(cert).read_bytes())],
+            root_certificates=Path(ca).read_bytes(), require_client_auth=True)
+    return grpc.dynamic_ssl_server_credentials(
+        fetcher.configuration(), fetcher, require_client_authentication=True)
+
+
+class FileTrustSource:
+    """A callable returning the current TrustStore from ``ca.crt`` and ``crl.pem``, re-read
+    when either file changes; an older CRL never replaces a newer one (SEC-041)."""
+
+    def __init__(self, ca: Path, crl: Path | None = None) -> None:
+        self.ca_path, self.crl_path = Path(ca), (Path(crl) if crl else None)
+        self._lock = threading.Lock()
+        self._stamp: tuple | None = None
+        self._store: TrustStore | None = None
+
+    def __call__(self) -> TrustStore:
+        paths = (self.ca_path,) + ((self.crl_path,) if self.crl_path else ())
+        with self._lock:
+            stamp = _stamp(paths)
+            if stamp != self._stamp or self._store is None:
+                store = TrustStore(read_cert(self.ca_path))
+                if self._store is not None and self._store.ca == store.ca:
+                    store = self._store
+                if self.crl_path and self.crl_path.exists():
+                    store = store.with_crl(load_crl(self.crl_path))
+                self._store, self._stamp = store, stamp
+            return self._store
+
+
+def peer_certificate(context: grpc.ServicerContext) -> bytes | None:
+    """The PEM certificate the TLS peer presented, from gRPC's auth context."""
+    pems = (context.auth_context() or {}).get("x509_pem_cert") or []
+    return pems[0] if pems else None
+
+
+def peer_identity(context: grpc.ServicerContext, trust: TrustStore, *, roles, at: datetime
+                  ) -> Identity:
+    """Verify the TLS peer of this call; IdentityError if there is none or it is not good."""
+    pem = peer_certificate(context)
+    if pem is None:
+        raise IdentityError("CERT_MALFORMED", "the peer presented no client certificate")
+    return verify(pem, trust, at=at, roles=roles)
+
+
+def current_identity() -> Identity | None:
+    """The verified peer of the call being served (set by IdentityInterceptor)."""
+    return _current.get()
+
+
+class IdentityInterceptor(grpc.ServerInterceptor):
+    """Refuse calls whose peer certificate is not acceptable, with UNAUTHENTICATED + reason.
+
+    ``roles`` are accepted on every method, unless ``method_roles`` maps a method-name prefix
+    (e.g. ``"/creditx.v1.Operator/"``) to the roles accepted there (longest prefix wins).
+    """
+
+    def __init__(self, trust: Callable[[], TrustStore], roles, *,
+                 method_roles: dict[str, tuple[str, ...]] | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.trust, self.roles, self.clock = trust, tuple(roles), clock
+        self.method_roles = dict(method_roles or {})
+
+    def roles_for(self, method: str) -> tuple[str, ...]:
+        prefixes = [p for p in self.method_roles if method.startswith(p)]
+        return tuple(self.method_roles[max(prefixes, key=len)]) if prefixes else self.roles
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        roles = self.roles_for(handler_call_details.method)
+
+        def check(context) -> contextvars.Token:
+            try:
+                identity = peer_identity(context, self.trust(), roles=roles, at=self.clock())
+            except IdentityError as exc:
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
+            return _current.set(identity)
+
+        def unary(behaviour):
+            def wrapped(request_or_iterator, context):
+                token = check(context)
+                try:
+                    return behaviour(request_or_iterator, context)
+                finally:
+                    _current.reset(token)
+            return wrapped
+
+        def streaming(behaviour):
+            def wrapped(request_or_iterator, context):
+                token = check(context)
+                try:
+                    yield from behaviour(request_or_iterator, context)
+                finally:
+                    _current.reset(token)
+            return wrapped
+
+        codec = dict(request_deserializer=handler.request_deserializer,
+                     response_serializer=handler.response_serializer)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(unary(handler.unary_unary), **codec)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(unary(handler.stream_unary), **codec)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(streaming(handler.unary_stream), **codec)
+        return grpc.stream_stream_rpc_method_handler(streaming(handler.stream_stream), **codec)

@@ -1,0 +1,38 @@
+"""The content fingerprint of a record (REC-FP-001 … REC-FP-004), the key of deduplication.
+
+``fingerprint(record) = SHA-256(JCS({"type": …, "op": …, "fields": {…}}))`` — 32 bytes.
+
+Invariants:
+
+* Defined on content, not bytes: the same record signed by two nodes, re-encoded with other
+  whitespace or key order, or re-sent under another ``source_seq`` has the same fingerprint
+  (REC-FP-001). ``region``, ``source_id``, ``version`` and ``source_seq`` are deliberately
+  outside it: they say who sent what when, not what was decided.
+* The canonical form is RFC 8785 (REC-FP-002) via :func:`creditx.standard.canonical.canonicalize`;
+  field values are strings and empty fields are absent (SIG-029), so the JCS input is exactly
+  the record's non-empty fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from creditx.standard.canonical import canonicalize
+from creditx.standard.record import FrozenFields, Record
+
+
+def fingerprint_input(record_type: str, op: str, fields: Mapping[str, str]) -> bytes:
+    """REC-FP-001/002: the canonical bytes that are hashed."""
+    plain = fields.to_dict() if isinstance(fields, FrozenFields) else {k: v for k, v in fields.items() if v != ""}
+    return canonicalize({"type": record_type, "op": op, "fields": plain})
+
+
+def fingerprint(record: Record) -> bytes:
+    """REC-FP-003: SHA-256 of the canonical content, 32 bytes."""
+    return hashlib.sha256(fingerprint_input(record.type, record.op, record.fields)).digest()
+
+
+def fingerprint_hex(record: Record) -> str:
+    """REC-FP-003: the lowercase hex form used in text, logs and vectors."""
+    return fingerprint(record).hex()

@@ -1,2 +1,0 @@
-"""Gateway storage: the :class:`~gateway.store.base.GatewayStore` interface and its SQLite
-implementation. Rules never import a concrete store (DESIGN.md decision 7)."""
