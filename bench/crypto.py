@@ -57,18 +57,20 @@ def run(seconds: float) -> dict[str, float]:
     payload = encode_record(r)
     content = {"type": r.type, "op": r.op, "fields": dict(r.fields)}
     out: dict[str, float] = {}
-    for name, key in (("ECDSA-P256-SHA256", ec.generate_private_key(ec.SECP256R1())),
-                      ("ED25519", ed25519.Ed25519PrivateKey.generate())):
+    for name, key in (
+        ("ECDSA-P256-SHA256", ec.generate_private_key(ec.SECP256R1())),
+        ("ED25519", ed25519.Ed25519PrivateKey.generate()),
+    ):
         signer = Signer(key)
         env = sign_envelope(RECORD_PAYLOAD_TYPE, payload, signer)
         resolve = {signer.keyid: signer.public_key}.get
         out[f"sign {name}"] = rate(lambda: signer.sign(pae(RECORD_PAYLOAD_TYPE, payload)), seconds)
-        out[f"verify {name}"] = rate(lambda: verify_envelope(env, resolve, expected_type=RECORD_PAYLOAD_TYPE),
-                                     seconds)
+        out[f"verify {name}"] = rate(lambda: verify_envelope(env, resolve, expected_type=RECORD_PAYLOAD_TYPE), seconds)
     out["canonicalize (ours)"] = rate(lambda: canonicalize(content), seconds)
     out["canonicalize (rfc8785 package)"] = rate(lambda: rfc8785.dumps(content), seconds)
     out["json.dumps sort_keys (bound, not canonical)"] = rate(
-        lambda: json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(), seconds)
+        lambda: json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(), seconds
+    )
     out["fingerprint"] = rate(lambda: fingerprint(r), seconds)
     out["decode_record"] = rate(lambda: decode_record(payload), seconds)
     out["json.loads (bound)"] = rate(lambda: json.loads(payload), seconds)

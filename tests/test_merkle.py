@@ -89,11 +89,20 @@ def test_upstream_corruption_probes_fail():
     proof = inclusion_proof(5, LEAF_HASHES)
     r, lh = ROOTS[7], LEAF_HASHES[5]
     probes = [
-        (4, 8, r, lh, proof), (6, 8, r, lh, proof), (5 ^ 2, 8, r, lh, proof),
-        (5, 16, r, lh, proof), (5, 4, r, lh, proof),
-        (5, 8, r, b"WrongLeaf", proof), (5, 8, EMPTY_ROOT, lh, proof), (5, 8, some, lh, proof),
-        (5, 8, r, lh, proof + [b""]), (5, 8, r, lh, proof + [r]), (5, 8, r, lh, [b""] + proof),
-        (5, 8, r, lh, [r] + proof), (5, 8, r, lh, proof[:-1]), (5, 8, r, lh, [proof[0], some] + proof[1:]),
+        (4, 8, r, lh, proof),
+        (6, 8, r, lh, proof),
+        (5 ^ 2, 8, r, lh, proof),
+        (5, 16, r, lh, proof),
+        (5, 4, r, lh, proof),
+        (5, 8, r, b"WrongLeaf", proof),
+        (5, 8, EMPTY_ROOT, lh, proof),
+        (5, 8, some, lh, proof),
+        (5, 8, r, lh, proof + [b""]),
+        (5, 8, r, lh, proof + [r]),
+        (5, 8, r, lh, [b""] + proof),
+        (5, 8, r, lh, [r] + proof),
+        (5, 8, r, lh, proof[:-1]),
+        (5, 8, r, lh, [proof[0], some] + proof[1:]),
     ]
     for idx, size, rt, leaf, pr in probes:
         with pytest.raises(ProofError):
@@ -101,12 +110,23 @@ def test_upstream_corruption_probes_fail():
     cproof = consistency_proof(6, LEAF_HASHES)
     r6, r8 = ROOTS[5], ROOTS[7]
     cprobes = [
-        (5, 8, r6, r8, cproof), (7, 8, r6, r8, cproof), (6 ^ 2, 8, r6, r8, cproof),
-        (6, 16, r6, r8, cproof), (6, 4, r6, r8, cproof),
-        (6, 8, b"WrongRoot", r8, cproof), (6, 8, r6, b"WrongRoot", cproof), (6, 8, r8, r6, cproof),
-        (6, 8, r6, r8, []), (6, 8, r6, r8, cproof + [b""]), (6, 8, r6, r8, cproof + [r6]),
-        (6, 8, r6, r8, cproof + [r8]), (6, 8, r6, r8, [b""] + cproof), (6, 8, r6, r8, [r6] + cproof),
-        (6, 8, r6, r8, [r8] + cproof), (6, 8, r6, r8, [cproof[0]] + cproof), (6, 8, r6, r8, cproof[:-1]),
+        (5, 8, r6, r8, cproof),
+        (7, 8, r6, r8, cproof),
+        (6 ^ 2, 8, r6, r8, cproof),
+        (6, 16, r6, r8, cproof),
+        (6, 4, r6, r8, cproof),
+        (6, 8, b"WrongRoot", r8, cproof),
+        (6, 8, r6, b"WrongRoot", cproof),
+        (6, 8, r8, r6, cproof),
+        (6, 8, r6, r8, []),
+        (6, 8, r6, r8, cproof + [b""]),
+        (6, 8, r6, r8, cproof + [r6]),
+        (6, 8, r6, r8, cproof + [r8]),
+        (6, 8, r6, r8, [b""] + cproof),
+        (6, 8, r6, r8, [r6] + cproof),
+        (6, 8, r6, r8, [r8] + cproof),
+        (6, 8, r6, r8, [cproof[0]] + cproof),
+        (6, 8, r6, r8, cproof[:-1]),
     ]
     for m, n, a, b, pr in cprobes:
         with pytest.raises(ProofError):
@@ -156,7 +176,10 @@ def test_errors_carry_reason_rule_and_hint():
 # --- properties over random trees ---------------------------------------------------------------
 
 RNG = random.Random(9162)
-SIZES = sorted({1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 100, 127, 128, 129, 255, 300} | {RNG.randrange(1, 400) for _ in range(6)})
+SIZES = sorted(
+    {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 100, 127, 128, 129, 255, 300}
+    | {RNG.randrange(1, 400) for _ in range(6)}
+)
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -307,7 +330,9 @@ def test_generated_merkle_vectors_verify_and_match_upstream():
         assert hashes == [leaf_hash(bytes.fromhex(d)) for d in tree["leaf_data_hex"]]
         roots = {int(k): bytes.fromhex(v) for k, v in tree["roots"].items()}
         for c in tree["inclusion"]:
-            verify_inclusion(c["index"], c["size"], hashes[c["index"]], [bytes.fromhex(p) for p in c["proof"]], roots[c["size"]])
+            verify_inclusion(
+                c["index"], c["size"], hashes[c["index"]], [bytes.fromhex(p) for p in c["proof"]], roots[c["size"]]
+            )
         for c in tree["consistency"]:
             m, n = c["old_size"], c["new_size"]
             verify_consistency(m, n, roots[m], roots[n], [bytes.fromhex(p) for p in c["proof"]])

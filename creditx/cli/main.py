@@ -36,8 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             registrar = ep.load()
         except Exception as exc:  # one broken plugin must not take the other roles' commands down
-            print(f"creditx: warning: the {ep.name!r} commands are unavailable: cannot load {ep.value}: "
-                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            print(
+                f"creditx: warning: the {ep.name!r} commands are unavailable: cannot load {ep.value}: "
+                f"{type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
             continue
         registrar(sub)
     return parser

@@ -56,5 +56,3 @@ def progress(total: int | None, label: str, *, enabled: bool = True) -> Callable
         sys.stderr.flush()
 
     return advance
-
-

@@ -15,20 +15,34 @@ from creditx.pki import files
 from creditx.gateway.config import CONFIG_NAME, GatewayConfig, save_config
 from creditx.standard.errors import InputError
 
-_COPIES = ((files.CA_CERT, 0o644), (files.CRL, 0o644), (files.TLS_CERT, 0o644), (files.TLS_KEY, 0o600),
-           (files.SIGNING_CERT, 0o644), (files.SIGNING_KEY, 0o600))
+_COPIES = (
+    (files.CA_CERT, 0o644),
+    (files.CRL, 0o644),
+    (files.TLS_CERT, 0o644),
+    (files.TLS_KEY, 0o600),
+    (files.SIGNING_CERT, 0o644),
+    (files.SIGNING_KEY, 0o600),
+)
 
 
-def init_gateway_dir(directory: Path, creds_dir: Path, *, cfg: GatewayConfig | None = None,
-                     listen: str | None = None, name: str | None = None) -> Path:
+def init_gateway_dir(
+    directory: Path,
+    creds_dir: Path,
+    *,
+    cfg: GatewayConfig | None = None,
+    listen: str | None = None,
+    name: str | None = None,
+) -> Path:
     directory, creds_dir = Path(directory), Path(creds_dir)
     if (directory / CONFIG_NAME).exists():
         raise InputError(f"{directory / CONFIG_NAME} already exists", hint="use another --dir or edit that file")
     missing = [n for n, _ in _COPIES if not (creds_dir / n).exists()]
     if missing:
-        raise InputError(f"{creds_dir} lacks {', '.join(missing)}",
-                         hint="point --ca-dir at the CA directory (its gateway/ folder is used) or at the "
-                              "output of `creditx certs issue-gateway --out`")
+        raise InputError(
+            f"{creds_dir} lacks {', '.join(missing)}",
+            hint="point --ca-dir at the CA directory (its gateway/ folder is used) or at the "
+            "output of `creditx certs issue-gateway --out`",
+        )
     tls = directory / "tls"
     directory.mkdir(parents=True, exist_ok=True)
     tls.mkdir(mode=0o700, exist_ok=True)

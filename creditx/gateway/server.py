@@ -57,8 +57,15 @@ def load_subject_key(path: Path) -> bytes:
 
 
 class Gateway:
-    def __init__(self, directory: Path, cfg: GatewayConfig | None = None, *,
-                 clock: Callable[[], datetime] = utc_now, audit: bool = True, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        cfg: GatewayConfig | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        audit: bool = True,
+        workers: int | None = None,
+    ) -> None:
         self.dir = Path(directory)
         self.cfg = cfg or load_config(self.dir)
         self.clock = clock
@@ -69,39 +76,74 @@ class Gateway:
         self.keys = KeyRegistry(self.trust)
         self.presence = Presence()
         ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
-        self.checkpointer = Checkpointer(c.path(d, "database"), origin_for(c.name),
-                                         lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
-        self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,
-                                         signing_cert_der=_der(c.path(d, "signing_cert")))
+        self.checkpointer = Checkpointer(
+            c.path(d, "database"),
+            origin_for(c.name),
+            lambda: read_key(c.path(d, "signing_key")),
+            clock,
+            grace_s=c.checkpoint_grace_s,
+        )
+        self.exchange = ExchangeServicer(
+            ingest,
+            self.keys,
+            self.presence,
+            c,
+            clock,
+            checkpointer=self.checkpointer,
+            signing_cert_der=_der(c.path(d, "signing_cert")),
+        )
         # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
-        self.lists = Lists(self.dir, c, self.store, self.keys, clock, audit=audit,
-                           limits=ListLimits(max_batch_changes=c.list_max_batch_changes,
-                                             max_batch_bytes=c.list_max_batch_bytes,
-                                             max_chunk_bytes=c.list_max_chunk_bytes,
-                                             max_chunk_entries=c.list_max_chunk_entries))
+        self.lists = Lists(
+            self.dir,
+            c,
+            self.store,
+            self.keys,
+            clock,
+            audit=audit,
+            limits=ListLimits(
+                max_batch_changes=c.list_max_batch_changes,
+                max_batch_bytes=c.list_max_batch_bytes,
+                max_chunk_bytes=c.list_max_chunk_bytes,
+                max_chunk_entries=c.list_max_chunk_entries,
+            ),
+        )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
-        self.operator = OperatorServicer(self.store, self.presence, self.keys, c.name, clock,
-                                         list_lags=self.lists.lags, audit_status=self.checkpointer.status)
+        self.operator = OperatorServicer(
+            self.store,
+            self.presence,
+            self.keys,
+            c.name,
+            clock,
+            list_lags=self.lists.lags,
+            audit_status=self.checkpointer.status,
+        )
         self.health = health.HealthServicer()
         ms = 1000
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
             maximum_concurrent_rpcs=c.max_concurrent_streams,
-            options=[("grpc.max_receive_message_length", c.max_message_bytes),
-                     ("grpc.max_send_message_length", c.max_message_bytes),
-                     ("grpc.keepalive_time_ms", c.keepalive_time_s * ms),
-                     ("grpc.keepalive_timeout_ms", c.keepalive_timeout_s * ms),
-                     ("grpc.http2.min_ping_interval_without_data_ms", c.min_ping_interval_s * ms),
-                     ("grpc.keepalive_permit_without_calls", 1)])
+            options=[
+                ("grpc.max_receive_message_length", c.max_message_bytes),
+                ("grpc.max_send_message_length", c.max_message_bytes),
+                ("grpc.keepalive_time_ms", c.keepalive_time_s * ms),
+                ("grpc.keepalive_timeout_ms", c.keepalive_timeout_s * ms),
+                ("grpc.http2.min_ping_interval_without_data_ms", c.min_ping_interval_s * ms),
+                ("grpc.keepalive_permit_without_calls", 1),
+            ],
+        )
         exchange_pb2_grpc.add_ExchangeServicer_to_server(self.exchange, self.server)
         operator_pb2_grpc.add_OperatorServicer_to_server(self.operator, self.server)
         audit_pb2_grpc.add_AuditServicer_to_server(AuditServicer(self.checkpointer), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.lists.register(self.server)
-        names = (DISTRIBUTION, exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
-                 operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
-                 audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
-                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+        names = (
+            DISTRIBUTION,
+            exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
+            operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
+            audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        )
         reflection.enable_server_reflection(names, self.server)
         creds = server_credentials(c.path(d, "tls_cert"), c.path(d, "tls_key"), c.path(d, "ca_cert"))
         self.port = self.server.add_secure_port(c.listen, creds)
@@ -126,8 +168,11 @@ class Gateway:
         for name in ("",) + SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.scheduler.start()
-        run = {"address": self.address, "metrics": f"http://{host}:{self._http.server_port}/metrics",
-               "pid": os.getpid()}
+        run = {
+            "address": self.address,
+            "metrics": f"http://{host}:{self._http.server_port}/metrics",
+            "pid": os.getpid(),
+        }
         write_json_atomic(self.dir / RUN_NAME, run)
         return run
 

@@ -34,8 +34,9 @@ SAFE_INT = 2**53 - 1
 _FAST_SCALARS = frozenset({str, int, bool, type(None)})
 _FAST_KINDS = _FAST_SCALARS | {dict, list}
 _STR_ONLY = frozenset({str})
-_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                          allow_nan=False, check_circular=False).encode
+_dumps = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False, check_circular=False
+).encode
 
 
 def canonicalize(obj: Any) -> bytes:
@@ -101,8 +102,9 @@ def _general(obj: Any, out: list[str]) -> list[str]:
         out.append(_dump_str(obj))
     elif isinstance(obj, int):
         if not -SAFE_INT <= obj <= SAFE_INT:
-            raise ValueError(f"RFC 8785 §3.2.2.3: integer {obj} is outside the IEEE 754 safe range ±(2^53-1); "
-                             "send it as a string")
+            raise ValueError(
+                f"RFC 8785 §3.2.2.3: integer {obj} is outside the IEEE 754 safe range ±(2^53-1); send it as a string"
+            )
         out.append(str(int(obj)))
     elif isinstance(obj, float):
         out.append(es_number(obj))

@@ -25,7 +25,13 @@ from dataclasses import asdict, dataclass
 
 from cryptography import x509
 
-from creditx.standard.checkpoint import CheckpointError, NoteVerifier, parse_verifier_key, verifier_for, verify_checkpoint
+from creditx.standard.checkpoint import (
+    CheckpointError,
+    NoteVerifier,
+    parse_verifier_key,
+    verifier_for,
+    verify_checkpoint,
+)
 from creditx.standard.merkle import CompactRange, ProofError, leaf_hash, verify_consistency, verify_inclusion
 
 BUNDLE_FORMAT = "creditx-evidence/1"
@@ -49,8 +55,12 @@ class StoredCheckpoint:
     note: str
 
 
-def check_log(leaves: Iterable[tuple[int, bytes, bytes | None]], checkpoints: Sequence[StoredCheckpoint],
-              verifiers: Sequence[NoteVerifier], origin: str) -> tuple[list[bytes], list[Problem]]:
+def check_log(
+    leaves: Iterable[tuple[int, bytes, bytes | None]],
+    checkpoints: Sequence[StoredCheckpoint],
+    verifiers: Sequence[NoteVerifier],
+    origin: str,
+) -> tuple[list[bytes], list[Problem]]:
     """Recompute the tree from ``(idx, leaf_data, stored_leaf_hash or None)`` rows in stored
     order; return the recomputed leaf hashes and every problem found."""
     problems: list[Problem] = []
@@ -62,13 +72,20 @@ def check_log(leaves: Iterable[tuple[int, bytes, bytes | None]], checkpoints: Se
         roots[0] = cr.root()
     for pos, (idx, data, stored) in enumerate(leaves):
         if idx != pos:
-            problems.append(Problem(min(idx, pos), "LEAF_SEQUENCE", "AUD-006",
-                                    f"leaf stored as index {idx} where index {pos} was expected "
-                                    "(a leaf was deleted, inserted or renumbered)"))
+            problems.append(
+                Problem(
+                    min(idx, pos),
+                    "LEAF_SEQUENCE",
+                    "AUD-006",
+                    f"leaf stored as index {idx} where index {pos} was expected "
+                    "(a leaf was deleted, inserted or renumbered)",
+                )
+            )
         h = leaf_hash(data)
         if stored is not None and bytes(stored) != h:
-            problems.append(Problem(pos, "LEAF_HASH", "AUD-001",
-                                    f"leaf {pos}: stored hash is not SHA-256(0x00 || content)"))
+            problems.append(
+                Problem(pos, "LEAF_HASH", "AUD-001", f"leaf {pos}: stored hash is not SHA-256(0x00 || content)")
+            )
         problems.extend(_check_content(pos, data))
         hashes.append(h)
         cr.append(h)
@@ -88,22 +105,41 @@ def _check_content(pos: int, data: bytes) -> list[Problem]:
     return [] if ok else [Problem(pos, "LEAF_CONTENT", "AUD-004", f"leaf {pos} is not an AUD-004/005 JSON object")]
 
 
-def _check_checkpoint(cp: StoredCheckpoint, roots: dict[int, bytes], verifiers: Sequence[NoteVerifier],
-                      origin: str, n: int) -> list[Problem]:
+def _check_checkpoint(
+    cp: StoredCheckpoint, roots: dict[int, bytes], verifiers: Sequence[NoteVerifier], origin: str, n: int
+) -> list[Problem]:
     try:
         signed = verify_checkpoint(cp.note, verifiers, origin=origin)
     except CheckpointError as exc:
         return [Problem(cp.size, exc.reason, exc.rule, f"checkpoint {cp.size}: {exc.message}")]
     if (signed.size, signed.root_hash) != (cp.size, bytes(cp.root)):
-        return [Problem(cp.size, "CHECKPOINT_ROW", "AUD-026",
-                        f"stored size/root of checkpoint {cp.size} differ from its signed note")]
+        return [
+            Problem(
+                cp.size,
+                "CHECKPOINT_ROW",
+                "AUD-026",
+                f"stored size/root of checkpoint {cp.size} differ from its signed note",
+            )
+        ]
     if cp.size > n:
-        return [Problem(n, "LEAVES_MISSING", "AUD-006",
-                        f"checkpoint {cp.size} signed more leaves than the {n} stored (leaves were removed)")]
+        return [
+            Problem(
+                n,
+                "LEAVES_MISSING",
+                "AUD-006",
+                f"checkpoint {cp.size} signed more leaves than the {n} stored (leaves were removed)",
+            )
+        ]
     if roots.get(cp.size) != signed.root_hash:
-        return [Problem(cp.size, "ROOT_MISMATCH", "AUD-003",
-                        f"the leaves' tree of size {cp.size} does not have the signed root: a leaf below "
-                        f"{cp.size} was altered, removed, inserted or reordered")]
+        return [
+            Problem(
+                cp.size,
+                "ROOT_MISMATCH",
+                "AUD-003",
+                f"the leaves' tree of size {cp.size} does not have the signed root: a leaf below "
+                f"{cp.size} was altered, removed, inserted or reordered",
+            )
+        ]
     return []
 
 
@@ -135,7 +171,9 @@ def _cert(pem: str, what: str) -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(pem.encode())
     except (ValueError, AttributeError) as exc:
-        raise CheckpointError("BAD_BUNDLE", f"certificates.{what} is not a PEM certificate: {exc}", rule="AUD-050") from None
+        raise CheckpointError(
+            "BAD_BUNDLE", f"certificates.{what} is not a PEM certificate: {exc}", rule="AUD-050"
+        ) from None
 
 
 def _hexes(values, what: str) -> list[bytes]:
@@ -162,8 +200,12 @@ def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict:
     except CheckpointError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CheckpointError("BAD_BUNDLE", f"not an evidence bundle: {exc}", rule="AUD-050",
-                              hint="pass the file written by `creditx gateway audit export`") from None
+        raise CheckpointError(
+            "BAD_BUNDLE",
+            f"not an evidence bundle: {exc}",
+            rule="AUD-050",
+            hint="pass the file written by `creditx gateway audit export`",
+        ) from None
     problems: list[Problem] = []
     signing, ca = _cert(certs["signing"], "signing"), _cert(certs["ca"], "ca")
     try:
@@ -171,7 +213,8 @@ def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict:
     except Exception as exc:  # signature, issuer name or key type wrong
         problems.append(Problem(0, "CERT_CHAIN", "AUD-050", f"the signing certificate is not issued by the CA: {exc}"))
     if trusted_ca_pem is not None and _cert(trusted_ca_pem.decode(), "trusted").fingerprint(
-            ca.signature_hash_algorithm) != ca.fingerprint(ca.signature_hash_algorithm):
+        ca.signature_hash_algorithm
+    ) != ca.fingerprint(ca.signature_hash_algorithm):
         problems.append(Problem(0, "CA_NOT_TRUSTED", "AUD-050", "the bundle's CA is not the trusted CA given"))
     verifier = verifier_for(origin, signing.public_key())
     if b.get("verifier_key") and parse_verifier_key(b["verifier_key"]) != verifier:
@@ -183,12 +226,20 @@ def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict:
         try:
             verify_consistency(c["old"], c["new"], by_size[c["old"]], by_size[c["new"]], _hexes(c["hashes"], "proof"))
         except (ProofError, KeyError) as exc:
-            problems.append(Problem(c.get("old", 0), "FORK", "AUD-030", f"consistency {c.get('old')}→{c.get('new')}: {exc}"))
+            problems.append(
+                Problem(c.get("old", 0), "FORK", "AUD-030", f"consistency {c.get('old')}→{c.get('new')}: {exc}")
+            )
     for p in b.get("inclusion", []):
         i = p.get("index", -1)
         try:
             verify_inclusion(i, p["size"], hashes[i], _hexes(p["hashes"], "proof"), by_size[p["size"]])
         except (ProofError, KeyError, IndexError, TypeError) as exc:
             problems.append(Problem(max(i, 0), "INCLUSION", "AUD-011", f"inclusion proof of leaf {i}: {exc}"))
-    return report(problems, origin=origin, leaves=len(leaves), checkpoints=len(cps),
-                  latest_size=max(by_size, default=0), proofs_checked=len(b.get("inclusion", [])) + len(b.get("consistency", [])))
+    return report(
+        problems,
+        origin=origin,
+        leaves=len(leaves),
+        checkpoints=len(cps),
+        latest_size=max(by_size, default=0),
+        proofs_checked=len(b.get("inclusion", [])) + len(b.get("consistency", [])),
+    )

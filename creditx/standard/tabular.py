@@ -37,8 +37,15 @@ from pathlib import Path
 from creditx.standard.catalogue import META_PREFIX, MULTI_SPLIT, Catalogue, RecordType, load_catalogue
 from creditx.standard.errors import InputError
 
-FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-           ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
 HEADER_SEARCH_ROWS = 5  # a template may carry a title row above the header
 MIN_HEADER_MATCHES = 3  # fewer recognised columns than this is not a header (REC-061)
 _EXCEL_EPOCH = _dt.date(1899, 12, 30)
@@ -105,12 +112,16 @@ def detect_record_type(headers: list[str], catalogue: Catalogue | None = None) -
     scores.sort(reverse=True)
     (best, code), (second, _) = scores[0], scores[1]
     if best < MIN_HEADER_MATCHES:
-        raise InputError(f"no recognisable header: at most {best} columns name a catalogue field (REC-061)",
-                         hint="the first row must hold the template's column names (Chinese names or "
-                              "field codes such as XK_XDR_MC); see `creditx standard catalogue`")
+        raise InputError(
+            f"no recognisable header: at most {best} columns name a catalogue field (REC-061)",
+            hint="the first row must hold the template's column names (Chinese names or "
+            "field codes such as XK_XDR_MC); see `creditx standard catalogue`",
+        )
     if best == second:
-        raise InputError(f"the header fits several record types equally ({best} columns each) (REC-061)",
-                         hint="say which with --type XZXK|XZCF|LIST")
+        raise InputError(
+            f"the header fits several record types equally ({best} columns each) (REC-061)",
+            hint="say which with --type XZXK|XZCF|LIST",
+        )
     return cat.record_type(code)
 
 
@@ -137,7 +148,7 @@ class _Mapper:
                 header = self.headers[i] if i < len(self.headers) else f"column {i + 1}"
                 meta.setdefault("extra", {})[header or f"column {i + 1}"] = value
             elif target.startswith(META_PREFIX):
-                meta[target[len(META_PREFIX):]] = value
+                meta[target[len(META_PREFIX) :]] = value
             elif fd.kind == "multi-enum" and target in fields:
                 fields[target] += ";" + value  # CF_CFLB1 + CF_CFLB2 (REC-024)
             elif target not in fields:
@@ -167,8 +178,10 @@ class TableRows(Iterator[SourceRow]):
         self.catalogue = catalogue or load_catalogue()
         self.format = FORMATS.get(self.path.suffix.lower())
         if self.format is None:
-            raise InputError(f"{self.path.name}: unknown file format {self.path.suffix or '(no suffix)'!r} (REC-060)",
-                             hint="use a .csv, .xlsx or .jsonl file")
+            raise InputError(
+                f"{self.path.name}: unknown file format {self.path.suffix or '(no suffix)'!r} (REC-060)",
+                hint="use a .csv, .xlsx or .jsonl file",
+            )
         if not self.path.is_file():
             raise InputError(f"{self.path}: no such file", hint="check the path")
         self.encoding = ""
@@ -197,8 +210,10 @@ class TableRows(Iterator[SourceRow]):
         try:
             wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-            raise InputError(f"{self.path.name}: not a readable XLSX workbook ({exc})",
-                             hint="open and save it again as .xlsx, or export it as CSV") from exc
+            raise InputError(
+                f"{self.path.name}: not a readable XLSX workbook ({exc})",
+                hint="open and save it again as .xlsx, or export it as CSV",
+            ) from exc
         self._close = wb.close
         ws = wb.worksheets[0]
         return self._tabular(enumerate(ws.iter_rows(values_only=True), start=1))
@@ -218,8 +233,10 @@ class TableRows(Iterator[SourceRow]):
         return self._map_rows(numbered, rt, mapper)
 
     def _find_header(self, numbered) -> tuple[int, list[str], RecordType]:
-        error = InputError(f"{self.path.name}: the file is empty or has no header row (REC-061)",
-                           hint="the first row must hold the template's column names")
+        error = InputError(
+            f"{self.path.name}: the file is empty or has no header row (REC-061)",
+            hint="the first row must hold the template's column names",
+        )
         for number, cells in numbered:
             headers = [_text(c) for c in cells]
             try:
@@ -238,8 +255,10 @@ class TableRows(Iterator[SourceRow]):
                 fields, meta = mapper.map(list(cells))
                 yield SourceRow(number, rt.code, fields, meta)
         except UnicodeDecodeError as exc:
-            raise InputError(f"{self.path.name}: cannot be read as {self.encoding} after row {number}: "
-                             f"{exc.reason}", hint="save the whole file in one encoding, UTF-8 or GB18030") from exc
+            raise InputError(
+                f"{self.path.name}: cannot be read as {self.encoding} after row {number}: {exc.reason}",
+                hint="save the whole file in one encoding, UTF-8 or GB18030",
+            ) from exc
         finally:
             self.close()
 
@@ -249,8 +268,10 @@ class TableRows(Iterator[SourceRow]):
         rt = self.catalogue.record_type(self._requested)
         found = sum(1 for h in headers if (t := rt.resolve_header(h)) and not t.startswith(META_PREFIX))
         if found < MIN_HEADER_MATCHES:
-            raise InputError(f"{self.path.name}: no recognisable {rt.code} header (REC-061)",
-                             hint=f"the first row must name {rt.code} fields, e.g. {', '.join(rt.required[:3])}")
+            raise InputError(
+                f"{self.path.name}: no recognisable {rt.code} header (REC-061)",
+                hint=f"the first row must name {rt.code} fields, e.g. {', '.join(rt.required[:3])}",
+            )
         return rt
 
     def _open_jsonl(self) -> Iterator[SourceRow]:
@@ -272,8 +293,10 @@ class TableRows(Iterator[SourceRow]):
                 break
         if not isinstance(first_obj, dict):
             self.close()
-            raise InputError(f"{self.path.name}: no JSON object found (REC-060)",
-                             hint="write one JSON object per line, keyed by field codes or Chinese names")
+            raise InputError(
+                f"{self.path.name}: no JSON object found (REC-060)",
+                hint="write one JSON object per line, keyed by field codes or Chinese names",
+            )
         keys = list((first_obj.get("fields") or first_obj).keys())
         if self._requested in ("auto", "", None) and first_obj.get("type") in self.catalogue.record_types:
             self._requested = first_obj["type"]
@@ -338,7 +361,6 @@ def sniff_encoding(path: Path, sample_size: int = 1 << 16) -> str:
         return "gb18030"
 
 
-def read_table(path: str | Path, record_type: str = "auto", *,
-               catalogue: Catalogue | None = None) -> TableRows:
+def read_table(path: str | Path, record_type: str = "auto", *, catalogue: Catalogue | None = None) -> TableRows:
     """Stream the rows of a CSV, XLSX or JSONL file as :class:`SourceRow` (see module doc)."""
     return TableRows(path, record_type, catalogue=catalogue)

@@ -18,11 +18,25 @@ NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 
 def item(seq, outcome=Outcome.ACCEPTED, fp=None, nk="K", version=1, current=True, reason="", stored=True):
-    rec = IncomingRecord(seq, "application/vnd.creditx.record+json;v=1", b"payload%d" % seq,
-                         (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"sig"),))
-    d = Decision(seq, outcome, payload_sha=rec.payload_sha, fingerprint=fp or b"f%d" % seq, natural_key=nk,
-                 version=version, current=current, reason=reason, stored=stored, region="370100",
-                 record_type="XZCF")
+    rec = IncomingRecord(
+        seq,
+        "application/vnd.creditx.record+json;v=1",
+        b"payload%d" % seq,
+        (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"sig"),),
+    )
+    d = Decision(
+        seq,
+        outcome,
+        payload_sha=rec.payload_sha,
+        fingerprint=fp or b"f%d" % seq,
+        natural_key=nk,
+        version=version,
+        current=current,
+        reason=reason,
+        stored=stored,
+        region="370100",
+        record_type="XZCF",
+    )
     return d, rec
 
 
@@ -70,8 +84,16 @@ class StoreContract:
 
     def test_nodes_counts_reasons_and_heartbeat(self, store):
         store.upsert_node("370100", "济南", "0A", "2026-01-01T00:00:00Z", AT)
-        commit(store, "370100", [item(1), item(2, Outcome.REJECTED, reason="R1", current=False),
-                                 item(3, Outcome.REJECTED, reason="R1", current=False)], 3)
+        commit(
+            store,
+            "370100",
+            [
+                item(1),
+                item(2, Outcome.REJECTED, reason="R1", current=False),
+                item(3, Outcome.REJECTED, reason="R1", current=False),
+            ],
+            3,
+        )
         store.heartbeat("370100", 7, 10, AT)
         (n,) = store.nodes()
         assert (n.region, n.name, n.committed_seq, n.backlog, n.last_source_seq) == ("370100", "济南", 3, 7, 10)
@@ -95,7 +117,11 @@ class StoreContract:
 
 class BulkLookupContract:
     def test_bulk_lookups_match_single_ones(self, store):
-        commit(store, "370100", [item(1, fp=b"A", nk="K1", version=2),
-                                 item(2, Outcome.REJECTED, fp=b"B", nk="K2", current=False)], 2)
+        commit(
+            store,
+            "370100",
+            [item(1, fp=b"A", nk="K1", version=2), item(2, Outcome.REJECTED, fp=b"B", nk="K2", current=False)],
+            2,
+        )
         assert store.stored_fingerprints([b"A", b"B", b"C", b"A"]) == {b"A"}
         assert store.current_versions(["K1", "K2", "K1"]) == {"K1": 2}

@@ -29,10 +29,11 @@ def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
     d = tmp_path / "g"
     assert main(["gateway", "init", "--dir", str(d), "--ca-dir", str(pki.gateway.dir)]) == 0
     shutil.copytree(pki.operator.dir, d / "operator")
-    proc = subprocess.Popen(creditx_argv("gateway", "run", "--dir", str(d)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        creditx_argv("gateway", "run", "--dir", str(d)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
-        assert "listening" in proc.stdout.readline()   # printed after run.json is written
+        assert "listening" in proc.stdout.readline()  # printed after run.json is written
         run = json.loads((d / "run.json").read_text())
         assert run["pid"] == proc.pid
         c = PushClient(run["address"], pki.nodes["370100"])
@@ -45,8 +46,24 @@ def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
         assert (node["region"], node["committed_seq"], node["accepted"], node["backlog"]) == ("370100", "3", "3", "7")
         assert main(["gateway", "status", "--dir", str(d)]) == 0
         assert "370100" in capsys.readouterr().out
-        assert main(["gateway", "records", "--dir", str(d), "--region", "370100", "--type", "XZCF",
-                     "--limit", "2", "--json"]) == 0
+        assert (
+            main(
+                [
+                    "gateway",
+                    "records",
+                    "--dir",
+                    str(d),
+                    "--region",
+                    "370100",
+                    "--type",
+                    "XZCF",
+                    "--limit",
+                    "2",
+                    "--json",
+                ]
+            )
+            == 0
+        )
         out = json.loads(capsys.readouterr().out)
         assert len(out["records"]) == 2 and out["next_page_token"]
     finally:

@@ -33,10 +33,17 @@ def make(pki):
         store = SqliteStore(None)
         keys = KeyRegistry(FileTrustSource(pki.ca_cert, pki.crl))
         pem = cert_path.read_bytes()
-        ex = ExchangeServicer(BatchIngest(store, CheckPool(0), lambda: NOW, b"k" * 32), keys, Presence(),
-                              GatewayConfig(), lambda: NOW, peer=lambda ctx: pem)
+        ex = ExchangeServicer(
+            BatchIngest(store, CheckPool(0), lambda: NOW, b"k" * 32),
+            keys,
+            Presence(),
+            GatewayConfig(),
+            lambda: NOW,
+            peer=lambda ctx: pem,
+        )
         op = OperatorServicer(store, Presence(), keys, "gw", lambda: NOW, peer=lambda ctx: pem)
         return grpc_testing.server_from_dictionary({EXCHANGE: ex, OPERATOR: op}, grpc_testing.strict_real_time())
+
     return build
 
 
@@ -75,6 +82,7 @@ def test_handshake_registers_signing_certificate_and_region(make, pki):
 
     node = make(pki.nodes["370100"].auth_cert)
     der = read_cert(pki.nodes["370100"].signing_cert).public_bytes(Encoding.DER)
-    resp, _, code, _ = unary(node, EXCHANGE, "Handshake", pb.HandshakeRequest(node_name="jinan",
-                                                                             signing_certificates=[der]))
+    resp, _, code, _ = unary(
+        node, EXCHANGE, "Handshake", pb.HandshakeRequest(node_name="jinan", signing_certificates=[der])
+    )
     assert code == grpc.StatusCode.OK and resp.region == "370100"

@@ -12,9 +12,11 @@ from tests.gateway_lists.client import list_payload, list_rows
 
 def test_batch_with_add_correct_and_refused_correction(gateway, gw_dir, pki):
     rows = list_rows("370100", 2, seed=51)
-    batch = [list_payload("370100", rows[0], 1),
-             list_payload("370100", rows[0], 2, op="U", version=2, MD_LRYY="更正"),
-             list_payload("370100", rows[1], 3, op="U", version=2, MD_LRYY="从未列入")]
+    batch = [
+        list_payload("370100", rows[0], 1),
+        list_payload("370100", rows[0], 2, op="U", version=2, MD_LRYY="更正"),
+        list_payload("370100", rows[1], 3, op="U", version=2, MD_LRYY="从未列入"),
+    ]
     c = PushClient(gateway.address, pki.nodes["370100"])
     c.handshake()
     acks = [a for r in c.push([c.batch(batch)]) for a in r.acks]

@@ -18,8 +18,11 @@ from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 
 def _status(gateway, pki) -> opb.StatusResponse:
     op = pki.operator
-    ch = grpc.secure_channel(gateway.address, channel_credentials(op.ca, op.cert, op.key),
-                             options=[("grpc.ssl_target_name_override", "localhost")])
+    ch = grpc.secure_channel(
+        gateway.address,
+        channel_credentials(op.ca, op.cert, op.key),
+        options=[("grpc.ssl_target_name_override", "localhost")],
+    )
     try:
         return operator_pb2_grpc.OperatorStub(ch).Status(opb.StatusRequest(), timeout=10)
     finally:
@@ -45,7 +48,11 @@ def test_operator_status_and_metrics_show_list_lag(gateway, gw_dir, pki):
     assert st.list_head == 5
     assert (nodes["370200"].applied_list_seq, nodes["370200"].list_lag_entries) == (2, 3)
     assert nodes["370200"].list_lag_seconds >= 0
-    assert (nodes["370100"].applied_list_seq, nodes["370100"].list_lag_entries, nodes["370100"].list_lag_seconds) == (5, 0, 0)
+    assert (nodes["370100"].applied_list_seq, nodes["370100"].list_lag_entries, nodes["370100"].list_lag_seconds) == (
+        5,
+        0,
+        0,
+    )
     behind.stub.ReportApplied(lpb.ReportAppliedRequest(applied_list_seq=1), timeout=10)  # never moves back
     assert {n.region: n.applied_list_seq for n in _status(gateway, pki).nodes}["370200"] == 2
     url = json.loads((gw_dir / "run.json").read_text())["metrics"]

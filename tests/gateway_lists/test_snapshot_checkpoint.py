@@ -34,9 +34,20 @@ def leaf_of(c: lpb.ListChange) -> bytes:
     """DIST-050 leaf hash recomputed from what the wire carries."""
     reason = lpb.RemovalReason.Name(c.reason).removeprefix("REMOVAL_REASON_")
     at = dt.datetime.fromtimestamp(c.at_unix_ms / 1000, dt.timezone.utc)
-    return leaf_hash(canonicalize({"kind": "list", "list_seq": c.list_seq, "fp": c.entry.origin_fingerprint.hex(),
-                                   "node": c.entry.origin_region, "list_type": c.list_type, "change": NAMES[c.kind],
-                                   "reason": "" if reason == "UNSPECIFIED" else reason, "at": rfc3339_ms(at)}))
+    return leaf_hash(
+        canonicalize(
+            {
+                "kind": "list",
+                "list_seq": c.list_seq,
+                "fp": c.entry.origin_fingerprint.hex(),
+                "node": c.entry.origin_region,
+                "list_type": c.list_type,
+                "change": NAMES[c.kind],
+                "reason": "" if reason == "UNSPECIFIED" else reason,
+                "at": rfc3339_ms(at),
+            }
+        )
+    )
 
 
 def _snapshot(sub: Subscriber, **req) -> list[lpb.SnapshotChunk]:
@@ -67,8 +78,13 @@ def test_snapshot_chunks_resume_and_state_at_older_list_seq(gateway, pki):
         cr.extend([leaf_of(c) for c in sub.changes])
         assert fr == cr
         # DIST-072: resume the same snapshot from chunk 1 after new changes were published
-        _push(gateway.address, pki, "370100", [list_payload("370100", r, 9 + i)
-                                               for i, r in enumerate(list_rows("370100", 2, seed=9))], start=9)
+        _push(
+            gateway.address,
+            pki,
+            "370100",
+            [list_payload("370100", r, 9 + i) for i, r in enumerate(list_rows("370100", 2, seed=9))],
+            start=9,
+        )
         resumed = _snapshot(sub, at_list_seq=8, from_chunk=1, max_chunk_entries=3)
         assert [list(c.entries) for c in resumed] == [list(c.entries) for c in chunks[1:]]
         assert not resumed[0].frontier
@@ -138,8 +154,9 @@ def test_expiry_job_removes_due_entries_with_reason_expired(gateway, gw_dir, pki
         n = job.run()
         sub.until(lambda s: s.through == 4 + n)
         expired = sub.changes[4:]
-        assert n >= 1 and all(c.kind == lpb.CHANGE_KIND_REMOVE and c.reason == lpb.REMOVAL_REASON_EXPIRED
-                              for c in expired)
+        assert n >= 1 and all(
+            c.kind == lpb.CHANGE_KIND_REMOVE and c.reason == lpb.REMOVAL_REASON_EXPIRED for c in expired
+        )
         by_id = {c.entry.entry_id: c for c in sub.changes[:4]}
         for c in expired:  # DIST-032: the origin is the version that was listed
             assert c.origin.payload == by_id[c.entry.entry_id].origin.payload

@@ -29,8 +29,7 @@ def test_snapshot_origins_parallel_and_counted_in_chunk_bound(gateway, pki):
     c.handshake()
     c.push([c.batch([list_payload("370100", r, i + 1) for i, r in enumerate(rows)], start_seq=1)])
     # a correction of entry 0: the snapshot must carry the CORRECTED version's envelope
-    c.push([c.batch([list_payload("370100", rows[0], 7, op="U", version=2, MD_LRYY="更正后的列入原因")],
-                    start_seq=7)])
+    c.push([c.batch([list_payload("370100", rows[0], 7, op="U", version=2, MD_LRYY="更正后的列入原因")], start_seq=7)])
     c.close()
     sub = Subscriber(gateway.address, pki.nodes["370200"], from_list_seq=1)
     try:
@@ -52,7 +51,6 @@ def test_snapshot_origins_parallel_and_counted_in_chunk_bound(gateway, pki):
         small = _snapshot(sub, max_chunk_bytes=bound)
         _check_parallel(small)
         assert len(small) >= 4
-        assert all(sum(e.ByteSize() + o.ByteSize() for e, o in zip(ch.entries, ch.origins)) <= bound
-                   for ch in small)
+        assert all(sum(e.ByteSize() + o.ByteSize() for e, o in zip(ch.entries, ch.origins)) <= bound for ch in small)
     finally:
         sub.close()

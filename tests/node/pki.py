@@ -19,17 +19,24 @@ def _name(cn: str) -> x509.Name:
 
 
 def _write_key(path: Path, key) -> None:
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     path.chmod(0o600)
 
 
 def _cert(subject: str, key, issuer_name, issuer_key, *, ca=False, eku=None, sans=()):
     now = dt.datetime.now(dt.timezone.utc)
-    b = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer_name)
-         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=2))
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     if eku:
         b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
     if sans:
@@ -53,8 +60,14 @@ def make_test_pki(root: Path, region: str = "370100") -> TestPki:
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
     (root / "ca.crt").write_bytes(ca_pem)
     gw_key = ec.generate_private_key(ec.SECP256R1())
-    gw = _cert("localhost", gw_key, ca_cert.subject, ca_key, eku=[ExtendedKeyUsageOID.SERVER_AUTH],
-               sans=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    gw = _cert(
+        "localhost",
+        gw_key,
+        ca_cert.subject,
+        ca_key,
+        eku=[ExtendedKeyUsageOID.SERVER_AUTH],
+        sans=[x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
+    )
     (root / "tls.crt").write_bytes(gw.public_bytes(serialization.Encoding.PEM))
     _write_key(root / "tls.key", gw_key)
     node = root / "node"

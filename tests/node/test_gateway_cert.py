@@ -34,8 +34,10 @@ def test_a_verified_gateway_certificate_is_stored_once(node_dir):
     assert accept_gateway_cert(d, _der(pki.gateway.signing_cert), now) is True
     assert accept_gateway_cert(d, _der(pki.gateway.signing_cert), now) is False
     (key,) = gateway_signing_keys(d)
-    assert key.public_numbers() == x509.load_pem_x509_certificate(
-        pki.gateway.signing_cert.read_bytes()).public_key().public_numbers()
+    assert (
+        key.public_numbers()
+        == x509.load_pem_x509_certificate(pki.gateway.signing_cert.read_bytes()).public_key().public_numbers()
+    )
 
 
 @pytest.mark.parametrize("which", ["node-signing", "gateway-tls", "foreign-ca"])
@@ -44,9 +46,11 @@ def test_a_wrong_certificate_is_refused_and_the_stored_one_kept(node_dir, tmp_pa
     now = datetime.now(timezone.utc)
     accept_gateway_cert(d, _der(pki.gateway.signing_cert), now)
     before = (d / GATEWAY_SIGNING_CERT).read_bytes()
-    wrong = {"node-signing": lambda: pki.nodes["370100"].signing_cert,
-             "gateway-tls": lambda: pki.gateway.tls_cert,
-             "foreign-ca": lambda: make_pki(tmp_path / "other").gateway.signing_cert}[which]()
+    wrong = {
+        "node-signing": lambda: pki.nodes["370100"].signing_cert,
+        "gateway-tls": lambda: pki.gateway.tls_cert,
+        "foreign-ca": lambda: make_pki(tmp_path / "other").gateway.signing_cert,
+    }[which]()
     with pytest.raises(IdentityError) as err:
         accept_gateway_cert(d, _der(wrong), now)
     assert err.value.reason in ("CERT_WRONG_ROLE", "CERT_WRONG_CA")

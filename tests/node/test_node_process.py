@@ -18,14 +18,17 @@ from tests.node.test_cli_app import _synth_file, _wait_for, creditx
 
 pytestmark = pytest.mark.slow
 
-RUN = ("import argparse, sys; from creditx.node.cli import register; p = argparse.ArgumentParser(); "
-       "register(p.add_subparsers(dest='c', required=True)); a = p.parse_args(['node', 'run', '--dir', sys.argv[1]]); "
-       "sys.exit(a.func(a))")
+RUN = (
+    "import argparse, sys; from creditx.node.cli import register; p = argparse.ArgumentParser(); "
+    "register(p.add_subparsers(dest='c', required=True)); a = p.parse_args(['node', 'run', '--dir', sys.argv[1]]); "
+    "sys.exit(a.func(a))"
+)
 
 
 def _start(d):
-    return subprocess.Popen([sys.executable, "-c", RUN, str(d)], cwd=os.getcwd(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", RUN, str(d)], cwd=os.getcwd(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 @pytest.fixture
@@ -61,7 +64,7 @@ def test_kill_9_mid_sync_loses_and_double_counts_nothing(setup, capsys):
     d, fake, tmp = setup
     bad = _synth_file(tmp / "a.csv", n=40, encoding="utf-8")
     creditx("import", tmp / "a.csv", "--dir", d, "--json")
-    fake.hold_acks = threading.Event()          # the gateway commits the first batch, its ack waits
+    fake.hold_acks = threading.Event()  # the gateway commits the first batch, its ack waits
     proc = _start(d)
     try:
         assert _wait_for(lambda: fake.committed() >= 10)

@@ -77,8 +77,9 @@ def _replica_at(replica: ReplicaStore, applied: int, last_checkpoint_size: int) 
         fr.append(_leaf(i))
     old = [_leaf(i) for i in range(last_checkpoint_size)]
     note = sign_checkpoint(Checkpoint(ORIGIN, len(old), root(old)), ORIGIN, KEY)
-    replica.set_meta(applied=applied, frontier=fr.to_bytes().hex(),
-                     checkpoint={"note": note, "size": len(old), "result": "PREFIX"})
+    replica.set_meta(
+        applied=applied, frontier=fr.to_bytes().hex(), checkpoint={"note": note, "size": len(old), "result": "PREFIX"}
+    )
 
 
 def test_a_log_growing_between_the_two_requests_is_no_fork(replica):

@@ -47,18 +47,40 @@ def running(tmp_path):
     fake = FakeDistribution(log)
     fake.signing_key = serialization.load_pem_private_key(provincial.gateway.signing_key.read_bytes(), None)
     server, target = serve_distribution(
-        fake, pki, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s))
+        fake, pki, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s)
+    )
     d = tmp_path / "node"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir,
-                   "--gateway-server-name", "localhost") == 0
+    assert (
+        creditx(
+            "init",
+            "--dir",
+            d,
+            "--region",
+            "370100",
+            "--gateway",
+            target,
+            "--certs",
+            pki.node_dir,
+            "--gateway-server-name",
+            "localhost",
+        )
+        == 0
+    )
     cfg = json.loads((d / "node.json").read_text())
-    cfg["departments"] = [{"name": "court", "list_types": ["SXBZXR"], "jsonl": "feeds/court.jsonl"},
-                          {"name": "all"}]
+    cfg["departments"] = [{"name": "court", "list_types": ["SXBZXR"], "jsonl": "feeds/court.jsonl"}, {"name": "all"}]
     (d / "node.json").write_text(json.dumps(cfg))
     (d / "gateway-signing.crt").write_bytes(provincial.gateway.signing_cert.read_bytes())
     cs = [log.add(i) for i in range(4)] + [log.add(5, list_type="JYYC")]
-    log.push(log.record(source_id="person-1", MD_ZT_ZJLX="身份证", MD_ZT_ZJHM=PERSON, MD_ZT_MC="张三",
-                        MD_ZT_LB="自然人", MD_RDWSH="(2026)鲁0102执900号"))
+    log.push(
+        log.record(
+            source_id="person-1",
+            MD_ZT_ZJLX="身份证",
+            MD_ZT_ZJHM=PERSON,
+            MD_ZT_MC="张三",
+            MD_ZT_LB="自然人",
+            MD_RDWSH="(2026)鲁0102执900号",
+        )
+    )
     app = NodeApp(d)
     stop = threading.Event()
     t = threading.Thread(target=app.run, args=(stop,), daemon=True)
@@ -159,7 +181,7 @@ def test_sink_exactly_once_after_a_crash_between_write_and_cursor(tmp_path):
     r = ReplicaStore(NodeStore(tmp_path / "node.db"), b"n" * 32)
     r.apply_batch(cs[:5], {}, now_ms=1)
     dept = Department("tax", frozenset({"SXBZXR"}), "feeds/tax.jsonl")
-    assert drain(r, dept, tmp_path) == 2                        # list_seq 2, 4
+    assert drain(r, dept, tmp_path) == 2  # list_seq 2, 4
     path = tmp_path / "feeds/tax.jsonl"
     r.apply_batch(cs, {}, now_ms=2)
     # a crash after appending 6 and half of 8, before the cursor was recorded

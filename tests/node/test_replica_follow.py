@@ -36,8 +36,9 @@ class Node:
         self.replica = ReplicaStore(self.store, SUBJECT_KEY)
         creds = channel_credentials(pki.node_dir / "ca.crt", pki.node_dir / "auth.crt", pki.node_dir / "auth.key")
         self.channel = ChannelSettings(target, creds, "localhost").open()
-        self.follower = Follower(self.replica, lambda: self.channel,
-                                 FollowPolicy(backoff_base_s=0.01, backoff_cap_s=0.05, **policy))
+        self.follower = Follower(
+            self.replica, lambda: self.channel, FollowPolicy(backoff_base_s=0.01, backoff_cap_s=0.05, **policy)
+        )
         self.thread = threading.Thread(target=self.follower.run, daemon=True)
 
     def __enter__(self):
@@ -52,8 +53,7 @@ class Node:
         self.store.close()
 
     def listed(self, uscc):
-        return [e for e in self.replica.entries_for(question("uscc", uscc, SUBJECT_KEY).key)
-                if e.state is State.LISTED]
+        return [e for e in self.replica.entries_for(question("uscc", uscc, SUBJECT_KEY).key) if e.state is State.LISTED]
 
 
 def test_apply_is_idempotent_and_cursor_moves_with_data(tmp_path):

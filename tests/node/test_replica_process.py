@@ -37,12 +37,27 @@ def test_sigkill_mid_snapshot_resumes_from_next_chunk(tmp_path):
         log.add(i)
     fake = FakeDistribution(log)
     fake.snapshot_required_below = 10
-    fake.chunk_gate = threading.Event()   # chunk 0 flows, later chunks wait: the kill lands mid-snapshot
+    fake.chunk_gate = threading.Event()  # chunk 0 flows, later chunks wait: the kill lands mid-snapshot
     server, target = serve_distribution(
-        fake, pki, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s))
+        fake, pki, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s)
+    )
     d = tmp_path / "node"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir,
-                   "--gateway-server-name", "localhost") == 0
+    assert (
+        creditx(
+            "init",
+            "--dir",
+            d,
+            "--region",
+            "370100",
+            "--gateway",
+            target,
+            "--certs",
+            pki.node_dir,
+            "--gateway-server-name",
+            "localhost",
+        )
+        == 0
+    )
     proc = _start(d)
     try:
         assert wait_for(lambda: (p := _progress(d)[0]) is not None and p.next_chunk == 1, timeout=30)

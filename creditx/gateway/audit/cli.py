@@ -68,8 +68,12 @@ def cmd_verify(args) -> int:
     if args.json:
         print_json(verdict)
         return 0 if verdict["ok"] else 1
-    return print_verdict(verdict, f"audit log OK: {verdict['leaves']} leaves, {verdict['checkpoints']} checkpoints, "
-                                  f"{verdict['records_checked']} records match their leaves", "audit log")
+    return print_verdict(
+        verdict,
+        f"audit log OK: {verdict['leaves']} leaves, {verdict['checkpoints']} checkpoints, "
+        f"{verdict['records_checked']} records match their leaves",
+        "audit log",
+    )
 
 
 def cmd_proof(args) -> int:
@@ -82,8 +86,10 @@ def cmd_proof(args) -> int:
             try:
                 index = leaf_index_of(conn, bytes.fromhex(args.fingerprint))
             except (KeyError, ValueError):
-                raise InputError(f"no record with fingerprint {args.fingerprint!r}",
-                                 hint="copy the 64-hex fingerprint from an ack or `gateway records --json`") from None
+                raise InputError(
+                    f"no record with fingerprint {args.fingerprint!r}",
+                    hint="copy the 64-hex fingerprint from an ack or `gateway records --json`",
+                ) from None
         else:
             index = args.index
         p = inclusion_for(conn, index, args.size)
@@ -91,8 +97,13 @@ def cmd_proof(args) -> int:
         raise InputError(exc.message, hint=exc.hint) from None
     finally:
         conn.close()
-    out = {"index": p["index"], "tree_size": p["tree_size"], "leaf": p["leaf_data"].decode(),
-           "hashes": [base64.b64encode(h).decode() for h in p["hashes"]], "checkpoint": p["checkpoint"]}
+    out = {
+        "index": p["index"],
+        "tree_size": p["tree_size"],
+        "leaf": p["leaf_data"].decode(),
+        "hashes": [base64.b64encode(h).decode() for h in p["hashes"]],
+        "checkpoint": p["checkpoint"],
+    }
     if args.json:
         print_json(out)
     else:
@@ -111,8 +122,12 @@ def cmd_checkpoint(args) -> int:
 
     cfg, conn, origin = _open(args)
     conn.close()
-    cp = Checkpointer(cfg.path(args.dir, "database"), origin, lambda: read_key(cfg.path(args.dir, "signing_key")),
-                      lambda: datetime.now(timezone.utc))
+    cp = Checkpointer(
+        cfg.path(args.dir, "database"),
+        origin,
+        lambda: read_key(cfg.path(args.dir, "signing_key")),
+        lambda: datetime.now(timezone.utc),
+    )
     try:
         stored = cp.sign_now()
     finally:
@@ -130,10 +145,17 @@ def cmd_export(args) -> int:
     cfg, conn, origin = _open(args)
     verifier = _verifier(cfg, args, origin)
     with conn:
-        bundle = export_bundle(conn, origin, verifier.to_string(), cfg.path(args.dir, "signing_cert").read_text(),
-                               cfg.path(args.dir, "ca_cert").read_text())
+        bundle = export_bundle(
+            conn,
+            origin,
+            verifier.to_string(),
+            cfg.path(args.dir, "signing_cert").read_text(),
+            cfg.path(args.dir, "ca_cert").read_text(),
+        )
     conn.close()
     args.out.write_text(json.dumps(bundle, ensure_ascii=False) + "\n", "utf-8")
-    print(f"wrote {args.out}: {len(bundle['leaves'])} leaves, {len(bundle['checkpoints'])} checkpoints; "
-          f"check it with: creditx standard verify-bundle {args.out}")
+    print(
+        f"wrote {args.out}: {len(bundle['leaves'])} leaves, {len(bundle['checkpoints'])} checkpoints; "
+        f"check it with: creditx standard verify-bundle {args.out}"
+    )
     return 0

@@ -43,13 +43,33 @@ def _canonicalize(obj) -> bytes:
 
 def leaf_data(decision: Decision, node: str, at: str) -> bytes:
     seq, reason = decision.source_seq, decision.reason
-    if (type(seq) is int and 0 <= seq < _EXACT_INT and decision.outcome in _OUTCOME_NAME
-            and _VERBATIM.fullmatch(reason) and _VERBATIM.fullmatch(node) and _VERBATIM.fullmatch(at)):
-        return _TEMPLATE % (at.encode(), _OUTCOME_NAME[decision.outcome], decision.fingerprint.hex().encode(),
-                            node.encode(), reason.encode(), seq)
-    return _canonicalize({"kind": "record", "fp": decision.fingerprint.hex(), "node": node,
-                          "seq": decision.source_seq, "decision": decision.outcome.name,
-                          "reason": decision.reason, "at": at})
+    if (
+        type(seq) is int
+        and 0 <= seq < _EXACT_INT
+        and decision.outcome in _OUTCOME_NAME
+        and _VERBATIM.fullmatch(reason)
+        and _VERBATIM.fullmatch(node)
+        and _VERBATIM.fullmatch(at)
+    ):
+        return _TEMPLATE % (
+            at.encode(),
+            _OUTCOME_NAME[decision.outcome],
+            decision.fingerprint.hex().encode(),
+            node.encode(),
+            reason.encode(),
+            seq,
+        )
+    return _canonicalize(
+        {
+            "kind": "record",
+            "fp": decision.fingerprint.hex(),
+            "node": node,
+            "seq": decision.source_seq,
+            "decision": decision.outcome.name,
+            "reason": decision.reason,
+            "at": at,
+        }
+    )
 
 
 def leaf_hash(data: bytes) -> bytes:

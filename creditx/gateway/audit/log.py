@@ -20,7 +20,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from creditx.standard.merkle import CompactRange, ProofError, SubtreeLookup, consistency_proof_from, inclusion_proof_from
+from creditx.standard.merkle import (
+    CompactRange,
+    ProofError,
+    SubtreeLookup,
+    consistency_proof_from,
+    inclusion_proof_from,
+)
 from creditx.standard.merkle import root as mth
 from creditx.standard.merkle import root_from
 
@@ -30,10 +36,14 @@ NODE_LEVEL = 4
 def create_tables(conn: sqlite3.Connection) -> None:
     """Schema of migration 2, and the frontier of any leaves already stored."""
     conn.execute("CREATE TABLE audit_tree (id INTEGER PRIMARY KEY CHECK (id = 1), frontier BLOB NOT NULL)")
-    conn.execute("CREATE TABLE audit_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
-                 " PRIMARY KEY (level, idx)) WITHOUT ROWID")
-    conn.execute("CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL,"
-                 " signed_at TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE audit_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
+        " PRIMARY KEY (level, idx)) WITHOUT ROWID"
+    )
+    conn.execute(
+        "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL,"
+        " signed_at TEXT NOT NULL)"
+    )
     conn.execute("INSERT INTO audit_tree (id, frontier) VALUES (1, ?)", (CompactRange().to_bytes(),))
     hashes = [r[0] for r in conn.execute("SELECT leaf_hash FROM audit_leaves ORDER BY idx")]
     if hashes:
@@ -50,8 +60,12 @@ def append_leaves(conn: sqlite3.Connection, first_index: int, leaf_hashes: Seque
     open transaction; returns the new frontier. Raises ``ProofError(LEAF_ORDER)`` on a hole."""
     cr = frontier(conn)
     if cr.size != first_index:
-        raise ProofError("LEAF_ORDER", f"new leaves start at {first_index}, the tree has {cr.size}", rule="AUD-006",
-                         hint="the audit tables disagree: run `creditx gateway audit verify`")
+        raise ProofError(
+            "LEAF_ORDER",
+            f"new leaves start at {first_index}, the tree has {cr.size}",
+            rule="AUD-006",
+            hint="the audit tables disagree: run `creditx gateway audit verify`",
+        )
     nodes: list[tuple[int, int, bytes]] = []
 
     def keep(level: int, index: int, h: bytes) -> None:
@@ -76,8 +90,13 @@ def subtree_lookup(conn: sqlite3.Connection) -> SubtreeLookup:
                 raise ProofError("NODE_MISSING", f"subtree ({level}, {index}) is not stored", rule="AUD-010")
             return row[0]
         start = index << level
-        hashes = [r[0] for r in conn.execute("SELECT leaf_hash FROM audit_leaves WHERE idx >= ? AND idx < ?"
-                                             " ORDER BY idx", (start, start + (1 << level)))]
+        hashes = [
+            r[0]
+            for r in conn.execute(
+                "SELECT leaf_hash FROM audit_leaves WHERE idx >= ? AND idx < ? ORDER BY idx",
+                (start, start + (1 << level)),
+            )
+        ]
         if len(hashes) != 1 << level:
             raise ProofError("LEAVES_MISSING", f"{len(hashes)} of {1 << level} leaves at {start}", rule="AUD-010")
         return mth(hashes)
@@ -108,5 +127,9 @@ def consistency(conn: sqlite3.Connection, old_size: int, new_size: int) -> list[
 def _check_size(conn: sqlite3.Connection, size: int) -> None:
     current = tree_size(conn)
     if size > current:
-        raise ProofError("SIZE_RANGE", f"tree size {size} is beyond the log's current size {current}", rule="AUD-010",
-                         hint="ask for a size no larger than the latest checkpoint's")
+        raise ProofError(
+            "SIZE_RANGE",
+            f"tree size {size} is beyond the log's current size {current}",
+            rule="AUD-010",
+            hint="ask for a size no larger than the latest checkpoint's",
+        )

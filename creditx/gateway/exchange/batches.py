@@ -36,17 +36,30 @@ class Pending:
 
 
 class BatchIngest:
-    def __init__(self, store: GatewayStore, pool: CheckPool, clock: Callable[[], datetime],
-                 subject_key: bytes, *, audit: bool = True) -> None:
+    def __init__(
+        self,
+        store: GatewayStore,
+        pool: CheckPool,
+        clock: Callable[[], datetime],
+        subject_key: bytes,
+        *,
+        audit: bool = True,
+    ) -> None:
         self.store = store
         self.pool = pool
         self.clock = clock
         self.subject_key = subject_key
         self.audit = audit
 
-    def start(self, node: str, records: Sequence[IncomingRecord], expected_after: int,
-              grants: dict[str, KeyGrant], today: date,
-              in_flight: Callable[[int], bytes | None] = lambda s: None) -> Pending:
+    def start(
+        self,
+        node: str,
+        records: Sequence[IncomingRecord],
+        expected_after: int,
+        grants: dict[str, KeyGrant],
+        today: date,
+        in_flight: Callable[[int], bytes | None] = lambda s: None,
+    ) -> Pending:
         """Triage against ``expected_after`` (the committed seq, or the previous in-flight
         batch's ``next_expected - 1``) and send the records to check to the workers.
         ``in_flight(seq)`` gives the payload SHA-256 of a seq started but not yet committed."""
@@ -66,7 +79,7 @@ class BatchIngest:
         """Decide, commit in one transaction, and return (decisions in batch order, committed seq)."""
         checked = CheckPool.gather(p.futures)
         ok = [c for c in checked if c.ok]
-        fps = self.store.stored_fingerprints([c.fingerprint for c in ok])   # one query per batch
+        fps = self.store.stored_fingerprints([c.fingerprint for c in ok])  # one query per batch
         versions = self.store.current_versions([c.natural_key for c in ok])
         decided = decide(checked, fps.__contains__, versions.get)
         by_pos = dict(p.settled)

@@ -81,10 +81,10 @@ class Decision:
     region: str = ""
     op: str = ""
     keyid: str = ""
-    current: bool = False      # becomes the current version of its natural key
-    stored: bool = True        # False: gap or replay — no new row, no new audit leaf
+    current: bool = False  # becomes the current version of its natural key
+    stored: bool = True  # False: gap or replay — no new row, no new audit leaf
     replay: bool = False
-    log_index: int = -1        # set by the store at commit
+    log_index: int = -1  # set by the store at commit
 
     def with_log_index(self, idx: int) -> "Decision":
         d = object.__new__(Decision)  # a plain dict copy: ~20x cheaper than dataclasses.replace
@@ -93,12 +93,28 @@ class Decision:
         return d
 
 
-def rejected(checked_or_seq, reason: str, requirement: str, message: str, *, field_code: str = "",
-             payload_sha: bytes = b"", stored: bool = True) -> Decision:
+def rejected(
+    checked_or_seq,
+    reason: str,
+    requirement: str,
+    message: str,
+    *,
+    field_code: str = "",
+    payload_sha: bytes = b"",
+    stored: bool = True,
+) -> Decision:
     """A REJECTED decision (kept with its reason, SYNC-031)."""
     seq = checked_or_seq if isinstance(checked_or_seq, int) else checked_or_seq.source_seq
-    return Decision(source_seq=seq, outcome=Outcome.REJECTED, payload_sha=payload_sha, reason=reason,
-                    requirement=requirement, field=field_code, message=message, stored=stored)
+    return Decision(
+        source_seq=seq,
+        outcome=Outcome.REJECTED,
+        payload_sha=payload_sha,
+        reason=reason,
+        requirement=requirement,
+        field=field_code,
+        message=message,
+        stored=stored,
+    )
 
 
 __all__ = ["SignatureValue", "IncomingRecord", "Checked", "Decision", "rejected"]

@@ -49,8 +49,13 @@ class ImportReport:
     head: int = 0
 
 
-def import_lists(directory: Path, path: Path, *, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 progress: Callable[[ImportReport], None] = lambda r: None) -> ImportReport:
+def import_lists(
+    directory: Path,
+    path: Path,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    progress: Callable[[ImportReport], None] = lambda r: None,
+) -> ImportReport:
     from creditx.gateway.server import load_subject_key
     from creditx.gateway.store.sqlite import SqliteStore
 
@@ -74,8 +79,9 @@ def import_lists(directory: Path, path: Path, *, clock: Callable[[], datetime] =
     return report
 
 
-def _import_chunk(conn, chunk, path: Path, signer: Signer, subject_key: bytes, now: datetime,
-                  report: ImportReport) -> None:
+def _import_chunk(
+    conn, chunk, path: Path, signer: Signer, subject_key: bytes, now: datetime, report: ImportReport
+) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         drafts = store.Drafts(conn)
@@ -87,8 +93,15 @@ def _import_chunk(conn, chunk, path: Path, signer: Signer, subject_key: bytes, n
             bad = errors_only(validate_fields("LIST", fields, today=now.date()))
             if bad:
                 v = bad[0]
-                report.rejected.append({"row": row.row, "field": v.field, "rule": v.rule, "reason": v.reason,
-                                        "message": f"{v.message}; {v.fix}"})
+                report.rejected.append(
+                    {
+                        "row": row.row,
+                        "field": v.field,
+                        "rule": v.rule,
+                        "reason": v.reason,
+                        "message": f"{v.message}; {v.fix}",
+                    }
+                )
                 continue
             seq += 1
             try:
@@ -100,8 +113,9 @@ def _import_chunk(conn, chunk, path: Path, signer: Signer, subject_key: bytes, n
                     continue
                 entry_id = natural_key(first, subject_key)
             except RecordError as exc:
-                report.rejected.append({"row": row.row, "field": exc.field, "rule": exc.rule, "reason": exc.reason,
-                                        "message": exc.detail})
+                report.rejected.append(
+                    {"row": row.row, "field": exc.field, "rule": exc.rule, "reason": exc.reason, "message": exc.detail}
+                )
                 seq -= 1
                 continue
             current = drafts.entry(entry_id)
@@ -114,8 +128,9 @@ def _import_chunk(conn, chunk, path: Path, signer: Signer, subject_key: bytes, n
             imported.append((seq, content_fp, str(path), row.row, store.rfc3339_ms(now)))
             if decision.error is not None:
                 e = decision.error
-                report.rejected.append({"row": row.row, "field": e.field, "rule": e.rule, "reason": e.reason,
-                                        "message": e.detail})
+                report.rejected.append(
+                    {"row": row.row, "field": e.field, "rule": e.rule, "reason": e.reason, "message": e.detail}
+                )
             elif decision.change is None:
                 report.no_change += 1
             else:
@@ -159,16 +174,21 @@ def cmd_import_lists(args) -> int:
 
     def progress(r: ImportReport) -> None:
         if not args.json:
-            print(f"  {r.rows} rows: {r.published} published, {r.duplicates} duplicate, "
-                  f"{len(r.rejected)} rejected", file=sys.stderr, flush=True)
+            print(
+                f"  {r.rows} rows: {r.published} published, {r.duplicates} duplicate, {len(r.rejected)} rejected",
+                file=sys.stderr,
+                flush=True,
+            )
 
     report = import_lists(args.dir, args.file, progress=progress)
     if args.json:
         print_json(asdict(report))
     else:
-        print(f"{report.file}: {report.rows} rows, {report.published} list changes published (list head "
-              f"{report.head}), {report.duplicates} duplicate, {report.no_change} without change, "
-              f"{len(report.rejected)} rejected")
+        print(
+            f"{report.file}: {report.rows} rows, {report.published} list changes published (list head "
+            f"{report.head}), {report.duplicates} duplicate, {report.no_change} without change, "
+            f"{len(report.rejected)} rejected"
+        )
         for r in report.rejected[:20]:
             print(f"  row {r['row']}: {r['reason']} [{r['rule']}] {r['field']}: {r['message']}")
     return 1 if report.rejected else 0

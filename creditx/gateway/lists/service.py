@@ -55,9 +55,17 @@ def _fail(context, code: grpc.StatusCode, reason: str, rule: str, message: str, 
 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
-    def __init__(self, db_path: Path, hub: Hub, keys: KeyRegistry, checkpointer: ListCheckpointer,
-                 clock: Callable[[], datetime], *, limits: ListLimits = ListLimits(),
-                 peer=peer_certificate) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        hub: Hub,
+        keys: KeyRegistry,
+        checkpointer: ListCheckpointer,
+        clock: Callable[[], datetime],
+        *,
+        limits: ListLimits = ListLimits(),
+        peer=peer_certificate,
+    ) -> None:
         self.db_path, self.hub, self.keys, self.checkpointer, self.clock = db_path, hub, keys, checkpointer, clock
         self.limits = limits
         self.peer = peer
@@ -80,8 +88,14 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self._node(context)
         unknown = sorted(set(request.list_types) - self.list_types)
         if unknown:
-            _fail(context, grpc.StatusCode.INVALID_ARGUMENT, "LIST_TYPE_UNKNOWN", "DIST-033",
-                  f"list_types: {unknown[0]!r} is not a list type of the catalogue", "use codes such as SXBZXR")
+            _fail(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "LIST_TYPE_UNKNOWN",
+                "DIST-033",
+                f"list_types: {unknown[0]!r} is not a list type of the catalogue",
+                "use codes such as SXBZXR",
+            )
         types = frozenset(request.list_types)
         limit = min(request.max_batch_changes or self.limits.max_batch_changes, self.limits.max_batch_changes)
         cursor = max(request.from_list_seq, 1) - 1
@@ -90,9 +104,14 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         try:
             head = store.head(conn)
             if cursor > head:
-                _fail(context, grpc.StatusCode.FAILED_PRECONDITION, "DIST_CURSOR_AHEAD", "DIST-040",
-                      f"from_list_seq {request.from_list_seq} is beyond the log's head {head}",
-                      "this replica holds changes the log does not: re-bootstrap from a snapshot")
+                _fail(
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "DIST_CURSOR_AHEAD",
+                    "DIST-040",
+                    f"from_list_seq {request.from_list_seq} is beyond the log's head {head}",
+                    "this replica holds changes the log does not: re-bootstrap from a snapshot",
+                )
             live_sent = False
             while context.is_active() and not self.hub.closed.is_set():
                 head = store.head(conn)
@@ -106,14 +125,21 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                     yield lpb.ListChangeBatch(through_list_seq=cursor, head_list_seq=head, live=True)
                 sub.wait(self.limits.poll_s)
             if self.hub.closed.is_set() and context.is_active():
-                _fail(context, grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN", "DIST-030",
-                      "the gateway is shutting down", f"resubscribe from {cursor + 1}")
+                _fail(
+                    context,
+                    grpc.StatusCode.UNAVAILABLE,
+                    "SHUTTING_DOWN",
+                    "DIST-030",
+                    "the gateway is shutting down",
+                    f"resubscribe from {cursor + 1}",
+                )
         finally:
             sub.close()
             conn.close()
 
-    def _batch(self, conn: sqlite3.Connection, cursor: int, head: int, limit: int,
-               types: frozenset[str]) -> tuple[lpb.ListChangeBatch, int]:
+    def _batch(
+        self, conn: sqlite3.Connection, cursor: int, head: int, limit: int, types: frozenset[str]
+    ) -> tuple[lpb.ListChangeBatch, int]:
         """Consecutive changes after ``cursor``: at most ``limit`` and about max_batch_bytes."""
         msg = lpb.ListChangeBatch(head_list_seq=head)
         size, through = 0, cursor
@@ -142,18 +168,27 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             head = store.head(conn)
             at = request.at_list_seq or head
             if at > head:
-                _fail(context, grpc.StatusCode.FAILED_PRECONDITION, "DIST_SNAPSHOT_GONE", "DIST-072",
-                      f"no snapshot at list_seq {at}: the log's head is {head}",
-                      "discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)")
+                _fail(
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "DIST_SNAPSHOT_GONE",
+                    "DIST-072",
+                    f"no snapshot at list_seq {at}: the log's head is {head}",
+                    "discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)",
+                )
             # DIST-075: each entry with the origin envelope of the version it rests on
             if at == head:
-                sql = ("SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
-                       " JOIN list_log l ON l.list_seq = e.last_seq ORDER BY e.entry_id")
+                sql = (
+                    "SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
+                    " JOIN list_log l ON l.list_seq = e.last_seq ORDER BY e.entry_id"
+                )
                 args: tuple = ()
                 frontier = store.frontier(conn)
             else:  # the state after change `at`: each entry's latest change up to it
-                sql = ("SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
-                       " (SELECT MAX(list_seq) FROM list_log WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id")
+                sql = (
+                    "SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
+                    " (SELECT MAX(list_seq) FROM list_log WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id"
+                )
                 args = (at,)
                 frontier = CompactRange()
                 frontier.extend(store.leaf_hashes(conn, 0, at))
@@ -163,12 +198,23 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             try:
                 ranges = plan_chunks(sizes, max_bytes=max_bytes, max_entries=max_entries)
             except ListError as exc:
-                _fail(context, grpc.StatusCode.FAILED_PRECONDITION, exc.reason, exc.rule, exc.detail,
-                      "ask with a larger max_chunk_bytes")
+                _fail(
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    exc.reason,
+                    exc.rule,
+                    exc.detail,
+                    "ask with a larger max_chunk_bytes",
+                )
             if request.from_chunk >= len(ranges):
-                _fail(context, grpc.StatusCode.OUT_OF_RANGE, "DIST_SNAPSHOT_ORDER", "DIST-072",
-                      f"from_chunk {request.from_chunk}: the snapshot at {at} has {len(ranges)} chunks",
-                      "ask from a chunk below the total")
+                _fail(
+                    context,
+                    grpc.StatusCode.OUT_OF_RANGE,
+                    "DIST_SNAPSHOT_ORDER",
+                    "DIST-072",
+                    f"from_chunk {request.from_chunk}: the snapshot at {at} has {len(ranges)} chunks",
+                    "ask from a chunk below the total",
+                )
             rows = conn.execute(sql, args)
             first = ranges[request.from_chunk].start
             for _ in range(first):  # skip to the chunk asked for (resumption, DIST-072)

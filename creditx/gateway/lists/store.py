@@ -72,8 +72,10 @@ _SIZES_SCHEMA = (
 )
 
 # The sizes of the state after change ``at`` (each entry's latest change up to it), in snapshot order.
-SNAPSHOT_SIZES_SQL = ("SELECT bytes FROM list_snap_sizes WHERE list_seq IN (SELECT MAX(list_seq) FROM list_snap_sizes"
-                      " WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id")
+SNAPSHOT_SIZES_SQL = (
+    "SELECT bytes FROM list_snap_sizes WHERE list_seq IN (SELECT MAX(list_seq) FROM list_snap_sizes"
+    " WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id"
+)
 
 
 def snapshot_bytes(entry: bytes, origin_payload: bytes, origin_sigs: str) -> int:
@@ -85,8 +87,10 @@ def create_size_table(conn: sqlite3.Connection) -> None:
     """Schema of migration 4, filled from the existing log (called inside the migration's transaction)."""
     for stmt in _SIZES_SCHEMA:
         conn.execute(stmt)
-    conn.execute("INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) SELECT list_seq, entry_id,"
-                 " length(entry) + length(origin_payload) + length(origin_sigs) FROM list_log")
+    conn.execute(
+        "INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) SELECT list_seq, entry_id,"
+        " length(entry) + length(origin_payload) + length(origin_sigs) FROM list_log"
+    )
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
@@ -108,7 +112,9 @@ def envelope_to_json(env: Envelope | None) -> tuple[str, bytes, str]:
 def envelope_from_row(payload_type: str, payload: bytes, sigs: str) -> Envelope | None:
     if not payload_type:
         return None
-    return Envelope(payload_type, bytes(payload), tuple(Signature(k, s, bytes.fromhex(h)) for k, s, h in json.loads(sigs)))
+    return Envelope(
+        payload_type, bytes(payload), tuple(Signature(k, s, bytes.fromhex(h)) for k, s, h in json.loads(sigs))
+    )
 
 
 def parse_at(at: str) -> datetime:
@@ -144,8 +150,11 @@ def current_entry(conn: sqlite3.Connection, entry_id: str) -> ListEntry | None:
 
 def current_origin(conn: sqlite3.Connection, entry_id: str) -> Envelope | None:
     """DIST-032: the envelope of the record version the entry rests on now."""
-    row = conn.execute("SELECT l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
-                       " JOIN list_log l ON l.list_seq = e.last_seq WHERE e.entry_id = ?", (entry_id,)).fetchone()
+    row = conn.execute(
+        "SELECT l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
+        " JOIN list_log l ON l.list_seq = e.last_seq WHERE e.entry_id = ?",
+        (entry_id,),
+    ).fetchone()
     return envelope_from_row(*row) if row else None
 
 
@@ -158,8 +167,12 @@ def publish(conn: sqlite3.Connection, drafts: Sequence[ListChange], *, audit: bo
     first = head(conn) + 1
     cr = frontier(conn)
     if cr.size != first - 1:  # the tree and the rows disagree: fail the transaction, never fork
-        raise ListError("DIST_LOG_DAMAGED", "DIST-050", f"list tree has {cr.size} leaves, the log {first - 1} changes",
-                        hint="restore the gateway database from backup; the list log must not be edited")
+        raise ListError(
+            "DIST_LOG_DAMAGED",
+            "DIST-050",
+            f"list tree has {cr.size} leaves, the log {first - 1} changes",
+            hint="restore the gateway database from backup; the list log must not be edited",
+        )
     out, rows, entries, leaves = [], [], [], []
     for i, draft in enumerate(drafts):
         c = draft.sequenced(first + i)
@@ -169,27 +182,60 @@ def publish(conn: sqlite3.Connection, drafts: Sequence[ListChange], *, audit: bo
         leaves.append((data, h))
         e = c.entry
         blob = entry_bytes(e)
-        rows.append((c.list_seq, e.entry_id, e.list_type, c.kind.value, c.reason, blob, rfc3339_ms(c.at),
-                     int(c.at.timestamp() * 1000), e.origin_region, *envelope_to_json(c.origin), h))
-        entries.append((e.entry_id, e.list_type, e.state.value, e.period_end.isoformat() if e.period_end else None,
-                        (e.period_start or e.listed_on).isoformat(), c.list_seq, blob))
+        rows.append(
+            (
+                c.list_seq,
+                e.entry_id,
+                e.list_type,
+                c.kind.value,
+                c.reason,
+                blob,
+                rfc3339_ms(c.at),
+                int(c.at.timestamp() * 1000),
+                e.origin_region,
+                *envelope_to_json(c.origin),
+                h,
+            )
+        )
+        entries.append(
+            (
+                e.entry_id,
+                e.list_type,
+                e.state.value,
+                e.period_end.isoformat() if e.period_end else None,
+                (e.period_start or e.listed_on).isoformat(),
+                c.list_seq,
+                blob,
+            )
+        )
         out.append(c)
-    conn.executemany("INSERT INTO list_log (list_seq, entry_id, list_type, kind, reason, entry, at, at_ms, node,"
-                     " origin_type, origin_payload, origin_sigs, leaf_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-    conn.executemany("INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) VALUES (?,?,?)",
-                     [(r[0], r[1], snapshot_bytes(r[5], r[10], r[11])) for r in rows])
-    conn.executemany("INSERT INTO list_entries (entry_id, list_type, state, period_end, period_start, last_seq, entry)"
-                     " VALUES (?,?,?,?,?,?,?) ON CONFLICT(entry_id) DO UPDATE SET list_type=excluded.list_type,"
-                     " state=excluded.state, period_end=excluded.period_end, period_start=excluded.period_start,"
-                     " last_seq=excluded.last_seq, entry=excluded.entry", entries)
+    conn.executemany(
+        "INSERT INTO list_log (list_seq, entry_id, list_type, kind, reason, entry, at, at_ms, node,"
+        " origin_type, origin_payload, origin_sigs, leaf_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) VALUES (?,?,?)",
+        [(r[0], r[1], snapshot_bytes(r[5], r[10], r[11])) for r in rows],
+    )
+    conn.executemany(
+        "INSERT INTO list_entries (entry_id, list_type, state, period_end, period_start, last_seq, entry)"
+        " VALUES (?,?,?,?,?,?,?) ON CONFLICT(entry_id) DO UPDATE SET list_type=excluded.list_type,"
+        " state=excluded.state, period_end=excluded.period_end, period_start=excluded.period_start,"
+        " last_seq=excluded.last_seq, entry=excluded.entry",
+        entries,
+    )
     conn.execute("UPDATE list_tree SET frontier = ? WHERE id = 1", (cr.to_bytes(),))
     if audit:  # AUD-005/006: the same leaf bytes in the audit log, same transaction
         base = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
-        conn.executemany("INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) VALUES (?,?,?)",
-                         [(base + i, d, h) for i, (d, h) in enumerate(leaves)])
+        conn.executemany(
+            "INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) VALUES (?,?,?)",
+            [(base + i, d, h) for i, (d, h) in enumerate(leaves)],
+        )
         append_leaves(conn, base, [h for _, h in leaves])
-        conn.executemany("UPDATE list_log SET audit_idx = ? WHERE list_seq = ?",
-                         [(base + i, c.list_seq) for i, c in enumerate(out)])
+        conn.executemany(
+            "UPDATE list_log SET audit_idx = ? WHERE list_seq = ?", [(base + i, c.list_seq) for i, c in enumerate(out)]
+        )
     return out
 
 
@@ -229,23 +275,39 @@ class Refusal:
 
 
 def refuse(conn: sqlite3.Connection, refusals: Iterable[Refusal], at: str) -> None:
-    conn.executemany("INSERT INTO list_refusals (node, source_seq, entry_id, reason, rule, field, message, at)"
-                     " VALUES (?,?,?,?,?,?,?,?)",
-                     [(r.node, r.source_seq, r.entry_id, r.error.reason, r.error.rule, r.error.field,
-                       r.error.detail, at) for r in refusals])
+    conn.executemany(
+        "INSERT INTO list_refusals (node, source_seq, entry_id, reason, rule, field, message, at)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (r.node, r.source_seq, r.entry_id, r.error.reason, r.error.rule, r.error.field, r.error.detail, at)
+            for r in refusals
+        ],
+    )
 
 
-def append_changes(conn: sqlite3.Connection, node: str, stored: Sequence[tuple[object, object]], at: str, *,
-                   catalogue: Catalogue | None = None, audit: bool = True) -> list[ListChange]:
+def append_changes(
+    conn: sqlite3.Connection,
+    node: str,
+    stored: Sequence[tuple[object, object]],
+    at: str,
+    *,
+    catalogue: Catalogue | None = None,
+    audit: bool = True,
+) -> list[ListChange]:
     """DIST-010: the list changes of one committed ingest batch, in the batch's transaction.
 
     ``stored`` are the batch's stored ``(Decision, IncomingRecord)`` pairs; only LIST records
     ACCEPTED or SUPERSEDED *as current* are events; ``entry_id`` is the natural key the ingest
     computed, the fingerprint its content fingerprint. A lifecycle refusal (DIST-011/013/015)
     is kept in ``list_refusals``; the record itself stays stored as the ingest decided."""
-    events = [(d, rec) for d, rec in stored
-              if getattr(d, "record_type", "") == "LIST" and d.current and int(d.outcome) in (_ACCEPTED, _SUPERSEDED)
-              and rec is not None]
+    events = [
+        (d, rec)
+        for d, rec in stored
+        if getattr(d, "record_type", "") == "LIST"
+        and d.current
+        and int(d.outcome) in (_ACCEPTED, _SUPERSEDED)
+        and rec is not None
+    ]
     if not events:
         return []
     cat = catalogue or load_catalogue()
@@ -257,10 +319,17 @@ def append_changes(conn: sqlite3.Connection, node: str, stored: Sequence[tuple[o
         except RecordError as exc:  # checked by the ingest already; kept, never silently dropped
             refusals.append(Refusal(node, d.source_seq, d.natural_key, ListError(exc.reason, exc.rule, exc.detail)))
             continue
-        origin = Envelope(rec.payload_type, rec.payload,
-                          tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.signatures))
-        decision = derive_change(drafts.entry(d.natural_key), record, entry_id=d.natural_key,
-                                 fingerprint=d.fingerprint, at=when, catalogue=cat)
+        origin = Envelope(
+            rec.payload_type, rec.payload, tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.signatures)
+        )
+        decision = derive_change(
+            drafts.entry(d.natural_key),
+            record,
+            entry_id=d.natural_key,
+            fingerprint=d.fingerprint,
+            at=when,
+            catalogue=cat,
+        )
         if decision.error is not None:
             refusals.append(Refusal(node, d.source_seq, d.natural_key, decision.error))
         elif decision.change is not None:
@@ -277,13 +346,21 @@ class ListHook:
     """What the ingest store calls: :meth:`append` inside the batch transaction, :meth:`committed`
     after COMMIT with what it returned (then subscribers are woken, never before commit)."""
 
-    def __init__(self, catalogue: Catalogue | None = None,
-                 on_publish: Callable[[int], None] = lambda head: None) -> None:
+    def __init__(
+        self, catalogue: Catalogue | None = None, on_publish: Callable[[int], None] = lambda head: None
+    ) -> None:
         self.catalogue = catalogue or load_catalogue()
         self.on_publish = on_publish
 
-    def append(self, conn: sqlite3.Connection, node: str, stored: Sequence[tuple[object, object]], at: str, *,
-               audit: bool = True) -> int:
+    def append(
+        self,
+        conn: sqlite3.Connection,
+        node: str,
+        stored: Sequence[tuple[object, object]],
+        at: str,
+        *,
+        audit: bool = True,
+    ) -> int:
         """The list head after this batch's changes, 0 when it published none."""
         out = append_changes(conn, node, stored, at, catalogue=self.catalogue, audit=audit)
         return out[-1].list_seq if out else 0
@@ -298,14 +375,22 @@ class ListHook:
 
 def changes_between(conn: sqlite3.Connection, first: int, last: int) -> list[ListChange]:
     """Changes with ``first <= list_seq <= last`` in order."""
-    return [change_from_row(r) for r in conn.execute(
-        f"SELECT {_LOG_COLS} FROM list_log WHERE list_seq BETWEEN ? AND ? ORDER BY list_seq", (first, last))]
+    return [
+        change_from_row(r)
+        for r in conn.execute(
+            f"SELECT {_LOG_COLS} FROM list_log WHERE list_seq BETWEEN ? AND ? ORDER BY list_seq", (first, last)
+        )
+    ]
 
 
 def leaf_hashes(conn: sqlite3.Connection, start: int, end: int) -> list[bytes]:
     """List-log leaf hashes of leaves [start, end) (leaf i is list_seq i + 1)."""
-    return [r[0] for r in conn.execute("SELECT leaf_hash FROM list_log WHERE list_seq > ? AND list_seq <= ?"
-                                       " ORDER BY list_seq", (start, end))]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT leaf_hash FROM list_log WHERE list_seq > ? AND list_seq <= ? ORDER BY list_seq", (start, end)
+        )
+    ]
 
 
 def at_ms_of(conn: sqlite3.Connection, list_seq: int) -> int | None:
@@ -319,23 +404,29 @@ def listed_candidates(conn: sqlite3.Connection, today: date, terms: dict[str, in
     few days for month-end clamping) ago. The exact decision is ``creditx.standard.lists.expiry``'s."""
     from creditx.standard.lists.expiry import add_months
 
-    rows = conn.execute("SELECT entry FROM list_entries WHERE state = 'LISTED' AND period_end IS NOT NULL"
-                        " AND period_end < ?", (today.isoformat(),)).fetchall()
+    rows = conn.execute(
+        "SELECT entry FROM list_entries WHERE state = 'LISTED' AND period_end IS NOT NULL AND period_end < ?",
+        (today.isoformat(),),
+    ).fetchall()
     for code, months in sorted(terms.items()):
         cutoff = add_months(today, -months).toordinal() + 4
-        rows += conn.execute("SELECT entry FROM list_entries WHERE state = 'LISTED' AND period_end IS NULL"
-                             " AND list_type = ? AND period_start <= ?",
-                             (code, date.fromordinal(cutoff).isoformat())).fetchall()
+        rows += conn.execute(
+            "SELECT entry FROM list_entries WHERE state = 'LISTED' AND period_end IS NULL"
+            " AND list_type = ? AND period_start <= ?",
+            (code, date.fromordinal(cutoff).isoformat()),
+        ).fetchall()
     return [entry_from_obj(json.loads(r[0])) for r in rows]
 
 
 def report_applied(conn: sqlite3.Connection, node: str, applied: int, verified: bool, at: str) -> None:
     """DIST-043: a node's applied list_seq (never moves back: a late report is ignored)."""
-    conn.execute("INSERT INTO list_applied (node, applied_list_seq, checkpoint_verified, reported_at)"
-                 " VALUES (?,?,?,?) ON CONFLICT(node) DO UPDATE SET applied_list_seq ="
-                 " MAX(applied_list_seq, excluded.applied_list_seq), checkpoint_verified ="
-                 " excluded.checkpoint_verified, reported_at = excluded.reported_at",
-                 (node, applied, int(verified), at))
+    conn.execute(
+        "INSERT INTO list_applied (node, applied_list_seq, checkpoint_verified, reported_at)"
+        " VALUES (?,?,?,?) ON CONFLICT(node) DO UPDATE SET applied_list_seq ="
+        " MAX(applied_list_seq, excluded.applied_list_seq), checkpoint_verified ="
+        " excluded.checkpoint_verified, reported_at = excluded.reported_at",
+        (node, applied, int(verified), at),
+    )
 
 
 @dataclass(frozen=True)
@@ -353,8 +444,12 @@ def lags(conn: sqlite3.Connection, now: datetime) -> dict[str, Lag]:
     the oldest change it has not applied was published (0 when caught up). A node that has never
     reported counts as having applied nothing: the gateway cannot assume more."""
     top = head(conn)
-    reported = {node: (applied, verified, at) for node, applied, verified, at in conn.execute(
-        "SELECT node, applied_list_seq, checkpoint_verified, reported_at FROM list_applied").fetchall()}
+    reported = {
+        node: (applied, verified, at)
+        for node, applied, verified, at in conn.execute(
+            "SELECT node, applied_list_seq, checkpoint_verified, reported_at FROM list_applied"
+        ).fetchall()
+    }
     nodes = {row[0] for row in conn.execute("SELECT region FROM nodes").fetchall()} | set(reported)
     out = {}
     for node in nodes:

@@ -27,8 +27,17 @@ SERVICE = lists_pb2.DESCRIPTOR.services_by_name["Distribution"].full_name
 
 
 class Lists:
-    def __init__(self, directory: Path, cfg: GatewayConfig, store, keys: KeyRegistry,
-                 clock: Callable[[], datetime], *, audit: bool = True, limits: ListLimits = ListLimits()) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        cfg: GatewayConfig,
+        store,
+        keys: KeyRegistry,
+        clock: Callable[[], datetime],
+        *,
+        audit: bool = True,
+        limits: ListLimits = ListLimits(),
+    ) -> None:
         db = cfg.path(directory, "database")
         self.hub = Hub()
         store.list_hook = ListHook(on_publish=self.hub.publish)  # DIST-001: same transaction as the batch
@@ -43,8 +52,14 @@ class Lists:
         lists_pb2_grpc.add_DistributionServicer_to_server(self.servicer, server)
 
     def schedule(self, scheduler) -> None:
-        scheduler.add_job(self.expiry.tick, "interval", seconds=self.expiry_interval_s, id="list-expiry",
-                          max_instances=1, coalesce=True)
+        scheduler.add_job(
+            self.expiry.tick,
+            "interval",
+            seconds=self.expiry_interval_s,
+            id="list-expiry",
+            max_instances=1,
+            coalesce=True,
+        )
 
     def applied(self, node: str, applied_list_seq: int) -> None:
         """Exchange.Heartbeat.applied_list_seq (DIST-043); 0 means the node did not say."""

@@ -24,7 +24,7 @@ class SigningCert:
     keyid: str
     region: str
     serial: str
-    not_after: str      # RFC 3339
+    not_after: str  # RFC 3339
     cert_der: bytes
 
 
@@ -59,12 +59,16 @@ class GatewayStore(Protocol):
         """Current version of each of ``keys`` that has one, one query."""
         ...
 
-    def commit_batch(self, node: str, items: Sequence[tuple[Decision, IncomingRecord | None]],
-                     leaves: Sequence[tuple[bytes, bytes]] | None, committed_seq: int,
-                     at: str) -> list[Decision]: ...
+    def commit_batch(
+        self,
+        node: str,
+        items: Sequence[tuple[Decision, IncomingRecord | None]],
+        leaves: Sequence[tuple[bytes, bytes]] | None,
+        committed_seq: int,
+        at: str,
+    ) -> list[Decision]: ...
 
-    def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str,
-                    at: str) -> None: ...
+    def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str, at: str) -> None: ...
 
     def add_signing_cert(self, cert: SigningCert, at: str) -> None: ...
 
@@ -76,8 +80,16 @@ class GatewayStore(Protocol):
 
     def nodes(self, recent: int = 500) -> list[NodeRow]: ...
 
-    def find_records(self, *, region: str = "", record_type: str = "", natural_key: str = "",
-                     fingerprint: bytes = b"", after_id: int = 0, limit: int = 100) -> list[dict]: ...
+    def find_records(
+        self,
+        *,
+        region: str = "",
+        record_type: str = "",
+        natural_key: str = "",
+        fingerprint: bytes = b"",
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[dict]: ...
 
     def audit_size(self) -> int: ...
 

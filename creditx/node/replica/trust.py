@@ -86,16 +86,20 @@ def gateway_signing_keys(directory: Path) -> list[Any]:
     path = Path(directory) / GATEWAY_SIGNING_CERT
     if path.exists():
         try:
-            keys.append(_verified_gateway_cert(Path(directory), path.read_bytes(),
-                                               datetime.now(timezone.utc)).public_key())
+            keys.append(
+                _verified_gateway_cert(Path(directory), path.read_bytes(), datetime.now(timezone.utc)).public_key()
+            )
         except IdentityError as exc:
             log.warning("ignoring %s: %s", path, exc)
     bundle = _bundle(Path(directory))
     if bundle is not None:
         for kid in bundle.signing_certificates:
             try:
-                keys.append(bundle.verify_signer(kid, at=datetime.now(timezone.utc), roles=(GATEWAY_SIGNING,))
-                            .certificate.public_key())
+                keys.append(
+                    bundle.verify_signer(
+                        kid, at=datetime.now(timezone.utc), roles=(GATEWAY_SIGNING,)
+                    ).certificate.public_key()
+                )
             except Exception:
                 continue
     return keys

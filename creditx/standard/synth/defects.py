@@ -121,15 +121,23 @@ def fine_in_yuan(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect 
 
 DefectFn = Callable[[str, dict, random.Random, dt.date], Defect | None]
 ERROR_DEFECTS: tuple[tuple[DefectFn, int], ...] = (
-    (subject_uscc_checksum, 5), (id_checksum, 3), (fine_missing, 3), (registration_missing, 2),
-    (date_in_future, 2), (date_order, 2), (name_missing, 2), (category_invalid, 1),
-    (penalty_kind_invalid, 1), (authority_uscc_checksum, 1),
+    (subject_uscc_checksum, 5),
+    (id_checksum, 3),
+    (fine_missing, 3),
+    (registration_missing, 2),
+    (date_in_future, 2),
+    (date_order, 2),
+    (name_missing, 2),
+    (category_invalid, 1),
+    (penalty_kind_invalid, 1),
+    (authority_uscc_checksum, 1),
 )
 WARNING_DEFECTS: tuple[tuple[DefectFn, int], ...] = ((fine_in_yuan, 3),)
 
 
-def apply_defect(record_type: str, fields: dict[str, str], rng: random.Random, today: dt.date,
-                 *, include_warnings: bool = False) -> tuple[dict[str, str], Defect]:
+def apply_defect(
+    record_type: str, fields: dict[str, str], rng: random.Random, today: dt.date, *, include_warnings: bool = False
+) -> tuple[dict[str, str], Defect]:
     """A copy of ``fields`` with one defect, and the (field, reason) it must be reported as."""
     pool = list(ERROR_DEFECTS + (WARNING_DEFECTS if include_warnings else ()))
     while pool:

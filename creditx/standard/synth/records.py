@@ -37,9 +37,25 @@ MINOR_ONLY = {"警告", "通报批评"}
 # Share of records about a subject met before in the run (a firm with several licences, a
 # repeat offender), drawn from the last RECENT_SUBJECTS of its category: memory stays bounded.
 REPEAT_SHARE, RECENT_SUBJECTS = 0.3, 500
-PLATE_LETTERS = {"370100": "A", "370200": "B", "370300": "C", "370400": "D", "370500": "E", "370600": "F",
-                 "370700": "G", "370800": "H", "370900": "J", "371000": "K", "371100": "L", "371300": "Q",
-                 "371400": "N", "371500": "P", "371600": "M", "371700": "R", "370000": "A"}
+PLATE_LETTERS = {
+    "370100": "A",
+    "370200": "B",
+    "370300": "C",
+    "370400": "D",
+    "370500": "E",
+    "370600": "F",
+    "370700": "G",
+    "370800": "H",
+    "370900": "J",
+    "371000": "K",
+    "371100": "L",
+    "371300": "Q",
+    "371400": "N",
+    "371500": "P",
+    "371600": "M",
+    "371700": "R",
+    "370000": "A",
+}
 
 
 def add_months(d: dt.date, months: int) -> dt.date:
@@ -118,8 +134,7 @@ class RecordBuilder:
         if seen and self.rng.random() < REPEAT_SHARE:
             return pick(self.rng, seen)
         industry = pick(self.rng, industries) if industries else None
-        s = subj.make_subject(self.rng, self.region, self.today, _CATEGORY[k], industry=industry,
-                              social=(k == "S"))
+        s = subj.make_subject(self.rng, self.region, self.today, _CATEGORY[k], industry=industry, social=(k == "S"))
         if len(seen) < RECENT_SUBJECTS:
             seen.append(s)
         else:
@@ -137,17 +152,36 @@ class RecordBuilder:
         until = LONG_TERM if t.years is None else add_months(decided, 12 * t.years).isoformat()
         f = subj.subject_fields("XK", s)
         f["XK_XKWS"] = t.document
-        f["XK_WSH"] = f"{self.abbr}{t.doc_tag}〔{decided.year}〕{self._next_number(auth.name + t.doc_tag, decided.year)}号"
+        f["XK_WSH"] = (
+            f"{self.abbr}{t.doc_tag}〔{decided.year}〕{self._next_number(auth.name + t.doc_tag, decided.year)}号"
+        )
         f["XK_XKLB"] = t.category
         f["XK_XKZS"] = t.certificate
-        f["XK_XKBH"] = t.number.format_map(_Lazy(
-            cc=lambda: county, a=lambda: self.abbr, y=lambda: decided.year, ymd=lambda: f"{decided:%Y%m%d}",
-            uscc=lambda: s.uscc, idn=lambda: s.id_number, n2=lambda: digits(rng, 2), n4=lambda: digits(rng, 4),
-            n6=lambda: digits(rng, 6), n7=lambda: digits(rng, 7), n8=lambda: digits(rng, 8),
-            q=lambda: between(rng, 1, 9)))
-        f["XK_NR"] = pick(rng, t.contents).format_map(_Lazy(
-            county=lambda: county_name, estate=lambda: pick(rng, ESTATES), q=lambda: between(rng, 1, 30),
-            x=lambda: between(rng, 2000, 90000), days=lambda: pick(rng, (180, 365, 540, 730))))
+        f["XK_XKBH"] = t.number.format_map(
+            _Lazy(
+                cc=lambda: county,
+                a=lambda: self.abbr,
+                y=lambda: decided.year,
+                ymd=lambda: f"{decided:%Y%m%d}",
+                uscc=lambda: s.uscc,
+                idn=lambda: s.id_number,
+                n2=lambda: digits(rng, 2),
+                n4=lambda: digits(rng, 4),
+                n6=lambda: digits(rng, 6),
+                n7=lambda: digits(rng, 7),
+                n8=lambda: digits(rng, 8),
+                q=lambda: between(rng, 1, 9),
+            )
+        )
+        f["XK_NR"] = pick(rng, t.contents).format_map(
+            _Lazy(
+                county=lambda: county_name,
+                estate=lambda: pick(rng, ESTATES),
+                q=lambda: between(rng, 1, 30),
+                x=lambda: between(rng, 2000, 90000),
+                days=lambda: pick(rng, (180, 365, 540, 730)),
+            )
+        )
         f["XK_JDRQ"] = f["XK_YXQZ"] = decided.isoformat()
         f["XK_YXQZI"] = until
         f["XK_XKJG"], f["XK_XKJGDM"] = auth.name, auth.uscc
@@ -176,10 +210,19 @@ class RecordBuilder:
         f = subj.subject_fields("CF", s)
         f["CF_WSH"] = document_number(auth, decided.year, self._next_number(auth.name, decided.year))
         f["CF_WFXW"] = t.violation
-        f["CF_SY"] = t.facts.format_map(_Lazy(
-            d1=lambda: _cn_date(happened), product=lambda: pick(rng, PRODUCTS), q=lambda: between(rng, 1, 13),
-            v=lambda: value, g=lambda: gain, x=lambda: between(rng, 30, 300), county=lambda: county_name,
-            y=lambda: happened.year, plate=lambda: f"鲁{PLATE_LETTERS[self.region]}{between(rng, 10000, 99999)}"))
+        f["CF_SY"] = t.facts.format_map(
+            _Lazy(
+                d1=lambda: _cn_date(happened),
+                product=lambda: pick(rng, PRODUCTS),
+                q=lambda: between(rng, 1, 13),
+                v=lambda: value,
+                g=lambda: gain,
+                x=lambda: between(rng, 30, 300),
+                county=lambda: county_name,
+                y=lambda: happened.year,
+                plate=lambda: f"鲁{PLATE_LETTERS[self.region]}{between(rng, 10000, 99999)}",
+            )
+        )
         f["CF_YJ"] = t.basis
         f["CF_CFLB"] = ";".join(kinds)
         content = []

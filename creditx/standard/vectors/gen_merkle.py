@@ -45,16 +45,30 @@ def audit_leaves() -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     for i in range(16):
         decision = _DECISIONS[i % 4]
-        out.append({
-            "kind": "record", "fp": hashlib.sha256(f"record {i}".encode()).hexdigest(), "node": _CITIES[i % 4],
-            "seq": 1 + i // 4, "decision": decision, "reason": _REASONS.get(decision, ""), "at": _at(i),
-        })
+        out.append(
+            {
+                "kind": "record",
+                "fp": hashlib.sha256(f"record {i}".encode()).hexdigest(),
+                "node": _CITIES[i % 4],
+                "seq": 1 + i // 4,
+                "decision": decision,
+                "reason": _REASONS.get(decision, ""),
+                "at": _at(i),
+            }
+        )
     for j, change in enumerate(("ADD", "CORRECT", "REMOVE", "ADD", "REMOVE")):
-        out.append({
-            "kind": "list", "list_seq": j + 1, "fp": hashlib.sha256(f"list {j}".encode()).hexdigest(),
-            "node": _CITIES[j % 4], "list_type": "SXBZXR" if j % 2 == 0 else "AJNSR", "change": change,
-            "reason": {2: "EXPIRED", 4: "REPAIRED"}.get(j, ""), "at": _at(100 + j),
-        })
+        out.append(
+            {
+                "kind": "list",
+                "list_seq": j + 1,
+                "fp": hashlib.sha256(f"list {j}".encode()).hexdigest(),
+                "node": _CITIES[j % 4],
+                "list_type": "SXBZXR" if j % 2 == 0 else "AJNSR",
+                "change": change,
+                "reason": {2: "EXPIRED", 4: "REPAIRED"}.get(j, ""),
+                "at": _at(100 + j),
+            }
+        )
     return out
 
 
@@ -65,9 +79,11 @@ def _hexes(hs: list[bytes]) -> list[str]:
 def _tree(name: str, leaf_data: list[bytes], all_pairs: bool) -> dict[str, object]:
     hashes = [leaf_hash(d) for d in leaf_data]
     n = len(hashes)
-    pairs = [(m, k) for k in range(n + 1) for m in range(k + 1)] if all_pairs else [
-        (m, k) for k in (1, 2, 7, 8, 13, n) for m in sorted({0, 1, k // 2, k - 1, k}) if 0 <= m <= k <= n
-    ]
+    pairs = (
+        [(m, k) for k in range(n + 1) for m in range(k + 1)]
+        if all_pairs
+        else [(m, k) for k in (1, 2, 7, 8, 13, n) for m in sorted({0, 1, k // 2, k - 1, k}) if 0 <= m <= k <= n]
+    )
     sizes = range(1, n + 1) if all_pairs else sorted({1, 5, 8, 13, n})
     return {
         "name": name,
@@ -96,18 +112,70 @@ def _invalid_cases(tree: dict[str, object]) -> list[dict[str, object]]:
     con = next(c for c in tree["consistency"] if (c["old_size"], c["new_size"]) == (6, 8))  # type: ignore[index]
     flipped = "f" + inc["proof"][1][1:] if inc["proof"][1][0] != "f" else "0" + inc["proof"][1][1:]
     return [
-        {"kind": "inclusion", "index": 4, "size": 8, "proof": inc["proof"], "leaf": "leaf_hashes[5]", "reason": "ROOT_MISMATCH", "desc": "wrong index"},
-        {"kind": "inclusion", "index": 5, "size": 8, "proof": [inc["proof"][0], flipped, inc["proof"][2]], "reason": "ROOT_MISMATCH", "desc": "proof[1] altered"},
-        {"kind": "inclusion", "index": 5, "size": 8, "proof": inc["proof"][:2], "reason": "PROOF_LENGTH", "desc": "truncated"},
-        {"kind": "inclusion", "index": 8, "size": 8, "proof": inc["proof"], "reason": "INDEX_OUT_OF_RANGE", "desc": "index beyond size"},
-        {"kind": "consistency", "old_size": 6, "new_size": 8, "proof": con["proof"][:2], "reason": "PROOF_LENGTH", "desc": "truncated"},
-        {"kind": "consistency", "old_size": 5, "new_size": 8, "proof": con["proof"], "reason": "PROOF_LENGTH", "desc": "wrong old size"},
-        {"kind": "consistency", "old_size": 8, "new_size": 6, "proof": [], "reason": "SIZE_ORDER", "desc": "new tree smaller"},
+        {
+            "kind": "inclusion",
+            "index": 4,
+            "size": 8,
+            "proof": inc["proof"],
+            "leaf": "leaf_hashes[5]",
+            "reason": "ROOT_MISMATCH",
+            "desc": "wrong index",
+        },
+        {
+            "kind": "inclusion",
+            "index": 5,
+            "size": 8,
+            "proof": [inc["proof"][0], flipped, inc["proof"][2]],
+            "reason": "ROOT_MISMATCH",
+            "desc": "proof[1] altered",
+        },
+        {
+            "kind": "inclusion",
+            "index": 5,
+            "size": 8,
+            "proof": inc["proof"][:2],
+            "reason": "PROOF_LENGTH",
+            "desc": "truncated",
+        },
+        {
+            "kind": "inclusion",
+            "index": 8,
+            "size": 8,
+            "proof": inc["proof"],
+            "reason": "INDEX_OUT_OF_RANGE",
+            "desc": "index beyond size",
+        },
+        {
+            "kind": "consistency",
+            "old_size": 6,
+            "new_size": 8,
+            "proof": con["proof"][:2],
+            "reason": "PROOF_LENGTH",
+            "desc": "truncated",
+        },
+        {
+            "kind": "consistency",
+            "old_size": 5,
+            "new_size": 8,
+            "proof": con["proof"],
+            "reason": "PROOF_LENGTH",
+            "desc": "wrong old size",
+        },
+        {
+            "kind": "consistency",
+            "old_size": 8,
+            "new_size": 6,
+            "proof": [],
+            "reason": "SIZE_ORDER",
+            "desc": "new tree smaller",
+        },
     ]
 
 
 def _keys() -> tuple[ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey]:
-    return ed25519.Ed25519PrivateKey.from_private_bytes(ED25519_SEED), ec.derive_private_key(ECDSA_SCALAR, ec.SECP256R1())
+    return ed25519.Ed25519PrivateKey.from_private_bytes(ED25519_SEED), ec.derive_private_key(
+        ECDSA_SCALAR, ec.SECP256R1()
+    )
 
 
 def _checkpoints(tree: dict[str, object]) -> list[dict[str, object]]:
@@ -118,12 +186,29 @@ def _checkpoints(tree: dict[str, object]) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
 
     def ok(desc: str, note: str, verifiers: list, cp: Checkpoint) -> None:
-        out.append({"desc": desc, "note": note, "verifier_keys": [v.to_string() for v in verifiers], "valid": True,
-                    "origin": cp.origin, "size": cp.size, "root_hash": base64.b64encode(cp.root_hash).decode(),
-                    "extensions": list(cp.extensions)})
+        out.append(
+            {
+                "desc": desc,
+                "note": note,
+                "verifier_keys": [v.to_string() for v in verifiers],
+                "valid": True,
+                "origin": cp.origin,
+                "size": cp.size,
+                "root_hash": base64.b64encode(cp.root_hash).decode(),
+                "extensions": list(cp.extensions),
+            }
+        )
 
     def bad(desc: str, note: str, verifiers: list, reason: str) -> None:
-        out.append({"desc": desc, "note": note, "verifier_keys": [v.to_string() for v in verifiers], "valid": False, "reason": reason})
+        out.append(
+            {
+                "desc": desc,
+                "note": note,
+                "verifier_keys": [v.to_string() for v in verifiers],
+                "valid": False,
+                "reason": reason,
+            }
+        )
 
     cps = {k: Checkpoint(ORIGIN, k, bytes.fromhex(roots[str(k)])) for k in (0, 1, 13, len(roots) - 1)}
     for k, cp in cps.items():
