@@ -10,6 +10,7 @@ record-decode rates. Each figure is the median of 5 timed rounds.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from creditx.standard.canonical import canonicalize
 from creditx.standard.envelope import Signer, pae, sign_envelope, verify_envelope
 from creditx.standard.fingerprint import fingerprint
+from creditx.standard.merkle import CompactRange
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
 
 
@@ -64,8 +66,10 @@ def run(seconds: float) -> dict[str, float]:
         signer = Signer(key)
         env = sign_envelope(RECORD_PAYLOAD_TYPE, payload, signer)
         resolve = {signer.keyid: signer.public_key}.get
-        out[f"sign {name}"] = rate(lambda: signer.sign(pae(RECORD_PAYLOAD_TYPE, payload)), seconds)
-        out[f"verify {name}"] = rate(lambda: verify_envelope(env, resolve, expected_type=RECORD_PAYLOAD_TYPE), seconds)
+        out[f"sign {name}"] = rate(lambda signer=signer: signer.sign(pae(RECORD_PAYLOAD_TYPE, payload)), seconds)
+        out[f"verify {name}"] = rate(
+            lambda env=env, resolve=resolve: verify_envelope(env, resolve, expected_type=RECORD_PAYLOAD_TYPE), seconds
+        )
     out["canonicalize (ours)"] = rate(lambda: canonicalize(content), seconds)
     out["canonicalize (rfc8785 package)"] = rate(lambda: rfc8785.dumps(content), seconds)
     out["json.dumps sort_keys (bound, not canonical)"] = rate(
@@ -75,6 +79,10 @@ def run(seconds: float) -> dict[str, float]:
     out["decode_record"] = rate(lambda: decode_record(payload), seconds)
     out["json.loads (bound)"] = rate(lambda: json.loads(payload), seconds)
     out["encode_record"] = rate(lambda: encode_record(r), seconds)
+    # The audit log appends one leaf per decision; SHA-256 of one interior node is its raw bound.
+    cr, leaf = CompactRange(), hashlib.sha256(b"leaf").digest()
+    out["merkle append (CompactRange)"] = rate(lambda: cr.append(leaf), seconds)
+    out["sha256 of 65 bytes (bound)"] = rate(lambda: hashlib.sha256(b"\x01" + leaf + leaf).digest(), seconds)
     return out
 
 

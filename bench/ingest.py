@@ -37,9 +37,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from creditx.pki.testing import make_pki  # noqa: E402
 from creditx.gateway.config import GatewayConfig  # noqa: E402
 from creditx.gateway.init import init_gateway_dir  # noqa: E402
+from creditx.pki.testing import make_pki  # noqa: E402
 
 REGION = "370100"
 
@@ -49,10 +49,11 @@ REGION = "370100"
 
 def signed_records(signing_key, count: int, today: dt.date) -> list:
     """``count`` XZCF records from the synthetic generator, signed, as wire ``SignedRecord``s."""
-    from creditx.v1 import envelope_pb2, exchange_pb2 as pb
     from creditx.standard.envelope import Signer, sign_envelope
     from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
     from creditx.standard.synth import generate_rows
+    from creditx.v1 import envelope_pb2
+    from creditx.v1 import exchange_pb2 as pb
 
     signer = Signer(signing_key)
     out = []
@@ -76,8 +77,9 @@ def signed_records(signing_key, count: int, today: dt.date) -> list:
 
 def push(address: str, node, records: list, batch: int) -> int:
     """Handshake, push every batch on one stream, return the last committed_seq acked."""
-    from creditx.v1 import exchange_pb2 as pb
     from exchange_client import exchange
+
+    from creditx.v1 import exchange_pb2 as pb
 
     with exchange(address, node, "bench/ingest.py") as stub:
         reqs = (
@@ -190,7 +192,7 @@ def stage_costs(records: list, signing_key, root: Path, today: dt.date, batch: i
         _per_record(lambda b: decide([checked[i] for i in b], lambda fp: False, lambda k: None), batches, 1) / batch
     )
     decisions = [d for b in batches for d in decide([checked[i] for i in b], lambda fp: False, lambda k: None)]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     out["main: audit leaves"] = (
         _per_record(lambda b: leaves_for([decisions[i] for i in b], REGION, now), batches, 1) / batch
     )

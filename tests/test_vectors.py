@@ -81,7 +81,9 @@ def test_envelope_vectors():
         trusted = set(c["trusted_keyids"])
         try:
             sig = verify_envelope(
-                env, lambda kid: keys.get(kid) if kid in trusted else None, expected_type=c["expected_type"]
+                env,
+                lambda kid, trusted=trusted: keys.get(kid) if kid in trusted else None,
+                expected_type=c["expected_type"],
             )
             got = {"valid": True, "keyid": sig.keyid, "suite": sig.suite}
         except SignatureError as exc:

@@ -14,12 +14,10 @@ rows, failed checks), 2 for errors the user can fix (with a hint).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from importlib.metadata import entry_points
-from typing import Any
 
 from creditx.standard.errors import CreditxError
 

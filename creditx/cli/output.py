@@ -29,7 +29,7 @@ def format_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     cols = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c + " " * (w - width(c)) for c, w in zip(cells, cols)).rstrip()
+        return "  ".join(c + " " * (w - width(c)) for c, w in zip(cells, cols, strict=False)).rstrip()
 
     out = [line(headers), line(["-" * w for w in cols])]
     out.extend(line(r) for r in rows)

@@ -16,8 +16,8 @@ import datetime as dt
 from collections import Counter
 from pathlib import Path
 
-from creditx.standard.catalogue import load_catalogue
 from creditx.cli.output import add_json_flag, format_table, print_json, progress
+from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import InputError
 from creditx.standard.identifiers import check_any
 from creditx.standard.tabular import read_table

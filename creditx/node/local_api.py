@@ -17,10 +17,9 @@ from pathlib import Path
 
 import grpc
 
+from creditx.node.intake import VIOLATION_KEYS, IntakeReport, IntakeRow
 from creditx.v1 import node_api_pb2 as pb
 from creditx.v1 import node_api_pb2_grpc as pb_grpc
-from creditx.node.intake import VIOLATION_KEYS, IntakeReport, IntakeRow
-from creditx.node.reports import node_status
 
 SOCKET_FILE = "node.sock"
 

@@ -77,7 +77,7 @@ class ReceiptBook:
 
     def alarms(self) -> list[dict]:
         cur = self.conn.execute("SELECT reason, message, old_note, new_note, seen_at FROM alarms ORDER BY id")
-        return [dict(zip(("reason", "message", "old_note", "new_note", "seen_at"), r)) for r in cur]
+        return [dict(zip(("reason", "message", "old_note", "new_note", "seen_at"), r, strict=True)) for r in cur]
 
     def observe(
         self, note: str, verifier_key: str, consistency: Callable[[int, int], Sequence[bytes]], now: str
@@ -165,8 +165,8 @@ def run_receipts(directory: Path, *, verify: bool, now: str) -> dict:
     with ``verify``, prove every acked decision's inclusion (AUD-031)."""
     import grpc
 
-    from creditx.v1 import audit_pb2, audit_pb2_grpc
     from creditx.node.app import NodeApp
+    from creditx.v1 import audit_pb2, audit_pb2_grpc
 
     app = NodeApp(directory)
     book = ReceiptBook(Path(directory) / "receipts.db")

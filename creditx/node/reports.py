@@ -30,7 +30,7 @@ REJECT_COLUMNS = ("source_seq", "source_id", "type", "reason", "requirement", "f
 def _when(ts: object) -> str | None:
     if not isinstance(ts, (int, float)):
         return None
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
 
 
 def node_status(store: NodeStore) -> dict:

@@ -70,10 +70,7 @@ def _fast_ok(obj: Any, depth: int) -> bool:
         return True
     if not kinds <= _FAST_KINDS:
         return False
-    for v in vals:
-        if type(v) is not str and not _fast_ok(v, depth + 1):
-            return False
-    return True
+    return all(type(v) is str or _fast_ok(v, depth + 1) for v in vals)
 
 
 def _utf8(text: str) -> bytes:

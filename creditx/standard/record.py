@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from itertools import repeat
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from creditx.standard.divisions import is_region

@@ -132,7 +132,7 @@ class _Mapper:
         self.rt, self.cat = rt, catalogue
         self.targets = [rt.resolve_header(h) if h else None for h in headers]
         self.headers = headers
-        self.unknown_columns = [h for h, t in zip(headers, self.targets) if h and t is None]
+        self.unknown_columns = [h for h, t in zip(headers, self.targets, strict=True) if h and t is None]
         self.kinds = {f.code: f for f in rt.fields}
 
     def map(self, cells: list[object]) -> tuple[dict[str, str], dict]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from creditx.pki.testing import make_pki
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.init import init_gateway_dir
 from creditx.gateway.server import Gateway
+from creditx.pki.testing import make_pki
 
 
 @pytest.fixture(scope="module")

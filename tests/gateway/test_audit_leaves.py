@@ -40,7 +40,7 @@ def test_leaf_data_is_canonical_json(seq, reason, outcome):
 def test_leaves_for_skips_unstored_and_hashes_per_rfc9162():
     import datetime as dt
 
-    at = dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)
     ds = [
         Decision(1, Outcome.ACCEPTED, fingerprint=b"\x01" * 32),
         Decision(2, Outcome.REJECTED, reason="SYNC_SEQ_GAP", stored=False),

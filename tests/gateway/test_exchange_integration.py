@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import grpc
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from creditx.gateway.server import Gateway
 from creditx.pki.crl import revoke
 from creditx.pki.files import read_cert, read_key
 from creditx.pki.issue import issue_node
 from creditx.v1 import exchange_pb2 as pb
-from creditx.gateway.server import Gateway
 from tests.gateway.push_client import PushClient, payloads, reseq, signed
 
 ACC, DUP, SUP, REJ = pb.ACCEPTED, pb.DUPLICATE, pb.SUPERSEDED, pb.REJECTED
@@ -94,7 +94,7 @@ def test_dedup_replay_conflict_and_gap(gateway, pki):
 
 
 def test_revoked_peer_is_unauthenticated_and_revoked_signing_key_rejects_records(gateway, gw_dir, pki, tmp_path):
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     extra = issue_node(pki.ca, region="370200", name="revoked-node", at=at, out=tmp_path / "rn")
     c = client(gateway, extra)
     c.handshake()

@@ -9,14 +9,14 @@ import datetime as dt
 import grpc
 import pytest
 
-from creditx.pki.files import read_key
-from creditx.v1 import lists_pb2 as lpb
 from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.server import Gateway
+from creditx.pki.files import read_key
 from creditx.standard.canonical import canonicalize
 from creditx.standard.checkpoint import verifier_for, verify_checkpoint
 from creditx.standard.lists.log import list_log_origin, rfc3339_ms
 from creditx.standard.merkle import CompactRange, leaf_hash, verify_consistency
+from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 
@@ -33,7 +33,7 @@ def _push(address, pki, region, payloads, start=1):
 def leaf_of(c: lpb.ListChange) -> bytes:
     """DIST-050 leaf hash recomputed from what the wire carries."""
     reason = lpb.RemovalReason.Name(c.reason).removeprefix("REMOVAL_REASON_")
-    at = dt.datetime.fromtimestamp(c.at_unix_ms / 1000, dt.timezone.utc)
+    at = dt.datetime.fromtimestamp(c.at_unix_ms / 1000, dt.UTC)
     return leaf_hash(
         canonicalize(
             {
@@ -148,8 +148,8 @@ def test_expiry_job_removes_due_entries_with_reason_expired(gateway, gw_dir, pki
     try:
         sub.until(lambda s: s.live and s.through == 4)
         db = gateway.cfg.path(gw_dir, "database")
-        assert ExpiryJob(db, None, lambda: dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).run() == 0  # not due
-        far = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
+        assert ExpiryJob(db, None, lambda: dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).run() == 0  # not due
+        far = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
         job = ExpiryJob(db, gateway.lists.hub, lambda: far)
         n = job.run()
         sub.until(lambda s: s.through == 4 + n)

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import threading
 from concurrent import futures
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.replica.wire import change_to_pb, entry_to_pb
 from creditx.standard.checkpoint import Checkpoint, sign_checkpoint
 from creditx.standard.envelope import sign_envelope
@@ -29,10 +27,12 @@ from creditx.standard.lists.snapshot import chunk_snapshot
 from creditx.standard.merkle import CompactRange, consistency_proof, root
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 from tests.node.helpers import make_signer
 
 GW_KEY = b"g" * 32  # the gateway's subject key: the node never learns it
-T0 = datetime(2026, 5, 1, 8, 0, 0, 123000, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 8, 0, 0, 123000, tzinfo=UTC)
 BASE = {
     "MD_LX": "SXBZXR",
     "MD_ZT_MC": "济南某某商贸有限公司",

@@ -13,10 +13,10 @@ from concurrent import futures
 import grpc
 from cryptography import x509
 
-from creditx.v1 import exchange_pb2, exchange_pb2_grpc
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import decode_record
 from creditx.standard.suites import key_id
+from creditx.v1 import exchange_pb2, exchange_pb2_grpc
 
 
 class FakeGateway(exchange_pb2_grpc.ExchangeServicer):

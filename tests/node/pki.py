@@ -26,7 +26,7 @@ def _write_key(path: Path, key) -> None:
 
 
 def _cert(subject: str, key, issuer_name, issuer_key, *, ca=False, eku=None, sans=()):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     b = (
         x509.CertificateBuilder()
         .subject_name(_name(subject))

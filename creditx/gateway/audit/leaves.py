@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision
@@ -28,7 +28,7 @@ _EXACT_INT = 1 << 53
 
 def rfc3339(at: datetime) -> str:
     """UTC, second precision with milliseconds, ``Z`` suffix (RFC 3339 §5.6)."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def _canonicalize(obj) -> bytes:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import grpc
 
-from creditx.v1 import audit_pb2 as pb
-from creditx.v1 import audit_pb2_grpc
 from creditx.gateway.audit import checkpoints as cps
 from creditx.gateway.audit.checkpoints import Checkpointer
 from creditx.standard.merkle import ProofError
+from creditx.v1 import audit_pb2 as pb
+from creditx.v1 import audit_pb2_grpc
 
 
 class AuditServicer(audit_pb2_grpc.AuditServicer):

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from creditx.gateway.audit.leaves import leaves_for, rfc3339
+from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.ingest.check import CheckJob, KeyGrant
 from creditx.gateway.ingest.dedup import decide
-from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.sequence import triage
 from creditx.gateway.ingest.values import Decision, IncomingRecord
@@ -83,12 +83,14 @@ class BatchIngest:
         versions = self.store.current_versions([c.natural_key for c in ok])
         decided = decide(checked, fps.__contains__, versions.get)
         by_pos = dict(p.settled)
-        by_pos.update(zip(p.positions, decided))
+        by_pos.update(zip(p.positions, decided, strict=True))
         ordered = [by_pos[i] for i in range(len(p.records))]
         now = self.clock()
         leaves = leaves_for(ordered, p.node, now) if self.audit else None
         committed = max(p.next_expected - 1, self.store.committed_seq(p.node))
-        done = self.store.commit_batch(p.node, list(zip(ordered, p.records)), leaves, committed, rfc3339(now))
+        done = self.store.commit_batch(
+            p.node, list(zip(ordered, p.records, strict=True)), leaves, committed, rfc3339(now)
+        )
         # SYNC-013: a replay answers with the stored decision (also one made earlier in this batch).
         out = []
         for d in done:

@@ -15,17 +15,17 @@ from datetime import datetime
 
 import grpc
 
+from creditx.gateway.audit.leaves import rfc3339
+from creditx.gateway.call_errors import BatchError, abort, from_identity
+from creditx.gateway.config import GatewayConfig
+from creditx.gateway.exchange.batches import BatchIngest
+from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.presence import Presence
+from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
 from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
 from creditx.pki.profiles import NODE_AUTH
 from creditx.v1 import exchange_pb2 as pb
 from creditx.v1 import exchange_pb2_grpc
-from creditx.gateway.audit.leaves import rfc3339
-from creditx.gateway.exchange.batches import BatchIngest
-from creditx.gateway.config import GatewayConfig
-from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
-from creditx.gateway.exchange.keys import KeyRegistry
-from creditx.gateway.exchange.presence import Presence
-from creditx.gateway.call_errors import BatchError, abort, from_identity
 
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes:

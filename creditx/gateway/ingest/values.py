@@ -86,7 +86,7 @@ class Decision:
     replay: bool = False
     log_index: int = -1  # set by the store at commit
 
-    def with_log_index(self, idx: int) -> "Decision":
+    def with_log_index(self, idx: int) -> Decision:
         d = object.__new__(Decision)  # a plain dict copy: ~20x cheaper than dataclasses.replace
         d.__dict__.update(self.__dict__)
         d.__dict__["log_index"] = idx

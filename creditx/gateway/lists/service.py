@@ -22,21 +22,21 @@ from pathlib import Path
 
 import grpc
 
-from creditx.pki.profiles import NODE_AUTH
-from creditx.v1 import lists_pb2 as lpb
-from creditx.v1 import lists_pb2_grpc
 from creditx.gateway.audit.leaves import rfc3339
+from creditx.gateway.call_errors import BatchError, abort
 from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.service import identify, peer_certificate
 from creditx.gateway.lists import store
 from creditx.gateway.lists.checkpoint import ListCheckpointer, consistency
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.wire import change_to_pb, snapshot_chunk
-from creditx.gateway.exchange.service import identify, peer_certificate
-from creditx.gateway.call_errors import BatchError, abort
+from creditx.pki.profiles import NODE_AUTH
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.snapshot import plan_chunks
 from creditx.standard.merkle import CompactRange
+from creditx.v1 import lists_pb2 as lpb
+from creditx.v1 import lists_pb2_grpc
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from creditx.gateway.audit.log import append_leaves
 from creditx.standard.catalogue import Catalogue, load_catalogue
@@ -118,7 +118,7 @@ def envelope_from_row(payload_type: str, payload: bytes, sigs: str) -> Envelope 
 
 
 def parse_at(at: str) -> datetime:
-    return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC)
 
 
 _LOG_COLS = "list_seq, kind, reason, entry, at_ms, origin_type, origin_payload, origin_sigs"
@@ -126,7 +126,7 @@ _LOG_COLS = "list_seq, kind, reason, entry, at_ms, origin_type, origin_payload, 
 
 def change_from_row(r) -> ListChange:
     entry = entry_from_obj(json.loads(r[3]))
-    at = datetime.fromtimestamp(r[4] / 1000, timezone.utc)
+    at = datetime.fromtimestamp(r[4] / 1000, UTC)
     return ListChange(r[0], ChangeKind(r[1]), r[2], entry, at, envelope_from_row(r[5], r[6], r[7]))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 from creditx.standard.lists.lifecycle import ListChange, ListEntry
-
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as lpb
 

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from creditx.pki.files import read_key
-from creditx.v1 import lists_pb2, lists_pb2_grpc
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists.checkpoint import ListCheckpointer
@@ -22,6 +20,8 @@ from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.metrics import ListCollector
 from creditx.gateway.lists.service import DistributionServicer, ListLimits
 from creditx.gateway.lists.store import ListHook
+from creditx.pki.files import read_key
+from creditx.v1 import lists_pb2, lists_pb2_grpc
 
 SERVICE = lists_pb2.DESCRIPTOR.services_by_name["Distribution"].full_name
 

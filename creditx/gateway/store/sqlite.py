@@ -327,7 +327,7 @@ class SqliteStore:
                 (*args, limit),
             )
             cols = [c[0] for c in cur.description]
-            return [dict(zip(cols, r)) for r in cur.fetchall()]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
     def audit_size(self) -> int:
         with self._lock:

@@ -21,8 +21,6 @@ from typing import Any
 
 import grpc
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.replica.store import ReplicaStore
 from creditx.standard.checkpoint import (
     CheckpointError,
@@ -33,6 +31,8 @@ from creditx.standard.checkpoint import (
 )
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.log import check_replica, gateway_host_of
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 
 ALARM_REASONS = {"FORK", "ROLLBACK", "WRONG_ORIGIN"}
 MATCH_ATTEMPTS = 5

@@ -29,13 +29,13 @@ from typing import Any
 
 import grpc
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.replica.origin import check_origin
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.wire import change_from_pb, chunk_from_pb
 from creditx.node.sync.state import SyncPolicy, backoff_delay
 from creditx.standard.lists.lifecycle import ListError
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 DIVERGED = {"DIST_ILLEGAL_CHANGE", "DIST_WRONG_ENTRY"}

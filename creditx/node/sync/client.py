@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import grpc
 
-from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 from creditx.node.store import AckRow, NodeStore
 from creditx.node.sync import state as st
 from creditx.standard.record import RECORD_PAYLOAD_TYPE
+from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ Invariants kept here:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.checkpoint import Checkpoint
@@ -38,7 +38,7 @@ def rfc3339_ms(at: datetime) -> str:
     """AUD-004 time form: UTC, three fractional digits, ``Z`` (RFC 3339 §5.6)."""
     if at.tzinfo is None:
         raise ValueError("DIST-050: 'at' must be timezone-aware")
-    u = at.astimezone(timezone.utc)
+    u = at.astimezone(UTC)
     return u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z"
 
 

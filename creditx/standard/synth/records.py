@@ -25,8 +25,8 @@ from decimal import Decimal
 
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.synth import subjects as subj
-from creditx.standard.synth.draw import between, digits, pick, weighted
 from creditx.standard.synth.authorities import Authority, authority, document_number
+from creditx.standard.synth.draw import between, digits, pick, weighted
 from creditx.standard.synth.places import DOC_ABBR, counties_of
 from creditx.standard.synth.texts import ESTATES, LICENCES, LISTS, PENALTIES, PRODUCTS, ListTemplate
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from creditx.standard.canonical import canonicalize
-from creditx.standard.envelope import Envelope, Signature, SignatureError, Signer, pae, sign_envelope, verify_envelope
+from creditx.standard.envelope import Envelope, SignatureError, Signer, pae, sign_envelope, verify_envelope
 from creditx.standard.fingerprint import fingerprint, fingerprint_input
 from creditx.standard.natural_key import NaturalKeyError, natural_key, normalise_doc_number
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, decode_record, encode_record
@@ -243,7 +243,7 @@ def _envelope_cases() -> list[dict[str, Any]]:
     for name, env, trusted, expected_type, reason in cases:
         try:
             got = verify_envelope(
-                env, lambda kid: keys.get(kid) if kid in trusted else None, expected_type=expected_type
+                env, lambda kid, trusted=trusted: keys.get(kid) if kid in trusted else None, expected_type=expected_type
             )
             result: dict[str, Any] = {"valid": True, "keyid": got.keyid, "suite": got.suite}
         except SignatureError as exc:

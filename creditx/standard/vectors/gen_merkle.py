@@ -28,7 +28,7 @@ ORIGIN = "gateway.creditx.example/audit/v1"
 # Published test keys: never use them outside tests and vectors.
 ED25519_SEED = hashlib.sha256(b"creditx test vector key: audit checkpoints ed25519").digest()
 ECDSA_SCALAR = int.from_bytes(hashlib.sha256(b"creditx test vector key: audit checkpoints ecdsa-p256").digest(), "big")
-_BASE = _dt.datetime(2024, 3, 1, 8, 0, 0, tzinfo=_dt.timezone.utc)
+_BASE = _dt.datetime(2024, 3, 1, 8, 0, 0, tzinfo=_dt.UTC)
 _DECISIONS = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
 _REASONS = {"REJECTED": "USCC_CHECKSUM"}
 _CITIES = ("370100", "370200", "370300", "370000")
