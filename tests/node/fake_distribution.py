@@ -18,6 +18,7 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from creditx.node.replica.wire import change_to_pb, entry_to_pb
+from creditx.pki.testing import Pki
 from creditx.standard.checkpoint import Checkpoint, sign_checkpoint
 from creditx.standard.envelope import sign_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -202,14 +203,14 @@ class FakeDistribution(pb_grpc.DistributionServicer):
         return pb.ReportAppliedResponse(head_list_seq=len(self.log.changes))
 
 
-def serve_distribution(fake: FakeDistribution, pki, extra=None) -> tuple[grpc.Server, str]:
+def serve_distribution(fake: FakeDistribution, pki: Pki, extra=None) -> tuple[grpc.Server, str]:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     pb_grpc.add_DistributionServicer_to_server(fake, server)
     if extra is not None:
         extra(server)
     creds = grpc.ssl_server_credentials(
-        [(pki.gateway_key.read_bytes(), pki.gateway_cert.read_bytes())],
-        root_certificates=pki.ca.read_bytes(),
+        [(pki.gateway.tls_key.read_bytes(), pki.gateway.tls_cert.read_bytes())],
+        root_certificates=pki.ca_cert.read_bytes(),
         require_client_auth=True,
     )
     port = server.add_secure_port("127.0.0.1:0", creds)

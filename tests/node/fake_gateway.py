@@ -13,6 +13,7 @@ from concurrent import futures
 import grpc
 from cryptography import x509
 
+from creditx.pki.testing import Pki
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import decode_record
 from creditx.standard.suites import key_id
@@ -107,12 +108,12 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
         return exchange_pb2.HeartbeatResponse(committed_seq=self.committed(), server_time_unix_ms=0)
 
 
-def serve(fake: FakeGateway, pki) -> tuple[grpc.Server, str]:
+def serve(fake: FakeGateway, pki: Pki) -> tuple[grpc.Server, str]:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     exchange_pb2_grpc.add_ExchangeServicer_to_server(fake, server)
     creds = grpc.ssl_server_credentials(
-        [(pki.gateway_key.read_bytes(), pki.gateway_cert.read_bytes())],
-        root_certificates=pki.ca.read_bytes(),
+        [(pki.gateway.tls_key.read_bytes(), pki.gateway.tls_cert.read_bytes())],
+        root_certificates=pki.ca_cert.read_bytes(),
         require_client_auth=True,
     )
     port = server.add_secure_port("127.0.0.1:0", creds)

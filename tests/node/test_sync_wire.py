@@ -14,10 +14,10 @@ from creditx.node.intake import ingest
 from creditx.node.store import NodeStore
 from creditx.node.sync.client import ChannelSettings, SyncRunner
 from creditx.node.sync.state import State, SyncMachine, SyncPolicy
+from creditx.pki.testing import make_pki
 from creditx.standard.envelope import Signer
 from tests.node.fake_gateway import FakeGateway, serve
 from tests.node.helpers import TODAY, cf_row, needs_name
-from tests.node.pki import make_test_pki
 
 
 class Clock:
@@ -32,18 +32,18 @@ class Clock:
 
 @pytest.fixture
 def env(tmp_path):
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path)
     fake = FakeGateway(max_batch_records=100, max_in_flight=2)
     server, target = serve(fake, pki)
     store = NodeStore(tmp_path / "node.db")
-    signer = Signer(serialization.load_pem_private_key((pki.node_dir / "signing.key").read_bytes(), None))
-    cert_der = x509.load_pem_x509_certificate((pki.node_dir / "signing.crt").read_bytes()).public_bytes(
+    signer = Signer(serialization.load_pem_private_key((pki.nodes["370100"].dir / "signing.key").read_bytes(), None))
+    cert_der = x509.load_pem_x509_certificate((pki.nodes["370100"].dir / "signing.crt").read_bytes()).public_bytes(
         serialization.Encoding.DER
     )
     creds = grpc.ssl_channel_credentials(
-        (pki.node_dir / "ca.crt").read_bytes(),
-        (pki.node_dir / "auth.key").read_bytes(),
-        (pki.node_dir / "auth.crt").read_bytes(),
+        (pki.nodes["370100"].dir / "ca.crt").read_bytes(),
+        (pki.nodes["370100"].dir / "auth.key").read_bytes(),
+        (pki.nodes["370100"].dir / "auth.crt").read_bytes(),
     )
     settings = ChannelSettings(target, creds, rpc_timeout=5)
     clock = Clock()
