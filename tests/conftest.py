@@ -1,4 +1,5 @@
-"""Fixtures: a real PKI (creditx.pki.testing.make_pki) and a real gateway on port 0 with mutual TLS."""
+"""Fixtures shared by every test folder: a real PKI (creditx.pki.testing.make_pki) and a real gateway on
+port 0 with mutual TLS."""
 
 from __future__ import annotations
 
