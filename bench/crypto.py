@@ -86,6 +86,16 @@ def run(seconds: float) -> dict[str, float]:
     return out
 
 
+# (label, figure, bound): the figures this benchmark exists for, as ratios to a bound of the same run.
+RATIOS = (
+    ("canonicalize ours / rfc8785 package", "canonicalize (ours)", "canonicalize (rfc8785 package)"),
+    ("canonicalize ours / json.dumps", "canonicalize (ours)", "json.dumps sort_keys (bound, not canonical)"),
+    ("decode_record / json.loads", "decode_record", "json.loads (bound)"),
+    ("decode_record / verify ECDSA-P256", "decode_record", "verify ECDSA-P256-SHA256"),
+    ("merkle append / sha256", "merkle append (CompactRange)", "sha256 of 65 bytes (bound)"),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.5, help="time per figure (default 0.5)")
@@ -101,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     width = max(map(len, results))
     for name, v in results.items():
         print(f"{name:<{width}}  {v:>10,.0f}/s  {1e6 / v:8.1f} µs")
+    print("ratios (same run):")
+    for label, a, b in RATIOS:
+        print(f"  {label:<{width - 2}}  {results[a] / results[b]:>10.2f}×")
     return 0
 
 
