@@ -2,8 +2,8 @@
 
 ``python bench/crypto.py [--seconds 0.5] [--json]`` prints, for one core: sign/verify rates per
 signature suite (envelope = PAE + suite), canonical JSON rates for a 25-field record (ours vs
-the ``rfc8785`` package vs ``json.dumps(sort_keys=True)``, the latter two being the bounds
-DESIGN.md quotes, re-measured in the same run because the machines are noisy), fingerprint and
+the ``rfc8785`` package vs ``json.dumps(sort_keys=True)``, the latter two being the bounds,
+re-measured in the same run because the machines are noisy), fingerprint and
 record-decode rates. Each figure is the median of 5 timed rounds.
 """
 

@@ -5,7 +5,7 @@
 
 Three figures, each against a bound measured in the same run (the machines are noisy):
 
-* **Propagation** (DIST-030, DESIGN.md "seconds, not a day"): a real gateway (child process, port
+* **Propagation** (DIST-030, ADR 0009: seconds, not a day): a real gateway (child process, port
   0, mutual TLS, creditx.pki.testing.make_pki) and ``--nodes`` real followers (creditx.node.replica.follower,
   each its own SQLite replica and its own node-auth certificate, as threads of one child
   process). A minimal node client (below; the benchmark imports nothing from tests/) pushes

@@ -5,8 +5,7 @@
 A minimal node client (below; the benchmark imports nothing from tests/) signs generated records
 (creditx.standard.synth) and pushes them over mutual TLS to a real gateway on port 0, run in a child
 process so that its CPU time and peak memory are its own, once with and once without the
-audit-leaf append. In the same run it measures the bounds (DESIGN.md "Limits measured on these
-machines": the machines are noisy, so bounds are never taken from a table):
+audit-leaf append. In the same run it measures the bounds (ADR 0014; the machines are noisy, so bounds are never taken from a table):
 
 * raw single-core ECDSA P-256 verify rate, and raw SQLite ``executemany`` insert rate (500 rows
   per transaction, WAL, synchronous=NORMAL, a UNIQUE key);
@@ -17,7 +16,7 @@ machines": the machines are noisy, so bounds are never taken from a table):
 
 End to end is printed as a ratio to the verify bound on one core and on two (the target is
 end to end ≥ 0.6 × the 1-core verify rate with two verify workers: the signature check is the
-bound, DESIGN.md).
+bound, ADR 0014).
 """
 
 from __future__ import annotations

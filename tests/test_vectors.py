@@ -1,5 +1,5 @@
 """The committed vectors match the code (no drift), and each crypto/record vector holds when
-checked with the code the way another vendor would check theirs (STYLE.md §10)."""
+checked with the code the way another vendor would check theirs (ADR 0016)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Thin shell over the pure modules (``identifiers``, ``catalogue``, ``validation``, ``tabular``,
 ``synth``): it reads arguments, calls them, and prints — human text by default, ``--json``
-for scripts. Exit status (DESIGN.md §9): 0 all good, 1 the command ran and found invalid
+for scripts. Exit status (ADR 0012): 0 all good, 1 the command ran and found invalid
 codes or rows, 2 a usage/input error with a hint (raised as ``InputError``).
 
 The reading clock lives here and only here: ``--today`` (default: the local date) is passed

@@ -12,7 +12,7 @@ credit repair (:mod:`creditx.demo.lists`). The numbers must add up per city:
 The demo drives the parts the way an operator and a city would: ``creditx certs`` through the
 certs library, ``creditx gateway``/``creditx node`` as child processes, the node's local API
 over its Unix socket, the gateway's operator API with an operator certificate. It never
-imports ``node`` (DESIGN.md: gateway and node meet only on the wire).
+imports ``node`` (ADR 0002: gateway and node meet only on the wire).
 """
 
 from __future__ import annotations

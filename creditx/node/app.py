@@ -1,5 +1,5 @@
 """The one place that wires a node together: config → store → signer → sync client →
-scheduler → local API (STYLE.md, "one place that wires things together").
+scheduler → local API (ADR 0002).
 
 :class:`NodeApp` is used by every ``creditx node`` command: ``import`` and ``status`` only need
 the store and signer (they work while ``run`` is or is not running: SQLite WAL), ``run`` starts

@@ -1,6 +1,6 @@
 """The node's local gRPC API (node_api.proto) for the city's own systems, on a Unix socket.
 
-Servicers translate, they don't think (STYLE.md §4): Submit turns wire records into
+Servicers translate, they don't think (ADR 0003): Submit turns wire records into
 :class:`~creditx.node.intake.IntakeRow` s and calls :func:`creditx.node.intake.ingest`, the same path as a file
 import; Status reads :func:`creditx.node.reports.node_status`; Nudge calls the app's ``nudge``.
 

@@ -1,7 +1,7 @@
 """RFC 8785 JSON Canonicalization Scheme (JCS), fast for the records this standard carries.
 
 ``canonicalize(obj) -> bytes`` is the input of the content fingerprint (REC-FP-002). It must be
-correct for all JSON, and cheap for the common case (DESIGN.md: the pure-Python ``rfc8785``
+correct for all JSON, and cheap for the common case (ADR 0005: the pure-Python ``rfc8785``
 package costs as much as a signature check).
 
 How it stays both:

@@ -1,4 +1,4 @@
-"""Crash safety of upward sync with real processes (DESIGN.md decision 5, SYNC-/NODE- cursors).
+"""Crash safety of upward sync with real processes (ADR 0007, SYNC-/NODE- cursors).
 
 A real gateway process and a real node process sync a large push over mutual TLS; at random
 points of the push (chosen by a seeded RNG as thresholds of the node's committed cursor) one

@@ -1,4 +1,4 @@
-"""Crash safety of list redistribution with real processes (DESIGN.md decision 5; DIST-040/042,
+"""Crash safety of list redistribution with real processes (ADR 0007, ADR 0009; DIST-040/042,
 DIST-070…073): "killing a node or the gateway at any moment during a stream or a snapshot never
 leaves a replica with a gap, a duplicate or a cursor ahead of its data".
 

@@ -1,5 +1,5 @@
 """A scriptable fake of the gateway's ``Distribution`` service (lists.proto) for node tests,
-over real mutual TLS on port 0 (STYLE.md §3), and a small list log that builds real changes.
+over real mutual TLS on port 0 (ADR 0016), and a small list log that builds real changes.
 
 :class:`ListLog` turns signed LIST records into changes with the standard's own rules
 (``derive_change``), keeps the state for snapshots and the leaf hashes for checkpoints signed

@@ -1,5 +1,5 @@
 """A scriptable fake gateway for node tests: exchange.proto over real mutual TLS on port 0
-(STYLE.md §3). It verifies each envelope against the signing certificates presented in the
+(ADR 0016). It verifies each envelope against the signing certificates presented in the
 handshake, decides each source_seq exactly once (re-sends get the stored ack), and can be told
 to drop the stream mid-batch, lose acks after committing, hold acks, reject given records, or
 refuse the handshake."""

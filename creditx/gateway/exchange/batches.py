@@ -1,5 +1,5 @@
 """One pushed batch from triage to commit: the handler between the Exchange servicer and the
-pure rules (STYLE.md 4). No gRPC here; the store, the worker pool and the clock are injected.
+pure rules (ADR 0003). No gRPC here; the store, the worker pool and the clock are injected.
 
 ``start`` (sequence triage + submitting checks to workers) and ``finish`` (dedup, audit
 leaves, one transaction, replays resolved from the store) are separate so that the servicer

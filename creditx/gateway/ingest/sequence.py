@@ -1,6 +1,6 @@
 """Sequence triage of a pushed batch (SYNC-010 … SYNC-014), before any signature is checked.
 
-A node's ``source_seq`` is contiguous from 1 (DESIGN.md decision 5). For each record, in batch
+A node's ``source_seq`` is contiguous from 1 (ADR 0007). For each record, in batch
 order, with ``expected`` = committed high-water mark + 1:
 
 * ``seq < expected`` and the stored (or earlier-in-batch) payload has the same SHA-256 → a

@@ -1,6 +1,6 @@
 """Domain values of ingest: what comes in, what a worker found, what was decided.
 
-Wire types stop at the servicer (STYLE.md 5); these frozen dataclasses are what the rules and
+Wire types stop at the servicer (ADR 0003); these frozen dataclasses are what the rules and
 the store see. Invariant: a :class:`Decision` with ``stored=False`` (a sequence gap, a replay)
 leaves no row and no audit leaf; every other decision is one row and one leaf (SYNC-031).
 """

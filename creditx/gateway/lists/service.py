@@ -1,6 +1,6 @@
 """The ``creditx.v1.Distribution`` servicer: Subscribe, Snapshot, GetListCheckpoint, ReportApplied.
 
-Translates, doesn't think (STYLE.md 4): the log's rows come from :mod:`creditx.gateway.lists.store`,
+Translates, doesn't think (ADR 0003): the log's rows come from :mod:`creditx.gateway.lists.store`,
 wake-ups from :mod:`creditx.gateway.lists.hub`, chunk plans from ``creditx.standard.lists.snapshot``. Every
 call needs a node-auth certificate (SEC-030); each stream reads through a SQLite connection of
 its own, so a slow reader never holds the ingest writer.

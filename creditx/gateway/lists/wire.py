@@ -1,4 +1,4 @@
-"""Domain list values ↔ ``creditx.v1`` list messages (STYLE.md 5: wire types stop here).
+"""Domain list values ↔ ``creditx.v1`` list messages (ADR 0003: wire types stop here).
 
 Enum values follow lists.proto: ``CHANGE_KIND_<kind>``, ``REMOVAL_REASON_<reason>``,
 ``LIST_ENTRY_STATE_<state>``; dates ISO 8601, "" when absent (DIST-017).

@@ -2,7 +2,7 @@
 
 One connection, used from gRPC handler threads under one lock. The hot path,
 :meth:`SqliteStore.commit_batch`, writes a whole batch with prepared ``executemany`` statements
-inside a single transaction (DESIGN.md limits: sqlite-utils' ``insert_all`` is 3–4× slower).
+inside a single transaction (ADR 0010: sqlite-utils' ``insert_all`` is 3–4× slower).
 ``synchronous=NORMAL`` in WAL mode: a commit survives a process crash; a power loss may lose
 the last transactions but never tears one, and acks are only sent after commit (SYNC-032).
 """

@@ -1,7 +1,7 @@
 """The node-local ``Departments`` service (lists.proto, DIST-060/061) and the check answer the
 CLI prints — both from the replica, also while the gateway is unreachable.
 
-Servicers translate, they don't think (STYLE.md §4): :func:`check` builds the answer with
+Servicers translate, they don't think (ADR 0003): :func:`check` builds the answer with
 :func:`creditx.standard.lists.replica.check_answer`; :func:`feed_next` pages the applied changes
 through :func:`creditx.standard.lists.replica.feed_batch`.
 

@@ -1,4 +1,4 @@
-"""Protobuf (lists.proto) ↔ :mod:`creditx.standard.lists.lifecycle` dataclasses, both ways (STYLE.md §5).
+"""Protobuf (lists.proto) ↔ :mod:`creditx.standard.lists.lifecycle` dataclasses, both ways (ADR 0003).
 
 Invariant: nothing else in the node touches ``lists_pb2`` messages' fields; dates travel as
 ISO 8601 text ("" for none), enums by their AUD-005 names. A malformed message raises

@@ -1,4 +1,4 @@
-"""The thin gRPC shell around :mod:`creditx.node.sync.state` (STYLE.md §1, §4).
+"""The thin gRPC shell around :mod:`creditx.node.sync.state` (ADR 0003).
 
 :class:`SyncRunner` turns the machine's actions into I/O — the Handshake call, the Push stream,
 reading batches from and writing acks to the :class:`~creditx.node.store.NodeStore` — and feeds what
@@ -6,7 +6,7 @@ happened back as events. It decides nothing itself. Wire types stop here: acks b
 :class:`~creditx.node.store.AckRow` before they reach the store.
 
 Every unary call has a deadline; the Push stream is bounded by the machine's ack timeout; the
-channel has keepalive and message-size limits (DESIGN.md decision 10). Recording a batch's acks
+channel has keepalive and message-size limits (ADR 0013). Recording a batch's acks
 and the gateway's committed_seq is one store transaction (NODE-003), done *before* the machine
 hears of the ack, so a crash between the two only causes an idempotent re-send.
 """

@@ -1,4 +1,4 @@
-"""The upward-sync session as a pure state machine (STYLE.md §1–2; DESIGN.md decision 5).
+"""The upward-sync session as a pure state machine (ADR 0003, ADR 0007).
 
 No gRPC, no SQLite, no clock reads: :meth:`SyncMachine.handle` takes an *event* and the current
 time (seconds, any monotonic origin) and returns the *actions* the shell must carry out. Every
@@ -309,7 +309,7 @@ class SyncMachine:
 _H = Callable[[SyncMachine, Event, float], list[Action]]
 S = State
 
-# The whole session protocol in one table (STYLE.md §2). Late events from a session that has
+# The whole session protocol in one table (ADR 0003). Late events from a session that has
 # already failed (an ack racing a broken stream, a second failure report) are ignored.
 TRANSITIONS: dict[tuple[State, type], _H] = {
     (S.IDLE, Wake): SyncMachine._wake,
