@@ -62,7 +62,8 @@ def _fast_ok(obj: Any, depth: int) -> bool:
     elif t is list:
         vals = obj
     elif t is int:
-        return -SAFE_INT <= obj <= SAFE_INT
+        n: int = obj
+        return -SAFE_INT <= n <= SAFE_INT
     else:
         return t in _FAST_SCALARS
     kinds = set(map(type, vals))
