@@ -151,6 +151,30 @@ class Checkpointer:
     def verifier(self) -> NoteVerifier:
         return verifier_for(self.origin, self.load_key().public_key())
 
+    # --- reads for the Audit servicer (AUD-010, AUD-012, AUD-040) -------------------------------
+
+    def current(self, *, fresh: bool = False) -> StoredCheckpoint:
+        """The latest stored checkpoint; signed now when ``fresh`` or when none is stored yet."""
+        if not fresh:
+            with self.lock:
+                stored = latest(self.conn)
+            if stored is not None:
+                return stored
+        return self.sign_now()
+
+    def inclusion(self, index: int | None = None, size: int = 0, *, fingerprint: bytes | None = None) -> dict:
+        """Proof of leaf ``index`` — or of the first leaf of the record with ``fingerprint``
+        (KeyError if none) — at ``size`` (0: the latest checkpoint's): :func:`inclusion_for`."""
+        with self.lock:
+            if fingerprint is not None:
+                index = leaf_index_of(self.conn, fingerprint)
+            return inclusion_for(self.conn, index or 0, size)
+
+    def consistency(self, old_size: int, new_size: int = 0) -> dict:
+        """Proof that the tree of ``old_size`` is a prefix of ``new_size``: :func:`consistency_for`."""
+        with self.lock:
+            return consistency_for(self.conn, old_size, new_size)
+
     def close(self) -> None:
         self.conn.close()
 

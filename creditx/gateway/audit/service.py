@@ -11,7 +11,6 @@ import grpc
 
 from creditx.v1 import audit_pb2 as pb
 from creditx.v1 import audit_pb2_grpc
-from creditx.gateway.audit import checkpoints as cps
 from creditx.gateway.audit.checkpoints import Checkpointer
 from creditx.standard.merkle import ProofError
 
@@ -22,10 +21,7 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
 
     def GetCheckpoint(self, request, context):
         try:
-            with self.cp.lock:
-                stored = None if request.fresh else cps.latest(self.cp.conn)
-            if stored is None:
-                stored = self.cp.sign_now()
+            stored = self.cp.current(fresh=request.fresh)
             key = self.cp.verifier().to_string()
         except Exception as exc:  # key unreadable, database busy: the caller may retry
             context.abort(grpc.StatusCode.UNAVAILABLE, f"AUD-040 CHECKPOINT_UNAVAILABLE: {exc}")
@@ -34,12 +30,10 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
 
     def GetInclusionProof(self, request, context):
         try:
-            with self.cp.lock:
-                if request.WhichOneof("leaf") == "fingerprint":
-                    index = cps.leaf_index_of(self.cp.conn, bytes(request.fingerprint))
-                else:
-                    index = request.index
-                p = cps.inclusion_for(self.cp.conn, index, request.tree_size)
+            if request.WhichOneof("leaf") == "fingerprint":
+                p = self.cp.inclusion(size=request.tree_size, fingerprint=bytes(request.fingerprint))
+            else:
+                p = self.cp.inclusion(request.index, request.tree_size)
         except KeyError:
             context.abort(grpc.StatusCode.NOT_FOUND, f"AUD-010 NOT_FOUND: no leaf for fingerprint "
                           f"{bytes(request.fingerprint).hex()}; check it against your ack")
@@ -50,8 +44,7 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
 
     def GetConsistencyProof(self, request, context):
         try:
-            with self.cp.lock:
-                p = cps.consistency_for(self.cp.conn, request.old_size, request.new_size)
+            p = self.cp.consistency(request.old_size, request.new_size)
         except ProofError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.diagnostics())
         return pb.ConsistencyProofResponse(old_size=p["old_size"], new_size=p["new_size"], hashes=p["hashes"],

@@ -25,11 +25,11 @@ import grpc
 from creditx.pki.profiles import NODE_AUTH
 from creditx.v1 import lists_pb2 as lpb
 from creditx.v1 import lists_pb2_grpc
-from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists import store
 from creditx.gateway.lists.checkpoint import ListCheckpointer, consistency
 from creditx.gateway.lists.hub import Hub
+from creditx.gateway.lists.progress import ListProgress
 from creditx.gateway.lists.wire import change_to_pb, snapshot_chunk
 from creditx.gateway.exchange.service import identify, peer_certificate
 from creditx.gateway.call_errors import BatchError, abort
@@ -56,14 +56,15 @@ def _fail(context, code: grpc.StatusCode, reason: str, rule: str, message: str, 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
     def __init__(self, db_path: Path, hub: Hub, keys: KeyRegistry, checkpointer: ListCheckpointer,
-                 clock: Callable[[], datetime], *, limits: ListLimits = ListLimits(),
+                 progress: ListProgress, clock: Callable[[], datetime], *, limits: ListLimits = ListLimits(),
                  peer=peer_certificate) -> None:
         self.db_path, self.hub, self.keys, self.checkpointer, self.clock = db_path, hub, keys, checkpointer, clock
+        self.progress = progress  # DIST-043 reports, shared with Operator Status and metrics
         self.limits = limits
         self.peer = peer
         self.list_types = {lt.code for lt in load_catalogue().list_types}
         self._writer = store.open_conn(db_path)
-        self._wlock = threading.Lock()  # one writer connection, many handler threads
+        self._wlock = threading.Lock()  # one writer connection (checkpoints), many handler threads
 
     def _node(self, context) -> str:
         try:
@@ -197,19 +198,8 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     def ReportApplied(self, request, context):
         node = self._node(context)
-        self.report(node, request.applied_list_seq, request.checkpoint_verified)
-        with self._wlock:
-            return lpb.ReportAppliedResponse(head_list_seq=store.head(self._writer))
-
-    def report(self, node: str, applied: int, verified: bool = False) -> None:
-        """DIST-043 (also from Exchange.Heartbeat.applied_list_seq)."""
-        with self._wlock:
-            store.report_applied(self._writer, node, applied, verified, rfc3339(self.clock()))
-
-    def lags(self, now: datetime) -> tuple[int, dict[str, store.Lag]]:
-        """DIST-043: (list head, per-node lag) for the operator status and metrics."""
-        with self._wlock:
-            return store.head(self._writer), store.lags(self._writer, now)
+        self.progress.report(node, request.applied_list_seq, request.checkpoint_verified)
+        return lpb.ReportAppliedResponse(head_list_seq=self.progress.head())
 
     def close(self) -> None:
         with self._wlock:
