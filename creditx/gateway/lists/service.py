@@ -14,7 +14,6 @@ a Snapshot is read inside one read transaction, so every chunk is of the same ``
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from creditx.v1 import lists_pb2 as lpb
 from creditx.v1 import lists_pb2_grpc
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists import store
-from creditx.gateway.lists.checkpoint import ListCheckpointer, consistency
+from creditx.gateway.audit.checkpoints import Checkpointer
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.progress import ListProgress
 from creditx.gateway.lists.wire import change_to_pb, snapshot_chunk
@@ -35,6 +34,7 @@ from creditx.gateway.exchange.service import identify, peer_certificate
 from creditx.gateway.call_errors import BatchError, abort
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.lists.lifecycle import ListError
+from creditx.standard.errors import UnavailableError
 from creditx.standard.lists.snapshot import plan_chunks
 from creditx.standard.merkle import CompactRange
 
@@ -55,7 +55,7 @@ def _fail(context, code: grpc.StatusCode, reason: str, rule: str, message: str, 
 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
-    def __init__(self, db_path: Path, hub: Hub, keys: KeyRegistry, checkpointer: ListCheckpointer,
+    def __init__(self, db_path: Path, hub: Hub, keys: KeyRegistry, checkpointer: Checkpointer,
                  progress: ListProgress, clock: Callable[[], datetime], *, limits: ListLimits = ListLimits(),
                  peer=peer_certificate) -> None:
         self.db_path, self.hub, self.keys, self.checkpointer, self.clock = db_path, hub, keys, checkpointer, clock
@@ -63,8 +63,6 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self.limits = limits
         self.peer = peer
         self.list_types = {lt.code for lt in load_catalogue().list_types}
-        self._writer = store.open_conn(db_path)
-        self._wlock = threading.Lock()  # one writer connection (checkpoints), many handler threads
 
     def _node(self, context) -> str:
         try:
@@ -189,12 +187,13 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
     def GetListCheckpoint(self, request, context):
         self._node(context)
         try:
-            with self._wlock:
-                size, note = self.checkpointer.latest(self._writer)
-                proof = consistency(self._writer, request.from_size, size)
+            cp = self.checkpointer.sign_now()  # the head's checkpoint, signed once per size (DIST-051)
+            proof = self.checkpointer.consistency(request.from_size, cp.size)["hashes"]
         except ListError as exc:
             _fail(context, grpc.StatusCode.FAILED_PRECONDITION, exc.reason, exc.rule, exc.detail, exc.hint)
-        return lpb.ListCheckpointResponse(checkpoint=note, consistency_proof=proof)
+        except UnavailableError as exc:  # the log shrank below its latest checkpoint (ROLLBACK)
+            _fail(context, grpc.StatusCode.UNAVAILABLE, "CHECKPOINT_UNAVAILABLE", "DIST-051", exc.message, exc.hint)
+        return lpb.ListCheckpointResponse(checkpoint=cp.note, consistency_proof=proof)
 
     def ReportApplied(self, request, context):
         node = self._node(context)
@@ -202,5 +201,4 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         return lpb.ReportAppliedResponse(head_list_seq=self.progress.head())
 
     def close(self) -> None:
-        with self._wlock:
-            self._writer.close()
+        self.checkpointer.close()

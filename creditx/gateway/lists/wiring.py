@@ -16,7 +16,7 @@ from creditx.pki.files import read_key
 from creditx.v1 import lists_pb2, lists_pb2_grpc
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.exchange.keys import KeyRegistry
-from creditx.gateway.lists.checkpoint import ListCheckpointer
+from creditx.gateway.lists.checkpoint import list_checkpointer
 from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.metrics import ListCollector
@@ -33,7 +33,7 @@ class Lists:
         db = cfg.path(directory, "database")
         self.hub = Hub()
         store.list_hook = ListHook(on_publish=self.hub.publish)  # DIST-001: same transaction as the batch
-        self.checkpointer = ListCheckpointer(cfg.name, lambda: read_key(cfg.path(directory, "signing_key")), clock)
+        self.checkpointer = list_checkpointer(db, cfg.name, lambda: read_key(cfg.path(directory, "signing_key")), clock)
         self.progress = ListProgress(db, clock)  # DIST-043: Distribution writes it, Operator and metrics read it
         self.servicer = DistributionServicer(db, self.hub, keys, self.checkpointer, self.progress, clock, limits=limits)
         self.expiry = ExpiryJob(db, self.hub, clock, audit=audit)
