@@ -2,7 +2,8 @@
 
 import pytest
 
-from creditx.gateway.audit.leaves import leaf_data, leaf_hash, leaves_for
+from creditx.gateway.audit.leaves import leaf_data, leaves_for
+from creditx.standard.merkle import leaf_hash
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision
 from creditx.standard.canonical import canonicalize

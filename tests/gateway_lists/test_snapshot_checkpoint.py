@@ -15,8 +15,9 @@ from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.server import Gateway
 from creditx.standard.canonical import canonicalize
 from creditx.standard.checkpoint import verifier_for, verify_checkpoint
-from creditx.standard.lists.log import list_log_origin, rfc3339_ms
+from creditx.standard.lists.log import list_log_origin
 from creditx.standard.merkle import CompactRange, leaf_hash, verify_consistency
+from creditx.standard.timestamps import rfc3339
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 
@@ -36,7 +37,7 @@ def leaf_of(c: lpb.ListChange) -> bytes:
     at = dt.datetime.fromtimestamp(c.at_unix_ms / 1000, dt.timezone.utc)
     return leaf_hash(canonicalize({"kind": "list", "list_seq": c.list_seq, "fp": c.entry.origin_fingerprint.hex(),
                                    "node": c.entry.origin_region, "list_type": c.list_type, "change": NAMES[c.kind],
-                                   "reason": "" if reason == "UNSPECIFIED" else reason, "at": rfc3339_ms(at)}))
+                                   "reason": "" if reason == "UNSPECIFIED" else reason, "at": rfc3339(at)}))
 
 
 def _snapshot(sub: Subscriber, **req) -> list[lpb.SnapshotChunk]:

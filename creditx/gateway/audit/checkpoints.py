@@ -36,10 +36,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from creditx.gateway.audit import log as audit_log
-from creditx.gateway.audit.leaves import rfc3339
 from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verifier_for
 from creditx.standard.errors import UnavailableError
 from creditx.standard.merkle import CompactRange
+from creditx.standard.timestamps import rfc3339
 
 
 def origin_for(gateway_name: str) -> str:

@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision
+from creditx.standard.timestamps import rfc3339
 
 _VERBATIM = re.compile(r"[0-9A-Za-z_.:+\-]*")  # no character JCS would escape
 _TEMPLATE = b'{"at":"%s","decision":"%s","fp":"%s","kind":"record","node":"%s","reason":"%s","seq":%d}'
 _OUTCOME_NAME = {o: o.name.encode() for o in Outcome}
 _EXACT_INT = 1 << 53
-
-
-def rfc3339(at: datetime) -> str:
-    """UTC, second precision with milliseconds, ``Z`` suffix (RFC 3339 §5.6)."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def _canonicalize(obj) -> bytes:
@@ -52,11 +48,6 @@ def leaf_data(decision: Decision, node: str, at: str) -> bytes:
                           "reason": decision.reason, "at": at})
 
 
-def leaf_hash(data: bytes) -> bytes:
-    """RFC 9162 §2.1.1: MTH of one entry = SHA-256(0x00 || entry)."""
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
 def leaves_for(decisions: list[Decision], node: str, at: datetime) -> list[tuple[bytes, bytes]]:
     """(leaf_data, leaf_hash) for every decision that is stored, in order."""
     stamp = rfc3339(at)
@@ -65,5 +56,5 @@ def leaves_for(decisions: list[Decision], node: str, at: datetime) -> list[tuple
     for d in decisions:
         if d.stored:
             data = leaf_data(d, node, stamp)
-            out.append((data, sha256(b"\x00" + data).digest()))  # leaf_hash, inlined
+            out.append((data, sha256(b"\x00" + data).digest()))  # creditx.standard.merkle.leaf_hash, inlined
     return out

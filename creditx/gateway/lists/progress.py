@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.lists import store
+from creditx.standard.timestamps import rfc3339
 
 
 class ListProgress:
