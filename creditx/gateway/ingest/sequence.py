@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from creditx.gateway.ingest.reasons import Outcome, requirement_of
-from creditx.gateway.ingest.values import Decision, IncomingRecord, rejected
+from creditx.gateway.ingest.values import Decision, IncomingRecord, rejected, unchecked
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ def triage(records: Sequence[IncomingRecord], committed_seq: int,
                 # SYNC-013: idempotent replay; a replay of a seq decided earlier in this batch
                 # is answered once that decision is known (the servicer resolves "pending").
                 settled[pos] = (replace(prior, replay=True, stored=False) if prior is not None
-                                else Decision(source_seq=seq, outcome=Outcome.ACCEPTED,  # resolved below
-                                              payload_sha=sha, replay=True, stored=False))
+                                else Decision(seq, Outcome.ACCEPTED, unchecked(seq, sha),  # resolved below
+                                              replay=True, stored=False))
             else:
                 settled[pos] = rejected(seq, "SYNC_SEQ_CONFLICT", requirement_of("SYNC_SEQ_CONFLICT"),
                                         f"source_seq {seq} was already decided for different payload "
