@@ -19,6 +19,7 @@ from datetime import datetime
 
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision
+from creditx.standard.canonical import canonicalize
 from creditx.standard.timestamps import rfc3339
 
 _VERBATIM = re.compile(r"[0-9A-Za-z_.:+\-]*")  # no character JCS would escape
@@ -27,23 +28,13 @@ _OUTCOME_NAME = {o: o.name.encode() for o in Outcome}
 _EXACT_INT = 1 << 53
 
 
-def _canonicalize(obj) -> bytes:
-    try:
-        from creditx.standard.canonical import canonicalize
-    except ImportError:  # until creditx.standard.canonical lands: same bytes for this ASCII/str/int shape
-        import json
-
-        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-    return canonicalize(obj)
-
-
 def leaf_data(decision: Decision, node: str, at: str) -> bytes:
     seq, reason = decision.source_seq, decision.reason
     if (type(seq) is int and 0 <= seq < _EXACT_INT and decision.outcome in _OUTCOME_NAME
             and _VERBATIM.fullmatch(reason) and _VERBATIM.fullmatch(node) and _VERBATIM.fullmatch(at)):
         return _TEMPLATE % (at.encode(), _OUTCOME_NAME[decision.outcome], decision.fingerprint.hex().encode(),
                             node.encode(), reason.encode(), seq)
-    return _canonicalize({"kind": "record", "fp": decision.fingerprint.hex(), "node": node,
+    return canonicalize({"kind": "record", "fp": decision.fingerprint.hex(), "node": node,
                           "seq": decision.source_seq, "decision": decision.outcome.name,
                           "reason": decision.reason, "at": at})
 

@@ -48,10 +48,11 @@ def triage(records: Sequence[IncomingRecord], committed_seq: int,
             if prior is not None:
                 prior_sha = prior.payload_sha
             if prior_sha == sha:
-                # SYNC-013: idempotent replay; a replay of a seq decided earlier in this batch
-                # is answered once that decision is known (the servicer resolves "pending").
+                # SYNC-013: idempotent replay. A replay of a seq decided earlier in this batch (or
+                # in a batch still in flight) has no stored decision yet: this placeholder is
+                # answered with the stored one after commit (creditx.gateway.exchange.batches).
                 settled[pos] = (replace(prior, replay=True, stored=False) if prior is not None
-                                else Decision(seq, Outcome.ACCEPTED, unchecked(seq, sha),  # resolved below
+                                else Decision(seq, Outcome.ACCEPTED, unchecked(seq, sha),
                                               replay=True, stored=False))
             else:
                 settled[pos] = rejected(seq, "SYNC_SEQ_CONFLICT", requirement_of("SYNC_SEQ_CONFLICT"),

@@ -1,7 +1,9 @@
 """The ``creditx.v1.Distribution`` servicer: Subscribe, Snapshot, GetListCheckpoint, ReportApplied.
 
-Translates, doesn't think (STYLE.md 4): the log's rows come from :mod:`creditx.gateway.lists.store`,
-wake-ups from :mod:`creditx.gateway.lists.hub`, chunk plans from ``creditx.standard.lists.snapshot``. Every
+Translates between the wire and the list side: the log's rows come from :mod:`creditx.gateway.lists.store`,
+wake-ups from :mod:`creditx.gateway.lists.hub`, chunk plans from ``creditx.standard.lists.snapshot``,
+checkpoints from the gateway's one :class:`creditx.gateway.audit.checkpoints.Checkpointer`, and
+the nodes' reports go to :class:`creditx.gateway.lists.progress.ListProgress`. Every
 call needs a node-auth certificate (SEC-030); each stream reads through a SQLite connection of
 its own, so a slow reader never holds the ingest writer.
 
