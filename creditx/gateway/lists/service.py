@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import grpc
 
 from creditx.pki.profiles import NODE_AUTH
 from creditx.v1 import lists_pb2 as lpb
@@ -52,8 +51,8 @@ class ListLimits:
     poll_s: float = 1.0  # re-read the head this often even without a wake-up (other writers)
 
 
-def _fail(context, code: grpc.StatusCode, reason: str, rule: str, message: str, hint: str = "") -> None:
-    context.abort(code, f"{reason} [{rule}]: {message}" + (f"; {hint}" if hint else ""))
+def _fail(context, status: str, reason: str, rule: str, message: str, hint: str = "") -> None:
+    abort(context, BatchError(status, reason, message, rule=rule, hint=hint))
 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
@@ -81,7 +80,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self._node(context)
         unknown = sorted(set(request.list_types) - self.list_types)
         if unknown:
-            _fail(context, grpc.StatusCode.INVALID_ARGUMENT, "LIST_TYPE_UNKNOWN", "DIST-033",
+            _fail(context, "INVALID_ARGUMENT", "LIST_TYPE_UNKNOWN", "DIST-033",
                   f"list_types: {unknown[0]!r} is not a list type of the catalogue", "use codes such as SXBZXR")
         types = frozenset(request.list_types)
         limit = min(request.max_batch_changes or self.limits.max_batch_changes, self.limits.max_batch_changes)
@@ -91,7 +90,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         try:
             head = store.head(conn)
             if cursor > head:
-                _fail(context, grpc.StatusCode.FAILED_PRECONDITION, "DIST_CURSOR_AHEAD", "DIST-040",
+                _fail(context, "FAILED_PRECONDITION", "DIST_CURSOR_AHEAD", "DIST-040",
                       f"from_list_seq {request.from_list_seq} is beyond the log's head {head}",
                       "this replica holds changes the log does not: re-bootstrap from a snapshot")
             live_sent = False
@@ -107,7 +106,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                     yield lpb.ListChangeBatch(through_list_seq=cursor, head_list_seq=head, live=True)
                 sub.wait(self.limits.poll_s)
             if self.hub.closed.is_set() and context.is_active():
-                _fail(context, grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN", "DIST-030",
+                _fail(context, "UNAVAILABLE", "SHUTTING_DOWN", "DIST-030",
                       "the gateway is shutting down", f"resubscribe from {cursor + 1}")
         finally:
             sub.close()
@@ -143,7 +142,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             head = store.head(conn)
             at = request.at_list_seq or head
             if at > head:
-                _fail(context, grpc.StatusCode.FAILED_PRECONDITION, "DIST_SNAPSHOT_GONE", "DIST-072",
+                _fail(context, "FAILED_PRECONDITION", "DIST_SNAPSHOT_GONE", "DIST-072",
                       f"no snapshot at list_seq {at}: the log's head is {head}",
                       "discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)")
             # DIST-075: each entry with the origin envelope of the version it rests on
@@ -164,10 +163,10 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             try:
                 ranges = plan_chunks(sizes, max_bytes=max_bytes, max_entries=max_entries)
             except ListError as exc:
-                _fail(context, grpc.StatusCode.FAILED_PRECONDITION, exc.reason, exc.rule, exc.detail,
+                _fail(context, "FAILED_PRECONDITION", exc.reason, exc.rule, exc.detail,
                       "ask with a larger max_chunk_bytes")
             if request.from_chunk >= len(ranges):
-                _fail(context, grpc.StatusCode.OUT_OF_RANGE, "DIST_SNAPSHOT_ORDER", "DIST-072",
+                _fail(context, "OUT_OF_RANGE", "DIST_SNAPSHOT_ORDER", "DIST-072",
                       f"from_chunk {request.from_chunk}: the snapshot at {at} has {len(ranges)} chunks",
                       "ask from a chunk below the total")
             rows = conn.execute(sql, args)
@@ -192,9 +191,9 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             cp = self.checkpointer.sign_now()  # the head's checkpoint, signed once per size (DIST-051)
             proof = self.checkpointer.consistency(request.from_size, cp.size)["hashes"]
         except ListError as exc:
-            _fail(context, grpc.StatusCode.FAILED_PRECONDITION, exc.reason, exc.rule, exc.detail, exc.hint)
+            _fail(context, "FAILED_PRECONDITION", exc.reason, exc.rule, exc.detail, exc.hint)
         except UnavailableError as exc:  # the log shrank below its latest checkpoint (ROLLBACK)
-            _fail(context, grpc.StatusCode.UNAVAILABLE, "CHECKPOINT_UNAVAILABLE", "DIST-051", exc.message, exc.hint)
+            _fail(context, "UNAVAILABLE", "CHECKPOINT_UNAVAILABLE", "DIST-051", exc.message, exc.hint)
         return lpb.ListCheckpointResponse(checkpoint=cp.note, consistency_proof=proof)
 
     def ReportApplied(self, request, context):

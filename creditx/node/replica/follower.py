@@ -33,6 +33,7 @@ import grpc
 
 from creditx.v1 import lists_pb2 as pb
 from creditx.v1 import lists_pb2_grpc as pb_grpc
+from creditx.node.call_status import call_reason
 from creditx.node.replica import steps
 from creditx.node.replica.origin import check_origin
 from creditx.node.replica.steps import Phase, Step
@@ -151,7 +152,7 @@ class Follower:
         except grpc.RpcError as exc:
             if exc.code() is grpc.StatusCode.CANCELLED and self._stop.is_set():
                 return
-            step = self._next(Phase.FOLLOWING, steps.Refused(exc.code().name, _reason(exc)))
+            step = self._next(Phase.FOLLOWING, steps.Refused(exc.code().name, call_reason(exc)))
             if step is Step.BOOTSTRAP:
                 self.bootstrap()
                 return
@@ -198,19 +199,13 @@ class Follower:
                              progress.at_list_seq, progress.next_chunk, progress.total, tenth * 10,
                              m.entries_total)
         except grpc.RpcError as exc:
-            self._end(self._next(Phase.BOOTSTRAPPING, steps.Refused(exc.code().name, _reason(exc))), exc)
+            self._end(self._next(Phase.BOOTSTRAPPING, steps.Refused(exc.code().name, call_reason(exc))), exc)
         except ListError as exc:
             self._end(self._next(Phase.BOOTSTRAPPING, steps.Broken(exc.reason)), exc)
         if progress is None or self._next(Phase.BOOTSTRAPPING, steps.Ended(progress.complete)) is Step.RETRY:
             raise ListError("DIST_SNAPSHOT_ORDER", "DIST-072", "the snapshot stream ended before its last chunk",
                             hint="the node resumes it from the next chunk")
         self.on_applied(progress.at_list_seq)
-
-
-def _reason(exc: grpc.RpcError) -> str:
-    """The call-level reason code the gateway gave (the leading word of the details)."""
-    details = (exc.details() if hasattr(exc, "details") else "") or ""
-    return details.split(" ", 1)[0].split(":", 1)[0]
 
 
 def _describe(exc: BaseException) -> str:
