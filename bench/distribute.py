@@ -33,7 +33,6 @@ import multiprocessing as mp
 import random
 import resource
 import sqlite3
-import statistics
 import sys
 import tempfile
 import threading
