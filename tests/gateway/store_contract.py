@@ -12,7 +12,7 @@ import pytest
 
 from creditx.gateway.audit.leaves import leaves_for
 from creditx.gateway.ingest.reasons import Outcome
-from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord, SignatureValue
 from creditx.gateway.store.base import SigningCert
 
 AT = "2025-01-02T03:04:05.000Z"
@@ -26,19 +26,16 @@ def item(seq, outcome=Outcome.ACCEPTED, fp=None, nk="K", version=1, current=True
         b"payload%d" % seq,
         (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"sig"),),
     )
-    d = Decision(
+    checked = Checked(
         seq,
-        outcome,
-        payload_sha=rec.payload_sha,
+        rec.payload_sha,
         fingerprint=fp or b"f%d" % seq,
         natural_key=nk,
         version=version,
-        current=current,
-        reason=reason,
-        stored=stored,
         region="370100",
         record_type="XZCF",
     )
+    d = Decision(seq, outcome, checked, current=current, reason=reason, stored=stored)
     return d, rec
 
 

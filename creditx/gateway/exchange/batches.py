@@ -21,7 +21,7 @@ from creditx.gateway.ingest.check import CheckJob, KeyGrant
 from creditx.gateway.ingest.dedup import decide
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.sequence import triage
-from creditx.gateway.ingest.values import Decision, IncomingRecord
+from creditx.gateway.ingest.values import Decision, IncomingRecord, unchecked
 from creditx.gateway.store.base import GatewayStore
 
 
@@ -67,7 +67,7 @@ class BatchIngest:
         def lookup(seq: int) -> Decision | None:
             sha = in_flight(seq)
             if sha is not None:  # resolved from the store in finish(), after its batch commits
-                return Decision(seq, Outcome.ACCEPTED, payload_sha=sha)
+                return Decision(seq, Outcome.ACCEPTED, unchecked(seq, sha))
             return self.store.decision_for(node, seq)
 
         t = triage(records, expected_after, lookup)

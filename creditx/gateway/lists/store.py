@@ -34,10 +34,11 @@ from creditx.gateway.audit.log import append_leaves
 from creditx.standard.catalogue import Catalogue, load_catalogue
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, apply_change, derive_change
-from creditx.standard.lists.log import leaf_data, rfc3339_ms
+from creditx.standard.lists.log import leaf_data
 from creditx.standard.lists.snapshot import entry_bytes, entry_from_obj
 from creditx.standard.merkle import CompactRange, leaf_hash
 from creditx.standard.record import RecordError, decode_record
+from creditx.standard.timestamps import rfc3339
 
 _ACCEPTED, _SUPERSEDED = 1, 3  # creditx.gateway.ingest.reasons.Outcome values (SYNC-021)
 
@@ -190,7 +191,7 @@ def publish(conn: sqlite3.Connection, drafts: Sequence[ListChange], *, audit: bo
                 c.kind.value,
                 c.reason,
                 blob,
-                rfc3339_ms(c.at),
+                rfc3339(c.at),
                 int(c.at.timestamp() * 1000),
                 e.origin_region,
                 *envelope_to_json(c.origin),
