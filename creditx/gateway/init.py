@@ -20,7 +20,7 @@ _COPIES = ((files.CA_CERT, 0o644), (files.CRL, 0o644), (files.TLS_CERT, 0o644), 
 
 
 def init_gateway_dir(directory: Path, creds_dir: Path, *, cfg: GatewayConfig | None = None,
-                     listen: str | None = None, name: str | None = None) -> Path:
+                     listen: str | None = None, name: str | None = None, **settings: str) -> Path:
     directory, creds_dir = Path(directory), Path(creds_dir)
     if (directory / CONFIG_NAME).exists():
         raise InputError(f"{directory / CONFIG_NAME} already exists", hint="use another --dir or edit that file")
@@ -41,4 +41,6 @@ def init_gateway_dir(directory: Path, creds_dir: Path, *, cfg: GatewayConfig | N
         cfg = replace(cfg, listen=listen)
     if name:
         cfg = replace(cfg, name=name)
+    if settings:
+        cfg = replace(cfg, **settings)
     return save_config(directory, cfg)

@@ -8,6 +8,7 @@ in-flight batches finish and commit within the grace period, then the pool and s
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Callable
@@ -17,12 +18,16 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from creditx.pki.tls import FileTrustSource, server_credentials
 from creditx.pki.files import read_key
-from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
+from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, lists_pb2, operator_pb2
+from creditx.v1 import operator_pb2_grpc
+from creditx.ops.grpc_metrics import MetricsInterceptor
+from creditx.ops.grpc_ops import PlainHealth, enable_reflection
+from creditx.ops.logs import fields
+from creditx.gateway.console.metrics import register_console_metrics
 from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
@@ -39,6 +44,8 @@ from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
 from creditx.gateway.store.sqlite import SqliteStore
+
+log = logging.getLogger("creditx.gateway")
 
 SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
 
@@ -84,8 +91,10 @@ class Gateway:
                                          list_lags=self.lists.lags, audit_status=self.checkpointer.status)
         self.health = health.HealthServicer()
         ms = 1000
+        self.registry = make_registry(self.store, self.presence, self.clock)
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
+            interceptors=[MetricsInterceptor(self.registry)],
             maximum_concurrent_rpcs=c.max_concurrent_streams,
             options=[("grpc.max_receive_message_length", c.max_message_bytes),
                      ("grpc.max_send_message_length", c.max_message_bytes),
@@ -100,9 +109,10 @@ class Gateway:
         self.lists.register(self.server)
         names = (DISTRIBUTION, exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
                  operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
-                 audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
-                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
-        reflection.enable_server_reflection(names, self.server)
+                 audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name)
+        enable_reflection(self.server, names, (exchange_pb2.DESCRIPTOR, operator_pb2.DESCRIPTOR,
+                                               audit_pb2.DESCRIPTOR, lists_pb2.DESCRIPTOR))
+        self.plain_health = PlainHealth(c.health_listen, self.health) if c.health_listen else None
         creds = server_credentials(c.path(d, "tls_cert"), c.path(d, "tls_key"), c.path(d, "ca_cert"))
         self.port = self.server.add_secure_port(c.listen, creds)
         if self.port == 0:
@@ -119,15 +129,22 @@ class Gateway:
     def start(self) -> dict:
         self.pool.warm()
         self.server.start()
-        host, port = self.cfg.metrics_listen.rsplit(":", 1)
-        registry = make_registry(self.store, self.presence, self.clock)
+        registry = self.registry
         self.lists.register_metrics(registry)
-        self._http, _ = start_http_server(int(port), addr=host, registry=registry)
+        register_console_metrics(registry, self)
+        run = {"address": self.address, "pid": os.getpid()}
+        if self.cfg.metrics_listen:
+            host, port = self.cfg.metrics_listen.rsplit(":", 1)
+            self._http, _ = start_http_server(int(port), addr=host, registry=registry)
+            run["metrics"] = f"http://{host}:{self._http.server_port}/metrics"
+        if self.plain_health is not None:
+            self.plain_health.start()
+            run["health"] = self.plain_health.address
         for name in ("",) + SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.scheduler.start()
-        run = {"address": self.address, "metrics": f"http://{host}:{self._http.server_port}/metrics",
-               "pid": os.getpid()}
+        log.info("gateway started", extra=fields(event="start", address=self.address, **{
+            k: v for k, v in run.items() if k in ("metrics", "health")}))
         write_json_atomic(self.dir / RUN_NAME, run)
         return run
 
@@ -140,6 +157,9 @@ class Gateway:
             self.scheduler.shutdown(wait=False)
         if self._http is not None:
             self._http.shutdown()
+        if self.plain_health is not None:
+            self.plain_health.stop()
+        log.info("gateway stopped", extra=fields(event="stop", address=self.address))
         self.pool.close()
         self.checkpointer.close()
         self.lists.close()

@@ -136,16 +136,39 @@ def _copy_private(src: Path, dst: Path, mode: int) -> None:
     os.chmod(dst, mode)
 
 
+def _check_certificate_regions(certs: Path, region: str) -> None:
+    """The node's certificates must be issued for the region it is initialised as (SEC-011):
+    a mismatch would only surface later as every record refused (REGION_MISMATCH)."""
+    from creditx.pki.files import read_cert
+    from creditx.pki.profiles import read_facts
+
+    for f in ("auth.crt", "signing.crt"):
+        try:
+            regions = read_facts(read_cert(certs / f)).regions
+        except ValueError as exc:
+            raise InputError(f"{certs / f}: cannot read the certificate: {exc}",
+                             hint="point --certs at the output of: creditx certs issue-node") from None
+        if tuple(regions) != (region,):
+            raise InputError(f"--region {region} does not match {certs / f}, which is issued for region "
+                             f"{', '.join(regions) or '(none)'}",
+                             hint=f"use --region {regions[0]}" if regions else "issue node certificates with "
+                                  "creditx certs issue-node --region …")
+
+
 def init_node_dir(directory: Path, *, region: str, gateway: str, certs: Path, name: str = "",
-                  server_name: str = "") -> NodeConfig:
+                  server_name: str = "", **extra: str) -> NodeConfig:
     """Create DIR with the credentials from CERTS (certs/files.py layout) and node.json."""
     directory, certs = Path(directory), Path(certs)
+    if (directory / CONFIG_FILE).exists():
+        raise InputError(f"{directory / CONFIG_FILE} already exists: {directory} is an initialised node",
+                         hint="use another --dir, or edit that node.json (init never rewrites a node)")
     missing = [f for f in CREDENTIAL_FILES if not (certs / f).is_file()]
     if missing:
         raise InputError(f"{certs}: missing credential files {missing}",
                          hint="point --certs at the output of: creditx certs issue-node --region … --out DIR")
-    cfg = NodeConfig(name or f"node-{region}", region, gateway, server_name)
+    cfg = NodeConfig(name or f"node-{region}", region, gateway, server_name, **extra)
     cfg.check()
+    _check_certificate_regions(certs, region)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     for f in CREDENTIAL_FILES:
