@@ -75,6 +75,17 @@ class Department:
 
 
 @dataclass(frozen=True)
+class Ops:
+    """How the node is operated: its monitoring ports and its log (``"ops"`` in node.json)."""
+
+    metrics_listen: str = "127.0.0.1:9751"  # Prometheus /metrics over HTTP ("" = off)
+    health_listen: str = "127.0.0.1:9752"   # plaintext grpc.health.v1 + reflection, no certificate ("" = off)
+    log_level: str = "info"                 # debug, info, warning or error
+    log_format: str = "json"                # json (JSON lines), logfmt or text
+    log_file: str = ""                      # appended to, relative to the node directory; "" = stderr
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     name: str
     region: str
@@ -82,8 +93,12 @@ class NodeConfig:
     gateway_server_name: str = ""          # TLS name to verify if not the host in `gateway`
     limits: Limits = field(default_factory=Limits)
     departments: tuple[Department, ...] = ()
+    ops: Ops = field(default_factory=Ops)
 
     def check(self) -> None:
+        from creditx.ops.logs import check_settings
+
+        check_settings(self.ops.log_level, self.ops.log_format)
         if not is_region(self.region):
             raise InputError(f"node.json: region {self.region!r} is not a Shandong division code (REC-ID-030)",
                              hint="use a city code such as 370100, or 370000 for a province-level department")
@@ -118,11 +133,16 @@ def load_config(directory: Path) -> NodeConfig:
     unknown = set(raw.get("limits", {})) - known
     if unknown:
         raise InputError(f"{path}: unknown limits {sorted(unknown)}", hint=f"known limits: {sorted(known)}")
+    known_ops = {f.name for f in dataclasses.fields(Ops)}
+    unknown = set(raw.get("ops", {})) - known_ops
+    if unknown:
+        raise InputError(f"{path}: unknown ops settings {sorted(unknown)}", hint=f"known: {sorted(known_ops)}")
     try:
         cfg = NodeConfig(raw["name"], raw["region"], raw["gateway"], raw.get("gateway_server_name", ""),
                          Limits(**raw.get("limits", {})),
                          tuple(Department(d["name"], frozenset(d.get("list_types", ())), d.get("jsonl", ""))
-                               for d in raw.get("departments", ())))
+                               for d in raw.get("departments", ())),
+                         Ops(**raw.get("ops", {})))
     except (KeyError, TypeError) as exc:
         raise InputError(f"{path}: missing setting {exc}", hint="run creditx node init again") from None
     cfg.check()
@@ -156,7 +176,7 @@ def _check_certificate_regions(certs: Path, region: str) -> None:
 
 
 def init_node_dir(directory: Path, *, region: str, gateway: str, certs: Path, name: str = "",
-                  server_name: str = "", **extra: str) -> NodeConfig:
+                  server_name: str = "", **ops: str) -> NodeConfig:
     """Create DIR with the credentials from CERTS (certs/files.py layout) and node.json."""
     directory, certs = Path(directory), Path(certs)
     if (directory / CONFIG_FILE).exists():
@@ -166,7 +186,7 @@ def init_node_dir(directory: Path, *, region: str, gateway: str, certs: Path, na
     if missing:
         raise InputError(f"{certs}: missing credential files {missing}",
                          hint="point --certs at the output of: creditx certs issue-node --region … --out DIR")
-    cfg = NodeConfig(name or f"node-{region}", region, gateway, server_name, **extra)
+    cfg = NodeConfig(name or f"node-{region}", region, gateway, server_name, ops=Ops(**ops))
     cfg.check()
     _check_certificate_regions(certs, region)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -174,7 +194,8 @@ def init_node_dir(directory: Path, *, region: str, gateway: str, certs: Path, na
     for f in CREDENTIAL_FILES:
         _copy_private(certs / f, directory / f, 0o600 if f.endswith(".key") else 0o644)
     body = {"name": cfg.name, "region": cfg.region, "gateway": cfg.gateway,
-            "gateway_server_name": cfg.gateway_server_name, "limits": dataclasses.asdict(cfg.limits)}
+            "gateway_server_name": cfg.gateway_server_name, "limits": dataclasses.asdict(cfg.limits),
+            "ops": dataclasses.asdict(cfg.ops)}
     tmp = directory / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, directory / CONFIG_FILE)

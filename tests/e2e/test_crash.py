@@ -74,6 +74,7 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
     children.append(gateway)
     _fix_gateway_port(gw, info["address"])
     run_creditx("node", "init", "--dir", str(node), "--region", "370300", "--certs", str(node_creds.dir),
+                "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
                 "--gateway", info["address"].replace("127.0.0.1", "localhost"))
     _quick_node_limits(node)
 

@@ -68,6 +68,7 @@ class Province:
         d = self.tmp / name
         creds = issue_node(self.ca, region=region, name=name, at=self.now)
         run_creditx("node", "init", "--dir", str(d), "--region", region, "--certs", str(creds.dir),
+                    "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
                     "--gateway", self.address.replace("127.0.0.1", "localhost"))
         _quick_node(d, departments, **limits)
         return d

@@ -22,6 +22,8 @@ RUN = ("import argparse, sys; from creditx.node.cli import register; p = argpars
        "register(p.add_subparsers(dest='c', required=True)); a = p.parse_args(['node', 'run', '--dir', sys.argv[1]]); "
        "sys.exit(a.func(a))")
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 def _start(d):
     return subprocess.Popen([sys.executable, "-c", RUN, str(d)], cwd=os.getcwd(),
@@ -34,7 +36,7 @@ def setup(tmp_path):
     fake = FakeGateway(max_batch_records=10, max_in_flight=1)
     server, target = serve(fake, pki)
     d = tmp_path / "node"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir) == 0
+    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir, *FREE_PORTS) == 0
     yield d, fake, tmp_path
     if fake.hold_acks:
         fake.hold_acks.set()

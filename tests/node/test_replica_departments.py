@@ -30,6 +30,8 @@ from tests.node.test_replica_follow import wait_for
 
 PERSON = "37010219900101123" + id_check_char("37010219900101123")
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 def _provincial_pki(root):
     """A PKI from the real CA code, so the gateway's checkpoint key is a verifiable
@@ -49,7 +51,7 @@ def running(tmp_path):
     server, target = serve_distribution(
         fake, pki, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s))
     d = tmp_path / "node"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir,
+    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir, *FREE_PORTS,
                    "--gateway-server-name", "localhost") == 0
     cfg = json.loads((d / "node.json").read_text())
     cfg["departments"] = [{"name": "court", "list_types": ["SXBZXR"], "jsonl": "feeds/court.jsonl"},

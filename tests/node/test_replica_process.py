@@ -20,6 +20,8 @@ from tests.node.test_replica_follow import wait_for
 
 pytestmark = pytest.mark.slow
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 def _progress(d):
     store = NodeStore(d / "node.db")
@@ -41,7 +43,7 @@ def test_sigkill_mid_snapshot_resumes_from_next_chunk(tmp_path):
     server, target = serve_distribution(
         fake, pki, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s))
     d = tmp_path / "node"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir,
+    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir, *FREE_PORTS,
                    "--gateway-server-name", "localhost") == 0
     proc = _start(d)
     try:
