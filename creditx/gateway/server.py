@@ -28,6 +28,7 @@ from creditx.ops.grpc_metrics import MetricsInterceptor
 from creditx.ops.grpc_ops import PlainHealth, enable_reflection
 from creditx.ops.logs import fields
 from creditx.gateway.console.metrics import register_console_metrics
+from creditx.gateway.events import GatewayEvents
 from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
@@ -118,9 +119,18 @@ class Gateway:
         if self.port == 0:
             raise OSError(f"cannot listen on {c.listen}")
         self.host = c.listen.rsplit(":", 1)[0]
-        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
+        self.events = GatewayEvents(self.registry, clock)
+        self.exchange.events = self.events
+        self.lists.servicer.on_delivered = self.events.delivered
+        hook, publish = self.store.list_hook, self.store.list_hook.on_publish
+        hook.on_publish = lambda head: (publish(head), self.events.published(head))
+        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self._checkpoint_tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
         self._http = None
+
+    def _checkpoint_tick(self) -> None:
+        self.checkpointer.tick()
+        self.events.checkpoint(self.checkpointer.status())
 
     @property
     def address(self) -> str:
