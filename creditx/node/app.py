@@ -234,17 +234,19 @@ class NodeApp:
             max_records=lim.max_submit_records)
         from creditx.v1 import lists_pb2_grpc
 
+        from creditx.node.ops import NodeOps
+        from creditx.ops.grpc_metrics import MetricsInterceptor
+
+        ops = NodeOps(self)  # metrics and the plain health port; Check/Feed/Submit latency histograms
         departments = self.departments_servicer()
         server = serve_local_api(servicer, self.dir,
-                                 lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv))
+                                 lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv),
+                                 interceptors=[MetricsInterceptor(ops.registry)])
         follower = self.follower()
         self.after_applied(self.replica.applied())  # sinks catch up with what was applied before a restart
         follow_thread = threading.Thread(target=follower.run, name="list-follower", daemon=True)
         follow_thread.start()
         sched.start()
-        from creditx.node.ops import NodeOps
-
-        ops = NodeOps(self)
         write_run_info(self.dir, ops)
         log.info("node %s (%s) running; gateway %s", self.config.name, self.config.region, self.config.gateway,
                  extra={"creditx_fields": {"event": "start", "metrics": ops.metrics_url,

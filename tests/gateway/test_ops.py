@@ -109,3 +109,20 @@ def gateway_without_ports(gw_dir):
 def test_metrics_and_health_ports_can_be_switched_off(gateway_without_ports):
     run = json.loads((gateway_without_ports.dir / "run.json").read_text())
     assert "metrics" not in run and "health" not in run
+
+
+def test_alert_rules_name_metrics_the_gateway_exports(gateway, pki):
+    from tests.alert_rules import expressions, metric_names, promtool_problems
+
+    c = PushClient(gateway.address, pki.nodes["370100"])
+    c.handshake()
+    c.push([c.batch(payloads("370100", 2))])
+    c.close()
+    assert len(expressions()) >= 5
+    with urllib.request.urlopen(json.loads((gateway.dir / "run.json").read_text())["metrics"], timeout=10) as r:
+        exported = {f.name for f in text_string_to_metric_families(r.read().decode())}
+    wanted = metric_names("creditx_gateway_")
+    assert {"creditx_gateway_node_last_seen_age_seconds", "creditx_gateway_list_lag_seconds",
+            "creditx_gateway_checkpoint_age_seconds", "creditx_gateway_ingest_refusing"} <= wanted
+    assert wanted <= exported, wanted - exported
+    assert promtool_problems() in (None, "")

@@ -15,6 +15,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from prometheus_client.parser import text_string_to_metric_families
 
 from creditx.node.app import NodeApp
+from creditx.v1 import node_api_pb2 as pb
+from creditx.v1 import node_api_pb2_grpc as pb_grpc
 from tests.node.fake_gateway import FakeGateway, serve
 from tests.node.pki import make_test_pki
 from tests.node.test_cli_app import FREE_PORTS, creditx
@@ -42,11 +44,19 @@ def test_running_node_serves_metrics_and_plain_health(tmp_path):
     try:
         assert _wait_for(lambda: (d / "run.json").exists())
         run = json.loads((d / "run.json").read_text())
+        with grpc.insecure_channel(f"unix:{d / 'node.sock'}") as ch:
+            pb_grpc.NodeApiStub(ch).Status(pb.NodeStatusRequest(), timeout=10)
         with urllib.request.urlopen(run["metrics"], timeout=10) as r:
             families = {f.name: f for f in text_string_to_metric_families(r.read().decode())}
         for name in ("creditx_node_outbox", "creditx_node_last_source_seq", "creditx_node_list_applied_seq",
                      "process_resident_memory_bytes"):
             assert name in families, name
+        timed = {(s.labels["grpc_service"], s.labels["grpc_method"])
+                 for s in families["grpc_server_handling_seconds"].samples}
+        assert ("creditx.v1.NodeApi", "Status") in timed  # local API latency (Departments.Check alike)
+        from tests.alert_rules import metric_names
+
+        assert metric_names("creditx_node_") and metric_names("creditx_node_") <= set(families)
         states = {s.labels["state"] for s in families["creditx_node_outbox"].samples}
         assert {"pending", "accepted", "rejected", "quarantined"} <= states
         with grpc.insecure_channel(run["health"]) as ch:
