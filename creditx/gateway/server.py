@@ -29,6 +29,7 @@ from creditx.ops.grpc_ops import PlainHealth, enable_reflection
 from creditx.ops.logs import fields
 from creditx.gateway.console.metrics import register_console_metrics
 from creditx.gateway.events import GatewayEvents
+from creditx.gateway.stats import StatsHook
 from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
@@ -72,6 +73,7 @@ class Gateway:
         self.clock = clock
         c, d = self.cfg, self.dir
         self.store = SqliteStore(c.path(d, "database"), now=rfc3339(clock()))
+        self.store.stats_hook = StatsHook()
         self.pool = CheckPool(c.verify_workers if workers is None else workers)
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
@@ -127,6 +129,12 @@ class Gateway:
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self._checkpoint_tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
         self._http = None
+
+    def statistics(self) -> dict:
+        """The maintained statistics (creditx.gateway.stats), on a read-only connection of its own."""
+        from creditx.gateway.console.stats_cli import read_statistics
+
+        return read_statistics(self.dir)
 
     def _checkpoint_tick(self) -> None:
         self.checkpointer.tick()

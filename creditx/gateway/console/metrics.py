@@ -57,4 +57,36 @@ class ConsoleCollector:
 
 def register_console_metrics(registry: CollectorRegistry, gateway: Any) -> None:
     registry.register(ConsoleCollector(gateway))
+    registry.register(StatsCollector(gateway.statistics))
     add_process_metrics(registry)
+
+
+class StatsCollector:
+    """The maintained statistics as Prometheus figures (small tables: cheap at scrape time)."""
+
+    def __init__(self, read: Any) -> None:
+        self.read = read  # () -> creditx.gateway.stats.statistics(...)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from prometheus_client.core import CounterMetricFamily
+
+        st = self.read()
+        recs = CounterMetricFamily("creditx_gateway_stats_records", "Decided records by city, department "
+                                   "(数据来源单位), type and outcome", labels=["region", "department", "type", "outcome"])
+        sums: dict[tuple[str, str, str, str], int] = {}
+        for r in st["rows"]:
+            k = (r["region"], r["department"], r["type"], r["outcome"])
+            sums[k] = sums.get(k, 0) + r["n"]
+        for k, n in sums.items():
+            recs.add_metric(list(k), n)
+        share = GaugeMetricFamily("creditx_gateway_stats_timely_share", "Share of accepted records received within "
+                                  "7 working days of the decision", labels=["department"])
+        for t in st["timeliness"]:
+            if t["share_within_7"] is not None:
+                share.add_metric([t["department"]], t["share_within_7"])
+        reasons = CounterMetricFamily("creditx_gateway_stats_rejections", "Rejections by department and reason "
+                                      "(top reasons)", labels=["department", "reason"])
+        for dept, rs in st["top_rejection_reasons"].items():
+            for r in rs:
+                reasons.add_metric([dept, r["reason"]], r["n"])
+        yield from (recs, share, reasons)
