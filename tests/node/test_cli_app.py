@@ -24,6 +24,8 @@ from creditx.standard.synth import generate_rows, write_rows
 from tests.node.fake_gateway import FakeGateway, serve
 from tests.node.pki import make_test_pki
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 def creditx(*argv: str) -> int:
     """Run ``creditx node …`` through the node's own registrar (as the dispatcher does)."""
@@ -43,7 +45,10 @@ def node_dir(tmp_path):
     fake = FakeGateway(max_batch_records=50)
     server, target = serve(fake, pki)
     d = tmp_path / "jinan"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir) == 0
+    assert (
+        creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir, *FREE_PORTS)
+        == 0
+    )
     yield d, fake
     server.stop(None)
 
@@ -60,7 +65,19 @@ def test_init_copies_credentials_with_safe_modes_and_writes_limits(node_dir):
 def test_init_refuses_a_bad_region_naming_the_setting(tmp_path, capsys):
     pki = make_test_pki(tmp_path / "pki")
     assert (
-        creditx("init", "--dir", tmp_path / "x", "--region", "999999", "--gateway", "h:1", "--certs", pki.node_dir) == 2
+        creditx(
+            "init",
+            "--dir",
+            tmp_path / "x",
+            "--region",
+            "999999",
+            "--gateway",
+            "h:1",
+            "--certs",
+            pki.node_dir,
+            *FREE_PORTS,
+        )
+        == 2
     )
     out = capsys.readouterr().out
     assert "region" in out and "hint" in out

@@ -24,6 +24,8 @@ RUN = (
     "sys.exit(a.func(a))"
 )
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 def _start(d):
     return subprocess.Popen(
@@ -37,7 +39,10 @@ def setup(tmp_path):
     fake = FakeGateway(max_batch_records=10, max_in_flight=1)
     server, target = serve(fake, pki)
     d = tmp_path / "node"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir) == 0
+    assert (
+        creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir, *FREE_PORTS)
+        == 0
+    )
     yield d, fake, tmp_path
     if fake.hold_acks:
         fake.hold_acks.set()

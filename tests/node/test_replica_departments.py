@@ -30,6 +30,8 @@ from tests.node.test_replica_follow import wait_for
 
 PERSON = "37010219900101123" + id_check_char("37010219900101123")
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 def _provincial_pki(root):
     """A PKI from the real CA code, so the gateway's checkpoint key is a verifiable
@@ -61,6 +63,7 @@ def running(tmp_path):
             target,
             "--certs",
             pki.node_dir,
+            *FREE_PORTS,
             "--gateway-server-name",
             "localhost",
         )
