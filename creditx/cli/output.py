@@ -56,3 +56,35 @@ def progress(total: int | None, label: str, *, enabled: bool = True) -> Callable
         sys.stderr.flush()
 
     return advance
+
+
+_INT64 = {"TYPE_INT64", "TYPE_UINT64", "TYPE_SINT64", "TYPE_FIXED64", "TYPE_SFIXED64"}
+
+
+def message_to_json(message: Any) -> dict:
+    """A protobuf message as JSON-ready data: field names as in the .proto, fields at their
+    defaults included, and 64-bit integers as JSON numbers (protobuf's JSON mapping writes
+    them as strings, which scripts then have to convert; our counts stay far below 2**53)."""
+    from google.protobuf.descriptor import FieldDescriptor
+    from google.protobuf.json_format import MessageToDict
+
+    kinds = {getattr(FieldDescriptor, k) for k in _INT64}
+
+    def fix(msg: Any, data: dict) -> dict:
+        for f in msg.DESCRIPTOR.fields:
+            if f.name not in data:
+                continue
+            value = getattr(msg, f.name)
+            repeated = f.is_repeated
+            if f.type in kinds:
+                data[f.name] = [int(v) for v in data[f.name]] if repeated else int(data[f.name])
+            elif f.type == FieldDescriptor.TYPE_MESSAGE and not (f.message_type.GetOptions().map_entry):
+                if repeated:
+                    data[f.name] = [fix(m, d) for m, d in zip(value, data[f.name], strict=False)]
+                else:
+                    data[f.name] = fix(value, data[f.name])
+        return data
+
+    return fix(
+        message, MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -320,12 +321,19 @@ def cmd_verify_bundle(args) -> int:
     except OSError as exc:
         raise InputError(f"cannot read {exc.filename}: {exc.strerror}", hint="check the path") from None
     verdict = verify_bundle(data, trusted_ca_pem=ca)
+    verdict["ca_pinned"] = ca is not None
+    if ca is None:  # the bundle vouches for itself: say so, every time
+        print(
+            "creditx: warning: no --ca given, nothing is pinned: the bundle was checked only against the CA it "
+            "carries itself; pass --ca CA.pem (the provincial CA obtained out of band) to trust it",
+            file=sys.stderr,
+        )
     if args.json:
         print_json(verdict)
         return 0 if verdict["ok"] else 1
     return print_verdict(
         verdict,
         f"bundle OK: {verdict['origin']}, {verdict['leaves']} leaves, {verdict['checkpoints']} "
-        f"checkpoints, {verdict['proofs_checked']} proofs verified",
+        f"checkpoints, {verdict['proofs_checked']} proofs verified" + ("" if ca else " (CA not pinned)"),
         "bundle",
     )

@@ -22,6 +22,7 @@ import dataclasses
 import datetime as dt
 import json
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -33,6 +34,7 @@ import grpc
 from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.demo import lists as demo_lists
 from creditx.demo.procs import Child, run_creditx, start_gateway, start_node, stop_all
+from creditx.demo.workdir import finish
 from creditx.pki.ca import init_ca
 from creditx.pki.issue import issue_gateway, issue_node, issue_operator
 from creditx.standard.divisions import CITIES
@@ -56,6 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", type=Path, help="working directory (default: a new temporary one)")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     p.add_argument("--keep-running", action="store_true", help="stay up for exploring until Ctrl-C")
+    keep = p.add_mutually_exclusive_group()
+    keep.add_argument("--keep", action="store_true", help="keep the working directory at the end (its size is shown)")
+    keep.add_argument("--clean", action="store_true", help="remove the working directory at the end")
     add_json_flag(p)
     p.set_defaults(func=cmd_demo)
 
@@ -85,11 +90,10 @@ def cmd_demo(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    result: dict = {}
     try:
         result = run(args, base, say, children, stop)
-        if args.json:
-            print_json(result)
-        else:
+        if not args.json:
             print_report(result)
         if args.keep_running:
             say(
@@ -100,9 +104,17 @@ def cmd_demo(args) -> int:
                 "Ctrl-C stops it."
             )
             stop.wait()
-        return 0 if result["consistent"] else 1
     finally:
         stop_all(children)
+        interactive = not args.json and sys.stdin.isatty() and sys.stderr.isatty()
+        # A failed run keeps its files by default: the processes' logs say what went wrong.
+        failed = not result.get("consistent", False)
+        result["workdir"] = finish(
+            base, keep=args.keep, clean=args.clean, named=args.dir is not None or failed, interactive=interactive
+        )
+    if args.json:
+        print_json(result)
+    return 0 if result["consistent"] else 1
 
 
 def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> dict:
@@ -115,7 +127,20 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
     ca = init_ca(base / "ca", at=now, name="山东省公共信用信息交换根CA (demo)")
     gw_creds = issue_gateway(ca, at=now)
     gw_dir = base / "gateway"
-    run_creditx("gateway", "init", "--dir", str(gw_dir), "--ca-dir", str(gw_creds.dir), "--name", "sd-gateway")
+    run_creditx(
+        "gateway",
+        "init",
+        "--dir",
+        str(gw_dir),
+        "--ca-dir",
+        str(gw_creds.dir),
+        "--name",
+        "sd-gateway",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--health-listen",
+        "127.0.0.1:0",
+    )
     issue_operator(ca, name="operator", at=now, out=gw_dir / "operator")
     gateway, run_info = start_gateway(gw_dir)
     children.append(gateway)
@@ -131,6 +156,10 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
             str(city.dir),
             "--region",
             city.region,
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
             "--gateway",
             run_info["address"].replace("127.0.0.1", "localhost"),
             "--certs",

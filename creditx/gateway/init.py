@@ -32,6 +32,7 @@ def init_gateway_dir(
     cfg: GatewayConfig | None = None,
     listen: str | None = None,
     name: str | None = None,
+    **settings: str,
 ) -> Path:
     directory, creds_dir = Path(directory), Path(creds_dir)
     if (directory / CONFIG_NAME).exists():
@@ -55,4 +56,6 @@ def init_gateway_dir(
         cfg = replace(cfg, listen=listen)
     if name:
         cfg = replace(cfg, name=name)
+    if settings:
+        cfg = replace(cfg, **settings)
     return save_config(directory, cfg)

@@ -32,6 +32,17 @@ from creditx.standard.envelope import Signer
 
 log = logging.getLogger(__name__)
 DB_FILE = "node.db"
+RUN_FILE = "run.json"  # where a running node's monitoring ports are, for tools and tests
+
+
+def write_run_info(directory: Path, ops) -> None:
+    import json
+    import os
+
+    info = {"pid": os.getpid(), "metrics": ops.metrics_url, "health": ops.plain.address if ops.plain else ""}
+    tmp = directory / (RUN_FILE + ".tmp")
+    tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")
+    os.replace(tmp, directory / RUN_FILE)
 
 
 class NodeApp:
@@ -274,21 +285,42 @@ class NodeApp:
             sync_state=lambda: self._runner.machine.state.value if self._runner else "idle",
             max_records=lim.max_submit_records,
         )
+        from creditx.node.ops import NodeOps
+        from creditx.ops.grpc_metrics import MetricsInterceptor
         from creditx.v1 import lists_pb2_grpc
 
+        ops = NodeOps(self)  # metrics and the plain health port; Check/Feed/Submit latency histograms
         departments = self.departments_servicer()
         server = serve_local_api(
-            servicer, self.dir, lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv)
+            servicer,
+            self.dir,
+            lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv),
+            interceptors=[MetricsInterceptor(ops.registry)],
         )
         follower = self.follower()
         self.after_applied(self.replica.applied())  # sinks catch up with what was applied before a restart
         follow_thread = threading.Thread(target=follower.run, name="list-follower", daemon=True)
         follow_thread.start()
         sched.start()
-        log.info("node %s (%s) running; gateway %s", self.config.name, self.config.region, self.config.gateway)
+        write_run_info(self.dir, ops)
+        log.info(
+            "node %s (%s) running; gateway %s",
+            self.config.name,
+            self.config.region,
+            self.config.gateway,
+            extra={
+                "creditx_fields": {
+                    "event": "start",
+                    "metrics": ops.metrics_url,
+                    "health": ops.plain.address if ops.plain else "",
+                }
+            },
+        )
         try:
             stop.wait()
         finally:
+            ops.stop()
+            (self.dir / RUN_FILE).unlink(missing_ok=True)
             follower.stop()
             follow_thread.join(lim.shutdown_grace_s)
             server.stop(lim.shutdown_grace_s).wait()

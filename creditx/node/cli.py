@@ -16,13 +16,13 @@ Exit status as in standards/cli.py: 0 ok, 1 ran but found problems (quarantined 
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import threading
 from datetime import UTC
 from pathlib import Path
 
 from creditx.cli.output import add_json_flag, format_table, print_json, progress
+from creditx.ops.logs import add_log_flags
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,10 +44,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--name", default="", help="node name (default node-REGION)")
     p.add_argument("--gateway-server-name", default="", help="TLS name of the gateway if not the HOST given")
+    p.add_argument("--metrics-listen", default=None, help="Prometheus HOST:PORT (default 127.0.0.1:9751; '' = off)")
+    p.add_argument(
+        "--health-listen", default=None, help="plaintext health-check HOST:PORT (default 127.0.0.1:9752; '' = off)"
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("run", help="sync to the gateway and serve the local API until SIGTERM/SIGINT")
     _dir(p)
+    add_log_flags(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("import", help="import a CSV/XLSX/JSONL file in the national templates")
@@ -136,6 +141,11 @@ def _read(args, read):
 def cmd_init(args) -> int:
     from creditx.node.config import init_node_dir
 
+    ports = {
+        k: v
+        for k, v in (("metrics_listen", args.metrics_listen), ("health_listen", args.health_listen))
+        if v is not None
+    }
     cfg = init_node_dir(
         args.dir,
         region=args.region,
@@ -143,6 +153,7 @@ def cmd_init(args) -> int:
         certs=args.certs,
         name=args.name,
         server_name=args.gateway_server_name,
+        **ports,
     )
     print(f"node {cfg.name} ({cfg.region}) initialised in {args.dir}; gateway {cfg.gateway}")
     print(f"next: creditx node run --dir {args.dir}")
@@ -150,7 +161,10 @@ def cmd_init(args) -> int:
 
 
 def cmd_run(args) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from creditx.node.config import load_config
+    from creditx.ops.logs import configure_from
+
+    configure_from(args, load_config(args.dir).ops, args.dir)
     app = _app(args)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

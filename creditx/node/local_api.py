@@ -11,7 +11,7 @@ bind) — local systems of the same user only, no TCP port (NODE-030).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent import futures
 from pathlib import Path
 
@@ -88,13 +88,19 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
 
 
 def serve_local_api(
-    servicer: NodeApiServicer, directory: Path, extra: Callable[[grpc.Server], None] = lambda server: None
+    servicer: NodeApiServicer,
+    directory: Path,
+    extra: Callable[[grpc.Server], None] = lambda server: None,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
 ) -> grpc.Server:
     """Serve NodeApi (and whatever ``extra`` adds: the Departments service) on DIR/node.sock."""
     sock = Path(directory) / SOCKET_FILE
     if sock.exists():
         sock.unlink()  # left over from a node that was killed; the pid lock is node.db's WAL owner
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))  # Feed streams hold a worker each
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=8),  # Feed streams hold a worker each
+        interceptors=list(interceptors),
+    )
     pb_grpc.add_NodeApiServicer_to_server(servicer, server)
     extra(server)
     # gRPC binds the socket inside add_insecure_port: the umask makes it 0600 from its first

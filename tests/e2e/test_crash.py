@@ -42,7 +42,18 @@ def province(tmp_path):
     ca = init_ca(tmp_path / "ca", at=now)
     gw_creds = issue_gateway(ca, at=now)
     gw = tmp_path / "gateway"
-    run_creditx("gateway", "init", "--dir", str(gw), "--ca-dir", str(gw_creds.dir))
+    run_creditx(
+        "gateway",
+        "init",
+        "--dir",
+        str(gw),
+        "--ca-dir",
+        str(gw_creds.dir),
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--health-listen",
+        "127.0.0.1:0",
+    )
     issue_operator(ca, name="op", at=now, out=gw / "operator")
     node_creds = issue_node(ca, region="370300", name="zibo", at=now)
     node = tmp_path / "node"
@@ -83,6 +94,10 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
         "370300",
         "--certs",
         str(node_creds.dir),
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--health-listen",
+        "127.0.0.1:0",
         "--gateway",
         info["address"].replace("127.0.0.1", "localhost"),
     )

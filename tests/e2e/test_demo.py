@@ -25,6 +25,7 @@ def test_demo_runs_a_small_province_and_the_numbers_add_up(tmp_path):
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["drained"] and result["consistent"]
+    assert result["workdir"]["kept"] and result["workdir"]["bytes"] > 0  # a named --dir is kept, its size said
     assert [c["region"] for c in result["cities"]] == ["370100", "370200", "370300"]
     for city in result["cities"]:
         assert city["generated"] == city["accepted"] + city["duplicate"] + city["superseded"] + city["rejected"]

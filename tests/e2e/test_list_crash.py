@@ -63,7 +63,18 @@ class Province:
         now = dt.datetime.now(dt.UTC)
         self.tmp, self.ca, self.now = tmp, init_ca(tmp / "ca", at=now), now
         self.gw = tmp / "gateway"
-        run_creditx("gateway", "init", "--dir", str(self.gw), "--ca-dir", str(issue_gateway(self.ca, at=now).dir))
+        run_creditx(
+            "gateway",
+            "init",
+            "--dir",
+            str(self.gw),
+            "--ca-dir",
+            str(issue_gateway(self.ca, at=now).dir),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
+        )
         self.children: list[Child] = []
         self.gateway, info = start_gateway(self.gw)
         self.children.append(self.gateway)
@@ -82,6 +93,10 @@ class Province:
             region,
             "--certs",
             str(creds.dir),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
             "--gateway",
             self.address.replace("127.0.0.1", "localhost"),
         )

@@ -23,6 +23,8 @@ from creditx.v1 import node_api_pb2 as pb
 from creditx.v1 import node_api_pb2_grpc as pb_grpc
 from tests.node.fake_gateway import FakeGateway, serve
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 def creditx(*argv: str) -> int:
     """Run ``creditx node …`` through the node's own registrar (as the dispatcher does)."""
@@ -43,7 +45,19 @@ def node_dir(tmp_path):
     server, target = serve(fake, pki)
     d = tmp_path / "jinan"
     assert (
-        creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.nodes["370100"].dir) == 0
+        creditx(
+            "init",
+            "--dir",
+            d,
+            "--region",
+            "370100",
+            "--gateway",
+            target,
+            "--certs",
+            pki.nodes["370100"].dir,
+            *FREE_PORTS,
+        )
+        == 0
     )
     yield d, fake
     server.stop(None)
@@ -71,6 +85,7 @@ def test_init_refuses_a_bad_region_naming_the_setting(tmp_path, capsys):
             "h:1",
             "--certs",
             pki.nodes["370100"].dir,
+            *FREE_PORTS,
         )
         == 2
     )

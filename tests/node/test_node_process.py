@@ -24,6 +24,8 @@ RUN = (
     "sys.exit(a.func(a))"
 )
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 def _start(d):
     return subprocess.Popen(
@@ -38,7 +40,19 @@ def setup(tmp_path):
     server, target = serve(fake, pki)
     d = tmp_path / "node"
     assert (
-        creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.nodes["370100"].dir) == 0
+        creditx(
+            "init",
+            "--dir",
+            d,
+            "--region",
+            "370100",
+            "--gateway",
+            target,
+            "--certs",
+            pki.nodes["370100"].dir,
+            *FREE_PORTS,
+        )
+        == 0
     )
     yield d, fake, tmp_path
     if fake.hold_acks:

@@ -27,6 +27,8 @@ from tests.node.test_replica_follow import wait_for
 
 PERSON = "37010219900101123" + id_check_char("37010219900101123")
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 @pytest.fixture
 def running(tmp_path):
@@ -51,6 +53,7 @@ def running(tmp_path):
             target,
             "--certs",
             pki.nodes["370100"].dir,
+            *FREE_PORTS,
             "--gateway-server-name",
             "localhost",
         )

@@ -18,7 +18,7 @@ import json
 from datetime import UTC
 from pathlib import Path
 
-from creditx.cli.output import add_json_flag, print_json
+from creditx.cli.output import add_json_flag, print_json, progress
 from creditx.standard.errors import InputError
 
 
@@ -65,7 +65,12 @@ def cmd_verify(args) -> int:
 
     cfg, conn, origin = _open(args)
     with conn:
-        verdict = verify_database(conn, _verifier(cfg, args, origin), origin)
+        verdict = verify_database(
+            conn,
+            _verifier(cfg, args, origin),
+            origin,
+            progress=lambda label, total: progress(total, f"verifying {label}"),
+        )
     if args.json:
         print_json(verdict)
         return 0 if verdict["ok"] else 1

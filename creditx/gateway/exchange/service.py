@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -88,6 +89,7 @@ def to_ack(d: Decision) -> pb.RecordAck:
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     on_applied = None  # (region, applied_list_seq) -> None: creditx.gateway.lists.wiring.Lists.applied
+    events = None  # creditx.gateway.events.GatewayEvents: log lines and latency histograms
 
     def __init__(
         self,
@@ -129,6 +131,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 ident.region, request.node_name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now)
             )
             self.presence.seen(ident.region, now)
+            if self.events is not None:
+                self.events.connected(ident.region, request.node_name or ident.name, ident.serial)
             return pb.HandshakeResponse(
                 committed_seq=self.store.committed_seq(ident.region),
                 max_batch_records=self.cfg.max_batch_records,
@@ -209,6 +213,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                             refusal.removeprefix("AUD-040 AUDIT_UNSEALED: "),
                             rule="AUD-040",
                         )
+                    arrived = time.perf_counter()
                     records = to_incoming(req, self.cfg.max_batch_records)
                     now = self.clock()
                     grants = self.keys.grants(node, self.store.signing_certs(node), now)
@@ -219,7 +224,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     with guard:
                         for pos in pending.positions:
                             in_flight[records[pos].source_seq] = records[pos].payload_sha
-                    pipe.put((req.batch_id, req.backlog, records, pending))
+                    pipe.put((req.batch_id, req.backlog, records, pending, arrived))
                 pipe.put(None)
             except BatchError as err:
                 pipe.put(err)
@@ -234,12 +239,14 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 if item is None:
                     return
                 if isinstance(item, BatchError):
+                    if self.events is not None:
+                        self.events.push_refused(node, item.reason, item.message)
                     abort(context, item)
                 if isinstance(item, Exception):
                     if context.is_active():
                         raise item
                     return
-                batch_id, backlog, records, pending = item
+                batch_id, backlog, records, pending, arrived = item
                 decisions, committed = self.ingest.finish(pending)
                 with guard:
                     for r in records:
@@ -249,6 +256,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 self.presence.seen(node, now)
                 size = max((d.log_index + 1 for d in decisions), default=0)
                 receipt = self.checkpointer.covering(size) if self.checkpointer and size else ""
+                if self.events is not None:
+                    self.events.batch(node, batch_id, decisions, committed, time.perf_counter() - arrived)
                 yield pb.PushResponse(
                     batch_id=batch_id, acks=[to_ack(d) for d in decisions], committed_seq=committed, checkpoint=receipt
                 )

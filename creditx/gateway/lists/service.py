@@ -55,6 +55,8 @@ def _fail(context, status: str, reason: str, rule: str, message: str, hint: str 
 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
+    on_delivered = None  # ([at_unix_ms of each change sent]) -> None: creditx.gateway.events
+
     def __init__(
         self,
         db_path: Path,
@@ -118,6 +120,8 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 if cursor < head:
                     batch, cursor = self._batch(conn, cursor, head, limit, types)
                     live_sent = batch.live
+                    if self.on_delivered is not None:
+                        self.on_delivered([c.at_unix_ms for c in batch.changes])
                     yield batch
                     continue
                 if not live_sent:  # DIST-030: tell the node the backlog is drained

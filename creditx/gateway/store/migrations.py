@@ -89,7 +89,22 @@ def _m4_snapshot_sizes(db: Database) -> None:
     create_size_table(db.conn)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_audit_tree, _m3_lists, _m4_snapshot_sizes]
+def _m7_console_stats(db: Database) -> None:
+    """Maintained statistics counters (creditx.gateway.stats), counted once from the stored
+    records. Reserved number 7 (console); the lead orders it after 5 and 6 when merging."""
+    from creditx.gateway.stats import backfill, create_tables
+
+    create_tables(db.conn)
+    backfill(db.conn)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _m1_initial,
+    _m2_audit_tree,
+    _m3_lists,
+    _m4_snapshot_sizes,
+    _m7_console_stats,
+]
 
 
 def migrate(db: Database, now: str) -> int:

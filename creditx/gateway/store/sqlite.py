@@ -79,6 +79,7 @@ class SqliteStore:
     # creditx.gateway.lists.store.ListHook (DIST-001, AUD-006): list changes of the batch's LIST records,
     # appended inside commit_batch's transaction; subscribers woken only after COMMIT.
     list_hook = None
+    stats_hook = None
 
     def __init__(self, path: str | Path | None, *, now: str = "") -> None:
         conn = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False, isolation_level=None)
@@ -225,6 +226,16 @@ class SqliteStore:
                     "(region) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
                     (node, committed_seq),
                 )
+                if self.stats_hook is not None:  # maintained statistics counters (creditx.gateway.stats)
+                    self.stats_hook.append(
+                        c,
+                        node,
+                        [
+                            (int(d.outcome), d.reason, d.record_type, d.region, rec.payload if rec else None)
+                            for d, rec in stored
+                        ],
+                        at,
+                    )
                 listed = self.list_hook.append(c, node, stored, at, audit=leaves is not None) if self.list_hook else 0
                 c.execute("COMMIT")
             except BaseException:
