@@ -68,17 +68,18 @@ class Gateway:
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
         self.presence = Presence()
-        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
         self.checkpointer = Checkpointer(c.path(d, "database"), origin_for(c.name),
                                          lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
-        self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,
-                                         signing_cert_der=_der(c.path(d, "signing_cert")))
-        # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
-        self.lists = Lists(self.dir, c, self.store, self.keys, clock, audit=audit,
+        # DIST-001/030: the list log (written by the ingest's batch transaction), Distribution on the same port
+        self.lists = Lists(self.dir, c, self.keys, clock, audit=audit,
                            limits=ListLimits(max_batch_changes=c.list_max_batch_changes,
                                              max_batch_bytes=c.list_max_batch_bytes,
                                              max_chunk_bytes=c.list_max_chunk_bytes,
                                              max_chunk_entries=c.list_max_chunk_entries))
+        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit,
+                             on_list_published=self.lists.hub.publish)
+        self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,
+                                         signing_cert_der=_der(c.path(d, "signing_cert")))
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
         self.operator = OperatorServicer(self.store, self.presence, self.keys, c.name, clock,
                                          list_lags=self.lists.lags, audit_status=self.checkpointer.status)

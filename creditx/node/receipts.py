@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from creditx.sqlite import connect
 from creditx.standard.checkpoint import Checkpoint, CheckpointError, check_consistent, parse_verifier_key, verify_checkpoint
 from creditx.standard.merkle import ProofError, leaf_hash, verify_inclusion
 
@@ -52,7 +53,7 @@ class AckView:
 
 class ReceiptBook:
     def __init__(self, path: str | Path) -> None:
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        self.conn = connect(path)
         for s in _SCHEMA:  # a single-version private file: its schema is created whole
             self.conn.execute(s)
 

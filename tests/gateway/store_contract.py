@@ -8,9 +8,15 @@ from __future__ import annotations
 import pytest
 
 from creditx.gateway.audit.leaves import leaves_for
+from creditx.gateway.lists.changes import ListBatch, ListStateMoved, decide_batch
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
 from creditx.gateway.store.base import SigningCert
+from creditx.standard.catalogue import load_catalogue
+from creditx.standard.fingerprint import fingerprint
+from creditx.standard.natural_key import natural_key
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
+from tests.gateway_lists.client import list_payload, list_rows
 from datetime import datetime, timezone
 
 AT = "2025-01-02T03:04:05.000Z"
@@ -26,8 +32,8 @@ def item(seq, outcome=Outcome.ACCEPTED, fp=None, nk="K", version=1, current=True
     return d, rec
 
 
-def commit(store, node, items, committed):
-    return store.commit_batch(node, items, leaves_for([d for d, _ in items], node, NOW), committed, AT)
+def commit(store, node, items, committed, *, lists=None):
+    return store.commit_batch(node, items, leaves_for([d for d, _ in items], node, NOW), committed, AT, lists=lists)
 
 
 class StoreContract:
@@ -99,3 +105,42 @@ class BulkLookupContract:
                                  item(2, Outcome.REJECTED, fp=b"B", nk="K2", current=False)], 2)
         assert store.stored_fingerprints([b"A", b"B", b"C", b"A"]) == {b"A"}
         assert store.current_versions(["K1", "K2", "K1"]) == {"K1": 2}
+
+
+def list_item(seq: int, row: dict, *, op: str = "I", version: int = 1):
+    """A stored LIST decision, its incoming record and the record the worker decoded."""
+    payload = list_payload("370100", row, seq, op=op, version=version)
+    record = decode_record(payload)
+    rec = IncomingRecord(seq, RECORD_PAYLOAD_TYPE, payload, (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"s"),))
+    d = Decision(seq, Outcome.ACCEPTED, payload_sha=rec.payload_sha, fingerprint=fingerprint(record),
+                 natural_key=natural_key(record, b"k" * 32), version=version, current=True, region="370100",
+                 record_type="LIST", op=op)
+    return d, rec, record
+
+
+class ListContract:
+    def test_list_changes_commit_with_their_batch(self, store):
+        (row,) = list_rows("370100", 1, seed=7)
+        d, rec, record = list_item(1, row)
+        assert store.list_entries([d.natural_key]) == {} and store.list_head() == 0
+        batch = decide_batch("370100", [(d, rec, record)], {}, NOW, load_catalogue())
+        out = commit(store, "370100", [(d, rec)], 1, lists=batch)
+        assert out[0].log_index == 0 and store.audit_size() == 2  # the record's leaf, then the change's
+        assert store.list_head() == 1
+        ((entry, last_seq),) = store.list_entries([d.natural_key, "absent"]).values()
+        assert entry.entry_id == d.natural_key and last_seq == 1
+
+    def test_a_batch_decided_on_a_moved_entry_writes_nothing(self, store):
+        (row,) = list_rows("370100", 1, seed=8)
+        d, rec, record = list_item(1, row)
+        stale = decide_batch("370100", [(d, rec, record)], {}, NOW, load_catalogue())
+        commit(store, "370100", [(d, rec)], 1, lists=stale)
+        d2, rec2, record2 = list_item(2, row, op="U", version=2)
+        again = ListBatch(stale.changes, stale.refusals, {d2.natural_key: 0})  # read before change 1 existed
+        with pytest.raises(ListStateMoved):
+            commit(store, "370100", [(d2, rec2)], 2, lists=again)
+        assert store.committed_seq("370100") == 1 and store.audit_size() == 2 and store.list_head() == 1
+        fresh = decide_batch("370100", [(d2, rec2, record2)], store.list_entries([d2.natural_key]), NOW,
+                             load_catalogue())
+        commit(store, "370100", [(d2, rec2)], 2, lists=fresh)
+        assert store.list_head() == 2 and store.list_entries([d2.natural_key])[d2.natural_key][1] == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from creditx.gateway.store.sqlite import SqliteStore
-from tests.gateway.store_contract import AT, BulkLookupContract, StoreContract, commit, item
+from tests.gateway.store_contract import AT, BulkLookupContract, ListContract, StoreContract, commit, item
 
 
 @pytest.fixture(params=["file", "memory"])
@@ -15,7 +15,7 @@ def store(request, tmp_path):
     s.close()
 
 
-class TestSqliteStore(StoreContract, BulkLookupContract):
+class TestSqliteStore(StoreContract, BulkLookupContract, ListContract):
     pass
 
 

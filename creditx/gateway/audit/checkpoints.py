@@ -30,6 +30,7 @@ from pathlib import Path
 
 from creditx.gateway.audit import log as audit_log
 from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verifier_for
+from creditx.sqlite import connect, transaction
 from creditx.standard.errors import UnavailableError
 
 
@@ -47,9 +48,7 @@ class StoredCheckpoint:
 
 
 def open_db(path: Path | str) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
+    return connect(path)
 
 
 def latest(conn: sqlite3.Connection) -> StoredCheckpoint | None:
@@ -83,26 +82,20 @@ class Checkpointer:
             now = self.clock()
             try:
                 key = self.load_key()
-                self.conn.execute("BEGIN")
-                try:
+                with transaction(self.conn):
                     cr = audit_log.frontier(self.conn)
                     prev = latest(self.conn)
                     if prev is not None and prev.size > cr.size:
                         raise UnavailableError(f"AUD-027 ROLLBACK: tree size {cr.size} is below checkpoint {prev.size}",
                                                hint="the audit tables were altered: run `creditx gateway audit verify`")
-                    if prev is not None and prev.size == cr.size:
-                        self.conn.execute("COMMIT")
-                        self._ok(now)
-                        return prev
-                    cp = Checkpoint(self.origin, cr.size, cr.root())
-                    note = sign_checkpoint(cp, self.origin, key)
-                    stored = StoredCheckpoint(cp.size, cp.root_hash, note, rfc3339(now))
-                    self.conn.execute("INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?,?,?,?)",
-                                      (stored.size, stored.root, stored.note, stored.signed_at))
-                    self.conn.execute("COMMIT")
-                except BaseException:
-                    self.conn.execute("ROLLBACK")
-                    raise
+                    if prev is None or prev.size != cr.size:
+                        cp = Checkpoint(self.origin, cr.size, cr.root())
+                        note = sign_checkpoint(cp, self.origin, key)
+                        stored = StoredCheckpoint(cp.size, cp.root_hash, note, rfc3339(now))
+                        self.conn.execute("INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?,?,?,?)",
+                                          (stored.size, stored.root, stored.note, stored.signed_at))
+                    else:
+                        stored = prev
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 raise

@@ -3,9 +3,10 @@
 What it keeps (AUD-003, AUD-006, AUD-010/012):
 
 * ``audit_tree`` holds one row: the compact range (``CompactRange.to_bytes``, the frontier of
-  RFC 9162 §2.1.1 MTH) of the leaves in ``audit_leaves``. :func:`append_leaves` advances it and
-  is called by the store *inside* the batch transaction that inserts the leaves, so the tree
-  state and the leaves commit together or not at all.
+  RFC 9162 §2.1.1 MTH) of the leaves in ``audit_leaves``. :func:`append_audit` — the one writer
+  of audit leaves, for ingest decisions and list changes alike — inserts the leaves and advances
+  the tree inside the caller's transaction, so the tree state and the leaves commit together or
+  not at all.
 * ``audit_nodes`` holds the hash of every complete perfect subtree of ``2^NODE_LEVEL`` or more
   leaves (``level >= NODE_LEVEL``); smaller subtrees are recomputed from at most
   ``2^NODE_LEVEL`` leaf hashes. So a proof costs O(log n) look-ups while the hot path writes
@@ -64,6 +65,17 @@ def append_leaves(conn: sqlite3.Connection, first_index: int, leaf_hashes: Seque
         conn.executemany("INSERT INTO audit_nodes (level, idx, hash) VALUES (?,?,?)", nodes)
     conn.execute("UPDATE audit_tree SET frontier = ? WHERE id = 1", (cr.to_bytes(),))
     return cr
+
+
+def append_audit(conn: sqlite3.Connection, leaves: Sequence[tuple[bytes, bytes]]) -> int:
+    """The one writer of audit leaves (AUD-006): append ``(leaf_data, leaf_hash)`` pairs as the
+    next leaves and advance the tree, in the caller's open transaction; returns the first index."""
+    base = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
+    if leaves:
+        conn.executemany("INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) VALUES (?,?,?)",
+                         [(base + i, data, h) for i, (data, h) in enumerate(leaves)])
+        append_leaves(conn, base, [h for _, h in leaves])
+    return base
 
 
 def subtree_lookup(conn: sqlite3.Connection) -> SubtreeLookup:

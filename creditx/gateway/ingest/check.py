@@ -113,7 +113,7 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         return _reject(rec, v.reason, v.rule, f"{v.message}; {v.fix}{more}", v.field, **_meta(record, keyid))
     return Checked(rec.source_seq, rec.payload_sha, "", "", "", "", fingerprint(record),
                    natural_key(record, job.subject_key), record.version, record.type, record.region,
-                   record.op, keyid)
+                   record.op, keyid, list_record=record if record.type == "LIST" else None)
 
 
 def _meta(record, keyid: str) -> dict:

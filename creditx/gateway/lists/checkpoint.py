@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from creditx.gateway.lists import store
+from creditx.sqlite import transaction
 from creditx.standard.checkpoint import Checkpoint, sign_checkpoint
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.log import list_log_origin, rfc3339_ms
@@ -36,20 +37,14 @@ class ListCheckpointer:
     def latest(self, conn: sqlite3.Connection) -> tuple[int, str]:
         """(size, note) of a checkpoint of the current head, signing one if the log has grown."""
         with self._lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 cr = store.frontier(conn)
                 row = conn.execute("SELECT size, note FROM list_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
                 if row is not None and row[0] >= cr.size:
-                    conn.execute("COMMIT")
                     return row[0], row[1]
                 note = sign_checkpoint(Checkpoint(self.origin, cr.size, cr.root()), self.origin, self.load_key())
                 conn.execute("INSERT INTO list_checkpoints (size, root, note, signed_at) VALUES (?,?,?,?)",
                              (cr.size, cr.root(), note, rfc3339_ms(self.clock())))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         return cr.size, note
 
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from creditx.pki.files import read_key
 from creditx.gateway.config import load_config
 from creditx.gateway.lists import store
+from creditx.gateway.lists.changes import Drafts
+from creditx.sqlite import transaction
 from creditx.standard.divisions import PROVINCE
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -76,9 +78,8 @@ def import_lists(directory: Path, path: Path, *, clock: Callable[[], datetime] =
 
 def _import_chunk(conn, chunk, path: Path, signer: Signer, subject_key: bytes, now: datetime,
                   report: ImportReport) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        drafts = store.Drafts(conn)
+    with transaction(conn):
+        drafts = Drafts(lambda entry_id: store.current_entry(conn, entry_id))
         seq = conn.execute("SELECT COALESCE(MAX(source_seq), 0) FROM list_imports").fetchone()[0]
         imported = []
         for row in chunk:
@@ -123,10 +124,6 @@ def _import_chunk(conn, chunk, path: Path, signer: Signer, subject_key: bytes, n
                 drafts.add(replace(decision.change, origin=env))
         conn.executemany("INSERT INTO list_imports (source_seq, fp, file, row, at) VALUES (?,?,?,?,?)", imported)
         out = store.publish(conn, drafts.pending)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     report.published += len(out)
     report.head = out[-1].list_seq if out else store.head(conn)
 

@@ -1,4 +1,4 @@
-"""Builds the list side of a running gateway: hub, ingest hook, Distribution servicer,
+"""Builds the list side of a running gateway: hub, Distribution servicer,
 checkpointer and the expiry job — so ``gateway/server.py`` needs only a few lines.
 
 Order of shutdown (:meth:`Lists.stopping` before the gRPC server stops, :meth:`Lists.close`
@@ -21,17 +21,15 @@ from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.metrics import ListCollector
 from creditx.gateway.lists.service import DistributionServicer, ListLimits
-from creditx.gateway.lists.store import ListHook
 
 SERVICE = lists_pb2.DESCRIPTOR.services_by_name["Distribution"].full_name
 
 
 class Lists:
-    def __init__(self, directory: Path, cfg: GatewayConfig, store, keys: KeyRegistry,
+    def __init__(self, directory: Path, cfg: GatewayConfig, keys: KeyRegistry,
                  clock: Callable[[], datetime], *, audit: bool = True, limits: ListLimits = ListLimits()) -> None:
         db = cfg.path(directory, "database")
         self.hub = Hub()
-        store.list_hook = ListHook(on_publish=self.hub.publish)  # DIST-001: same transaction as the batch
         self.checkpointer = ListCheckpointer(cfg.name, lambda: read_key(cfg.path(directory, "signing_key")), clock)
         self.servicer = DistributionServicer(db, self.hub, keys, self.checkpointer, clock, limits=limits)
         self.expiry = ExpiryJob(db, self.hub, clock, audit=audit)
