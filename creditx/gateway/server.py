@@ -38,7 +38,7 @@ from creditx.gateway.schedule import make_scheduler
 from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
-from creditx.gateway.store.sqlite import SqliteStore
+from creditx.gateway.store.engine import open_store
 
 SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
 
@@ -63,12 +63,12 @@ class Gateway:
         self.cfg = cfg or load_config(self.dir)
         self.clock = clock
         c, d = self.cfg, self.dir
-        self.store = SqliteStore(c.path(d, "database"), now=rfc3339(clock()))
+        self.store = open_store(c.database_spec(d), now=rfc3339(clock()))  # SQLite file or PostgreSQL URL
         self.pool = CheckPool(c.verify_workers if workers is None else workers)
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
         self.presence = Presence()
-        self.checkpointer = Checkpointer(c.path(d, "database"), origin_for(c.name),
+        self.checkpointer = Checkpointer(c.database_spec(d), origin_for(c.name),
                                          lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
         # DIST-001/030: the list log (written by the ingest's batch transaction), Distribution on the same port
         self.lists = Lists(self.dir, c, self.keys, clock, audit=audit,

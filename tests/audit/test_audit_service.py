@@ -16,6 +16,9 @@ from creditx.gateway.server import Gateway
 from creditx.standard.checkpoint import verifier_for, verify_checkpoint
 from creditx.standard.merkle import leaf_hash, verify_consistency, verify_inclusion
 from tests.gateway.push_client import PushClient, payloads
+from tests.gateway.conftest import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def _audit_stub(c: PushClient):

@@ -15,7 +15,10 @@ from creditx.pki.files import read_cert, read_key
 from creditx.pki.issue import issue_node
 from creditx.v1 import exchange_pb2 as pb
 from creditx.gateway.server import Gateway
+from tests.gateway.conftest import ENGINES
 from tests.gateway.push_client import PushClient, payloads, reseq, signed
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 ACC, DUP, SUP, REJ = pb.ACCEPTED, pb.DUPLICATE, pb.SUPERSEDED, pb.REJECTED
 

@@ -19,6 +19,9 @@ from creditx.standard.lists.log import list_log_origin, rfc3339_ms
 from creditx.standard.merkle import CompactRange, leaf_hash, verify_consistency
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
+from tests.gateway.conftest import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 NAMES = {lpb.CHANGE_KIND_ADD: "ADD", lpb.CHANGE_KIND_CORRECT: "CORRECT", lpb.CHANGE_KIND_REMOVE: "REMOVE"}
 
@@ -131,7 +134,7 @@ def test_expiry_job_removes_due_entries_with_reason_expired(gateway, gw_dir, pki
     sub = Subscriber(gateway.address, pki.nodes["370200"], from_list_seq=1)
     try:
         sub.until(lambda s: s.live and s.through == 4)
-        db = gateway.cfg.path(gw_dir, "database")
+        db = gateway.cfg.database_spec(gw_dir)
         assert ExpiryJob(db, None, lambda: dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).run() == 0  # not due
         far = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
         job = ExpiryJob(db, gateway.lists.hub, lambda: far)

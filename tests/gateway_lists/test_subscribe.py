@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
+import pytest
+
 from creditx.pki.files import read_cert
 from creditx.v1 import lists_pb2 as lpb
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
@@ -12,6 +14,9 @@ from creditx.standard.fingerprint import fingerprint
 from creditx.standard.record import decode_record
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
+from tests.gateway.conftest import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def _push(gateway, pki, region, payloads, start=1):

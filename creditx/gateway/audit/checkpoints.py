@@ -27,10 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from creditx.gateway.audit import log as audit_log
 from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verifier_for
-from creditx.sqlite import connect, transaction
+from creditx.gateway.store.engine import open_conn, transaction
 from creditx.standard.errors import UnavailableError
 
 
@@ -47,8 +48,9 @@ class StoredCheckpoint:
     signed_at: str
 
 
-def open_db(path: Path | str) -> sqlite3.Connection:
-    return connect(path)
+def open_db(path: Path | str) -> Any:
+    """The gateway database (a SQLite path or a PostgreSQL URL): ``creditx.gateway.store.engine``."""
+    return open_conn(path)
 
 
 def latest(conn: sqlite3.Connection) -> StoredCheckpoint | None:

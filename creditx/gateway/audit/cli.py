@@ -45,8 +45,8 @@ def _open(args):
     from creditx.gateway.config import load_config
 
     cfg = load_config(args.dir)
-    db = cfg.path(args.dir, "database")
-    if not db.exists():
+    db = cfg.database_spec(args.dir)
+    if not isinstance(db, str) and not db.exists():
         raise InputError(f"{db} does not exist", hint="give the --dir of a gateway that has run")
     return cfg, open_db(db), origin_for(cfg.name)
 
@@ -111,7 +111,7 @@ def cmd_checkpoint(args) -> int:
 
     cfg, conn, origin = _open(args)
     conn.close()
-    cp = Checkpointer(cfg.path(args.dir, "database"), origin, lambda: read_key(cfg.path(args.dir, "signing_key")),
+    cp = Checkpointer(cfg.database_spec(args.dir), origin, lambda: read_key(cfg.path(args.dir, "signing_key")),
                       lambda: datetime.now(timezone.utc))
     try:
         stored = cp.sign_now()

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from creditx.gateway.lists import store
-from creditx.sqlite import transaction
+from creditx.gateway.store.engine import transaction
 from creditx.standard.checkpoint import Checkpoint, sign_checkpoint
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.log import list_log_origin, rfc3339_ms

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from creditx.gateway.lists import store
 from creditx.gateway.lists.hub import Hub
-from creditx.sqlite import transaction
+from creditx.gateway.store.engine import transaction
 from creditx.standard.catalogue import Catalogue, load_catalogue
 from creditx.standard.lists.expiry import due_for_expiry, expire
 

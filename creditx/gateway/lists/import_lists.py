@@ -26,7 +26,7 @@ from creditx.pki.files import read_key
 from creditx.gateway.config import load_config
 from creditx.gateway.lists import store
 from creditx.gateway.lists.changes import Drafts
-from creditx.sqlite import transaction
+from creditx.gateway.store.engine import transaction
 from creditx.standard.divisions import PROVINCE
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -54,11 +54,11 @@ class ImportReport:
 def import_lists(directory: Path, path: Path, *, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  progress: Callable[[ImportReport], None] = lambda r: None) -> ImportReport:
     from creditx.gateway.server import load_subject_key
-    from creditx.gateway.store.sqlite import SqliteStore
+    from creditx.gateway.store.engine import open_store
 
     cfg = load_config(directory)
-    db = cfg.path(directory, "database")
-    SqliteStore(db, now=clock().isoformat()).close()  # schema up to date (migrations) before writing
+    db = cfg.database_spec(directory)
+    open_store(db, now=clock().isoformat()).close()  # schema up to date (migrations) before writing
     signer = Signer(read_key(cfg.path(directory, "signing_key")))
     subject_key = load_subject_key(cfg.path(directory, "subject_key"))
     report = ImportReport(str(path))

@@ -36,10 +36,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from creditx.gateway.audit.log import append_audit
 from creditx.gateway.lists.changes import ListBatch, ListStateMoved, Refusal
-from creditx.sqlite import connect, transaction
+from creditx.gateway.store.engine import Conn, open_conn as _open, stream, transaction
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError
 from creditx.standard.lists.log import leaf_data, rfc3339_ms
@@ -132,29 +133,29 @@ def change_from_row(r) -> ListChange:
 # --- writes (inside the caller's transaction) ---------------------------------------------------
 
 
-def head(conn: sqlite3.Connection) -> int:
+def head(conn: Conn) -> int:
     """The newest published list_seq (0: empty log)."""
     return conn.execute("SELECT COALESCE(MAX(list_seq), 0) FROM list_log").fetchone()[0]
 
 
-def frontier(conn: sqlite3.Connection) -> CompactRange:
+def frontier(conn: Conn) -> CompactRange:
     row = conn.execute("SELECT frontier FROM list_tree WHERE id = 1").fetchone()
     return CompactRange() if row is None else CompactRange.from_bytes(row[0])
 
 
-def current_entry(conn: sqlite3.Connection, entry_id: str) -> ListEntry | None:
+def current_entry(conn: Conn, entry_id: str) -> ListEntry | None:
     row = conn.execute("SELECT entry FROM list_entries WHERE entry_id = ?", (entry_id,)).fetchone()
     return entry_from_obj(json.loads(row[0])) if row else None
 
 
-def current_origin(conn: sqlite3.Connection, entry_id: str) -> Envelope | None:
+def current_origin(conn: Conn, entry_id: str) -> Envelope | None:
     """DIST-032: the envelope of the record version the entry rests on now."""
     row = conn.execute("SELECT l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
                        " JOIN list_log l ON l.list_seq = e.last_seq WHERE e.entry_id = ?", (entry_id,)).fetchone()
     return envelope_from_row(*row) if row else None
 
 
-def publish(conn: sqlite3.Connection, drafts: Sequence[ListChange], *, audit: bool = True) -> list[ListChange]:
+def publish(conn: Conn, drafts: Sequence[ListChange], *, audit: bool = True) -> list[ListChange]:
     """DIST-001: give ``drafts`` (unsequenced changes carrying their origin envelope, in decision
     order) the next list_seqs, store them, advance the entry state, the list-log tree and — when
     ``audit`` — the audit log (AUD-005), all in the caller's open transaction."""
@@ -195,14 +196,14 @@ def publish(conn: sqlite3.Connection, drafts: Sequence[ListChange], *, audit: bo
     return out
 
 
-def refuse(conn: sqlite3.Connection, refusals: Iterable[Refusal], at: str) -> None:
+def refuse(conn: Conn, refusals: Iterable[Refusal], at: str) -> None:
     conn.executemany("INSERT INTO list_refusals (node, source_seq, entry_id, reason, rule, field, message, at)"
                      " VALUES (?,?,?,?,?,?,?,?)",
                      [(r.node, r.source_seq, r.entry_id, r.error.reason, r.error.rule, r.error.field,
                        r.error.detail, at) for r in refusals])
 
 
-def entry_states(conn: sqlite3.Connection, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
+def entry_states(conn: Conn, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
     """entry id → (current entry, the list_seq it rests on) for those of ``entry_ids`` that exist."""
     ids = list(dict.fromkeys(entry_ids))
     out: dict[str, tuple[ListEntry, int]] = {}
@@ -215,7 +216,7 @@ def entry_states(conn: sqlite3.Connection, entry_ids: Sequence[str]) -> dict[str
     return out
 
 
-def write_batch(conn: sqlite3.Connection, batch: ListBatch, at: str, *, audit: bool) -> list[ListChange]:
+def write_batch(conn: Conn, batch: ListBatch, at: str, *, audit: bool) -> list[ListChange]:
     """Write what the ingest decided (:mod:`creditx.gateway.lists.changes`) in the caller's open
     transaction; :class:`ListStateMoved` when an entry it read has changed since."""
     now = {eid: last for eid, (_, last) in entry_states(conn, list(batch.bases)).items()}
@@ -229,24 +230,24 @@ def write_batch(conn: sqlite3.Connection, batch: ListBatch, at: str, *, audit: b
 # --- reads ------------------------------------------------------------------------------------
 
 
-def changes_between(conn: sqlite3.Connection, first: int, last: int) -> list[ListChange]:
+def changes_between(conn: Conn, first: int, last: int) -> list[ListChange]:
     """Changes with ``first <= list_seq <= last`` in order."""
     return [change_from_row(r) for r in conn.execute(
         f"SELECT {_LOG_COLS} FROM list_log WHERE list_seq BETWEEN ? AND ? ORDER BY list_seq", (first, last))]
 
 
-def leaf_hashes(conn: sqlite3.Connection, start: int, end: int) -> list[bytes]:
+def leaf_hashes(conn: Conn, start: int, end: int) -> list[bytes]:
     """List-log leaf hashes of leaves [start, end) (leaf i is list_seq i + 1)."""
     return [r[0] for r in conn.execute("SELECT leaf_hash FROM list_log WHERE list_seq > ? AND list_seq <= ?"
                                        " ORDER BY list_seq", (start, end))]
 
 
-def at_ms_of(conn: sqlite3.Connection, list_seq: int) -> int | None:
+def at_ms_of(conn: Conn, list_seq: int) -> int | None:
     row = conn.execute("SELECT at_ms FROM list_log WHERE list_seq = ?", (list_seq,)).fetchone()
     return row[0] if row else None
 
 
-def listed_candidates(conn: sqlite3.Connection, today: date, terms: dict[str, int]) -> list[ListEntry]:
+def listed_candidates(conn: Conn, today: date, terms: dict[str, int]) -> list[ListEntry]:
     """LISTED entries that may be due on ``today`` (DIST-020): an explicit period end before
     today, or — per list type with a catalogue term — a start at least ``term`` months (less a
     few days for month-end clamping) ago. The exact decision is ``creditx.standard.lists.expiry``'s."""
@@ -262,11 +263,12 @@ def listed_candidates(conn: sqlite3.Connection, today: date, terms: dict[str, in
     return [entry_from_obj(json.loads(r[0])) for r in rows]
 
 
-def report_applied(conn: sqlite3.Connection, node: str, applied: int, verified: bool, at: str) -> None:
+def report_applied(conn: Conn, node: str, applied: int, verified: bool, at: str) -> None:
     """DIST-043: a node's applied list_seq (never moves back: a late report is ignored)."""
     conn.execute("INSERT INTO list_applied (node, applied_list_seq, checkpoint_verified, reported_at)"
-                 " VALUES (?,?,?,?) ON CONFLICT(node) DO UPDATE SET applied_list_seq ="
-                 " MAX(applied_list_seq, excluded.applied_list_seq), checkpoint_verified ="
+                 " VALUES (?,?,?,?) ON CONFLICT(node) DO UPDATE SET applied_list_seq = CASE WHEN"
+                 " excluded.applied_list_seq > list_applied.applied_list_seq THEN excluded.applied_list_seq"
+                 " ELSE list_applied.applied_list_seq END, checkpoint_verified ="
                  " excluded.checkpoint_verified, reported_at = excluded.reported_at",
                  (node, applied, int(verified), at))
 
@@ -281,7 +283,7 @@ class Lag:
     reported_at: str
 
 
-def lags(conn: sqlite3.Connection, now: datetime) -> dict[str, Lag]:
+def lags(conn: Conn, now: datetime) -> dict[str, Lag]:
     """DIST-043: per node, how far behind the log head it is — in changes, and in seconds since
     the oldest change it has not applied was published (0 when caught up). A node that has never
     reported counts as having applied nothing: the gateway cannot assume more."""
@@ -299,9 +301,9 @@ def lags(conn: sqlite3.Connection, now: datetime) -> dict[str, Lag]:
     return out
 
 
-def open_conn(path: str | Path) -> sqlite3.Connection:
-    """A connection of its own to the gateway database (WAL: readers never block the ingest writer)."""
-    return connect(path)
+def open_conn(path: str | Path) -> Conn:
+    """A connection of its own to the gateway database (a SQLite path or a PostgreSQL URL)."""
+    return _open(path)
 
 
 # --- Snapshot (DIST-070 … DIST-075) ------------------------------------------------------------
@@ -317,7 +319,7 @@ class Snapshot:
     head: int
     frontier: CompactRange
     sizes: list[int]
-    _rows: sqlite3.Cursor
+    _rows: Any
 
     def skip(self, n: int) -> None:
         for _ in range(n):
@@ -328,7 +330,7 @@ class Snapshot:
 
 
 @contextmanager
-def snapshot(conn: sqlite3.Connection, at_list_seq: int = 0) -> Iterator[Snapshot]:
+def snapshot(conn: Conn, at_list_seq: int = 0) -> Iterator[Snapshot]:
     """The snapshot at ``at_list_seq`` (0: the head), read inside one read transaction held until
     the block ends, so every chunk is of the same state (DIST-070). ListError DIST_SNAPSHOT_GONE
     when ``at_list_seq`` is beyond the head."""
@@ -339,11 +341,11 @@ def snapshot(conn: sqlite3.Connection, at_list_seq: int = 0) -> Iterator[Snapsho
             raise ListError("DIST_SNAPSHOT_GONE", "DIST-072", f"no snapshot at list_seq {at}: the log's head is {top}",
                             hint="discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)")
         if at == top:
-            rows = conn.execute("SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
+            rows = stream(conn, "SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
                                 " JOIN list_log l ON l.list_seq = e.last_seq ORDER BY e.entry_id")
             cr = frontier(conn)
         else:  # the state after change `at`: each entry's latest change up to it
-            rows = conn.execute("SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
+            rows = stream(conn, "SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
                                 " (SELECT MAX(list_seq) FROM list_log WHERE list_seq <= ? GROUP BY entry_id)"
                                 " ORDER BY entry_id", (at,))
             cr = CompactRange()

@@ -28,7 +28,7 @@ SERVICE = lists_pb2.DESCRIPTOR.services_by_name["Distribution"].full_name
 class Lists:
     def __init__(self, directory: Path, cfg: GatewayConfig, keys: KeyRegistry,
                  clock: Callable[[], datetime], *, audit: bool = True, limits: ListLimits = ListLimits()) -> None:
-        db = cfg.path(directory, "database")
+        db = cfg.database_spec(directory)
         self.hub = Hub()
         self.checkpointer = ListCheckpointer(cfg.name, lambda: read_key(cfg.path(directory, "signing_key")), clock)
         self.servicer = DistributionServicer(db, self.hub, keys, self.checkpointer, clock, limits=limits)

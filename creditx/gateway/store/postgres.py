@@ -14,6 +14,7 @@ on this connection, so each of those rules exists once for both stores.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from creditx.gateway.lists import store as list_store
 from creditx.gateway.lists.changes import ListBatch
 from creditx.gateway.store import pg_migrations
 from creditx.gateway.store.base import NodeRow, SigningCert
+from creditx.gateway.store.engine import transaction
 from creditx.gateway.store.sqlite import _DECISION_COLS, _row_to_decision, _signatures_json
 from creditx.standard.lists.lifecycle import ListEntry
 from creditx.standard.merkle import CompactRange
@@ -35,6 +37,9 @@ from creditx.standard.merkle import CompactRange
 _RECORD_COLS = ("id", "node", "source_seq", "payload_sha", "payload_type", "payload", "signatures", "outcome",
                 "reason", "requirement", "field", "message", "fp", "natural_key", "version", "type", "region", "op",
                 "keyid", "current", "log_index", "received_at")
+
+
+_names = itertools.count()
 
 
 def _qmark(sql: str) -> str:
@@ -60,6 +65,16 @@ class QmarkConnection:
     def cursor(self) -> QmarkConnection:
         return self
 
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> psycopg.ServerCursor:
+        """A server-side cursor (inside the caller's open transaction)."""
+        cur = self.conn.cursor(name=f"stream_{id(self):x}_{next(_names)}")
+        cur.itersize = 2000
+        cur.execute(_qmark(sql), tuple(params))
+        return cur
+
+    def close(self) -> None:
+        self.conn.close()
+
 
 class PostgresStore:
     def __init__(self, url: str, *, now: str = "") -> None:
@@ -72,7 +87,8 @@ class PostgresStore:
 
     @contextmanager
     def _tx(self) -> Iterator[psycopg.Connection]:
-        with self._lock, self.conn.transaction():
+        """A write transaction, serialised with every other writer (``engine.WRITE_LOCK``)."""
+        with transaction(self.q, lock=self._lock):
             yield self.conn
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -159,16 +175,16 @@ class PostgresStore:
                       " DO UPDATE SET committed_seq = GREATEST(nodes.committed_seq, excluded.committed_seq)",
                       (node, committed_seq))
             if lists:  # DIST-001: the list changes the pipeline decided, same transaction
-                list_store.write_batch(self.q, lists, at, audit=leaves is not None)  # type: ignore[arg-type]
+                list_store.write_batch(self.q, lists, at, audit=leaves is not None)
         return [out.get(id(d), d) for d, _ in items]
 
     def list_entries(self, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
         with self._lock:
-            return list_store.entry_states(self.q, entry_ids)  # type: ignore[arg-type]
+            return list_store.entry_states(self.q, entry_ids)
 
     def list_head(self) -> int:
         with self._lock:
-            return list_store.head(self.q)  # type: ignore[arg-type]
+            return list_store.head(self.q)
 
     # --- nodes, keys, status -------------------------------------------------------------------
 
