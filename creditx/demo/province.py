@@ -56,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", type=Path, help="working directory (default: a new temporary one)")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     p.add_argument("--keep-running", action="store_true", help="stay up for exploring until Ctrl-C")
+    p.add_argument("--store", default=None, metavar="postgresql://…",
+                   help="run the gateway on this PostgreSQL database instead of a SQLite file")
     add_json_flag(p)
     p.set_defaults(func=cmd_demo)
 
@@ -113,7 +115,8 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
     ca = init_ca(base / "ca", at=now, name="山东省公共信用信息交换根CA (demo)")
     gw_creds = issue_gateway(ca, at=now)
     gw_dir = base / "gateway"
-    run_creditx("gateway", "init", "--dir", str(gw_dir), "--ca-dir", str(gw_creds.dir), "--name", "sd-gateway")
+    run_creditx("gateway", "init", "--dir", str(gw_dir), "--ca-dir", str(gw_creds.dir), "--name", "sd-gateway",
+                *(("--store", args.store) if args.store else ()))
     issue_operator(ca, name="operator", at=now, out=gw_dir / "operator")
     gateway, run_info = start_gateway(gw_dir)
     children.append(gateway)

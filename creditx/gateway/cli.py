@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="CA directory (its gateway/ folder is used) or an issue-gateway --out folder")
     i.add_argument("--listen", default=None, help="HOST:PORT (default 127.0.0.1:0, any free port)")
     i.add_argument("--name", default=None, help="gateway id shown to nodes")
+    i.add_argument("--store", default=None, metavar="FILE|postgresql://…",
+                   help="the gateway database: a SQLite file in DIR (default gateway.db) or a PostgreSQL URL")
     i.set_defaults(func=cmd_init)
 
     r = sub.add_parser("run", help="serve Exchange and Operator over mutual TLS until SIGTERM/SIGINT")
@@ -67,7 +69,7 @@ def cmd_init(args) -> int:
     from creditx.gateway.init import init_gateway_dir
 
     creds = args.ca_dir / "gateway" if (args.ca_dir / "gateway" / "tls.crt").exists() else args.ca_dir
-    path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name)
+    path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name, store=args.store)
     print(f"wrote {path}; start with: creditx gateway run --dir {args.dir}")
     return 0
 

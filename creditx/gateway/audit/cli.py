@@ -62,9 +62,14 @@ def cmd_verify(args) -> int:
     from creditx.gateway.audit.evidence import verify_database
     from creditx.standard.evidence import print_verdict
 
+    from creditx.gateway.store.engine import transaction
+
     cfg, conn, origin = _open(args)
-    with conn:
-        verdict = verify_database(conn, _verifier(cfg, args, origin), origin)
+    try:
+        with transaction(conn, write=False):  # one snapshot, also while the gateway writes
+            verdict = verify_database(conn, _verifier(cfg, args, origin), origin)
+    finally:
+        conn.close()
     if args.json:
         print_json(verdict)
         return 0 if verdict["ok"] else 1
@@ -127,9 +132,11 @@ def cmd_checkpoint(args) -> int:
 def cmd_export(args) -> int:
     from creditx.gateway.audit.evidence import export_bundle
 
+    from creditx.gateway.store.engine import transaction
+
     cfg, conn, origin = _open(args)
     verifier = _verifier(cfg, args, origin)
-    with conn:
+    with transaction(conn, write=False):
         bundle = export_bundle(conn, origin, verifier.to_string(), cfg.path(args.dir, "signing_cert").read_text(),
                                cfg.path(args.dir, "ca_cert").read_text())
     conn.close()
