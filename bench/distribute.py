@@ -5,7 +5,7 @@
 
 Three figures, each against a bound measured in the same run (the machines are noisy):
 
-* **Propagation** (DIST-030, DESIGN.md "seconds, not a day"): a real gateway (child process, port
+* **Propagation** (DIST-030, ADR 0009: seconds, not a day): a real gateway (child process, port
   0, mutual TLS, creditx.pki.testing.make_pki) and ``--nodes`` real followers (creditx.node.replica.follower,
   each its own SQLite replica and its own node-auth certificate, as threads of one child
   process). A minimal node client (below; the benchmark imports nothing from tests/) pushes
@@ -33,7 +33,6 @@ import multiprocessing as mp
 import random
 import resource
 import sqlite3
-import statistics
 import sys
 import tempfile
 import threading
@@ -43,9 +42,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from creditx.pki.testing import make_pki  # noqa: E402
 from creditx.gateway.config import GatewayConfig  # noqa: E402
 from creditx.gateway.init import init_gateway_dir  # noqa: E402
+from creditx.pki.testing import make_pki  # noqa: E402
 from creditx.standard.divisions import CITIES  # noqa: E402
 
 PUSHER = "370100"
@@ -74,6 +73,7 @@ def _canon(obj) -> bytes:
 
 # --- LIST records: synth rows, signed by the pushing node's key -------------------------------------
 
+
 def list_records(count: int, seed: int, today: dt.date) -> list:
     """``count`` distinct new listings (op I) from the synthetic generator, as Records."""
     from creditx.standard.record import Record
@@ -93,23 +93,34 @@ def list_records(count: int, seed: int, today: dt.date) -> list:
 
 
 def signed_pb(records: list, key) -> list:
-    from creditx.v1 import envelope_pb2, exchange_pb2 as pb
     from creditx.standard.envelope import Signer, sign_envelope
     from creditx.standard.record import RECORD_PAYLOAD_TYPE, encode_record
+    from creditx.v1 import envelope_pb2
+    from creditx.v1 import exchange_pb2 as pb
 
     signer, out = Signer(key), []
     for r in records:
         env = sign_envelope(RECORD_PAYLOAD_TYPE, encode_record(r), signer)
-        out.append(pb.SignedRecord(source_seq=r.source_seq, envelope=envelope_pb2.Envelope(
-            payload_type=env.payload_type, payload=env.payload,
-            signatures=[envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in env.signatures])))
+        out.append(
+            pb.SignedRecord(
+                source_seq=r.source_seq,
+                envelope=envelope_pb2.Envelope(
+                    payload_type=env.payload_type,
+                    payload=env.payload,
+                    signatures=[
+                        envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in env.signatures
+                    ],
+                ),
+            )
+        )
     return out
 
 
 def push_steady(address: str, node, records: list, rate: float) -> int:
     """Handshake, then one Push stream sending ``rate`` records per second in 100 ms ticks."""
-    from creditx.v1 import exchange_pb2 as pb
     from exchange_client import exchange
+
+    from creditx.v1 import exchange_pb2 as pb
 
     per_tick = max(1, round(rate / 10))
     with exchange(address, node, "bench/distribute.py") as stub:
@@ -120,7 +131,7 @@ def push_steady(address: str, node, records: list, rate: float) -> int:
                 delay = t0 + k * per_tick / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)  # the steady rate itself, not a wait for a condition
-                yield pb.PushRequest(batch_id=k + 1, records=records[i:i + per_tick])
+                yield pb.PushRequest(batch_id=k + 1, records=records[i : i + per_tick])
 
         last = 0
         for resp in stub.Push(paced(), timeout=3600):
@@ -129,6 +140,7 @@ def push_steady(address: str, node, records: list, rate: float) -> int:
 
 
 # --- the gateway in a child process -------------------------------------------------------------------
+
 
 def serve_gateway(directory: str, ready, stop, out) -> None:
     from creditx.gateway.server import Gateway
@@ -160,20 +172,25 @@ class GatewayProcess:
 
 # --- followers ------------------------------------------------------------------------------------------
 
+
 class BenchNode:
     """One real follower: its own node.db, its own node-auth certificate, its own channel."""
 
     def __init__(self, path: Path, creds, target: str, **policy) -> None:
-        from creditx.pki.tls import channel_credentials
         from creditx.node.replica.follower import Follower, FollowPolicy
         from creditx.node.replica.store import ReplicaStore
         from creditx.node.store import NodeStore
         from creditx.node.sync.client import ChannelSettings
+        from creditx.pki.tls import channel_credentials
 
         self.store = NodeStore(path)
         self.replica = ReplicaStore(self.store, SUBJECT_KEY)
-        self.channel = ChannelSettings(target, channel_credentials(creds.ca, creds.auth_cert, creds.auth_key),
-                                       "localhost", max_message_bytes=16 * 1024 * 1024).open()
+        self.channel = ChannelSettings(
+            target,
+            channel_credentials(creds.ca, creds.auth_cert, creds.auth_key),
+            "localhost",
+            max_message_bytes=16 * 1024 * 1024,
+        ).open()
         self.applied: list[tuple[int, float]] = []  # (applied list_seq, wall time of its commit)
         self.progress = threading.Condition()
         self.follower = Follower(self.replica, lambda: self.channel, FollowPolicy(**policy), on_applied=self._on)
@@ -186,8 +203,9 @@ class BenchNode:
 
     def wait_for(self, seq: int, deadline: float) -> bool:
         with self.progress:
-            return self.progress.wait_for(lambda: bool(self.applied) and self.applied[-1][0] >= seq,
-                                          max(0.0, deadline - time.monotonic()))
+            return self.progress.wait_for(
+                lambda: bool(self.applied) and self.applied[-1][0] >= seq, max(0.0, deadline - time.monotonic())
+            )
 
     def close(self) -> None:
         self.follower.stop()
@@ -222,9 +240,18 @@ def propagation(pki, root: Path, nodes: int, rate: float, seconds: float, today:
         finally:
             for n in ns:
                 n.close()
-    return {"nodes": nodes, "changes": len(records), "committed": committed, "push_rate_per_s": len(records) / push_s,
-            "p50_s": pct(lat, 0.5), "p99_s": pct(lat, 0.99), "max_s": max(lat), "samples": len(lat),
-            "gateway_rss_mib": gw.rss_mib, "nodes_process_rss_mib": rss_mib()}
+    return {
+        "nodes": nodes,
+        "changes": len(records),
+        "committed": committed,
+        "push_rate_per_s": len(records) / push_s,
+        "p50_s": pct(lat, 0.5),
+        "p99_s": pct(lat, 0.99),
+        "max_s": max(lat),
+        "samples": len(lat),
+        "gateway_rss_mib": gw.rss_mib,
+        "nodes_process_rss_mib": rss_mib(),
+    }
 
 
 def _latencies(applied: list[tuple[int, float]], at_ms: dict[int, int]) -> list[float]:
@@ -247,6 +274,7 @@ def _until(cond, seconds: float) -> bool:
 
 # --- a gateway list state of N entries, written in bulk -------------------------------------------------
 
+
 def _uscc(i: int) -> str:
     from creditx.standard.identifiers import org_code_check_char, uscc_check_char
 
@@ -266,7 +294,7 @@ def templates(count: int, today: dt.date, pki) -> list:
     from creditx.standard.record import RECORD_PAYLOAD_TYPE, encode_record
 
     signer, out = Signer(read_key(pki.nodes[PUSHER].signing_key)), []
-    at = dt.datetime.now(dt.timezone.utc)
+    at = dt.datetime.now(dt.UTC)
     for r in list_records(count, seed=11, today=today):
         d = derive_change(None, r, entry_id=natural_key(r, SUBJECT_KEY), fingerprint=fingerprint(r), at=at)
         if d.change is not None:
@@ -288,12 +316,13 @@ def build_state(db: Path, n: int, tmpl: list, *, txn: int = 20_000) -> tuple[flo
     from creditx.standard.merkle import CompactRange, leaf_hash
 
     SqliteStore(db, now="2026-01-01T00:00:00Z").close()  # the gateway's migrations
-    at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     at_s, at_ms = rfc3339_ms(at), int(at.timestamp() * 1000)
     e0, env0 = tmpl[0]
     assert _canon(entry_to_obj(e0)) == entry_bytes(e0) == canonicalize(entry_to_obj(e0))
     assert _leaf(ListChange(1, ChangeKind.ADD, "", e0, at, env0), at_s) == leaf_data(
-        ListChange(1, ChangeKind.ADD, "", e0, at, env0))
+        ListChange(1, ChangeKind.ADD, "", e0, at, env0)
+    )
     origins = [envelope_to_json(env) for _, env in tmpl]
     conn = sqlite3.connect(str(db), isolation_level=None)
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -311,17 +340,47 @@ def build_state(db: Path, n: int, tmpl: list, *, txn: int = 20_000) -> tuple[flo
             h = leaf_hash(_leaf(ListChange(seq, ChangeKind.ADD, "", e, at, None), at_s))
             cr.append(h)
             blob = _canon(entry_to_obj(e))
-            log.append((seq, e.entry_id, e.list_type, "ADD", "", blob, at_s, at_ms, e.origin_region,
-                        *origins[seq % len(tmpl)], h))
-            cur.append((e.entry_id, e.list_type, e.state.value, e.period_end.isoformat() if e.period_end else None,
-                        (e.period_start or e.listed_on).isoformat(), seq, blob))
+            log.append(
+                (
+                    seq,
+                    e.entry_id,
+                    e.list_type,
+                    "ADD",
+                    "",
+                    blob,
+                    at_s,
+                    at_ms,
+                    e.origin_region,
+                    *origins[seq % len(tmpl)],
+                    h,
+                )
+            )
+            cur.append(
+                (
+                    e.entry_id,
+                    e.list_type,
+                    e.state.value,
+                    e.period_end.isoformat() if e.period_end else None,
+                    (e.period_start or e.listed_on).isoformat(),
+                    seq,
+                    blob,
+                )
+            )
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO list_log (list_seq, entry_id, list_type, kind, reason, entry, at, at_ms, node,"
-                         " origin_type, origin_payload, origin_sigs, leaf_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", log)
-        conn.executemany("INSERT INTO list_entries (entry_id, list_type, state, period_end, period_start, last_seq,"
-                         " entry) VALUES (?,?,?,?,?,?,?)", cur)
-        conn.executemany("INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) VALUES (?,?,?)",
-                         [(r[0], r[1], snapshot_bytes(r[5], r[10], r[11])) for r in log])
+        conn.executemany(
+            "INSERT INTO list_log (list_seq, entry_id, list_type, kind, reason, entry, at, at_ms, node,"
+            " origin_type, origin_payload, origin_sigs, leaf_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            log,
+        )
+        conn.executemany(
+            "INSERT INTO list_entries (entry_id, list_type, state, period_end, period_start, last_seq,"
+            " entry) VALUES (?,?,?,?,?,?,?)",
+            cur,
+        )
+        conn.executemany(
+            "INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) VALUES (?,?,?)",
+            [(r[0], r[1], snapshot_bytes(r[5], r[10], r[11])) for r in log],
+        )
         conn.execute("COMMIT")
     conn.execute("UPDATE list_tree SET frontier = ? WHERE id = 1", (cr.to_bytes(),))
     conn.close()
@@ -329,8 +388,18 @@ def build_state(db: Path, n: int, tmpl: list, *, txn: int = 20_000) -> tuple[flo
 
 
 def _leaf(c, at_s: str) -> bytes:
-    return _canon({"kind": "list", "list_seq": c.list_seq, "fp": c.entry.origin_fp.hex(), "node": c.entry.origin_region,
-                   "list_type": c.entry.list_type, "change": c.kind.value, "reason": c.reason, "at": at_s})
+    return _canon(
+        {
+            "kind": "list",
+            "list_seq": c.list_seq,
+            "fp": c.entry.origin_fp.hex(),
+            "node": c.entry.origin_region,
+            "list_type": c.entry.list_type,
+            "change": c.kind.value,
+            "reason": c.reason,
+            "at": at_s,
+        }
+    )
 
 
 def raw_insert(db: Path, gw_db: Path, *, txn: int = 2000) -> tuple[float, int]:
@@ -340,8 +409,10 @@ def raw_insert(db: Path, gw_db: Path, *, txn: int = 2000) -> tuple[float, int]:
     c = sqlite3.connect(str(db), isolation_level=None)
     c.execute("PRAGMA journal_mode=WAL")
     c.execute("PRAGMA synchronous=NORMAL")
-    c.execute("CREATE TABLE e(entry_id TEXT PRIMARY KEY, list_type TEXT, state TEXT, list_seq INTEGER, body TEXT)"
-              " WITHOUT ROWID")
+    c.execute(
+        "CREATE TABLE e(entry_id TEXT PRIMARY KEY, list_type TEXT, state TEXT, list_seq INTEGER, body TEXT)"
+        " WITHOUT ROWID"
+    )
     c.execute("CREATE TABLE s(subject TEXT, entry_id TEXT, PRIMARY KEY(subject, entry_id)) WITHOUT ROWID")
     rows = src.execute("SELECT entry_id, list_type, state, entry FROM list_entries ORDER BY entry_id")  # snapshot order
     elapsed, count = 0.0, 0
@@ -361,6 +432,7 @@ def raw_insert(db: Path, gw_db: Path, *, txn: int = 2000) -> tuple[float, int]:
 
 
 # --- bootstrap a fresh node, then Check on its replica (child process: its own RSS) --------------------
+
 
 def bootstrap_and_check(directory: str, creds, target: str, listed: list[str], checks: int, out) -> None:
     n = BenchNode(Path(directory) / "node.db", creds, target, snapshot_threshold=0)
@@ -383,14 +455,15 @@ def check_latency(replica, directory: Path, listed: list[str], count: int) -> di
     (sequential and 8 in flight); half listed subjects, half valid USCCs not on any list."""
     import grpc
 
-    from creditx.v1 import lists_pb2 as pb, lists_pb2_grpc as pb_grpc
     from creditx.node.replica.departments import DepartmentsServicer, check
     from creditx.node.replica.subjects import question
+    from creditx.v1 import lists_pb2 as pb
+    from creditx.v1 import lists_pb2_grpc as pb_grpc
 
     rng = random.Random(3)
     unlisted = [_uscc(10_000_000 + i) for i in range(count)]
     asks = {"listed": [rng.choice(listed) for _ in range(count)], "unlisted": unlisted}
-    now, age = dt.datetime.now(dt.timezone.utc), dt.timedelta(days=1)
+    now, age = dt.datetime.now(dt.UTC), dt.timedelta(days=1)
     out: dict = {}
     for kind, usccs in asks.items():
         lat = []
@@ -403,7 +476,8 @@ def check_latency(replica, directory: Path, listed: list[str], count: int) -> di
     sock = directory / "bench.sock"
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     pb_grpc.add_DepartmentsServicer_to_server(
-        DepartmentsServicer(replica, {}, SUBJECT_KEY, max_age=age, applied=threading.Condition()), server)
+        DepartmentsServicer(replica, {}, SUBJECT_KEY, max_age=age, applied=threading.Condition()), server
+    )
     server.add_insecure_port(f"unix:{sock}")
     server.start()
     try:
@@ -428,8 +502,11 @@ def check_latency(replica, directory: Path, listed: list[str], count: int) -> di
 
 
 def _summary(lat: list[float]) -> dict:
-    return {"p50_ms": pct(lat, 0.5) * 1000, "p99_ms": pct(lat, 0.99) * 1000,
-            "per_s": len(lat) / sum(lat) if sum(lat) else 0.0}
+    return {
+        "p50_ms": pct(lat, 0.5) * 1000,
+        "p99_ms": pct(lat, 0.99) * 1000,
+        "per_s": len(lat) / sum(lat) if sum(lat) else 0.0,
+    }
 
 
 def _result(q, proc, seconds: float) -> dict:
@@ -460,20 +537,30 @@ def snapshot(pki, root: Path, entries: int, checks: int, today: dt.date) -> dict
         q = ctx.Queue()
         node_dir = root / "snap-node"
         node_dir.mkdir()
-        p = ctx.Process(target=bootstrap_and_check,
-                        args=(str(node_dir), pki.nodes[sorted(CITIES)[0]], address, listed, checks, q))
+        p = ctx.Process(
+            target=bootstrap_and_check, args=(str(node_dir), pki.nodes[sorted(CITIES)[0]], address, listed, checks, q)
+        )
         p.start()
         res = _result(q, p, 7200)
         p.join(timeout=60)
     if not res["ok"] or res["entries"] != entries:
         raise SystemExit(f"bootstrap incomplete: {res['entries']} of {entries} entries")
-    return {"entries": entries, "build_gateway_state_s": build_s, "bootstrap_s": res["bootstrap_s"],
-            "raw_insert_s": raw_s, "raw_insert_rows": raw_rows, "bootstrap_vs_raw_insert": res["bootstrap_s"] / raw_s,
-            "entries_per_s": entries / res["bootstrap_s"], "gateway_rss_mib": gw.rss_mib,
-            "node_rss_mib": res["rss_after_bootstrap_mib"], "check": res["check"]}
+    return {
+        "entries": entries,
+        "build_gateway_state_s": build_s,
+        "bootstrap_s": res["bootstrap_s"],
+        "raw_insert_s": raw_s,
+        "raw_insert_rows": raw_rows,
+        "bootstrap_vs_raw_insert": res["bootstrap_s"] / raw_s,
+        "entries_per_s": entries / res["bootstrap_s"],
+        "gateway_rss_mib": gw.rss_mib,
+        "node_rss_mib": res["rss_after_bootstrap_mib"],
+        "check": res["check"],
+    }
 
 
 # --- main ------------------------------------------------------------------------------------------------
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -492,25 +579,35 @@ def main(argv=None) -> int:
     today = dt.date.today()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        pki = make_pki(root, regions=tuple(sorted({PUSHER, *sorted(CITIES)[:args.nodes]})))
+        pki = make_pki(root, regions=tuple(sorted({PUSHER, *sorted(CITIES)[: args.nodes]})))
         prop = propagation(pki, root, args.nodes, args.rate, args.seconds, today)
         snap = snapshot(pki, root, args.snapshot_entries, args.checks, today)
     result = {"propagation": prop, "snapshot": snap}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"propagation: {prop['changes']} LIST changes at {prop['push_rate_per_s']:.0f}/s to {prop['nodes']} "
-          f"followers (mutual TLS, each its own SQLite replica)")
-    print(f"  decision → applied   p50 {prop['p50_s']:.3f} s   p99 {prop['p99_s']:.3f} s   max {prop['max_s']:.3f} s"
-          f"   ({prop['samples']} samples; target p99 ≤ 1 s)")
-    print(f"  peak RSS: gateway {prop['gateway_rss_mib']:.0f} MiB, {prop['nodes']} followers {prop['nodes_process_rss_mib']:.0f} MiB")
+    print(
+        f"propagation: {prop['changes']} LIST changes at {prop['push_rate_per_s']:.0f}/s to {prop['nodes']} "
+        f"followers (mutual TLS, each its own SQLite replica)"
+    )
+    print(
+        f"  decision → applied   p50 {prop['p50_s']:.3f} s   p99 {prop['p99_s']:.3f} s   max {prop['max_s']:.3f} s"
+        f"   ({prop['samples']} samples; target p99 ≤ 1 s)"
+    )
+    print(
+        f"  peak RSS: gateway {prop['gateway_rss_mib']:.0f} MiB, {prop['nodes']} followers {prop['nodes_process_rss_mib']:.0f} MiB"
+    )
     print(f"snapshot bootstrap of {snap['entries']} entries")
     print(f"  {'node bootstrap over mTLS':34} {snap['bootstrap_s']:8.1f} s  {snap['entries_per_s']:9.0f} entries/s")
-    print(f"  {'raw SQLite executemany, same rows':34} {snap['raw_insert_s']:8.1f} s  "
-          f"{snap['raw_insert_rows'] / snap['raw_insert_s']:9.0f} rows/s")
+    print(
+        f"  {'raw SQLite executemany, same rows':34} {snap['raw_insert_s']:8.1f} s  "
+        f"{snap['raw_insert_rows'] / snap['raw_insert_s']:9.0f} rows/s"
+    )
     print(f"  bootstrap / raw insert = {snap['bootstrap_vs_raw_insert']:.1f}×   (target ≤ 3-5×)")
-    print(f"  peak RSS: gateway {snap['gateway_rss_mib']:.0f} MiB, node {snap['node_rss_mib']:.0f} MiB"
-          f"   (gateway state written in {snap['build_gateway_state_s']:.0f} s)")
+    print(
+        f"  peak RSS: gateway {snap['gateway_rss_mib']:.0f} MiB, node {snap['node_rss_mib']:.0f} MiB"
+        f"   (gateway state written in {snap['build_gateway_state_s']:.0f} s)"
+    )
     print(f"check by USCC on that replica{'':20} {'p50 ms':>8} {'p99 ms':>8} {'per s':>8}")
     for name, f in snap["check"].items():
         print(f"  {name:46} {f['p50_ms']:8.3f} {f['p99_ms']:8.3f} {f['per_s']:8.0f}")

@@ -17,16 +17,26 @@ def exchange(address: str, node, software: str) -> Iterator[object]:
 
     from creditx.pki.files import read_cert
     from creditx.pki.tls import channel_credentials
-    from creditx.v1 import exchange_pb2 as pb, exchange_pb2_grpc
+    from creditx.v1 import exchange_pb2 as pb
+    from creditx.v1 import exchange_pb2_grpc
 
-    channel = grpc.secure_channel(address, channel_credentials(node.ca, node.auth_cert, node.auth_key),
-                                  options=[("grpc.ssl_target_name_override", "localhost")])
+    channel = grpc.secure_channel(
+        address,
+        channel_credentials(node.ca, node.auth_cert, node.auth_key),
+        options=[("grpc.ssl_target_name_override", "localhost")],
+    )
     try:
         grpc.channel_ready_future(channel).result(timeout=10)
         stub = exchange_pb2_grpc.ExchangeStub(channel)
-        stub.Handshake(pb.HandshakeRequest(
-            node_name="bench", protocol_version=1, software=software,
-            signing_certificates=[read_cert(node.signing_cert).public_bytes(Encoding.DER)]), timeout=10)
+        stub.Handshake(
+            pb.HandshakeRequest(
+                node_name="bench",
+                protocol_version=1,
+                software=software,
+                signing_certificates=[read_cert(node.signing_cert).public_bytes(Encoding.DER)],
+            ),
+            timeout=10,
+        )
         yield stub
     finally:
         channel.close()

@@ -45,8 +45,10 @@ from creditx.standard.synth import generate_rows  # noqa: E402
 
 REGION = "370100"
 AT = "2026-01-01T00:00:00.000Z"
-_COLS = ("id, node, source_seq, payload_sha, payload_type, payload, signatures, outcome, reason, requirement,"
-         " field, message, fp, natural_key, version, type, region, op, keyid, current, log_index, received_at")
+_COLS = (
+    "id, node, source_seq, payload_sha, payload_type, payload, signatures, outcome, reason, requirement,"
+    " field, message, fp, natural_key, version, type, region, op, keyid, current, log_index, received_at"
+)
 
 
 def make_items(count: int) -> list[tuple[Decision, IncomingRecord]]:
@@ -58,26 +60,58 @@ def make_items(count: int) -> list[tuple[Decision, IncomingRecord]]:
         rec = Record("XZCF", "I", REGION, f"{r.source_id}-{i}", 1, i + 1, r.fields)
         payload = encode_record(rec)
         inc = IncomingRecord(i + 1, RECORD_PAYLOAD_TYPE, payload, sig)
-        d = Decision(i + 1, Outcome.ACCEPTED, payload_sha=inc.payload_sha, fingerprint=fingerprint(rec),
-                     natural_key=natural_key(rec, key) + f"#{i}", version=1, record_type="XZCF", region=REGION,
-                     op="I", keyid=sig[0].keyid, current=True, requirement="SYNC-021")
+        d = Decision(
+            i + 1,
+            Outcome.ACCEPTED,
+            payload_sha=inc.payload_sha,
+            fingerprint=fingerprint(rec),
+            natural_key=natural_key(rec, key) + f"#{i}",
+            version=1,
+            record_type="XZCF",
+            region=REGION,
+            op="I",
+            keyid=sig[0].keyid,
+            current=True,
+            requirement="SYNC-021",
+        )
         out.append((d, inc))
     return out
 
 
 def row_tuple(i: int, d: Decision, inc: IncomingRecord) -> tuple:
-    return (i, REGION, d.source_seq, d.payload_sha, inc.payload_type, inc.payload, _signatures_json(inc),
-            int(d.outcome), d.reason, d.requirement, d.field, d.message, d.fingerprint, d.natural_key, d.version,
-            d.record_type, d.region, d.op, d.keyid, 1, i - 1, AT)
+    return (
+        i,
+        REGION,
+        d.source_seq,
+        d.payload_sha,
+        inc.payload_type,
+        inc.payload,
+        _signatures_json(inc),
+        int(d.outcome),
+        d.reason,
+        d.requirement,
+        d.field,
+        d.message,
+        d.fingerprint,
+        d.natural_key,
+        d.version,
+        d.record_type,
+        d.region,
+        d.op,
+        d.keyid,
+        1,
+        i - 1,
+        AT,
+    )
 
 
 def batches(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def store_ingest(store, items: list, size: int) -> tuple[float, list[float]]:
     """Seconds for the whole run and µs/record per tenth of it."""
-    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     parts, t0, slices = batches(items, size), time.perf_counter(), []
     tenth = max(1, len(parts) // 10)
     mark, done = t0, 0
@@ -106,10 +140,12 @@ def pg_database(server: str):
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-_RAW_TABLE = ("CREATE TABLE raw (id BIGINT, node TEXT, source_seq BIGINT, payload_sha BYTEA, payload_type TEXT,"
-              " payload BYTEA, signatures TEXT, outcome SMALLINT, reason TEXT, requirement TEXT, field TEXT,"
-              " message TEXT, fp BYTEA, natural_key TEXT, version BIGINT, type TEXT, region TEXT, op TEXT,"
-              " keyid TEXT, current SMALLINT, log_index BIGINT, received_at TEXT, UNIQUE (node, source_seq))")
+_RAW_TABLE = (
+    "CREATE TABLE raw (id BIGINT, node TEXT, source_seq BIGINT, payload_sha BYTEA, payload_type TEXT,"
+    " payload BYTEA, signatures TEXT, outcome SMALLINT, reason TEXT, requirement TEXT, field TEXT,"
+    " message TEXT, fp BYTEA, natural_key TEXT, version BIGINT, type TEXT, region TEXT, op TEXT,"
+    " keyid TEXT, current SMALLINT, log_index BIGINT, received_at TEXT, UNIQUE (node, source_seq))"
+)
 
 
 def pg_raw(url: str, rows: list[tuple], size: int, how: str) -> float:
@@ -149,7 +185,9 @@ def pg_sizes(url: str) -> dict[str, int]:
             heap, idx = c.execute(
                 "SELECT COALESCE(SUM(pg_table_size(r)), 0), COALESCE(SUM(pg_indexes_size(r)), 0) FROM ("
                 "SELECT inhrelid AS r FROM pg_inherits WHERE inhparent = %s::regclass"
-                " UNION ALL SELECT %s::regclass) t", (table, table)).fetchone()
+                " UNION ALL SELECT %s::regclass) t",
+                (table, table),
+            ).fetchone()
             out[f"{table}.heap"], out[f"{table}.indexes"] = int(heap), int(idx)
     return out
 
@@ -200,14 +238,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n} records, {args.batch} per transaction")
     print(f"{'':34}{'records/s':>12}{'ratio':>10}")
     print(f"{'SQLite raw executemany':34}{res['sqlite_raw_executemany_rps']:12.0f}{1:10.2f}")
-    print(f"{'SQLite store ingest':34}{res['sqlite_store_rps']:12.0f}{res['ratio_sqlite_store_to_executemany']:10.2f}"
-          "  (÷ SQLite raw executemany)")
+    print(
+        f"{'SQLite store ingest':34}{res['sqlite_store_rps']:12.0f}{res['ratio_sqlite_store_to_executemany']:10.2f}"
+        "  (÷ SQLite raw executemany)"
+    )
     print(f"{'PostgreSQL raw COPY':34}{res['pg_raw_copy_rps']:12.0f}{1:10.2f}")
-    print(f"{'PostgreSQL raw executemany':34}{res['pg_raw_executemany_rps']:12.0f}"
-          f"{res['pg_raw_executemany_rps'] / res['pg_raw_copy_rps']:10.2f}  (÷ raw COPY)")
-    print(f"{'PostgreSQL store ingest':34}{res['pg_store_rps']:12.0f}{res['ratio_pg_store_to_copy']:10.2f}"
-          f"  (÷ raw COPY; {res['ratio_pg_store_to_executemany']:.2f} ÷ raw executemany;"
-          f" {res['ratio_pg_store_to_sqlite_store']:.2f} ÷ SQLite store)")
+    print(
+        f"{'PostgreSQL raw executemany':34}{res['pg_raw_executemany_rps']:12.0f}"
+        f"{res['pg_raw_executemany_rps'] / res['pg_raw_copy_rps']:10.2f}  (÷ raw COPY)"
+    )
+    print(
+        f"{'PostgreSQL store ingest':34}{res['pg_store_rps']:12.0f}{res['ratio_pg_store_to_copy']:10.2f}"
+        f"  (÷ raw COPY; {res['ratio_pg_store_to_executemany']:.2f} ÷ raw executemany;"
+        f" {res['ratio_pg_store_to_sqlite_store']:.2f} ÷ SQLite store)"
+    )
     print("store µs/record per tenth of the run (growth curve):")
     print("  SQLite     " + " ".join(f"{x:6.1f}" for x in res["sqlite_store_us_per_tenth"]))
     print("  PostgreSQL " + " ".join(f"{x:6.1f}" for x in res["pg_store_us_per_tenth"]))

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -29,8 +29,9 @@ Migration = Callable[[Database], None]
 
 def connect(path: str | Path | None, *, timeout_s: float = 30.0) -> sqlite3.Connection:
     """A connection to the file at ``path`` (``None``: a private in-memory database)."""
-    conn = sqlite3.connect(":memory:" if path is None else str(path), isolation_level=None,
-                           check_same_thread=False, timeout=timeout_s)
+    conn = sqlite3.connect(
+        ":memory:" if path is None else str(path), isolation_level=None, check_same_thread=False, timeout=timeout_s
+    )
     conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
     if path is not None:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -39,8 +40,9 @@ def connect(path: str | Path | None, *, timeout_s: float = 30.0) -> sqlite3.Conn
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection, *, write: bool = True,
-                lock: threading.Lock | threading.RLock | None = None) -> Iterator[sqlite3.Connection]:
+def transaction(
+    conn: sqlite3.Connection, *, write: bool = True, lock: threading.Lock | threading.RLock | None = None
+) -> Iterator[sqlite3.Connection]:
     """One explicit transaction on ``conn``; ``lock`` (when the connection is shared by threads)
     is held for its whole length."""
     with lock if lock is not None else nullcontext():
@@ -63,12 +65,17 @@ def _user_version(conn: sqlite3.Connection) -> set[int]:
     return set(range(1, conn.execute("PRAGMA user_version").fetchone()[0] + 1))
 
 
-def migrate(conn: sqlite3.Connection, steps: Sequence[Migration], *, now: str = "",
-            adopted: Callable[[sqlite3.Connection], set[int]] = lambda conn: set()) -> int:
+def migrate(
+    conn: sqlite3.Connection,
+    steps: Sequence[Migration],
+    *,
+    now: str = "",
+    adopted: Callable[[sqlite3.Connection], set[int]] = lambda conn: set(),
+) -> int:
     """Apply every pending step of ``steps``; return the schema version. ``adopted`` names steps
     an older bookkeeping table of the same file records as applied (read once, then carried
     over into ``schema_migrations``)."""
-    stamp = now or datetime.now(timezone.utc).isoformat()
+    stamp = now or datetime.now(UTC).isoformat()
     db = Database(conn)
     with transaction(conn):
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")

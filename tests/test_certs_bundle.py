@@ -6,7 +6,7 @@ import base64
 import json
 import shutil
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ from creditx.pki.issue import issue_gateway, issue_node
 from creditx.pki.profiles import GATEWAY_SIGNING, key_id, serial_hex
 from creditx.standard.errors import InputError
 
-AT = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -38,14 +38,22 @@ def test_openssl_crl_lists_revoked_serials_and_crl_pem_stays_current(ca, tmp_pat
     serials = [serial_hex(files.read_cert(p).serial_number) for p in (a.auth_cert, b.signing_cert)]
     for i, serial in enumerate(serials):
         revoke(ca, serial, at=AT + timedelta(minutes=i), reason="key-compromise")
-        text = subprocess.run(["openssl", "crl", "-in", str(ca.path(files.CRL)), "-noout",
-                               "-text"], capture_output=True, text=True, timeout=30, check=True).stdout
+        text = subprocess.run(
+            ["openssl", "crl", "-in", str(ca.path(files.CRL)), "-noout", "-text"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
         for s in serials[: i + 1]:
             assert f"Serial Number: {s}" in text
     assert "Key Compromise" in text
-    done = subprocess.run(["openssl", "crl", "-in", str(ca.path(files.CRL)), "-noout",
-                           "-CAfile", str(ca.path(files.CA_CERT))],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        ["openssl", "crl", "-in", str(ca.path(files.CRL)), "-noout", "-CAfile", str(ca.path(files.CA_CERT))],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0 and "verify OK" in (done.stdout + done.stderr)
 
 
@@ -66,12 +74,10 @@ def test_revoke_errors_are_clear(ca, tmp_path):
 def test_bundle_carries_signing_certificates_including_rotated_ones(ca, tmp_path):
     n = issue_node(ca, region="370100", name="a", at=AT, days=30, out=tmp_path / "a")
     old = kid(n.signing_cert)
-    issue_node(ca, region="370100", name="a", at=AT + timedelta(days=5), days=30,
-               out=n.dir, only="signing")
+    issue_node(ca, region="370100", name="a", at=AT + timedelta(days=5), days=30, out=n.dir, only="signing")
     new = kid(n.signing_cert)
     gw = issue_gateway(ca, at=AT, out=tmp_path / "g")
-    bundle = load_bundle(bundle_from_ca(ca, at=AT + timedelta(days=6)), ca=ca.cert,
-                         at=AT + timedelta(days=6))
+    bundle = load_bundle(bundle_from_ca(ca, at=AT + timedelta(days=6)), ca=ca.cert, at=AT + timedelta(days=6))
     assert bundle.version == 1
     assert bundle.verify_signer(old, at=AT + timedelta(days=1)).region == "370100"
     assert bundle.verify_signer(new, at=AT + timedelta(days=6)).name == "a"
@@ -91,12 +97,12 @@ def test_bundle_knows_revocations(ca, tmp_path):
 
 def test_bundle_signed_by_the_gateway(ca, tmp_path):
     gw = issue_gateway(ca, at=AT, out=tmp_path / "g")
-    data = bundle_from_ca(ca, at=AT, sign_key=files.read_key(gw.signing_key),
-                          signer_cert=files.read_cert(gw.signing_cert))
+    data = bundle_from_ca(
+        ca, at=AT, sign_key=files.read_key(gw.signing_key), signer_cert=files.read_cert(gw.signing_cert)
+    )
     assert load_bundle(data, ca=ca.cert, at=AT).version == 1
     # a gateway TLS key is not a bundle signer (SEC-070)
-    bad = bundle_from_ca(ca, at=AT, sign_key=files.read_key(gw.tls_key),
-                         signer_cert=files.read_cert(gw.tls_cert))
+    bad = bundle_from_ca(ca, at=AT, sign_key=files.read_key(gw.tls_key), signer_cert=files.read_cert(gw.tls_cert))
     with pytest.raises(IdentityError) as exc:
         load_bundle(bad, ca=ca.cert, at=AT)
     assert exc.value.reason == "CERT_WRONG_ROLE"

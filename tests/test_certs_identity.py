@@ -3,7 +3,7 @@ the same subject, region authorisation (SEC-032)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
@@ -16,10 +16,9 @@ from creditx.pki.ca import init_ca
 from creditx.pki.crl import load_crl, publish_crl, revoke
 from creditx.pki.identity import IdentityError, TrustStore, authorise_region, verify
 from creditx.pki.issue import issue_gateway, issue_node, issue_operator
-from creditx.pki.profiles import (GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR, key_id,
-                            serial_hex)
+from creditx.pki.profiles import GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR, key_id, serial_hex
 
-AT = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -53,42 +52,50 @@ def test_a_good_node_certificate_gives_its_identity(ca, node):
 
 def test_malformed_bytes(ca):
     assert reason_of(b"not a certificate", store(ca)) == "CERT_MALFORMED"
-    assert reason_of(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-                     store(ca)) == "CERT_MALFORMED"
+    assert reason_of(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", store(ca)) == "CERT_MALFORMED"
 
 
 def _hand_made(ca, *, ekus, uris, ca_flag=False):
     """A certificate signed by our CA but not from one of our profiles."""
     key = ec.generate_private_key(ec.SECP256R1())
-    b = (x509.CertificateBuilder()
-         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rogue")]))
-         .issuer_name(ca.cert.subject).public_key(key.public_key())
-         .serial_number(x509.random_serial_number())
-         .not_valid_before(AT - timedelta(days=1)).not_valid_after(AT + timedelta(days=1))
-         .add_extension(x509.BasicConstraints(ca=ca_flag, path_length=None), critical=True))
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rogue")]))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(AT - timedelta(days=1))
+        .not_valid_after(AT + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca_flag, path_length=None), critical=True)
+    )
     if ekus:
         b = b.add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
     if uris:
-        b = b.add_extension(x509.SubjectAlternativeName(
-            [x509.UniformResourceIdentifier(u) for u in uris]), critical=False)
+        b = b.add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in uris]), critical=False
+        )
     return b.sign(ca.key, hashes.SHA256())
 
 
-@pytest.mark.parametrize("ekus,uris,ca_flag", [
-    ([ExtendedKeyUsageOID.CLIENT_AUTH], [], False),  # no role URI
-    ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:node-auth"], False),  # no region
-    ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:node-auth",
-                                         "urn:creditx:region:371200"], False),  # not a node region
-    # a "signing" certificate that would also work for TLS: role confusion
-    ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:node-signing",
-                                         "urn:creditx:region:370100"], False),
-    ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:root"], False),
-    ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:operator"], True),  # a CA as leaf
-])
+@pytest.mark.parametrize(
+    "ekus,uris,ca_flag",
+    [
+        ([ExtendedKeyUsageOID.CLIENT_AUTH], [], False),  # no role URI
+        ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:node-auth"], False),  # no region
+        (
+            [ExtendedKeyUsageOID.CLIENT_AUTH],
+            ["urn:creditx:role:node-auth", "urn:creditx:region:371200"],
+            False,
+        ),  # not a node region
+        # a "signing" certificate that would also work for TLS: role confusion
+        ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:node-signing", "urn:creditx:region:370100"], False),
+        ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:root"], False),
+        ([ExtendedKeyUsageOID.CLIENT_AUTH], ["urn:creditx:role:operator"], True),  # a CA as leaf
+    ],
+)
 def test_broken_role_markings_are_malformed(ca, ekus, uris, ca_flag):
     cert = _hand_made(ca, ekus=ekus, uris=uris, ca_flag=ca_flag)
-    assert reason_of(cert, store(ca), roles=(NODE_AUTH, NODE_SIGNING, OPERATOR)) == \
-        "CERT_MALFORMED"
+    assert reason_of(cert, store(ca), roles=(NODE_AUTH, NODE_SIGNING, OPERATOR)) == "CERT_MALFORMED"
 
 
 def test_foreign_ca_with_the_same_subject_is_wrong_ca(ca, node, tmp_path):
@@ -128,10 +135,8 @@ def test_crl_from_another_ca_is_refused(ca, tmp_path):
 
 def test_wrong_role_both_ways(ca, node, tmp_path):
     trust = store(ca)
-    assert reason_of(node.signing_cert.read_bytes(), trust, roles=(NODE_AUTH,)) == \
-        "CERT_WRONG_ROLE"
-    assert reason_of(node.auth_cert.read_bytes(), trust, roles=(NODE_SIGNING,)) == \
-        "CERT_WRONG_ROLE"
+    assert reason_of(node.signing_cert.read_bytes(), trust, roles=(NODE_AUTH,)) == "CERT_WRONG_ROLE"
+    assert reason_of(node.auth_cert.read_bytes(), trust, roles=(NODE_SIGNING,)) == "CERT_WRONG_ROLE"
     op = issue_operator(ca, name="alice", at=AT, out=tmp_path / "o")
     assert reason_of(op.cert.read_bytes(), trust, roles=(NODE_AUTH,)) == "CERT_WRONG_ROLE"
     gw = issue_gateway(ca, at=AT, out=tmp_path / "g")
@@ -178,6 +183,7 @@ def test_region_authorisation(ca, node, tmp_path):
 
 def test_publish_crl_numbers_grow(ca):
     from cryptography.x509 import CRLNumber
+
     first = publish_crl(ca, at=AT).extensions.get_extension_for_class(CRLNumber).value.crl_number
     second = publish_crl(ca, at=AT).extensions.get_extension_for_class(CRLNumber).value.crl_number
     assert second == first + 1

@@ -4,12 +4,12 @@ SEC-040): who gets in, who is refused and why, and certificate reload without a 
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
 from concurrent import futures
+from datetime import UTC, datetime
 
 import grpc
-from cryptography.hazmat.primitives import serialization
 import pytest
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from creditx.pki import files
@@ -18,8 +18,13 @@ from creditx.pki.crl import revoke
 from creditx.pki.issue import issue_node
 from creditx.pki.profiles import NODE_AUTH, OPERATOR, serial_hex
 from creditx.pki.testing import make_pki
-from creditx.pki.tls import (FileTrustSource, IdentityInterceptor, channel_credentials,
-                       current_identity, server_credentials)
+from creditx.pki.tls import (
+    FileTrustSource,
+    IdentityInterceptor,
+    channel_credentials,
+    current_identity,
+    server_credentials,
+)
 
 DEADLINE = 10
 _unique = itertools.count()
@@ -44,20 +49,28 @@ def pki(tmp_path):
 def server(pki):
     srv = grpc.server(
         futures.ThreadPoolExecutor(max_workers=4),
-        interceptors=[IdentityInterceptor(
-            FileTrustSource(pki.ca_cert, pki.crl), roles=(NODE_AUTH,),
-            method_roles={"/test.Ops/": (OPERATOR,)})])
+        interceptors=[
+            IdentityInterceptor(
+                FileTrustSource(pki.ca_cert, pki.crl), roles=(NODE_AUTH,), method_roles={"/test.Ops/": (OPERATOR,)}
+            )
+        ],
+    )
     health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), srv)
-    srv.add_generic_rpc_handlers([
-        grpc.method_handlers_generic_handler("test.Who", {
-            "Am": grpc.unary_unary_rpc_method_handler(who_am_i),
-            "Stream": grpc.unary_stream_rpc_method_handler(whoami_stream)}),
-        grpc.method_handlers_generic_handler("test.Ops", {
-            "Am": grpc.unary_unary_rpc_method_handler(who_am_i)})])
+    srv.add_generic_rpc_handlers(
+        [
+            grpc.method_handlers_generic_handler(
+                "test.Who",
+                {
+                    "Am": grpc.unary_unary_rpc_method_handler(who_am_i),
+                    "Stream": grpc.unary_stream_rpc_method_handler(whoami_stream),
+                },
+            ),
+            grpc.method_handlers_generic_handler("test.Ops", {"Am": grpc.unary_unary_rpc_method_handler(who_am_i)}),
+        ]
+    )
     roots = pki.ca_dir / "client-roots.pem"
     roots.write_bytes(pki.ca_cert.read_bytes())
-    port = srv.add_secure_port("localhost:0", server_credentials(
-        pki.gateway.tls_cert, pki.gateway.tls_key, roots))
+    port = srv.add_secure_port("localhost:0", server_credentials(pki.gateway.tls_cert, pki.gateway.tls_key, roots))
     srv.start()
     srv.client_roots = roots
     yield srv, port
@@ -66,15 +79,15 @@ def server(pki):
 
 def channel(port, creds):
     # a private subchannel pool so each test's credentials make a fresh TLS handshake
-    return grpc.secure_channel(f"localhost:{port}", creds, options=[
-        ("grpc.use_local_subchannel_pool", 1), ("creditx.test", next(_unique))])
+    return grpc.secure_channel(
+        f"localhost:{port}", creds, options=[("grpc.use_local_subchannel_pool", 1), ("creditx.test", next(_unique))]
+    )
 
 
 def check(port, creds) -> grpc.StatusCode:
     with channel(port, creds) as ch:
         try:
-            health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(),
-                                                 timeout=DEADLINE)
+            health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=DEADLINE)
         except grpc.RpcError as err:
             return err
     return grpc.StatusCode.OK
@@ -89,10 +102,8 @@ def test_a_node_with_its_auth_certificate_gets_in(pki, server):
     _, port = server
     assert check(port, node_creds(pki)) == grpc.StatusCode.OK
     with channel(port, node_creds(pki, "370200")) as ch:
-        assert ch.unary_unary("/test.Who/Am")(b"", timeout=DEADLINE) == \
-            b"node-auth:370200:node-370200"
-        assert list(ch.unary_stream("/test.Who/Stream")(b"", timeout=DEADLINE)) == \
-            [b"node-370200"] * 2
+        assert ch.unary_unary("/test.Who/Am")(b"", timeout=DEADLINE) == b"node-auth:370200:node-370200"
+        assert list(ch.unary_stream("/test.Who/Stream")(b"", timeout=DEADLINE)) == [b"node-370200"] * 2
 
 
 def test_no_client_certificate_is_refused_in_the_handshake(pki, server):
@@ -104,8 +115,9 @@ def test_no_client_certificate_is_refused_in_the_handshake(pki, server):
 def test_a_client_of_another_ca_is_refused(pki, server, tmp_path):
     _, port = server
     other = init_ca(tmp_path / "other", at=pki.ca.cert.not_valid_before_utc)
-    foreign = issue_node(other, region="370100", name="node-370100", at=other.cert.not_valid_before_utc,
-                         out=tmp_path / "foreign")
+    foreign = issue_node(
+        other, region="370100", name="node-370100", at=other.cert.not_valid_before_utc, out=tmp_path / "foreign"
+    )
     err = check(port, channel_credentials(pki.ca_cert, foreign.auth_cert, foreign.auth_key))
     assert err.code() == grpc.StatusCode.UNAVAILABLE
 
@@ -114,7 +126,7 @@ def test_a_revoked_client_is_unauthenticated_with_the_reason(pki, server):
     _, port = server
     assert check(port, node_creds(pki)) == grpc.StatusCode.OK
     serial = serial_hex(files.read_cert(pki.nodes["370100"].auth_cert).serial_number)
-    revoke(pki.ca, serial, at=datetime.now(timezone.utc), reason="key-compromise")
+    revoke(pki.ca, serial, at=datetime.now(UTC), reason="key-compromise")
     err = check(port, node_creds(pki))
     assert err.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "CERT_REVOKED" in err.details() and serial in err.details()
@@ -127,8 +139,7 @@ def test_wrong_role_is_unauthenticated(pki, server):
     err = check(port, op)  # health accepts node-auth only in this server
     assert err.code() == grpc.StatusCode.UNAUTHENTICATED and "CERT_WRONG_ROLE" in err.details()
     with channel(port, op) as ch:
-        assert ch.unary_unary("/test.Ops/Am")(b"", timeout=DEADLINE) == \
-            b"operator:None:operator"
+        assert ch.unary_unary("/test.Ops/Am")(b"", timeout=DEADLINE) == b"operator:None:operator"
     with channel(port, node_creds(pki)) as ch, pytest.raises(grpc.RpcError) as exc:
         ch.unary_unary("/test.Ops/Am")(b"", timeout=DEADLINE)
     assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -145,13 +156,13 @@ def test_a_signing_certificate_does_not_open_a_tls_session(pki, server):
 def test_server_reloads_trusted_client_roots_without_restart(pki, server, tmp_path):
     srv, port = server
     other = init_ca(tmp_path / "other", at=pki.ca.cert.not_valid_before_utc)
-    foreign = issue_node(other, region="370100", name="x", at=other.cert.not_valid_before_utc,
-                         out=tmp_path / "foreign")
+    foreign = issue_node(other, region="370100", name="x", at=other.cert.not_valid_before_utc, out=tmp_path / "foreign")
     creds = lambda: channel_credentials(pki.ca_cert, foreign.auth_cert, foreign.auth_key)  # noqa: E731
     assert check(port, creds()).code() == grpc.StatusCode.UNAVAILABLE
     # the server now also trusts the other CA at the TLS layer: the handshake succeeds,
     # and our identity check still refuses the foreign certificate (defence in depth).
-    files.write_atomic(srv.client_roots, pki.ca_cert.read_bytes() + other.cert.public_bytes(
-        serialization.Encoding.PEM), 0o644)
+    files.write_atomic(
+        srv.client_roots, pki.ca_cert.read_bytes() + other.cert.public_bytes(serialization.Encoding.PEM), 0o644
+    )
     err = check(port, creds())
     assert err.code() == grpc.StatusCode.UNAUTHENTICATED and "CERT_WRONG_CA" in err.details()

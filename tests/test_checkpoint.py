@@ -99,7 +99,9 @@ def test_go_vector_malformed_notes(bad):  # AUD-021 (upstream TestOpen badMsgs)
 def test_go_vector_bad_verifier_keys():  # AUD-025 (upstream TestNewVerifier manglings)
     vkey = ED["vkey"]
     for k in (
-        vkey[:-1], vkey[1:], "PeterNeumann+c74f20a4" + vkey[21:],
+        vkey[:-1],
+        vkey[1:],
+        "PeterNeumann+c74f20a4" + vkey[21:],
         "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==",
         "PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
         "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
@@ -204,7 +206,13 @@ def test_bad_bodies(body, reason):
 
 
 def test_checkpoint_constructor_checks_fields():
-    for args in [("", 1, EMPTY_ROOT), ("a\nb", 1, EMPTY_ROOT), ("o", -1, EMPTY_ROOT), ("o", 1, b"x"), ("o", 1, EMPTY_ROOT, ("",))]:
+    for args in [
+        ("", 1, EMPTY_ROOT),
+        ("a\nb", 1, EMPTY_ROOT),
+        ("o", -1, EMPTY_ROOT),
+        ("o", 1, b"x"),
+        ("o", 1, EMPTY_ROOT, ("",)),
+    ]:
         with pytest.raises(CheckpointError):
             Checkpoint(*args)
 
@@ -247,7 +255,11 @@ def test_generated_checkpoint_vectors():  # standards/vectors/gen_merkle.py, che
         if c["valid"]:
             cp = verify_checkpoint(c["note"], verifiers)
             assert (cp.origin, cp.size, base64.b64encode(cp.root_hash).decode(), list(cp.extensions)) == (
-                c["origin"], c["size"], c["root_hash"], c["extensions"]), c["desc"]
+                c["origin"],
+                c["size"],
+                c["root_hash"],
+                c["extensions"],
+            ), c["desc"]
         else:
             with pytest.raises(CheckpointError) as e:
                 verify_checkpoint(c["note"], verifiers)

@@ -7,19 +7,31 @@ import dataclasses
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from creditx.standard.envelope import (MAX_PAYLOAD_BYTES, MAX_SIGNATURES, Envelope, Signature, SignatureError, Signer, pae,
-                                sign_envelope, verify_envelope)
+from creditx.standard.envelope import (
+    MAX_PAYLOAD_BYTES,
+    MAX_SIGNATURES,
+    Envelope,
+    Signature,
+    SignatureError,
+    Signer,
+    pae,
+    sign_envelope,
+    verify_envelope,
+)
 from creditx.standard.record import RECORD_PAYLOAD_TYPE
 from creditx.standard.suites import SuiteError, get_suite, key_id, register_suite, suite_for_private_key
 
 PT = RECORD_PAYLOAD_TYPE
-PAYLOAD = '{"v":1,"type":"XZCF"}'.encode()
+PAYLOAD = b'{"v":1,"type":"XZCF"}'
 
 
 @pytest.fixture(params=["ECDSA-P256-SHA256", "ED25519"])
 def signer(request) -> Signer:
-    key = ec.generate_private_key(ec.SECP256R1()) if request.param.startswith("ECDSA") \
+    key = (
+        ec.generate_private_key(ec.SECP256R1())
+        if request.param.startswith("ECDSA")
         else ed25519.Ed25519PrivateKey.generate()
+    )
     s = Signer(key)
     assert s.suite.name == request.param
     return s
@@ -32,8 +44,10 @@ def resolver(*signers):
 
 def test_pae_matches_dsse_spec_example():
     # DSSE protocol.md example: PAE("http://example.com/HelloWorld", "hello world")
-    assert pae("http://example.com/HelloWorld", b"hello world") == \
-        b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    assert (
+        pae("http://example.com/HelloWorld", b"hello world")
+        == b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    )
     assert pae("", b"") == b"DSSEv1 0  0 "
     assert pae("类型", b"x") == "DSSEv1 6 类型 1 x".encode()  # LEN counts bytes, not characters
 
@@ -47,8 +61,7 @@ def test_sign_and_verify(signer):
 
 def test_tampered_payload_and_type_fail(signer):
     env = sign_envelope(PT, PAYLOAD, signer)
-    for bad in (dataclasses.replace(env, payload=PAYLOAD + b" "),
-                dataclasses.replace(env, payload_type=PT + "x")):
+    for bad in (dataclasses.replace(env, payload=PAYLOAD + b" "), dataclasses.replace(env, payload_type=PT + "x")):
         with pytest.raises(SignatureError) as e:
             verify_envelope(bad, resolver(signer))
         assert (e.value.reason, e.value.rule) == ("SIG_INVALID", "SIG-011")
@@ -56,8 +69,11 @@ def test_tampered_payload_and_type_fail(signer):
 
 def test_wrong_key(signer):
     env = sign_envelope(PT, PAYLOAD, signer)
-    other = Signer(ec.generate_private_key(ec.SECP256R1()) if signer.suite.name.startswith("ECDSA")
-                   else ed25519.Ed25519PrivateKey.generate())
+    other = Signer(
+        ec.generate_private_key(ec.SECP256R1())
+        if signer.suite.name.startswith("ECDSA")
+        else ed25519.Ed25519PrivateKey.generate()
+    )
     with pytest.raises(SignatureError) as e:
         verify_envelope(env, lambda kid: other.public_key)
     assert e.value.reason == "SIG_INVALID"
@@ -70,8 +86,12 @@ def test_errors_by_reason(signer):
     env = sign_envelope(PT, PAYLOAD, signer)
     cases = [
         (dataclasses.replace(env, signatures=()), None, "SIG_NO_SIGNATURE", "SIG-007"),
-        (dataclasses.replace(env, signatures=(dataclasses.replace(env.signatures[0], suite="SM2-SM3"),)),
-         None, "SIG_UNKNOWN_SUITE", "SIG-008"),
+        (
+            dataclasses.replace(env, signatures=(dataclasses.replace(env.signatures[0], suite="SM2-SM3"),)),
+            None,
+            "SIG_UNKNOWN_SUITE",
+            "SIG-008",
+        ),
         (env, "application/other", "SIG_PAYLOAD_TYPE", "SIG-012"),
         (dataclasses.replace(env, signatures=env.signatures * (MAX_SIGNATURES + 1)), None, "SIG_LIMIT", "SIG-013"),
         (dataclasses.replace(env, payload=b"x" * (MAX_PAYLOAD_BYTES + 1)), None, "SIG_LIMIT", "SIG-013"),
@@ -124,6 +144,7 @@ def test_key_id_is_sha256_of_spki():
     import hashlib
 
     from cryptography.hazmat.primitives import serialization
+
     k = ed25519.Ed25519PrivateKey.generate().public_key()
     spki = k.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert key_id(k) == "sha256:" + hashlib.sha256(spki).hexdigest()
@@ -159,6 +180,7 @@ def test_signer_repr_hides_key(signer):
 def test_ecdsa_high_s_is_accepted():
     # SIG-005: verifiers accept both low-S and high-S; (r, n - s) verifies as well as (r, s).
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
     n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
     s = Signer(ec.generate_private_key(ec.SECP256R1()))
     env = sign_envelope(PT, PAYLOAD, s)

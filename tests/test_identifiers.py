@@ -10,9 +10,19 @@ import datetime as dt
 
 import pytest
 
-from creditx.standard.identifiers import (USCC_PLACEHOLDER, check_any, check_id_number, check_org_code,
-                                   check_uscc, detect_kind, id15_to_18, id_check_char, mask_id_number,
-                                   org_code_check_char, uscc_check_char)
+from creditx.standard.identifiers import (
+    USCC_PLACEHOLDER,
+    check_any,
+    check_id_number,
+    check_org_code,
+    check_uscc,
+    detect_kind,
+    id15_to_18,
+    id_check_char,
+    mask_id_number,
+    org_code_check_char,
+    uscc_check_char,
+)
 
 REAL_USCC = [
     "914403001922038216",  # Huawei (reference example)
@@ -53,16 +63,19 @@ def test_xiamen_pilot_codes_pass_with_warning():
     assert check_uscc("91370203M0001QKT19").reason == "USCC_CHECKSUM"  # only Xiamen's
 
 
-@pytest.mark.parametrize("code,reason,rule", [
-    ("91370781MA3DKU6R4P", "USCC_CHECKSUM", "REC-ID-02"),  # last character changed
-    ("91370781MA3DKU6R5Q", "USCC_CHECKSUM", "REC-ID-02"),  # one subject character changed
-    ("91370718MA3DKU6R4Q", "USCC_CHECKSUM", "REC-ID-02"),  # two digits swapped
-    ("91370781MA3DKU6R4", "USCC_LENGTH", "REC-ID-01"),
-    ("91370781MA3DKU6RIQ", "USCC_CHARSET", "REC-ID-01"),  # I is never used
-    ("91370781MAODKU6R4Q", "USCC_CHARSET", "REC-ID-01"),  # O for 0
-    (USCC_PLACEHOLDER, "USCC_PLACEHOLDER", "REC-ID-01"),
-    ("91370000MA3D3M001X", "USCC_ORG_CHECKSUM", "REC-ID-03"),  # passes GB 32100, not GB 11714
-])
+@pytest.mark.parametrize(
+    "code,reason,rule",
+    [
+        ("91370781MA3DKU6R4P", "USCC_CHECKSUM", "REC-ID-02"),  # last character changed
+        ("91370781MA3DKU6R5Q", "USCC_CHECKSUM", "REC-ID-02"),  # one subject character changed
+        ("91370718MA3DKU6R4Q", "USCC_CHECKSUM", "REC-ID-02"),  # two digits swapped
+        ("91370781MA3DKU6R4", "USCC_LENGTH", "REC-ID-01"),
+        ("91370781MA3DKU6RIQ", "USCC_CHARSET", "REC-ID-01"),  # I is never used
+        ("91370781MAODKU6R4Q", "USCC_CHARSET", "REC-ID-01"),  # O for 0
+        (USCC_PLACEHOLDER, "USCC_PLACEHOLDER", "REC-ID-01"),
+        ("91370000MA3D3M001X", "USCC_ORG_CHECKSUM", "REC-ID-03"),  # passes GB 32100, not GB 11714
+    ],
+)
 def test_hand_made_invalid_codes(code, reason, rule):
     r = check_uscc(code)
     assert (r.valid, r.reason, r.rule) == (False, reason, rule)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -13,31 +13,56 @@ from creditx.standard.canonical import canonicalize
 from creditx.standard.catalogue import CATALOGUE_DIR, load_catalogue, parse_catalogue
 from creditx.standard.checkpoint import Checkpoint
 from creditx.standard.fingerprint import fingerprint
+from creditx.standard.lists.expiry import add_months, due_for_expiry, expire, period_end
 from creditx.standard.lists.lifecycle import (
-    REASON_CODES, TRANSITIONS, ChangeKind, Event, ListChange, ListEntry, ListError, State, apply_change,
+    REASON_CODES,
+    TRANSITIONS,
+    ChangeKind,
+    Event,
+    ListChange,
+    ListEntry,
+    ListError,
+    State,
+    apply_change,
     derive_change,
 )
-from creditx.standard.lists.expiry import add_months, due_for_expiry, expire, period_end
 from creditx.standard.lists.log import (
-    change_leaf_hash, check_replica, fold, gateway_host_of, leaf_data, list_log_origin,
+    change_leaf_hash,
+    check_replica,
+    fold,
+    gateway_host_of,
+    leaf_data,
+    list_log_origin,
 )
 from creditx.standard.lists.replica import Action, check_answer, feed_batch, next_action, plan_batch
 from creditx.standard.lists.snapshot import (
-    SnapshotProgress, accept_chunk, chunk_snapshot, entry_bytes, entry_from_obj, entry_to_obj,
+    SnapshotProgress,
+    accept_chunk,
+    chunk_snapshot,
+    entry_bytes,
+    entry_from_obj,
+    entry_to_obj,
     plan_chunks,
 )
 from creditx.standard.merkle import CompactRange, consistency_proof, leaf_hash, root
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import Record
 
-AT = datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=timezone.utc)
+AT = datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
 KEY = b"k" * 32
 BASE = {
-    "MD_LX": "SXBZXR", "MD_ZT_MC": "济南某某商贸有限公司", "MD_ZT_LB": "法人及非法人组织",
-    "MD_ZT_SHXYM": "914403001922038216", "MD_LRRQ": "2024-01-10", "MD_LRYY": "有履行能力而拒不履行",
-    "MD_RDYJ": "《最高人民法院关于公布失信被执行人名单信息的若干规定》", "MD_RDWS": "执行决定书",
-    "MD_RDWSH": "(2024)鲁0102执123号", "MD_RDJG": "济南市历下区人民法院",
-    "MD_RDJGDM": "11370000004265891L", "MD_GLQX_Q": "2024-01-10",
+    "MD_LX": "SXBZXR",
+    "MD_ZT_MC": "济南某某商贸有限公司",
+    "MD_ZT_LB": "法人及非法人组织",
+    "MD_ZT_SHXYM": "914403001922038216",
+    "MD_LRRQ": "2024-01-10",
+    "MD_LRYY": "有履行能力而拒不履行",
+    "MD_RDYJ": "《最高人民法院关于公布失信被执行人名单信息的若干规定》",
+    "MD_RDWS": "执行决定书",
+    "MD_RDWSH": "(2024)鲁0102执123号",
+    "MD_RDJG": "济南市历下区人民法院",
+    "MD_RDJGDM": "11370000004265891L",
+    "MD_GLQX_Q": "2024-01-10",
 }
 REMOVAL = {"MD_YCRQ": "2025-02-01", "MD_YCJG": "济南市历下区人民法院"}
 
@@ -91,9 +116,22 @@ CASES = [
     ("listed+bad reason", "listed", rec("U", 2, MD_YCYY="其他", **REMOVAL), "DIST_REMOVAL_REASON", None, ""),
     ("listed+same record", "listed", rec("I"), "SAME_RECORD", None, ""),
     ("listed+same version other", "listed", rec("U", 1, MD_LRYY="x"), "DIST_VERSION_CONFLICT", None, ""),
-    ("removed+same reason", "removed", rec("U", 3, MD_YCYY="信用修复", MD_YCRQ="2025-02-02",
-                                           MD_YCJG="x"), "ALREADY_REMOVED", None, ""),
-    ("removed+other reason", "removed", rec("U", 3, MD_YCYY="期满", **REMOVAL), "DIST_REMOVE_REASON_CONFLICT", None, ""),
+    (
+        "removed+same reason",
+        "removed",
+        rec("U", 3, MD_YCYY="信用修复", MD_YCRQ="2025-02-02", MD_YCJG="x"),
+        "ALREADY_REMOVED",
+        None,
+        "",
+    ),
+    (
+        "removed+other reason",
+        "removed",
+        rec("U", 3, MD_YCYY="期满", **REMOVAL),
+        "DIST_REMOVE_REASON_CONFLICT",
+        None,
+        "",
+    ),
     ("removed+older version", "removed", rec("U", 1, MD_LRYY="y"), "OLDER_VERSION", None, ""),
     # work-safety rule: a false repair application restores the listing (a new listing)
     ("removed+restore", "removed", rec("U", 3), "ADD", State.LISTED, ""),
@@ -184,8 +222,9 @@ def test_expiry_uses_explicit_end_then_catalogue_term():
 
 def test_expiry_term_is_data_not_code():
     raw = json.loads((CATALOGUE_DIR / "v1.json").read_text(encoding="utf-8"))
-    raw["list_types"] = [{**lt, "term_months": 6 if lt["code"] == "SXBZXR" else lt["term_months"]}
-                         for lt in raw["list_types"]]
+    raw["list_types"] = [
+        {**lt, "term_months": 6 if lt["code"] == "SXBZXR" else lt["term_months"]} for lt in raw["list_types"]
+    ]
     cat = parse_catalogue(raw)
     e = listed()
     assert period_end(e, cat) == date(2024, 7, 9)
@@ -195,7 +234,11 @@ def test_expiry_term_is_data_not_code():
 def test_expire_through_table():
     e = listed(MD_GLQX_Z="2024-06-30")
     d = expire(e, today=date(2024, 7, 2), at=AT)
-    assert (d.change.kind, d.change.reason, d.change.entry.removed_on) == (ChangeKind.REMOVE, "EXPIRED", date(2024, 7, 1))
+    assert (d.change.kind, d.change.reason, d.change.entry.removed_on) == (
+        ChangeKind.REMOVE,
+        "EXPIRED",
+        date(2024, 7, 1),
+    )
     assert expire(d.change.entry, today=date(2024, 7, 3), at=AT).noop == "ALREADY_REMOVED"
     assert expire(e, today=date(2024, 6, 30), at=AT).error.reason == "DIST_NOT_DUE"
     assert expire(removed(), today=date(2030, 1, 1), at=AT).error.reason == "DIST_REMOVE_REASON_CONFLICT"
@@ -204,9 +247,17 @@ def test_expire_through_table():
 # --- replica ordering -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("applied,incoming,action", [
-    (0, 1, Action.APPLY), (5, 6, Action.APPLY), (5, 5, Action.SKIP_DUPLICATE),
-    (5, 1, Action.SKIP_DUPLICATE), (5, 7, Action.GAP), (0, 2, Action.GAP)])
+@pytest.mark.parametrize(
+    "applied,incoming,action",
+    [
+        (0, 1, Action.APPLY),
+        (5, 6, Action.APPLY),
+        (5, 5, Action.SKIP_DUPLICATE),
+        (5, 1, Action.SKIP_DUPLICATE),
+        (5, 7, Action.GAP),
+        (0, 2, Action.GAP),
+    ],
+)
 def test_next_action(applied, incoming, action):
     assert next_action(applied, incoming) is action
 
@@ -228,8 +279,13 @@ def test_plan_batch_skips_duplicates_and_refuses_gaps():
 def test_check_answer_and_feed():
     black, red = listed(), listed(MD_LX="AJNSR", MD_RDWSH="A-2024-1")
     gone = removed()
-    ans = check_answer([red, gone, black], applied_list_seq=9, last_update=AT,
-                       now=AT + timedelta(minutes=5), max_age=timedelta(minutes=10))
+    ans = check_answer(
+        [red, gone, black],
+        applied_list_seq=9,
+        last_update=AT,
+        now=AT + timedelta(minutes=5),
+        max_age=timedelta(minutes=10),
+    )
     assert [e.list_type for e in ans.memberships] == ["SXBZXR", "AJNSR"] and ans.history == (gone,)
     assert not ans.stale and ans.applied_list_seq == 9
     assert check_answer([], applied_list_seq=0, last_update=None, now=AT, max_age=timedelta(1)).stale
@@ -248,16 +304,28 @@ def test_leaf_matches_aud005():
     d = step(listed(), rec("U", 2, MD_YCYY="信用修复", **REMOVAL))
     ch = d.change.sequenced(7)
     data = leaf_data(ch)
-    assert json.loads(data) == {"kind": "list", "list_seq": 7, "fp": ch.entry.origin_fp.hex(),
-                                "node": "370100", "list_type": "SXBZXR", "change": "REMOVE",
-                                "reason": "REPAIRED", "at": "2025-03-01T08:00:00.123Z"}
+    assert json.loads(data) == {
+        "kind": "list",
+        "list_seq": 7,
+        "fp": ch.entry.origin_fp.hex(),
+        "node": "370100",
+        "list_type": "SXBZXR",
+        "change": "REMOVE",
+        "reason": "REPAIRED",
+        "at": "2025-03-01T08:00:00.123Z",
+    }
     assert data == canonicalize(json.loads(data))
     with pytest.raises(ValueError):
         leaf_data(d.change)  # not sequenced
     add = step(None, rec()).change.sequenced(1)
-    assert leaf_data(add) == (
-        '{"at":"2025-03-01T08:00:00.123Z","change":"ADD","fp":"%s","kind":"list","list_seq":1,'
-        '"list_type":"SXBZXR","node":"370100","reason":""}' % add.entry.origin_fp.hex()).encode()
+    fp = add.entry.origin_fp.hex()
+    assert (
+        leaf_data(add)
+        == (
+            '{"at":"2025-03-01T08:00:00.123Z","change":"ADD","fp":"' + fp + '","kind":"list","list_seq":1,'
+            '"list_type":"SXBZXR","node":"370100","reason":""}'
+        ).encode()
+    )
 
 
 def test_origin_naming():
@@ -292,12 +360,15 @@ def test_replica_checked_against_checkpoints():
 # --- snapshots ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sizes,max_bytes,max_entries,expect", [
-    ([], 10, 3, [(0, 0)]),
-    ([4, 4, 4], 8, 10, [(0, 2), (2, 3)]),
-    ([4, 4, 4, 4, 4], 100, 2, [(0, 2), (2, 4), (4, 5)]),
-    ([10, 1, 9, 1], 10, 10, [(0, 1), (1, 3), (3, 4)]),
-])
+@pytest.mark.parametrize(
+    "sizes,max_bytes,max_entries,expect",
+    [
+        ([], 10, 3, [(0, 0)]),
+        ([4, 4, 4], 8, 10, [(0, 2), (2, 3)]),
+        ([4, 4, 4, 4, 4], 100, 2, [(0, 2), (2, 4), (4, 5)]),
+        ([10, 1, 9, 1], 10, 10, [(0, 1), (1, 3), (3, 4)]),
+    ],
+)
 def test_plan_chunks(sizes, max_bytes, max_entries, expect):
     assert [(r.start, r.stop) for r in plan_chunks(sizes, max_bytes=max_bytes, max_entries=max_entries)] == expect
 
@@ -334,17 +405,20 @@ def test_snapshot_round_trip_and_resume_after_kill():
         got += c.entries
     committed = SnapshotProgress(**vars(progress))
     again = chunk_snapshot(entries, 40, max_bytes=limit, max_entries=8)  # same state, same chunks
-    for c in again[committed.next_chunk:]:
+    for c in again[committed.next_chunk :]:
         committed = accept_chunk(committed, c)
         got += c.entries
     assert committed.complete and got == sorted(entries, key=lambda e: e.entry_id)
 
 
-@pytest.mark.parametrize("mutate,reason", [
-    (lambda c: replace(c, at_list_seq=41), "DIST_SNAPSHOT_MIXED"),
-    (lambda c: replace(c, index=2), "DIST_SNAPSHOT_ORDER"),
-    (lambda c: replace(c, entries=tuple(reversed(c.entries))), "DIST_SNAPSHOT_ORDER"),
-])
+@pytest.mark.parametrize(
+    "mutate,reason",
+    [
+        (lambda c: replace(c, at_list_seq=41), "DIST_SNAPSHOT_MIXED"),
+        (lambda c: replace(c, index=2), "DIST_SNAPSHOT_ORDER"),
+        (lambda c: replace(c, entries=tuple(reversed(c.entries))), "DIST_SNAPSHOT_ORDER"),
+    ],
+)
 def test_accept_chunk_refuses(mutate, reason):
     chunks = chunk_snapshot(_entries(10), 40, max_bytes=10**6, max_entries=4)
     p = accept_chunk(None, chunks[0])
@@ -368,10 +442,15 @@ def test_proto_matches_pure_types():
 
     wire = set(lists_pb2.ListEntry.DESCRIPTOR.fields_by_name) - {"origin_fingerprint"}
     assert wire == {f.name for f in dc_fields(ListEntry)} - {"origin_fp"}
-    assert {v.name for v in lists_pb2.ChangeKind.DESCRIPTOR.values[1:]} == {"CHANGE_KIND_" + k.value for k in ChangeKind}
-    assert {v.name for v in lists_pb2.RemovalReason.DESCRIPTOR.values[1:]} == {"REMOVAL_REASON_" + r for r in REASON_CODES.values()}
+    assert {v.name for v in lists_pb2.ChangeKind.DESCRIPTOR.values[1:]} == {
+        "CHANGE_KIND_" + k.value for k in ChangeKind
+    }
+    assert {v.name for v in lists_pb2.RemovalReason.DESCRIPTOR.values[1:]} == {
+        "REMOVAL_REASON_" + r for r in REASON_CODES.values()
+    }
     assert {v.name for v in lists_pb2.ListEntryState.DESCRIPTOR.values[1:]} == {
-        "LIST_ENTRY_STATE_" + s.value for s in State if s is not State.ABSENT}
+        "LIST_ENTRY_STATE_" + s.value for s in State if s is not State.ABSENT
+    }
 
 
 def test_entry_subject_finds_person_by_keyed_hash():

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -89,11 +88,20 @@ def test_upstream_corruption_probes_fail():
     proof = inclusion_proof(5, LEAF_HASHES)
     r, lh = ROOTS[7], LEAF_HASHES[5]
     probes = [
-        (4, 8, r, lh, proof), (6, 8, r, lh, proof), (5 ^ 2, 8, r, lh, proof),
-        (5, 16, r, lh, proof), (5, 4, r, lh, proof),
-        (5, 8, r, b"WrongLeaf", proof), (5, 8, EMPTY_ROOT, lh, proof), (5, 8, some, lh, proof),
-        (5, 8, r, lh, proof + [b""]), (5, 8, r, lh, proof + [r]), (5, 8, r, lh, [b""] + proof),
-        (5, 8, r, lh, [r] + proof), (5, 8, r, lh, proof[:-1]), (5, 8, r, lh, [proof[0], some] + proof[1:]),
+        (4, 8, r, lh, proof),
+        (6, 8, r, lh, proof),
+        (5 ^ 2, 8, r, lh, proof),
+        (5, 16, r, lh, proof),
+        (5, 4, r, lh, proof),
+        (5, 8, r, b"WrongLeaf", proof),
+        (5, 8, EMPTY_ROOT, lh, proof),
+        (5, 8, some, lh, proof),
+        (5, 8, r, lh, proof + [b""]),
+        (5, 8, r, lh, proof + [r]),
+        (5, 8, r, lh, [b""] + proof),
+        (5, 8, r, lh, [r] + proof),
+        (5, 8, r, lh, proof[:-1]),
+        (5, 8, r, lh, [proof[0], some] + proof[1:]),
     ]
     for idx, size, rt, leaf, pr in probes:
         with pytest.raises(ProofError):
@@ -101,12 +109,23 @@ def test_upstream_corruption_probes_fail():
     cproof = consistency_proof(6, LEAF_HASHES)
     r6, r8 = ROOTS[5], ROOTS[7]
     cprobes = [
-        (5, 8, r6, r8, cproof), (7, 8, r6, r8, cproof), (6 ^ 2, 8, r6, r8, cproof),
-        (6, 16, r6, r8, cproof), (6, 4, r6, r8, cproof),
-        (6, 8, b"WrongRoot", r8, cproof), (6, 8, r6, b"WrongRoot", cproof), (6, 8, r8, r6, cproof),
-        (6, 8, r6, r8, []), (6, 8, r6, r8, cproof + [b""]), (6, 8, r6, r8, cproof + [r6]),
-        (6, 8, r6, r8, cproof + [r8]), (6, 8, r6, r8, [b""] + cproof), (6, 8, r6, r8, [r6] + cproof),
-        (6, 8, r6, r8, [r8] + cproof), (6, 8, r6, r8, [cproof[0]] + cproof), (6, 8, r6, r8, cproof[:-1]),
+        (5, 8, r6, r8, cproof),
+        (7, 8, r6, r8, cproof),
+        (6 ^ 2, 8, r6, r8, cproof),
+        (6, 16, r6, r8, cproof),
+        (6, 4, r6, r8, cproof),
+        (6, 8, b"WrongRoot", r8, cproof),
+        (6, 8, r6, b"WrongRoot", cproof),
+        (6, 8, r8, r6, cproof),
+        (6, 8, r6, r8, []),
+        (6, 8, r6, r8, cproof + [b""]),
+        (6, 8, r6, r8, cproof + [r6]),
+        (6, 8, r6, r8, cproof + [r8]),
+        (6, 8, r6, r8, [b""] + cproof),
+        (6, 8, r6, r8, [r6] + cproof),
+        (6, 8, r6, r8, [r8] + cproof),
+        (6, 8, r6, r8, [cproof[0]] + cproof),
+        (6, 8, r6, r8, cproof[:-1]),
     ]
     for m, n, a, b, pr in cprobes:
         with pytest.raises(ProofError):
@@ -156,7 +175,10 @@ def test_errors_carry_reason_rule_and_hint():
 # --- properties over random trees ---------------------------------------------------------------
 
 RNG = random.Random(9162)
-SIZES = sorted({1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 100, 127, 128, 129, 255, 300} | {RNG.randrange(1, 400) for _ in range(6)})
+SIZES = sorted(
+    {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 100, 127, 128, 129, 255, 300}
+    | {RNG.randrange(1, 400) for _ in range(6)}
+)
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -277,16 +299,16 @@ def test_node_store_scheme_serves_proofs():
     assert e.value.reason == "LEAVES_MISSING"
 
 
-def test_million_appends_take_seconds():
-    """Scale: the gateway appends one leaf per decision; 1M appends must take seconds."""
+def test_million_appends_keep_one_hash_per_set_bit():
+    """Scale: the gateway appends one leaf per decision; the compact range stays log-sized.
+
+    How fast the appends are is measured by bench/crypto.py ("merkle append"), not asserted here.
+    """
     base = hashlib.sha256(b"leaf").digest()
     cr = CompactRange()
-    t0 = time.perf_counter()
-    for i in range(1_000_000):
+    for _ in range(1_000_000):
         cr.append(base)
-    elapsed = time.perf_counter() - t0
     assert cr.size == 1_000_000 and len(cr.hashes) == bin(1_000_000).count("1")
-    assert elapsed < 15, f"1M appends took {elapsed:.1f}s"
 
 
 # --- the published vectors of chapter 06 (standards/vectors/gen_merkle.py) ---------------------
@@ -307,7 +329,9 @@ def test_generated_merkle_vectors_verify_and_match_upstream():
         assert hashes == [leaf_hash(bytes.fromhex(d)) for d in tree["leaf_data_hex"]]
         roots = {int(k): bytes.fromhex(v) for k, v in tree["roots"].items()}
         for c in tree["inclusion"]:
-            verify_inclusion(c["index"], c["size"], hashes[c["index"]], [bytes.fromhex(p) for p in c["proof"]], roots[c["size"]])
+            verify_inclusion(
+                c["index"], c["size"], hashes[c["index"]], [bytes.fromhex(p) for p in c["proof"]], roots[c["size"]]
+            )
         for c in tree["consistency"]:
             m, n = c["old_size"], c["new_size"]
             verify_consistency(m, n, roots[m], roots[n], [bytes.fromhex(p) for p in c["proof"]])

@@ -7,7 +7,13 @@ import hmac
 
 import pytest
 
-from creditx.standard.natural_key import NaturalKeyError, natural_key, normalise_doc_number, person_subject_id, subject_id
+from creditx.standard.natural_key import (
+    NaturalKeyError,
+    natural_key,
+    normalise_doc_number,
+    person_subject_id,
+    subject_id,
+)
 from creditx.standard.record import Record
 
 KEY = b"creditx-test-subject-key-v1-0000"
@@ -21,9 +27,19 @@ def cf(**fields) -> Record:
     return Record("XZCF", "I", "370100", "s", 1, 1, {k: v for k, v in base.items() if v is not None})
 
 
-@pytest.mark.parametrize("raw", ["济市监罚〔2025〕12号", "济市监罚[2025]12号", "济市监罚【2025】12号",
-                                 "济市监罚（2025）12号", "济市监罚［２０２５］１２号", " 济市监罚 (2025) 12 号\t",
-                                 "济市监罚﹝2025﹞12号", "济市监罚〖2025〗12号"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "济市监罚〔2025〕12号",
+        "济市监罚[2025]12号",
+        "济市监罚【2025】12号",
+        "济市监罚（2025）12号",
+        "济市监罚［２０２５］１２号",
+        " 济市监罚 (2025) 12 号\t",
+        "济市监罚﹝2025﹞12号",
+        "济市监罚〖2025〗12号",
+    ],
+)
 def test_doc_number_variants_meet(raw):
     assert normalise_doc_number(raw) == "济市监罚〔2025〕12号"
 
@@ -59,8 +75,15 @@ def test_natural_person_is_keyed_hash_not_the_number():
 
 
 def test_list_key_includes_list_type():
-    r = Record("LIST", "I", "370100", "s", 1, 1, {"MD_LX": "SXBZXR", "MD_RDJGDM": AUTH, "MD_RDWSH": "(2025)鲁01执1号",
-                                                  "MD_ZT_SHXYM": USCC})
+    r = Record(
+        "LIST",
+        "I",
+        "370100",
+        "s",
+        1,
+        1,
+        {"MD_LX": "SXBZXR", "MD_RDJGDM": AUTH, "MD_RDWSH": "(2025)鲁01执1号", "MD_ZT_SHXYM": USCC},
+    )
     assert natural_key(r, KEY) == f"LIST|SXBZXR|{AUTH}|〔2025〕鲁01执1号|{USCC}"
 
 
@@ -69,12 +92,15 @@ def test_separator_inside_a_part_is_escaped():
     assert a == f"XZCF|{AUTH}|A%7CB%25|{USCC}"
 
 
-@pytest.mark.parametrize("fields, reason, field", [
-    ({"CF_CFJGDM": None}, "NK_NO_AUTHORITY", "CF_CFJGDM"),
-    ({"CF_WSH": " "}, "NK_NO_DOCUMENT_NUMBER", "CF_WSH"),
-    ({"CF_XDR_SHXYM": None}, "NK_NO_SUBJECT", "CF_XDR_SHXYM"),
-    ({"CF_XDR_SHXYM": None, "CF_XDR_ZJHM": "11010519491231002X"}, "NK_NO_ID_TYPE", "CF_XDR_ZJLX"),
-])
+@pytest.mark.parametrize(
+    "fields, reason, field",
+    [
+        ({"CF_CFJGDM": None}, "NK_NO_AUTHORITY", "CF_CFJGDM"),
+        ({"CF_WSH": " "}, "NK_NO_DOCUMENT_NUMBER", "CF_WSH"),
+        ({"CF_XDR_SHXYM": None}, "NK_NO_SUBJECT", "CF_XDR_SHXYM"),
+        ({"CF_XDR_SHXYM": None, "CF_XDR_ZJHM": "11010519491231002X"}, "NK_NO_ID_TYPE", "CF_XDR_ZJLX"),
+    ],
+)
 def test_missing_parts_are_named(fields, reason, field):
     with pytest.raises(NaturalKeyError) as e:
         natural_key(cf(**fields), KEY)

@@ -12,6 +12,7 @@ from creditx.sqlite import connect, migrate, transaction
 def _t(name: str):
     def step(db: Database) -> None:
         db[name].create({"id": int}, pk="id")
+
     return step
 
 

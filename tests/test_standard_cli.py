@@ -36,22 +36,28 @@ def test_check_id_valid_and_invalid(capsys):
 
 
 def test_validate_json_report(capsys):
-    code, out = run(capsys, "validate", str(TEMPLATES / "xzcf_fullwidth_utf8bom.csv"),
-                    "--today", "2024-06-30", "--json")
+    code, out = run(
+        capsys, "validate", str(TEMPLATES / "xzcf_fullwidth_utf8bom.csv"), "--today", "2024-06-30", "--json"
+    )
     report = json.loads(out)
     assert code == 1
     assert (report["total"], report["valid"], report["invalid"]) == (8, 3, 5)
     assert report["record_type"] == "XZCF" and report["unknown_columns"] == ["内部流水号"]
     assert [(e["row"], e["field"], e["rule"]) for e in report["errors"]] == [
-        (3, "CF_NR_FK", "REC-040"), (4, "CF_XDR_SHXYM", "REC-ID-02"), (6, "CF_XDR_GSZC", "REC-031"),
-        (7, "CF_NR_ZKDX", "REC-043"), (8, "CF_JDRQ", "REC-027")]
+        (3, "CF_NR_FK", "REC-040"),
+        (4, "CF_XDR_SHXYM", "REC-ID-02"),
+        (6, "CF_XDR_GSZC", "REC-031"),
+        (7, "CF_NR_ZKDX", "REC-043"),
+        (8, "CF_JDRQ", "REC-027"),
+    ]
     assert report["by_rule"] == {"REC-027": 1, "REC-031": 1, "REC-040": 1, "REC-043": 1, "REC-ID-02": 1}
     assert set(report["errors"][0]) == {"row", "field", "field_name", "rule", "reason", "message", "fix", "severity"}
 
 
 def test_validate_limit_and_human_output(capsys):
-    code, out = run(capsys, "validate", str(TEMPLATES / "xzxk_legacy_2015_gb18030.csv"),
-                    "--today", "2024-06-30", "--limit", "1")
+    code, out = run(
+        capsys, "validate", str(TEMPLATES / "xzxk_legacy_2015_gb18030.csv"), "--today", "2024-06-30", "--limit", "1"
+    )
     assert code == 1
     assert "XK_XKLB" in out and "XK_XKJGDM" not in out.split("\n\n")[0]  # only one problem listed
     assert "5 rows, 1 valid, 4 invalid" in out and "REC-ID-02: 1" in out
@@ -91,9 +97,27 @@ def test_catalogue(capsys):
 def test_generate_then_validate(capsys, tmp_path, fmt):
     pytest.importorskip("creditx.standard.synth")
     path = tmp_path / f"gen.{fmt}"
-    code, out = run(capsys, "generate", "--city", "370100", "--type", "XZCF", "--count", "40",
-                    "--format", fmt, "--invalid-share", "0.1", "--seed", "7", "--today", "2024-06-30",
-                    "-o", str(path), "--json")
+    code, out = run(
+        capsys,
+        "generate",
+        "--city",
+        "370100",
+        "--type",
+        "XZCF",
+        "--count",
+        "40",
+        "--format",
+        fmt,
+        "--invalid-share",
+        "0.1",
+        "--seed",
+        "7",
+        "--today",
+        "2024-06-30",
+        "-o",
+        str(path),
+        "--json",
+    )
     assert code == 0 and json.loads(out)["rows"] == 40
     code, out = run(capsys, "validate", str(path), "--today", "2024-06-30", "--json")
     report = json.loads(out)

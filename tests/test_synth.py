@@ -48,17 +48,28 @@ def test_every_kind_of_defect_occurs_and_is_reported():
             if r.defect:
                 assert r.defect in _pairs(record_type, r.fields)
                 seen[r.defect[1]] += 1
-    assert set(seen) >= {"USCC_CHECKSUM", "ID_CHECKSUM", "CONDITIONAL_MISSING", "DATE_IN_FUTURE",
-                         "DATE_ORDER", "REQUIRED_MISSING", "ENUM_INVALID"}
+    assert set(seen) >= {
+        "USCC_CHECKSUM",
+        "ID_CHECKSUM",
+        "CONDITIONAL_MISSING",
+        "DATE_IN_FUTURE",
+        "DATE_ORDER",
+        "REQUIRED_MISSING",
+        "ENUM_INVALID",
+    }
     assert ("XK_XDR_GSZC", "CONDITIONAL_MISSING") in {
-        r.defect for r in generate_rows("370200", "XZXK", 2000, seed=3, invalid_share=0.5, today=TODAY)}
+        r.defect for r in generate_rows("370200", "XZXK", 2000, seed=3, invalid_share=0.5, today=TODAY)
+    }
 
 
 def test_fine_in_yuan_is_drawn_only_on_request_and_is_a_warning():
     plain = {r.defect for r in generate_rows("370300", "XZCF", 800, seed=2, invalid_share=0.5, today=TODAY)}
     assert ("CF_NR_FK", "AMOUNT_LIKELY_YUAN") not in plain
-    rows = [r for r in generate_rows("370300", "XZCF", 800, seed=2, invalid_share=0.5, today=TODAY,
-                                     include_warnings=True) if r.defect == ("CF_NR_FK", "AMOUNT_LIKELY_YUAN")]
+    rows = [
+        r
+        for r in generate_rows("370300", "XZCF", 800, seed=2, invalid_share=0.5, today=TODAY, include_warnings=True)
+        if r.defect == ("CF_NR_FK", "AMOUNT_LIKELY_YUAN")
+    ]
     assert rows
     for r in rows:
         (v,) = validate_fields("XZCF", r.fields, today=TODAY)
@@ -71,7 +82,7 @@ def test_broken_row_count_is_exact_and_spread(count, share):
     broken = [i for i, r in enumerate(rows) if r.defect]
     assert len(rows) == count and len(broken) == round(count * share)
     if len(broken) > 1:  # evenly spread: no gap (cyclically) much above count / broken
-        gaps = [b - a for a, b in zip(broken, broken[1:])] + [broken[0] + count - broken[-1]]
+        gaps = [b - a for a, b in zip(broken, broken[1:], strict=False)] + [broken[0] + count - broken[-1]]
         assert max(gaps) <= count / len(broken) + 1
 
 
@@ -83,15 +94,15 @@ def test_same_arguments_give_identical_rows_and_other_seeds_differ():
     a = list(generate_rows("370600", "LIST", 200, **args))
     assert a == list(generate_rows("370600", "LIST", 200, **args))
     b = list(generate_rows("370600", "LIST", 200, **{**args, "seed": 43}))
-    assert sum(x.fields == y.fields for x, y in zip(a, b)) == 0
+    assert sum(x.fields == y.fields for x, y in zip(a, b, strict=True)) == 0
     c = list(generate_rows("370700", "LIST", 200, **args))
-    assert sum(x.fields == y.fields for x, y in zip(a, c)) == 0
+    assert sum(x.fields == y.fields for x, y in zip(a, c, strict=True)) == 0
 
 
 def test_valid_rows_do_not_depend_on_count_or_share():
     long = list(generate_rows("370800", "XZXK", 300, seed=5, invalid_share=0.3, today=TODAY))
     short = list(generate_rows("370800", "XZXK", 100, seed=5, today=TODAY))
-    for x, y in zip(long, short):
+    for x, y in zip(long, short, strict=False):
         if x.defect is None:
             assert x == y
 
@@ -147,8 +158,11 @@ def test_subject_categories_in_realistic_proportions_with_placeholder_businesses
 
 
 def test_jinan_sometimes_has_legacy_laiwu_codes():
-    codes = [r.fields["XK_XDR_SHXYM"] for r in generate_rows("370100", "XZXK", 3000, seed=1, today=TODAY)
-             if r.fields["XK_XDR_LB"] == "法人及非法人组织"]
+    codes = [
+        r.fields["XK_XDR_SHXYM"]
+        for r in generate_rows("370100", "XZXK", 3000, seed=1, today=TODAY)
+        if r.fields["XK_XDR_LB"] == "法人及非法人组织"
+    ]
     assert any(c[2:6] == "3712" for c in codes)
     assert sum(c[2:6] == "3712" for c in codes) < 0.1 * len(codes)
 
@@ -209,8 +223,7 @@ def test_licences_are_long_term_or_dated_and_status_follows_validity():
 
 
 def test_bad_arguments_name_the_argument():
-    cases = [(("371200", "XZCF", 1), "city"), (("370100", "XZZZ", 1), "record_type"),
-             (("370100", "XZCF", -1), "count")]
+    cases = [(("371200", "XZCF", 1), "city"), (("370100", "XZZZ", 1), "record_type"), (("370100", "XZCF", -1), "count")]
     for args, word in cases:
         with pytest.raises(InputError, match=word):
             list(generate_rows(*args, seed=1, today=TODAY))
@@ -220,8 +233,13 @@ def test_bad_arguments_name_the_argument():
 
 # --- writers -------------------------------------------------------------------------------
 
-WRITE_CASES = [("csv", "utf-8", "zh"), ("csv", "gb18030", "zh"), ("csv", "utf-8", "codes"),
-               ("xlsx", "utf-8", "zh"), ("jsonl", "utf-8", "zh")]
+WRITE_CASES = [
+    ("csv", "utf-8", "zh"),
+    ("csv", "gb18030", "zh"),
+    ("csv", "utf-8", "codes"),
+    ("xlsx", "utf-8", "zh"),
+    ("jsonl", "utf-8", "zh"),
+]
 
 
 def _write(path, rows, **kw) -> int:
@@ -235,20 +253,19 @@ def test_written_files_read_back_identically(tmp_path, record_type, fmt, encodin
     tabular = pytest.importorskip("creditx.standard.tabular")
     rows = list(generate_rows("371100", record_type, 60, seed=7, invalid_share=0.1, today=TODAY))
     path = tmp_path / f"out.{fmt}"
-    assert _write(path, iter(rows), record_type=record_type, fmt=fmt, encoding=encoding,
-                  headers=headers) == 60
+    assert _write(path, iter(rows), record_type=record_type, fmt=fmt, encoding=encoding, headers=headers) == 60
     table = tabular.read_table(path)
     back = list(table)
     assert [b.record_type for b in back] == [record_type] * 60
     assert [b.fields for b in back] == [r.fields for r in rows]
-    assert [(b.meta["op"], str(b.meta["version"]), b.meta["source_id"]) for b in back] == \
-        [(r.op, str(r.version), r.source_id) for r in rows]
+    assert [(b.meta["op"], str(b.meta["version"]), b.meta["source_id"]) for b in back] == [
+        (r.op, str(r.version), r.source_id) for r in rows
+    ]
 
 
 def test_csv_headers_are_the_template_names_and_encoding_is_honoured(tmp_path):
     path = tmp_path / "cf.csv"
-    _write(path, generate_rows("370100", "XZCF", 3, seed=1, today=TODAY), record_type="XZCF",
-           encoding="gb18030")
+    _write(path, generate_rows("370100", "XZCF", 3, seed=1, today=TODAY), record_type="XZCF", encoding="gb18030")
     header = path.read_bytes().decode("gb18030").splitlines()[0].split(",")
     assert header[:3] == ["行政相对人名称", "行政相对人类别", "行政相对人代码_1（统一社会信用代码）"]
     assert "罚款金额（万元）" in header and header[-3:] == ["操作标识", "版本号", "源记录标识"]
@@ -275,8 +292,11 @@ def test_writer_streams_without_holding_rows(tmp_path, fmt):
 
 
 def test_writer_rejects_unknown_format_encoding_and_header_style(tmp_path):
-    for kwargs, word in (({"fmt": "xls"}, "fmt"), ({"encoding": "latin-1"}, "encoding"),
-                         ({"headers": "en"}, "headers")):
+    for kwargs, word in (
+        ({"fmt": "xls"}, "fmt"),
+        ({"encoding": "latin-1"}, "encoding"),
+        ({"headers": "en"}, "headers"),
+    ):
         with pytest.raises(InputError, match=word):
             write_rows(io.BytesIO(), [], record_type="XZCF", **kwargs)
 

@@ -26,8 +26,9 @@ def verdicts(path, record_type="auto"):
             if "parse_error" in r.meta:
                 out[r.row] = "PARSE_ERROR"
                 continue
-            out[r.row] = sorted((v.field, v.rule, v.reason)
-                                for v in errors_only(validate_fields(r.record_type, r.fields, today=TODAY)))
+            out[r.row] = sorted(
+                (v.field, v.rule, v.reason) for v in errors_only(validate_fields(r.record_type, r.fields, today=TODAY))
+            )
     return out
 
 
@@ -84,7 +85,8 @@ def test_list_jsonl_with_chinese_keys():
     assert rows[1].fields["MD_LX"] == "SXBZXR"  # Chinese list name → code
     assert rows[1].meta == {"op": "U", "source_id": "L-2", "version": "2"}
     assert verdicts(path) == {
-        1: [], 2: [],
+        1: [],
+        2: [],
         3: [("MD_LX", "REC-050", "LIST_TYPE_UNKNOWN")],
         4: [("MD_YCJG", "REC-052", "REMOVAL_INCOMPLETE"), ("MD_YCYY", "REC-052", "REMOVAL_INCOMPLETE")],
         5: "PARSE_ERROR",
@@ -95,14 +97,44 @@ def test_xlsx_with_title_row_and_date_cells(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["东营市行政许可信息报送表"])  # a title row above the header, as templates have
-    ws.append(["行政相对人名称 *", "行政相对人类别*", "行政相对人代码_1(统一社会信用代码)", "法定代表人",
-               "行政许可决定文书名称", "行政许可决定文书号", "许可类别", "许可内容", "许可决定日期",
-               "有效期自", "有效期至", "许可机关", "许可机关统一社会信用代码", "当前状态", "数据来源单位",
-               "数据来源单位统一社会信用代码"])
-    base = ["山东星际云科技发展有限公司", "法人及非法人组织", "91370502MA3RBA290K", "王某某", "许可决定书",
-            "东市监食许〔2024〕15号", "普通", "食品经营", dt.datetime(2024, 3, 1), dt.date(2024, 3, 1),
-            "2029/02/28", "东营市市场监督管理局", "11370500004273161F", 1, "东营市市场监督管理局",
-            "11370500004273161F"]
+    ws.append(
+        [
+            "行政相对人名称 *",
+            "行政相对人类别*",
+            "行政相对人代码_1(统一社会信用代码)",
+            "法定代表人",
+            "行政许可决定文书名称",
+            "行政许可决定文书号",
+            "许可类别",
+            "许可内容",
+            "许可决定日期",
+            "有效期自",
+            "有效期至",
+            "许可机关",
+            "许可机关统一社会信用代码",
+            "当前状态",
+            "数据来源单位",
+            "数据来源单位统一社会信用代码",
+        ]
+    )
+    base = [
+        "山东星际云科技发展有限公司",
+        "法人及非法人组织",
+        "91370502MA3RBA290K",
+        "王某某",
+        "许可决定书",
+        "东市监食许〔2024〕15号",
+        "普通",
+        "食品经营",
+        dt.datetime(2024, 3, 1),
+        dt.date(2024, 3, 1),
+        "2029/02/28",
+        "东营市市场监督管理局",
+        "11370500004273161F",
+        1,
+        "东营市市场监督管理局",
+        "11370500004273161F",
+    ]
     ws.append(base)
     ws.append(base[:8] + [45352, 45352, 20290228] + base[11:])  # serial numbers, YYYYMMDD as int
     ws.append(base[:2] + ["91370502MA3RBA290"] + base[3:])  # 17 characters
@@ -114,7 +146,8 @@ def test_xlsx_with_title_row_and_date_cells(tmp_path):
     assert rows[0].fields["XK_JDRQ"] == "2024-03-01" and rows[0].fields["XK_ZT"] == "1"
     assert rows[1].fields["XK_JDRQ"] == "2024-03-01" and rows[1].fields["XK_YXQZI"] == "2029-02-28"
     assert verdicts(path) == {
-        3: [], 4: [],
+        3: [],
+        4: [],
         5: [("XK_XDR_SHXYM", "REC-ID-01", "USCC_LENGTH")],
         6: [("XK_YXQZI", "REC-028", "DATE_ORDER"), ("XK_YXQZI", "REC-028", "DATE_ORDER")],
     }
@@ -122,20 +155,25 @@ def test_xlsx_with_title_row_and_date_cells(tmp_path):
 
 def test_explicit_type_and_codes_as_headers(tmp_path):
     path = tmp_path / "codes.csv"
-    path.write_text("CF_XDR_MC,CF_WSH,CF_CFLB1,CF_CFLB2,CF_JG\n甲,罚〔2024〕1号,警告,罚款,警告并罚款\n", encoding="utf-8")
+    path.write_text(
+        "CF_XDR_MC,CF_WSH,CF_CFLB1,CF_CFLB2,CF_JG\n甲,罚〔2024〕1号,警告,罚款,警告并罚款\n", encoding="utf-8"
+    )
     (row,) = read_table(path, "XZCF")
     assert row.fields == {"CF_XDR_MC": "甲", "CF_WSH": "罚〔2024〕1号", "CF_CFLB": "警告;罚款", "CF_NR": "警告并罚款"}
     with pytest.raises(InputError, match="no recognisable XZXK header"):
         read_table(path, "XZXK")
 
 
-@pytest.mark.parametrize("name,content,match", [
-    ("a.pdf", b"%PDF", "unknown file format"),
-    ("empty.csv", b"", "empty or has no header"),
-    ("noheader.csv", "名称,日期,金额\n甲,2024-01-01,1\n".encode(), "no recognisable header"),
-    ("broken.xlsx", b"PK not really a zip", "not a readable XLSX"),
-    ("nothing.jsonl", b"[1, 2]\n", "no JSON object"),
-])
+@pytest.mark.parametrize(
+    "name,content,match",
+    [
+        ("a.pdf", b"%PDF", "unknown file format"),
+        ("empty.csv", b"", "empty or has no header"),
+        ("noheader.csv", "名称,日期,金额\n甲,2024-01-01,1\n".encode(), "no recognisable header"),
+        ("broken.xlsx", b"PK not really a zip", "not a readable XLSX"),
+        ("nothing.jsonl", b"[1, 2]\n", "no JSON object"),
+    ],
+)
 def test_clear_errors(tmp_path, name, content, match):
     path = tmp_path / name
     path.write_bytes(content)
@@ -154,12 +192,21 @@ def test_missing_file_and_ambiguous_header(tmp_path):
     assert "--type" in exc.value.hint
 
 
-@pytest.mark.parametrize("raw,iso", [
-    ("2024/3/1", "2024-03-01"), ("2024.03.01", "2024-03-01"), ("20240301", "2024-03-01"),
-    ("2024年3月1日", "2024-03-01"), ("2024-03-01 08:30:00", "2024-03-01"), ("45352", "2024-03-01"),
-    (dt.datetime(2024, 3, 1, 8), "2024-03-01"), ("长期", "2099-12-31"),
-    ("2024/02/30", "2024/02/30"), ("三月", "三月"),
-])
+@pytest.mark.parametrize(
+    "raw,iso",
+    [
+        ("2024/3/1", "2024-03-01"),
+        ("2024.03.01", "2024-03-01"),
+        ("20240301", "2024-03-01"),
+        ("2024年3月1日", "2024-03-01"),
+        ("2024-03-01 08:30:00", "2024-03-01"),
+        ("45352", "2024-03-01"),
+        (dt.datetime(2024, 3, 1, 8), "2024-03-01"),
+        ("长期", "2099-12-31"),
+        ("2024/02/30", "2024/02/30"),
+        ("三月", "三月"),
+    ],
+)
 def test_normalise_date(raw, iso):
     assert normalise_date(raw) == iso
 

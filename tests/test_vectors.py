@@ -1,5 +1,5 @@
 """The committed vectors match the code (no drift), and each crypto/record vector holds when
-checked with the code the way another vendor would check theirs (STYLE.md §10)."""
+checked with the code the way another vendor would check theirs (ADR 0016)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def test_committed_vectors_match_their_generator(module):
     for name, text in generate.build_module(module).items():
         path = VECTOR_DIR / name
         assert path.exists(), f"{name} missing: run python -m creditx.standard.vectors.generate"
-        assert path.read_text(encoding="utf-8") == text, \
+        assert path.read_text(encoding="utf-8") == text, (
             f"{name} drifted: the code now produces something else; regenerate only if the change is intended"
+        )
 
 
 def test_runner_write_and_check(tmp_path: Path, monkeypatch):
@@ -39,7 +40,8 @@ def test_runner_write_and_check(tmp_path: Path, monkeypatch):
     (tmp_path / "stale.json").write_text("{}")
     assert generate.drift(tmp_path, GENERATED) == [
         "pae.json: differs from what the code generates",
-        "stale.json: no generator produces it any more (delete it or restore its generator)"]
+        "stale.json: no generator produces it any more (delete it or restore its generator)",
+    ]
     assert generate.main(["--out", str(tmp_path), "--check"]) == 1
     (tmp_path / "pae.json").unlink()
     assert "pae.json: missing" in generate.drift(tmp_path, GENERATED)[0]
@@ -78,8 +80,11 @@ def test_envelope_vectors():
         env = Envelope.from_json_obj(c["envelope"])
         trusted = set(c["trusted_keyids"])
         try:
-            sig = verify_envelope(env, lambda kid: keys.get(kid) if kid in trusted else None,
-                                  expected_type=c["expected_type"])
+            sig = verify_envelope(
+                env,
+                lambda kid, trusted=trusted: keys.get(kid) if kid in trusted else None,
+                expected_type=c["expected_type"],
+            )
             got = {"valid": True, "keyid": sig.keyid, "suite": sig.suite}
         except SignatureError as exc:
             got = {"valid": False, "reason": exc.reason, "rule": exc.rule}
@@ -97,7 +102,9 @@ def test_record_codec_vectors():
         else:
             with pytest.raises(RecordError) as e:
                 decode_record(payload)
-            assert (e.value.reason, e.value.rule, e.value.field) == (exp["reason"], exp["rule"], exp["field"]), c["name"]
+            assert (e.value.reason, e.value.rule, e.value.field) == (exp["reason"], exp["rule"], exp["field"]), c[
+                "name"
+            ]
 
 
 def test_canonical_vectors_agree_with_independent_implementation():

@@ -2,7 +2,7 @@
 
 Thin shell over the pure modules (``identifiers``, ``catalogue``, ``validation``, ``tabular``,
 ``synth``): it reads arguments, calls them, and prints — human text by default, ``--json``
-for scripts. Exit status (DESIGN.md §9): 0 all good, 1 the command ran and found invalid
+for scripts. Exit status (ADR 0012): 0 all good, 1 the command ran and found invalid
 codes or rows, 2 a usage/input error with a hint (raised as ``InputError``).
 
 The reading clock lives here and only here: ``--today`` (default: the local date) is passed
@@ -16,8 +16,8 @@ import datetime as dt
 from collections import Counter
 from pathlib import Path
 
-from creditx.standard.catalogue import load_catalogue
 from creditx.cli.output import add_json_flag, format_table, print_json, progress
+from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import InputError
 from creditx.standard.identifiers import check_any
 from creditx.standard.tabular import read_table
@@ -25,9 +25,11 @@ from creditx.standard.validation import Violation, validate_fields
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    std = subparsers.add_parser("standard", help="the exchange standard: identifiers, records, test data",
-                                description="Check identifiers, validate template files, generate test data, "
-                                            "print the record catalogue.")
+    std = subparsers.add_parser(
+        "standard",
+        help="the exchange standard: identifiers, records, test data",
+        description="Check identifiers, validate template files, generate test data, print the record catalogue.",
+    )
     sub = std.add_subparsers(dest="standard_command", required=True, metavar="SUBCOMMAND")
 
     p = sub.add_parser("check-id", help="check USCCs, organisation codes and citizen ID numbers")
@@ -37,12 +39,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("validate", help="validate a CSV/XLSX/JSONL template file row by row")
     p.add_argument("file", type=Path, metavar="FILE")
-    p.add_argument("--type", default="auto", choices=["auto", "XZXK", "XZCF", "LIST"],
-                   help="record type (default: detected from the header)")
-    p.add_argument("--limit", type=int, default=None, metavar="N",
-                   help="list at most N problems (the counts still cover every row)")
-    p.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
-                   help="the date decisions may not be after (default: today)")
+    p.add_argument(
+        "--type",
+        default="auto",
+        choices=["auto", "XZXK", "XZCF", "LIST"],
+        help="record type (default: detected from the header)",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="list at most N problems (the counts still cover every row)",
+    )
+    p.add_argument(
+        "--today",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the date decisions may not be after (default: today)",
+    )
     add_json_flag(p)
     p.set_defaults(func=cmd_validate)
 
@@ -85,13 +101,33 @@ def cmd_check_id(args) -> int:
     today = dt.date.today()
     results = [check_any(code, today=today) for code in args.codes]
     if args.json:
-        print_json([{k: v for k, v in r.as_dict().items()
-                     if k in ("code", "kind", "valid", "reason", "rule", "message", "warnings")}
-                    for r in results])
+        print_json(
+            [
+                {
+                    k: v
+                    for k, v in r.as_dict().items()
+                    if k in ("code", "kind", "valid", "reason", "rule", "message", "warnings")
+                }
+                for r in results
+            ]
+        )
     else:
-        print(format_table([(r.code, r.kind, "valid" if r.valid else "INVALID", r.rule, r.reason,
-                             r.message or "; ".join(r.warnings)) for r in results],
-                           ["code", "kind", "verdict", "rule", "reason", "message"]))
+        print(
+            format_table(
+                [
+                    (
+                        r.code,
+                        r.kind,
+                        "valid" if r.valid else "INVALID",
+                        r.rule,
+                        r.reason,
+                        r.message or "; ".join(r.warnings),
+                    )
+                    for r in results
+                ],
+                ["code", "kind", "verdict", "rule", "reason", "message"],
+            )
+        )
     return 0 if all(r.valid for r in results) else 1
 
 
@@ -100,13 +136,22 @@ def cmd_check_id(args) -> int:
 
 def _row_problems(row, today: dt.date) -> list[Violation]:
     if "parse_error" in row.meta:
-        return [Violation("", "", "REC-060", "ROW_UNREADABLE", row.meta["parse_error"],
-                          "write one JSON object per line")]
+        return [
+            Violation("", "", "REC-060", "ROW_UNREADABLE", row.meta["parse_error"], "write one JSON object per line")
+        ]
     problems = validate_fields(row.record_type, row.fields, today=today)
     op = row.meta.get("op")
     if op is not None and op not in load_catalogue().operations.values:
-        problems.append(Violation("op", "操作标识", "REC-063", "OP_INVALID",
-                                  f"operation flag {op!r} is not I, U or D", "write I (new), U (correction) or D (revocation)"))
+        problems.append(
+            Violation(
+                "op",
+                "操作标识",
+                "REC-063",
+                "OP_INVALID",
+                f"operation flag {op!r} is not I, U or D",
+                "write I (new), U (correction) or D (revocation)",
+            )
+        )
     return problems
 
 
@@ -134,9 +179,18 @@ def cmd_validate(args) -> int:
                     errors.append({"row": row.row, **v.as_dict()})
             if total % 1000 == 0:
                 advance(1000)
-    report = {"file": str(args.file), "record_type": record_type, "encoding": encoding,
-              "total": total, "valid": valid, "invalid": invalid_rows, "warnings": warnings,
-              "unknown_columns": unknown, "errors": errors, "by_rule": dict(sorted(by_rule.items()))}
+    report = {
+        "file": str(args.file),
+        "record_type": record_type,
+        "encoding": encoding,
+        "total": total,
+        "valid": valid,
+        "invalid": invalid_rows,
+        "warnings": warnings,
+        "unknown_columns": unknown,
+        "errors": errors,
+        "by_rule": dict(sorted(by_rule.items())),
+    }
     if args.json:
         print_json(report)
     else:
@@ -146,15 +200,34 @@ def cmd_validate(args) -> int:
 
 def _print_validation(report: dict) -> None:
     if report["unknown_columns"]:
-        print(f"columns not in the {report['record_type']} catalogue (kept, not imported): "
-              + ", ".join(report["unknown_columns"]))
+        print(
+            f"columns not in the {report['record_type']} catalogue (kept, not imported): "
+            + ", ".join(report["unknown_columns"])
+        )
     if report["errors"]:
-        print(format_table([(e["row"], e["severity"], e["field"], e["field_name"], e["rule"], e["reason"],
-                             e["message"], e["fix"]) for e in report["errors"]],
-                           ["row", "severity", "field", "name", "rule", "reason", "message", "fix"]))
+        print(
+            format_table(
+                [
+                    (
+                        e["row"],
+                        e["severity"],
+                        e["field"],
+                        e["field_name"],
+                        e["rule"],
+                        e["reason"],
+                        e["message"],
+                        e["fix"],
+                    )
+                    for e in report["errors"]
+                ],
+                ["row", "severity", "field", "name", "rule", "reason", "message", "fix"],
+            )
+        )
         print()
-    print(f"{report['file']}: {report['record_type']}, {report['total']} rows, {report['valid']} valid, "
-          f"{report['invalid']} invalid, {report['warnings']} warnings")
+    print(
+        f"{report['file']}: {report['record_type']}, {report['total']} rows, {report['valid']} valid, "
+        f"{report['invalid']} invalid, {report['warnings']} warnings"
+    )
     for rule, n in report["by_rule"].items():
         print(f"  {rule}: {n}")
 
@@ -167,13 +240,26 @@ def cmd_generate(args) -> int:
 
     if args.count < 0:
         raise InputError(f"--count {args.count} is negative", hint="ask for 0 or more rows")
-    rows = synth.generate_rows(args.city, args.type, args.count, seed=args.seed,
-                               invalid_share=args.invalid_share, today=args.today or dt.date.today())
+    rows = synth.generate_rows(
+        args.city,
+        args.type,
+        args.count,
+        seed=args.seed,
+        invalid_share=args.invalid_share,
+        today=args.today or dt.date.today(),
+    )
     with open(args.output, "wb") as out:  # the shell opens the file; standards only writes the stream
         written = synth.write_rows(out, rows, record_type=args.type, fmt=args.format, encoding=args.encoding)
     if args.json:
-        print_json({"file": str(args.output), "record_type": args.type, "rows": written,
-                    "format": args.format, "encoding": args.encoding})
+        print_json(
+            {
+                "file": str(args.output),
+                "record_type": args.type,
+                "rows": written,
+                "format": args.format,
+                "encoding": args.encoding,
+            }
+        )
     else:
         print(f"wrote {written} {args.type} rows for {args.city} to {args.output}")
     return 0
@@ -194,14 +280,33 @@ def cmd_catalogue(args) -> int:
     for code in [args.type] if args.type else list(cat.record_types):
         rt = cat.record_type(code)
         print(f"\n{rt.code} {rt.name_zh}")
-        print(format_table([(f.code, f.name_zh, f.kind, f.max_length,
-                             "required" if f.required else (f.condition or ""), f.enumeration or "")
-                            for f in rt.fields], ["code", "name", "kind", "max", "required", "enumeration"]))
+        print(
+            format_table(
+                [
+                    (
+                        f.code,
+                        f.name_zh,
+                        f.kind,
+                        f.max_length,
+                        "required" if f.required else (f.condition or ""),
+                        f.enumeration or "",
+                    )
+                    for f in rt.fields
+                ],
+                ["code", "name", "kind", "max", "required", "enumeration"],
+            )
+        )
     if not args.type or args.type == "LIST":
         print("\nlist types")
-        print(format_table([(lt.code, lt.name_zh, lt.colour, lt.issuer, lt.term_months or "",
-                             lt.earliest_repair_months or "") for lt in cat.list_types],
-                           ["code", "name", "colour", "issuer", "term (months)", "repair after"]))
+        print(
+            format_table(
+                [
+                    (lt.code, lt.name_zh, lt.colour, lt.issuer, lt.term_months or "", lt.earliest_repair_months or "")
+                    for lt in cat.list_types
+                ],
+                ["code", "name", "colour", "issuer", "term (months)", "repair after"],
+            )
+        )
     return 0
 
 
@@ -218,5 +323,9 @@ def cmd_verify_bundle(args) -> int:
     if args.json:
         print_json(verdict)
         return 0 if verdict["ok"] else 1
-    return print_verdict(verdict, f"bundle OK: {verdict['origin']}, {verdict['leaves']} leaves, {verdict['checkpoints']} "
-                                  f"checkpoints, {verdict['proofs_checked']} proofs verified", "bundle")
+    return print_verdict(
+        verdict,
+        f"bundle OK: {verdict['origin']}, {verdict['leaves']} leaves, {verdict['checkpoints']} "
+        f"checkpoints, {verdict['proofs_checked']} proofs verified",
+        "bundle",
+    )

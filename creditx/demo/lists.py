@@ -45,7 +45,8 @@ def applied_list_seq(node_dir: Path) -> int:
 
     with _channel(node_dir) as ch:
         resp = lists_pb2_grpc.DepartmentsStub(ch).Check(
-            lists_pb2.CheckRequest(subject=lists_pb2.Subject(uscc=PROBE_USCC)), timeout=5)
+            lists_pb2.CheckRequest(subject=lists_pb2.Subject(uscc=PROBE_USCC)), timeout=5
+        )
     return resp.applied_list_seq
 
 
@@ -54,7 +55,8 @@ def is_listed(node_dir: Path, uscc: str) -> bool:
 
     with _channel(node_dir) as ch:
         resp = lists_pb2_grpc.DepartmentsStub(ch).Check(
-            lists_pb2.CheckRequest(subject=lists_pb2.Subject(uscc=uscc)), timeout=5)
+            lists_pb2.CheckRequest(subject=lists_pb2.Subject(uscc=uscc)), timeout=5
+        )
     return any(m.list_type == BLACK_LIST_TYPE for m in resp.memberships)
 
 
@@ -106,8 +108,14 @@ def time_until(node_dirs: list[Path], condition, *, t0: float, deadline: float) 
 def propagate(node_dirs: list[Path], origin: Path, *, today: dt.date, seed: int, timeout: float) -> dict:
     """Add a black-list entry at ``origin``, wait for every node; then remove it by credit repair."""
     # A subject no replica lists yet, so the timing measures this change and nothing older.
-    fields = next((f for f in black_list_candidates(origin.name, today, seed)
-                   if not any(is_listed(d, f["MD_ZT_SHXYM"]) for d in node_dirs)), None)
+    fields = next(
+        (
+            f
+            for f in black_list_candidates(origin.name, today, seed)
+            if not any(is_listed(d, f["MD_ZT_SHXYM"]) for d in node_dirs)
+        ),
+        None,
+    )
     if fields is None:
         raise RuntimeError("every generated 失信被执行人 candidate is already listed somewhere")
     uscc = fields["MD_ZT_SHXYM"]
@@ -125,9 +133,22 @@ def propagate(node_dirs: list[Path], origin: Path, *, today: dt.date, seed: int,
 
     def summary(times: dict[str, float | None]) -> dict:
         got = sorted(v for v in times.values() if v is not None)
-        return {"per_node_s": times, "reached": len(got), "of": len(times),
-                "median_s": got[len(got) // 2] if got else None, "max_s": got[-1] if got else None}
+        return {
+            "per_node_s": times,
+            "reached": len(got),
+            "of": len(times),
+            "median_s": got[len(got) // 2] if got else None,
+            "max_s": got[-1] if got else None,
+        }
 
-    return {"subject": {"name": fields.get("MD_ZT_MC"), "uscc": uscc, "list_type": BLACK_LIST_TYPE,
-                        "colour": colour, "origin": origin.name},
-            "added": summary(added), "removed_by_credit_repair": summary(removed)}
+    return {
+        "subject": {
+            "name": fields.get("MD_ZT_MC"),
+            "uscc": uscc,
+            "list_type": BLACK_LIST_TYPE,
+            "colour": colour,
+            "origin": origin.name,
+        },
+        "added": summary(added),
+        "removed_by_credit_repair": summary(removed),
+    }

@@ -48,11 +48,17 @@ class Child:
     proc: subprocess.Popen | None = None
     _log_file: object = field(default=None, repr=False)
 
-    def start(self, env: dict | None = None) -> "Child":
+    def start(self, env: dict | None = None) -> Child:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = open(self.log, "ab")
-        self.proc = subprocess.Popen(self.argv, stdout=self._log_file, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
         return self
 
     @property
@@ -74,8 +80,9 @@ class Child:
         deadline = time.monotonic() + timeout
         while not condition():
             if not self.alive():
-                raise CreditxError(f"{self.name} exited (status {self.proc.returncode}) before {what}:\n"
-                                   f"{self.log_tail()}")
+                raise CreditxError(
+                    f"{self.name} exited (status {self.proc.returncode}) before {what}:\n{self.log_tail()}"
+                )
             if time.monotonic() > deadline:
                 raise CreditxError(f"{self.name}: no {what} after {timeout:.0f} s:\n{self.log_tail()}")
             time.sleep(POLL_S)
@@ -127,8 +134,9 @@ def start_node(node_dir: Path, *, timeout: float = 60.0, env: dict | None = None
     """Start ``creditx node run`` and wait for its local API socket."""
     sock = node_dir / "node.sock"
     sock.unlink(missing_ok=True)  # a killed node leaves its socket file behind
-    child = Child(f"node {node_dir.name}", creditx_argv("node", "run", "--dir", str(node_dir)),
-                  node_dir / "node.log").start(env)
+    child = Child(
+        f"node {node_dir.name}", creditx_argv("node", "run", "--dir", str(node_dir)), node_dir / "node.log"
+    ).start(env)
     child.wait_until(sock.exists, timeout=timeout, what="local API socket")
     return child
 

@@ -12,7 +12,7 @@ credit repair (:mod:`creditx.demo.lists`). The numbers must add up per city:
 The demo drives the parts the way an operator and a city would: ``creditx certs`` through the
 certs library, ``creditx gateway``/``creditx node`` as child processes, the node's local API
 over its Unix socket, the gateway's operator API with an operator certificate. It never
-imports ``node`` (DESIGN.md: gateway and node meet only on the wire).
+imports ``node`` (ADR 0002: gateway and node meet only on the wire).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import shutil
 import signal
 import tempfile
 import threading
@@ -31,13 +30,13 @@ from pathlib import Path
 
 import grpc
 
-from creditx.pki.ca import init_ca
-from creditx.pki.issue import issue_gateway, issue_node, issue_operator
+from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.demo import lists as demo_lists
 from creditx.demo.procs import Child, run_creditx, start_gateway, start_node, stop_all
-from creditx.cli.output import add_json_flag, format_table, print_json
+from creditx.pki.ca import init_ca
+from creditx.pki.issue import issue_gateway, issue_node, issue_operator
 from creditx.standard.divisions import CITIES
-from creditx.standard.errors import CreditxError, InputError
+from creditx.standard.errors import InputError
 from creditx.standard.synth import generate_rows, write_rows
 
 # How a city's records split over the record types, and what is re-reported.
@@ -47,8 +46,9 @@ CORRECTION_SHARE = 0.03  # a later version of a penalty (op U): supersedes the f
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("demo", help="run a whole province (gateway + city nodes) on loopback",
-                              description=__doc__.splitlines()[0])
+    p = subparsers.add_parser(
+        "demo", help="run a whole province (gateway + city nodes) on loopback", description=__doc__.splitlines()[0]
+    )
     p.add_argument("--cities", type=int, default=16, help="how many cities, 1-16 (default 16)")
     p.add_argument("--records", type=int, default=600, help="records generated per city (default 600)")
     p.add_argument("--invalid-share", type=float, default=0.05, help="share of broken rows (default 0.05)")
@@ -56,8 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", type=Path, help="working directory (default: a new temporary one)")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     p.add_argument("--keep-running", action="store_true", help="stay up for exploring until Ctrl-C")
-    p.add_argument("--store", default=None, metavar="postgresql://…",
-                   help="run the gateway on this PostgreSQL database instead of a SQLite file")
+    p.add_argument(
+        "--store",
+        default=None,
+        metavar="postgresql://…",
+        help="run the gateway on this PostgreSQL database instead of a SQLite file",
+    )
     add_json_flag(p)
     p.set_defaults(func=cmd_demo)
 
@@ -94,11 +98,13 @@ def cmd_demo(args) -> int:
         else:
             print_report(result)
         if args.keep_running:
-            say(f"\nThe province keeps running in {base}. Try:\n"
+            say(
+                f"\nThe province keeps running in {base}. Try:\n"
                 f"  creditx gateway status --dir {base / 'gateway'}\n"
                 f"  creditx node status --dir {base / 'nodes' / '370100'}\n"
                 f"  creditx node rejects --dir {base / 'nodes' / '370100'}\n"
-                "Ctrl-C stops it.")
+                "Ctrl-C stops it."
+            )
             stop.wait()
         return 0 if result["consistent"] else 1
     finally:
@@ -107,7 +113,7 @@ def cmd_demo(args) -> int:
 
 def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> dict:
     today = dt.date.today()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     regions = list(CITIES)[: args.cities]
     t0 = time.monotonic()
 
@@ -115,8 +121,17 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
     ca = init_ca(base / "ca", at=now, name="山东省公共信用信息交换根CA (demo)")
     gw_creds = issue_gateway(ca, at=now)
     gw_dir = base / "gateway"
-    run_creditx("gateway", "init", "--dir", str(gw_dir), "--ca-dir", str(gw_creds.dir), "--name", "sd-gateway",
-                *(("--store", args.store) if args.store else ()))
+    run_creditx(
+        "gateway",
+        "init",
+        "--dir",
+        str(gw_dir),
+        "--ca-dir",
+        str(gw_creds.dir),
+        "--name",
+        "sd-gateway",
+        *(("--store", args.store) if args.store else ()),
+    )
     issue_operator(ca, name="operator", at=now, out=gw_dir / "operator")
     gateway, run_info = start_gateway(gw_dir)
     children.append(gateway)
@@ -125,9 +140,20 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
     cities = [City(r, CITIES[r], base / "nodes" / r) for r in regions]
     for i, city in enumerate(cities):
         creds = issue_node(ca, region=city.region, name=f"node-{city.region}", at=now)
-        run_creditx("node", "init", "--dir", str(city.dir), "--region", city.region,
-                    "--gateway", run_info["address"].replace("127.0.0.1", "localhost"),
-                    "--certs", str(creds.dir), "--name", f"node-{city.region}")
+        run_creditx(
+            "node",
+            "init",
+            "--dir",
+            str(city.dir),
+            "--region",
+            city.region,
+            "--gateway",
+            run_info["address"].replace("127.0.0.1", "localhost"),
+            "--certs",
+            str(creds.dir),
+            "--name",
+            f"node-{city.region}",
+        )
         make_city_files(city, args.records, args.seed + i, args.invalid_share, today)
     say(f"certificates issued, {sum(c.generated for c in cities)} records generated")
 
@@ -143,11 +169,13 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
     head = int(gateway_status(gw_dir).get("list_head", 0))
     say(f"list log at list_seq {head}; waiting for every node's replica to catch up …")
     node_dirs = [c.dir for c in cities]
-    caught_up = demo_lists.time_until(node_dirs, lambda d: demo_lists.applied_list_seq(d) >= head,
-                                      t0=t_done, deadline=time.monotonic() + args.timeout)
+    caught_up = demo_lists.time_until(
+        node_dirs, lambda d: demo_lists.applied_list_seq(d) >= head, t0=t_done, deadline=time.monotonic() + args.timeout
+    )
     say("a new 失信被执行人 entry is submitted at 济南; timing its arrival at every node …")
-    propagation = demo_lists.propagate(node_dirs, cities[0].dir, today=today, seed=args.seed,
-                                       timeout=min(args.timeout, 120.0))
+    propagation = demo_lists.propagate(
+        node_dirs, cities[0].dir, today=today, seed=args.seed, timeout=min(args.timeout, 120.0)
+    )
     cities[0].generated += 2  # the listing and its credit-repair removal, submitted at 济南
 
     # The province as operators see it at the end: every node reports its replica position.
@@ -156,7 +184,8 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
     result["replicas_caught_up_s"] = caught_up
     result["list_propagation"] = propagation
     result["consistent"] = result["consistent"] and all(
-        propagation[k]["reached"] == len(cities) for k in ("added", "removed_by_credit_repair"))
+        propagation[k]["reached"] == len(cities) for k in ("added", "removed_by_credit_repair")
+    )
     return result
 
 
@@ -195,9 +224,10 @@ def make_city_files(city: City, records: int, seed: int, invalid_share: float, t
     n_dup = max(1, round(len(penalties) * DUPLICATE_SHARE))
     n_cor = max(1, round(len(penalties) * CORRECTION_SHARE))
     again = [dataclasses.replace(r, source_id=r.source_id + "-R") for r in penalties[:n_dup]]
-    corrected = [dataclasses.replace(r, op="U", version=2,
-                                     fields={**r.fields, "BZ": "更正：原决定书笔误已改正"})
-                 for r in penalties[n_dup:n_dup + n_cor]]
+    corrected = [
+        dataclasses.replace(r, op="U", version=2, fields={**r.fields, "BZ": "更正：原决定书笔误已改正"})
+        for r in penalties[n_dup : n_dup + n_cor]
+    ]
     path = city.dir / "inbox" / "XZCF-resubmitted.csv"
     with path.open("wb") as out:
         write_rows(out, again + corrected, record_type="XZCF", fmt="csv")
@@ -249,8 +279,9 @@ def wait_drained(cities: list[City], *, deadline: float, stop: threading.Event, 
     return False
 
 
-def summarise(cities: list[City], gateway_status: dict, drained: bool, *, base: Path,
-              sync_s: float, total_s: float) -> dict:
+def summarise(
+    cities: list[City], gateway_status: dict, drained: bool, *, base: Path, sync_s: float, total_s: float
+) -> dict:
     by_region = {n["region"]: n for n in gateway_status.get("nodes", [])}
     per_city = []
     for c in cities:
@@ -260,15 +291,33 @@ def summarise(cities: list[City], gateway_status: dict, drained: bool, *, base: 
         for r in g.get("recent_rejections", []):
             reasons[r["reason_code"]] = reasons.get(r["reason_code"], 0) + int(r["count"])
         rejected = c.quarantined + rej
-        per_city.append({
-            "region": c.region, "city": c.name, "generated": c.generated,
-            "accepted": acc, "duplicate": dup, "superseded": sup,
-            "rejected": rejected, "rejected_at_node": c.quarantined, "rejected_at_gateway": rej,
-            "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
-            "adds_up": c.generated == acc + dup + sup + rejected,
-        })
-    totals = {k: sum(p[k] for p in per_city) for k in
-              ("generated", "accepted", "duplicate", "superseded", "rejected", "rejected_at_node", "rejected_at_gateway")}
+        per_city.append(
+            {
+                "region": c.region,
+                "city": c.name,
+                "generated": c.generated,
+                "accepted": acc,
+                "duplicate": dup,
+                "superseded": sup,
+                "rejected": rejected,
+                "rejected_at_node": c.quarantined,
+                "rejected_at_gateway": rej,
+                "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
+                "adds_up": c.generated == acc + dup + sup + rejected,
+            }
+        )
+    totals = {
+        k: sum(p[k] for p in per_city)
+        for k in (
+            "generated",
+            "accepted",
+            "duplicate",
+            "superseded",
+            "rejected",
+            "rejected_at_node",
+            "rejected_at_gateway",
+        )
+    }
     by_reason: dict[str, int] = {}
     for p in per_city:
         for k, v in p["rejected_by_reason"].items():
@@ -293,39 +342,105 @@ def _ms(seconds: float | None) -> str:
 def print_report(result: dict) -> None:
     nodes = result["gateway"].get("nodes", [])
     print("\nProvince status (creditx gateway status):")
-    print(format_table(
-        [(n["region"], n["name"], "yes" if n.get("connected") else "no", n.get("committed_seq", 0),
-          n.get("backlog", 0), n.get("accepted", 0), n.get("duplicate", 0), n.get("superseded", 0),
-          n.get("rejected", 0), n.get("applied_list_seq", 0), n.get("list_lag_entries", 0)) for n in nodes],
-        ["region", "node", "connected", "committed", "backlog", "accepted", "duplicate", "superseded", "rejected",
-         "replica at", "list lag"]))
+    print(
+        format_table(
+            [
+                (
+                    n["region"],
+                    n["name"],
+                    "yes" if n.get("connected") else "no",
+                    n.get("committed_seq", 0),
+                    n.get("backlog", 0),
+                    n.get("accepted", 0),
+                    n.get("duplicate", 0),
+                    n.get("superseded", 0),
+                    n.get("rejected", 0),
+                    n.get("applied_list_seq", 0),
+                    n.get("list_lag_entries", 0),
+                )
+                for n in nodes
+            ],
+            [
+                "region",
+                "node",
+                "connected",
+                "committed",
+                "backlog",
+                "accepted",
+                "duplicate",
+                "superseded",
+                "rejected",
+                "replica at",
+                "list lag",
+            ],
+        )
+    )
     print("\nPer city (generated = accepted + duplicate + superseded + rejected):")
-    print(format_table(
-        [(p["region"], p["city"], p["generated"], p["accepted"], p["duplicate"], p["superseded"], p["rejected"],
-          p["rejected_at_node"], p["rejected_at_gateway"], "yes" if p["adds_up"] else "NO") for p in result["cities"]],
-        ["region", "city", "generated", "accepted", "duplicate", "superseded", "rejected", "at node", "at gateway",
-         "adds up"]))
+    print(
+        format_table(
+            [
+                (
+                    p["region"],
+                    p["city"],
+                    p["generated"],
+                    p["accepted"],
+                    p["duplicate"],
+                    p["superseded"],
+                    p["rejected"],
+                    p["rejected_at_node"],
+                    p["rejected_at_gateway"],
+                    "yes" if p["adds_up"] else "NO",
+                )
+                for p in result["cities"]
+            ],
+            [
+                "region",
+                "city",
+                "generated",
+                "accepted",
+                "duplicate",
+                "superseded",
+                "rejected",
+                "at node",
+                "at gateway",
+                "adds up",
+            ],
+        )
+    )
     t = result["totals"]
-    print(f"\nTotal: {t['generated']} generated → {t['accepted']} accepted, {t['duplicate']} duplicate, "
-          f"{t['superseded']} superseded, {t['rejected']} rejected")
+    print(
+        f"\nTotal: {t['generated']} generated → {t['accepted']} accepted, {t['duplicate']} duplicate, "
+        f"{t['superseded']} superseded, {t['rejected']} rejected"
+    )
     if result["rejected_by_reason"]:
         print("Rejected by reason: " + ", ".join(f"{k} {v}" for k, v in result["rejected_by_reason"].items()))
     s = result["seconds"]
-    print(f"Synced in {s['sync']} s ({result['records_per_second']} records/s), {s['total']} s in all; "
-          f"data in {result['dir']}")
+    print(
+        f"Synced in {s['sync']} s ({result['records_per_second']} records/s), {s['total']} s in all; "
+        f"data in {result['dir']}"
+    )
     lp = result.get("list_propagation")
     if lp:
         subj = lp["subject"]
-        print(f"\nList redistribution: {subj['name']} ({subj['uscc']}) put on {subj['list_type']} "
-              f"({subj['colour']} list) at {subj['origin']}:")
+        print(
+            f"\nList redistribution: {subj['name']} ({subj['uscc']}) put on {subj['list_type']} "
+            f"({subj['colour']} list) at {subj['origin']}:"
+        )
         add, rem = lp["added"], lp["removed_by_credit_repair"]
-        print(format_table(
-            [(region, _ms(add["per_node_s"].get(region)), _ms(rem["per_node_s"].get(region)))
-             for region in add["per_node_s"]],
-            ["node", "listed after", "removed (信用修复) after"]))
-        print(f"listed at {add['reached']}/{add['of']} nodes (median {_ms(add['median_s'])}, "
-              f"slowest {_ms(add['max_s'])}); removal at {rem['reached']}/{rem['of']} "
-              f"(median {_ms(rem['median_s'])}, slowest {_ms(rem['max_s'])})")
+        print(
+            format_table(
+                [
+                    (region, _ms(add["per_node_s"].get(region)), _ms(rem["per_node_s"].get(region)))
+                    for region in add["per_node_s"]
+                ],
+                ["node", "listed after", "removed (信用修复) after"],
+            )
+        )
+        print(
+            f"listed at {add['reached']}/{add['of']} nodes (median {_ms(add['median_s'])}, "
+            f"slowest {_ms(add['max_s'])}); removal at {rem['reached']}/{rem['of']} "
+            f"(median {_ms(rem['median_s'])}, slowest {_ms(rem['max_s'])})"
+        )
     if not result["drained"]:
         print("NOT DRAINED: some nodes still had records to send at the deadline")
     elif not result["consistent"]:

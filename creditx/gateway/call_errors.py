@@ -1,4 +1,4 @@
-"""The one place where batch-level failures become gRPC status codes (DESIGN.md decision 10).
+"""The one place where batch-level failures become gRPC status codes (ADR 0013).
 
 UNAUTHENTICATED bad or revoked peer; PERMISSION_DENIED wrong role; INVALID_ARGUMENT malformed
 batch; RESOURCE_EXHAUSTED batch or message too large; UNAVAILABLE shutting down. A bad

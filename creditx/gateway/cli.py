@@ -28,12 +28,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     i = sub.add_parser("init", help="create a gateway directory from the CA's gateway credentials")
     i.add_argument("--dir", required=True, type=Path)
-    i.add_argument("--ca-dir", required=True, type=Path,
-                   help="CA directory (its gateway/ folder is used) or an issue-gateway --out folder")
+    i.add_argument(
+        "--ca-dir",
+        required=True,
+        type=Path,
+        help="CA directory (its gateway/ folder is used) or an issue-gateway --out folder",
+    )
     i.add_argument("--listen", default=None, help="HOST:PORT (default 127.0.0.1:0, any free port)")
     i.add_argument("--name", default=None, help="gateway id shown to nodes")
-    i.add_argument("--store", default=None, metavar="FILE|postgresql://…",
-                   help="the gateway database: a SQLite file in DIR (default gateway.db) or a PostgreSQL URL")
+    i.add_argument(
+        "--store",
+        default=None,
+        metavar="FILE|postgresql://…",
+        help="the gateway database: a SQLite file in DIR (default gateway.db) or a PostgreSQL URL",
+    )
     i.set_defaults(func=cmd_init)
 
     r = sub.add_parser("run", help="serve Exchange and Operator over mutual TLS until SIGTERM/SIGINT")
@@ -41,13 +49,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.set_defaults(func=cmd_run)
 
     from creditx.gateway.audit.cli import register_audit
+
     register_audit(sub)
     from creditx.gateway.lists.import_lists import register as register_import_lists
 
     register_import_lists(sub)  # DIST: import-lists FILE [--dir DIR] [--json]
 
-    for name, func, helptext in (("status", cmd_status, "every node's sync state"),
-                                 ("records", cmd_records, "find stored records and decisions")):
+    for name, func, helptext in (
+        ("status", cmd_status, "every node's sync state"),
+        ("records", cmd_records, "find stored records and decisions"),
+    ):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("--dir", type=Path, help="gateway directory (run.json, operator/ credentials)")
         s.add_argument("--address")
@@ -106,10 +117,13 @@ def _operator_channel(args):
     ca = args.ca or (d / "tls" / "ca.crt" if d else None)
     for flag, p in (("--cert", cert), ("--key", key), ("--ca", ca)):
         if p is None or not p.exists():
-            raise InputError(f"operator credentials: {flag} {p} not found",
-                             hint="issue one with `creditx certs issue-operator --out DIR/operator` or pass flags")
-    ch = grpc.secure_channel(address, channel_credentials(ca, cert, key),
-                             options=[("grpc.ssl_target_name_override", "localhost")])
+            raise InputError(
+                f"operator credentials: {flag} {p} not found",
+                hint="issue one with `creditx certs issue-operator --out DIR/operator` or pass flags",
+            )
+    ch = grpc.secure_channel(
+        address, channel_credentials(ca, cert, key), options=[("grpc.ssl_target_name_override", "localhost")]
+    )
     try:
         grpc.channel_ready_future(ch).result(timeout=10)
     except grpc.FutureTimeoutError:
@@ -136,15 +150,52 @@ def cmd_status(args) -> int:
     if args.json:
         print_json(MessageToDict(resp, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
         return 0
-    rows = [(n.region, n.name, "yes" if n.connected else "no", n.last_seen[:19], n.committed_seq, n.backlog,
-             n.accepted, n.duplicate, n.superseded, n.rejected,
-             ", ".join(f"{r.reason_code}×{r.count}" for r in n.recent_rejections[:3]),
-             n.applied_list_seq, f"{n.list_lag_entries} / {n.list_lag_seconds:.1f}s",
-             n.signing_cert_not_after[:10], n.auth_cert_not_after[:10]) for n in resp.nodes]
-    print(format_table(rows, ["region", "name", "conn", "last seen", "committed", "backlog", "acc", "dup",
-                              "sup", "rej", "top rejections", "lists", "list lag", "signing exp", "auth exp"]))
-    print(f"audit log: {resp.audit_size} leaves, latest checkpoint at size {resp.checkpoint_size} "
-          f"signed {resp.checkpoint_signed_at or 'never'}; list log head {resp.list_head}")
+    rows = [
+        (
+            n.region,
+            n.name,
+            "yes" if n.connected else "no",
+            n.last_seen[:19],
+            n.committed_seq,
+            n.backlog,
+            n.accepted,
+            n.duplicate,
+            n.superseded,
+            n.rejected,
+            ", ".join(f"{r.reason_code}×{r.count}" for r in n.recent_rejections[:3]),
+            n.applied_list_seq,
+            f"{n.list_lag_entries} / {n.list_lag_seconds:.1f}s",
+            n.signing_cert_not_after[:10],
+            n.auth_cert_not_after[:10],
+        )
+        for n in resp.nodes
+    ]
+    print(
+        format_table(
+            rows,
+            [
+                "region",
+                "name",
+                "conn",
+                "last seen",
+                "committed",
+                "backlog",
+                "acc",
+                "dup",
+                "sup",
+                "rej",
+                "top rejections",
+                "lists",
+                "list lag",
+                "signing exp",
+                "auth exp",
+            ],
+        )
+    )
+    print(
+        f"audit log: {resp.audit_size} leaves, latest checkpoint at size {resp.checkpoint_size} "
+        f"signed {resp.checkpoint_signed_at or 'never'}; list log head {resp.list_head}"
+    )
     if resp.ingest_refusal:
         print(f"INGEST STOPPED: {resp.ingest_refusal}")
     elif resp.checkpoint_error:
@@ -161,20 +212,40 @@ def cmd_records(args) -> int:
         fp = bytes.fromhex(args.fingerprint)
     except ValueError:
         raise InputError("--fingerprint must be hex (64 characters)", hint="copy it from an ack or --json") from None
-    req = operator_pb2.FindRecordsRequest(region=args.region, type=args.type, natural_key=args.natural_key,
-                                          fingerprint=fp, limit=args.limit, page_token=args.page_token)
+    req = operator_pb2.FindRecordsRequest(
+        region=args.region,
+        type=args.type,
+        natural_key=args.natural_key,
+        fingerprint=fp,
+        limit=args.limit,
+        page_token=args.page_token,
+    )
     with _operator_channel(args) as ch:
         resp = _call(operator_pb2_grpc.OperatorStub(ch).FindRecords, req)
     if args.json:
         d = MessageToDict(resp, preserving_proto_field_name=True)
-        for r, m in zip(d.get("records", []), resp.records):
+        for r, m in zip(d.get("records", []), resp.records, strict=True):
             r["fingerprint"], r["payload"] = m.fingerprint.hex(), m.payload.decode("utf-8", "replace")
         print_json(d)
         return 0
-    rows = [(r.id, r.node, r.source_seq, r.type, r.outcome, r.reason_code, r.version, "*" if r.current else "",
-             r.fingerprint.hex()[:16], r.received_at) for r in resp.records]
-    print(format_table(rows, ["id", "node", "seq", "type", "outcome", "reason", "ver", "cur", "fingerprint",
-                              "received"]))
+    rows = [
+        (
+            r.id,
+            r.node,
+            r.source_seq,
+            r.type,
+            r.outcome,
+            r.reason_code,
+            r.version,
+            "*" if r.current else "",
+            r.fingerprint.hex()[:16],
+            r.received_at,
+        )
+        for r in resp.records
+    ]
+    print(
+        format_table(rows, ["id", "node", "seq", "type", "outcome", "reason", "ver", "cur", "fingerprint", "received"])
+    )
     if resp.next_page_token:
         print(f"more: --page-token {resp.next_page_token}")
     return 0

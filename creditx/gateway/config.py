@@ -1,4 +1,4 @@
-"""Gateway configuration: paths and every limit as a setting with a safe default (STYLE.md 8).
+"""Gateway configuration: paths and every limit as a setting with a safe default (ADR 0013).
 
 Stored as ``DIR/gateway.json``. Relative paths are relative to DIR. Unknown keys are an error
 naming the key, so a typo does not silently fall back to a default.
@@ -69,7 +69,9 @@ def load_config(directory: Path) -> GatewayConfig:
     try:
         data = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{path} does not exist", hint="run `creditx gateway init --dir DIR --ca-dir CADIR` first") from None
+        raise InputError(
+            f"{path} does not exist", hint="run `creditx gateway init --dir DIR --ca-dir CADIR` first"
+        ) from None
     except ValueError as exc:
         raise InputError(f"{path} is not JSON: {exc}", hint="fix the file or re-run gateway init") from None
     known = {f.name for f in fields(GatewayConfig)}
@@ -79,8 +81,10 @@ def load_config(directory: Path) -> GatewayConfig:
     for f in fields(GatewayConfig):
         if f.name in data and not isinstance(data[f.name], type(getattr(GatewayConfig, f.name))):
             if not (isinstance(data[f.name], int) and isinstance(getattr(GatewayConfig, f.name), float)):
-                raise InputError(f"{path}: setting {f.name!r} must be {type(getattr(GatewayConfig, f.name)).__name__}",
-                                 hint=f"default is {getattr(GatewayConfig, f.name)!r}")
+                raise InputError(
+                    f"{path}: setting {f.name!r} must be {type(getattr(GatewayConfig, f.name)).__name__}",
+                    hint=f"default is {getattr(GatewayConfig, f.name)!r}",
+                )
     return GatewayConfig(**data)
 
 

@@ -11,25 +11,40 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from creditx.pki import files
 from creditx.gateway.config import CONFIG_NAME, GatewayConfig, save_config
 from creditx.gateway.store.engine import is_url
+from creditx.pki import files
 from creditx.standard.errors import InputError
 
-_COPIES = ((files.CA_CERT, 0o644), (files.CRL, 0o644), (files.TLS_CERT, 0o644), (files.TLS_KEY, 0o600),
-           (files.SIGNING_CERT, 0o644), (files.SIGNING_KEY, 0o600))
+_COPIES = (
+    (files.CA_CERT, 0o644),
+    (files.CRL, 0o644),
+    (files.TLS_CERT, 0o644),
+    (files.TLS_KEY, 0o600),
+    (files.SIGNING_CERT, 0o644),
+    (files.SIGNING_KEY, 0o600),
+)
 
 
-def init_gateway_dir(directory: Path, creds_dir: Path, *, cfg: GatewayConfig | None = None,
-                     listen: str | None = None, name: str | None = None, store: str | None = None) -> Path:
+def init_gateway_dir(
+    directory: Path,
+    creds_dir: Path,
+    *,
+    cfg: GatewayConfig | None = None,
+    listen: str | None = None,
+    name: str | None = None,
+    store: str | None = None,
+) -> Path:
     directory, creds_dir = Path(directory), Path(creds_dir)
     if (directory / CONFIG_NAME).exists():
         raise InputError(f"{directory / CONFIG_NAME} already exists", hint="use another --dir or edit that file")
     missing = [n for n, _ in _COPIES if not (creds_dir / n).exists()]
     if missing:
-        raise InputError(f"{creds_dir} lacks {', '.join(missing)}",
-                         hint="point --ca-dir at the CA directory (its gateway/ folder is used) or at the "
-                              "output of `creditx certs issue-gateway --out`")
+        raise InputError(
+            f"{creds_dir} lacks {', '.join(missing)}",
+            hint="point --ca-dir at the CA directory (its gateway/ folder is used) or at the "
+            "output of `creditx certs issue-gateway --out`",
+        )
     if store and is_url(store):
         check_store(store)  # before anything is written: a wrong URL leaves no half-made directory
     tls = directory / "tls"
@@ -57,6 +72,8 @@ def check_store(spec: str) -> None:
         open_store(spec).close()
     except Exception as exc:  # noqa: BLE001 — any reason the database refuses us is the operator's to fix
         shown = str(spec).split("@")[-1]  # never echo a password
-        raise InputError(f"cannot open the gateway database {shown}: {type(exc).__name__}: {exc}".strip(),
-                         hint="for PostgreSQL give postgresql://USER@HOST:PORT/DBNAME of an existing database "
-                              "the user may create tables in") from None
+        raise InputError(
+            f"cannot open the gateway database {shown}: {type(exc).__name__}: {exc}".strip(),
+            hint="for PostgreSQL give postgresql://USER@HOST:PORT/DBNAME of an existing database "
+            "the user may create tables in",
+        ) from None

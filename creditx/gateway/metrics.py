@@ -33,14 +33,17 @@ class GatewayCollector:
 
     def collect(self):
         now = self.clock()
-        records = CounterMetricFamily("creditx_gateway_records", "Decisions per node and outcome",
-                                      labels=["region", "outcome"])
+        records = CounterMetricFamily(
+            "creditx_gateway_records", "Decisions per node and outcome", labels=["region", "outcome"]
+        )
         committed = GaugeMetricFamily("creditx_gateway_committed_seq", "Committed high-water mark", labels=["region"])
-        backlog = GaugeMetricFamily("creditx_gateway_node_backlog", "Records the node reports unsent",
-                                    labels=["region"])
+        backlog = GaugeMetricFamily(
+            "creditx_gateway_node_backlog", "Records the node reports unsent", labels=["region"]
+        )
         connected = GaugeMetricFamily("creditx_gateway_node_connected", "1 if connected", labels=["region"])
-        expiry = GaugeMetricFamily("creditx_gateway_cert_expiry_seconds", "Seconds until a node certificate "
-                                   "expires", labels=["region", "cert"])
+        expiry = GaugeMetricFamily(
+            "creditx_gateway_cert_expiry_seconds", "Seconds until a node certificate expires", labels=["region", "cert"]
+        )
         for v in node_views(self.store, self.presence, now):
             for outcome in ("accepted", "duplicate", "superseded", "rejected"):
                 records.add_metric([v.region, outcome.upper()], getattr(v, outcome))

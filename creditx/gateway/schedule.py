@@ -1,4 +1,4 @@
-"""Periodic jobs of the gateway (APScheduler 3.x BackgroundScheduler, DESIGN.md decision 8).
+"""Periodic jobs of the gateway (APScheduler 3.x BackgroundScheduler, ADR 0015).
 
 Job bodies are one call each into tested code with the injected clock: re-read the CA / CRL
 (so revocations take effect without restart, SEC-041) and mark silent nodes disconnected.
@@ -16,14 +16,32 @@ from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.presence import Presence
 
 
-def make_scheduler(cfg: GatewayConfig, keys: KeyRegistry, presence: Presence,
-                   clock: Callable[[], datetime], checkpoint: Callable[[], None] | None = None) -> BackgroundScheduler:
+def make_scheduler(
+    cfg: GatewayConfig,
+    keys: KeyRegistry,
+    presence: Presence,
+    clock: Callable[[], datetime],
+    checkpoint: Callable[[], None] | None = None,
+) -> BackgroundScheduler:
     sched = BackgroundScheduler(daemon=True)
-    sched.add_job(lambda: keys.trust, "interval", seconds=cfg.crl_reload_s, id="crl-reload",
-                  max_instances=1, coalesce=True)
-    sched.add_job(lambda: presence.mark_stale(clock(), cfg.stale_after_s), "interval",
-                  seconds=max(1, cfg.stale_after_s // 5), id="stale-connections", max_instances=1, coalesce=True)
+    sched.add_job(
+        lambda: keys.trust, "interval", seconds=cfg.crl_reload_s, id="crl-reload", max_instances=1, coalesce=True
+    )
+    sched.add_job(
+        lambda: presence.mark_stale(clock(), cfg.stale_after_s),
+        "interval",
+        seconds=max(1, cfg.stale_after_s // 5),
+        id="stale-connections",
+        max_instances=1,
+        coalesce=True,
+    )
     if checkpoint is not None:  # AUD-027: sign a checkpoint whenever the tree has grown
-        sched.add_job(checkpoint, "interval", seconds=cfg.checkpoint_interval_s, id="audit-checkpoint",
-                      max_instances=1, coalesce=True)
+        sched.add_job(
+            checkpoint,
+            "interval",
+            seconds=cfg.checkpoint_interval_s,
+            id="audit-checkpoint",
+            max_instances=1,
+            coalesce=True,
+        )
     return sched

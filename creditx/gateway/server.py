@@ -12,7 +12,7 @@ import os
 import secrets
 from collections.abc import Callable
 from concurrent import futures
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -20,31 +20,31 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from creditx.pki.tls import FileTrustSource, server_credentials
-from creditx.pki.files import read_key
-from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
-from creditx.gateway.audit.leaves import rfc3339
-from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
+from creditx.gateway.audit.leaves import rfc3339
+from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
-from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.exchange.presence import Presence
+from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.lists.service import ListLimits
 from creditx.gateway.lists.wiring import SERVICE as DISTRIBUTION
 from creditx.gateway.lists.wiring import Lists
 from creditx.gateway.metrics import make_registry
-from creditx.gateway.exchange.presence import Presence
-from creditx.gateway.schedule import make_scheduler
-from creditx.gateway.audit.service import AuditServicer
-from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
+from creditx.gateway.schedule import make_scheduler
 from creditx.gateway.store.engine import open_store
+from creditx.pki.files import read_key
+from creditx.pki.tls import FileTrustSource, server_credentials
+from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def load_subject_key(path: Path) -> bytes:
@@ -57,8 +57,15 @@ def load_subject_key(path: Path) -> bytes:
 
 
 class Gateway:
-    def __init__(self, directory: Path, cfg: GatewayConfig | None = None, *,
-                 clock: Callable[[], datetime] = utc_now, audit: bool = True, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        cfg: GatewayConfig | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        audit: bool = True,
+        workers: int | None = None,
+    ) -> None:
         self.dir = Path(directory)
         self.cfg = cfg or load_config(self.dir)
         self.clock = clock
@@ -68,41 +75,81 @@ class Gateway:
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
         self.presence = Presence()
-        self.checkpointer = Checkpointer(c.database_spec(d), origin_for(c.name),
-                                         lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
+        self.checkpointer = Checkpointer(
+            c.database_spec(d),
+            origin_for(c.name),
+            lambda: read_key(c.path(d, "signing_key")),
+            clock,
+            grace_s=c.checkpoint_grace_s,
+        )
         # DIST-001/030: the list log (written by the ingest's batch transaction), Distribution on the same port
-        self.lists = Lists(self.dir, c, self.keys, clock, audit=audit,
-                           limits=ListLimits(max_batch_changes=c.list_max_batch_changes,
-                                             max_batch_bytes=c.list_max_batch_bytes,
-                                             max_chunk_bytes=c.list_max_chunk_bytes,
-                                             max_chunk_entries=c.list_max_chunk_entries))
-        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit,
-                             on_list_published=self.lists.hub.publish)
-        self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,
-                                         signing_cert_der=_der(c.path(d, "signing_cert")))
+        self.lists = Lists(
+            self.dir,
+            c,
+            self.keys,
+            clock,
+            audit=audit,
+            limits=ListLimits(
+                max_batch_changes=c.list_max_batch_changes,
+                max_batch_bytes=c.list_max_batch_bytes,
+                max_chunk_bytes=c.list_max_chunk_bytes,
+                max_chunk_entries=c.list_max_chunk_entries,
+            ),
+        )
+        ingest = BatchIngest(
+            self.store,
+            self.pool,
+            clock,
+            load_subject_key(c.path(d, "subject_key")),
+            audit=audit,
+            on_list_published=self.lists.hub.publish,
+        )
+        self.exchange = ExchangeServicer(
+            ingest,
+            self.keys,
+            self.presence,
+            c,
+            clock,
+            checkpointer=self.checkpointer,
+            signing_cert_der=_der(c.path(d, "signing_cert")),
+        )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
-        self.operator = OperatorServicer(self.store, self.presence, self.keys, c.name, clock,
-                                         list_lags=self.lists.lags, audit_status=self.checkpointer.status)
+        self.operator = OperatorServicer(
+            self.store,
+            self.presence,
+            self.keys,
+            c.name,
+            clock,
+            list_lags=self.lists.lags,
+            audit_status=self.checkpointer.status,
+        )
         self.health = health.HealthServicer()
         ms = 1000
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
             maximum_concurrent_rpcs=c.max_concurrent_streams,
-            options=[("grpc.max_receive_message_length", c.max_message_bytes),
-                     ("grpc.max_send_message_length", c.max_message_bytes),
-                     ("grpc.keepalive_time_ms", c.keepalive_time_s * ms),
-                     ("grpc.keepalive_timeout_ms", c.keepalive_timeout_s * ms),
-                     ("grpc.http2.min_ping_interval_without_data_ms", c.min_ping_interval_s * ms),
-                     ("grpc.keepalive_permit_without_calls", 1)])
+            options=[
+                ("grpc.max_receive_message_length", c.max_message_bytes),
+                ("grpc.max_send_message_length", c.max_message_bytes),
+                ("grpc.keepalive_time_ms", c.keepalive_time_s * ms),
+                ("grpc.keepalive_timeout_ms", c.keepalive_timeout_s * ms),
+                ("grpc.http2.min_ping_interval_without_data_ms", c.min_ping_interval_s * ms),
+                ("grpc.keepalive_permit_without_calls", 1),
+            ],
+        )
         exchange_pb2_grpc.add_ExchangeServicer_to_server(self.exchange, self.server)
         operator_pb2_grpc.add_OperatorServicer_to_server(self.operator, self.server)
         audit_pb2_grpc.add_AuditServicer_to_server(AuditServicer(self.checkpointer), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.lists.register(self.server)
-        names = (DISTRIBUTION, exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
-                 operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
-                 audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
-                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+        names = (
+            DISTRIBUTION,
+            exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
+            operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
+            audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        )
         reflection.enable_server_reflection(names, self.server)
         creds = server_credentials(c.path(d, "tls_cert"), c.path(d, "tls_key"), c.path(d, "ca_cert"))
         self.port = self.server.add_secure_port(c.listen, creds)
@@ -127,8 +174,11 @@ class Gateway:
         for name in ("",) + SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.scheduler.start()
-        run = {"address": self.address, "metrics": f"http://{host}:{self._http.server_port}/metrics",
-               "pid": os.getpid()}
+        run = {
+            "address": self.address,
+            "metrics": f"http://{host}:{self._http.server_port}/metrics",
+            "pid": os.getpid(),
+        }
         write_json_atomic(self.dir / RUN_NAME, run)
         return run
 

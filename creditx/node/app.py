@@ -1,5 +1,5 @@
 """The one place that wires a node together: config → store → signer → sync client →
-scheduler → local API (STYLE.md, "one place that wires things together").
+scheduler → local API (ADR 0002).
 
 :class:`NodeApp` is used by every ``creditx node`` command: ``import`` and ``status`` only need
 the store and signer (they work while ``run`` is or is not running: SQLite WAL), ``run`` starts
@@ -43,12 +43,13 @@ class NodeApp:
         self.signer = Signer(key)
         cert = x509.load_pem_x509_certificate((self.dir / "signing.crt").read_bytes())
         with self.store.transaction():  # key rotation: remember every cert that signed outbox records
-            self.store.remember_signing_cert(self.signer.keyid, cert.public_bytes(serialization.Encoding.DER),
-                                             time.time())
+            self.store.remember_signing_cert(
+                self.signer.keyid, cert.public_bytes(serialization.Encoding.DER), time.time()
+            )
         self.subject_key = subject_key(self.dir)  # NODE-041
         self.replica = ReplicaStore(self.store, self.subject_key)
-        self.applied = threading.Condition()      # notified after each applied batch (Feed streams wait on it)
-        self._report_wanted = threading.Event()   # set after applying; report_applied_job clears it
+        self.applied = threading.Condition()  # notified after each applied batch (Feed streams wait on it)
+        self._report_wanted = threading.Event()  # set after applying; report_applied_job clears it
         self._runner: SyncRunner | None = None
         self._follower = None
         self._lists_channel = None
@@ -65,11 +66,21 @@ class NodeApp:
 
     # --- intake --------------------------------------------------------------------------------
 
-    def ingest(self, rows: Iterable[RowLike], *, source: str, keep_results: bool = False,
-               advance=lambda n: None) -> IntakeReport:
-        return ingest(self.store, self.signer, rows, region=self.config.region, source=source,
-                      today=dt.date.today(), clock=time.time, batch_size=self.config.limits.import_batch_rows,
-                      keep_results=keep_results, advance=advance)
+    def ingest(
+        self, rows: Iterable[RowLike], *, source: str, keep_results: bool = False, advance=lambda n: None
+    ) -> IntakeReport:
+        return ingest(
+            self.store,
+            self.signer,
+            rows,
+            region=self.config.region,
+            source=source,
+            today=dt.date.today(),
+            clock=time.time,
+            batch_size=self.config.limits.import_batch_rows,
+            keep_results=keep_results,
+            advance=advance,
+        )
 
     def status(self) -> dict:
         return node_status(self.store)
@@ -81,29 +92,45 @@ class NodeApp:
 
         lim = self.config.limits
         creds = channel_credentials(self.dir / "ca.crt", self.dir / "auth.crt", self.dir / "auth.key")
-        return ChannelSettings(self.config.gateway, creds, self.config.gateway_server_name,
-                               lim.rpc_timeout_s, lim.keepalive_time_ms, lim.keepalive_timeout_ms,
-                               lim.max_message_bytes + 64 * 1024)
+        return ChannelSettings(
+            self.config.gateway,
+            creds,
+            self.config.gateway_server_name,
+            lim.rpc_timeout_s,
+            lim.keepalive_time_ms,
+            lim.keepalive_timeout_ms,
+            lim.max_message_bytes + 64 * 1024,
+        )
 
     def runner(self) -> SyncRunner:
         if self._runner is None:
             lim = self.config.limits
             settings = self.channel_settings()
-            policy = SyncPolicy(lim.backoff_base_s, lim.backoff_cap_s, lim.ack_timeout_s, lim.max_batch_records,
-                                lim.max_message_bytes, lim.max_in_flight_batches)
-            self._runner = SyncRunner(self.store, settings, SyncMachine(policy=policy, rng=random.SystemRandom()),
-                                      node_name=self.config.name,
-                                      signing_certs=lambda: self.store.signing_certs_in_use(self.signer.keyid),
-                                      on_gateway_cert=self._gateway_cert)
+            policy = SyncPolicy(
+                lim.backoff_base_s,
+                lim.backoff_cap_s,
+                lim.ack_timeout_s,
+                lim.max_batch_records,
+                lim.max_message_bytes,
+                lim.max_in_flight_batches,
+            )
+            self._runner = SyncRunner(
+                self.store,
+                settings,
+                SyncMachine(policy=policy, rng=random.SystemRandom()),
+                node_name=self.config.name,
+                signing_certs=lambda: self.store.signing_certs_in_use(self.signer.keyid),
+                on_gateway_cert=self._gateway_cert,
+            )
         return self._runner
 
     def _gateway_cert(self, der: bytes) -> None:
         """Keep the gateway's checkpoint-signing certificate from the handshake (verified first)."""
-        from creditx.pki.identity import IdentityError
         from creditx.node.replica.trust import accept_gateway_cert
+        from creditx.pki.identity import IdentityError
 
         try:
-            if accept_gateway_cert(self.dir, der, dt.datetime.now(dt.timezone.utc)):
+            if accept_gateway_cert(self.dir, der, dt.datetime.now(dt.UTC)):
                 log.info("stored the gateway's signing certificate from the handshake")
         except IdentityError as exc:
             log.warning("refused the gateway's signing certificate: %s", exc)
@@ -138,12 +165,22 @@ class NodeApp:
 
         if self._follower is None:
             lim = self.config.limits
-            policy = FollowPolicy(lim.backoff_base_s, lim.backoff_cap_s, lim.rpc_timeout_s,
-                                  max_batch_changes=lim.list_batch_changes, snapshot_threshold=lim.snapshot_threshold,
-                                  max_chunk_entries=lim.snapshot_chunk_entries,
-                                  max_chunk_bytes=lim.snapshot_chunk_bytes)
-            self._follower = Follower(self.replica, self.lists_channel, policy,
-                                      resolve_key=origin_key_resolver(self.dir), on_applied=self.after_applied)
+            policy = FollowPolicy(
+                lim.backoff_base_s,
+                lim.backoff_cap_s,
+                lim.rpc_timeout_s,
+                max_batch_changes=lim.list_batch_changes,
+                snapshot_threshold=lim.snapshot_threshold,
+                max_chunk_entries=lim.snapshot_chunk_entries,
+                max_chunk_bytes=lim.snapshot_chunk_bytes,
+            )
+            self._follower = Follower(
+                self.replica,
+                self.lists_channel,
+                policy,
+                resolve_key=origin_key_resolver(self.dir),
+                on_applied=self.after_applied,
+            )
         return self._follower
 
     def after_applied(self, applied_list_seq: int) -> None:
@@ -161,8 +198,12 @@ class NodeApp:
         from creditx.node.replica.checkpoints import CheckpointChecker
         from creditx.node.replica.trust import gateway_signing_keys
 
-        return CheckpointChecker(self.replica, self.lists_channel, lambda: gateway_signing_keys(self.dir),
-                                 rpc_timeout=self.config.limits.rpc_timeout_s)
+        return CheckpointChecker(
+            self.replica,
+            self.lists_channel,
+            lambda: gateway_signing_keys(self.dir),
+            rpc_timeout=self.config.limits.rpc_timeout_s,
+        )
 
     def checkpoint_job(self) -> None:
         checker = self._checker()
@@ -193,9 +234,14 @@ class NodeApp:
     def departments_servicer(self):
         from creditx.node.replica.departments import DepartmentsServicer
 
-        return DepartmentsServicer(self.replica, {d.name: d for d in self.config.departments}, self.subject_key,
-                                   max_age=dt.timedelta(seconds=self.config.limits.list_stale_after_s),
-                                   applied=self.applied, max_changes=self.config.limits.list_batch_changes)
+        return DepartmentsServicer(
+            self.replica,
+            {d.name: d for d in self.config.departments},
+            self.subject_key,
+            max_age=dt.timedelta(seconds=self.config.limits.list_stale_after_s),
+            applied=self.applied,
+            max_changes=self.config.limits.list_batch_changes,
+        )
 
     def nudge(self) -> bool:
         if self._scheduler is None:
@@ -210,22 +256,30 @@ class NodeApp:
 
         lim = self.config.limits
         sched = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
-        sched.add_job(self.sync_job, "interval", seconds=lim.sync_interval_s, id="sync",
-                      next_run_time=dt.datetime.now().astimezone())
+        sched.add_job(
+            self.sync_job,
+            "interval",
+            seconds=lim.sync_interval_s,
+            id="sync",
+            next_run_time=dt.datetime.now().astimezone(),
+        )
         sched.add_job(self.heartbeat_job, "interval", seconds=lim.heartbeat_interval_s, id="heartbeat")
         sched.add_job(self.checkpoint_job, "interval", seconds=lim.checkpoint_interval_s, id="list-checkpoint")
         sched.add_job(self.report_applied_job, "interval", seconds=1.0, id="report-applied")
         self._scheduler = sched
         servicer = NodeApiServicer(
             submit=lambda rows: self.ingest(rows, source="local-api", keep_results=True),
-            status=self.status, nudge=self.nudge,
+            status=self.status,
+            nudge=self.nudge,
             sync_state=lambda: self._runner.machine.state.value if self._runner else "idle",
-            max_records=lim.max_submit_records)
+            max_records=lim.max_submit_records,
+        )
         from creditx.v1 import lists_pb2_grpc
 
         departments = self.departments_servicer()
-        server = serve_local_api(servicer, self.dir,
-                                 lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv))
+        server = serve_local_api(
+            servicer, self.dir, lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv)
+        )
         follower = self.follower()
         self.after_applied(self.replica.applied())  # sinks catch up with what was applied before a restart
         follow_thread = threading.Thread(target=follower.run, name="list-follower", daemon=True)

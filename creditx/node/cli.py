@@ -19,22 +19,29 @@ import argparse
 import logging
 import signal
 import threading
+from datetime import UTC
 from pathlib import Path
 
 from creditx.cli.output import add_json_flag, format_table, print_json, progress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    node = subparsers.add_parser("node", help="run and operate a city node",
-                                 description="The city node: intake, outbox, upward sync, local API.")
+    node = subparsers.add_parser(
+        "node", help="run and operate a city node", description="The city node: intake, outbox, upward sync, local API."
+    )
     sub = node.add_subparsers(dest="node_command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", help="create a node directory with credentials and node.json")
     _dir(p)
     p.add_argument("--region", required=True, help="the node's division code, e.g. 370100 (370000: province)")
     p.add_argument("--gateway", required=True, metavar="HOST:PORT", help="the provincial gateway")
-    p.add_argument("--certs", required=True, type=Path, metavar="CREDDIR",
-                   help="output of creditx certs issue-node (ca.crt, auth.*, signing.*)")
+    p.add_argument(
+        "--certs",
+        required=True,
+        type=Path,
+        metavar="CREDDIR",
+        help="output of creditx certs issue-node (ca.crt, auth.*, signing.*)",
+    )
     p.add_argument("--name", default="", help="node name (default node-REGION)")
     p.add_argument("--gateway-server-name", default="", help="TLS name of the gateway if not the HOST given")
     p.set_defaults(func=cmd_init)
@@ -76,15 +83,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("replica", help="the list replica: applied list_seq, entries by list type, checkpoint, lag")
     _dir(p)
     add_json_flag(p)
-    p.add_argument("--reset", action="store_true",
-                   help="discard the replica (and its alarm); the running node re-bootstraps from a snapshot")
+    p.add_argument(
+        "--reset",
+        action="store_true",
+        help="discard the replica (and its alarm); the running node re-bootstraps from a snapshot",
+    )
     p.set_defaults(func=cmd_replica)
 
     p = sub.add_parser("feed", help="a department's list changes from its cursor (DIST-061)")
     _dir(p)
     p.add_argument("--department", required=True, help="a department named in node.json")
-    p.add_argument("--from", dest="from_cursor", type=int, default=None, metavar="CURSOR",
-                   help="start after this list_seq instead of the stored cursor")
+    p.add_argument(
+        "--from",
+        dest="from_cursor",
+        type=int,
+        default=None,
+        metavar="CURSOR",
+        help="start after this list_seq instead of the stored cursor",
+    )
     p.add_argument("--list-type", action="append", default=[], metavar="T", help="only this list type (repeatable)")
     p.add_argument("--limit", type=int, default=1000, help="at most this many changes")
     p.add_argument("--ack", action="store_true", help="store the cursor after the printed changes")
@@ -120,8 +136,14 @@ def _read(args, read):
 def cmd_init(args) -> int:
     from creditx.node.config import init_node_dir
 
-    cfg = init_node_dir(args.dir, region=args.region, gateway=args.gateway, certs=args.certs, name=args.name,
-                        server_name=args.gateway_server_name)
+    cfg = init_node_dir(
+        args.dir,
+        region=args.region,
+        gateway=args.gateway,
+        certs=args.certs,
+        name=args.name,
+        server_name=args.gateway_server_name,
+    )
     print(f"node {cfg.name} ({cfg.region}) initialised in {args.dir}; gateway {cfg.gateway}")
     print(f"next: creditx node run --dir {args.dir}")
     return 0
@@ -153,15 +175,24 @@ def cmd_import(args) -> int:
     if args.json:
         print_json(dict(report.as_dict(), file=str(args.file), nudged=nudged))
     else:
-        print(f"{args.file}: {report.rows} rows, {report.accepted} into the outbox "
-              f"(source_seq {report.first_seq}–{report.last_seq}), {report.quarantined} quarantined")
+        print(
+            f"{args.file}: {report.rows} rows, {report.accepted} into the outbox "
+            f"(source_seq {report.first_seq}–{report.last_seq}), {report.quarantined} quarantined"
+        )
         if report.problems:
-            print(format_table([(p["row"], p["field"], p["rule"], p["reason"], p["fix"]) for p in report.problems],
-                               ["row", "field", "rule", "reason", "fix"]))
+            print(
+                format_table(
+                    [(p["row"], p["field"], p["rule"], p["reason"], p["fix"]) for p in report.problems],
+                    ["row", "field", "rule", "reason", "fix"],
+                )
+            )
             if report.quarantined > len(report.problems):
                 print(f"… see all: creditx node quarantine --dir {args.dir}")
-        print("sync: the running node was asked to sync now" if nudged else
-              "sync: no running node answered; records wait in the outbox for creditx node run")
+        print(
+            "sync: the running node was asked to sync now"
+            if nudged
+            else "sync: no running node answered; records wait in the outbox for creditx node run"
+        )
     return 1 if report.quarantined else 0
 
 
@@ -175,8 +206,12 @@ def cmd_quarantine(args) -> int:
     elif args.json:
         print_json(rows)
     else:
-        print(format_table([(r["file"], r["row"], r["field"], r["rule"], r["reason"], r["message"], r["fix"])
-                            for r in rows], ["file", "row", "field", "rule", "reason", "message", "fix"]))
+        print(
+            format_table(
+                [(r["file"], r["row"], r["field"], r["rule"], r["reason"], r["message"], r["fix"]) for r in rows],
+                ["file", "row", "field", "rule", "reason", "message", "fix"],
+            )
+        )
     return 0
 
 
@@ -193,24 +228,40 @@ def cmd_rejects(args) -> int:
     if args.json:
         print_json(rows)
     else:
-        print(format_table([(r["source_seq"], r["source_id"], r["type"], r["reason"], r["requirement"], r["field"],
-                             r["message"]) for r in rows],
-                           ["seq", "source_id", "type", "reason", "requirement", "field", "message"]))
+        print(
+            format_table(
+                [
+                    (
+                        r["source_seq"],
+                        r["source_id"],
+                        r["type"],
+                        r["reason"],
+                        r["requirement"],
+                        r["field"],
+                        r["message"],
+                    )
+                    for r in rows
+                ],
+                ["seq", "source_id", "type", "reason", "requirement", "field", "message"],
+            )
+        )
     return 0
 
 
 def cmd_receipts(args) -> int:
     """AUD-030/031: exit 1 when a receipt fails or the log forked (alarms are kept in receipts.db)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from creditx.node.receipts import run_receipts
 
-    out = run_receipts(args.dir, verify=args.verify, now=datetime.now(timezone.utc).isoformat())
+    out = run_receipts(args.dir, verify=args.verify, now=datetime.now(UTC).isoformat())
     if args.json:
         print_json(out)
     else:
-        print(f"{out['origin']}: tree size {out['tree_size']}, {out['checkpoints_seen']} checkpoints kept, "
-              f"consistent with every one seen before")
+        print(
+            f"{out['origin']}: tree size {out['tree_size']}, {out['checkpoints_seen']} checkpoints kept, "
+            f"consistent with every one seen before"
+        )
         if args.verify:
             print(f"{out['verified']} decisions proven in the log, {len(out['failed'])} failed")
             for f in out["failed"][:20]:
@@ -221,7 +272,7 @@ def cmd_receipts(args) -> int:
 def _when(ms: int) -> str:
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="seconds") if ms else "never"
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="seconds") if ms else "never"
 
 
 def cmd_check(args) -> int:
@@ -233,35 +284,68 @@ def cmd_check(args) -> int:
 
     def read(app):
         q = question_from_text(args.subject, app.subject_key)  # InputError → exit 2 with the reason
-        a = check(app.replica, q, now=dt.datetime.now(dt.timezone.utc),
-                  max_age=dt.timedelta(seconds=app.config.limits.list_stale_after_s))
+        a = check(
+            app.replica,
+            q,
+            now=dt.datetime.now(dt.UTC),
+            max_age=dt.timedelta(seconds=app.config.limits.list_stale_after_s),
+        )
         changes = app.replica.history_of([e.entry_id for e in a.memberships + a.history]) if args.history else []
         return q, a, changes
 
     q, a, changes = _read(args, read)
-    out = {"subject": q.shown, "kind": q.kind, "listed": bool(a.memberships),
-           "memberships": [entry_to_obj(e) for e in a.memberships], "history": [entry_to_obj(e) for e in a.history],
-           "applied_list_seq": a.applied_list_seq,
-           "last_update": a.last_update.isoformat(timespec="seconds") if a.last_update else None, "stale": a.stale}
+    out = {
+        "subject": q.shown,
+        "kind": q.kind,
+        "listed": bool(a.memberships),
+        "memberships": [entry_to_obj(e) for e in a.memberships],
+        "history": [entry_to_obj(e) for e in a.history],
+        "applied_list_seq": a.applied_list_seq,
+        "last_update": a.last_update.isoformat(timespec="seconds") if a.last_update else None,
+        "stale": a.stale,
+    }
     if args.history:
         out["changes"] = changes
     if args.json:
         print_json(out)
         return 0
-    print(f"{q.shown}: {'LISTED on ' + str(len(a.memberships)) + ' list(s)' if a.memberships else 'not listed'}"
-          f" (replica at list_seq {a.applied_list_seq}, updated {out['last_update'] or 'never'}"
-          f"{', STALE' if a.stale else ''})")
+    print(
+        f"{q.shown}: {'LISTED on ' + str(len(a.memberships)) + ' list(s)' if a.memberships else 'not listed'}"
+        f" (replica at list_seq {a.applied_list_seq}, updated {out['last_update'] or 'never'}"
+        f"{', STALE' if a.stale else ''})"
+    )
     if a.memberships:
-        print(format_table([(e.list_type, e.colour, e.listed_on, f"{e.period_start or ''}–{e.period_end or ''}",
-                             e.authority, e.basis) for e in a.memberships],
-                           ["list", "colour", "listed on", "period", "authority", "basis"]))
+        print(
+            format_table(
+                [
+                    (
+                        e.list_type,
+                        e.colour,
+                        e.listed_on,
+                        f"{e.period_start or ''}–{e.period_end or ''}",
+                        e.authority,
+                        e.basis,
+                    )
+                    for e in a.memberships
+                ],
+                ["list", "colour", "listed on", "period", "authority", "basis"],
+            )
+        )
     if a.history:
         print("history (removed):")
-        print(format_table([(e.list_type, e.colour, e.listed_on, e.removed_on, e.removal_reason, e.authority)
-                            for e in a.history], ["list", "colour", "listed on", "removed on", "reason", "authority"]))
+        print(
+            format_table(
+                [(e.list_type, e.colour, e.listed_on, e.removed_on, e.removal_reason, e.authority) for e in a.history],
+                ["list", "colour", "listed on", "removed on", "reason", "authority"],
+            )
+        )
     if args.history and changes:
-        print(format_table([(c["list_seq"], c["kind"], c["reason"], _when(c["at_unix_ms"]), c["entry_id"])
-                            for c in changes], ["list_seq", "change", "reason", "at", "entry"]))
+        print(
+            format_table(
+                [(c["list_seq"], c["kind"], c["reason"], _when(c["at_unix_ms"]), c["entry_id"]) for c in changes],
+                ["list_seq", "change", "reason", "at", "entry"],
+            )
+        )
     return 0
 
 
@@ -272,30 +356,46 @@ def cmd_replica(args) -> int:
         if args.reset:
             app.replica.discard_snapshot()
         st, meta = app.replica.state(), app.replica.meta()
-        return {"applied_list_seq": st.applied, "head_list_seq": meta.get("head", 0),
-                "lag": max(0, int(meta.get("head", 0) or 0) - st.applied), "last_update": _when(st.last_update_ms),
-                "seconds_since_update": round(time.time() - st.last_update_ms / 1000) if st.last_update_ms else None,
-                "entries": app.replica.counts(), "snapshot_in_progress": st.snapshot.__dict__ if st.snapshot else None,
-                "checkpoint": {k: v for k, v in st.checkpoint.items() if k != "note"},
-                "checkpoint_error": meta.get("checkpoint_error", ""), "alarm": st.alarm,
-                "last_error": meta.get("last_error", "")}
+        return {
+            "applied_list_seq": st.applied,
+            "head_list_seq": meta.get("head", 0),
+            "lag": max(0, int(meta.get("head", 0) or 0) - st.applied),
+            "last_update": _when(st.last_update_ms),
+            "seconds_since_update": round(time.time() - st.last_update_ms / 1000) if st.last_update_ms else None,
+            "entries": app.replica.counts(),
+            "snapshot_in_progress": st.snapshot.__dict__ if st.snapshot else None,
+            "checkpoint": {k: v for k, v in st.checkpoint.items() if k != "note"},
+            "checkpoint_error": meta.get("checkpoint_error", ""),
+            "alarm": st.alarm,
+            "last_error": meta.get("last_error", ""),
+        }
 
     r = _read(args, read)
     if args.json:
         print_json(r)
         return 0
-    print(f"applied list_seq {r['applied_list_seq']} of head {r['head_list_seq']} (lag {r['lag']}), "
-          f"last update {r['last_update']}")
-    print(format_table([(lt, c["LISTED"], c["REMOVED"]) for lt, c in sorted(r["entries"].items())],
-                       ["list type", "listed", "removed"]))
+    print(
+        f"applied list_seq {r['applied_list_seq']} of head {r['head_list_seq']} (lag {r['lag']}), "
+        f"last update {r['last_update']}"
+    )
+    print(
+        format_table(
+            [(lt, c["LISTED"], c["REMOVED"]) for lt, c in sorted(r["entries"].items())],
+            ["list type", "listed", "removed"],
+        )
+    )
     cp = r["checkpoint"]
-    print(f"last checkpoint: {cp.get('result', 'none')} at size {cp.get('size', '-')}, {_when(cp.get('at_ms', 0))}"
-          + (f" ({r['checkpoint_error']})" if r["checkpoint_error"] else ""))
+    print(
+        f"last checkpoint: {cp.get('result', 'none')} at size {cp.get('size', '-')}, {_when(cp.get('at_ms', 0))}"
+        + (f" ({r['checkpoint_error']})" if r["checkpoint_error"] else "")
+    )
     snap = r["snapshot_in_progress"]
     if snap:
         pct = 100.0 * snap["next_chunk"] / max(snap["total"], 1)
-        print(f"bootstrapping from the snapshot at list_seq {snap['at_list_seq']}: chunk {snap['next_chunk']} "
-              f"of {snap['total']} ({pct:.0f} %) applied; a restarted node resumes from there")
+        print(
+            f"bootstrapping from the snapshot at list_seq {snap['at_list_seq']}: chunk {snap['next_chunk']} "
+            f"of {snap['total']} ({pct:.0f} %) applied; a restarted node resumes from there"
+        )
     if r["alarm"]:
         print(f"ALARM: {r['alarm']}")
     if r["last_error"]:
@@ -311,8 +411,10 @@ def cmd_feed(args) -> int:
     def read(app):
         depts = {d.name: d for d in app.config.departments}
         if args.department not in depts:
-            raise InputError(f"--department {args.department!r} is not configured in node.json [DIST-061]",
-                             hint=f"known departments: {sorted(depts)}")
+            raise InputError(
+                f"--department {args.department!r} is not configured in node.json [DIST-061]",
+                hint=f"known departments: {sorted(depts)}",
+            )
         dept = depts[args.department]
         types = frozenset(args.list_type) or dept.list_types
         start = args.from_cursor if args.from_cursor is not None else app.replica.cursor(DEPARTMENT_CURSORS, dept.name)
@@ -325,7 +427,21 @@ def cmd_feed(args) -> int:
     if args.json:
         print_json({"department": args.department, "changes": changes, "cursor": cursor, "acknowledged": args.ack})
         return 0
-    print(format_table([(c["list_seq"], c["kind"], c["reason"], c["list_type"], c["entry"]["subject_name"],
-                         c["entry"]["entry_id"]) for c in changes], ["list_seq", "change", "reason", "list", "subject", "entry"]))
-    print(f"cursor {cursor}" + (" (acknowledged)" if args.ack else f"; acknowledge with --ack"))
+    print(
+        format_table(
+            [
+                (
+                    c["list_seq"],
+                    c["kind"],
+                    c["reason"],
+                    c["list_type"],
+                    c["entry"]["subject_name"],
+                    c["entry"]["entry_id"],
+                )
+                for c in changes
+            ],
+            ["list_seq", "change", "reason", "list", "subject", "entry"],
+        )
+    )
+    print(f"cursor {cursor}" + (" (acknowledged)" if args.ack else "; acknowledge with --ack"))
     return 0

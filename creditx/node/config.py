@@ -1,4 +1,4 @@
-"""The node's directory and its configuration, ``DIR/node.json`` (STYLE.md §8: every limit is a
+"""The node's directory and its configuration, ``DIR/node.json`` (ADR 0013: every limit is a
 setting with a safe default).
 
 Layout of a node directory (``creditx node init``)::
@@ -42,26 +42,26 @@ ZERO_MEANS_GATEWAY = frozenset({"snapshot_chunk_entries", "snapshot_chunk_bytes"
 
 @dataclass(frozen=True)
 class Limits:
-    sync_interval_s: float = 30.0          # scheduled sync; new data also triggers one
+    sync_interval_s: float = 30.0  # scheduled sync; new data also triggers one
     heartbeat_interval_s: float = 60.0
-    rpc_timeout_s: float = 10.0            # deadline of every unary call
-    ack_timeout_s: float = 60.0            # NODE-014
-    backoff_base_s: float = 1.0            # NODE-013
+    rpc_timeout_s: float = 10.0  # deadline of every unary call
+    ack_timeout_s: float = 60.0  # NODE-014
+    backoff_base_s: float = 1.0  # NODE-013
     backoff_cap_s: float = 300.0
-    max_batch_records: int = 500           # upper bounds; the gateway's handshake may lower them
+    max_batch_records: int = 500  # upper bounds; the gateway's handshake may lower them
     max_message_bytes: int = 4 * 1024 * 1024
     max_in_flight_batches: int = 4
     keepalive_time_ms: int = 30_000
     keepalive_timeout_ms: int = 10_000
-    import_batch_rows: int = 500           # rows per intake transaction
-    max_submit_records: int = 5_000        # records per local-API Submit call
+    import_batch_rows: int = 500  # rows per intake transaction
+    max_submit_records: int = 5_000  # records per local-API Submit call
     shutdown_grace_s: float = 10.0
-    list_stale_after_s: float = 3600.0     # DIST-060: a check answer is "stale" past this
-    checkpoint_interval_s: float = 300.0   # DIST-052: fetch and check the list checkpoint
-    snapshot_threshold: int = 10_000       # an empty replica this far behind bootstraps by snapshot
-    list_batch_changes: int = 1000         # Subscribe max_batch_changes; feed page size
-    snapshot_chunk_entries: int = 0        # Snapshot max_chunk_entries asked for (0: the gateway's)
-    snapshot_chunk_bytes: int = 0          # Snapshot max_chunk_bytes asked for (0: the gateway's)
+    list_stale_after_s: float = 3600.0  # DIST-060: a check answer is "stale" past this
+    checkpoint_interval_s: float = 300.0  # DIST-052: fetch and check the list checkpoint
+    snapshot_threshold: int = 10_000  # an empty replica this far behind bootstraps by snapshot
+    list_batch_changes: int = 1000  # Subscribe max_batch_changes; feed page size
+    snapshot_chunk_entries: int = 0  # Snapshot max_chunk_entries asked for (0: the gateway's)
+    snapshot_chunk_bytes: int = 0  # Snapshot max_chunk_bytes asked for (0: the gateway's)
 
 
 @dataclass(frozen=True)
@@ -78,32 +78,41 @@ class Department:
 class NodeConfig:
     name: str
     region: str
-    gateway: str                           # HOST:PORT
-    gateway_server_name: str = ""          # TLS name to verify if not the host in `gateway`
+    gateway: str  # HOST:PORT
+    gateway_server_name: str = ""  # TLS name to verify if not the host in `gateway`
     limits: Limits = field(default_factory=Limits)
     departments: tuple[Department, ...] = ()
 
     def check(self) -> None:
         if not is_region(self.region):
-            raise InputError(f"node.json: region {self.region!r} is not a Shandong division code (REC-ID-030)",
-                             hint="use a city code such as 370100, or 370000 for a province-level department")
+            raise InputError(
+                f"node.json: region {self.region!r} is not a Shandong division code (REC-ID-030)",
+                hint="use a city code such as 370100, or 370000 for a province-level department",
+            )
         host, _, port = self.gateway.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise InputError(f"node.json: gateway {self.gateway!r} is not HOST:PORT",
-                             hint="write the gateway address as e.g. gateway.example:7443")
+            raise InputError(
+                f"node.json: gateway {self.gateway!r} is not HOST:PORT",
+                hint="write the gateway address as e.g. gateway.example:7443",
+            )
         for f in dataclasses.fields(Limits):
             value = getattr(self.limits, f.name)
             if value < 0 or (value == 0 and f.name not in ZERO_MEANS_GATEWAY):
-                raise InputError(f"node.json: limits.{f.name} must be positive",
-                                 hint=f"remove it to use the default {f.default}")
+                raise InputError(
+                    f"node.json: limits.{f.name} must be positive", hint=f"remove it to use the default {f.default}"
+                )
         names = [d.name for d in self.departments]
         for d in self.departments:
             if not d.name or names.count(d.name) > 1:
-                raise InputError(f"node.json: departments: name {d.name!r} is empty or repeated (DIST-061)",
-                                 hint="give every department a unique name")
+                raise InputError(
+                    f"node.json: departments: name {d.name!r} is empty or repeated (DIST-061)",
+                    hint="give every department a unique name",
+                )
             if d.jsonl and (Path(d.jsonl).is_absolute() or ".." in Path(d.jsonl).parts):
-                raise InputError(f"node.json: departments[{d.name}].jsonl {d.jsonl!r} must stay inside the node directory",
-                                 hint="write a relative path such as feeds/tax.jsonl")
+                raise InputError(
+                    f"node.json: departments[{d.name}].jsonl {d.jsonl!r} must stay inside the node directory",
+                    hint="write a relative path such as feeds/tax.jsonl",
+                )
 
 
 def load_config(directory: Path) -> NodeConfig:
@@ -113,16 +122,25 @@ def load_config(directory: Path) -> NodeConfig:
     except FileNotFoundError:
         raise InputError(f"{path} not found", hint=f"run: creditx node init --dir {directory} …") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not valid JSON: {exc}", hint="fix the file or run creditx node init again") from None
+        raise InputError(
+            f"{path} is not valid JSON: {exc}", hint="fix the file or run creditx node init again"
+        ) from None
     known = {f.name for f in dataclasses.fields(Limits)}
     unknown = set(raw.get("limits", {})) - known
     if unknown:
         raise InputError(f"{path}: unknown limits {sorted(unknown)}", hint=f"known limits: {sorted(known)}")
     try:
-        cfg = NodeConfig(raw["name"], raw["region"], raw["gateway"], raw.get("gateway_server_name", ""),
-                         Limits(**raw.get("limits", {})),
-                         tuple(Department(d["name"], frozenset(d.get("list_types", ())), d.get("jsonl", ""))
-                               for d in raw.get("departments", ())))
+        cfg = NodeConfig(
+            raw["name"],
+            raw["region"],
+            raw["gateway"],
+            raw.get("gateway_server_name", ""),
+            Limits(**raw.get("limits", {})),
+            tuple(
+                Department(d["name"], frozenset(d.get("list_types", ())), d.get("jsonl", ""))
+                for d in raw.get("departments", ())
+            ),
+        )
     except (KeyError, TypeError) as exc:
         raise InputError(f"{path}: missing setting {exc}", hint="run creditx node init again") from None
     cfg.check()
@@ -136,22 +154,30 @@ def _copy_private(src: Path, dst: Path, mode: int) -> None:
     os.chmod(dst, mode)
 
 
-def init_node_dir(directory: Path, *, region: str, gateway: str, certs: Path, name: str = "",
-                  server_name: str = "") -> NodeConfig:
+def init_node_dir(
+    directory: Path, *, region: str, gateway: str, certs: Path, name: str = "", server_name: str = ""
+) -> NodeConfig:
     """Create DIR with the credentials from CERTS (certs/files.py layout) and node.json."""
     directory, certs = Path(directory), Path(certs)
     missing = [f for f in CREDENTIAL_FILES if not (certs / f).is_file()]
     if missing:
-        raise InputError(f"{certs}: missing credential files {missing}",
-                         hint="point --certs at the output of: creditx certs issue-node --region … --out DIR")
+        raise InputError(
+            f"{certs}: missing credential files {missing}",
+            hint="point --certs at the output of: creditx certs issue-node --region … --out DIR",
+        )
     cfg = NodeConfig(name or f"node-{region}", region, gateway, server_name)
     cfg.check()
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     for f in CREDENTIAL_FILES:
         _copy_private(certs / f, directory / f, 0o600 if f.endswith(".key") else 0o644)
-    body = {"name": cfg.name, "region": cfg.region, "gateway": cfg.gateway,
-            "gateway_server_name": cfg.gateway_server_name, "limits": dataclasses.asdict(cfg.limits)}
+    body = {
+        "name": cfg.name,
+        "region": cfg.region,
+        "gateway": cfg.gateway,
+        "gateway_server_name": cfg.gateway_server_name,
+        "limits": dataclasses.asdict(cfg.limits),
+    }
     tmp = directory / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, directory / CONFIG_FILE)

@@ -81,8 +81,14 @@ class IntakeReport:
     problems: list[dict] = field(default_factory=list)  # first few, for the summary
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "accepted": self.accepted, "quarantined": self.quarantined,
-                "first_seq": self.first_seq, "last_seq": self.last_seq, "problems": self.problems}
+        return {
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "quarantined": self.quarantined,
+            "first_seq": self.first_seq,
+            "last_seq": self.last_seq,
+            "problems": self.problems,
+        }
 
 
 def derived_source_id(record_type: str, fields: Mapping[str, str]) -> str:
@@ -95,8 +101,9 @@ def _problem(fld: str, rule: str, reason: str, message: str, fix: str) -> Violat
     return Violation(fld, fld, rule, reason, message, fix)
 
 
-def check_row(r: RowLike, *, region: str, today: dt.date, latest: Mapping[str, int],
-              validate: Callable[..., list]) -> Draft | list[Violation]:
+def check_row(
+    r: RowLike, *, region: str, today: dt.date, latest: Mapping[str, int], validate: Callable[..., list]
+) -> Draft | list[Violation]:
     """Pure: a :class:`Draft` for a valid row, else the list of problems (NODE-021…023 and the
     catalogue rules of ``validate(record_type, fields, today=)``)."""
     meta = r.meta or {}
@@ -104,32 +111,63 @@ def check_row(r: RowLike, *, region: str, today: dt.date, latest: Mapping[str, i
     problems: list[Violation] = []
     op = (meta.get("op") or "I").strip().upper()
     if op not in ("I", "U", "D"):
-        problems.append(_problem("op", "NODE-021", "OP_INVALID", f"operation flag {op!r} is not I, U or D",
-                                 "write I (new), U (correction) or D (revocation)"))
+        problems.append(
+            _problem(
+                "op",
+                "NODE-021",
+                "OP_INVALID",
+                f"operation flag {op!r} is not I, U or D",
+                "write I (new), U (correction) or D (revocation)",
+            )
+        )
     raw_version = (meta.get("version") or "1").strip()
     version = int(raw_version) if raw_version.isdigit() and int(raw_version) > 0 else 0
     if not version:
-        problems.append(_problem("version", "NODE-021", "VERSION_INVALID",
-                                 f"version {raw_version!r} is not a positive integer", "write 1, 2, 3 …"))
+        problems.append(
+            _problem(
+                "version",
+                "NODE-021",
+                "VERSION_INVALID",
+                f"version {raw_version!r} is not a positive integer",
+                "write 1, 2, 3 …",
+            )
+        )
     row_region = (meta.get("region") or "").strip()
     if row_region and row_region != region:
-        problems.append(_problem("region", "NODE-022", "REGION_MISMATCH",
-                                 f"row region {row_region} is not this node's region {region}",
-                                 "submit the row through the node of its own region"))
+        problems.append(
+            _problem(
+                "region",
+                "NODE-022",
+                "REGION_MISMATCH",
+                f"row region {row_region} is not this node's region {region}",
+                "submit the row through the node of its own region",
+            )
+        )
     source_id = (meta.get("source_id") or "").strip()
     if not source_id:
         if op in ("U", "D"):
-            problems.append(_problem("source_id", "NODE-023", "SOURCE_ID_MISSING",
-                                     f"a {'correction' if op == 'U' else 'revocation'} must name the record it changes",
-                                     "fill the source record id column with the original record's id"))
+            problems.append(
+                _problem(
+                    "source_id",
+                    "NODE-023",
+                    "SOURCE_ID_MISSING",
+                    f"a {'correction' if op == 'U' else 'revocation'} must name the record it changes",
+                    "fill the source record id column with the original record's id",
+                )
+            )
         source_id = derived_source_id(r.record_type, fields)
     if source_id in latest and version and version <= latest[source_id]:
         same = version == latest[source_id]
-        problems.append(_problem(
-            "version", "NODE-023", "ALREADY_SUBMITTED" if same else "VERSION_NOT_INCREASING",
-            f"record {source_id} version {version} is {'already' if same else 'older than what is'} in the outbox"
-            f" (latest version {latest[source_id]})",
-            "nothing to do if this is a re-import; for a correction use op U with a higher version"))
+        problems.append(
+            _problem(
+                "version",
+                "NODE-023",
+                "ALREADY_SUBMITTED" if same else "VERSION_NOT_INCREASING",
+                f"record {source_id} version {version} is {'already' if same else 'older than what is'} in the outbox"
+                f" (latest version {latest[source_id]})",
+                "nothing to do if this is a re-import; for a correction use op U with a higher version",
+            )
+        )
     if op != "D":  # a revocation only has to identify its record
         problems.extend(validate(r.record_type, fields, today=today))
     if problems:
@@ -145,14 +183,25 @@ def _batches(rows: Iterable[RowLike], size: int) -> Iterator[list[RowLike]]:
 
 def _default_validate(record_type: str, fields: Mapping[str, str], *, today: dt.date) -> list:
     # Warnings (e.g. an unknown USCC department/category pair) do not quarantine a row.
-    return [v for v in validate_fields(record_type, dict(fields), today=today)
-            if getattr(v, "severity", "error") == "error"]
+    return [
+        v for v in validate_fields(record_type, dict(fields), today=today) if getattr(v, "severity", "error") == "error"
+    ]
 
 
-def ingest(store: NodeStore, signer: Signer, rows: Iterable[RowLike], *, region: str, source: str,
-           today: dt.date, clock: Callable[[], float], batch_size: int = 500, keep_results: bool = False,
-           validate: Callable[..., list] = _default_validate,
-           advance: Callable[[int], None] = lambda n: None) -> IntakeReport:
+def ingest(
+    store: NodeStore,
+    signer: Signer,
+    rows: Iterable[RowLike],
+    *,
+    region: str,
+    source: str,
+    today: dt.date,
+    clock: Callable[[], float],
+    batch_size: int = 500,
+    keep_results: bool = False,
+    validate: Callable[..., list] = _default_validate,
+    advance: Callable[[int], None] = lambda n: None,
+) -> IntakeReport:
     """Validate, number, sign and store ``rows``; one transaction per batch (NODE-001/002/020)."""
     report = IntakeReport()
     with store.transaction():
@@ -160,22 +209,37 @@ def ingest(store: NodeStore, signer: Signer, rows: Iterable[RowLike], *, region:
     for batch in _batches(rows, batch_size):
         now = clock()
         with store.transaction():
-            latest = dict(store.latest_versions(
-                (r.meta or {}).get("source_id", "").strip() or derived_source_id(r.record_type, r.fields)
-                for r in batch))
+            latest = dict(
+                store.latest_versions(
+                    (r.meta or {}).get("source_id", "").strip() or derived_source_id(r.record_type, r.fields)
+                    for r in batch
+                )
+            )
             seq = store.last_seq()
             outbox, quarantine = [], []
             for r in batch:
                 decided = _decide(r, region, today, latest, validate)
                 if isinstance(decided, Draft):
                     seq += 1
-                    rec = Record(decided.type, decided.op, region, decided.source_id, decided.version, seq,
-                                 decided.fields)
+                    rec = Record(
+                        decided.type, decided.op, region, decided.source_id, decided.version, seq, decided.fields
+                    )
                     payload = encode_record(rec)
                     env = sign_envelope(RECORD_PAYLOAD_TYPE, payload, signer)
-                    outbox.append((seq, rec.source_id, rec.type, rec.op, rec.version, signer.keyid, payload,
-                                   encode_signatures((s.keyid, s.suite, s.sig) for s in env.signatures),
-                                   import_id, now))
+                    outbox.append(
+                        (
+                            seq,
+                            rec.source_id,
+                            rec.type,
+                            rec.op,
+                            rec.version,
+                            signer.keyid,
+                            payload,
+                            encode_signatures((s.keyid, s.suite, s.sig) for s in env.signatures),
+                            import_id,
+                            now,
+                        )
+                    )
                     latest[rec.source_id] = rec.version  # a second row with the same id in one file
                     report.first_seq = report.first_seq or seq
                     report.last_seq = seq
@@ -185,15 +249,25 @@ def ingest(store: NodeStore, signer: Signer, rows: Iterable[RowLike], *, region:
                     sid = (r.meta or {}).get("source_id", "")
                     for p in decided:
                         d = _violation_fields(p)
-                        quarantine.append(dict(d, import_id=import_id, file=source, row=r.row,
-                                               record_type=r.record_type, source_id=sid, created_at=now,
-                                               fields=json.dumps(dict(r.fields), ensure_ascii=False)))
+                        quarantine.append(
+                            dict(
+                                d,
+                                import_id=import_id,
+                                file=source,
+                                row=r.row,
+                                record_type=r.record_type,
+                                source_id=sid,
+                                created_at=now,
+                                fields=json.dumps(dict(r.fields), ensure_ascii=False),
+                            )
+                        )
                         if len(report.problems) < 20:
                             report.problems.append(dict(d, row=r.row))
                     report.quarantined += 1
                     if keep_results:
-                        report.results.append(RowResult(r.row, sid, None, tuple(
-                            Violation(**_violation_fields(p)) for p in decided)))
+                        report.results.append(
+                            RowResult(r.row, sid, None, tuple(Violation(**_violation_fields(p)) for p in decided))
+                        )
             store.insert_outbox(outbox)
             store.insert_quarantine(quarantine)
             store.finish_import(import_id, len(batch), len(outbox), len(batch) - len(outbox), now)
@@ -210,8 +284,9 @@ def _violation_fields(v: Any) -> dict[str, str]:
     return {k: str(getattr(v, k, "")) for k in VIOLATION_KEYS}
 
 
-def _decide(r: RowLike, region: str, today: dt.date, latest: Mapping[str, int],
-            validate: Callable[..., list]) -> Draft | list:
+def _decide(
+    r: RowLike, region: str, today: dt.date, latest: Mapping[str, int], validate: Callable[..., list]
+) -> Draft | list:
     try:
         decided = check_row(r, region=region, today=today, latest=latest, validate=validate)
         if isinstance(decided, Draft):  # the record codec's own rules (SIG-02x): field prefixes, lengths
@@ -219,5 +294,12 @@ def _decide(r: RowLike, region: str, today: dt.date, latest: Mapping[str, int],
         return decided
     except CreditxError as exc:
         rule = getattr(exc, "rule", "SIG-022")
-        return [_problem(getattr(exc, "field", "") or "record", rule, getattr(exc, "reason", "RECORD_INVALID"),
-                         exc.message, exc.hint or "fix the value and import the row again")]
+        return [
+            _problem(
+                getattr(exc, "field", "") or "record",
+                rule,
+                getattr(exc, "reason", "RECORD_INVALID"),
+                exc.message,
+                exc.hint or "fix the value and import the row again",
+            )
+        ]

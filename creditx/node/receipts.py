@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from creditx.sqlite import connect
-from creditx.standard.checkpoint import Checkpoint, CheckpointError, check_consistent, parse_verifier_key, verify_checkpoint
+from creditx.standard.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    check_consistent,
+    parse_verifier_key,
+    verify_checkpoint,
+)
 from creditx.standard.merkle import ProofError, leaf_hash, verify_inclusion
 
 _SCHEMA = (
@@ -72,10 +78,11 @@ class ReceiptBook:
 
     def alarms(self) -> list[dict]:
         cur = self.conn.execute("SELECT reason, message, old_note, new_note, seen_at FROM alarms ORDER BY id")
-        return [dict(zip(("reason", "message", "old_note", "new_note", "seen_at"), r)) for r in cur]
+        return [dict(zip(("reason", "message", "old_note", "new_note", "seen_at"), r, strict=True)) for r in cur]
 
-    def observe(self, note: str, verifier_key: str, consistency: Callable[[int, int], Sequence[bytes]],
-                now: str) -> Checkpoint:
+    def observe(
+        self, note: str, verifier_key: str, consistency: Callable[[int, int], Sequence[bytes]], now: str
+    ) -> Checkpoint:
         """AUD-026/030: verify ``note`` and store it if it extends what this node saw before."""
         pinned = self._pinned()
         offered = parse_verifier_key(verifier_key)
@@ -89,24 +96,31 @@ class ReceiptBook:
         if prev is not None:
             old, old_note = prev
             if cp.origin != old.origin:
-                raise CheckpointError("WRONG_ORIGIN", f"checkpoint of {cp.origin!r}, this node follows {old.origin!r}",
-                                      rule="AUD-030")
+                raise CheckpointError(
+                    "WRONG_ORIGIN", f"checkpoint of {cp.origin!r}, this node follows {old.origin!r}", rule="AUD-030"
+                )
             try:
                 proof = [] if cp.size <= old.size else list(consistency(old.size, cp.size))
                 if cp.size < old.size:
-                    raise CheckpointError("ROLLBACK", f"tree size went from {old.size} down to {cp.size}", rule="AUD-030")
+                    raise CheckpointError(
+                        "ROLLBACK", f"tree size went from {old.size} down to {cp.size}", rule="AUD-030"
+                    )
                 check_consistent(old, cp, proof)
             except CheckpointError as exc:
                 self._alarm(exc.reason, exc.message, old_note, note, now)
             if cp.size == old.size:
                 return cp
-        self.conn.execute("INSERT OR IGNORE INTO checkpoints (size, root, note, seen_at) VALUES (?,?,?,?)",
-                          (cp.size, cp.root_hash, note, now))
+        self.conn.execute(
+            "INSERT OR IGNORE INTO checkpoints (size, root, note, seen_at) VALUES (?,?,?,?)",
+            (cp.size, cp.root_hash, note, now),
+        )
         return cp
 
     def _alarm(self, reason: str, message: str, old_note: str, new_note: str, now: str) -> None:
-        self.conn.execute("INSERT INTO alarms (reason, message, old_note, new_note, seen_at) VALUES (?,?,?,?,?)",
-                          (reason, message, old_note, new_note, now))
+        self.conn.execute(
+            "INSERT INTO alarms (reason, message, old_note, new_note, seen_at) VALUES (?,?,?,?,?)",
+            (reason, message, old_note, new_note, now),
+        )
         raise LogAlarm(reason, message, rule="AUD-030")
 
 
@@ -116,8 +130,14 @@ def check_receipt(ack: AckView, region: str, leaf_data: bytes, proof: Sequence[b
         leaf = json.loads(leaf_data)
     except ValueError:
         return "leaf content is not JSON"
-    want = {"kind": "record", "fp": ack.fingerprint.hex(), "node": region, "seq": ack.source_seq,
-            "decision": ack.outcome, "reason": ack.reason_code}
+    want = {
+        "kind": "record",
+        "fp": ack.fingerprint.hex(),
+        "node": region,
+        "seq": ack.source_seq,
+        "decision": ack.outcome,
+        "reason": ack.reason_code,
+    }
     got = {k: leaf.get(k) for k in want}
     if got != want:
         bad = [k for k in want if got[k] != want[k]]
@@ -134,8 +154,10 @@ def check_receipt(ack: AckView, region: str, leaf_data: bytes, proof: Sequence[b
 
 def acks_with_leaves(store_conn: sqlite3.Connection) -> list[AckView]:
     """Acked records of the outbox (read only) whose decision has an audit leaf."""
-    cur = store_conn.execute("SELECT source_seq, outcome, reason_code, fingerprint, log_index FROM outbox"
-                             " WHERE outcome IS NOT NULL AND outcome != '' ORDER BY source_seq")
+    cur = store_conn.execute(
+        "SELECT source_seq, outcome, reason_code, fingerprint, log_index FROM outbox"
+        " WHERE outcome IS NOT NULL AND outcome != '' ORDER BY source_seq"
+    )
     return [AckView(s, o, r or "", bytes(f or b""), i or 0) for s, o, r, f, i in cur]
 
 
@@ -144,8 +166,8 @@ def run_receipts(directory: Path, *, verify: bool, now: str) -> dict:
     with ``verify``, prove every acked decision's inclusion (AUD-031)."""
     import grpc
 
-    from creditx.v1 import audit_pb2, audit_pb2_grpc
     from creditx.node.app import NodeApp
+    from creditx.v1 import audit_pb2, audit_pb2_grpc
 
     app = NodeApp(directory)
     book = ReceiptBook(Path(directory) / "receipts.db")
@@ -155,16 +177,31 @@ def run_receipts(directory: Path, *, verify: bool, now: str) -> dict:
         timeout = app.config.limits.rpc_timeout_s
         try:
             latest = stub.GetCheckpoint(audit_pb2.GetCheckpointRequest(fresh=True), timeout=timeout)
-            cp = book.observe(latest.note, latest.verifier_key, lambda o, n: list(stub.GetConsistencyProof(
-                audit_pb2.ConsistencyProofRequest(old_size=o, new_size=n), timeout=timeout).hashes), now)
-            out = {"origin": cp.origin, "tree_size": cp.size, "checkpoints_seen": len(book.conn.execute(
-                "SELECT size FROM checkpoints").fetchall()), "alarms": book.alarms(), "verified": 0, "failed": []}
+            cp = book.observe(
+                latest.note,
+                latest.verifier_key,
+                lambda o, n: list(
+                    stub.GetConsistencyProof(
+                        audit_pb2.ConsistencyProofRequest(old_size=o, new_size=n), timeout=timeout
+                    ).hashes
+                ),
+                now,
+            )
+            out = {
+                "origin": cp.origin,
+                "tree_size": cp.size,
+                "checkpoints_seen": len(book.conn.execute("SELECT size FROM checkpoints").fetchall()),
+                "alarms": book.alarms(),
+                "verified": 0,
+                "failed": [],
+            }
             if verify:
                 for ack in acks_with_leaves(app.store.conn):
                     if ack.log_index >= cp.size:
                         continue  # decided after this checkpoint: checked next time
-                    p = stub.GetInclusionProof(audit_pb2.InclusionProofRequest(index=ack.log_index, tree_size=cp.size),
-                                               timeout=timeout)
+                    p = stub.GetInclusionProof(
+                        audit_pb2.InclusionProofRequest(index=ack.log_index, tree_size=cp.size), timeout=timeout
+                    )
                     why = check_receipt(ack, app.config.region, p.leaf_data, list(p.hashes), cp)
                     if why:
                         out["failed"].append({"source_seq": ack.source_seq, "log_index": ack.log_index, "why": why})
@@ -173,8 +210,9 @@ def run_receipts(directory: Path, *, verify: bool, now: str) -> dict:
         except grpc.RpcError as exc:
             from creditx.standard.errors import UnavailableError
 
-            raise UnavailableError(f"gateway audit service: {exc.code().name}: {exc.details()}",
-                                   hint="is the gateway running? retry later") from None
+            raise UnavailableError(
+                f"gateway audit service: {exc.code().name}: {exc.details()}", hint="is the gateway running? retry later"
+            ) from None
         finally:
             ch.close()
         return out

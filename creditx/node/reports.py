@@ -10,15 +10,27 @@ from pathlib import Path
 
 from creditx.node.store import NodeStore
 
-QUARANTINE_COLUMNS = ("id", "file", "row", "record_type", "source_id", "field", "field_name", "rule", "reason",
-                      "message", "fix", "fields")
+QUARANTINE_COLUMNS = (
+    "id",
+    "file",
+    "row",
+    "record_type",
+    "source_id",
+    "field",
+    "field_name",
+    "rule",
+    "reason",
+    "message",
+    "fix",
+    "fields",
+)
 REJECT_COLUMNS = ("source_seq", "source_id", "type", "reason", "requirement", "field", "message")
 
 
 def _when(ts: object) -> str | None:
     if not isinstance(ts, (int, float)):
         return None
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
 
 
 def node_status(store: NodeStore) -> dict:
@@ -40,8 +52,8 @@ def node_status(store: NodeStore) -> dict:
 def format_status(s: dict) -> str:
     o = s["outbox"]
     lines = [
-        "outbox:      " + ", ".join(f"{k} {o[k]}" for k in ("pending", "sent", "accepted", "duplicate",
-                                                             "superseded", "rejected")),
+        "outbox:      "
+        + ", ".join(f"{k} {o[k]}" for k in ("pending", "sent", "accepted", "duplicate", "superseded", "rejected")),
         f"quarantined: {o['quarantined']}",
         f"source_seq:  last assigned {s['last_source_seq']}, gateway committed {s['last_committed_seq'] or 0}",
         f"last sync:   {s['last_sync'] or 'never'}",

@@ -1,4 +1,4 @@
-"""The node's durable state in one SQLite file (DESIGN.md decisions 5 and 7).
+"""The node's durable state in one SQLite file (ADR 0007, ADR 0010).
 
 Tables: ``outbox`` (every accepted intake record, signed once, with the gateway's decision once
 acknowledged), ``quarantine`` (invalid intake rows with the rule they broke), ``imports`` (one row
@@ -42,29 +42,73 @@ OUTCOMES = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
 
 
 def _m1(db: sqlite_utils.Database) -> None:
-    db["outbox"].create({
-        "source_seq": int, "source_id": str, "type": str, "op": str, "version": int,
-        "key_id": str, "payload": bytes, "signatures": str, "import_id": int, "created_at": float,
-        "sent_at": float, "outcome": str, "reason_code": str, "requirement": str, "field": str,
-        "message": str, "fingerprint": bytes, "log_index": int, "acked_at": float,
-    }, pk="source_seq", not_null={"source_id", "type", "op", "version", "payload", "signatures"})
+    db["outbox"].create(
+        {
+            "source_seq": int,
+            "source_id": str,
+            "type": str,
+            "op": str,
+            "version": int,
+            "key_id": str,
+            "payload": bytes,
+            "signatures": str,
+            "import_id": int,
+            "created_at": float,
+            "sent_at": float,
+            "outcome": str,
+            "reason_code": str,
+            "requirement": str,
+            "field": str,
+            "message": str,
+            "fingerprint": bytes,
+            "log_index": int,
+            "acked_at": float,
+        },
+        pk="source_seq",
+        not_null={"source_id", "type", "op", "version", "payload", "signatures"},
+    )
     db.execute("CREATE INDEX outbox_unacked ON outbox(source_seq) WHERE outcome IS NULL")
     db.execute("CREATE INDEX outbox_source_id ON outbox(source_id, version)")
     db.execute("CREATE INDEX outbox_outcome ON outbox(outcome)")
-    db["quarantine"].create({
-        "id": int, "import_id": int, "file": str, "row": int, "record_type": str, "source_id": str,
-        "field": str, "field_name": str, "rule": str, "reason": str, "message": str, "fix": str,
-        "fields": str, "created_at": float,
-    }, pk="id")
-    db["imports"].create({
-        "id": int, "file": str, "started_at": float, "finished_at": float, "rows": int,
-        "accepted": int, "quarantined": int,
-    }, pk="id")
+    db["quarantine"].create(
+        {
+            "id": int,
+            "import_id": int,
+            "file": str,
+            "row": int,
+            "record_type": str,
+            "source_id": str,
+            "field": str,
+            "field_name": str,
+            "rule": str,
+            "reason": str,
+            "message": str,
+            "fix": str,
+            "fields": str,
+            "created_at": float,
+        },
+        pk="id",
+    )
+    db["imports"].create(
+        {
+            "id": int,
+            "file": str,
+            "started_at": float,
+            "finished_at": float,
+            "rows": int,
+            "accepted": int,
+            "quarantined": int,
+        },
+        pk="id",
+    )
     db["signing_certs"].create({"key_id": str, "cert_der": bytes, "added_at": float}, pk="key_id")
     db["sync_state"].create({"key": str, "value": str}, pk="key")
 
 
-MIGRATIONS = [_m1, migration_2]  # 2: list replica (node/replica/store.py); append, never edit: migration n brings the schema from n-1 to n
+MIGRATIONS = [
+    _m1,
+    migration_2,
+]  # 2: list replica (node/replica/store.py); append, never edit: migration n brings the schema from n-1 to n
 
 
 @dataclass(frozen=True)
@@ -125,27 +169,36 @@ class NodeStore:
         ids = sorted(set(source_ids))
         out: dict[str, int] = {}
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
+            chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for sid, v in self.conn.execute(
-                    f"SELECT source_id, MAX(version) FROM outbox WHERE source_id IN ({marks}) GROUP BY source_id", chunk):
+                f"SELECT source_id, MAX(version) FROM outbox WHERE source_id IN ({marks}) GROUP BY source_id", chunk
+            ):
                 out[sid] = v
         return out
 
     def begin_import(self, file: str, now: float) -> int:
-        return int(self.conn.execute("INSERT INTO imports(file, started_at, rows, accepted, quarantined) "
-                                     "VALUES (?, ?, 0, 0, 0)", (file, now)).lastrowid)
+        return int(
+            self.conn.execute(
+                "INSERT INTO imports(file, started_at, rows, accepted, quarantined) VALUES (?, ?, 0, 0, 0)", (file, now)
+            ).lastrowid
+        )
 
     def finish_import(self, import_id: int, rows: int, accepted: int, quarantined: int, now: float) -> None:
-        self.conn.execute("UPDATE imports SET rows = rows + ?, accepted = accepted + ?, quarantined = quarantined + ?, "
-                          "finished_at = ? WHERE id = ?", (rows, accepted, quarantined, now, import_id))
+        self.conn.execute(
+            "UPDATE imports SET rows = rows + ?, accepted = accepted + ?, quarantined = quarantined + ?, "
+            "finished_at = ? WHERE id = ?",
+            (rows, accepted, quarantined, now, import_id),
+        )
 
     def insert_outbox(self, rows: Sequence[tuple]) -> None:
         """rows: (source_seq, source_id, type, op, version, key_id, payload, signatures_json,
         import_id, created_at) — hot path, prepared executemany."""
         self.conn.executemany(
             "INSERT INTO outbox(source_seq, source_id, type, op, version, key_id, payload, signatures, "
-            "import_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            "import_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
 
     def insert_quarantine(self, rows: Sequence[dict]) -> None:
         if rows:
@@ -166,8 +219,9 @@ class NodeStore:
         items: list[OutboxItem] = []
         size = 0
         for seq, payload, sigs in self.conn.execute(
-                "SELECT source_seq, payload, signatures FROM outbox WHERE source_seq >= ? "
-                "ORDER BY source_seq LIMIT ?", (from_seq, max_records)):
+            "SELECT source_seq, payload, signatures FROM outbox WHERE source_seq >= ? ORDER BY source_seq LIMIT ?",
+            (from_seq, max_records),
+        ):
             if seq != from_seq + len(items):
                 raise RuntimeError(f"outbox gap at source_seq {from_seq + len(items)} (NODE-001)")
             cost = len(payload) + len(sigs) + 64
@@ -179,8 +233,9 @@ class NodeStore:
 
     def mark_sent(self, from_seq: int, count: int, now: float) -> None:
         with self.transaction():
-            self.conn.execute("UPDATE outbox SET sent_at = ? WHERE source_seq BETWEEN ? AND ?",
-                              (now, from_seq, from_seq + count - 1))
+            self.conn.execute(
+                "UPDATE outbox SET sent_at = ? WHERE source_seq BETWEEN ? AND ?", (now, from_seq, from_seq + count - 1)
+            )
 
     def record_acks(self, acks: Sequence[AckRow], committed_seq: int, now: float) -> int:
         """NODE-003: acks and the committed mark in one transaction. Returns how many acks
@@ -189,8 +244,21 @@ class NodeStore:
             cur = self.conn.executemany(
                 "UPDATE outbox SET outcome=?, reason_code=?, requirement=?, field=?, message=?, "
                 "fingerprint=?, log_index=?, acked_at=? WHERE source_seq=?",
-                [(a.outcome, a.reason_code, a.requirement, a.field, a.message, a.fingerprint,
-                  a.log_index, now, a.source_seq) for a in acks])
+                [
+                    (
+                        a.outcome,
+                        a.reason_code,
+                        a.requirement,
+                        a.field,
+                        a.message,
+                        a.fingerprint,
+                        a.log_index,
+                        now,
+                        a.source_seq,
+                    )
+                    for a in acks
+                ],
+            )
             self._set({"committed_seq": committed_seq, "last_ack_at": now})
             return cur.rowcount
 
@@ -200,14 +268,17 @@ class NodeStore:
         rows = self.conn.execute(
             "SELECT cert_der FROM signing_certs WHERE key_id = ? OR key_id IN "
             "(SELECT DISTINCT key_id FROM outbox WHERE outcome IS NULL) ORDER BY key_id = ? DESC, added_at",
-            (current_key_id, current_key_id)).fetchall()
+            (current_key_id, current_key_id),
+        ).fetchall()
         return [bytes(r[0]) for r in rows]
 
     # --- key/value sync state ------------------------------------------------------------------
 
     def _set(self, values: dict[str, object]) -> None:
-        self.conn.executemany("INSERT OR REPLACE INTO sync_state(key, value) VALUES (?, ?)",
-                              [(k, json.dumps(v)) for k, v in values.items()])
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO sync_state(key, value) VALUES (?, ?)",
+            [(k, json.dumps(v)) for k, v in values.items()],
+        )
 
     def set_state(self, **values: object) -> None:
         with self.transaction():
@@ -220,7 +291,9 @@ class NodeStore:
 
     def counts(self) -> dict[str, int]:
         c = {o.lower(): 0 for o in OUTCOMES}
-        for outcome, n in self.conn.execute("SELECT outcome, COUNT(*) FROM outbox WHERE outcome IS NOT NULL GROUP BY outcome"):
+        for outcome, n in self.conn.execute(
+            "SELECT outcome, COUNT(*) FROM outbox WHERE outcome IS NOT NULL GROUP BY outcome"
+        ):
             c[outcome.lower()] = n
         c["pending"] = int(self._one("SELECT COUNT(*) FROM outbox WHERE outcome IS NULL AND sent_at IS NULL"))
         c["sent"] = int(self._one("SELECT COUNT(*) FROM outbox WHERE outcome IS NULL AND sent_at IS NOT NULL"))
@@ -228,13 +301,18 @@ class NodeStore:
         return c
 
     def rejects(self) -> list[dict]:
-        return list(self.db.query(
-            "SELECT source_seq, source_id, type, op, version, reason_code AS reason, requirement, field, "
-            "message, acked_at FROM outbox WHERE outcome = 'REJECTED' ORDER BY source_seq"))
+        return list(
+            self.db.query(
+                "SELECT source_seq, source_id, type, op, version, reason_code AS reason, requirement, field, "
+                "message, acked_at FROM outbox WHERE outcome = 'REJECTED' ORDER BY source_seq"
+            )
+        )
 
     def quarantine(self) -> list[dict]:
-        return [dict(r, fields=json.loads(r["fields"] or "{}")) for r in self.db.query(
-            "SELECT * FROM quarantine ORDER BY id")]
+        return [
+            dict(r, fields=json.loads(r["fields"] or "{}"))
+            for r in self.db.query("SELECT * FROM quarantine ORDER BY id")
+        ]
 
     def outcome_of(self, source_seq: int) -> str | None:
         row = self.conn.execute("SELECT outcome FROM outbox WHERE source_seq = ?", (source_seq,)).fetchone()

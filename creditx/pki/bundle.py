@@ -44,46 +44,75 @@ BUNDLE_DAYS = 7
 class BundleError(RemoteError):
     def __init__(self, reason: str, rule: str, message: str) -> None:
         self.reason, self.rule = reason, rule
-        super().__init__(f"{reason} ({rule}): {message}",
-                         hint="fetch a current bundle: creditx certs bundle --dir DIR -o FILE")
+        super().__init__(
+            f"{reason} ({rule}): {message}", hint="fetch a current bundle: creditx certs bundle --dir DIR -o FILE"
+        )
 
 
 def _pem(obj) -> str:
     return obj.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def make_bundle(*, ca_cert: x509.Certificate, crl: x509.CertificateRevocationList,
-                signing_certs: list[x509.Certificate], version: int, at: datetime,
-                expires_at: datetime, sign_key, signer_cert: x509.Certificate | None = None
-                ) -> bytes:
+def make_bundle(
+    *,
+    ca_cert: x509.Certificate,
+    crl: x509.CertificateRevocationList,
+    signing_certs: list[x509.Certificate],
+    version: int,
+    at: datetime,
+    expires_at: datetime,
+    sign_key,
+    signer_cert: x509.Certificate | None = None,
+) -> bytes:
     """Serialise and sign a bundle (pure apart from the signature's randomness)."""
-    payload = json.dumps({
-        "version": version, "issued_at": at.isoformat(), "expires_at": expires_at.isoformat(),
-        "ca": _pem(ca_cert), "crl": _pem(crl),
-        "signing_certificates": [_pem(c) for c in signing_certs],
-    }, sort_keys=True, ensure_ascii=False).encode()
+    payload = json.dumps(
+        {
+            "version": version,
+            "issued_at": at.isoformat(),
+            "expires_at": expires_at.isoformat(),
+            "ca": _pem(ca_cert),
+            "crl": _pem(crl),
+            "signing_certificates": [_pem(c) for c in signing_certs],
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    ).encode()
     sig = sign_key.sign(pae(PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256()))
     entry = {"keyid": key_id(sign_key.public_key()), "sig": base64.b64encode(sig).decode()}
     if signer_cert is not None:
         entry["certificate"] = _pem(signer_cert)
-    return json.dumps({"payloadType": PAYLOAD_TYPE,
-                       "payload": base64.b64encode(payload).decode(),
-                       "signatures": [entry]}, indent=1).encode()
+    return json.dumps(
+        {"payloadType": PAYLOAD_TYPE, "payload": base64.b64encode(payload).decode(), "signatures": [entry]}, indent=1
+    ).encode()
 
 
-def bundle_from_ca(ca: CertificateAuthority, *, at: datetime, days: int = BUNDLE_DAYS,
-                   sign_key=None, signer_cert: x509.Certificate | None = None) -> bytes:
+def bundle_from_ca(
+    ca: CertificateAuthority,
+    *,
+    at: datetime,
+    days: int = BUNDLE_DAYS,
+    sign_key=None,
+    signer_cert: x509.Certificate | None = None,
+) -> bytes:
     """A new bundle with the next version from the CA's issuance database and current CRL."""
     crl = publish_crl(ca, at=at)
-    certs = [x509.load_pem_x509_certificate(r["pem"].encode())
-             for r in issuance_db.all_certificates(ca.db)
-             if r["role"] in (NODE_SIGNING, GATEWAY_SIGNING)
-             and r["status"] != issuance_db.REVOKED
-             and datetime.fromisoformat(r["not_after"]) > at]
-    return make_bundle(ca_cert=ca.cert, crl=crl, signing_certs=certs,
-                       version=issuance_db.next_counter(ca.db, "bundle_version"), at=at,
-                       expires_at=at + timedelta(days=days),
-                       sign_key=sign_key or ca.key, signer_cert=signer_cert)
+    certs = [
+        x509.load_pem_x509_certificate(r["pem"].encode())
+        for r in issuance_db.all_certificates(ca.db)
+        if r["role"] in (NODE_SIGNING, GATEWAY_SIGNING)
+        and r["status"] != issuance_db.REVOKED
+        and datetime.fromisoformat(r["not_after"]) > at
+    ]
+    return make_bundle(
+        ca_cert=ca.cert,
+        crl=crl,
+        signing_certs=certs,
+        version=issuance_db.next_counter(ca.db, "bundle_version"),
+        at=at,
+        expires_at=at + timedelta(days=days),
+        sign_key=sign_key or ca.key,
+        signer_cert=signer_cert,
+    )
 
 
 @dataclass(frozen=True)
@@ -99,14 +128,14 @@ class TrustBundle:
     def signing_certificate(self, kid: str) -> x509.Certificate | None:
         return self.signing_certificates.get(kid)
 
-    def verify_signer(self, kid: str, *, at: datetime,
-                      roles: tuple[str, ...] = (NODE_SIGNING,)) -> Identity:
+    def verify_signer(self, kid: str, *, at: datetime, roles: tuple[str, ...] = (NODE_SIGNING,)) -> Identity:
         """The identity behind key id ``kid`` at signing time ``at`` (IdentityError if its
         certificate is unknown, revoked, not valid at ``at`` or of another role)."""
         cert = self.signing_certificates.get(kid)
         if cert is None:
-            raise IdentityError("CERT_WRONG_CA", f"no signing certificate with key id {kid} "
-                                f"in trust bundle version {self.version}")
+            raise IdentityError(
+                "CERT_WRONG_CA", f"no signing certificate with key id {kid} in trust bundle version {self.version}"
+            )
         return verify(cert, self.trust, at=at, roles=roles)
 
 
@@ -117,8 +146,7 @@ def _b64(value, what: str) -> bytes:
         raise BundleError("BUNDLE_MALFORMED", "SEC-070", f"{what} is not base64") from None
 
 
-def load_bundle(data: bytes, *, ca: x509.Certificate, at: datetime, min_version: int = 0
-                ) -> TrustBundle:
+def load_bundle(data: bytes, *, ca: x509.Certificate, at: datetime, min_version: int = 0) -> TrustBundle:
     """Verify and open a bundle against the CA the caller already trusts (SEC-070/071)."""
     try:
         outer = json.loads(data)
@@ -144,8 +172,7 @@ def load_bundle(data: bytes, *, ca: x509.Certificate, at: datetime, min_version:
         except InvalidSignature:
             continue
     else:
-        raise BundleError("BUNDLE_SIGNATURE", "SEC-070",
-                          "no signature by the provincial CA or the gateway verifies")
+        raise BundleError("BUNDLE_SIGNATURE", "SEC-070", "no signature by the provincial CA or the gateway verifies")
     try:
         body = json.loads(payload)
         bundle_ca = x509.load_pem_x509_certificate(body["ca"].encode())
@@ -159,11 +186,11 @@ def load_bundle(data: bytes, *, ca: x509.Certificate, at: datetime, min_version:
     if bundle_ca != ca:
         raise BundleError("BUNDLE_WRONG_CA", "SEC-070", "the bundle names another CA than ca.crt")
     if at >= expires_at:
-        raise BundleError("BUNDLE_EXPIRED", "SEC-071",
-                          f"bundle version {version} expired at {expires_at.isoformat()}")
+        raise BundleError("BUNDLE_EXPIRED", "SEC-071", f"bundle version {version} expired at {expires_at.isoformat()}")
     if version < min_version:
-        raise BundleError("BUNDLE_ROLLBACK", "SEC-071",
-                          f"bundle version {version} is older than version {min_version} "
-                          "already accepted")
-    return TrustBundle(version, issued_at, expires_at, base.with_crl(crl),
-                       {key_id(c.public_key()): c for c in certs})
+        raise BundleError(
+            "BUNDLE_ROLLBACK",
+            "SEC-071",
+            f"bundle version {version} is older than version {min_version} already accepted",
+        )
+    return TrustBundle(version, issued_at, expires_at, base.with_crl(crl), {key_id(c.public_key()): c for c in certs})

@@ -7,9 +7,10 @@ Nothing prints a private key (SEC-060): outputs name key *files*, never their co
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.pki import files, issuance_db
 from creditx.pki.bundle import bundle_from_ca
 from creditx.pki.ca import DEFAULT_CA_NAME, KEY_TYPES, init_ca, load_ca
@@ -17,12 +18,11 @@ from creditx.pki.crl import REASONS, load_crl, publish_crl, revoke
 from creditx.pki.identity import IdentityError, TrustStore, parse_certificate, verify
 from creditx.pki.issue import DEFAULT_DAYS, issue_gateway, issue_node, issue_operator
 from creditx.pki.profiles import ROLES, fingerprint, key_id, read_facts, serial_hex
-from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.standard.errors import InputError
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _passphrase(args) -> bytes | None:
@@ -54,8 +54,9 @@ def _print_paths(args, what: str, creds) -> int:
 
 
 def cmd_init_ca(args) -> int:
-    ca = init_ca(Path(args.dir), at=_now(), name=args.name, passphrase=_passphrase(args),
-                 days=args.days, key_type=args.key_type)
+    ca = init_ca(
+        Path(args.dir), at=_now(), name=args.name, passphrase=_passphrase(args), days=args.days, key_type=args.key_type
+    )
     print(f"created CA {ca.cert.subject.rfc4514_string()} in {ca.dir}")
     print(f"  certificate {ca.path(files.CA_CERT)}  (fingerprint {fingerprint(ca.cert)})")
     print(f"  key         {ca.path(files.CA_KEY)}  (mode 0600)")
@@ -63,15 +64,21 @@ def cmd_init_ca(args) -> int:
 
 
 def cmd_issue_node(args) -> int:
-    creds = issue_node(_ca(args), region=args.region, name=args.name, at=_now(),
-                       out=args.out, days=args.days, only=args.only)
+    creds = issue_node(
+        _ca(args), region=args.region, name=args.name, at=_now(), out=args.out, days=args.days, only=args.only
+    )
     return _print_paths(args, f"node {args.name} ({args.region})", creds)
 
 
 def cmd_issue_gateway(args) -> int:
-    creds = issue_gateway(_ca(args), at=_now(), hosts=tuple(args.host or ["localhost"]),
-                          ips=tuple(args.ip if args.ip is not None else ["127.0.0.1"]),
-                          out=args.out, days=args.days)
+    creds = issue_gateway(
+        _ca(args),
+        at=_now(),
+        hosts=tuple(args.host or ["localhost"]),
+        ips=tuple(args.ip if args.ip is not None else ["127.0.0.1"]),
+        out=args.out,
+        days=args.days,
+    )
     return _print_paths(args, "gateway", creds)
 
 
@@ -82,8 +89,7 @@ def cmd_issue_operator(args) -> int:
 
 def cmd_revoke(args) -> int:
     row = revoke(_ca(args), args.serial, at=_now(), reason=args.reason)
-    print(f"revoked {row['serial']} ({row['role']} {row['holder']}); "
-          f"CRL updated: {Path(args.dir) / files.CRL}")
+    print(f"revoked {row['serial']} ({row['role']} {row['holder']}); CRL updated: {Path(args.dir) / files.CRL}")
     return 0
 
 
@@ -101,10 +107,12 @@ def cmd_list(args) -> int:
     if args.json:
         print_json(rows)
         return 0
-    print(format_table(
-        [(r["serial"], r["role"], r["holder"], r["region"] or "", r["not_after"][:19],
-          r["status"]) for r in rows],
-        ["serial", "role", "holder", "region", "not after", "status"]))
+    print(
+        format_table(
+            [(r["serial"], r["role"], r["holder"], r["region"] or "", r["not_after"][:19], r["status"]) for r in rows],
+            ["serial", "role", "holder", "region", "not after", "status"],
+        )
+    )
     return 0
 
 
@@ -114,11 +122,15 @@ def inspect_certificate(data: bytes, *, ca_dir: Path | None, at: datetime) -> di
     cert = parse_certificate(data)
     facts = read_facts(cert)
     info = {
-        "holder": facts.name, "role": ",".join(facts.roles), "region": ",".join(facts.regions),
-        "serial": serial_hex(cert.serial_number), "issuer": cert.issuer.rfc4514_string(),
+        "holder": facts.name,
+        "role": ",".join(facts.roles),
+        "region": ",".join(facts.regions),
+        "serial": serial_hex(cert.serial_number),
+        "issuer": cert.issuer.rfc4514_string(),
         "not_before": cert.not_valid_before_utc.isoformat(),
         "not_after": cert.not_valid_after_utc.isoformat(),
-        "fingerprint": fingerprint(cert), "key_id": key_id(cert.public_key()),
+        "fingerprint": fingerprint(cert),
+        "key_id": key_id(cert.public_key()),
     }
     if ca_dir is not None:
         trust = TrustStore(files.read_cert(ca_dir / files.CA_CERT))
@@ -159,18 +171,23 @@ def cmd_bundle(args) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    certs = subparsers.add_parser("certs", help="provincial PKI: CA, certificates, CRL, bundle",
-                                  description="Provincial PKI: CA, node/gateway/operator "
-                                              "certificates, revocation, trust bundle.")
+    certs = subparsers.add_parser(
+        "certs",
+        help="provincial PKI: CA, certificates, CRL, bundle",
+        description="Provincial PKI: CA, node/gateway/operator certificates, revocation, trust bundle.",
+    )
     sub = certs.add_subparsers(dest="certs_command", required=True, metavar="SUBCOMMAND")
 
     def add(name: str, func, help_: str, *, ca_key: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument("--dir", required=name != "inspect", type=Path,
-                       help="the CA directory (ca.crt, ca.key, issuance.db, crl.pem)")
+        p.add_argument(
+            "--dir",
+            required=name != "inspect",
+            type=Path,
+            help="the CA directory (ca.crt, ca.key, issuance.db, crl.pem)",
+        )
         if ca_key:
-            p.add_argument("--passphrase-file", metavar="F",
-                           help="file holding the CA key's passphrase")
+            p.add_argument("--passphrase-file", metavar="F", help="file holding the CA key's passphrase")
         p.set_defaults(func=func)
         return p
 
@@ -184,8 +201,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True, help="holder name (node or department)")
     p.add_argument("--out", type=Path, help="output directory (default DIR/nodes/REGION-NAME)")
     p.add_argument("--days", type=int, default=DEFAULT_DAYS)
-    p.add_argument("--only", choices=["auth", "signing"],
-                   help="issue only one of the two (e.g. rotate the signing key)")
+    p.add_argument(
+        "--only", choices=["auth", "signing"], help="issue only one of the two (e.g. rotate the signing key)"
+    )
     add_json_flag(p)
 
     p = add("issue-gateway", cmd_issue_gateway, "issue the gateway's TLS and signing certificates")
@@ -211,8 +229,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add("list", cmd_list, "list every certificate issued", ca_key=False)
     add_json_flag(p)
 
-    p = add("inspect", cmd_inspect, "show holder, role, region, validity, fingerprint, status",
-            ca_key=False)
+    p = add("inspect", cmd_inspect, "show holder, role, region, validity, fingerprint, status", ca_key=False)
     p.add_argument("file", metavar="FILE")
     add_json_flag(p)
 

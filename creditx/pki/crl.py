@@ -46,13 +46,16 @@ def normalise_serial(text: str) -> str:
     try:
         value = int(s, 16)
     except ValueError:
-        raise InputError(f"SERIAL {text!r} is not a hexadecimal serial number",
-                         hint="copy the serial from `creditx certs list --dir DIR`") from None
+        raise InputError(
+            f"SERIAL {text!r} is not a hexadecimal serial number",
+            hint="copy the serial from `creditx certs list --dir DIR`",
+        ) from None
     return serial_hex(value)
 
 
-def build_crl(ca_cert: x509.Certificate, ca_key, revoked: list[dict], *, number: int,
-              at: datetime, days: int = CRL_DAYS) -> x509.CertificateRevocationList:
+def build_crl(
+    ca_cert: x509.Certificate, ca_key, revoked: list[dict], *, number: int, at: datetime, days: int = CRL_DAYS
+) -> x509.CertificateRevocationList:
     """A CRL listing ``revoked`` rows (``serial``, ``revoked_at``, ``revocation_reason``)."""
     builder = (
         x509.CertificateRevocationListBuilder()
@@ -60,8 +63,7 @@ def build_crl(ca_cert: x509.Certificate, ca_key, revoked: list[dict], *, number:
         .last_update(at)
         .next_update(at + timedelta(days=days))
         .add_extension(x509.CRLNumber(number), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),
-                       critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
     )
     for row in revoked:
         entry = (
@@ -76,11 +78,11 @@ def build_crl(ca_cert: x509.Certificate, ca_key, revoked: list[dict], *, number:
     return builder.sign(ca_key, hashes.SHA256())
 
 
-def publish_crl(ca: CertificateAuthority, *, at: datetime, out: Path | None = None
-                ) -> x509.CertificateRevocationList:
+def publish_crl(ca: CertificateAuthority, *, at: datetime, out: Path | None = None) -> x509.CertificateRevocationList:
     """Sign a new CRL with the next CRL number and write it to ``DIR/crl.pem`` (and ``out``)."""
-    crl = build_crl(ca.cert, ca.key, issuance_db.revoked(ca.db),
-                    number=issuance_db.next_counter(ca.db, "crl_number"), at=at)
+    crl = build_crl(
+        ca.cert, ca.key, issuance_db.revoked(ca.db), number=issuance_db.next_counter(ca.db, "crl_number"), at=at
+    )
     pem = crl.public_bytes(serialization.Encoding.PEM)
     files.write_atomic(ca.path(files.CRL), pem, files.PUBLIC_FILE_MODE)
     if out is not None:
@@ -88,18 +90,17 @@ def publish_crl(ca: CertificateAuthority, *, at: datetime, out: Path | None = No
     return crl
 
 
-def revoke(ca: CertificateAuthority, serial: str, *, at: datetime,
-           reason: str = "unspecified") -> dict:
+def revoke(ca: CertificateAuthority, serial: str, *, at: datetime, reason: str = "unspecified") -> dict:
     """Revoke ``serial`` and publish a new CRL (SEC-040). Returns the certificate's row."""
     if reason not in REASONS:
-        raise InputError(f"unknown revocation reason {reason!r} (SEC-040)",
-                         hint=f"use one of {', '.join(REASONS)}")
+        raise InputError(f"unknown revocation reason {reason!r} (SEC-040)", hint=f"use one of {', '.join(REASONS)}")
     serial = normalise_serial(serial)
     try:
         row = issuance_db.mark_revoked(ca.db, serial, reason, at)
     except KeyError:
-        raise InputError(f"no certificate with serial {serial} in {ca.dir}",
-                         hint="list them with: creditx certs list --dir DIR") from None
+        raise InputError(
+            f"no certificate with serial {serial} in {ca.dir}", hint="list them with: creditx certs list --dir DIR"
+        ) from None
     except ValueError as exc:
         raise InputError(str(exc), hint="nothing to do; the CRL already lists it") from None
     publish_crl(ca, at=at)

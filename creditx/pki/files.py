@@ -99,8 +99,7 @@ def write_cert(path: Path, cert: x509.Certificate) -> Path:
 
 def write_key(path: Path, key, passphrase: bytes | None = None) -> Path:
     """Write a private key as PKCS#8 PEM, 0600, encrypted when a passphrase is given."""
-    enc = (serialization.BestAvailableEncryption(passphrase) if passphrase
-           else serialization.NoEncryption())
+    enc = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
     return write_atomic(path, data, PRIVATE_FILE_MODE)
 

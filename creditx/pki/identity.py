@@ -25,8 +25,7 @@ from datetime import datetime
 
 from cryptography import x509
 
-from creditx.pki.profiles import (PROFILES, fingerprint, key_id, read_facts, role_problem,
-                            serial_hex)
+from creditx.pki.profiles import PROFILES, fingerprint, key_id, read_facts, role_problem, serial_hex
 from creditx.standard.divisions import PROVINCE, REGIONS
 from creditx.standard.errors import RemoteError
 
@@ -38,9 +37,15 @@ REVOKED = "CERT_REVOKED"
 WRONG_ROLE = "CERT_WRONG_ROLE"
 REGION_MISMATCH = "REGION_MISMATCH"
 
-RULES = {MALFORMED: "SEC-010", WRONG_CA: "SEC-030", NOT_YET_VALID: "SEC-033",
-         EXPIRED: "SEC-033", REVOKED: "SEC-040", WRONG_ROLE: "SEC-010",
-         REGION_MISMATCH: "SEC-032"}
+RULES = {
+    MALFORMED: "SEC-010",
+    WRONG_CA: "SEC-030",
+    NOT_YET_VALID: "SEC-033",
+    EXPIRED: "SEC-033",
+    REVOKED: "SEC-040",
+    WRONG_ROLE: "SEC-010",
+    REGION_MISMATCH: "SEC-032",
+}
 _HINTS = {
     MALFORMED: "use a certificate issued by `creditx certs issue-node/issue-gateway/issue-operator`",
     WRONG_CA: "use a certificate issued by the provincial CA (check ca.crt)",
@@ -83,7 +88,7 @@ class TrustStore:
     ca: x509.Certificate
     crl: x509.CertificateRevocationList | None = None
 
-    def with_crl(self, crl: x509.CertificateRevocationList) -> "TrustStore":
+    def with_crl(self, crl: x509.CertificateRevocationList) -> TrustStore:
         """This store with ``crl`` if it is signed by the CA and not older than the current one
         (SEC-041: verifiers keep the newest CRL). A CRL not from the CA is refused."""
         if not crl.is_signature_valid(self.ca.public_key()) or crl.issuer != self.ca.subject:
@@ -118,8 +123,9 @@ def parse_certificate(data: bytes | str | x509.Certificate) -> x509.Certificate:
         raise IdentityError(MALFORMED, f"not an X.509 certificate: {exc}") from None
 
 
-def verify(data: bytes | str | x509.Certificate, trust: TrustStore, *, at: datetime,
-           roles: tuple[str, ...] | str) -> Identity:
+def verify(
+    data: bytes | str | x509.Certificate, trust: TrustStore, *, at: datetime, roles: tuple[str, ...] | str
+) -> Identity:
     """Verify a certificate for one of ``roles`` at time ``at``; raise IdentityError why not."""
     accepted = (roles,) if isinstance(roles, str) else tuple(roles)
     cert = parse_certificate(data)
@@ -130,13 +136,19 @@ def verify(data: bytes | str | x509.Certificate, trust: TrustStore, *, at: datet
     try:
         cert.verify_directly_issued_by(trust.ca)
     except (ValueError, TypeError) as exc:
-        raise IdentityError(WRONG_CA, f"certificate of {facts.name!r} (serial "
-                            f"{serial_hex(cert.serial_number)}) is not issued by the provincial "
-                            f"CA {trust.ca.subject.rfc4514_string()}: {exc}") from None
+        raise IdentityError(
+            WRONG_CA,
+            f"certificate of {facts.name!r} (serial "
+            f"{serial_hex(cert.serial_number)}) is not issued by the provincial "
+            f"CA {trust.ca.subject.rfc4514_string()}: {exc}",
+        ) from None
     except Exception as exc:  # InvalidSignature
-        raise IdentityError(WRONG_CA, f"certificate of {facts.name!r} carries a signature that "
-                            f"does not verify with the provincial CA's key "
-                            f"({type(exc).__name__}); it comes from another CA") from None
+        raise IdentityError(
+            WRONG_CA,
+            f"certificate of {facts.name!r} carries a signature that "
+            f"does not verify with the provincial CA's key "
+            f"({type(exc).__name__}); it comes from another CA",
+        ) from None
     problem = role_problem(facts)
     if problem:
         raise IdentityError(MALFORMED, problem)
@@ -146,22 +158,33 @@ def verify(data: bytes | str | x509.Certificate, trust: TrustStore, *, at: datet
         raise IdentityError(MALFORMED, f"region {region!r} is not a Shandong node region (SEC-011)")
     serial = serial_hex(cert.serial_number)
     if at < cert.not_valid_before_utc:
-        raise IdentityError(NOT_YET_VALID, f"certificate {serial} is valid from "
-                            f"{cert.not_valid_before_utc.isoformat()}, checked at {at.isoformat()}")
+        raise IdentityError(
+            NOT_YET_VALID,
+            f"certificate {serial} is valid from {cert.not_valid_before_utc.isoformat()}, checked at {at.isoformat()}",
+        )
     if at > cert.not_valid_after_utc:
-        raise IdentityError(EXPIRED, f"certificate {serial} expired at "
-                            f"{cert.not_valid_after_utc.isoformat()}, checked at {at.isoformat()}")
+        raise IdentityError(
+            EXPIRED,
+            f"certificate {serial} expired at {cert.not_valid_after_utc.isoformat()}, checked at {at.isoformat()}",
+        )
     revoked = trust.revocation(cert.serial_number)
     if revoked is not None:
-        raise IdentityError(REVOKED, f"certificate {serial} of {facts.name!r} was revoked at "
-                            f"{revoked.revocation_date_utc.isoformat()}")
+        raise IdentityError(
+            REVOKED, f"certificate {serial} of {facts.name!r} was revoked at {revoked.revocation_date_utc.isoformat()}"
+        )
     if role not in accepted:
-        raise IdentityError(WRONG_ROLE, f"certificate {serial} has role {role}; "
-                            f"accepted here: {', '.join(accepted)}")
-    return Identity(role=role, region=region, name=facts.name, serial=serial,
-                    key_id=key_id(cert.public_key()), not_after=cert.not_valid_after_utc,
-                    not_before=cert.not_valid_before_utc, fingerprint=fingerprint(cert),
-                    certificate=cert)
+        raise IdentityError(WRONG_ROLE, f"certificate {serial} has role {role}; accepted here: {', '.join(accepted)}")
+    return Identity(
+        role=role,
+        region=region,
+        name=facts.name,
+        serial=serial,
+        key_id=key_id(cert.public_key()),
+        not_after=cert.not_valid_after_utc,
+        not_before=cert.not_valid_before_utc,
+        fingerprint=fingerprint(cert),
+        certificate=cert,
+    )
 
 
 def authorise_region(identity: Identity, record_region: str) -> None:
@@ -171,5 +194,4 @@ def authorise_region(identity: Identity, record_region: str) -> None:
         return
     who = f"{identity.name!r} (region {identity.region or 'none'}, role {identity.role})"
     scope = "province-level records only" if identity.region == PROVINCE else "its own region only"
-    raise IdentityError(REGION_MISMATCH, f"record region {record_region!r} is not allowed for "
-                        f"{who}: {scope}")
+    raise IdentityError(REGION_MISMATCH, f"record region {record_region!r} is not allowed for {who}: {scope}")

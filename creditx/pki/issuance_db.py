@@ -28,10 +28,20 @@ VALID, SUPERSEDED, REVOKED = "valid", "superseded", "revoked"
 def _m1_certificates(db: sqlite_utils.Database) -> None:
     db["certificates"].create(
         {
-            "serial": str, "role": str, "holder": str, "region": str,
-            "not_before": str, "not_after": str, "issued_at": str,
-            "key_id": str, "fingerprint": str, "status": str,
-            "revoked_at": str, "revocation_reason": str, "superseded_by": str, "pem": str,
+            "serial": str,
+            "role": str,
+            "holder": str,
+            "region": str,
+            "not_before": str,
+            "not_after": str,
+            "issued_at": str,
+            "key_id": str,
+            "fingerprint": str,
+            "status": str,
+            "revoked_at": str,
+            "revocation_reason": str,
+            "superseded_by": str,
+            "pem": str,
         },
         pk="serial",
         not_null={"role", "holder", "not_before", "not_after", "status", "pem"},
@@ -102,8 +112,7 @@ def next_counter(db: sqlite_utils.Database, name: str) -> int:
     """Increment and return a named monotonic counter (CRL number, bundle version)."""
     with transaction(db.conn):
         db.execute(
-            "INSERT INTO counters (name, value) VALUES (?, 1) "
-            "ON CONFLICT(name) DO UPDATE SET value = value + 1",
+            "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
             [name],
         )
         return db.execute("SELECT value FROM counters WHERE name = ?", [name]).fetchone()[0]

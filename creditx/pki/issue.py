@@ -61,9 +61,10 @@ class OperatorCredentials:
 
 def check_name(name: str, field: str = "--name") -> str:
     if not _NAME.match(name or "") or name.strip() != name:
-        raise InputError(f"{field} {name!r} is not a usable holder name (SEC-020)",
-                         hint="use 1-64 characters without '/', '\\', control characters "
-                              "or surrounding spaces")
+        raise InputError(
+            f"{field} {name!r} is not a usable holder name (SEC-020)",
+            hint="use 1-64 characters without '/', '\\', control characters or surrounding spaces",
+        )
     return name
 
 
@@ -72,7 +73,8 @@ def check_region(region: str) -> str:
         raise InputError(
             f"--region {region!r} is not a region a node may be issued for (SEC-011)",
             hint="use 370000 for a province-level department or a city code: "
-                 + ", ".join(c for c in REGIONS if c != "370000"))
+            + ", ".join(c for c in REGIONS if c != "370000"),
+        )
     return region
 
 
@@ -92,9 +94,16 @@ def _pair(ca, role, holder, out, cert_name, key_name, *, at, days, **kw) -> None
     files.write_cert(out / cert_name, cert)
 
 
-def issue_node(ca: CertificateAuthority, *, region: str, name: str, at: datetime,
-               out: Path | None = None, days: int = DEFAULT_DAYS,
-               only: str | None = None) -> NodeCredentials:
+def issue_node(
+    ca: CertificateAuthority,
+    *,
+    region: str,
+    name: str,
+    at: datetime,
+    out: Path | None = None,
+    days: int = DEFAULT_DAYS,
+    only: str | None = None,
+) -> NodeCredentials:
     """Issue a node's authentication and signing certificates (or ``only`` one of them:
     ``"auth"`` / ``"signing"``, e.g. to rotate the signing key)."""
     check_region(region)
@@ -103,42 +112,71 @@ def issue_node(ca: CertificateAuthority, *, region: str, name: str, at: datetime
         raise InputError(f"--only {only!r} is not auth or signing", hint="use --only signing")
     out = _common(ca, Path(out) if out else ca.dir / "nodes" / f"{region}-{name}")
     if only in (None, "auth"):
-        _pair(ca, NODE_AUTH, name, out, files.AUTH_CERT, files.AUTH_KEY,
-              at=at, days=days, region=region)
+        _pair(ca, NODE_AUTH, name, out, files.AUTH_CERT, files.AUTH_KEY, at=at, days=days, region=region)
     if only in (None, "signing"):
-        _pair(ca, NODE_SIGNING, name, out, files.SIGNING_CERT, files.SIGNING_KEY,
-              at=at, days=days, region=region)
-    return NodeCredentials(out, out / files.CA_CERT, out / files.AUTH_CERT, out / files.AUTH_KEY,
-                           out / files.SIGNING_CERT, out / files.SIGNING_KEY, out / files.CRL)
+        _pair(ca, NODE_SIGNING, name, out, files.SIGNING_CERT, files.SIGNING_KEY, at=at, days=days, region=region)
+    return NodeCredentials(
+        out,
+        out / files.CA_CERT,
+        out / files.AUTH_CERT,
+        out / files.AUTH_KEY,
+        out / files.SIGNING_CERT,
+        out / files.SIGNING_KEY,
+        out / files.CRL,
+    )
 
 
-def issue_gateway(ca: CertificateAuthority, *, at: datetime, hosts: tuple[str, ...] = ("localhost",),
-                  ips: tuple[str, ...] = ("127.0.0.1",), out: Path | None = None,
-                  days: int = DEFAULT_DAYS, name: str = "gateway") -> GatewayCredentials:
+def issue_gateway(
+    ca: CertificateAuthority,
+    *,
+    at: datetime,
+    hosts: tuple[str, ...] = ("localhost",),
+    ips: tuple[str, ...] = ("127.0.0.1",),
+    out: Path | None = None,
+    days: int = DEFAULT_DAYS,
+    name: str = "gateway",
+) -> GatewayCredentials:
     """Issue the gateway's TLS server certificate (SANs for ``hosts`` and ``ips``) and its
     signing certificate for receipts, checkpoints and trust bundles."""
     check_name(name)
     if not hosts and not ips:
-        raise InputError("the gateway needs at least one --host or --ip (SEC-020)",
-                         hint="e.g. --host gateway.credit.sd.gov.cn")
+        raise InputError(
+            "the gateway needs at least one --host or --ip (SEC-020)", hint="e.g. --host gateway.credit.sd.gov.cn"
+        )
     try:
         addresses = tuple(ipaddress.ip_address(ip) for ip in ips)
     except ValueError as exc:
         raise InputError(f"--ip: {exc}", hint="give IPv4 or IPv6 addresses") from None
     out = _common(ca, Path(out) if out else ca.dir / "gateway")
-    _pair(ca, GATEWAY_TLS, name, out, files.TLS_CERT, files.TLS_KEY, at=at, days=days,
-          dns_names=tuple(hosts), ip_addresses=addresses)
-    _pair(ca, GATEWAY_SIGNING, name, out, files.SIGNING_CERT, files.SIGNING_KEY,
-          at=at, days=days)
-    return GatewayCredentials(out, out / files.CA_CERT, out / files.TLS_CERT, out / files.TLS_KEY,
-                              out / files.SIGNING_CERT, out / files.SIGNING_KEY, out / files.CRL)
+    _pair(
+        ca,
+        GATEWAY_TLS,
+        name,
+        out,
+        files.TLS_CERT,
+        files.TLS_KEY,
+        at=at,
+        days=days,
+        dns_names=tuple(hosts),
+        ip_addresses=addresses,
+    )
+    _pair(ca, GATEWAY_SIGNING, name, out, files.SIGNING_CERT, files.SIGNING_KEY, at=at, days=days)
+    return GatewayCredentials(
+        out,
+        out / files.CA_CERT,
+        out / files.TLS_CERT,
+        out / files.TLS_KEY,
+        out / files.SIGNING_CERT,
+        out / files.SIGNING_KEY,
+        out / files.CRL,
+    )
 
 
-def issue_operator(ca: CertificateAuthority, *, name: str, at: datetime, out: Path | None = None,
-                   days: int = DEFAULT_DAYS) -> OperatorCredentials:
+def issue_operator(
+    ca: CertificateAuthority, *, name: str, at: datetime, out: Path | None = None, days: int = DEFAULT_DAYS
+) -> OperatorCredentials:
     """Issue an operator's client certificate for the gateway's operator API."""
     check_name(name)
     out = _common(ca, Path(out) if out else ca.dir / "operators" / name)
     _pair(ca, OPERATOR, name, out, files.OPERATOR_CERT, files.OPERATOR_KEY, at=at, days=days)
-    return OperatorCredentials(out, out / files.CA_CERT, out / files.OPERATOR_CERT,
-                               out / files.OPERATOR_KEY)
+    return OperatorCredentials(out, out / files.CA_CERT, out / files.OPERATOR_CERT, out / files.OPERATOR_KEY)

@@ -86,9 +86,7 @@ def leaf_extensions(
     """The extensions (value, critical) of a leaf of this role (SEC-010/011/012)."""
     if profile.has_region and region is None:
         raise ValueError(f"role {profile.role} needs a region")
-    names: list[x509.GeneralName] = [
-        x509.UniformResourceIdentifier(ROLE_URI_PREFIX + profile.role)
-    ]
+    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(ROLE_URI_PREFIX + profile.role)]
     if profile.has_region:
         names.append(x509.UniformResourceIdentifier(REGION_URI_PREFIX + region))
     names += [x509.DNSName(d) for d in dns_names]
@@ -141,8 +139,8 @@ def read_facts(cert: x509.Certificate) -> CertFacts:
         is_ca = False
     cns = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     return CertFacts(
-        roles=tuple(u[len(ROLE_URI_PREFIX):] for u in uris if u.startswith(ROLE_URI_PREFIX)),
-        regions=tuple(u[len(REGION_URI_PREFIX):] for u in uris if u.startswith(REGION_URI_PREFIX)),
+        roles=tuple(u[len(ROLE_URI_PREFIX) :] for u in uris if u.startswith(ROLE_URI_PREFIX)),
+        regions=tuple(u[len(REGION_URI_PREFIX) :] for u in uris if u.startswith(REGION_URI_PREFIX)),
         ekus=ekus,
         is_ca=is_ca,
         name=str(cns[0].value) if cns else "",
@@ -160,8 +158,10 @@ def role_problem(facts: CertFacts) -> str | None:
         return f"unknown role {role!r}; known roles: {', '.join(ROLES)}"
     profile = PROFILES[role]
     if set(facts.ekus) != set(profile.ekus):
-        return (f"role {role} requires Extended Key Usage exactly "
-                f"{[o.dotted_string for o in profile.ekus]}, found {[o.dotted_string for o in facts.ekus]}")
+        return (
+            f"role {role} requires Extended Key Usage exactly "
+            f"{[o.dotted_string for o in profile.ekus]}, found {[o.dotted_string for o in facts.ekus]}"
+        )
     if profile.has_region and len(facts.regions) != 1:
         return f"role {role} must name exactly one region URI {REGION_URI_PREFIX}<code> (SEC-011)"
     if not profile.has_region and facts.regions:

@@ -14,16 +14,22 @@ Real certificates and files; only the time may be chosen (``at``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from creditx.pki import files
 from creditx.pki.bundle import bundle_from_ca
 from creditx.pki.ca import CertificateAuthority, init_ca
-from creditx.pki.identity import TrustStore
 from creditx.pki.crl import load_crl
-from creditx.pki.issue import (GatewayCredentials, NodeCredentials, OperatorCredentials,
-                         issue_gateway, issue_node, issue_operator)
+from creditx.pki.identity import TrustStore
+from creditx.pki.issue import (
+    GatewayCredentials,
+    NodeCredentials,
+    OperatorCredentials,
+    issue_gateway,
+    issue_node,
+    issue_operator,
+)
 
 
 @dataclass
@@ -43,17 +49,22 @@ class Pki:
         return TrustStore(files.read_cert(self.ca_cert)).with_crl(load_crl(self.crl))
 
 
-def make_pki(tmp_path: Path, regions=("370100",), *, at: datetime | None = None,
-             days: int = 30) -> Pki:
+def make_pki(tmp_path: Path, regions=("370100",), *, at: datetime | None = None, days: int = 30) -> Pki:
     """Build a CA, gateway, operator and node credentials for ``regions`` under ``tmp_path``."""
-    at = at or datetime.now(timezone.utc)
+    at = at or datetime.now(UTC)
     root = Path(tmp_path) / "pki"
     ca = init_ca(root / "ca", at=at)
     gateway = issue_gateway(ca, at=at, days=days, out=root / "gateway")
     operator = issue_operator(ca, name="operator", at=at, days=days, out=root / "operator")
-    nodes = {r: issue_node(ca, region=r, name=f"node-{r}", at=at, days=days,
-                           out=root / "nodes" / r) for r in regions}
-    bundle = files.write_atomic(root / "bundle.json", bundle_from_ca(ca, at=at),
-                                files.PUBLIC_FILE_MODE)
-    return Pki(ca_dir=ca.dir, ca_cert=ca.path(files.CA_CERT), crl=ca.path(files.CRL),
-               bundle=bundle, gateway=gateway, operator=operator, nodes=nodes, ca=ca)
+    nodes = {r: issue_node(ca, region=r, name=f"node-{r}", at=at, days=days, out=root / "nodes" / r) for r in regions}
+    bundle = files.write_atomic(root / "bundle.json", bundle_from_ca(ca, at=at), files.PUBLIC_FILE_MODE)
+    return Pki(
+        ca_dir=ca.dir,
+        ca_cert=ca.path(files.CA_CERT),
+        crl=ca.path(files.CRL),
+        bundle=bundle,
+        gateway=gateway,
+        operator=operator,
+        nodes=nodes,
+        ca=ca,
+    )

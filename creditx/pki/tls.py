@@ -20,7 +20,7 @@ import contextvars
 import os
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -29,12 +29,11 @@ from creditx.pki.crl import load_crl
 from creditx.pki.files import read_cert
 from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
 
-_current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
-    "creditx_peer_identity", default=None)
+_current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("creditx_peer_identity", default=None)
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _stamp(paths) -> tuple:
@@ -85,17 +84,17 @@ class _ServerCertificates:
             return config
 
 
-def server_credentials(cert: Path, key: Path, ca: Path, *, reload: bool = True
-                       ) -> grpc.ServerCredentials:
+def server_credentials(cert: Path, key: Path, ca: Path, *, reload: bool = True) -> grpc.ServerCredentials:
     """Server side of mutual TLS: present ``cert``/``key``, require a client certificate
     issued by ``ca``; with ``reload`` pick up replaced files on the next connection."""
     fetcher = _ServerCertificates(cert, key, ca)
     if not reload:
         return grpc.ssl_server_credentials(
             [(Path(key).read_bytes(), Path(cert).read_bytes())],
-            root_certificates=Path(ca).read_bytes(), require_client_auth=True)
-    return grpc.dynamic_ssl_server_credentials(
-        fetcher.configuration(), fetcher, require_client_authentication=True)
+            root_certificates=Path(ca).read_bytes(),
+            require_client_auth=True,
+        )
+    return grpc.dynamic_ssl_server_credentials(fetcher.configuration(), fetcher, require_client_authentication=True)
 
 
 class FileTrustSource:
@@ -128,8 +127,7 @@ def peer_certificate(context: grpc.ServicerContext) -> bytes | None:
     return pems[0] if pems else None
 
 
-def peer_identity(context: grpc.ServicerContext, trust: TrustStore, *, roles, at: datetime
-                  ) -> Identity:
+def peer_identity(context: grpc.ServicerContext, trust: TrustStore, *, roles, at: datetime) -> Identity:
     """Verify the TLS peer of this call; IdentityError if there is none or it is not good."""
     pem = peer_certificate(context)
     if pem is None:
@@ -149,9 +147,14 @@ class IdentityInterceptor(grpc.ServerInterceptor):
     (e.g. ``"/creditx.v1.Operator/"``) to the roles accepted there (longest prefix wins).
     """
 
-    def __init__(self, trust: Callable[[], TrustStore], roles, *,
-                 method_roles: dict[str, tuple[str, ...]] | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        trust: Callable[[], TrustStore],
+        roles,
+        *,
+        method_roles: dict[str, tuple[str, ...]] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.trust, self.roles, self.clock = trust, tuple(roles), clock
         self.method_roles = dict(method_roles or {})
 
@@ -179,6 +182,7 @@ class IdentityInterceptor(grpc.ServerInterceptor):
                     return behaviour(request_or_iterator, context)
                 finally:
                     _current.reset(token)
+
             return wrapped
 
         def streaming(behaviour):
@@ -188,10 +192,10 @@ class IdentityInterceptor(grpc.ServerInterceptor):
                     yield from behaviour(request_or_iterator, context)
                 finally:
                     _current.reset(token)
+
             return wrapped
 
-        codec = dict(request_deserializer=handler.request_deserializer,
-                     response_serializer=handler.response_serializer)
+        codec = dict(request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(unary(handler.unary_unary), **codec)
         if handler.stream_unary:

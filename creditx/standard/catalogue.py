@@ -22,6 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from creditx.standard.errors import InputError
 
@@ -33,8 +34,9 @@ RECORD_TYPES = ("XZXK", "XZCF", "LIST")
 MULTI_SPLIT = re.compile(r"[;；,，、|/]+")
 META_PREFIX = "meta:"
 
-_BRACKETS = str.maketrans({"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")",
-                           "［": "(", "］": ")", "﹙": "(", "﹚": ")"})
+_BRACKETS = str.maketrans(
+    {"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")", "［": "(", "］": ")", "﹙": "(", "﹚": ")"}
+)
 
 
 def normalise_header(header: str) -> str:
@@ -62,11 +64,18 @@ class Field:
     aliases: tuple[str, ...] = ()
     note: str = ""
 
-    def as_dict(self) -> dict:
-        return {"code": self.code, "name_zh": self.name_zh, "kind": self.kind,
-                "max_length": self.max_length, "required": self.required,
-                "condition": self.condition, "enumeration": self.enumeration,
-                "aliases": list(self.aliases), "note": self.note}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name_zh": self.name_zh,
+            "kind": self.kind,
+            "max_length": self.max_length,
+            "required": self.required,
+            "condition": self.condition,
+            "enumeration": self.enumeration,
+            "aliases": list(self.aliases),
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ class ListType:
     measures: str
     removal: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -144,16 +153,26 @@ class RecordType:
     def subject_field(self, suffix: str) -> str:
         """The subject-block field with this role, e.g. ``subject_field("LB")`` → XK_XDR_LB."""
         p = self.subject_prefix
-        table = {"MC": "_XDR_MC", "LB": "_XDR_LB", "SHXYM": "_XDR_SHXYM", "GSZC": "_XDR_GSZC",
-                 "FRDB": "_FRDB", "ZJLX": "_XDR_ZJLX", "ZJHM": "_XDR_ZJHM"}
+        table = {
+            "MC": "_XDR_MC",
+            "LB": "_XDR_LB",
+            "SHXYM": "_XDR_SHXYM",
+            "GSZC": "_XDR_GSZC",
+            "FRDB": "_FRDB",
+            "ZJLX": "_XDR_ZJLX",
+            "ZJHM": "_XDR_ZJHM",
+        }
         if p == "MD":
             table = {k: "_ZT_" + k if k != "FRDB" else "_FRDB" for k in table}
         return p + table[suffix]
 
-    def as_dict(self) -> dict:
-        return {"code": self.code, "name_zh": self.name_zh,
-                "fields": [f.as_dict() for f in self.fields],
-                "natural_key": list(self.natural_key)}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name_zh": self.name_zh,
+            "fields": [f.as_dict() for f in self.fields],
+            "natural_key": list(self.natural_key),
+        }
 
 
 @dataclass(frozen=True)
@@ -169,8 +188,9 @@ class Catalogue:
     def record_type(self, code: str) -> RecordType:
         rt = self.record_types.get((code or "").strip().upper())
         if rt is None:
-            raise InputError(f"unknown record type {code!r} (REC-001)",
-                             hint=f"use one of {', '.join(self.record_types)}")
+            raise InputError(
+                f"unknown record type {code!r} (REC-001)", hint=f"use one of {', '.join(self.record_types)}"
+            )
         return rt
 
     def enumeration(self, name: str) -> Enumeration:
@@ -184,22 +204,31 @@ class Catalogue:
                 return lt
         return None
 
-    def as_dict(self) -> dict:
-        return {"catalogue_version": self.version,
-                "record_types": {k: v.as_dict() for k, v in self.record_types.items()},
-                "enumerations": {k: {"values": list(e.values), "value_aliases": e.value_aliases}
-                                 for k, e in self.enumerations.items()},
-                "list_types": [lt.as_dict() for lt in self.list_types],
-                "removal_reasons": list(self.removal_reasons),
-                "operations": list(self.operations.values),
-                "meta_columns": [{"key": m.key, "name_zh": m.name_zh, "aliases": list(m.aliases)}
-                                 for m in self.meta_columns]}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "catalogue_version": self.version,
+            "record_types": {k: v.as_dict() for k, v in self.record_types.items()},
+            "enumerations": {
+                k: {"values": list(e.values), "value_aliases": e.value_aliases} for k, e in self.enumerations.items()
+            },
+            "list_types": [lt.as_dict() for lt in self.list_types],
+            "removal_reasons": list(self.removal_reasons),
+            "operations": list(self.operations.values),
+            "meta_columns": [
+                {"key": m.key, "name_zh": m.name_zh, "aliases": list(m.aliases)} for m in self.meta_columns
+            ],
+        }
 
 
-def _enumeration(name: str, raw: dict) -> Enumeration:
-    return Enumeration(name, tuple(raw["values"]), dict(raw.get("value_aliases", {})),
-                       dict(raw.get("labels", {})), tuple(raw.get("note_required", ())),
-                       tuple(raw.get("added_2021", ())))
+def _enumeration(name: str, raw: dict[str, Any]) -> Enumeration:
+    return Enumeration(
+        name,
+        tuple(raw["values"]),
+        dict(raw.get("value_aliases", {})),
+        dict(raw.get("labels", {})),
+        tuple(raw.get("note_required", ())),
+        tuple(raw.get("added_2021", ())),
+    )
 
 
 def _alias_map(code: str, fields: tuple[Field, ...], meta: tuple[MetaColumn, ...]) -> dict[str, str]:
@@ -208,8 +237,7 @@ def _alias_map(code: str, fields: tuple[Field, ...], meta: tuple[MetaColumn, ...
     def add(header: str, target: str) -> None:
         key = normalise_header(header)
         if aliases.setdefault(key, target) != target:
-            raise ValueError(f"catalogue: header {header!r} of {code} names both "
-                             f"{aliases[key]} and {target} (REC-010)")
+            raise ValueError(f"catalogue: header {header!r} of {code} names both {aliases[key]} and {target} (REC-010)")
 
     for f in fields:
         for h in (f.code, f.name_zh, *f.aliases):
@@ -220,19 +248,21 @@ def _alias_map(code: str, fields: tuple[Field, ...], meta: tuple[MetaColumn, ...
     return aliases
 
 
-def parse_catalogue(raw: dict) -> Catalogue:
+def parse_catalogue(raw: dict[str, Any]) -> Catalogue:
     """Build a :class:`Catalogue` from its JSON form, checking the invariants above."""
     if raw.get("catalogue_version") != CATALOGUE_VERSION:
         raise ValueError(f"catalogue_version {raw.get('catalogue_version')!r} is not {CATALOGUE_VERSION}")
     enums = {name: _enumeration(name, e) for name, e in raw["enumerations"].items()}
     list_types = tuple(ListType(**lt) for lt in raw["list_types"])
-    enums["list_type"] = Enumeration("list_type", tuple(lt.code for lt in list_types),
-                                     {lt.name_zh: lt.code for lt in list_types})
+    enums["list_type"] = Enumeration(
+        "list_type", tuple(lt.code for lt in list_types), {lt.name_zh: lt.code for lt in list_types}
+    )
     meta = tuple(MetaColumn(m["key"], m["name_zh"], tuple(m["aliases"])) for m in raw["meta_columns"])
     types: dict[str, RecordType] = {}
     for code, rt in raw["record_types"].items():
-        fields = tuple(Field(**{**f, "aliases": tuple(f.get("aliases", ())),
-                                "note": f.get("note", "")}) for f in rt["fields"])
+        fields = tuple(
+            Field(**{**f, "aliases": tuple(f.get("aliases", ())), "note": f.get("note", "")}) for f in rt["fields"]
+        )
         if len({f.code for f in fields}) != len(fields):
             raise ValueError(f"catalogue: duplicate field code in {code}")
         for f in fields:
@@ -240,10 +270,12 @@ def parse_catalogue(raw: dict) -> Catalogue:
                 raise ValueError(f"catalogue: {code}.{f.code} has unknown kind {f.kind!r}")
             if f.enumeration and f.enumeration not in enums:
                 raise ValueError(f"catalogue: {code}.{f.code} names unknown enumeration {f.enumeration!r}")
-        types[code] = RecordType(code, rt["name_zh"], fields, tuple(rt["natural_key"]),
-                                 rt["subject_prefix"], _alias_map(code, fields, meta))
-    return Catalogue(raw["catalogue_version"], types, enums, list_types, meta,
-                     enums["operation"], tuple(raw["removal_reasons"]))
+        types[code] = RecordType(
+            code, rt["name_zh"], fields, tuple(rt["natural_key"]), rt["subject_prefix"], _alias_map(code, fields, meta)
+        )
+    return Catalogue(
+        raw["catalogue_version"], types, enums, list_types, meta, enums["operation"], tuple(raw["removal_reasons"])
+    )
 
 
 @functools.cache

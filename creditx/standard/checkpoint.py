@@ -40,6 +40,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from creditx.standard.errors import RemoteError
 from creditx.standard.merkle import HASH_SIZE, ProofError, verify_consistency
 
+# The two key types a C2SP note signature may use (AUD-022).
+NotePublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+NotePrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
 ALG_ED25519 = 0x01
 ALG_ECDSA = 0x02
 EM_DASH = "\u2014"
@@ -85,7 +89,9 @@ class Checkpoint:
         object.__setattr__(self, "extensions", tuple(self.extensions))
         _check_line(self.origin, "origin")
         if not isinstance(self.size, int) or isinstance(self.size, bool) or not 0 <= self.size <= MAX_SIZE:
-            raise CheckpointError("BAD_SIZE", f"tree size must be an integer in [0, 2^63) (got {self.size!r})", rule="AUD-020")
+            raise CheckpointError(
+                "BAD_SIZE", f"tree size must be an integer in [0, 2^63) (got {self.size!r})", rule="AUD-020"
+            )
         if not isinstance(self.root_hash, bytes) or len(self.root_hash) != HASH_SIZE:
             raise CheckpointError("BAD_ROOT", f"root hash must be {HASH_SIZE} bytes", rule="AUD-020")
         for i, ext in enumerate(self.extensions):
@@ -112,10 +118,14 @@ def parse_body(text: bytes | str) -> Checkpoint:
         raise CheckpointError("BAD_BODY", "checkpoint body must end with a newline", rule="AUD-020")
     lines = text[:-1].split("\n")
     if len(lines) < 3:
-        raise CheckpointError("BAD_BODY", f"checkpoint needs origin, size and root lines (got {len(lines)} lines)", rule="AUD-020")
+        raise CheckpointError(
+            "BAD_BODY", f"checkpoint needs origin, size and root lines (got {len(lines)} lines)", rule="AUD-020"
+        )
     origin, size_s, root_s, *ext = lines
     if not _SIZE_RE.fullmatch(size_s):
-        raise CheckpointError("BAD_SIZE", f"tree size line {size_s!r} is not a decimal without leading zeros", rule="AUD-020")
+        raise CheckpointError(
+            "BAD_SIZE", f"tree size line {size_s!r} is not a decimal without leading zeros", rule="AUD-020"
+        )
     root_hash = _b64(root_s, "root hash line", "BAD_ROOT", "AUD-020")
     if base64.b64encode(root_hash).decode() != root_s:
         raise CheckpointError("BAD_ROOT", "root hash line is not canonical base64", rule="AUD-020")
@@ -143,32 +153,41 @@ def split_note(note: bytes | str) -> tuple[str, list[NoteSignature]]:
     if isinstance(note, str):
         note = note.encode("utf-8", "surrogatepass")
     if len(note) > MAX_NOTE_BYTES:
-        raise CheckpointError("NOTE_TOO_LARGE", f"note is {len(note)} bytes, the limit is {MAX_NOTE_BYTES}", rule="AUD-021")
+        raise CheckpointError(
+            "NOTE_TOO_LARGE", f"note is {len(note)} bytes, the limit is {MAX_NOTE_BYTES}", rule="AUD-021"
+        )
     text = _decode(note)
     if any(ord(c) < 0x20 and c != "\n" for c in text):
         raise CheckpointError("MALFORMED_NOTE", "note contains control characters other than newline", rule="AUD-021")
     cut = text.rfind("\n\n")
     if cut < 0 or not text.endswith("\n"):
         raise CheckpointError(
-            "MALFORMED_NOTE", "note needs its text, a blank line, then signature lines each ending in a newline", rule="AUD-021"
+            "MALFORMED_NOTE",
+            "note needs its text, a blank line, then signature lines each ending in a newline",
+            rule="AUD-021",
         )
     body, sig_block = text[: cut + 1], text[cut + 2 :]
     lines = sig_block[:-1].split("\n") if sig_block else []
     if not lines:
         raise CheckpointError("MALFORMED_NOTE", "note has no signature lines", rule="AUD-021")
     if len(lines) > MAX_SIGNATURES:
-        raise CheckpointError("MALFORMED_NOTE", f"note has {len(lines)} signatures, the limit is {MAX_SIGNATURES}", rule="AUD-021")
+        raise CheckpointError(
+            "MALFORMED_NOTE", f"note has {len(lines)} signatures, the limit is {MAX_SIGNATURES}", rule="AUD-021"
+        )
     sigs = []
     for i, line in enumerate(lines, 1):
         parts = line.split(" ")
         if len(parts) != 3 or parts[0] != EM_DASH or not _NAME_RE.fullmatch(parts[1]):
             raise CheckpointError(
-                "MALFORMED_NOTE", f"signature line {i} is not '{EM_DASH} <key name> <base64>' (name without spaces or '+')",
+                "MALFORMED_NOTE",
+                f"signature line {i} is not '{EM_DASH} <key name> <base64>' (name without spaces or '+')",
                 rule="AUD-021",
             )
         blob = _b64(parts[2], f"signature line {i}", "MALFORMED_NOTE", "AUD-021")
         if len(blob) < 5:
-            raise CheckpointError("MALFORMED_NOTE", f"signature line {i} is shorter than a key ID and a signature", rule="AUD-021")
+            raise CheckpointError(
+                "MALFORMED_NOTE", f"signature line {i} is shorter than a key ID and a signature", rule="AUD-021"
+            )
         sigs.append(NoteSignature(parts[1], int.from_bytes(blob[:4], "big"), blob[4:]))
     return body, sigs
 
@@ -189,7 +208,7 @@ class NoteVerifier:
 
     name: str
     alg: int
-    public_key: ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+    public_key: NotePublicKey
     key_id: int
 
     def key_bytes(self) -> bytes:
@@ -201,7 +220,7 @@ class NoteVerifier:
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         try:
-            if self.alg == ALG_ED25519:
+            if isinstance(self.public_key, ed25519.Ed25519PublicKey):
                 self.public_key.verify(signature, message)
             else:
                 self.public_key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
@@ -210,7 +229,7 @@ class NoteVerifier:
         return True
 
 
-def _public_key_bytes(alg: int, public_key) -> bytes:
+def _public_key_bytes(alg: int, public_key: NotePublicKey) -> bytes:
     if alg == ALG_ED25519:
         return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -226,16 +245,19 @@ def key_id(name: str, alg: int, key_bytes: bytes) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def verifier_for(name: str, public_key) -> NoteVerifier:
+def verifier_for(name: str, public_key: object) -> NoteVerifier:
     """The verifier for an Ed25519 or ECDSA P-256 public key under ``name``."""
     _check_name(name)
+    key: NotePublicKey
     if isinstance(public_key, ed25519.Ed25519PublicKey):
-        alg = ALG_ED25519
+        alg, key = ALG_ED25519, public_key
     elif isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, ec.SECP256R1):
-        alg = ALG_ECDSA
+        alg, key = ALG_ECDSA, public_key
     else:
-        raise CheckpointError("UNSUPPORTED_KEY", f"{type(public_key).__name__} is neither Ed25519 nor ECDSA P-256", rule="AUD-022")
-    return NoteVerifier(name, alg, public_key, key_id(name, alg, _public_key_bytes(alg, public_key)))
+        raise CheckpointError(
+            "UNSUPPORTED_KEY", f"{type(public_key).__name__} is neither Ed25519 nor ECDSA P-256", rule="AUD-022"
+        )
+    return NoteVerifier(name, alg, key, key_id(name, alg, _public_key_bytes(alg, key)))
 
 
 def parse_verifier_key(text: str) -> NoteVerifier:
@@ -249,6 +271,7 @@ def parse_verifier_key(text: str) -> NoteVerifier:
     if not raw:
         raise CheckpointError("BAD_KEY", "verifier key material is empty", rule="AUD-025")
     alg, material = raw[0], raw[1:]
+    public_key: object
     try:
         if alg == ALG_ED25519 and len(material) == 32:
             public_key = ed25519.Ed25519PublicKey.from_public_bytes(material)
@@ -262,7 +285,9 @@ def parse_verifier_key(text: str) -> NoteVerifier:
     if v.key_bytes() != material:
         raise CheckpointError("BAD_KEY", f"verifier key for {name!r} is not in canonical encoding", rule="AUD-025")
     if v.key_id != int(parts[1], 16):
-        raise CheckpointError("BAD_KEY", f"key ID {parts[1]} does not match the key (expected {v.key_id:08x})", rule="AUD-025")
+        raise CheckpointError(
+            "BAD_KEY", f"key ID {parts[1]} does not match the key (expected {v.key_id:08x})", rule="AUD-025"
+        )
     return v
 
 
@@ -274,7 +299,9 @@ def parse_signer_key(text: str) -> tuple[str, ed25519.Ed25519PrivateKey]:
         raise CheckpointError("BAD_KEY", "signer key must be PRIVATE+KEY+<name>+<hex ID>+<base64>", rule="AUD-025")
     raw = _b64(parts[4], "signer key material", "BAD_KEY", "AUD-025")
     if len(raw) != 33 or raw[0] != ALG_ED25519:
-        raise CheckpointError("BAD_KEY", "signer key material must be 0x01 followed by a 32-byte Ed25519 seed", rule="AUD-025")
+        raise CheckpointError(
+            "BAD_KEY", "signer key material must be 0x01 followed by a 32-byte Ed25519 seed", rule="AUD-025"
+        )
     private_key = ed25519.Ed25519PrivateKey.from_private_bytes(raw[1:])
     v = verifier_for(parts[2], private_key.public_key())
     if f"{v.key_id:08x}" != parts[3]:
@@ -285,17 +312,17 @@ def parse_signer_key(text: str) -> tuple[str, ed25519.Ed25519PrivateKey]:
 # --- signing and verifying (AUD-023, AUD-024, AUD-026) ---------------------------------------
 
 
-def sign_note(text: bytes, key_name: str, private_key) -> str:
+def sign_note(text: bytes, key_name: str, private_key: NotePrivateKey) -> str:
     """Sign a note text (ending in newline) with one Ed25519 or ECDSA P-256 key."""
     v = verifier_for(key_name, private_key.public_key())
-    if v.alg == ALG_ED25519:
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
         sig = private_key.sign(text)
     else:  # RFC 6979 deterministic nonces: same key and text, same note (reproducible vectors)
         sig = private_key.sign(text, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
     return text.decode() + "\n" + NoteSignature(key_name, v.key_id, sig).line()
 
 
-def sign_checkpoint(cp: Checkpoint, key_name: str, private_key) -> str:
+def sign_checkpoint(cp: Checkpoint, key_name: str, private_key: NotePrivateKey) -> str:
     """AUD-023/024: the full signed-note text of ``cp``. The key name SHOULD be the origin."""
     return sign_note(cp.body(), key_name, private_key)
 
@@ -313,13 +340,19 @@ def open_note(note: bytes | str, verifiers: Iterable[NoteVerifier]) -> tuple[str
         if not known:
             continue  # signed-note: signatures from unknown keys are ignored
         if len(known) > 1:
-            raise CheckpointError("AMBIGUOUS_KEY", f"two trusted keys named {sig.name}+{sig.key_id:08x}", rule="AUD-026")
+            raise CheckpointError(
+                "AMBIGUOUS_KEY", f"two trusted keys named {sig.name}+{sig.key_id:08x}", rule="AUD-026"
+            )
         if not known[0].verify(message, sig.signature):
-            raise CheckpointError("BAD_SIGNATURE", f"signature by {sig.name}+{sig.key_id:08x} does not verify", rule="AUD-026")
+            raise CheckpointError(
+                "BAD_SIGNATURE", f"signature by {sig.name}+{sig.key_id:08x} does not verify", rule="AUD-026"
+            )
         verified.append(sig)
     if not verified:
         names = ", ".join(f"{s.name}+{s.key_id:08x}" for s in sigs)
-        raise CheckpointError("NO_TRUSTED_SIGNATURE", f"no signature from a trusted key (signed by: {names})", rule="AUD-026")
+        raise CheckpointError(
+            "NO_TRUSTED_SIGNATURE", f"no signature from a trusted key (signed by: {names})", rule="AUD-026"
+        )
     return body, verified
 
 
@@ -329,7 +362,9 @@ def verify_checkpoint(text: bytes | str, verifiers: Iterable[NoteVerifier], *, o
     body, _ = open_note(text, verifiers)
     cp = parse_body(body)
     if origin is not None and cp.origin != origin:
-        raise CheckpointError("WRONG_ORIGIN", f"checkpoint is for log {cp.origin!r}, expected {origin!r}", rule="AUD-026")
+        raise CheckpointError(
+            "WRONG_ORIGIN", f"checkpoint is for log {cp.origin!r}, expected {origin!r}", rule="AUD-026"
+        )
     return cp
 
 
@@ -340,13 +375,17 @@ def check_consistent(old: Checkpoint, new: Checkpoint, proof: list[bytes]) -> No
     two (including two different roots at one size): both are alarms, never retries.
     """
     if old.origin != new.origin:
-        raise CheckpointError("WRONG_ORIGIN", f"checkpoints of two logs: {old.origin!r} and {new.origin!r}", rule="AUD-030")
+        raise CheckpointError(
+            "WRONG_ORIGIN", f"checkpoints of two logs: {old.origin!r} and {new.origin!r}", rule="AUD-030"
+        )
     if new.size < old.size:
         raise CheckpointError("ROLLBACK", f"tree size went from {old.size} down to {new.size}", rule="AUD-030")
     try:
         verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof)
     except ProofError as exc:
-        raise CheckpointError("FORK", f"checkpoint {new.size} does not extend {old.size}: {exc.message}", rule="AUD-030") from None
+        raise CheckpointError(
+            "FORK", f"checkpoint {new.size} does not extend {old.size}: {exc.message}", rule="AUD-030"
+        ) from None
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -356,7 +395,9 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CheckpointError("MALFORMED_NOTE", f"note is not valid UTF-8 at byte {exc.start}", rule="AUD-021") from None
+        raise CheckpointError(
+            "MALFORMED_NOTE", f"note is not valid UTF-8 at byte {exc.start}", rule="AUD-021"
+        ) from None
 
 
 def _b64(s: str, what: str, reason: str, rule: str) -> bytes:

@@ -42,7 +42,7 @@ class SignatureError(RemoteError):
         self.rule = rule
         self.detail = message
 
-    def __reduce__(self):  # picklable across verification worker processes
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across verification worker processes
         return (type(self), (self.reason, self.rule, self.detail))
 
 
@@ -93,6 +93,7 @@ class Envelope:
     @classmethod
     def from_json_obj(cls, obj: Any) -> Envelope:
         """Parse the DSSE JSON form; base64 may be standard or URL-safe (as DSSE allows)."""
+
         def bad(what: str) -> SignatureError:
             return SignatureError("SIG_BAD_ENVELOPE", "SIG-014", f"envelope JSON: {what}")
 
@@ -133,11 +134,19 @@ class Signer:
     """A private key and the suite it signs with (default: the suite that takes the key)."""
 
     def __init__(self, private_key: Any, suite: str | Suite | None = None) -> None:
-        self.suite = (suite_for_private_key(private_key) if suite is None
-                      else get_suite(suite) if isinstance(suite, str) else suite)
+        self.suite = (
+            suite_for_private_key(private_key)
+            if suite is None
+            else get_suite(suite)
+            if isinstance(suite, str)
+            else suite
+        )
         if not self.suite.accepts_private_key(private_key):
-            raise SuiteError("SIG_SUITE_KEY_MISMATCH", "SIG-010",
-                             f"a {type(private_key).__name__} cannot sign with suite {self.suite.name}")
+            raise SuiteError(
+                "SIG_SUITE_KEY_MISMATCH",
+                "SIG-010",
+                f"a {type(private_key).__name__} cannot sign with suite {self.suite.name}",
+            )
         self._key = private_key
         self.public_key = private_key.public_key()
         self.keyid = key_id(self.public_key)
@@ -162,24 +171,32 @@ def sign_envelope(payload_type: str, payload: bytes, signer: Signer | Sequence[S
 _PRIORITY = {"SIG_INVALID": 4, "SIG_SUITE_KEY_MISMATCH": 3, "SIG_UNKNOWN_SUITE": 2, "SIG_UNKNOWN_KEY": 1}
 
 
-def verify_envelope(env: Envelope, resolve_key: Callable[[str], Any], *,
-                    expected_type: str | None = None, max_payload: int = MAX_PAYLOAD_BYTES) -> Signature:
+def verify_envelope(
+    env: Envelope,
+    resolve_key: Callable[[str], Any],
+    *,
+    expected_type: str | None = None,
+    max_payload: int = MAX_PAYLOAD_BYTES,
+) -> Signature:
     """SIG-007 … SIG-013: return the first signature that verifies, or raise SignatureError."""
     if expected_type is not None and env.payload_type != expected_type:
-        raise SignatureError("SIG_PAYLOAD_TYPE", "SIG-012",
-                             f"payload type {env.payload_type[:MAX_PAYLOAD_TYPE_CHARS]!r} is not the "
-                             f"expected {expected_type!r}")
+        raise SignatureError(
+            "SIG_PAYLOAD_TYPE",
+            "SIG-012",
+            f"payload type {env.payload_type[:MAX_PAYLOAD_TYPE_CHARS]!r} is not the expected {expected_type!r}",
+        )
     if len(env.payload_type) > MAX_PAYLOAD_TYPE_CHARS:
-        raise SignatureError("SIG_LIMIT", "SIG-013",
-                             f"payload type is longer than {MAX_PAYLOAD_TYPE_CHARS} characters")
+        raise SignatureError("SIG_LIMIT", "SIG-013", f"payload type is longer than {MAX_PAYLOAD_TYPE_CHARS} characters")
     if len(env.payload) > max_payload:
-        raise SignatureError("SIG_LIMIT", "SIG-013",
-                             f"payload is {len(env.payload)} bytes, at most {max_payload} are accepted")
+        raise SignatureError(
+            "SIG_LIMIT", "SIG-013", f"payload is {len(env.payload)} bytes, at most {max_payload} are accepted"
+        )
     if not env.signatures:
         raise SignatureError("SIG_NO_SIGNATURE", "SIG-007", "the envelope carries no signature; sign it")
     if len(env.signatures) > MAX_SIGNATURES:
-        raise SignatureError("SIG_LIMIT", "SIG-013",
-                             f"{len(env.signatures)} signatures, at most {MAX_SIGNATURES} are accepted")
+        raise SignatureError(
+            "SIG_LIMIT", "SIG-013", f"{len(env.signatures)} signatures, at most {MAX_SIGNATURES} are accepted"
+        )
     data: bytes | None = None
     worst: SignatureError | None = None
     for sig in env.signatures:
@@ -190,21 +207,29 @@ def verify_envelope(env: Envelope, resolve_key: Callable[[str], Any], *,
         else:
             key = resolve_key(sig.keyid)
             if key is None:
-                err = SignatureError("SIG_UNKNOWN_KEY", "SIG-009",
-                                     f"key {sig.keyid[:80]!r} is not trusted here; check the signing "
-                                     "certificate is issued by the provincial CA and not revoked")
+                err = SignatureError(
+                    "SIG_UNKNOWN_KEY",
+                    "SIG-009",
+                    f"key {sig.keyid[:80]!r} is not trusted here; check the signing "
+                    "certificate is issued by the provincial CA and not revoked",
+                )
             elif not suite.accepts_public_key(key):
-                err = SignatureError("SIG_SUITE_KEY_MISMATCH", "SIG-010",
-                                     f"signature names suite {sig.suite} but key {sig.keyid} is a "
-                                     f"{type(key).__name__}")
+                err = SignatureError(
+                    "SIG_SUITE_KEY_MISMATCH",
+                    "SIG-010",
+                    f"signature names suite {sig.suite} but key {sig.keyid} is a {type(key).__name__}",
+                )
             else:
                 if data is None:
                     data = pae(env.payload_type, env.payload)
                 if suite.verify(key, sig.sig, data):
                     return sig
-                err = SignatureError("SIG_INVALID", "SIG-011",
-                                     f"signature by {sig.keyid} does not verify over the payload; "
-                                     "the payload or its type was changed after signing, or the wrong key signed")
+                err = SignatureError(
+                    "SIG_INVALID",
+                    "SIG-011",
+                    f"signature by {sig.keyid} does not verify over the payload; "
+                    "the payload or its type was changed after signing, or the wrong key signed",
+                )
         if worst is None or _PRIORITY[err.reason] > _PRIORITY[worst.reason]:
             worst = err
     assert worst is not None

@@ -22,10 +22,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
-from creditx.standard.checkpoint import CheckpointError, NoteVerifier, parse_verifier_key, verifier_for, verify_checkpoint
+from creditx.standard.checkpoint import (
+    CheckpointError,
+    NoteVerifier,
+    parse_verifier_key,
+    verifier_for,
+    verify_checkpoint,
+)
 from creditx.standard.merkle import CompactRange, ProofError, leaf_hash, verify_consistency, verify_inclusion
 
 BUNDLE_FORMAT = "creditx-evidence/1"
@@ -49,8 +57,12 @@ class StoredCheckpoint:
     note: str
 
 
-def check_log(leaves: Iterable[tuple[int, bytes, bytes | None]], checkpoints: Sequence[StoredCheckpoint],
-              verifiers: Sequence[NoteVerifier], origin: str) -> tuple[list[bytes], list[Problem]]:
+def check_log(
+    leaves: Iterable[tuple[int, bytes, bytes | None]],
+    checkpoints: Sequence[StoredCheckpoint],
+    verifiers: Sequence[NoteVerifier],
+    origin: str,
+) -> tuple[list[bytes], list[Problem]]:
     """Recompute the tree from ``(idx, leaf_data, stored_leaf_hash or None)`` rows in stored
     order; return the recomputed leaf hashes and every problem found."""
     problems: list[Problem] = []
@@ -62,13 +74,20 @@ def check_log(leaves: Iterable[tuple[int, bytes, bytes | None]], checkpoints: Se
         roots[0] = cr.root()
     for pos, (idx, data, stored) in enumerate(leaves):
         if idx != pos:
-            problems.append(Problem(min(idx, pos), "LEAF_SEQUENCE", "AUD-006",
-                                    f"leaf stored as index {idx} where index {pos} was expected "
-                                    "(a leaf was deleted, inserted or renumbered)"))
+            problems.append(
+                Problem(
+                    min(idx, pos),
+                    "LEAF_SEQUENCE",
+                    "AUD-006",
+                    f"leaf stored as index {idx} where index {pos} was expected "
+                    "(a leaf was deleted, inserted or renumbered)",
+                )
+            )
         h = leaf_hash(data)
         if stored is not None and bytes(stored) != h:
-            problems.append(Problem(pos, "LEAF_HASH", "AUD-001",
-                                    f"leaf {pos}: stored hash is not SHA-256(0x00 || content)"))
+            problems.append(
+                Problem(pos, "LEAF_HASH", "AUD-001", f"leaf {pos}: stored hash is not SHA-256(0x00 || content)")
+            )
         problems.extend(_check_content(pos, data))
         hashes.append(h)
         cr.append(h)
@@ -88,22 +107,41 @@ def _check_content(pos: int, data: bytes) -> list[Problem]:
     return [] if ok else [Problem(pos, "LEAF_CONTENT", "AUD-004", f"leaf {pos} is not an AUD-004/005 JSON object")]
 
 
-def _check_checkpoint(cp: StoredCheckpoint, roots: dict[int, bytes], verifiers: Sequence[NoteVerifier],
-                      origin: str, n: int) -> list[Problem]:
+def _check_checkpoint(
+    cp: StoredCheckpoint, roots: dict[int, bytes], verifiers: Sequence[NoteVerifier], origin: str, n: int
+) -> list[Problem]:
     try:
         signed = verify_checkpoint(cp.note, verifiers, origin=origin)
     except CheckpointError as exc:
         return [Problem(cp.size, exc.reason, exc.rule, f"checkpoint {cp.size}: {exc.message}")]
     if (signed.size, signed.root_hash) != (cp.size, bytes(cp.root)):
-        return [Problem(cp.size, "CHECKPOINT_ROW", "AUD-026",
-                        f"stored size/root of checkpoint {cp.size} differ from its signed note")]
+        return [
+            Problem(
+                cp.size,
+                "CHECKPOINT_ROW",
+                "AUD-026",
+                f"stored size/root of checkpoint {cp.size} differ from its signed note",
+            )
+        ]
     if cp.size > n:
-        return [Problem(n, "LEAVES_MISSING", "AUD-006",
-                        f"checkpoint {cp.size} signed more leaves than the {n} stored (leaves were removed)")]
+        return [
+            Problem(
+                n,
+                "LEAVES_MISSING",
+                "AUD-006",
+                f"checkpoint {cp.size} signed more leaves than the {n} stored (leaves were removed)",
+            )
+        ]
     if roots.get(cp.size) != signed.root_hash:
-        return [Problem(cp.size, "ROOT_MISMATCH", "AUD-003",
-                        f"the leaves' tree of size {cp.size} does not have the signed root: a leaf below "
-                        f"{cp.size} was altered, removed, inserted or reordered")]
+        return [
+            Problem(
+                cp.size,
+                "ROOT_MISMATCH",
+                "AUD-003",
+                f"the leaves' tree of size {cp.size} does not have the signed root: a leaf below "
+                f"{cp.size} was altered, removed, inserted or reordered",
+            )
+        ]
     return []
 
 
@@ -111,13 +149,13 @@ def first_bad_index(problems: Sequence[Problem]) -> int | None:
     return min((p.index for p in problems), default=None)
 
 
-def report(problems: Sequence[Problem], **facts) -> dict:
+def report(problems: Sequence[Problem], **facts: Any) -> dict[str, Any]:
     """The JSON-ready verdict: ``ok``, ``first_bad_index``, problems sorted by index."""
     ps = sorted(problems, key=lambda p: (p.index, p.reason))
     return {"ok": not ps, "first_bad_index": first_bad_index(ps), **facts, "problems": [asdict(p) for p in ps]}
 
 
-def print_verdict(verdict: dict, ok_line: str, what: str) -> int:
+def print_verdict(verdict: dict[str, Any], ok_line: str, what: str) -> int:
     """Human output of a verdict for the CLIs; returns the exit status (1 when not ok)."""
     if verdict["ok"]:
         print(ok_line)
@@ -135,17 +173,19 @@ def _cert(pem: str, what: str) -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(pem.encode())
     except (ValueError, AttributeError) as exc:
-        raise CheckpointError("BAD_BUNDLE", f"certificates.{what} is not a PEM certificate: {exc}", rule="AUD-050") from None
+        raise CheckpointError(
+            "BAD_BUNDLE", f"certificates.{what} is not a PEM certificate: {exc}", rule="AUD-050"
+        ) from None
 
 
-def _hexes(values, what: str) -> list[bytes]:
+def _hexes(values: Any, what: str) -> list[bytes]:
     try:
         return [bytes.fromhex(v) for v in values]
     except (TypeError, ValueError):
         raise CheckpointError("BAD_BUNDLE", f"{what} must be a list of hex strings", rule="AUD-050") from None
 
 
-def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict:
+def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict[str, Any]:
     """AUD-050: check an evidence bundle offline; returns :func:`report`'s verdict.
 
     The signing key is taken from the bundle's certificate, which must be issued by the
@@ -162,8 +202,12 @@ def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict:
     except CheckpointError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CheckpointError("BAD_BUNDLE", f"not an evidence bundle: {exc}", rule="AUD-050",
-                              hint="pass the file written by `creditx gateway audit export`") from None
+        raise CheckpointError(
+            "BAD_BUNDLE",
+            f"not an evidence bundle: {exc}",
+            rule="AUD-050",
+            hint="pass the file written by `creditx gateway audit export`",
+        ) from None
     problems: list[Problem] = []
     signing, ca = _cert(certs["signing"], "signing"), _cert(certs["ca"], "ca")
     try:
@@ -171,24 +215,33 @@ def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict:
     except Exception as exc:  # signature, issuer name or key type wrong
         problems.append(Problem(0, "CERT_CHAIN", "AUD-050", f"the signing certificate is not issued by the CA: {exc}"))
     if trusted_ca_pem is not None and _cert(trusted_ca_pem.decode(), "trusted").fingerprint(
-            ca.signature_hash_algorithm) != ca.fingerprint(ca.signature_hash_algorithm):
+        hashes.SHA256()
+    ) != ca.fingerprint(hashes.SHA256()):
         problems.append(Problem(0, "CA_NOT_TRUSTED", "AUD-050", "the bundle's CA is not the trusted CA given"))
     verifier = verifier_for(origin, signing.public_key())
     if b.get("verifier_key") and parse_verifier_key(b["verifier_key"]) != verifier:
         problems.append(Problem(0, "BAD_KEY", "AUD-025", "verifier_key does not match the signing certificate"))
-    hashes, found = check_log(((i, d, None) for i, d in enumerate(leaves)), cps, [verifier], origin)
+    leaf_hashes, found = check_log(((i, d, None) for i, d in enumerate(leaves)), cps, [verifier], origin)
     problems += found
     by_size = {c.size: c.root for c in cps}
     for c in b.get("consistency", []):
         try:
             verify_consistency(c["old"], c["new"], by_size[c["old"]], by_size[c["new"]], _hexes(c["hashes"], "proof"))
         except (ProofError, KeyError) as exc:
-            problems.append(Problem(c.get("old", 0), "FORK", "AUD-030", f"consistency {c.get('old')}→{c.get('new')}: {exc}"))
+            problems.append(
+                Problem(c.get("old", 0), "FORK", "AUD-030", f"consistency {c.get('old')}→{c.get('new')}: {exc}")
+            )
     for p in b.get("inclusion", []):
         i = p.get("index", -1)
         try:
-            verify_inclusion(i, p["size"], hashes[i], _hexes(p["hashes"], "proof"), by_size[p["size"]])
+            verify_inclusion(i, p["size"], leaf_hashes[i], _hexes(p["hashes"], "proof"), by_size[p["size"]])
         except (ProofError, KeyError, IndexError, TypeError) as exc:
             problems.append(Problem(max(i, 0), "INCLUSION", "AUD-011", f"inclusion proof of leaf {i}: {exc}"))
-    return report(problems, origin=origin, leaves=len(leaves), checkpoints=len(cps),
-                  latest_size=max(by_size, default=0), proofs_checked=len(b.get("inclusion", [])) + len(b.get("consistency", [])))
+    return report(
+        problems,
+        origin=origin,
+        leaves=len(leaves),
+        checkpoints=len(cps),
+        latest_size=max(by_size, default=0),
+        proofs_checked=len(b.get("inclusion", [])) + len(b.get("consistency", [])),
+    )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
@@ -38,7 +39,17 @@ USCC_PLACEHOLDER = "00000000000000000X"
 USCC_DEPARTMENTS: dict[str, tuple[str, dict[str, str]]] = {
     "1": ("机构编制", {"1": "机关", "2": "事业单位", "3": "中央编办直接管理机构编制的群众团体", "9": "其他"}),
     "2": ("外交", {"1": "外国常驻新闻机构", "9": "其他"}),
-    "3": ("司法行政", {"1": "律师执业机构", "2": "公证处", "3": "基层法律服务所", "4": "司法鉴定机构", "5": "仲裁委员会", "9": "其他"}),
+    "3": (
+        "司法行政",
+        {
+            "1": "律师执业机构",
+            "2": "公证处",
+            "3": "基层法律服务所",
+            "4": "司法鉴定机构",
+            "5": "仲裁委员会",
+            "9": "其他",
+        },
+    ),
     "4": ("文化", {"1": "外国在华文化中心", "9": "其他"}),
     "5": ("民政", {"1": "社会团体", "2": "民办非企业单位", "3": "基金会", "9": "其他"}),
     "6": ("旅游", {"1": "外国旅游部门常驻代表机构", "2": "港澳台地区旅游部门常驻内地（大陆）代表机构", "9": "其他"}),
@@ -71,7 +82,7 @@ class IdCheck:
     message: str = ""  # what is wrong and what to do
     warnings: tuple[str, ...] = field(default=())
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "kind": self.kind,
@@ -133,16 +144,34 @@ def check_org_code(code: str) -> IdCheck:
     """组织机构代码: 8 characters 0–9/A–Z and a check character (a hyphen before it is tolerated)."""
     norm = normalise(code).replace("-", "")
     if len(norm) != 9:
-        return _bad(code, "org_code", norm, "ORG_LENGTH", "REC-ID-11",
-                    f"an organisation code has 9 characters (8 + check), this has {len(norm)}")
+        return _bad(
+            code,
+            "org_code",
+            norm,
+            "ORG_LENGTH",
+            "REC-ID-11",
+            f"an organisation code has 9 characters (8 + check), this has {len(norm)}",
+        )
     body, check = norm[:8], norm[8]
     if not all(c.isdigit() or "A" <= c <= "Z" for c in body) or not (check.isdigit() or check == "X"):
-        return _bad(code, "org_code", norm, "ORG_CHARSET", "REC-ID-11",
-                    "an organisation code uses 0-9 and A-Z, with 0-9 or X as the check character")
+        return _bad(
+            code,
+            "org_code",
+            norm,
+            "ORG_CHARSET",
+            "REC-ID-11",
+            "an organisation code uses 0-9 and A-Z, with 0-9 or X as the check character",
+        )
     expected = org_code_check_char(body)
     if check != expected:
-        return _bad(code, "org_code", norm, "ORG_CHECKSUM", "REC-ID-12",
-                    f"check character is {check!r} but GB 11714 gives {expected!r}: the code is mistyped")
+        return _bad(
+            code,
+            "org_code",
+            norm,
+            "ORG_CHECKSUM",
+            "REC-ID-12",
+            f"check character is {check!r} but GB 11714 gives {expected!r}: the code is mistyped",
+        )
     return IdCheck(code, "org_code", True, norm)
 
 
@@ -151,33 +180,64 @@ def check_uscc(code: str) -> IdCheck:
     """统一社会信用代码 per GB 32100-2015, including the embedded organisation-code check."""
     norm = normalise(code)
     if len(norm) != 18:
-        return _bad(code, "uscc", norm, "USCC_LENGTH", "REC-ID-01",
-                    f"a USCC has 18 characters, this has {len(norm)}")
+        return _bad(code, "uscc", norm, "USCC_LENGTH", "REC-ID-01", f"a USCC has 18 characters, this has {len(norm)}")
     bad_chars = sorted({c for c in norm if c not in USCC_ALPHABET})
     if bad_chars:
-        return _bad(code, "uscc", norm, "USCC_CHARSET", "REC-ID-01",
-                    f"characters {''.join(bad_chars)!r} are not used in a USCC (no I, O, Z, S, V): "
-                    "check for a mistyped 1/0/2/5/U")
+        return _bad(
+            code,
+            "uscc",
+            norm,
+            "USCC_CHARSET",
+            "REC-ID-01",
+            f"characters {''.join(bad_chars)!r} are not used in a USCC (no I, O, Z, S, V): "
+            "check for a mistyped 1/0/2/5/U",
+        )
     if norm == USCC_PLACEHOLDER:
-        return _bad(code, "uscc", norm, "USCC_PLACEHOLDER", "REC-ID-01",
-                    "this is the placeholder for a 个体工商户 without a USCC, not a code")
+        return _bad(
+            code,
+            "uscc",
+            norm,
+            "USCC_PLACEHOLDER",
+            "REC-ID-01",
+            "this is the placeholder for a 个体工商户 without a USCC, not a code",
+        )
     expected = uscc_check_char(norm[:17])
     warnings: list[str] = []
     if norm[17] != expected and _xiamen_pilot(norm):
         # REC-ID-06: Xiamen issued "M0…" codes in its 2015 pilot, before GB 32100 fixed the
         # check character; they are real, permanent codes, so they pass with a warning.
-        warnings.append(f"REC-ID-06: check character {norm[17]!r} differs from GB 32100's {expected!r}; "
-                        "accepted as a Xiamen pilot code issued before the standard")
+        warnings.append(
+            f"REC-ID-06: check character {norm[17]!r} differs from GB 32100's {expected!r}; "
+            "accepted as a Xiamen pilot code issued before the standard"
+        )
     elif norm[17] != expected:
-        return _bad(code, "uscc", norm, "USCC_CHECKSUM", "REC-ID-02",
-                    f"check character is {norm[17]!r} but GB 32100 gives {expected!r}: the code is mistyped")
+        return _bad(
+            code,
+            "uscc",
+            norm,
+            "USCC_CHECKSUM",
+            "REC-ID-02",
+            f"check character is {norm[17]!r} but GB 32100 gives {expected!r}: the code is mistyped",
+        )
     if not norm[2:8].isdigit():
-        return _bad(code, "uscc", norm, "USCC_DIVISION", "REC-ID-04",
-                    f"positions 3-8 must be a six-digit division code, not {norm[2:8]!r}")
+        return _bad(
+            code,
+            "uscc",
+            norm,
+            "USCC_DIVISION",
+            "REC-ID-04",
+            f"positions 3-8 must be a six-digit division code, not {norm[2:8]!r}",
+        )
     org = check_org_code(norm[8:17])
     if not org.valid:
-        return _bad(code, "uscc", norm, "USCC_ORG_CHECKSUM", "REC-ID-03",
-                    f"positions 9-17 ({norm[8:17]}) are not a valid GB 11714 organisation code: {org.message}")
+        return _bad(
+            code,
+            "uscc",
+            norm,
+            "USCC_ORG_CHECKSUM",
+            "REC-ID-03",
+            f"positions 9-17 ({norm[8:17]}) are not a valid GB 11714 organisation code: {org.message}",
+        )
     dept = USCC_DEPARTMENTS.get(norm[0])
     if dept is None or norm[1] not in dept[1]:
         warnings.append(f"REC-ID-05: registration department/category {norm[:2]!r} is not in the GB 32100 table")
@@ -203,22 +263,52 @@ def check_id_number(code: str, *, today: _dt.date | None = None) -> IdCheck:
     if len(norm) == 15 and norm.isdigit():
         norm = id15_to_18(norm)
     if len(norm) != 18:
-        return _bad(code, "id_card", norm, "ID_LENGTH", "REC-ID-21",
-                    f"a citizen ID number has 18 characters (or 15 digits), this has {len(norm)}")
+        return _bad(
+            code,
+            "id_card",
+            norm,
+            "ID_LENGTH",
+            "REC-ID-21",
+            f"a citizen ID number has 18 characters (or 15 digits), this has {len(norm)}",
+        )
     if not norm[:17].isdigit() or not (norm[17].isdigit() or norm[17] == "X"):
-        return _bad(code, "id_card", norm, "ID_CHARSET", "REC-ID-21",
-                    "a citizen ID number is 17 digits followed by a digit or X")
+        return _bad(
+            code,
+            "id_card",
+            norm,
+            "ID_CHARSET",
+            "REC-ID-21",
+            "a citizen ID number is 17 digits followed by a digit or X",
+        )
     if norm[0] not in "12345678":
-        return _bad(code, "id_card", norm, "ID_ADDRESS", "REC-ID-22",
-                    f"address code {norm[:6]} does not start with a province code (11-82)")
+        return _bad(
+            code,
+            "id_card",
+            norm,
+            "ID_ADDRESS",
+            "REC-ID-22",
+            f"address code {norm[:6]} does not start with a province code (11-82)",
+        )
     born = _birth_date(norm[6:14])
     if born is None or born.year < 1880 or (today is not None and born > today):
-        return _bad(code, "id_card", norm, "ID_BIRTH_DATE", "REC-ID-22",
-                    f"positions 7-14 ({norm[6:14]}) are not a possible date of birth")
+        return _bad(
+            code,
+            "id_card",
+            norm,
+            "ID_BIRTH_DATE",
+            "REC-ID-22",
+            f"positions 7-14 ({norm[6:14]}) are not a possible date of birth",
+        )
     expected = id_check_char(norm[:17])
     if norm[17] != expected:
-        return _bad(code, "id_card", norm, "ID_CHECKSUM", "REC-ID-23",
-                    f"check character is {norm[17]!r} but GB 11643 gives {expected!r}: the number is mistyped")
+        return _bad(
+            code,
+            "id_card",
+            norm,
+            "ID_CHECKSUM",
+            "REC-ID-23",
+            f"check character is {norm[17]!r} but GB 11643 gives {expected!r}: the number is mistyped",
+        )
     return IdCheck(code, "id_card", True, norm)
 
 
@@ -260,8 +350,14 @@ def check_any(code: str, *, today: _dt.date | None = None) -> IdCheck:
         return check_org_code(code)
     if kind == "id_card":
         return check_id_number(code, today=today)
-    return _bad(code, "unknown", normalise(code), "ID_UNKNOWN_KIND", "REC-ID-01",
-                "not a USCC (18 characters), organisation code (9) or citizen ID number (18 or 15 digits)")
+    return _bad(
+        code,
+        "unknown",
+        normalise(code),
+        "ID_UNKNOWN_KIND",
+        "REC-ID-01",
+        "not a USCC (18 characters), organisation code (9) or citizen ID number (18 or 15 digits)",
+    )
 
 
 def mask_id_number(number: str) -> str:

@@ -212,7 +212,9 @@ def leaf_reader_subtree(get_leaf_hashes: Callable[[int, int], Sequence[bytes]]) 
         hashes = list(get_leaf_hashes(start, start + (1 << level)))
         if len(hashes) != 1 << level:
             raise ProofError(
-                "LEAVES_MISSING", f"leaf reader returned {len(hashes)} of {1 << level} leaves at {start}", rule="AUD-010"
+                "LEAVES_MISSING",
+                f"leaf reader returned {len(hashes)} of {1 << level} leaves at {start}",
+                rule="AUD-010",
             )
         return root(hashes)
 
@@ -253,9 +255,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
         raise ProofError("ROOT_MISMATCH", f"proof for leaf {index} of {size} does not lead to the given root")
 
 
-def verify_consistency(
-    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> None:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> None:
     """AUD-013: check that the tree (old_size, old_root) is a prefix of (new_size, new_root).
 
     Returns None on success; raises :class:`ProofError` otherwise (a failure between two
@@ -331,8 +331,10 @@ class CompactRange:
         hashes = [_check_hash(h, f"hashes[{i}]", "AUD-003") for i, h in enumerate(hashes)]
         if len(hashes) != size.bit_count():
             raise ProofError(
-                "FRONTIER_SHAPE", f"size {size} needs {size.bit_count()} frontier hashes, got {len(hashes)}",
-                rule="AUD-003", hint="the persisted frontier is damaged; rebuild it from the stored leaves",
+                "FRONTIER_SHAPE",
+                f"size {size} needs {size.bit_count()} frontier hashes, got {len(hashes)}",
+                rule="AUD-003",
+                hint="the persisted frontier is damaged; rebuild it from the stored leaves",
             )
         self.size = size
         self.hashes = hashes
@@ -377,8 +379,10 @@ class CompactRange:
     def from_bytes(cls, data: bytes) -> CompactRange:
         if len(data) < 13 or data[:5] != _CR_MAGIC or (len(data) - 13) % HASH_SIZE:
             raise ProofError(
-                "FRONTIER_ENCODING", "not a persisted compact range (magic, version or length wrong)",
-                rule="AUD-003", hint="the persisted frontier is damaged; rebuild it from the stored leaves",
+                "FRONTIER_ENCODING",
+                "not a persisted compact range (magic, version or length wrong)",
+                rule="AUD-003",
+                hint="the persisted frontier is damaged; rebuild it from the stored leaves",
             )
         body = data[13:]
         return cls(int.from_bytes(data[5:13], "big"), [body[i : i + HASH_SIZE] for i in range(0, len(body), HASH_SIZE)])

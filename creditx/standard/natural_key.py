@@ -62,14 +62,16 @@ def person_subject_id(id_type: str, id_number: str, subject_key: bytes) -> str:
     number = normalise(id_number)
     if len(number) == 15 and number.isdigit():
         number = id15_to_18(number)
-    msg = f"{''.join(id_type.split())}:{number}".encode("utf-8")
+    msg = f"{''.join(id_type.split())}:{number}".encode()
     return "P:" + hmac.new(subject_key, msg, hashlib.sha256).hexdigest()
 
 
 def _check_key(subject_key: bytes) -> None:
     if not isinstance(subject_key, bytes) or len(subject_key) < MIN_SUBJECT_KEY_BYTES:
-        raise ValueError(f"REC-FP-016: subject_key must be at least {MIN_SUBJECT_KEY_BYTES} bytes "
-                         "(the province-wide key from the gateway's configuration)")
+        raise ValueError(
+            f"REC-FP-016: subject_key must be at least {MIN_SUBJECT_KEY_BYTES} bytes "
+            "(the province-wide key from the gateway's configuration)"
+        )
 
 
 def subject_id(record_type: str, fields: Mapping[str, str], subject_key: bytes) -> str:
@@ -77,26 +79,33 @@ def subject_id(record_type: str, fields: Mapping[str, str], subject_key: bytes) 
     try:
         _, _, f_uscc, f_gszc, f_zjlx, f_zjhm = KEY_FIELDS[record_type]
     except KeyError:
-        raise NaturalKeyError("REC_UNKNOWN_TYPE", "SIG-023", "type",
-                              f"no natural key for record type {record_type!r}") from None
+        raise NaturalKeyError(
+            "REC_UNKNOWN_TYPE", "SIG-023", "type", f"no natural key for record type {record_type!r}"
+        ) from None
     uscc = normalise(fields.get(f_uscc, ""))
     if uscc and uscc != USCC_PLACEHOLDER:
         return uscc
     if uscc == USCC_PLACEHOLDER:
         gszc = normalise(fields.get(f_gszc, ""))
         if not gszc:
-            raise NaturalKeyError("NK_NO_REGISTRATION_NUMBER", "REC-FP-013", f_gszc,
-                                  f"{f_uscc} is the placeholder {USCC_PLACEHOLDER}; give the 工商注册号 in {f_gszc}")
+            raise NaturalKeyError(
+                "NK_NO_REGISTRATION_NUMBER",
+                "REC-FP-013",
+                f_gszc,
+                f"{f_uscc} is the placeholder {USCC_PLACEHOLDER}; give the 工商注册号 in {f_gszc}",
+            )
         return "R:" + gszc
     number = fields.get(f_zjhm, "")
     if number.strip():
         id_type = fields.get(f_zjlx, "")
         if not id_type.strip():
-            raise NaturalKeyError("NK_NO_ID_TYPE", "REC-FP-014", f_zjlx,
-                                  f"a natural person's {f_zjhm} needs its 证件类型 in {f_zjlx}")
+            raise NaturalKeyError(
+                "NK_NO_ID_TYPE", "REC-FP-014", f_zjlx, f"a natural person's {f_zjhm} needs its 证件类型 in {f_zjlx}"
+            )
         return person_subject_id(id_type, number, subject_key)
-    raise NaturalKeyError("NK_NO_SUBJECT", "REC-FP-015", f_uscc,
-                          f"the record names no subject: give {f_uscc} (USCC) or {f_zjlx}/{f_zjhm}")
+    raise NaturalKeyError(
+        "NK_NO_SUBJECT", "REC-FP-015", f_uscc, f"the record names no subject: give {f_uscc} (USCC) or {f_zjlx}/{f_zjhm}"
+    )
 
 
 def natural_key(record: Record, subject_key: bytes) -> str:
@@ -111,12 +120,20 @@ def natural_key(record: Record, subject_key: bytes) -> str:
         parts.append(lx)
     authority = normalise(record.fields.get(f_auth, ""))
     if not authority:
-        raise NaturalKeyError("NK_NO_AUTHORITY", "REC-FP-015", f_auth,
-                              f"the deciding authority's USCC {f_auth} is part of the natural key; fill it in")
+        raise NaturalKeyError(
+            "NK_NO_AUTHORITY",
+            "REC-FP-015",
+            f_auth,
+            f"the deciding authority's USCC {f_auth} is part of the natural key; fill it in",
+        )
     doc = normalise_doc_number(record.fields.get(f_doc, ""))
     if not doc:
-        raise NaturalKeyError("NK_NO_DOCUMENT_NUMBER", "REC-FP-015", f_doc,
-                              f"the document number {f_doc} is part of the natural key; fill it in")
+        raise NaturalKeyError(
+            "NK_NO_DOCUMENT_NUMBER",
+            "REC-FP-015",
+            f_doc,
+            f"the document number {f_doc} is part of the natural key; fill it in",
+        )
     parts += [authority, doc, subject_id(record.type, record.fields, subject_key)]
     # REC-FP-010: "%" and "|" inside a part are percent-encoded, so the join is unambiguous.
     return "|".join(p.replace("%", "%25").replace("|", "%7C") for p in parts)

@@ -22,9 +22,9 @@ Decoding is on the gateway's hot path; ``bench/crypto.py`` measures it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from itertools import repeat
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from creditx.standard.divisions import is_region
@@ -57,7 +57,7 @@ class RecordError(RemoteError):
         self.field = field
         self.detail = message
 
-    def __reduce__(self):  # picklable across verification worker processes
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across verification worker processes
         return (type(self), (self.reason, self.rule, self.field, self.detail))
 
 
@@ -84,16 +84,16 @@ class FrozenFields(Mapping[str, str]):
 
     # Read views straight from the dict: Mapping's generic ones go key by key through Python
     # (__iter__ + __getitem__), which cost the gateway's validation ~60 µs a record.
-    def get(self, key: str, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         return self._d.get(key, default)
 
-    def items(self):
+    def items(self) -> ItemsView[str, str]:
         return self._d.items()  # a read-only view; the dict itself is never handed out
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         return self._d.keys()
 
-    def values(self):
+    def values(self) -> ValuesView[str]:
         return self._d.values()
 
     def __eq__(self, other: object) -> bool:
@@ -111,7 +111,7 @@ class FrozenFields(Mapping[str, str]):
     def __repr__(self) -> str:
         return f"FrozenFields({self._d!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenFields, (self._d,))
 
     def to_dict(self) -> dict[str, str]:
@@ -140,33 +140,44 @@ class Record:
     def __post_init__(self) -> None:
         if not isinstance(self.fields, FrozenFields):
             if not isinstance(self.fields, Mapping):
-                raise RecordError("REC_FIELDS_NOT_OBJECT", "SIG-028", "fields",
-                                  "'fields' must be an object of field code -> string")
+                raise RecordError(
+                    "REC_FIELDS_NOT_OBJECT", "SIG-028", "fields", "'fields' must be an object of field code -> string"
+                )
             # SIG-029: empty fields are omitted, so "absent" and "empty" have one meaning.
-            object.__setattr__(self, "fields", FrozenFields(
-                {k: v for k, v in self.fields.items() if v != ""}))
+            object.__setattr__(self, "fields", FrozenFields({k: v for k, v in self.fields.items() if v != ""}))
         check_record(self)
 
 
 def check_record(r: Record) -> None:
     """Raise RecordError for the first rule ``r`` breaks (one place for the record rules)."""
     if not isinstance(r.type, str) or r.type not in FIELD_PREFIX:
-        raise RecordError("REC_UNKNOWN_TYPE", "SIG-023", "type",
-                          f"type {r.type!r} is not one of {', '.join(RECORD_TYPES)}")
+        raise RecordError(
+            "REC_UNKNOWN_TYPE", "SIG-023", "type", f"type {r.type!r} is not one of {', '.join(RECORD_TYPES)}"
+        )
     if not isinstance(r.op, str) or r.op not in OPS:
-        raise RecordError("REC_UNKNOWN_OP", "SIG-024", "op",
-                          f"op {r.op!r} is not one of I (new), U (correction), D (revocation)")
+        raise RecordError(
+            "REC_UNKNOWN_OP", "SIG-024", "op", f"op {r.op!r} is not one of I (new), U (correction), D (revocation)"
+        )
     if not isinstance(r.region, str) or not is_region(r.region):
-        raise RecordError("REC_BAD_REGION", "SIG-025", "region",
-                          f"region {r.region!r} is not 370000 or one of the 16 Shandong city codes")
+        raise RecordError(
+            "REC_BAD_REGION",
+            "SIG-025",
+            "region",
+            f"region {r.region!r} is not 370000 or one of the 16 Shandong city codes",
+        )
     if not isinstance(r.source_id, str) or not r.source_id or len(r.source_id) > MAX_SOURCE_ID_CHARS:
-        raise RecordError("REC_BAD_SOURCE_ID", "SIG-026", "source_id",
-                          f"source_id must be a non-empty string of at most {MAX_SOURCE_ID_CHARS} characters")
+        raise RecordError(
+            "REC_BAD_SOURCE_ID",
+            "SIG-026",
+            "source_id",
+            f"source_id must be a non-empty string of at most {MAX_SOURCE_ID_CHARS} characters",
+        )
     for name in ("version", "source_seq"):
         v = getattr(r, name)
         if not _is_int(v) or v < 0 or v > MAX_INT:
-            raise RecordError("REC_BAD_" + name.upper(), "SIG-027", name,
-                              f"{name} must be an integer from 0 to 2^63-1, got {v!r}")
+            raise RecordError(
+                "REC_BAD_" + name.upper(), "SIG-027", name, f"{name} must be an integer from 0 to 2^63-1, got {v!r}"
+            )
     prefix = FIELD_PREFIX[r.type]
     fields = r.fields._d if isinstance(r.fields, FrozenFields) else r.fields
     # Fast path (decode is on the gateway's hot path): the whole check in C-level loops; the
@@ -176,24 +187,32 @@ def check_record(r: Record) -> None:
         if (
             set(map(type, values)) <= _STR_ONLY
             and "" not in values
-            and all(map(str.startswith, fields, repeat(prefix, len(fields))) if "BZ" not in fields
-                    else (k.startswith(prefix) or k in SHARED_FIELDS for k in fields))
+            and all(
+                map(str.startswith, fields, repeat(prefix, len(fields)))
+                if "BZ" not in fields
+                else (k.startswith(prefix) or k in SHARED_FIELDS for k in fields)
+            )
         ):
             return
     except TypeError:  # a non-string key; the loop below names it
         pass
     for code, value in fields.items():
         if not isinstance(code, str) or not (code.startswith(prefix) or code in SHARED_FIELDS):
-            raise RecordError("REC_FIELD_PREFIX", "SIG-028", str(code),
-                              f"field code {code!r} does not belong to type {r.type} "
-                              f"(codes start with {prefix!r}, or are BZ)")
+            raise RecordError(
+                "REC_FIELD_PREFIX",
+                "SIG-028",
+                str(code),
+                f"field code {code!r} does not belong to type {r.type} (codes start with {prefix!r}, or are BZ)",
+            )
         if not isinstance(value, str):
-            raise RecordError("REC_FIELD_NOT_STRING", "SIG-028", code,
-                              f"field {code} must be a string, got {type(value).__name__}; "
-                              "write numbers and dates as text")
+            raise RecordError(
+                "REC_FIELD_NOT_STRING",
+                "SIG-028",
+                code,
+                f"field {code} must be a string, got {type(value).__name__}; write numbers and dates as text",
+            )
         if not value:
-            raise RecordError("REC_FIELD_EMPTY", "SIG-029", code,
-                              f"field {code} is empty; omit empty fields instead")
+            raise RecordError("REC_FIELD_EMPTY", "SIG-029", code, f"field {code} is empty; omit empty fields instead")
 
 
 def encode_record(r: Record) -> bytes:
@@ -215,9 +234,15 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     d = dict(pairs)
     if len(d) != len(pairs):
         seen: set[str] = set()
-        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise RecordError("REC_DUPLICATE_KEY", "SIG-021", dup,
-                          f"member {dup!r} appears twice; a signed payload must have one meaning")
+        dup = ""
+        for k, _ in pairs:
+            if k in seen:
+                dup = k
+                break
+            seen.add(k)
+        raise RecordError(
+            "REC_DUPLICATE_KEY", "SIG-021", dup, f"member {dup!r} appears twice; a signed payload must have one meaning"
+        )
     return d
 
 
@@ -226,24 +251,29 @@ def _no_constant(name: str) -> Any:
 
 
 def _no_float(text: str) -> Any:
-    raise RecordError("REC_NOT_INTEGER", "SIG-027", "",
-                      f"number {text} is not an integer; the record holds only integers and strings")
+    raise RecordError(
+        "REC_NOT_INTEGER", "SIG-027", "", f"number {text} is not an integer; the record holds only integers and strings"
+    )
 
 
-_decoder = json.JSONDecoder(object_pairs_hook=_pairs_hook, parse_constant=_no_constant,
-                            parse_float=_no_float)
+_decoder = json.JSONDecoder(object_pairs_hook=_pairs_hook, parse_constant=_no_constant, parse_float=_no_float)
 
 
 def decode_record(payload: bytes, *, max_bytes: int = MAX_RECORD_BYTES) -> Record:
     """Parse and check a record payload; raise RecordError naming reason, rule and field."""
     if len(payload) > max_bytes:
-        raise RecordError("REC_TOO_LARGE", "SIG-020", "",
-                          f"payload is {len(payload)} bytes, the limit is {max_bytes}; split long text fields")
+        raise RecordError(
+            "REC_TOO_LARGE",
+            "SIG-020",
+            "",
+            f"payload is {len(payload)} bytes, the limit is {max_bytes}; split long text fields",
+        )
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RecordError("REC_NOT_UTF8", "SIG-020", "",
-                          f"payload is not UTF-8 (byte {exc.start}); re-encode the record as UTF-8") from None
+        raise RecordError(
+            "REC_NOT_UTF8", "SIG-020", "", f"payload is not UTF-8 (byte {exc.start}); re-encode the record as UTF-8"
+        ) from None
     try:
         obj = _decoder.decode(text)
     except json.JSONDecodeError as exc:
@@ -253,23 +283,32 @@ def decode_record(payload: bytes, *, max_bytes: int = MAX_RECORD_BYTES) -> Recor
     if obj.keys() != _MEMBER_SET:
         missing = sorted(_MEMBER_SET - obj.keys())
         if missing:
-            raise RecordError("REC_MISSING_MEMBER", "SIG-022", missing[0],
-                              f"member {missing[0]!r} is required")
+            raise RecordError("REC_MISSING_MEMBER", "SIG-022", missing[0], f"member {missing[0]!r} is required")
         extra = sorted(obj.keys() - _MEMBER_SET)[0]
-        raise RecordError("REC_UNKNOWN_MEMBER", "SIG-022", extra,
-                          f"member {extra!r} is not part of record format v1; put data in 'fields'")
+        raise RecordError(
+            "REC_UNKNOWN_MEMBER",
+            "SIG-022",
+            extra,
+            f"member {extra!r} is not part of record format v1; put data in 'fields'",
+        )
     if obj["v"] != RECORD_FORMAT_VERSION or not _is_int(obj["v"]):
-        raise RecordError("REC_UNSUPPORTED_VERSION", "SIG-022", "v",
-                          f"record format v={obj['v']!r} is not supported; this implementation reads v=1")
+        raise RecordError(
+            "REC_UNSUPPORTED_VERSION",
+            "SIG-022",
+            "v",
+            f"record format v={obj['v']!r} is not supported; this implementation reads v=1",
+        )
     fields = obj["fields"]
     if type(fields) is not dict:
-        raise RecordError("REC_FIELDS_NOT_OBJECT", "SIG-028", "fields",
-                          "'fields' must be an object of field code -> string")
+        raise RecordError(
+            "REC_FIELDS_NOT_OBJECT", "SIG-028", "fields", "'fields' must be an object of field code -> string"
+        )
     # SIG-021: a lone surrogate (only reachable through a \u escape) has no UTF-8 form.
     if b"\\ud" in payload or b"\\uD" in payload:
         _check_surrogates(fields, obj["source_id"])
-    return Record(obj["type"], obj["op"], obj["region"], obj["source_id"], obj["version"],
-                  obj["source_seq"], FrozenFields(fields))
+    return Record(
+        obj["type"], obj["op"], obj["region"], obj["source_id"], obj["version"], obj["source_seq"], FrozenFields(fields)
+    )
 
 
 def _check_surrogates(fields: dict[str, Any], source_id: Any) -> None:
@@ -278,5 +317,9 @@ def _check_surrogates(fields: dict[str, Any], source_id: Any) -> None:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError:
-                raise RecordError("REC_LONE_SURROGATE", "SIG-021", code,
-                                  "text holds an unpaired UTF-16 surrogate escape; send valid Unicode") from None
+                raise RecordError(
+                    "REC_LONE_SURROGATE",
+                    "SIG-021",
+                    code,
+                    "text holds an unpaired UTF-16 surrogate escape; send valid Unicode",
+                ) from None

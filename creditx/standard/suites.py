@@ -66,9 +66,12 @@ class Suite(Protocol):
 
 
 def _mismatch(suite: str, key: Any) -> SuiteError:
-    return SuiteError("SIG_SUITE_KEY_MISMATCH", "SIG-010",
-                      f"a {type(key).__name__} cannot be used with suite {suite}",
-                      hint="use a key of the suite's algorithm, or name the suite that fits the key")
+    return SuiteError(
+        "SIG_SUITE_KEY_MISMATCH",
+        "SIG-010",
+        f"a {type(key).__name__} cannot be used with suite {suite}",
+        hint="use a key of the suite's algorithm, or name the suite that fits the key",
+    )
 
 
 class EcdsaP256Sha256:
@@ -85,7 +88,8 @@ class EcdsaP256Sha256:
     def sign(self, private_key: Any, data: bytes) -> bytes:
         if not self.accepts_private_key(private_key):
             raise _mismatch(self.name, private_key)
-        return private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+        sig: bytes = private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+        return sig
 
     def verify(self, public_key: Any, signature: bytes, data: bytes) -> bool:
         if not self.accepts_public_key(public_key):
@@ -111,7 +115,8 @@ class Ed25519Suite:
     def sign(self, private_key: Any, data: bytes) -> bytes:
         if not self.accepts_private_key(private_key):
             raise _mismatch(self.name, private_key)
-        return private_key.sign(data)
+        sig: bytes = private_key.sign(data)
+        return sig
 
     def verify(self, public_key: Any, signature: bytes, data: bytes) -> bool:
         if not self.accepts_public_key(public_key):
@@ -142,8 +147,12 @@ def get_suite(name: str) -> Suite:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise SuiteError("SIG_UNKNOWN_SUITE", "SIG-008", f"signature suite {name!r} is not supported",
-                         hint=f"supported suites: {', '.join(suite_names())}") from None
+        raise SuiteError(
+            "SIG_UNKNOWN_SUITE",
+            "SIG-008",
+            f"signature suite {name!r} is not supported",
+            hint=f"supported suites: {', '.join(suite_names())}",
+        ) from None
 
 
 def suite_names() -> list[str]:
@@ -155,15 +164,17 @@ def suite_for_private_key(key: Any) -> Suite:
     for suite in _REGISTRY.values():
         if suite.accepts_private_key(key):
             return suite
-    raise SuiteError("SIG_SUITE_KEY_MISMATCH", "SIG-010",
-                     f"no registered signature suite takes a {type(key).__name__}",
-                     hint=f"use an ECDSA P-256 or Ed25519 key (suites: {', '.join(suite_names())})")
+    raise SuiteError(
+        "SIG_SUITE_KEY_MISMATCH",
+        "SIG-010",
+        f"no registered signature suite takes a {type(key).__name__}",
+        hint=f"use an ECDSA P-256 or Ed25519 key (suites: {', '.join(suite_names())})",
+    )
 
 
 def key_id(public_key: Any) -> str:
     """SIG-004: "sha256:" + lowercase hex SHA-256 of the DER SubjectPublicKeyInfo."""
-    spki = public_key.public_bytes(serialization.Encoding.DER,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return "sha256:" + hashlib.sha256(spki).hexdigest()
 
 

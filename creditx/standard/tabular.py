@@ -29,16 +29,24 @@ import csv
 import datetime as _dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from creditx.standard.catalogue import META_PREFIX, MULTI_SPLIT, Catalogue, RecordType, load_catalogue
 from creditx.standard.errors import InputError
 
-FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-           ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
 HEADER_SEARCH_ROWS = 5  # a template may carry a title row above the header
 MIN_HEADER_MATCHES = 3  # fewer recognised columns than this is not a header (REC-061)
 _EXCEL_EPOCH = _dt.date(1899, 12, 30)
@@ -55,7 +63,7 @@ class SourceRow:
     row: int
     record_type: str
     fields: dict[str, str]
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def normalise_date(value: object) -> str:
@@ -105,12 +113,16 @@ def detect_record_type(headers: list[str], catalogue: Catalogue | None = None) -
     scores.sort(reverse=True)
     (best, code), (second, _) = scores[0], scores[1]
     if best < MIN_HEADER_MATCHES:
-        raise InputError(f"no recognisable header: at most {best} columns name a catalogue field (REC-061)",
-                         hint="the first row must hold the template's column names (Chinese names or "
-                              "field codes such as XK_XDR_MC); see `creditx standard catalogue`")
+        raise InputError(
+            f"no recognisable header: at most {best} columns name a catalogue field (REC-061)",
+            hint="the first row must hold the template's column names (Chinese names or "
+            "field codes such as XK_XDR_MC); see `creditx standard catalogue`",
+        )
     if best == second:
-        raise InputError(f"the header fits several record types equally ({best} columns each) (REC-061)",
-                         hint="say which with --type XZXK|XZCF|LIST")
+        raise InputError(
+            f"the header fits several record types equally ({best} columns each) (REC-061)",
+            hint="say which with --type XZXK|XZCF|LIST",
+        )
     return cat.record_type(code)
 
 
@@ -121,12 +133,12 @@ class _Mapper:
         self.rt, self.cat = rt, catalogue
         self.targets = [rt.resolve_header(h) if h else None for h in headers]
         self.headers = headers
-        self.unknown_columns = [h for h, t in zip(headers, self.targets) if h and t is None]
+        self.unknown_columns = [h for h, t in zip(headers, self.targets, strict=True) if h and t is None]
         self.kinds = {f.code: f for f in rt.fields}
 
-    def map(self, cells: list[object]) -> tuple[dict[str, str], dict]:
+    def map(self, cells: list[object]) -> tuple[dict[str, str], dict[str, Any]]:
         fields: dict[str, str] = {}
-        meta: dict = {}
+        meta: dict[str, Any] = {}
         for i, cell in enumerate(cells):
             target = self.targets[i] if i < len(self.targets) else None
             fd = self.kinds.get(target) if target else None
@@ -137,8 +149,8 @@ class _Mapper:
                 header = self.headers[i] if i < len(self.headers) else f"column {i + 1}"
                 meta.setdefault("extra", {})[header or f"column {i + 1}"] = value
             elif target.startswith(META_PREFIX):
-                meta[target[len(META_PREFIX):]] = value
-            elif fd.kind == "multi-enum" and target in fields:
+                meta[target[len(META_PREFIX) :]] = value
+            elif fd is not None and fd.kind == "multi-enum" and target in fields:
                 fields[target] += ";" + value  # CF_CFLB1 + CF_CFLB2 (REC-024)
             elif target not in fields:
                 fields[target] = value
@@ -167,14 +179,16 @@ class TableRows(Iterator[SourceRow]):
         self.catalogue = catalogue or load_catalogue()
         self.format = FORMATS.get(self.path.suffix.lower())
         if self.format is None:
-            raise InputError(f"{self.path.name}: unknown file format {self.path.suffix or '(no suffix)'!r} (REC-060)",
-                             hint="use a .csv, .xlsx or .jsonl file")
+            raise InputError(
+                f"{self.path.name}: unknown file format {self.path.suffix or '(no suffix)'!r} (REC-060)",
+                hint="use a .csv, .xlsx or .jsonl file",
+            )
         if not self.path.is_file():
             raise InputError(f"{self.path}: no such file", hint="check the path")
         self.encoding = ""
         self._requested = record_type
-        self._close = lambda: None
-        self._rows = getattr(self, "_open_" + self.format)()
+        self._close: Callable[[], None] = lambda: None
+        self._rows: Iterator[SourceRow] = getattr(self, "_open_" + self.format)()
 
     # --- formats ---------------------------------------------------------------------------
 
@@ -197,13 +211,15 @@ class TableRows(Iterator[SourceRow]):
         try:
             wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-            raise InputError(f"{self.path.name}: not a readable XLSX workbook ({exc})",
-                             hint="open and save it again as .xlsx, or export it as CSV") from exc
+            raise InputError(
+                f"{self.path.name}: not a readable XLSX workbook ({exc})",
+                hint="open and save it again as .xlsx, or export it as CSV",
+            ) from exc
         self._close = wb.close
         ws = wb.worksheets[0]
         return self._tabular(enumerate(ws.iter_rows(values_only=True), start=1))
 
-    def _tabular(self, numbered) -> Iterator[SourceRow]:
+    def _tabular(self, numbered: Iterator[tuple[int, Sequence[object]]]) -> Iterator[SourceRow]:
         """Find the header among the first rows, then map every following row."""
         try:
             number, headers, rt = self._find_header(numbered)
@@ -217,9 +233,11 @@ class TableRows(Iterator[SourceRow]):
         self.unknown_columns = mapper.unknown_columns
         return self._map_rows(numbered, rt, mapper)
 
-    def _find_header(self, numbered) -> tuple[int, list[str], RecordType]:
-        error = InputError(f"{self.path.name}: the file is empty or has no header row (REC-061)",
-                           hint="the first row must hold the template's column names")
+    def _find_header(self, numbered: Iterator[tuple[int, Sequence[object]]]) -> tuple[int, list[str], RecordType]:
+        error = InputError(
+            f"{self.path.name}: the file is empty or has no header row (REC-061)",
+            hint="the first row must hold the template's column names",
+        )
         for number, cells in numbered:
             headers = [_text(c) for c in cells]
             try:
@@ -230,7 +248,9 @@ class TableRows(Iterator[SourceRow]):
                 break
         raise error
 
-    def _map_rows(self, numbered, rt: RecordType, mapper: _Mapper) -> Iterator[SourceRow]:
+    def _map_rows(
+        self, numbered: Iterator[tuple[int, Sequence[object]]], rt: RecordType, mapper: _Mapper
+    ) -> Iterator[SourceRow]:
         try:
             for number, cells in numbered:
                 if not any(_text(c) for c in cells):
@@ -238,8 +258,10 @@ class TableRows(Iterator[SourceRow]):
                 fields, meta = mapper.map(list(cells))
                 yield SourceRow(number, rt.code, fields, meta)
         except UnicodeDecodeError as exc:
-            raise InputError(f"{self.path.name}: cannot be read as {self.encoding} after row {number}: "
-                             f"{exc.reason}", hint="save the whole file in one encoding, UTF-8 or GB18030") from exc
+            raise InputError(
+                f"{self.path.name}: cannot be read as {self.encoding} after row {number}: {exc.reason}",
+                hint="save the whole file in one encoding, UTF-8 or GB18030",
+            ) from exc
         finally:
             self.close()
 
@@ -249,8 +271,10 @@ class TableRows(Iterator[SourceRow]):
         rt = self.catalogue.record_type(self._requested)
         found = sum(1 for h in headers if (t := rt.resolve_header(h)) and not t.startswith(META_PREFIX))
         if found < MIN_HEADER_MATCHES:
-            raise InputError(f"{self.path.name}: no recognisable {rt.code} header (REC-061)",
-                             hint=f"the first row must name {rt.code} fields, e.g. {', '.join(rt.required[:3])}")
+            raise InputError(
+                f"{self.path.name}: no recognisable {rt.code} header (REC-061)",
+                hint=f"the first row must name {rt.code} fields, e.g. {', '.join(rt.required[:3])}",
+            )
         return rt
 
     def _open_jsonl(self) -> Iterator[SourceRow]:
@@ -272,8 +296,10 @@ class TableRows(Iterator[SourceRow]):
                 break
         if not isinstance(first_obj, dict):
             self.close()
-            raise InputError(f"{self.path.name}: no JSON object found (REC-060)",
-                             hint="write one JSON object per line, keyed by field codes or Chinese names")
+            raise InputError(
+                f"{self.path.name}: no JSON object found (REC-060)",
+                hint="write one JSON object per line, keyed by field codes or Chinese names",
+            )
         keys = list((first_obj.get("fields") or first_obj).keys())
         if self._requested in ("auto", "", None) and first_obj.get("type") in self.catalogue.record_types:
             self._requested = first_obj["type"]
@@ -282,7 +308,9 @@ class TableRows(Iterator[SourceRow]):
         self.header_row = 0
         return self._json_rows(rt, pending, lines)
 
-    def _json_rows(self, rt: RecordType, pending, lines) -> Iterator[SourceRow]:
+    def _json_rows(
+        self, rt: RecordType, pending: Iterable[tuple[int, str]], lines: Iterable[tuple[int, str]]
+    ) -> Iterator[SourceRow]:
         import itertools
 
         seen_unknown: set[str] = set()
@@ -319,7 +347,7 @@ class TableRows(Iterator[SourceRow]):
     def __enter__(self) -> TableRows:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -338,7 +366,6 @@ def sniff_encoding(path: Path, sample_size: int = 1 << 16) -> str:
         return "gb18030"
 
 
-def read_table(path: str | Path, record_type: str = "auto", *,
-               catalogue: Catalogue | None = None) -> TableRows:
+def read_table(path: str | Path, record_type: str = "auto", *, catalogue: Catalogue | None = None) -> TableRows:
     """Stream the rows of a CSV, XLSX or JSONL file as :class:`SourceRow` (see module doc)."""
     return TableRows(path, record_type, catalogue=catalogue)

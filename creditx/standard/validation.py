@@ -25,6 +25,7 @@ import functools
 import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from creditx.standard import identifiers as ids
 from creditx.standard.catalogue import MULTI_SPLIT, Catalogue, Field, RecordType, load_catalogue
@@ -37,9 +38,14 @@ _AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
 # Dates that record a decision already taken: never after "today" (REC-027).
 DECISION_DATES = ("XK_JDRQ", "CF_JDRQ", "MD_LRRQ", "MD_YCRQ")
 # (earlier, later) pairs that must be in order (REC-028).
-DATE_ORDER = (("XK_YXQZ", "XK_YXQZI", "REC-028"), ("XK_JDRQ", "XK_YXQZI", "REC-028"),
-              ("CF_JDRQ", "CF_GSJZQ", "REC-028"), ("CF_JDRQ", "CF_YXQ", "REC-028"),
-              ("MD_GLQX_Q", "MD_GLQX_Z", "REC-051"), ("MD_LRRQ", "MD_YCRQ", "REC-051"))
+DATE_ORDER = (
+    ("XK_YXQZ", "XK_YXQZI", "REC-028"),
+    ("XK_JDRQ", "XK_YXQZI", "REC-028"),
+    ("CF_JDRQ", "CF_GSJZQ", "REC-028"),
+    ("CF_JDRQ", "CF_YXQ", "REC-028"),
+    ("MD_GLQX_Q", "MD_GLQX_Z", "REC-051"),
+    ("MD_LRRQ", "MD_YCRQ", "REC-051"),
+)
 # Enumerated fields whose rule is more specific than REC-022.
 ENUM_RULES = {"MD_LX": ("REC-050", "LIST_TYPE_UNKNOWN"), "MD_YCYY": ("REC-053", "ENUM_INVALID")}
 REMOVAL_FIELDS = ("MD_YCRQ", "MD_YCYY", "MD_YCJG")  # all or nothing (REC-052)
@@ -57,7 +63,7 @@ class Violation:
     fix: str
     severity: str = "error"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -75,7 +81,7 @@ class _Checker:
         self.out: list[Violation] = []
         self.dates: dict[str, _dt.date] = {}
 
-    def add(self, code: str, rule: str, reason: str, message: str, fix: str, severity: str = "error"):
+    def add(self, code: str, rule: str, reason: str, message: str, fix: str, severity: str = "error") -> None:
         try:
             name = self.rt.field(code).name_zh
         except KeyError:
@@ -90,23 +96,38 @@ class _Checker:
     def unknown_fields(self) -> None:
         known = set(self.rt.codes)
         for code in sorted(set(self.f) - known):
-            self.out.append(Violation(code, "", "REC-026", "UNKNOWN_FIELD",
-                                      f"{code} is not a field of {self.rt.code}",
-                                      f"remove it or use one of the catalogue's {self.rt.code} field codes"))
+            self.out.append(
+                Violation(
+                    code,
+                    "",
+                    "REC-026",
+                    "UNKNOWN_FIELD",
+                    f"{code} is not a field of {self.rt.code}",
+                    f"remove it or use one of the catalogue's {self.rt.code} field codes",
+                )
+            )
 
     def each_field(self) -> None:
         for fd in self.rt.fields:
             value = self.f.get(fd.code, "")
             if not value:
                 if fd.required:
-                    self.add(fd.code, "REC-020", "REQUIRED_MISSING",
-                             f"{fd.code} {fd.name_zh} is required for {self.rt.code}",
-                             f"fill in {fd.name_zh}")
+                    self.add(
+                        fd.code,
+                        "REC-020",
+                        "REQUIRED_MISSING",
+                        f"{fd.code} {fd.name_zh} is required for {self.rt.code}",
+                        f"fill in {fd.name_zh}",
+                    )
                 continue
             if len(value) > fd.max_length and fd.kind != "enum":  # an enum says it better
-                self.add(fd.code, "REC-021", "TOO_LONG",
-                         f"{fd.code} {fd.name_zh} has {len(value)} characters, at most {fd.max_length} allowed",
-                         f"shorten {fd.name_zh} to {fd.max_length} characters")
+                self.add(
+                    fd.code,
+                    "REC-021",
+                    "TOO_LONG",
+                    f"{fd.code} {fd.name_zh} has {len(value)} characters, at most {fd.max_length} allowed",
+                    f"shorten {fd.name_zh} to {fd.max_length} characters",
+                )
                 continue
             getattr(self, "kind_" + fd.kind.replace("-", "_"))(fd, value)
 
@@ -114,20 +135,28 @@ class _Checker:
         pass
 
     def kind_enum(self, fd: Field, value: str) -> None:
-        enum = self.cat.enumeration(fd.enumeration)
+        enum = self.cat.enumeration(fd.enumeration or "")
         if value not in enum.values:
             rule, reason = ENUM_RULES.get(fd.code, ("REC-022", "ENUM_INVALID"))
-            self.add(fd.code, rule, reason,
-                     f"{fd.code} {fd.name_zh} is {value!r}, not one of the allowed values",
-                     f"use one of: {' / '.join(enum.values)}")
+            self.add(
+                fd.code,
+                rule,
+                reason,
+                f"{fd.code} {fd.name_zh} is {value!r}, not one of the allowed values",
+                f"use one of: {' / '.join(enum.values)}",
+            )
 
     def kind_multi_enum(self, fd: Field, value: str) -> None:
-        enum = self.cat.enumeration(fd.enumeration)
+        enum = self.cat.enumeration(fd.enumeration or "")
         bad = [v for v in MULTI_SPLIT.split(value) if v and v not in enum.values]
         if bad:
-            self.add(fd.code, "REC-022", "ENUM_INVALID",
-                     f"{fd.code} {fd.name_zh} contains {', '.join(map(repr, bad))}, not in the enumeration",
-                     f"use values from: {' / '.join(enum.values)}, separated by ';' (REC-024)")
+            self.add(
+                fd.code,
+                "REC-022",
+                "ENUM_INVALID",
+                f"{fd.code} {fd.name_zh} contains {', '.join(map(repr, bad))}, not in the enumeration",
+                f"use values from: {' / '.join(enum.values)}, separated by ';' (REC-024)",
+            )
 
     def kind_date(self, fd: Field, value: str) -> None:
         try:
@@ -135,14 +164,22 @@ class _Checker:
                 raise ValueError
             d = _dt.date.fromisoformat(value)
         except ValueError:
-            self.add(fd.code, "REC-023", "DATE_INVALID",
-                     f"{fd.code} {fd.name_zh} is {value!r}, not a date in the form YYYY-MM-DD",
-                     "write the date as YYYY-MM-DD (long-term: 2099-12-31)")
+            self.add(
+                fd.code,
+                "REC-023",
+                "DATE_INVALID",
+                f"{fd.code} {fd.name_zh} is {value!r}, not a date in the form YYYY-MM-DD",
+                "write the date as YYYY-MM-DD (long-term: 2099-12-31)",
+            )
             return
         if d > LONG_TERM:
-            self.add(fd.code, "REC-023", "DATE_INVALID",
-                     f"{fd.code} {fd.name_zh} {value} is after 2099-12-31",
-                     "write a long-term validity as 2099-12-31")
+            self.add(
+                fd.code,
+                "REC-023",
+                "DATE_INVALID",
+                f"{fd.code} {fd.name_zh} {value} is after 2099-12-31",
+                "write a long-term validity as 2099-12-31",
+            )
             return
         self.dates[fd.code] = d
 
@@ -152,13 +189,22 @@ class _Checker:
         except InvalidOperation:
             amount = None
         if amount is None or amount <= 0:
-            self.add(fd.code, "REC-025", "AMOUNT_INVALID",
-                     f"{fd.code} {fd.name_zh} is {value!r}, not a positive decimal number of 万元",
-                     "write the amount in 万元 as a plain number, e.g. 2000 yuan → 0.2")
+            self.add(
+                fd.code,
+                "REC-025",
+                "AMOUNT_INVALID",
+                f"{fd.code} {fd.name_zh} is {value!r}, not a positive decimal number of 万元",
+                "write the amount in 万元 as a plain number, e.g. 2000 yuan → 0.2",
+            )
         elif amount > YUAN_SUSPICION:
-            self.add(fd.code, "REC-041", "AMOUNT_LIKELY_YUAN",
-                     f"{fd.code} {fd.name_zh} is {value} 万元 (= {amount * 10000:,.0f} yuan): it looks like yuan",
-                     "amounts are in 万元 (10,000 yuan): divide a yuan amount by 10000", "warning")
+            self.add(
+                fd.code,
+                "REC-041",
+                "AMOUNT_LIKELY_YUAN",
+                f"{fd.code} {fd.name_zh} is {value} 万元 (= {amount * 10000:,.0f} yuan): it looks like yuan",
+                "amounts are in 万元 (10,000 yuan): divide a yuan amount by 10000",
+                "warning",
+            )
 
     def kind_uscc(self, fd: Field, value: str) -> None:
         if value == ids.USCC_PLACEHOLDER and fd.code == self.rt.subject_field("SHXYM"):
@@ -171,8 +217,13 @@ class _Checker:
 
     def _identifier(self, fd: Field, check: ids.IdCheck) -> None:
         if not check.valid:
-            self.add(fd.code, check.rule, check.reason, f"{fd.code} {fd.name_zh}: {check.message}",
-                     f"copy {fd.name_zh} again from the registration certificate")
+            self.add(
+                fd.code,
+                check.rule,
+                check.reason,
+                f"{fd.code} {fd.name_zh}: {check.message}",
+                f"copy {fd.name_zh} again from the registration certificate",
+            )
 
     # --- rules across fields ---------------------------------------------------------------
 
@@ -180,16 +231,23 @@ class _Checker:
         for code in DECISION_DATES:
             d = self.dates.get(code)
             if d is not None and d > self.today:
-                self.add(code, "REC-027", "DATE_IN_FUTURE",
-                         f"{code} {self.rt.field(code).name_zh} {d} is after today ({self.today})",
-                         "a decision date cannot be in the future: check the year and month")
+                self.add(
+                    code,
+                    "REC-027",
+                    "DATE_IN_FUTURE",
+                    f"{code} {self.rt.field(code).name_zh} {d} is after today ({self.today})",
+                    "a decision date cannot be in the future: check the year and month",
+                )
         for early, late, rule in DATE_ORDER:
             a, b = self.dates.get(early), self.dates.get(late)
             if a is not None and b is not None and a > b:
-                self.add(late, rule, "DATE_ORDER",
-                         f"{late} {self.rt.field(late).name_zh} {b} is before {early} "
-                         f"{self.rt.field(early).name_zh} {a}",
-                         f"{self.rt.field(late).name_zh} must not be earlier than {self.rt.field(early).name_zh}")
+                self.add(
+                    late,
+                    rule,
+                    "DATE_ORDER",
+                    f"{late} {self.rt.field(late).name_zh} {b} is before {early} {self.rt.field(early).name_zh} {a}",
+                    f"{self.rt.field(late).name_zh} must not be earlier than {self.rt.field(early).name_zh}",
+                )
 
     def subject(self) -> None:
         sf = self.rt.subject_field
@@ -198,28 +256,48 @@ class _Checker:
         if category == "法人及非法人组织":
             for code in (uscc, sf("FRDB")):
                 if not self.has(code) or self.f[code] == ids.USCC_PLACEHOLDER:
-                    self.add(code, "REC-030", "CONDITIONAL_MISSING",
-                             f"{code} {self.rt.field(code).name_zh} is required when the subject is 法人及非法人组织",
-                             f"fill in {self.rt.field(code).name_zh}")
+                    self.add(
+                        code,
+                        "REC-030",
+                        "CONDITIONAL_MISSING",
+                        f"{code} {self.rt.field(code).name_zh} is required when the subject is 法人及非法人组织",
+                        f"fill in {self.rt.field(code).name_zh}",
+                    )
         elif category == "个体工商户":
             if not self.has(uscc):
-                self.add(uscc, "REC-031", "CONDITIONAL_MISSING",
-                         f"{uscc} is required for a 个体工商户",
-                         f"fill in the USCC, or {ids.USCC_PLACEHOLDER} if it has none (then 工商注册号)")
+                self.add(
+                    uscc,
+                    "REC-031",
+                    "CONDITIONAL_MISSING",
+                    f"{uscc} is required for a 个体工商户",
+                    f"fill in the USCC, or {ids.USCC_PLACEHOLDER} if it has none (then 工商注册号)",
+                )
             elif self.f[uscc] == ids.USCC_PLACEHOLDER and not self.has(reg):
-                self.add(reg, "REC-031", "CONDITIONAL_MISSING",
-                         f"{reg} 工商注册号 is required when the USCC is the placeholder {ids.USCC_PLACEHOLDER}",
-                         "fill in the 工商注册号 of the 个体工商户")
+                self.add(
+                    reg,
+                    "REC-031",
+                    "CONDITIONAL_MISSING",
+                    f"{reg} 工商注册号 is required when the USCC is the placeholder {ids.USCC_PLACEHOLDER}",
+                    "fill in the 工商注册号 of the 个体工商户",
+                )
         elif category == "自然人":
             for code in (sf("ZJLX"), sf("ZJHM")):
                 if not self.has(code):
-                    self.add(code, "REC-032", "CONDITIONAL_MISSING",
-                             f"{code} {self.rt.field(code).name_zh} is required when the subject is 自然人",
-                             f"fill in {self.rt.field(code).name_zh}")
+                    self.add(
+                        code,
+                        "REC-032",
+                        "CONDITIONAL_MISSING",
+                        f"{code} {self.rt.field(code).name_zh} is required when the subject is 自然人",
+                        f"fill in {self.rt.field(code).name_zh}",
+                    )
         if self.f.get(uscc) == ids.USCC_PLACEHOLDER and category != "个体工商户":
-            self.add(uscc, "REC-031", "USCC_PLACEHOLDER",
-                     f"the placeholder {ids.USCC_PLACEHOLDER} is only for a 个体工商户, the subject is {category or 'not categorised'}",
-                     "fill in the subject's real USCC")
+            self.add(
+                uscc,
+                "REC-031",
+                "USCC_PLACEHOLDER",
+                f"the placeholder {ids.USCC_PLACEHOLDER} is only for a 个体工商户, the subject is {category or 'not categorised'}",
+                "fill in the subject's real USCC",
+            )
         self._id_numbers(sf("ZJLX"), sf("ZJHM"))
         if self.rt.subject_prefix != "MD":
             p = self.rt.subject_prefix
@@ -229,20 +307,30 @@ class _Checker:
         if self.f.get(type_code) == "身份证" and self.has(number_code):
             check = ids.check_id_number(self.f[number_code], today=self.today)
             if not check.valid:
-                self.add(number_code, check.rule, check.reason,
-                         f"{number_code} {self.rt.field(number_code).name_zh}: {check.message}",
-                         "copy the citizen ID number again from the ID card")
+                self.add(
+                    number_code,
+                    check.rule,
+                    check.reason,
+                    f"{number_code} {self.rt.field(number_code).name_zh}: {check.message}",
+                    "copy the citizen ID number again from the ID card",
+                )
 
     def penalty(self) -> None:
         kinds = {v for v in MULTI_SPLIT.split(self.f.get("CF_CFLB", "")) if v}
-        needs = [("罚款" in kinds, "CF_NR_FK", "REC-040", "罚款"),
-                 (bool(kinds & set(CONFISCATION)), "CF_NR_WFFF", "REC-042", "没收违法所得/没收非法财物"),
-                 (bool(kinds & set(SUSPENSION)), "CF_NR_ZKDX", "REC-043", "暂扣/吊销许可证件")]
+        needs = [
+            ("罚款" in kinds, "CF_NR_FK", "REC-040", "罚款"),
+            (bool(kinds & set(CONFISCATION)), "CF_NR_WFFF", "REC-042", "没收违法所得/没收非法财物"),
+            (bool(kinds & set(SUSPENSION)), "CF_NR_ZKDX", "REC-043", "暂扣/吊销许可证件"),
+        ]
         for needed, code, rule, why in needs:
             if needed and not self.has(code):
-                self.add(code, rule, "CONDITIONAL_MISSING",
-                         f"{code} {self.rt.field(code).name_zh} is required when 处罚类别 includes {why}",
-                         f"fill in {self.rt.field(code).name_zh}" + (" in 万元" if code != "CF_NR_ZKDX" else ""))
+                self.add(
+                    code,
+                    rule,
+                    "CONDITIONAL_MISSING",
+                    f"{code} {self.rt.field(code).name_zh} is required when 处罚类别 includes {why}",
+                    f"fill in {self.rt.field(code).name_zh}" + (" in 万元" if code != "CF_NR_ZKDX" else ""),
+                )
 
     def other_needs_note(self) -> None:
         for fd in self.rt.fields:
@@ -250,23 +338,32 @@ class _Checker:
                 enum = self.cat.enumeration(fd.enumeration)
                 values = set(MULTI_SPLIT.split(self.f[fd.code]))
                 if values & set(enum.note_required) and not self.has("BZ"):
-                    self.add("BZ", "REC-045", "NOTE_MISSING",
-                             f"{fd.code} {fd.name_zh} is 其他, which needs a note in BZ 备注",
-                             "say in 备注 what the 其他 category is")
+                    self.add(
+                        "BZ",
+                        "REC-045",
+                        "NOTE_MISSING",
+                        f"{fd.code} {fd.name_zh} is 其他, which needs a note in BZ 备注",
+                        "say in 备注 what the 其他 category is",
+                    )
 
     def list_entry(self) -> None:
         present = [c for c in REMOVAL_FIELDS if self.has(c)]
         if present and len(present) < len(REMOVAL_FIELDS):
             for code in REMOVAL_FIELDS:
                 if not self.has(code):
-                    self.add(code, "REC-052", "REMOVAL_INCOMPLETE",
-                             f"{code} {self.rt.field(code).name_zh} is missing, but the entry carries "
-                             f"removal fields {', '.join(present)}",
-                             "a removal needs 移出日期, 移出原因 and 移出机关 together; or none of them")
+                    self.add(
+                        code,
+                        "REC-052",
+                        "REMOVAL_INCOMPLETE",
+                        f"{code} {self.rt.field(code).name_zh} is missing, but the entry carries "
+                        f"removal fields {', '.join(present)}",
+                        "a removal needs 移出日期, 移出原因 and 移出机关 together; or none of them",
+                    )
 
 
-def validate_fields(record_type: str, fields: dict[str, str], *, today: _dt.date,
-                    catalogue: Catalogue | None = None) -> list[Violation]:
+def validate_fields(
+    record_type: str, fields: dict[str, str], *, today: _dt.date, catalogue: Catalogue | None = None
+) -> list[Violation]:
     """Every violation of the catalogue's rules by one record's fields (errors and warnings).
 
     A clean record (the common case on the gateway's ingest path) is recognised by the
@@ -280,8 +377,9 @@ def validate_fields(record_type: str, fields: dict[str, str], *, today: _dt.date
     return validate_fields_reference(record_type, fields, today=today, catalogue=cat)
 
 
-def validate_fields_reference(record_type: str, fields: dict[str, str], *, today: _dt.date,
-                              catalogue: Catalogue | None = None) -> list[Violation]:
+def validate_fields_reference(
+    record_type: str, fields: dict[str, str], *, today: _dt.date, catalogue: Catalogue | None = None
+) -> list[Violation]:
     """The rules applied one by one, as the spec states them (the meaning of :func:`validate_fields`)."""
     cat = catalogue or load_catalogue()
     rt = cat.record_type(record_type)
@@ -335,8 +433,14 @@ class _Plan:
         self.subject_uscc = sf("SHXYM")
         self.steps = []
         for fd in rt.fields:
-            kind = {"text": _TEXT, "enum": _ENUM, "multi-enum": _MULTI, "date": _DATE,
-                    "amount": _AMOUNT_KIND, "uscc": _USCC}.get(fd.kind, _NOCHECK)
+            kind = {
+                "text": _TEXT,
+                "enum": _ENUM,
+                "multi-enum": _MULTI,
+                "date": _DATE,
+                "amount": _AMOUNT_KIND,
+                "uscc": _USCC,
+            }.get(fd.kind, _NOCHECK)
             if fd.kind == "id" and fd.code.endswith("_ZZJG"):
                 kind = _ORG
             allowed = frozenset(cat.enumeration(fd.enumeration).values) if fd.enumeration else frozenset()
@@ -344,12 +448,15 @@ class _Plan:
         self.date_codes = tuple(fd.code for fd in rt.fields if fd.kind == "date")
         self.decision_dates = tuple(c for c in DECISION_DATES if c in self.known)
         self.date_order = tuple((a, b) for a, b, _ in DATE_ORDER if a in self.known and b in self.known)
-        self.notes = tuple((fd.code, frozenset(cat.enumeration(fd.enumeration).note_required))
-                           for fd in rt.fields
-                           if fd.enumeration and cat.enumeration(fd.enumeration).note_required)
+        self.notes = tuple(
+            (fd.code, frozenset(cat.enumeration(fd.enumeration).note_required))
+            for fd in rt.fields
+            if fd.enumeration and cat.enumeration(fd.enumeration).note_required
+        )
         self.category, self.frdb, self.reg = sf("LB"), sf("FRDB"), sf("GSZC")
         self.id_pairs = ((sf("ZJLX"), sf("ZJHM")),) + (
-            () if rt.subject_prefix == "MD" else ((f"{rt.subject_prefix}_FR_ZJLX", f"{rt.subject_prefix}_FR_ZJHM"),))
+            () if rt.subject_prefix == "MD" else ((f"{rt.subject_prefix}_FR_ZJLX", f"{rt.subject_prefix}_FR_ZJHM"),)
+        )
         self.person = (sf("ZJLX"), sf("ZJHM"))
         self.penalty = rt.code == "XZCF"
         self.list_entry = rt.code == "LIST"
@@ -386,11 +493,17 @@ class _Plan:
             elif kind == _MULTI:
                 if not allowed.issuperset(filter(None, MULTI_SPLIT.split(v))):
                     return False
-        return (self._dates_clean(f, today) and self._subject_clean(f, today) and self._notes_clean(f)
-                and (not self.penalty or _penalty_clean(f)) and (not self.list_entry or _removal_clean(f)))
+        return (
+            self._dates_clean(f, today)
+            and self._subject_clean(f, today)
+            and self._notes_clean(f)
+            and (not self.penalty or _penalty_clean(f))
+            and (not self.list_entry or _removal_clean(f))
+        )
 
     def _dates_clean(self, f: dict[str, str], today: _dt.date) -> bool:  # REC-027, REC-028, REC-051
-        dates = {c: _date_of(f[c]) for c in self.date_codes if f.get(c)}
+        # every present date passed REC-023 above, so none is None here
+        dates = {c: d for c in self.date_codes if (v := f.get(c)) and (d := _date_of(v)) is not None}
         if any(dates[c] > today for c in self.decision_dates if c in dates):
             return False
         return not any(a in dates and b in dates and dates[a] > dates[b] for a, b in self.date_order)
@@ -409,8 +522,11 @@ class _Plan:
         if uscc == ids.USCC_PLACEHOLDER and category != "个体工商户":
             return False
         for type_code, number_code in self.id_pairs:
-            if f.get(type_code) == "身份证" and f.get(number_code) and \
-                    not ids.check_id_number(f[number_code], today=today).valid:
+            if (
+                f.get(type_code) == "身份证"
+                and f.get(number_code)
+                and not ids.check_id_number(f[number_code], today=today).valid
+            ):
                 return False
         return True
 
@@ -422,9 +538,11 @@ class _Plan:
 
 def _penalty_clean(f: dict[str, str]) -> bool:  # REC-040, REC-042, REC-043
     kinds = set(MULTI_SPLIT.split(f.get("CF_CFLB", "")))
-    return not (("罚款" in kinds and not f.get("CF_NR_FK"))
-                or (not kinds.isdisjoint(CONFISCATION) and not f.get("CF_NR_WFFF"))
-                or (not kinds.isdisjoint(SUSPENSION) and not f.get("CF_NR_ZKDX")))
+    return not (
+        ("罚款" in kinds and not f.get("CF_NR_FK"))
+        or (not kinds.isdisjoint(CONFISCATION) and not f.get("CF_NR_WFFF"))
+        or (not kinds.isdisjoint(SUSPENSION) and not f.get("CF_NR_ZKDX"))
+    )
 
 
 def _removal_clean(f: dict[str, str]) -> bool:  # REC-052

@@ -20,8 +20,9 @@ def _db(tmp_path) -> sqlite3.Connection:
 
 def _append(conn, datas: list[bytes], base: int) -> None:
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO audit_leaves VALUES (?,?,?)",
-                     [(base + i, d, leaf_hash(d)) for i, d in enumerate(datas)])
+    conn.executemany(
+        "INSERT INTO audit_leaves VALUES (?,?,?)", [(base + i, d, leaf_hash(d)) for i, d in enumerate(datas)]
+    )
     audit_log.append_leaves(conn, base, [leaf_hash(d) for d in datas])
     conn.execute("COMMIT")
 
@@ -31,7 +32,7 @@ def test_proofs_match_an_independent_rfc9162_implementation(tmp_path):
     data = [f"leaf {i}".encode() for i in range(70)]
     pos = 0
     for chunk in (1, 2, 13, 20, 34):  # uneven batches cross the NODE_LEVEL boundary
-        _append(conn, data[pos:pos + chunk], pos)
+        _append(conn, data[pos : pos + chunk], pos)
         pos += chunk
     assert audit_log.tree_size(conn) == 70
     assert conn.execute("SELECT COUNT(*) FROM audit_nodes").fetchone()[0] == 70 // 16 + 70 // 32 + 70 // 64

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 
-from creditx.pki.files import read_cert
-from creditx.v1 import audit_pb2, audit_pb2_grpc
 from creditx.gateway.server import Gateway
+from creditx.pki.files import read_cert
 from creditx.standard.checkpoint import verifier_for, verify_checkpoint
 from creditx.standard.merkle import leaf_hash, verify_consistency, verify_inclusion
+from creditx.v1 import audit_pb2, audit_pb2_grpc
 from tests.gateway.push_client import PushClient, payloads
-from tests.gateway.conftest import ENGINES
+from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
@@ -29,19 +29,30 @@ def test_receipt_checkpoint_and_proofs_verify(gateway, pki):
     verifier = verifier_for("gateway/audit/v1", read_cert(pki.gateway.dir / "signing.crt").public_key())
     c = PushClient(gateway.address, pki.nodes["370100"])
     c.handshake()
-    r1, r2 = c.push([c.batch(payloads("370100", 10, invalid_share=0.3)),
-                     c.batch(payloads("370100", 25, start_seq=11, seed=2), start_seq=11)])
+    r1, r2 = c.push(
+        [
+            c.batch(payloads("370100", 10, invalid_share=0.3)),
+            c.batch(payloads("370100", 25, start_seq=11, seed=2), start_seq=11),
+        ]
+    )
     stub = _audit_stub(c)
     for resp in (r1, r2):
         cp = verify_checkpoint(resp.checkpoint, [verifier], origin="gateway/audit/v1")
         assert cp.size >= max(a.log_index for a in resp.acks) + 1
         for a in resp.acks:
-            p = stub.GetInclusionProof(audit_pb2.InclusionProofRequest(index=a.log_index, tree_size=cp.size), timeout=10)
+            p = stub.GetInclusionProof(
+                audit_pb2.InclusionProofRequest(index=a.log_index, tree_size=cp.size), timeout=10
+            )
             leaf = json.loads(p.leaf_data)
             assert (leaf["seq"], leaf["fp"], leaf["node"]) == (a.source_seq, a.fingerprint.hex(), "370100")
             verify_inclusion(a.log_index, cp.size, leaf_hash(p.leaf_data), list(p.hashes), cp.root_hash)
-    assert any(json.loads(stub.GetInclusionProof(audit_pb2.InclusionProofRequest(index=a.log_index), timeout=10)
-                          .leaf_data)["decision"] == "REJECTED" for a in r1.acks)  # AUD-004: rejections too
+    assert any(
+        json.loads(stub.GetInclusionProof(audit_pb2.InclusionProofRequest(index=a.log_index), timeout=10).leaf_data)[
+            "decision"
+        ]
+        == "REJECTED"
+        for a in r1.acks
+    )  # AUD-004: rejections too
     old = verify_checkpoint(r1.checkpoint, [verifier])
     latest = stub.GetCheckpoint(audit_pb2.GetCheckpointRequest(fresh=True), timeout=10)
     new = verify_checkpoint(latest.note, [verifier])
@@ -61,7 +72,7 @@ def test_receipt_checkpoint_and_proofs_verify(gateway, pki):
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
@@ -74,14 +85,15 @@ def _operator_status(g, pki):
     from creditx.v1 import operator_pb2, operator_pb2_grpc
 
     op = pki.operator
-    with grpc.secure_channel(g.address, channel_credentials(op.ca, op.cert, op.key),
-                             options=[("grpc.ssl_target_name_override", "localhost")]) as ch:
+    with grpc.secure_channel(
+        g.address, channel_credentials(op.ca, op.cert, op.key), options=[("grpc.ssl_target_name_override", "localhost")]
+    ) as ch:
         return operator_pb2_grpc.OperatorStub(ch).Status(operator_pb2.StatusRequest(), timeout=10)
 
 
 def test_unsignable_checkpoints_past_grace_stop_ingest_until_signing_works(gw_dir, pki):
     clock = Clock()
-    clock.now = datetime.now(timezone.utc)  # certificates are valid around the real now
+    clock.now = datetime.now(UTC)  # certificates are valid around the real now
     g = Gateway(gw_dir, clock=clock)
     g.start()
     key_path = gw_dir / "tls" / "signing.key"

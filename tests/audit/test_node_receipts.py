@@ -18,9 +18,19 @@ VKEY = verifier_for(ORIGIN, KEY.public_key()).to_string()
 
 
 def leaf(seq: int, decision: str = "ACCEPTED") -> bytes:
-    return json.dumps({"at": "2026-01-05T08:00:00.000Z", "decision": decision, "fp": f"{seq:064x}",
-                       "kind": "record", "node": "370100", "reason": "", "seq": seq},
-                      sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "at": "2026-01-05T08:00:00.000Z",
+            "decision": decision,
+            "fp": f"{seq:064x}",
+            "kind": "record",
+            "node": "370100",
+            "reason": "",
+            "seq": seq,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
 
 
 def note(leaves: list[bytes]) -> str:
@@ -68,6 +78,7 @@ def test_receipt_check_rebuilds_the_ack_and_verifies_inclusion():
     cp = Checkpoint(ORIGIN, 7, root(hashes))
     ack = AckView(3, "REJECTED", "", bytes.fromhex(f"{3:064x}"), 2)
     assert check_receipt(ack, "370100", log[2], inclusion_proof(2, hashes), cp) == ""
-    assert "decision" in check_receipt(AckView(3, "ACCEPTED", "", ack.fingerprint, 2), "370100", log[2],
-                                       inclusion_proof(2, hashes), cp)
+    assert "decision" in check_receipt(
+        AckView(3, "ACCEPTED", "", ack.fingerprint, 2), "370100", log[2], inclusion_proof(2, hashes), cp
+    )
     assert "root" in check_receipt(ack, "370100", log[2], inclusion_proof(1, hashes), cp)

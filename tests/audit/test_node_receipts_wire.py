@@ -16,12 +16,14 @@ from creditx.standard.tabular import read_table
 
 def test_node_proves_its_acked_decisions(gateway, pki, tmp_path, capsys):
     nd = tmp_path / "node"
-    init_node_dir(nd, region="370100", gateway=gateway.address, certs=pki.nodes["370100"].dir,
-                  server_name="localhost")
+    init_node_dir(nd, region="370100", gateway=gateway.address, certs=pki.nodes["370100"].dir, server_name="localhost")
     src = tmp_path / "cf.csv"
     with open(src, "wb") as out:
-        write_rows(out, generate_rows("370100", "XZCF", 30, seed=5, invalid_share=0.0, today=dt.date.today()),
-                   record_type="XZCF")
+        write_rows(
+            out,
+            generate_rows("370100", "XZCF", 30, seed=5, invalid_share=0.0, today=dt.date.today()),
+            record_type="XZCF",
+        )
     app = NodeApp(nd)
     app.ingest(read_table(src), source=str(src))
     app.runner().sync_once()

@@ -31,9 +31,11 @@ def logged(tmp_path):
     pos = 0
     for chunk in (1, 4, 15, 17, 30, 16):
         conn.execute("BEGIN")
-        hashes = [leaf_hash(d) for d in data[pos:pos + chunk]]
-        conn.executemany("INSERT INTO audit_leaves VALUES (?,?,?)",
-                         [(pos + i, d, h) for i, (d, h) in enumerate(zip(data[pos:pos + chunk], hashes))])
+        hashes = [leaf_hash(d) for d in data[pos : pos + chunk]]
+        conn.executemany(
+            "INSERT INTO audit_leaves VALUES (?,?,?)",
+            [(pos + i, d, h) for i, (d, h) in enumerate(zip(data[pos : pos + chunk], hashes, strict=True))],
+        )
         audit_log.append_leaves(conn, pos, hashes)
         conn.execute("COMMIT")
         pos += chunk

@@ -28,8 +28,12 @@ def populated(tmp_path_factory, pki):
     try:
         c = PushClient(g.address, pki.nodes["370100"])
         c.handshake()
-        c.push([c.batch(payloads("370100", 20, invalid_share=0.2)),
-                c.batch(payloads("370100", 20, start_seq=21, seed=2), start_seq=21)])
+        c.push(
+            [
+                c.batch(payloads("370100", 20, invalid_share=0.2)),
+                c.batch(payloads("370100", 20, start_seq=21, seed=2), start_seq=21),
+            ]
+        )
         c.push([c.batch(payloads("370100", 20, start_seq=21, seed=2)[:5], start_seq=41)])  # duplicates
         c.close()
         g.checkpointer.sign_now()
@@ -64,7 +68,7 @@ def test_untouched_log_verifies(populated, capsys):
 
 
 def _flip(blob: bytes, pos: int) -> bytes:
-    return blob[:pos] + bytes([blob[pos] ^ 0x01]) + blob[pos + 1:]
+    return blob[:pos] + bytes([blob[pos] ^ 0x01]) + blob[pos + 1 :]
 
 
 def test_one_byte_of_a_record_payload(copy, capsys):
@@ -84,7 +88,9 @@ def test_one_byte_of_a_record_payload_and_its_sha(copy, capsys):
     rid, payload = conn.execute("SELECT id, payload FROM records WHERE log_index = 30").fetchone()
     conn.close()
     bad = payload.replace(b'"fields":{', b'"fields":{"BZ":"x",', 1)  # still decodes, new fingerprint
-    _sql(copy, ("UPDATE records SET payload = ?, payload_sha = ? WHERE id = ?", (bad, hashlib.sha256(bad).digest(), rid)))
+    _sql(
+        copy, ("UPDATE records SET payload = ?, payload_sha = ? WHERE id = ?", (bad, hashlib.sha256(bad).digest(), rid))
+    )
     rc, v = verify(copy, capsys)
     assert rc == 1 and v["first_bad_index"] == 30 and "REC-FP" in v["problems"][0]["message"]
 
@@ -124,9 +130,12 @@ def test_deleted_record_row(copy, capsys):
 
 
 def test_swapped_leaf_rows(copy, capsys):
-    _sql(copy, ("UPDATE audit_leaves SET idx = -1 WHERE idx = 4", ()),
-         ("UPDATE audit_leaves SET idx = 4 WHERE idx = 11", ()),
-         ("UPDATE audit_leaves SET idx = 11 WHERE idx = -1", ()))
+    _sql(
+        copy,
+        ("UPDATE audit_leaves SET idx = -1 WHERE idx = 4", ()),
+        ("UPDATE audit_leaves SET idx = 4 WHERE idx = 11", ()),
+        ("UPDATE audit_leaves SET idx = 11 WHERE idx = -1", ()),
+    )
     rc, v = verify(copy, capsys)
     assert rc == 1 and v["first_bad_index"] == 4
 
@@ -136,15 +145,24 @@ def test_swapped_record_contents(copy, capsys):
     a = conn.execute("SELECT payload, payload_sha, fp FROM records WHERE log_index = 15").fetchone()
     b = conn.execute("SELECT payload, payload_sha, fp FROM records WHERE log_index = 16").fetchone()
     conn.close()
-    _sql(copy, ("UPDATE records SET payload=?, payload_sha=?, fp=? WHERE log_index = 16", a),
-         ("UPDATE records SET payload=?, payload_sha=?, fp=? WHERE log_index = 15", b))
+    _sql(
+        copy,
+        ("UPDATE records SET payload=?, payload_sha=?, fp=? WHERE log_index = 16", a),
+        ("UPDATE records SET payload=?, payload_sha=?, fp=? WHERE log_index = 15", b),
+    )
     rc, v = verify(copy, capsys)
     assert rc == 1 and v["first_bad_index"] == 15
 
 
 def test_inserted_leaf_row(copy, capsys):
-    _sql(copy, ("INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) SELECT 45, leaf_data, leaf_hash FROM "
-                "audit_leaves WHERE idx = 0", ()))
+    _sql(
+        copy,
+        (
+            "INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) SELECT 45, leaf_data, leaf_hash FROM "
+            "audit_leaves WHERE idx = 0",
+            (),
+        ),
+    )
     rc, v = verify(copy, capsys)
     assert rc == 1 and v["first_bad_index"] == 45
 
@@ -154,8 +172,17 @@ def test_bundle_verifies_in_a_fresh_process_and_detects_a_changed_leaf(populated
     assert gateway_main(["gateway", "audit", "export", "--dir", str(populated), "--out", str(out)]) == 0
     ca = tmp_path / "ca.pem"
     shutil.copy(populated / "tls" / "ca.crt", ca)
-    cmd = [sys.executable, "-c", "from creditx.cli.main import main; raise SystemExit(main())",
-           "standard", "verify-bundle", str(out), "--ca", str(ca), "--json"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from creditx.cli.main import main; raise SystemExit(main())",
+        "standard",
+        "verify-bundle",
+        str(out),
+        "--ca",
+        str(ca),
+        "--json",
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     v = json.loads(run.stdout)
     assert run.returncode == 0 and v["ok"] and v["leaves"] == 45 and v["proofs_checked"] >= 45
@@ -176,9 +203,16 @@ def test_proof_command_prints_a_verifiable_path(populated, capsys):
     fp = conn.execute("SELECT fp FROM records WHERE log_index = 33").fetchone()[0]
     conn.close()
     capsys.readouterr()
-    assert gateway_main(["gateway", "audit", "proof", "--dir", str(populated), "--fingerprint", fp.hex(), "--json"]) == 0
+    assert (
+        gateway_main(["gateway", "audit", "proof", "--dir", str(populated), "--fingerprint", fp.hex(), "--json"]) == 0
+    )
     p = json.loads(capsys.readouterr().out)
     cp, _ = parse_checkpoint(p["checkpoint"])
-    verify_inclusion(p["index"], p["tree_size"], leaf_hash(p["leaf"].encode()),
-                     [base64.b64decode(h) for h in p["hashes"]], cp.root_hash)
+    verify_inclusion(
+        p["index"],
+        p["tree_size"],
+        leaf_hash(p["leaf"].encode()),
+        [base64.b64decode(h) for h in p["hashes"]],
+        cp.root_hash,
+    )
     assert p["index"] == 33

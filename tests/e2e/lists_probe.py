@@ -66,8 +66,11 @@ def gateway_state(gw_dir: Path, at: int | None = None) -> dict[str, dict]:
         if at is None:
             rows = db.execute("SELECT entry FROM list_entries").fetchall()
         else:
-            rows = db.execute("SELECT entry FROM list_log WHERE list_seq IN (SELECT MAX(list_seq) FROM list_log"
-                              " WHERE list_seq <= ? GROUP BY entry_id)", (at,)).fetchall()
+            rows = db.execute(
+                "SELECT entry FROM list_log WHERE list_seq IN (SELECT MAX(list_seq) FROM list_log"
+                " WHERE list_seq <= ? GROUP BY entry_id)",
+                (at,),
+            ).fetchall()
     return {e["entry_id"]: e for e in (json.loads(r[0]) for r in rows)}
 
 
@@ -102,9 +105,13 @@ def replica_faults(node_dir: Path, gw_dir: Path) -> list[str]:
     head = log[-1][0] if log else 0
     with _ro(node_dir / "node.db") as db:
         meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM replica_meta")}
-        entries = {eid: (state, seq, json.loads(body)) for eid, state, seq, body in
-                   db.execute("SELECT entry_id, state, list_seq, body FROM replica_entries")}
-        history = db.execute("SELECT list_seq, kind, reason, entry_id FROM replica_changes ORDER BY list_seq").fetchall()
+        entries = {
+            eid: (state, seq, json.loads(body))
+            for eid, state, seq, body in db.execute("SELECT entry_id, state, list_seq, body FROM replica_entries")
+        }
+        history = db.execute(
+            "SELECT list_seq, kind, reason, entry_id FROM replica_changes ORDER BY list_seq"
+        ).fetchall()
     faults = []
     applied, base = int(meta.get("applied", 0)), int(meta.get("changes_from", 0))
     if meta.get("snapshot") or meta.get("alarm"):
@@ -119,7 +126,9 @@ def replica_faults(node_dir: Path, gw_dir: Path) -> list[str]:
     by_seq = {c[0]: tuple(c) for c in log}
     wrong = [h for h in history if by_seq.get(h[0]) != tuple(h)]
     if wrong:
-        faults.append(f"{name}: {len(wrong)} history rows differ from the log, first {wrong[0]} vs {by_seq.get(wrong[0][0])}")
+        faults.append(
+            f"{name}: {len(wrong)} history rows differ from the log, first {wrong[0]} vs {by_seq.get(wrong[0][0])}"
+        )
     held = max([s for _, s, _ in entries.values()] + seqs + [base], default=0)
     if held != applied:
         faults.append(f"{name}: cursor {applied} but newest data held is list_seq {held}")
@@ -130,7 +139,9 @@ def replica_faults(node_dir: Path, gw_dir: Path) -> list[str]:
     want = gateway_state(gw_dir)
     if set(entries) != set(want):
         faults.append(f"{name}: {len(set(want) - set(entries))} entries missing, {len(set(entries) - set(want))} extra")
-    diff = [eid for eid in set(entries) & set(want) if entries[eid][2] != want[eid] or entries[eid][0] != want[eid]["state"]]
+    diff = [
+        eid for eid in set(entries) & set(want) if entries[eid][2] != want[eid] or entries[eid][0] != want[eid]["state"]
+    ]
     if diff:
         eid = sorted(diff)[0]
         faults.append(f"{name}: {len(diff)} entries differ, first {eid}: {entries[eid][2]} vs {want[eid]}")
@@ -143,9 +154,13 @@ def check_subject(node_dir: Path, uscc: str) -> tuple[dict[str, int], dict[str, 
 
     with grpc.insecure_channel(f"unix://{node_dir / 'node.sock'}") as ch:
         resp = lists_pb2_grpc.DepartmentsStub(ch).Check(
-            lists_pb2.CheckRequest(subject=lists_pb2.Subject(uscc=uscc)), timeout=10)
-    return ({e.entry_id: e.version for e in resp.memberships}, {e.entry_id: e.version for e in resp.history},
-            resp.applied_list_seq)
+            lists_pb2.CheckRequest(subject=lists_pb2.Subject(uscc=uscc)), timeout=10
+        )
+    return (
+        {e.entry_id: e.version for e in resp.memberships},
+        {e.entry_id: e.version for e in resp.history},
+        resp.applied_list_seq,
+    )
 
 
 def check_person(node_dir: Path, id_type: str, id_number: str) -> set[str]:
@@ -156,14 +171,17 @@ def check_person(node_dir: Path, id_type: str, id_number: str) -> set[str]:
     person = lists_pb2.PersonId(id_type=id_type, id_number=id_number)
     with grpc.insecure_channel(f"unix://{node_dir / 'node.sock'}") as ch:
         resp = lists_pb2_grpc.DepartmentsStub(ch).Check(
-            lists_pb2.CheckRequest(subject=lists_pb2.Subject(person=person)), timeout=10)
+            lists_pb2.CheckRequest(subject=lists_pb2.Subject(person=person)), timeout=10
+        )
     return {e.list_type for e in resp.memberships}
 
 
 def expected_check(gw_dir: Path, uscc: str) -> tuple[dict[str, int], dict[str, int]]:
     state = [e for e in gateway_state(gw_dir).values() if entry_subject(e["entry_id"]) == uscc]
-    return ({e["entry_id"]: e["version"] for e in state if e["state"] == "LISTED"},
-            {e["entry_id"]: e["version"] for e in state if e["state"] == "REMOVED"})
+    return (
+        {e["entry_id"]: e["version"] for e in state if e["state"] == "LISTED"},
+        {e["entry_id"]: e["version"] for e in state if e["state"] == "REMOVED"},
+    )
 
 
 def usccs_by_state(gw_dir: Path) -> tuple[list[str], list[str]]:
@@ -173,8 +191,10 @@ def usccs_by_state(gw_dir: Path) -> tuple[list[str], list[str]]:
         s = entry_subject(e["entry_id"])
         if len(s) == 18 and not s.startswith(("R:", "P:")):
             subjects.setdefault(s, set()).add(e["state"])
-    return (sorted(s for s, st in subjects.items() if st == {"LISTED"}),
-            sorted(s for s, st in subjects.items() if st == {"REMOVED"}))
+    return (
+        sorted(s for s, st in subjects.items() if st == {"LISTED"}),
+        sorted(s for s, st in subjects.items() if st == {"REMOVED"}),
+    )
 
 
 def replica_base(node_dir: Path) -> int:
@@ -193,12 +213,16 @@ def snapshot_base_faults(node_dir: Path, gw_dir: Path) -> list[str]:
     with _ro(gw_dir / "gateway.db") as db:
         touched = {r[0] for r in db.execute("SELECT DISTINCT entry_id FROM list_log WHERE list_seq > ?", (base,))}
     with _ro(node_dir / "node.db") as db:
-        held = {eid: json.loads(body) for eid, body in
-                db.execute("SELECT entry_id, body FROM replica_entries WHERE list_seq <= ?", (base,))}
+        held = {
+            eid: json.loads(body)
+            for eid, body in db.execute("SELECT entry_id, body FROM replica_entries WHERE list_seq <= ?", (base,))
+        }
     faults = []
     if set(held) != set(want) - touched:
-        faults.append(f"{node_dir.name}: snapshot at {base}: {len(set(want) - touched - set(held))} entries missing, "
-                      f"{len(set(held) - (set(want) - touched))} unexpected")
+        faults.append(
+            f"{node_dir.name}: snapshot at {base}: {len(set(want) - touched - set(held))} entries missing, "
+            f"{len(set(held) - (set(want) - touched))} unexpected"
+        )
     diff = sorted(eid for eid in set(held) & set(want) if held[eid] != want[eid])
     if diff:
         faults.append(f"{node_dir.name}: snapshot at {base}: {len(diff)} entries differ, first {diff[0]}")

@@ -1,4 +1,4 @@
-"""Crash safety of upward sync with real processes (DESIGN.md decision 5, SYNC-/NODE- cursors).
+"""Crash safety of upward sync with real processes (ADR 0007, SYNC-/NODE- cursors).
 
 A real gateway process and a real node process sync a large push over mutual TLS; at random
 points of the push (chosen by a seeded RNG as thresholds of the node's committed cursor) one
@@ -17,9 +17,9 @@ import sqlite3
 import grpc
 import pytest
 
+from creditx.demo.procs import read_json_file, run_creditx, start_gateway, start_node
 from creditx.pki.ca import init_ca
 from creditx.pki.issue import issue_gateway, issue_node, issue_operator
-from creditx.demo.procs import read_json_file, run_creditx, start_gateway, start_node
 from creditx.standard.synth import generate_rows, write_rows
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ def node_status(node_dir):
 
 @pytest.fixture
 def province(tmp_path):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca = init_ca(tmp_path / "ca", at=now)
     gw_creds = issue_gateway(ca, at=now)
     gw = tmp_path / "gateway"
@@ -61,8 +61,9 @@ def _fix_gateway_port(gw, address):
 
 def _quick_node_limits(node):
     cfg = json.loads((node / "node.json").read_text())
-    cfg.setdefault("limits", {}).update(sync_interval_s=0.5, backoff_base_s=0.05, backoff_cap_s=0.5,
-                                        max_batch_records=100, heartbeat_interval_s=1.0)
+    cfg.setdefault("limits", {}).update(
+        sync_interval_s=0.5, backoff_base_s=0.05, backoff_cap_s=0.5, max_batch_records=100, heartbeat_interval_s=1.0
+    )
     (node / "node.json").write_text(json.dumps(cfg))
 
 
@@ -73,15 +74,24 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
     gateway, info = start_gateway(gw)
     children.append(gateway)
     _fix_gateway_port(gw, info["address"])
-    run_creditx("node", "init", "--dir", str(node), "--region", "370300", "--certs", str(node_creds.dir),
-                "--gateway", info["address"].replace("127.0.0.1", "localhost"))
+    run_creditx(
+        "node",
+        "init",
+        "--dir",
+        str(node),
+        "--region",
+        "370300",
+        "--certs",
+        str(node_creds.dir),
+        "--gateway",
+        info["address"].replace("127.0.0.1", "localhost"),
+    )
     _quick_node_limits(node)
 
     rows = list(generate_rows("370300", "XZCF", RECORDS, seed=7, today=dt.date.today()))
     with open(tmp_path / "big.csv", "wb") as out:
         write_rows(out, rows, record_type="XZCF", fmt="csv")
-    report = json.loads(run_creditx("node", "import", str(tmp_path / "big.csv"), "--dir", str(node),
-                                    "--json").stdout)
+    report = json.loads(run_creditx("node", "import", str(tmp_path / "big.csv"), "--dir", str(node), "--json").stdout)
     assert report["accepted"] == RECORDS, report
 
     node_proc = start_node(node)
@@ -89,8 +99,11 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
     thresholds = sorted(rng.sample(range(1, RECORDS), KILLS))
     victims = []
     for threshold in thresholds:
-        node_proc.wait_until(lambda: node_status(node)[1] >= threshold, timeout=120,
-                             what=f"committed_seq ≥ {threshold}")
+        node_proc.wait_until(
+            lambda threshold=threshold: node_status(node)[1] >= threshold,
+            timeout=120,
+            what=f"committed_seq ≥ {threshold}",
+        )
         victim = rng.choice(["gateway", "node"])
         victims.append((threshold, victim))
         if victim == "gateway":
@@ -105,8 +118,11 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
             node_proc = start_node(node)
             children.append(node_proc)
 
-    node_proc.wait_until(lambda: node_status(node)[0].get("pending", 0) + node_status(node)[0].get("sent", 0) == 0,
-                         timeout=180, what="a drained outbox")
+    node_proc.wait_until(
+        lambda: node_status(node)[0].get("pending", 0) + node_status(node)[0].get("sent", 0) == 0,
+        timeout=180,
+        what="a drained outbox",
+    )
     counts, committed = node_status(node)
     assert {"gateway", "node"} & {v for _, v in victims}, victims
     assert committed == RECORDS

@@ -21,8 +21,7 @@ def test_readme_main_command_is_the_demo():
 
 
 def test_demo_runs_a_small_province_and_the_numbers_add_up(tmp_path):
-    proc = run_creditx("demo", "--cities", "3", "--records", "60", "--dir", str(tmp_path / "p"), "--json",
-                       timeout=300)
+    proc = run_creditx("demo", "--cities", "3", "--records", "60", "--dir", str(tmp_path / "p"), "--json", timeout=300)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["drained"] and result["consistent"]
@@ -39,5 +38,6 @@ def test_demo_runs_a_small_province_and_the_numbers_add_up(tmp_path):
     assert all(v is not None for v in result["replicas_caught_up_s"].values())
     # Every node reported its replica at the list head to the gateway (DIST-043).
     head = int(result["gateway"]["list_head"])
-    assert head > 0 and all(int(n["applied_list_seq"]) == head and int(n["list_lag_entries"]) == 0
-                            for n in result["gateway"]["nodes"])
+    assert head > 0 and all(
+        int(n["applied_list_seq"]) == head and int(n["list_lag_entries"]) == 0 for n in result["gateway"]["nodes"]
+    )

@@ -1,4 +1,4 @@
-"""Crash safety of list redistribution with real processes (DESIGN.md decision 5; DIST-040/042,
+"""Crash safety of list redistribution with real processes (ADR 0007, ADR 0009; DIST-040/042,
 DIST-070…073): "killing a node or the gateway at any moment during a stream or a snapshot never
 leaves a replica with a gap, a duplicate or a cursor ahead of its data".
 
@@ -24,9 +24,9 @@ from pathlib import Path
 import grpc
 import pytest
 
+from creditx.demo.procs import Child, run_creditx, start_gateway, start_node
 from creditx.pki.ca import init_ca
 from creditx.pki.issue import issue_gateway, issue_node
-from creditx.demo.procs import Child, run_creditx, start_gateway, start_node
 from creditx.standard.synth import generate_rows
 from tests.e2e import lists_probe as probe
 from tests.e2e.test_crash import _fix_gateway_port  # a restarted gateway comes back on the same port
@@ -43,9 +43,16 @@ FEED = ({"name": "credit", "jsonl": "feeds/credit.jsonl"},)  # a department fed 
 def _quick_node(node: Path, departments: tuple[dict, ...] = (), **more) -> None:
     cfg = json.loads((node / "node.json").read_text())
     cfg["departments"] = list(departments)
-    cfg.setdefault("limits", {}).update(sync_interval_s=0.5, backoff_base_s=0.05, backoff_cap_s=0.5,
-                                        max_batch_records=100, heartbeat_interval_s=1.0,
-                                        list_batch_changes=40, checkpoint_interval_s=0.5, **more)
+    cfg.setdefault("limits", {}).update(
+        sync_interval_s=0.5,
+        backoff_base_s=0.05,
+        backoff_cap_s=0.5,
+        max_batch_records=100,
+        heartbeat_interval_s=1.0,
+        list_batch_changes=40,
+        checkpoint_interval_s=0.5,
+        **more,
+    )
     (node / "node.json").write_text(json.dumps(cfg))
 
 
@@ -53,7 +60,7 @@ class Province:
     """A CA, a gateway directory and initialised node directories; every child is killed at teardown."""
 
     def __init__(self, tmp: Path) -> None:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         self.tmp, self.ca, self.now = tmp, init_ca(tmp / "ca", at=now), now
         self.gw = tmp / "gateway"
         run_creditx("gateway", "init", "--dir", str(self.gw), "--ca-dir", str(issue_gateway(self.ca, at=now).dir))
@@ -66,8 +73,18 @@ class Province:
     def init_node(self, name: str, region: str, departments: tuple[dict, ...] = (), **limits) -> Path:
         d = self.tmp / name
         creds = issue_node(self.ca, region=region, name=name, at=self.now)
-        run_creditx("node", "init", "--dir", str(d), "--region", region, "--certs", str(creds.dir),
-                    "--gateway", self.address.replace("127.0.0.1", "localhost"))
+        run_creditx(
+            "node",
+            "init",
+            "--dir",
+            str(d),
+            "--region",
+            region,
+            "--certs",
+            str(creds.dir),
+            "--gateway",
+            self.address.replace("127.0.0.1", "localhost"),
+        )
         _quick_node(d, departments, **limits)
         return d
 
@@ -121,8 +138,10 @@ def _records(count: int, seed: int) -> list[list[dict]]:
     rows = _listings(REGIONS[SUBMITTER], count, seed)
     waves, size, prev = [], 60, []
     for start in range(0, len(rows), size):
-        wave = [{"type": "LIST", "op": "I", "version": 1, "source_id": r.source_id, "fields": dict(r.fields)}
-                for r in rows[start:start + size]]
+        wave = [
+            {"type": "LIST", "op": "I", "version": 1, "source_id": r.source_id, "fields": dict(r.fields)}
+            for r in rows[start : start + size]
+        ]
         for r in prev:
             roll = rng.random()
             if roll < 0.3:  # DIST-010 CORRECT
@@ -132,7 +151,7 @@ def _records(count: int, seed: int) -> list[list[dict]]:
                 f = dict(r.fields, MD_YCRQ=TODAY.isoformat(), MD_YCYY="信用修复", MD_YCJG=r.fields["MD_RDJG"])
                 wave.append({"type": "LIST", "op": "U", "version": 2, "source_id": r.source_id, "fields": f})
         waves.append(wave)
-        prev = rows[start:start + size]
+        prev = rows[start : start + size]
     return waves
 
 
@@ -160,14 +179,17 @@ def test_kill_9_during_list_stream_leaves_every_replica_equal_to_the_log(provinc
     thresholds = sorted(rng.sample(range(20, expected - 100), len(victims)))
     submitted = published = 0
     log = []
-    for threshold, victim in zip(thresholds, victims):
+    for threshold, victim in zip(thresholds, victims, strict=True):
         while published < min(threshold + 150, expected):
             _submit(dirs[SUBMITTER], waves[submitted])
             published += len(waves[submitted])
             submitted += 1
         observer = rng.choice(sorted(nodes))
-        nodes[observer].wait_until(lambda: probe.replica_applied(dirs[observer]) >= threshold, timeout=60,
-                                   what=f"{observer} applied list_seq ≥ {threshold}")
+        nodes[observer].wait_until(
+            lambda observer=observer, threshold=threshold: probe.replica_applied(dirs[observer]) >= threshold,
+            timeout=60,
+            what=f"{observer} applied list_seq ≥ {threshold}",
+        )
         if victim == "gateway":
             behind = [n for n, d in dirs.items() if probe.replica_applied(d) < probe.gateway_head(province.gw)]
             province.restart_gateway()
@@ -182,12 +204,14 @@ def test_kill_9_during_list_stream_leaves_every_replica_equal_to_the_log(provinc
     assert sum(bool(b) for _, _, b in log) >= 3, log  # most kills cut a replica that was still behind
 
     gw = province.gw
-    province.gateway.wait_until(lambda: probe.gateway_head(gw) >= expected, timeout=60,
-                                what=f"list head {expected}")
+    province.gateway.wait_until(lambda: probe.gateway_head(gw) >= expected, timeout=60, what=f"list head {expected}")
     head = probe.gateway_head(gw)
     for name, d in dirs.items():
-        nodes[name].wait_until(lambda d=d: probe.checkpoint_result(d) == ("EXACT", head), timeout=60,
-                               what=f"{name} applied {head} and proved it against a signed checkpoint")
+        nodes[name].wait_until(
+            lambda d=d: probe.checkpoint_result(d) == ("EXACT", head),
+            timeout=60,
+            what=f"{name} applied {head} and proved it against a signed checkpoint",
+        )
     # Departments.Check answers from the replica as the gateway's state says (DIST-060).
     listed, removed = probe.usccs_by_state(gw)
     assert listed and removed
@@ -255,8 +279,15 @@ def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(provi
     for i, victim in enumerate(victims):
         resumed = (probe.snapshot_progress(d) or {}).get("next_chunk", 0)
         threshold = resumed + rng.randint(1, 6)
-        node.wait_until(lambda: (p := probe.snapshot_progress(d)) is not None and p["next_chunk"] >= threshold
-                        or probe.replica_applied(d) > 0, timeout=60, what=f"snapshot chunk {threshold}")
+        node.wait_until(
+            lambda d=d, threshold=threshold: (
+                (p := probe.snapshot_progress(d)) is not None
+                and p["next_chunk"] >= threshold
+                or probe.replica_applied(d) > 0
+            ),
+            timeout=60,
+            what=f"snapshot chunk {threshold}",
+        )
         province.kill(node) if victim == "node" else province.gateway.kill()
         progress = probe.snapshot_progress(d)
         assert progress is not None and progress["next_chunk"] < progress["total"], (victim, progress)
@@ -264,8 +295,7 @@ def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(provi
         ats.add(progress["at_list_seq"])
         # the log moves on while the snapshot is cut: it is resumed at an older list_seq (DIST-072)
         batch = _changes_of(pending, rng, 40, str(i))
-        pending = [r for r in pending if all(r["MD_RDWSH"] != b["MD_RDWSH"] or r["MD_LX"] != b["MD_LX"]
-                                             for b in batch)]
+        pending = [r for r in pending if all(r["MD_RDWSH"] != b["MD_RDWSH"] or r["MD_LX"] != b["MD_LX"] for b in batch)]
         _import(gw, province.tmp / f"more{i}.jsonl", batch)
         if victim == "node":
             node = province.start(lambda: start_node(d))
@@ -275,12 +305,18 @@ def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(provi
             province.children.append(province.gateway)
             assert info["address"] == province.address
 
-    node.wait_until(lambda: probe.snapshot_progress(d) is None and probe.replica_applied(d) > 0, timeout=60,
-                    what="the snapshot completed")
+    node.wait_until(
+        lambda: probe.snapshot_progress(d) is None and probe.replica_applied(d) > 0,
+        timeout=60,
+        what="the snapshot completed",
+    )
     _import(gw, province.tmp / "after.jsonl", _changes_of(pending, rng, 60, "after"))
     head = probe.gateway_head(gw)
-    node.wait_until(lambda: probe.checkpoint_result(d) == ("EXACT", head), timeout=60,
-                    what=f"applied {head} and proved it against a signed checkpoint")
+    node.wait_until(
+        lambda: probe.checkpoint_result(d) == ("EXACT", head),
+        timeout=60,
+        what=f"applied {head} and proved it against a signed checkpoint",
+    )
     listed, removed = probe.usccs_by_state(gw)
     for uscc in rng.sample(listed, 3) + rng.sample(removed, 3):
         assert probe.check_subject(d, uscc) == (*probe.expected_check(gw, uscc), head), uscc

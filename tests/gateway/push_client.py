@@ -10,26 +10,35 @@ import grpc
 
 from creditx.pki.files import read_cert, read_key
 from creditx.pki.tls import channel_credentials
-from creditx.v1 import envelope_pb2, exchange_pb2 as pb, exchange_pb2_grpc
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
 from creditx.standard.synth import generate_rows
+from creditx.v1 import envelope_pb2, exchange_pb2_grpc
+from creditx.v1 import exchange_pb2 as pb
 
 TODAY = dt.date.today()
 
 
-def payloads(region: str, count: int, *, start_seq: int = 1, record_type: str = "XZCF", seed: int = 1,
-             invalid_share: float = 0.0) -> list[bytes]:
+def payloads(
+    region: str, count: int, *, start_seq: int = 1, record_type: str = "XZCF", seed: int = 1, invalid_share: float = 0.0
+) -> list[bytes]:
     rows = generate_rows(region, record_type, count, seed=seed, invalid_share=invalid_share, today=TODAY)
-    return [encode_record(Record(record_type, r.op, region, r.source_id, r.version, start_seq + i, r.fields))
-            for i, r in enumerate(rows)]
+    return [
+        encode_record(Record(record_type, r.op, region, r.source_id, r.version, start_seq + i, r.fields))
+        for i, r in enumerate(rows)
+    ]
 
 
 def signed(seq: int, payload: bytes, key, payload_type: str = RECORD_PAYLOAD_TYPE) -> pb.SignedRecord:
     env = sign_envelope(payload_type, payload, Signer(key))
-    return pb.SignedRecord(source_seq=seq, envelope=envelope_pb2.Envelope(
-        payload_type=env.payload_type, payload=env.payload,
-        signatures=[envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in env.signatures]))
+    return pb.SignedRecord(
+        source_seq=seq,
+        envelope=envelope_pb2.Envelope(
+            payload_type=env.payload_type,
+            payload=env.payload,
+            signatures=[envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in env.signatures],
+        ),
+    )
 
 
 def reseq(payload: bytes, seq: int) -> bytes:
@@ -47,8 +56,9 @@ class PushClient:
         self.creds = n
         cert = cert or n.auth_cert
         key = key or n.auth_key
-        self.channel = grpc.secure_channel(address, channel_credentials(n.ca, cert, key),
-                                           options=[("grpc.ssl_target_name_override", "localhost")])
+        self.channel = grpc.secure_channel(
+            address, channel_credentials(n.ca, cert, key), options=[("grpc.ssl_target_name_override", "localhost")]
+        )
         grpc.channel_ready_future(self.channel).result(timeout=10)
         self.stub = exchange_pb2_grpc.ExchangeStub(self.channel)
         self.signing_key = read_key(n.signing_key)
@@ -58,9 +68,12 @@ class PushClient:
 
         if certs is None:
             certs = [read_cert(self.creds.signing_cert).public_bytes(Encoding.DER)]
-        return self.stub.Handshake(pb.HandshakeRequest(node_name="test-node", protocol_version=1,
-                                                       software="tests/push_client",
-                                                       signing_certificates=certs), timeout=10)
+        return self.stub.Handshake(
+            pb.HandshakeRequest(
+                node_name="test-node", protocol_version=1, software="tests/push_client", signing_certificates=certs
+            ),
+            timeout=10,
+        )
 
     def push(self, batches: list[list[pb.SignedRecord]], backlog: int = 0) -> list[pb.PushResponse]:
         reqs = (pb.PushRequest(batch_id=i + 1, records=b, backlog=backlog) for i, b in enumerate(batches))

@@ -5,30 +5,46 @@ Subclass :class:`StoreContract` and provide a ``store`` fixture (see test_store_
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import ClassVar
+
 import pytest
 
 from creditx.gateway.audit.leaves import leaves_for
-from creditx.gateway.lists.changes import ListBatch, ListStateMoved, decide_batch
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from creditx.gateway.lists.changes import ListBatch, ListStateMoved, decide_batch
 from creditx.gateway.store.base import SigningCert
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.fingerprint import fingerprint
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
 from tests.gateway_lists.client import list_payload, list_rows
-from datetime import datetime, timezone
 
 AT = "2025-01-02T03:04:05.000Z"
-NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def item(seq, outcome=Outcome.ACCEPTED, fp=None, nk="K", version=1, current=True, reason="", stored=True):
-    rec = IncomingRecord(seq, "application/vnd.creditx.record+json;v=1", b"payload%d" % seq,
-                         (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"sig"),))
-    d = Decision(seq, outcome, payload_sha=rec.payload_sha, fingerprint=fp or b"f%d" % seq, natural_key=nk,
-                 version=version, current=current, reason=reason, stored=stored, region="370100",
-                 record_type="XZCF")
+    rec = IncomingRecord(
+        seq,
+        "application/vnd.creditx.record+json;v=1",
+        b"payload%d" % seq,
+        (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"sig"),),
+    )
+    d = Decision(
+        seq,
+        outcome,
+        payload_sha=rec.payload_sha,
+        fingerprint=fp or b"f%d" % seq,
+        natural_key=nk,
+        version=version,
+        current=current,
+        reason=reason,
+        stored=stored,
+        region="370100",
+        record_type="XZCF",
+    )
     return d, rec
 
 
@@ -37,6 +53,9 @@ def commit(store, node, items, committed, *, lists=None):
 
 
 class StoreContract:
+    # The driver's unique-constraint error (a DB-API IntegrityError), set by each implementation's test.
+    integrity_error: ClassVar[type[Exception]]
+
     def test_empty_store(self, store):
         assert store.committed_seq("370100") == 0 and store.decision_for("370100", 1) is None
         assert store.audit_size() == 0 and not store.fingerprint_stored(b"x")
@@ -69,15 +88,23 @@ class StoreContract:
 
     def test_a_failed_commit_leaves_nothing(self, store):
         commit(store, "370100", [item(1)], 1)
-        with pytest.raises(Exception):
+        with pytest.raises(self.integrity_error):
             commit(store, "370100", [item(2), item(1)], 2)  # (node, seq) unique
         assert store.committed_seq("370100") == 1 and store.audit_size() == 1
         assert store.decision_for("370100", 2) is None
 
     def test_nodes_counts_reasons_and_heartbeat(self, store):
         store.upsert_node("370100", "济南", "0A", "2026-01-01T00:00:00Z", AT)
-        commit(store, "370100", [item(1), item(2, Outcome.REJECTED, reason="R1", current=False),
-                                 item(3, Outcome.REJECTED, reason="R1", current=False)], 3)
+        commit(
+            store,
+            "370100",
+            [
+                item(1),
+                item(2, Outcome.REJECTED, reason="R1", current=False),
+                item(3, Outcome.REJECTED, reason="R1", current=False),
+            ],
+            3,
+        )
         store.heartbeat("370100", 7, 10, AT)
         (n,) = store.nodes()
         assert (n.region, n.name, n.committed_seq, n.backlog, n.last_source_seq) == ("370100", "济南", 3, 7, 10)
@@ -101,8 +128,12 @@ class StoreContract:
 
 class BulkLookupContract:
     def test_bulk_lookups_match_single_ones(self, store):
-        commit(store, "370100", [item(1, fp=b"A", nk="K1", version=2),
-                                 item(2, Outcome.REJECTED, fp=b"B", nk="K2", current=False)], 2)
+        commit(
+            store,
+            "370100",
+            [item(1, fp=b"A", nk="K1", version=2), item(2, Outcome.REJECTED, fp=b"B", nk="K2", current=False)],
+            2,
+        )
         assert store.stored_fingerprints([b"A", b"B", b"C", b"A"]) == {b"A"}
         assert store.current_versions(["K1", "K2", "K1"]) == {"K1": 2}
 
@@ -112,9 +143,18 @@ def list_item(seq: int, row: dict, *, op: str = "I", version: int = 1):
     payload = list_payload("370100", row, seq, op=op, version=version)
     record = decode_record(payload)
     rec = IncomingRecord(seq, RECORD_PAYLOAD_TYPE, payload, (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"s"),))
-    d = Decision(seq, Outcome.ACCEPTED, payload_sha=rec.payload_sha, fingerprint=fingerprint(record),
-                 natural_key=natural_key(record, b"k" * 32), version=version, current=True, region="370100",
-                 record_type="LIST", op=op)
+    d = Decision(
+        seq,
+        Outcome.ACCEPTED,
+        payload_sha=rec.payload_sha,
+        fingerprint=fingerprint(record),
+        natural_key=natural_key(record, b"k" * 32),
+        version=version,
+        current=True,
+        region="370100",
+        record_type="LIST",
+        op=op,
+    )
     return d, rec, record
 
 
@@ -140,7 +180,8 @@ class ListContract:
         with pytest.raises(ListStateMoved):
             commit(store, "370100", [(d2, rec2)], 2, lists=again)
         assert store.committed_seq("370100") == 1 and store.audit_size() == 2 and store.list_head() == 1
-        fresh = decide_batch("370100", [(d2, rec2, record2)], store.list_entries([d2.natural_key]), NOW,
-                             load_catalogue())
+        fresh = decide_batch(
+            "370100", [(d2, rec2, record2)], store.list_entries([d2.natural_key]), NOW, load_catalogue()
+        )
         commit(store, "370100", [(d2, rec2)], 2, lists=fresh)
         assert store.list_head() == 2 and store.list_entries([d2.natural_key])[d2.natural_key][1] == 2

@@ -9,8 +9,17 @@ from creditx.standard.canonical import canonicalize
 
 
 def _canonical(d: Decision, node: str, at: str) -> bytes:
-    return canonicalize({"kind": "record", "fp": d.fingerprint.hex(), "node": node, "seq": d.source_seq,
-                         "decision": d.outcome.name, "reason": d.reason, "at": at})
+    return canonicalize(
+        {
+            "kind": "record",
+            "fp": d.fingerprint.hex(),
+            "node": node,
+            "seq": d.source_seq,
+            "decision": d.outcome.name,
+            "reason": d.reason,
+            "at": at,
+        }
+    )
 
 
 @pytest.mark.parametrize("seq", [1, 2**53 - 1, 2**53, 2**63 - 1])
@@ -31,10 +40,12 @@ def test_leaf_data_is_canonical_json(seq, reason, outcome):
 def test_leaves_for_skips_unstored_and_hashes_per_rfc9162():
     import datetime as dt
 
-    at = dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone.utc)
-    ds = [Decision(1, Outcome.ACCEPTED, fingerprint=b"\x01" * 32),
-          Decision(2, Outcome.REJECTED, reason="SYNC_SEQ_GAP", stored=False),
-          Decision(3, Outcome.DUPLICATE, fingerprint=b"\x02" * 32)]
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)
+    ds = [
+        Decision(1, Outcome.ACCEPTED, fingerprint=b"\x01" * 32),
+        Decision(2, Outcome.REJECTED, reason="SYNC_SEQ_GAP", stored=False),
+        Decision(3, Outcome.DUPLICATE, fingerprint=b"\x02" * 32),
+    ]
     leaves = leaves_for(ds, "370100", at)
     assert [data for data, _ in leaves] == [_canonical(d, "370100", "2026-01-02T03:04:05.678Z") for d in (ds[0], ds[2])]
     assert all(h == leaf_hash(data) for data, h in leaves)

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from creditx.demo.procs import creditx_argv
 from creditx.cli.main import main  # the real dispatcher
+from creditx.demo.procs import creditx_argv
 from creditx.gateway.store.engine import open_conn
 from tests.gateway.push_client import PushClient, payloads
 from tests.pg import fresh_database
@@ -28,8 +28,10 @@ def test_init_refuses_to_overwrite_and_names_missing_files(tmp_path, pki, capsys
 
 def test_init_with_a_postgresql_store_migrates_it_and_a_wrong_url_leaves_nothing(tmp_path, pki, capsys):
     with fresh_database() as url:
-        assert main(["gateway", "init", "--dir", str(tmp_path / "g"), "--ca-dir", str(pki.gateway.dir),
-                     "--store", url]) == 0
+        assert (
+            main(["gateway", "init", "--dir", str(tmp_path / "g"), "--ca-dir", str(pki.gateway.dir), "--store", url])
+            == 0
+        )
         assert json.loads((tmp_path / "g" / "gateway.json").read_text())["database"] == url
         conn = open_conn(url)
         try:
@@ -37,8 +39,10 @@ def test_init_with_a_postgresql_store_migrates_it_and_a_wrong_url_leaves_nothing
         finally:
             conn.close()
         bad = url.rsplit("/", 1)[0] + "/creditx_no_such_database"
-        assert main(["gateway", "init", "--dir", str(tmp_path / "h"), "--ca-dir", str(pki.gateway.dir),
-                     "--store", bad]) == 2
+        assert (
+            main(["gateway", "init", "--dir", str(tmp_path / "h"), "--ca-dir", str(pki.gateway.dir), "--store", bad])
+            == 2
+        )
         err = capsys.readouterr().err
         assert "cannot open the gateway database" in err and "Traceback" not in err
         assert not (tmp_path / "h").exists()
@@ -49,10 +53,11 @@ def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
     d = tmp_path / "g"
     assert main(["gateway", "init", "--dir", str(d), "--ca-dir", str(pki.gateway.dir)]) == 0
     shutil.copytree(pki.operator.dir, d / "operator")
-    proc = subprocess.Popen(creditx_argv("gateway", "run", "--dir", str(d)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        creditx_argv("gateway", "run", "--dir", str(d)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
-        assert "listening" in proc.stdout.readline()   # printed after run.json is written
+        assert "listening" in proc.stdout.readline()  # printed after run.json is written
         run = json.loads((d / "run.json").read_text())
         assert run["pid"] == proc.pid
         c = PushClient(run["address"], pki.nodes["370100"])
@@ -65,8 +70,24 @@ def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
         assert (node["region"], node["committed_seq"], node["accepted"], node["backlog"]) == ("370100", "3", "3", "7")
         assert main(["gateway", "status", "--dir", str(d)]) == 0
         assert "370100" in capsys.readouterr().out
-        assert main(["gateway", "records", "--dir", str(d), "--region", "370100", "--type", "XZCF",
-                     "--limit", "2", "--json"]) == 0
+        assert (
+            main(
+                [
+                    "gateway",
+                    "records",
+                    "--dir",
+                    str(d),
+                    "--region",
+                    "370100",
+                    "--type",
+                    "XZCF",
+                    "--limit",
+                    "2",
+                    "--json",
+                ]
+            )
+            == 0
+        )
         out = json.loads(capsys.readouterr().out)
         assert len(out["records"]) == 2 and out["next_page_token"]
     finally:

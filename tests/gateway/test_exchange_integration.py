@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import grpc
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from creditx.gateway.server import Gateway
 from creditx.pki.crl import revoke
 from creditx.pki.files import read_cert, read_key
 from creditx.pki.issue import issue_node
 from creditx.v1 import exchange_pb2 as pb
-from creditx.gateway.server import Gateway
-from tests.gateway.conftest import ENGINES
 from tests.gateway.push_client import PushClient, payloads, reseq, signed
+from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
@@ -48,8 +48,13 @@ def test_bad_records_do_not_fail_the_batch(gateway, pki):
     tampered = c.batch([good[2]], start_seq=3)[0]
     tampered.envelope.payload = good[2].replace(b'"version":1', b'"version":2')
     tls_key = read_key(pki.nodes["370100"].auth_key)
-    batch = [*c.batch(good[:1]), c.batch([other_region], 2)[0], tampered,
-             signed(4, good[3], tls_key), *c.batch(good[4:], 5)]
+    batch = [
+        *c.batch(good[:1]),
+        c.batch([other_region], 2)[0],
+        tampered,
+        signed(4, good[3], tls_key),
+        *c.batch(good[4:], 5),
+    ]
     (resp,) = c.push([batch])
     got = [(a.outcome, a.reason_code) for a in resp.acks]
     assert got[0] == (ACC, "") and got[4:] == [(ACC, "")] * 2
@@ -63,8 +68,9 @@ def test_bad_records_do_not_fail_the_batch(gateway, pki):
 def test_tls_certificate_presented_as_signing_certificate_is_wrong_role(gateway, pki):
     n = pki.nodes["370100"]
     c = client(gateway, n)
-    c.handshake([read_cert(n.auth_cert).public_bytes(Encoding.DER),
-                 read_cert(n.signing_cert).public_bytes(Encoding.DER)])
+    c.handshake(
+        [read_cert(n.auth_cert).public_bytes(Encoding.DER), read_cert(n.signing_cert).public_bytes(Encoding.DER)]
+    )
     (resp,) = c.push([[signed(1, payloads("370100", 1)[0], read_key(n.auth_key))]])
     assert resp.acks[0].outcome == REJ and resp.acks[0].reason_code == "CERT_WRONG_ROLE"
     assert resp.acks[0].requirement == "SEC-010"
@@ -91,7 +97,7 @@ def test_dedup_replay_conflict_and_gap(gateway, pki):
 
 
 def test_revoked_peer_is_unauthenticated_and_revoked_signing_key_rejects_records(gateway, gw_dir, pki, tmp_path):
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     extra = issue_node(pki.ca, region="370200", name="revoked-node", at=at, out=tmp_path / "rn")
     c = client(gateway, extra)
     c.handshake()
@@ -134,7 +140,7 @@ def test_acks_only_after_commit_survive_restart(gw_dir, pki):
     g.start()
     c = client(g, pki.nodes["370000"])
     assert c.handshake().committed_seq == 5
-    (r,) = c.push([c.batch(payloads("370000", 5))])   # full replay after restart: same acks
+    (r,) = c.push([c.batch(payloads("370000", 5))])  # full replay after restart: same acks
     assert [a.log_index for a in r.acks] == [0, 1, 2, 3, 4]
     assert g.store.audit_size() == 5
     c.close()
@@ -148,7 +154,7 @@ def test_worker_pool_and_pipelined_batches_keep_order(gw_dir, pki):
     c = client(g, pki.nodes["370100"])
     c.handshake()
     p = payloads("370100", 300, invalid_share=0.1)
-    batches = [c.batch(p[i:i + 50], i + 1) for i in range(0, 300, 50)]
+    batches = [c.batch(p[i : i + 50], i + 1) for i in range(0, 300, 50)]
     # batch 3 repeats batch 2 (replays of records still in flight or just committed)
     resp = c.push(batches[:3] + [batches[2]] + batches[3:])
     assert [r.batch_id for r in resp] == list(range(1, 8))

@@ -55,16 +55,19 @@ def ok(seq, fp, nk, version=1) -> Checked:
 def test_dedup_outcomes():
     store_fps = {b"old"}
     store_versions = {"K": 2}
-    got = decide([
-        ok(1, b"new", "N"),                         # new key → ACCEPTED
-        ok(2, b"old", "X"),                         # stored fingerprint → DUPLICATE
-        ok(3, b"new", "N"),                         # same fp earlier in batch → DUPLICATE
-        ok(4, b"k3", "K", 3),                       # newer → SUPERSEDED, current
-        ok(5, b"k1", "K", 1),                       # older → SUPERSEDED OLDER_THAN_STORED
-        ok(6, b"k3b", "K", 3),                      # same version, other content → conflict
-        Checked(7, b"s", reason="USCC_CHECKSUM", requirement="REC-ID-001", field="CF_XDR_SHXYM",
-                message="bad"),
-    ], store_fps.__contains__, store_versions.get)
+    got = decide(
+        [
+            ok(1, b"new", "N"),  # new key → ACCEPTED
+            ok(2, b"old", "X"),  # stored fingerprint → DUPLICATE
+            ok(3, b"new", "N"),  # same fp earlier in batch → DUPLICATE
+            ok(4, b"k3", "K", 3),  # newer → SUPERSEDED, current
+            ok(5, b"k1", "K", 1),  # older → SUPERSEDED OLDER_THAN_STORED
+            ok(6, b"k3b", "K", 3),  # same version, other content → conflict
+            Checked(7, b"s", reason="USCC_CHECKSUM", requirement="REC-ID-001", field="CF_XDR_SHXYM", message="bad"),
+        ],
+        store_fps.__contains__,
+        store_versions.get,
+    )
     assert [(d.outcome, d.reason, d.current) for d in got] == [
         (Outcome.ACCEPTED, "", True),
         (Outcome.DUPLICATE, "", False),

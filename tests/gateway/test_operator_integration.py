@@ -6,13 +6,13 @@ import json
 import urllib.request
 
 import grpc
-
 import pytest
 
 from creditx.pki.tls import channel_credentials
-from creditx.v1 import operator_pb2 as opb, operator_pb2_grpc
+from creditx.v1 import operator_pb2 as opb
+from creditx.v1 import operator_pb2_grpc
 from tests.gateway.push_client import PushClient, payloads
-from tests.gateway.conftest import ENGINES
+from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
@@ -25,8 +25,11 @@ def test_status_find_records_and_metrics(gateway, gw_dir, pki):
     c.push([c.batch(good + wrong)], backlog=11)
     c.close()
     op = pki.operator
-    ch = grpc.secure_channel(gateway.address, channel_credentials(op.ca, op.cert, op.key),
-                             options=[("grpc.ssl_target_name_override", "localhost")])
+    ch = grpc.secure_channel(
+        gateway.address,
+        channel_credentials(op.ca, op.cert, op.key),
+        options=[("grpc.ssl_target_name_override", "localhost")],
+    )
     stub = operator_pb2_grpc.OperatorStub(ch)
     st = stub.Status(opb.StatusRequest(), timeout=10)
     (n,) = st.nodes
@@ -35,8 +38,9 @@ def test_status_find_records_and_metrics(gateway, gw_dir, pki):
     assert n.signing_cert_not_after and n.auth_cert_not_after and st.audit_size == 5
     page = stub.FindRecords(opb.FindRecordsRequest(region="370100", type="XZCF", limit=3), timeout=10)
     assert len(page.records) == 3 and page.next_page_token
-    rest = stub.FindRecords(opb.FindRecordsRequest(region="370100", limit=3, page_token=page.next_page_token),
-                            timeout=10)
+    rest = stub.FindRecords(
+        opb.FindRecordsRequest(region="370100", limit=3, page_token=page.next_page_token), timeout=10
+    )
     assert [r.source_seq for r in rest.records] == [4] and not rest.next_page_token
     fp = page.records[0].fingerprint
     assert [r.source_seq for r in stub.FindRecords(opb.FindRecordsRequest(fingerprint=fp), timeout=10).records] == [1]

@@ -4,25 +4,26 @@ The peer certificate is injected (grpcio-testing has no TLS auth context)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import grpc
 import grpc_testing
 import pytest
 
-from creditx.pki.files import read_cert
-from creditx.pki.tls import FileTrustSource
-from creditx.v1 import exchange_pb2 as pb, operator_pb2 as opb
-from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.config import GatewayConfig
-from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
 from creditx.gateway.store.sqlite import SqliteStore
+from creditx.pki.files import read_cert
+from creditx.pki.tls import FileTrustSource
+from creditx.v1 import exchange_pb2 as pb
+from creditx.v1 import operator_pb2 as opb
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 EXCHANGE = pb.DESCRIPTOR.services_by_name["Exchange"]
 OPERATOR = opb.DESCRIPTOR.services_by_name["Operator"]
 
@@ -33,10 +34,17 @@ def make(pki):
         store = SqliteStore(None)
         keys = KeyRegistry(FileTrustSource(pki.ca_cert, pki.crl))
         pem = cert_path.read_bytes()
-        ex = ExchangeServicer(BatchIngest(store, CheckPool(0), lambda: NOW, b"k" * 32), keys, Presence(),
-                              GatewayConfig(), lambda: NOW, peer=lambda ctx: pem)
+        ex = ExchangeServicer(
+            BatchIngest(store, CheckPool(0), lambda: NOW, b"k" * 32),
+            keys,
+            Presence(),
+            GatewayConfig(),
+            lambda: NOW,
+            peer=lambda ctx: pem,
+        )
         op = OperatorServicer(store, Presence(), keys, "gw", lambda: NOW, peer=lambda ctx: pem)
         return grpc_testing.server_from_dictionary({EXCHANGE: ex, OPERATOR: op}, grpc_testing.strict_real_time())
+
     return build
 
 
@@ -75,6 +83,7 @@ def test_handshake_registers_signing_certificate_and_region(make, pki):
 
     node = make(pki.nodes["370100"].auth_cert)
     der = read_cert(pki.nodes["370100"].signing_cert).public_bytes(Encoding.DER)
-    resp, _, code, _ = unary(node, EXCHANGE, "Handshake", pb.HandshakeRequest(node_name="jinan",
-                                                                             signing_certificates=[der]))
+    resp, _, code, _ = unary(
+        node, EXCHANGE, "Handshake", pb.HandshakeRequest(node_name="jinan", signing_certificates=[der])
+    )
     assert code == grpc.StatusCode.OK and resp.region == "370100"

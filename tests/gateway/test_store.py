@@ -3,6 +3,8 @@ and PostgreSQL in a database of the test's own."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from creditx.gateway.store.sqlite import SqliteStore
@@ -13,13 +15,17 @@ from tests.pg import fresh_database
 @pytest.fixture(params=["sqlite-file", "sqlite-memory", "postgresql"])
 def store(request, tmp_path):
     if request.param == "postgresql":
+        import psycopg
+
         from creditx.gateway.store.postgres import PostgresStore
 
+        request.instance.integrity_error = psycopg.IntegrityError
         with fresh_database() as url:
             s = PostgresStore(url, now=AT)
             yield s
             s.close()
         return
+    request.instance.integrity_error = sqlite3.IntegrityError
     s = SqliteStore(tmp_path / "g.db" if request.param == "sqlite-file" else None, now=AT)
     yield s
     s.close()

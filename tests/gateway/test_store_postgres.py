@@ -32,8 +32,10 @@ def test_unbounded_tables_are_partitioned_and_rows_land_in_partitions(url):
     s = PostgresStore(url, now=AT)
     commit(s, "370100", [item(1)], 1)
     commit(s, "370200", [item(1, nk="K2", fp=b"g1")], 1)
-    parted = {r[0] for r in s.conn.execute("SELECT c.relname FROM pg_partitioned_table p"
-                                           " JOIN pg_class c ON c.oid = p.partrelid")}
+    parted = {
+        r[0]
+        for r in s.conn.execute("SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid")
+    }
     assert {"records", "current_versions", "audit_leaves", "list_log", "list_snap_sizes"} <= parted
     where = {r[0] for r in s.conn.execute("SELECT tableoid::regclass::text FROM records")}
     assert where and all(w.startswith("records_h") for w in where)
@@ -46,8 +48,12 @@ def test_range_partitions_are_created_ahead_of_the_writer(url):
         pg_migrations.ensure_range_partitions(s.conn, "audit_leaves", 2 * pg_migrations.LEAF_RANGE + 5)
     with s.conn.transaction():  # idempotent
         pg_migrations.ensure_range_partitions(s.conn, "audit_leaves", 2 * pg_migrations.LEAF_RANGE + 5)
-    names = sorted(r[0] for r in s.conn.execute(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-        " WHERE i.inhparent = 'audit_leaves'::regclass"))
+    names = sorted(
+        r[0]
+        for r in s.conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'audit_leaves'::regclass"
+        )
+    )
     assert names == [f"audit_leaves_r{i:05d}" for i in range(4)]
     s.close()

@@ -11,9 +11,10 @@ import threading
 import grpc
 
 from creditx.pki.tls import channel_credentials
-from creditx.v1 import exchange_pb2, exchange_pb2_grpc, lists_pb2 as lpb, lists_pb2_grpc
 from creditx.standard.record import Record, encode_record
 from creditx.standard.synth import generate_rows
+from creditx.v1 import exchange_pb2, exchange_pb2_grpc, lists_pb2_grpc
+from creditx.v1 import lists_pb2 as lpb
 
 TODAY = dt.date.today()
 
@@ -40,8 +41,11 @@ class Subscriber:
     """Reads a Subscribe stream on a thread into a queue; ``until`` waits with a deadline."""
 
     def __init__(self, address: str, node, **request) -> None:
-        self.channel = grpc.secure_channel(address, channel_credentials(node.ca, node.auth_cert, node.auth_key),
-                                           options=[("grpc.ssl_target_name_override", "localhost")])
+        self.channel = grpc.secure_channel(
+            address,
+            channel_credentials(node.ca, node.auth_cert, node.auth_key),
+            options=[("grpc.ssl_target_name_override", "localhost")],
+        )
         grpc.channel_ready_future(self.channel).result(timeout=10)
         self.stub = lists_pb2_grpc.DistributionStub(self.channel)
         self.batches: queue.Queue = queue.Queue()
@@ -83,7 +87,8 @@ class Subscriber:
 
     def heartbeat(self, applied: int) -> None:
         exchange_pb2_grpc.ExchangeStub(self.channel).Heartbeat(
-            exchange_pb2.HeartbeatRequest(applied_list_seq=applied), timeout=10)
+            exchange_pb2.HeartbeatRequest(applied_list_seq=applied), timeout=10
+        )
 
     def close(self) -> None:
         if self.call is not None:

@@ -8,13 +8,13 @@ import json
 
 import pytest
 
-from creditx.pki.files import read_cert
-from creditx.v1 import lists_pb2 as lpb
 from creditx.cli.main import main  # the real dispatcher
+from creditx.pki.files import read_cert
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import decode_record
+from creditx.v1 import lists_pb2 as lpb
 from tests.gateway_lists.client import Subscriber, list_rows
-from tests.gateway.conftest import ENGINES
+from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
@@ -36,11 +36,16 @@ def test_import_lists_publishes_signed_changes_idempotently(gateway, gw_dir, pki
 
     sub = Subscriber(gateway.address, pki.nodes["370100"], from_list_seq=1)
     try:
-        sub.until(lambda s: s.live and s.through == 3)  # written without a hub wake-up (as by another process): picked up by polling
+        sub.until(
+            lambda s: s.live and s.through == 3
+        )  # written without a hub wake-up (as by another process): picked up by polling
         gw_key = read_cert(gw_dir / "tls" / "signing.crt").public_key()
         for c in sub.changes:
-            env = Envelope(c.origin.payload_type, c.origin.payload,
-                           tuple(Signature(s.keyid, s.suite, s.sig) for s in c.origin.signatures))
+            env = Envelope(
+                c.origin.payload_type,
+                c.origin.payload,
+                tuple(Signature(s.keyid, s.suite, s.sig) for s in c.origin.signatures),
+            )
             verify_envelope(env, lambda kid: gw_key)  # vouched for by the gateway
             assert decode_record(env.payload).region == "370000" and c.kind == lpb.CHANGE_KIND_ADD
 

@@ -7,18 +7,20 @@ from __future__ import annotations
 import pytest
 
 from creditx.gateway.store.engine import open_conn
-from tests.gateway.conftest import ENGINES
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import list_payload, list_rows
+from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def test_batch_with_add_correct_and_refused_correction(gateway, gw_dir, pki):
     rows = list_rows("370100", 2, seed=51)
-    batch = [list_payload("370100", rows[0], 1),
-             list_payload("370100", rows[0], 2, op="U", version=2, MD_LRYY="更正"),
-             list_payload("370100", rows[1], 3, op="U", version=2, MD_LRYY="从未列入")]
+    batch = [
+        list_payload("370100", rows[0], 1),
+        list_payload("370100", rows[0], 2, op="U", version=2, MD_LRYY="更正"),
+        list_payload("370100", rows[1], 3, op="U", version=2, MD_LRYY="从未列入"),
+    ]
     c = PushClient(gateway.address, pki.nodes["370100"])
     c.handshake()
     acks = [a for r in c.push([c.batch(batch)]) for a in r.acks]

@@ -9,17 +9,17 @@ import datetime as dt
 import grpc
 import pytest
 
-from creditx.pki.files import read_key
-from creditx.v1 import lists_pb2 as lpb
 from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.server import Gateway
+from creditx.pki.files import read_key
 from creditx.standard.canonical import canonicalize
 from creditx.standard.checkpoint import verifier_for, verify_checkpoint
 from creditx.standard.lists.log import list_log_origin, rfc3339_ms
 from creditx.standard.merkle import CompactRange, leaf_hash, verify_consistency
+from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
-from tests.gateway.conftest import ENGINES
+from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
@@ -36,10 +36,21 @@ def _push(address, pki, region, payloads, start=1):
 def leaf_of(c: lpb.ListChange) -> bytes:
     """DIST-050 leaf hash recomputed from what the wire carries."""
     reason = lpb.RemovalReason.Name(c.reason).removeprefix("REMOVAL_REASON_")
-    at = dt.datetime.fromtimestamp(c.at_unix_ms / 1000, dt.timezone.utc)
-    return leaf_hash(canonicalize({"kind": "list", "list_seq": c.list_seq, "fp": c.entry.origin_fingerprint.hex(),
-                                   "node": c.entry.origin_region, "list_type": c.list_type, "change": NAMES[c.kind],
-                                   "reason": "" if reason == "UNSPECIFIED" else reason, "at": rfc3339_ms(at)}))
+    at = dt.datetime.fromtimestamp(c.at_unix_ms / 1000, dt.UTC)
+    return leaf_hash(
+        canonicalize(
+            {
+                "kind": "list",
+                "list_seq": c.list_seq,
+                "fp": c.entry.origin_fingerprint.hex(),
+                "node": c.entry.origin_region,
+                "list_type": c.list_type,
+                "change": NAMES[c.kind],
+                "reason": "" if reason == "UNSPECIFIED" else reason,
+                "at": rfc3339_ms(at),
+            }
+        )
+    )
 
 
 def _snapshot(sub: Subscriber, **req) -> list[lpb.SnapshotChunk]:
@@ -70,8 +81,13 @@ def test_snapshot_chunks_resume_and_state_at_older_list_seq(gateway, pki):
         cr.extend([leaf_of(c) for c in sub.changes])
         assert fr == cr
         # DIST-072: resume the same snapshot from chunk 1 after new changes were published
-        _push(gateway.address, pki, "370100", [list_payload("370100", r, 9 + i)
-                                               for i, r in enumerate(list_rows("370100", 2, seed=9))], start=9)
+        _push(
+            gateway.address,
+            pki,
+            "370100",
+            [list_payload("370100", r, 9 + i) for i, r in enumerate(list_rows("370100", 2, seed=9))],
+            start=9,
+        )
         resumed = _snapshot(sub, at_list_seq=8, from_chunk=1, max_chunk_entries=3)
         assert [list(c.entries) for c in resumed] == [list(c.entries) for c in chunks[1:]]
         assert not resumed[0].frontier
@@ -135,14 +151,15 @@ def test_expiry_job_removes_due_entries_with_reason_expired(gateway, gw_dir, pki
     try:
         sub.until(lambda s: s.live and s.through == 4)
         db = gateway.cfg.database_spec(gw_dir)
-        assert ExpiryJob(db, None, lambda: dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).run() == 0  # not due
-        far = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
+        assert ExpiryJob(db, None, lambda: dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).run() == 0  # not due
+        far = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
         job = ExpiryJob(db, gateway.lists.hub, lambda: far)
         n = job.run()
         sub.until(lambda s: s.through == 4 + n)
         expired = sub.changes[4:]
-        assert n >= 1 and all(c.kind == lpb.CHANGE_KIND_REMOVE and c.reason == lpb.REMOVAL_REASON_EXPIRED
-                              for c in expired)
+        assert n >= 1 and all(
+            c.kind == lpb.CHANGE_KIND_REMOVE and c.reason == lpb.REMOVAL_REASON_EXPIRED for c in expired
+        )
         by_id = {c.entry.entry_id: c for c in sub.changes[:4]}
         for c in expired:  # DIST-032: the origin is the version that was listed
             assert c.origin.payload == by_id[c.entry.entry_id].origin.payload

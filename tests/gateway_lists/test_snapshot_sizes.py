@@ -33,5 +33,7 @@ def test_migration_backfills_sizes_of_an_older_store(gateway, gw_dir, pki):
     with sqlite3.connect(gw_dir / "gateway.db") as db:  # as a store of schema 3 had it
         db.execute("DROP TABLE list_snap_sizes")
         create_size_table(db)
-        assert db.execute("SELECT list_seq, entry_id, bytes FROM list_snap_sizes ORDER BY list_seq").fetchall() == \
-            db.execute(FROM_LOG + " ORDER BY list_seq").fetchall()
+        assert (
+            db.execute("SELECT list_seq, entry_id, bytes FROM list_snap_sizes ORDER BY list_seq").fetchall()
+            == db.execute(FROM_LOG + " ORDER BY list_seq").fetchall()
+        )

@@ -3,18 +3,16 @@ receive — backlog, then live — with the origin envelope verifiable; filterin
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.serialization import Encoding
-
 import pytest
 
 from creditx.pki.files import read_cert
-from creditx.v1 import lists_pb2 as lpb
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.fingerprint import fingerprint
 from creditx.standard.record import decode_record
+from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
-from tests.gateway.conftest import ENGINES
+from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
@@ -36,8 +34,11 @@ def test_pushed_list_record_reaches_subscriber_with_verifiable_origin(gateway, p
         assert [c.list_seq for c in sub.changes] == [1, 2, 3]
         assert all(c.kind == lpb.CHANGE_KIND_ADD for c in sub.changes)
         c = sub.changes[0]
-        env = Envelope(c.origin.payload_type, c.origin.payload,
-                       tuple(Signature(s.keyid, s.suite, s.sig) for s in c.origin.signatures))
+        env = Envelope(
+            c.origin.payload_type,
+            c.origin.payload,
+            tuple(Signature(s.keyid, s.suite, s.sig) for s in c.origin.signatures),
+        )
         signer = read_cert(pki.nodes["370100"].signing_cert).public_key()
         verify_envelope(env, lambda kid: signer)  # DIST-032: who said it
         assert fingerprint(decode_record(env.payload)) == c.entry.origin_fingerprint
@@ -45,13 +46,23 @@ def test_pushed_list_record_reaches_subscriber_with_verifiable_origin(gateway, p
 
         # live: a correction and a removal of entry 1 arrive on the open stream, in one or more batches
         fix = list_payload("370100", rows[0], 4, op="U", version=2, MD_LRYY="更正后的列入原因")
-        gone = list_payload("370100", rows[0], 5, op="U", version=3, MD_YCRQ=str(rows[0]["fields"]["MD_LRRQ"]),
-                            MD_YCYY="信用修复", MD_YCJG="某机关")
+        gone = list_payload(
+            "370100",
+            rows[0],
+            5,
+            op="U",
+            version=3,
+            MD_YCRQ=str(rows[0]["fields"]["MD_LRRQ"]),
+            MD_YCYY="信用修复",
+            MD_YCJG="某机关",
+        )
         assert _push(gateway, pki, "370100", [fix, gone], start=4) == [3, 3]
         sub.until(lambda s: s.through == 5)
         kinds = [(c.list_seq, c.kind, c.reason) for c in sub.changes[3:]]
-        assert kinds == [(4, lpb.CHANGE_KIND_CORRECT, lpb.REMOVAL_REASON_UNSPECIFIED),
-                         (5, lpb.CHANGE_KIND_REMOVE, lpb.REMOVAL_REASON_REPAIRED)]
+        assert kinds == [
+            (4, lpb.CHANGE_KIND_CORRECT, lpb.REMOVAL_REASON_UNSPECIFIED),
+            (5, lpb.CHANGE_KIND_REMOVE, lpb.REMOVAL_REASON_REPAIRED),
+        ]
         assert sub.changes[4].entry.state == lpb.LIST_ENTRY_STATE_REMOVED
         assert sub.changes[4].entry.entry_id == sub.changes[0].entry.entry_id
     finally:

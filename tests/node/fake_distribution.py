@@ -1,5 +1,5 @@
 """A scriptable fake of the gateway's ``Distribution`` service (lists.proto) for node tests,
-over real mutual TLS on port 0 (STYLE.md §3), and a small list log that builds real changes.
+over real mutual TLS on port 0 (ADR 0016), and a small list log that builds real changes.
 
 :class:`ListLog` turns signed LIST records into changes with the standard's own rules
 (``derive_change``), keeps the state for snapshots and the leaf hashes for checkpoints signed
@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import threading
 from concurrent import futures
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.replica.wire import change_to_pb, entry_to_pb
+from creditx.pki.testing import Pki
 from creditx.standard.checkpoint import Checkpoint, sign_checkpoint
 from creditx.standard.envelope import sign_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -29,15 +28,23 @@ from creditx.standard.lists.snapshot import chunk_snapshot
 from creditx.standard.merkle import CompactRange, consistency_proof, root
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 from tests.node.helpers import make_signer
 
 GW_KEY = b"g" * 32  # the gateway's subject key: the node never learns it
-T0 = datetime(2026, 5, 1, 8, 0, 0, 123000, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 8, 0, 0, 123000, tzinfo=UTC)
 BASE = {
-    "MD_LX": "SXBZXR", "MD_ZT_MC": "济南某某商贸有限公司", "MD_ZT_LB": "法人及非法人组织",
-    "MD_LRRQ": "2024-01-10", "MD_LRYY": "有履行能力而拒不履行",
-    "MD_RDYJ": "《最高人民法院关于公布失信被执行人名单信息的若干规定》", "MD_RDWS": "执行决定书",
-    "MD_RDJG": "济南市历下区人民法院", "MD_RDJGDM": "11370000004265891L", "MD_GLQX_Q": "2024-01-10",
+    "MD_LX": "SXBZXR",
+    "MD_ZT_MC": "济南某某商贸有限公司",
+    "MD_ZT_LB": "法人及非法人组织",
+    "MD_LRRQ": "2024-01-10",
+    "MD_LRYY": "有履行能力而拒不履行",
+    "MD_RDYJ": "《最高人民法院关于公布失信被执行人名单信息的若干规定》",
+    "MD_RDWS": "执行决定书",
+    "MD_RDJG": "济南市历下区人民法院",
+    "MD_RDJGDM": "11370000004265891L",
+    "MD_GLQX_Q": "2024-01-10",
 }
 USCCS = ["914403001922038216", "91370303MAKEJDBW7N", "91110116348294556H"]
 
@@ -55,14 +62,20 @@ class ListLog:
     def record(self, op="I", version=1, source_id=None, region="370100", **fields) -> Record:
         self._src += 1
         f = {**BASE, **fields}
-        return Record("LIST", op, region, source_id or f"src-{self._src}", version, self._src,
-                      {k: v for k, v in f.items() if v})
+        return Record(
+            "LIST", op, region, source_id or f"src-{self._src}", version, self._src, {k: v for k, v in f.items() if v}
+        )
 
     def push(self, record: Record):
         eid = natural_key(record, GW_KEY)
         env = sign_envelope(RECORD_PAYLOAD_TYPE, encode_record(record), self.signer)
-        d = derive_change(self.state.get(eid), record, entry_id=eid, fingerprint=fingerprint(record),
-                          at=T0 + timedelta(seconds=len(self.changes)))
+        d = derive_change(
+            self.state.get(eid),
+            record,
+            entry_id=eid,
+            fingerprint=fingerprint(record),
+            at=T0 + timedelta(seconds=len(self.changes)),
+        )
         assert d.change is not None, d
         c = d.change.sequenced(len(self.changes) + 1, env)
         self.changes.append(c)
@@ -72,8 +85,12 @@ class ListLog:
 
     def add(self, i: int, *, doc=None, list_type="SXBZXR", **fields):
         """A new listing of company i (USCCS[i % 3]) under document ``doc``."""
-        f = {"MD_ZT_SHXYM": USCCS[i % len(USCCS)], "MD_RDWSH": doc or f"(2026)鲁0102执{i}号",
-             "MD_LX": list_type, **fields}
+        f = {
+            "MD_ZT_SHXYM": USCCS[i % len(USCCS)],
+            "MD_RDWSH": doc or f"(2026)鲁0102执{i}号",
+            "MD_LX": list_type,
+            **fields,
+        }
         return self.push(self.record(source_id=f"e-{doc or i}", **f))
 
     def remove(self, change, reason="信用修复"):
@@ -95,13 +112,13 @@ class FakeDistribution(pb_grpc.DistributionServicer):
         self.origin = list_log_origin(host)
         self.signing_key = ec.generate_private_key(ec.SECP256R1())
         self.published = threading.Condition()
-        self.drop_after: int | None = None        # abort a Subscribe after sending this many changes
-        self.gap_at: int | None = None            # leave this list_seq out (one-shot)
-        self.snapshot_required_below = 0          # DIST_SNAPSHOT_REQUIRED for from_list_seq below
+        self.drop_after: int | None = None  # abort a Subscribe after sending this many changes
+        self.gap_at: int | None = None  # leave this list_seq out (one-shot)
+        self.snapshot_required_below = 0  # DIST_SNAPSHOT_REQUIRED for from_list_seq below
         self.snapshot_gone = False
         self.chunk_entries = 2
         self.chunk_gate: threading.Event | None = None  # chunks after the first wait for it
-        self.fork = False                         # sign checkpoints over a different log
+        self.fork = False  # sign checkpoints over a different log
         self.reports: list[pb.ReportAppliedRequest] = []
         self.subscribes: list[int] = []
         self.snapshots: list[pb.SnapshotRequest] = []
@@ -117,7 +134,7 @@ class FakeDistribution(pb_grpc.DistributionServicer):
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "DIST_SNAPSHOT_REQUIRED [DIST-030]: log truncated")
         seq, sent = request.from_list_seq, 0
         while context.is_active():
-            todo = self.log.changes[seq - 1: seq - 1 + self.batch]
+            todo = self.log.changes[seq - 1 : seq - 1 + self.batch]
             if not todo:
                 with self.published:
                     self.published.wait(0.2)
@@ -141,8 +158,12 @@ class FakeDistribution(pb_grpc.DistributionServicer):
 
     def _batch(self, todo) -> pb.ListChangeBatch:
         head = len(self.log.changes)
-        return pb.ListChangeBatch(changes=[change_to_pb(c) for c in todo], through_list_seq=todo[-1].list_seq,
-                                  head_list_seq=head, live=todo[-1].list_seq == head)
+        return pb.ListChangeBatch(
+            changes=[change_to_pb(c) for c in todo],
+            through_list_seq=todo[-1].list_seq,
+            head_list_seq=head,
+            live=todo[-1].list_seq == head,
+        )
 
     def Snapshot(self, request, context):
         self.snapshots.append(request)
@@ -153,17 +174,20 @@ class FakeDistribution(pb_grpc.DistributionServicer):
             state: dict = {}
             for c in self.log.changes[:at]:
                 state[c.entry.entry_id] = c.entry
-            self._snap[at] = chunk_snapshot(list(state.values()), at, max_bytes=1 << 20,
-                                            max_entries=self.chunk_entries)
+            self._snap[at] = chunk_snapshot(list(state.values()), at, max_bytes=1 << 20, max_entries=self.chunk_entries)
         chunks = self._snap[at]
         frontier = self.log.frontier(at).to_bytes()
-        for ch in chunks[request.from_chunk:]:
+        for ch in chunks[request.from_chunk :]:
             if ch.index > request.from_chunk and self.chunk_gate is not None:
                 self.chunk_gate.wait(30)
-            yield pb.SnapshotChunk(at_list_seq=at, index=ch.index, total=ch.total,
-                                   entries=[entry_to_pb(e) for e in ch.entries],
-                                   frontier=frontier if ch.index == 0 else b"",
-                                   entries_total=sum(len(c.entries) for c in chunks))
+            yield pb.SnapshotChunk(
+                at_list_seq=at,
+                index=ch.index,
+                total=ch.total,
+                entries=[entry_to_pb(e) for e in ch.entries],
+                frontier=frontier if ch.index == 0 else b"",
+                entries_total=sum(len(c.entries) for c in chunks),
+            )
 
     def GetListCheckpoint(self, request, context):
         leaves = list(self.log.leaves)
@@ -179,13 +203,16 @@ class FakeDistribution(pb_grpc.DistributionServicer):
         return pb.ReportAppliedResponse(head_list_seq=len(self.log.changes))
 
 
-def serve_distribution(fake: FakeDistribution, pki, extra=None) -> tuple[grpc.Server, str]:
+def serve_distribution(fake: FakeDistribution, pki: Pki, extra=None) -> tuple[grpc.Server, str]:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     pb_grpc.add_DistributionServicer_to_server(fake, server)
     if extra is not None:
         extra(server)
-    creds = grpc.ssl_server_credentials([(pki.gateway_key.read_bytes(), pki.gateway_cert.read_bytes())],
-                                        root_certificates=pki.ca.read_bytes(), require_client_auth=True)
+    creds = grpc.ssl_server_credentials(
+        [(pki.gateway.tls_key.read_bytes(), pki.gateway.tls_cert.read_bytes())],
+        root_certificates=pki.ca_cert.read_bytes(),
+        require_client_auth=True,
+    )
     port = server.add_secure_port("127.0.0.1:0", creds)
     server.start()
     return server, f"127.0.0.1:{port}"

@@ -1,5 +1,5 @@
 """A scriptable fake gateway for node tests: exchange.proto over real mutual TLS on port 0
-(STYLE.md §3). It verifies each envelope against the signing certificates presented in the
+(ADR 0016). It verifies each envelope against the signing certificates presented in the
 handshake, decides each source_seq exactly once (re-sends get the stored ack), and can be told
 to drop the stream mid-batch, lose acks after committing, hold acks, reject given records, or
 refuse the handshake."""
@@ -13,10 +13,11 @@ from concurrent import futures
 import grpc
 from cryptography import x509
 
-from creditx.v1 import exchange_pb2, exchange_pb2_grpc
+from creditx.pki.testing import Pki
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import decode_record
 from creditx.standard.suites import key_id
+from creditx.v1 import exchange_pb2, exchange_pb2_grpc
 
 
 class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
@@ -30,8 +31,8 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
         self.handshakes: list[exchange_pb2.HandshakeRequest] = []
         self.keys: dict[str, object] = {}
         self.reject: set[int] = set()
-        self.drop_after_records: int | None = None   # abort once this many records arrived (one-shot)
-        self.lose_next_ack = False                    # commit a batch, then abort instead of acking
+        self.drop_after_records: int | None = None  # abort once this many records arrived (one-shot)
+        self.lose_next_ack = False  # commit a batch, then abort instead of acking
         self.hold_acks: threading.Event | None = None
         self.handshake_error: grpc.StatusCode | None = None
         self._received = 0
@@ -50,21 +51,34 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
             pub = x509.load_der_x509_certificate(der).public_key()
             self.keys[key_id(pub)] = pub
         b, m, w = self.limits
-        return exchange_pb2.HandshakeResponse(committed_seq=self.committed(), max_batch_records=b,
-                                              max_message_bytes=m, max_in_flight_batches=w,
-                                              gateway_id="fake-gw", region="370100")
+        return exchange_pb2.HandshakeResponse(
+            committed_seq=self.committed(),
+            max_batch_records=b,
+            max_message_bytes=m,
+            max_in_flight_batches=w,
+            gateway_id="fake-gw",
+            region="370100",
+        )
 
     def _decide(self, rec: exchange_pb2.SignedRecord) -> exchange_pb2.RecordAck:
         if rec.source_seq in self.decided:
             return self.decided[rec.source_seq]
-        env = Envelope(rec.envelope.payload_type, rec.envelope.payload,
-                       tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.envelope.signatures))
+        env = Envelope(
+            rec.envelope.payload_type,
+            rec.envelope.payload,
+            tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.envelope.signatures),
+        )
         verify_envelope(env, self.keys.get)
         assert decode_record(env.payload).source_seq == rec.source_seq
         if rec.source_seq in self.reject:
-            ack = exchange_pb2.RecordAck(source_seq=rec.source_seq, outcome=exchange_pb2.REJECTED,
-                                         reason_code="USCC_CHECKSUM", requirement="REC-ID-001",
-                                         field="CF_XDR_SHXYM", message="check character is wrong; fix the USCC")
+            ack = exchange_pb2.RecordAck(
+                source_seq=rec.source_seq,
+                outcome=exchange_pb2.REJECTED,
+                reason_code="USCC_CHECKSUM",
+                requirement="REC-ID-001",
+                field="CF_XDR_SHXYM",
+                message="check character is wrong; fix the USCC",
+            )
         else:
             ack = exchange_pb2.RecordAck(source_seq=rec.source_seq, outcome=exchange_pb2.ACCEPTED)
         self.decided[rec.source_seq] = ack
@@ -94,11 +108,14 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
         return exchange_pb2.HeartbeatResponse(committed_seq=self.committed(), server_time_unix_ms=0)
 
 
-def serve(fake: FakeGateway, pki) -> tuple[grpc.Server, str]:
+def serve(fake: FakeGateway, pki: Pki) -> tuple[grpc.Server, str]:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     exchange_pb2_grpc.add_ExchangeServicer_to_server(fake, server)
-    creds = grpc.ssl_server_credentials([(pki.gateway_key.read_bytes(), pki.gateway_cert.read_bytes())],
-                                        root_certificates=pki.ca.read_bytes(), require_client_auth=True)
+    creds = grpc.ssl_server_credentials(
+        [(pki.gateway.tls_key.read_bytes(), pki.gateway.tls_cert.read_bytes())],
+        root_certificates=pki.ca_cert.read_bytes(),
+        require_client_auth=True,
+    )
     port = server.add_secure_port("127.0.0.1:0", creds)
     server.start()
     return server, f"127.0.0.1:{port}"

@@ -4,15 +4,15 @@ stored only after it verifies against the node's CA for role gateway-signing (SE
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from creditx.node.replica.trust import GATEWAY_SIGNING_CERT, accept_gateway_cert, gateway_signing_keys
 from creditx.pki.identity import IdentityError
 from creditx.pki.testing import make_pki
-from creditx.node.replica.trust import GATEWAY_SIGNING_CERT, accept_gateway_cert, gateway_signing_keys
 
 
 def _der(path) -> bytes:
@@ -30,23 +30,27 @@ def node_dir(tmp_path):
 
 def test_a_verified_gateway_certificate_is_stored_once(node_dir):
     pki, d = node_dir
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert accept_gateway_cert(d, _der(pki.gateway.signing_cert), now) is True
     assert accept_gateway_cert(d, _der(pki.gateway.signing_cert), now) is False
     (key,) = gateway_signing_keys(d)
-    assert key.public_numbers() == x509.load_pem_x509_certificate(
-        pki.gateway.signing_cert.read_bytes()).public_key().public_numbers()
+    assert (
+        key.public_numbers()
+        == x509.load_pem_x509_certificate(pki.gateway.signing_cert.read_bytes()).public_key().public_numbers()
+    )
 
 
 @pytest.mark.parametrize("which", ["node-signing", "gateway-tls", "foreign-ca"])
 def test_a_wrong_certificate_is_refused_and_the_stored_one_kept(node_dir, tmp_path, which):
     pki, d = node_dir
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     accept_gateway_cert(d, _der(pki.gateway.signing_cert), now)
     before = (d / GATEWAY_SIGNING_CERT).read_bytes()
-    wrong = {"node-signing": lambda: pki.nodes["370100"].signing_cert,
-             "gateway-tls": lambda: pki.gateway.tls_cert,
-             "foreign-ca": lambda: make_pki(tmp_path / "other").gateway.signing_cert}[which]()
+    wrong = {
+        "node-signing": lambda: pki.nodes["370100"].signing_cert,
+        "gateway-tls": lambda: pki.gateway.tls_cert,
+        "foreign-ca": lambda: make_pki(tmp_path / "other").gateway.signing_cert,
+    }[which]()
     with pytest.raises(IdentityError) as err:
         accept_gateway_cert(d, _der(wrong), now)
     assert err.value.reason in ("CERT_WRONG_ROLE", "CERT_WRONG_CA")

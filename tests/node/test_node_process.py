@@ -12,29 +12,34 @@ import threading
 
 import pytest
 
+from creditx.pki.testing import make_pki
 from tests.node.fake_gateway import FakeGateway, serve
-from tests.node.pki import make_test_pki
 from tests.node.test_cli_app import _synth_file, _wait_for, creditx
 
 pytestmark = pytest.mark.slow
 
-RUN = ("import argparse, sys; from creditx.node.cli import register; p = argparse.ArgumentParser(); "
-       "register(p.add_subparsers(dest='c', required=True)); a = p.parse_args(['node', 'run', '--dir', sys.argv[1]]); "
-       "sys.exit(a.func(a))")
+RUN = (
+    "import argparse, sys; from creditx.node.cli import register; p = argparse.ArgumentParser(); "
+    "register(p.add_subparsers(dest='c', required=True)); a = p.parse_args(['node', 'run', '--dir', sys.argv[1]]); "
+    "sys.exit(a.func(a))"
+)
 
 
 def _start(d):
-    return subprocess.Popen([sys.executable, "-c", RUN, str(d)], cwd=os.getcwd(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", RUN, str(d)], cwd=os.getcwd(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 @pytest.fixture
 def setup(tmp_path):
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path)
     fake = FakeGateway(max_batch_records=10, max_in_flight=1)
     server, target = serve(fake, pki)
     d = tmp_path / "node"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir) == 0
+    assert (
+        creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.nodes["370100"].dir) == 0
+    )
     yield d, fake, tmp_path
     if fake.hold_acks:
         fake.hold_acks.set()
@@ -61,7 +66,7 @@ def test_kill_9_mid_sync_loses_and_double_counts_nothing(setup, capsys):
     d, fake, tmp = setup
     bad = _synth_file(tmp / "a.csv", n=40, encoding="utf-8")
     creditx("import", tmp / "a.csv", "--dir", d, "--json")
-    fake.hold_acks = threading.Event()          # the gateway commits the first batch, its ack waits
+    fake.hold_acks = threading.Event()  # the gateway commits the first batch, its ack waits
     proc = _start(d)
     try:
         assert _wait_for(lambda: fake.committed() >= 10)

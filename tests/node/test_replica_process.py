@@ -8,12 +8,12 @@ import threading
 
 import pytest
 
-from creditx.v1 import exchange_pb2_grpc
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.store import NodeStore
+from creditx.pki.testing import make_pki
+from creditx.v1 import exchange_pb2_grpc
 from tests.node.fake_distribution import FakeDistribution, ListLog, serve_distribution
 from tests.node.fake_gateway import FakeGateway
-from tests.node.pki import make_test_pki
 from tests.node.test_cli_app import creditx
 from tests.node.test_node_process import _start
 from tests.node.test_replica_follow import wait_for
@@ -31,18 +31,33 @@ def _progress(d):
 
 
 def test_sigkill_mid_snapshot_resumes_from_next_chunk(tmp_path):
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path)
     log = ListLog()
     for i in range(9):
         log.add(i)
     fake = FakeDistribution(log)
     fake.snapshot_required_below = 10
-    fake.chunk_gate = threading.Event()   # chunk 0 flows, later chunks wait: the kill lands mid-snapshot
+    fake.chunk_gate = threading.Event()  # chunk 0 flows, later chunks wait: the kill lands mid-snapshot
     server, target = serve_distribution(
-        fake, pki, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s))
+        fake, pki, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s)
+    )
     d = tmp_path / "node"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir,
-                   "--gateway-server-name", "localhost") == 0
+    assert (
+        creditx(
+            "init",
+            "--dir",
+            d,
+            "--region",
+            "370100",
+            "--gateway",
+            target,
+            "--certs",
+            pki.nodes["370100"].dir,
+            "--gateway-server-name",
+            "localhost",
+        )
+        == 0
+    )
     proc = _start(d)
     try:
         assert wait_for(lambda: (p := _progress(d)[0]) is not None and p.next_chunk == 1, timeout=30)

@@ -9,13 +9,13 @@ from dataclasses import replace
 
 import pytest
 
-from creditx.v1 import lists_pb2 as pb
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.subjects import question
 from creditx.node.replica.wire import chunk_from_pb, entry_to_pb, envelope_to_pb
 from creditx.node.store import NodeStore
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.snapshot import SnapshotChunk
+from creditx.v1 import lists_pb2 as pb
 from tests.node.fake_distribution import USCCS, ListLog
 
 KEY = b"k" * 32
@@ -25,15 +25,26 @@ PERSON = "11010519491231002X"
 def _log() -> tuple[ListLog, list]:
     log = ListLog()
     cs = [log.add(i) for i in range(2)]
-    cs.append(log.push(log.record(source_id="p-1", MD_ZT_ZJLX="身份证", MD_ZT_ZJHM=PERSON, MD_ZT_MC="张三",
-                                  MD_ZT_LB="自然人", MD_RDWSH="(2026)鲁0102执900号")))
+    cs.append(
+        log.push(
+            log.record(
+                source_id="p-1",
+                MD_ZT_ZJLX="身份证",
+                MD_ZT_ZJHM=PERSON,
+                MD_ZT_MC="张三",
+                MD_ZT_LB="自然人",
+                MD_RDWSH="(2026)鲁0102执900号",
+            )
+        )
+    )
     return log, cs
 
 
 def _wire_chunk(cs, with_origins=True) -> pb.SnapshotChunk:
     cs = sorted(cs, key=lambda c: c.entry.entry_id)
-    m = pb.SnapshotChunk(at_list_seq=len(cs), index=0, total=1, entries_total=len(cs),
-                         entries=[entry_to_pb(c.entry) for c in cs])
+    m = pb.SnapshotChunk(
+        at_list_seq=len(cs), index=0, total=1, entries_total=len(cs), entries=[entry_to_pb(c.entry) for c in cs]
+    )
     if with_origins:
         m.origins.extend(envelope_to_pb(c.origin) for c in cs)
     return m

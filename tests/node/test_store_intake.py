@@ -8,13 +8,21 @@ from creditx.node.intake import check_row, ingest
 from creditx.node.store import MIGRATIONS, AckRow, NodeStore
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
-
 from tests.node.helpers import TODAY, cf_row, make_signer, needs_name
 
 
 def _ingest(store, signer, rows, **kw):
-    return ingest(store, signer, rows, region="370100", source="test", today=TODAY, clock=lambda: 1000.0,
-                  validate=needs_name, **kw)
+    return ingest(
+        store,
+        signer,
+        rows,
+        region="370100",
+        source="test",
+        today=TODAY,
+        clock=lambda: 1000.0,
+        validate=needs_name,
+        **kw,
+    )
 
 
 def test_good_rows_go_through_beside_bad_ones_and_seqs_are_contiguous(tmp_path):
@@ -27,8 +35,15 @@ def test_good_rows_go_through_beside_bad_ones_and_seqs_are_contiguous(tmp_path):
     q = store.quarantine()
     assert len(q) == 400 and q[0]["row"] == 3 and q[0]["field"] == "CF_XDR_MC" and q[0]["rule"] == "REC-010"
     assert q[0]["fix"] and q[0]["fields"]["CF_WSH"].startswith("济市监罚")
-    assert store.counts() == {"accepted": 0, "duplicate": 0, "superseded": 0, "rejected": 0,
-                              "pending": 800, "sent": 0, "quarantined": 400}
+    assert store.counts() == {
+        "accepted": 0,
+        "duplicate": 0,
+        "superseded": 0,
+        "rejected": 0,
+        "pending": 800,
+        "sent": 0,
+        "quarantined": 400,
+    }
 
 
 def test_records_are_signed_once_over_their_seq(tmp_path):
@@ -54,14 +69,19 @@ def test_byte_bound_limits_a_batch_but_never_below_one(tmp_path):
 def test_corrections_and_revocations(tmp_path):
     store, signer = NodeStore(tmp_path / "node.db"), make_signer()
     _ingest(store, signer, [cf_row(1)])
-    report = _ingest(store, signer, [
-        cf_row(1),                                   # re-import: already submitted
-        cf_row(1, op="U", version="2", CF_NR="更正"),  # correction: accepted
-        cf_row(1, op="U", version="2"),              # same version again in the same batch
-        cf_row(1, op="D", version="3", name=""),     # revocation needs no full field set
-        cf_row(9, op="U", version="2", source_id=""),  # correction without source id
-        cf_row(10, op="X"),
-    ], keep_results=True)
+    report = _ingest(
+        store,
+        signer,
+        [
+            cf_row(1),  # re-import: already submitted
+            cf_row(1, op="U", version="2", CF_NR="更正"),  # correction: accepted
+            cf_row(1, op="U", version="2"),  # same version again in the same batch
+            cf_row(1, op="D", version="3", name=""),  # revocation needs no full field set
+            cf_row(9, op="U", version="2", source_id=""),  # correction without source id
+            cf_row(10, op="X"),
+        ],
+        keep_results=True,
+    )
     reasons = [[p.reason for p in r.problems] for r in report.results]
     assert reasons == [["ALREADY_SUBMITTED"], [], ["ALREADY_SUBMITTED"], [], ["SOURCE_ID_MISSING"], ["OP_INVALID"]]
     ops = list(store.conn.execute("SELECT op, version FROM outbox ORDER BY source_seq"))
@@ -80,8 +100,9 @@ def test_rows_without_source_id_get_a_stable_derived_one():
 def test_foreign_region_row_is_quarantined():
     r = cf_row(1)
     r = type(r)(r.row, r.record_type, r.fields, dict(r.meta, region="370200"))
-    assert [p.reason for p in check_row(r, region="370100", today=TODAY, latest={}, validate=needs_name)] \
-        == ["REGION_MISMATCH"]
+    assert [p.reason for p in check_row(r, region="370100", today=TODAY, latest={}, validate=needs_name)] == [
+        "REGION_MISMATCH"
+    ]
 
 
 def _import_in_process(path, start, n):
@@ -109,15 +130,23 @@ def test_acks_recorded_with_committed_seq_and_never_double_counted(tmp_path):
     _ingest(store, make_signer(), [cf_row(i) for i in range(1, 6)])
     store.mark_sent(1, 5, 1001.0)
     assert store.counts()["sent"] == 5
-    acks = [AckRow(1, "ACCEPTED"), AckRow(2, "DUPLICATE"), AckRow(3, "REJECTED", "USCC_CHECKSUM", "REC-ID-001",
-                                                              "CF_XDR_SHXYM", "check character is wrong")]
+    acks = [
+        AckRow(1, "ACCEPTED"),
+        AckRow(2, "DUPLICATE"),
+        AckRow(3, "REJECTED", "USCC_CHECKSUM", "REC-ID-001", "CF_XDR_SHXYM", "check character is wrong"),
+    ]
     assert store.record_acks(acks, 3, 1002.0) == 3
-    assert store.record_acks(acks, 3, 1003.0) == 3   # lost ack, re-sent, answered again
+    assert store.record_acks(acks, 3, 1003.0) == 3  # lost ack, re-sent, answered again
     c = store.counts()
     assert (c["accepted"], c["duplicate"], c["rejected"], c["sent"]) == (1, 1, 1, 2)
     assert store.first_unacked() == 4 and store.get_state()["committed_seq"] == 3
     [rej] = store.rejects()
-    assert (rej["source_seq"], rej["reason"], rej["requirement"], rej["field"]) == (3, "USCC_CHECKSUM", "REC-ID-001", "CF_XDR_SHXYM")
+    assert (rej["source_seq"], rej["reason"], rej["requirement"], rej["field"]) == (
+        3,
+        "USCC_CHECKSUM",
+        "REC-ID-001",
+        "CF_XDR_SHXYM",
+    )
 
 
 def test_migrations_are_numbered_and_idempotent(tmp_path):
@@ -136,5 +165,5 @@ def test_handshake_presents_current_and_still_used_earlier_signing_certs(tmp_pat
     _ingest(store, old, [cf_row(1)])
     _ingest(store, new, [cf_row(2)])
     assert store.signing_certs_in_use(new.keyid) == [b"new-der", b"old-der"]
-    store.record_acks([AckRow(1, "ACCEPTED")], 1, 3.0)   # the old key's last record is decided
+    store.record_acks([AckRow(1, "ACCEPTED")], 1, 3.0)  # the old key's last record is decided
     assert store.signing_certs_in_use(new.keyid) == [b"new-der"]

@@ -7,13 +7,36 @@ import random
 import pytest
 
 from creditx.node.sync.state import (
-    TRANSITIONS, Acked, AwaitAcks, Backoff, BatchSent, CloseStream, Connect, Done, Failed,
-    HandshakeOk, NewData, OpenStream, SendBatch, State, SyncMachine, SyncPolicy, SyncStateError,
-    Tick, Wake, backoff_delay,
+    TRANSITIONS,
+    Acked,
+    AwaitAcks,
+    Backoff,
+    BatchSent,
+    CloseStream,
+    Connect,
+    Done,
+    Failed,
+    HandshakeOk,
+    NewData,
+    OpenStream,
+    SendBatch,
+    State,
+    SyncMachine,
+    SyncPolicy,
+    SyncStateError,
+    Tick,
+    Wake,
+    backoff_delay,
 )
 
-POLICY = SyncPolicy(backoff_base=1.0, backoff_cap=60.0, ack_timeout=10.0,
-                    max_batch_records=500, max_message_bytes=1 << 20, max_in_flight_batches=8)
+POLICY = SyncPolicy(
+    backoff_base=1.0,
+    backoff_cap=60.0,
+    ack_timeout=10.0,
+    max_batch_records=500,
+    max_message_bytes=1 << 20,
+    max_in_flight_batches=8,
+)
 
 
 def hs(committed=0, batch=100, window=2, max_bytes=1 << 20):
@@ -26,12 +49,15 @@ def streaming(first_unacked=1, last_seq=250, committed=0, window=2) -> tuple[Syn
     return m, m.handle(hs(committed, window=window), 0.0)
 
 
-@pytest.mark.parametrize("first_unacked,last_seq,committed,expect_from", [
-    (1, 10, 0, 1),      # fresh node
-    (6, 10, 5, 6),      # in step with the gateway
-    (4, 10, 7, 4),      # acks for 4..7 were lost: re-send from first unacked, gateway answers
-    (8, 10, 3, 4),      # gateway is behind our acks (restored from backup): its mark wins
-])
+@pytest.mark.parametrize(
+    "first_unacked,last_seq,committed,expect_from",
+    [
+        (1, 10, 0, 1),  # fresh node
+        (6, 10, 5, 6),  # in step with the gateway
+        (4, 10, 7, 4),  # acks for 4..7 were lost: re-send from first unacked, gateway answers
+        (8, 10, 3, 4),  # gateway is behind our acks (restored from backup): its mark wins
+    ],
+)
 def test_resume_point_is_min_of_first_unacked_and_committed_plus_one(first_unacked, last_seq, committed, expect_from):
     m, actions = streaming(first_unacked, last_seq, committed)
     assert actions[0] == OpenStream()
@@ -123,7 +149,7 @@ def test_attempts_grow_until_an_ack_resets_them():
     for attempt in range(4):
         m.handle(Wake(1, 10), now)
         until = m.handle(Failed("refused"), now)[-1].until
-        d = min(POLICY.backoff_cap, 2 ** attempt)
+        d = min(POLICY.backoff_cap, 2**attempt)
         assert now + d / 2 <= until <= now + d
         now = until
     m.handle(Tick(), now)
@@ -142,31 +168,42 @@ def test_fatal_failure_waits_the_cap():
 @pytest.mark.parametrize("attempt", range(0, 40))
 def test_backoff_bounds(attempt):
     rng = random.Random(attempt)
-    d = min(POLICY.backoff_cap, POLICY.backoff_base * 2 ** attempt)
+    d = min(POLICY.backoff_cap, POLICY.backoff_base * 2**attempt)
     for _ in range(50):
         assert d / 2 <= backoff_delay(attempt, POLICY, rng) <= d
 
 
-@pytest.mark.parametrize("state,event", [
-    (State.IDLE, HandshakeOk(0, 1, 1, 1)),
-    (State.IDLE, BatchSent(1, 1, 1)),
-    (State.CONNECTING, Acked(1, 0)),
-    (State.CONNECTING, BatchSent(1, 1, 1)),
-    (State.BACKOFF, HandshakeOk(0, 1, 1, 1)),
-    (State.BACKOFF, BatchSent(1, 1, 1)),
-    (State.STREAMING, HandshakeOk(0, 1, 1, 1)),
-])
+@pytest.mark.parametrize(
+    "state,event",
+    [
+        (State.IDLE, HandshakeOk(0, 1, 1, 1)),
+        (State.IDLE, BatchSent(1, 1, 1)),
+        (State.CONNECTING, Acked(1, 0)),
+        (State.CONNECTING, BatchSent(1, 1, 1)),
+        (State.BACKOFF, HandshakeOk(0, 1, 1, 1)),
+        (State.BACKOFF, BatchSent(1, 1, 1)),
+        (State.STREAMING, HandshakeOk(0, 1, 1, 1)),
+    ],
+)
 def test_illegal_events_raise(state, event):
     m = SyncMachine(policy=POLICY, state=state)
     with pytest.raises(SyncStateError):
         m.handle(event, 0)
 
 
-@pytest.mark.parametrize("state,event", [
-    (State.IDLE, Failed("late")), (State.IDLE, Acked(1, 0)), (State.IDLE, Tick()),
-    (State.BACKOFF, Failed("late")), (State.BACKOFF, Acked(1, 0)),
-    (State.CONNECTING, Wake(1, 1)), (State.CONNECTING, Tick()), (State.STREAMING, Wake(1, 1)),
-])
+@pytest.mark.parametrize(
+    "state,event",
+    [
+        (State.IDLE, Failed("late")),
+        (State.IDLE, Acked(1, 0)),
+        (State.IDLE, Tick()),
+        (State.BACKOFF, Failed("late")),
+        (State.BACKOFF, Acked(1, 0)),
+        (State.CONNECTING, Wake(1, 1)),
+        (State.CONNECTING, Tick()),
+        (State.STREAMING, Wake(1, 1)),
+    ],
+)
 def test_late_events_are_ignored(state, event):
     m = SyncMachine(policy=POLICY, state=state)
     assert m.handle(event, 0) == []

@@ -14,11 +14,10 @@ from creditx.node.intake import ingest
 from creditx.node.store import NodeStore
 from creditx.node.sync.client import ChannelSettings, SyncRunner
 from creditx.node.sync.state import State, SyncMachine, SyncPolicy
+from creditx.pki.testing import make_pki
 from creditx.standard.envelope import Signer
-
 from tests.node.fake_gateway import FakeGateway, serve
 from tests.node.helpers import TODAY, cf_row, needs_name
-from tests.node.pki import make_test_pki
 
 
 class Clock:
@@ -33,30 +32,47 @@ class Clock:
 
 @pytest.fixture
 def env(tmp_path):
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path)
     fake = FakeGateway(max_batch_records=100, max_in_flight=2)
     server, target = serve(fake, pki)
     store = NodeStore(tmp_path / "node.db")
-    signer = Signer(serialization.load_pem_private_key((pki.node_dir / "signing.key").read_bytes(), None))
-    cert_der = x509.load_pem_x509_certificate((pki.node_dir / "signing.crt").read_bytes()).public_bytes(
-        serialization.Encoding.DER)
-    creds = grpc.ssl_channel_credentials((pki.node_dir / "ca.crt").read_bytes(),
-                                         (pki.node_dir / "auth.key").read_bytes(),
-                                         (pki.node_dir / "auth.crt").read_bytes())
+    signer = Signer(serialization.load_pem_private_key((pki.nodes["370100"].dir / "signing.key").read_bytes(), None))
+    cert_der = x509.load_pem_x509_certificate((pki.nodes["370100"].dir / "signing.crt").read_bytes()).public_bytes(
+        serialization.Encoding.DER
+    )
+    creds = grpc.ssl_channel_credentials(
+        (pki.nodes["370100"].dir / "ca.crt").read_bytes(),
+        (pki.nodes["370100"].dir / "auth.key").read_bytes(),
+        (pki.nodes["370100"].dir / "auth.crt").read_bytes(),
+    )
     settings = ChannelSettings(target, creds, rpc_timeout=5)
     clock = Clock()
     runners = []
 
     def runner(policy=SyncPolicy(backoff_base=1, backoff_cap=30, ack_timeout=20)) -> SyncRunner:
-        r = SyncRunner(store, settings, SyncMachine(policy=policy, rng=random.Random(7)), node_name="jinan",
-                       signing_certs=lambda: [cert_der], clock=clock)
+        r = SyncRunner(
+            store,
+            settings,
+            SyncMachine(policy=policy, rng=random.Random(7)),
+            node_name="jinan",
+            signing_certs=lambda: [cert_der],
+            clock=clock,
+        )
         runners.append(r)
         return r
 
     def add(n: int) -> None:
         start = store.last_seq() + 1
-        ingest(store, signer, [cf_row(i) for i in range(start, start + n)], region="370100", source="t",
-               today=TODAY, clock=lambda: 0.0, validate=needs_name)
+        ingest(
+            store,
+            signer,
+            [cf_row(i) for i in range(start, start + n)],
+            region="370100",
+            source="t",
+            today=TODAY,
+            clock=lambda: 0.0,
+            validate=needs_name,
+        )
 
     yield fake, store, runner, add, clock
     for r in runners:
@@ -89,7 +105,7 @@ def test_resume_after_gateway_drops_stream_mid_batch(env):
     assert r.sync_once() is State.BACKOFF
     assert "UNAVAILABLE" in store.get_state()["last_error"]
     assert store.counts()["accepted"] == 100 and store.first_unacked() == 101
-    assert r.sync_once() is State.BACKOFF          # still inside the backoff window: no connect
+    assert r.sync_once() is State.BACKOFF  # still inside the backoff window: no connect
     clock.t = r.machine.retry_at
     assert r.sync_once() is State.IDLE
     assert outcomes(store) == {"ACCEPTED": 250}
@@ -106,7 +122,7 @@ def test_lost_acks_are_resent_and_answered_from_the_gateway_without_double_count
     clock.t = r.machine.retry_at
     assert r.sync_once() is State.IDLE
     first_resent = [s for _, s, _ in fake.batches][1][0]
-    assert first_resent == 1                        # re-sent from the first unacked, not committed+1
+    assert first_resent == 1  # re-sent from the first unacked, not committed+1
     assert outcomes(store) == {"ACCEPTED": 120} and max(fake.decide_count.values()) == 1
     assert store.get_state()["committed_seq"] == 120
 
@@ -116,7 +132,7 @@ def test_restarted_node_resumes_from_its_store(env):
     add(150)
     fake.drop_after_records = 120
     assert runner().sync_once() is State.BACKOFF
-    assert runner().sync_once() is State.IDLE      # a fresh machine (process restart) has no backoff
+    assert runner().sync_once() is State.IDLE  # a fresh machine (process restart) has no backoff
     assert outcomes(store) == {"ACCEPTED": 150} and max(fake.decide_count.values()) == 1
 
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from creditx.gateway.audit import log as audit_log
-from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verifier_for
 from creditx.gateway.store.engine import open_conn, transaction
+from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verifier_for
 from creditx.standard.errors import UnavailableError
 
 
@@ -59,12 +59,21 @@ def latest(conn: sqlite3.Connection) -> StoredCheckpoint | None:
 
 
 def all_checkpoints(conn: sqlite3.Connection) -> list[StoredCheckpoint]:
-    return [StoredCheckpoint(*r) for r in conn.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size")]
+    return [
+        StoredCheckpoint(*r) for r in conn.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size")
+    ]
 
 
 class Checkpointer:
-    def __init__(self, db_path: Path | str, origin: str, load_key: Callable[[], object],
-                 clock: Callable[[], datetime], *, grace_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        db_path: Path | str,
+        origin: str,
+        load_key: Callable[[], object],
+        clock: Callable[[], datetime],
+        *,
+        grace_s: float = 300.0,
+    ) -> None:
         self.conn = open_db(db_path)
         self.origin = origin
         self.load_key = load_key
@@ -88,14 +97,18 @@ class Checkpointer:
                     cr = audit_log.frontier(self.conn)
                     prev = latest(self.conn)
                     if prev is not None and prev.size > cr.size:
-                        raise UnavailableError(f"AUD-027 ROLLBACK: tree size {cr.size} is below checkpoint {prev.size}",
-                                               hint="the audit tables were altered: run `creditx gateway audit verify`")
+                        raise UnavailableError(
+                            f"AUD-027 ROLLBACK: tree size {cr.size} is below checkpoint {prev.size}",
+                            hint="the audit tables were altered: run `creditx gateway audit verify`",
+                        )
                     if prev is None or prev.size != cr.size:
                         cp = Checkpoint(self.origin, cr.size, cr.root())
                         note = sign_checkpoint(cp, self.origin, key)
                         stored = StoredCheckpoint(cp.size, cp.root_hash, note, rfc3339(now))
-                        self.conn.execute("INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?,?,?,?)",
-                                          (stored.size, stored.root, stored.note, stored.signed_at))
+                        self.conn.execute(
+                            "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?,?,?,?)",
+                            (stored.size, stored.root, stored.note, stored.signed_at),
+                        )
                     else:
                         stored = prev
             except Exception as exc:
@@ -133,15 +146,23 @@ class Checkpointer:
         now = now or self.clock()
         if now - self.last_ok <= self.grace:
             return ""
-        return (f"AUD-040 AUDIT_UNSEALED: no checkpoint signed since {self.last_ok.isoformat()} "
-                f"(grace {int(self.grace.total_seconds())} s): {self.last_error or 'signing not attempted'}; "
-                "fix the gateway signing key, records are accepted again once a checkpoint is signed")
+        return (
+            f"AUD-040 AUDIT_UNSEALED: no checkpoint signed since {self.last_ok.isoformat()} "
+            f"(grace {int(self.grace.total_seconds())} s): {self.last_error or 'signing not attempted'}; "
+            "fix the gateway signing key, records are accepted again once a checkpoint is signed"
+        )
 
     def status(self) -> dict:
         cp = latest(self.conn)
-        return {"origin": self.origin, "tree_size": audit_log.tree_size(self.conn),
-                "checkpoint_size": cp.size if cp else 0, "checkpoint_signed_at": cp.signed_at if cp else "",
-                "last_ok": self.last_ok.isoformat(), "last_error": self.last_error, "refusal": self.refusal()}
+        return {
+            "origin": self.origin,
+            "tree_size": audit_log.tree_size(self.conn),
+            "checkpoint_size": cp.size if cp else 0,
+            "checkpoint_signed_at": cp.signed_at if cp else "",
+            "last_ok": self.last_ok.isoformat(),
+            "last_error": self.last_error,
+            "refusal": self.refusal(),
+        }
 
     def verifier(self) -> NoteVerifier:
         return verifier_for(self.origin, self.load_key().public_key())
@@ -167,8 +188,9 @@ def _default_size(conn: sqlite3.Connection, size: int) -> int:
 
 def leaf_index_of(conn: sqlite3.Connection, fingerprint: bytes) -> int:
     """The first audit leaf of a record with this content fingerprint (KeyError if none)."""
-    row = conn.execute("SELECT MIN(log_index) FROM records WHERE fp = ? AND log_index IS NOT NULL",
-                       (fingerprint,)).fetchone()
+    row = conn.execute(
+        "SELECT MIN(log_index) FROM records WHERE fp = ? AND log_index IS NOT NULL", (fingerprint,)
+    ).fetchone()
     if row is None or row[0] is None:
         raise KeyError(fingerprint.hex())
     return row[0]
@@ -180,11 +202,20 @@ def inclusion_for(conn: sqlite3.Connection, index: int, size: int = 0) -> dict:
     size = _default_size(conn, size)
     hashes = audit_log.inclusion(conn, index, size)
     row = conn.execute("SELECT leaf_data FROM audit_leaves WHERE idx = ?", (index,)).fetchone()
-    return {"index": index, "tree_size": size, "hashes": hashes, "leaf_data": row[0] if row else b"",
-            "checkpoint": note_at(conn, size)}
+    return {
+        "index": index,
+        "tree_size": size,
+        "hashes": hashes,
+        "leaf_data": row[0] if row else b"",
+        "checkpoint": note_at(conn, size),
+    }
 
 
 def consistency_for(conn: sqlite3.Connection, old_size: int, new_size: int = 0) -> dict:
     new_size = _default_size(conn, new_size)
-    return {"old_size": old_size, "new_size": new_size, "hashes": audit_log.consistency(conn, old_size, new_size),
-            "checkpoint": note_at(conn, new_size)}
+    return {
+        "old_size": old_size,
+        "new_size": new_size,
+        "hashes": audit_log.consistency(conn, old_size, new_size),
+        "checkpoint": note_at(conn, new_size),
+    }

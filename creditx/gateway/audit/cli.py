@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+from datetime import UTC
 from pathlib import Path
 
 from creditx.cli.output import add_json_flag, print_json
@@ -60,9 +61,8 @@ def _verifier(cfg, args, origin):
 
 def cmd_verify(args) -> int:
     from creditx.gateway.audit.evidence import verify_database
-    from creditx.standard.evidence import print_verdict
-
     from creditx.gateway.store.engine import transaction
+    from creditx.standard.evidence import print_verdict
 
     cfg, conn, origin = _open(args)
     try:
@@ -73,8 +73,12 @@ def cmd_verify(args) -> int:
     if args.json:
         print_json(verdict)
         return 0 if verdict["ok"] else 1
-    return print_verdict(verdict, f"audit log OK: {verdict['leaves']} leaves, {verdict['checkpoints']} checkpoints, "
-                                  f"{verdict['records_checked']} records match their leaves", "audit log")
+    return print_verdict(
+        verdict,
+        f"audit log OK: {verdict['leaves']} leaves, {verdict['checkpoints']} checkpoints, "
+        f"{verdict['records_checked']} records match their leaves",
+        "audit log",
+    )
 
 
 def cmd_proof(args) -> int:
@@ -87,8 +91,10 @@ def cmd_proof(args) -> int:
             try:
                 index = leaf_index_of(conn, bytes.fromhex(args.fingerprint))
             except (KeyError, ValueError):
-                raise InputError(f"no record with fingerprint {args.fingerprint!r}",
-                                 hint="copy the 64-hex fingerprint from an ack or `gateway records --json`") from None
+                raise InputError(
+                    f"no record with fingerprint {args.fingerprint!r}",
+                    hint="copy the 64-hex fingerprint from an ack or `gateway records --json`",
+                ) from None
         else:
             index = args.index
         p = inclusion_for(conn, index, args.size)
@@ -96,8 +102,13 @@ def cmd_proof(args) -> int:
         raise InputError(exc.message, hint=exc.hint) from None
     finally:
         conn.close()
-    out = {"index": p["index"], "tree_size": p["tree_size"], "leaf": p["leaf_data"].decode(),
-           "hashes": [base64.b64encode(h).decode() for h in p["hashes"]], "checkpoint": p["checkpoint"]}
+    out = {
+        "index": p["index"],
+        "tree_size": p["tree_size"],
+        "leaf": p["leaf_data"].decode(),
+        "hashes": [base64.b64encode(h).decode() for h in p["hashes"]],
+        "checkpoint": p["checkpoint"],
+    }
     if args.json:
         print_json(out)
     else:
@@ -109,15 +120,19 @@ def cmd_proof(args) -> int:
 
 
 def cmd_checkpoint(args) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from creditx.pki.files import read_key
     from creditx.gateway.audit.checkpoints import Checkpointer
+    from creditx.pki.files import read_key
 
     cfg, conn, origin = _open(args)
     conn.close()
-    cp = Checkpointer(cfg.database_spec(args.dir), origin, lambda: read_key(cfg.path(args.dir, "signing_key")),
-                      lambda: datetime.now(timezone.utc))
+    cp = Checkpointer(
+        cfg.database_spec(args.dir),
+        origin,
+        lambda: read_key(cfg.path(args.dir, "signing_key")),
+        lambda: datetime.now(UTC),
+    )
     try:
         stored = cp.sign_now()
     finally:
@@ -131,16 +146,22 @@ def cmd_checkpoint(args) -> int:
 
 def cmd_export(args) -> int:
     from creditx.gateway.audit.evidence import export_bundle
-
     from creditx.gateway.store.engine import transaction
 
     cfg, conn, origin = _open(args)
     verifier = _verifier(cfg, args, origin)
     with transaction(conn, write=False):
-        bundle = export_bundle(conn, origin, verifier.to_string(), cfg.path(args.dir, "signing_cert").read_text(),
-                               cfg.path(args.dir, "ca_cert").read_text())
+        bundle = export_bundle(
+            conn,
+            origin,
+            verifier.to_string(),
+            cfg.path(args.dir, "signing_cert").read_text(),
+            cfg.path(args.dir, "ca_cert").read_text(),
+        )
     conn.close()
     args.out.write_text(json.dumps(bundle, ensure_ascii=False) + "\n", "utf-8")
-    print(f"wrote {args.out}: {len(bundle['leaves'])} leaves, {len(bundle['checkpoints'])} checkpoints; "
-          f"check it with: creditx standard verify-bundle {args.out}")
+    print(
+        f"wrote {args.out}: {len(bundle['leaves'])} leaves, {len(bundle['checkpoints'])} checkpoints; "
+        f"check it with: creditx standard verify-bundle {args.out}"
+    )
     return 0

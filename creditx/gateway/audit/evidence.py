@@ -23,8 +23,8 @@ import sqlite3
 
 from creditx.gateway.audit import log as audit_log
 from creditx.gateway.audit.checkpoints import all_checkpoints
-from creditx.gateway.store.engine import is_postgres
 from creditx.gateway.ingest.reasons import Outcome
+from creditx.gateway.store.engine import is_postgres
 from creditx.standard.checkpoint import NoteVerifier
 from creditx.standard.evidence import BUNDLE_FORMAT, Problem, StoredCheckpoint, check_log, report
 from creditx.standard.fingerprint import fingerprint
@@ -48,9 +48,14 @@ def verify_database(conn: sqlite3.Connection, verifier: NoteVerifier, origin: st
         stored, cr = audit_log.frontier(conn), CompactRange()
         cr.extend(hashes)
         if stored != cr:
-            problems.append(Problem(min(stored.size, len(hashes)), "FRONTIER", "AUD-003",
-                                    f"the persisted tree state (size {stored.size}) is not that of the "
-                                    f"{len(hashes)} stored leaves"))
+            problems.append(
+                Problem(
+                    min(stored.size, len(hashes)),
+                    "FRONTIER",
+                    "AUD-003",
+                    f"the persisted tree state (size {stored.size}) is not that of the {len(hashes)} stored leaves",
+                )
+            )
     except ProofError as exc:
         problems.append(Problem(0, exc.reason, exc.rule, exc.message))
     return report(problems, leaves=len(hashes), checkpoints=len(cps), records_checked=_count(conn))
@@ -64,9 +69,12 @@ def _check_records(conn: sqlite3.Connection) -> list[Problem]:
     problems: list[Problem] = []
     by_key = {}
     for rid, node, seq, outcome, reason, fp, payload, sha, log_index in conn.execute(
-            "SELECT id, node, source_seq, outcome, reason, fp, payload, payload_sha, log_index FROM records"):
+        "SELECT id, node, source_seq, outcome, reason, fp, payload, payload_sha, log_index FROM records"
+    ):
         if log_index is None:
-            problems.append(Problem(-1, "RECORD_UNLOGGED", "AUD-006", f"record id {rid} ({node}#{seq}) has no audit leaf"))
+            problems.append(
+                Problem(-1, "RECORD_UNLOGGED", "AUD-006", f"record id {rid} ({node}#{seq}) has no audit leaf")
+            )
             continue
         by_key[(node, seq)] = (log_index, outcome, reason or "", fp or b"", bytes(payload or b""), sha or b"")
     seen = set()
@@ -80,7 +88,9 @@ def _check_records(conn: sqlite3.Connection) -> list[Problem]:
         key = (leaf.get("node"), leaf.get("seq"))
         rec = by_key.get(key)
         if rec is None:
-            problems.append(Problem(idx, "RECORD_MISSING", "AUD-004", f"leaf {idx}: no stored record {key[0]}#{key[1]}"))
+            problems.append(
+                Problem(idx, "RECORD_MISSING", "AUD-004", f"leaf {idx}: no stored record {key[0]}#{key[1]}")
+            )
             continue
         seen.add(key)
         log_index, outcome, reason, fp, payload, sha = rec
@@ -89,8 +99,14 @@ def _check_records(conn: sqlite3.Connection) -> list[Problem]:
             problems.append(Problem(idx, "RECORD_ALTERED", "AUD-004", f"leaf {idx} / record {key[0]}#{key[1]}: {msg}"))
     for key, rec in by_key.items():
         if key not in seen:
-            problems.append(Problem(rec[0], "RECORD_UNLOGGED", "AUD-006",
-                                    f"record {key[0]}#{key[1]} claims leaf {rec[0]}, which is not its leaf"))
+            problems.append(
+                Problem(
+                    rec[0],
+                    "RECORD_UNLOGGED",
+                    "AUD-006",
+                    f"record {key[0]}#{key[1]} claims leaf {rec[0]}, which is not its leaf",
+                )
+            )
     return problems
 
 
@@ -116,14 +132,24 @@ def export_bundle(conn: sqlite3.Connection, origin: str, verifier_key: str, sign
     """AUD-050: every leaf, checkpoint, proof and certificate needed to check the log offline."""
     leaves = [bytes(r[0]).hex() for r in conn.execute("SELECT leaf_data FROM audit_leaves ORDER BY idx")]
     cps = _checkpoints(conn)
-    consistency = [{"old": a.size, "new": b.size, "hashes": [h.hex() for h in audit_log.consistency(conn, a.size, b.size)]}
-                   for a, b in zip(cps, cps[1:])]
+    consistency = [
+        {"old": a.size, "new": b.size, "hashes": [h.hex() for h in audit_log.consistency(conn, a.size, b.size)]}
+        for a, b in zip(cps, cps[1:], strict=False)
+    ]
     inclusion = []
     if cps:
         size = cps[-1].size
-        inclusion = [{"index": i, "size": size, "hashes": [h.hex() for h in audit_log.inclusion(conn, i, size)]}
-                     for i in range(size)]
-    return {"format": BUNDLE_FORMAT, "origin": origin, "verifier_key": verifier_key,
-            "certificates": {"signing": signing_cert_pem, "ca": ca_pem}, "leaves": leaves,
-            "checkpoints": [{"size": c.size, "root": c.root.hex(), "note": c.note} for c in cps],
-            "consistency": consistency, "inclusion": inclusion}
+        inclusion = [
+            {"index": i, "size": size, "hashes": [h.hex() for h in audit_log.inclusion(conn, i, size)]}
+            for i in range(size)
+        ]
+    return {
+        "format": BUNDLE_FORMAT,
+        "origin": origin,
+        "verifier_key": verifier_key,
+        "certificates": {"signing": signing_cert_pem, "ca": ca_pem},
+        "leaves": leaves,
+        "checkpoints": [{"size": c.size, "root": c.root.hex(), "note": c.note} for c in cps],
+        "consistency": consistency,
+        "inclusion": inclusion,
+    }

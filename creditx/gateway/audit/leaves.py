@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision
@@ -28,7 +28,7 @@ _EXACT_INT = 1 << 53
 
 def rfc3339(at: datetime) -> str:
     """UTC, second precision with milliseconds, ``Z`` suffix (RFC 3339 §5.6)."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def _canonicalize(obj) -> bytes:
@@ -43,13 +43,33 @@ def _canonicalize(obj) -> bytes:
 
 def leaf_data(decision: Decision, node: str, at: str) -> bytes:
     seq, reason = decision.source_seq, decision.reason
-    if (type(seq) is int and 0 <= seq < _EXACT_INT and decision.outcome in _OUTCOME_NAME
-            and _VERBATIM.fullmatch(reason) and _VERBATIM.fullmatch(node) and _VERBATIM.fullmatch(at)):
-        return _TEMPLATE % (at.encode(), _OUTCOME_NAME[decision.outcome], decision.fingerprint.hex().encode(),
-                            node.encode(), reason.encode(), seq)
-    return _canonicalize({"kind": "record", "fp": decision.fingerprint.hex(), "node": node,
-                          "seq": decision.source_seq, "decision": decision.outcome.name,
-                          "reason": decision.reason, "at": at})
+    if (
+        type(seq) is int
+        and 0 <= seq < _EXACT_INT
+        and decision.outcome in _OUTCOME_NAME
+        and _VERBATIM.fullmatch(reason)
+        and _VERBATIM.fullmatch(node)
+        and _VERBATIM.fullmatch(at)
+    ):
+        return _TEMPLATE % (
+            at.encode(),
+            _OUTCOME_NAME[decision.outcome],
+            decision.fingerprint.hex().encode(),
+            node.encode(),
+            reason.encode(),
+            seq,
+        )
+    return _canonicalize(
+        {
+            "kind": "record",
+            "fp": decision.fingerprint.hex(),
+            "node": node,
+            "seq": decision.source_seq,
+            "decision": decision.outcome.name,
+            "reason": decision.reason,
+            "at": at,
+        }
+    )
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -22,9 +22,15 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any  # sqlite3.Connection or the PostgreSQL store's ?-placeholder connection
 
-from creditx.standard.merkle import CompactRange, ProofError, SubtreeLookup, consistency_proof_from, inclusion_proof_from
+from creditx.standard.merkle import (
+    CompactRange,
+    ProofError,
+    SubtreeLookup,
+    consistency_proof_from,
+    inclusion_proof_from,
+    root_from,
+)
 from creditx.standard.merkle import root as mth
-from creditx.standard.merkle import root_from
 
 NODE_LEVEL = 4
 
@@ -32,10 +38,14 @@ NODE_LEVEL = 4
 def create_tables(conn: sqlite3.Connection) -> None:
     """Schema of migration 2, and the frontier of any leaves already stored."""
     conn.execute("CREATE TABLE audit_tree (id INTEGER PRIMARY KEY CHECK (id = 1), frontier BLOB NOT NULL)")
-    conn.execute("CREATE TABLE audit_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
-                 " PRIMARY KEY (level, idx)) WITHOUT ROWID")
-    conn.execute("CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL,"
-                 " signed_at TEXT NOT NULL)")
+    conn.execute(
+        "CREATE TABLE audit_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,"
+        " PRIMARY KEY (level, idx)) WITHOUT ROWID"
+    )
+    conn.execute(
+        "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL,"
+        " signed_at TEXT NOT NULL)"
+    )
     conn.execute("INSERT INTO audit_tree (id, frontier) VALUES (1, ?)", (CompactRange().to_bytes(),))
     hashes = [r[0] for r in conn.execute("SELECT leaf_hash FROM audit_leaves ORDER BY idx")]
     if hashes:
@@ -52,8 +62,12 @@ def append_leaves(conn: Any, first_index: int, leaf_hashes: Sequence[bytes]) -> 
     open transaction; returns the new frontier. Raises ``ProofError(LEAF_ORDER)`` on a hole."""
     cr = frontier(conn)
     if cr.size != first_index:
-        raise ProofError("LEAF_ORDER", f"new leaves start at {first_index}, the tree has {cr.size}", rule="AUD-006",
-                         hint="the audit tables disagree: run `creditx gateway audit verify`")
+        raise ProofError(
+            "LEAF_ORDER",
+            f"new leaves start at {first_index}, the tree has {cr.size}",
+            rule="AUD-006",
+            hint="the audit tables disagree: run `creditx gateway audit verify`",
+        )
     nodes: list[tuple[int, int, bytes]] = []
 
     def keep(level: int, index: int, h: bytes) -> None:
@@ -73,8 +87,10 @@ def append_audit(conn: Any, leaves: Sequence[tuple[bytes, bytes]]) -> int:
     next leaves and advance the tree, in the caller's open transaction; returns the first index."""
     base = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
     if leaves:
-        conn.executemany("INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) VALUES (?,?,?)",
-                         [(base + i, data, h) for i, (data, h) in enumerate(leaves)])
+        conn.executemany(
+            "INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) VALUES (?,?,?)",
+            [(base + i, data, h) for i, (data, h) in enumerate(leaves)],
+        )
         append_leaves(conn, base, [h for _, h in leaves])
     return base
 
@@ -89,8 +105,13 @@ def subtree_lookup(conn: Any) -> SubtreeLookup:
                 raise ProofError("NODE_MISSING", f"subtree ({level}, {index}) is not stored", rule="AUD-010")
             return row[0]
         start = index << level
-        hashes = [r[0] for r in conn.execute("SELECT leaf_hash FROM audit_leaves WHERE idx >= ? AND idx < ?"
-                                             " ORDER BY idx", (start, start + (1 << level)))]
+        hashes = [
+            r[0]
+            for r in conn.execute(
+                "SELECT leaf_hash FROM audit_leaves WHERE idx >= ? AND idx < ? ORDER BY idx",
+                (start, start + (1 << level)),
+            )
+        ]
         if len(hashes) != 1 << level:
             raise ProofError("LEAVES_MISSING", f"{len(hashes)} of {1 << level} leaves at {start}", rule="AUD-010")
         return mth(hashes)
@@ -121,5 +142,9 @@ def consistency(conn: Any, old_size: int, new_size: int) -> list[bytes]:
 def _check_size(conn: Any, size: int) -> None:
     current = tree_size(conn)
     if size > current:
-        raise ProofError("SIZE_RANGE", f"tree size {size} is beyond the log's current size {current}", rule="AUD-010",
-                         hint="ask for a size no larger than the latest checkpoint's")
+        raise ProofError(
+            "SIZE_RANGE",
+            f"tree size {size} is beyond the log's current size {current}",
+            rule="AUD-010",
+            hint="ask for a size no larger than the latest checkpoint's",
+        )

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import grpc
 
-from creditx.v1 import audit_pb2 as pb
-from creditx.v1 import audit_pb2_grpc
 from creditx.gateway.audit import checkpoints as cps
 from creditx.gateway.audit.checkpoints import Checkpointer
 from creditx.standard.merkle import ProofError
+from creditx.v1 import audit_pb2 as pb
+from creditx.v1 import audit_pb2_grpc
 
 
 class AuditServicer(audit_pb2_grpc.AuditServicer):
@@ -29,8 +29,9 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
             key = self.cp.verifier().to_string()
         except Exception as exc:  # key unreadable, database busy: the caller may retry
             context.abort(grpc.StatusCode.UNAVAILABLE, f"AUD-040 CHECKPOINT_UNAVAILABLE: {exc}")
-        return pb.CheckpointResponse(note=stored.note, tree_size=stored.size, root_hash=stored.root,
-                                     verifier_key=key, refusal=self.cp.refusal())
+        return pb.CheckpointResponse(
+            note=stored.note, tree_size=stored.size, root_hash=stored.root, verifier_key=key, refusal=self.cp.refusal()
+        )
 
     def GetInclusionProof(self, request, context):
         try:
@@ -41,12 +42,20 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
                     index = request.index
                 p = cps.inclusion_for(self.cp.conn, index, request.tree_size)
         except KeyError:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"AUD-010 NOT_FOUND: no leaf for fingerprint "
-                          f"{bytes(request.fingerprint).hex()}; check it against your ack")
+            context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"AUD-010 NOT_FOUND: no leaf for fingerprint "
+                f"{bytes(request.fingerprint).hex()}; check it against your ack",
+            )
         except ProofError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.diagnostics())
-        return pb.InclusionProofResponse(index=p["index"], tree_size=p["tree_size"], hashes=p["hashes"],
-                                         leaf_data=p["leaf_data"], checkpoint=p["checkpoint"])
+        return pb.InclusionProofResponse(
+            index=p["index"],
+            tree_size=p["tree_size"],
+            hashes=p["hashes"],
+            leaf_data=p["leaf_data"],
+            checkpoint=p["checkpoint"],
+        )
 
     def GetConsistencyProof(self, request, context):
         try:
@@ -54,5 +63,6 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
                 p = cps.consistency_for(self.cp.conn, request.old_size, request.new_size)
         except ProofError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.diagnostics())
-        return pb.ConsistencyProofResponse(old_size=p["old_size"], new_size=p["new_size"], hashes=p["hashes"],
-                                           checkpoint=p["checkpoint"])
+        return pb.ConsistencyProofResponse(
+            old_size=p["old_size"], new_size=p["new_size"], hashes=p["hashes"], checkpoint=p["checkpoint"]
+        )

@@ -1,5 +1,5 @@
 """One pushed batch from triage to commit: the handler between the Exchange servicer and the
-pure rules (STYLE.md 4). No gRPC here; the store, the worker pool and the clock are injected.
+pure rules (ADR 0003). No gRPC here; the store, the worker pool and the clock are injected.
 
 ``start`` (sequence triage + submitting checks to workers) and ``finish`` (dedup, audit
 leaves, the list changes of LIST records, one transaction, replays resolved from the store)
@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from creditx.gateway.audit.leaves import leaves_for, rfc3339
+from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.ingest.check import CheckJob, KeyGrant
 from creditx.gateway.ingest.dedup import decide
-from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.sequence import triage
 from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord
@@ -40,9 +40,16 @@ class Pending:
 
 
 class BatchIngest:
-    def __init__(self, store: GatewayStore, pool: CheckPool, clock: Callable[[], datetime],
-                 subject_key: bytes, *, audit: bool = True,
-                 on_list_published: Callable[[int], None] = lambda head: None) -> None:
+    def __init__(
+        self,
+        store: GatewayStore,
+        pool: CheckPool,
+        clock: Callable[[], datetime],
+        subject_key: bytes,
+        *,
+        audit: bool = True,
+        on_list_published: Callable[[int], None] = lambda head: None,
+    ) -> None:
         self.store = store
         self.pool = pool
         self.clock = clock
@@ -51,9 +58,15 @@ class BatchIngest:
         self.on_list_published = on_list_published  # after COMMIT only (the list hub's wake-up)
         self.catalogue = load_catalogue()
 
-    def start(self, node: str, records: Sequence[IncomingRecord], expected_after: int,
-              grants: dict[str, KeyGrant], today: date,
-              in_flight: Callable[[int], bytes | None] = lambda s: None) -> Pending:
+    def start(
+        self,
+        node: str,
+        records: Sequence[IncomingRecord],
+        expected_after: int,
+        grants: dict[str, KeyGrant],
+        today: date,
+        in_flight: Callable[[int], bytes | None] = lambda s: None,
+    ) -> Pending:
         """Triage against ``expected_after`` (the committed seq, or the previous in-flight
         batch's ``next_expected - 1``) and send the records to check to the workers.
         ``in_flight(seq)`` gives the payload SHA-256 of a seq started but not yet committed."""
@@ -73,16 +86,16 @@ class BatchIngest:
         """Decide, commit in one transaction, and return (decisions in batch order, committed seq)."""
         checked = CheckPool.gather(p.futures)
         ok = [c for c in checked if c.ok]
-        fps = self.store.stored_fingerprints([c.fingerprint for c in ok])   # one query per batch
+        fps = self.store.stored_fingerprints([c.fingerprint for c in ok])  # one query per batch
         versions = self.store.current_versions([c.natural_key for c in ok])
         decided = decide(checked, fps.__contains__, versions.get)
         by_pos = dict(p.settled)
-        by_pos.update(zip(p.positions, decided))
+        by_pos.update(zip(p.positions, decided, strict=True))
         ordered = [by_pos[i] for i in range(len(p.records))]
         now = self.clock()
         leaves = leaves_for(ordered, p.node, now) if self.audit else None
         committed = max(p.next_expected - 1, self.store.committed_seq(p.node))
-        items = list(zip(ordered, p.records))
+        items = list(zip(ordered, p.records, strict=True))
         done = self._commit(p.node, items, checked, leaves, committed, now)
         # SYNC-013: a replay answers with the stored decision (also one made earlier in this batch).
         out = []
@@ -93,9 +106,15 @@ class BatchIngest:
             out.append(d)
         return out, committed
 
-    def _commit(self, node: str, items: list[tuple[Decision, IncomingRecord]], checked: Sequence[Checked],
-                leaves: list[tuple[bytes, bytes]] | None, committed: int,
-                now: datetime) -> list[Decision]:
+    def _commit(
+        self,
+        node: str,
+        items: list[tuple[Decision, IncomingRecord]],
+        checked: Sequence[Checked],
+        leaves: list[tuple[bytes, bytes]] | None,
+        committed: int,
+        now: datetime,
+    ) -> list[Decision]:
         """DIST-010: decide the batch's list changes from the records the workers decoded, then
         commit everything in one store transaction; decide again if another list writer moved an
         entry in between (the expiry job, an import: rare, so a few attempts suffice)."""

@@ -16,19 +16,19 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives import serialization
 
-from creditx.pki.identity import IdentityError, TrustStore, parse_certificate, verify
-from creditx.pki.profiles import NODE_SIGNING, key_id
 from creditx.gateway.ingest.check import KeyGrant
 from creditx.gateway.store.base import SigningCert
+from creditx.pki.identity import IdentityError, TrustStore, parse_certificate, verify
+from creditx.pki.profiles import NODE_SIGNING, key_id
 
 
 def _spki(cert) -> bytes:
-    return cert.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def check_signing_cert(der: bytes, trust: TrustStore, region: str, at: datetime
-                       ) -> tuple[str, KeyGrant, SigningCert | None]:
+def check_signing_cert(
+    der: bytes, trust: TrustStore, region: str, at: datetime
+) -> tuple[str, KeyGrant, SigningCert | None]:
     """Verify one presented signing certificate: (key id, grant, row to store or None)."""
     try:
         cert = parse_certificate(der)
@@ -40,11 +40,19 @@ def check_signing_cert(der: bytes, trust: TrustStore, region: str, at: datetime
     except IdentityError as exc:
         return kid, KeyGrant(reason=exc.reason, requirement=exc.rule, message=exc.diagnostics()), None
     if ident.region != region:
-        return kid, KeyGrant(reason="SEC_REGION_MISMATCH", requirement="SEC-032",
-                             message=f"signing certificate names region {ident.region}, the TLS peer "
-                                     f"is {region}; a node signs with its own region's certificate"), None
-    row = SigningCert(kid, region, ident.serial, ident.not_after.isoformat(), cert.public_bytes(
-        serialization.Encoding.DER))
+        return (
+            kid,
+            KeyGrant(
+                reason="SEC_REGION_MISMATCH",
+                requirement="SEC-032",
+                message=f"signing certificate names region {ident.region}, the TLS peer "
+                f"is {region}; a node signs with its own region's certificate",
+            ),
+            None,
+        )
+    row = SigningCert(
+        kid, region, ident.serial, ident.not_after.isoformat(), cert.public_bytes(serialization.Encoding.DER)
+    )
     return kid, KeyGrant(spki_der=_spki(cert)), row
 
 

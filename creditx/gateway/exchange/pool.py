@@ -24,7 +24,6 @@ from dataclasses import replace
 from creditx.gateway.ingest.check import CheckJob, check_job
 from creditx.gateway.ingest.values import Checked
 
-
 PR_SET_PDEATHSIG = 1
 
 
@@ -53,9 +52,16 @@ def _warm() -> None:
 class CheckPool:
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                          initializer=_die_with_parent, initargs=(os.getpid(),))
-                      if workers > 0 else None)
+        self._pool = (
+            ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent,
+                initargs=(os.getpid(),),
+            )
+            if workers > 0
+            else None
+        )
 
     def warm(self) -> None:
         """Start every worker now (spawn + imports take ~1 s), not on the first batch."""
@@ -74,8 +80,10 @@ class CheckPool:
             return [f]
         n = min(self.workers, len(job.records))
         size = -(-len(job.records) // n)
-        return [self._pool.submit(check_job, replace(job, records=job.records[i:i + size]))
-                for i in range(0, len(job.records), size)]
+        return [
+            self._pool.submit(check_job, replace(job, records=job.records[i : i + size]))
+            for i in range(0, len(job.records), size)
+        ]
 
     @staticmethod
     def gather(futures: list[Future]) -> list[Checked]:

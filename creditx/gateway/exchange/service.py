@@ -15,17 +15,17 @@ from datetime import datetime
 
 import grpc
 
+from creditx.gateway.audit.leaves import rfc3339
+from creditx.gateway.call_errors import BatchError, abort, from_identity
+from creditx.gateway.config import GatewayConfig
+from creditx.gateway.exchange.batches import BatchIngest
+from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.presence import Presence
+from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
 from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
 from creditx.pki.profiles import NODE_AUTH
 from creditx.v1 import exchange_pb2 as pb
 from creditx.v1 import exchange_pb2_grpc
-from creditx.gateway.audit.leaves import rfc3339
-from creditx.gateway.exchange.batches import BatchIngest
-from creditx.gateway.config import GatewayConfig
-from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
-from creditx.gateway.exchange.keys import KeyRegistry
-from creditx.gateway.exchange.presence import Presence
-from creditx.gateway.call_errors import BatchError, abort, from_identity
 
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes:
@@ -45,36 +45,66 @@ def identify(pem: bytes, trust: TrustStore, at: datetime, role: str) -> Identity
 
 def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
     if len(req.records) > max_records:
-        raise BatchError("RESOURCE_EXHAUSTED", "BATCH_TOO_LARGE",
-                         f"batch {req.batch_id} has {len(req.records)} records, the limit is {max_records} "
-                         "(HandshakeResponse.max_batch_records); split it")
+        raise BatchError(
+            "RESOURCE_EXHAUSTED",
+            "BATCH_TOO_LARGE",
+            f"batch {req.batch_id} has {len(req.records)} records, the limit is {max_records} "
+            "(HandshakeResponse.max_batch_records); split it",
+        )
     out = []
     for i, r in enumerate(req.records):
         if r.source_seq == 0 or not r.HasField("envelope"):
-            raise BatchError("INVALID_ARGUMENT", "BATCH_MALFORMED",
-                             f"records[{i}] of batch {req.batch_id}: source_seq must be >= 1 and an "
-                             "envelope is required (SYNC-010)")
+            raise BatchError(
+                "INVALID_ARGUMENT",
+                "BATCH_MALFORMED",
+                f"records[{i}] of batch {req.batch_id}: source_seq must be >= 1 and an envelope is required (SYNC-010)",
+            )
         e = r.envelope
-        out.append(IncomingRecord(r.source_seq, e.payload_type, e.payload,
-                                  tuple(SignatureValue(s.keyid, s.suite, s.sig) for s in e.signatures)))
+        out.append(
+            IncomingRecord(
+                r.source_seq,
+                e.payload_type,
+                e.payload,
+                tuple(SignatureValue(s.keyid, s.suite, s.sig) for s in e.signatures),
+            )
+        )
     return out
 
 
 def to_ack(d: Decision) -> pb.RecordAck:
-    return pb.RecordAck(source_seq=d.source_seq, outcome=int(d.outcome), reason_code=d.reason,
-                        requirement=d.requirement, field=d.field, message=d.message,
-                        fingerprint=d.fingerprint, log_index=max(d.log_index, 0))
+    return pb.RecordAck(
+        source_seq=d.source_seq,
+        outcome=int(d.outcome),
+        reason_code=d.reason,
+        requirement=d.requirement,
+        field=d.field,
+        message=d.message,
+        fingerprint=d.fingerprint,
+        log_index=max(d.log_index, 0),
+    )
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     on_applied = None  # (region, applied_list_seq) -> None: creditx.gateway.lists.wiring.Lists.applied
-    def __init__(self, ingest: BatchIngest, keys: KeyRegistry, presence: Presence, cfg: GatewayConfig,
-                 clock: Callable[[], datetime], *, peer: Callable[[grpc.ServicerContext], bytes] = peer_certificate,
-                 checkpointer=None, signing_cert_der: bytes = b"") -> None:
+
+    def __init__(
+        self,
+        ingest: BatchIngest,
+        keys: KeyRegistry,
+        presence: Presence,
+        cfg: GatewayConfig,
+        clock: Callable[[], datetime],
+        *,
+        peer: Callable[[grpc.ServicerContext], bytes] = peer_certificate,
+        checkpointer=None,
+        signing_cert_der: bytes = b"",
+    ) -> None:
         self.ingest, self.keys, self.presence, self.cfg, self.clock = ingest, keys, presence, cfg, clock
         self.store = ingest.store
         self.peer = peer
-        self.checkpointer = checkpointer  # creditx.gateway.audit.checkpoints.Checkpointer: receipts, fail closed (AUD-040)
+        self.checkpointer = (
+            checkpointer  # creditx.gateway.audit.checkpoints.Checkpointer: receipts, fail closed (AUD-040)
+        )
         self.signing_cert_der = signing_cert_der  # handed to nodes for checkpoint checks
         self.stopping = threading.Event()
         self._locks: dict[str, threading.Lock] = {}
@@ -93,15 +123,19 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             for _, _, row in results:
                 if row is not None:
                     self.store.add_signing_cert(row, rfc3339(now))
-            self.store.upsert_node(ident.region, request.node_name or ident.name, ident.serial,
-                                   ident.not_after.isoformat(), rfc3339(now))
+            self.store.upsert_node(
+                ident.region, request.node_name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now)
+            )
             self.presence.seen(ident.region, now)
-            return pb.HandshakeResponse(committed_seq=self.store.committed_seq(ident.region),
-                                        max_batch_records=self.cfg.max_batch_records,
-                                        max_message_bytes=self.cfg.max_message_bytes,
-                                        max_in_flight_batches=self.cfg.max_in_flight_batches,
-                                        gateway_id=self.cfg.name, region=ident.region,
-                                        gateway_signing_certificate=self.signing_cert_der)
+            return pb.HandshakeResponse(
+                committed_seq=self.store.committed_seq(ident.region),
+                max_batch_records=self.cfg.max_batch_records,
+                max_message_bytes=self.cfg.max_message_bytes,
+                max_in_flight_batches=self.cfg.max_in_flight_batches,
+                gateway_id=self.cfg.name,
+                region=ident.region,
+                gateway_signing_certificate=self.signing_cert_der,
+            )
         except BatchError as err:
             abort(context, err)
 
@@ -115,8 +149,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         if self.on_applied is not None:  # DIST-043: the node's list replica cursor
             self.on_applied(ident.region, request.applied_list_seq)
         self.presence.seen(ident.region, now)
-        return pb.HeartbeatResponse(committed_seq=self.store.committed_seq(ident.region),
-                                    server_time_unix_ms=int(now.timestamp() * 1000))
+        return pb.HeartbeatResponse(
+            committed_seq=self.store.committed_seq(ident.region), server_time_unix_ms=int(now.timestamp() * 1000)
+        )
 
     def _lock_for(self, region: str) -> threading.Lock:
         with self._locks_guard:
@@ -130,8 +165,14 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         node = ident.region
         lock = self._lock_for(node)
         if not lock.acquire(timeout=self.cfg.stream_lock_timeout_s):
-            abort(context, BatchError("ABORTED", "STREAM_BUSY", f"another Push stream of {node} is open; "
-                                      "one stream per node (SYNC-015), retry after it closes"))
+            abort(
+                context,
+                BatchError(
+                    "ABORTED",
+                    "STREAM_BUSY",
+                    f"another Push stream of {node} is open; one stream per node (SYNC-015), retry after it closes",
+                ),
+            )
         self.presence.open(node, self.clock())
         try:
             yield from self._push(node, request_iterator, context)
@@ -152,8 +193,11 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     if done.is_set():
                         return
                     if self.stopping.is_set():
-                        raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; "
-                                         "unacked batches were not decided, resend them")
+                        raise BatchError(
+                            "UNAVAILABLE",
+                            "SHUTTING_DOWN",
+                            "the gateway is shutting down; unacked batches were not decided, resend them",
+                        )
                     refusal = self.checkpointer.refusal() if self.checkpointer else ""
                     if refusal:
                         raise BatchError("UNAVAILABLE", "AUDIT_UNSEALED", refusal)
@@ -197,7 +241,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 self.presence.seen(node, now)
                 size = max((d.log_index + 1 for d in decisions), default=0)
                 receipt = self.checkpointer.covering(size) if self.checkpointer and size else ""
-                yield pb.PushResponse(batch_id=batch_id, acks=[to_ack(d) for d in decisions],
-                                      committed_seq=committed, checkpoint=receipt)
+                yield pb.PushResponse(
+                    batch_id=batch_id, acks=[to_ack(d) for d in decisions], committed_seq=committed, checkpoint=receipt
+                )
         finally:
             done.set()

@@ -65,10 +65,16 @@ def _public_key(keyid: str, der: bytes):
     return k
 
 
-def _reject(rec: IncomingRecord, reason: str, requirement: str, message: str, field: str = "",
-            **kw) -> Checked:
-    return Checked(source_seq=rec.source_seq, payload_sha=rec.payload_sha, reason=reason,
-                   requirement=requirement or requirement_of(reason), field=field, message=message, **kw)
+def _reject(rec: IncomingRecord, reason: str, requirement: str, message: str, field: str = "", **kw) -> Checked:
+    return Checked(
+        source_seq=rec.source_seq,
+        payload_sha=rec.payload_sha,
+        reason=reason,
+        requirement=requirement or requirement_of(reason),
+        field=field,
+        message=message,
+        **kw,
+    )
 
 
 def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
@@ -76,9 +82,12 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
     usable = tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.signatures if s.keyid in grants)
     if not usable:
         ids = ", ".join(s.keyid for s in rec.signatures) or "none"
-        return _reject(rec, "SIG_UNKNOWN_KEY", "",
-                       f"no signature by a signing certificate this node presented (key ids: {ids}); "
-                       f"{fix_of('SIG_UNKNOWN_KEY')}")
+        return _reject(
+            rec,
+            "SIG_UNKNOWN_KEY",
+            "",
+            f"no signature by a signing certificate this node presented (key ids: {ids}); {fix_of('SIG_UNKNOWN_KEY')}",
+        )
     grant = grants[usable[0].keyid]
     if grant.reason:
         return _reject(rec, grant.reason, grant.requirement, grant.message, keyid=usable[0].keyid)
@@ -88,8 +97,9 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         return _public_key(keyid, g.spki_der) if g and g.spki_der else None
 
     try:
-        sig = verify_envelope(Envelope(rec.payload_type, rec.payload, usable), resolve,
-                              expected_type=RECORD_PAYLOAD_TYPE)
+        sig = verify_envelope(
+            Envelope(rec.payload_type, rec.payload, usable), resolve, expected_type=RECORD_PAYLOAD_TYPE
+        )
     except SignatureError as exc:
         return _reject(rec, exc.reason, exc.rule, exc.detail, keyid=usable[0].keyid)
     keyid = sig.keyid
@@ -98,27 +108,51 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
     except RecordError as exc:
         return _reject(rec, exc.reason, exc.rule, exc.detail, exc.field, keyid=keyid)
     if record.source_seq != rec.source_seq:
-        return _reject(rec, "SYNC_SEQ_MISMATCH", "", f"payload says source_seq {record.source_seq} but it "
-                       f"was sent as {rec.source_seq}; {fix_of('SYNC_SEQ_MISMATCH')}", "source_seq",
-                       **_meta(record, keyid))
+        return _reject(
+            rec,
+            "SYNC_SEQ_MISMATCH",
+            "",
+            f"payload says source_seq {record.source_seq} but it "
+            f"was sent as {rec.source_seq}; {fix_of('SYNC_SEQ_MISMATCH')}",
+            "source_seq",
+            **_meta(record, keyid),
+        )
     if record.region != job.node_region:
-        return _reject(rec, "SEC_REGION_MISMATCH", "", f"record region {record.region} is not this node's "
-                       f"region {job.node_region} (from its certificate); {fix_of('SEC_REGION_MISMATCH')}",
-                       "region", **_meta(record, keyid))
+        return _reject(
+            rec,
+            "SEC_REGION_MISMATCH",
+            "",
+            f"record region {record.region} is not this node's "
+            f"region {job.node_region} (from its certificate); {fix_of('SEC_REGION_MISMATCH')}",
+            "region",
+            **_meta(record, keyid),
+        )
     violations = validate_fields(record.type, record.fields, today=job.today)  # [] when clean: no copies
     errors = [v for v in violations if v.severity == "error"]
     if errors:
         v = errors[0]
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         return _reject(rec, v.reason, v.rule, f"{v.message}; {v.fix}{more}", v.field, **_meta(record, keyid))
-    return Checked(rec.source_seq, rec.payload_sha, "", "", "", "", fingerprint(record),
-                   natural_key(record, job.subject_key), record.version, record.type, record.region,
-                   record.op, keyid, list_record=record if record.type == "LIST" else None)
+    return Checked(
+        rec.source_seq,
+        rec.payload_sha,
+        "",
+        "",
+        "",
+        "",
+        fingerprint(record),
+        natural_key(record, job.subject_key),
+        record.version,
+        record.type,
+        record.region,
+        record.op,
+        keyid,
+        list_record=record if record.type == "LIST" else None,
+    )
 
 
 def _meta(record, keyid: str) -> dict:
-    return dict(keyid=keyid, record_type=record.type, region=record.region, op=record.op,
-                version=record.version)
+    return dict(keyid=keyid, record_type=record.type, region=record.region, op=record.op, version=record.version)
 
 
 def check_job(job: CheckJob) -> list[Checked]:

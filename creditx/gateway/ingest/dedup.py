@@ -23,45 +23,78 @@ from creditx.gateway.ingest.reasons import Outcome, fix_of, requirement_of
 from creditx.gateway.ingest.values import Checked, Decision
 
 FingerprintLookup = Callable[[bytes], bool]
-CurrentLookup = Callable[[str], int | None]   # natural key -> current version
+CurrentLookup = Callable[[str], int | None]  # natural key -> current version
 
 
 def _decision(c: Checked, outcome: Outcome, **kw) -> Decision:
-    return Decision(source_seq=c.source_seq, outcome=outcome, payload_sha=c.payload_sha,
-                    fingerprint=c.fingerprint, natural_key=c.natural_key, version=c.version,
-                    record_type=c.record_type, region=c.region, op=c.op, keyid=c.keyid, **kw)
+    return Decision(
+        source_seq=c.source_seq,
+        outcome=outcome,
+        payload_sha=c.payload_sha,
+        fingerprint=c.fingerprint,
+        natural_key=c.natural_key,
+        version=c.version,
+        record_type=c.record_type,
+        region=c.region,
+        op=c.op,
+        keyid=c.keyid,
+        **kw,
+    )
 
 
-def decide(checked: Iterable[Checked], fp_stored: FingerprintLookup,
-           current_version: CurrentLookup) -> list[Decision]:
+def decide(checked: Iterable[Checked], fp_stored: FingerprintLookup, current_version: CurrentLookup) -> list[Decision]:
     seen_fp: set[bytes] = set()
     current: dict[str, int] = {}
     out: list[Decision] = []
     for c in checked:
         if not c.ok:
-            out.append(_decision(c, Outcome.REJECTED, reason=c.reason, requirement=c.requirement,
-                                 field=c.field, message=c.message))
+            out.append(
+                _decision(
+                    c, Outcome.REJECTED, reason=c.reason, requirement=c.requirement, field=c.field, message=c.message
+                )
+            )
             continue
         if c.fingerprint in seen_fp or fp_stored(c.fingerprint):
-            out.append(_decision(c, Outcome.DUPLICATE, requirement="SYNC-020",
-                                 message="same content already stored; nothing new stored"))
+            out.append(
+                _decision(
+                    c,
+                    Outcome.DUPLICATE,
+                    requirement="SYNC-020",
+                    message="same content already stored; nothing new stored",
+                )
+            )
             continue
         cur = current[c.natural_key] if c.natural_key in current else current_version(c.natural_key)
         if cur is None:
             d = _decision(c, Outcome.ACCEPTED, requirement="SYNC-021", current=True)
         elif c.version > cur:
-            d = _decision(c, Outcome.SUPERSEDED, requirement="SYNC-021", current=True,
-                          message=f"version {c.version} supersedes version {cur}")
+            d = _decision(
+                c,
+                Outcome.SUPERSEDED,
+                requirement="SYNC-021",
+                current=True,
+                message=f"version {c.version} supersedes version {cur}",
+            )
         elif c.version < cur:
-            d = _decision(c, Outcome.SUPERSEDED, reason="OLDER_THAN_STORED",
-                          requirement=requirement_of("OLDER_THAN_STORED"),
-                          message=f"version {c.version} is older than the current version {cur}; "
-                                  f"stored in the chain, not current. {fix_of('OLDER_THAN_STORED')}")
+            d = _decision(
+                c,
+                Outcome.SUPERSEDED,
+                reason="OLDER_THAN_STORED",
+                requirement=requirement_of("OLDER_THAN_STORED"),
+                message=f"version {c.version} is older than the current version {cur}; "
+                f"stored in the chain, not current. {fix_of('OLDER_THAN_STORED')}",
+            )
         else:
-            out.append(_decision(c, Outcome.REJECTED, reason="SYNC_VERSION_CONFLICT",
-                                 requirement=requirement_of("SYNC_VERSION_CONFLICT"),
-                                 message=f"version {c.version} of this record is already stored with "
-                                         f"different content; {fix_of('SYNC_VERSION_CONFLICT')}"))
+            out.append(
+                _decision(
+                    c,
+                    Outcome.REJECTED,
+                    reason="SYNC_VERSION_CONFLICT",
+                    requirement=requirement_of("SYNC_VERSION_CONFLICT"),
+                    message=f"version {c.version} of this record is already stored with "
+                    f"different content; {fix_of('SYNC_VERSION_CONFLICT')}",
+                )
+            )
             continue
         seen_fp.add(c.fingerprint)
         if d.current:

@@ -34,6 +34,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "SEC_REGION_MISMATCH": ("SEC-032", "a node sends records of its own region only (370000: province)"),
 }
 
+
 def requirement_of(reason: str, default: str = "") -> str:
     return REASONS.get(reason, (default, ""))[0]
 

@@ -1,6 +1,6 @@
 """Sequence triage of a pushed batch (SYNC-010 … SYNC-014), before any signature is checked.
 
-A node's ``source_seq`` is contiguous from 1 (DESIGN.md decision 5). For each record, in batch
+A node's ``source_seq`` is contiguous from 1 (ADR 0007). For each record, in batch
 order, with ``expected`` = committed high-water mark + 1:
 
 * ``seq < expected`` and the stored (or earlier-in-batch) payload has the same SHA-256 → a
@@ -33,8 +33,7 @@ class Triage:
     next_expected: int
 
 
-def triage(records: Sequence[IncomingRecord], committed_seq: int,
-           lookup: Callable[[int], Decision | None]) -> Triage:
+def triage(records: Sequence[IncomingRecord], committed_seq: int, lookup: Callable[[int], Decision | None]) -> Triage:
     expected = committed_seq + 1
     in_batch: dict[int, bytes] = {}
     to_check: list[tuple[int, IncomingRecord]] = []
@@ -50,20 +49,38 @@ def triage(records: Sequence[IncomingRecord], committed_seq: int,
             if prior_sha == sha:
                 # SYNC-013: idempotent replay; a replay of a seq decided earlier in this batch
                 # is answered once that decision is known (the servicer resolves "pending").
-                settled[pos] = (replace(prior, replay=True, stored=False) if prior is not None
-                                else Decision(source_seq=seq, outcome=Outcome.ACCEPTED,  # resolved below
-                                              payload_sha=sha, replay=True, stored=False))
+                settled[pos] = (
+                    replace(prior, replay=True, stored=False)
+                    if prior is not None
+                    else Decision(
+                        source_seq=seq,
+                        outcome=Outcome.ACCEPTED,  # resolved below
+                        payload_sha=sha,
+                        replay=True,
+                        stored=False,
+                    )
+                )
             else:
-                settled[pos] = rejected(seq, "SYNC_SEQ_CONFLICT", requirement_of("SYNC_SEQ_CONFLICT"),
-                                        f"source_seq {seq} was already decided for different payload "
-                                        "bytes; a source_seq is never reused (protocol violation)",
-                                        payload_sha=sha, stored=False)
+                settled[pos] = rejected(
+                    seq,
+                    "SYNC_SEQ_CONFLICT",
+                    requirement_of("SYNC_SEQ_CONFLICT"),
+                    f"source_seq {seq} was already decided for different payload "
+                    "bytes; a source_seq is never reused (protocol violation)",
+                    payload_sha=sha,
+                    stored=False,
+                )
         elif seq == expected:
             to_check.append((pos, rec))
             in_batch[seq] = sha
             expected += 1
         else:
-            settled[pos] = rejected(seq, "SYNC_SEQ_GAP", requirement_of("SYNC_SEQ_GAP"),
-                                    f"source_seq {seq} skips {expected}..{seq - 1}; not decided, "
-                                    f"resend in order from {expected}", payload_sha=sha, stored=False)
+            settled[pos] = rejected(
+                seq,
+                "SYNC_SEQ_GAP",
+                requirement_of("SYNC_SEQ_GAP"),
+                f"source_seq {seq} skips {expected}..{seq - 1}; not decided, resend in order from {expected}",
+                payload_sha=sha,
+                stored=False,
+            )
     return Triage(to_check=to_check, settled=settled, next_expected=expected)

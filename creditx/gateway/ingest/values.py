@@ -1,6 +1,6 @@
 """Domain values of ingest: what comes in, what a worker found, what was decided.
 
-Wire types stop at the servicer (STYLE.md 5); these frozen dataclasses are what the rules and
+Wire types stop at the servicer (ADR 0003); these frozen dataclasses are what the rules and
 the store see. Invariant: a :class:`Decision` with ``stored=False`` (a sequence gap, a replay)
 leaves no row and no audit leaf; every other decision is one row and one leaf (SYNC-031).
 """
@@ -84,24 +84,40 @@ class Decision:
     region: str = ""
     op: str = ""
     keyid: str = ""
-    current: bool = False      # becomes the current version of its natural key
-    stored: bool = True        # False: gap or replay — no new row, no new audit leaf
+    current: bool = False  # becomes the current version of its natural key
+    stored: bool = True  # False: gap or replay — no new row, no new audit leaf
     replay: bool = False
-    log_index: int = -1        # set by the store at commit
+    log_index: int = -1  # set by the store at commit
 
-    def with_log_index(self, idx: int) -> "Decision":
+    def with_log_index(self, idx: int) -> Decision:
         d = object.__new__(Decision)  # a plain dict copy: ~20x cheaper than dataclasses.replace
         d.__dict__.update(self.__dict__)
         d.__dict__["log_index"] = idx
         return d
 
 
-def rejected(checked_or_seq, reason: str, requirement: str, message: str, *, field_code: str = "",
-             payload_sha: bytes = b"", stored: bool = True) -> Decision:
+def rejected(
+    checked_or_seq,
+    reason: str,
+    requirement: str,
+    message: str,
+    *,
+    field_code: str = "",
+    payload_sha: bytes = b"",
+    stored: bool = True,
+) -> Decision:
     """A REJECTED decision (kept with its reason, SYNC-031)."""
     seq = checked_or_seq if isinstance(checked_or_seq, int) else checked_or_seq.source_seq
-    return Decision(source_seq=seq, outcome=Outcome.REJECTED, payload_sha=payload_sha, reason=reason,
-                    requirement=requirement, field=field_code, message=message, stored=stored)
+    return Decision(
+        source_seq=seq,
+        outcome=Outcome.REJECTED,
+        payload_sha=payload_sha,
+        reason=reason,
+        requirement=requirement,
+        field=field_code,
+        message=message,
+        stored=stored,
+    )
 
 
 __all__ = ["SignatureValue", "IncomingRecord", "Checked", "Decision", "rejected"]

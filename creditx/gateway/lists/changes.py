@@ -83,15 +83,26 @@ def origin_of(rec: IncomingRecord) -> Envelope:
     return Envelope(rec.payload_type, rec.payload, tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.signatures))
 
 
-def decide_batch(node: str, events: Sequence[tuple[Decision, IncomingRecord, Record]],
-                 current: Mapping[str, tuple[ListEntry, int]], at: datetime, catalogue: Catalogue) -> ListBatch:
+def decide_batch(
+    node: str,
+    events: Sequence[tuple[Decision, IncomingRecord, Record]],
+    current: Mapping[str, tuple[ListEntry, int]],
+    at: datetime,
+    catalogue: Catalogue,
+) -> ListBatch:
     """DIST-010: the list changes of ``events`` (in batch order) against ``current`` (entry id →
     (entry, last_seq) for the entries that exist)."""
     drafts = Drafts(lambda entry_id: current[entry_id][0] if entry_id in current else None)
     refusals = []
     for d, rec, record in events:
-        decision = derive_change(drafts.entry(d.natural_key), record, entry_id=d.natural_key,
-                                 fingerprint=d.fingerprint, at=at, catalogue=catalogue)
+        decision = derive_change(
+            drafts.entry(d.natural_key),
+            record,
+            entry_id=d.natural_key,
+            fingerprint=d.fingerprint,
+            at=at,
+            catalogue=catalogue,
+        )
         if decision.error is not None:
             refusals.append(Refusal(node, d.source_seq, d.natural_key, decision.error))
         elif decision.change is not None:

@@ -43,16 +43,23 @@ class ListCheckpointer:
                 if row is not None and row[0] >= cr.size:
                     return row[0], row[1]
                 note = sign_checkpoint(Checkpoint(self.origin, cr.size, cr.root()), self.origin, self.load_key())
-                conn.execute("INSERT INTO list_checkpoints (size, root, note, signed_at) VALUES (?,?,?,?)",
-                             (cr.size, cr.root(), note, rfc3339_ms(self.clock())))
+                conn.execute(
+                    "INSERT INTO list_checkpoints (size, root, note, signed_at) VALUES (?,?,?,?)",
+                    (cr.size, cr.root(), note, rfc3339_ms(self.clock())),
+                )
         return cr.size, note
 
 
 def consistency(conn: sqlite3.Connection, old_size: int, new_size: int) -> list[bytes]:
     """RFC 9162 §2.1.4 proof that the list log of ``old_size`` is a prefix of ``new_size``."""
     if old_size > new_size:
-        raise ListError("DIST_SIZE_AHEAD", "DIST-052", f"from_size {old_size} is beyond the log's {new_size}",
-                        field="from_size", hint="the replica claims more than the log holds: re-bootstrap from a snapshot")
+        raise ListError(
+            "DIST_SIZE_AHEAD",
+            "DIST-052",
+            f"from_size {old_size} is beyond the log's {new_size}",
+            field="from_size",
+            hint="the replica claims more than the log holds: re-bootstrap from a snapshot",
+        )
     if old_size == 0 or old_size == new_size:
         return []
     return consistency_proof_from(old_size, new_size, leaf_reader_subtree(lambda s, e: store.leaf_hashes(conn, s, e)))

@@ -23,8 +23,15 @@ from creditx.standard.lists.expiry import due_for_expiry, expire
 
 
 class ExpiryJob:
-    def __init__(self, db_path: Path, hub: Hub | None, clock: Callable[[], datetime], *,
-                 catalogue: Catalogue | None = None, audit: bool = True) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        hub: Hub | None,
+        clock: Callable[[], datetime],
+        *,
+        catalogue: Catalogue | None = None,
+        audit: bool = True,
+    ) -> None:
         self.db_path, self.hub, self.clock, self.audit = db_path, hub, clock, audit
         self.catalogue = catalogue or load_catalogue()
 

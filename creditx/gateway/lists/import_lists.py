@@ -19,19 +19,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from creditx.pki.files import read_key
 from creditx.gateway.config import load_config
 from creditx.gateway.lists import store
 from creditx.gateway.lists.changes import Drafts
 from creditx.gateway.store.engine import transaction
+from creditx.pki.files import read_key
 from creditx.standard.divisions import PROVINCE
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.fingerprint import fingerprint
-from creditx.standard.lists.lifecycle import REMOVAL_FIELDS
-from creditx.standard.lists.lifecycle import derive_change
+from creditx.standard.lists.lifecycle import REMOVAL_FIELDS, derive_change
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, encode_record
 from creditx.standard.tabular import read_table
@@ -51,8 +50,13 @@ class ImportReport:
     head: int = 0
 
 
-def import_lists(directory: Path, path: Path, *, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 progress: Callable[[ImportReport], None] = lambda r: None) -> ImportReport:
+def import_lists(
+    directory: Path,
+    path: Path,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    progress: Callable[[ImportReport], None] = lambda r: None,
+) -> ImportReport:
     from creditx.gateway.server import load_subject_key
     from creditx.gateway.store.engine import open_store
 
@@ -66,7 +70,7 @@ def import_lists(directory: Path, path: Path, *, clock: Callable[[], datetime] =
     try:
         rows = iter(read_table(path, "LIST"))
         while True:
-            chunk = [r for _, r in zip(range(CHUNK_ROWS), rows)]
+            chunk = [r for _, r in zip(range(CHUNK_ROWS), rows, strict=False)]
             if not chunk:
                 break
             _import_chunk(conn, chunk, path, signer, subject_key, clock(), report)
@@ -76,8 +80,9 @@ def import_lists(directory: Path, path: Path, *, clock: Callable[[], datetime] =
     return report
 
 
-def _import_chunk(conn, chunk, path: Path, signer: Signer, subject_key: bytes, now: datetime,
-                  report: ImportReport) -> None:
+def _import_chunk(
+    conn, chunk, path: Path, signer: Signer, subject_key: bytes, now: datetime, report: ImportReport
+) -> None:
     with transaction(conn):
         drafts = Drafts(lambda entry_id: store.current_entry(conn, entry_id))
         seq = conn.execute("SELECT COALESCE(MAX(source_seq), 0) FROM list_imports").fetchone()[0]
@@ -88,8 +93,15 @@ def _import_chunk(conn, chunk, path: Path, signer: Signer, subject_key: bytes, n
             bad = errors_only(validate_fields("LIST", fields, today=now.date()))
             if bad:
                 v = bad[0]
-                report.rejected.append({"row": row.row, "field": v.field, "rule": v.rule, "reason": v.reason,
-                                        "message": f"{v.message}; {v.fix}"})
+                report.rejected.append(
+                    {
+                        "row": row.row,
+                        "field": v.field,
+                        "rule": v.rule,
+                        "reason": v.reason,
+                        "message": f"{v.message}; {v.fix}",
+                    }
+                )
                 continue
             seq += 1
             try:
@@ -101,8 +113,9 @@ def _import_chunk(conn, chunk, path: Path, signer: Signer, subject_key: bytes, n
                     continue
                 entry_id = natural_key(first, subject_key)
             except RecordError as exc:
-                report.rejected.append({"row": row.row, "field": exc.field, "rule": exc.rule, "reason": exc.reason,
-                                        "message": exc.detail})
+                report.rejected.append(
+                    {"row": row.row, "field": exc.field, "rule": exc.rule, "reason": exc.reason, "message": exc.detail}
+                )
                 seq -= 1
                 continue
             current = drafts.entry(entry_id)
@@ -115,8 +128,9 @@ def _import_chunk(conn, chunk, path: Path, signer: Signer, subject_key: bytes, n
             imported.append((seq, content_fp, str(path), row.row, store.rfc3339_ms(now)))
             if decision.error is not None:
                 e = decision.error
-                report.rejected.append({"row": row.row, "field": e.field, "rule": e.rule, "reason": e.reason,
-                                        "message": e.detail})
+                report.rejected.append(
+                    {"row": row.row, "field": e.field, "rule": e.rule, "reason": e.reason, "message": e.detail}
+                )
             elif decision.change is None:
                 report.no_change += 1
             else:
@@ -156,16 +170,21 @@ def cmd_import_lists(args) -> int:
 
     def progress(r: ImportReport) -> None:
         if not args.json:
-            print(f"  {r.rows} rows: {r.published} published, {r.duplicates} duplicate, "
-                  f"{len(r.rejected)} rejected", file=sys.stderr, flush=True)
+            print(
+                f"  {r.rows} rows: {r.published} published, {r.duplicates} duplicate, {len(r.rejected)} rejected",
+                file=sys.stderr,
+                flush=True,
+            )
 
     report = import_lists(args.dir, args.file, progress=progress)
     if args.json:
         print_json(asdict(report))
     else:
-        print(f"{report.file}: {report.rows} rows, {report.published} list changes published (list head "
-              f"{report.head}), {report.duplicates} duplicate, {report.no_change} without change, "
-              f"{len(report.rejected)} rejected")
+        print(
+            f"{report.file}: {report.rows} rows, {report.published} list changes published (list head "
+            f"{report.head}), {report.duplicates} duplicate, {report.no_change} without change, "
+            f"{len(report.rejected)} rejected"
+        )
         for r in report.rejected[:20]:
             print(f"  row {r['row']}: {r['reason']} [{r['rule']}] {r['field']}: {r['message']}")
     return 1 if report.rejected else 0

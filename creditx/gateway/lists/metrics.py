@@ -17,12 +17,15 @@ class ListCollector:
         head, lags = self.servicer.lags(self.clock())
         g_head = GaugeMetricFamily("creditx_gateway_list_head", "Newest list_seq of the list log")
         g_head.add_metric([], head)
-        applied = GaugeMetricFamily("creditx_gateway_list_applied_seq", "List_seq the node reports applied",
-                                    labels=["region"])
-        lag_n = GaugeMetricFamily("creditx_gateway_list_lag_entries", "List changes the node has not applied",
-                                  labels=["region"])
-        lag_s = GaugeMetricFamily("creditx_gateway_list_lag_seconds", "Age of the oldest change the node has not "
-                                  "applied", labels=["region"])
+        applied = GaugeMetricFamily(
+            "creditx_gateway_list_applied_seq", "List_seq the node reports applied", labels=["region"]
+        )
+        lag_n = GaugeMetricFamily(
+            "creditx_gateway_list_lag_entries", "List changes the node has not applied", labels=["region"]
+        )
+        lag_s = GaugeMetricFamily(
+            "creditx_gateway_list_lag_seconds", "Age of the oldest change the node has not applied", labels=["region"]
+        )
         for region, lag in sorted(lags.items()):
             applied.add_metric([region], lag.applied_list_seq)
             lag_n.add_metric([region], lag.lag_entries)

@@ -1,6 +1,6 @@
 """The ``creditx.v1.Distribution`` servicer: Subscribe, Snapshot, GetListCheckpoint, ReportApplied.
 
-Translates, doesn't think (STYLE.md 4): the log's rows come from :mod:`creditx.gateway.lists.store`,
+Translates, doesn't think (ADR 0003): the log's rows come from :mod:`creditx.gateway.lists.store`,
 wake-ups from :mod:`creditx.gateway.lists.hub`, chunk plans from ``creditx.standard.lists.snapshot``. Every
 call needs a node-auth certificate (SEC-030); each stream reads through a SQLite connection of
 its own, so a slow reader never holds the ingest writer.
@@ -22,20 +22,20 @@ from pathlib import Path
 
 import grpc
 
-from creditx.pki.profiles import NODE_AUTH
-from creditx.v1 import lists_pb2 as lpb
-from creditx.v1 import lists_pb2_grpc
 from creditx.gateway.audit.leaves import rfc3339
+from creditx.gateway.call_errors import BatchError, abort
 from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.service import identify, peer_certificate
 from creditx.gateway.lists import store
 from creditx.gateway.lists.checkpoint import ListCheckpointer, consistency
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.wire import change_to_pb, snapshot_chunk
-from creditx.gateway.exchange.service import identify, peer_certificate
-from creditx.gateway.call_errors import BatchError, abort
+from creditx.pki.profiles import NODE_AUTH
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.snapshot import plan_chunks
+from creditx.v1 import lists_pb2 as lpb
+from creditx.v1 import lists_pb2_grpc
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,17 @@ def _fail(context, code: grpc.StatusCode, reason: str, rule: str, message: str, 
 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
-    def __init__(self, db_path: Path, hub: Hub, keys: KeyRegistry, checkpointer: ListCheckpointer,
-                 clock: Callable[[], datetime], *, limits: ListLimits = ListLimits(),
-                 peer=peer_certificate) -> None:
+    def __init__(
+        self,
+        db_path: Path,
+        hub: Hub,
+        keys: KeyRegistry,
+        checkpointer: ListCheckpointer,
+        clock: Callable[[], datetime],
+        *,
+        limits: ListLimits = ListLimits(),
+        peer=peer_certificate,
+    ) -> None:
         self.db_path, self.hub, self.keys, self.checkpointer, self.clock = db_path, hub, keys, checkpointer, clock
         self.limits = limits
         self.peer = peer
@@ -79,8 +87,14 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self._node(context)
         unknown = sorted(set(request.list_types) - self.list_types)
         if unknown:
-            _fail(context, grpc.StatusCode.INVALID_ARGUMENT, "LIST_TYPE_UNKNOWN", "DIST-033",
-                  f"list_types: {unknown[0]!r} is not a list type of the catalogue", "use codes such as SXBZXR")
+            _fail(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "LIST_TYPE_UNKNOWN",
+                "DIST-033",
+                f"list_types: {unknown[0]!r} is not a list type of the catalogue",
+                "use codes such as SXBZXR",
+            )
         types = frozenset(request.list_types)
         limit = min(request.max_batch_changes or self.limits.max_batch_changes, self.limits.max_batch_changes)
         cursor = max(request.from_list_seq, 1) - 1
@@ -89,9 +103,14 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         try:
             head = store.head(conn)
             if cursor > head:
-                _fail(context, grpc.StatusCode.FAILED_PRECONDITION, "DIST_CURSOR_AHEAD", "DIST-040",
-                      f"from_list_seq {request.from_list_seq} is beyond the log's head {head}",
-                      "this replica holds changes the log does not: re-bootstrap from a snapshot")
+                _fail(
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "DIST_CURSOR_AHEAD",
+                    "DIST-040",
+                    f"from_list_seq {request.from_list_seq} is beyond the log's head {head}",
+                    "this replica holds changes the log does not: re-bootstrap from a snapshot",
+                )
             live_sent = False
             while context.is_active() and not self.hub.closed.is_set():
                 head = store.head(conn)
@@ -105,14 +124,21 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                     yield lpb.ListChangeBatch(through_list_seq=cursor, head_list_seq=head, live=True)
                 sub.wait(self.limits.poll_s)
             if self.hub.closed.is_set() and context.is_active():
-                _fail(context, grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN", "DIST-030",
-                      "the gateway is shutting down", f"resubscribe from {cursor + 1}")
+                _fail(
+                    context,
+                    grpc.StatusCode.UNAVAILABLE,
+                    "SHUTTING_DOWN",
+                    "DIST-030",
+                    "the gateway is shutting down",
+                    f"resubscribe from {cursor + 1}",
+                )
         finally:
             sub.close()
             conn.close()
 
-    def _batch(self, conn: sqlite3.Connection, cursor: int, head: int, limit: int,
-               types: frozenset[str]) -> tuple[lpb.ListChangeBatch, int]:
+    def _batch(
+        self, conn: sqlite3.Connection, cursor: int, head: int, limit: int, types: frozenset[str]
+    ) -> tuple[lpb.ListChangeBatch, int]:
         """Consecutive changes after ``cursor``: at most ``limit`` and about max_batch_bytes."""
         msg = lpb.ListChangeBatch(head_list_seq=head)
         size, through = 0, cursor
@@ -141,16 +167,26 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 try:
                     ranges = plan_chunks(snap.sizes, max_bytes=max_bytes, max_entries=max_entries)
                 except ListError as exc:
-                    _fail(context, grpc.StatusCode.FAILED_PRECONDITION, exc.reason, exc.rule, exc.detail,
-                          "ask with a larger max_chunk_bytes")
+                    _fail(
+                        context,
+                        grpc.StatusCode.FAILED_PRECONDITION,
+                        exc.reason,
+                        exc.rule,
+                        exc.detail,
+                        "ask with a larger max_chunk_bytes",
+                    )
                 if request.from_chunk >= len(ranges):
-                    _fail(context, grpc.StatusCode.OUT_OF_RANGE, "DIST_SNAPSHOT_ORDER", "DIST-072",
-                          f"from_chunk {request.from_chunk}: the snapshot at {snap.at} has {len(ranges)} chunks",
-                          "ask from a chunk below the total")
+                    _fail(
+                        context,
+                        grpc.StatusCode.OUT_OF_RANGE,
+                        "DIST_SNAPSHOT_ORDER",
+                        "DIST-072",
+                        f"from_chunk {request.from_chunk}: the snapshot at {snap.at} has {len(ranges)} chunks",
+                        "ask from a chunk below the total",
+                    )
                 snap.skip(ranges[request.from_chunk].start)  # resumption (DIST-072)
                 for index in range(request.from_chunk, len(ranges)):
-                    chunk = snapshot_chunk(snap.take(len(ranges[index])), snap.at, index, len(ranges),
-                                           len(snap.sizes))
+                    chunk = snapshot_chunk(snap.take(len(ranges[index])), snap.at, index, len(ranges), len(snap.sizes))
                     if index == 0:
                         chunk.frontier = snap.frontier.to_bytes()
                     if not context.is_active():

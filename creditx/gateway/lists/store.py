@@ -34,13 +34,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from creditx.gateway.audit.log import append_audit
 from creditx.gateway.lists.changes import ListBatch, ListStateMoved, Refusal
-from creditx.gateway.store.engine import Conn, open_conn as _open, stream, transaction
+from creditx.gateway.store.engine import Conn, stream, transaction
+from creditx.gateway.store.engine import open_conn as _open
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError
 from creditx.standard.lists.log import leaf_data, rfc3339_ms
@@ -78,8 +79,10 @@ _SIZES_SCHEMA = (
 )
 
 # The sizes of the state after change ``at`` (each entry's latest change up to it), in snapshot order.
-SNAPSHOT_SIZES_SQL = ("SELECT bytes FROM list_snap_sizes WHERE list_seq IN (SELECT MAX(list_seq) FROM list_snap_sizes"
-                      " WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id")
+SNAPSHOT_SIZES_SQL = (
+    "SELECT bytes FROM list_snap_sizes WHERE list_seq IN (SELECT MAX(list_seq) FROM list_snap_sizes"
+    " WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id"
+)
 
 
 def snapshot_bytes(entry: bytes, origin_payload: bytes, origin_sigs: str) -> int:
@@ -91,8 +94,10 @@ def create_size_table(conn: sqlite3.Connection) -> None:
     """Schema of migration 4, filled from the existing log (called inside the migration's transaction)."""
     for stmt in _SIZES_SCHEMA:
         conn.execute(stmt)
-    conn.execute("INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) SELECT list_seq, entry_id,"
-                 " length(entry) + length(origin_payload) + length(origin_sigs) FROM list_log")
+    conn.execute(
+        "INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) SELECT list_seq, entry_id,"
+        " length(entry) + length(origin_payload) + length(origin_sigs) FROM list_log"
+    )
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
@@ -114,11 +119,13 @@ def envelope_to_json(env: Envelope | None) -> tuple[str, bytes, str]:
 def envelope_from_row(payload_type: str, payload: bytes, sigs: str) -> Envelope | None:
     if not payload_type:
         return None
-    return Envelope(payload_type, bytes(payload), tuple(Signature(k, s, bytes.fromhex(h)) for k, s, h in json.loads(sigs)))
+    return Envelope(
+        payload_type, bytes(payload), tuple(Signature(k, s, bytes.fromhex(h)) for k, s, h in json.loads(sigs))
+    )
 
 
 def parse_at(at: str) -> datetime:
-    return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC)
 
 
 _LOG_COLS = "list_seq, kind, reason, entry, at_ms, origin_type, origin_payload, origin_sigs"
@@ -126,7 +133,7 @@ _LOG_COLS = "list_seq, kind, reason, entry, at_ms, origin_type, origin_payload, 
 
 def change_from_row(r) -> ListChange:
     entry = entry_from_obj(json.loads(r[3]))
-    at = datetime.fromtimestamp(r[4] / 1000, timezone.utc)
+    at = datetime.fromtimestamp(r[4] / 1000, UTC)
     return ListChange(r[0], ChangeKind(r[1]), r[2], entry, at, envelope_from_row(r[5], r[6], r[7]))
 
 
@@ -150,8 +157,11 @@ def current_entry(conn: Conn, entry_id: str) -> ListEntry | None:
 
 def current_origin(conn: Conn, entry_id: str) -> Envelope | None:
     """DIST-032: the envelope of the record version the entry rests on now."""
-    row = conn.execute("SELECT l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
-                       " JOIN list_log l ON l.list_seq = e.last_seq WHERE e.entry_id = ?", (entry_id,)).fetchone()
+    row = conn.execute(
+        "SELECT l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
+        " JOIN list_log l ON l.list_seq = e.last_seq WHERE e.entry_id = ?",
+        (entry_id,),
+    ).fetchone()
     return envelope_from_row(*row) if row else None
 
 
@@ -164,8 +174,12 @@ def publish(conn: Conn, drafts: Sequence[ListChange], *, audit: bool = True) -> 
     first = head(conn) + 1
     cr = frontier(conn)
     if cr.size != first - 1:  # the tree and the rows disagree: fail the transaction, never fork
-        raise ListError("DIST_LOG_DAMAGED", "DIST-050", f"list tree has {cr.size} leaves, the log {first - 1} changes",
-                        hint="restore the gateway database from backup; the list log must not be edited")
+        raise ListError(
+            "DIST_LOG_DAMAGED",
+            "DIST-050",
+            f"list tree has {cr.size} leaves, the log {first - 1} changes",
+            hint="restore the gateway database from backup; the list log must not be edited",
+        )
     out, rows, entries, leaves = [], [], [], []
     for i, draft in enumerate(drafts):
         c = draft.sequenced(first + i)
@@ -175,32 +189,67 @@ def publish(conn: Conn, drafts: Sequence[ListChange], *, audit: bool = True) -> 
         leaves.append((data, h))
         e = c.entry
         blob = entry_bytes(e)
-        rows.append((c.list_seq, e.entry_id, e.list_type, c.kind.value, c.reason, blob, rfc3339_ms(c.at),
-                     int(c.at.timestamp() * 1000), e.origin_region, *envelope_to_json(c.origin), h))
-        entries.append((e.entry_id, e.list_type, e.state.value, e.period_end.isoformat() if e.period_end else None,
-                        (e.period_start or e.listed_on).isoformat(), c.list_seq, blob))
+        rows.append(
+            (
+                c.list_seq,
+                e.entry_id,
+                e.list_type,
+                c.kind.value,
+                c.reason,
+                blob,
+                rfc3339_ms(c.at),
+                int(c.at.timestamp() * 1000),
+                e.origin_region,
+                *envelope_to_json(c.origin),
+                h,
+            )
+        )
+        entries.append(
+            (
+                e.entry_id,
+                e.list_type,
+                e.state.value,
+                e.period_end.isoformat() if e.period_end else None,
+                (e.period_start or e.listed_on).isoformat(),
+                c.list_seq,
+                blob,
+            )
+        )
         out.append(c)
-    conn.executemany("INSERT INTO list_log (list_seq, entry_id, list_type, kind, reason, entry, at, at_ms, node,"
-                     " origin_type, origin_payload, origin_sigs, leaf_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-    conn.executemany("INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) VALUES (?,?,?)",
-                     [(r[0], r[1], snapshot_bytes(r[5], r[10], r[11])) for r in rows])
-    conn.executemany("INSERT INTO list_entries (entry_id, list_type, state, period_end, period_start, last_seq, entry)"
-                     " VALUES (?,?,?,?,?,?,?) ON CONFLICT(entry_id) DO UPDATE SET list_type=excluded.list_type,"
-                     " state=excluded.state, period_end=excluded.period_end, period_start=excluded.period_start,"
-                     " last_seq=excluded.last_seq, entry=excluded.entry", entries)
+    conn.executemany(
+        "INSERT INTO list_log (list_seq, entry_id, list_type, kind, reason, entry, at, at_ms, node,"
+        " origin_type, origin_payload, origin_sigs, leaf_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO list_snap_sizes (list_seq, entry_id, bytes) VALUES (?,?,?)",
+        [(r[0], r[1], snapshot_bytes(r[5], r[10], r[11])) for r in rows],
+    )
+    conn.executemany(
+        "INSERT INTO list_entries (entry_id, list_type, state, period_end, period_start, last_seq, entry)"
+        " VALUES (?,?,?,?,?,?,?) ON CONFLICT(entry_id) DO UPDATE SET list_type=excluded.list_type,"
+        " state=excluded.state, period_end=excluded.period_end, period_start=excluded.period_start,"
+        " last_seq=excluded.last_seq, entry=excluded.entry",
+        entries,
+    )
     conn.execute("UPDATE list_tree SET frontier = ? WHERE id = 1", (cr.to_bytes(),))
     if audit:  # AUD-005/006: the same leaf bytes in the audit log, same transaction
         base = append_audit(conn, leaves)
-        conn.executemany("UPDATE list_log SET audit_idx = ? WHERE list_seq = ?",
-                         [(base + i, c.list_seq) for i, c in enumerate(out)])
+        conn.executemany(
+            "UPDATE list_log SET audit_idx = ? WHERE list_seq = ?", [(base + i, c.list_seq) for i, c in enumerate(out)]
+        )
     return out
 
 
 def refuse(conn: Conn, refusals: Iterable[Refusal], at: str) -> None:
-    conn.executemany("INSERT INTO list_refusals (node, source_seq, entry_id, reason, rule, field, message, at)"
-                     " VALUES (?,?,?,?,?,?,?,?)",
-                     [(r.node, r.source_seq, r.entry_id, r.error.reason, r.error.rule, r.error.field,
-                       r.error.detail, at) for r in refusals])
+    conn.executemany(
+        "INSERT INTO list_refusals (node, source_seq, entry_id, reason, rule, field, message, at)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (r.node, r.source_seq, r.entry_id, r.error.reason, r.error.rule, r.error.field, r.error.detail, at)
+            for r in refusals
+        ],
+    )
 
 
 def entry_states(conn: Conn, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
@@ -208,10 +257,11 @@ def entry_states(conn: Conn, entry_ids: Sequence[str]) -> dict[str, tuple[ListEn
     ids = list(dict.fromkeys(entry_ids))
     out: dict[str, tuple[ListEntry, int]] = {}
     for i in range(0, len(ids), 500):
-        chunk = ids[i:i + 500]
+        chunk = ids[i : i + 500]
         for entry_id, blob, last_seq in conn.execute(
-                "SELECT entry_id, entry, last_seq FROM list_entries WHERE entry_id IN ("
-                + ",".join("?" * len(chunk)) + ")", chunk):
+            "SELECT entry_id, entry, last_seq FROM list_entries WHERE entry_id IN (" + ",".join("?" * len(chunk)) + ")",
+            chunk,
+        ):
             out[entry_id] = (entry_from_obj(json.loads(blob)), last_seq)
     return out
 
@@ -232,14 +282,22 @@ def write_batch(conn: Conn, batch: ListBatch, at: str, *, audit: bool) -> list[L
 
 def changes_between(conn: Conn, first: int, last: int) -> list[ListChange]:
     """Changes with ``first <= list_seq <= last`` in order."""
-    return [change_from_row(r) for r in conn.execute(
-        f"SELECT {_LOG_COLS} FROM list_log WHERE list_seq BETWEEN ? AND ? ORDER BY list_seq", (first, last))]
+    return [
+        change_from_row(r)
+        for r in conn.execute(
+            f"SELECT {_LOG_COLS} FROM list_log WHERE list_seq BETWEEN ? AND ? ORDER BY list_seq", (first, last)
+        )
+    ]
 
 
 def leaf_hashes(conn: Conn, start: int, end: int) -> list[bytes]:
     """List-log leaf hashes of leaves [start, end) (leaf i is list_seq i + 1)."""
-    return [r[0] for r in conn.execute("SELECT leaf_hash FROM list_log WHERE list_seq > ? AND list_seq <= ?"
-                                       " ORDER BY list_seq", (start, end))]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT leaf_hash FROM list_log WHERE list_seq > ? AND list_seq <= ? ORDER BY list_seq", (start, end)
+        )
+    ]
 
 
 def at_ms_of(conn: Conn, list_seq: int) -> int | None:
@@ -253,24 +311,30 @@ def listed_candidates(conn: Conn, today: date, terms: dict[str, int]) -> list[Li
     few days for month-end clamping) ago. The exact decision is ``creditx.standard.lists.expiry``'s."""
     from creditx.standard.lists.expiry import add_months
 
-    rows = conn.execute("SELECT entry FROM list_entries WHERE state = 'LISTED' AND period_end IS NOT NULL"
-                        " AND period_end < ?", (today.isoformat(),)).fetchall()
+    rows = conn.execute(
+        "SELECT entry FROM list_entries WHERE state = 'LISTED' AND period_end IS NOT NULL AND period_end < ?",
+        (today.isoformat(),),
+    ).fetchall()
     for code, months in sorted(terms.items()):
         cutoff = add_months(today, -months).toordinal() + 4
-        rows += conn.execute("SELECT entry FROM list_entries WHERE state = 'LISTED' AND period_end IS NULL"
-                             " AND list_type = ? AND period_start <= ?",
-                             (code, date.fromordinal(cutoff).isoformat())).fetchall()
+        rows += conn.execute(
+            "SELECT entry FROM list_entries WHERE state = 'LISTED' AND period_end IS NULL"
+            " AND list_type = ? AND period_start <= ?",
+            (code, date.fromordinal(cutoff).isoformat()),
+        ).fetchall()
     return [entry_from_obj(json.loads(r[0])) for r in rows]
 
 
 def report_applied(conn: Conn, node: str, applied: int, verified: bool, at: str) -> None:
     """DIST-043: a node's applied list_seq (never moves back: a late report is ignored)."""
-    conn.execute("INSERT INTO list_applied (node, applied_list_seq, checkpoint_verified, reported_at)"
-                 " VALUES (?,?,?,?) ON CONFLICT(node) DO UPDATE SET applied_list_seq = CASE WHEN"
-                 " excluded.applied_list_seq > list_applied.applied_list_seq THEN excluded.applied_list_seq"
-                 " ELSE list_applied.applied_list_seq END, checkpoint_verified ="
-                 " excluded.checkpoint_verified, reported_at = excluded.reported_at",
-                 (node, applied, int(verified), at))
+    conn.execute(
+        "INSERT INTO list_applied (node, applied_list_seq, checkpoint_verified, reported_at)"
+        " VALUES (?,?,?,?) ON CONFLICT(node) DO UPDATE SET applied_list_seq = CASE WHEN"
+        " excluded.applied_list_seq > list_applied.applied_list_seq THEN excluded.applied_list_seq"
+        " ELSE list_applied.applied_list_seq END, checkpoint_verified ="
+        " excluded.checkpoint_verified, reported_at = excluded.reported_at",
+        (node, applied, int(verified), at),
+    )
 
 
 @dataclass(frozen=True)
@@ -288,8 +352,12 @@ def lags(conn: Conn, now: datetime) -> dict[str, Lag]:
     the oldest change it has not applied was published (0 when caught up). A node that has never
     reported counts as having applied nothing: the gateway cannot assume more."""
     top = head(conn)
-    reported = {node: (applied, verified, at) for node, applied, verified, at in conn.execute(
-        "SELECT node, applied_list_seq, checkpoint_verified, reported_at FROM list_applied").fetchall()}
+    reported = {
+        node: (applied, verified, at)
+        for node, applied, verified, at in conn.execute(
+            "SELECT node, applied_list_seq, checkpoint_verified, reported_at FROM list_applied"
+        ).fetchall()
+    }
     nodes = {row[0] for row in conn.execute("SELECT region FROM nodes").fetchall()} | set(reported)
     out = {}
     for node in nodes:
@@ -338,16 +406,27 @@ def snapshot(conn: Conn, at_list_seq: int = 0) -> Iterator[Snapshot]:
         top = head(conn)
         at = at_list_seq or top
         if at > top:
-            raise ListError("DIST_SNAPSHOT_GONE", "DIST-072", f"no snapshot at list_seq {at}: the log's head is {top}",
-                            hint="discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)")
+            raise ListError(
+                "DIST_SNAPSHOT_GONE",
+                "DIST-072",
+                f"no snapshot at list_seq {at}: the log's head is {top}",
+                hint="discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)",
+            )
         if at == top:
-            rows = stream(conn, "SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
-                                " JOIN list_log l ON l.list_seq = e.last_seq ORDER BY e.entry_id")
+            rows = stream(
+                conn,
+                "SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
+                " JOIN list_log l ON l.list_seq = e.last_seq ORDER BY e.entry_id",
+            )
             cr = frontier(conn)
         else:  # the state after change `at`: each entry's latest change up to it
-            rows = stream(conn, "SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
-                                " (SELECT MAX(list_seq) FROM list_log WHERE list_seq <= ? GROUP BY entry_id)"
-                                " ORDER BY entry_id", (at,))
+            rows = stream(
+                conn,
+                "SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
+                " (SELECT MAX(list_seq) FROM list_log WHERE list_seq <= ? GROUP BY entry_id)"
+                " ORDER BY entry_id",
+                (at,),
+            )
             cr = CompactRange()
             cr.extend(leaf_hashes(conn, 0, at))
         # the sizes come from a narrow table, not a pass over the state itself

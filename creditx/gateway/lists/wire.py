@@ -1,4 +1,4 @@
-"""Domain list values ↔ ``creditx.v1`` list messages (STYLE.md 5: wire types stop here).
+"""Domain list values ↔ ``creditx.v1`` list messages (ADR 0003: wire types stop here).
 
 Enum values follow lists.proto: ``CHANGE_KIND_<kind>``, ``REMOVAL_REASON_<reason>``,
 ``LIST_ENTRY_STATE_<state>``; dates ISO 8601, "" when absent (DIST-017).
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 from creditx.standard.lists.lifecycle import ListChange, ListEntry
-
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as lpb
 
@@ -20,26 +19,53 @@ def _d(value) -> str:
 
 def entry_to_pb(e: ListEntry) -> lpb.ListEntry:
     return lpb.ListEntry(
-        entry_id=e.entry_id, list_type=e.list_type, colour=e.colour, subject_name=e.subject_name,
-        subject_category=e.subject_category, subject_uscc=e.subject_uscc, subject_id_masked=e.subject_id_masked,
-        listed_on=_d(e.listed_on), period_start=_d(e.period_start), period_end=_d(e.period_end),
-        listing_reason=e.listing_reason, basis=e.basis, basis_document=e.basis_document, basis_number=e.basis_number,
-        authority=e.authority, authority_uscc=e.authority_uscc, measures=e.measures,
-        state=lpb.ListEntryState.Value(f"LIST_ENTRY_STATE_{e.state.value}"), removed_on=_d(e.removed_on),
+        entry_id=e.entry_id,
+        list_type=e.list_type,
+        colour=e.colour,
+        subject_name=e.subject_name,
+        subject_category=e.subject_category,
+        subject_uscc=e.subject_uscc,
+        subject_id_masked=e.subject_id_masked,
+        listed_on=_d(e.listed_on),
+        period_start=_d(e.period_start),
+        period_end=_d(e.period_end),
+        listing_reason=e.listing_reason,
+        basis=e.basis,
+        basis_document=e.basis_document,
+        basis_number=e.basis_number,
+        authority=e.authority,
+        authority_uscc=e.authority_uscc,
+        measures=e.measures,
+        state=lpb.ListEntryState.Value(f"LIST_ENTRY_STATE_{e.state.value}"),
+        removed_on=_d(e.removed_on),
         removal_reason=lpb.RemovalReason.Value(f"REMOVAL_REASON_{e.removal_reason or 'UNSPECIFIED'}"),
-        removal_authority=e.removal_authority, version=e.version, origin_fingerprint=e.origin_fp,
-        origin_region=e.origin_region, listing=e.listing)
+        removal_authority=e.removal_authority,
+        version=e.version,
+        origin_fingerprint=e.origin_fp,
+        origin_region=e.origin_region,
+        listing=e.listing,
+    )
 
 
 def change_to_pb(c: ListChange) -> lpb.ListChange:
-    msg = lpb.ListChange(list_seq=c.list_seq, kind=lpb.ChangeKind.Value(f"CHANGE_KIND_{c.kind.value}"),
-                         reason=lpb.RemovalReason.Value(f"REMOVAL_REASON_{c.reason or 'UNSPECIFIED'}"),
-                         list_type=c.entry.list_type, entry=entry_to_pb(c.entry),
-                         at_unix_ms=int(c.at.timestamp() * 1000))
+    msg = lpb.ListChange(
+        list_seq=c.list_seq,
+        kind=lpb.ChangeKind.Value(f"CHANGE_KIND_{c.kind.value}"),
+        reason=lpb.RemovalReason.Value(f"REMOVAL_REASON_{c.reason or 'UNSPECIFIED'}"),
+        list_type=c.entry.list_type,
+        entry=entry_to_pb(c.entry),
+        at_unix_ms=int(c.at.timestamp() * 1000),
+    )
     if c.origin is not None:  # DIST-032: byte for byte as the origin signed it
-        msg.origin.CopyFrom(envelope_pb2.Envelope(
-            payload_type=c.origin.payload_type, payload=c.origin.payload,
-            signatures=[envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in c.origin.signatures]))
+        msg.origin.CopyFrom(
+            envelope_pb2.Envelope(
+                payload_type=c.origin.payload_type,
+                payload=c.origin.payload,
+                signatures=[
+                    envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in c.origin.signatures
+                ],
+            )
+        )
     return msg
 
 
@@ -64,8 +90,13 @@ def origin_row_to_pb(payload_type: str, payload: bytes, sigs: str) -> envelope_p
     an entry without an origin gets an empty Envelope so ``origins`` stays parallel to ``entries``."""
     if not payload_type:
         return envelope_pb2.Envelope()
-    return envelope_pb2.Envelope(payload_type=payload_type, payload=bytes(payload), signatures=[
-        envelope_pb2.Signature(keyid=k, suite=suite, sig=bytes.fromhex(h)) for k, suite, h in json.loads(sigs)])
+    return envelope_pb2.Envelope(
+        payload_type=payload_type,
+        payload=bytes(payload),
+        signatures=[
+            envelope_pb2.Signature(keyid=k, suite=suite, sig=bytes.fromhex(h)) for k, suite, h in json.loads(sigs)
+        ],
+    )
 
 
 def snapshot_chunk(rows, at: int, index: int, total: int, entries_total: int) -> lpb.SnapshotChunk:

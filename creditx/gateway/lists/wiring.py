@@ -12,8 +12,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from creditx.pki.files import read_key
-from creditx.v1 import lists_pb2, lists_pb2_grpc
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists.checkpoint import ListCheckpointer
@@ -21,13 +19,23 @@ from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.metrics import ListCollector
 from creditx.gateway.lists.service import DistributionServicer, ListLimits
+from creditx.pki.files import read_key
+from creditx.v1 import lists_pb2, lists_pb2_grpc
 
 SERVICE = lists_pb2.DESCRIPTOR.services_by_name["Distribution"].full_name
 
 
 class Lists:
-    def __init__(self, directory: Path, cfg: GatewayConfig, keys: KeyRegistry,
-                 clock: Callable[[], datetime], *, audit: bool = True, limits: ListLimits = ListLimits()) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        cfg: GatewayConfig,
+        keys: KeyRegistry,
+        clock: Callable[[], datetime],
+        *,
+        audit: bool = True,
+        limits: ListLimits = ListLimits(),
+    ) -> None:
         db = cfg.database_spec(directory)
         self.hub = Hub()
         self.checkpointer = ListCheckpointer(cfg.name, lambda: read_key(cfg.path(directory, "signing_key")), clock)
@@ -41,8 +49,14 @@ class Lists:
         lists_pb2_grpc.add_DistributionServicer_to_server(self.servicer, server)
 
     def schedule(self, scheduler) -> None:
-        scheduler.add_job(self.expiry.tick, "interval", seconds=self.expiry_interval_s, id="list-expiry",
-                          max_instances=1, coalesce=True)
+        scheduler.add_job(
+            self.expiry.tick,
+            "interval",
+            seconds=self.expiry_interval_s,
+            id="list-expiry",
+            max_instances=1,
+            coalesce=True,
+        )
 
     def applied(self, node: str, applied_list_seq: int) -> None:
         """Exchange.Heartbeat.applied_list_seq (DIST-043); 0 means the node did not say."""

@@ -35,9 +35,22 @@ def node_views(store: GatewayStore, presence: Presence, now: datetime) -> list[N
     out = []
     for n in store.nodes():
         valid = [c.not_after for c in store.signing_certs(n.region) if c.not_after >= now.isoformat()]
-        out.append(NodeView(n.region, n.name, presence.connected(n.region), n.last_seen, n.committed_seq,
-                            n.backlog, n.last_source_seq, n.counts.get("ACCEPTED", 0),
-                            n.counts.get("DUPLICATE", 0), n.counts.get("SUPERSEDED", 0),
-                            n.counts.get("REJECTED", 0), n.recent_reasons, n.auth_not_after,
-                            max(valid, default="")))
+        out.append(
+            NodeView(
+                n.region,
+                n.name,
+                presence.connected(n.region),
+                n.last_seen,
+                n.committed_seq,
+                n.backlog,
+                n.last_source_seq,
+                n.counts.get("ACCEPTED", 0),
+                n.counts.get("DUPLICATE", 0),
+                n.counts.get("SUPERSEDED", 0),
+                n.counts.get("REJECTED", 0),
+                n.recent_reasons,
+                n.auth_not_after,
+                max(valid, default=""),
+            )
+        )
     return out

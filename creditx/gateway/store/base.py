@@ -5,7 +5,7 @@ Invariants an implementation keeps:
 
 * :meth:`commit_batch` is atomic: the decided rows, one audit leaf per stored decision, the
   per-node counters and the node's new high-water mark are committed together or not at all
-  (SYNC-031, DESIGN.md decision 5), and so are the list changes of the batch (DIST-001); the
+  (SYNC-031, ADR 0007), and so are the list changes of the batch (DIST-001); the
   returned decisions carry their audit leaf index. The store only writes what it is given.
 * Rejected records are kept with their reason; gaps and replays leave no row and no leaf.
 * ``(node, source_seq)`` is unique; audit leaf indices are 0, 1, 2, … without holes.
@@ -27,7 +27,7 @@ class SigningCert:
     keyid: str
     region: str
     serial: str
-    not_after: str      # RFC 3339
+    not_after: str  # RFC 3339
     cert_der: bytes
 
 
@@ -62,9 +62,16 @@ class GatewayStore(Protocol):
         """Current version of each of ``keys`` that has one, one query."""
         ...
 
-    def commit_batch(self, node: str, items: Sequence[tuple[Decision, IncomingRecord | None]],
-                     leaves: Sequence[tuple[bytes, bytes]] | None, committed_seq: int,
-                     at: str, *, lists: ListBatch | None = None) -> list[Decision]:
+    def commit_batch(
+        self,
+        node: str,
+        items: Sequence[tuple[Decision, IncomingRecord | None]],
+        leaves: Sequence[tuple[bytes, bytes]] | None,
+        committed_seq: int,
+        at: str,
+        *,
+        lists: ListBatch | None = None,
+    ) -> list[Decision]:
         """One transaction: rows, leaves, counters, high-water mark, and the list changes the
         pipeline decided (``lists``; :class:`ListStateMoved` when an entry they read moved)."""
         ...
@@ -75,8 +82,7 @@ class GatewayStore(Protocol):
 
     def list_head(self) -> int: ...
 
-    def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str,
-                    at: str) -> None: ...
+    def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str, at: str) -> None: ...
 
     def add_signing_cert(self, cert: SigningCert, at: str) -> None: ...
 
@@ -88,8 +94,16 @@ class GatewayStore(Protocol):
 
     def nodes(self, recent: int = 500) -> list[NodeRow]: ...
 
-    def find_records(self, *, region: str = "", record_type: str = "", natural_key: str = "",
-                     fingerprint: bytes = b"", after_id: int = 0, limit: int = 100) -> list[dict]: ...
+    def find_records(
+        self,
+        *,
+        region: str = "",
+        record_type: str = "",
+        natural_key: str = "",
+        fingerprint: bytes = b"",
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[dict]: ...
 
     def audit_size(self) -> int: ...
 

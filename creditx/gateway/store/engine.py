@@ -53,8 +53,9 @@ def open_conn(spec: str | Path) -> Conn:
 
 
 @contextmanager
-def transaction(conn: Conn, *, write: bool = True,
-                lock: threading.Lock | threading.RLock | None = None) -> Iterator[Conn]:
+def transaction(
+    conn: Conn, *, write: bool = True, lock: threading.Lock | threading.RLock | None = None
+) -> Iterator[Conn]:
     """One explicit transaction (see the module docstring for what each engine does)."""
     if not is_postgres(conn):
         with sqlite.transaction(conn, write=write, lock=lock):

@@ -16,25 +16,57 @@ from creditx import sqlite
 
 
 def _m1_initial(db: Database) -> None:
-    db["nodes"].create({"region": str, "name": str, "committed_seq": int, "last_seen": str,
-                        "backlog": int, "last_source_seq": int, "auth_serial": str,
-                        "auth_not_after": str}, pk="region", defaults={"committed_seq": 0, "backlog": 0,
-                                                                      "last_source_seq": 0})
-    db["signing_certs"].create({"keyid": str, "region": str, "serial": str, "not_after": str,
-                                "cert_der": bytes, "registered_at": str}, pk="keyid")
-    db["records"].create({"id": int, "node": str, "source_seq": int, "payload_sha": bytes,
-                          "payload_type": str, "payload": bytes, "signatures": str, "outcome": int,
-                          "reason": str, "requirement": str, "field": str, "message": str,
-                          "fp": bytes, "natural_key": str, "version": int, "type": str, "region": str,
-                          "op": str, "keyid": str, "current": int, "log_index": int,
-                          "received_at": str}, pk="id")
+    db["nodes"].create(
+        {
+            "region": str,
+            "name": str,
+            "committed_seq": int,
+            "last_seen": str,
+            "backlog": int,
+            "last_source_seq": int,
+            "auth_serial": str,
+            "auth_not_after": str,
+        },
+        pk="region",
+        defaults={"committed_seq": 0, "backlog": 0, "last_source_seq": 0},
+    )
+    db["signing_certs"].create(
+        {"keyid": str, "region": str, "serial": str, "not_after": str, "cert_der": bytes, "registered_at": str},
+        pk="keyid",
+    )
+    db["records"].create(
+        {
+            "id": int,
+            "node": str,
+            "source_seq": int,
+            "payload_sha": bytes,
+            "payload_type": str,
+            "payload": bytes,
+            "signatures": str,
+            "outcome": int,
+            "reason": str,
+            "requirement": str,
+            "field": str,
+            "message": str,
+            "fp": bytes,
+            "natural_key": str,
+            "version": int,
+            "type": str,
+            "region": str,
+            "op": str,
+            "keyid": str,
+            "current": int,
+            "log_index": int,
+            "received_at": str,
+        },
+        pk="id",
+    )
     db["records"].create_index(["node", "source_seq"], unique=True)
     db["records"].create_index(["natural_key"])
     db["records"].create_index(["region", "type"])
     # Dedup lookups only look at stored content (accepted or superseded), SYNC-020.
     db.execute("CREATE INDEX idx_records_fp ON records(fp) WHERE outcome IN (1, 3)")
-    db["current_versions"].create({"natural_key": str, "version": int, "record_id": int},
-                                  pk="natural_key")
+    db["current_versions"].create({"natural_key": str, "version": int, "record_id": int}, pk="natural_key")
     db["audit_leaves"].create({"idx": int, "leaf_data": bytes, "leaf_hash": bytes}, pk="idx")
     db["node_counts"].create({"node": str, "outcome": int, "n": int}, pk=("node", "outcome"))
 

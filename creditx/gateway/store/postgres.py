@@ -34,9 +34,30 @@ from creditx.gateway.store.sqlite import _DECISION_COLS, _row_to_decision, _sign
 from creditx.standard.lists.lifecycle import ListEntry
 from creditx.standard.merkle import CompactRange
 
-_RECORD_COLS = ("id", "node", "source_seq", "payload_sha", "payload_type", "payload", "signatures", "outcome",
-                "reason", "requirement", "field", "message", "fp", "natural_key", "version", "type", "region", "op",
-                "keyid", "current", "log_index", "received_at")
+_RECORD_COLS = (
+    "id",
+    "node",
+    "source_seq",
+    "payload_sha",
+    "payload_type",
+    "payload",
+    "signatures",
+    "outcome",
+    "reason",
+    "requirement",
+    "field",
+    "message",
+    "fp",
+    "natural_key",
+    "version",
+    "type",
+    "region",
+    "op",
+    "keyid",
+    "current",
+    "log_index",
+    "received_at",
+)
 
 
 _names = itertools.count()
@@ -114,13 +135,21 @@ class PostgresStore:
 
     def stored_fingerprints(self, fps: Sequence[bytes]) -> set[bytes]:
         with self._lock:
-            return {r[0] for r in self.conn.execute(
-                "SELECT fp FROM records WHERE fp = ANY(%s) AND outcome IN (1, 3)", (list(dict.fromkeys(fps)),))}
+            return {
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT fp FROM records WHERE fp = ANY(%s) AND outcome IN (1, 3)", (list(dict.fromkeys(fps)),)
+                )
+            }
 
     def current_versions(self, keys: Sequence[str]) -> dict[str, int]:
         with self._lock:
-            return dict(self.conn.execute("SELECT natural_key, version FROM current_versions WHERE natural_key = ANY(%s)",
-                                          (list(dict.fromkeys(keys)),)).fetchall())
+            return dict(
+                self.conn.execute(
+                    "SELECT natural_key, version FROM current_versions WHERE natural_key = ANY(%s)",
+                    (list(dict.fromkeys(keys)),),
+                ).fetchall()
+            )
 
     # --- the hot path --------------------------------------------------------------------------
 
@@ -133,9 +162,16 @@ class PostgresStore:
                 pg_migrations.ensure_range_partitions(c, table, list_upto)
             self._list_bound = (list_upto // pg_migrations.LIST_RANGE + 2) * pg_migrations.LIST_RANGE - 1
 
-    def commit_batch(self, node: str, items: Sequence[tuple[Decision, IncomingRecord | None]],
-                     leaves: Sequence[tuple[bytes, bytes]] | None, committed_seq: int,
-                     at: str, *, lists: ListBatch | None = None) -> list[Decision]:
+    def commit_batch(
+        self,
+        node: str,
+        items: Sequence[tuple[Decision, IncomingRecord | None]],
+        leaves: Sequence[tuple[bytes, bytes]] | None,
+        committed_seq: int,
+        at: str,
+        *,
+        lists: ListBatch | None = None,
+    ) -> list[Decision]:
         stored = [(d, rec) for d, rec in items if d.stored]
         out: dict[int, Decision] = {}
         with self._tx() as c:
@@ -149,31 +185,65 @@ class PostgresStore:
                 base = append_audit(self.q, leaves)  # AUD-006: leaves and tree state, same transaction
                 for i, (d, _) in enumerate(stored):
                     out[id(d)] = d.with_log_index(base + i)
-            ids = [r[0] for r in c.execute("SELECT nextval('records_id_seq') FROM generate_series(1, %s)",
-                                           (len(stored),))] if stored else []
+            ids = (
+                [
+                    r[0]
+                    for r in c.execute("SELECT nextval('records_id_seq') FROM generate_series(1, %s)", (len(stored),))
+                ]
+                if stored
+                else []
+            )
             currents = []
             counts: dict[int, int] = {}
             with c.cursor() as cur, cur.copy(f"COPY records ({', '.join(_RECORD_COLS)}) FROM STDIN") as copy:
-                for rid, (d, rec) in zip(ids, stored):
+                for rid, (d, rec) in zip(ids, stored, strict=True):
                     d = out.get(id(d), d)
                     outcome = int(d.outcome)
                     counts[outcome] = counts.get(outcome, 0) + 1
                     if d.current:
                         currents.append((d.natural_key, d.version, rid))
-                    copy.write_row((rid, node, d.source_seq, d.payload_sha, rec.payload_type if rec else "",
-                                    rec.payload if rec else b"", _signatures_json(rec), outcome, d.reason,
-                                    d.requirement, d.field, d.message, d.fingerprint or None, d.natural_key or None,
-                                    d.version, d.record_type, d.region, d.op, d.keyid, int(d.current),
-                                    d.log_index if d.log_index >= 0 else None, at))
-            self.q.executemany("INSERT INTO current_versions (natural_key, version, record_id) VALUES (?,?,?)"
-                               " ON CONFLICT (natural_key) DO UPDATE SET version = excluded.version,"
-                               " record_id = excluded.record_id", currents)
-            self.q.executemany("INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT (node, outcome)"
-                               " DO UPDATE SET n = node_counts.n + excluded.n",
-                               [(node, o, n) for o, n in counts.items()])
-            c.execute("INSERT INTO nodes (region, name, committed_seq) VALUES (%s, '', %s) ON CONFLICT (region)"
-                      " DO UPDATE SET committed_seq = GREATEST(nodes.committed_seq, excluded.committed_seq)",
-                      (node, committed_seq))
+                    copy.write_row(
+                        (
+                            rid,
+                            node,
+                            d.source_seq,
+                            d.payload_sha,
+                            rec.payload_type if rec else "",
+                            rec.payload if rec else b"",
+                            _signatures_json(rec),
+                            outcome,
+                            d.reason,
+                            d.requirement,
+                            d.field,
+                            d.message,
+                            d.fingerprint or None,
+                            d.natural_key or None,
+                            d.version,
+                            d.record_type,
+                            d.region,
+                            d.op,
+                            d.keyid,
+                            int(d.current),
+                            d.log_index if d.log_index >= 0 else None,
+                            at,
+                        )
+                    )
+            self.q.executemany(
+                "INSERT INTO current_versions (natural_key, version, record_id) VALUES (?,?,?)"
+                " ON CONFLICT (natural_key) DO UPDATE SET version = excluded.version,"
+                " record_id = excluded.record_id",
+                currents,
+            )
+            self.q.executemany(
+                "INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT (node, outcome)"
+                " DO UPDATE SET n = node_counts.n + excluded.n",
+                [(node, o, n) for o, n in counts.items()],
+            )
+            c.execute(
+                "INSERT INTO nodes (region, name, committed_seq) VALUES (%s, '', %s) ON CONFLICT (region)"
+                " DO UPDATE SET committed_seq = GREATEST(nodes.committed_seq, excluded.committed_seq)",
+                (node, committed_seq),
+            )
             if lists:  # DIST-001: the list changes the pipeline decided, same transaction
                 list_store.write_batch(self.q, lists, at, audit=leaves is not None)
         return [out.get(id(d), d) for d, _ in items]
@@ -190,16 +260,20 @@ class PostgresStore:
 
     def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str, at: str) -> None:
         with self._tx() as c:
-            c.execute("INSERT INTO nodes (region, name, auth_serial, auth_not_after, last_seen) VALUES (%s,%s,%s,%s,%s)"
-                      " ON CONFLICT (region) DO UPDATE SET name = excluded.name, auth_serial = excluded.auth_serial,"
-                      " auth_not_after = excluded.auth_not_after, last_seen = excluded.last_seen",
-                      (region, name, auth_serial, auth_not_after, at))
+            c.execute(
+                "INSERT INTO nodes (region, name, auth_serial, auth_not_after, last_seen) VALUES (%s,%s,%s,%s,%s)"
+                " ON CONFLICT (region) DO UPDATE SET name = excluded.name, auth_serial = excluded.auth_serial,"
+                " auth_not_after = excluded.auth_not_after, last_seen = excluded.last_seen",
+                (region, name, auth_serial, auth_not_after, at),
+            )
 
     def add_signing_cert(self, cert: SigningCert, at: str) -> None:
         with self._tx() as c:
-            c.execute("INSERT INTO signing_certs (keyid, region, serial, not_after, cert_der, registered_at)"
-                      " VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (keyid) DO NOTHING",
-                      (cert.keyid, cert.region, cert.serial, cert.not_after, cert.cert_der, at))
+            c.execute(
+                "INSERT INTO signing_certs (keyid, region, serial, not_after, cert_der, registered_at)"
+                " VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (keyid) DO NOTHING",
+                (cert.keyid, cert.region, cert.serial, cert.not_after, cert.cert_der, at),
+            )
 
     def signing_certs(self, region: str | None = None) -> list[SigningCert]:
         q = "SELECT keyid, region, serial, not_after, cert_der FROM signing_certs"
@@ -211,10 +285,12 @@ class PostgresStore:
 
     def heartbeat(self, region: str, backlog: int, last_source_seq: int, at: str) -> None:
         with self._tx() as c:
-            c.execute("INSERT INTO nodes (region, name, backlog, last_source_seq, last_seen) VALUES (%s, '', %s, %s, %s)"
-                      " ON CONFLICT (region) DO UPDATE SET backlog = excluded.backlog,"
-                      " last_source_seq = excluded.last_source_seq, last_seen = excluded.last_seen",
-                      (region, backlog, last_source_seq, at))
+            c.execute(
+                "INSERT INTO nodes (region, name, backlog, last_source_seq, last_seen) VALUES (%s, '', %s, %s, %s)"
+                " ON CONFLICT (region) DO UPDATE SET backlog = excluded.backlog,"
+                " last_source_seq = excluded.last_source_seq, last_seen = excluded.last_seen",
+                (region, backlog, last_source_seq, at),
+            )
 
     def report_backlog(self, region: str, backlog: int, at: str) -> None:
         with self._tx() as c:
@@ -223,23 +299,47 @@ class PostgresStore:
     def nodes(self, recent: int = 500) -> list[NodeRow]:
         out = []
         with self._lock:
-            for r in self.conn.execute("SELECT region, name, committed_seq, last_seen, backlog, last_source_seq,"
-                                       " auth_serial, auth_not_after FROM nodes ORDER BY region").fetchall():
-                counts = {Outcome(o).name: n for o, n in self.conn.execute(
-                    "SELECT outcome, n FROM node_counts WHERE node = %s", (r[0],))}
+            for r in self.conn.execute(
+                "SELECT region, name, committed_seq, last_seen, backlog, last_source_seq,"
+                " auth_serial, auth_not_after FROM nodes ORDER BY region"
+            ).fetchall():
+                counts = {
+                    Outcome(o).name: n
+                    for o, n in self.conn.execute("SELECT outcome, n FROM node_counts WHERE node = %s", (r[0],))
+                }
                 reasons = self.conn.execute(
                     "SELECT reason, COUNT(*) c FROM (SELECT reason FROM records WHERE node = %s AND outcome = 4"
                     " ORDER BY source_seq DESC LIMIT %s) t GROUP BY reason ORDER BY c DESC, reason LIMIT 5",
-                    (r[0], recent)).fetchall()
-                out.append(NodeRow(r[0], r[1] or "", r[2] or 0, r[3] or "", r[4] or 0, r[5] or 0, r[6] or "",
-                                   r[7] or "", counts, [(a, b) for a, b in reasons]))
+                    (r[0], recent),
+                ).fetchall()
+                out.append(
+                    NodeRow(
+                        r[0],
+                        r[1] or "",
+                        r[2] or 0,
+                        r[3] or "",
+                        r[4] or 0,
+                        r[5] or 0,
+                        r[6] or "",
+                        r[7] or "",
+                        counts,
+                        [(a, b) for a, b in reasons],
+                    )
+                )
         return out
 
-    def find_records(self, *, region: str = "", record_type: str = "", natural_key: str = "",
-                     fingerprint: bytes = b"", after_id: int = 0, limit: int = 100) -> list[dict]:
+    def find_records(
+        self,
+        *,
+        region: str = "",
+        record_type: str = "",
+        natural_key: str = "",
+        fingerprint: bytes = b"",
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[dict]:
         where, args = ["id > %s"], [after_id]
-        for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key),
-                         ("fp", fingerprint)):
+        for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key), ("fp", fingerprint)):
             if val:
                 where.append(f"{col} = %s")
                 args.append(val)
@@ -247,9 +347,12 @@ class PostgresStore:
             cur = self.conn.execute(
                 "SELECT id, node, source_seq, outcome, reason, requirement, field, fp, natural_key, version,"
                 " type, region, op, current, log_index, received_at, payload FROM records WHERE "
-                + " AND ".join(where) + " ORDER BY id LIMIT %s", (*args, limit))
+                + " AND ".join(where)
+                + " ORDER BY id LIMIT %s",
+                (*args, limit),
+            )
             cols = [c.name for c in cur.description or ()]
-            return [dict(zip(cols, r)) for r in cur.fetchall()]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
     def audit_size(self) -> int:
         row = self._one("SELECT frontier FROM audit_tree WHERE id = 1")

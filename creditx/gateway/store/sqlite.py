@@ -2,7 +2,7 @@
 
 One connection (:func:`creditx.sqlite.connect`), used from gRPC handler threads under one lock. The hot path,
 :meth:`SqliteStore.commit_batch`, writes a whole batch with prepared ``executemany`` statements
-inside a single transaction (DESIGN.md limits: sqlite-utils' ``insert_all`` is 3–4× slower).
+inside a single transaction (ADR 0010: sqlite-utils' ``insert_all`` is 3–4× slower).
 ``synchronous=NORMAL`` in WAL mode: a commit survives a process crash; a power loss may lose
 the last transactions but never tears one, and acks are only sent after commit (SYNC-032).
 """
@@ -47,16 +47,31 @@ def _signatures_json(rec: IncomingRecord | None) -> str:
     return json.dumps([[s.keyid, s.suite, s.sig.hex()] for s in sigs])
 
 
-_DECISION_COLS = ("source_seq, outcome, payload_sha, reason, requirement, field, message, fp,"
-                  " natural_key, version, type, region, op, keyid, current, log_index")
+_DECISION_COLS = (
+    "source_seq, outcome, payload_sha, reason, requirement, field, message, fp,"
+    " natural_key, version, type, region, op, keyid, current, log_index"
+)
 
 
 def _row_to_decision(r) -> Decision:
-    return Decision(source_seq=r[0], outcome=Outcome(r[1]), payload_sha=r[2], reason=r[3] or "",
-                    requirement=r[4] or "", field=r[5] or "", message=r[6] or "", fingerprint=r[7] or b"",
-                    natural_key=r[8] or "", version=r[9] or 0, record_type=r[10] or "",
-                    region=r[11] or "", op=r[12] or "", keyid=r[13] or "", current=bool(r[14]),
-                    log_index=r[15] if r[15] is not None else -1)
+    return Decision(
+        source_seq=r[0],
+        outcome=Outcome(r[1]),
+        payload_sha=r[2],
+        reason=r[3] or "",
+        requirement=r[4] or "",
+        field=r[5] or "",
+        message=r[6] or "",
+        fingerprint=r[7] or b"",
+        natural_key=r[8] or "",
+        version=r[9] or 0,
+        record_type=r[10] or "",
+        region=r[11] or "",
+        op=r[12] or "",
+        keyid=r[13] or "",
+        current=bool(r[14]),
+        log_index=r[15] if r[15] is not None else -1,
+    )
 
 
 class SqliteStore:
@@ -76,19 +91,23 @@ class SqliteStore:
 
     def decision_for(self, node: str, seq: int) -> Decision | None:
         with self._lock:
-            row = self.conn.execute(f"SELECT {_DECISION_COLS} FROM records WHERE node=? AND source_seq=?",
-                                    (node, seq)).fetchone()
+            row = self.conn.execute(
+                f"SELECT {_DECISION_COLS} FROM records WHERE node=? AND source_seq=?", (node, seq)
+            ).fetchone()
         return _row_to_decision(row) if row else None
 
     def fingerprint_stored(self, fp: bytes) -> bool:
         with self._lock:
-            return self.conn.execute("SELECT 1 FROM records WHERE fp=? AND outcome IN (1, 3) LIMIT 1",
-                                     (fp,)).fetchone() is not None
+            return (
+                self.conn.execute("SELECT 1 FROM records WHERE fp=? AND outcome IN (1, 3) LIMIT 1", (fp,)).fetchone()
+                is not None
+            )
 
     def current_version(self, natural_key: str) -> int | None:
         with self._lock:
-            row = self.conn.execute("SELECT version FROM current_versions WHERE natural_key=?",
-                                    (natural_key,)).fetchone()
+            row = self.conn.execute(
+                "SELECT version FROM current_versions WHERE natural_key=?", (natural_key,)
+            ).fetchone()
         return row[0] if row else None
 
     def stored_fingerprints(self, fps: Sequence[bytes]) -> set[bytes]:
@@ -96,9 +115,8 @@ class SqliteStore:
         fps = list(dict.fromkeys(fps))
         with self._lock:
             for i in range(0, len(fps), 500):  # SQLite's default variable limit is far above 500
-                chunk = fps[i:i + 500]
-                q = ("SELECT fp FROM records WHERE fp IN (" + ",".join("?" * len(chunk))
-                     + ") AND outcome IN (1, 3)")
+                chunk = fps[i : i + 500]
+                q = "SELECT fp FROM records WHERE fp IN (" + ",".join("?" * len(chunk)) + ") AND outcome IN (1, 3)"
                 out.update(r[0] for r in self.conn.execute(q, chunk))
         return out
 
@@ -107,17 +125,27 @@ class SqliteStore:
         keys = list(dict.fromkeys(keys))
         with self._lock:
             for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                q = ("SELECT natural_key, version FROM current_versions WHERE natural_key IN ("
-                     + ",".join("?" * len(chunk)) + ")")
+                chunk = keys[i : i + 500]
+                q = (
+                    "SELECT natural_key, version FROM current_versions WHERE natural_key IN ("
+                    + ",".join("?" * len(chunk))
+                    + ")"
+                )
                 out.update(self.conn.execute(q, chunk).fetchall())
         return out
 
     # --- the hot path --------------------------------------------------------------------------
 
-    def commit_batch(self, node: str, items: Sequence[tuple[Decision, IncomingRecord | None]],
-                     leaves: Sequence[tuple[bytes, bytes]] | None, committed_seq: int,
-                     at: str, *, lists: ListBatch | None = None) -> list[Decision]:
+    def commit_batch(
+        self,
+        node: str,
+        items: Sequence[tuple[Decision, IncomingRecord | None]],
+        leaves: Sequence[tuple[bytes, bytes]] | None,
+        committed_seq: int,
+        at: str,
+        *,
+        lists: ListBatch | None = None,
+    ) -> list[Decision]:
         stored = [(d, rec) for d, rec in items if d.stored]
         out: dict[int, Decision] = {}
         with transaction(self.conn, lock=self._lock) as c:
@@ -139,23 +167,50 @@ class SqliteStore:
                 counts[outcome] = counts.get(outcome, 0) + 1
                 if d.current:
                     currents.append((d.natural_key, d.version, first_id + i))
-                rows.append((first_id + i, node, d.source_seq, d.payload_sha,
-                             rec.payload_type if rec else "", rec.payload if rec else b"",
-                             _signatures_json(rec), outcome, d.reason, d.requirement,
-                             d.field, d.message, d.fingerprint or None, d.natural_key or None,
-                             d.version, d.record_type, d.region, d.op, d.keyid, int(d.current),
-                             d.log_index if d.log_index >= 0 else None, at))
+                rows.append(
+                    (
+                        first_id + i,
+                        node,
+                        d.source_seq,
+                        d.payload_sha,
+                        rec.payload_type if rec else "",
+                        rec.payload if rec else b"",
+                        _signatures_json(rec),
+                        outcome,
+                        d.reason,
+                        d.requirement,
+                        d.field,
+                        d.message,
+                        d.fingerprint or None,
+                        d.natural_key or None,
+                        d.version,
+                        d.record_type,
+                        d.region,
+                        d.op,
+                        d.keyid,
+                        int(d.current),
+                        d.log_index if d.log_index >= 0 else None,
+                        at,
+                    )
+                )
             c.executemany(_INSERT_RECORD, rows)
             if currents:
-                c.executemany("INSERT INTO current_versions (natural_key, version, record_id) VALUES (?,?,?) "
-                              "ON CONFLICT(natural_key) DO UPDATE SET version=excluded.version, "
-                              "record_id=excluded.record_id", currents)
-            c.executemany("INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT"
-                          "(node, outcome) DO UPDATE SET n = n + excluded.n",
-                          [(node, o, n) for o, n in counts.items()])
-            c.execute("INSERT INTO nodes (region, name, committed_seq) VALUES (?, '', ?) ON CONFLICT"
-                      "(region) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
-                      (node, committed_seq))
+                c.executemany(
+                    "INSERT INTO current_versions (natural_key, version, record_id) VALUES (?,?,?) "
+                    "ON CONFLICT(natural_key) DO UPDATE SET version=excluded.version, "
+                    "record_id=excluded.record_id",
+                    currents,
+                )
+            c.executemany(
+                "INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT"
+                "(node, outcome) DO UPDATE SET n = n + excluded.n",
+                [(node, o, n) for o, n in counts.items()],
+            )
+            c.execute(
+                "INSERT INTO nodes (region, name, committed_seq) VALUES (?, '', ?) ON CONFLICT"
+                "(region) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
+                (node, committed_seq),
+            )
             if lists:  # DIST-001: the list changes the pipeline decided, same transaction
                 list_store.write_batch(c, lists, at, audit=leaves is not None)
         return [out.get(id(d), d) for d, _ in items]
@@ -176,13 +231,16 @@ class SqliteStore:
                 "INSERT INTO nodes (region, name, auth_serial, auth_not_after, last_seen) VALUES (?,?,?,?,?)"
                 " ON CONFLICT(region) DO UPDATE SET name=excluded.name, auth_serial=excluded.auth_serial,"
                 " auth_not_after=excluded.auth_not_after, last_seen=excluded.last_seen",
-                (region, name, auth_serial, auth_not_after, at))
+                (region, name, auth_serial, auth_not_after, at),
+            )
 
     def add_signing_cert(self, cert: SigningCert, at: str) -> None:
         with transaction(self.conn, lock=self._lock):
-            self.conn.execute("INSERT OR IGNORE INTO signing_certs (keyid, region, serial, not_after, cert_der,"
-                              " registered_at) VALUES (?,?,?,?,?,?)",
-                              (cert.keyid, cert.region, cert.serial, cert.not_after, cert.cert_der, at))
+            self.conn.execute(
+                "INSERT OR IGNORE INTO signing_certs (keyid, region, serial, not_after, cert_der,"
+                " registered_at) VALUES (?,?,?,?,?,?)",
+                (cert.keyid, cert.region, cert.serial, cert.not_after, cert.cert_der, at),
+            )
 
     def signing_certs(self, region: str | None = None) -> list[SigningCert]:
         q = "SELECT keyid, region, serial, not_after, cert_der FROM signing_certs"
@@ -194,10 +252,13 @@ class SqliteStore:
 
     def heartbeat(self, region: str, backlog: int, last_source_seq: int, at: str) -> None:
         with transaction(self.conn, lock=self._lock):
-            self.conn.execute("INSERT INTO nodes (region, name, backlog, last_source_seq, last_seen)"
-                              " VALUES (?, '', ?, ?, ?) ON CONFLICT(region) DO UPDATE SET"
-                              " backlog=excluded.backlog, last_source_seq=excluded.last_source_seq,"
-                              " last_seen=excluded.last_seen", (region, backlog, last_source_seq, at))
+            self.conn.execute(
+                "INSERT INTO nodes (region, name, backlog, last_source_seq, last_seen)"
+                " VALUES (?, '', ?, ?, ?) ON CONFLICT(region) DO UPDATE SET"
+                " backlog=excluded.backlog, last_source_seq=excluded.last_source_seq,"
+                " last_seen=excluded.last_seen",
+                (region, backlog, last_source_seq, at),
+            )
 
     def report_backlog(self, region: str, backlog: int, at: str) -> None:
         with transaction(self.conn, lock=self._lock):
@@ -206,23 +267,47 @@ class SqliteStore:
     def nodes(self, recent: int = 500) -> list[NodeRow]:
         out = []
         with self._lock:
-            for r in self.conn.execute("SELECT region, name, committed_seq, last_seen, backlog, last_source_seq,"
-                                       " auth_serial, auth_not_after FROM nodes ORDER BY region").fetchall():
-                counts = {Outcome(o).name: n for o, n in self.conn.execute(
-                    "SELECT outcome, n FROM node_counts WHERE node=?", (r[0],))}
+            for r in self.conn.execute(
+                "SELECT region, name, committed_seq, last_seen, backlog, last_source_seq,"
+                " auth_serial, auth_not_after FROM nodes ORDER BY region"
+            ).fetchall():
+                counts = {
+                    Outcome(o).name: n
+                    for o, n in self.conn.execute("SELECT outcome, n FROM node_counts WHERE node=?", (r[0],))
+                }
                 reasons = self.conn.execute(
                     "SELECT reason, COUNT(*) c FROM (SELECT reason FROM records WHERE node=? AND outcome=4"
                     " ORDER BY source_seq DESC LIMIT ?) GROUP BY reason ORDER BY c DESC, reason LIMIT 5",
-                    (r[0], recent)).fetchall()
-                out.append(NodeRow(r[0], r[1] or "", r[2] or 0, r[3] or "", r[4] or 0, r[5] or 0, r[6] or "",
-                                   r[7] or "", counts, [(a, b) for a, b in reasons]))
+                    (r[0], recent),
+                ).fetchall()
+                out.append(
+                    NodeRow(
+                        r[0],
+                        r[1] or "",
+                        r[2] or 0,
+                        r[3] or "",
+                        r[4] or 0,
+                        r[5] or 0,
+                        r[6] or "",
+                        r[7] or "",
+                        counts,
+                        [(a, b) for a, b in reasons],
+                    )
+                )
         return out
 
-    def find_records(self, *, region: str = "", record_type: str = "", natural_key: str = "",
-                     fingerprint: bytes = b"", after_id: int = 0, limit: int = 100) -> list[dict]:
+    def find_records(
+        self,
+        *,
+        region: str = "",
+        record_type: str = "",
+        natural_key: str = "",
+        fingerprint: bytes = b"",
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[dict]:
         where, args = ["id > ?"], [after_id]
-        for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key),
-                         ("fp", fingerprint)):
+        for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key), ("fp", fingerprint)):
             if val:
                 where.append(f"{col} = ?")
                 args.append(val)
@@ -230,9 +315,12 @@ class SqliteStore:
             cur = self.conn.execute(
                 "SELECT id, node, source_seq, outcome, reason, requirement, field, fp, natural_key, version,"
                 " type, region, op, current, log_index, received_at, payload FROM records WHERE "
-                + " AND ".join(where) + " ORDER BY id LIMIT ?", (*args, limit))
+                + " AND ".join(where)
+                + " ORDER BY id LIMIT ?",
+                (*args, limit),
+            )
             cols = [c[0] for c in cur.description]
-            return [dict(zip(cols, r)) for r in cur.fetchall()]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
     def audit_size(self) -> int:
         with self._lock:

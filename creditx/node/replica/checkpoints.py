@@ -21,30 +21,52 @@ from typing import Any
 
 import grpc
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.replica.store import ReplicaStore
-from creditx.standard.checkpoint import CheckpointError, check_consistent, parse_checkpoint, verifier_for, verify_checkpoint
+from creditx.standard.checkpoint import (
+    CheckpointError,
+    check_consistent,
+    parse_checkpoint,
+    verifier_for,
+    verify_checkpoint,
+)
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.log import check_replica, gateway_host_of
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 
 ALARM_REASONS = {"FORK", "ROLLBACK", "WRONG_ORIGIN"}
 MATCH_ATTEMPTS = 5
 
 
 class CheckpointChecker:
-    def __init__(self, replica: ReplicaStore, channel: Callable[[], grpc.Channel],
-                 gateway_keys: Callable[[], list[Any]], *, rpc_timeout: float = 10.0,
-                 wall: Callable[[], float] = time.time) -> None:
-        self.replica, self.channel, self.keys, self.timeout, self.wall = replica, channel, gateway_keys, rpc_timeout, wall
+    def __init__(
+        self,
+        replica: ReplicaStore,
+        channel: Callable[[], grpc.Channel],
+        gateway_keys: Callable[[], list[Any]],
+        *,
+        rpc_timeout: float = 10.0,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.replica, self.channel, self.keys, self.timeout, self.wall = (
+            replica,
+            channel,
+            gateway_keys,
+            rpc_timeout,
+            wall,
+        )
 
     def _get(self, from_size: int):
         stub = pb_grpc.DistributionStub(self.channel())
         resp = stub.GetListCheckpoint(pb.ListCheckpointRequest(from_size=from_size), timeout=self.timeout)
         keys = self.keys()
         if not keys:
-            raise CheckpointError("NO_GATEWAY_KEY", "no gateway-signing certificate configured",
-                                  rule="AUD-026", hint="copy the gateway's signing.crt to DIR/gateway-signing.crt")
+            raise CheckpointError(
+                "NO_GATEWAY_KEY",
+                "no gateway-signing certificate configured",
+                rule="AUD-026",
+                hint="copy the gateway's signing.crt to DIR/gateway-signing.crt",
+            )
         origin = parse_checkpoint(resp.checkpoint)[0].origin
         gateway_host_of(origin)  # DIST-051: a list-log origin, or ValueError
         cp = verify_checkpoint(resp.checkpoint, [verifier_for(origin, k) for k in keys], origin=origin)
@@ -71,8 +93,15 @@ class CheckpointChecker:
             raise
         except ListError as exc:
             return self._alarm(f"{exc.reason} [{exc.rule}]: {exc.detail}")
-        self.replica.set_meta(checkpoint={"note": note, "size": cp.size, "result": result,
-                                          "at_ms": int(self.wall() * 1000), "replica_size": st.frontier.size})
+        self.replica.set_meta(
+            checkpoint={
+                "note": note,
+                "size": cp.size,
+                "result": result,
+                "at_ms": int(self.wall() * 1000),
+                "replica_size": st.frontier.size,
+            }
+        )
         return result
 
     def _same_checkpoint(self, size: int, old_size: int | None):
@@ -87,8 +116,12 @@ class CheckpointChecker:
             other, old_proof, _ = self._get(old_size)
             if other.size == cp.size:  # one root per size (the gateway reuses a stored checkpoint)
                 return cp, proof, note, old_proof
-        raise CheckpointError("LOG_MOVING", f"the list log grew between each of {MATCH_ATTEMPTS} pairs of requests",
-                              rule="DIST-052", hint="nothing is wrong; the check runs again at the next interval")
+        raise CheckpointError(
+            "LOG_MOVING",
+            f"the list log grew between each of {MATCH_ATTEMPTS} pairs of requests",
+            rule="DIST-052",
+            hint="nothing is wrong; the check runs again at the next interval",
+        )
 
     def _alarm(self, text: str) -> str:
         self.replica.set_meta(alarm=text, alarm_ms=int(self.wall() * 1000))
@@ -97,7 +130,9 @@ class CheckpointChecker:
     def report(self, verified: bool) -> int:
         """DIST-043: tell the gateway the applied list_seq; returns the gateway's head."""
         stub = pb_grpc.DistributionStub(self.channel())
-        resp = stub.ReportApplied(pb.ReportAppliedRequest(applied_list_seq=self.replica.applied(),
-                                                          checkpoint_verified=verified), timeout=self.timeout)
+        resp = stub.ReportApplied(
+            pb.ReportAppliedRequest(applied_list_seq=self.replica.applied(), checkpoint_verified=verified),
+            timeout=self.timeout,
+        )
         self.replica.set_meta(head=resp.head_list_seq)
         return resp.head_list_seq

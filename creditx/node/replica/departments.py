@@ -1,7 +1,7 @@
 """The node-local ``Departments`` service (lists.proto, DIST-060/061) and the check answer the
 CLI prints — both from the replica, also while the gateway is unreachable.
 
-Servicers translate, they don't think (STYLE.md §4): :func:`check` builds the answer with
+Servicers translate, they don't think (ADR 0003): :func:`check` builds the answer with
 :func:`creditx.standard.lists.replica.check_answer`; :func:`feed_next` pages the applied changes
 through :func:`creditx.standard.lists.replica.feed_batch`.
 
@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import grpc
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.config import Department
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.subjects import Question, question
@@ -33,33 +31,45 @@ from creditx.node.replica.wire import change_to_pb, entry_to_pb
 from creditx.standard.errors import InputError
 from creditx.standard.lists.lifecycle import ListChange
 from creditx.standard.lists.replica import CheckAnswer, check_answer, feed_batch
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 
 DEPARTMENT_CURSORS = "department_cursors"
 
 
-def check(replica: ReplicaStore, q: Question, *, list_types: frozenset[str] = frozenset(),
-          now: datetime, max_age: timedelta) -> CheckAnswer:
+def check(
+    replica: ReplicaStore, q: Question, *, list_types: frozenset[str] = frozenset(), now: datetime, max_age: timedelta
+) -> CheckAnswer:
     """DIST-060 from the replica; ``stale`` also when the replica carries an alarm (NODE-043)."""
     st = replica.state()
     entries = [e for e in replica.entries_for(q.key) if not list_types or e.list_type in list_types]
-    last = datetime.fromtimestamp(st.last_update_ms / 1000, tz=timezone.utc) if st.last_update_ms else None
+    last = datetime.fromtimestamp(st.last_update_ms / 1000, tz=UTC) if st.last_update_ms else None
     ans = check_answer(entries, applied_list_seq=st.applied, last_update=last, now=now, max_age=max_age)
     if st.alarm or st.snapshot is not None:
         ans = CheckAnswer(ans.memberships, ans.history, ans.applied_list_seq, ans.last_update, True)
     return ans
 
 
-def feed_next(replica: ReplicaStore, cursor: int, list_types: frozenset[str], *,
-              max_changes: int) -> tuple[list[ListChange], int]:
+def feed_next(
+    replica: ReplicaStore, cursor: int, list_types: frozenset[str], *, max_changes: int
+) -> tuple[list[ListChange], int]:
     """The next page of a feed after ``cursor``: (changes, cursor to store once acknowledged)."""
     start, changes = replica.changes_after(cursor, max_changes * 4 if list_types else max_changes)
     return feed_batch(start, changes, list_types, max_changes=max_changes)
 
 
 class DepartmentsServicer(pb_grpc.DepartmentsServicer):
-    def __init__(self, replica: ReplicaStore, departments: Mapping[str, Department], subject_key: bytes, *,
-                 max_age: timedelta, applied: threading.Condition, max_changes: int = 500,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+    def __init__(
+        self,
+        replica: ReplicaStore,
+        departments: Mapping[str, Department],
+        subject_key: bytes,
+        *,
+        max_age: timedelta,
+        applied: threading.Condition,
+        max_changes: int = 500,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.replica, self.departments, self.key, self.max_age = replica, departments, subject_key, max_age
         self.applied, self.max_changes, self.clock = applied, max_changes, clock
 
@@ -69,29 +79,38 @@ class DepartmentsServicer(pb_grpc.DepartmentsServicer):
             if kind is None:
                 raise InputError("subject: give uscc, registration_number or person [DIST-060]")
             if kind == "person":
-                q = question("person", request.subject.person.id_number, self.key,
-                             id_type=request.subject.person.id_type)
+                q = question(
+                    "person", request.subject.person.id_number, self.key, id_type=request.subject.person.id_type
+                )
             else:
                 q = question(kind, getattr(request.subject, kind), self.key)
         except InputError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.diagnostics())
         a = check(self.replica, q, list_types=frozenset(request.list_types), now=self.clock(), max_age=self.max_age)
-        return pb.CheckResponse(memberships=[entry_to_pb(e) for e in a.memberships],
-                                history=[entry_to_pb(e) for e in a.history], applied_list_seq=a.applied_list_seq,
-                                last_update_unix_ms=int(a.last_update.timestamp() * 1000) if a.last_update else 0,
-                                stale=a.stale)
+        return pb.CheckResponse(
+            memberships=[entry_to_pb(e) for e in a.memberships],
+            history=[entry_to_pb(e) for e in a.history],
+            applied_list_seq=a.applied_list_seq,
+            last_update_unix_ms=int(a.last_update.timestamp() * 1000) if a.last_update else 0,
+            stale=a.stale,
+        )
 
     def Feed(self, request, context):
         dept = self.departments.get(request.department)
         if dept is None:
-            context.abort(grpc.StatusCode.NOT_FOUND,
-                          f"department {request.department!r} is not configured [DIST-061]: add it to "
-                          f"node.json departments (known: {sorted(self.departments)})")
+            context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"department {request.department!r} is not configured [DIST-061]: add it to "
+                f"node.json departments (known: {sorted(self.departments)})",
+            )
         types = frozenset(request.list_types) or dept.list_types
         if request.HasField("from_cursor"):
             if request.from_cursor > self.replica.applied():
-                context.abort(grpc.StatusCode.OUT_OF_RANGE, f"from_cursor {request.from_cursor} is ahead of the "
-                              f"replica's applied list_seq {self.replica.applied()} [NODE-044]")
+                context.abort(
+                    grpc.StatusCode.OUT_OF_RANGE,
+                    f"from_cursor {request.from_cursor} is ahead of the "
+                    f"replica's applied list_seq {self.replica.applied()} [NODE-044]",
+                )
             self.replica.advance_cursor(DEPARTMENT_CURSORS, dept.name, request.from_cursor)  # acknowledged
             cursor = request.from_cursor
         else:

@@ -29,13 +29,13 @@ from typing import Any
 
 import grpc
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.replica.origin import check_origin
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.wire import change_from_pb, chunk_from_pb
 from creditx.node.sync.state import SyncPolicy, backoff_delay
 from creditx.standard.lists.lifecycle import ListError
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
 DIVERGED = {"DIST_ILLEGAL_CHANGE", "DIST_WRONG_ENTRY"}
@@ -47,10 +47,10 @@ class FollowPolicy:
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 300.0
     rpc_timeout_s: float = 10.0
-    snapshot_timeout_s: float = 3600.0     # deadline of a whole Snapshot stream
+    snapshot_timeout_s: float = 3600.0  # deadline of a whole Snapshot stream
     max_batch_changes: int = 1000
-    snapshot_threshold: int = 10_000       # an empty replica this far behind the head bootstraps
-    max_chunk_bytes: int = 0               # 0: the gateway's
+    snapshot_threshold: int = 10_000  # an empty replica this far behind the head bootstraps
+    max_chunk_bytes: int = 0  # 0: the gateway's
     max_chunk_entries: int = 0
 
 
@@ -59,12 +59,24 @@ class Halted(Exception):
 
 
 class Follower:
-    def __init__(self, replica: ReplicaStore, channel: Callable[[], grpc.Channel], policy: FollowPolicy, *,
-                 resolve_key: Callable[[str], Any | None] = lambda kid: None,
-                 rng: random.Random | None = None, wall: Callable[[], float] = time.time,
-                 on_applied: Callable[[int], None] = lambda seq: None) -> None:
+    def __init__(
+        self,
+        replica: ReplicaStore,
+        channel: Callable[[], grpc.Channel],
+        policy: FollowPolicy,
+        *,
+        resolve_key: Callable[[str], Any | None] = lambda kid: None,
+        rng: random.Random | None = None,
+        wall: Callable[[], float] = time.time,
+        on_applied: Callable[[int], None] = lambda seq: None,
+    ) -> None:
         self.replica, self.channel, self.policy = replica, channel, policy
-        self.resolve_key, self.rng, self.wall, self.on_applied = resolve_key, rng or random.SystemRandom(), wall, on_applied
+        self.resolve_key, self.rng, self.wall, self.on_applied = (
+            resolve_key,
+            rng or random.SystemRandom(),
+            wall,
+            on_applied,
+        )
         self.attempt = 0
         self.unverified_signatures = 0
         self._stop = threading.Event()
@@ -165,13 +177,19 @@ class Follower:
     def bootstrap(self) -> None:
         """DIST-070…073: fetch (or resume) a snapshot, chunk by chunk, each chunk committed."""
         progress = self.replica.state().snapshot
-        req = pb.SnapshotRequest(at_list_seq=progress.at_list_seq if progress else 0,
-                                 from_chunk=progress.next_chunk if progress else 0,
-                                 max_chunk_bytes=self.policy.max_chunk_bytes,
-                                 max_chunk_entries=self.policy.max_chunk_entries)
+        req = pb.SnapshotRequest(
+            at_list_seq=progress.at_list_seq if progress else 0,
+            from_chunk=progress.next_chunk if progress else 0,
+            max_chunk_bytes=self.policy.max_chunk_bytes,
+            max_chunk_entries=self.policy.max_chunk_entries,
+        )
         if progress:
-            log.info("list snapshot at list_seq %d: resuming at chunk %d of %d",
-                     progress.at_list_seq, progress.next_chunk, progress.total)
+            log.info(
+                "list snapshot at list_seq %d: resuming at chunk %d of %d",
+                progress.at_list_seq,
+                progress.next_chunk,
+                progress.total,
+            )
         try:
             call = self._track(self._stub().Snapshot(req, timeout=self.policy.snapshot_timeout_s))
             reported = -1
@@ -182,9 +200,14 @@ class Follower:
                 tenth = progress.next_chunk * 10 // max(progress.total, 1)
                 if tenth > reported:  # long work shows progress: a log line every 10 %
                     reported = tenth
-                    log.info("list snapshot at list_seq %d: chunk %d of %d (%d %%, %d entries in all)",
-                             progress.at_list_seq, progress.next_chunk, progress.total, tenth * 10,
-                             m.entries_total)
+                    log.info(
+                        "list snapshot at list_seq %d: chunk %d of %d (%d %%, %d entries in all)",
+                        progress.at_list_seq,
+                        progress.next_chunk,
+                        progress.total,
+                        tenth * 10,
+                        m.entries_total,
+                    )
         except grpc.RpcError as exc:
             if exc.code() is grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_GONE" in (exc.details() or ""):
                 self.replica.discard_snapshot()  # DIST-072: start again from chunk 0 of a new one
@@ -194,8 +217,12 @@ class Follower:
                 self.replica.discard_snapshot()
             raise
         if progress is None or not progress.complete:
-            raise ListError("DIST_SNAPSHOT_ORDER", "DIST-072", "the snapshot stream ended before its last chunk",
-                            hint="the node resumes it from the next chunk")
+            raise ListError(
+                "DIST_SNAPSHOT_ORDER",
+                "DIST-072",
+                "the snapshot stream ended before its last chunk",
+                hint="the node resumes it from the next chunk",
+            )
         self.on_applied(progress.at_list_seq)
 
 

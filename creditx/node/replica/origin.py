@@ -25,9 +25,14 @@ class OriginCheck:
 
 
 def _bad(c: ListChange, reason: str, message: str) -> ListError:
-    return ListError(reason, "DIST-032", f"change {c.list_seq}: {message}", field="origin",
-                     hint="the gateway relayed an origin record that does not match the entry; "
-                          "report it to the provincial operator (the node keeps its replica as it was)")
+    return ListError(
+        reason,
+        "DIST-032",
+        f"change {c.list_seq}: {message}",
+        field="origin",
+        hint="the gateway relayed an origin record that does not match the entry; "
+        "report it to the provincial operator (the node keeps its replica as it was)",
+    )
 
 
 def check_origin(c: ListChange, resolve_key: Callable[[str], Any | None]) -> OriginCheck:

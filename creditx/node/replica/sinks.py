@@ -53,8 +53,12 @@ def drain(replica: ReplicaStore, dept: Department, directory: Path, *, max_chang
             return written
         if changes:
             with open(path, "ab") as f:
-                f.write(b"".join(json.dumps(dict(change_obj(c), department=dept.name), ensure_ascii=False)
-                                 .encode() + b"\n" for c in changes))
+                f.write(
+                    b"".join(
+                        json.dumps(dict(change_obj(c), department=dept.name), ensure_ascii=False).encode() + b"\n"
+                        for c in changes
+                    )
+                )
                 f.flush()
                 os.fsync(f.fileno())
             written += len(changes)

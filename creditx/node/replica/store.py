@@ -35,16 +35,15 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from creditx.node.replica.origin import check_origin
+from creditx.node.replica.subjects import entry_keys
+from creditx.node.replica.wire import EPOCH, MS
 from creditx.standard.envelope import Envelope
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, apply_change
 from creditx.standard.lists.log import fold
 from creditx.standard.lists.replica import BatchPlan, plan_batch
 from creditx.standard.lists.snapshot import SnapshotChunk, SnapshotProgress, accept_chunk, entry_from_obj, entry_to_obj
 from creditx.standard.merkle import CompactRange
-
-from creditx.node.replica.origin import check_origin
-from creditx.node.replica.subjects import entry_keys
-from creditx.node.replica.wire import EPOCH, MS
 
 if TYPE_CHECKING:
     from creditx.node.store import NodeStore
@@ -54,14 +53,20 @@ REPLICA_TABLES = ("replica_entries", "replica_subjects", "replica_changes")
 
 def migration_2(db: sqlite_utils.Database) -> None:
     """Replica tables (appended to creditx.node.store.MIGRATIONS; never edit, append a new one)."""
-    db.execute("CREATE TABLE replica_entries(entry_id TEXT PRIMARY KEY, list_type TEXT NOT NULL, "
-               "state TEXT NOT NULL, list_seq INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID")
+    db.execute(
+        "CREATE TABLE replica_entries(entry_id TEXT PRIMARY KEY, list_type TEXT NOT NULL, "
+        "state TEXT NOT NULL, list_seq INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID"
+    )
     db.execute("CREATE INDEX replica_entries_type ON replica_entries(list_type, state)")
-    db.execute("CREATE TABLE replica_subjects(subject TEXT NOT NULL, entry_id TEXT NOT NULL, "
-               "PRIMARY KEY(subject, entry_id)) WITHOUT ROWID")
-    db.execute("CREATE TABLE replica_changes(list_seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, reason TEXT NOT NULL, "
-               "list_type TEXT NOT NULL, entry_id TEXT NOT NULL, at_ms INTEGER NOT NULL, entry TEXT NOT NULL, "
-               "origin TEXT)")
+    db.execute(
+        "CREATE TABLE replica_subjects(subject TEXT NOT NULL, entry_id TEXT NOT NULL, "
+        "PRIMARY KEY(subject, entry_id)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE replica_changes(list_seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, reason TEXT NOT NULL, "
+        "list_type TEXT NOT NULL, entry_id TEXT NOT NULL, at_ms INTEGER NOT NULL, entry TEXT NOT NULL, "
+        "origin TEXT)"
+    )
     db.execute("CREATE INDEX replica_changes_entry ON replica_changes(entry_id, list_seq)")
     db.execute("CREATE TABLE replica_meta(key TEXT PRIMARY KEY, value TEXT)")
     db.execute("CREATE TABLE department_cursors(department TEXT PRIMARY KEY, cursor INTEGER NOT NULL, updated_at REAL)")
@@ -98,8 +103,14 @@ def _ms(c: ListChange) -> int:
 
 def change_obj(c: ListChange) -> dict:
     """The JSON form of a change (feeds, sinks, CLI): entry as in snapshots, time in ms."""
-    return {"list_seq": c.list_seq, "kind": c.kind.value, "reason": c.reason, "list_type": c.entry.list_type,
-            "at_unix_ms": _ms(c), "entry": entry_to_obj(c.entry)}
+    return {
+        "list_seq": c.list_seq,
+        "kind": c.kind.value,
+        "reason": c.reason,
+        "list_type": c.entry.list_type,
+        "at_unix_ms": _ms(c),
+        "entry": entry_to_obj(c.entry),
+    }
 
 
 @dataclass(frozen=True)
@@ -107,9 +118,9 @@ class ReplicaState:
     applied: int
     frontier: CompactRange | None
     last_update_ms: int
-    changes_from: int           # changes <= this are not in replica_changes (snapshot base)
-    alarm: str                  # NODE-043: non-empty = stop applying, answer stale
-    checkpoint: dict            # last verified checkpoint: {"note", "size", "result", "at_ms"}
+    changes_from: int  # changes <= this are not in replica_changes (snapshot base)
+    alarm: str  # NODE-043: non-empty = stop applying, answer stale
+    checkpoint: dict  # last verified checkpoint: {"note", "size", "result", "at_ms"}
     snapshot: SnapshotProgress | None
 
 
@@ -123,8 +134,10 @@ class ReplicaStore:
         return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM replica_meta")}
 
     def _set(self, **values: object) -> None:
-        self.conn.executemany("INSERT OR REPLACE INTO replica_meta(key, value) VALUES (?, ?)",
-                              [(k, json.dumps(v)) for k, v in values.items()])
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO replica_meta(key, value) VALUES (?, ?)",
+            [(k, json.dumps(v)) for k, v in values.items()],
+        )
 
     def set_meta(self, **values: object) -> None:
         with self.store.transaction():
@@ -137,9 +150,15 @@ class ReplicaStore:
             frontier: CompactRange | None = CompactRange()  # following from list_seq 1: the empty tree
         else:
             frontier = CompactRange.from_bytes(bytes.fromhex(str(fr))) if fr else None
-        return ReplicaState(applied, frontier,
-                            int(m.get("last_update_ms", 0)), int(m.get("changes_from", 0)), str(m.get("alarm", "")),
-                            dict(m.get("checkpoint") or {}), SnapshotProgress(**snap) if snap else None)
+        return ReplicaState(
+            applied,
+            frontier,
+            int(m.get("last_update_ms", 0)),
+            int(m.get("changes_from", 0)),
+            str(m.get("alarm", "")),
+            dict(m.get("checkpoint") or {}),
+            SnapshotProgress(**snap) if snap else None,
+        )
 
     def applied(self) -> int:
         row = self.conn.execute("SELECT value FROM replica_meta WHERE key = 'applied'").fetchone()
@@ -152,35 +171,52 @@ class ReplicaStore:
         return entry_from_obj(json.loads(row[0])) if row else None
 
     def _put(self, e: ListEntry, list_seq: int, keys: Iterable[str]) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO replica_entries VALUES (?, ?, ?, ?, ?)",
-                          (e.entry_id, e.list_type, e.state.value, list_seq,
-                           json.dumps(entry_to_obj(e), ensure_ascii=False)))
-        self.conn.executemany("INSERT OR IGNORE INTO replica_subjects VALUES (?, ?)",
-                              [(k, e.entry_id) for k in keys])
+        self.conn.execute(
+            "INSERT OR REPLACE INTO replica_entries VALUES (?, ?, ?, ?, ?)",
+            (e.entry_id, e.list_type, e.state.value, list_seq, json.dumps(entry_to_obj(e), ensure_ascii=False)),
+        )
+        self.conn.executemany("INSERT OR IGNORE INTO replica_subjects VALUES (?, ?)", [(k, e.entry_id) for k in keys])
 
-    def apply_batch(self, changes: Sequence[ListChange], origin_fields: Mapping[int, Mapping[str, str]],
-                    *, now_ms: int) -> BatchPlan:
+    def apply_batch(
+        self, changes: Sequence[ListChange], origin_fields: Mapping[int, Mapping[str, str]], *, now_ms: int
+    ) -> BatchPlan:
         """NODE-040: apply a batch and its cursor in one transaction; raises ListError (DIST_GAP,
         DIST_ILLEGAL_CHANGE, DIST_WRONG_ENTRY) with nothing applied. ``origin_fields``: list_seq →
         fields of the change's origin record (for the subject index)."""
         with self.store.transaction():
             st = self.state()
             if st.alarm:  # NODE-043: a halted replica applies nothing
-                raise ListError("DIST_REPLICA_DIVERGED", "DIST-052", f"replica halted: {st.alarm}",
-                                hint="creditx node replica --dir DIR --reset discards it; the node re-bootstraps")
+                raise ListError(
+                    "DIST_REPLICA_DIVERGED",
+                    "DIST-052",
+                    f"replica halted: {st.alarm}",
+                    hint="creditx node replica --dir DIR --reset discards it; the node re-bootstraps",
+                )
             plan = plan_batch(st.applied, changes)
             for c in plan.apply:
                 entry = apply_change(self._entry(c.entry.entry_id), c)
                 self._put(entry, c.list_seq, entry_keys(entry, origin_fields.get(c.list_seq), self.key))
-                self.conn.execute("INSERT INTO replica_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                  (c.list_seq, c.kind.value, c.reason, entry.list_type, entry.entry_id, _ms(c),
-                                   json.dumps(entry_to_obj(entry), ensure_ascii=False),
-                                   c.origin.to_json() if c.origin is not None else None))
+                self.conn.execute(
+                    "INSERT INTO replica_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        c.list_seq,
+                        c.kind.value,
+                        c.reason,
+                        entry.list_type,
+                        entry.entry_id,
+                        _ms(c),
+                        json.dumps(entry_to_obj(entry), ensure_ascii=False),
+                        c.origin.to_json() if c.origin is not None else None,
+                    ),
+                )
             frontier = st.frontier
             if frontier is not None and plan.apply:
                 frontier = fold(frontier, list(plan.apply)) if frontier.size == st.applied else None
-            self._set(applied=plan.applied_seq, last_update_ms=now_ms,
-                      frontier=frontier.to_bytes().hex() if frontier is not None else None)
+            self._set(
+                applied=plan.applied_seq,
+                last_update_ms=now_ms,
+                frontier=frontier.to_bytes().hex() if frontier is not None else None,
+            )
         return plan
 
     # --- snapshots (DIST-070…074) -------------------------------------------------------------------
@@ -188,24 +224,31 @@ class ReplicaStore:
     def _wipe(self) -> None:
         for t in REPLICA_TABLES:
             self.conn.execute(f"DELETE FROM {t}")
-        self.conn.execute("DELETE FROM replica_meta WHERE key IN ('applied', 'frontier', 'changes_from', "
-                          "'snapshot', 'snapshot_frontier', 'alarm', 'checkpoint')")
+        self.conn.execute(
+            "DELETE FROM replica_meta WHERE key IN ('applied', 'frontier', 'changes_from', "
+            "'snapshot', 'snapshot_frontier', 'alarm', 'checkpoint')"
+        )
 
     def discard_snapshot(self) -> None:
         """DIST-072: the gateway cannot serve the partial snapshot: drop it and the replica."""
         with self.store.transaction():
             self._wipe()
 
-    def apply_chunk(self, chunk: SnapshotChunk, frontier: bytes, *, now_ms: int,
-                    origins: Sequence[Envelope | None] = ()) -> SnapshotProgress:
+    def apply_chunk(
+        self, chunk: SnapshotChunk, frontier: bytes, *, now_ms: int, origins: Sequence[Envelope | None] = ()
+    ) -> SnapshotProgress:
         """DIST-072: one chunk's entries with its progress in one transaction; the last chunk also
         sets the applied cursor to ``at_list_seq`` (DIST-073) and the frontier (DIST-074).
         ``origins`` (DIST-075, parallel to the entries, or empty from an older gateway) give the
         person index its keys; an origin that does not match its entry refuses the chunk (DIST-032)."""
         if origins and len(origins) != len(chunk.entries):
-            raise ListError("DIST_BAD_ENTRY", "DIST-075", f"chunk {chunk.index} has {len(chunk.entries)} entries "
-                            f"but {len(origins)} origins", field="origins",
-                            hint="the gateway sent a malformed snapshot chunk; report it to the provincial operator")
+            raise ListError(
+                "DIST_BAD_ENTRY",
+                "DIST-075",
+                f"chunk {chunk.index} has {len(chunk.entries)} entries but {len(origins)} origins",
+                field="origins",
+                hint="the gateway sent a malformed snapshot chunk; report it to the provincial operator",
+            )
         entries, subjects = [], []
         for i, e in enumerate(chunk.entries):  # decode outside the write transaction
             fields = _person_origin_fields(chunk.at_list_seq, e, origins[i] if origins else None)
@@ -224,8 +267,7 @@ class ReplicaStore:
                 fr = self.meta().get("snapshot_frontier")
                 if fr is not None and CompactRange.from_bytes(bytes.fromhex(str(fr))).size != chunk.at_list_seq:
                     fr = None  # a frontier of another size cannot be checked against (DIST-074)
-                self._set(applied=chunk.at_list_seq, changes_from=chunk.at_list_seq, frontier=fr,
-                          last_update_ms=now_ms)
+                self._set(applied=chunk.at_list_seq, changes_from=chunk.at_list_seq, frontier=fr, last_update_ms=now_ms)
                 self.conn.execute("DELETE FROM replica_meta WHERE key IN ('snapshot', 'snapshot_frontier')")
             else:
                 self._set(snapshot=progress.__dict__)
@@ -235,33 +277,54 @@ class ReplicaStore:
 
     def entries_for(self, subject_key: str) -> list[ListEntry]:
         """DIST-060: every entry indexed under ``subject_key`` (PK range scan)."""
-        return [entry_from_obj(json.loads(b)) for (b,) in self.conn.execute(
-            "SELECT e.body FROM replica_subjects s JOIN replica_entries e ON e.entry_id = s.entry_id "
-            "WHERE s.subject = ?", (subject_key,))]
+        return [
+            entry_from_obj(json.loads(b))
+            for (b,) in self.conn.execute(
+                "SELECT e.body FROM replica_subjects s JOIN replica_entries e ON e.entry_id = s.entry_id "
+                "WHERE s.subject = ?",
+                (subject_key,),
+            )
+        ]
 
     def history_of(self, entry_ids: Sequence[str]) -> list[dict]:
         """Every applied change of these entries, oldest first (the subject's history)."""
         out: list[dict] = []
         for eid in entry_ids:
-            out += [{"list_seq": s, "kind": k, "reason": r, "entry_id": eid, "at_unix_ms": at}
-                    for s, k, r, at in self.conn.execute(
-                        "SELECT list_seq, kind, reason, at_ms FROM replica_changes WHERE entry_id = ? "
-                        "ORDER BY list_seq", (eid,))]
+            out += [
+                {"list_seq": s, "kind": k, "reason": r, "entry_id": eid, "at_unix_ms": at}
+                for s, k, r, at in self.conn.execute(
+                    "SELECT list_seq, kind, reason, at_ms FROM replica_changes WHERE entry_id = ? ORDER BY list_seq",
+                    (eid,),
+                )
+            ]
         return sorted(out, key=lambda d: d["list_seq"])
 
     def changes_after(self, cursor: int, limit: int) -> tuple[int, list[ListChange]]:
         """Applied changes after ``cursor`` (raised to the snapshot base: changes before it were
         never received one by one), oldest first. Returns (effective cursor, changes)."""
         cursor = max(cursor, int(self.meta().get("changes_from", 0)))
-        rows = self.conn.execute("SELECT list_seq, kind, reason, at_ms, entry, origin FROM replica_changes "
-                                 "WHERE list_seq > ? ORDER BY list_seq LIMIT ?", (cursor, limit)).fetchall()
-        return cursor, [ListChange(s, ChangeKind(k), r, entry_from_obj(json.loads(e)), EPOCH + at * MS,
-                                   Envelope.from_json(o) if o else None) for s, k, r, at, e, o in rows]
+        rows = self.conn.execute(
+            "SELECT list_seq, kind, reason, at_ms, entry, origin FROM replica_changes "
+            "WHERE list_seq > ? ORDER BY list_seq LIMIT ?",
+            (cursor, limit),
+        ).fetchall()
+        return cursor, [
+            ListChange(
+                s,
+                ChangeKind(k),
+                r,
+                entry_from_obj(json.loads(e)),
+                EPOCH + at * MS,
+                Envelope.from_json(o) if o else None,
+            )
+            for s, k, r, at, e, o in rows
+        ]
 
     def counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for lt, state, n in self.conn.execute(
-                "SELECT list_type, state, COUNT(*) FROM replica_entries GROUP BY list_type, state"):
+            "SELECT list_type, state, COUNT(*) FROM replica_entries GROUP BY list_type, state"
+        ):
             out.setdefault(lt, {"LISTED": 0, "REMOVED": 0})[state] = n
         return out
 
@@ -278,7 +341,10 @@ class ReplicaStore:
         if cursor > self.applied():
             raise ValueError(f"NODE-044: cursor {cursor} is ahead of the replica's applied list_seq")
         with self.store.transaction():
-            self.conn.execute(f"INSERT INTO {table}({col}, cursor, updated_at) VALUES (?, ?, ?) "
-                              f"ON CONFLICT({col}) DO UPDATE SET cursor = MAX(cursor, excluded.cursor), "
-                              "updated_at = excluded.updated_at", (name, cursor, self.clock()))
+            self.conn.execute(
+                f"INSERT INTO {table}({col}, cursor, updated_at) VALUES (?, ?, ?) "
+                f"ON CONFLICT({col}) DO UPDATE SET cursor = MAX(cursor, excluded.cursor), "
+                "updated_at = excluded.updated_at",
+                (name, cursor, self.clock()),
+            )
         return self.cursor(table, name)

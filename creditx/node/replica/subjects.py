@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from creditx.standard.errors import InputError
-from creditx.standard.identifiers import USCC_PLACEHOLDER, check_any, check_id_number, check_uscc, mask_id_number, normalise
+from creditx.standard.identifiers import (
+    USCC_PLACEHOLDER,
+    check_any,
+    check_id_number,
+    check_uscc,
+    mask_id_number,
+    normalise,
+)
 from creditx.standard.lists.lifecycle import ListEntry
 from creditx.standard.lists.replica import entry_subject
 from creditx.standard.natural_key import person_subject_id
@@ -43,9 +50,9 @@ def entry_keys(entry: ListEntry, origin_fields: Mapping[str, str] | None, subjec
 
 @dataclass(frozen=True)
 class Question:
-    key: str        # the index key to look up
-    kind: str       # "uscc" | "registration_number" | "person"
-    shown: str      # what may be printed: the USCC, the number, or the masked ID
+    key: str  # the index key to look up
+    kind: str  # "uscc" | "registration_number" | "person"
+    shown: str  # what may be printed: the USCC, the number, or the masked ID
 
 
 def question(kind: str, value: str, subject_key: bytes, *, id_type: str = "身份证") -> Question:
@@ -54,8 +61,10 @@ def question(kind: str, value: str, subject_key: bytes, *, id_type: str = "身�
     if kind == "uscc":
         c = check_uscc(value)
         if not c.valid:
-            raise InputError(f"subject.uscc {value!r}: {c.reason} [{c.rule}] {c.message}",
-                             hint="give the 18-character 统一社会信用代码 exactly as registered")
+            raise InputError(
+                f"subject.uscc {value!r}: {c.reason} [{c.rule}] {c.message}",
+                hint="give the 18-character 统一社会信用代码 exactly as registered",
+            )
         return Question("U:" + c.normalised, kind, c.normalised)
     if kind == "registration_number":
         n = normalise(value)
@@ -68,8 +77,10 @@ def question(kind: str, value: str, subject_key: bytes, *, id_type: str = "身�
         if "身份证" in id_type:
             c = check_id_number(value)
             if not c.valid:
-                raise InputError(f"subject.person.id_number: {c.reason} [{c.rule}] {c.message}",
-                                 hint="give the 18-digit (or 15-digit) citizen ID number")
+                raise InputError(
+                    f"subject.person.id_number: {c.reason} [{c.rule}] {c.message}",
+                    hint="give the 18-digit (or 15-digit) citizen ID number",
+                )
         if not normalise(value):
             raise InputError("subject.person.id_number is empty [REC-FP-014]", hint="give the 证件号码")
         return Question(person_subject_id(id_type, value, subject_key), kind, mask_id_number(value))
@@ -81,11 +92,15 @@ def question_from_text(text: str, subject_key: bytes) -> Question:
     (creditx.standard.identifiers.check_any); anything else is refused with the identifier's reason."""
     c = check_any(text)
     if not c.valid:
-        raise InputError(f"SUBJECT {text!r}: {c.reason} [{c.rule}] {c.message}",
-                         hint="give a 统一社会信用代码 (18 characters) or a citizen ID number")
+        raise InputError(
+            f"SUBJECT {text!r}: {c.reason} [{c.rule}] {c.message}",
+            hint="give a 统一社会信用代码 (18 characters) or a citizen ID number",
+        )
     if c.kind == "uscc":
         return Question("U:" + c.normalised, "uscc", c.normalised)
     if c.kind == "id_card":
         return question("person", c.normalised, subject_key)
-    raise InputError(f"SUBJECT {text!r} is a {c.kind}, not a USCC or an ID number [DIST-060]",
-                     hint="list entries are indexed by USCC, 工商注册号 or ID number")
+    raise InputError(
+        f"SUBJECT {text!r} is a {c.kind}, not a USCC or an ID number [DIST-060]",
+        hint="list entries are indexed by USCC, 工商注册号 or ID number",
+    )

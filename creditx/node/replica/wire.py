@@ -1,4 +1,4 @@
-"""Protobuf (lists.proto) ↔ :mod:`creditx.standard.lists.lifecycle` dataclasses, both ways (STYLE.md §5).
+"""Protobuf (lists.proto) ↔ :mod:`creditx.standard.lists.lifecycle` dataclasses, both ways (ADR 0003).
 
 Invariant: nothing else in the node touches ``lists_pb2`` messages' fields; dates travel as
 ISO 8601 text ("" for none), enums by their AUD-005 names. A malformed message raises
@@ -7,33 +7,60 @@ ISO 8601 text ("" for none), enums by their AUD-005 names. A malformed message r
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-from creditx.v1 import envelope_pb2
-from creditx.v1 import lists_pb2 as pb
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, State
 from creditx.standard.lists.snapshot import SnapshotChunk
+from creditx.v1 import envelope_pb2
+from creditx.v1 import lists_pb2 as pb
 
-_TEXT = ("entry_id", "list_type", "colour", "subject_name", "subject_category", "subject_uscc",
-         "subject_id_masked", "listing_reason", "basis", "basis_document", "basis_number", "authority",
-         "authority_uscc", "measures", "removal_authority", "origin_region")
+_TEXT = (
+    "entry_id",
+    "list_type",
+    "colour",
+    "subject_name",
+    "subject_category",
+    "subject_uscc",
+    "subject_id_masked",
+    "listing_reason",
+    "basis",
+    "basis_document",
+    "basis_number",
+    "authority",
+    "authority_uscc",
+    "measures",
+    "removal_authority",
+    "origin_region",
+)
 _STATE = {State.LISTED: pb.LIST_ENTRY_STATE_LISTED, State.REMOVED: pb.LIST_ENTRY_STATE_REMOVED}
 _STATE_BACK = {v: k for k, v in _STATE.items()}
-_KIND = {ChangeKind.ADD: pb.CHANGE_KIND_ADD, ChangeKind.CORRECT: pb.CHANGE_KIND_CORRECT,
-         ChangeKind.REMOVE: pb.CHANGE_KIND_REMOVE}
+_KIND = {
+    ChangeKind.ADD: pb.CHANGE_KIND_ADD,
+    ChangeKind.CORRECT: pb.CHANGE_KIND_CORRECT,
+    ChangeKind.REMOVE: pb.CHANGE_KIND_REMOVE,
+}
 _KIND_BACK = {v: k for k, v in _KIND.items()}
-_REASON = {"": pb.REMOVAL_REASON_UNSPECIFIED, "EXPIRED": pb.REMOVAL_REASON_EXPIRED,
-           "REPAIRED": pb.REMOVAL_REASON_REPAIRED, "REVOKED": pb.REMOVAL_REASON_REVOKED,
-           "DEREGISTERED": pb.REMOVAL_REASON_DEREGISTERED}
+_REASON = {
+    "": pb.REMOVAL_REASON_UNSPECIFIED,
+    "EXPIRED": pb.REMOVAL_REASON_EXPIRED,
+    "REPAIRED": pb.REMOVAL_REASON_REPAIRED,
+    "REVOKED": pb.REMOVAL_REASON_REVOKED,
+    "DEREGISTERED": pb.REMOVAL_REASON_DEREGISTERED,
+}
 _REASON_BACK = {v: k for k, v in _REASON.items()}
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
 
 
 def _bad(field: str, message: str) -> ListError:
-    return ListError("DIST_BAD_ENTRY", "DIST-002", message, field=field,
-                     hint="the gateway sent a malformed list change; report it to the provincial operator")
+    return ListError(
+        "DIST_BAD_ENTRY",
+        "DIST-002",
+        message,
+        field=field,
+        hint="the gateway sent a malformed list change; report it to the provincial operator",
+    )
 
 
 def _d(value: date | None) -> str:
@@ -50,10 +77,18 @@ def _date(text: str, field: str) -> date | None:
 
 
 def entry_to_pb(e: ListEntry) -> pb.ListEntry:
-    return pb.ListEntry(**{k: getattr(e, k) for k in _TEXT}, listed_on=_d(e.listed_on),
-                        period_start=_d(e.period_start), period_end=_d(e.period_end), removed_on=_d(e.removed_on),
-                        state=_STATE[e.state], removal_reason=_REASON[e.removal_reason], version=e.version,
-                        origin_fingerprint=e.origin_fp, listing=e.listing)
+    return pb.ListEntry(
+        **{k: getattr(e, k) for k in _TEXT},
+        listed_on=_d(e.listed_on),
+        period_start=_d(e.period_start),
+        period_end=_d(e.period_end),
+        removed_on=_d(e.removed_on),
+        state=_STATE[e.state],
+        removal_reason=_REASON[e.removal_reason],
+        version=e.version,
+        origin_fingerprint=e.origin_fp,
+        listing=e.listing,
+    )
 
 
 def entry_from_pb(m: pb.ListEntry) -> ListEntry:
@@ -64,30 +99,44 @@ def entry_from_pb(m: pb.ListEntry) -> ListEntry:
     listed_on = _date(m.listed_on, "entry.listed_on")
     if listed_on is None or not m.entry_id:
         raise _bad("entry.listed_on" if m.entry_id else "entry.entry_id", "entry_id and listed_on are required")
-    return ListEntry(**{k: getattr(m, k) for k in _TEXT}, listed_on=listed_on,
-                     period_start=_date(m.period_start, "entry.period_start"),
-                     period_end=_date(m.period_end, "entry.period_end"), state=_STATE_BACK[m.state],
-                     removed_on=_date(m.removed_on, "entry.removed_on"),
-                     removal_reason=_REASON_BACK[m.removal_reason], version=m.version,
-                     origin_fp=bytes(m.origin_fingerprint), listing=m.listing)
+    return ListEntry(
+        **{k: getattr(m, k) for k in _TEXT},
+        listed_on=listed_on,
+        period_start=_date(m.period_start, "entry.period_start"),
+        period_end=_date(m.period_end, "entry.period_end"),
+        state=_STATE_BACK[m.state],
+        removed_on=_date(m.removed_on, "entry.removed_on"),
+        removal_reason=_REASON_BACK[m.removal_reason],
+        version=m.version,
+        origin_fp=bytes(m.origin_fingerprint),
+        listing=m.listing,
+    )
 
 
 def envelope_to_pb(env: Envelope) -> envelope_pb2.Envelope:
-    return envelope_pb2.Envelope(payload_type=env.payload_type, payload=env.payload,
-                                 signatures=[envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig)
-                                             for s in env.signatures])
+    return envelope_pb2.Envelope(
+        payload_type=env.payload_type,
+        payload=env.payload,
+        signatures=[envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in env.signatures],
+    )
 
 
 def envelope_from_pb(m: envelope_pb2.Envelope) -> Envelope:
-    return Envelope(m.payload_type, bytes(m.payload),
-                    tuple(Signature(s.keyid, s.suite, bytes(s.sig)) for s in m.signatures))
+    return Envelope(
+        m.payload_type, bytes(m.payload), tuple(Signature(s.keyid, s.suite, bytes(s.sig)) for s in m.signatures)
+    )
 
 
 def change_to_pb(c: ListChange) -> pb.ListChange:
-    return pb.ListChange(list_seq=c.list_seq, kind=_KIND[c.kind], reason=_REASON[c.reason],
-                         list_type=c.entry.list_type, entry=entry_to_pb(c.entry),
-                         origin=envelope_to_pb(c.origin) if c.origin is not None else None,
-                         at_unix_ms=(c.at - EPOCH) // MS)
+    return pb.ListChange(
+        list_seq=c.list_seq,
+        kind=_KIND[c.kind],
+        reason=_REASON[c.reason],
+        list_type=c.entry.list_type,
+        entry=entry_to_pb(c.entry),
+        origin=envelope_to_pb(c.origin) if c.origin is not None else None,
+        at_unix_ms=(c.at - EPOCH) // MS,
+    )
 
 
 def change_from_pb(m: pb.ListChange) -> ListChange:

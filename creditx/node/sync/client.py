@@ -1,4 +1,4 @@
-"""The thin gRPC shell around :mod:`creditx.node.sync.state` (STYLE.md §1, §4).
+"""The thin gRPC shell around :mod:`creditx.node.sync.state` (ADR 0003).
 
 :class:`SyncRunner` turns the machine's actions into I/O — the Handshake call, the Push stream,
 reading batches from and writing acks to the :class:`~creditx.node.store.NodeStore` — and feeds what
@@ -6,7 +6,7 @@ happened back as events. It decides nothing itself. Wire types stop here: acks b
 :class:`~creditx.node.store.AckRow` before they reach the store.
 
 Every unary call has a deadline; the Push stream is bounded by the machine's ack timeout; the
-channel has keepalive and message-size limits (DESIGN.md decision 10). Recording a batch's acks
+channel has keepalive and message-size limits (ADR 0013). Recording a batch's acks
 and the gateway's committed_seq is one store transaction (NODE-003), done *before* the machine
 hears of the ack, so a crash between the two only causes an idempotent re-send.
 """
@@ -22,16 +22,20 @@ from dataclasses import dataclass
 
 import grpc
 
-from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 from creditx.node.store import AckRow, NodeStore
 from creditx.node.sync import state as st
 from creditx.standard.record import RECORD_PAYLOAD_TYPE
+from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-FATAL_CODES = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED,
-               grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION,
-               grpc.StatusCode.UNIMPLEMENTED}
+FATAL_CODES = {
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.UNIMPLEMENTED,
+}
 SOFTWARE = "creditx-node/0.1.0"
 _CLOSE = object()
 
@@ -40,8 +44,8 @@ _CLOSE = object()
 class ChannelSettings:
     target: str
     credentials: grpc.ChannelCredentials
-    server_name: str = ""            # TLS name to check, when it differs from the target host
-    rpc_timeout: float = 10.0        # deadline of every unary call
+    server_name: str = ""  # TLS name to check, when it differs from the target host
+    rpc_timeout: float = 10.0  # deadline of every unary call
     keepalive_time_ms: int = 30_000
     keepalive_timeout_ms: int = 10_000
     max_message_bytes: int = 8 * 1024 * 1024
@@ -67,8 +71,16 @@ def _failed(exc: grpc.RpcError, what: str) -> st.Failed:
 
 
 def _ack_row(a: exchange_pb2.RecordAck) -> AckRow:
-    return AckRow(a.source_seq, exchange_pb2.Outcome.Name(a.outcome), a.reason_code, a.requirement, a.field,
-                  a.message, bytes(a.fingerprint), a.log_index)
+    return AckRow(
+        a.source_seq,
+        exchange_pb2.Outcome.Name(a.outcome),
+        a.reason_code,
+        a.requirement,
+        a.field,
+        a.message,
+        bytes(a.fingerprint),
+        a.log_index,
+    )
 
 
 class _PushStream:
@@ -104,10 +116,18 @@ class _PushStream:
 class SyncRunner:
     """Runs sync sessions for one node. Not thread-safe: call from one scheduler job at a time."""
 
-    def __init__(self, store: NodeStore, settings: ChannelSettings, machine: st.SyncMachine, *,
-                 node_name: str, signing_certs: Callable[[], list[bytes]],
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time,
-                 on_gateway_cert: Callable[[bytes], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: NodeStore,
+        settings: ChannelSettings,
+        machine: st.SyncMachine,
+        *,
+        node_name: str,
+        signing_certs: Callable[[], list[bytes]],
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        on_gateway_cert: Callable[[bytes], None] | None = None,
+    ) -> None:
         self.store, self.settings, self.machine = store, settings, machine
         self.on_gateway_cert = on_gateway_cert
         self.node_name, self.signing_certs = node_name, signing_certs
@@ -179,27 +199,41 @@ class SyncRunner:
         raise st.SyncStateError(f"unknown action {a!r}")
 
     def _handshake(self) -> st.Event:
-        req = exchange_pb2.HandshakeRequest(node_name=self.node_name, protocol_version=1, software=SOFTWARE,
-                                            signing_certificates=self.signing_certs())
+        req = exchange_pb2.HandshakeRequest(
+            node_name=self.node_name, protocol_version=1, software=SOFTWARE, signing_certificates=self.signing_certs()
+        )
         try:
             resp = self._stub().Handshake(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
             return _failed(exc, "Handshake")
-        self.store.set_state(committed_seq=resp.committed_seq, gateway_id=resp.gateway_id,
-                             last_handshake_at=self.wall(), gateway_reachable=True)
+        self.store.set_state(
+            committed_seq=resp.committed_seq,
+            gateway_id=resp.gateway_id,
+            last_handshake_at=self.wall(),
+            gateway_reachable=True,
+        )
         if resp.gateway_signing_certificate and self.on_gateway_cert is not None:
             self.on_gateway_cert(resp.gateway_signing_certificate)
-        return st.HandshakeOk(resp.committed_seq, resp.max_batch_records, resp.max_message_bytes,
-                              resp.max_in_flight_batches)
+        return st.HandshakeOk(
+            resp.committed_seq, resp.max_batch_records, resp.max_message_bytes, resp.max_in_flight_batches
+        )
 
     def _send(self, a: st.SendBatch) -> list[st.Action]:
         # Leave room for the PushRequest framing around the records (NODE-011).
         items = self.store.load_batch(a.from_seq, a.max_records, max(1, a.max_bytes - 1024))
         if not items:
             raise st.SyncStateError(f"outbox has no record {a.from_seq} to send")
-        records = [exchange_pb2.SignedRecord(source_seq=i.source_seq, envelope=envelope_pb2.Envelope(
-            payload_type=RECORD_PAYLOAD_TYPE, payload=i.payload,
-            signatures=[envelope_pb2.Signature(**s) for s in i.signatures])) for i in items]
+        records = [
+            exchange_pb2.SignedRecord(
+                source_seq=i.source_seq,
+                envelope=envelope_pb2.Envelope(
+                    payload_type=RECORD_PAYLOAD_TYPE,
+                    payload=i.payload,
+                    signatures=[envelope_pb2.Signature(**s) for s in i.signatures],
+                ),
+            )
+            for i in items
+        ]
         backlog = max(0, self.machine.last_seq - (a.from_seq + len(items) - 1))
         assert self._stream is not None
         self._stream.send(exchange_pb2.PushRequest(batch_id=a.batch_id, records=records, backlog=backlog))
@@ -226,13 +260,17 @@ class SyncRunner:
         """Report the backlog (records not yet acknowledged) and the list replica's applied
         list_seq (DIST-043); returns None when unreachable."""
         last = self.store.last_seq()
-        req = exchange_pb2.HeartbeatRequest(backlog=max(0, last - self.store.first_unacked() + 1),
-                                            last_source_seq=last, applied_list_seq=applied_list_seq)
+        req = exchange_pb2.HeartbeatRequest(
+            backlog=max(0, last - self.store.first_unacked() + 1),
+            last_source_seq=last,
+            applied_list_seq=applied_list_seq,
+        )
         try:
             resp = self._stub().Heartbeat(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
-            self.store.set_state(gateway_reachable=False, last_error=_failed(exc, "Heartbeat").error,
-                                 last_error_at=self.wall())
+            self.store.set_state(
+                gateway_reachable=False, last_error=_failed(exc, "Heartbeat").error, last_error_at=self.wall()
+            )
             return None
         self.store.set_state(gateway_reachable=True, last_heartbeat_at=self.wall(), committed_seq=resp.committed_seq)
         return resp

@@ -1,4 +1,4 @@
-"""The upward-sync session as a pure state machine (STYLE.md §1–2; DESIGN.md decision 5).
+"""The upward-sync session as a pure state machine (ADR 0003, ADR 0007).
 
 No gRPC, no SQLite, no clock reads: :meth:`SyncMachine.handle` takes an *event* and the current
 time (seconds, any monotonic origin) and returns the *actions* the shell must carry out. Every
@@ -34,10 +34,10 @@ class SyncStateError(Exception):
 
 
 class State(enum.Enum):
-    IDLE = "idle"              # nothing to do, or waiting for the next trigger
+    IDLE = "idle"  # nothing to do, or waiting for the next trigger
     CONNECTING = "connecting"  # handshake in progress
-    STREAMING = "streaming"    # Push stream open, sending batches / awaiting acks
-    BACKOFF = "backoff"        # failed; waiting until ``retry_at``
+    STREAMING = "streaming"  # Push stream open, sending batches / awaiting acks
+    BACKOFF = "backoff"  # failed; waiting until ``retry_at``
 
 
 # --- events (inputs) -------------------------------------------------------------------------
@@ -220,8 +220,13 @@ class SyncMachine:
             # The gateway has decided records this node never assigned: the outbox was lost or
             # replaced. Sending would reuse sequence numbers; stop and let a human look.
             return self._fail(
-                Failed(f"gateway committed_seq {ev.committed_seq} > local last source_seq {self.last_seq}: "
-                       "the outbox database is not this node's latest; restore it", fatal=True), now)
+                Failed(
+                    f"gateway committed_seq {ev.committed_seq} > local last source_seq {self.last_seq}: "
+                    "the outbox database is not this node's latest; restore it",
+                    fatal=True,
+                ),
+                now,
+            )
         # NODE-010: resume from the earlier of our first unacked record and the gateway's mark.
         self.next_seq = min(self.first_unacked, ev.committed_seq + 1)
         self.in_flight = []
@@ -233,7 +238,9 @@ class SyncMachine:
 
     def _batch_sent(self, ev: BatchSent, now: float) -> list[Action]:
         if ev.count < 1 or ev.from_seq != self.next_seq:
-            raise SyncStateError(f"batch {ev.batch_id} sent from {ev.from_seq} x{ev.count}, expected from {self.next_seq}")
+            raise SyncStateError(
+                f"batch {ev.batch_id} sent from {ev.from_seq} x{ev.count}, expected from {self.next_seq}"
+            )
         self.in_flight.append(InFlight(ev.batch_id, ev.from_seq, ev.count, now))
         self.next_seq = ev.from_seq + ev.count
         return self._fill(now)
@@ -257,8 +264,12 @@ class SyncMachine:
             return [Backoff(self.retry_at, self.last_error)]
         if self.state is State.STREAMING and self.in_flight:
             if now - self.in_flight[0].sent_at >= self.policy.ack_timeout:
-                return self._fail(Failed(f"no ack for batch {self.in_flight[0].batch_id} within "
-                                         f"{self.policy.ack_timeout:g}s (NODE-014)"), now)
+                return self._fail(
+                    Failed(
+                        f"no ack for batch {self.in_flight[0].batch_id} within {self.policy.ack_timeout:g}s (NODE-014)"
+                    ),
+                    now,
+                )
             return [AwaitAcks(self.in_flight[0].sent_at + self.policy.ack_timeout)]
         return []
 
@@ -298,7 +309,7 @@ class SyncMachine:
 _H = Callable[[SyncMachine, Event, float], list[Action]]
 S = State
 
-# The whole session protocol in one table (STYLE.md §2). Late events from a session that has
+# The whole session protocol in one table (ADR 0003). Late events from a session that has
 # already failed (an ack racing a broken stream, a second failure report) are ignored.
 TRANSITIONS: dict[tuple[State, type], _H] = {
     (S.IDLE, Wake): SyncMachine._wake,

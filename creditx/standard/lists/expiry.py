@@ -74,9 +74,13 @@ def expire(entry: ListEntry, *, today: date, at: datetime, catalogue: Catalogue 
         return decide(entry, Event.REMOVE, "EXPIRED", entry, at=at)
     end = period_end(entry, catalogue)
     if end is None or end >= today:
-        return ChangeDecision(error=ListError(
-            "DIST_NOT_DUE", "DIST-021",
-            f"entry {entry.entry_id!r} is not due: its period ends {end or 'never'}, today is {today}",
-            hint="expire only what due_for_expiry returned for the same day"))
+        return ChangeDecision(
+            error=ListError(
+                "DIST_NOT_DUE",
+                "DIST-021",
+                f"entry {entry.entry_id!r} is not due: its period ends {end or 'never'}, today is {today}",
+                hint="expire only what due_for_expiry returned for the same day",
+            )
+        )
     after = replace(entry, removed_on=end + timedelta(days=1), removal_reason="EXPIRED", removal_authority="")
     return decide(entry, Event.REMOVE, "EXPIRED", after, at=at)

@@ -39,8 +39,12 @@ from creditx.standard.identifiers import mask_id_number
 from creditx.standard.record import Record
 
 # DIST-014: MD_YCYY (catalogue enumeration "removal_reason") → the reason code of AUD-005.
-REASON_CODES: dict[str, str] = {"期满": "EXPIRED", "信用修复": "REPAIRED", "撤销": "REVOKED",
-                                "主体注销": "DEREGISTERED"}
+REASON_CODES: dict[str, str] = {
+    "期满": "EXPIRED",
+    "信用修复": "REPAIRED",
+    "撤销": "REVOKED",
+    "主体注销": "DEREGISTERED",
+}
 REASON_NAMES: dict[str, str] = {v: k for k, v in REASON_CODES.items()}
 REMOVAL_FIELDS = ("MD_YCRQ", "MD_YCYY")
 
@@ -62,9 +66,9 @@ class State(enum.Enum):
 
 
 class Event(enum.Enum):
-    ADD = "ADD"          # op I
+    ADD = "ADD"  # op I
     CORRECT = "CORRECT"  # op U without removal fields
-    REMOVE = "REMOVE"    # op U with removal fields, op D (REVOKED), expiry tick (EXPIRED)
+    REMOVE = "REMOVE"  # op U with removal fields, op D (REVOKED), expiry tick (EXPIRED)
 
 
 class ChangeKind(enum.Enum):
@@ -98,11 +102,17 @@ SAME_REASON_NOOP = "same-reason-noop"  # DIST-015: same reason → no-op, other 
 TRANSITIONS: dict[tuple[State, Event], Go | Refuse | str] = {
     (State.ABSENT, Event.ADD): Go(ChangeKind.ADD, State.LISTED, new_listing=True),
     (State.ABSENT, Event.CORRECT): Refuse(
-        "DIST_CORRECT_ABSENT", "DIST-013", "a correction (op U) names an entry that was never listed",
-        "send the listing first with op I, or check MD_LX, MD_RDJGDM, MD_RDWSH and the subject"),
+        "DIST_CORRECT_ABSENT",
+        "DIST-013",
+        "a correction (op U) names an entry that was never listed",
+        "send the listing first with op I, or check MD_LX, MD_RDJGDM, MD_RDWSH and the subject",
+    ),
     (State.ABSENT, Event.REMOVE): Refuse(
-        "DIST_REMOVE_ABSENT", "DIST-013", "a removal names an entry that was never listed",
-        "check MD_LX, MD_RDJGDM, MD_RDWSH and the subject against the original listing"),
+        "DIST_REMOVE_ABSENT",
+        "DIST-013",
+        "a removal names an entry that was never listed",
+        "check MD_LX, MD_RDJGDM, MD_RDWSH and the subject against the original listing",
+    ),
     # DIST-016: op I for a listed entry with new content is a new version of it.
     (State.LISTED, Event.ADD): Go(ChangeKind.CORRECT, State.LISTED),
     (State.LISTED, Event.CORRECT): Go(ChangeKind.CORRECT, State.LISTED),
@@ -117,31 +127,31 @@ TRANSITIONS: dict[tuple[State, Event], Go | Refuse | str] = {
 class ListEntry:
     """One list entry as the gateway's list state and every node's replica hold it."""
 
-    entry_id: str            # LIST natural key (REC-FP-010)
-    list_type: str           # MD_LX code, e.g. SXBZXR
-    colour: str              # "red" | "black", from the catalogue's list type
-    subject_name: str        # MD_ZT_MC
-    subject_category: str    # MD_ZT_LB
-    subject_uscc: str        # MD_ZT_SHXYM ("" for a natural person)
-    subject_id_masked: str   # masked MD_ZT_ZJHM (REC-PII-02), "" for an organisation
-    listed_on: date          # MD_LRRQ
+    entry_id: str  # LIST natural key (REC-FP-010)
+    list_type: str  # MD_LX code, e.g. SXBZXR
+    colour: str  # "red" | "black", from the catalogue's list type
+    subject_name: str  # MD_ZT_MC
+    subject_category: str  # MD_ZT_LB
+    subject_uscc: str  # MD_ZT_SHXYM ("" for a natural person)
+    subject_id_masked: str  # masked MD_ZT_ZJHM (REC-PII-02), "" for an organisation
+    listed_on: date  # MD_LRRQ
     period_start: date | None  # MD_GLQX_Q
-    period_end: date | None    # MD_GLQX_Z; None: the catalogue's term applies (DIST-020)
-    listing_reason: str      # MD_LRYY
-    basis: str               # MD_RDYJ
-    basis_document: str      # MD_RDWS
-    basis_number: str        # MD_RDWSH
-    authority: str           # MD_RDJG
-    authority_uscc: str      # MD_RDJGDM
-    measures: str            # MD_CJCS, else the catalogue's measures for the list type
+    period_end: date | None  # MD_GLQX_Z; None: the catalogue's term applies (DIST-020)
+    listing_reason: str  # MD_LRYY
+    basis: str  # MD_RDYJ
+    basis_document: str  # MD_RDWS
+    basis_number: str  # MD_RDWSH
+    authority: str  # MD_RDJG
+    authority_uscc: str  # MD_RDJGDM
+    measures: str  # MD_CJCS, else the catalogue's measures for the list type
     state: State
     removed_on: date | None  # MD_YCRQ
-    removal_reason: str      # AUD-005 reason code, "" unless REMOVED
-    removal_authority: str   # MD_YCJG
-    version: int             # record version the entry rests on
-    origin_fp: bytes         # content fingerprint of that record version (REC-FP-003)
-    origin_region: str       # region of the node that sent it
-    listing: int = 1         # DIST-012: 1 for the first listing, +1 for each re-listing
+    removal_reason: str  # AUD-005 reason code, "" unless REMOVED
+    removal_authority: str  # MD_YCJG
+    version: int  # record version the entry rests on
+    origin_fp: bytes  # content fingerprint of that record version (REC-FP-003)
+    origin_region: str  # region of the node that sent it
+    listing: int = 1  # DIST-012: 1 for the first listing, +1 for each re-listing
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,7 @@ class ListChange:
 
     list_seq: int
     kind: ChangeKind
-    reason: str              # AUD-005: EXPIRED/REPAIRED/REVOKED/DEREGISTERED for REMOVE, else ""
+    reason: str  # AUD-005: EXPIRED/REPAIRED/REVOKED/DEREGISTERED for REMOVE, else ""
     entry: ListEntry
     at: datetime
     origin: Envelope | None = None
@@ -186,9 +196,13 @@ def event_of(record: Record, catalogue: Catalogue | None = None) -> tuple[Event,
     name = record.fields.get("MD_YCYY", "")
     canon = (catalogue or load_catalogue()).enumeration("removal_reason").canonical(name) if name else None
     if canon not in REASON_CODES:
-        raise ListError("DIST_REMOVAL_REASON", "DIST-014",
-                        f"MD_YCYY {name!r} is not a removal reason", field="MD_YCYY",
-                        hint="use one of 期满, 信用修复, 撤销, 主体注销 together with MD_YCRQ and MD_YCJG")
+        raise ListError(
+            "DIST_REMOVAL_REASON",
+            "DIST-014",
+            f"MD_YCYY {name!r} is not a removal reason",
+            field="MD_YCYY",
+            hint="use one of 期满, 信用修复, 撤销, 主体注销 together with MD_YCRQ and MD_YCJG",
+        )
     return Event.REMOVE, REASON_CODES[canon]
 
 
@@ -201,33 +215,57 @@ def _date(fields: Mapping[str, str], code: str, *, required: bool = False) -> da
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ListError("DIST_BAD_DATE", "DIST-017", f"{code} {value!r} is not an ISO 8601 date",
-                        field=code, hint=f"write {code} as YYYY-MM-DD") from None
+        raise ListError(
+            "DIST_BAD_DATE",
+            "DIST-017",
+            f"{code} {value!r} is not an ISO 8601 date",
+            field=code,
+            hint=f"write {code} as YYYY-MM-DD",
+        ) from None
 
 
-def entry_from_record(record: Record, *, entry_id: str, fingerprint: bytes,
-                      catalogue: Catalogue | None = None) -> ListEntry:
+def entry_from_record(
+    record: Record, *, entry_id: str, fingerprint: bytes, catalogue: Catalogue | None = None
+) -> ListEntry:
     """DIST-017: the LISTED entry a LIST record describes (removal fields are applied later)."""
     cat = catalogue or load_catalogue()
     f = record.fields
     lt = cat.list_type(f.get("MD_LX", ""))
     if lt is None:
-        raise ListError("LIST_TYPE_UNKNOWN", "REC-050", f"MD_LX {f.get('MD_LX', '')!r} is not a list type",
-                        field="MD_LX", hint="use a list-type code of the catalogue, e.g. SXBZXR")
+        raise ListError(
+            "LIST_TYPE_UNKNOWN",
+            "REC-050",
+            f"MD_LX {f.get('MD_LX', '')!r} is not a list type",
+            field="MD_LX",
+            hint="use a list-type code of the catalogue, e.g. SXBZXR",
+        )
     number = f.get("MD_ZT_ZJHM", "")
     return ListEntry(
-        entry_id=entry_id, list_type=lt.code, colour=lt.colour,
-        subject_name=f.get("MD_ZT_MC", ""), subject_category=f.get("MD_ZT_LB", ""),
+        entry_id=entry_id,
+        list_type=lt.code,
+        colour=lt.colour,
+        subject_name=f.get("MD_ZT_MC", ""),
+        subject_category=f.get("MD_ZT_LB", ""),
         subject_uscc=f.get("MD_ZT_SHXYM", ""),
         subject_id_masked=mask_id_number(number) if number else "",
         listed_on=_date(f, "MD_LRRQ", required=True),  # type: ignore[arg-type]
-        period_start=_date(f, "MD_GLQX_Q"), period_end=_date(f, "MD_GLQX_Z"),
-        listing_reason=f.get("MD_LRYY", ""), basis=f.get("MD_RDYJ", ""),
-        basis_document=f.get("MD_RDWS", ""), basis_number=f.get("MD_RDWSH", ""),
-        authority=f.get("MD_RDJG", ""), authority_uscc=f.get("MD_RDJGDM", ""),
+        period_start=_date(f, "MD_GLQX_Q"),
+        period_end=_date(f, "MD_GLQX_Z"),
+        listing_reason=f.get("MD_LRYY", ""),
+        basis=f.get("MD_RDYJ", ""),
+        basis_document=f.get("MD_RDWS", ""),
+        basis_number=f.get("MD_RDWSH", ""),
+        authority=f.get("MD_RDJG", ""),
+        authority_uscc=f.get("MD_RDJGDM", ""),
         measures=f.get("MD_CJCS", "") or lt.measures,
-        state=State.LISTED, removed_on=None, removal_reason="", removal_authority="",
-        version=record.version, origin_fp=fingerprint, origin_region=record.region)
+        state=State.LISTED,
+        removed_on=None,
+        removal_reason="",
+        removal_authority="",
+        version=record.version,
+        origin_fp=fingerprint,
+        origin_region=record.region,
+    )
 
 
 def decide(current: ListEntry | None, event: Event, reason: str, after: ListEntry, *, at: datetime) -> ChangeDecision:
@@ -239,10 +277,14 @@ def decide(current: ListEntry | None, event: Event, reason: str, after: ListEntr
         assert current is not None
         if current.removal_reason == reason:
             return ChangeDecision(noop="ALREADY_REMOVED")  # DIST-015
-        return ChangeDecision(error=ListError(
-            "DIST_REMOVE_REASON_CONFLICT", "DIST-015",
-            f"entry is already removed with reason {current.removal_reason}; a second removal says {reason}",
-            hint="a removed entry stays removed with its first reason; to list it again send op I"))
+        return ChangeDecision(
+            error=ListError(
+                "DIST_REMOVE_REASON_CONFLICT",
+                "DIST-015",
+                f"entry is already removed with reason {current.removal_reason}; a second removal says {reason}",
+                hint="a removed entry stays removed with its first reason; to list it again send op I",
+            )
+        )
     if isinstance(rule, Refuse):
         return ChangeDecision(error=ListError(rule.reason, rule.rule, rule.message, hint=rule.hint))
     assert isinstance(rule, Go)
@@ -250,12 +292,18 @@ def decide(current: ListEntry | None, event: Event, reason: str, after: ListEntr
     entry = replace(after, state=rule.to, listing=listing)
     if rule.to is not State.REMOVED:
         entry = replace(entry, removed_on=None, removal_reason="", removal_authority="")
-    return ChangeDecision(change=ListChange(0, rule.kind, reason if rule.kind is ChangeKind.REMOVE else "",
-                                            entry, at))
+    return ChangeDecision(change=ListChange(0, rule.kind, reason if rule.kind is ChangeKind.REMOVE else "", entry, at))
 
 
-def derive_change(current: ListEntry | None, record: Record, *, entry_id: str, fingerprint: bytes,
-                  at: datetime, catalogue: Catalogue | None = None) -> ChangeDecision:
+def derive_change(
+    current: ListEntry | None,
+    record: Record,
+    *,
+    entry_id: str,
+    fingerprint: bytes,
+    at: datetime,
+    catalogue: Catalogue | None = None,
+) -> ChangeDecision:
     """What an accepted LIST record does to the entry ``current`` (None: never listed).
 
     ``entry_id`` is the record's natural key, ``fingerprint`` its content fingerprint, ``at`` the
@@ -269,20 +317,32 @@ def derive_change(current: ListEntry | None, record: Record, *, entry_id: str, f
             if record.version < current.version:
                 return ChangeDecision(noop="OLDER_VERSION")  # DIST-011
             if record.version == current.version:
-                return ChangeDecision(error=ListError(
-                    "DIST_VERSION_CONFLICT", "DIST-011",
-                    f"version {record.version} already published with other content",
-                    hint="a correction or removal needs a higher version than the entry's"))
+                return ChangeDecision(
+                    error=ListError(
+                        "DIST_VERSION_CONFLICT",
+                        "DIST-011",
+                        f"version {record.version} already published with other content",
+                        hint="a correction or removal needs a higher version than the entry's",
+                    )
+                )
         event, reason = event_of(record, catalogue)
         after = entry_from_record(record, entry_id=entry_id, fingerprint=fingerprint, catalogue=catalogue)
         if record.op == "D":
             # op D withdraws the record; the entry keeps its last content (DIST-010)
             base = current or after
-            after = replace(base, version=record.version, origin_fp=fingerprint,
-                            removed_on=at.date(), removal_authority=base.authority)
+            after = replace(
+                base,
+                version=record.version,
+                origin_fp=fingerprint,
+                removed_on=at.date(),
+                removal_authority=base.authority,
+            )
         elif event is Event.REMOVE:
-            after = replace(after, removed_on=_date(record.fields, "MD_YCRQ", required=True),
-                            removal_authority=record.fields.get("MD_YCJG", ""))
+            after = replace(
+                after,
+                removed_on=_date(record.fields, "MD_YCRQ", required=True),
+                removal_authority=record.fields.get("MD_YCJG", ""),
+            )
         if event is Event.REMOVE:
             after = replace(after, removal_reason=reason)
         return decide(current, event, reason, after, at=at)
@@ -295,12 +355,18 @@ def apply_change(entry: ListEntry | None, change: ListChange) -> ListEntry:
     ``entry``'s state (a replica applying it would diverge from the log)."""
     state = entry.state if entry is not None else State.ABSENT
     if entry is not None and entry.entry_id != change.entry.entry_id:
-        raise ListError("DIST_WRONG_ENTRY", "DIST-041",
-                        f"change {change.list_seq} is for {change.entry.entry_id!r}, not {entry.entry_id!r}")
+        raise ListError(
+            "DIST_WRONG_ENTRY",
+            "DIST-041",
+            f"change {change.list_seq} is for {change.entry.entry_id!r}, not {entry.entry_id!r}",
+        )
     allowed = {(s, r.kind, r.to) for (s, _), r in TRANSITIONS.items() if isinstance(r, Go)}
     if (state, change.kind, change.entry.state) not in allowed:
-        raise ListError("DIST_ILLEGAL_CHANGE", "DIST-041",
-                        f"change {change.list_seq} ({change.kind.value} → {change.entry.state.value}) "
-                        f"cannot apply to an entry in state {state.value}",
-                        hint="the replica diverged from the list log: re-bootstrap from a snapshot")
+        raise ListError(
+            "DIST_ILLEGAL_CHANGE",
+            "DIST-041",
+            f"change {change.list_seq} ({change.kind.value} → {change.entry.state.value}) "
+            f"cannot apply to an entry in state {state.value}",
+            hint="the replica diverged from the list log: re-bootstrap from a snapshot",
+        )
     return change.entry

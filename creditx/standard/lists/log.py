@@ -23,7 +23,7 @@ Invariants kept here:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.checkpoint import Checkpoint
@@ -38,7 +38,7 @@ def rfc3339_ms(at: datetime) -> str:
     """AUD-004 time form: UTC, three fractional digits, ``Z`` (RFC 3339 §5.6)."""
     if at.tzinfo is None:
         raise ValueError("DIST-050: 'at' must be timezone-aware")
-    u = at.astimezone(timezone.utc)
+    u = at.astimezone(UTC)
     return u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z"
 
 
@@ -46,10 +46,18 @@ def leaf_data(change: ListChange) -> bytes:
     """DIST-050 / AUD-005: the canonical leaf content of a sequenced change."""
     if change.list_seq < 1:
         raise ValueError("DIST-001: a change gets a leaf only once the log assigned its list_seq")
-    return canonicalize({
-        "kind": "list", "list_seq": change.list_seq, "fp": change.entry.origin_fp.hex(),
-        "node": change.entry.origin_region, "list_type": change.entry.list_type,
-        "change": change.kind.value, "reason": change.reason, "at": rfc3339_ms(change.at)})
+    return canonicalize(
+        {
+            "kind": "list",
+            "list_seq": change.list_seq,
+            "fp": change.entry.origin_fp.hex(),
+            "node": change.entry.origin_region,
+            "list_type": change.entry.list_type,
+            "change": change.kind.value,
+            "reason": change.reason,
+            "at": rfc3339_ms(change.at),
+        }
+    )
 
 
 def change_leaf_hash(change: ListChange) -> bytes:
@@ -77,9 +85,12 @@ def fold(frontier: CompactRange, changes: list[ListChange]) -> CompactRange:
     out = frontier.copy()
     for c in changes:
         if c.list_seq != out.size + 1:
-            raise ListError("DIST_GAP", "DIST-040",
-                            f"change {c.list_seq} does not follow list_seq {out.size}",
-                            hint="ask for the changes from the replica's applied list_seq + 1")
+            raise ListError(
+                "DIST_GAP",
+                "DIST-040",
+                f"change {c.list_seq} does not follow list_seq {out.size}",
+                hint="ask for the changes from the replica's applied list_seq + 1",
+            )
         out.append(change_leaf_hash(c))
     return out
 
@@ -100,10 +111,16 @@ def check_replica(frontier: CompactRange, checkpoint: Checkpoint, proof: list[by
     try:
         verify_consistency(frontier.size, checkpoint.size, frontier.root(), checkpoint.root_hash, proof or [])
     except ProofError as exc:
-        raise _diverged(f"list_seq {frontier.size} is not a prefix of checkpoint {checkpoint.size}: {exc.message}") from None
+        raise _diverged(
+            f"list_seq {frontier.size} is not a prefix of checkpoint {checkpoint.size}: {exc.message}"
+        ) from None
     return "PREFIX"
 
 
 def _diverged(message: str) -> ListError:
-    return ListError("DIST_REPLICA_DIVERGED", "DIST-052", message,
-                     hint="stop serving list checks as current; re-bootstrap from a snapshot and alert the operator")
+    return ListError(
+        "DIST_REPLICA_DIVERGED",
+        "DIST-052",
+        message,
+        hint="stop serving list checks as current; re-bootstrap from a snapshot and alert the operator",
+    )

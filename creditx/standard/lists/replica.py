@@ -55,9 +55,12 @@ def plan_batch(applied_seq: int, changes: Sequence[ListChange]) -> BatchPlan:
     for c in changes:
         action = next_action(cursor, c.list_seq)
         if action is Action.GAP:
-            raise ListError("DIST_GAP", "DIST-040",
-                            f"change {c.list_seq} arrived after list_seq {cursor}; {cursor + 1} is missing",
-                            hint=f"resubscribe with from_list_seq={applied_seq + 1}")
+            raise ListError(
+                "DIST_GAP",
+                "DIST-040",
+                f"change {c.list_seq} arrived after list_seq {cursor}; {cursor + 1} is missing",
+                hint=f"resubscribe with from_list_seq={applied_seq + 1}",
+            )
         if action is Action.SKIP_DUPLICATE:
             skipped += 1
             continue
@@ -80,27 +83,37 @@ def entry_subject(entry_id: str) -> str:
 @dataclass(frozen=True)
 class CheckAnswer:
     memberships: tuple[ListEntry, ...]  # current (LISTED), black before red, then by list type
-    history: tuple[ListEntry, ...]      # removed, most recent removal first
+    history: tuple[ListEntry, ...]  # removed, most recent removal first
     applied_list_seq: int
     last_update: datetime | None
     stale: bool
 
 
-def check_answer(entries: Iterable[ListEntry], *, applied_list_seq: int, last_update: datetime | None,
-                 now: datetime, max_age: timedelta) -> CheckAnswer:
+def check_answer(
+    entries: Iterable[ListEntry],
+    *,
+    applied_list_seq: int,
+    last_update: datetime | None,
+    now: datetime,
+    max_age: timedelta,
+) -> CheckAnswer:
     """DIST-060: the answer to "is this subject listed?" from the entries the replica holds for
     the subject. ``stale`` when the replica has not heard from the gateway for ``max_age``."""
     entries = list(entries)
-    current = sorted((e for e in entries if e.state is State.LISTED),
-                     key=lambda e: (e.colour != "black", e.list_type, e.listed_on, e.entry_id))
-    removed = sorted((e for e in entries if e.state is State.REMOVED),
-                     key=lambda e: (e.removed_on, e.entry_id), reverse=True)
+    current = sorted(
+        (e for e in entries if e.state is State.LISTED),
+        key=lambda e: (e.colour != "black", e.list_type, e.listed_on, e.entry_id),
+    )
+    removed = sorted(
+        (e for e in entries if e.state is State.REMOVED), key=lambda e: (e.removed_on, e.entry_id), reverse=True
+    )
     stale = last_update is None or now - last_update > max_age
     return CheckAnswer(tuple(current), tuple(removed), applied_list_seq, last_update, stale)
 
 
-def feed_batch(cursor: int, changes: Sequence[ListChange], list_types: frozenset[str], *,
-               max_changes: int) -> tuple[list[ListChange], int]:
+def feed_batch(
+    cursor: int, changes: Sequence[ListChange], list_types: frozenset[str], *, max_changes: int
+) -> tuple[list[ListChange], int]:
     """DIST-061: the next feed batch for a department at ``cursor`` from log changes after it
     (in list_seq order) and the cursor to store once the department acknowledged it. Changes of
     other list types advance the cursor without being sent; an empty filter means all types."""

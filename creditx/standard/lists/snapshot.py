@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date
+from typing import Any
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.lists.lifecycle import ListEntry, ListError, State
@@ -30,7 +31,7 @@ from creditx.standard.lists.lifecycle import ListEntry, ListError, State
 _DATES = ("listed_on", "period_start", "period_end", "removed_on")
 
 
-def entry_to_obj(e: ListEntry) -> dict:
+def entry_to_obj(e: ListEntry) -> dict[str, Any]:
     """The JSON form of an entry: dates ISO 8601 (or null), state and fingerprint as text."""
     obj = {f.name: getattr(e, f.name) for f in fields(e)}
     for k in _DATES:
@@ -40,13 +41,14 @@ def entry_to_obj(e: ListEntry) -> dict:
     return obj
 
 
-def entry_from_obj(obj: dict) -> ListEntry:
+def entry_from_obj(obj: dict[str, Any]) -> ListEntry:
     """Inverse of :func:`entry_to_obj`; ListError naming the member when it does not fit."""
     names = {f.name for f in fields(ListEntry)}
     if not isinstance(obj, dict) or set(obj) != names:
         extra = sorted(set(obj) ^ names) if isinstance(obj, dict) else ["(not an object)"]
-        raise ListError("DIST_BAD_ENTRY", "DIST-071", f"entry members differ from the standard's: {extra}",
-                        field=extra[0])
+        raise ListError(
+            "DIST_BAD_ENTRY", "DIST-071", f"entry members differ from the standard's: {extra}", field=extra[0]
+        )
     o = dict(obj)
     try:
         for k in _DATES:
@@ -74,9 +76,12 @@ def plan_chunks(sizes: Sequence[int], *, max_bytes: int, max_entries: int) -> li
     start, used = 0, 0
     for i, size in enumerate(sizes):
         if size > max_bytes:
-            raise ListError("DIST_ENTRY_TOO_LARGE", "DIST-071",
-                            f"entry {i} is {size} bytes, more than a chunk's {max_bytes}",
-                            hint="raise the snapshot chunk limit above the record size limit (SIG-020)")
+            raise ListError(
+                "DIST_ENTRY_TOO_LARGE",
+                "DIST-071",
+                f"entry {i} is {size} bytes, more than a chunk's {max_bytes}",
+                hint="raise the snapshot chunk limit above the record size limit (SIG-020)",
+            )
         if i > start and (used + size > max_bytes or i - start == max_entries):
             chunks.append(range(start, i))
             start, used = i, 0
@@ -93,13 +98,13 @@ class SnapshotChunk:
     entries: tuple[ListEntry, ...]
 
 
-def chunk_snapshot(entries: Sequence[ListEntry], at_list_seq: int, *, max_bytes: int,
-                   max_entries: int) -> list[SnapshotChunk]:
+def chunk_snapshot(
+    entries: Sequence[ListEntry], at_list_seq: int, *, max_bytes: int, max_entries: int
+) -> list[SnapshotChunk]:
     """DIST-070/071: the chunks of a snapshot of ``entries`` at ``at_list_seq``."""
     ordered = sorted(entries, key=lambda e: e.entry_id)
     ranges = plan_chunks([len(entry_bytes(e)) for e in ordered], max_bytes=max_bytes, max_entries=max_entries)
-    return [SnapshotChunk(at_list_seq, i, len(ranges), tuple(ordered[r.start:r.stop]))
-            for i, r in enumerate(ranges)]
+    return [SnapshotChunk(at_list_seq, i, len(ranges), tuple(ordered[r.start : r.stop])) for i, r in enumerate(ranges)]
 
 
 @dataclass(frozen=True)
@@ -119,17 +124,21 @@ class SnapshotProgress:
 def accept_chunk(progress: SnapshotProgress | None, chunk: SnapshotChunk) -> SnapshotProgress:
     """DIST-070/072: check that ``chunk`` continues ``progress`` (None: a new snapshot, chunk 0)
     and return the progress to commit with its entries. Raises ListError otherwise."""
+
     def bad(reason: str, message: str) -> ListError:
-        return ListError(reason, "DIST-072", message,
-                         hint="discard the partial snapshot and request a new one from chunk 0")
+        return ListError(
+            reason, "DIST-072", message, hint="discard the partial snapshot and request a new one from chunk 0"
+        )
 
     if progress is None:
         progress = SnapshotProgress(chunk.at_list_seq, 0, chunk.total)
     if chunk.at_list_seq != progress.at_list_seq:
         raise bad("DIST_SNAPSHOT_MIXED", f"chunk of snapshot {chunk.at_list_seq} in snapshot {progress.at_list_seq}")
     if chunk.index != progress.next_chunk or chunk.total != progress.total or chunk.index >= chunk.total:
-        raise bad("DIST_SNAPSHOT_ORDER",
-                  f"chunk {chunk.index}/{chunk.total} where {progress.next_chunk}/{progress.total} was expected")
+        raise bad(
+            "DIST_SNAPSHOT_ORDER",
+            f"chunk {chunk.index}/{chunk.total} where {progress.next_chunk}/{progress.total} was expected",
+        )
     last = progress.last_entry_id
     for e in chunk.entries:
         if last and e.entry_id <= last:

@@ -47,16 +47,21 @@ class GeneratedRow:
 
 def _check_args(city: str, record_type: str, count: int, invalid_share: float) -> None:
     if city != PROVINCE and city not in CITIES:
-        raise InputError(f"city {city!r} is not a Shandong region code (REC-ID-030)",
-                         hint=f"use 370000 or one of the 16 city codes: {', '.join(CITIES)}")
+        raise InputError(
+            f"city {city!r} is not a Shandong region code (REC-ID-030)",
+            hint=f"use 370000 or one of the 16 city codes: {', '.join(CITIES)}",
+        )
     if record_type not in RECORD_TYPES:
-        raise InputError(f"record_type {record_type!r} is not a record type (REC-001)",
-                         hint=f"use one of {', '.join(RECORD_TYPES)}")
+        raise InputError(
+            f"record_type {record_type!r} is not a record type (REC-001)", hint=f"use one of {', '.join(RECORD_TYPES)}"
+        )
     if count < 0:
         raise InputError(f"count {count} is negative", hint="ask for 0 or more rows")
     if not 0.0 <= invalid_share <= 1.0:
-        raise InputError(f"invalid_share {invalid_share} is outside 0…1",
-                         hint="give the share of broken rows as a fraction, e.g. 0.05 for 5%")
+        raise InputError(
+            f"invalid_share {invalid_share} is outside 0…1",
+            hint="give the share of broken rows as a fraction, e.g. 0.05 for 5%",
+        )
 
 
 def _spread(count: int, invalid_share: float, seed: int) -> tuple[int, int, int]:
@@ -76,8 +81,16 @@ def _is_broken(i: int, broken: int, offset: int, count: int) -> bool:
     return j < broken and (j * count) // broken == k
 
 
-def generate_rows(city: str, record_type: str, count: int, *, seed: int, invalid_share: float = 0.0,
-                  today: dt.date, include_warnings: bool = False) -> Iterator[GeneratedRow]:
+def generate_rows(
+    city: str,
+    record_type: str,
+    count: int,
+    *,
+    seed: int,
+    invalid_share: float = 0.0,
+    today: dt.date,
+    include_warnings: bool = False,
+) -> Iterator[GeneratedRow]:
     """``count`` realistic rows of ``record_type`` for ``city`` (a city code or 370000).
 
     ``include_warnings`` also draws defects that are only warnings (a fine in yuan, REC-041);
@@ -92,6 +105,5 @@ def generate_rows(city: str, record_type: str, count: int, *, seed: int, invalid
         fields = builder.build()
         defect = None
         if _is_broken(i, *spread):
-            fields, defect = apply_defect(record_type, fields, defect_rng, today,
-                                          include_warnings=include_warnings)
+            fields, defect = apply_defect(record_type, fields, defect_rng, today, include_warnings=include_warnings)
         yield GeneratedRow(fields, f"{city}-{record_type}-{i + 1:06d}", "I", 1, defect)

@@ -42,4 +42,4 @@ def weighted(rng: random.Random, values: Sequence[T], cum_weights: Sequence[int]
 
 def digits(rng: random.Random, k: int) -> str:
     """``k`` decimal digits, leading zeros kept."""
-    return f"{int(rng.random() * 10 ** k):0{k}d}"
+    return f"{int(rng.random() * 10**k):0{k}d}"

@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.synth import subjects as subj
-from creditx.standard.synth.draw import between, digits, pick, weighted
 from creditx.standard.synth.authorities import Authority, authority, document_number
+from creditx.standard.synth.draw import between, digits, pick, weighted
 from creditx.standard.synth.places import DOC_ABBR, counties_of
 from creditx.standard.synth.texts import ESTATES, LICENCES, LISTS, PENALTIES, PRODUCTS, ListTemplate
+
+T = TypeVar("T")
 
 LONG_TERM = "2099-12-31"
 _CATEGORY = {"L": subj.LEGAL, "B": subj.BUSINESS, "P": subj.PERSON, "S": subj.LEGAL}
@@ -37,9 +41,25 @@ MINOR_ONLY = {"警告", "通报批评"}
 # Share of records about a subject met before in the run (a firm with several licences, a
 # repeat offender), drawn from the last RECENT_SUBJECTS of its category: memory stays bounded.
 REPEAT_SHARE, RECENT_SUBJECTS = 0.3, 500
-PLATE_LETTERS = {"370100": "A", "370200": "B", "370300": "C", "370400": "D", "370500": "E", "370600": "F",
-                 "370700": "G", "370800": "H", "370900": "J", "371000": "K", "371100": "L", "371300": "Q",
-                 "371400": "N", "371500": "P", "371600": "M", "371700": "R", "370000": "A"}
+PLATE_LETTERS = {
+    "370100": "A",
+    "370200": "B",
+    "370300": "C",
+    "370400": "D",
+    "370500": "E",
+    "370600": "F",
+    "370700": "G",
+    "370800": "H",
+    "370900": "J",
+    "371000": "K",
+    "371100": "L",
+    "371300": "Q",
+    "371400": "N",
+    "371500": "P",
+    "371600": "M",
+    "371700": "R",
+    "370000": "A",
+}
 
 
 def add_months(d: dt.date, months: int) -> dt.date:
@@ -64,15 +84,17 @@ def _cn_date(d: dt.date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-class _Lazy(dict):
+class _Lazy(dict[str, Any]):
     """Template values computed only when the template uses them (saves draws per row)."""
 
-    def __getitem__(self, key: str):
+    def __getitem__(self, key: str) -> Any:
         return dict.__getitem__(self, key)()
 
 
-def _cumulative(items) -> tuple[list, list[int]]:
-    values, weights, total = [], [], 0
+def _cumulative(items: Iterable[tuple[T, int]]) -> tuple[list[T], list[int]]:
+    values: list[T] = []
+    weights: list[int] = []
+    total = 0
     for value, weight in items:
         total += weight
         values.append(value)
@@ -98,7 +120,7 @@ class RecordBuilder:
 
     # --- shared pieces ---------------------------------------------------------------------
 
-    def _pick(self, table):
+    def _pick(self, table: tuple[list[T], list[int]]) -> T:
         values, cum = table
         return weighted(self.rng, values, cum)
 
@@ -118,8 +140,7 @@ class RecordBuilder:
         if seen and self.rng.random() < REPEAT_SHARE:
             return pick(self.rng, seen)
         industry = pick(self.rng, industries) if industries else None
-        s = subj.make_subject(self.rng, self.region, self.today, _CATEGORY[k], industry=industry,
-                              social=(k == "S"))
+        s = subj.make_subject(self.rng, self.region, self.today, _CATEGORY[k], industry=industry, social=(k == "S"))
         if len(seen) < RECENT_SUBJECTS:
             seen.append(s)
         else:
@@ -137,17 +158,36 @@ class RecordBuilder:
         until = LONG_TERM if t.years is None else add_months(decided, 12 * t.years).isoformat()
         f = subj.subject_fields("XK", s)
         f["XK_XKWS"] = t.document
-        f["XK_WSH"] = f"{self.abbr}{t.doc_tag}〔{decided.year}〕{self._next_number(auth.name + t.doc_tag, decided.year)}号"
+        f["XK_WSH"] = (
+            f"{self.abbr}{t.doc_tag}〔{decided.year}〕{self._next_number(auth.name + t.doc_tag, decided.year)}号"
+        )
         f["XK_XKLB"] = t.category
         f["XK_XKZS"] = t.certificate
-        f["XK_XKBH"] = t.number.format_map(_Lazy(
-            cc=lambda: county, a=lambda: self.abbr, y=lambda: decided.year, ymd=lambda: f"{decided:%Y%m%d}",
-            uscc=lambda: s.uscc, idn=lambda: s.id_number, n2=lambda: digits(rng, 2), n4=lambda: digits(rng, 4),
-            n6=lambda: digits(rng, 6), n7=lambda: digits(rng, 7), n8=lambda: digits(rng, 8),
-            q=lambda: between(rng, 1, 9)))
-        f["XK_NR"] = pick(rng, t.contents).format_map(_Lazy(
-            county=lambda: county_name, estate=lambda: pick(rng, ESTATES), q=lambda: between(rng, 1, 30),
-            x=lambda: between(rng, 2000, 90000), days=lambda: pick(rng, (180, 365, 540, 730))))
+        f["XK_XKBH"] = t.number.format_map(
+            _Lazy(
+                cc=lambda: county,
+                a=lambda: self.abbr,
+                y=lambda: decided.year,
+                ymd=lambda: f"{decided:%Y%m%d}",
+                uscc=lambda: s.uscc,
+                idn=lambda: s.id_number,
+                n2=lambda: digits(rng, 2),
+                n4=lambda: digits(rng, 4),
+                n6=lambda: digits(rng, 6),
+                n7=lambda: digits(rng, 7),
+                n8=lambda: digits(rng, 8),
+                q=lambda: between(rng, 1, 9),
+            )
+        )
+        f["XK_NR"] = pick(rng, t.contents).format_map(
+            _Lazy(
+                county=lambda: county_name,
+                estate=lambda: pick(rng, ESTATES),
+                q=lambda: between(rng, 1, 30),
+                x=lambda: between(rng, 2000, 90000),
+                days=lambda: pick(rng, (180, 365, 540, 730)),
+            )
+        )
         f["XK_JDRQ"] = f["XK_YXQZ"] = decided.isoformat()
         f["XK_YXQZI"] = until
         f["XK_XKJG"], f["XK_XKJGDM"] = auth.name, auth.uscc
@@ -176,10 +216,19 @@ class RecordBuilder:
         f = subj.subject_fields("CF", s)
         f["CF_WSH"] = document_number(auth, decided.year, self._next_number(auth.name, decided.year))
         f["CF_WFXW"] = t.violation
-        f["CF_SY"] = t.facts.format_map(_Lazy(
-            d1=lambda: _cn_date(happened), product=lambda: pick(rng, PRODUCTS), q=lambda: between(rng, 1, 13),
-            v=lambda: value, g=lambda: gain, x=lambda: between(rng, 30, 300), county=lambda: county_name,
-            y=lambda: happened.year, plate=lambda: f"鲁{PLATE_LETTERS[self.region]}{between(rng, 10000, 99999)}"))
+        f["CF_SY"] = t.facts.format_map(
+            _Lazy(
+                d1=lambda: _cn_date(happened),
+                product=lambda: pick(rng, PRODUCTS),
+                q=lambda: between(rng, 1, 13),
+                v=lambda: value,
+                g=lambda: gain,
+                x=lambda: between(rng, 30, 300),
+                county=lambda: county_name,
+                y=lambda: happened.year,
+                plate=lambda: f"鲁{PLATE_LETTERS[self.region]}{between(rng, 10000, 99999)}",
+            )
+        )
         f["CF_YJ"] = t.basis
         f["CF_CFLB"] = ";".join(kinds)
         content = []

@@ -41,10 +41,8 @@ class Subject:
 
 
 def _org_code(rng: random.Random, new_style: bool) -> str:
-    if new_style:  # codes issued with USCCs since 2015: MA + 6 characters
-        body = "MA" + chars(rng, _ORG_CHARS, 6)
-    else:
-        body = digits(rng, 8)
+    # codes issued with USCCs since 2015: MA + 6 characters
+    body = "MA" + chars(rng, _ORG_CHARS, 6) if new_style else digits(rng, 8)
     return body + org_code_check_char(body)
 
 
@@ -74,42 +72,75 @@ def _person_county(rng: random.Random, county: str) -> str:
     return county if rng.random() < 0.8 else pick(rng, ALL_COUNTIES)[0]
 
 
-def make_subject(rng: random.Random, region: str, today: dt.date, category: str,
-                 *, industry: str | None = None, social: bool = False) -> Subject:
+def make_subject(
+    rng: random.Random, region: str, today: dt.date, category: str, *, industry: str | None = None, social: bool = False
+) -> Subject:
     """Draw one subject of ``category`` registered in ``region``."""
     county, county_name = pick(rng, counties_of(region))
     city = CITY_SHORT.get(county[:4] + "00", CITY_SHORT[region])
     if category == PERSON:
-        return Subject(PERSON, names.person_name(rng), id_number=id_number(rng, _person_county(rng, county), today),
-                       county=county)
+        return Subject(
+            PERSON, names.person_name(rng), id_number=id_number(rng, _person_county(rng, county), today), county=county
+        )
     rep = names.person_name(rng)
     rep_id = id_number(rng, _person_county(rng, county), today) if rng.random() < 0.5 else ""
     if category == BUSINESS:
         name = names.business_name(rng, county_name, rep)
         if rng.random() < 0.15:  # registered before 2016, never given a USCC (REC-031)
-            return Subject(BUSINESS, name, USCC_PLACEHOLDER, registration_number(county, rng), rep=rep,
-                           rep_id=rep_id, county=county)
-        return Subject(BUSINESS, name, make_uscc("92", county, _org_code(rng, True)), rep=rep, rep_id=rep_id,
-                       county=county)
+            return Subject(
+                BUSINESS,
+                name,
+                USCC_PLACEHOLDER,
+                registration_number(county, rng),
+                rep=rep,
+                rep_id=rep_id,
+                county=county,
+            )
+        return Subject(
+            BUSINESS, name, make_uscc("92", county, _org_code(rng, True)), rep=rep, rep_id=rep_id, county=county
+        )
     division = county
     if region == "370100" and rng.random() < 0.05:  # an old Laiwu registration
         division = pick(rng, LAIWU_LEGACY)[0]
     if social:
         org = _org_code(rng, False)
-        return Subject(LEGAL, names.social_org_name(rng, city), make_uscc("51", division, org), org_code=org,
-                       rep=rep, rep_id=rep_id, county=county)
+        return Subject(
+            LEGAL,
+            names.social_org_name(rng, city),
+            make_uscc("51", division, org),
+            org_code=org,
+            rep=rep,
+            rep_id=rep_id,
+            county=county,
+        )
     org = _org_code(rng, rng.random() < 0.7)
-    return Subject(LEGAL, names.company_name(rng, city, industry), make_uscc("91", division, org),
-                   org_code=org if rng.random() < 0.3 else "", rep=rep, rep_id=rep_id, county=county)
+    return Subject(
+        LEGAL,
+        names.company_name(rng, city, industry),
+        make_uscc("91", division, org),
+        org_code=org if rng.random() < 0.3 else "",
+        rep=rep,
+        rep_id=rep_id,
+        county=county,
+    )
 
 
 def _codes(prefix: str) -> tuple[str, ...]:
     if prefix == "MD":
-        return ("MD_ZT_MC", "MD_ZT_LB", "MD_ZT_SHXYM", "MD_ZT_GSZC", "", "MD_FRDB", "", "", "MD_ZT_ZJLX",
-                "MD_ZT_ZJHM")
+        return ("MD_ZT_MC", "MD_ZT_LB", "MD_ZT_SHXYM", "MD_ZT_GSZC", "", "MD_FRDB", "", "", "MD_ZT_ZJLX", "MD_ZT_ZJHM")
     p = prefix
-    return (f"{p}_XDR_MC", f"{p}_XDR_LB", f"{p}_XDR_SHXYM", f"{p}_XDR_GSZC", f"{p}_XDR_ZZJG", f"{p}_FRDB",
-            f"{p}_FR_ZJLX", f"{p}_FR_ZJHM", f"{p}_XDR_ZJLX", f"{p}_XDR_ZJHM")
+    return (
+        f"{p}_XDR_MC",
+        f"{p}_XDR_LB",
+        f"{p}_XDR_SHXYM",
+        f"{p}_XDR_GSZC",
+        f"{p}_XDR_ZZJG",
+        f"{p}_FRDB",
+        f"{p}_FR_ZJLX",
+        f"{p}_FR_ZJHM",
+        f"{p}_XDR_ZJLX",
+        f"{p}_XDR_ZJHM",
+    )
 
 
 _CODES = {p: _codes(p) for p in ("XK", "CF", "MD")}

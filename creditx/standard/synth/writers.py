@@ -45,14 +45,22 @@ def _check(fmt: str, encoding: str, headers: str) -> None:
     if fmt not in FORMATS:
         raise InputError(f"fmt {fmt!r} is not a supported file format", hint=f"use one of {', '.join(FORMATS)}")
     if encoding.lower() not in ENCODINGS:
-        raise InputError(f"encoding {encoding!r} is not supported for CSV files",
-                         hint=f"use one of {', '.join(ENCODINGS)}")
+        raise InputError(
+            f"encoding {encoding!r} is not supported for CSV files", hint=f"use one of {', '.join(ENCODINGS)}"
+        )
     if headers not in HEADER_STYLES:
         raise InputError(f"headers {headers!r} is not a header style", hint="use 'zh' or 'codes'")
 
 
-def write_rows(out: BinaryIO, rows: Iterable[Any], *, record_type: str, fmt: str = "csv",
-               encoding: str = "utf-8", headers: str = "zh") -> int:
+def write_rows(
+    out: BinaryIO,
+    rows: Iterable[Any],
+    *,
+    record_type: str,
+    fmt: str = "csv",
+    encoding: str = "utf-8",
+    headers: str = "zh",
+) -> int:
     """Write ``rows`` (``GeneratedRow``s) to the binary stream ``out``, which the caller opened
     (``standards`` writes no files of its own); returns how many rows were written."""
     _check(fmt, encoding, headers)
@@ -60,7 +68,7 @@ def write_rows(out: BinaryIO, rows: Iterable[Any], *, record_type: str, fmt: str
     if fmt == "jsonl":
         return _write_jsonl(out, rows)
 
-    def cells(row) -> list[str]:
+    def cells(row: Any) -> list[str]:
         f = row.fields
         return [f.get(c, "") for c in codes] + [row.op, str(row.version), row.source_id]
 

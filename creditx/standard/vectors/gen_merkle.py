@@ -16,11 +16,12 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import hashlib
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from creditx.standard.canonical import canonicalize
-from creditx.standard.checkpoint import Checkpoint, sign_checkpoint, sign_note, verifier_for
+from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, sign_note, verifier_for
 from creditx.standard.merkle import CompactRange, consistency_proof, inclusion_proof, leaf_hash, root
 
 RFC6962_LEAVES = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
@@ -28,7 +29,7 @@ ORIGIN = "gateway.creditx.example/audit/v1"
 # Published test keys: never use them outside tests and vectors.
 ED25519_SEED = hashlib.sha256(b"creditx test vector key: audit checkpoints ed25519").digest()
 ECDSA_SCALAR = int.from_bytes(hashlib.sha256(b"creditx test vector key: audit checkpoints ecdsa-p256").digest(), "big")
-_BASE = _dt.datetime(2024, 3, 1, 8, 0, 0, tzinfo=_dt.timezone.utc)
+_BASE = _dt.datetime(2024, 3, 1, 8, 0, 0, tzinfo=_dt.UTC)
 _DECISIONS = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
 _REASONS = {"REJECTED": "USCC_CHECKSUM"}
 _CITIES = ("370100", "370200", "370300", "370000")
@@ -40,21 +41,35 @@ def _at(seconds: int) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def audit_leaves() -> list[dict[str, object]]:
+def audit_leaves() -> list[dict[str, Any]]:
     """Example audit-log leaf contents: record decisions (AUD-004) and list changes (AUD-005)."""
-    out: list[dict[str, object]] = []
+    out: list[dict[str, Any]] = []
     for i in range(16):
         decision = _DECISIONS[i % 4]
-        out.append({
-            "kind": "record", "fp": hashlib.sha256(f"record {i}".encode()).hexdigest(), "node": _CITIES[i % 4],
-            "seq": 1 + i // 4, "decision": decision, "reason": _REASONS.get(decision, ""), "at": _at(i),
-        })
+        out.append(
+            {
+                "kind": "record",
+                "fp": hashlib.sha256(f"record {i}".encode()).hexdigest(),
+                "node": _CITIES[i % 4],
+                "seq": 1 + i // 4,
+                "decision": decision,
+                "reason": _REASONS.get(decision, ""),
+                "at": _at(i),
+            }
+        )
     for j, change in enumerate(("ADD", "CORRECT", "REMOVE", "ADD", "REMOVE")):
-        out.append({
-            "kind": "list", "list_seq": j + 1, "fp": hashlib.sha256(f"list {j}".encode()).hexdigest(),
-            "node": _CITIES[j % 4], "list_type": "SXBZXR" if j % 2 == 0 else "AJNSR", "change": change,
-            "reason": {2: "EXPIRED", 4: "REPAIRED"}.get(j, ""), "at": _at(100 + j),
-        })
+        out.append(
+            {
+                "kind": "list",
+                "list_seq": j + 1,
+                "fp": hashlib.sha256(f"list {j}".encode()).hexdigest(),
+                "node": _CITIES[j % 4],
+                "list_type": "SXBZXR" if j % 2 == 0 else "AJNSR",
+                "change": change,
+                "reason": {2: "EXPIRED", 4: "REPAIRED"}.get(j, ""),
+                "at": _at(100 + j),
+            }
+        )
     return out
 
 
@@ -62,12 +77,14 @@ def _hexes(hs: list[bytes]) -> list[str]:
     return [h.hex() for h in hs]
 
 
-def _tree(name: str, leaf_data: list[bytes], all_pairs: bool) -> dict[str, object]:
+def _tree(name: str, leaf_data: list[bytes], all_pairs: bool) -> dict[str, Any]:
     hashes = [leaf_hash(d) for d in leaf_data]
     n = len(hashes)
-    pairs = [(m, k) for k in range(n + 1) for m in range(k + 1)] if all_pairs else [
-        (m, k) for k in (1, 2, 7, 8, 13, n) for m in sorted({0, 1, k // 2, k - 1, k}) if 0 <= m <= k <= n
-    ]
+    pairs = (
+        [(m, k) for k in range(n + 1) for m in range(k + 1)]
+        if all_pairs
+        else [(m, k) for k in (1, 2, 7, 8, 13, n) for m in sorted({0, 1, k // 2, k - 1, k}) if 0 <= m <= k <= n]
+    )
     sizes = range(1, n + 1) if all_pairs else sorted({1, 5, 8, 13, n})
     return {
         "name": name,
@@ -90,40 +107,109 @@ def _compact(hashes: list[bytes]) -> CompactRange:
     return cr
 
 
-def _invalid_cases(tree: dict[str, object]) -> list[dict[str, object]]:
+def _invalid_cases(tree: dict[str, Any]) -> list[dict[str, Any]]:
     """Proofs a verifier MUST reject, with the reason code our verifier gives."""
-    inc = next(c for c in tree["inclusion"] if c["size"] == 8 and c["index"] == 5)  # type: ignore[index]
-    con = next(c for c in tree["consistency"] if (c["old_size"], c["new_size"]) == (6, 8))  # type: ignore[index]
+    inc = next(c for c in tree["inclusion"] if c["size"] == 8 and c["index"] == 5)
+    con = next(c for c in tree["consistency"] if (c["old_size"], c["new_size"]) == (6, 8))
     flipped = "f" + inc["proof"][1][1:] if inc["proof"][1][0] != "f" else "0" + inc["proof"][1][1:]
     return [
-        {"kind": "inclusion", "index": 4, "size": 8, "proof": inc["proof"], "leaf": "leaf_hashes[5]", "reason": "ROOT_MISMATCH", "desc": "wrong index"},
-        {"kind": "inclusion", "index": 5, "size": 8, "proof": [inc["proof"][0], flipped, inc["proof"][2]], "reason": "ROOT_MISMATCH", "desc": "proof[1] altered"},
-        {"kind": "inclusion", "index": 5, "size": 8, "proof": inc["proof"][:2], "reason": "PROOF_LENGTH", "desc": "truncated"},
-        {"kind": "inclusion", "index": 8, "size": 8, "proof": inc["proof"], "reason": "INDEX_OUT_OF_RANGE", "desc": "index beyond size"},
-        {"kind": "consistency", "old_size": 6, "new_size": 8, "proof": con["proof"][:2], "reason": "PROOF_LENGTH", "desc": "truncated"},
-        {"kind": "consistency", "old_size": 5, "new_size": 8, "proof": con["proof"], "reason": "PROOF_LENGTH", "desc": "wrong old size"},
-        {"kind": "consistency", "old_size": 8, "new_size": 6, "proof": [], "reason": "SIZE_ORDER", "desc": "new tree smaller"},
+        {
+            "kind": "inclusion",
+            "index": 4,
+            "size": 8,
+            "proof": inc["proof"],
+            "leaf": "leaf_hashes[5]",
+            "reason": "ROOT_MISMATCH",
+            "desc": "wrong index",
+        },
+        {
+            "kind": "inclusion",
+            "index": 5,
+            "size": 8,
+            "proof": [inc["proof"][0], flipped, inc["proof"][2]],
+            "reason": "ROOT_MISMATCH",
+            "desc": "proof[1] altered",
+        },
+        {
+            "kind": "inclusion",
+            "index": 5,
+            "size": 8,
+            "proof": inc["proof"][:2],
+            "reason": "PROOF_LENGTH",
+            "desc": "truncated",
+        },
+        {
+            "kind": "inclusion",
+            "index": 8,
+            "size": 8,
+            "proof": inc["proof"],
+            "reason": "INDEX_OUT_OF_RANGE",
+            "desc": "index beyond size",
+        },
+        {
+            "kind": "consistency",
+            "old_size": 6,
+            "new_size": 8,
+            "proof": con["proof"][:2],
+            "reason": "PROOF_LENGTH",
+            "desc": "truncated",
+        },
+        {
+            "kind": "consistency",
+            "old_size": 5,
+            "new_size": 8,
+            "proof": con["proof"],
+            "reason": "PROOF_LENGTH",
+            "desc": "wrong old size",
+        },
+        {
+            "kind": "consistency",
+            "old_size": 8,
+            "new_size": 6,
+            "proof": [],
+            "reason": "SIZE_ORDER",
+            "desc": "new tree smaller",
+        },
     ]
 
 
 def _keys() -> tuple[ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey]:
-    return ed25519.Ed25519PrivateKey.from_private_bytes(ED25519_SEED), ec.derive_private_key(ECDSA_SCALAR, ec.SECP256R1())
+    return ed25519.Ed25519PrivateKey.from_private_bytes(ED25519_SEED), ec.derive_private_key(
+        ECDSA_SCALAR, ec.SECP256R1()
+    )
 
 
-def _checkpoints(tree: dict[str, object]) -> list[dict[str, object]]:
+def _checkpoints(tree: dict[str, Any]) -> list[dict[str, Any]]:
     ed_key, ec_key = _keys()
     ed_v, ec_v = verifier_for(ORIGIN, ed_key.public_key()), verifier_for(ORIGIN, ec_key.public_key())
     other_v = verifier_for(ORIGIN, ed25519.Ed25519PrivateKey.from_private_bytes(b"\x07" * 32).public_key())
-    roots = tree["roots"]  # type: ignore[index]
-    out: list[dict[str, object]] = []
+    roots = tree["roots"]
+    out: list[dict[str, Any]] = []
 
-    def ok(desc: str, note: str, verifiers: list, cp: Checkpoint) -> None:
-        out.append({"desc": desc, "note": note, "verifier_keys": [v.to_string() for v in verifiers], "valid": True,
-                    "origin": cp.origin, "size": cp.size, "root_hash": base64.b64encode(cp.root_hash).decode(),
-                    "extensions": list(cp.extensions)})
+    def ok(desc: str, note: str, verifiers: list[NoteVerifier], cp: Checkpoint) -> None:
+        out.append(
+            {
+                "desc": desc,
+                "note": note,
+                "verifier_keys": [v.to_string() for v in verifiers],
+                "valid": True,
+                "origin": cp.origin,
+                "size": cp.size,
+                "root_hash": base64.b64encode(cp.root_hash).decode(),
+                "extensions": list(cp.extensions),
+            }
+        )
 
-    def bad(desc: str, note: str, verifiers: list, reason: str) -> None:
-        out.append({"desc": desc, "note": note, "verifier_keys": [v.to_string() for v in verifiers], "valid": False, "reason": reason})
+    def bad(desc: str, note: str, verifiers: list[NoteVerifier], reason: str) -> None:
+        out.append(
+            {
+                "desc": desc,
+                "note": note,
+                "verifier_keys": [v.to_string() for v in verifiers],
+                "valid": False,
+                "reason": reason,
+            }
+        )
 
     cps = {k: Checkpoint(ORIGIN, k, bytes.fromhex(roots[str(k)])) for k in (0, 1, 13, len(roots) - 1)}
     for k, cp in cps.items():
@@ -144,14 +230,14 @@ def _checkpoints(tree: dict[str, object]) -> list[dict[str, object]]:
     return out
 
 
-def build(today: _dt.date) -> dict[str, object]:
+def build(today: _dt.date) -> dict[str, Any]:
     del today  # the vectors are date-independent (module docstring)
     rfc = _tree("rfc6962", [bytes.fromhex(x) for x in RFC6962_LEAVES], all_pairs=True)
     leaves = audit_leaves()
     audit = _tree("audit", [canonicalize(x) for x in leaves], all_pairs=False)
     audit["leaf_content"] = leaves
     ed_key, ec_key = _keys()
-    merkle = {
+    merkle: dict[str, Any] = {
         "spec": "spec/06-audit.md",
         "hash": "SHA-256; leaf = H(0x00 || data), node = H(0x01 || left || right), empty tree = H('') (AUD-001..003)",
         "trees": [rfc, audit],

@@ -94,7 +94,9 @@ def drift(out_dir: Path, files: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m creditx.standard.vectors.generate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m creditx.standard.vectors.generate", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on drift")
     parser.add_argument("--out", type=Path, default=VECTOR_DIR, help="vector directory (default: the package's)")
     args = parser.parse_args(argv)

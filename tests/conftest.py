@@ -1,4 +1,5 @@
-"""Fixtures: a real PKI (creditx.pki.testing.make_pki) and a real gateway on port 0 with mutual TLS."""
+"""Fixtures shared by every test folder: a real PKI (creditx.pki.testing.make_pki) and a real gateway on
+port 0 with mutual TLS."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from creditx.pki.testing import make_pki
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.init import init_gateway_dir
 from creditx.gateway.server import Gateway
+from creditx.pki.testing import make_pki
 from tests.pg import fresh_database
 
 
@@ -18,14 +19,11 @@ def pki(tmp_path_factory):
     return make_pki(tmp_path_factory.mktemp("pki"), regions=("370100", "370200", "370000"))
 
 
-# Modules whose tests go through the store run on both engines:
-#   pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
-ENGINES = ["sqlite", "postgresql"]
-
-
 @pytest.fixture
 def store_url(request):
-    """The gateway's ``database`` setting: a SQLite file (default) or a fresh PostgreSQL database."""
+    """The gateway's ``database`` setting: a SQLite file (default) or a fresh PostgreSQL database.
+    Modules whose tests go through the store run on both engines:
+    ``pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)`` (tests.pg)."""
     if getattr(request, "param", "sqlite") == "sqlite":
         yield None
         return
