@@ -311,13 +311,14 @@ def build_state(db: Path, n: int, tmpl: list, *, txn: int = 20_000) -> tuple[flo
     from creditx.gateway.store.sqlite import SqliteStore
     from creditx.standard.canonical import canonicalize
     from creditx.standard.lists.lifecycle import ChangeKind, ListChange
-    from creditx.standard.lists.log import leaf_data, rfc3339_ms
+    from creditx.standard.lists.log import leaf_data
     from creditx.standard.lists.snapshot import entry_bytes, entry_to_obj
     from creditx.standard.merkle import CompactRange, leaf_hash
+    from creditx.standard.timestamps import rfc3339
 
     SqliteStore(db, now="2026-01-01T00:00:00Z").close()  # the gateway's migrations
     at = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    at_s, at_ms = rfc3339_ms(at), int(at.timestamp() * 1000)
+    at_s, at_ms = rfc3339(at), int(at.timestamp() * 1000)
     e0, env0 = tmpl[0]
     assert _canon(entry_to_obj(e0)) == entry_bytes(e0) == canonicalize(entry_to_obj(e0))
     assert _leaf(ListChange(1, ChangeKind.ADD, "", e0, at, env0), at_s) == leaf_data(

@@ -45,6 +45,7 @@ def node_status(store: NodeStore) -> dict:
         "gateway_reachable": st.get("gateway_reachable"),
         "gateway_id": st.get("gateway_id"),
         "last_error": st.get("last_error") or None,
+        "last_error_reason": st.get("last_error_reason") or None,  # the gateway's reason code (SYNC-016)
         "last_error_at": _when(st.get("last_error_at")),
     }
 

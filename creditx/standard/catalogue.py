@@ -29,7 +29,6 @@ from creditx.standard.errors import InputError
 CATALOGUE_DIR = Path(__file__).with_name("catalogue")
 CATALOGUE_VERSION = "1.0"
 KINDS = frozenset({"text", "date", "amount", "uscc", "id", "enum", "multi-enum"})
-RECORD_TYPES = ("XZXK", "XZCF", "LIST")
 # Multi-valued fields (CF_CFLB) are written with ';' on the wire (REC-024); these are read too.
 MULTI_SPLIT = re.compile(r"[;；,，、|/]+")
 META_PREFIX = "meta:"

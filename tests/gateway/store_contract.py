@@ -12,7 +12,7 @@ import pytest
 
 from creditx.gateway.audit.leaves import leaves_for
 from creditx.gateway.ingest.reasons import Outcome
-from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord, SignatureValue
 from creditx.gateway.lists.changes import ListBatch, ListStateMoved, decide_batch
 from creditx.gateway.store.base import SigningCert
 from creditx.standard.catalogue import load_catalogue
@@ -32,19 +32,16 @@ def item(seq, outcome=Outcome.ACCEPTED, fp=None, nk="K", version=1, current=True
         b"payload%d" % seq,
         (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"sig"),),
     )
-    d = Decision(
+    checked = Checked(
         seq,
-        outcome,
-        payload_sha=rec.payload_sha,
+        rec.payload_sha,
         fingerprint=fp or b"f%d" % seq,
         natural_key=nk,
         version=version,
-        current=current,
-        reason=reason,
-        stored=stored,
         region="370100",
         record_type="XZCF",
     )
+    d = Decision(seq, outcome, checked, current=current, reason=reason, stored=stored)
     return d, rec
 
 
@@ -139,31 +136,30 @@ class BulkLookupContract:
 
 
 def list_item(seq: int, row: dict, *, op: str = "I", version: int = 1):
-    """A stored LIST decision, its incoming record and the record the worker decoded."""
+    """A stored LIST decision (carrying the record its check decoded) and its incoming record."""
     payload = list_payload("370100", row, seq, op=op, version=version)
     record = decode_record(payload)
     rec = IncomingRecord(seq, RECORD_PAYLOAD_TYPE, payload, (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"s"),))
-    d = Decision(
+    checked = Checked(
         seq,
-        Outcome.ACCEPTED,
-        payload_sha=rec.payload_sha,
+        rec.payload_sha,
         fingerprint=fingerprint(record),
         natural_key=natural_key(record, b"k" * 32),
         version=version,
-        current=True,
         region="370100",
         record_type="LIST",
         op=op,
+        list_record=record,
     )
-    return d, rec, record
+    return Decision(seq, Outcome.ACCEPTED, checked, current=True), rec
 
 
 class ListContract:
     def test_list_changes_commit_with_their_batch(self, store):
         (row,) = list_rows("370100", 1, seed=7)
-        d, rec, record = list_item(1, row)
+        d, rec = list_item(1, row)
         assert store.list_entries([d.natural_key]) == {} and store.list_head() == 0
-        batch = decide_batch("370100", [(d, rec, record)], {}, NOW, load_catalogue())
+        batch = decide_batch("370100", [(d, rec)], {}, NOW, load_catalogue())
         out = commit(store, "370100", [(d, rec)], 1, lists=batch)
         assert out[0].log_index == 0 and store.audit_size() == 2  # the record's leaf, then the change's
         assert store.list_head() == 1
@@ -172,16 +168,14 @@ class ListContract:
 
     def test_a_batch_decided_on_a_moved_entry_writes_nothing(self, store):
         (row,) = list_rows("370100", 1, seed=8)
-        d, rec, record = list_item(1, row)
-        stale = decide_batch("370100", [(d, rec, record)], {}, NOW, load_catalogue())
+        d, rec = list_item(1, row)
+        stale = decide_batch("370100", [(d, rec)], {}, NOW, load_catalogue())
         commit(store, "370100", [(d, rec)], 1, lists=stale)
-        d2, rec2, record2 = list_item(2, row, op="U", version=2)
+        d2, rec2 = list_item(2, row, op="U", version=2)
         again = ListBatch(stale.changes, stale.refusals, {d2.natural_key: 0})  # read before change 1 existed
         with pytest.raises(ListStateMoved):
             commit(store, "370100", [(d2, rec2)], 2, lists=again)
         assert store.committed_seq("370100") == 1 and store.audit_size() == 2 and store.list_head() == 1
-        fresh = decide_batch(
-            "370100", [(d2, rec2, record2)], store.list_entries([d2.natural_key]), NOW, load_catalogue()
-        )
+        fresh = decide_batch("370100", [(d2, rec2)], store.list_entries([d2.natural_key]), NOW, load_catalogue())
         commit(store, "370100", [(d2, rec2)], 2, lists=fresh)
         assert store.list_head() == 2 and store.list_entries([d2.natural_key])[d2.natural_key][1] == 2

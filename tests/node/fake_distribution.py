@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from creditx.node.replica.wire import change_to_pb, entry_to_pb
 from creditx.pki.testing import Pki
+from creditx.standard.call_status import trailing
 from creditx.standard.checkpoint import Checkpoint, sign_checkpoint
 from creditx.standard.envelope import sign_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -131,7 +132,10 @@ class FakeDistribution(pb_grpc.DistributionServicer):
     def Subscribe(self, request, context):
         self.subscribes.append(request.from_list_seq)
         if request.from_list_seq < self.snapshot_required_below:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "DIST_SNAPSHOT_REQUIRED [DIST-030]: log truncated")
+            # as a 1.1 gateway: the reason as data (SYNC-016); the text does not name it, so only
+            # a node reading creditx-reason bootstraps (DIST_SNAPSHOT_GONE below is 1.0-style text)
+            context.set_trailing_metadata(trailing("DIST_SNAPSHOT_REQUIRED", "DIST-030"))
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "log truncated")
         seq, sent = request.from_list_seq, 0
         while context.is_active():
             todo = self.log.changes[seq - 1 : seq - 1 + self.batch]

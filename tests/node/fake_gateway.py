@@ -14,6 +14,7 @@ import grpc
 from cryptography import x509
 
 from creditx.pki.testing import Pki
+from creditx.standard.call_status import trailing
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import decode_record
 from creditx.standard.suites import key_id
@@ -31,6 +32,7 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
         self.handshakes: list[exchange_pb2.HandshakeRequest] = []
         self.keys: dict[str, object] = {}
         self.reject: set[int] = set()
+        self.handshake_reason = ""  # creditx-reason of the refusal ("" sends none: v1.0)
         self.drop_after_records: int | None = None  # abort once this many records arrived (one-shot)
         self.lose_next_ack = False  # commit a batch, then abort instead of acking
         self.hold_acks: threading.Event | None = None
@@ -45,6 +47,8 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
 
     def Handshake(self, request, context):
         if self.handshake_error:
+            if self.handshake_reason:  # SYNC-016: the reason as data, not in the details
+                context.set_trailing_metadata(trailing(self.handshake_reason))
             context.abort(self.handshake_error, "scripted refusal")
         self.handshakes.append(request)
         for der in request.signing_certificates:

@@ -179,6 +179,16 @@ def test_refused_handshake_backs_off_for_the_cap(env):
     assert r.sync_once() is State.BACKOFF
     assert r.machine.retry_at == clock.t + 30
     assert "PERMISSION_DENIED" in store.get_state()["last_error"]
+    assert store.get_state()["last_error_reason"] == ""  # a refusal without a reason code (v1.0, no leading code)
+
+
+def test_the_gateways_reason_code_is_read_from_trailing_metadata(env):
+    fake, store, runner, add, _ = env
+    add(1)
+    fake.handshake_error, fake.handshake_reason = grpc.StatusCode.UNAUTHENTICATED, "CERT_REVOKED"
+    assert runner().sync_once() is State.BACKOFF
+    st = store.get_state()
+    assert st["last_error_reason"] == "CERT_REVOKED" and "CERT_REVOKED" not in st["last_error"]
 
 
 def test_unreachable_gateway_is_reported(env, tmp_path):

@@ -21,7 +21,7 @@ from creditx.gateway.ingest.check import CheckJob, KeyGrant
 from creditx.gateway.ingest.dedup import decide
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.sequence import triage
-from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord
+from creditx.gateway.ingest.values import Decision, IncomingRecord, unchecked
 from creditx.gateway.lists.changes import ListStateMoved, decide_batch, is_event
 from creditx.gateway.store.base import GatewayStore
 from creditx.standard.catalogue import load_catalogue
@@ -74,7 +74,7 @@ class BatchIngest:
         def lookup(seq: int) -> Decision | None:
             sha = in_flight(seq)
             if sha is not None:  # resolved from the store in finish(), after its batch commits
-                return Decision(seq, Outcome.ACCEPTED, payload_sha=sha)
+                return Decision(seq, Outcome.ACCEPTED, unchecked(seq, sha))
             return self.store.decision_for(node, seq)
 
         t = triage(records, expected_after, lookup)
@@ -96,7 +96,7 @@ class BatchIngest:
         leaves = leaves_for(ordered, p.node, now) if self.audit else None
         committed = max(p.next_expected - 1, self.store.committed_seq(p.node))
         items = list(zip(ordered, p.records, strict=True))
-        done = self._commit(p.node, items, checked, leaves, committed, now)
+        done = self._commit(p.node, items, leaves, committed, now)
         # SYNC-013: a replay answers with the stored decision (also one made earlier in this batch).
         out = []
         for d in done:
@@ -110,7 +110,6 @@ class BatchIngest:
         self,
         node: str,
         items: list[tuple[Decision, IncomingRecord]],
-        checked: Sequence[Checked],
         leaves: list[tuple[bytes, bytes]] | None,
         committed: int,
         now: datetime,
@@ -118,13 +117,12 @@ class BatchIngest:
         """DIST-010: decide the batch's list changes from the records the workers decoded, then
         commit everything in one store transaction; decide again if another list writer moved an
         entry in between (the expiry job, an import: rare, so a few attempts suffice)."""
-        decoded = {c.source_seq: c.list_record for c in checked if c.list_record is not None}
-        events = [(d, rec, decoded[d.source_seq]) for d, rec in items if is_event(d)]
+        events = [(d, rec) for d, rec in items if is_event(d)]
         at = rfc3339(now)
         for attempt in range(_LIST_ATTEMPTS):
             lists = None
             if events:
-                current = self.store.list_entries([d.natural_key for d, _, _ in events])
+                current = self.store.list_entries([d.natural_key for d, _ in events])
                 lists = decide_batch(node, events, current, now, self.catalogue)
             try:
                 done = self.store.commit_batch(node, items, leaves, committed, at, lists=lists)

@@ -1,7 +1,8 @@
 """The list changes of one ingest batch, decided before the store is written (DIST-010/011/013/015).
 
 The ingest pipeline (``creditx.gateway.exchange.batches``) calls :func:`decide_batch` with the
-batch's stored decisions, the records the check workers already decoded, and the current state
+batch's stored decisions (each carries the record its check worker already decoded,
+``decision.checked.list_record``), their incoming envelopes, and the current state
 of the entries they touch; the result, a :class:`ListBatch`, goes to the store's
 ``commit_batch`` as a typed argument, and the store only writes it. No I/O here.
 
@@ -25,7 +26,6 @@ from creditx.gateway.ingest.values import Decision, IncomingRecord
 from creditx.standard.catalogue import Catalogue
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ListChange, ListEntry, ListError, apply_change, derive_change
-from creditx.standard.record import Record
 
 EntryLookup = Callable[[str], ListEntry | None]
 
@@ -85,7 +85,7 @@ def origin_of(rec: IncomingRecord) -> Envelope:
 
 def decide_batch(
     node: str,
-    events: Sequence[tuple[Decision, IncomingRecord, Record]],
+    events: Sequence[tuple[Decision, IncomingRecord]],
     current: Mapping[str, tuple[ListEntry, int]],
     at: datetime,
     catalogue: Catalogue,
@@ -94,7 +94,10 @@ def decide_batch(
     (entry, last_seq) for the entries that exist)."""
     drafts = Drafts(lambda entry_id: current[entry_id][0] if entry_id in current else None)
     refusals = []
-    for d, rec, record in events:
+    for d, rec in events:
+        record = d.checked.list_record
+        if record is None:  # a LIST event is always checked, and its check keeps the record
+            raise ValueError(f"decision for seq {d.source_seq} carries no decoded LIST record")
         decision = derive_change(
             drafts.entry(d.natural_key),
             record,
@@ -107,5 +110,5 @@ def decide_batch(
             refusals.append(Refusal(node, d.source_seq, d.natural_key, decision.error))
         elif decision.change is not None:
             drafts.add(replace(decision.change, origin=origin_of(rec)))
-    bases = {d.natural_key: current[d.natural_key][1] if d.natural_key in current else 0 for d, _, _ in events}
+    bases = {d.natural_key: current[d.natural_key][1] if d.natural_key in current else 0 for d, _ in events}
     return ListBatch(tuple(drafts.pending), tuple(refusals), bases)

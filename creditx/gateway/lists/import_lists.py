@@ -34,6 +34,7 @@ from creditx.standard.lists.lifecycle import REMOVAL_FIELDS, derive_change
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, encode_record
 from creditx.standard.tabular import read_table
+from creditx.standard.timestamps import rfc3339
 from creditx.standard.validation import errors_only, validate_fields
 
 CHUNK_ROWS = 500
@@ -125,7 +126,7 @@ def _import_chunk(
             payload = encode_record(record)
             fp = fingerprint(record)
             decision = derive_change(current, record, entry_id=entry_id, fingerprint=fp, at=now)
-            imported.append((seq, content_fp, str(path), row.row, store.rfc3339_ms(now)))
+            imported.append((seq, content_fp, str(path), row.row, rfc3339(now)))
             if decision.error is not None:
                 e = decision.error
                 report.rejected.append(

@@ -44,9 +44,10 @@ from creditx.gateway.store.engine import Conn, stream, transaction
 from creditx.gateway.store.engine import open_conn as _open
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError
-from creditx.standard.lists.log import leaf_data, rfc3339_ms
+from creditx.standard.lists.log import leaf_data
 from creditx.standard.lists.snapshot import entry_bytes, entry_from_obj
 from creditx.standard.merkle import CompactRange, leaf_hash
+from creditx.standard.timestamps import rfc3339
 
 _SCHEMA = (
     "CREATE TABLE list_log (list_seq INTEGER PRIMARY KEY, entry_id TEXT NOT NULL, list_type TEXT NOT NULL,"
@@ -197,7 +198,7 @@ def publish(conn: Conn, drafts: Sequence[ListChange], *, audit: bool = True) -> 
                 c.kind.value,
                 c.reason,
                 blob,
-                rfc3339_ms(c.at),
+                rfc3339(c.at),
                 int(c.at.timestamp() * 1000),
                 e.origin_region,
                 *envelope_to_json(c.origin),

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from creditx.gateway.audit.log import append_audit
 from creditx.gateway.ingest.reasons import Outcome
-from creditx.gateway.ingest.values import Decision, IncomingRecord
+from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord
 from creditx.gateway.lists import store as list_store
 from creditx.gateway.lists.changes import ListBatch
 from creditx.gateway.store.base import NodeRow, SigningCert
@@ -54,14 +54,9 @@ _DECISION_COLS = (
 
 
 def _row_to_decision(r) -> Decision:
-    return Decision(
-        source_seq=r[0],
-        outcome=Outcome(r[1]),
-        payload_sha=r[2],
-        reason=r[3] or "",
-        requirement=r[4] or "",
-        field=r[5] or "",
-        message=r[6] or "",
+    checked = Checked(
+        r[0],
+        r[2],
         fingerprint=r[7] or b"",
         natural_key=r[8] or "",
         version=r[9] or 0,
@@ -69,6 +64,15 @@ def _row_to_decision(r) -> Decision:
         region=r[11] or "",
         op=r[12] or "",
         keyid=r[13] or "",
+    )
+    return Decision(
+        r[0],
+        Outcome(r[1]),
+        checked,
+        reason=r[3] or "",
+        requirement=r[4] or "",
+        field=r[5] or "",
+        message=r[6] or "",
         current=bool(r[14]),
         log_index=r[15] if r[15] is not None else -1,
     )

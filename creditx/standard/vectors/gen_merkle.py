@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from creditx.standard.canonical import canonicalize
 from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, sign_note, verifier_for
 from creditx.standard.merkle import CompactRange, consistency_proof, inclusion_proof, leaf_hash, root
+from creditx.standard.timestamps import rfc3339
 
 RFC6962_LEAVES = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
 ORIGIN = "gateway.creditx.example/audit/v1"
@@ -37,8 +38,7 @@ _CITIES = ("370100", "370200", "370300", "370000")
 
 def _at(seconds: int) -> str:
     """AUD-004 time form: RFC 3339, UTC, ``Z``, exactly three fractional digits."""
-    t = _BASE + _dt.timedelta(seconds=seconds, milliseconds=seconds * 7 % 1000)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    return rfc3339(_BASE + _dt.timedelta(seconds=seconds, milliseconds=seconds * 7 % 1000))
 
 
 def audit_leaves() -> list[dict[str, Any]]:
