@@ -36,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     i.add_argument("--listen", default=None, help="HOST:PORT (default 127.0.0.1:0, any free port)")
     i.add_argument("--name", default=None, help="gateway id shown to nodes")
+    i.add_argument(
+        "--store",
+        default=None,
+        metavar="FILE|postgresql://…",
+        help="the gateway database: a SQLite file in DIR (default gateway.db) or a PostgreSQL URL",
+    )
     i.set_defaults(func=cmd_init)
 
     r = sub.add_parser("run", help="serve Exchange and Operator over mutual TLS until SIGTERM/SIGINT")
@@ -74,7 +80,7 @@ def cmd_init(args) -> int:
     from creditx.gateway.init import init_gateway_dir
 
     creds = args.ca_dir / "gateway" if (args.ca_dir / "gateway" / "tls.crt").exists() else args.ca_dir
-    path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name)
+    path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name, store=args.store)
     print(f"wrote {path}; start with: creditx gateway run --dir {args.dir}")
     return 0
 
@@ -218,7 +224,7 @@ def cmd_records(args) -> int:
         resp = _call(operator_pb2_grpc.OperatorStub(ch).FindRecords, req)
     if args.json:
         d = MessageToDict(resp, preserving_proto_field_name=True)
-        for r, m in zip(d.get("records", []), resp.records):
+        for r, m in zip(d.get("records", []), resp.records, strict=True):
             r["fingerprint"], r["payload"] = m.fingerprint.hex(), m.payload.decode("utf-8", "replace")
         print_json(d)
         return 0

@@ -12,7 +12,7 @@ import os
 import secrets
 from collections.abc import Callable
 from concurrent import futures
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -20,31 +20,31 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from creditx.pki.tls import FileTrustSource, server_credentials
-from creditx.pki.files import read_key
-from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
-from creditx.gateway.audit.leaves import rfc3339
-from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
+from creditx.gateway.audit.leaves import rfc3339
+from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
-from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.exchange.presence import Presence
+from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.lists.service import ListLimits
 from creditx.gateway.lists.wiring import SERVICE as DISTRIBUTION
 from creditx.gateway.lists.wiring import Lists
 from creditx.gateway.metrics import make_registry
-from creditx.gateway.exchange.presence import Presence
-from creditx.gateway.schedule import make_scheduler
-from creditx.gateway.audit.service import AuditServicer
-from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
-from creditx.gateway.store.sqlite import SqliteStore
+from creditx.gateway.schedule import make_scheduler
+from creditx.gateway.store.engine import open_store
+from creditx.pki.files import read_key
+from creditx.pki.tls import FileTrustSource, server_credentials
+from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def load_subject_key(path: Path) -> bytes:
@@ -70,33 +70,22 @@ class Gateway:
         self.cfg = cfg or load_config(self.dir)
         self.clock = clock
         c, d = self.cfg, self.dir
-        self.store = SqliteStore(c.path(d, "database"), now=rfc3339(clock()))
+        self.store = open_store(c.database_spec(d), now=rfc3339(clock()))  # SQLite file or PostgreSQL URL
         self.pool = CheckPool(c.verify_workers if workers is None else workers)
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
         self.presence = Presence()
-        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
         self.checkpointer = Checkpointer(
-            c.path(d, "database"),
+            c.database_spec(d),
             origin_for(c.name),
             lambda: read_key(c.path(d, "signing_key")),
             clock,
             grace_s=c.checkpoint_grace_s,
         )
-        self.exchange = ExchangeServicer(
-            ingest,
-            self.keys,
-            self.presence,
-            c,
-            clock,
-            checkpointer=self.checkpointer,
-            signing_cert_der=_der(c.path(d, "signing_cert")),
-        )
-        # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
+        # DIST-001/030: the list log (written by the ingest's batch transaction), Distribution on the same port
         self.lists = Lists(
             self.dir,
             c,
-            self.store,
             self.keys,
             clock,
             audit=audit,
@@ -106,6 +95,23 @@ class Gateway:
                 max_chunk_bytes=c.list_max_chunk_bytes,
                 max_chunk_entries=c.list_max_chunk_entries,
             ),
+        )
+        ingest = BatchIngest(
+            self.store,
+            self.pool,
+            clock,
+            load_subject_key(c.path(d, "subject_key")),
+            audit=audit,
+            on_list_published=self.lists.hub.publish,
+        )
+        self.exchange = ExchangeServicer(
+            ingest,
+            self.keys,
+            self.presence,
+            c,
+            clock,
+            checkpointer=self.checkpointer,
+            signing_cert_der=_der(c.path(d, "signing_cert")),
         )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
         self.operator = OperatorServicer(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+from datetime import UTC
 from pathlib import Path
 
 from creditx.cli.output import add_json_flag, print_json
@@ -45,8 +46,8 @@ def _open(args):
     from creditx.gateway.config import load_config
 
     cfg = load_config(args.dir)
-    db = cfg.path(args.dir, "database")
-    if not db.exists():
+    db = cfg.database_spec(args.dir)
+    if not isinstance(db, str) and not db.exists():
         raise InputError(f"{db} does not exist", hint="give the --dir of a gateway that has run")
     return cfg, open_db(db), origin_for(cfg.name)
 
@@ -60,11 +61,15 @@ def _verifier(cfg, args, origin):
 
 def cmd_verify(args) -> int:
     from creditx.gateway.audit.evidence import verify_database
+    from creditx.gateway.store.engine import transaction
     from creditx.standard.evidence import print_verdict
 
     cfg, conn, origin = _open(args)
-    with conn:
-        verdict = verify_database(conn, _verifier(cfg, args, origin), origin)
+    try:
+        with transaction(conn, write=False):  # one snapshot, also while the gateway writes
+            verdict = verify_database(conn, _verifier(cfg, args, origin), origin)
+    finally:
+        conn.close()
     if args.json:
         print_json(verdict)
         return 0 if verdict["ok"] else 1
@@ -115,18 +120,18 @@ def cmd_proof(args) -> int:
 
 
 def cmd_checkpoint(args) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from creditx.pki.files import read_key
     from creditx.gateway.audit.checkpoints import Checkpointer
+    from creditx.pki.files import read_key
 
     cfg, conn, origin = _open(args)
     conn.close()
     cp = Checkpointer(
-        cfg.path(args.dir, "database"),
+        cfg.database_spec(args.dir),
         origin,
         lambda: read_key(cfg.path(args.dir, "signing_key")),
-        lambda: datetime.now(timezone.utc),
+        lambda: datetime.now(UTC),
     )
     try:
         stored = cp.sign_now()
@@ -141,10 +146,11 @@ def cmd_checkpoint(args) -> int:
 
 def cmd_export(args) -> int:
     from creditx.gateway.audit.evidence import export_bundle
+    from creditx.gateway.store.engine import transaction
 
     cfg, conn, origin = _open(args)
     verifier = _verifier(cfg, args, origin)
-    with conn:
+    with transaction(conn, write=False):
         bundle = export_bundle(
             conn,
             origin,

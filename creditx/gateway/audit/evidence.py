@@ -24,6 +24,7 @@ import sqlite3
 from creditx.gateway.audit import log as audit_log
 from creditx.gateway.audit.checkpoints import all_checkpoints
 from creditx.gateway.ingest.reasons import Outcome
+from creditx.gateway.store.engine import is_postgres
 from creditx.standard.checkpoint import NoteVerifier
 from creditx.standard.evidence import BUNDLE_FORMAT, Problem, StoredCheckpoint, check_log, report
 from creditx.standard.fingerprint import fingerprint
@@ -37,7 +38,9 @@ def _checkpoints(conn: sqlite3.Connection) -> list[StoredCheckpoint]:
 
 def verify_database(conn: sqlite3.Connection, verifier: NoteVerifier, origin: str) -> dict:
     """AUD-006/026 + records: the verdict (see :func:`creditx.standard.evidence.report`)."""
-    rows = conn.execute("SELECT idx, leaf_data, leaf_hash FROM audit_leaves ORDER BY rowid")
+    # SQLite: in storage order, so a reordered table shows; PostgreSQL has no stable row order
+    order = "idx" if is_postgres(conn) else "rowid"
+    rows = conn.execute(f"SELECT idx, leaf_data, leaf_hash FROM audit_leaves ORDER BY {order}")
     cps = _checkpoints(conn)
     hashes, problems = check_log(((r[0], bytes(r[1]), r[2]) for r in rows), cps, [verifier], origin)
     problems += _check_records(conn)
@@ -131,7 +134,7 @@ def export_bundle(conn: sqlite3.Connection, origin: str, verifier_key: str, sign
     cps = _checkpoints(conn)
     consistency = [
         {"old": a.size, "new": b.size, "hashes": [h.hex() for h in audit_log.consistency(conn, a.size, b.size)]}
-        for a, b in zip(cps, cps[1:])
+        for a, b in zip(cps, cps[1:], strict=False)
     ]
     inclusion = []
     if cps:

@@ -19,20 +19,22 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from creditx.pki.files import read_key
 from creditx.gateway.config import load_config
 from creditx.gateway.lists import store
+from creditx.gateway.lists.changes import Drafts
+from creditx.gateway.store.engine import transaction
+from creditx.pki.files import read_key
 from creditx.standard.divisions import PROVINCE
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.fingerprint import fingerprint
-from creditx.standard.lists.lifecycle import REMOVAL_FIELDS
-from creditx.standard.lists.lifecycle import derive_change
+from creditx.standard.lists.lifecycle import REMOVAL_FIELDS, derive_change
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, encode_record
 from creditx.standard.tabular import read_table
+from creditx.standard.timestamps import rfc3339
 from creditx.standard.validation import errors_only, validate_fields
 
 CHUNK_ROWS = 500
@@ -53,15 +55,15 @@ def import_lists(
     directory: Path,
     path: Path,
     *,
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Callable[[ImportReport], None] = lambda r: None,
 ) -> ImportReport:
     from creditx.gateway.server import load_subject_key
-    from creditx.gateway.store.sqlite import SqliteStore
+    from creditx.gateway.store.engine import open_store
 
     cfg = load_config(directory)
-    db = cfg.path(directory, "database")
-    SqliteStore(db, now=clock().isoformat()).close()  # schema up to date (migrations) before writing
+    db = cfg.database_spec(directory)
+    open_store(db, now=clock().isoformat()).close()  # schema up to date (migrations) before writing
     signer = Signer(read_key(cfg.path(directory, "signing_key")))
     subject_key = load_subject_key(cfg.path(directory, "subject_key"))
     report = ImportReport(str(path))
@@ -69,7 +71,7 @@ def import_lists(
     try:
         rows = iter(read_table(path, "LIST"))
         while True:
-            chunk = [r for _, r in zip(range(CHUNK_ROWS), rows)]
+            chunk = [r for _, r in zip(range(CHUNK_ROWS), rows, strict=False)]
             if not chunk:
                 break
             _import_chunk(conn, chunk, path, signer, subject_key, clock(), report)
@@ -82,9 +84,8 @@ def import_lists(
 def _import_chunk(
     conn, chunk, path: Path, signer: Signer, subject_key: bytes, now: datetime, report: ImportReport
 ) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        drafts = store.Drafts(conn)
+    with transaction(conn):
+        drafts = Drafts(lambda entry_id: store.current_entry(conn, entry_id))
         seq = conn.execute("SELECT COALESCE(MAX(source_seq), 0) FROM list_imports").fetchone()[0]
         imported = []
         for row in chunk:
@@ -125,7 +126,7 @@ def _import_chunk(
             payload = encode_record(record)
             fp = fingerprint(record)
             decision = derive_change(current, record, entry_id=entry_id, fingerprint=fp, at=now)
-            imported.append((seq, content_fp, str(path), row.row, store.rfc3339_ms(now)))
+            imported.append((seq, content_fp, str(path), row.row, rfc3339(now)))
             if decision.error is not None:
                 e = decision.error
                 report.rejected.append(
@@ -138,10 +139,6 @@ def _import_chunk(
                 drafts.add(replace(decision.change, origin=env))
         conn.executemany("INSERT INTO list_imports (source_seq, fp, file, row, at) VALUES (?,?,?,?,?)", imported)
         out = store.publish(conn, drafts.pending)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     report.published += len(out)
     report.head = out[-1].list_seq if out else store.head(conn)
 
