@@ -3,12 +3,15 @@ port 0 with mutual TLS."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.init import init_gateway_dir
 from creditx.gateway.server import Gateway
 from creditx.pki.testing import make_pki
+from tests.pg import fresh_database
 
 
 @pytest.fixture(scope="module")
@@ -17,15 +20,26 @@ def pki(tmp_path_factory):
 
 
 @pytest.fixture
-def gw_dir(tmp_path, pki):
+def store_url(request):
+    """The gateway's ``database`` setting: a SQLite file (default) or a fresh PostgreSQL database.
+    Modules whose tests go through the store run on both engines:
+    ``pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)`` (tests.pg)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield None
+        return
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def gw_dir(tmp_path, pki, store_url):
     d = tmp_path / "gw"
-    init_gateway_dir(
-        d,
-        pki.gateway.dir,
-        cfg=GatewayConfig(
-            listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0", verify_workers=0
-        ),
+    cfg = GatewayConfig(
+        listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0", verify_workers=0
     )
+    if store_url:
+        cfg = replace(cfg, database=store_url)
+    init_gateway_dir(d, pki.gateway.dir, cfg=cfg)
     return d
 
 

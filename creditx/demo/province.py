@@ -61,6 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     keep = p.add_mutually_exclusive_group()
     keep.add_argument("--keep", action="store_true", help="keep the working directory at the end (its size is shown)")
     keep.add_argument("--clean", action="store_true", help="remove the working directory at the end")
+    p.add_argument(
+        "--store",
+        default=None,
+        metavar="postgresql://…",
+        help="run the gateway on this PostgreSQL database instead of a SQLite file",
+    )
     add_json_flag(p)
     p.set_defaults(func=cmd_demo)
 
@@ -140,6 +146,7 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
         "127.0.0.1:0",
         "--health-listen",
         "127.0.0.1:0",
+        *(("--store", args.store) if args.store else ()),
     )
     issue_operator(ca, name="operator", at=now, out=gw_dir / "operator")
     gateway, run_info = start_gateway(gw_dir)

@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument(
         "--health-listen", default=None, help="plaintext health-check HOST:PORT (default 127.0.0.1:9742; '' = off)"
     )
+    i.add_argument(
+        "--store",
+        default=None,
+        metavar="FILE|postgresql://…",
+        help="the gateway database: a SQLite file in DIR (default gateway.db) or a PostgreSQL URL",
+    )
     i.set_defaults(func=cmd_init)
 
     r = sub.add_parser("run", help="serve Exchange and Operator over mutual TLS until SIGTERM/SIGINT")
@@ -92,7 +98,7 @@ def cmd_init(args) -> int:
         for k, v in (("metrics_listen", args.metrics_listen), ("health_listen", args.health_listen))
         if v is not None
     }
-    path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name, **ports)
+    path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name, store=args.store, **ports)
     print(f"wrote {path}; start with: creditx gateway run --dir {args.dir}")
     return 0
 

@@ -11,6 +11,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from creditx.gateway.store.engine import is_url
 from creditx.standard.errors import InputError
 
 CONFIG_NAME = "gateway.json"
@@ -62,6 +63,10 @@ class GatewayConfig:
     def path(self, base: Path, name: str) -> Path:
         p = Path(getattr(self, name))
         return p if p.is_absolute() else base / p
+
+    def database_spec(self, base: Path) -> str | Path:
+        """``database`` is a SQLite file (relative to the gateway directory) or a PostgreSQL URL."""
+        return self.database if is_url(self.database) else self.path(base, "database")
 
 
 def load_config(directory: Path) -> GatewayConfig:

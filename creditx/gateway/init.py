@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from creditx.gateway.config import CONFIG_NAME, GatewayConfig, save_config
+from creditx.gateway.store.engine import is_url
 from creditx.pki import files
 from creditx.standard.errors import InputError
 
@@ -32,6 +33,7 @@ def init_gateway_dir(
     cfg: GatewayConfig | None = None,
     listen: str | None = None,
     name: str | None = None,
+    store: str | None = None,
     **settings: str,
 ) -> Path:
     directory, creds_dir = Path(directory), Path(creds_dir)
@@ -44,6 +46,8 @@ def init_gateway_dir(
             hint="point --ca-dir at the CA directory (its gateway/ folder is used) or at the "
             "output of `creditx certs issue-gateway --out`",
         )
+    if store and is_url(store):
+        check_store(store)  # before anything is written: a wrong URL leaves no half-made directory
     tls = directory / "tls"
     directory.mkdir(parents=True, exist_ok=True)
     tls.mkdir(mode=0o700, exist_ok=True)
@@ -58,4 +62,21 @@ def init_gateway_dir(
         cfg = replace(cfg, name=name)
     if settings:
         cfg = replace(cfg, **settings)
+    if store:
+        cfg = replace(cfg, database=store)
     return save_config(directory, cfg)
+
+
+def check_store(spec: str) -> None:
+    """Open a PostgreSQL database once (creating and migrating its schema), or say why it cannot be used."""
+    from creditx.gateway.store.engine import open_store
+
+    try:
+        open_store(spec).close()
+    except Exception as exc:  # noqa: BLE001 — any reason the database refuses us is the operator's to fix
+        shown = str(spec).split("@")[-1]  # never echo a password
+        raise InputError(
+            f"cannot open the gateway database {shown}: {type(exc).__name__}: {exc}".strip(),
+            hint="for PostgreSQL give postgresql://USER@HOST:PORT/DBNAME of an existing database "
+            "the user may create tables in",
+        ) from None

@@ -38,7 +38,7 @@ from creditx.gateway.metrics import make_registry
 from creditx.gateway.operator.service import OperatorServicer
 from creditx.gateway.schedule import make_scheduler
 from creditx.gateway.stats import StatsHook
-from creditx.gateway.store.sqlite import SqliteStore
+from creditx.gateway.store.engine import open_store
 from creditx.ops.grpc_metrics import MetricsInterceptor
 from creditx.ops.grpc_ops import PlainHealth, enable_reflection
 from creditx.ops.logs import fields
@@ -86,34 +86,23 @@ class Gateway:
         self.cfg = cfg or load_config(self.dir)
         self.clock = clock
         c, d = self.cfg, self.dir
-        self.store = SqliteStore(c.path(d, "database"), now=rfc3339(clock()))
+        self.store = open_store(c.database_spec(d), now=rfc3339(clock()))  # SQLite file or PostgreSQL URL
         self.store.stats_hook = StatsHook()
         self.pool = CheckPool(c.verify_workers if workers is None else workers)
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
         self.presence = Presence()
-        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
         self.checkpointer = Checkpointer(
-            c.path(d, "database"),
+            c.database_spec(d),
             origin_for(c.name),
             lambda: read_key(c.path(d, "signing_key")),
             clock,
             grace_s=c.checkpoint_grace_s,
         )
-        self.exchange = ExchangeServicer(
-            ingest,
-            self.keys,
-            self.presence,
-            c,
-            clock,
-            checkpointer=self.checkpointer,
-            signing_cert_der=_der(c.path(d, "signing_cert")),
-        )
-        # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
+        # DIST-001/030: the list log (written by the ingest's batch transaction), Distribution on the same port
         self.lists = Lists(
             self.dir,
             c,
-            self.store,
             self.keys,
             clock,
             audit=audit,
@@ -123,6 +112,23 @@ class Gateway:
                 max_chunk_bytes=c.list_max_chunk_bytes,
                 max_chunk_entries=c.list_max_chunk_entries,
             ),
+        )
+        ingest = BatchIngest(
+            self.store,
+            self.pool,
+            clock,
+            load_subject_key(c.path(d, "subject_key")),
+            audit=audit,
+            on_list_published=self._published,
+        )
+        self.exchange = ExchangeServicer(
+            ingest,
+            self.keys,
+            self.presence,
+            c,
+            clock,
+            checkpointer=self.checkpointer,
+            signing_cert_der=_der(c.path(d, "signing_cert")),
         )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
         self.operator = OperatorServicer(
@@ -175,8 +181,6 @@ class Gateway:
         self.events = GatewayEvents(self.registry, clock)
         self.exchange.events = self.events
         self.lists.servicer.on_delivered = self.events.delivered
-        hook, publish = self.store.list_hook, self.store.list_hook.on_publish
-        hook.on_publish = lambda head: (publish(head), self.events.published(head))
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self._checkpoint_tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
         self._http = None
@@ -186,6 +190,11 @@ class Gateway:
         from creditx.gateway.console.stats_cli import read_statistics
 
         return read_statistics(self.dir)
+
+    def _published(self, head: int) -> None:
+        """After a batch's COMMIT: wake the list subscribers, then log the publication."""
+        self.lists.hub.publish(head)
+        self.events.published(head)
 
     def _checkpoint_tick(self) -> None:
         self.checkpointer.tick()

@@ -42,11 +42,11 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 DDL = (
     "CREATE TABLE stats_records (region TEXT NOT NULL, department TEXT NOT NULL, type TEXT NOT NULL, "
-    "month TEXT NOT NULL, outcome TEXT NOT NULL, n INTEGER NOT NULL, "
+    "month TEXT NOT NULL, outcome TEXT NOT NULL, n BIGINT NOT NULL, "
     "PRIMARY KEY (region, department, type, month, outcome))",
     "CREATE TABLE stats_timeliness (department TEXT NOT NULL, type TEXT NOT NULL, working_days INTEGER NOT NULL, "
-    "estimated INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (department, type, working_days, estimated))",
-    "CREATE TABLE stats_reasons (department TEXT NOT NULL, reason TEXT NOT NULL, n INTEGER NOT NULL, "
+    "estimated INTEGER NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (department, type, working_days, estimated))",
+    "CREATE TABLE stats_reasons (department TEXT NOT NULL, reason TEXT NOT NULL, n BIGINT NOT NULL, "
     "PRIMARY KEY (department, reason))",
 )
 

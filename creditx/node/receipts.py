@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from creditx.node.witness import CheckpointWitness, LogAlarm
+from creditx.sqlite import connect
 from creditx.standard.checkpoint import Checkpoint, parse_verifier_key, verify_checkpoint
 from creditx.standard.merkle import ProofError, leaf_hash, verify_inclusion
 
@@ -50,7 +51,7 @@ class AckView:
 
 class ReceiptBook:
     def __init__(self, path: str | Path) -> None:
-        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        self.conn = connect(path)
         for s in _SCHEMA:  # a single-version private file: its schema is created whole
             self.conn.execute(s)
 

@@ -20,13 +20,12 @@ Invariants kept here:
 
 The file is opened in WAL mode with ``synchronous=NORMAL`` and a busy timeout, so ``creditx node
 import``/``status`` work while ``creditx node run`` holds the same file (multi-process safe).
-Schema changes are numbered migrations tracked in ``PRAGMA user_version``.
+Schema changes are numbered migrations (:func:`creditx.sqlite.migrate`).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +35,8 @@ from pathlib import Path
 import sqlite_utils
 
 from creditx.node.replica.store import migration_2
+from creditx.sqlite import connect, migrate
+from creditx.sqlite import transaction as sqlite_transaction
 
 OUTCOMES = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
 
@@ -107,7 +108,7 @@ def _m1(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [
     _m1,
     migration_2,
-]  # 2: list replica (node/replica/store.py); append, never edit: migration n brings user_version from n-1 to n
+]  # 2: list replica (node/replica/store.py); append, never edit: migration n brings the schema from n-1 to n
 
 
 @dataclass(frozen=True)
@@ -140,38 +141,21 @@ def _decode_signatures(text: str) -> list[dict]:
 class NodeStore:
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = Path(path)
-        conn = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
-        )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        conn = connect(self.path, timeout_s=busy_timeout_ms / 1000)
         self.conn = conn
         self._lock = threading.RLock()  # one connection, shared by the scheduler's threads
         self.db = sqlite_utils.Database(conn)
-        self._migrate()
+        with self._lock:
+            migrate(conn, MIGRATIONS)
 
     def close(self) -> None:
         self.conn.close()
 
-    def _migrate(self) -> None:
-        with self.transaction():
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            for n, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-                migration(self.db)
-                self.conn.execute(f"PRAGMA user_version={n}")
-
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction; ``BEGIN IMMEDIATE`` takes the write lock up front (NODE-001)."""
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+        with sqlite_transaction(self.conn, lock=self._lock):
+            yield
 
     def _one(self, sql: str, params: Sequence = ()) -> object:
         return self.conn.execute(sql, params).fetchone()[0]

@@ -1,6 +1,7 @@
 """The CA's issuance database: every certificate issued, and its status (SEC-050).
 
-SQLite through sqlite-utils, schema by numbered migrations (``_migrations`` table). One row per
+SQLite through sqlite-utils, schema by numbered migrations (:func:`creditx.sqlite.migrate`; files
+from before it recorded them in ``_migrations``, which is carried over). One row per
 certificate: serial (upper-case hex, the primary key), role, holder name, region, validity,
 key id, fingerprint, status and, once revoked, when and why. Counters (CRL number, bundle
 version) live in ``counters`` so they only ever grow (RFC 5280 §5.2.3 CRL numbers are
@@ -13,10 +14,13 @@ issued — still trusted for what it signed while valid, SEC-031, and not on the
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
+
+from creditx.sqlite import connect, migrate, transaction
 
 VALID, SUPERSEDED, REVOKED = "valid", "superseded", "revoked"
 
@@ -50,24 +54,24 @@ def _m1_certificates(db: sqlite_utils.Database) -> None:
 MIGRATIONS = [_m1_certificates]
 
 
+def _legacy_migrations(conn: sqlite3.Connection) -> set[int]:
+    """Steps an issuance database recorded in its own ``_migrations`` table before the shared runner."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchone() is None:
+        return set()
+    return {r[0] for r in conn.execute("SELECT id FROM _migrations")}
+
+
 def open_db(path: Path) -> sqlite_utils.Database:
     """Open (creating and migrating) the issuance database at ``path``."""
-    db = sqlite_utils.Database(Path(path))
-    db.enable_wal()
-    with db.conn:
-        db["_migrations"].create({"id": int, "applied_at": str}, pk="id", if_not_exists=True)
-        done = {r["id"] for r in db["_migrations"].rows}
-        for number, migration in enumerate(MIGRATIONS, start=1):
-            if number not in done:
-                migration(db)
-                db["_migrations"].insert({"id": number, "applied_at": datetime.now().isoformat()})
-    return db
+    conn = connect(Path(path))
+    migrate(conn, MIGRATIONS, adopted=_legacy_migrations)
+    return sqlite_utils.Database(conn)
 
 
 def record_issued(db: sqlite_utils.Database, row: dict, *, supersede: bool) -> None:
     """Insert a newly issued certificate; with ``supersede`` mark earlier valid certificates of
     the same role, holder and region as superseded by it (key rotation, SEC-031)."""
-    with db.conn:
+    with transaction(db.conn):
         if supersede:
             db.execute(
                 "UPDATE certificates SET status = ?, superseded_by = ? WHERE role = ? AND "
@@ -89,7 +93,7 @@ def mark_revoked(db: sqlite_utils.Database, serial: str, reason: str, at: dateti
         raise KeyError(serial)
     if row["status"] == REVOKED:
         raise ValueError(f"certificate {serial} was already revoked at {row['revoked_at']}")
-    with db.conn:
+    with transaction(db.conn):
         db["certificates"].update(
             serial, {"status": REVOKED, "revoked_at": at.isoformat(), "revocation_reason": reason}
         )
@@ -106,7 +110,7 @@ def all_certificates(db: sqlite_utils.Database) -> list[dict]:
 
 def next_counter(db: sqlite_utils.Database, name: str) -> int:
     """Increment and return a named monotonic counter (CRL number, bundle version)."""
-    with db.conn:
+    with transaction(db.conn):
         db.execute(
             "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1",
             [name],

@@ -16,6 +16,9 @@ from creditx.standard.checkpoint import verifier_for, verify_checkpoint
 from creditx.standard.merkle import leaf_hash, verify_consistency, verify_inclusion
 from creditx.v1 import audit_pb2, audit_pb2_grpc
 from tests.gateway.push_client import PushClient, payloads
+from tests.pg import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def _audit_stub(c: PushClient):

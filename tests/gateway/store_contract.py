@@ -13,7 +13,13 @@ import pytest
 from creditx.gateway.audit.leaves import leaves_for
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord, SignatureValue
+from creditx.gateway.lists.changes import ListBatch, ListStateMoved, decide_batch
 from creditx.gateway.store.base import SigningCert
+from creditx.standard.catalogue import load_catalogue
+from creditx.standard.fingerprint import fingerprint
+from creditx.standard.natural_key import natural_key
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
+from tests.gateway_lists.client import list_payload, list_rows
 
 AT = "2025-01-02T03:04:05.000Z"
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -39,8 +45,8 @@ def item(seq, outcome=Outcome.ACCEPTED, fp=None, nk="K", version=1, current=True
     return d, rec
 
 
-def commit(store, node, items, committed):
-    return store.commit_batch(node, items, leaves_for([d for d, _ in items], node, NOW), committed, AT)
+def commit(store, node, items, committed, *, lists=None):
+    return store.commit_batch(node, items, leaves_for([d for d, _ in items], node, NOW), committed, AT, lists=lists)
 
 
 class StoreContract:
@@ -127,3 +133,49 @@ class BulkLookupContract:
         )
         assert store.stored_fingerprints([b"A", b"B", b"C", b"A"]) == {b"A"}
         assert store.current_versions(["K1", "K2", "K1"]) == {"K1": 2}
+
+
+def list_item(seq: int, row: dict, *, op: str = "I", version: int = 1):
+    """A stored LIST decision (carrying the record its check decoded) and its incoming record."""
+    payload = list_payload("370100", row, seq, op=op, version=version)
+    record = decode_record(payload)
+    rec = IncomingRecord(seq, RECORD_PAYLOAD_TYPE, payload, (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"s"),))
+    checked = Checked(
+        seq,
+        rec.payload_sha,
+        fingerprint=fingerprint(record),
+        natural_key=natural_key(record, b"k" * 32),
+        version=version,
+        region="370100",
+        record_type="LIST",
+        op=op,
+        list_record=record,
+    )
+    return Decision(seq, Outcome.ACCEPTED, checked, current=True), rec
+
+
+class ListContract:
+    def test_list_changes_commit_with_their_batch(self, store):
+        (row,) = list_rows("370100", 1, seed=7)
+        d, rec = list_item(1, row)
+        assert store.list_entries([d.natural_key]) == {} and store.list_head() == 0
+        batch = decide_batch("370100", [(d, rec)], {}, NOW, load_catalogue())
+        out = commit(store, "370100", [(d, rec)], 1, lists=batch)
+        assert out[0].log_index == 0 and store.audit_size() == 2  # the record's leaf, then the change's
+        assert store.list_head() == 1
+        ((entry, last_seq),) = store.list_entries([d.natural_key, "absent"]).values()
+        assert entry.entry_id == d.natural_key and last_seq == 1
+
+    def test_a_batch_decided_on_a_moved_entry_writes_nothing(self, store):
+        (row,) = list_rows("370100", 1, seed=8)
+        d, rec = list_item(1, row)
+        stale = decide_batch("370100", [(d, rec)], {}, NOW, load_catalogue())
+        commit(store, "370100", [(d, rec)], 1, lists=stale)
+        d2, rec2 = list_item(2, row, op="U", version=2)
+        again = ListBatch(stale.changes, stale.refusals, {d2.natural_key: 0})  # read before change 1 existed
+        with pytest.raises(ListStateMoved):
+            commit(store, "370100", [(d2, rec2)], 2, lists=again)
+        assert store.committed_seq("370100") == 1 and store.audit_size() == 2 and store.list_head() == 1
+        fresh = decide_batch("370100", [(d2, rec2)], store.list_entries([d2.natural_key]), NOW, load_catalogue())
+        commit(store, "370100", [(d2, rec2)], 2, lists=fresh)
+        assert store.list_head() == 2 and store.list_entries([d2.natural_key])[d2.natural_key][1] == 2

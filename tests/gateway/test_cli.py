@@ -11,7 +11,9 @@ import pytest
 
 from creditx.cli.main import main  # the real dispatcher
 from creditx.demo.procs import creditx_argv
+from creditx.gateway.store.engine import open_conn
 from tests.gateway.push_client import PushClient, payloads
+from tests.pg import fresh_database
 
 
 def test_init_refuses_to_overwrite_and_names_missing_files(tmp_path, pki, capsys):
@@ -22,6 +24,28 @@ def test_init_refuses_to_overwrite_and_names_missing_files(tmp_path, pki, capsys
     assert main(["gateway", "init", "--dir", str(tmp_path / "g"), "--ca-dir", str(pki.gateway.dir)]) == 2
     assert main(["gateway", "init", "--dir", str(tmp_path / "h"), "--ca-dir", str(tmp_path)]) == 2
     assert "lacks" in capsys.readouterr().err
+
+
+def test_init_with_a_postgresql_store_migrates_it_and_a_wrong_url_leaves_nothing(tmp_path, pki, capsys):
+    with fresh_database() as url:
+        assert (
+            main(["gateway", "init", "--dir", str(tmp_path / "g"), "--ca-dir", str(pki.gateway.dir), "--store", url])
+            == 0
+        )
+        assert json.loads((tmp_path / "g" / "gateway.json").read_text())["database"] == url
+        conn = open_conn(url)
+        try:
+            assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] >= 4
+        finally:
+            conn.close()
+        bad = url.rsplit("/", 1)[0] + "/creditx_no_such_database"
+        assert (
+            main(["gateway", "init", "--dir", str(tmp_path / "h"), "--ca-dir", str(pki.gateway.dir), "--store", bad])
+            == 2
+        )
+        err = capsys.readouterr().err
+        assert "cannot open the gateway database" in err and "Traceback" not in err
+        assert not (tmp_path / "h").exists()
 
 
 @pytest.mark.slow

@@ -17,6 +17,9 @@ from creditx.pki.issue import issue_node
 from creditx.standard.call_status import REASON_KEY, RULE_KEY, reason_from, rule_from
 from creditx.v1 import exchange_pb2 as pb
 from tests.gateway.push_client import PushClient, payloads, reseq, signed
+from tests.pg import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 ACC, DUP, SUP, REJ = pb.ACCEPTED, pb.DUPLICATE, pb.SUPERSEDED, pb.REJECTED
 

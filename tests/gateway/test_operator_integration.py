@@ -6,11 +6,15 @@ import json
 import urllib.request
 
 import grpc
+import pytest
 
 from creditx.pki.tls import channel_credentials
 from creditx.v1 import operator_pb2 as opb
 from creditx.v1 import operator_pb2_grpc
 from tests.gateway.push_client import PushClient, payloads
+from tests.pg import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def test_status_find_records_and_metrics(gateway, gw_dir, pki):

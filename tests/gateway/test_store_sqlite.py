@@ -1,24 +1,9 @@
-"""The store contract over the SQLite store, on a real file (WAL) and in memory."""
+"""What only the SQLite store promises (the contract over every store is in test_store.py)."""
 
 from __future__ import annotations
 
-import sqlite3
-
-import pytest
-
 from creditx.gateway.store.sqlite import SqliteStore
-from tests.gateway.store_contract import AT, BulkLookupContract, StoreContract, commit, item
-
-
-@pytest.fixture(params=["file", "memory"])
-def store(request, tmp_path):
-    s = SqliteStore(tmp_path / "g.db" if request.param == "file" else None, now=AT)
-    yield s
-    s.close()
-
-
-class TestSqliteStore(StoreContract, BulkLookupContract):
-    integrity_error = sqlite3.IntegrityError
+from tests.gateway.store_contract import AT, commit, item
 
 
 def test_commit_survives_reopen(tmp_path):

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from creditx.cli.main import main  # the real dispatcher
 from creditx.pki.files import read_cert
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import decode_record
 from creditx.v1 import lists_pb2 as lpb
 from tests.gateway_lists.client import Subscriber, list_rows
+from tests.pg import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def _write(path, rows):

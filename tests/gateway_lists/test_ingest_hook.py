@@ -4,10 +4,14 @@ operator, and every published change has its audit leaf in the same transaction.
 
 from __future__ import annotations
 
-import sqlite3
+import pytest
 
+from creditx.gateway.store.engine import open_conn
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import list_payload, list_rows
+from tests.pg import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def test_batch_with_add_correct_and_refused_correction(gateway, gw_dir, pki):
@@ -22,7 +26,7 @@ def test_batch_with_add_correct_and_refused_correction(gateway, gw_dir, pki):
     acks = [a for r in c.push([c.batch(batch)]) for a in r.acks]
     c.close()
     assert [a.outcome for a in acks] == [1, 3, 1]  # the ingest stores all three
-    conn = sqlite3.connect(gateway.cfg.path(gw_dir, "database"))
+    conn = open_conn(gateway.cfg.database_spec(gw_dir))
     try:
         log = conn.execute("SELECT list_seq, kind, audit_idx FROM list_log ORDER BY list_seq").fetchall()
         assert [(s, k) for s, k, _ in log] == [(1, "ADD"), (2, "CORRECT")]

@@ -8,6 +8,7 @@ import time
 import urllib.request
 
 import grpc
+import pytest
 
 from creditx.pki.tls import channel_credentials
 from creditx.v1 import lists_pb2 as lpb
@@ -15,6 +16,9 @@ from creditx.v1 import operator_pb2 as opb
 from creditx.v1 import operator_pb2_grpc
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
+from tests.pg import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def _status(gateway, pki) -> opb.StatusResponse:

@@ -11,6 +11,7 @@ import pytest
 
 from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.server import Gateway
+from creditx.gateway.store.engine import open_conn, transaction
 from creditx.pki.files import read_key
 from creditx.standard.canonical import canonicalize
 from creditx.standard.checkpoint import verifier_for, verify_checkpoint
@@ -20,6 +21,9 @@ from creditx.standard.timestamps import rfc3339
 from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
+from tests.pg import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 NAMES = {lpb.CHANGE_KIND_ADD: "ADD", lpb.CHANGE_KIND_CORRECT: "CORRECT", lpb.CHANGE_KIND_REMOVE: "REMOVE"}
 
@@ -148,7 +152,7 @@ def test_expiry_job_removes_due_entries_with_reason_expired(gateway, gw_dir, pki
     sub = Subscriber(gateway.address, pki.nodes["370200"], from_list_seq=1)
     try:
         sub.until(lambda s: s.live and s.through == 4)
-        db = gateway.cfg.path(gw_dir, "database")
+        db = gateway.cfg.database_spec(gw_dir)
         assert ExpiryJob(db, None, lambda: dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).run() == 0  # not due
         far = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
         job = ExpiryJob(db, gateway.lists.hub, lambda: far)
@@ -171,8 +175,6 @@ def test_list_checkpoint_refuses_a_log_that_shrank_below_its_checkpoint(gw_dir, 
     """AUD-027/DIST-051: the list log's checkpointer is the audit log's; a tree smaller than the
     latest signed checkpoint is refused (UNAVAILABLE, ROLLBACK) — never answered with the larger
     stored checkpoint, never signed at the smaller size."""
-    import sqlite3
-
     gw = Gateway(gw_dir)
     gw.start()
     try:
@@ -185,13 +187,13 @@ def test_list_checkpoint_refuses_a_log_that_shrank_below_its_checkpoint(gw_dir, 
         sub = Subscriber(gw.address, pki.nodes["370200"])
         signed = sub.stub.GetListCheckpoint(lpb.ListCheckpointRequest(), timeout=10)
         sub.close()
-        origin, db = list_log_origin(gw.cfg.name), gw.cfg.path(gw_dir, "database")
+        origin, db = list_log_origin(gw.cfg.name), gw.cfg.database_spec(gw_dir)
     finally:
         gw.stop(grace=1)
     v = verifier_for(origin, read_key(gw_dir / "tls" / "signing.key").public_key())
     assert verify_checkpoint(signed.checkpoint, [v], origin=origin).size == 3
-    conn = sqlite3.connect(str(db))  # someone rewinds the list log to 2 changes
-    with conn:
+    conn = open_conn(db)  # someone rewinds the list log to 2 changes
+    with transaction(conn):
         hashes = [r[0] for r in conn.execute("SELECT leaf_hash FROM list_log ORDER BY list_seq LIMIT 2")]
         cr = CompactRange()
         cr.extend(hashes)
@@ -209,6 +211,6 @@ def test_list_checkpoint_refuses_a_log_that_shrank_below_its_checkpoint(gw_dir, 
         assert "ROLLBACK" in exc.value.details() and "below its signed checkpoint 3" in exc.value.details()
     finally:
         gw.stop(grace=1)
-    conn = sqlite3.connect(str(db))
+    conn = open_conn(db)
     assert [r[0] for r in conn.execute("SELECT size FROM list_checkpoints")] == [3]
     conn.close()

@@ -3,11 +3,16 @@ the chunk byte bound (DIST-071) counts the origins too."""
 
 from __future__ import annotations
 
+import pytest
+
 from creditx.standard.fingerprint import fingerprint
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
 from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
+from tests.pg import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def _snapshot(sub: Subscriber, **req) -> list[lpb.SnapshotChunk]:

@@ -3,6 +3,8 @@ receive — backlog, then live — with the origin envelope verifiable; filterin
 
 from __future__ import annotations
 
+import pytest
+
 from creditx.pki.files import read_cert
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -10,6 +12,9 @@ from creditx.standard.record import decode_record
 from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
+from tests.pg import ENGINES
+
+pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def _push(gateway, pki, region, payloads, start=1):

@@ -34,8 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from creditx.gateway.audit import log as audit_log
+from creditx.gateway.store.engine import open_conn, transaction
 from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verifier_for
 from creditx.standard.errors import UnavailableError
 from creditx.standard.merkle import CompactRange
@@ -69,10 +71,9 @@ class SignedLog:
 AUDIT_LOG = SignedLog("checkpoints", audit_log.frontier, audit_log.consistency, "AUD-027")
 
 
-def open_db(path: Path | str) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
+def open_db(path: Path | str) -> Any:
+    """The gateway database (a SQLite path or a PostgreSQL URL): ``creditx.gateway.store.engine``."""
+    return open_conn(path)
 
 
 def latest(conn: sqlite3.Connection, table: str = AUDIT_LOG.table) -> StoredCheckpoint | None:
@@ -116,13 +117,8 @@ class Checkpointer:
             now = self.clock()
             try:
                 key = self.load_key()
-                self.conn.execute("BEGIN IMMEDIATE")  # frontier and insert in one write transaction
-                try:
+                with transaction(self.conn):  # frontier and insert in one write transaction
                     stored = self._sign_in_transaction(key, now)
-                    self.conn.execute("COMMIT")
-                except BaseException:
-                    self.conn.execute("ROLLBACK")
-                    raise
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 raise

@@ -46,8 +46,8 @@ def _open(args):
     from creditx.gateway.config import load_config
 
     cfg = load_config(args.dir)
-    db = cfg.path(args.dir, "database")
-    if not db.exists():
+    db = cfg.database_spec(args.dir)
+    if not isinstance(db, str) and not db.exists():
         raise InputError(f"{db} does not exist", hint="give the --dir of a gateway that has run")
     return cfg, open_db(db), origin_for(cfg.name)
 
@@ -61,16 +61,20 @@ def _verifier(cfg, args, origin):
 
 def cmd_verify(args) -> int:
     from creditx.gateway.audit.evidence import verify_database
+    from creditx.gateway.store.engine import transaction
     from creditx.standard.evidence import print_verdict
 
     cfg, conn, origin = _open(args)
-    with conn:
-        verdict = verify_database(
-            conn,
-            _verifier(cfg, args, origin),
-            origin,
-            progress=lambda label, total: progress(total, f"verifying {label}"),
-        )
+    try:
+        with transaction(conn, write=False):  # one snapshot, also while the gateway writes
+            verdict = verify_database(
+                conn,
+                _verifier(cfg, args, origin),
+                origin,
+                progress=lambda label, total: progress(total, f"verifying {label}"),
+            )
+    finally:
+        conn.close()
     if args.json:
         print_json(verdict)
         return 0 if verdict["ok"] else 1
@@ -129,7 +133,7 @@ def cmd_checkpoint(args) -> int:
     cfg, conn, origin = _open(args)
     conn.close()
     cp = Checkpointer(
-        cfg.path(args.dir, "database"),
+        cfg.database_spec(args.dir),
         origin,
         lambda: read_key(cfg.path(args.dir, "signing_key")),
         lambda: datetime.now(UTC),
@@ -147,10 +151,11 @@ def cmd_checkpoint(args) -> int:
 
 def cmd_export(args) -> int:
     from creditx.gateway.audit.evidence import export_bundle
+    from creditx.gateway.store.engine import transaction
 
     cfg, conn, origin = _open(args)
     verifier = _verifier(cfg, args, origin)
-    with conn:
+    with transaction(conn, write=False):
         bundle = export_bundle(
             conn,
             origin,

@@ -26,6 +26,7 @@ from typing import TypeVar
 from creditx.gateway.audit import log as audit_log
 from creditx.gateway.audit.checkpoints import all_checkpoints
 from creditx.gateway.ingest.reasons import Outcome
+from creditx.gateway.store.engine import is_postgres
 from creditx.standard.checkpoint import NoteVerifier
 from creditx.standard.evidence import BUNDLE_FORMAT, Problem, StoredCheckpoint, check_log, report
 from creditx.standard.fingerprint import fingerprint
@@ -68,7 +69,9 @@ def verify_database(
 
     progress = progress or quiet
     leaves = conn.execute("SELECT COUNT(*) FROM audit_leaves").fetchone()[0]
-    rows = conn.execute("SELECT idx, leaf_data, leaf_hash FROM audit_leaves ORDER BY rowid")
+    # SQLite: in storage order, so a reordered table shows; PostgreSQL has no stable row order
+    order = "idx" if is_postgres(conn) else "rowid"
+    rows = conn.execute(f"SELECT idx, leaf_data, leaf_hash FROM audit_leaves ORDER BY {order}")
     cps = _checkpoints(conn)
     hashes, problems = check_log(
         _counted(((r[0], bytes(r[1]), r[2]) for r in rows), progress("audit leaves", leaves)), cps, [verifier], origin

@@ -3,9 +3,10 @@
 What it keeps (AUD-003, AUD-006, AUD-010/012):
 
 * ``audit_tree`` holds one row: the compact range (``CompactRange.to_bytes``, the frontier of
-  RFC 9162 §2.1.1 MTH) of the leaves in ``audit_leaves``. :func:`append_leaves` advances it and
-  is called by the store *inside* the batch transaction that inserts the leaves, so the tree
-  state and the leaves commit together or not at all.
+  RFC 9162 §2.1.1 MTH) of the leaves in ``audit_leaves``. :func:`append_audit` — the one writer
+  of audit leaves, for ingest decisions and list changes alike — inserts the leaves and advances
+  the tree inside the caller's transaction, so the tree state and the leaves commit together or
+  not at all.
 * ``audit_nodes`` holds the hash of every complete perfect subtree of ``2^NODE_LEVEL`` or more
   leaves (``level >= NODE_LEVEL``); smaller subtrees are recomputed from at most
   ``2^NODE_LEVEL`` leaf hashes. So a proof costs O(log n) look-ups while the hot path writes
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import Any  # sqlite3.Connection or the PostgreSQL store's ?-placeholder connection
 
 from creditx.standard.merkle import (
     CompactRange,
@@ -50,12 +52,12 @@ def create_tables(conn: sqlite3.Connection) -> None:
         append_leaves(conn, 0, hashes)
 
 
-def frontier(conn: sqlite3.Connection) -> CompactRange:
+def frontier(conn: Any) -> CompactRange:
     row = conn.execute("SELECT frontier FROM audit_tree WHERE id = 1").fetchone()
     return CompactRange() if row is None else CompactRange.from_bytes(row[0])
 
 
-def append_leaves(conn: sqlite3.Connection, first_index: int, leaf_hashes: Sequence[bytes]) -> CompactRange:
+def append_leaves(conn: Any, first_index: int, leaf_hashes: Sequence[bytes]) -> CompactRange:
     """AUD-006: extend the tree by ``leaf_hashes`` (leaves ``first_index``, …) in the caller's
     open transaction; returns the new frontier. Raises ``ProofError(LEAF_ORDER)`` on a hole."""
     cr = frontier(conn)
@@ -80,7 +82,20 @@ def append_leaves(conn: sqlite3.Connection, first_index: int, leaf_hashes: Seque
     return cr
 
 
-def subtree_lookup(conn: sqlite3.Connection) -> SubtreeLookup:
+def append_audit(conn: Any, leaves: Sequence[tuple[bytes, bytes]]) -> int:
+    """The one writer of audit leaves (AUD-006): append ``(leaf_data, leaf_hash)`` pairs as the
+    next leaves and advance the tree, in the caller's open transaction; returns the first index."""
+    base = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
+    if leaves:
+        conn.executemany(
+            "INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) VALUES (?,?,?)",
+            [(base + i, data, h) for i, (data, h) in enumerate(leaves)],
+        )
+        append_leaves(conn, base, [h for _, h in leaves])
+    return base
+
+
+def subtree_lookup(conn: Any) -> SubtreeLookup:
     """``subtree(level, index)`` from ``audit_nodes`` (large) or the leaf hashes (small)."""
 
     def subtree(level: int, index: int) -> bytes:
@@ -104,27 +119,27 @@ def subtree_lookup(conn: sqlite3.Connection) -> SubtreeLookup:
     return subtree
 
 
-def tree_size(conn: sqlite3.Connection) -> int:
+def tree_size(conn: Any) -> int:
     return frontier(conn).size
 
 
-def root_at(conn: sqlite3.Connection, size: int) -> bytes:
+def root_at(conn: Any, size: int) -> bytes:
     return root_from(size, subtree_lookup(conn))
 
 
-def inclusion(conn: sqlite3.Connection, index: int, size: int) -> list[bytes]:
+def inclusion(conn: Any, index: int, size: int) -> list[bytes]:
     """AUD-010: the audit path of leaf ``index`` in the tree of ``size`` (≤ current size)."""
     _check_size(conn, size)
     return inclusion_proof_from(index, size, subtree_lookup(conn))
 
 
-def consistency(conn: sqlite3.Connection, old_size: int, new_size: int) -> list[bytes]:
+def consistency(conn: Any, old_size: int, new_size: int) -> list[bytes]:
     """AUD-012: proof that the tree of ``old_size`` is a prefix of the tree of ``new_size``."""
     _check_size(conn, new_size)
     return consistency_proof_from(old_size, new_size, subtree_lookup(conn))
 
 
-def _check_size(conn: sqlite3.Connection, size: int) -> None:
+def _check_size(conn: Any, size: int) -> None:
     current = tree_size(conn)
     if size > current:
         raise ProofError(

@@ -25,15 +25,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 def read_statistics(directory: Path) -> dict:
     from creditx.gateway.config import load_config
     from creditx.gateway.stats import statistics
+    from creditx.gateway.store.engine import is_url, open_conn, transaction
 
-    db = load_config(directory).path(directory, "database")
-    if not db.exists():
-        raise InputError(f"{db} does not exist", hint="give the --dir of a gateway that has run")
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    try:
+    cfg = load_config(directory)
+    spec = cfg.database_spec(directory)
+    if not is_url(spec):
+        db = Path(spec)
+        if not db.exists():
+            raise InputError(f"{db} does not exist", hint="give the --dir of a gateway that has run")
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
         if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stats_records'").fetchone():
+            conn.close()
             raise InputError(f"{db} has no statistics tables yet", hint="start the gateway once to migrate it")
-        return statistics(conn)
+    else:
+        conn = open_conn(spec)
+    try:
+        with transaction(conn, write=False):
+            return statistics(conn)
     finally:
         conn.close()
 

@@ -2,8 +2,8 @@
 pure rules (ADR 0003). No gRPC here; the store, the worker pool and the clock are injected.
 
 ``start`` (sequence triage + submitting checks to workers) and ``finish`` (dedup, audit
-leaves, one transaction, replays resolved from the store) are separate so that the servicer
-can start batch N+1 while batch N commits (pipelining). Invariant: ``finish`` is called in
+leaves, the list changes of LIST records, one transaction, replays resolved from the store)
+are separate so that the servicer can start batch N+1 while batch N commits (pipelining). Invariant: ``finish`` is called in
 batch order for a node, and acks are built only from what ``commit_batch`` returned, i.e.
 after commit (SYNC-032).
 """
@@ -22,7 +22,11 @@ from creditx.gateway.ingest.dedup import decide
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.sequence import triage
 from creditx.gateway.ingest.values import Decision, IncomingRecord, unchecked
+from creditx.gateway.lists.changes import ListStateMoved, decide_batch, is_event
 from creditx.gateway.store.base import GatewayStore
+from creditx.standard.catalogue import load_catalogue
+
+_LIST_ATTEMPTS = 5
 
 
 @dataclass
@@ -44,12 +48,15 @@ class BatchIngest:
         subject_key: bytes,
         *,
         audit: bool = True,
+        on_list_published: Callable[[int], None] = lambda head: None,
     ) -> None:
         self.store = store
         self.pool = pool
         self.clock = clock
         self.subject_key = subject_key
         self.audit = audit
+        self.on_list_published = on_list_published  # after COMMIT only (the list hub's wake-up)
+        self.catalogue = load_catalogue()
 
     def start(
         self,
@@ -88,9 +95,8 @@ class BatchIngest:
         now = self.clock()
         leaves = leaves_for(ordered, p.node, now) if self.audit else None
         committed = max(p.next_expected - 1, self.store.committed_seq(p.node))
-        done = self.store.commit_batch(
-            p.node, list(zip(ordered, p.records, strict=True)), leaves, committed, rfc3339(now)
-        )
+        items = list(zip(ordered, p.records, strict=True))
+        done = self._commit(p.node, items, leaves, committed, now)
         # SYNC-013: a replay answers with the stored decision (also one made earlier in this batch).
         out = []
         for d in done:
@@ -99,3 +105,32 @@ class BatchIngest:
                 d = replace(prior, replay=True, stored=False) if prior else d
             out.append(d)
         return out, committed
+
+    def _commit(
+        self,
+        node: str,
+        items: list[tuple[Decision, IncomingRecord]],
+        leaves: list[tuple[bytes, bytes]] | None,
+        committed: int,
+        now: datetime,
+    ) -> list[Decision]:
+        """DIST-010: decide the batch's list changes from the records the workers decoded, then
+        commit everything in one store transaction; decide again if another list writer moved an
+        entry in between (the expiry job, an import: rare, so a few attempts suffice)."""
+        events = [(d, rec) for d, rec in items if is_event(d)]
+        at = rfc3339(now)
+        for attempt in range(_LIST_ATTEMPTS):
+            lists = None
+            if events:
+                current = self.store.list_entries([d.natural_key for d, _ in events])
+                lists = decide_batch(node, events, current, now, self.catalogue)
+            try:
+                done = self.store.commit_batch(node, items, leaves, committed, at, lists=lists)
+            except ListStateMoved:
+                if attempt == _LIST_ATTEMPTS - 1:
+                    raise
+                continue
+            if lists is not None and lists.changes:
+                self.on_list_published(self.store.list_head())
+            return done
+        raise AssertionError("not reached")

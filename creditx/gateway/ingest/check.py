@@ -147,6 +147,7 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         record.region,
         record.op,
         keyid,
+        list_record=record if record.type == "LIST" else None,
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from creditx.gateway.ingest.reasons import Outcome
+from creditx.standard.record import Record
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class Checked:
     region: str = ""
     op: str = ""
     keyid: str = ""
+    # the decoded LIST record, for the list changes of the batch (DIST-010): decoded once, here
+    list_record: Record | None = None
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from creditx.gateway.lists import store
 from creditx.gateway.lists.hub import Hub
+from creditx.gateway.store.engine import transaction
 from creditx.standard.catalogue import Catalogue, load_catalogue
 from creditx.standard.lists.expiry import due_for_expiry, expire
 
@@ -41,8 +42,7 @@ class ExpiryJob:
         terms = {lt.code: lt.term_months for lt in self.catalogue.list_types if lt.term_months}
         conn = store.open_conn(self.db_path)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 candidates = {e.entry_id: e for e in store.listed_candidates(conn, today, terms)}
                 drafts = []
                 for due in due_for_expiry(candidates.values(), today, self.catalogue):
@@ -50,10 +50,6 @@ class ExpiryJob:
                     if decision.change is not None:
                         drafts.append(replace(decision.change, origin=store.current_origin(conn, due.entry_id)))
                 out = store.publish(conn, drafts, audit=self.audit)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         finally:
             conn.close()
         if out and self.hub is not None:

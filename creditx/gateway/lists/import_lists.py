@@ -24,6 +24,8 @@ from pathlib import Path
 
 from creditx.gateway.config import load_config
 from creditx.gateway.lists import store
+from creditx.gateway.lists.changes import Drafts
+from creditx.gateway.store.engine import transaction
 from creditx.pki.files import read_key
 from creditx.standard.divisions import PROVINCE
 from creditx.standard.envelope import Signer, sign_envelope
@@ -57,11 +59,11 @@ def import_lists(
     progress: Callable[[ImportReport], None] = lambda r: None,
 ) -> ImportReport:
     from creditx.gateway.server import load_subject_key
-    from creditx.gateway.store.sqlite import SqliteStore
+    from creditx.gateway.store.engine import open_store
 
     cfg = load_config(directory)
-    db = cfg.path(directory, "database")
-    SqliteStore(db, now=clock().isoformat()).close()  # schema up to date (migrations) before writing
+    db = cfg.database_spec(directory)
+    open_store(db, now=clock().isoformat()).close()  # schema up to date (migrations) before writing
     signer = Signer(read_key(cfg.path(directory, "signing_key")))
     subject_key = load_subject_key(cfg.path(directory, "subject_key"))
     report = ImportReport(str(path))
@@ -82,9 +84,8 @@ def import_lists(
 def _import_chunk(
     conn, chunk, path: Path, signer: Signer, subject_key: bytes, now: datetime, report: ImportReport
 ) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        drafts = store.Drafts(conn)
+    with transaction(conn):
+        drafts = Drafts(lambda entry_id: store.current_entry(conn, entry_id))
         seq = conn.execute("SELECT COALESCE(MAX(source_seq), 0) FROM list_imports").fetchone()[0]
         imported = []
         for row in chunk:
@@ -138,10 +139,6 @@ def _import_chunk(
                 drafts.add(replace(decision.change, origin=env))
         conn.executemany("INSERT INTO list_imports (source_seq, fp, file, row, at) VALUES (?,?,?,?,?)", imported)
         out = store.publish(conn, drafts.pending)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     report.published += len(out)
     report.head = out[-1].list_seq if out else store.head(conn)
 

@@ -34,7 +34,6 @@ from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import UnavailableError
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.snapshot import plan_chunks
-from creditx.standard.merkle import CompactRange
 from creditx.v1 import lists_pb2 as lpb
 from creditx.v1 import lists_pb2_grpc
 
@@ -168,68 +167,37 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         max_entries = min(request.max_chunk_entries or self.limits.max_chunk_entries, self.limits.max_chunk_entries)
         conn = store.open_conn(self.db_path)
         try:
-            conn.execute("BEGIN")  # one read transaction: every chunk sees the same state (DIST-070)
-            head = store.head(conn)
-            at = request.at_list_seq or head
-            if at > head:
-                _fail(
-                    context,
-                    "FAILED_PRECONDITION",
-                    "DIST_SNAPSHOT_GONE",
-                    "DIST-072",
-                    f"no snapshot at list_seq {at}: the log's head is {head}",
-                    "discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)",
-                )
-            # DIST-075: each entry with the origin envelope of the version it rests on
-            if at == head:
-                sql = (
-                    "SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
-                    " JOIN list_log l ON l.list_seq = e.last_seq ORDER BY e.entry_id"
-                )
-                args: tuple = ()
-                frontier = store.frontier(conn)
-            else:  # the state after change `at`: each entry's latest change up to it
-                sql = (
-                    "SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
-                    " (SELECT MAX(list_seq) FROM list_log WHERE list_seq <= ? GROUP BY entry_id) ORDER BY entry_id"
-                )
-                args = (at,)
-                frontier = CompactRange()
-                frontier.extend(store.leaf_hashes(conn, 0, at))
-            # DIST-071/075: a chunk counts each entry's RFC 8785 bytes plus its origin's payload and
-            # signatures; the sizes come from a narrow table, not a pass over the state itself
-            sizes = [r[0] for r in conn.execute(store.SNAPSHOT_SIZES_SQL, (at,))]
-            try:
-                ranges = plan_chunks(sizes, max_bytes=max_bytes, max_entries=max_entries)
-            except ListError as exc:
-                _fail(
-                    context,
-                    "FAILED_PRECONDITION",
-                    exc.reason,
-                    exc.rule,
-                    exc.detail,
-                    "ask with a larger max_chunk_bytes",
-                )
-            if request.from_chunk >= len(ranges):
-                _fail(
-                    context,
-                    "OUT_OF_RANGE",
-                    "DIST_SNAPSHOT_ORDER",
-                    "DIST-072",
-                    f"from_chunk {request.from_chunk}: the snapshot at {at} has {len(ranges)} chunks",
-                    "ask from a chunk below the total",
-                )
-            rows = conn.execute(sql, args)
-            first = ranges[request.from_chunk].start
-            for _ in range(first):  # skip to the chunk asked for (resumption, DIST-072)
-                rows.fetchone()
-            for index in range(request.from_chunk, len(ranges)):
-                chunk = snapshot_chunk(rows.fetchmany(len(ranges[index])), at, index, len(ranges), len(sizes))
-                if index == 0:
-                    chunk.frontier = frontier.to_bytes()
-                if not context.is_active():
-                    return
-                yield chunk
+            with store.snapshot(conn, request.at_list_seq) as snap:  # DIST-070: one read transaction
+                try:
+                    ranges = plan_chunks(snap.sizes, max_bytes=max_bytes, max_entries=max_entries)
+                except ListError as exc:
+                    _fail(
+                        context,
+                        "FAILED_PRECONDITION",
+                        exc.reason,
+                        exc.rule,
+                        exc.detail,
+                        "ask with a larger max_chunk_bytes",
+                    )
+                if request.from_chunk >= len(ranges):
+                    _fail(
+                        context,
+                        "OUT_OF_RANGE",
+                        "DIST_SNAPSHOT_ORDER",
+                        "DIST-072",
+                        f"from_chunk {request.from_chunk}: the snapshot at {snap.at} has {len(ranges)} chunks",
+                        "ask from a chunk below the total",
+                    )
+                snap.skip(ranges[request.from_chunk].start)  # resumption (DIST-072)
+                for index in range(request.from_chunk, len(ranges)):
+                    chunk = snapshot_chunk(snap.take(len(ranges[index])), snap.at, index, len(ranges), len(snap.sizes))
+                    if index == 0:
+                        chunk.frontier = snap.frontier.to_bytes()
+                    if not context.is_active():
+                        return
+                    yield chunk
+        except ListError as exc:  # DIST_SNAPSHOT_GONE: asked beyond the head
+            _fail(context, "FAILED_PRECONDITION", exc.reason, exc.rule, exc.detail, exc.hint)
         finally:
             conn.close()
 

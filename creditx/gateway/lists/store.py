@@ -15,6 +15,11 @@ Tables (migration 3, :func:`create_tables`):
   ``list_checkpoints`` — signed list-log checkpoints (DIST-051); ``list_imports`` — rows taken
   from national platform files.
 
+The ingest's changes are decided before the write (:mod:`creditx.gateway.lists.changes`) and
+written by :func:`write_batch` inside the ingest store's batch transaction; the expiry job and
+the national-file import publish through :func:`publish` in transactions of their own; the
+Snapshot service reads through :func:`snapshot` (one read transaction).
+
 Invariants: :func:`publish` runs inside the caller's open write transaction (the ingest batch's,
 AUD-006), numbers changes ``MAX(list_seq) + 1, …`` (gap-free: writers are serialised by SQLite),
 appends one list-log leaf and — when auditing — one audit leaf per change, and moves each entry
@@ -26,21 +31,23 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
-from creditx.gateway.audit.log import append_leaves
-from creditx.standard.catalogue import Catalogue, load_catalogue
+from creditx.gateway.audit.log import append_audit
+from creditx.gateway.lists.changes import ListBatch, ListStateMoved, Refusal
+from creditx.gateway.store.engine import Conn, stream, transaction
+from creditx.gateway.store.engine import open_conn as _open
 from creditx.standard.envelope import Envelope, Signature
-from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, apply_change, derive_change
+from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError
 from creditx.standard.lists.log import leaf_data
 from creditx.standard.lists.snapshot import entry_bytes, entry_from_obj
 from creditx.standard.merkle import CompactRange, leaf_hash
-from creditx.standard.record import RecordError, decode_record
 from creditx.standard.timestamps import rfc3339
-
-_ACCEPTED, _SUPERSEDED = 1, 3  # creditx.gateway.ingest.reasons.Outcome values (SYNC-021)
 
 _SCHEMA = (
     "CREATE TABLE list_log (list_seq INTEGER PRIMARY KEY, entry_id TEXT NOT NULL, list_type TEXT NOT NULL,"
@@ -134,22 +141,22 @@ def change_from_row(r) -> ListChange:
 # --- writes (inside the caller's transaction) ---------------------------------------------------
 
 
-def head(conn: sqlite3.Connection) -> int:
+def head(conn: Conn) -> int:
     """The newest published list_seq (0: empty log)."""
     return conn.execute("SELECT COALESCE(MAX(list_seq), 0) FROM list_log").fetchone()[0]
 
 
-def frontier(conn: sqlite3.Connection) -> CompactRange:
+def frontier(conn: Conn) -> CompactRange:
     row = conn.execute("SELECT frontier FROM list_tree WHERE id = 1").fetchone()
     return CompactRange() if row is None else CompactRange.from_bytes(row[0])
 
 
-def current_entry(conn: sqlite3.Connection, entry_id: str) -> ListEntry | None:
+def current_entry(conn: Conn, entry_id: str) -> ListEntry | None:
     row = conn.execute("SELECT entry FROM list_entries WHERE entry_id = ?", (entry_id,)).fetchone()
     return entry_from_obj(json.loads(row[0])) if row else None
 
 
-def current_origin(conn: sqlite3.Connection, entry_id: str) -> Envelope | None:
+def current_origin(conn: Conn, entry_id: str) -> Envelope | None:
     """DIST-032: the envelope of the record version the entry rests on now."""
     row = conn.execute(
         "SELECT l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
@@ -159,7 +166,7 @@ def current_origin(conn: sqlite3.Connection, entry_id: str) -> Envelope | None:
     return envelope_from_row(*row) if row else None
 
 
-def publish(conn: sqlite3.Connection, drafts: Sequence[ListChange], *, audit: bool = True) -> list[ListChange]:
+def publish(conn: Conn, drafts: Sequence[ListChange], *, audit: bool = True) -> list[ListChange]:
     """DIST-001: give ``drafts`` (unsequenced changes carrying their origin envelope, in decision
     order) the next list_seqs, store them, advance the entry state, the list-log tree and — when
     ``audit`` — the audit log (AUD-005), all in the caller's open transaction."""
@@ -228,54 +235,14 @@ def publish(conn: sqlite3.Connection, drafts: Sequence[ListChange], *, audit: bo
     )
     conn.execute("UPDATE list_tree SET frontier = ? WHERE id = 1", (cr.to_bytes(),))
     if audit:  # AUD-005/006: the same leaf bytes in the audit log, same transaction
-        base = conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
-        conn.executemany(
-            "INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) VALUES (?,?,?)",
-            [(base + i, d, h) for i, (d, h) in enumerate(leaves)],
-        )
-        append_leaves(conn, base, [h for _, h in leaves])
+        base = append_audit(conn, leaves)
         conn.executemany(
             "UPDATE list_log SET audit_idx = ? WHERE list_seq = ?", [(base + i, c.list_seq) for i, c in enumerate(out)]
         )
     return out
 
 
-class Drafts:
-    """Changes decided within one transaction before they are published: later decisions see
-    earlier ones (two records of one entry in one batch), as :func:`publish` will store them."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.pending: list[ListChange] = []
-        self._entries: dict[str, ListEntry] = {}
-        self._origins: dict[str, Envelope | None] = {}
-
-    def entry(self, entry_id: str) -> ListEntry | None:
-        if entry_id in self._entries:
-            return self._entries[entry_id]
-        return current_entry(self.conn, entry_id)
-
-    def origin(self, entry_id: str) -> Envelope | None:
-        if entry_id in self._origins:
-            return self._origins[entry_id]
-        return current_origin(self.conn, entry_id)
-
-    def add(self, change: ListChange) -> None:
-        before = self.entry(change.entry.entry_id)
-        self._entries[change.entry.entry_id] = apply_change(before, change)  # DIST-041 on our own side too
-        self._origins[change.entry.entry_id] = change.origin
-        self.pending.append(change)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    node: str
-    source_seq: int
-    entry_id: str
-    error: ListError
-
-
-def refuse(conn: sqlite3.Connection, refusals: Iterable[Refusal], at: str) -> None:
+def refuse(conn: Conn, refusals: Iterable[Refusal], at: str) -> None:
     conn.executemany(
         "INSERT INTO list_refusals (node, source_seq, entry_id, reason, rule, field, message, at)"
         " VALUES (?,?,?,?,?,?,?,?)",
@@ -286,95 +253,35 @@ def refuse(conn: sqlite3.Connection, refusals: Iterable[Refusal], at: str) -> No
     )
 
 
-def append_changes(
-    conn: sqlite3.Connection,
-    node: str,
-    stored: Sequence[tuple[object, object]],
-    at: str,
-    *,
-    catalogue: Catalogue | None = None,
-    audit: bool = True,
-) -> list[ListChange]:
-    """DIST-010: the list changes of one committed ingest batch, in the batch's transaction.
-
-    ``stored`` are the batch's stored ``(Decision, IncomingRecord)`` pairs; only LIST records
-    ACCEPTED or SUPERSEDED *as current* are events; ``entry_id`` is the natural key the ingest
-    computed, the fingerprint its content fingerprint. A lifecycle refusal (DIST-011/013/015)
-    is kept in ``list_refusals``; the record itself stays stored as the ingest decided."""
-    events = [
-        (d, rec)
-        for d, rec in stored
-        if getattr(d, "record_type", "") == "LIST"
-        and d.current
-        and int(d.outcome) in (_ACCEPTED, _SUPERSEDED)
-        and rec is not None
-    ]
-    if not events:
-        return []
-    cat = catalogue or load_catalogue()
-    when = parse_at(at)
-    drafts, refusals = Drafts(conn), []
-    for d, rec in events:
-        try:
-            record = decode_record(rec.payload)
-        except RecordError as exc:  # checked by the ingest already; kept, never silently dropped
-            refusals.append(Refusal(node, d.source_seq, d.natural_key, ListError(exc.reason, exc.rule, exc.detail)))
-            continue
-        origin = Envelope(
-            rec.payload_type, rec.payload, tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.signatures)
-        )
-        decision = derive_change(
-            drafts.entry(d.natural_key),
-            record,
-            entry_id=d.natural_key,
-            fingerprint=d.fingerprint,
-            at=when,
-            catalogue=cat,
-        )
-        if decision.error is not None:
-            refusals.append(Refusal(node, d.source_seq, d.natural_key, decision.error))
-        elif decision.change is not None:
-            drafts.add(_with_origin(decision.change, origin))
-    refuse(conn, refusals, at)
-    return publish(conn, drafts.pending, audit=audit)
+def entry_states(conn: Conn, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
+    """entry id → (current entry, the list_seq it rests on) for those of ``entry_ids`` that exist."""
+    ids = list(dict.fromkeys(entry_ids))
+    out: dict[str, tuple[ListEntry, int]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for entry_id, blob, last_seq in conn.execute(
+            "SELECT entry_id, entry, last_seq FROM list_entries WHERE entry_id IN (" + ",".join("?" * len(chunk)) + ")",
+            chunk,
+        ):
+            out[entry_id] = (entry_from_obj(json.loads(blob)), last_seq)
+    return out
 
 
-def _with_origin(change: ListChange, origin: Envelope | None) -> ListChange:
-    return replace(change, origin=origin)
-
-
-class ListHook:
-    """What the ingest store calls: :meth:`append` inside the batch transaction, :meth:`committed`
-    after COMMIT with what it returned (then subscribers are woken, never before commit)."""
-
-    def __init__(
-        self, catalogue: Catalogue | None = None, on_publish: Callable[[int], None] = lambda head: None
-    ) -> None:
-        self.catalogue = catalogue or load_catalogue()
-        self.on_publish = on_publish
-
-    def append(
-        self,
-        conn: sqlite3.Connection,
-        node: str,
-        stored: Sequence[tuple[object, object]],
-        at: str,
-        *,
-        audit: bool = True,
-    ) -> int:
-        """The list head after this batch's changes, 0 when it published none."""
-        out = append_changes(conn, node, stored, at, catalogue=self.catalogue, audit=audit)
-        return out[-1].list_seq if out else 0
-
-    def committed(self, new_head: int) -> None:
-        if new_head:
-            self.on_publish(new_head)
+def write_batch(conn: Conn, batch: ListBatch, at: str, *, audit: bool) -> list[ListChange]:
+    """Write what the ingest decided (:mod:`creditx.gateway.lists.changes`) in the caller's open
+    transaction; :class:`ListStateMoved` when an entry it read has changed since."""
+    now = {eid: last for eid, (_, last) in entry_states(conn, list(batch.bases)).items()}
+    moved = sorted(eid for eid, base in batch.bases.items() if now.get(eid, 0) != base)
+    if moved:
+        raise ListStateMoved(f"list entries changed while the batch was decided: {', '.join(moved[:3])}")
+    refuse(conn, batch.refusals, at)
+    return publish(conn, batch.changes, audit=audit)
 
 
 # --- reads ------------------------------------------------------------------------------------
 
 
-def changes_between(conn: sqlite3.Connection, first: int, last: int) -> list[ListChange]:
+def changes_between(conn: Conn, first: int, last: int) -> list[ListChange]:
     """Changes with ``first <= list_seq <= last`` in order."""
     return [
         change_from_row(r)
@@ -384,7 +291,7 @@ def changes_between(conn: sqlite3.Connection, first: int, last: int) -> list[Lis
     ]
 
 
-def leaf_hashes(conn: sqlite3.Connection, start: int, end: int) -> list[bytes]:
+def leaf_hashes(conn: Conn, start: int, end: int) -> list[bytes]:
     """List-log leaf hashes of leaves [start, end) (leaf i is list_seq i + 1)."""
     return [
         r[0]
@@ -394,12 +301,12 @@ def leaf_hashes(conn: sqlite3.Connection, start: int, end: int) -> list[bytes]:
     ]
 
 
-def at_ms_of(conn: sqlite3.Connection, list_seq: int) -> int | None:
+def at_ms_of(conn: Conn, list_seq: int) -> int | None:
     row = conn.execute("SELECT at_ms FROM list_log WHERE list_seq = ?", (list_seq,)).fetchone()
     return row[0] if row else None
 
 
-def listed_candidates(conn: sqlite3.Connection, today: date, terms: dict[str, int]) -> list[ListEntry]:
+def listed_candidates(conn: Conn, today: date, terms: dict[str, int]) -> list[ListEntry]:
     """LISTED entries that may be due on ``today`` (DIST-020): an explicit period end before
     today, or — per list type with a catalogue term — a start at least ``term`` months (less a
     few days for month-end clamping) ago. The exact decision is ``creditx.standard.lists.expiry``'s."""
@@ -419,12 +326,13 @@ def listed_candidates(conn: sqlite3.Connection, today: date, terms: dict[str, in
     return [entry_from_obj(json.loads(r[0])) for r in rows]
 
 
-def report_applied(conn: sqlite3.Connection, node: str, applied: int, verified: bool, at: str) -> None:
+def report_applied(conn: Conn, node: str, applied: int, verified: bool, at: str) -> None:
     """DIST-043: a node's applied list_seq (never moves back: a late report is ignored)."""
     conn.execute(
         "INSERT INTO list_applied (node, applied_list_seq, checkpoint_verified, reported_at)"
-        " VALUES (?,?,?,?) ON CONFLICT(node) DO UPDATE SET applied_list_seq ="
-        " MAX(applied_list_seq, excluded.applied_list_seq), checkpoint_verified ="
+        " VALUES (?,?,?,?) ON CONFLICT(node) DO UPDATE SET applied_list_seq = CASE WHEN"
+        " excluded.applied_list_seq > list_applied.applied_list_seq THEN excluded.applied_list_seq"
+        " ELSE list_applied.applied_list_seq END, checkpoint_verified ="
         " excluded.checkpoint_verified, reported_at = excluded.reported_at",
         (node, applied, int(verified), at),
     )
@@ -440,7 +348,7 @@ class Lag:
     reported_at: str
 
 
-def lags(conn: sqlite3.Connection, now: datetime) -> dict[str, Lag]:
+def lags(conn: Conn, now: datetime) -> dict[str, Lag]:
     """DIST-043: per node, how far behind the log head it is — in changes, and in seconds since
     the oldest change it has not applied was published (0 when caught up). A node that has never
     reported counts as having applied nothing: the gateway cannot assume more."""
@@ -462,9 +370,66 @@ def lags(conn: sqlite3.Connection, now: datetime) -> dict[str, Lag]:
     return out
 
 
-def open_conn(path) -> sqlite3.Connection:
-    """A connection of its own to the gateway database (WAL: readers never block the ingest
-    writer); autocommit, explicit transactions; waits for the write lock instead of failing."""
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
+def open_conn(path: str | Path) -> Conn:
+    """A connection of its own to the gateway database (a SQLite path or a PostgreSQL URL)."""
+    return _open(path)
+
+
+# --- Snapshot (DIST-070 … DIST-075) ------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """The list state after change ``at`` as one read transaction sees it: the list-log frontier
+    at ``at``, every entry's snapshot size in entry order (DIST-071/075), and a cursor over the
+    entries with the origin envelope of the version each rests on."""
+
+    at: int
+    head: int
+    frontier: CompactRange
+    sizes: list[int]
+    _rows: Any
+
+    def skip(self, n: int) -> None:
+        for _ in range(n):
+            self._rows.fetchone()
+
+    def take(self, n: int) -> list[tuple[bytes, str, bytes, str]]:
+        return self._rows.fetchmany(n)
+
+
+@contextmanager
+def snapshot(conn: Conn, at_list_seq: int = 0) -> Iterator[Snapshot]:
+    """The snapshot at ``at_list_seq`` (0: the head), read inside one read transaction held until
+    the block ends, so every chunk is of the same state (DIST-070). ListError DIST_SNAPSHOT_GONE
+    when ``at_list_seq`` is beyond the head."""
+    with transaction(conn, write=False):
+        top = head(conn)
+        at = at_list_seq or top
+        if at > top:
+            raise ListError(
+                "DIST_SNAPSHOT_GONE",
+                "DIST-072",
+                f"no snapshot at list_seq {at}: the log's head is {top}",
+                hint="discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)",
+            )
+        if at == top:
+            rows = stream(
+                conn,
+                "SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
+                " JOIN list_log l ON l.list_seq = e.last_seq ORDER BY e.entry_id",
+            )
+            cr = frontier(conn)
+        else:  # the state after change `at`: each entry's latest change up to it
+            rows = stream(
+                conn,
+                "SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
+                " (SELECT MAX(list_seq) FROM list_log WHERE list_seq <= ? GROUP BY entry_id)"
+                " ORDER BY entry_id",
+                (at,),
+            )
+            cr = CompactRange()
+            cr.extend(leaf_hashes(conn, 0, at))
+        # the sizes come from a narrow table, not a pass over the state itself
+        sizes = [r[0] for r in conn.cursor().execute(SNAPSHOT_SIZES_SQL, (at,))]
+        yield Snapshot(at, top, cr, sizes, rows)

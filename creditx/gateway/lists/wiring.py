@@ -1,4 +1,4 @@
-"""Builds the list side of a running gateway: hub, ingest hook, Distribution servicer,
+"""Builds the list side of a running gateway: hub, Distribution servicer,
 the nodes' applied progress, checkpointer and the expiry job — so ``gateway/server.py`` needs only a few lines.
 
 Order of shutdown (:meth:`Lists.stopping` before the gRPC server stops, :meth:`Lists.close`
@@ -20,7 +20,6 @@ from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.metrics import ListCollector
 from creditx.gateway.lists.progress import ListProgress
 from creditx.gateway.lists.service import DistributionServicer, ListLimits
-from creditx.gateway.lists.store import ListHook
 from creditx.pki.files import read_key
 from creditx.v1 import lists_pb2, lists_pb2_grpc
 
@@ -32,16 +31,14 @@ class Lists:
         self,
         directory: Path,
         cfg: GatewayConfig,
-        store,
         keys: KeyRegistry,
         clock: Callable[[], datetime],
         *,
         audit: bool = True,
         limits: ListLimits = ListLimits(),
     ) -> None:
-        db = cfg.path(directory, "database")
+        db = cfg.database_spec(directory)
         self.hub = Hub()
-        store.list_hook = ListHook(on_publish=self.hub.publish)  # DIST-001: same transaction as the batch
         self.checkpointer = list_checkpointer(db, cfg.name, lambda: read_key(cfg.path(directory, "signing_key")), clock)
         self.progress = ListProgress(db, clock)  # DIST-043: Distribution writes it, Operator and metrics read it
         self.servicer = DistributionServicer(db, self.hub, keys, self.checkpointer, self.progress, clock, limits=limits)

@@ -5,7 +5,8 @@ Invariants an implementation keeps:
 
 * :meth:`commit_batch` is atomic: the decided rows, one audit leaf per stored decision, the
   per-node counters and the node's new high-water mark are committed together or not at all
-  (SYNC-031, ADR 0007); the returned decisions carry their audit leaf index.
+  (SYNC-031, ADR 0007), and so are the list changes of the batch (DIST-001); the
+  returned decisions carry their audit leaf index. The store only writes what it is given.
 * Rejected records are kept with their reason; gaps and replays leave no row and no leaf.
 * ``(node, source_seq)`` is unique; audit leaf indices are 0, 1, 2, … without holes.
 """
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from creditx.gateway.ingest.values import Decision, IncomingRecord
+from creditx.gateway.lists.changes import ListBatch
+from creditx.standard.lists.lifecycle import ListEntry
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,18 @@ class GatewayStore(Protocol):
         leaves: Sequence[tuple[bytes, bytes]] | None,
         committed_seq: int,
         at: str,
-    ) -> list[Decision]: ...
+        *,
+        lists: ListBatch | None = None,
+    ) -> list[Decision]:
+        """One transaction: rows, leaves, counters, high-water mark, and the list changes the
+        pipeline decided (``lists``; :class:`ListStateMoved` when an entry they read moved)."""
+        ...
+
+    def list_entries(self, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
+        """Current state of those of ``entry_ids`` that exist: (entry, list_seq it rests on)."""
+        ...
+
+    def list_head(self) -> int: ...
 
     def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str, at: str) -> None: ...
 
@@ -92,7 +106,5 @@ class GatewayStore(Protocol):
     ) -> list[dict]: ...
 
     def audit_size(self) -> int: ...
-
-    def audit_leaf(self, idx: int) -> tuple[bytes, bytes]: ...
 
     def close(self) -> None: ...

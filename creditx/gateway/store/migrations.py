@@ -1,7 +1,9 @@
 """Numbered schema migrations of the gateway's SQLite store, all in one place.
 
-``MIGRATIONS[n-1]`` takes the schema from version n-1 to n; applied versions are recorded in
-``schema_migrations``. Never edit a released migration: add the next one.
+``MIGRATIONS[n-1]`` takes the schema from version n-1 to n; :func:`creditx.sqlite.migrate` (the
+runner the node and the issuance database use too) applies them and records them in
+``schema_migrations``. Never edit a released migration: add the next one. The PostgreSQL store
+keeps the same numbering in ``creditx.gateway.store.pg_migrations``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlite_utils import Database
+
+from creditx import sqlite
 
 
 def _m1_initial(db: Database) -> None:
@@ -89,9 +93,9 @@ def _m4_snapshot_sizes(db: Database) -> None:
     create_size_table(db.conn)
 
 
-def _m7_console_stats(db: Database) -> None:
+def _m5_console_stats(db: Database) -> None:
     """Maintained statistics counters (creditx.gateway.stats), counted once from the stored
-    records. Reserved number 7 (console); the lead orders it after 5 and 6 when merging."""
+    records."""
     from creditx.gateway.stats import backfill, create_tables
 
     create_tables(db.conn)
@@ -103,19 +107,10 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m2_audit_tree,
     _m3_lists,
     _m4_snapshot_sizes,
-    _m7_console_stats,
+    _m5_console_stats,
 ]
 
 
 def migrate(db: Database, now: str) -> int:
     """Apply every pending migration, each in its own transaction; return the schema version."""
-    if "schema_migrations" not in db.table_names():
-        db["schema_migrations"].create({"version": int, "applied_at": str}, pk="version")
-    done = {r["version"] for r in db["schema_migrations"].rows}
-    for n, step in enumerate(MIGRATIONS, start=1):
-        if n in done:
-            continue
-        with db.conn:
-            step(db)
-            db["schema_migrations"].insert({"version": n, "applied_at": now})
-    return len(MIGRATIONS)
+    return sqlite.migrate(db.conn, MIGRATIONS, now=now)

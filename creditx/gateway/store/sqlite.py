@@ -1,6 +1,6 @@
 """SQLite implementation of :class:`creditx.gateway.store.base.GatewayStore` (sqlite-utils, WAL).
 
-One connection, used from gRPC handler threads under one lock. The hot path,
+One connection (:func:`creditx.sqlite.connect`), used from gRPC handler threads under one lock. The hot path,
 :meth:`SqliteStore.commit_batch`, writes a whole batch with prepared ``executemany`` statements
 inside a single transaction (ADR 0010: sqlite-utils' ``insert_all`` is 3–4× slower).
 ``synchronous=NORMAL`` in WAL mode: a commit survives a process crash; a power loss may lose
@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from creditx.gateway.audit.log import append_leaves
+from creditx.gateway.audit.log import append_audit
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord
+from creditx.gateway.lists import store as list_store
+from creditx.gateway.lists.changes import ListBatch
 from creditx.gateway.store.base import NodeRow, SigningCert
 from creditx.gateway.store.migrations import migrate
+from creditx.sqlite import connect, transaction
+from creditx.standard.lists.lifecycle import ListEntry
 
 _INSERT_RECORD = (
     "INSERT INTO records (id, node, source_seq, payload_sha, payload_type, payload, signatures, outcome,"
@@ -76,19 +79,13 @@ def _row_to_decision(r) -> Decision:
 
 
 class SqliteStore:
-    # creditx.gateway.lists.store.ListHook (DIST-001, AUD-006): list changes of the batch's LIST records,
-    # appended inside commit_batch's transaction; subscribers woken only after COMMIT.
-    list_hook = None
-    stats_hook = None
+    stats_hook = None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
 
     def __init__(self, path: str | Path | None, *, now: str = "") -> None:
-        conn = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False, isolation_level=None)
+        conn = connect(path)
         self.db = Database(conn)
         self.conn = conn
         self._lock = threading.RLock()
-        if path is not None:
-            self.db.enable_wal()
-        conn.execute("PRAGMA synchronous=NORMAL")
         migrate(self.db, now)
 
     # --- lookups used by the pure rules ---------------------------------------------------------
@@ -152,103 +149,100 @@ class SqliteStore:
         leaves: Sequence[tuple[bytes, bytes]] | None,
         committed_seq: int,
         at: str,
+        *,
+        lists: ListBatch | None = None,
     ) -> list[Decision]:
         stored = [(d, rec) for d, rec in items if d.stored]
-        with self._lock:
-            c = self.conn
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                out: dict[int, Decision] = {}
-                if leaves is not None:
-                    if len(leaves) != len(stored):
-                        raise ValueError("one audit leaf per stored decision (SYNC-031)")
-                    base = c.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
-                    c.executemany(
-                        "INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) VALUES (?,?,?)",
-                        [(base + i, data, h) for i, (data, h) in enumerate(leaves)],
-                    )
-                    append_leaves(c, base, [h for _, h in leaves])  # AUD-006: tree state, same transaction
-                    for i, (d, _) in enumerate(stored):
-                        out[id(d)] = d.with_log_index(base + i)
-                # Row ids are assigned here (the write lock is held), so current_versions can
-                # point at them without a look-up per row.
-                first_id = c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetchone()[0]
-                rows = []
-                currents = []
-                counts: dict[int, int] = {}
-                for i, (d, rec) in enumerate(stored):
-                    d = out.get(id(d), d)
-                    outcome = int(d.outcome)
-                    counts[outcome] = counts.get(outcome, 0) + 1
-                    if d.current:
-                        currents.append((d.natural_key, d.version, first_id + i))
-                    rows.append(
-                        (
-                            first_id + i,
-                            node,
-                            d.source_seq,
-                            d.payload_sha,
-                            rec.payload_type if rec else "",
-                            rec.payload if rec else b"",
-                            _signatures_json(rec),
-                            outcome,
-                            d.reason,
-                            d.requirement,
-                            d.field,
-                            d.message,
-                            d.fingerprint or None,
-                            d.natural_key or None,
-                            d.version,
-                            d.record_type,
-                            d.region,
-                            d.op,
-                            d.keyid,
-                            int(d.current),
-                            d.log_index if d.log_index >= 0 else None,
-                            at,
-                        )
-                    )
-                c.executemany(_INSERT_RECORD, rows)
-                if currents:
-                    c.executemany(
-                        "INSERT INTO current_versions (natural_key, version, record_id) VALUES (?,?,?) "
-                        "ON CONFLICT(natural_key) DO UPDATE SET version=excluded.version, "
-                        "record_id=excluded.record_id",
-                        currents,
-                    )
-                c.executemany(
-                    "INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT"
-                    "(node, outcome) DO UPDATE SET n = n + excluded.n",
-                    [(node, o, n) for o, n in counts.items()],
-                )
-                c.execute(
-                    "INSERT INTO nodes (region, name, committed_seq) VALUES (?, '', ?) ON CONFLICT"
-                    "(region) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
-                    (node, committed_seq),
-                )
-                if self.stats_hook is not None:  # maintained statistics counters (creditx.gateway.stats)
-                    self.stats_hook.append(
-                        c,
+        out: dict[int, Decision] = {}
+        with transaction(self.conn, lock=self._lock) as c:
+            if leaves is not None:
+                if len(leaves) != len(stored):
+                    raise ValueError("one audit leaf per stored decision (SYNC-031)")
+                base = append_audit(c, leaves)  # AUD-006: leaves and tree state, same transaction
+                for i, (d, _) in enumerate(stored):
+                    out[id(d)] = d.with_log_index(base + i)
+            # Row ids are assigned here (the write lock is held), so current_versions can
+            # point at them without a look-up per row.
+            first_id = c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetchone()[0]
+            rows = []
+            currents = []
+            counts: dict[int, int] = {}
+            for i, (d, rec) in enumerate(stored):
+                d = out.get(id(d), d)
+                outcome = int(d.outcome)
+                counts[outcome] = counts.get(outcome, 0) + 1
+                if d.current:
+                    currents.append((d.natural_key, d.version, first_id + i))
+                rows.append(
+                    (
+                        first_id + i,
                         node,
-                        [
-                            (int(d.outcome), d.reason, d.record_type, d.region, rec.payload if rec else None)
-                            for d, rec in stored
-                        ],
+                        d.source_seq,
+                        d.payload_sha,
+                        rec.payload_type if rec else "",
+                        rec.payload if rec else b"",
+                        _signatures_json(rec),
+                        outcome,
+                        d.reason,
+                        d.requirement,
+                        d.field,
+                        d.message,
+                        d.fingerprint or None,
+                        d.natural_key or None,
+                        d.version,
+                        d.record_type,
+                        d.region,
+                        d.op,
+                        d.keyid,
+                        int(d.current),
+                        d.log_index if d.log_index >= 0 else None,
                         at,
                     )
-                listed = self.list_hook.append(c, node, stored, at, audit=leaves is not None) if self.list_hook else 0
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-        if listed:
-            self.list_hook.committed(listed)
+                )
+            c.executemany(_INSERT_RECORD, rows)
+            if currents:
+                c.executemany(
+                    "INSERT INTO current_versions (natural_key, version, record_id) VALUES (?,?,?) "
+                    "ON CONFLICT(natural_key) DO UPDATE SET version=excluded.version, "
+                    "record_id=excluded.record_id",
+                    currents,
+                )
+            c.executemany(
+                "INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT"
+                "(node, outcome) DO UPDATE SET n = n + excluded.n",
+                [(node, o, n) for o, n in counts.items()],
+            )
+            c.execute(
+                "INSERT INTO nodes (region, name, committed_seq) VALUES (?, '', ?) ON CONFLICT"
+                "(region) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
+                (node, committed_seq),
+            )
+            if self.stats_hook is not None:  # maintained statistics counters (creditx.gateway.stats)
+                self.stats_hook.append(
+                    c,
+                    node,
+                    [
+                        (int(d.outcome), d.reason, d.record_type, d.region, rec.payload if rec else None)
+                        for d, rec in stored
+                    ],
+                    at,
+                )
+            if lists:  # DIST-001: the list changes the pipeline decided, same transaction
+                list_store.write_batch(c, lists, at, audit=leaves is not None)
         return [out.get(id(d), d) for d, _ in items]
+
+    def list_entries(self, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
+        with self._lock:
+            return list_store.entry_states(self.conn, entry_ids)
+
+    def list_head(self) -> int:
+        with self._lock:
+            return list_store.head(self.conn)
 
     # --- nodes, keys, status -------------------------------------------------------------------
 
     def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str, at: str) -> None:
-        with self._lock, self.conn:
+        with transaction(self.conn, lock=self._lock):
             self.conn.execute(
                 "INSERT INTO nodes (region, name, auth_serial, auth_not_after, last_seen) VALUES (?,?,?,?,?)"
                 " ON CONFLICT(region) DO UPDATE SET name=excluded.name, auth_serial=excluded.auth_serial,"
@@ -257,7 +251,7 @@ class SqliteStore:
             )
 
     def add_signing_cert(self, cert: SigningCert, at: str) -> None:
-        with self._lock, self.conn:
+        with transaction(self.conn, lock=self._lock):
             self.conn.execute(
                 "INSERT OR IGNORE INTO signing_certs (keyid, region, serial, not_after, cert_der,"
                 " registered_at) VALUES (?,?,?,?,?,?)",
@@ -273,7 +267,7 @@ class SqliteStore:
             return [SigningCert(*r) for r in self.conn.execute(q + " ORDER BY not_after", args)]
 
     def heartbeat(self, region: str, backlog: int, last_source_seq: int, at: str) -> None:
-        with self._lock, self.conn:
+        with transaction(self.conn, lock=self._lock):
             self.conn.execute(
                 "INSERT INTO nodes (region, name, backlog, last_source_seq, last_seen)"
                 " VALUES (?, '', ?, ?, ?) ON CONFLICT(region) DO UPDATE SET"
@@ -283,7 +277,7 @@ class SqliteStore:
             )
 
     def report_backlog(self, region: str, backlog: int, at: str) -> None:
-        with self._lock, self.conn:
+        with transaction(self.conn, lock=self._lock):
             self.conn.execute("UPDATE nodes SET backlog=?, last_seen=? WHERE region=?", (backlog, at, region))
 
     def nodes(self, recent: int = 500) -> list[NodeRow]:
@@ -347,13 +341,6 @@ class SqliteStore:
     def audit_size(self) -> int:
         with self._lock:
             return self.conn.execute("SELECT COUNT(*) FROM audit_leaves").fetchone()[0]
-
-    def audit_leaf(self, idx: int) -> tuple[bytes, bytes]:
-        with self._lock:
-            row = self.conn.execute("SELECT leaf_data, leaf_hash FROM audit_leaves WHERE idx=?", (idx,)).fetchone()
-        if row is None:
-            raise KeyError(idx)
-        return row[0], row[1]
 
     def close(self) -> None:
         with self._lock:

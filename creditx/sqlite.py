@@ -1,0 +1,91 @@
+"""The one way this project opens, writes and migrates a SQLite file (gateway, node, issuance DB).
+
+* :func:`connect` — autocommit (``isolation_level=None``: every transaction is explicit), usable
+  from several threads under the caller's lock, WAL for files (readers never block the writer),
+  ``synchronous=NORMAL`` (a commit survives a process crash; a power loss may lose the last
+  transactions but never tears one) and a busy timeout instead of "database is locked".
+* :func:`transaction` — ``BEGIN IMMEDIATE`` (write: the write lock up front, so two writers
+  serialise instead of deadlocking on an upgrade) or ``BEGIN`` (a read snapshot), then COMMIT,
+  or ROLLBACK on any exception.
+* :func:`migrate` — numbered migrations: step ``n`` of the list takes the schema from ``n-1`` to
+  ``n``; each runs in its own write transaction, re-checks what is applied inside it (two
+  processes opening one file at once apply each step once) and is recorded in
+  ``schema_migrations`` and in ``PRAGMA user_version``. Never edit a released step: append one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+Migration = Callable[[Database], None]
+
+
+def connect(path: str | Path | None, *, timeout_s: float = 30.0) -> sqlite3.Connection:
+    """A connection to the file at ``path`` (``None``: a private in-memory database)."""
+    conn = sqlite3.connect(
+        ":memory:" if path is None else str(path), isolation_level=None, check_same_thread=False, timeout=timeout_s
+    )
+    conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+    if path is not None:
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+@contextmanager
+def transaction(
+    conn: sqlite3.Connection, *, write: bool = True, lock: threading.Lock | threading.RLock | None = None
+) -> Iterator[sqlite3.Connection]:
+    """One explicit transaction on ``conn``; ``lock`` (when the connection is shared by threads)
+    is held for its whole length."""
+    with lock if lock is not None else nullcontext():
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+def _applied(conn: sqlite3.Connection) -> set[int]:
+    return {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+
+
+def _user_version(conn: sqlite3.Connection) -> set[int]:
+    """A file migrated before schema_migrations existed (node store) counts its user_version."""
+    return set(range(1, conn.execute("PRAGMA user_version").fetchone()[0] + 1))
+
+
+def migrate(
+    conn: sqlite3.Connection,
+    steps: Sequence[Migration],
+    *,
+    now: str = "",
+    adopted: Callable[[sqlite3.Connection], set[int]] = lambda conn: set(),
+) -> int:
+    """Apply every pending step of ``steps``; return the schema version. ``adopted`` names steps
+    an older bookkeeping table of the same file records as applied (read once, then carried
+    over into ``schema_migrations``)."""
+    stamp = now or datetime.now(UTC).isoformat()
+    db = Database(conn)
+    with transaction(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
+        for n in sorted((adopted(conn) | _user_version(conn)) - _applied(conn)):
+            conn.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (n, stamp))
+    for n, step in enumerate(steps, start=1):
+        with transaction(conn):
+            if n in _applied(conn):
+                continue
+            step(db)
+            conn.execute("INSERT OR REPLACE INTO schema_migrations (version, applied_at) VALUES (?, ?)", (n, stamp))
+            conn.execute(f"PRAGMA user_version={n}")
+    return len(steps)
