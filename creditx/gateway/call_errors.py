@@ -7,6 +7,8 @@ batch; RESOURCE_EXHAUSTED batch or message too large; UNAVAILABLE shutting down.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import grpc
 
 from creditx.pki.identity import IdentityError
@@ -34,6 +36,6 @@ def from_identity(exc: IdentityError) -> BatchError:
     return BatchError(status, exc.reason, f"{exc.diagnostics()} [{exc.rule}]")
 
 
-def abort(context: grpc.ServicerContext, err: BatchError) -> None:
+def abort(context: grpc.ServicerContext, err: BatchError) -> NoReturn:
     """Raise out of the handler with the mapped status; details start with the reason code."""
     context.abort(_CODES[err.status], f"{err.reason}: {err.message}")

@@ -115,6 +115,7 @@ def _operator_channel(args):
                 f"operator credentials: {flag} {p} not found",
                 hint="issue one with `creditx certs issue-operator --out DIR/operator` or pass flags",
             )
+    assert cert is not None and key is not None and ca is not None  # checked just above
     ch = grpc.secure_channel(
         address, channel_credentials(ca, cert, key), options=[("grpc.ssl_target_name_override", "localhost")]
     )

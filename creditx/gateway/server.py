@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent import futures
 from datetime import UTC, datetime
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -152,7 +153,7 @@ class Gateway:
         self.host = c.listen.rsplit(":", 1)[0]
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
-        self._http = None
+        self._http: WSGIServer | None = None
 
     @property
     def address(self) -> str:

@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from creditx.standard.checkpoint import (
     Checkpoint,
@@ -186,7 +187,7 @@ def run_receipts(directory: Path, *, verify: bool, now: str) -> dict:
                 ),
                 now,
             )
-            out = {
+            out: dict[str, Any] = {
                 "origin": cp.origin,
                 "tree_size": cp.size,
                 "checkpoints_seen": len(book.conn.execute("SELECT size FROM checkpoints").fetchall()),

@@ -22,7 +22,7 @@ VALID, SUPERSEDED, REVOKED = "valid", "superseded", "revoked"
 
 
 def _m1_certificates(db: sqlite_utils.Database) -> None:
-    db["certificates"].create(
+    db.table("certificates").create(
         {
             "serial": str,
             "role": str,
@@ -42,9 +42,9 @@ def _m1_certificates(db: sqlite_utils.Database) -> None:
         pk="serial",
         not_null={"role", "holder", "not_before", "not_after", "status", "pem"},
     )
-    db["certificates"].create_index(["role", "holder", "region"])
-    db["certificates"].create_index(["key_id"])
-    db["counters"].create({"name": str, "value": int}, pk="name")
+    db.table("certificates").create_index(["role", "holder", "region"])
+    db.table("certificates").create_index(["key_id"])
+    db.table("counters").create({"name": str, "value": int}, pk="name")
 
 
 MIGRATIONS = [_m1_certificates]
@@ -55,12 +55,12 @@ def open_db(path: Path) -> sqlite_utils.Database:
     db = sqlite_utils.Database(Path(path))
     db.enable_wal()
     with db.conn:
-        db["_migrations"].create({"id": int, "applied_at": str}, pk="id", if_not_exists=True)
+        db.table("_migrations").create({"id": int, "applied_at": str}, pk="id", if_not_exists=True)
         done = {r["id"] for r in db["_migrations"].rows}
         for number, migration in enumerate(MIGRATIONS, start=1):
             if number not in done:
                 migration(db)
-                db["_migrations"].insert({"id": number, "applied_at": datetime.now().isoformat()})
+                db.table("_migrations").insert({"id": number, "applied_at": datetime.now().isoformat()})
     return db
 
 
@@ -74,7 +74,7 @@ def record_issued(db: sqlite_utils.Database, row: dict, *, supersede: bool) -> N
                 "holder = ? AND coalesce(region, '') = coalesce(?, '') AND status = ?",
                 [SUPERSEDED, row["serial"], row["role"], row["holder"], row.get("region"), VALID],
             )
-        db["certificates"].insert({**row, "status": VALID})
+        db.table("certificates").insert({**row, "status": VALID})
 
 
 def get(db: sqlite_utils.Database, serial: str) -> dict | None:
@@ -90,10 +90,12 @@ def mark_revoked(db: sqlite_utils.Database, serial: str, reason: str, at: dateti
     if row["status"] == REVOKED:
         raise ValueError(f"certificate {serial} was already revoked at {row['revoked_at']}")
     with db.conn:
-        db["certificates"].update(
+        db.table("certificates").update(
             serial, {"status": REVOKED, "revoked_at": at.isoformat(), "revocation_reason": reason}
         )
-    return get(db, serial)
+    revoked = get(db, serial)
+    assert revoked is not None  # updated just above, in this transaction's database
+    return revoked
 
 
 def revoked(db: sqlite_utils.Database) -> list[dict]:

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from creditx.gateway.audit import log as audit_log
-from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verifier_for
+from creditx.standard.checkpoint import Checkpoint, NotePrivateKey, NoteVerifier, sign_checkpoint, verifier_for
 from creditx.standard.errors import UnavailableError
 
 
@@ -68,7 +68,7 @@ class Checkpointer:
         self,
         db_path: Path | str,
         origin: str,
-        load_key: Callable[[], object],
+        load_key: Callable[[], NotePrivateKey],
         clock: Callable[[], datetime],
         *,
         grace_s: float = 300.0,

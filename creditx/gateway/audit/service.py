@@ -20,7 +20,7 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
     def __init__(self, checkpointer: Checkpointer) -> None:
         self.cp = checkpointer
 
-    def GetCheckpoint(self, request, context):
+    def GetCheckpoint(self, request: pb.GetCheckpointRequest, context: grpc.ServicerContext) -> pb.CheckpointResponse:
         try:
             with self.cp.lock:
                 stored = None if request.fresh else cps.latest(self.cp.conn)
@@ -33,7 +33,9 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
             note=stored.note, tree_size=stored.size, root_hash=stored.root, verifier_key=key, refusal=self.cp.refusal()
         )
 
-    def GetInclusionProof(self, request, context):
+    def GetInclusionProof(
+        self, request: pb.InclusionProofRequest, context: grpc.ServicerContext
+    ) -> pb.InclusionProofResponse:
         try:
             with self.cp.lock:
                 if request.WhichOneof("leaf") == "fingerprint":
@@ -57,7 +59,9 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
             checkpoint=p["checkpoint"],
         )
 
-    def GetConsistencyProof(self, request, context):
+    def GetConsistencyProof(
+        self, request: pb.ConsistencyProofRequest, context: grpc.ServicerContext
+    ) -> pb.ConsistencyProofResponse:
         try:
             with self.cp.lock:
                 p = cps.consistency_for(self.cp.conn, request.old_size, request.new_size)

@@ -20,14 +20,16 @@ from collections.abc import Callable
 from datetime import datetime
 
 from creditx.gateway.lists import store
-from creditx.standard.checkpoint import Checkpoint, sign_checkpoint
+from creditx.standard.checkpoint import Checkpoint, NotePrivateKey, sign_checkpoint
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.log import list_log_origin, rfc3339_ms
 from creditx.standard.merkle import consistency_proof_from, leaf_reader_subtree
 
 
 class ListCheckpointer:
-    def __init__(self, gateway_name: str, load_key: Callable[[], object], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, gateway_name: str, load_key: Callable[[], NotePrivateKey], clock: Callable[[], datetime]
+    ) -> None:
         self.origin = list_log_origin(gateway_name)
         self.load_key = load_key
         self.clock = clock

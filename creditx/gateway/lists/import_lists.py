@@ -85,7 +85,7 @@ def _import_chunk(
     try:
         drafts = store.Drafts(conn)
         seq = conn.execute("SELECT COALESCE(MAX(source_seq), 0) FROM list_imports").fetchone()[0]
-        imported = []
+        imported: list[tuple[int, bytes, str, int, str]] = []
         for row in chunk:
             report.rows += 1
             fields = {k: v for k, v in row.fields.items() if v}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -73,18 +73,20 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self._writer = store.open_conn(db_path)
         self._wlock = threading.Lock()  # one writer connection, many handler threads
 
-    def _node(self, context) -> str:
+    def _node(self, context: grpc.ServicerContext) -> str:
         try:
             if self.hub.closed.is_set():
                 raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; resubscribe later")
-            return identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH).region
+            region = identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH).region
+            assert region is not None, "verify() refuses a node-auth certificate without a region (SEC-011)"
+            return region
         except BatchError as err:
             abort(context, err)
             raise  # not reached
 
     # --- Subscribe (DIST-030 … DIST-034) -----------------------------------------------------
 
-    def Subscribe(self, request, context):
+    def Subscribe(self, request: lpb.SubscribeRequest, context: grpc.ServicerContext) -> Iterator[lpb.ListChangeBatch]:
         self._node(context)
         unknown = sorted(set(request.list_types) - self.list_types)
         if unknown:
@@ -158,7 +160,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     # --- Snapshot (DIST-070 … DIST-074) ------------------------------------------------------
 
-    def Snapshot(self, request, context):
+    def Snapshot(self, request: lpb.SnapshotRequest, context: grpc.ServicerContext) -> Iterator[lpb.SnapshotChunk]:
         self._node(context)
         max_bytes = min(request.max_chunk_bytes or self.limits.max_chunk_bytes, self.limits.max_chunk_bytes)
         max_entries = min(request.max_chunk_entries or self.limits.max_chunk_entries, self.limits.max_chunk_entries)
@@ -231,7 +233,9 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     # --- checkpoints and reports (DIST-043, DIST-051/052) --------------------------------------
 
-    def GetListCheckpoint(self, request, context):
+    def GetListCheckpoint(
+        self, request: lpb.ListCheckpointRequest, context: grpc.ServicerContext
+    ) -> lpb.ListCheckpointResponse:
         self._node(context)
         try:
             with self._wlock:
@@ -241,7 +245,9 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             _fail(context, grpc.StatusCode.FAILED_PRECONDITION, exc.reason, exc.rule, exc.detail, exc.hint)
         return lpb.ListCheckpointResponse(checkpoint=note, consistency_proof=proof)
 
-    def ReportApplied(self, request, context):
+    def ReportApplied(
+        self, request: lpb.ReportAppliedRequest, context: grpc.ServicerContext
+    ) -> lpb.ReportAppliedResponse:
         node = self._node(context)
         self.report(node, request.applied_list_seq, request.checkpoint_verified)
         with self._wlock:

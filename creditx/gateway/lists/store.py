@@ -29,6 +29,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 from creditx.gateway.audit.log import append_leaves
 from creditx.standard.catalogue import Catalogue, load_catalogue
@@ -288,7 +289,7 @@ def refuse(conn: sqlite3.Connection, refusals: Iterable[Refusal], at: str) -> No
 def append_changes(
     conn: sqlite3.Connection,
     node: str,
-    stored: Sequence[tuple[object, object]],
+    stored: Sequence[tuple[Any, Any]],  # (Decision, IncomingRecord | None)
     at: str,
     *,
     catalogue: Catalogue | None = None,

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 
 
 def _m1_initial(db: Database) -> None:
-    db["nodes"].create(
+    db.table("nodes").create(
         {
             "region": str,
             "name": str,
@@ -26,11 +26,11 @@ def _m1_initial(db: Database) -> None:
         pk="region",
         defaults={"committed_seq": 0, "backlog": 0, "last_source_seq": 0},
     )
-    db["signing_certs"].create(
+    db.table("signing_certs").create(
         {"keyid": str, "region": str, "serial": str, "not_after": str, "cert_der": bytes, "registered_at": str},
         pk="keyid",
     )
-    db["records"].create(
+    db.table("records").create(
         {
             "id": int,
             "node": str,
@@ -57,14 +57,14 @@ def _m1_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["records"].create_index(["node", "source_seq"], unique=True)
-    db["records"].create_index(["natural_key"])
-    db["records"].create_index(["region", "type"])
+    db.table("records").create_index(["node", "source_seq"], unique=True)
+    db.table("records").create_index(["natural_key"])
+    db.table("records").create_index(["region", "type"])
     # Dedup lookups only look at stored content (accepted or superseded), SYNC-020.
     db.execute("CREATE INDEX idx_records_fp ON records(fp) WHERE outcome IN (1, 3)")
-    db["current_versions"].create({"natural_key": str, "version": int, "record_id": int}, pk="natural_key")
-    db["audit_leaves"].create({"idx": int, "leaf_data": bytes, "leaf_hash": bytes}, pk="idx")
-    db["node_counts"].create({"node": str, "outcome": int, "n": int}, pk=("node", "outcome"))
+    db.table("current_versions").create({"natural_key": str, "version": int, "record_id": int}, pk="natural_key")
+    db.table("audit_leaves").create({"idx": int, "leaf_data": bytes, "leaf_hash": bytes}, pk="idx")
+    db.table("node_counts").create({"node": str, "outcome": int, "n": int}, pk=("node", "outcome"))
 
 
 def _m2_audit_tree(db: Database) -> None:
@@ -95,12 +95,12 @@ MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_audit_tree, _m3
 def migrate(db: Database, now: str) -> int:
     """Apply every pending migration, each in its own transaction; return the schema version."""
     if "schema_migrations" not in db.table_names():
-        db["schema_migrations"].create({"version": int, "applied_at": str}, pk="version")
+        db.table("schema_migrations").create({"version": int, "applied_at": str}, pk="version")
     done = {r["version"] for r in db["schema_migrations"].rows}
     for n, step in enumerate(MIGRATIONS, start=1):
         if n in done:
             continue
         with db.conn:
             step(db)
-            db["schema_migrations"].insert({"version": n, "applied_at": now})
+            db.table("schema_migrations").insert({"version": n, "applied_at": now})
     return len(MIGRATIONS)

@@ -226,7 +226,7 @@ class SqliteStore:
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
-        if listed:
+        if listed and self.list_hook is not None:
             self.list_hook.committed(listed)
         return [out.get(id(d), d) for d, _ in items]
 
@@ -313,7 +313,8 @@ class SqliteStore:
         after_id: int = 0,
         limit: int = 100,
     ) -> list[dict]:
-        where, args = ["id > ?"], [after_id]
+        where: list[str] = ["id > ?"]
+        args: list[object] = [after_id]
         for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key), ("fp", fingerprint)):
             if val:
                 where.append(f"{col} = ?")
