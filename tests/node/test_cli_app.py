@@ -24,7 +24,7 @@ from creditx.v1 import node_api_pb2_grpc as pb_grpc
 from tests.node.fake_gateway import FakeGateway, serve
 
 
-def creditx(*argv: str) -> int:
+def creditx(*argv: object) -> int:
     """Run ``creditx node …`` through the node's own registrar (as the dispatcher does)."""
     parser = argparse.ArgumentParser(prog="creditx")
     register(parser.add_subparsers(dest="command", required=True))
