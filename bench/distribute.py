@@ -79,7 +79,9 @@ def list_records(count: int, seed: int, today: dt.date) -> list:
     from creditx.standard.record import Record
     from creditx.standard.synth import generate_rows
 
-    out, seen, n = [], set(), count * 3
+    out: list[Record] = []
+    seen: set[tuple[str | None, ...]] = set()
+    n = count * 3
     while len(out) < count:
         for r in generate_rows(PUSHER, "LIST", n, seed=seed, today=today):
             key = (r.fields.get("MD_RDWSH"), r.fields.get("MD_RDJGDM"), r.fields.get("MD_LX"))

@@ -28,6 +28,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -303,7 +304,7 @@ def summarise(
     cities: list[City], gateway_status: dict, drained: bool, *, base: Path, sync_s: float, total_s: float
 ) -> dict:
     by_region = {n["region"]: n for n in gateway_status.get("nodes", [])}
-    per_city = []
+    per_city: list[dict[str, Any]] = []
     for c in cities:
         g = by_region.get(c.region, {})
         acc, dup, sup, rej = (int(g.get(k, 0)) for k in ("accepted", "duplicate", "superseded", "rejected"))

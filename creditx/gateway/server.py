@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent import futures
 from datetime import UTC, datetime
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -183,7 +184,7 @@ class Gateway:
         self.lists.servicer.on_delivered = self.events.delivered
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self._checkpoint_tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
-        self._http = None
+        self._http: WSGIServer | None = None
 
     def statistics(self) -> dict:
         """The maintained statistics (creditx.gateway.stats), on a read-only connection of its own."""

@@ -16,7 +16,9 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -29,6 +31,9 @@ from creditx.node.store import NodeStore
 from creditx.node.sync.client import ChannelSettings, SyncRunner
 from creditx.node.sync.state import State, SyncMachine, SyncPolicy
 from creditx.standard.envelope import Signer
+
+if TYPE_CHECKING:  # imported where used: only `creditx node run` follows the list log
+    from creditx.node.replica.follower import Follower
 
 log = logging.getLogger(__name__)
 DB_FILE = "node.db"
@@ -62,8 +67,8 @@ class NodeApp:
         self.applied = threading.Condition()  # notified after each applied batch (Feed streams wait on it)
         self._report_wanted = threading.Event()  # set after applying; report_applied_job clears it
         self._runner: SyncRunner | None = None
-        self._follower = None
-        self._lists_channel = None
+        self._follower: Follower | None = None
+        self._lists_channel: grpc.Channel | None = None
         self._scheduler = None
         self._sync_lock = threading.Lock()
         self._wanted = threading.Event()  # a nudge arrived; survives a nudge during a running sync
@@ -165,7 +170,7 @@ class NodeApp:
 
     # --- list replica (DIST-030…074) ------------------------------------------------------------
 
-    def lists_channel(self):
+    def lists_channel(self) -> grpc.Channel:
         if self._lists_channel is None:  # its own channel: the Subscribe stream lives long
             self._lists_channel = self.channel_settings().open()
         return self._lists_channel

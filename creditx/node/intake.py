@@ -35,10 +35,16 @@ from creditx.standard.validation import Violation, validate_fields
 
 
 class RowLike(Protocol):
-    row: int
-    record_type: str
-    fields: Mapping[str, str]
-    meta: Mapping[str, str]
+    """What intake reads of a row (IntakeRow, creditx.standard.tabular.SourceRow); read-only."""
+
+    @property
+    def row(self) -> int: ...
+    @property
+    def record_type(self) -> str: ...
+    @property
+    def fields(self) -> Mapping[str, str]: ...
+    @property
+    def meta(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
         self._submit, self._status, self._nudge = submit, status, nudge
         self._sync_state, self._max = sync_state, max_records
 
-    def Submit(self, request, context):
+    def Submit(self, request: pb.NodeSubmitRequest, context: grpc.ServicerContext) -> pb.NodeSubmitResponse:
         if len(request.records) > self._max:
             context.abort(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -72,7 +72,7 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
             ]
         )
 
-    def Status(self, request, context):
+    def Status(self, request: pb.NodeStatusRequest, context: grpc.ServicerContext) -> pb.NodeStatusResponse:
         s = self._status()
         return pb.NodeStatusResponse(
             counts=s["outbox"],
@@ -83,7 +83,7 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
             sync_state=self._sync_state(),
         )
 
-    def Nudge(self, request, context):
+    def Nudge(self, request: pb.NodeNudgeRequest, context: grpc.ServicerContext) -> pb.NodeNudgeResponse:
         return pb.NodeNudgeResponse(scheduled=self._nudge())
 
 

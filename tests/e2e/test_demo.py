@@ -16,7 +16,9 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 
 
 def test_readme_main_command_is_the_demo():
-    block = re.search(r"<!-- main-command -->\s*```sh\n(.*?)```", README, re.S).group(1)
+    m = re.search(r"<!-- main-command -->\s*```sh\n(.*?)```", README, re.S)
+    assert m, "README has no main-command block"
+    block = m.group(1)
     assert block.strip().endswith("creditx demo"), block
 
 

@@ -20,6 +20,7 @@ import json
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -151,7 +152,9 @@ def _records(count: int, seed: int) -> list[list[dict]]:
     previous wave's and removes by 信用修复 (op U, MD_YCRQ/MD_YCYY/MD_YCJG) some others."""
     rng = random.Random(seed)
     rows = _listings(REGIONS[SUBMITTER], count, seed)
-    waves, size, prev = [], 60, []
+    waves: list[list[dict]] = []
+    prev: list[Any] = []  # the previous wave's generated rows
+    size = 60
     for start in range(0, len(rows), size):
         wave = [
             {"type": "LIST", "op": "I", "version": 1, "source_id": r.source_id, "fields": dict(r.fields)}

@@ -72,6 +72,7 @@ def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
     proc = subprocess.Popen(
         creditx_argv("gateway", "run", "--dir", str(d)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    assert proc.stdout is not None
     try:
         assert "listening" in proc.stdout.readline()  # printed after run.json is written
         run = json.loads((d / "run.json").read_text())

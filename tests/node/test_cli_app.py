@@ -26,7 +26,7 @@ from tests.node.fake_gateway import FakeGateway, serve
 FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
 
 
-def creditx(*argv: str) -> int:
+def creditx(*argv: object) -> int:
     """Run ``creditx node …`` through the node's own registrar (as the dispatcher does)."""
     parser = argparse.ArgumentParser(prog="creditx")
     register(parser.add_subparsers(dest="command", required=True))
