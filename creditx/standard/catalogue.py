@@ -165,6 +165,7 @@ class Catalogue:
     meta_columns: tuple[MetaColumn, ...]
     operations: Enumeration
     removal_reasons: tuple[str, ...]
+    legacy_2015: dict = field(default_factory=dict)  # the 2015 template's mapping (REC-064, legacy2015.py)
 
     def record_type(self, code: str) -> RecordType:
         rt = self.record_types.get((code or "").strip().upper())
@@ -243,7 +244,7 @@ def parse_catalogue(raw: dict) -> Catalogue:
         types[code] = RecordType(code, rt["name_zh"], fields, tuple(rt["natural_key"]),
                                  rt["subject_prefix"], _alias_map(code, fields, meta))
     return Catalogue(raw["catalogue_version"], types, enums, list_types, meta,
-                     enums["operation"], tuple(raw["removal_reasons"]))
+                     enums["operation"], tuple(raw["removal_reasons"]), raw.get("legacy_2015", {}))
 
 
 @functools.cache
