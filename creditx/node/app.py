@@ -67,9 +67,13 @@ class NodeApp:
 
     def ingest(self, rows: Iterable[RowLike], *, source: str, keep_results: bool = False,
                advance=lambda n: None) -> IntakeReport:
-        return ingest(self.store, self.signer, rows, region=self.config.region, source=source,
-                      today=dt.date.today(), clock=time.time, batch_size=self.config.limits.import_batch_rows,
-                      keep_results=keep_results, advance=advance)
+        from creditx.node.quarantine import record_templates
+
+        report = ingest(self.store, self.signer, rows, region=self.config.region, source=source,
+                        today=dt.date.today(), clock=time.time, batch_size=self.config.limits.import_batch_rows,
+                        keep_results=keep_results, advance=advance)
+        record_templates(self.store, report.import_id, rows)  # the quarantine export writes this template back
+        return report
 
     def status(self) -> dict:
         return node_status(self.store)

@@ -49,7 +49,7 @@ def test_sigterm_is_graceful_and_import_nudges_the_running_node(setup, capsys):
         bad = _synth_file(tmp / "a.csv", n=30, encoding="utf-8")
         capsys.readouterr()
         creditx("import", tmp / "a.csv", "--dir", d, "--json")
-        assert json.loads(capsys.readouterr().out)["nudged"] is True
+        assert json.loads(capsys.readouterr().out)["sync"] is True
         assert _wait_for(lambda: fake.committed() == 30 - bad)
     finally:
         proc.send_signal(signal.SIGTERM)
