@@ -177,8 +177,11 @@ def _default_validate(record_type: str, fields: Mapping[str, str], *, today: dt.
 def ingest(store: NodeStore, signer: Signer, rows: Iterable[RowLike], *, region: str, source: str,
            today: dt.date, clock: Callable[[], float], batch_size: int = 500, keep_results: bool = False,
            validate: Callable[..., list] = _default_validate,
-           advance: Callable[[int], None] = lambda n: None) -> IntakeReport:
-    """Validate, number, sign and store ``rows``; one transaction per batch (NODE-001/002/020)."""
+           advance: Callable[[int], None] = lambda n: None,
+           in_batch: Callable[[list[RowLike], IntakeReport], None] | None = None) -> IntakeReport:
+    """Validate, number, sign and store ``rows``; one transaction per batch (NODE-001/002/020).
+    ``in_batch(batch, report)`` runs inside each batch's transaction after its rows are stored
+    (report counts include the batch): a source's cursor commits with the rows it produced."""
     report = IntakeReport()
     with store.transaction():
         import_id = store.begin_import(source, clock())
@@ -228,8 +231,10 @@ def ingest(store: NodeStore, signer: Signer, rows: Iterable[RowLike], *, region:
             report.requarantined += moved.replaced
             report.released += release_rows(store, through)
             store.finish_import(import_id, len(batch), len(outbox), len(held), now)
-        report.rows += len(batch)
-        report.accepted += len(outbox)
+            report.rows += len(batch)
+            report.accepted += len(outbox)
+            if in_batch is not None:
+                in_batch(batch, report)
         advance(len(batch))
     return report
 

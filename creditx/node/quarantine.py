@@ -13,8 +13,7 @@ in the template they came in.
   columns 隔离编号, 问题字段, 问题规则, 问题说明, 修改建议. Every cell goes through
   :func:`creditx.standard.tabular.neutralise_cell`, so a spreadsheet never runs a formula from it.
 
-Node migration 4 (this module) adds ``row_key``/``meta``/``sheet`` to ``quarantine`` and the
-``import_templates`` table.
+Its tables come with node migration 4 (creditx/node/intake_schema.py).
 """
 
 from __future__ import annotations
@@ -27,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from creditx.standard.catalogue import META_PREFIX, load_catalogue
 from creditx.standard.legacy2015 import header_target
 from creditx.standard.tabular import neutralise_cell
@@ -37,17 +34,6 @@ VOLATILE_META = ("sheet", "problems", "quarantine_ref", "problem_field", "proble
                  "problem_fix", "row")
 EXPORT_META = ("quarantine_ref", "problem_field", "problem_rule", "problem_message", "problem_fix")
 PROBLEM_JOIN = " | "
-
-
-def migration_4(db: sqlite_utils.Database) -> None:
-    """Intake: quarantine identity (row_key), the stored meta and sheet, and import templates."""
-    db.execute("ALTER TABLE quarantine ADD COLUMN row_key TEXT")
-    db.execute("ALTER TABLE quarantine ADD COLUMN meta TEXT")
-    db.execute("ALTER TABLE quarantine ADD COLUMN sheet TEXT")
-    db.execute("CREATE INDEX quarantine_row_key ON quarantine(row_key)")
-    db.execute("CREATE INDEX quarantine_source_id ON quarantine(source_id)")
-    db.execute("CREATE TABLE import_templates (import_id INTEGER NOT NULL, sheet TEXT NOT NULL, record_type TEXT, "
-               "format TEXT, encoding TEXT, columns TEXT, PRIMARY KEY (import_id, sheet))")
 
 
 def row_key(record_type: str, fields: Any, meta: Any) -> str:
@@ -79,6 +65,9 @@ def hold_rows(store: Any, held: Sequence[tuple[Any, Sequence[Any]]], *, import_i
         key = row_key(r.record_type, r.fields, meta)
         ref = (meta.get("quarantine_ref") or "").strip()
         gone = _delete_keys(store, {key} | ({ref} if ref else set()))
+        sid = (meta.get("source_id") or "").strip()
+        if sid:  # a record with an id is held once, in its latest form
+            gone += _delete_source(store, sid)
         replaced += gone
         if ref and gone:
             key = ref  # still wrong after an edit: the entry keeps the 隔离编号 the clerk's file carries
@@ -115,12 +104,16 @@ def release_rows(store: Any, through: Sequence[tuple[Any, str]]) -> int:
         gone += _delete_keys(store, keys)
         sid = source_id or (meta.get("source_id") or "").strip()
         if sid:
-            n = store.conn.execute("SELECT COUNT(DISTINCT COALESCE(row_key, id)) FROM quarantine WHERE source_id = ?",
-                                   (sid,)).fetchone()[0]
-            if n:
-                store.conn.execute("DELETE FROM quarantine WHERE source_id = ?", (sid,))
-                gone += n
+            gone += _delete_source(store, sid)
     return gone
+
+
+def _delete_source(store: Any, sid: str) -> int:
+    n = store.conn.execute("SELECT COUNT(DISTINCT COALESCE(row_key, id)) FROM quarantine WHERE source_id = ?",
+                           (sid,)).fetchone()[0]
+    if n:
+        store.conn.execute("DELETE FROM quarantine WHERE source_id = ?", (sid,))
+    return int(n)
 
 
 def record_templates(store: Any, import_id: int, rows: Any) -> None:

@@ -45,4 +45,11 @@ def format_status(s: dict) -> str:
     ]
     if s["last_error"]:
         lines.append(f"last error:  {s['last_error']} ({s['last_error_at']})")
+    for d in s.get("docking", []):
+        lag = f", lag {d['lag_s']:.0f} s" if d.get("lag_s") else ""
+        lines.append(f"docking {d['source']}: {d['seen']} rows seen, {d['accepted']} accepted, "
+                     f"{d['quarantined']} quarantined, {d['skipped']} deletions with nothing to revoke; "
+                     f"{d['pending_rows'] if d['pending_rows'] is not None else '?'} pending{lag}; "
+                     f"last poll {_when(d['last_poll_at']) or 'never'}"
+                     + (f"; last error {d['last_error']} ({_when(d['last_error_at'])})" if d.get("last_error") else ""))
     return "\n".join(lines)

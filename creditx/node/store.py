@@ -35,7 +35,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from creditx.node.quarantine import migration_4
+from creditx.node.intake_schema import migration_4
 from creditx.node.replica.store import migration_2
 
 OUTCOMES = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
@@ -69,7 +69,7 @@ def _m3_reserved(db: sqlite_utils.Database) -> None:
 
 
 MIGRATIONS = [_m1, migration_2, _m3_reserved, migration_4]  # 2: list replica (node/replica/store.py); 4: intake
-# (node/quarantine.py); append, never edit: migration n brings user_version from n-1 to n
+# (node/intake_schema.py); append, never edit: migration n brings user_version from n-1 to n
 
 
 @dataclass(frozen=True)
