@@ -52,7 +52,8 @@ class _Progress:
         rate = self.done / max(self._clock() - self.started, 1e-6)
         if self.total:
             shown = max(self.total, self.done)
-            text = f"{self.label}: {self.done:,}/{shown:,} rows ({100.0 * self.done / shown:5.1f} %), {rate:,.0f} rows/s"
+            text = (f"{self.label}: {self.done:,}/{shown:,} rows ({100.0 * self.done / shown:5.1f} %), "
+                    f"{rate:,.0f} rows/s")
         else:
             text = f"{self.label}: {self.done:,} rows, {rate:,.0f} rows/s"
         self.stream.write("\r" + text + "\033[K")
@@ -66,7 +67,7 @@ class _Progress:
             self._open = False
 
 
-def progress_line(total: int | None, label: str, *, enabled: bool = True) -> Callable[[int], None]:
+def progress_line(total: int | None, label: str, *, enabled: bool = True) -> _Progress | _Silent:
     """Like :func:`progress`, with a rate, and a ``finish()`` to call before printing a summary."""
     if not enabled or not sys.stderr.isatty():
         return _Silent()

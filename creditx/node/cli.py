@@ -21,7 +21,7 @@ import signal
 import threading
 from pathlib import Path
 
-from creditx.cli.output import add_json_flag, format_table, print_json, progress
+from creditx.cli.output import add_json_flag, format_table, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -66,7 +66,8 @@ def format_import(report: IntakeReport, extra: dict[str, Any], *, node_dir: str)
                      format_table([(p["row"], p["field"], p["rule"], p["reason"], p["fix"]) for p in shown],
                                   ["row", "field", "rule", "reason", "fix"]))
         if len(report.problems) > len(shown):
-            lines.append(f"… {len(report.problems) - len(shown)} more problems: creditx node quarantine --dir {node_dir}"
+            lines.append(f"… {len(report.problems) - len(shown)} more problems: "
+                         f"creditx node quarantine --dir {node_dir}"
                          " (or --json here)")
     if report.quarantined:
         lines.append(f"fix them in a spreadsheet: creditx node quarantine --dir {node_dir} --export FILE, "

@@ -156,7 +156,8 @@ def check_row(r: RowLike, *, region: str, today: dt.date, latest: Mapping[str, i
             "nothing to do if this is a re-import; for a correction use op U with a higher version"))
     if op != "D":  # a revocation only has to identify its record
         problems.extend(validate(r.record_type, fields, today=today))
-        problems.extend(meta.get("problems") or ())  # found while reading the row (REC-064)
+        found: Any = meta.get("problems") or ()  # Violations found while reading the row (REC-064)
+        problems.extend(found)
     if problems:
         return problems
     return Draft(r.record_type, op, source_id, version, fields)

@@ -24,8 +24,8 @@ A file counts as a 2015 template when a header is one the current template does 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 

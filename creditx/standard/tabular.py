@@ -33,9 +33,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from creditx.standard.catalogue import META_PREFIX, MULTI_SPLIT, Catalogue, RecordType, load_catalogue
 from creditx.standard.errors import InputError
+
+if TYPE_CHECKING:
+    from creditx.standard.legacy2015 import LegacyPlan
 
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
            ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -202,7 +206,7 @@ class TableRows(Iterator[SourceRow]):
         self._close = wb.close
         return self._sheets(wb)
 
-    def _sheets(self, wb) -> Iterator[SourceRow]:
+    def _sheets(self, wb: Any) -> Iterator[SourceRow]:
         """Every sheet is read or refused by name (REC-060): a sheet with rows but no recognisable
         header is listed in ``refused_sheets`` with the reason; empty sheets are skipped. The
         first readable sheet is found now (record type, columns); the others as rows are read."""
@@ -223,7 +227,7 @@ class TableRows(Iterator[SourceRow]):
                          + (refused or "every sheet is empty"),
                          hint="the first row of a sheet must hold the template's column names")
 
-    def _more_sheets(self, first: Iterator[SourceRow], sheets) -> Iterator[SourceRow]:
+    def _more_sheets(self, first: Iterator[SourceRow], sheets: Iterator[Any]) -> Iterator[SourceRow]:
         try:
             yield from first
             for ws in sheets:
@@ -288,7 +292,7 @@ class TableRows(Iterator[SourceRow]):
         finally:
             self.close()
 
-    def _map_sheet(self, numbered, rt: RecordType, mapper: _Mapper) -> Iterator[SourceRow]:
+    def _map_sheet(self, numbered: Iterator[tuple[int, Any]], rt: RecordType, mapper: _Mapper) -> Iterator[SourceRow]:
         for number, cells in numbered:
             if any(_text(c) for c in cells):
                 fields, meta = mapper.map(list(cells))
@@ -378,7 +382,7 @@ def _empty_sheet(exc: InputError) -> bool:
     return "is empty or has no header row" in exc.message
 
 
-def _converted(rows: Iterator[SourceRow], legacy, sheet: str) -> Iterator[SourceRow]:
+def _converted(rows: Iterator[SourceRow], legacy: LegacyPlan | None, sheet: str) -> Iterator[SourceRow]:
     """Rows through the 2015-template plan (REC-064), each tagged with its sheet name."""
     for r in rows:
         fields, meta = (r.fields, r.meta) if legacy is None else legacy.convert(r.fields, r.meta)

@@ -169,7 +169,7 @@ def test_poll_reads_equal_timestamps_updates_deletes_and_fixes(node_dir, source_
         # every accepted record says what the source row said
         with engine.connect() as c:
             wsh = dict(c.execute(sa.text("SELECT id, cf_wsh FROM cf_qzk")).all())
-        for sid, v, op, f in outbox:
+        for sid, _, _, f in outbox:
             assert f["CF_WSH"] == wsh[int(sid.split(":")[1])]
     finally:
         reader.close()
@@ -272,7 +272,8 @@ def test_sigkill_mid_poll_loses_and_doubles_nothing(tmp_path, source_db):
         assert read_up_to >= 25
         end = total // 3 + 10
         with engine.begin() as c:
-            c.execute(sa.text(f"UPDATE cf_qzk SET bz = '停机期间更正', gxsj = :t WHERE id IN ({','.join(map(str, changed))})"),
+            c.execute(sa.text("UPDATE cf_qzk SET bz = '停机期间更正', gxsj = :t "
+                              f"WHERE id IN ({','.join(map(str, changed))})"),
                       {"t": _tracking(kind, end)})
             c.execute(sa.text(f"UPDATE cf_qzk SET deleted = 1, gxsj = :t WHERE id IN ({','.join(map(str, deleted))})"),
                       {"t": _tracking(kind, end)})

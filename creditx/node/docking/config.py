@@ -68,7 +68,8 @@ def parse_docking(raw: list[Any]) -> tuple[DockingSource, ...]:
         url = d.get("url") or (os.environ.get(d["url_env"], "") if d.get("url_env") else "")
         if not url:
             raise _bad(name, "no url (or url_env names an unset variable)",
-                       "write a SQLAlchemy URL such as postgresql+psycopg://user@host/db or mysql+pymysql://user@host/db")
+                       "write a SQLAlchemy URL such as postgresql+psycopg://user@host/db or "
+                       "mysql+pymysql://user@host/db")
         if bool(d.get("table")) == bool(d.get("query")):
             raise _bad(name, "give exactly one of table and query", "e.g. \"table\": \"xzcf_qzk\"")
         rt_code = str(d.get("record_type", ""))
@@ -94,7 +95,8 @@ def parse_docking(raw: list[Any]) -> tuple[DockingSource, ...]:
         except (KeyError, TypeError, ValueError) as exc:
             raise _bad(name, f"bad setting ({exc})", "see the README, database docking") from None
         if src.interval_s <= 0 or src.batch_rows <= 0 or src.max_pages_per_poll <= 0:
-            raise _bad(name, "interval_s, batch_rows and max_pages_per_poll must be positive", "remove them for defaults")
+            raise _bad(name, "interval_s, batch_rows and max_pages_per_poll must be positive",
+                       "remove them for the defaults")
         out.append(src)
     names = [s.name for s in out]
     for n in names:

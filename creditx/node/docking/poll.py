@@ -88,8 +88,8 @@ def _save(store: NodeStore, name: str, cursor: tuple[Any, Any], seen: int, accep
     store.conn.execute("INSERT OR REPLACE INTO docking_cursors VALUES (?, ?, ?, ?)",
                        (name, encode_value(cursor[0]), encode_value(cursor[1]), now))
     store.conn.execute("INSERT INTO docking_stats(source) VALUES (?) ON CONFLICT(source) DO NOTHING", (name,))
-    store.conn.execute("UPDATE docking_stats SET seen = seen + ?, accepted = accepted + ?, quarantined = quarantined + ?,"
-                       " skipped = skipped + ?, last_poll_at = ? WHERE source = ?",
+    store.conn.execute("UPDATE docking_stats SET seen = seen + ?, accepted = accepted + ?, "
+                       "quarantined = quarantined + ?, skipped = skipped + ?, last_poll_at = ? WHERE source = ?",
                        (seen, accepted, quarantined, skipped, now, name))
 
 
@@ -161,12 +161,12 @@ def poll(store: NodeStore, signer: Signer, src: DockingSource, reader: SourceRea
     return result
 
 
-def _intake_rows(store: NodeStore, src: DockingSource, page: list[dict[str, Any]]) -> tuple[list[IntakeRow], int]:
+def _intake_rows(store: NodeStore, src: DockingSource, page: list[dict[str, Any]]) -> tuple[list[Any], int]:
     ids = [source_id(src, r) for r in page]
     latest = store.latest_versions(ids)
-    rows: list[IntakeRow] = []
+    rows: list[Any] = []  # IntakeRow, the RowLike shape ingest() takes
     skipped = 0
-    for n, (sid, r) in enumerate(zip(ids, page), start=1):
+    for n, (sid, r) in enumerate(zip(ids, page, strict=True), start=1):
         deleted = _deleted(src, r)
         known = latest.get(sid)
         if deleted and known is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +34,9 @@ def decode_value(text: str) -> Any:
     v = json.loads(text)
     if isinstance(v, dict):
         (kind, raw), = v.items()
-        return {"datetime": dt.datetime.fromisoformat, "date": dt.date.fromisoformat, "decimal": Decimal}[kind](raw)
+        make: dict[str, Callable[[str], Any]] = {"datetime": dt.datetime.fromisoformat,
+                                                 "date": dt.date.fromisoformat, "decimal": Decimal}
+        return make[kind](raw)
     return v
 
 
@@ -41,7 +44,8 @@ class SourceReader:
     def __init__(self, src: DockingSource) -> None:
         self.src = src
         self.engine = sa.create_engine(src.url, pool_pre_ping=True, pool_size=1, max_overflow=0)
-        cols = [sa.column(c) for c in src.read_columns]
+        cols: list[sa.ColumnClause[Any]] = [sa.column(c) for c in src.read_columns]
+        self.from_: Any
         if src.table:
             schema, _, name = src.table.rpartition(".")
             self.from_ = sa.table(name, *cols, schema=schema or None)
