@@ -169,3 +169,24 @@ def test_current_template_codes_are_not_read_as_2015_codes():
 def test_neutralise_cell():
     assert [neutralise_cell(v) for v in ("=1+1", "+86", "-5", "@SUM(A1)", "\tx", "\rx", "甲", "", "a=b")] == [
         "'=1+1", "'+86", "'-5", "'@SUM(A1)", "'\tx", "'\rx", "甲", "", "a=b"]
+
+
+def test_standard_validate_reports_2015_values_it_cannot_map(tmp_path, capsys):
+    import argparse
+    import json
+
+    from creditx.cli.standard import register
+
+    path = tmp_path / "cf2015.csv"
+    with open(path, "w", newline="", encoding="gb18030") as f:
+        w = csv.writer(f)
+        w.writerow(CF_2015)
+        w.writerows(ROWS)
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="c", required=True))
+    args = parser.parse_args(["standard", "validate", str(path), "--json", "--today", "2026-06-01"])
+    assert args.func(args) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert (report["total"], report["valid"]) == (8, 4)
+    assert {(e["row"], e["reason"]) for e in report["errors"]} >= {(4, "LEGACY_AMBIGUOUS"), (5, "LEGACY_UNMAPPABLE"),
+                                                                   (7, "LEGACY_AMBIGUOUS")}

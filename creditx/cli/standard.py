@@ -111,6 +111,7 @@ def _row_problems(row, today: dt.date) -> list[Violation]:
     if op is not None and op not in load_catalogue().operations.values:
         problems.append(Violation("op", "操作标识", "REC-063", "OP_INVALID",
                                   f"operation flag {op!r} is not I, U or D", "write I (new), U (correction) or D (revocation)"))
+    problems.extend(row.meta.get("problems", ()))  # 2015-template values that cannot be mapped (REC-064)
     return problems
 
 
@@ -139,6 +140,7 @@ def cmd_validate(args) -> int:
             if total % 1000 == 0:
                 advance(1000)
     report = {"file": str(args.file), "record_type": record_type, "encoding": encoding,
+              "refused_sheets": [{"sheet": n, "reason": r} for n, r in getattr(rows, "refused_sheets", [])],
               "total": total, "valid": valid, "invalid": invalid_rows, "warnings": warnings,
               "unknown_columns": unknown, "errors": errors, "by_rule": dict(sorted(by_rule.items()))}
     if args.json:
@@ -149,6 +151,8 @@ def cmd_validate(args) -> int:
 
 
 def _print_validation(report: dict) -> None:
+    for s in report["refused_sheets"]:
+        print(f"sheet {s['sheet']!r} refused: {s['reason']}")
     if report["unknown_columns"]:
         print(f"columns not in the {report['record_type']} catalogue (kept, not imported): "
               + ", ".join(report["unknown_columns"]))
