@@ -11,8 +11,9 @@
      "deleted_column": "",                                  # optional: a soft-delete flag (truthy → D)
      "interval_s": 60, "batch_rows": 500}
 
-Without ``op_column`` a row is new (I) the first time its key is seen and a correction (U)
-afterwards; a truthy ``deleted_column`` (or op D) is a revocation (D). Rows deleted outright at
+A row is new (I) the first time its key reaches the outbox and a correction (U) afterwards,
+whatever an I/U flag says (a front-end table often re-flags rows); op D in ``op_column`` or a
+truthy ``deleted_column`` is a revocation (D). Rows deleted outright at
 the source cannot be seen by polling: a front-end database marks deletions instead.
 """
 
