@@ -364,3 +364,30 @@ def test_an_unreachable_database_is_reported_on_the_source_and_the_node_carries_
         assert "last error OperationalError" in format_status(app.status())
     finally:
         app.close()
+
+
+def test_an_operation_column_marks_revocations(node_dir, source_db):  # noqa: F811
+    d, _ = node_dir
+    kind, url, engine = source_db
+    with engine.begin() as c:
+        c.execute(sa.text("ALTER TABLE cf_qzk ADD COLUMN czbs VARCHAR(8)"))
+    rows = [_db_row(i, g.fields, kind, tick=i) for i, g in enumerate(_generated(6, seed=12), start=1)]
+    for r, flag in zip(rows, ("I", "新增", "I", "U", "I", "删除"), strict=True):
+        r["czbs"] = flag
+    _insert(engine, rows)
+    src = DockingSource(name="market", url=url, record_type="XZCF", key="id", tracking="gxsj",
+                        columns={c.lower(): c for c in CODES}, table="cf_qzk", op_column="czbs")
+    app, reader = NodeApp(d), SourceReader(src)
+    try:
+        r1 = poll(app.store, app.signer, src, reader, region="370100", today=dt.date.today())
+        assert (r1.seen, r1.accepted, r1.skipped) == (6, 5, 1)  # row 6: a deletion of nothing sent
+        with engine.begin() as c:
+            c.execute(sa.text("UPDATE cf_qzk SET czbs = 'D', gxsj = :t WHERE id = 2"), {"t": _tracking(kind, 50)})
+        r2 = poll(app.store, app.signer, src, reader, region="370100", today=dt.date.today())
+        assert (r2.seen, r2.accepted) == (1, 1)
+        ops = [(sid, v, op) for sid, v, op, _ in _outbox(app.store)]
+        assert ops[-1] == ("market:2", 2, "D")
+        assert ("market:4", 1, "I") in ops  # flagged U, but new to the outbox: a new record
+    finally:
+        reader.close()
+        app.close()
