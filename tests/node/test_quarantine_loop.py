@@ -162,3 +162,44 @@ def _save_edit(path, fmt: str, encoding: str, header: list[str], rows: list[list
         w = csv.writer(f)
         w.writerow(header)
         w.writerows(rows)
+
+
+def test_2015_file_round_trip(node_dir, tmp_path, capsys):  # noqa: F811
+    """A hand-made 2015-template file: the mappable rows go through, each other row names the right
+    field, and the exported rows — still in the 2015 columns and GB18030 — import once fixed."""
+    from tests.test_legacy2015 import CF_2015, ROWS
+
+    d, _ = node_dir
+    src = tmp_path / "cf2015.csv"
+    dfbm = CF_2015.index("DFBM")
+    with open(src, "w", newline="", encoding="gb18030") as f:
+        w = csv.writer(f)
+        w.writerow(CF_2015)
+        w.writerows([r[:dfbm] + ["370100"] + r[dfbm + 1:] for r in ROWS])  # this node's own region (NODE-022)
+    assert creditx("import", src, "--dir", d, "--json") == 1
+    first = json.loads(capsys.readouterr().out)
+    assert (first["accepted"], first["quarantined"], first["unknown_columns"]) == (4, 4, [])
+    assert {(p["row"], p["field"]) for p in first["problems"]} >= {(4, "CF_CFLB"), (5, "CF_ZT"), (7, "CF_CFLB"),
+                                                                   (8, "CF_NR_FK")}
+    assert creditx("quarantine", "--dir", d, "--export", tmp_path / "fix.csv", "--json") == 0
+    [exported] = json.loads(capsys.readouterr().out)
+    header, rows = _read_export(exported["file"], "csv", "gb18030")
+    assert header[:len(CF_2015)] == CF_2015
+    col = {h: i for i, h in enumerate(header)}
+    for r in rows:
+        if r[col["CF_CFLB1"]] in ("暂扣或者吊销许可证", "4"):
+            r[col["CF_CFLB1"]] = "警告"
+        if r[col["CF_ZT"]] == "1":
+            r[col["CF_ZT"]] = "0"
+        if r[col["CF_NR_FK"]] == "2000元":
+            r[col["CF_NR_FK"]] = "0.2"
+    _save_edit(exported["file"], "csv", "gb18030", header, rows)
+    assert creditx("import", exported["file"], "--dir", d, "--json") == 0
+    last = json.loads(capsys.readouterr().out)
+    assert (last["accepted"], last["quarantined"], last["quarantine_records"]) == (4, 0, 0)
+    outbox = _outbox(d)
+    assert sorted(f["CF_WSH"] for _, f in outbox) == sorted(r[0] for r in ROWS)
+    by_wsh = {f["CF_WSH"]: f for _, f in outbox}
+    assert by_wsh["东市监罚〔2016〕6号"]["CF_CFLB"] == "警告"
+    assert by_wsh["东市监罚〔2016〕5号"]["CF_XDR_ZJLX"] == "身份证"
+    assert by_wsh["东市监罚〔2016〕1号"]["BZ"].count("处罚名称") == 1
