@@ -22,6 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from creditx.standard.errors import InputError
 
@@ -165,7 +166,7 @@ class Catalogue:
     meta_columns: tuple[MetaColumn, ...]
     operations: Enumeration
     removal_reasons: tuple[str, ...]
-    legacy_2015: dict = field(default_factory=dict)  # the 2015 template's mapping (REC-064, legacy2015.py)
+    legacy_2015: dict[str, Any] = field(default_factory=dict)  # the 2015 template's mapping (REC-064, legacy2015.py)
 
     def record_type(self, code: str) -> RecordType:
         rt = self.record_types.get((code or "").strip().upper())
