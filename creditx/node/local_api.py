@@ -4,8 +4,9 @@ Servicers translate, they don't think (STYLE.md §4): Submit turns wire records 
 :class:`~creditx.node.intake.IntakeRow` s and calls :func:`creditx.node.intake.ingest`, the same path as a file
 import; Status reads :func:`creditx.node.reports.node_status`; Nudge calls the app's ``nudge``.
 
-Invariant: the socket lives in the node directory (0700) and is chmod-ed 0600 right after
-binding — local systems of the same user only, no TCP port (NODE-030).
+Invariant: the socket lives in the node directory (0700) and appears under its name only once
+it is 0600 (bound as node.sock.new, chmod-ed, renamed) — local systems of the same user only,
+no TCP port (NODE-030).
 """
 
 from __future__ import annotations
@@ -98,13 +99,18 @@ def serve_local_api(
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))  # Feed streams hold a worker each
     pb_grpc.add_NodeApiServicer_to_server(servicer, server)
     extra(server)
-    server.add_insecure_port(f"unix:{sock}")
+    # Bind under a temporary name, restrict it, then give it its name: node.sock never exists
+    # with looser permissions, not even for the moment between bind and chmod.
+    tmp = sock.with_name(SOCKET_FILE + ".new")
+    tmp.unlink(missing_ok=True)
+    server.add_insecure_port(f"unix:{tmp}")
     server.start()
-    os.chmod(sock, 0o600)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, sock)
     return server
 
 
-def nudge_running_node(directory: Path, timeout: float = 1.0) -> bool:
+def nudge_running_node(directory: Path, timeout: float = 5.0) -> bool:
     """Best effort: ask a running ``creditx node run`` to sync now. False if none answers."""
     sock = Path(directory) / SOCKET_FILE
     if not sock.exists():
