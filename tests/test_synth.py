@@ -116,9 +116,21 @@ def test_valid_rows_do_not_depend_on_count_or_share():
 
 def test_source_ids_are_stable_and_unique():
     rows = list(generate_rows("370100", "XZCF", 500, seed=1, today=TODAY))
-    assert rows[0].source_id == "370100-XZCF-000001" and rows[-1].source_id == "370100-XZCF-000500"
+    assert rows[0].source_id == "370100-XZCF-1-000001" and rows[-1].source_id == "370100-XZCF-1-000500"
     assert len({r.source_id for r in rows}) == 500
+    again = [r.source_id for r in generate_rows("370100", "XZCF", 500, seed=1, today=TODAY)]
+    assert again == [r.source_id for r in rows]  # deterministic
     assert {(r.op, r.version) for r in rows} == {("I", 1)}
+
+
+def test_source_ids_differ_per_seed_and_run():
+    ids = {}
+    for seed, run in ((1, ""), (2, ""), (1, "r1"), (1, "r2")):
+        ids[seed, run] = {r.source_id for r in generate_rows("370100", "XZCF", 50, seed=seed, today=TODAY, run=run)}
+    for a in ids:
+        for b in ids:
+            if a != b:
+                assert not ids[a] & ids[b], (a, b)
 
 
 # --- realism -------------------------------------------------------------------------------

@@ -80,6 +80,7 @@ class City:
     files: list[Path] = dataclasses.field(default_factory=list)
     generated: int = 0
     quarantined: int = 0
+    already_submitted: int = 0  # re-imported rows the node recognised: nothing added
     node_rejects: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
@@ -260,6 +261,7 @@ def import_city(city: City) -> None:
     for path in city.files:
         report = json.loads(run_creditx("node", "import", str(path), "--dir", str(city.dir), "--json").stdout)
         city.quarantined += int(report["quarantined"])
+        city.already_submitted += int(report.get("already_submitted", 0))
         first_problem: dict[int, str] = {}  # a quarantined row counts once, under its first problem
         for p in report.get("problems", []):
             first_problem.setdefault(p["row"], p.get("reason") or p.get("rule") or "?")
@@ -323,8 +325,9 @@ def summarise(
                 "rejected": rejected,
                 "rejected_at_node": c.quarantined,
                 "rejected_at_gateway": rej,
+                "already_submitted_at_node": c.already_submitted,
                 "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
-                "adds_up": c.generated == acc + dup + sup + rejected,
+                "adds_up": c.generated == acc + dup + sup + rejected + c.already_submitted,
             }
         )
     totals = {

@@ -72,8 +72,11 @@ class NodeApp:
         self._scheduler = None
         self._sync_lock = threading.Lock()
         self._wanted = threading.Event()  # a nudge arrived; survives a nudge during a running sync
+        self._readers: dict = {}  # docking source name → SourceReader (its engine's pool)
 
     def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
         if self._runner:
             self._runner.close()
         if self._lists_channel is not None:
@@ -85,7 +88,9 @@ class NodeApp:
     def ingest(
         self, rows: Iterable[RowLike], *, source: str, keep_results: bool = False, advance=lambda n: None
     ) -> IntakeReport:
-        return ingest(
+        from creditx.node.quarantine import record_templates
+
+        report = ingest(
             self.store,
             self.signer,
             rows,
@@ -97,9 +102,43 @@ class NodeApp:
             keep_results=keep_results,
             advance=advance,
         )
+        record_templates(self.store, report.import_id, rows)  # the quarantine export writes this template back
+        return report
 
     def status(self) -> dict:
-        return node_status(self.store)
+        from creditx.node.docking.poll import docking_stats
+
+        return dict(node_status(self.store), docking=docking_stats(self.store))
+
+    # --- database docking (creditx/node/docking) -------------------------------------------------
+
+    def docking_job(self, name: str) -> None:
+        """Poll one front-end database until drained; new records nudge a sync. A database that
+        cannot be reached is recorded on the source (node status) and tried again next interval."""
+        from creditx.node.docking.poll import poll, set_poll_state
+        from creditx.node.docking.reader import SourceReader
+
+        src = next(s for s in self.config.docking if s.name == name)
+        try:
+            reader = self._readers.get(name)
+            if reader is None:
+                reader = self._readers[name] = SourceReader(src)
+            result = poll(self.store, self.signer, src, reader, region=self.config.region, today=dt.date.today())
+        except Exception as exc:  # noqa: BLE001 - any driver error: keep the node running, say why
+            log.warning("docking %s: poll failed: %s", name, exc)
+            set_poll_state(self.store, name, error=f"{type(exc).__name__}: {exc}"[:500], now=time.time())
+            return
+        if result.seen:
+            log.info(
+                "docking %s: %d rows read, %d accepted, %d quarantined, %d pending",
+                name,
+                result.seen,
+                result.accepted,
+                result.quarantined,
+                result.pending,
+            )
+        if result.accepted:
+            self.nudge()
 
     # --- sync ----------------------------------------------------------------------------------
 
@@ -282,6 +321,15 @@ class NodeApp:
         sched.add_job(self.heartbeat_job, "interval", seconds=lim.heartbeat_interval_s, id="heartbeat")
         sched.add_job(self.checkpoint_job, "interval", seconds=lim.checkpoint_interval_s, id="list-checkpoint")
         sched.add_job(self.report_applied_job, "interval", seconds=1.0, id="report-applied")
+        for src in self.config.docking:
+            sched.add_job(
+                self.docking_job,
+                "interval",
+                seconds=src.interval_s,
+                id=f"docking:{src.name}",
+                args=[src.name],
+                next_run_time=dt.datetime.now().astimezone(),
+            )
         self._scheduler = sched
         servicer = NodeApiServicer(
             submit=lambda rows: self.ingest(rows, source="local-api", keep_results=True),

@@ -14,7 +14,8 @@ Layout of a node directory (``creditx node init``)::
     DIR/trust-bundle.json    optional: signed trust bundle (certs/bundle.py) for origin signatures
 
 ``node.json`` may list ``departments``: ``[{"name": "tax", "list_types": ["ZDSSWF"],
-"jsonl": "feeds/tax.jsonl"}]`` (list_types and jsonl optional).
+"jsonl": "feeds/tax.jsonl"}]`` (list_types and jsonl optional), and ``docking`` sources
+(front-end databases polled for records, see creditx/node/docking/config.py).
 
 Invariants: DIR is 0700 and keys are 0600, created with those modes; a config that fails its
 checks is refused with the setting's name and what to write instead.
@@ -94,6 +95,7 @@ class NodeConfig:
     limits: Limits = field(default_factory=Limits)
     departments: tuple[Department, ...] = ()
     ops: Ops = field(default_factory=Ops)
+    docking: tuple = ()  # creditx.node.docking.config.DockingSource, one per 前置库 source
 
     def check(self) -> None:
         from creditx.ops.logs import check_settings
@@ -160,11 +162,18 @@ def load_config(directory: Path) -> NodeConfig:
                 for d in raw.get("departments", ())
             ),
             Ops(**raw.get("ops", {})),
+            _docking(raw.get("docking", [])),
         )
     except (KeyError, TypeError) as exc:
         raise InputError(f"{path}: missing setting {exc}", hint="run creditx node init again") from None
     cfg.check()
     return cfg
+
+
+def _docking(raw: list) -> tuple:
+    from creditx.node.docking.config import parse_docking
+
+    return parse_docking(raw) if raw else ()
 
 
 def _copy_private(src: Path, dst: Path, mode: int) -> None:

@@ -115,7 +115,7 @@ def serve_local_api(
     return server
 
 
-def nudge_running_node(directory: Path, timeout: float = 1.0) -> bool:
+def nudge_running_node(directory: Path, timeout: float = 5.0) -> bool:
     """Best effort: ask a running ``creditx node run`` to sync now. False if none answers."""
     sock = Path(directory) / SOCKET_FILE
     if not sock.exists():

@@ -35,6 +35,7 @@ from typing import Any
 
 import sqlite_utils
 
+from creditx.node.intake_schema import migration_4
 from creditx.node.replica.store import migration_2
 from creditx.sqlite import connect, migrate
 from creditx.sqlite import transaction as sqlite_transaction
@@ -106,10 +107,12 @@ def _m1(db: sqlite_utils.Database) -> None:
     db.table("sync_state").create({"key": str, "value": str}, pk="key")
 
 
-MIGRATIONS = [
-    _m1,
-    migration_2,
-]  # 2: list replica (node/replica/store.py); append, never edit: migration n brings the schema from n-1 to n
+def _m3_reserved(db: sqlite_utils.Database) -> None:
+    """Number 3 is reserved for the hostile-input work (bounded rejects); replaced when merged."""
+
+
+MIGRATIONS = [_m1, migration_2, _m3_reserved, migration_4]  # 2: list replica (node/replica/store.py); 4: intake
+# (node/intake_schema.py); append, never edit: migration n brings user_version from n-1 to n
 
 
 @dataclass(frozen=True)
@@ -298,7 +301,7 @@ class NodeStore:
             c[outcome.lower()] = n
         c["pending"] = int(self._one("SELECT COUNT(*) FROM outbox WHERE outcome IS NULL AND sent_at IS NULL"))
         c["sent"] = int(self._one("SELECT COUNT(*) FROM outbox WHERE outcome IS NULL AND sent_at IS NOT NULL"))
-        c["quarantined"] = int(self._one("SELECT COUNT(*) FROM quarantine"))
+        c["quarantined"] = int(self._one("SELECT COUNT(DISTINCT COALESCE(row_key, id)) FROM quarantine"))
         return c
 
     def rejects(self) -> list[dict]:

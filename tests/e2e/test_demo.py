@@ -30,7 +30,13 @@ def test_demo_runs_a_small_province_and_the_numbers_add_up(tmp_path):
     assert result["workdir"]["kept"] and result["workdir"]["bytes"] > 0  # a named --dir is kept, its size said
     assert [c["region"] for c in result["cities"]] == ["370100", "370200", "370300"]
     for city in result["cities"]:
-        assert city["generated"] == city["accepted"] + city["duplicate"] + city["superseded"] + city["rejected"]
+        assert city["generated"] == (
+            city["accepted"]
+            + city["duplicate"]
+            + city["superseded"]
+            + city["rejected"]
+            + city["already_submitted_at_node"]
+        )
         assert city["duplicate"] > 0 and city["superseded"] > 0 and city["rejected_at_node"] > 0
     assert len(result["gateway"]["nodes"]) == 3
     # A black-list entry submitted at one city reached every node; its credit-repair removal too.

@@ -107,11 +107,11 @@ def test_import_gb18030_quarantines_bad_rows_beside_good_ones(node_dir, tmp_path
     assert creditx("import", tmp_path / "cf.csv", "--dir", d, "--json") == 1
     report = json.loads(capsys.readouterr().out)
     assert report["rows"] == 40 and report["quarantined"] == bad and report["accepted"] == 40 - bad
-    assert report["nudged"] is False and report["first_seq"] == 1
+    assert report["sync"] is False and report["first_seq"] == 1 and report["seq_ranges"] == [[1, 40 - bad]]
     assert creditx("quarantine", "--dir", d, "--export", tmp_path / "q.csv") == 0
-    with open(tmp_path / "q.csv", encoding="utf-8-sig") as f:
+    with open(tmp_path / "q.csv", encoding="gb18030") as f:  # the encoding it came in
         q = list(csv.DictReader(f))
-    assert len({r["row"] for r in q}) == bad and all(r["rule"] and r["fix"] and r["field"] for r in q)
+    assert len(q) == bad and all(r["问题规则"] and r["修改建议"] and r["问题字段"] and r["隔离编号"] for r in q)
     capsys.readouterr()
     assert creditx("status", "--dir", d, "--json") == 0
     s = json.loads(capsys.readouterr().out)
@@ -119,7 +119,8 @@ def test_import_gb18030_quarantines_bad_rows_beside_good_ones(node_dir, tmp_path
     assert s["last_sync"] is None
     # importing the same file again adds nothing: every valid row is already submitted
     assert creditx("import", tmp_path / "cf.csv", "--dir", d, "--json") == 1
-    assert json.loads(capsys.readouterr().out)["accepted"] == 0
+    again = json.loads(capsys.readouterr().out)
+    assert (again["accepted"], again["already_submitted"], again["quarantine_records"]) == (0, 40 - bad, bad)
 
 
 def test_import_of_a_missing_file_is_a_clear_error(node_dir, tmp_path, capsys):
