@@ -125,7 +125,8 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
     gw_creds = issue_gateway(ca, at=now)
     gw_dir = base / "gateway"
     run_creditx("gateway", "init", "--dir", str(gw_dir), "--ca-dir", str(gw_creds.dir), "--name", "sd-gateway",
-                "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+                "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
+                "--console-listen", "127.0.0.1:0")
     issue_operator(ca, name="operator", at=now, out=gw_dir / "operator")
     gateway, run_info = start_gateway(gw_dir)
     children.append(gateway)

@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--metrics-listen", default=None, help="Prometheus HOST:PORT (default 127.0.0.1:9741; '' = off)")
     i.add_argument("--health-listen", default=None,
                    help="plaintext health-check HOST:PORT (default 127.0.0.1:9742; '' = off)")
+    i.add_argument("--console-listen", default=None, help="web status page HOST:PORT (default 127.0.0.1:9743; '' = off)")
     i.set_defaults(func=cmd_init)
 
     r = sub.add_parser("run", help="serve Exchange and Operator over mutual TLS until SIGTERM/SIGINT")
@@ -51,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from creditx.gateway.console.stats_cli import register as register_stats
 
     register_stats(sub)  # stats --dir DIR [--json]
+    u = sub.add_parser("console-url", help="print the web status page's address with its access token")
+    u.add_argument("--dir", required=True, type=Path)
+    u.set_defaults(func=cmd_console_url)
 
     for name, func, helptext in (("status", cmd_status, "every node's sync state"),
                                  ("records", cmd_records, "find stored records and decisions")):
@@ -77,8 +81,8 @@ def cmd_init(args) -> int:
     from creditx.gateway.init import init_gateway_dir
 
     creds = args.ca_dir / "gateway" if (args.ca_dir / "gateway" / "tls.crt").exists() else args.ca_dir
-    ports = {k: v for k, v in (("metrics_listen", args.metrics_listen), ("health_listen", args.health_listen))
-             if v is not None}
+    ports = {k: v for k, v in (("metrics_listen", args.metrics_listen), ("health_listen", args.health_listen),
+                               ("console_listen", args.console_listen)) if v is not None}
     path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name, **ports)
     print(f"wrote {path}; start with: creditx gateway run --dir {args.dir}")
     return 0
@@ -94,13 +98,21 @@ def cmd_run(args) -> int:
     gw = Gateway(args.dir, cfg)
     run = gw.start()
     print(f"gateway listening on {run['address']} (mutual TLS); metrics {run.get('metrics', 'off')}; "
-          f"health {run.get('health', 'off')}", flush=True)
+          f"health {run.get('health', 'off')}; status page {run.get('console', 'off')} "
+          f"(creditx gateway console-url --dir {args.dir})", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     print("shutting down: finishing in-flight batches", flush=True)
     gw.stop()
+    return 0
+
+
+def cmd_console_url(args) -> int:
+    from creditx.gateway.console.wiring import console_url
+
+    print(console_url(args.dir))
     return 0
 
 

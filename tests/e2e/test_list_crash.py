@@ -57,7 +57,8 @@ class Province:
         self.tmp, self.ca, self.now = tmp, init_ca(tmp / "ca", at=now), now
         self.gw = tmp / "gateway"
         run_creditx("gateway", "init", "--dir", str(self.gw), "--ca-dir", str(issue_gateway(self.ca, at=now).dir),
-                    "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+                    "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
+                    "--console-listen", "127.0.0.1:0")
         self.children: list[Child] = []
         self.gateway, info = start_gateway(self.gw)
         self.children.append(self.gateway)

@@ -41,6 +41,10 @@ class OperatorServicer(operator_pb2_grpc.OperatorServicer):
 
     def Status(self, request, context):
         self._check(context)
+        return self.status_response()
+
+    def status_response(self) -> opb.StatusResponse:
+        """The Status answer itself (also shown on the operator's web page)."""
         now = self.clock()
         nodes = [opb.NodeStatus(region=v.region, name=v.name, connected=v.connected, last_seen=v.last_seen,
                                 committed_seq=v.committed_seq, backlog=v.backlog,
