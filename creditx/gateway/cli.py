@@ -13,7 +13,6 @@ DIR/operator/ (or take them as flags).
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import threading
 from pathlib import Path
@@ -36,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--metrics-listen", default=None, help="Prometheus HOST:PORT (default 127.0.0.1:9741; '' = off)")
     i.add_argument("--health-listen", default=None,
                    help="plaintext health-check HOST:PORT (default 127.0.0.1:9742; '' = off)")
-    i.add_argument("--console-listen", default=None, help="web status page HOST:PORT (default 127.0.0.1:9743; '' = off)")
+    i.add_argument("--console-listen", default=None,
+                   help="web status page HOST:PORT (default 127.0.0.1:9743; '' = off)")
     i.set_defaults(func=cmd_init)
 
     r = sub.add_parser("run", help="serve Exchange and Operator over mutual TLS until SIGTERM/SIGINT")

@@ -152,7 +152,7 @@ def backfill(conn: Any, hook: StatsHook | None = None) -> None:
 
 def statistics(conn: Any, *, top_reasons: int = 5) -> dict:
     """Every figure, as JSON-ready data (``creditx gateway stats --json`` and the status page)."""
-    rows = [dict(zip(("region", "department", "type", "month", "outcome", "n"), r)) for r in conn.execute(
+    rows = [dict(zip(("region", "department", "type", "month", "outcome", "n"), r, strict=True)) for r in conn.execute(
         "SELECT region, department, type, month, outcome, n FROM stats_records "
         "ORDER BY region, department, type, month, outcome")]
 

@@ -57,7 +57,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = _base(record)
         extra = " ".join(f"{k}={_logfmt_value(v)}" for k, v in getattr(record, _FIELDS, {}).items())
-        line = f"{base['ts']} {base['level'].upper():7} {base['logger']}: {base['msg']}" + (f" {extra}" if extra else "")
+        line = f"{base['ts']} {base['level'].upper():7} {base['logger']}: {base['msg']}"
+        line += f" {extra}" if extra else ""
         return line + (f"\n{base['exc']}" if "exc" in base else "")
 
 
@@ -73,7 +74,8 @@ def check_settings(level: str, fmt: str) -> None:
 def configure(level: str = "info", fmt: str = "json", file: str | Path | None = None) -> logging.Handler:
     """Send the root logger's records at ``level`` and above to stderr (or ``file``, appended)."""
     check_settings(level, fmt)
-    handler: logging.Handler = logging.FileHandler(file, encoding="utf-8") if file else logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = (logging.FileHandler(file, encoding="utf-8") if file
+                                else logging.StreamHandler(sys.stderr))
     handler.setFormatter({"json": JsonFormatter, "logfmt": LogfmtFormatter, "text": TextFormatter}[fmt]())
     root = logging.getLogger()
     for h in list(root.handlers):

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class HolidayCalendar:
         return n
 
 
-def parse_calendar(data: dict) -> HolidayCalendar:
+def parse_calendar(data: dict[str, Any]) -> HolidayCalendar:
     hol: set[dt.date] = set()
     work: set[dt.date] = set()
     for year, entry in data["years"].items():

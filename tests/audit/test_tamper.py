@@ -24,7 +24,8 @@ from tests.gateway.push_client import PushClient, payloads
 def populated(tmp_path_factory, pki):
     d = tmp_path_factory.mktemp("gwpop") / "gw"
     init_gateway_dir(d, pki.gateway.dir, cfg=GatewayConfig(listen="127.0.0.1:0", metrics_listen="127.0.0.1:0",
-                                                            health_listen="127.0.0.1:0", console_listen="127.0.0.1:0", verify_workers=0))
+                                                            health_listen="127.0.0.1:0",
+                                                            console_listen="127.0.0.1:0", verify_workers=0))
     g = Gateway(d)
     g.start()
     try:

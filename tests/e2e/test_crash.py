@@ -42,7 +42,8 @@ def province(tmp_path):
     ca = init_ca(tmp_path / "ca", at=now)
     gw_creds = issue_gateway(ca, at=now)
     gw = tmp_path / "gateway"
-    run_creditx("gateway", "init", "--dir", str(gw), "--ca-dir", str(gw_creds.dir), "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
+    run_creditx("gateway", "init", "--dir", str(gw), "--ca-dir", str(gw_creds.dir),
+                "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
                 "--console-listen", "127.0.0.1:0")
     issue_operator(ca, name="op", at=now, out=gw / "operator")
     node_creds = issue_node(ca, region="370300", name="zibo", at=now)

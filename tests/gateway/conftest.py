@@ -19,7 +19,8 @@ def pki(tmp_path_factory):
 def gw_dir(tmp_path, pki):
     d = tmp_path / "gw"
     init_gateway_dir(d, pki.gateway.dir, cfg=GatewayConfig(listen="127.0.0.1:0", metrics_listen="127.0.0.1:0",
-                                                            health_listen="127.0.0.1:0", console_listen="127.0.0.1:0", verify_workers=0))
+                                                            health_listen="127.0.0.1:0",
+                                                            console_listen="127.0.0.1:0", verify_workers=0))
     return d
 
 

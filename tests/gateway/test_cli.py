@@ -27,8 +27,9 @@ def test_init_refuses_to_overwrite_and_names_missing_files(tmp_path, pki, capsys
 @pytest.mark.slow
 def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
     d = tmp_path / "g"
-    assert main(["gateway", "init", "--dir", str(d), "--ca-dir", str(pki.gateway.dir), "--metrics-listen", "127.0.0.1:0",
-                 "--health-listen", "127.0.0.1:0", "--console-listen", "127.0.0.1:0"]) == 0
+    assert main(["gateway", "init", "--dir", str(d), "--ca-dir", str(pki.gateway.dir),
+                 "--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
+                 "--console-listen", "127.0.0.1:0"]) == 0
     shutil.copytree(pki.operator.dir, d / "operator")
     proc = subprocess.Popen(creditx_argv("gateway", "run", "--dir", str(d)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

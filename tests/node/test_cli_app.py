@@ -45,7 +45,8 @@ def node_dir(tmp_path):
     fake = FakeGateway(max_batch_records=50)
     server, target = serve(fake, pki)
     d = tmp_path / "jinan"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir, *FREE_PORTS) == 0
+    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir,
+                   *FREE_PORTS) == 0
     yield d, fake
     server.stop(None)
 

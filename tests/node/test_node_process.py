@@ -36,7 +36,8 @@ def setup(tmp_path):
     fake = FakeGateway(max_batch_records=10, max_in_flight=1)
     server, target = serve(fake, pki)
     d = tmp_path / "node"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir, *FREE_PORTS) == 0
+    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir,
+                   *FREE_PORTS) == 0
     yield d, fake, tmp_path
     if fake.hold_acks:
         fake.hold_acks.set()

@@ -214,12 +214,14 @@ def stats_section(stats: dict) -> str:
             + _outcome_table("by record type", "by_type", stats.get("by_type", {}), "type")
             + _outcome_table("by month of receipt", "by_month", stats.get("by_month", {}), "month")
             + '<div><h2>Timeliness: within 7 working days of the decision</h2><table><tr><th>department</th>'
-              '<th class=n>accepted</th><th class=n>within 7</th><th class=n>share</th><th class=n>median days</th></tr>'
+              '<th class=n>accepted</th><th class=n>within 7</th><th class=n>share</th>'
+              '<th class=n>median days</th></tr>'
             + (timely or "<tr><td colspan=5 class=muted>none yet</td></tr>") + "</table></div></div></section>")
 
 
 def fragment(status: dict, stats: dict, rates: list[dict], now: dt.datetime) -> str:
-    banner = (f'<div class="banner" data-field="ingest_refusal">INGEST STOPPED: {escape(status["ingest_refusal"])}</div>'
+    banner = (f'<div class="banner" data-field="ingest_refusal">INGEST STOPPED: '
+              f'{escape(status["ingest_refusal"])}</div>'
               if status.get("ingest_refusal") else "")
     return (banner + nodes_section(status, now) + audit_section(status, now) + rates_section(rates)
             + rejections_section(stats) + stats_section(stats))

@@ -39,7 +39,7 @@ class Series:
         """Per interval: records decided and list changes that reached every city, per minute."""
         s = self.samples()
         out = []
-        for a, b in zip(s, s[1:]):
+        for a, b in zip(s, s[1:], strict=False):
             dt = max(b.t - a.t, 1e-6)
             out.append({"t": b.t, "ingest_per_min": 60 * (b.decided - a.decided) / dt,
                         "rejected_per_min": 60 * (b.rejected - a.rejected) / dt,

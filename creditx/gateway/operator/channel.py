@@ -16,8 +16,8 @@ from pathlib import Path
 import grpc
 
 from creditx.gateway.config import CONFIG_NAME, RUN_NAME
-from creditx.pki.names import certificate_names, dial_address, tls_name_for
 from creditx.pki.files import read_cert
+from creditx.pki.names import certificate_names, dial_address, tls_name_for
 from creditx.standard.errors import InputError, RemoteError, UnavailableError
 
 
@@ -87,7 +87,8 @@ def _explain(t: OperatorTarget, exc: grpc.RpcError) -> Exception:
         return RemoteError(f"TLS name check failed: the gateway's certificate is not valid for {checked!r}{names}: "
                            f"{details}", hint="give --server-name NAME, or set tls_server_name in gateway.json")
     if "ssl" in low or "handshake" in low or "certificate" in low or "tls" in low:
-        return RemoteError(f"TLS handshake with the gateway at {t.address} failed (checking name {checked!r}): {details}",
+        return RemoteError(f"TLS handshake with the gateway at {t.address} failed (checking name {checked!r}): "
+                           f"{details}",
                            hint="the operator certificate must come from the gateway's CA and not be revoked; "
                                 "--ca must be that CA")
     if "connection refused" in low or "failed to connect" in low:
