@@ -30,6 +30,7 @@ from creditx.ops.logs import fields
 from creditx.gateway.console.metrics import register_console_metrics
 from creditx.gateway.events import GatewayEvents
 from creditx.gateway.stats import StatsHook
+from creditx.gateway.console.reach import ListReach
 from creditx.gateway.console.wiring import Console
 from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.exchange.batches import BatchIngest
@@ -129,6 +130,8 @@ class Gateway:
         hook.on_publish = lambda head: (publish(head), self.events.published(head))
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self._checkpoint_tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
+        self.reach = ListReach(c.path(d, "database"), self.registry)  # list changes reaching every city
+        self.lists.servicer.on_reported = self.reach.reported
         self.console = Console(self) if c.console_listen else None  # the operator's web page
         if self.console is not None:
             self.console.schedule(self.scheduler)
@@ -190,6 +193,7 @@ class Gateway:
         self.pool.close()
         self.checkpointer.close()
         self.lists.close()
+        self.reach.close()
         self.store.close()
         try:
             (self.dir / RUN_NAME).unlink()

@@ -11,7 +11,10 @@ Counted per decided record:
   working days from the decision date (CF_JDRQ / XK_JDRQ / MD_LRRQ) to receipt, counted with
   the State Council holiday calendar (:mod:`creditx.standard.workdays`); ``estimated`` = 1
   when a year is outside the calendar's data;
-* ``stats_reasons(department, reason, n)`` — rejections by reason code.
+* ``stats_reasons(department, reason, n)`` — rejections by reason code;
+* ``stats_list_reach(list_type, kind, le_s, n)`` — list changes that have reached every city,
+  by how long that took from the gateway's decision (buckets of :data:`REACH_BUCKETS_S`),
+  counted by :class:`creditx.gateway.console.reach.ListReach` as nodes report their position.
 
 What a node sends must not grow these tables without bound: a department name is cut to
 :data:`MAX_DEPARTMENT_CHARS` characters and a region counts at most
@@ -48,7 +51,11 @@ DDL = (
     "estimated INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (department, type, working_days, estimated))",
     "CREATE TABLE stats_reasons (department TEXT NOT NULL, reason TEXT NOT NULL, n INTEGER NOT NULL, "
     "PRIMARY KEY (department, reason))",
+    # list changes that reached every city, by how long that took (seconds, upper bound of a bucket)
+    "CREATE TABLE stats_list_reach (list_type TEXT NOT NULL, kind TEXT NOT NULL, le_s INTEGER NOT NULL, "
+    "n INTEGER NOT NULL, PRIMARY KEY (list_type, kind, le_s))",
 )
+REACH_BUCKETS_S = (1, 5, 15, 60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400, 1 << 31)
 
 
 def create_tables(conn: Any) -> None:
@@ -187,10 +194,25 @@ def statistics(conn: Any, *, top_reasons: int = 5) -> dict:
         if len(lst) < top_reasons:
             lst.append({"reason": reason, "n": n})
     decided = sum(outcomes.values())
+    reach: dict[str, dict[str, int]] = {}
+    buckets: Counter = Counter()
+    for lt, kind, le, n in conn.execute("SELECT list_type, kind, le_s, n FROM stats_list_reach ORDER BY le_s"):
+        reach.setdefault(lt, {}).setdefault(kind, 0)
+        reach[lt][kind] += n
+        buckets[le] += n
+    reached = sum(buckets.values())
+    within = []
+    seen = 0
+    for le in REACH_BUCKETS_S:
+        seen += buckets.get(le, 0)
+        within.append({"within_s": le if le < REACH_BUCKETS_S[-1] else None, "changes": seen})
     return {"records": sum(outcomes.values()), "by_outcome": dict(sorted(outcomes.items())),
             "rejection_rate": round(outcomes["REJECTED"] / decided, 4) if decided else None,
             "by_region": total("region"), "by_department": total("department"), "by_type": total("type"),
             "by_month": total("month"), "timeliness": timeliness, "top_rejection_reasons": reasons,
+            "list_changes_reached_every_city": {"changes": reached, "by_type": dict(sorted(reach.items())),
+                                                "cumulative": within,
+                                                "median_within_s": _median(list(buckets.items()))},
             "rows": rows, "calendar_years": sorted(china_calendar().years),
             "timely_working_days": TIMELY_WORKING_DAYS}
 

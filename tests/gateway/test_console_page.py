@@ -156,6 +156,7 @@ def test_page_shows_the_gateways_own_figures_and_updates_itself(province, pki, b
     for dept, reasons in stats["top_rejection_reasons"].items():
         for r in reasons:
             assert int(shown[f"top_rejection_reasons.{dept}.{r['reason']}"]) == r["n"]
+    assert int(shown["list_reach.changes"]) == stats["list_changes_reached_every_city"]["changes"]
     plot = browser.find_element(By.ID, "plot-ingest")
     assert int(plot.get_attribute("data-points") or 0) >= 1 or "collecting" in plot.text
     _shot(browser, "overview")

@@ -193,6 +193,10 @@ def rejections_section(stats: dict) -> str:
             + ("".join(rows) or "<tr><td colspan=3 class=muted>no rejections</td></tr>") + "</table></section>")
 
 
+def _secs(s: int) -> str:
+    return f"{s} s" if s < 60 else f"{s // 60} min" if s < 3600 else f"{s // 3600} h" if s < 86400 else f"{s // 86400} d"
+
+
 def _days(n: int | None) -> str:
     from creditx.gateway.stats import WORKING_DAYS_CAP
 
@@ -206,6 +210,14 @@ def stats_section(stats: dict) -> str:
         + _cell("-" if t["share_within_7"] is None else f"{100 * t['share_within_7']:.1f} %",
                 num=True, stat=f"timeliness.{t['department']}.share_within_7")
         + _cell(_days(t["median_working_days"]), num=True) + "</tr>" for t in stats.get("timeliness", []))
+    reach = stats.get("list_changes_reached_every_city", {})
+    reach_rows = "".join(
+        "<tr>" + _cell("any time" if c["within_s"] is None else f"within {_secs(c['within_s'])}")
+        + _cell(c["changes"], num=True, stat=f"list_reach.{c['within_s']}") + "</tr>"
+        for c in reach.get("cumulative", []))
+    reach_html = ('<div><h2>List changes that reached every city: <span data-stat="list_reach.changes">'
+                  f'{reach.get("changes", 0)}</span></h2><table><tr><th>how fast</th><th class=n>changes</th></tr>'
+                  f'{reach_rows}</table></div>')
     return ('<section id="stats"><h2>Statistics <span class="muted">(<span data-stat="records">'
             f'{stats.get("records", 0)}</span> records decided)</span></h2><div class="grid">'
             + _outcome_table("by city", "by_region", stats.get("by_region", {}), "region")
@@ -216,7 +228,8 @@ def stats_section(stats: dict) -> str:
             + '<div><h2>Timeliness: within 7 working days of the decision</h2><table><tr><th>department</th>'
               '<th class=n>accepted</th><th class=n>within 7</th><th class=n>share</th>'
               '<th class=n>median days</th></tr>'
-            + (timely or "<tr><td colspan=5 class=muted>none yet</td></tr>") + "</table></div></div></section>")
+            + (timely or "<tr><td colspan=5 class=muted>none yet</td></tr>") + "</table></div>"
+            + reach_html + "</div></section>")
 
 
 def fragment(status: dict, stats: dict, rates: list[dict], now: dt.datetime) -> str:

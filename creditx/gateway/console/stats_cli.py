@@ -60,6 +60,10 @@ def cmd_stats(args) -> int:
                          "-" if t["share_within_7"] is None else f"{100 * t['share_within_7']:.1f} %",
                          t["median_working_days"], t["estimated"]) for t in st["timeliness"]],
                        ["department", "accepted", "within 7", "share", "median", "estimated"]))
+    reach = st["list_changes_reached_every_city"]
+    print(f"\nlist changes that reached every city: {reach['changes']}")
+    print(format_table([("any time" if c["within_s"] is None else f"<= {c['within_s']} s", c["changes"])
+                        for c in reach["cumulative"]], ["how fast", "changes"]))
     print("\nmost common rejection reasons")
     print(format_table([(d, ", ".join(f"{r['reason']}×{r['n']}" for r in rs))
                         for d, rs in st["top_rejection_reasons"].items()], ["department", "reasons"]))
