@@ -201,17 +201,17 @@ def statistics(conn: Any, *, top_reasons: int = 5) -> dict:
         reach[lt][kind] += n
         buckets[le] += n
     reached = sum(buckets.values())
-    within = []
+    cumulative: list[dict] = []
     seen = 0
     for le in REACH_BUCKETS_S:
         seen += buckets.get(le, 0)
-        within.append({"within_s": le if le < REACH_BUCKETS_S[-1] else None, "changes": seen})
+        cumulative.append({"within_s": le if le < REACH_BUCKETS_S[-1] else None, "changes": seen})
     return {"records": sum(outcomes.values()), "by_outcome": dict(sorted(outcomes.items())),
             "rejection_rate": round(outcomes["REJECTED"] / decided, 4) if decided else None,
             "by_region": total("region"), "by_department": total("department"), "by_type": total("type"),
             "by_month": total("month"), "timeliness": timeliness, "top_rejection_reasons": reasons,
             "list_changes_reached_every_city": {"changes": reached, "by_type": dict(sorted(reach.items())),
-                                                "cumulative": within,
+                                                "cumulative": cumulative,
                                                 "median_within_s": _median(list(buckets.items()))},
             "rows": rows, "calendar_years": sorted(china_calendar().years),
             "timely_working_days": TIMELY_WORKING_DAYS}

@@ -194,7 +194,10 @@ def rejections_section(stats: dict) -> str:
 
 
 def _secs(s: int) -> str:
-    return f"{s} s" if s < 60 else f"{s // 60} min" if s < 3600 else f"{s // 3600} h" if s < 86400 else f"{s // 86400} d"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if s >= size:
+            return f"{s // size} {unit}"
+    return f"{s} s"
 
 
 def _days(n: int | None) -> str:
