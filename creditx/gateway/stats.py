@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -63,15 +64,24 @@ def create_tables(conn: Any) -> None:
         conn.execute(stmt)
 
 
-def _fields(payload: bytes | None) -> dict:
+_FIELD_RES = {code: re.compile(rb'"' + code.encode() + rb'"\s*:\s*"((?:[^"\\]|\\.)*)"')
+              for code in (*DEPARTMENT_FIELD.values(), *DECISION_DATE_FIELD.values())}
+
+
+def field_value(payload: bytes | None, code: str) -> str:
+    """One string field of a record payload without parsing all of it (this runs inside the
+    batch transaction). Sound for JSON: inside a string every quote is escaped, so
+    ``"CODE":"`` only occurs where CODE is a key; field codes are unique to ``fields``."""
     if not payload:
-        return {}
+        return ""
+    m = _FIELD_RES[code].search(payload)
+    if m is None:
+        return ""
+    raw = m.group(1)
     try:
-        obj = json.loads(payload)
+        return json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode("utf-8")
     except (ValueError, UnicodeDecodeError):
-        return {}
-    f = obj.get("fields") if isinstance(obj, dict) else None
-    return f if isinstance(f, dict) else {}
+        return ""
 
 
 def _text(v: object) -> str:
@@ -105,6 +115,14 @@ class StatsHook:
         known.add(name)
         return name
 
+    def _elapsed(self, stamp: str, day: dt.date) -> tuple[int, int]:
+        try:
+            decided = dt.date.fromisoformat(stamp)
+        except ValueError:
+            return (-1, 0)
+        wd = self.calendar.working_days_between(decided, day, cap=WORKING_DAYS_CAP)
+        return wd, int(not (self.calendar.covered(decided) and self.calendar.covered(day)))
+
     def append(self, conn: Any, node: str, rows: Iterable[tuple[int, str, str, str, bytes | None]], at: str) -> None:
         """``rows``: (outcome, reason, record type, region, payload) of each decided record."""
         records: Counter = Counter()
@@ -112,23 +130,24 @@ class StatsHook:
         reasons: Counter = Counter()
         day = received_day(at)
         month = day.strftime("%Y-%m") if day else at[:7]
+        elapsed: dict[str, tuple[int, int]] = {}  # decision date → (working days, estimated): dates repeat
         for outcome, reason, rtype, region, payload in rows:
-            fields = _fields(payload)
             rtype = rtype or UNKNOWN
             region = region or node
-            dept = self._department(conn, region, _text(fields.get(DEPARTMENT_FIELD.get(rtype, ""))) or UNKNOWN)
+            code = DEPARTMENT_FIELD.get(rtype)
+            dept = self._department(conn, region, (_text(field_value(payload, code)) if code else "") or UNKNOWN)
             name = OUTCOMES.get(int(outcome), str(outcome))
             records[(region, dept, rtype, month, name)] += 1
             if name == "REJECTED":
                 reasons[(dept, reason or UNKNOWN)] += 1
             elif name == "ACCEPTED" and day is not None:
-                try:
-                    decided = dt.date.fromisoformat(str(fields.get(DECISION_DATE_FIELD.get(rtype, ""), ""))[:10])
-                except ValueError:
-                    continue
-                wd = self.calendar.working_days_between(decided, day, cap=WORKING_DAYS_CAP)
-                est = int(not (self.calendar.covered(decided) and self.calendar.covered(day)))
-                timely[(dept, rtype, wd, est)] += 1
+                date_code = DECISION_DATE_FIELD.get(rtype)
+                stamp = field_value(payload, date_code)[:10] if date_code else ""
+                took = elapsed.get(stamp)
+                if took is None:
+                    took = elapsed[stamp] = self._elapsed(stamp, day)
+                if took[0] >= 0:
+                    timely[(dept, rtype, *took)] += 1
         _upsert(conn, "stats_records", ("region", "department", "type", "month", "outcome"), records)
         _upsert(conn, "stats_timeliness", ("department", "type", "working_days", "estimated"), timely)
         _upsert(conn, "stats_reasons", ("department", "reason"), reasons)

@@ -11,7 +11,7 @@ from typing import Any
 
 from creditx.gateway.console.http import ConsoleData, ConsoleServer, load_token
 from creditx.gateway.console.series import Sample, Series
-from creditx.gateway.stats import DEPARTMENT_FIELD, UNKNOWN, _fields, _text
+from creditx.gateway.stats import DEPARTMENT_FIELD, UNKNOWN, _text, field_value
 
 SAMPLE_S = 5
 
@@ -25,8 +25,8 @@ def rejected_records(db: Path, reason: str, department: str, limit: int, *, scan
                 "SELECT id, node, source_seq, type, reason, requirement, field, message, received_at, payload "
                 "FROM records WHERE outcome = 4 AND reason = ? ORDER BY id DESC LIMIT ?", (reason, scan)):
             if department:
-                dept = _text(_fields(bytes(payload) if payload else None).get(DEPARTMENT_FIELD.get(rtype or "", ""))) \
-                    or UNKNOWN
+                code = DEPARTMENT_FIELD.get(rtype or "")
+                dept = (_text(field_value(bytes(payload) if payload else None, code)) if code else "") or UNKNOWN
                 if dept != department:
                     continue
             out.append({"id": rid, "node": node, "source_seq": seq, "type": rtype, "reason": rsn,
