@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter as PCounter, Histogram
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import Counter as PCounter
 
 from creditx.ops.grpc_metrics import BUCKETS
 from creditx.ops.logs import fields

@@ -30,6 +30,8 @@ from creditx.ops.logs import fields
 from creditx.gateway.console.metrics import register_console_metrics
 from creditx.gateway.events import GatewayEvents
 from creditx.gateway.stats import StatsHook
+from creditx.gateway.console.reach import ListReach
+from creditx.gateway.console.wiring import Console
 from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
@@ -172,6 +174,11 @@ class Gateway:
         hook.on_publish = lambda head: (publish(head), self.events.published(head))
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self._checkpoint_tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
+        self.reach = ListReach(c.path(d, "database"), self.registry)  # list changes reaching every city
+        self.lists.servicer.on_reported = self.reach.reported
+        self.console = Console(self) if c.console_listen else None  # the operator's web page
+        if self.console is not None:
+            self.console.schedule(self.scheduler)
         self._http = None
 
     def statistics(self) -> dict:
@@ -202,13 +209,18 @@ class Gateway:
         if self.plain_health is not None:
             self.plain_health.start()
             run["health"] = self.plain_health.address
+        if self.console is not None:
+            self.console.start()
+            run["console"] = self.console.url
         for name in ("",) + SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.scheduler.start()
         log.info(
             "gateway started",
             extra=fields(
-                event="start", address=self.address, **{k: v for k, v in run.items() if k in ("metrics", "health")}
+                event="start",
+                address=self.address,
+                **{k: v for k, v in run.items() if k in ("metrics", "health", "console")},
             ),
         )
         write_json_atomic(self.dir / RUN_NAME, run)
@@ -225,10 +237,13 @@ class Gateway:
             self._http.shutdown()
         if self.plain_health is not None:
             self.plain_health.stop()
+        if self.console is not None:
+            self.console.stop()
         log.info("gateway stopped", extra=fields(event="stop", address=self.address))
         self.pool.close()
         self.checkpointer.close()
         self.lists.close()
+        self.reach.close()
         self.store.close()
         try:
             (self.dir / RUN_NAME).unlink()

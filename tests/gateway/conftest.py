@@ -22,7 +22,11 @@ def gw_dir(tmp_path, pki):
         d,
         pki.gateway.dir,
         cfg=GatewayConfig(
-            listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0", verify_workers=0
+            listen="127.0.0.1:0",
+            metrics_listen="127.0.0.1:0",
+            health_listen="127.0.0.1:0",
+            console_listen="127.0.0.1:0",
+            verify_workers=0,
         ),
     )
     return d

@@ -56,6 +56,7 @@ def _fail(context, code: grpc.StatusCode, reason: str, rule: str, message: str, 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
     on_delivered = None  # ([at_unix_ms of each change sent]) -> None: creditx.gateway.events
+    on_reported = None  # () -> None after a node's position is stored: creditx.gateway.console.reach
 
     def __init__(
         self,
@@ -255,6 +256,8 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         """DIST-043 (also from Exchange.Heartbeat.applied_list_seq)."""
         with self._wlock:
             store.report_applied(self._writer, node, applied, verified, rfc3339(self.clock()))
+        if self.on_reported is not None:
+            self.on_reported()
 
     def lags(self, now: datetime) -> tuple[int, dict[str, store.Lag]]:
         """DIST-043: (list head, per-node lag) for the operator status and metrics."""

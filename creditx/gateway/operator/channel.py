@@ -16,8 +16,8 @@ from pathlib import Path
 import grpc
 
 from creditx.gateway.config import CONFIG_NAME, RUN_NAME
-from creditx.pki.names import certificate_names, dial_address, tls_name_for
 from creditx.pki.files import read_cert
+from creditx.pki.names import certificate_names, dial_address, tls_name_for
 from creditx.standard.errors import InputError, RemoteError, UnavailableError
 
 
