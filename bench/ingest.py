@@ -241,7 +241,11 @@ def end_to_end(pki, root: Path, records, batch: int, workers: int, audit: bool) 
         d,
         pki.gateway.dir,
         cfg=replace(
-            GatewayConfig(), max_batch_records=batch, metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0"
+            GatewayConfig(),
+            max_batch_records=batch,
+            metrics_listen="127.0.0.1:0",
+            health_listen="127.0.0.1:0",
+            console_listen="127.0.0.1:0",
         ),
     )
     ctx = mp.get_context("spawn")

@@ -26,6 +26,8 @@ from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
 from creditx.gateway.console.metrics import register_console_metrics
+from creditx.gateway.console.reach import ListReach
+from creditx.gateway.console.wiring import Console
 from creditx.gateway.events import GatewayEvents
 from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
@@ -184,6 +186,11 @@ class Gateway:
         self.lists.servicer.on_delivered = self.events.delivered
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self._checkpoint_tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
+        self.reach = ListReach(c.database_spec(d), self.registry)  # list changes reaching every city
+        self.lists.servicer.on_reported = self.reach.reported
+        self.console = Console(self) if c.console_listen else None  # the operator's web page
+        if self.console is not None:
+            self.console.schedule(self.scheduler)
         self._http: WSGIServer | None = None
 
     def statistics(self) -> dict:
@@ -219,13 +226,18 @@ class Gateway:
         if self.plain_health is not None:
             self.plain_health.start()
             run["health"] = self.plain_health.address
+        if self.console is not None:
+            self.console.start()
+            run["console"] = self.console.url
         for name in ("",) + SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.scheduler.start()
         log.info(
             "gateway started",
             extra=fields(
-                event="start", address=self.address, **{k: v for k, v in run.items() if k in ("metrics", "health")}
+                event="start",
+                address=self.address,
+                **{k: v for k, v in run.items() if k in ("metrics", "health", "console")},
             ),
         )
         write_json_atomic(self.dir / RUN_NAME, run)
@@ -242,10 +254,13 @@ class Gateway:
             self._http.shutdown()
         if self.plain_health is not None:
             self.plain_health.stop()
+        if self.console is not None:
+            self.console.stop()
         log.info("gateway stopped", extra=fields(event="stop", address=self.address))
         self.pool.close()
         self.checkpointer.close()
         self.lists.close()
+        self.reach.close()
         self.store.close()
         try:
             (self.dir / RUN_NAME).unlink()

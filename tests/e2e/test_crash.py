@@ -53,6 +53,8 @@ def province(tmp_path):
         "127.0.0.1:0",
         "--health-listen",
         "127.0.0.1:0",
+        "--console-listen",
+        "127.0.0.1:0",
     )
     issue_operator(ca, name="op", at=now, out=gw / "operator")
     node_creds = issue_node(ca, region="370300", name="zibo", at=now)

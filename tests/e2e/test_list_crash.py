@@ -75,6 +75,8 @@ class Province:
             "127.0.0.1:0",
             "--health-listen",
             "127.0.0.1:0",
+            "--console-listen",
+            "127.0.0.1:0",
         )
         self.children: list[Child] = []
         self.gateway, info = start_gateway(self.gw)

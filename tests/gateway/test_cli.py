@@ -64,6 +64,8 @@ def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
                 "127.0.0.1:0",
                 "--health-listen",
                 "127.0.0.1:0",
+                "--console-listen",
+                "127.0.0.1:0",
             ]
         )
         == 0

@@ -57,6 +57,7 @@ def _fail(context, status: str, reason: str, rule: str, message: str, hint: str 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
     on_delivered = None  # ([at_unix_ms of each change sent]) -> None: creditx.gateway.events
+    on_reported = None  # () -> None after a node's position is stored: creditx.gateway.console.reach
 
     def __init__(
         self,
@@ -225,6 +226,8 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
     ) -> lpb.ReportAppliedResponse:
         node = self._node(context)
         self.progress.report(node, request.applied_list_seq, request.checkpoint_verified)
+        if self.on_reported is not None:  # the console's list-reach counter
+            self.on_reported()
         return lpb.ReportAppliedResponse(head_list_seq=self.progress.head())
 
     def close(self) -> None:

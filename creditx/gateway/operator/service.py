@@ -53,6 +53,10 @@ class OperatorServicer(operator_pb2_grpc.OperatorServicer):
 
     def Status(self, request: opb.StatusRequest, context: grpc.ServicerContext) -> opb.StatusResponse:
         self._check(context)
+        return self.status_response()
+
+    def status_response(self) -> opb.StatusResponse:
+        """The Status answer itself (also shown on the operator's web page)."""
         now = self.clock()
         nodes = [
             opb.NodeStatus(
