@@ -20,7 +20,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from creditx.pki.tls import FileTrustSource, server_credentials
+from creditx.pki.tls import FileTrustSource, IdentityInterceptor, server_credentials
+from creditx.gateway.access import METHOD_ROLES
+from creditx.gateway.members import REGISTRY_FILE, RegistrySource
+from creditx.gateway.revocation import CrlRefresher
 from creditx.pki.files import read_key
 from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
 from creditx.gateway.audit.leaves import rfc3339
@@ -67,8 +70,11 @@ class Gateway:
         self.pool = CheckPool(c.verify_workers if workers is None else workers)
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
+        self.crl = CrlRefresher.for_gateway(self.trust, c.path(d, "crl"), c.crl_url, c.path(d, "tls_cert"))
         self.presence = Presence()
-        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
+        self.registry = RegistrySource(self.dir / REGISTRY_FILE, c.path(d, "signing_cert"), clock)  # SEC-036
+        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit,
+                             registry=self.registry)
         self.checkpointer = Checkpointer(c.path(d, "database"), origin_for(c.name),
                                          lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
         self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,
@@ -87,6 +93,7 @@ class Gateway:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
             maximum_concurrent_rpcs=c.max_concurrent_streams,
+            interceptors=[IdentityInterceptor(self.trust, METHOD_ROLES, clock=clock)],  # SEC-034: one gate
             options=[("grpc.max_receive_message_length", c.max_message_bytes),
                      ("grpc.max_send_message_length", c.max_message_bytes),
                      ("grpc.keepalive_time_ms", c.keepalive_time_s * ms),
@@ -108,7 +115,8 @@ class Gateway:
         if self.port == 0:
             raise OSError(f"cannot listen on {c.listen}")
         self.host = c.listen.rsplit(":", 1)[0]
-        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
+        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick,
+                                        refresh_crl=self.crl.refresh)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
         self._http = None
 
@@ -117,6 +125,7 @@ class Gateway:
         return f"{self.host}:{self.port}"
 
     def start(self) -> dict:
+        self.crl.refresh()  # SEC-043: the newest CRL before the first call
         self.pool.warm()
         self.server.start()
         host, port = self.cfg.metrics_listen.rsplit(":", 1)

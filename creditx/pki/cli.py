@@ -55,8 +55,9 @@ def _print_paths(args, what: str, creds) -> int:
 
 def cmd_init_ca(args) -> int:
     ca = init_ca(Path(args.dir), at=_now(), name=args.name, passphrase=_passphrase(args),
-                 days=args.days, key_type=args.key_type)
+                 days=args.days, key_type=args.key_type, crl_url=args.crl_url)
     print(f"created CA {ca.cert.subject.rfc4514_string()} in {ca.dir}")
+    print(f"  CRL published at {ca.crl_url}  (named in every certificate's CRL distribution point)")
     print(f"  certificate {ca.path(files.CA_CERT)}  (fingerprint {fingerprint(ca.cert)})")
     print(f"  key         {ca.path(files.CA_KEY)}  (mode 0600)")
     return 0
@@ -81,9 +82,13 @@ def cmd_issue_operator(args) -> int:
 
 
 def cmd_revoke(args) -> int:
-    row = revoke(_ca(args), args.serial, at=_now(), reason=args.reason)
+    ca = _ca(args)
+    row = revoke(ca, args.serial, at=_now(), reason=args.reason)
     print(f"revoked {row['serial']} ({row['role']} {row['holder']}); "
           f"CRL updated: {Path(args.dir) / files.CRL}")
+    if ca.crl_url:
+        print(f"  published at {ca.crl_url}: running gateways refuse the certificate at their next "
+              "CRL refresh (crl_reload_s, default 30 s)")
     return 0
 
 
@@ -178,6 +183,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default=DEFAULT_CA_NAME, help="CA common name")
     p.add_argument("--days", type=int, default=3650, help="validity in days (default 3650)")
     p.add_argument("--key-type", choices=sorted(KEY_TYPES), default="ecdsa-p256")
+    p.add_argument("--crl-url", metavar="URL",
+                   help="where crl.pem is published (file: or http(s): URL; default the file: URI of DIR/crl.pem); "
+                        "every certificate names it and gateways fetch revocations from it (SEC-043)")
 
     p = add("issue-node", cmd_issue_node, "issue a node's auth and signing certificates")
     p.add_argument("--region", required=True, help="370000 or a city code, e.g. 370100")

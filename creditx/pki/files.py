@@ -54,6 +54,7 @@ CA_CERT = "ca.crt"
 CA_KEY = "ca.key"
 ISSUANCE_DB = "issuance.db"
 CRL = "crl.pem"
+CRL_URL = "crl-url"  # where the CA publishes crl.pem; named in every leaf's CRL distribution point (SEC-043)
 ISSUED = "issued"
 
 AUTH_CERT, AUTH_KEY = "auth.crt", "auth.key"

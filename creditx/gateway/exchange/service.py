@@ -15,8 +15,8 @@ from datetime import datetime
 
 import grpc
 
-from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
-from creditx.pki.profiles import NODE_AUTH
+from creditx.pki.identity import Identity, IdentityError
+from creditx.pki.tls import reverify
 from creditx.v1 import exchange_pb2 as pb
 from creditx.v1 import exchange_pb2_grpc
 from creditx.gateway.audit.leaves import rfc3339
@@ -25,22 +25,8 @@ from creditx.gateway.config import GatewayConfig
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.presence import Presence
+from creditx.gateway.access import caller
 from creditx.gateway.call_errors import BatchError, abort, from_identity
-
-
-def peer_certificate(context: grpc.ServicerContext) -> bytes:
-    certs = context.auth_context().get("x509_pem_cert") or []
-    if not certs:
-        raise BatchError("UNAUTHENTICATED", "PEER_UNAUTHENTICATED", "no client certificate; mutual TLS required")
-    return certs[0]
-
-
-def identify(pem: bytes, trust: TrustStore, at: datetime, role: str) -> Identity:
-    """The peer's verified identity for ``role`` (SEC-030…), or BatchError."""
-    try:
-        return verify(pem, trust, at=at, roles=role)
-    except IdentityError as exc:
-        raise from_identity(exc) from None
 
 
 def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
@@ -69,11 +55,12 @@ def to_ack(d: Decision) -> pb.RecordAck:
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     on_applied = None  # (region, applied_list_seq) -> None: creditx.gateway.lists.wiring.Lists.applied
     def __init__(self, ingest: BatchIngest, keys: KeyRegistry, presence: Presence, cfg: GatewayConfig,
-                 clock: Callable[[], datetime], *, peer: Callable[[grpc.ServicerContext], bytes] = peer_certificate,
+                 clock: Callable[[], datetime], *,
+                 identity: Callable[[grpc.ServicerContext], Identity] = caller,
                  checkpointer=None, signing_cert_der: bytes = b"") -> None:
         self.ingest, self.keys, self.presence, self.cfg, self.clock = ingest, keys, presence, cfg, clock
         self.store = ingest.store
-        self.peer = peer
+        self.identity = identity  # the caller verified by the gate (creditx.gateway.access)
         self.checkpointer = checkpointer  # creditx.gateway.audit.checkpoints.Checkpointer: receipts, fail closed (AUD-040)
         self.signing_cert_der = signing_cert_der  # handed to nodes for checkpoint checks
         self.stopping = threading.Event()
@@ -83,7 +70,14 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     def _node(self, context) -> Identity:
         if self.stopping.is_set():
             raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; retry later")
-        return identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH)
+        return self.identity(context)
+
+    def _still_trusted(self, ident: Identity) -> None:
+        """SEC-042: a stream opened before a revocation ends at its next batch."""
+        try:
+            reverify(ident, self.keys.trust, self.clock())
+        except IdentityError as exc:
+            raise from_identity(exc) from None
 
     def Handshake(self, request, context):
         try:
@@ -134,12 +128,13 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                                       "one stream per node (SYNC-015), retry after it closes"))
         self.presence.open(node, self.clock())
         try:
-            yield from self._push(node, request_iterator, context)
+            yield from self._push(ident, request_iterator, context)
         finally:
             self.presence.close(node, self.clock())
             lock.release()
 
-    def _push(self, node: str, request_iterator, context):
+    def _push(self, ident: Identity, request_iterator, context):
+        node = ident.region
         pipe: queue.Queue = queue.Queue(maxsize=max(1, self.cfg.max_in_flight_batches))
         in_flight: dict[int, bytes] = {}
         guard = threading.Lock()
@@ -157,6 +152,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     refusal = self.checkpointer.refusal() if self.checkpointer else ""
                     if refusal:
                         raise BatchError("UNAVAILABLE", "AUDIT_UNSEALED", refusal)
+                    self._still_trusted(ident)
                     records = to_incoming(req, self.cfg.max_batch_records)
                     now = self.clock()
                     grants = self.keys.grants(node, self.store.signing_certs(node), now)

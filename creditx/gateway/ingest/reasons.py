@@ -29,9 +29,9 @@ REASONS: dict[str, tuple[str, str]] = {
     "SYNC_VERSION_CONFLICT": ("SYNC-023", "send a correction with a higher version number"),
     # signing certificate / envelope
     "SIG_UNKNOWN_KEY": ("SYNC-030", "present the signing certificate in the handshake"),
-    # authorisation: checked in creditx.gateway.ingest.check against the node's certificate region
-    # (creditx.pki.identity.authorise_region states the same SEC-032 rule for callers holding an Identity)
+    # authorisation: one rule, creditx.standard.registry.authorise (messages and fixes come from it)
     "SEC_REGION_MISMATCH": ("SEC-032", "a node sends records of its own region only (370000: province)"),
+    "SEC_AUTHORITY_NOT_GRANTED": ("SEC-036", "send the record through the member granted its deciding body"),
 }
 
 def requirement_of(reason: str, default: str = "") -> str:
