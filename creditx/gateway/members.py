@@ -14,21 +14,32 @@ import logging
 import os
 import threading
 from dataclasses import replace
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from creditx.gateway.audit.leaves import rfc3339
 from creditx.pki import files
 from creditx.pki.profiles import key_id
-from creditx.standard.envelope import Envelope, SignatureError, Signer, sign_envelope, verify_envelope
+from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.errors import InputError
 from creditx.standard.registry import (REGISTRY_PAYLOAD_TYPE, Grant, Member, Registry, RegistryError,
-                                       acceptable, decode, encode)
+                                       acceptable, encode, open_registry)
 from creditx.standard.synth.members import seed_registry
 
 REGISTRY_FILE = "registry.json"
 VALID_DAYS = 365
 log = logging.getLogger("creditx.gateway.members")
+
+
+def version_recorder(store, clock):  # type: ignore[no-untyped-def]
+    """``on_accept`` for RegistrySource: keep each version's signed bytes before it is used (SEC-038)."""
+    import hashlib
+
+    def record(reg: Registry, raw: bytes) -> None:
+        store.record_registry(reg.version, hashlib.sha256(raw).hexdigest(), raw, reg.issued_at, reg.expires_at,
+                              rfc3339(clock()))
+    return record
 
 
 def sign_registry(reg: Registry, signing_key_path: Path) -> bytes:
@@ -39,15 +50,16 @@ def sign_registry(reg: Registry, signing_key_path: Path) -> bytes:
 def read_registry(path: Path, signing_cert_path: Path) -> Registry:
     """The registry in ``path`` if the gateway's signing key signed it; RegistryError otherwise."""
     try:
-        env = Envelope.from_json(Path(path).read_bytes())
-        pub = files.read_cert(signing_cert_path).public_key()
-        kid = key_id(pub)
-        verify_envelope(env, lambda k: pub if k == kid else None, expected_type=REGISTRY_PAYLOAD_TYPE)
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise RegistryError("REGISTRY_MISSING", f"{path} does not exist") from None
-    except SignatureError as exc:
-        raise RegistryError("REGISTRY_SIGNATURE", f"{path}: {exc.reason}: {exc.detail}") from None
-    return decode(env.payload)
+    return _open(raw, signing_cert_path)
+
+
+def _open(raw: bytes, signing_cert_path: Path) -> Registry:
+    pub = files.read_cert(signing_cert_path).public_key()
+    kid = key_id(pub)
+    return open_registry(raw, lambda k: pub if k == kid else None)
 
 
 def write_registry(directory: Path, reg: Registry, signing_key_path: Path) -> Path:
@@ -100,8 +112,11 @@ class RegistrySource:
     """The registry in force: re-read when the file changes; a bad, expired or older file is
     logged and the version in force stays (SEC-038)."""
 
-    def __init__(self, path: Path, signing_cert_path: Path, clock) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, path: Path, signing_cert_path: Path, clock,  # type: ignore[no-untyped-def]
+                 on_accept: Callable[[Registry, bytes], None] = lambda reg, raw: None) -> None:
         self.path, self.cert, self.clock = Path(path), Path(signing_cert_path), clock
+        self.on_accept = on_accept  # e.g. record the version in the audit log, before it is used
+        self.envelope = b""  # the signed bytes of the version in force (served to nodes, SEC-039)
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._reg: Registry | None = None
@@ -117,11 +132,13 @@ class RegistrySource:
             if stamp is not None and stamp != self._stamp:
                 self._stamp = stamp
                 try:
-                    reg = read_registry(self.path, self.cert)
+                    raw = self.path.read_bytes()
+                    reg = _open(raw, self.cert)
                     acceptable(reg, self._reg, rfc3339(self.clock()))
-                    self._reg = reg
-                except RegistryError as exc:
-                    self.last_error = exc.reason
+                    self.on_accept(reg, raw)
+                    self._reg, self.envelope = reg, raw
+                except (RegistryError, OSError) as exc:
+                    self.last_error = getattr(exc, "reason", type(exc).__name__)
                     log.error("member registry %s refused, version %s stays in force: %s", self.path,
                               self._reg.version if self._reg else "none", exc)
             if self._reg is not None and self._reg.expires_at <= rfc3339(self.clock()):

@@ -8,6 +8,7 @@ in-flight batches finish and commit within the grace period, then the pool and s
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from prometheus_client import start_http_server
 
 from creditx.pki.tls import FileTrustSource, IdentityInterceptor, server_credentials
 from creditx.gateway.access import METHOD_ROLES
-from creditx.gateway.members import REGISTRY_FILE, RegistrySource
+from creditx.gateway.members import REGISTRY_FILE, RegistrySource, version_recorder
 from creditx.gateway.revocation import CrlRefresher
 from creditx.pki.files import read_key
 from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
@@ -43,6 +44,7 @@ from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
 from creditx.gateway.store.sqlite import SqliteStore
 
+log = logging.getLogger("creditx.gateway")
 SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
 
 
@@ -72,7 +74,8 @@ class Gateway:
         self.keys = KeyRegistry(self.trust)
         self.crl = CrlRefresher.for_gateway(self.trust, c.path(d, "crl"), c.crl_url, c.path(d, "tls_cert"))
         self.presence = Presence()
-        self.registry = RegistrySource(self.dir / REGISTRY_FILE, c.path(d, "signing_cert"), clock)  # SEC-036
+        self.registry = RegistrySource(self.dir / REGISTRY_FILE, c.path(d, "signing_cert"), clock,  # SEC-036/038
+                                       on_accept=version_recorder(self.store, clock))
         ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit,
                              registry=self.registry)
         self.checkpointer = Checkpointer(c.path(d, "database"), origin_for(c.name),
@@ -126,6 +129,9 @@ class Gateway:
 
     def start(self) -> dict:
         self.crl.refresh()  # SEC-043: the newest CRL before the first call
+        if self.registry() is None:  # SEC-038: the registry in force, logged before the first batch
+            log.warning("no usable member registry (%s): every record will be refused SEC_AUTHORITY_NOT_GRANTED",
+                        self.registry.last_error or "missing")
         self.pool.warm()
         self.server.start()
         host, port = self.cfg.metrics_listen.rsplit(":", 1)

@@ -20,11 +20,13 @@ version never goes back.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from dataclasses import dataclass, field
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.divisions import REGIONS
+from creditx.standard.envelope import Envelope, SignatureError, verify_envelope
 
 REGISTRY_PAYLOAD_TYPE = "application/vnd.creditx.registry+json;v=1"
 RECORD_TYPES = ("XZXK", "XZCF", "LIST")
@@ -137,6 +139,17 @@ def decode(data: bytes) -> Registry:
         return Registry(int(obj["version"]), str(obj["issued_at"]), str(obj["expires_at"]), tuple(members))
     except (ValueError, KeyError, TypeError) as exc:
         raise RegistryError("REGISTRY_MALFORMED", f"not a member registry: {exc}") from None
+
+
+def open_registry(envelope_json: bytes, resolve_key: Callable[[str], Any]) -> Registry:
+    """The registry inside a signed envelope (DSSE JSON) whose signature verifies with a key
+    ``resolve_key`` knows (the gateway's signing key); RegistryError(REGISTRY_SIGNATURE) otherwise."""
+    try:
+        env = Envelope.from_json(envelope_json)
+        verify_envelope(env, resolve_key, expected_type=REGISTRY_PAYLOAD_TYPE)
+    except SignatureError as exc:
+        raise RegistryError("REGISTRY_SIGNATURE", f"{exc.reason}: {exc.detail}") from None
+    return decode(env.payload)
 
 
 def acceptable(new: Registry, held: Registry | None, now: str) -> None:

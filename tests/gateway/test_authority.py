@@ -4,6 +4,7 @@ through, and nothing current changes."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -69,3 +70,13 @@ def test_a_registry_not_signed_by_the_gateway_is_refused_and_the_one_in_force_st
     reg = members.revoke(held, datetime.now(timezone.utc), "370100", held.member("370100").grants[0].uscc)
     members.write_registry(gw_dir, reg, pki.nodes["370100"].signing_key)  # a node's key, not the gateway's
     assert gateway.registry() is held and gateway.registry.last_error == "REGISTRY_SIGNATURE"
+
+
+def test_each_registry_version_in_force_is_kept_with_its_signed_bytes(gateway, gw_dir):
+    held = gateway.registry()
+    members.write_registry(gw_dir, members.revoke(held, datetime.now(timezone.utc), "370200",
+                                                  held.member("370200").grants[0].uscc), gw_dir / "tls" / "signing.key")
+    assert gateway.registry().version == held.version + 1
+    rows = gateway.store.registry_versions()
+    assert [r["version"] for r in rows] == [1, 2]
+    assert rows[1]["sha256"] == hashlib.sha256((gw_dir / members.REGISTRY_FILE).read_bytes()).hexdigest()

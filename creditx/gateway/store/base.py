@@ -63,6 +63,9 @@ class GatewayStore(Protocol):
                      leaves: Sequence[tuple[bytes, bytes]] | None, committed_seq: int,
                      at: str) -> list[Decision]: ...
 
+    def record_registry(self, version: int, sha256_hex: str, envelope: bytes, issued_at: str, expires_at: str,
+                        at: str) -> None: ...
+
     def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str,
                     at: str) -> None: ...
 
