@@ -81,7 +81,8 @@ class Gateway:
         self.checkpointer = Checkpointer(c.path(d, "database"), origin_for(c.name),
                                          lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
         self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,
-                                         signing_cert_der=_der(c.path(d, "signing_cert")))
+                                         signing_cert_der=_der(c.path(d, "signing_cert")),
+                                         member_registry=lambda: self.registry() and self.registry.envelope or b"")
         # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
         self.lists = Lists(self.dir, c, self.store, self.keys, clock, audit=audit,
                            limits=ListLimits(max_batch_changes=c.list_max_batch_changes,

@@ -57,12 +57,14 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     def __init__(self, ingest: BatchIngest, keys: KeyRegistry, presence: Presence, cfg: GatewayConfig,
                  clock: Callable[[], datetime], *,
                  identity: Callable[[grpc.ServicerContext], Identity] = caller,
-                 checkpointer=None, signing_cert_der: bytes = b"") -> None:
+                 checkpointer=None, signing_cert_der: bytes = b"",
+                 member_registry: Callable[[], bytes] = lambda: b"") -> None:
         self.ingest, self.keys, self.presence, self.cfg, self.clock = ingest, keys, presence, cfg, clock
         self.store = ingest.store
         self.identity = identity  # the caller verified by the gate (creditx.gateway.access)
         self.checkpointer = checkpointer  # creditx.gateway.audit.checkpoints.Checkpointer: receipts, fail closed (AUD-040)
         self.signing_cert_der = signing_cert_der  # handed to nodes for checkpoint checks
+        self.member_registry = member_registry  # the signed registry in force, handed to nodes (SEC-039)
         self.stopping = threading.Event()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -95,7 +97,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                                         max_message_bytes=self.cfg.max_message_bytes,
                                         max_in_flight_batches=self.cfg.max_in_flight_batches,
                                         gateway_id=self.cfg.name, region=ident.region,
-                                        gateway_signing_certificate=self.signing_cert_der)
+                                        gateway_signing_certificate=self.signing_cert_der,
+                                        member_registry=self.member_registry())
         except BatchError as err:
             abort(context, err)
 
