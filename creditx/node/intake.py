@@ -35,6 +35,8 @@ from creditx.node.store import NodeStore, encode_signatures
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.errors import CreditxError
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
+from creditx.standard.catalogue import load_catalogue
+from creditx.standard.lists.periods import period_refusal
 from creditx.standard.registry import REGION_MISMATCH, Member, authorise
 from creditx.standard.validation import Violation, validate_fields
 
@@ -135,6 +137,7 @@ def check_row(r: RowLike, *, region: str, today: dt.date, latest: Mapping[str, i
             "nothing to do if this is a re-import; for a correction use op U with a higher version"))
     if op != "D":  # a revocation only has to identify its record
         problems.extend(validate(r.record_type, fields, today=today))
+        problems.extend(_outside_periods(r.record_type, fields))
     if problems:
         return problems
     return Draft(r.record_type, op, source_id, version, fields)
@@ -147,6 +150,13 @@ def _unauthorised(r: RowLike, fields: Mapping[str, str], region: str, row_region
     if refusal is None or (not registry_known and refusal.reason != REGION_MISMATCH):
         return []
     return [_problem(refusal.field, refusal.requirement, refusal.reason, refusal.message, refusal.fix)]
+
+
+def _outside_periods(record_type: str, fields: Mapping[str, str]) -> list[Violation]:
+    """SEC-045…047 at import: the gateway's list-period rule (creditx.standard.lists.periods)."""
+    refusal = period_refusal(fields, load_catalogue()) if record_type == "LIST" else None
+    return [] if refusal is None else [_problem(refusal.field, refusal.requirement, refusal.reason,
+                                                refusal.message, refusal.fix)]
 
 
 def _batches(rows: Iterable[RowLike], size: int) -> Iterator[list[RowLike]]:

@@ -80,3 +80,39 @@ def test_each_registry_version_in_force_is_kept_with_its_signed_bytes(gateway, g
     rows = gateway.store.registry_versions()
     assert [r["version"] for r in rows] == [1, 2]
     assert rows[1]["sha256"] == hashlib.sha256((gw_dir / members.REGISTRY_FILE).read_bytes()).hexdigest()
+
+
+def _listing(region: str, list_type: str) -> bytes:
+    found = [p for p in payloads(region, 200, record_type="LIST") if decode_record(p).fields["MD_LX"] == list_type]
+    assert found, f"the generator lists {list_type} in {region}"
+    return found[0]
+
+
+def test_an_early_repair_is_refused_and_the_entry_stays_listed(gateway, gw_dir, pki):
+    c = PushClient(gateway.address, pki.nodes["370100"])
+    c.handshake()
+    entry = decode_record(_listing("370100", "SCJGYZWF"))
+    entry = replace(entry, source_seq=1)
+    (r,) = c.push([c.batch([encode_record(entry)])])
+    assert r.acks[0].outcome == ACC
+    listed = datetime.fromisoformat(entry.fields["MD_LRRQ"]).date()
+    repair = replace(entry, op="U", version=2, source_seq=2, fields={
+        **entry.fields, "MD_YCRQ": listed.replace(day=min(listed.day + 1, 28)).isoformat(), "MD_YCYY": "信用修复",
+        "MD_YCJG": entry.fields["MD_RDJG"]})
+    (r,) = c.push([c.batch([encode_record(repair)], 2)])
+    a = r.acks[0]
+    assert (a.outcome, a.reason_code, a.requirement, a.field) == (REJ, "LIST_EARLY_REPAIR", "SEC-045", "MD_YCRQ")
+    key = natural_key(entry, (gw_dir / "subject.key").read_bytes())
+    assert gateway.store.current_versions([key]) == {key: 1}
+    c.close()
+
+
+def test_another_citys_record_sent_again_is_refused_not_answered_duplicate(gateway, pki):
+    qingdao, jinan = PushClient(gateway.address, pki.nodes["370200"]), PushClient(gateway.address, pki.nodes["370100"])
+    qingdao.handshake(), jinan.handshake()
+    original = payloads("370200", 1)[0]
+    (r,) = qingdao.push([qingdao.batch([original])])
+    assert r.acks[0].outcome == ACC
+    (r,) = jinan.push([jinan.batch([as_region(original, "370100", 1)])])  # same content, Jinan's region
+    assert (r.acks[0].outcome, r.acks[0].reason_code) == (REJ, "SEC_AUTHORITY_NOT_GRANTED")
+    qingdao.close(), jinan.close()

@@ -14,6 +14,8 @@ Order of the checks, first failure wins and names reason, requirement and field:
 5. it is authorised (``creditx.standard.registry.authorise``: its region is the node's own,
    SEC-032; its deciding body is granted to the node in the member registry, SEC-036/037);
 6. its fields validate against the catalogue (REC-…, ``creditx.standard.validation``);
+7. a list entry's repair and removal respect the list's periods (SEC-045…047,
+   ``creditx.standard.lists.periods``);
 
 then the content fingerprint and natural key are computed for dedup.
 """
@@ -32,6 +34,8 @@ from creditx.standard.fingerprint import fingerprint
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, decode_record
 from creditx.standard.registry import Member, authorise
+from creditx.standard.catalogue import load_catalogue
+from creditx.standard.lists.periods import period_refusal
 from creditx.standard.validation import validate_fields
 
 
@@ -113,6 +117,9 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         v = errors[0]
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         return _reject(rec, v.reason, v.rule, f"{v.message}; {v.fix}{more}", v.field, **_meta(record, keyid))
+    refused = _outside_periods(rec, record, keyid)
+    if refused is not None:
+        return refused
     return Checked(rec.source_seq, rec.payload_sha, "", "", "", "", fingerprint(record),
                    natural_key(record, job.subject_key), record.version, record.type, record.region,
                    record.op, keyid)
@@ -122,6 +129,16 @@ def _unauthorised(rec: IncomingRecord, record: Record, job: CheckJob, keyid: str
     """SEC-032/036/037: the one authorisation rule, against the node's certificate region and
     its registry entry (the entry is fetched by the main process and shipped with the job)."""
     r = authorise(job.member, job.node_region, record.type, record.region, record.fields)
+    if r is None:
+        return None
+    return _reject(rec, r.reason, r.requirement, f"{r.message}; {r.fix}", r.field, **_meta(record, keyid))
+
+
+def _outside_periods(rec: IncomingRecord, record: Record, keyid: str) -> Checked | None:
+    """SEC-045/046/047: a LIST record's repair and removal dates against the catalogue's periods."""
+    if record.type != "LIST":
+        return None
+    r = period_refusal(record.fields, load_catalogue())
     if r is None:
         return None
     return _reject(rec, r.reason, r.requirement, f"{r.message}; {r.fix}", r.field, **_meta(record, keyid))

@@ -32,6 +32,10 @@ REASONS: dict[str, tuple[str, str]] = {
     # authorisation: one rule, creditx.standard.registry.authorise (messages and fixes come from it)
     "SEC_REGION_MISMATCH": ("SEC-032", "a node sends records of its own region only (370000: province)"),
     "SEC_AUTHORITY_NOT_GRANTED": ("SEC-036", "send the record through the member granted its deciding body"),
+    # list periods: creditx.standard.lists.periods
+    "LIST_EARLY_REPAIR": ("SEC-045", "keep the entry listed until its earliest repair date"),
+    "LIST_TERM_EXCEEDED": ("SEC-046", "correct 管理期限至 to the term the list allows"),
+    "LIST_NOT_EXPIRED": ("SEC-047", "remove the entry as 期满 only after its period has ended"),
 }
 
 def requirement_of(reason: str, default: str = "") -> str:
