@@ -15,7 +15,7 @@ from creditx.pki.bundle import bundle_from_ca
 from creditx.pki.ca import DEFAULT_CA_NAME, KEY_TYPES, init_ca, load_ca
 from creditx.pki.crl import REASONS, load_crl, publish_crl, revoke
 from creditx.pki.identity import IdentityError, TrustStore, parse_certificate, verify
-from creditx.pki.issue import DEFAULT_DAYS, issue_gateway, issue_node, issue_operator
+from creditx.pki.issue import DEFAULT_DAYS, issue_department, issue_gateway, issue_node, issue_operator
 from creditx.pki.profiles import ROLES, fingerprint, key_id, read_facts, serial_hex
 from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.standard.errors import InputError
@@ -79,6 +79,11 @@ def cmd_issue_gateway(args) -> int:
 def cmd_issue_operator(args) -> int:
     creds = issue_operator(_ca(args), name=args.name, at=_now(), out=args.out, days=args.days)
     return _print_paths(args, f"operator {args.name}", creds)
+
+
+def cmd_issue_department(args) -> int:
+    creds = issue_department(_ca(args), region=args.region, name=args.name, at=_now(), out=args.out, days=args.days)
+    return _print_paths(args, f"department {args.name} ({args.region})", creds)
 
 
 def cmd_revoke(args) -> int:
@@ -206,6 +211,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add("issue-operator", cmd_issue_operator, "issue an operator's client certificate")
     p.add_argument("--name", required=True)
     p.add_argument("--out", type=Path, help="output directory (default DIR/operators/NAME)")
+    p.add_argument("--days", type=int, default=DEFAULT_DAYS)
+    add_json_flag(p)
+
+    p = add("issue-department", cmd_issue_department,
+            "issue a department's client certificate for a node's department API")
+    p.add_argument("--region", required=True, help="the region of the node it reads from, e.g. 370100")
+    p.add_argument("--name", required=True, help="department name, e.g. tax")
+    p.add_argument("--out", type=Path, help="output directory (default DIR/departments/REGION-NAME)")
     p.add_argument("--days", type=int, default=DEFAULT_DAYS)
     add_json_flag(p)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 import grpc
 import pytest
@@ -16,6 +17,7 @@ from creditx.gateway.init import init_gateway_dir
 from creditx.gateway.server import Gateway
 from creditx.pki.crl import distribution_points
 from creditx.pki.files import read_cert
+from creditx.pki.issue import issue_department
 from creditx.pki.profiles import serial_hex
 from creditx.pki.testing import make_pki
 from creditx.pki.tls import channel_credentials
@@ -77,6 +79,13 @@ def test_every_service_admits_the_roles_of_its_table_and_no_other(gateway, pki):
             else:
                 assert code == grpc.StatusCode.PERMISSION_DENIED, service
                 assert details.startswith("CERT_WRONG_ROLE") and "[SEC-010]" in details
+
+
+def test_a_department_certificate_opens_no_gateway_service(gateway, pki, tmp_path):
+    dept = issue_department(pki.ca, region="370100", name="tax", at=datetime.now(timezone.utc), out=tmp_path / "d")
+    for service in CALLS:
+        code, details = call(gateway, dept.ca, dept.cert, dept.key, service)
+        assert code == grpc.StatusCode.PERMISSION_DENIED and details.startswith("CERT_WRONG_ROLE"), service
 
 
 def test_certificates_name_the_crl_distribution_point(pki):
