@@ -63,7 +63,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         return 0
     print(f"member registry version {reg.version}, issued {reg.issued_at}, expires {reg.expires_at}")
     rows = [(m.region, m.name, g.uscc, g.name, ",".join(g.record_types), ",".join(g.list_types) or "-")
-            for m in ms for g in m.grants] + [(m.region, m.name, "-", "(no grants)", "", "") for m in ms if not m.grants]
+            for m in ms for g in m.grants]
+    rows += [(m.region, m.name, "-", "(no grants)", "", "") for m in ms if not m.grants]
     print(format_table(rows, ["region", "member", "uscc", "deciding body", "records", "lists"]))
     return 0
 
