@@ -1,5 +1,6 @@
 """``creditx gateway members …``: the member registry, as an operator manages it (SEC-036/038).
 
+    creditx gateway members seed   --dir DIR     (version 1 from the seed data, for a gateway without one)
     creditx gateway members list   --dir DIR [--region R] [--json]
     creditx gateway members add    --dir DIR --region R --name N [--kind city|province]
     creditx gateway members grant  --dir DIR --region R --uscc USCC --name BODY
@@ -35,8 +36,9 @@ def _load(d: Path) -> Registry:
     try:
         return members.read_registry(path, cert)
     except RegistryError as exc:
-        raise InputError(f"member registry: {exc}", hint="re-create it with `creditx gateway init` or restore "
-                                                         "the last signed registry.json") from None
+        hint = ("create version 1 from the seed data with `creditx gateway members seed --dir DIR`"
+                if exc.reason == "REGISTRY_MISSING" else "restore the last signed registry.json")
+        raise InputError(f"member registry: {exc}", hint=hint) from None
 
 
 def _save(d: Path, reg: Registry) -> int:
@@ -51,6 +53,16 @@ def _region(code: str) -> str:
     if code not in REGIONS:
         raise InputError(f"--region {code!r} is not a node region", hint="a city code such as 370100, or 370000")
     return code
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    path, _, key = _paths(args.dir)
+    if path.exists():
+        raise InputError(f"{path} already exists", hint="change it with `members add|grant|revoke`")
+    reg = members.seed(args.dir, key, _now())
+    print(f"member registry version {reg.version} seeded with {len(reg.members)} members "
+          f"({sum(len(m.grants) for m in reg.members)} grants) into {path}")
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -104,6 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         s.set_defaults(func=func)
         return s
 
+    add("seed", cmd_seed, "write version 1 from the seed data (16 cities, province-level departments)")
     s = add("list", cmd_list, "show members and their granted deciding bodies")
     s.add_argument("--region", default="")
     add_json_flag(s)

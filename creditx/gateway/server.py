@@ -131,8 +131,8 @@ class Gateway:
     def start(self) -> dict:
         self.crl.refresh()  # SEC-043: the newest CRL before the first call
         if self.registry() is None:  # SEC-038: the registry in force, logged before the first batch
-            log.warning("no usable member registry (%s): every record will be refused SEC_AUTHORITY_NOT_GRANTED",
-                        self.registry.last_error or "missing")
+            log.warning("no usable member registry (%s): every record will be refused SEC_AUTHORITY_NOT_GRANTED; "
+                        "create one with `creditx gateway members seed --dir DIR`", self.registry.last_error or "missing")
         self.pool.warm()
         self.server.start()
         host, port = self.cfg.metrics_listen.rsplit(":", 1)

@@ -79,3 +79,9 @@ def test_members_add_grant_revoke_list_sign_each_version(tmp_path, pki, capsys):
     assert "USCC" in capsys.readouterr().err
     assert main(["gateway", "members", "list", "--dir", str(d), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["version"] == 3
+    assert main(["gateway", "members", "seed", "--dir", str(d)]) == 2  # never overwrites
+    (d / "registry.json").unlink()  # a gateway from before the registry
+    assert main(["gateway", "members", "list", "--dir", str(d)]) == 2
+    assert "members seed" in capsys.readouterr().err
+    assert main(["gateway", "members", "seed", "--dir", str(d)]) == 0
+    assert "17 members" in capsys.readouterr().out
