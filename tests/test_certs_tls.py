@@ -24,6 +24,7 @@ from creditx.pki.tls import (
     channel_credentials,
     current_identity,
     server_credentials,
+    EXEMPT,
 )
 
 DEADLINE = 10
@@ -51,7 +52,13 @@ def server(pki):
         futures.ThreadPoolExecutor(max_workers=4),
         interceptors=[
             IdentityInterceptor(
-                FileTrustSource(pki.ca_cert, pki.crl), roles=(NODE_AUTH,), method_roles={"/test.Ops/": (OPERATOR,)}
+                FileTrustSource(pki.ca_cert, pki.crl),
+                {
+                    "/grpc.health.v1.Health/": (NODE_AUTH,),
+                    "/test.Who/": (NODE_AUTH,),
+                    "/test.Ops/": (OPERATOR,),
+                    "/test.Open/": EXEMPT,
+                },
             )
         ],
     )
@@ -66,6 +73,12 @@ def server(pki):
                 },
             ),
             grpc.method_handlers_generic_handler("test.Ops", {"Am": grpc.unary_unary_rpc_method_handler(who_am_i)}),
+            grpc.method_handlers_generic_handler(
+                "test.Open", {"Ping": grpc.unary_unary_rpc_method_handler(lambda request, context: b"pong")}
+            ),
+            grpc.method_handlers_generic_handler(
+                "test.Unlisted", {"Am": grpc.unary_unary_rpc_method_handler(who_am_i)}
+            ),
         ]
     )
     roots = pki.ca_dir / "client-roots.pem"
@@ -133,16 +146,27 @@ def test_a_revoked_client_is_unauthenticated_with_the_reason(pki, server):
     assert check(port, node_creds(pki, "370200")) == grpc.StatusCode.OK
 
 
-def test_wrong_role_is_unauthenticated(pki, server):
+def test_wrong_role_is_permission_denied_with_the_reason(pki, server):
     _, port = server
     op = channel_credentials(pki.ca_cert, pki.operator.cert, pki.operator.key)
     err = check(port, op)  # health accepts node-auth only in this server
-    assert err.code() == grpc.StatusCode.UNAUTHENTICATED and "CERT_WRONG_ROLE" in err.details()
+    assert err.code() == grpc.StatusCode.PERMISSION_DENIED and err.details().startswith("CERT_WRONG_ROLE")
+    assert ("creditx-reason", "CERT_WRONG_ROLE") in err.trailing_metadata()
     with channel(port, op) as ch:
         assert ch.unary_unary("/test.Ops/Am")(b"", timeout=DEADLINE) == b"operator:None:operator"
     with channel(port, node_creds(pki)) as ch, pytest.raises(grpc.RpcError) as exc:
         ch.unary_unary("/test.Ops/Am")(b"", timeout=DEADLINE)
-    assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_method_the_table_does_not_name_is_refused_and_an_exempt_one_served(pki, server):
+    _, port = server
+    with channel(port, node_creds(pki)) as ch:
+        with pytest.raises(grpc.RpcError) as exc:
+            ch.unary_unary("/test.Unlisted/Am")(b"", timeout=DEADLINE)
+        assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert exc.value.details().startswith("METHOD_NOT_ALLOWED")
+        assert ch.unary_unary("/test.Open/Ping")(b"", timeout=DEADLINE) == b"pong"
 
 
 def test_a_signing_certificate_does_not_open_a_tls_session(pki, server):

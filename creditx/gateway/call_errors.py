@@ -30,7 +30,7 @@ class BatchError(Exception):
 
 
 def from_identity(exc: IdentityError) -> BatchError:
-    status = "PERMISSION_DENIED" if exc.reason in ("CERT_WRONG_ROLE", "REGION_MISMATCH") else "UNAUTHENTICATED"
+    status = "PERMISSION_DENIED" if exc.reason == "CERT_WRONG_ROLE" else "UNAUTHENTICATED"
     return BatchError(status, exc.reason, f"{exc.diagnostics()} [{exc.rule}]")
 
 

@@ -8,6 +8,7 @@ in-flight batches finish and commit within the grace period, then the pool and s
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Callable
@@ -20,7 +21,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from creditx.pki.tls import FileTrustSource, server_credentials
+from creditx.pki.tls import FileTrustSource, IdentityInterceptor, server_credentials
+from creditx.gateway.access import METHOD_ROLES
+from creditx.gateway.members import REGISTRY_FILE, RegistrySource, version_recorder
+from creditx.gateway.revocation import CrlRefresher
 from creditx.pki.files import read_key
 from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
 from creditx.gateway.audit.leaves import rfc3339
@@ -40,6 +44,7 @@ from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
 from creditx.gateway.store.sqlite import SqliteStore
 
+log = logging.getLogger("creditx.gateway")
 SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
 
 
@@ -74,8 +79,22 @@ class Gateway:
         self.pool = CheckPool(c.verify_workers if workers is None else workers)
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
+        self.crl = CrlRefresher.for_gateway(self.trust, c.path(d, "crl"), c.crl_url, c.path(d, "tls_cert"))
         self.presence = Presence()
-        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
+        self.registry = RegistrySource(
+            self.dir / REGISTRY_FILE,
+            c.path(d, "signing_cert"),
+            clock,  # SEC-036/038
+            on_accept=version_recorder(self.store, clock),
+        )
+        ingest = BatchIngest(
+            self.store,
+            self.pool,
+            clock,
+            load_subject_key(c.path(d, "subject_key")),
+            audit=audit,
+            registry=self.registry,
+        )
         self.checkpointer = Checkpointer(
             c.path(d, "database"),
             origin_for(c.name),
@@ -91,6 +110,7 @@ class Gateway:
             clock,
             checkpointer=self.checkpointer,
             signing_cert_der=_der(c.path(d, "signing_cert")),
+            member_registry=lambda: self.registry() and self.registry.envelope or b"",
         )
         # DIST-001/030: list log hook on the store, Distribution on the same mTLS port
         self.lists = Lists(
@@ -122,6 +142,7 @@ class Gateway:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
             maximum_concurrent_rpcs=c.max_concurrent_streams,
+            interceptors=[IdentityInterceptor(self.trust, METHOD_ROLES, clock=clock)],  # SEC-034: one gate
             options=[
                 ("grpc.max_receive_message_length", c.max_message_bytes),
                 ("grpc.max_send_message_length", c.max_message_bytes),
@@ -150,7 +171,9 @@ class Gateway:
         if self.port == 0:
             raise OSError(f"cannot listen on {c.listen}")
         self.host = c.listen.rsplit(":", 1)[0]
-        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
+        self.scheduler = make_scheduler(
+            c, self.keys, self.presence, clock, self.checkpointer.tick, refresh_crl=self.crl.refresh
+        )
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
         self._http = None
 
@@ -159,6 +182,13 @@ class Gateway:
         return f"{self.host}:{self.port}"
 
     def start(self) -> dict:
+        self.crl.refresh()  # SEC-043: the newest CRL before the first call
+        if self.registry() is None:  # SEC-038: the registry in force, logged before the first batch
+            log.warning(
+                "no usable member registry (%s): every record will be refused SEC_AUTHORITY_NOT_GRANTED; "
+                "create one with `creditx gateway members seed --dir DIR`",
+                self.registry.last_error or "missing",
+            )
         self.pool.warm()
         self.server.start()
         host, port = self.cfg.metrics_listen.rsplit(":", 1)

@@ -69,6 +69,9 @@ class NodeApp:
     def ingest(
         self, rows: Iterable[RowLike], *, source: str, keep_results: bool = False, advance=lambda n: None
     ) -> IntakeReport:
+        from creditx.node.members import own_entry
+
+        known, member = own_entry(self.dir, self.config.region, dt.datetime.now(dt.timezone.utc))
         return ingest(
             self.store,
             self.signer,
@@ -80,6 +83,8 @@ class NodeApp:
             batch_size=self.config.limits.import_batch_rows,
             keep_results=keep_results,
             advance=advance,
+            member=member,
+            registry_known=known,
         )
 
     def status(self) -> dict:
@@ -121,8 +126,20 @@ class NodeApp:
                 node_name=self.config.name,
                 signing_certs=lambda: self.store.signing_certs_in_use(self.signer.keyid),
                 on_gateway_cert=self._gateway_cert,
+                on_registry=self._member_registry,
             )
         return self._runner
+
+    def _member_registry(self, raw: bytes) -> None:
+        """Keep the member registry from the handshake if it verifies and is not a rollback (SEC-039)."""
+        from creditx.node.members import accept_registry
+        from creditx.standard.registry import RegistryError
+
+        try:
+            if accept_registry(self.dir, raw, dt.datetime.now(dt.timezone.utc)):
+                log.info("stored a new member registry from the handshake")
+        except RegistryError as exc:
+            log.warning("refused the member registry from the handshake (the held one stays): %s", exc)
 
     def _gateway_cert(self, der: bytes) -> None:
         """Keep the gateway's checkpoint-signing certificate from the handshake (verified first)."""

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from creditx.node.replica.store import migration_2
+from creditx.node.replica.store import migration_2, migration_6_privacy
 
 OUTCOMES = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
 
@@ -104,10 +104,9 @@ def _m1(db: sqlite_utils.Database) -> None:
     db["sync_state"].create({"key": str, "value": str}, pk="key")
 
 
-MIGRATIONS = [
-    _m1,
-    migration_2,
-]  # 2: list replica (node/replica/store.py); append, never edit: migration n brings user_version from n-1 to n
+# append, never edit: migration n brings user_version from n-1 to n. 2: list replica; the privacy
+# migration (node/replica/store.py) holds reserved number 6 and goes after 3-5 when they land.
+MIGRATIONS = [_m1, migration_2, migration_6_privacy]
 
 
 @dataclass(frozen=True)
@@ -145,6 +144,7 @@ class NodeStore:
         )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA secure_delete=ON")  # NODE-047: deleted or replaced rows leave no bytes behind
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         self.conn = conn
         self._lock = threading.RLock()  # one connection, shared by the scheduler's threads

@@ -23,6 +23,7 @@ from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.sequence import triage
 from creditx.gateway.ingest.values import Decision, IncomingRecord
 from creditx.gateway.store.base import GatewayStore
+from creditx.standard.registry import Registry
 
 
 @dataclass
@@ -44,12 +45,14 @@ class BatchIngest:
         subject_key: bytes,
         *,
         audit: bool = True,
+        registry: Callable[[], Registry | None] = lambda: None,
     ) -> None:
         self.store = store
         self.pool = pool
         self.clock = clock
         self.subject_key = subject_key
         self.audit = audit
+        self.registry = registry  # the member registry in force (creditx.gateway.members.RegistrySource)
 
     def start(
         self,
@@ -71,7 +74,15 @@ class BatchIngest:
             return self.store.decision_for(node, seq)
 
         t = triage(records, expected_after, lookup)
-        job = CheckJob(node, grants, tuple(r for _, r in t.to_check), today, self.subject_key)
+        reg = self.registry()
+        job = CheckJob(
+            node,
+            grants,
+            tuple(r for _, r in t.to_check),
+            today,
+            self.subject_key,
+            reg.member(node) if reg is not None else None,
+        )
         futures = self.pool.submit(job) if t.to_check else []
         return Pending(node, records, t.settled, [p for p, _ in t.to_check], futures, t.next_expected)
 

@@ -230,6 +230,24 @@ class SqliteStore:
             self.list_hook.committed(listed)
         return [out.get(id(d), d) for d, _ in items]
 
+    def record_registry(
+        self, version: int, sha256_hex: str, envelope: bytes, issued_at: str, expires_at: str, at: str
+    ) -> None:
+        """Keep a member-registry version the gateway puts in force (SEC-038); idempotent per version."""
+        with self._lock, self.conn:
+            self.conn.execute(
+                "INSERT INTO registry_versions VALUES (?,?,?,?,?,?) ON CONFLICT(version) DO NOTHING",
+                (version, sha256_hex, issued_at, expires_at, envelope, at),
+            )
+
+    def registry_versions(self) -> list[dict]:
+        with self._lock:
+            cur = self.conn.execute(
+                "SELECT version, sha256, issued_at, expires_at, accepted_at FROM registry_versions ORDER BY version"
+            )
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, r)) for r in cur.fetchall()]
+
     # --- nodes, keys, status -------------------------------------------------------------------
 
     def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str, at: str) -> None:
