@@ -3,6 +3,7 @@
     creditx gateway init --dir DIR --ca-dir CADIR [--listen HOST:PORT] [--name NAME]
     creditx gateway run --dir DIR
     creditx gateway status --dir DIR [--json] [--address A --cert C --key K --ca CA]
+    creditx gateway members list|add|grant|revoke --dir DIR …   (creditx.gateway.members_cli)
     creditx gateway records --dir DIR [--region R] [--type T] [--natural-key K]
                             [--fingerprint HEX] [--limit N] [--page-token T] [--json]
 
@@ -68,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     u = sub.add_parser("console-url", help="print the web status page's address with its access token")
     u.add_argument("--dir", required=True, type=Path)
     u.set_defaults(func=cmd_console_url)
+    from creditx.gateway.members_cli import register as register_members
+
+    register_members(sub)  # SEC-036: members list|add|grant|revoke
 
     for name, func, helptext in (
         ("status", cmd_status, "every node's sync state"),

@@ -49,7 +49,8 @@ class GatewayConfig:
     keepalive_timeout_s: int = 20
     min_ping_interval_s: int = 30
     stale_after_s: int = 300
-    crl_reload_s: int = 60
+    crl_reload_s: int = 30  # SEC-043: fetch the CA's CRL this often
+    crl_url: str = ""  # "" = the CRL distribution point of tls_cert
     stream_lock_timeout_s: float = 10.0
     shutdown_grace_s: float = 10.0
     # list distribution (DIST-034, DIST-071, DIST-021)
