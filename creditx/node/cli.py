@@ -23,6 +23,7 @@ from pathlib import Path
 
 from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.ops.logs import add_log_flags
+from creditx.standard.record import RECORD_TYPES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="import a CSV/XLSX/JSONL file in the national templates")
     p.add_argument("file", type=Path)
     _dir(p)
-    p.add_argument("--type", default="auto", choices=["auto", "XZXK", "XZCF", "LIST"])
+    p.add_argument("--type", default="auto", choices=["auto", *RECORD_TYPES])
     add_json_flag(p)
     p.set_defaults(func=cmd_import)
 
