@@ -10,7 +10,7 @@
     creditx node replica --dir DIR [--json] [--reset]
     creditx node feed --dir DIR --department NAME [--from CURSOR] [--list-type T] [--json] [--ack]
 
-Exit status as in standards/cli.py: 0 ok, 1 ran but found problems (quarantined rows), 2 usage.
+Exit status as everywhere (ADR 0012): 0 ok, 1 ran but found problems (quarantined rows), 2 usage.
 """
 
 from __future__ import annotations

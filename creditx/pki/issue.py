@@ -1,5 +1,5 @@
 """Issue the credentials of each party: a node (auth + signing), the gateway (TLS server +
-signing), an operator (TLS client), into the on-disk layout of certs/files.py.
+signing), an operator (TLS client), into the on-disk layout of creditx/pki/files.py.
 
 Invariants:
 

@@ -3,7 +3,7 @@
 Pure code (no files, no clock): given a role and a holder, say which X.509 extensions the
 certificate MUST carry; given a parsed certificate, read back its role and region.
 
-Invariants (standards/spec/07-security.md):
+Invariants (creditx/standard/spec/07-security.md):
 
 * SEC-010  every leaf names exactly one role in a SAN URI ``urn:creditx:role:<role>`` and
   carries the Extended Key Usage of that role and no other TLS purpose, so the role cannot be
