@@ -21,7 +21,7 @@ from pathlib import Path
 
 from creditx.pki import files
 from creditx.pki.ca import CertificateAuthority, issue, new_key
-from creditx.pki.profiles import GATEWAY_SIGNING, GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR
+from creditx.pki.profiles import GATEWAY_SIGNING, GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR, ROLE_DEPARTMENT
 from creditx.standard.divisions import REGIONS
 from creditx.standard.errors import InputError
 
@@ -142,3 +142,26 @@ def issue_operator(ca: CertificateAuthority, *, name: str, at: datetime, out: Pa
     _pair(ca, OPERATOR, name, out, files.OPERATOR_CERT, files.OPERATOR_KEY, at=at, days=days)
     return OperatorCredentials(out, out / files.CA_CERT, out / files.OPERATOR_CERT,
                                out / files.OPERATOR_KEY)
+
+
+@dataclass(frozen=True)
+class DepartmentCredentials:
+    dir: Path
+    ca: Path
+    cert: Path
+    key: Path
+
+
+DEPARTMENT_CERT = "department.crt"
+DEPARTMENT_KEY = "department.key"
+
+
+def issue_department(ca: CertificateAuthority, name: str, *, region: str, at: datetime,
+                     out: Path | None = None, days: int = DEFAULT_DAYS) -> DepartmentCredentials:
+    """Issue a city department's client certificate for its node's hall API (role ``department``,
+    naming the city ``region`` whose node it calls); its key also signs the department's action reports."""
+    check_region(region)
+    check_name(name)
+    out = _common(ca, Path(out) if out else ca.dir / "departments" / f"{region}-{name}")
+    _pair(ca, ROLE_DEPARTMENT, name, out, DEPARTMENT_CERT, DEPARTMENT_KEY, at=at, days=days, region=region)
+    return DepartmentCredentials(out, out / files.CA_CERT, out / DEPARTMENT_CERT, out / DEPARTMENT_KEY)
