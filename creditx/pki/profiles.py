@@ -43,6 +43,7 @@ GATEWAY_TLS = "gateway-tls"
 GATEWAY_SIGNING = "gateway-signing"
 OPERATOR = "operator"
 ROLE_DEPARTMENT = "department"
+NODE_TLS = "node-tls"
 
 ORGANISATION = "creditx Shandong"
 
@@ -65,6 +66,8 @@ PROFILES: dict[str, Profile] = {
     OPERATOR: Profile(OPERATOR, (ExtendedKeyUsageOID.CLIENT_AUTH, EKU_OPERATOR), "tls", False),
     # A city department's hall system: TLS client of its node's hall API; the same key signs the
     # department's action reports (the private EKU says so). Region: the city whose node it calls.
+    # A node's TLS server certificate for its hall API (SANs: the node's own host names only).
+    NODE_TLS: Profile(NODE_TLS, (ExtendedKeyUsageOID.SERVER_AUTH,), "tls", True),
     ROLE_DEPARTMENT: Profile(ROLE_DEPARTMENT, (ExtendedKeyUsageOID.CLIENT_AUTH, EKU_DEPARTMENT), "tls", True),
 }
 ROLES = tuple(PROFILES)

@@ -135,9 +135,9 @@ def parse_measures(raw: Mapping[str, object] | bytes, catalogue: Catalogue | Non
         items = list(raw["measures"])  # type: ignore[call-overload]
     except (KeyError, TypeError) as exc:
         raise _fail("document", f"missing or malformed section {exc}") from None
-    for m in matters.values():
-        if m.category not in categories:
-            raise _fail(f"matters.{m.code}", f"category {m.category!r} is not declared")
+    for mt in matters.values():
+        if mt.category not in categories:
+            raise _fail(f"matters.{mt.code}", f"category {mt.category!r} is not declared")
     seen: set[str] = set()
     measures = []
     for i, item in enumerate(items):
