@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("source_id", metavar="SOURCE_ID")
     p.add_argument("status", metavar="STATUS", help="异议处理中 | 异议成立 | 异议不成立 | '' to clear")
     p.set_defaults(func=cmd_objection)
+    register_reports(sub)
 
 
 def _hall_store(args):
@@ -99,4 +100,71 @@ def cmd_objection(args) -> int:
     finally:
         app.close()
     print(f"{args.source_id}: {args.status or 'objection cleared'}")
+    return 0
+
+
+def register_reports(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("credit-report", help="信用报告 of a subject as printable HTML (and PDF) with a "
+                                             "verification code (HALL-050)")
+    p.add_argument("subject", help="a USCC (统一社会信用代码) or a citizen ID number")
+    _dir(p)
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="FILE.html")
+    p.add_argument("--pdf", type=Path, metavar="FILE.pdf", help="also print it to PDF (needs chromium)")
+    p.set_defaults(func=cmd_credit_report)
+    p = sub.add_parser("verify-report", help="check a credit report's verification code (HALL-052)")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--ca", type=Path, help="the provincial CA certificate (default: DIR/ca.crt)")
+    p.add_argument("--dir", type=Path, help="a node directory whose ca.crt and crl.pem to use")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_verify_report)
+
+
+def cmd_credit_report(args) -> int:
+    from cryptography import x509
+
+    from creditx.node.app import NodeApp
+    from creditx.node.halls.credit_report import cert_pem_of, render_html, report_content, sign_report
+    from creditx.node.halls.wiring import HallWiring
+    from creditx.node.replica.subjects import question_from_text
+
+    app = NodeApp(args.dir)
+    try:
+        wiring = HallWiring(app)
+        wiring.index_job()
+        q = question_from_text(args.subject, app.subject_key)
+        content = report_content(wiring.halls, q, node_name=app.config.name, at=datetime.now(timezone.utc))
+        cert = x509.load_pem_x509_certificate((args.dir / "signing.crt").read_bytes())
+        doc = render_html(sign_report(content, app.signer, cert_pem_of(cert)))
+    finally:
+        app.close()
+    args.output.write_text(doc, encoding="utf-8")
+    print(f"wrote {args.output} ({len(content['lists'])} list entries, {len(content['records'])} own records)")
+    if args.pdf:
+        from creditx.node.halls.render import to_pdf
+
+        to_pdf(args.output, args.pdf)
+        print(f"wrote {args.pdf}")
+    return 0
+
+
+def cmd_verify_report(args) -> int:
+    from creditx.node.halls.credit_report import verify_report
+    from creditx.pki.tls import FileTrustSource
+    from creditx.standard.errors import InputError
+
+    ca = args.ca or (args.dir / "ca.crt" if args.dir else None)
+    if ca is None or not ca.is_file():
+        raise InputError("verify-report needs the provincial CA certificate", hint="give --ca CA.crt or --dir NODEDIR")
+    crl = (args.dir / "crl.pem") if args.dir else None
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{args.file}: {exc}", hint="give the .html file the node wrote") from None
+    v = verify_report(text, FileTrustSource(ca, crl)())
+    if args.json:
+        print_json({"valid": True, "node": v.region, "signer": v.signer, "generated_at": v.content["generated_at"],
+                    "subject": v.content["subject"]["shown"], "code": v.code})
+    else:
+        print(f"valid: 信用报告 of {v.content['subject']['shown']} issued by {v.signer} ({v.region}) at "
+              f"{v.content['generated_at']}")
     return 0
