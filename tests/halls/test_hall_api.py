@@ -186,3 +186,25 @@ def test_the_node_tls_certificate_is_checked_by_the_client(hall):
     conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
     with pytest.raises(ssl.SSLError):
         conn.request("GET", "/openapi.json")
+
+
+def test_a_revoked_department_certificate_is_refused_on_the_next_call(hall):
+    from datetime import datetime, timezone
+
+    from cryptography import x509
+
+    from creditx.pki.crl import revoke
+    from creditx.pki.profiles import serial_hex
+
+    stub = _stub(hall)
+    req = pb.CheckRequest(subject=pb.Subject(uscc=DEBTOR))
+    stub.Check(req, timeout=10)  # verified once, remembered (HALL-005)
+    serial = serial_hex(x509.load_pem_x509_certificate(hall.cz.cert.read_bytes()).serial_number)
+    revoke(hall.pki.ca, serial, at=datetime.now(timezone.utc))
+    (hall.node_dir / "crl.pem").write_bytes(hall.pki.crl.read_bytes())
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Check(req, timeout=10)
+    assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED and "CERT_REVOKED" in exc.value.details()
+    status, err = post(https(hall.http_base, hall.cz.ca, hall.cz.cert, hall.cz.key), "/v1/check",
+                       {"subject": {"uscc": DEBTOR}})
+    assert status == 401 and "CERT_REVOKED" in err["error"]

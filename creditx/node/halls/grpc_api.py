@@ -21,7 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from creditx.node.halls.limits import RateLimiter
 from creditx.node.halls.service import Caller, HallAnswer, Halls, department_of, subject_question
 from creditx.node.replica.wire import entry_to_pb, envelope_from_pb
-from creditx.pki.identity import TrustStore
+from creditx.pki.identity import Identity, TrustStore, verify
 from creditx.pki.profiles import NODE_AUTH, OPERATOR, ROLE_DEPARTMENT
 from creditx.pki.tls import IdentityInterceptor, current_identity, server_credentials
 from creditx.standard.errors import InputError
@@ -111,12 +111,13 @@ class HallServicer(pb_grpc.DepartmentsServicer):
 
 
 def serve_halls_grpc(servicer: HallServicer, listen: str, *, cert: Path, key: Path, ca: Path,
-                     trust: Callable[[], TrustStore], workers: int = 16) -> tuple[grpc.Server, int]:
+                     trust: Callable[[], TrustStore], workers: int = 16,
+                     verifier: Callable[..., Identity] = verify) -> tuple[grpc.Server, int]:
     """Start the hall gRPC server on ``listen`` (port 0 allowed); (server, bound port)."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hall-grpc"),
         interceptors=[IdentityInterceptor(trust, (ROLE_DEPARTMENT,), method_roles={
-            "/grpc.health.v1.Health/": (ROLE_DEPARTMENT, NODE_AUTH, OPERATOR)})],
+            "/grpc.health.v1.Health/": (ROLE_DEPARTMENT, NODE_AUTH, OPERATOR)}, verifier=verifier)],
         options=[("grpc.max_receive_message_length", 1024 * 1024), ("grpc.max_send_message_length", 8 * 1024 * 1024)])
     pb_grpc.add_DepartmentsServicer_to_server(servicer, server)
     hs = health.HealthServicer()

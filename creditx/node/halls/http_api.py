@@ -30,7 +30,7 @@ from creditx.node.halls.limits import RateLimiter
 from creditx.node.halls.openapi import OPENAPI
 from creditx.node.halls.service import Caller, Halls, department_of, subject_question
 from creditx.node.halls.store import HallStore
-from creditx.pki.identity import IdentityError, TrustStore, verify
+from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
 from creditx.pki.profiles import ROLE_DEPARTMENT
 from creditx.standard.envelope import Envelope, SignatureError
 from creditx.standard.errors import InputError
@@ -67,7 +67,7 @@ class _Server(ThreadingHTTPServer):
 
 
 def make_handler(halls: Halls, store: HallStore, trust: Callable[[], TrustStore], limiter: RateLimiter,
-                 *, max_batch: int, idle_timeout: float = 30.0):
+                 *, max_batch: int, idle_timeout: float = 30.0, verifier: Callable[..., Identity] = verify):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = idle_timeout
@@ -88,7 +88,7 @@ def make_handler(halls: Halls, store: HallStore, trust: Callable[[], TrustStore]
             der = self.connection.getpeercert(binary_form=True) if isinstance(self.connection, ssl.SSLSocket) else None
             if der:
                 try:
-                    who = verify(der, trust(), at=halls.clock(), roles=(ROLE_DEPARTMENT,))
+                    who = verifier(der, trust(), at=halls.clock(), roles=(ROLE_DEPARTMENT,))
                 except IdentityError as exc:
                     raise _Refused(401, f"client certificate refused: {exc.message}") from None
                 if who.region != halls.region:
@@ -183,7 +183,7 @@ def make_handler(halls: Halls, store: HallStore, trust: Callable[[], TrustStore]
 
 def serve_halls_http(halls: Halls, store: HallStore, listen: str, *, cert: Path, key: Path, ca: Path,
                      trust: Callable[[], TrustStore], limiter: RateLimiter, max_batch: int,
-                     max_connections: int = 256) -> tuple[_Server, int]:
+                     max_connections: int = 256, verifier: Callable[..., Identity] = verify) -> tuple[_Server, int]:
     """Start the HTTPS hall API on ``listen`` (port 0 allowed) in a thread; (server, bound port)."""
     host, _, port = listen.rpartition(":")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -191,7 +191,8 @@ def serve_halls_http(halls: Halls, store: HallStore, listen: str, *, cert: Path,
     ctx.load_cert_chain(str(cert), str(key))
     ctx.load_verify_locations(str(ca))
     ctx.verify_mode = ssl.CERT_OPTIONAL  # a certificate, or else a token (HALL-003)
-    server = _Server((host, int(port)), make_handler(halls, store, trust, limiter, max_batch=max_batch),
+    server = _Server((host, int(port)), make_handler(halls, store, trust, limiter, max_batch=max_batch,
+                                                     verifier=verifier),
                      max_connections=max_connections)
     server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     threading.Thread(target=server.serve_forever, name="hall-http", daemon=True).start()

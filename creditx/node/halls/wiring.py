@@ -27,6 +27,7 @@ import grpc
 from creditx.node.halls.forward import forward_once
 from creditx.node.halls.grpc_api import HallServicer, serve_halls_grpc
 from creditx.node.halls.http_api import serve_halls_http
+from creditx.node.halls.identity_cache import IdentityCache
 from creditx.node.halls.limits import RateLimiter
 from creditx.node.halls.measures import MeasuresCache
 from creditx.node.halls.service import Halls
@@ -87,11 +88,14 @@ class HallWiring:
     def start(self) -> dict[str, int]:
         s = self.settings
         limiter = RateLimiter(s.rate_per_s, s.burst)
+        cache = IdentityCache()  # HALL-005: one verification per certificate and CRL, not per call
         cert, key, ca = self.dir / s.tls_cert, self.dir / s.tls_key, self.dir / "ca.crt"
         self._grpc, gport = serve_halls_grpc(HallServicer(self.halls, limiter, max_batch=s.max_batch), s.grpc_listen,
-                                             cert=cert, key=key, ca=ca, trust=self.trust, workers=s.workers)
+                                             cert=cert, key=key, ca=ca, trust=self.trust, workers=s.workers,
+                                             verifier=cache.verify)
         self._http, hport = serve_halls_http(self.halls, self.store, s.http_listen, cert=cert, key=key, ca=ca,
-                                             trust=self.trust, limiter=limiter, max_batch=s.max_batch)
+                                             trust=self.trust, limiter=limiter, max_batch=s.max_batch,
+                                             verifier=cache.verify)
         self.ports = {"grpc": gport, "http": hport}
         tmp = self.dir / (RUN_FILE + ".tmp")
         tmp.write_text(json.dumps(self.ports) + "\n")
