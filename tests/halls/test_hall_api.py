@@ -1,6 +1,6 @@
 """A hall system on loopback checks a subject over gRPC and HTTP/JSON with only its own
 credentials, gets the measures for its matter, reports what it did; callers without a
-department certificate or token are refused on both interfaces (HALL-001 … HALL-031)."""
+department certificate or token are refused on both interfaces (HALL-006 … HALL-031)."""
 
 from __future__ import annotations
 

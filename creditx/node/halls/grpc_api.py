@@ -1,5 +1,5 @@
 """The hall API over gRPC: ``creditx.v1.Departments`` (Check, CheckMany, ReportAction) on a TCP
-port with mutual TLS, for ``department`` certificates of this node's city (HALL-001), with
+port with mutual TLS, for ``department`` certificates of this node's city (HALL-006), with
 health checking and reflection.
 
 Servicers translate, they don't think: the answer is :meth:`creditx.node.halls.service.Halls.check`.
@@ -62,11 +62,11 @@ class HallServicer(pb_grpc.DepartmentsServicer):
     def _caller(self, context, cost: int = 1) -> Caller:
         who = current_identity()
         if who is None:  # the interceptor always sets it; refuse rather than assume
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "no verified department certificate [HALL-001]")
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "no verified department certificate [HALL-006]")
             raise AssertionError("not reached")
         if who.region != self.halls.region:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, f"department certificate of region {who.region}; this "
-                          f"node serves {self.halls.region} [HALL-001]")
+                          f"node serves {self.halls.region} [HALL-006]")
         caller = Caller(department_of(who), f"cert:{who.serial}", who.region or "")
         if not self.limiter.allow(caller.label, cost):
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"rate limit of {caller.label} exceeded [HALL-004]; "

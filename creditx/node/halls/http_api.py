@@ -1,4 +1,4 @@
-"""The hall API over HTTP/JSON for hall systems that don't speak gRPC (HALL-001, HALL-003).
+"""The hall API over HTTP/JSON for hall systems that don't speak gRPC (HALL-006, HALL-003).
 
 Standard library only (``http.server.ThreadingHTTPServer`` + ``ssl``): four JSON endpoints and
 an OpenAPI 3.1 document do not justify a framework. TLS always; the caller is authenticated by
@@ -93,7 +93,7 @@ def make_handler(halls: Halls, store: HallStore, trust: Callable[[], TrustStore]
                     raise _Refused(401, f"client certificate refused: {exc.message}") from None
                 if who.region != halls.region:
                     raise _Refused(403, f"department certificate of region {who.region}; this node serves "
-                                        f"{halls.region} [HALL-001]")
+                                        f"{halls.region} [HALL-006]")
                 caller = Caller(department_of(who), f"cert:{who.serial}", who.region or "")
             else:
                 auth = self.headers.get("Authorization", "")
