@@ -55,8 +55,10 @@ def _own_penalty(uscc: str) -> IntakeRow:
     return IntakeRow(0, "XZCF", fields, {"op": "I", "version": "1", "source_id": g.source_id})
 
 
-@pytest.fixture
-def hall(tmp_path):
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    """One running node per test module (tests only add tokens, reports and revocations of their own)."""
+    tmp_path = tmp_path_factory.mktemp("hall")
     now = datetime.now(timezone.utc)
     provincial = make_pki(tmp_path / "pki", regions=("370100", "370200"))
     ca = provincial.ca

@@ -196,15 +196,19 @@ def test_a_revoked_department_certificate_is_refused_on_the_next_call(hall):
     from creditx.pki.crl import revoke
     from creditx.pki.profiles import serial_hex
 
-    stub = _stub(hall)
+    from creditx.pki.issue import issue_department
+
+    own = issue_department(hall.pki.ca, "CZ:revoked-hall", region="370100", at=datetime.now(timezone.utc),
+                           out=hall.node_dir.parent / "dept-revoked")
+    stub = _stub(hall, own)
     req = pb.CheckRequest(subject=pb.Subject(uscc=DEBTOR))
     stub.Check(req, timeout=10)  # verified once, remembered (HALL-005)
-    serial = serial_hex(x509.load_pem_x509_certificate(hall.cz.cert.read_bytes()).serial_number)
+    serial = serial_hex(x509.load_pem_x509_certificate(own.cert.read_bytes()).serial_number)
     revoke(hall.pki.ca, serial, at=datetime.now(timezone.utc))
     (hall.node_dir / "crl.pem").write_bytes(hall.pki.crl.read_bytes())
     with pytest.raises(grpc.RpcError) as exc:
         stub.Check(req, timeout=10)
     assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED and "CERT_REVOKED" in exc.value.details()
-    status, err = post(https(hall.http_base, hall.cz.ca, hall.cz.cert, hall.cz.key), "/v1/check",
-                       {"subject": {"uscc": DEBTOR}})
+    status, err = post(https(hall.http_base, own.ca, own.cert, own.key), "/v1/check", {"subject": {"uscc": DEBTOR}})
     assert status == 401 and "CERT_REVOKED" in err["error"]
+    assert _stub(hall).Check(req, timeout=10).memberships  # other departments' certificates still work
