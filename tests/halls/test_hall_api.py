@@ -194,9 +194,8 @@ def test_a_revoked_department_certificate_is_refused_on_the_next_call(hall):
     from cryptography import x509
 
     from creditx.pki.crl import revoke
-    from creditx.pki.profiles import serial_hex
-
     from creditx.pki.issue import issue_department
+    from creditx.pki.profiles import serial_hex
 
     own = issue_department(hall.pki.ca, "CZ:revoked-hall", region="370100", at=datetime.now(timezone.utc),
                            out=hall.node_dir.parent / "dept-revoked")
