@@ -69,7 +69,9 @@ def _reserved(db: sqlite_utils.Database) -> None:
     puts them here); until then they change nothing."""
 
 
-MIGRATIONS = [_m1, migration_2, _reserved, _reserved, migration_5]  # 2: list replica (node/replica/store.py), 5: halls (node/halls/store.py); append, never edit: migration n brings user_version from n-1 to n
+# 2: list replica (node/replica/store.py), 5: halls (node/halls/store.py); append, never edit:
+# migration n brings user_version from n-1 to n
+MIGRATIONS = [_m1, migration_2, _reserved, _reserved, migration_5]
 
 
 @dataclass(frozen=True)
