@@ -81,6 +81,9 @@ def make_handler(halls: Halls, store: HallStore, trust: Callable[[], TrustStore]
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
+            if status >= 400:  # the request body may be unread: never parse it as the next request
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             self.wfile.write(body)
 
