@@ -48,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from creditx.gateway.lists.import_lists import register as register_import_lists
 
     register_import_lists(sub)  # DIST: import-lists FILE [--dir DIR] [--json]
+    from creditx.gateway.sanctions.cli import register as register_sanctions
+
+    register_sanctions(sub)  # HALL-042: sanctions-report --dir DIR [--json]
 
     for name, func, helptext in (
         ("status", cmd_status, "every node's sync state"),

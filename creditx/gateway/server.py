@@ -38,9 +38,17 @@ from creditx.gateway.schedule import make_scheduler
 from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
+from creditx.gateway.sanctions.wiring import SERVICE as SANCTIONS
+from creditx.gateway.sanctions.wiring import Sanctions
 from creditx.gateway.store.sqlite import SqliteStore
 
-SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
+SERVICES = (
+    "creditx.v1.Exchange",
+    "creditx.v1.Operator",
+    "creditx.v1.Audit",
+    "creditx.v1.Distribution",
+    "creditx.v1.Sanctions",
+)
 
 
 def utc_now() -> datetime:
@@ -117,6 +125,7 @@ class Gateway:
             list_lags=self.lists.lags,
             audit_status=self.checkpointer.status,
         )
+        self.sanctions = Sanctions(self.dir, c, self.keys, clock, audit=audit)  # HALL-002/041
         self.health = health.HealthServicer()
         ms = 1000
         self.server = grpc.server(
@@ -136,6 +145,7 @@ class Gateway:
         audit_pb2_grpc.add_AuditServicer_to_server(AuditServicer(self.checkpointer), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.lists.register(self.server)
+        self.sanctions.register(self.server)
         names = (
             DISTRIBUTION,
             exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
@@ -143,6 +153,7 @@ class Gateway:
             audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
+            SANCTIONS,
         )
         reflection.enable_server_reflection(names, self.server)
         creds = server_credentials(c.path(d, "tls_cert"), c.path(d, "tls_key"), c.path(d, "ca_cert"))
@@ -164,6 +175,7 @@ class Gateway:
         host, port = self.cfg.metrics_listen.rsplit(":", 1)
         registry = make_registry(self.store, self.presence, self.clock)
         self.lists.register_metrics(registry)
+        self.sanctions.register_metrics(registry)
         self._http, _ = start_http_server(int(port), addr=host, registry=registry)
         for name in ("",) + SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -188,6 +200,7 @@ class Gateway:
         self.pool.close()
         self.checkpointer.close()
         self.lists.close()
+        self.sanctions.close()
         self.store.close()
         try:
             (self.dir / RUN_NAME).unlink()

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from creditx.node.halls.store import migration_5
 from creditx.node.replica.store import migration_2
 
 OUTCOMES = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
@@ -104,10 +105,14 @@ def _m1(db: sqlite_utils.Database) -> None:
     db["sync_state"].create({"key": str, "value": str}, pk="key")
 
 
-MIGRATIONS = [
-    _m1,
-    migration_2,
-]  # 2: list replica (node/replica/store.py); append, never edit: migration n brings user_version from n-1 to n
+def _reserved(db: sqlite_utils.Database) -> None:
+    """Numbers 3 and 4 are reserved for migrations being written on other branches (the merge
+    puts them here); until then they change nothing."""
+
+
+# 2: list replica (node/replica/store.py), 5: halls (node/halls/store.py); append, never edit:
+# migration n brings user_version from n-1 to n
+MIGRATIONS = [_m1, migration_2, _reserved, _reserved, migration_5]
 
 
 @dataclass(frozen=True)

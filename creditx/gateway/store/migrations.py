@@ -89,7 +89,28 @@ def _m4_snapshot_sizes(db: Database) -> None:
     create_size_table(db.conn)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_audit_tree, _m3_lists, _m4_snapshot_sizes]
+def _reserved(db: Database) -> None:
+    """Numbers 5-7 are reserved for migrations being written on other branches (the merge puts
+    them here); until then they change nothing."""
+
+
+def _m8_sanctions(db: Database) -> None:
+    """Action reports and check counters of the 联合奖惩 loop (HALL-041): creditx.gateway.sanctions.store."""
+    from creditx.gateway.sanctions.store import create_tables
+
+    create_tables(db.conn)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _m1_initial,
+    _m2_audit_tree,
+    _m3_lists,
+    _m4_snapshot_sizes,
+    _reserved,
+    _reserved,
+    _reserved,
+    _m8_sanctions,
+]
 
 
 def migrate(db: Database, now: str) -> int:
