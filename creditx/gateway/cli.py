@@ -73,6 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from creditx.gateway.members_cli import register as register_members
 
     register_members(sub)  # SEC-036: members list|add|grant|revoke
+    from creditx.gateway.sanctions.cli import register as register_sanctions
+
+    register_sanctions(sub)  # HALL-042: sanctions-report --dir DIR [--json]
 
     for name, func, helptext in (
         ("status", cmd_status, "every node's sync state"),

@@ -125,6 +125,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_receipts)
 
+    from creditx.node.halls.cli import register as register_halls
+
+    register_halls(sub)  # tokens, objection, credit-report, verify-report (HALL-003/012/050)
+
 
 def _dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", required=True, type=Path, help="the node directory")

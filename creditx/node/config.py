@@ -12,6 +12,10 @@ Layout of a node directory (``creditx node init``)::
     DIR/subject.key    the node's own random key for person subject hashes (0600, NODE-041)
     DIR/gateway-signing.crt  optional: the gateway's signing certificate, to verify list checkpoints
     DIR/trust-bundle.json    optional: signed trust bundle (creditx/pki/bundle.py) for origin signatures
+    DIR/hall-tls.crt/.key    optional: the node-tls certificate of the hall API (``halls`` in node.json,
+                             creditx/node/halls/wiring.py: the only TCP ports a node opens)
+    DIR/measures.json        the gateway's signed measures list, as taken up (HALL-002)
+    DIR/halls.json           the hall API's bound ports while it runs
 
 ``node.json`` may list ``departments``: ``[{"name": "tax", "list_types": ["ZDSSWF"],
 "jsonl": "feeds/tax.jsonl"}]`` (list_types and jsonl optional), and ``docking`` sources
