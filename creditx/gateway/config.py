@@ -44,6 +44,11 @@ class GatewayConfig:
     crl_reload_s: int = 60
     stream_lock_timeout_s: float = 10.0
     shutdown_grace_s: float = 10.0
+    # bounds on what one node may send or cost (SYNC-041)
+    max_node_name_chars: int = 128
+    rejected_payload_prefix_bytes: int = 1024
+    reject_budget_bytes: int = 64 * 1024 * 1024
+    reject_budget_window_s: int = 3600
     # list distribution (DIST-034, DIST-071, DIST-021)
     list_max_batch_changes: int = 500
     list_max_batch_bytes: int = 4 * 1024 * 1024

@@ -24,7 +24,7 @@ from creditx.pki.tls import FileTrustSource, server_credentials
 from creditx.pki.files import read_key
 from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
 from creditx.gateway.audit.leaves import rfc3339
-from creditx.gateway.exchange.batches import BatchIngest
+from creditx.gateway.exchange.batches import BatchIngest, RejectLimits
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
 from creditx.gateway.exchange.pool import CheckPool
@@ -68,7 +68,9 @@ class Gateway:
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
         self.presence = Presence()
-        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
+        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit,
+                             rejects=RejectLimits(c.rejected_payload_prefix_bytes, c.reject_budget_bytes,
+                                                  float(c.reject_budget_window_s)))
         self.checkpointer = Checkpointer(c.path(d, "database"), origin_for(c.name),
                                          lambda: read_key(c.path(d, "signing_key")), clock, grace_s=c.checkpoint_grace_s)
         self.exchange = ExchangeServicer(ingest, self.keys, self.presence, c, clock, checkpointer=self.checkpointer,

@@ -1,0 +1,102 @@
+"""Bounds on what one node may cost the gateway (SYNC-041) and recovery of the worker pool:
+rejected payloads are stored as hash + prefix, a node's rejected bytes have a budget, a killed
+verification worker is replaced and the batch in flight retried, a list position beyond the
+head is refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+from dataclasses import replace
+
+import grpc
+import pytest
+
+from creditx.gateway.config import load_config
+from creditx.gateway.server import Gateway
+from creditx.v1 import exchange_pb2 as pb
+from creditx.v1 import lists_pb2 as lpb
+from tests.gateway.push_client import PushClient, payloads, reseq
+from tests.gateway_lists.client import Subscriber
+
+REJ, ACC = pb.REJECTED, pb.ACCEPTED
+
+
+def _stored_payload_lengths(gw_dir, node: str) -> dict[int, int]:
+    with sqlite3.connect(gw_dir / "gateway.db") as db:
+        return dict(db.execute("SELECT source_seq, length(payload) FROM records WHERE node = ?", (node,)))
+
+
+def test_a_rejected_payload_is_stored_as_its_hash_and_first_bytes(gateway, gw_dir, pki):
+    c = PushClient(gateway.address, pki.nodes["370100"])
+    c.handshake()
+    good = payloads("370100", 2)
+    huge = good[0][:-2] + b',"BZ":"' + b"x" * (7 << 20) + b'"}}'  # 7 MB: above SIG-020's 64 KiB
+    (resp,) = c.push([[c.batch([good[0]])[0], c.batch([huge], 2)[0], c.batch([reseq(good[1], 3)], 3)[0]]])
+    assert [(a.outcome, a.reason_code) for a in resp.acks] == [(ACC, ""), (REJ, "SIG_LIMIT"), (ACC, "")]
+    lengths = _stored_payload_lengths(gw_dir, "370100")
+    assert lengths[2] == 1024 and lengths[1] == len(good[0])
+    with sqlite3.connect(gw_dir / "gateway.db") as db:
+        (sha,) = db.execute("SELECT payload_sha FROM records WHERE source_seq = 2").fetchone()
+    import hashlib
+    assert sha == hashlib.sha256(huge).digest()  # the whole payload's identity is kept
+    (again,) = c.push([[c.batch([huge], 2)[0]]])  # and a resend is still recognised as a replay
+    assert again.acks[0].reason_code == "SIG_LIMIT"
+    c.close()
+
+
+def test_one_nodes_rejected_bytes_have_a_budget_and_others_keep_service(gw_dir, pki):
+    cfg = replace(load_config(gw_dir), reject_budget_bytes=40_000)
+    g = Gateway(gw_dir, cfg)
+    g.start()
+    try:
+        hostile = PushClient(g.address, pki.nodes["370100"])
+        hostile.handshake()
+        junk = [b"\x80" * 2000] * 10
+        seq, refused = 1, None
+        for _ in range(20):
+            try:
+                hostile.push([hostile.batch(junk, seq)])
+                seq += len(junk)
+            except grpc.RpcError as exc:
+                refused = exc
+                break
+        assert refused is not None and refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "REJECT_BUDGET" in refused.details() and "reject_budget_bytes" in refused.details()
+        other = PushClient(g.address, pki.nodes["370200"])
+        other.handshake()
+        (resp,) = other.push([other.batch(payloads("370200", 5))])
+        assert [a.outcome for a in resp.acks] == [ACC] * 5
+        hostile.close()
+        other.close()
+    finally:
+        g.stop(grace=1)
+
+
+@pytest.mark.slow
+def test_a_killed_verification_worker_is_replaced_and_the_batch_retried(gw_dir, pki):
+    g = Gateway(gw_dir, workers=2)
+    g.start()
+    try:
+        c = PushClient(g.address, pki.nodes["370100"])
+        c.handshake()
+        p = payloads("370100", 200)
+        (first,) = c.push([c.batch(p[:100])])
+        assert first.committed_seq == 100
+        for pid in g.pool.pids():
+            os.kill(pid, signal.SIGKILL)
+        (second,) = c.push([c.batch(p[100:], 101)])
+        assert second.committed_seq == 200 and [a.outcome for a in second.acks] == [ACC] * 100
+        assert g.pool.restarts >= 1 and g.pool.healthy
+        c.close()
+    finally:
+        g.stop(grace=5)
+
+
+def test_report_applied_beyond_the_head_is_refused(gateway, pki):
+    s = Subscriber(gateway.address, pki.nodes["370100"])
+    with pytest.raises(grpc.RpcError) as err:
+        s.stub.ReportApplied(lpb.ReportAppliedRequest(applied_list_seq=2**64 - 1), timeout=10)
+    assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE and "APPLIED_BEYOND_HEAD" in err.value.details()
+    s.close()
