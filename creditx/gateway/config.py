@@ -34,8 +34,12 @@ class GatewayConfig:
     max_batch_records: int = 500
     max_message_bytes: int = 8 * 1024 * 1024
     max_in_flight_batches: int = 4
-    max_concurrent_streams: int = 64
-    handler_threads: int = 32
+    # SYNC-042: each caller (node, operator) gets per_node_streams + per_node_unary_calls of the
+    # handler threads; 20 callers (16 cities, the province, operators) fit in 160 threads.
+    max_concurrent_streams: int = 192
+    handler_threads: int = 160
+    per_node_streams: int = 4
+    per_node_unary_calls: int = 4
     verify_workers: int = 2
     keepalive_time_s: int = 60
     keepalive_timeout_s: int = 20

@@ -28,6 +28,7 @@ from creditx.gateway.exchange.batches import BatchIngest, RejectLimits
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
 from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.fairshare import FairShare
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists.service import ListLimits
 from creditx.gateway.lists.wiring import SERVICE as DISTRIBUTION
@@ -86,8 +87,10 @@ class Gateway:
                                          list_lags=self.lists.lags, audit_status=self.checkpointer.status)
         self.health = health.HealthServicer()
         ms = 1000
+        self.fair_share = FairShare(c.per_node_streams, c.per_node_unary_calls)  # SYNC-042
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
+            interceptors=[self.fair_share],
             maximum_concurrent_rpcs=c.max_concurrent_streams,
             options=[("grpc.max_receive_message_length", c.max_message_bytes),
                      ("grpc.max_send_message_length", c.max_message_bytes),

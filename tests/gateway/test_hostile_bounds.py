@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import threading
+import time
 from dataclasses import replace
 
 import grpc
@@ -100,3 +102,49 @@ def test_report_applied_beyond_the_head_is_refused(gateway, pki):
         s.stub.ReportApplied(lpb.ReportAppliedRequest(applied_list_seq=2**64 - 1), timeout=10)
     assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE and "APPLIED_BEYOND_HEAD" in err.value.details()
     s.close()
+
+
+@pytest.mark.slow
+def test_one_node_with_100_streams_cannot_refuse_another_nodes_handshake(gw_dir, pki):
+    """The issue's reproduction: 100 Subscribe + 80 Push streams from one node left every other
+    node's Handshake RESOURCE_EXHAUSTED. Now the hostile node's calls beyond its share are
+    refused at once, naming the share, and the other node is served."""
+    import queue as _queue
+
+    from creditx.v1 import exchange_pb2_grpc
+
+    cfg = replace(load_config(gw_dir), handler_threads=24, max_concurrent_streams=400)
+    g = Gateway(gw_dir, cfg)
+    g.start()
+    hostile = Subscriber(g.address, pki.nodes["370100"])
+    calls, pushers = [], []
+    try:
+        for _ in range(100):
+            calls.append(hostile.stub.Subscribe(lpb.SubscribeRequest(from_list_seq=1)))
+        ex = exchange_pb2_grpc.ExchangeStub(hostile.channel)
+        for _ in range(80):
+            q: _queue.Queue = _queue.Queue()
+            pushers.append(q)
+            calls.append(ex.Push(iter(q.get, None)))
+        share = cfg.per_node_streams
+
+        def refused() -> list[str]:
+            return [c.details() for c in calls if c.done() and c.code() == grpc.StatusCode.RESOURCE_EXHAUSTED]
+
+        deadline = time.monotonic() + 60
+        while len(refused()) < len(calls) - share and time.monotonic() < deadline:
+            threading.Event().wait(0.05)
+        got = refused()
+        assert len(got) == len(calls) - share and all("CALLER_SHARE" in d and "per_node_streams" in d for d in got)
+        other = PushClient(g.address, pki.nodes["370200"])
+        assert other.handshake().region == "370200"
+        (resp,) = other.push([other.batch(payloads("370200", 3))])
+        assert [a.outcome for a in resp.acks] == [ACC] * 3
+        other.close()
+    finally:
+        for call in calls:
+            call.cancel()
+        for q in pushers:
+            q.put(None)
+        hostile.close()
+        g.stop(grace=1)
