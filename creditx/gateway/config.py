@@ -43,7 +43,7 @@ class GatewayConfig:
     verify_workers: int = 2
     keepalive_time_s: int = 60
     keepalive_timeout_s: int = 20
-    min_ping_interval_s: int = 30
+    min_ping_interval_s: int = 4  # nodes ping every 5 s to find a black-holed connection
     stale_after_s: int = 300
     crl_reload_s: int = 60
     stream_lock_timeout_s: float = 10.0

@@ -83,7 +83,7 @@ class NodeApp:
         creds = channel_credentials(self.dir / "ca.crt", self.dir / "auth.crt", self.dir / "auth.key")
         return ChannelSettings(self.config.gateway, creds, self.config.gateway_server_name,
                                lim.rpc_timeout_s, lim.keepalive_time_ms, lim.keepalive_timeout_ms,
-                               lim.max_message_bytes + 64 * 1024)
+                               lim.max_message_bytes + 64 * 1024, cert_validity=_validity(self.dir / "auth.crt"))
 
     def runner(self) -> SyncRunner:
         if self._runner is None:
@@ -123,7 +123,16 @@ class NodeApp:
             self._scheduler.modify_job("sync", next_run_time=dt.datetime.fromtimestamp(retry).astimezone())
 
     def heartbeat_job(self) -> None:
-        self.runner().heartbeat(applied_list_seq=self.replica.applied())
+        runner = self.runner()
+        if runner.heartbeat(applied_list_seq=self.replica.applied()) is not None:
+            self._resync_after_contact(runner)
+
+    def _resync_after_contact(self, runner: SyncRunner) -> None:
+        """NODE-015: a backing-off sync retries soon after the gateway answers again."""
+        retry = runner.retry_at_wall()
+        if retry is not None and self._scheduler is not None:
+            soon = min(retry, time.time() + self.config.limits.backoff_base_s)
+            self._scheduler.modify_job("sync", next_run_time=dt.datetime.fromtimestamp(soon).astimezone())
 
     # --- list replica (DIST-030…074) ------------------------------------------------------------
 
@@ -153,6 +162,8 @@ class NodeApp:
         with self.applied:
             self.applied.notify_all()
         self._report_wanted.set()
+        if self._runner is not None:  # NODE-015: the list stream is contact with the gateway too
+            self._runner.contact()
         for dept in self.config.departments:
             if dept.jsonl:
                 drain(self.replica, dept, self.dir)
@@ -242,3 +253,14 @@ class NodeApp:
             self._scheduler = None
             (self.dir / "node.sock").unlink(missing_ok=True)
             self.close()
+
+
+def _validity(cert_path: Path) -> tuple[float, float] | None:
+    """The node certificate's validity as epoch seconds (SEC-080: the clock check names the clock)."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return cert.not_valid_before_utc.timestamp(), cert.not_valid_after_utc.timestamp()
