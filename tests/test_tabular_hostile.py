@@ -86,9 +86,10 @@ def test_xml_entities_are_refused_not_expanded(tmp_path):
     with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for name, data in members.items():
             z.writestr(name, data)
+    from xml.etree.ElementTree import fromstring as expanding
+
     from defusedxml import EntitiesForbidden
     from defusedxml.ElementTree import fromstring
-    from xml.etree.ElementTree import fromstring as expanding
 
     assert expanding(members[sheet]) is not None  # well-formed XML: a parser with entities on reads it
     with pytest.raises(EntitiesForbidden):

@@ -137,7 +137,8 @@ def cmd_validate(args) -> int:
                 advance(1000)
     report = {"file": str(args.file), "record_type": record_type, "encoding": encoding,
               "total": total, "valid": valid, "invalid": invalid_rows, "warnings": warnings,
-              "unknown_columns": unknown, "ignored_sheets": ignored_sheets, "errors": errors, "by_rule": dict(sorted(by_rule.items()))}
+              "unknown_columns": unknown, "ignored_sheets": ignored_sheets, "errors": errors,
+              "by_rule": dict(sorted(by_rule.items()))}
     if args.json:
         print_json(report)
     else:

@@ -62,6 +62,7 @@ class Gateway:
                  clock: Callable[[], datetime] = utc_now, audit: bool = True, workers: int | None = None) -> None:
         self.dir = Path(directory)
         self.cfg = cfg or load_config(self.dir)
+        os.chmod(self.dir, 0o700)  # SEC-090: a directory made before this rule held the database 0755
         self.clock = clock
         c, d = self.cfg, self.dir
         self.store = SqliteStore(c.path(d, "database"), now=rfc3339(clock()))

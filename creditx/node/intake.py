@@ -87,7 +87,8 @@ class IntakeReport:
 
 
 def derived_source_id(record_type: str, fields: Mapping[str, str]) -> str:
-    digest = hashlib.sha256(json.dumps(dict(fields), sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+    text = json.dumps(dict(fields), sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{record_type}-{digest[:24]}"
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 import sqlite_utils
 
 from creditx.node.replica.store import migration_2
+from creditx.pki.files import private_database
 
 OUTCOMES = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
 
@@ -95,7 +96,7 @@ def _decode_signatures(text: str) -> list[dict]:
 
 class NodeStore:
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 30_000) -> None:
-        self.path = Path(path)
+        self.path = private_database(Path(path))  # SEC-090: 0600 in 0700, -wal/-shm included
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
                                timeout=busy_timeout_ms / 1000)
         conn.execute("PRAGMA journal_mode=WAL")

@@ -75,6 +75,23 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def private_database(path: Path) -> Path:
+    """SEC-090: a database file created 0600 in a 0700 directory before SQLite opens it, so its
+    -wal and -shm files (SQLite gives them the database file's mode) are 0600 from the start;
+    an existing file and its companions are tightened. Holds natural persons' ID numbers."""
+    path = Path(path)
+    if not path.parent.exists():
+        private_dir(path.parent)  # an existing parent is the role's directory, made 0700 by its init
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+              path.with_name(path.name + "-journal")):
+        try:
+            os.chmod(p, PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            pass
+    return path
+
+
 def write_atomic(path: Path, data: bytes, mode: int) -> Path:
     """Write ``data`` to ``path`` atomically; the file never exists with a wider mode."""
     path = Path(path)

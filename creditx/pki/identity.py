@@ -114,13 +114,25 @@ def parse_certificate(data: bytes | str | x509.Certificate) -> x509.Certificate:
         if raw.lstrip().startswith(b"-----BEGIN"):
             return x509.load_pem_x509_certificate(raw)
         return x509.load_der_x509_certificate(raw)
-    except ValueError as exc:
+    except (ValueError, TypeError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
         raise IdentityError(MALFORMED, f"not an X.509 certificate: {exc}") from None
 
 
 def verify(data: bytes | str | x509.Certificate, trust: TrustStore, *, at: datetime,
            roles: tuple[str, ...] | str) -> Identity:
-    """Verify a certificate for one of ``roles`` at time ``at``; raise IdentityError why not."""
+    """Verify a certificate for one of ``roles`` at time ``at``; raise IdentityError why not,
+    and nothing else whatever the bytes hold (a peer's certificate is hostile input)."""
+    try:
+        return _verify(data, trust, at=at, roles=roles)
+    except IdentityError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unparseable field the checks below did not name
+        raise IdentityError(MALFORMED, f"cannot read the certificate ({type(exc).__name__}: "
+                            f"{str(exc)[:200]})") from None
+
+
+def _verify(data: bytes | str | x509.Certificate, trust: TrustStore, *, at: datetime,
+            roles: tuple[str, ...] | str) -> Identity:
     accepted = (roles,) if isinstance(roles, str) else tuple(roles)
     cert = parse_certificate(data)
     try:

@@ -156,7 +156,8 @@ def _bad(code: str, kind: str, norm: str, reason: str, rule: str, message: str) 
 def check_org_code(code: str) -> IdCheck:
     """组织机构代码: 8 characters 0–9/A–Z and a check character (a hyphen before it is tolerated)."""
     if len(code) > MAX_IDENTIFIER_CHARS:
-        return _bad(code, "org_code", "", "ORG_LENGTH", "REC-ID-11", f"{len(code)} characters is not an organisation code")
+        return _bad(code, "org_code", "", "ORG_LENGTH", "REC-ID-11",
+                    f"{len(code)} characters is not an organisation code")
     norm = normalise(code).replace("-", "")
     odd = _not_ascii(code, "org_code", norm, "ORG_CHARSET")
     if odd:

@@ -31,10 +31,11 @@ import json
 import math
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TextIO
 
 from creditx.standard.catalogue import META_PREFIX, MULTI_SPLIT, Catalogue, RecordType, load_catalogue
 from creditx.standard.errors import InputError
@@ -263,7 +264,8 @@ class TableRows(Iterator[SourceRow]):
         reader = _bounded_csv(fh, delimiter, self.limits)
         return self._tabular(self._row_limit(enumerate(reader, start=1)))
 
-    def _row_limit(self, numbered):
+    def _row_limit(self, numbered: Iterator[tuple[int, Sequence[object]]],
+                   ) -> Iterator[tuple[int, Sequence[object]]]:
         lim = self.limits
         for number, cells in numbered:
             if number > lim.max_rows:
@@ -275,8 +277,6 @@ class TableRows(Iterator[SourceRow]):
             yield number, cells
 
     def _open_xlsx(self) -> Iterator[SourceRow]:
-        import zipfile
-
         import openpyxl
 
         self.encoding = "xlsx"
@@ -285,7 +285,8 @@ class TableRows(Iterator[SourceRow]):
             wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
         except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
             raise InputError(f"{self.path.name}: not a readable XLSX workbook ({type(exc).__name__}: "
-                             f"{str(exc)[:200]})", hint="open and save it again as .xlsx, or export it as CSV") from None
+                             f"{str(exc)[:200]})",
+                             hint="open and save it again as .xlsx, or export it as CSV") from None
         self._close = wb.close
         sheets = [ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"] or wb.worksheets
         ws = sheets[0]
@@ -308,17 +309,18 @@ class TableRows(Iterator[SourceRow]):
                              "(max_unpacked_bytes, REC-064)", hint="split the workbook, or export it as CSV")
         for i in infos:
             if i.file_size > 1 << 20 and i.file_size > lim.max_ratio * max(1, i.compress_size):
-                raise InputError(f"{self.path.name}: member {i.filename} unpacks {i.file_size // max(1, i.compress_size)}"
+                ratio = i.file_size // max(1, i.compress_size)
+                raise InputError(f"{self.path.name}: member {i.filename} unpacks {ratio}"
                                  f" times its size, more than {lim.max_ratio} (max_ratio, REC-064): not a real "
                                  "workbook", hint="export the sheet as CSV from the program that made it")
 
-    def _account_for_sheets(self, others) -> None:
+    def _account_for_sheets(self, others: Sequence[Any]) -> None:
         """REC-065: data on several sheets is never silently skipped. Another sheet with a
         template header is refused by name; a sheet with other content is listed in
         ``ignored_sheets`` (reported with the import)."""
         for ws in others:
             head = []
-            for _, cells in zip(range(HEADER_SEARCH_ROWS), ws.iter_rows(values_only=True)):
+            for _, cells in zip(range(HEADER_SEARCH_ROWS), ws.iter_rows(values_only=True), strict=False):
                 head.append([_text(c) for c in cells[: self.limits.max_columns]])
             if not any(any(row) for row in head):
                 continue
@@ -332,7 +334,7 @@ class TableRows(Iterator[SourceRow]):
                                  hint="save each sheet as its own file, then import them one by one")
             self.ignored_sheets.append(ws.title)
 
-    def sheet_names(self, other) -> str:
+    def sheet_names(self, other: Any) -> str:
         return f"{self._first_sheet!r} and {other.title!r}"
 
     def _tabular(self, numbered) -> Iterator[SourceRow]:
@@ -471,7 +473,7 @@ def sniff_encoding(path: Path, sample_size: int = 1 << 16) -> str:
         return "gb18030"
 
 
-def _bounded_csv(fh, delimiter: str, limits: FileLimits):
+def _bounded_csv(fh: TextIO, delimiter: str, limits: FileLimits) -> Iterator[list[str]]:
     """csv.reader with the cell bound as the field limit (csv's own default is 128 KiB, as an
     exception type nobody catches; here it becomes an InputError naming the row)."""
     old = csv.field_size_limit()

@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from creditx.v1 import envelope_pb2, exchange_pb2 as pb
+from creditx.v1 import envelope_pb2
+from creditx.v1 import exchange_pb2 as pb
 from tests.gateway.push_client import PushClient, payloads, reseq
 
 ACC, REJ = pb.ACCEPTED, pb.REJECTED

@@ -133,13 +133,13 @@ class BatchIngest:
         by_pos = dict(p.settled)
         by_pos.update(zip(p.positions, decided))
         ordered = [by_pos[i] for i in range(len(p.records))]
-        kept = [bounded_for_storage(d, r, self.rejects.payload_prefix) for d, r in zip(ordered, p.records)]
-        self.reject_budget.charge(p.node, sum(stored_bytes(d, r) for d, r in zip(ordered, kept)
+        kept = [bounded_for_storage(d, r, self.rejects.payload_prefix) for d, r in zip(ordered, p.records, strict=True)]
+        self.reject_budget.charge(p.node, sum(stored_bytes(d, r) for d, r in zip(ordered, kept, strict=True)
                                               if d.stored and d.outcome == Outcome.REJECTED))
         now = self.clock()
         leaves = leaves_for(ordered, p.node, now) if self.audit else None
         committed = max(p.next_expected - 1, self.store.committed_seq(p.node))
-        done = self.store.commit_batch(p.node, list(zip(ordered, kept)), leaves, committed, rfc3339(now))
+        done = self.store.commit_batch(p.node, list(zip(ordered, kept, strict=True)), leaves, committed, rfc3339(now))
         # SYNC-013: a replay answers with the stored decision (also one made earlier in this batch).
         out = []
         for d in done:

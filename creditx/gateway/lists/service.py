@@ -201,7 +201,8 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         if head < request.applied_list_seq:
             context.abort(grpc.StatusCode.OUT_OF_RANGE,
                           f"APPLIED_BEYOND_HEAD: applied_list_seq {request.applied_list_seq} is beyond the log's head "
-                          f"{head} (DIST-043); a replica cannot have applied changes that do not exist: re-bootstrap it")
+                          f"{head} (DIST-043); a replica cannot have applied changes that do not exist: "
+                          "re-bootstrap it")
         return lpb.ReportAppliedResponse(head_list_seq=head)
 
     def report(self, node: str, applied: int, verified: bool = False) -> int:

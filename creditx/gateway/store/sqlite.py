@@ -23,6 +23,7 @@ from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision, IncomingRecord
 from creditx.gateway.store.base import NodeRow, SigningCert
 from creditx.gateway.store.migrations import migrate
+from creditx.pki.files import private_database
 
 _INSERT_RECORD = (
     "INSERT INTO records (id, node, source_seq, payload_sha, payload_type, payload, signatures, outcome,"
@@ -62,6 +63,8 @@ class SqliteStore:
     list_hook = None
 
     def __init__(self, path: str | Path | None, *, now: str = "") -> None:
+        if path is not None:
+            private_database(Path(path))  # SEC-090: 0600 in 0700, -wal/-shm included
         conn = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False,
                                isolation_level=None)
         self.db = Database(conn)
