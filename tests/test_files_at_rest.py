@@ -56,3 +56,51 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path):
     os.chmod(db, 0o644)
     NodeStore(db).close()
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_a_second_gateway_on_the_same_directory_refuses_and_leaves_the_first_alone(tmp_path):
+    from creditx.gateway.config import GatewayConfig
+    from creditx.gateway.init import init_gateway_dir
+    from creditx.gateway.server import Gateway
+    from creditx.pki.testing import make_pki
+    from creditx.standard.errors import InputError
+
+    pki = make_pki(tmp_path / "pki", regions=("370100",))
+    d = tmp_path / "gw"
+    init_gateway_dir(d, pki.gateway.dir, cfg=GatewayConfig(listen="127.0.0.1:0", verify_workers=0))
+    first = Gateway(d)
+    first.start()
+    try:
+        run = (d / "run.json").read_text()
+        with pytest.raises(InputError, match=f"already running.*pid {os.getpid()}"):
+            Gateway(d)
+        assert (d / "run.json").read_text() == run
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    finally:
+        first.stop(grace=1)
+    Gateway(d).stop(grace=1)  # the lock went with the first one
+
+
+def test_a_second_node_run_refuses_and_keeps_the_live_socket(tmp_path):
+    from creditx.pki.files import RunLock
+    from creditx.standard.errors import InputError
+
+    d = tmp_path / "node"
+    d.mkdir(mode=0o700)
+    lock = RunLock(d, "node")
+    (d / "node.sock").write_bytes(b"")  # stands for the live socket
+    try:
+        code = ("import sys\nfrom pathlib import Path\nfrom creditx.pki.files import RunLock\n"
+                "from creditx.standard.errors import InputError\n"
+                "try:\n    RunLock(Path(sys.argv[1]), 'node')\nexcept InputError as e:\n    print(e.message); sys.exit(2)\n")
+        out = subprocess.run([sys.executable, "-c", code, str(d)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and f"pid {os.getpid()}" in out.stdout
+        assert (d / "node.sock").exists()
+    finally:
+        lock.release()
+    with pytest.raises(InputError):  # in-process too: flock is per open file description
+        a = RunLock(d, "node")
+        try:
+            RunLock(d, "node")
+        finally:
+            a.release()

@@ -21,7 +21,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from creditx.pki.tls import FileTrustSource, server_credentials
-from creditx.pki.files import read_key
+from creditx.pki.files import RunLock, read_key
 from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
 from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.exchange.batches import BatchIngest, RejectLimits
@@ -63,6 +63,14 @@ class Gateway:
         self.dir = Path(directory)
         self.cfg = cfg or load_config(self.dir)
         os.chmod(self.dir, 0o700)  # SEC-090: a directory made before this rule held the database 0755
+        self._run_lock = RunLock(self.dir, "gateway")  # SEC-091: a second gateway here refuses to start
+        try:
+            self._build(clock, audit, workers)
+        except BaseException:
+            self._run_lock.release()
+            raise
+
+    def _build(self, clock: Callable[[], datetime], audit: bool, workers: int | None) -> None:
         self.clock = clock
         c, d = self.cfg, self.dir
         self.store = SqliteStore(c.path(d, "database"), now=rfc3339(clock()))
@@ -116,6 +124,7 @@ class Gateway:
         self.host = c.listen.rsplit(":", 1)[0]
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
+        self.scheduler.add_job(self.health_tick, "interval", seconds=2, id="health", max_instances=1, coalesce=True)
         self._http = None
 
     @property
@@ -137,6 +146,22 @@ class Gateway:
         write_json_atomic(self.dir / RUN_NAME, run)
         return run
 
+    def ingest_refusal(self) -> str:
+        """Why ingest cannot proceed now ("" when it can): no working verification pool, or the
+        audit log unsealed past its grace (AUD-040)."""
+        if not self.pool.healthy:
+            return "no working verification worker pool"
+        return self.checkpointer.refusal() if self.checkpointer else ""
+
+    def health_tick(self) -> None:
+        """Health follows ingest: NOT_SERVING for Exchange and the server while it cannot proceed."""
+        if self.exchange.stopping.is_set():
+            return
+        status = (health_pb2.HealthCheckResponse.NOT_SERVING if self.ingest_refusal()
+                  else health_pb2.HealthCheckResponse.SERVING)
+        for name in ("", "creditx.v1.Exchange"):
+            self.health.set(name, status)
+
     def stop(self, grace: float | None = None) -> None:
         self.health.enter_graceful_shutdown()
         self.exchange.stopping.set()
@@ -154,6 +179,7 @@ class Gateway:
             (self.dir / RUN_NAME).unlink()
         except FileNotFoundError:
             pass
+        self._run_lock.release()
 
     def wait(self) -> None:
         self.server.wait_for_termination()

@@ -148,3 +148,19 @@ def test_one_node_with_100_streams_cannot_refuse_another_nodes_handshake(gw_dir,
             q.put(None)
         hostile.close()
         g.stop(grace=1)
+
+
+def test_health_is_not_serving_while_ingest_cannot_proceed(gateway):
+    from grpc_health.v1 import health_pb2
+
+    def status() -> int:
+        return gateway.health.Check(health_pb2.HealthCheckRequest(service="creditx.v1.Exchange"), None).status
+
+    gateway.health_tick()
+    assert status() == health_pb2.HealthCheckResponse.SERVING
+    gateway.pool.healthy = False  # what gather() records when no replacement pool gets a batch through
+    gateway.health_tick()
+    assert status() == health_pb2.HealthCheckResponse.NOT_SERVING and gateway.ingest_refusal()
+    gateway.pool.healthy = True
+    gateway.health_tick()
+    assert status() == health_pb2.HealthCheckResponse.SERVING

@@ -119,9 +119,11 @@ class CheckPool:
                 out: list[Checked] = []
                 for f in futures:
                     out.extend(f.result())
+                self.healthy = True
                 return out
             except BrokenProcessPool:
                 if job is None or attempt == self.MAX_RESTARTS:
+                    self.healthy = False  # health NOT_SERVING until a batch gets through again
                     raise
                 self._replace(pool)
                 futures = self._submit(job)
