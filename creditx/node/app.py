@@ -217,8 +217,6 @@ class NodeApp:
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set (the CLI sets it on SIGTERM/SIGINT), then shut down gracefully."""
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         from creditx.pki.files import RunLock
 
         lock = RunLock(self.dir, "node")  # SEC-091: a second `node run` here refuses, the live node.sock stays
@@ -228,6 +226,8 @@ class NodeApp:
             lock.release()
 
     def _run(self, stop: threading.Event) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
         lim = self.config.limits
         sched = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         sched.add_job(self.sync_job, "interval", seconds=lim.sync_interval_s, id="sync",

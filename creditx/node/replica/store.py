@@ -188,8 +188,9 @@ class ReplicaStore:
     def _wipe(self) -> None:
         for t in REPLICA_TABLES:
             self.conn.execute(f"DELETE FROM {t}")
+        # last_update_ms goes too: freshness belongs to the state that was wiped (NODE-043)
         self.conn.execute("DELETE FROM replica_meta WHERE key IN ('applied', 'frontier', 'changes_from', "
-                          "'snapshot', 'snapshot_frontier', 'alarm', 'checkpoint')")
+                          "'snapshot', 'snapshot_frontier', 'alarm', 'checkpoint', 'last_update_ms')")
 
     def discard_snapshot(self) -> None:
         """DIST-072: the gateway cannot serve the partial snapshot: drop it and the replica."""
