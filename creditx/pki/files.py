@@ -82,7 +82,14 @@ def private_database(path: Path) -> Path:
     path = Path(path)
     if not path.parent.exists():
         private_dir(path.parent)  # an existing parent is the role's directory, made 0700 by its init
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
+    # Never open (and close) an existing database file: closing any descriptor of it drops the
+    # POSIX locks SQLite holds through other connections of this process (SQLite's "how to
+    # corrupt" §2.2). Only a file that does not exist yet is created here; chmod takes no locks.
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        except FileExistsError:
+            pass  # created by another opener in the meantime
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
               path.with_name(path.name + "-journal")):
         try:
