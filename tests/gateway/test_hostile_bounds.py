@@ -164,3 +164,39 @@ def test_health_is_not_serving_while_ingest_cannot_proceed(gateway):
     gateway.pool.healthy = True
     gateway.health_tick()
     assert status() == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_64_bit_values_never_end_a_call_unknown(gateway, pki):
+    """Values of 2^63 and above: a record's source_seq is a gap of that record alone; list
+    positions are refused by name. None ends with UNKNOWN (the issue saw a batch commit and its
+    ack never arrive)."""
+    c = PushClient(gateway.address, pki.nodes["370100"])
+    c.handshake()
+    good = payloads("370100", 1)
+    (resp,) = c.push([[c.batch([good[0]])[0], c.batch([good[0]], 2**64 - 1)[0]]])
+    assert [(a.outcome, a.reason_code) for a in resp.acks] == [(ACC, ""), (REJ, "SYNC_SEQ_GAP")]
+    assert resp.committed_seq == 1
+    with pytest.raises(grpc.RpcError) as err:
+        c.push([[c.batch([reseq(good[0], 2)], 2)[0]]], backlog=2**63)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "VALUE_OUT_OF_RANGE" in err.value.details()
+    s = Subscriber(gateway.address, pki.nodes["370100"])
+    for call in (lambda: list(s.stub.Subscribe(lpb.SubscribeRequest(from_list_seq=2**64 - 1), timeout=10)),
+                 lambda: list(s.stub.Snapshot(lpb.SnapshotRequest(at_list_seq=2**64 - 1), timeout=10)),
+                 lambda: s.stub.GetListCheckpoint(lpb.ListCheckpointRequest(from_size=2**64 - 1), timeout=10)):
+        with pytest.raises(grpc.RpcError) as err:
+            call()
+        assert err.value.code() != grpc.StatusCode.UNKNOWN, err.value.details()
+    s.close()
+    c.close()
+
+
+def test_recent_rejections_read_a_partial_index_not_every_record(tmp_path):
+    """The scrape/Status query of a node's recent rejections is an index search (migration 6),
+    so its cost does not grow with the node's accepted records (bench/scrape_cost.py)."""
+    from creditx.gateway.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "g.db")
+    plan = store.conn.execute("EXPLAIN QUERY PLAN SELECT reason FROM records WHERE node=? AND outcome=4 "
+                              "ORDER BY source_seq DESC LIMIT 500", ("370100",)).fetchall()
+    assert any("idx_records_rejected" in row[-1] for row in plan), plan
+    store.close()
