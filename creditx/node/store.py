@@ -124,10 +124,17 @@ class NodeStore:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                # SQLite may have rolled back already (disk full, I/O error): a ROLLBACK then
+                # fails with "cannot rollback - no transaction is active" and would hide the
+                # real error, which is the one raised here.
+                if self.conn.in_transaction:
+                    try:
+                        self.conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
                 raise
-            self.conn.execute("COMMIT")
 
     def _one(self, sql: str, params: Sequence = ()) -> object:
         return self.conn.execute(sql, params).fetchone()[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -169,13 +170,33 @@ class SyncRunner:
         if self._contact.is_set():  # set by heartbeat / list follower threads; applied on this one
             self._contact.clear()
             self.machine.contact(self.clock())
-        pending = self._feed(st.Wake(self.store.first_unacked(), self.store.last_seq()))
-        while pending:
-            action = pending.pop(0)
-            more = self._do(action)
-            if more is None:
-                return self.machine.state
-            pending.extend(more)
+        try:
+            pending = self._feed(st.Wake(self.store.first_unacked(), self.store.last_seq()))
+            while pending:
+                action = pending.pop(0)
+                more = self._do(action)
+                if more is None:
+                    return self.machine.state
+                pending.extend(more)
+        except sqlite3.Error as exc:
+            # A failed local write (disk full) ends the session like a network failure: the
+            # machine backs off instead of staying STREAMING, and the next pass resumes from
+            # the outbox (what was not recorded is resent and answered as a replay, SYNC-013).
+            return self._local_failure(exc)
+        return self.machine.state
+
+    def _local_failure(self, exc: sqlite3.Error) -> st.State:
+        if self._stream:
+            self._stream.close()
+            self._stream = None
+        error = f"local store: {type(exc).__name__}: {exc} (retrying with backoff; free disk space)"
+        log.error("sync: %s", error)
+        if self.machine.state not in (st.State.IDLE, st.State.BACKOFF):
+            self._feed(st.Failed(error))
+        try:
+            self.store.set_state(last_error=error, last_error_at=self.wall())
+        except sqlite3.Error:
+            pass
         return self.machine.state
 
     def _feed(self, ev: st.Event) -> list[st.Action]:
