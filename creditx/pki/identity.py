@@ -21,7 +21,7 @@ Checks, in order, each with its reason code (SEC-030):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 
@@ -37,10 +37,12 @@ EXPIRED = "CERT_EXPIRED"
 REVOKED = "CERT_REVOKED"
 WRONG_ROLE = "CERT_WRONG_ROLE"
 REGION_MISMATCH = "REGION_MISMATCH"
+CRL_OUTDATED = "CRL_OUTDATED"
+CRL_GRACE = timedelta(hours=1)  # SEC-042: a CRL past nextUpdate by more than this fails closed
 
 RULES = {MALFORMED: "SEC-010", WRONG_CA: "SEC-030", NOT_YET_VALID: "SEC-033",
          EXPIRED: "SEC-033", REVOKED: "SEC-040", WRONG_ROLE: "SEC-010",
-         REGION_MISMATCH: "SEC-032"}
+         REGION_MISMATCH: "SEC-032", CRL_OUTDATED: "SEC-042"}
 _HINTS = {
     MALFORMED: "use a certificate issued by `creditx certs issue-node/issue-gateway/issue-operator`",
     WRONG_CA: "use a certificate issued by the provincial CA (check ca.crt)",
@@ -49,6 +51,7 @@ _HINTS = {
     REVOKED: "ask the provincial operator for a new certificate",
     WRONG_ROLE: "auth.crt is for TLS, signing.crt for record signatures; do not swap them",
     REGION_MISMATCH: "a node may only send records of its own region (370000: province)",
+    CRL_OUTDATED: "publish a fresh CRL (`creditx certs crl`) and copy it to the gateway's tls/crl.pem",
 }
 
 
@@ -163,6 +166,11 @@ def _verify(data: bytes | str | x509.Certificate, trust: TrustStore, *, at: date
     if at > cert.not_valid_after_utc:
         raise IdentityError(EXPIRED, f"certificate {serial} expired at "
                             f"{cert.not_valid_after_utc.isoformat()}, checked at {at.isoformat()}")
+    next_update = trust.crl.next_update_utc if trust.crl is not None else None
+    if next_update is not None and at > next_update + CRL_GRACE:
+        # SEC-042: revocation fails closed; an outdated CRL cannot say a certificate is not revoked
+        raise IdentityError(CRL_OUTDATED, f"the CRL is outdated: its nextUpdate was {next_update.isoformat()}, "
+                            f"checked at {at.isoformat()}; no certificate is accepted until a fresh one is loaded")
     revoked = trust.revocation(cert.serial_number)
     if revoked is not None:
         raise IdentityError(REVOKED, f"certificate {serial} of {facts.name!r} was revoked at "
