@@ -101,7 +101,8 @@ def test_foreign_ca_with_the_same_subject_is_wrong_ca(ca, node, tmp_path):
 
 def test_not_yet_valid_and_expired(ca, node):
     data = node.auth_cert.read_bytes()
-    assert reason_of(data, store(ca), at=AT - timedelta(hours=2)) == "CERT_NOT_YET_VALID"  # SEC-020: valid from 1 h back
+    # SEC-020: valid from an hour before issue
+    assert reason_of(data, store(ca), at=AT - timedelta(hours=2)) == "CERT_NOT_YET_VALID"
     assert reason_of(data, store(ca), at=AT + timedelta(days=31)) == "CERT_EXPIRED"
     verify(data, fresh_store(ca, AT + timedelta(days=28)), at=AT + timedelta(days=29), roles=NODE_AUTH)
 

@@ -182,6 +182,10 @@ class NodeApp:
         except Exception as exc:  # unreachable gateway, no key: recorded, retried next interval
             self.replica.set_meta(checkpoint_error=str(exc))
             result = ""
+        if result == "EXACT":
+            # NODE-044: the replica was just proven equal to the signed head of the list log, so it
+            # is fresh now, however long ago the last change arrived (a quiet log is not stale).
+            self.replica.set_meta(last_update_ms=int(time.time() * 1000))
         self._report(checker, result in ("EXACT", "PREFIX"))
 
     def report_applied_job(self) -> None:

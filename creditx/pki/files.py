@@ -156,7 +156,8 @@ class RunLock:
             from creditx.standard.errors import InputError
 
             raise InputError(f"another {name} is already running in {directory} (pid {holder}; {self.path.name} "
-                             "is locked)", hint=f"stop it first, or use another directory for a second {name}") from None
+                             "is locked)",
+                             hint=f"stop it first, or use another directory for a second {name}") from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd: int | None = fd

@@ -27,3 +27,41 @@ def test_a_wiped_replica_of_a_nonempty_log_answers_stale(tmp_path):
     replica.discard_snapshot()  # a reset wipes freshness with the state
     assert replica.state().last_update_ms == 0
     store.close()
+
+
+def test_a_verified_checkpoint_at_the_head_keeps_a_quiet_replica_fresh(tmp_path):
+    """NODE-044: freshness comes from the last verified checkpoint, not the last change."""
+    import argparse
+
+    from creditx.node.app import NodeApp
+    from creditx.node.cli import register
+    from tests.node.pki import make_test_pki
+
+    pki = make_test_pki(tmp_path / "pki")
+    d = tmp_path / "jinan"
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["node", "init", "--dir", str(d), "--region", "370100", "--gateway", "127.0.0.1:9",
+                              "--certs", str(pki.node_dir)])
+    assert args.func(args) == 0
+    app = NodeApp(d)
+    long_ago = int((time.time() - 86_400) * 1000)
+    app.replica.set_meta(last_update_ms=long_ago, head=0)
+
+    class Checker:
+        def __init__(self, result):
+            self.result = result
+
+        def check_once(self):
+            return self.result
+
+        def report(self, verified):
+            pass
+
+    app._checker = lambda: Checker("LOG_MOVING")
+    app.checkpoint_job()
+    assert app.replica.state().last_update_ms == long_ago  # not proven: freshness unchanged
+    app._checker = lambda: Checker("EXACT")
+    app.checkpoint_job()
+    assert app.replica.state().last_update_ms > long_ago + 80_000_000
+    app.close()

@@ -46,7 +46,7 @@ def check(replica: ReplicaStore, q: Question, *, list_types: frozenset[str] = fr
     ans = check_answer(entries, applied_list_seq=st.applied, last_update=last, now=now, max_age=max_age)
     # NODE-043: a replica that holds nothing of a log it knows is non-empty (just reset, or
     # before its bootstrap started) is stale: "not listed" from it would be a false answer.
-    bootstrapping = st.applied == 0 and int(replica.meta().get("head", 0) or 0) > 0
+    bootstrapping = st.applied == 0 and st.head > 0
     if st.alarm or st.snapshot is not None or bootstrapping:
         ans = CheckAnswer(ans.memberships, ans.history, ans.applied_list_seq, ans.last_update, True)
     return ans

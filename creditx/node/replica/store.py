@@ -111,6 +111,7 @@ class ReplicaState:
     alarm: str                  # NODE-043: non-empty = stop applying, answer stale
     checkpoint: dict            # last verified checkpoint: {"note", "size", "result", "at_ms"}
     snapshot: SnapshotProgress | None
+    head: int = 0               # the list log's head as last heard from the gateway
 
 
 class ReplicaStore:
@@ -139,7 +140,8 @@ class ReplicaStore:
             frontier = CompactRange.from_bytes(bytes.fromhex(str(fr))) if fr else None
         return ReplicaState(applied, frontier,
                             int(m.get("last_update_ms", 0)), int(m.get("changes_from", 0)), str(m.get("alarm", "")),
-                            dict(m.get("checkpoint") or {}), SnapshotProgress(**snap) if snap else None)
+                            dict(m.get("checkpoint") or {}), SnapshotProgress(**snap) if snap else None,
+                            int(m.get("head", 0) or 0))
 
     def applied(self) -> int:
         row = self.conn.execute("SELECT value FROM replica_meta WHERE key = 'applied'").fetchone()
