@@ -164,6 +164,7 @@ def cmd_validate(args) -> int:
     advance = progress(None, f"validating {args.file.name}", enabled=not args.json)
     with read_table(args.file, args.type) as rows:
         record_type, encoding, unknown = rows.record_type, rows.encoding, rows.unknown_columns
+        ignored_sheets = list(rows.ignored_sheets)  # REC-065
         for row in rows:
             total += 1
             problems = _row_problems(row, today)
@@ -188,6 +189,7 @@ def cmd_validate(args) -> int:
         "invalid": invalid_rows,
         "warnings": warnings,
         "unknown_columns": unknown,
+        "ignored_sheets": ignored_sheets,
         "errors": errors,
         "by_rule": dict(sorted(by_rule.items())),
     }
@@ -199,6 +201,8 @@ def cmd_validate(args) -> int:
 
 
 def _print_validation(report: dict) -> None:
+    if report["ignored_sheets"]:
+        print("sheets without template data (not read): " + ", ".join(report["ignored_sheets"]))
     if report["unknown_columns"]:
         print(
             f"columns not in the {report['record_type']} catalogue (kept, not imported): "

@@ -21,13 +21,14 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from creditx.pki.tls import FileTrustSource, server_credentials
-from creditx.pki.files import read_key
+from creditx.pki.files import RunLock, read_key
 from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
 from creditx.gateway.audit.leaves import rfc3339
-from creditx.gateway.exchange.batches import BatchIngest
+from creditx.gateway.exchange.batches import BatchIngest, RejectLimits
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
 from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.fairshare import FairShare
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists.service import ListLimits
 from creditx.gateway.lists.wiring import SERVICE as DISTRIBUTION
@@ -68,6 +69,15 @@ class Gateway:
     ) -> None:
         self.dir = Path(directory)
         self.cfg = cfg or load_config(self.dir)
+        os.chmod(self.dir, 0o700)  # SEC-090: a directory made before this rule held the database 0755
+        self._run_lock = RunLock(self.dir, "gateway")  # SEC-091: a second gateway here refuses to start
+        try:
+            self._build(clock, audit, workers)
+        except BaseException:
+            self._run_lock.release()
+            raise
+
+    def _build(self, clock: Callable[[], datetime], audit: bool, workers: int | None) -> None:
         self.clock = clock
         c, d = self.cfg, self.dir
         self.store = SqliteStore(c.path(d, "database"), now=rfc3339(clock()))
@@ -75,7 +85,16 @@ class Gateway:
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
         self.presence = Presence()
-        ingest = BatchIngest(self.store, self.pool, clock, load_subject_key(c.path(d, "subject_key")), audit=audit)
+        ingest = BatchIngest(
+            self.store,
+            self.pool,
+            clock,
+            load_subject_key(c.path(d, "subject_key")),
+            audit=audit,
+            rejects=RejectLimits(
+                c.rejected_payload_prefix_bytes, c.reject_budget_bytes, float(c.reject_budget_window_s)
+            ),
+        )
         self.checkpointer = Checkpointer(
             c.path(d, "database"),
             origin_for(c.name),
@@ -119,8 +138,10 @@ class Gateway:
         )
         self.health = health.HealthServicer()
         ms = 1000
+        self.fair_share = FairShare(c.per_node_streams, c.per_node_unary_calls)  # SYNC-042
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
+            interceptors=[self.fair_share],
             maximum_concurrent_rpcs=c.max_concurrent_streams,
             options=[
                 ("grpc.max_receive_message_length", c.max_message_bytes),
@@ -152,6 +173,7 @@ class Gateway:
         self.host = c.listen.rsplit(":", 1)[0]
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
+        self.scheduler.add_job(self.health_tick, "interval", seconds=2, id="health", max_instances=1, coalesce=True)
         self._http = None
 
     @property
@@ -176,6 +198,25 @@ class Gateway:
         write_json_atomic(self.dir / RUN_NAME, run)
         return run
 
+    def ingest_refusal(self) -> str:
+        """Why ingest cannot proceed now ("" when it can): no working verification pool, or the
+        audit log unsealed past its grace (AUD-040)."""
+        if not self.pool.healthy:
+            return "no working verification worker pool"
+        return self.checkpointer.refusal() if self.checkpointer else ""
+
+    def health_tick(self) -> None:
+        """Health follows ingest: NOT_SERVING for Exchange and the server while it cannot proceed."""
+        if self.exchange.stopping.is_set():
+            return
+        status = (
+            health_pb2.HealthCheckResponse.NOT_SERVING
+            if self.ingest_refusal()
+            else health_pb2.HealthCheckResponse.SERVING
+        )
+        for name in ("", "creditx.v1.Exchange"):
+            self.health.set(name, status)
+
     def stop(self, grace: float | None = None) -> None:
         self.health.enter_graceful_shutdown()
         self.exchange.stopping.set()
@@ -193,6 +234,7 @@ class Gateway:
             (self.dir / RUN_NAME).unlink()
         except FileNotFoundError:
             pass
+        self._run_lock.release()
 
     def wait(self) -> None:
         self.server.wait_for_termination()

@@ -30,7 +30,15 @@ from typing import Any, Protocol
 from creditx.node.store import NodeStore, encode_signatures
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.errors import CreditxError
-from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
+from creditx.standard.record import (
+    MAX_INT,
+    MAX_INT_DIGITS,
+    RECORD_PAYLOAD_TYPE,
+    RECORD_TYPES,
+    Record,
+    encode_record,
+    safe_text,
+)
 from creditx.standard.validation import Violation, validate_fields
 
 
@@ -92,7 +100,8 @@ class IntakeReport:
 
 
 def derived_source_id(record_type: str, fields: Mapping[str, str]) -> str:
-    digest = hashlib.sha256(json.dumps(dict(fields), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    text = json.dumps(dict(fields), sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{record_type}-{digest[:24]}"
 
 
@@ -121,7 +130,7 @@ def check_row(
             )
         )
     raw_version = (meta.get("version") or "1").strip()
-    version = int(raw_version) if raw_version.isdigit() and int(raw_version) > 0 else 0
+    version = _version(raw_version)
     if not version:
         problems.append(
             _problem(
@@ -246,7 +255,7 @@ def ingest(
                     if keep_results:
                         report.results.append(RowResult(r.row, rec.source_id, seq))
                 else:
-                    sid = (r.meta or {}).get("source_id", "")
+                    sid = safe_text((r.meta or {}).get("source_id", ""), 128)
                     for p in decided:
                         d = _violation_fields(p)
                         quarantine.append(
@@ -255,10 +264,10 @@ def ingest(
                                 import_id=import_id,
                                 file=source,
                                 row=r.row,
-                                record_type=r.record_type,
+                                record_type=safe_text(r.record_type, 16),
                                 source_id=sid,
                                 created_at=now,
-                                fields=json.dumps(dict(r.fields), ensure_ascii=False),
+                                fields=_stored_fields(r.fields),
                             )
                         )
                         if len(report.problems) < 20:
@@ -281,25 +290,66 @@ VIOLATION_KEYS = ("field", "field_name", "rule", "reason", "message", "fix")
 
 
 def _violation_fields(v: Any) -> dict[str, str]:
-    return {k: str(getattr(v, k, "")) for k in VIOLATION_KEYS}
+    return {k: safe_text(str(getattr(v, k, "")), 512) for k in VIOLATION_KEYS}
 
 
 def _decide(
     r: RowLike, region: str, today: dt.date, latest: Mapping[str, int], validate: Callable[..., list]
 ) -> Draft | list:
+    """One row's verdict, whatever the row holds (NODE-020, SYNC-033): an exception from a rule
+    is this row's problem, never the import's."""
+    if r.record_type not in RECORD_TYPES:
+        return [
+            _problem(
+                "type",
+                "SIG-023",
+                "REC_UNKNOWN_TYPE",
+                f"record type {safe_text(repr(r.record_type), 80)} is not XZXK, XZCF or LIST",
+                "name the record type of the template the row comes from",
+            )
+        ]
     try:
         decided = check_row(r, region=region, today=today, latest=latest, validate=validate)
         if isinstance(decided, Draft):  # the record codec's own rules (SIG-02x): field prefixes, lengths
-            Record(decided.type, decided.op, region, decided.source_id, decided.version, 1, decided.fields)
+            rec = Record(decided.type, decided.op, region, decided.source_id, decided.version, 1, decided.fields)
+            encode_record(rec).decode("utf-8")  # text with no UTF-8 form (a lone surrogate) fails here, not later
         return decided
     except CreditxError as exc:
         rule = getattr(exc, "rule", "SIG-022")
         return [
             _problem(
-                getattr(exc, "field", "") or "record",
+                safe_text(getattr(exc, "field", "") or "record", 64),
                 rule,
                 getattr(exc, "reason", "RECORD_INVALID"),
-                exc.message,
+                safe_text(exc.message, 512),
                 exc.hint or "fix the value and import the row again",
             )
         ]
+    except Exception as exc:  # noqa: BLE001 - SYNC-033: a value no rule names still stays in its row
+        return [
+            _problem(
+                "record",
+                "SYNC-033",
+                "REC_MALFORMED",
+                f"the row could not be checked ({type(exc).__name__})",
+                "re-type the row's values as plain text (no control characters) and import it again",
+            )
+        ]
+
+
+def _version(raw: str) -> int:
+    """NODE-021: a positive integer of at most 2^63-1, ASCII digits only (``²`` is a digit to Python)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_INT_DIGITS:
+        return 0
+    v = int(raw)
+    return v if 0 < v <= MAX_INT else 0
+
+
+def _stored_fields(fields: Mapping[str, Any]) -> str:
+    """The row's fields as stored in quarantine: readable UTF-8, or escaped when a value has no UTF-8 form."""
+    text = json.dumps(dict(fields), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(dict(fields), ensure_ascii=True)
+    return text

@@ -4,8 +4,8 @@ Servicers translate, they don't think (STYLE.md §4): Submit turns wire records 
 :class:`~creditx.node.intake.IntakeRow` s and calls :func:`creditx.node.intake.ingest`, the same path as a file
 import; Status reads :func:`creditx.node.reports.node_status`; Nudge calls the app's ``nudge``.
 
-Invariant: the socket lives in the node directory (0700) and is chmod-ed 0600 right after
-binding — local systems of the same user only, no TCP port (NODE-030).
+Invariant: the socket lives in the node directory (0700) and is created 0600 (umask held
+around the bind) — local systems of the same user only, no TCP port (NODE-030).
 """
 
 from __future__ import annotations
@@ -51,12 +51,7 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
             )
             for i, r in enumerate(request.records)
         ]
-        bad = [i for i, r in enumerate(rows) if r.record_type not in ("XZXK", "XZCF", "LIST")]
-        if bad:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"records[{bad[0]}].type {rows[bad[0]].record_type!r} is not XZXK, XZCF or LIST",
-            )
+        # SYNC-033: a record of an unknown type is that record's violation (intake), not the call's.
         report = self._submit(rows)
         if report.accepted:
             self._nudge()
@@ -98,9 +93,14 @@ def serve_local_api(
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))  # Feed streams hold a worker each
     pb_grpc.add_NodeApiServicer_to_server(servicer, server)
     extra(server)
-    server.add_insecure_port(f"unix:{sock}")
-    server.start()
-    os.chmod(sock, 0o600)
+    # Created 0600, not chmod-ed afterwards: between bind and chmod another local user could
+    # connect (umask is process-wide, so it is held only around the bind).
+    old = os.umask(0o177)
+    try:
+        server.add_insecure_port(f"unix:{sock}")
+        server.start()
+    finally:
+        os.umask(old)
     return server
 
 

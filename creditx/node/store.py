@@ -36,6 +36,7 @@ from pathlib import Path
 import sqlite_utils
 
 from creditx.node.replica.store import migration_2
+from creditx.pki.files import private_database
 
 OUTCOMES = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
 
@@ -139,7 +140,7 @@ def _decode_signatures(text: str) -> list[dict]:
 
 class NodeStore:
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 30_000) -> None:
-        self.path = Path(path)
+        self.path = private_database(Path(path))  # SEC-090: 0600 in 0700, -wal/-shm included
         conn = sqlite3.connect(
             str(self.path), isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
         )
@@ -168,10 +169,17 @@ class NodeStore:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
+                self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                # SQLite may have rolled back already (disk full, I/O error): a ROLLBACK then
+                # fails with "cannot rollback - no transaction is active" and would hide the
+                # real error, which is the one raised here.
+                if self.conn.in_transaction:
+                    try:
+                        self.conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
                 raise
-            self.conn.execute("COMMIT")
 
     def _one(self, sql: str, params: Sequence = ()) -> object:
         return self.conn.execute(sql, params).fetchone()[0]

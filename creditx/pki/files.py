@@ -75,6 +75,34 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def private_database(path: Path) -> Path:
+    """SEC-090: a database file created 0600 in a 0700 directory before SQLite opens it, so its
+    -wal and -shm files (SQLite gives them the database file's mode) are 0600 from the start;
+    an existing file and its companions are tightened. Holds natural persons' ID numbers."""
+    path = Path(path)
+    if not path.parent.exists():
+        private_dir(path.parent)  # an existing parent is the role's directory, made 0700 by its init
+    # Never open (and close) an existing database file: closing any descriptor of it drops the
+    # POSIX locks SQLite holds through other connections of this process (SQLite's "how to
+    # corrupt" §2.2). Only a file that does not exist yet is created here; chmod takes no locks.
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        except FileExistsError:
+            pass  # created by another opener in the meantime
+    for p in (
+        path,
+        path.with_name(path.name + "-wal"),
+        path.with_name(path.name + "-shm"),
+        path.with_name(path.name + "-journal"),
+    ):
+        try:
+            os.chmod(p, PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            pass
+    return path
+
+
 def write_atomic(path: Path, data: bytes, mode: int) -> Path:
     """Write ``data`` to ``path`` atomically; the file never exists with a wider mode."""
     path = Path(path)
@@ -110,3 +138,35 @@ def read_cert(path: Path) -> x509.Certificate:
 
 def read_key(path: Path, passphrase: bytes | None = None):
     return serialization.load_pem_private_key(Path(path).read_bytes(), password=passphrase)
+
+
+class RunLock:
+    """One running process per role directory (SEC-091): an exclusive ``flock`` on
+    ``DIR/<name>.lock``, held for the process's life and released by the kernel when it dies
+    (no stale lock after SIGKILL). A second process refuses to start, naming the holder's pid,
+    and so never binds the same port or deletes the live one's run.json or socket."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        import fcntl
+
+        self.path = Path(directory) / f"{name}.lock"
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            from creditx.standard.errors import InputError
+
+            raise InputError(
+                f"another {name} is already running in {directory} (pid {holder}; {self.path.name} is locked)",
+                hint=f"stop it first, or use another directory for a second {name}",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock; the file stays (its content is informational)
+            self._fd = None

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from creditx.gateway.audit import log as audit_log
+from creditx.pki.files import private_database
 from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verifier_for
 from creditx.standard.errors import UnavailableError
 
@@ -47,6 +48,7 @@ class StoredCheckpoint:
 
 
 def open_db(path: Path | str) -> sqlite3.Connection:
+    private_database(Path(path))  # SEC-090
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA busy_timeout=30000")
     return conn

@@ -32,6 +32,8 @@ REASONS: dict[str, tuple[str, str]] = {
     # authorisation: checked in creditx.gateway.ingest.check against the node's certificate region
     # (creditx.pki.identity.authorise_region states the same SEC-032 rule for callers holding an Identity)
     "SEC_REGION_MISMATCH": ("SEC-032", "a node sends records of its own region only (370000: province)"),
+    # isolation: a record no rule names but no decoder can read (creditx.gateway.ingest.check.check_isolated)
+    "REC_MALFORMED": ("SYNC-033", "re-create the record from its source data; the rest of the batch is decided"),
 }
 
 

@@ -243,14 +243,24 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     def ReportApplied(self, request, context):
         node = self._node(context)
-        self.report(node, request.applied_list_seq, request.checkpoint_verified)
-        with self._wlock:
-            return lpb.ReportAppliedResponse(head_list_seq=store.head(self._writer))
+        head = self.report(node, request.applied_list_seq, request.checkpoint_verified)
+        if head < request.applied_list_seq:
+            context.abort(
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"APPLIED_BEYOND_HEAD: applied_list_seq {request.applied_list_seq} is beyond the log's head "
+                f"{head} (DIST-043); a replica cannot have applied changes that do not exist: "
+                "re-bootstrap it",
+            )
+        return lpb.ReportAppliedResponse(head_list_seq=head)
 
-    def report(self, node: str, applied: int, verified: bool = False) -> None:
-        """DIST-043 (also from Exchange.Heartbeat.applied_list_seq)."""
+    def report(self, node: str, applied: int, verified: bool = False) -> int:
+        """DIST-043 (also from Exchange.Heartbeat.applied_list_seq). A position beyond the head is
+        not recorded (it would read as lag 0 forever); returns the head."""
         with self._wlock:
-            store.report_applied(self._writer, node, applied, verified, rfc3339(self.clock()))
+            head = store.head(self._writer)
+            if applied <= head:
+                store.report_applied(self._writer, node, applied, verified, rfc3339(self.clock()))
+            return head
 
     def lags(self, now: datetime) -> tuple[int, dict[str, store.Lag]]:
         """DIST-043: (list head, per-node lag) for the operator status and metrics."""

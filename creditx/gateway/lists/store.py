@@ -29,8 +29,10 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 from creditx.gateway.audit.log import append_leaves
+from creditx.pki.files import private_database
 from creditx.standard.catalogue import Catalogue, load_catalogue
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, apply_change, derive_change
@@ -464,6 +466,7 @@ def lags(conn: sqlite3.Connection, now: datetime) -> dict[str, Lag]:
 def open_conn(path) -> sqlite3.Connection:
     """A connection of its own to the gateway database (WAL: readers never block the ingest
     writer); autocommit, explicit transactions; waits for the write lock instead of failing."""
+    private_database(Path(path))  # SEC-090
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA busy_timeout=30000")
     return conn

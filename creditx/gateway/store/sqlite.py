@@ -23,6 +23,7 @@ from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision, IncomingRecord
 from creditx.gateway.store.base import NodeRow, SigningCert
 from creditx.gateway.store.migrations import migrate
+from creditx.pki.files import private_database
 
 _INSERT_RECORD = (
     "INSERT INTO records (id, node, source_seq, payload_sha, payload_type, payload, signatures, outcome,"
@@ -77,6 +78,8 @@ class SqliteStore:
     list_hook = None
 
     def __init__(self, path: str | Path | None, *, now: str = "") -> None:
+        if path is not None:
+            private_database(Path(path))  # SEC-090: 0600 in 0700, -wal/-shm included
         conn = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False, isolation_level=None)
         self.db = Database(conn)
         self.conn = conn
@@ -331,7 +334,9 @@ class SqliteStore:
 
     def audit_size(self) -> int:
         with self._lock:
-            return self.conn.execute("SELECT COUNT(*) FROM audit_leaves").fetchone()[0]
+            # Leaves are gap-free from 0 (AUD-006): the size is one primary-key look-up, not a
+            # COUNT(*) over every leaf on each metrics scrape.
+            return self.conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
 
     def audit_leaf(self, idx: int) -> tuple[bytes, bytes]:
         with self._lock:
