@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -27,8 +28,38 @@ from sqlite_utils import Database
 Migration = Callable[[Database], None]
 
 
+PRIVATE_FILE_MODE, PRIVATE_DIR_MODE = 0o600, 0o700
+
+
+def private_database(path: str | Path) -> Path:
+    """SEC-090: a database file created 0600 in a 0700 directory before SQLite opens it, so its
+    -wal and -shm files (SQLite gives them the database file's mode) are 0600 from the start;
+    an existing file and its companions are tightened. The databases hold ID numbers in clear."""
+    path = Path(path)
+    if not path.parent.exists():  # an existing parent is the role's directory, made 0700 by its init
+        for missing in reversed([p for p in (path.parent, *path.parent.parents) if not p.exists()]):
+            missing.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+    # Never open (and close) an existing database file: closing any descriptor of it drops the
+    # POSIX locks SQLite holds through other connections of this process (SQLite's "how to
+    # corrupt" §2.2). Only a file that does not exist yet is created here; chmod takes no locks.
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        except FileExistsError:
+            pass  # created by another opener in the meantime
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            os.chmod(p, PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            pass
+    return path
+
+
 def connect(path: str | Path | None, *, timeout_s: float = 30.0) -> sqlite3.Connection:
-    """A connection to the file at ``path`` (``None``: a private in-memory database)."""
+    """A connection to the file at ``path`` (``None``: a private in-memory database), created
+    private (:func:`private_database`)."""
+    if path is not None:
+        private_database(path)
     conn = sqlite3.connect(
         ":memory:" if path is None else str(path), isolation_level=None, check_same_thread=False, timeout=timeout_s
     )

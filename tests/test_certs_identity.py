@@ -108,9 +108,23 @@ def test_foreign_ca_with_the_same_subject_is_wrong_ca(ca, node, tmp_path):
 
 def test_not_yet_valid_and_expired(ca, node):
     data = node.auth_cert.read_bytes()
-    assert reason_of(data, store(ca), at=AT - timedelta(hours=1)) == "CERT_NOT_YET_VALID"
+    # SEC-020: valid from an hour before issue
+    assert reason_of(data, store(ca), at=AT - timedelta(hours=2)) == "CERT_NOT_YET_VALID"
     assert reason_of(data, store(ca), at=AT + timedelta(days=31)) == "CERT_EXPIRED"
-    verify(data, store(ca), at=AT + timedelta(days=29), roles=NODE_AUTH)
+    verify(data, fresh_store(ca, AT + timedelta(days=28)), at=AT + timedelta(days=29), roles=NODE_AUTH)
+
+
+def fresh_store(ca, at) -> TrustStore:
+    """A trust store whose CRL was published at ``at`` (valid for CRL_DAYS from then)."""
+    return TrustStore(ca.cert).with_crl(publish_crl(ca, at=at))
+
+
+def test_an_outdated_crl_fails_closed(ca, node):
+    """SEC-044: past nextUpdate (+1 h grace) no certificate is accepted, revoked or not."""
+    data = node.auth_cert.read_bytes()
+    verify(data, store(ca), at=AT + timedelta(days=7), roles=NODE_AUTH)  # nextUpdate is AT + 7 days
+    assert reason_of(data, store(ca), at=AT + timedelta(days=7, hours=2)) == "CRL_OUTDATED"
+    verify(data, fresh_store(ca, AT + timedelta(days=7)), at=AT + timedelta(days=7, hours=2), roles=NODE_AUTH)
 
 
 def test_revoked_per_the_newest_crl(ca, node):
@@ -161,6 +175,7 @@ def test_rotation_keeps_old_signatures_verifiable(ca, node, tmp_path):
     new = node.signing_cert.read_bytes()
     trust = store(ca)
     old_id = verify(old, trust, at=AT + timedelta(days=1), roles=NODE_SIGNING)
+    trust = fresh_store(ca, later)  # SEC-044: checks 3 weeks on need the CRL published since
     new_id = verify(new, trust, at=later + timedelta(days=1), roles=NODE_SIGNING)
     assert old_id.key_id != new_id.key_id and old_id.region == new_id.region == "370100"
     # the old key is only good for what it signed while valid

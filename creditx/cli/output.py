@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
+from creditx.standard.record import safe_text
+
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -21,7 +23,9 @@ def print_json(obj: Any, file: TextIO | None = None) -> None:
 
 def format_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     """A plain aligned text table; CJK characters count as two columns wide."""
-    rows = [["" if v is None else str(v) for v in r] for r in rows]
+    # Cells may quote peer data (a node's name): control characters and terminal escapes are
+    # shown escaped, never written raw to the operator's terminal (SYNC-041).
+    rows = [["" if v is None else safe_text(str(v), 1 << 16) for v in r] for r in rows]
 
     def width(s: str) -> int:
         return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)

@@ -42,17 +42,26 @@ class GatewayConfig:
     max_batch_records: int = 500
     max_message_bytes: int = 8 * 1024 * 1024
     max_in_flight_batches: int = 4
-    max_concurrent_streams: int = 64
-    handler_threads: int = 32
+    # SYNC-042: each caller (node, operator) gets per_node_streams + per_node_unary_calls of the
+    # handler threads; 20 callers (16 cities, the province, operators) fit in 160 threads.
+    max_concurrent_streams: int = 192
+    handler_threads: int = 160
+    per_node_streams: int = 4  # SYNC-042: concurrent streams (Push, Subscribe, Snapshot) of one caller
+    per_node_unary_calls: int = 4  # SYNC-042: concurrent unary calls of one caller
     verify_workers: int = 2
     keepalive_time_s: int = 60
     keepalive_timeout_s: int = 20
-    min_ping_interval_s: int = 30
+    min_ping_interval_s: int = 4  # nodes ping every 5 s to find a black-holed connection
     stale_after_s: int = 300
     crl_reload_s: int = 30  # SEC-043: fetch the CA's CRL this often
     crl_url: str = ""  # "" = the CRL distribution point of tls_cert
     stream_lock_timeout_s: float = 10.0
     shutdown_grace_s: float = 10.0
+    # bounds on what one node may send or cost (SYNC-041)
+    max_node_name_chars: int = 128  # SYNC-041: a Handshake's node_name, printable characters
+    rejected_payload_prefix_bytes: int = 1024  # SYNC-041: bytes of a rejected payload kept (with its SHA-256)
+    reject_budget_bytes: int = 64 * 1024 * 1024  # SYNC-041: stored bytes of rejected records per node per window
+    reject_budget_window_s: int = 3600  # SYNC-041: the window of reject_budget_bytes
     # list distribution (DIST-034, DIST-071, DIST-021)
     list_max_batch_changes: int = 500
     list_max_batch_bytes: int = 4 * 1024 * 1024

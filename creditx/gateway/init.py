@@ -52,7 +52,7 @@ def init_gateway_dir(
     if store and is_url(store):
         check_store(store)  # before anything is written: a wrong URL leaves no half-made directory
     tls = directory / "tls"
-    directory.mkdir(parents=True, exist_ok=True)
+    files.private_dir(directory)  # SEC-090: the database beside it holds ID numbers in clear
     tls.mkdir(mode=0o700, exist_ok=True)
     for name_, mode in _COPIES:
         fd = os.open(tls / name_, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

@@ -29,11 +29,12 @@ from creditx.gateway.console.metrics import register_console_metrics
 from creditx.gateway.console.reach import ListReach
 from creditx.gateway.console.wiring import Console
 from creditx.gateway.events import GatewayEvents
-from creditx.gateway.exchange.batches import BatchIngest
+from creditx.gateway.exchange.batches import BatchIngest, RejectLimits
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.exchange.service import ExchangeServicer
+from creditx.gateway.fairshare import FairShare
 from creditx.gateway.lists.service import ListLimits
 from creditx.gateway.lists.wiring import SERVICE as DISTRIBUTION
 from creditx.gateway.lists.wiring import Lists
@@ -49,7 +50,7 @@ from creditx.gateway.store.engine import open_store
 from creditx.ops.grpc_metrics import MetricsInterceptor
 from creditx.ops.grpc_ops import PlainHealth, enable_reflection
 from creditx.ops.logs import fields
-from creditx.pki.files import read_key
+from creditx.pki.files import RunLock, read_key
 from creditx.pki.tls import FileTrustSource, IdentityInterceptor, server_credentials
 from creditx.standard.timestamps import rfc3339
 from creditx.v1 import (
@@ -98,6 +99,15 @@ class Gateway:
     ) -> None:
         self.dir = Path(directory)
         self.cfg = cfg or load_config(self.dir)
+        os.chmod(self.dir, 0o700)  # SEC-090: a directory made before this rule held the database 0755
+        self._run_lock = RunLock(self.dir, "gateway")  # SEC-091: a second gateway here refuses to start
+        try:
+            self._build(clock, audit, workers)
+        except BaseException:
+            self._run_lock.release()
+            raise
+
+    def _build(self, clock: Callable[[], datetime], audit: bool, workers: int | None) -> None:
         self.clock = clock
         c, d = self.cfg, self.dir
         self.store = open_store(c.database_spec(d), now=rfc3339(clock()))  # SQLite file or PostgreSQL URL
@@ -142,6 +152,9 @@ class Gateway:
             audit=audit,
             on_list_published=self._published,
             registry=self.members,
+            rejects=RejectLimits(
+                c.rejected_payload_prefix_bytes, c.reject_budget_bytes, float(c.reject_budget_window_s)
+            ),
         )
         self.exchange = ExchangeServicer(
             ingest,
@@ -167,11 +180,14 @@ class Gateway:
         self.health = health.HealthServicer()
         ms = 1000
         self.registry = make_registry(self.store, self.presence, self.clock)
+        self.fair_share = FairShare(c.per_node_streams, c.per_node_unary_calls)  # SYNC-042
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
-            # outermost first: every call is counted, then the one identity gate (SEC-034)
+            # outermost first: every call is counted, each caller kept to its share (SYNC-042),
+            # then the one identity gate (SEC-034)
             interceptors=[
                 MetricsInterceptor(self.registry),
+                self.fair_share,
                 IdentityInterceptor(self.trust, METHOD_ROLES, clock=clock),
             ],
             maximum_concurrent_rpcs=c.max_concurrent_streams,
@@ -226,6 +242,7 @@ class Gateway:
         self.console = Console(self) if c.console_listen else None  # the operator's web page
         if self.console is not None:
             self.console.schedule(self.scheduler)
+        self.scheduler.add_job(self.health_tick, "interval", seconds=2, id="health", max_instances=1, coalesce=True)
         self._http: WSGIServer | None = None
 
     def statistics(self) -> dict:
@@ -286,6 +303,25 @@ class Gateway:
         write_json_atomic(self.dir / RUN_NAME, run)
         return run
 
+    def ingest_refusal(self) -> str:
+        """Why ingest cannot proceed now ("" when it can): no working verification pool, or the
+        audit log unsealed past its grace (AUD-040)."""
+        if not self.pool.healthy:
+            return "no working verification worker pool"
+        return self.checkpointer.refusal() if self.checkpointer else ""
+
+    def health_tick(self) -> None:
+        """Health follows ingest: NOT_SERVING for Exchange and the server while it cannot proceed."""
+        if self.exchange.stopping.is_set():
+            return
+        status = (
+            health_pb2.HealthCheckResponse.NOT_SERVING
+            if self.ingest_refusal()
+            else health_pb2.HealthCheckResponse.SERVING
+        )
+        for name in ("", "creditx.v1.Exchange"):
+            self.health.set(name, status)
+
     def stop(self, grace: float | None = None) -> None:
         self.health.enter_graceful_shutdown()
         self.exchange.stopping.set()
@@ -310,6 +346,7 @@ class Gateway:
             (self.dir / RUN_NAME).unlink()
         except FileNotFoundError:
             pass
+        self._run_lock.release()
 
     def wait(self) -> None:
         self.server.wait_for_termination()

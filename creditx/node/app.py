@@ -160,6 +160,7 @@ class NodeApp:
             lim.keepalive_time_ms,
             lim.keepalive_timeout_ms,
             lim.max_message_bytes + 64 * 1024,
+            cert_validity=_validity(self.dir / "auth.crt"),
         )
 
     def runner(self) -> SyncRunner:
@@ -222,7 +223,16 @@ class NodeApp:
             self._scheduler.modify_job("sync", next_run_time=dt.datetime.fromtimestamp(retry).astimezone())
 
     def heartbeat_job(self) -> None:
-        self.runner().heartbeat(applied_list_seq=self.replica.applied())
+        runner = self.runner()
+        if runner.heartbeat(applied_list_seq=self.replica.applied()) is not None:
+            self._resync_after_contact(runner)
+
+    def _resync_after_contact(self, runner: SyncRunner) -> None:
+        """NODE-015: a backing-off sync retries soon after the gateway answers again."""
+        retry = runner.retry_at_wall()
+        if retry is not None and self._scheduler is not None:
+            soon = min(retry, time.time() + self.config.limits.backoff_base_s)
+            self._scheduler.modify_job("sync", next_run_time=dt.datetime.fromtimestamp(soon).astimezone())
 
     # --- list replica (DIST-030…074) ------------------------------------------------------------
 
@@ -262,6 +272,8 @@ class NodeApp:
         with self.applied:
             self.applied.notify_all()
         self._report_wanted.set()
+        if self._runner is not None:  # NODE-015: the list stream is contact with the gateway too
+            self._runner.contact()
         for dept in self.config.departments:
             if dept.jsonl:
                 drain(self.replica, dept, self.dir)
@@ -284,6 +296,10 @@ class NodeApp:
         except Exception as exc:  # unreachable gateway, no key: recorded, retried next interval
             self.replica.set_meta(checkpoint_error=str(exc))
             result = ""
+        if result == "EXACT":
+            # NODE-044: the replica was just proven equal to the signed head of the list log, so it
+            # is fresh now, however long ago the last change arrived (a quiet log is not stale).
+            self.replica.set_meta(last_update_ms=int(time.time() * 1000))
         self._report(checker, result in ("EXACT", "PREFIX"))
 
     def report_applied_job(self) -> None:
@@ -331,6 +347,15 @@ class NodeApp:
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set (the CLI sets it on SIGTERM/SIGINT), then shut down gracefully."""
+        from creditx.pki.files import RunLock
+
+        lock = RunLock(self.dir, "node")  # SEC-091: a second `node run` here refuses, the live node.sock stays
+        try:
+            self._run(stop)
+        finally:
+            lock.release()
+
+    def _run(self, stop: threading.Event) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         lim = self.config.limits
@@ -412,3 +437,14 @@ class NodeApp:
             self._scheduler = None
             (self.dir / "node.sock").unlink(missing_ok=True)
             self.close()
+
+
+def _validity(cert_path: Path) -> tuple[float, float] | None:
+    """The node certificate's validity as epoch seconds (SEC-080: the clock check names the clock)."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return cert.not_valid_before_utc.timestamp(), cert.not_valid_after_utc.timestamp()

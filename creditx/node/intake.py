@@ -40,7 +40,15 @@ from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.errors import CreditxError
 from creditx.standard.lists.periods import period_refusal
-from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
+from creditx.standard.record import (
+    MAX_INT,
+    MAX_INT_DIGITS,
+    RECORD_PAYLOAD_TYPE,
+    RECORD_TYPES,
+    Record,
+    encode_record,
+    safe_text,
+)
 from creditx.standard.registry import REGION_MISMATCH, Member, authorise
 from creditx.standard.validation import Violation, validate_fields
 
@@ -132,7 +140,8 @@ class IntakeReport:
 
 
 def derived_source_id(record_type: str, fields: Mapping[str, str]) -> str:
-    digest = hashlib.sha256(json.dumps(dict(fields), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    text = json.dumps(dict(fields), sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{record_type}-{digest[:24]}"
 
 
@@ -168,7 +177,7 @@ def check_row(
             )
         )
     raw_version = (meta.get("version") or "1").strip()
-    version = int(raw_version) if raw_version.isdigit() and int(raw_version) > 0 else 0
+    version = _version(raw_version)
     if not version:
         problems.append(
             _problem(
@@ -362,7 +371,7 @@ VIOLATION_KEYS = ("field", "field_name", "rule", "reason", "message", "fix")
 
 
 def _violation_fields(v: Any) -> dict[str, str]:
-    return {k: str(getattr(v, k, "")) for k in VIOLATION_KEYS}
+    return {k: safe_text(str(getattr(v, k, "")), 512) for k in VIOLATION_KEYS}
 
 
 def _decide(
@@ -374,6 +383,18 @@ def _decide(
     member: Member | None = None,
     registry_known: bool = False,
 ) -> Draft | list:
+    """One row's verdict, whatever the row holds (NODE-020, SYNC-033): an exception from a rule
+    is this row's problem, never the import's."""
+    if r.record_type not in RECORD_TYPES:
+        return [
+            _problem(
+                "type",
+                "SIG-023",
+                "REC_UNKNOWN_TYPE",
+                f"record type {safe_text(repr(r.record_type), 80)} is not XZXK, XZCF or LIST",
+                "name the record type of the template the row comes from",
+            )
+        ]
     try:
         decided = check_row(
             r,
@@ -385,16 +406,35 @@ def _decide(
             registry_known=registry_known,
         )
         if isinstance(decided, Draft):  # the record codec's own rules (SIG-02x): field prefixes, lengths
-            Record(decided.type, decided.op, region, decided.source_id, decided.version, 1, decided.fields)
+            rec = Record(decided.type, decided.op, region, decided.source_id, decided.version, 1, decided.fields)
+            encode_record(rec).decode("utf-8")  # text with no UTF-8 form (a lone surrogate) fails here, not later
         return decided
     except CreditxError as exc:
         rule = getattr(exc, "rule", "SIG-022")
         return [
             _problem(
-                getattr(exc, "field", "") or "record",
+                safe_text(getattr(exc, "field", "") or "record", 64),
                 rule,
                 getattr(exc, "reason", "RECORD_INVALID"),
-                exc.message,
+                safe_text(exc.message, 512),
                 exc.hint or "fix the value and import the row again",
             )
         ]
+    except Exception as exc:  # noqa: BLE001 - SYNC-033: a value no rule names still stays in its row
+        return [
+            _problem(
+                "record",
+                "SYNC-033",
+                "REC_MALFORMED",
+                f"the row could not be checked ({type(exc).__name__})",
+                "re-type the row's values as plain text (no control characters) and import it again",
+            )
+        ]
+
+
+def _version(raw: str) -> int:
+    """NODE-021: a positive integer of at most 2^63-1, ASCII digits only (``²`` is a digit to Python)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > MAX_INT_DIGITS:
+        return 0
+    v = int(raw)
+    return v if 0 < v <= MAX_INT else 0

@@ -19,7 +19,6 @@ from pathlib import Path
 import grpc
 
 from creditx.node.intake import VIOLATION_KEYS, IntakeReport, IntakeRow
-from creditx.standard.record import RECORD_TYPES
 from creditx.v1 import node_api_pb2 as pb
 from creditx.v1 import node_api_pb2_grpc as pb_grpc
 
@@ -52,12 +51,7 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
             )
             for i, r in enumerate(request.records)
         ]
-        bad = [i for i, r in enumerate(rows) if r.record_type not in RECORD_TYPES]
-        if bad:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"records[{bad[0]}].type {rows[bad[0]].record_type!r} is not one of {', '.join(RECORD_TYPES)}",
-            )
+        # SYNC-033: a record of an unknown type is that record's violation (intake), not the call's.
         report = self._submit(rows)
         if report.accepted:
             self._nudge()

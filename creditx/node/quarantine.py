@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +91,7 @@ def hold_rows(store: Any, held: Sequence[tuple[Any, Sequence[Any]]], *, import_i
                     "record_type": r.record_type,
                     "source_id": (meta.get("source_id") or "").strip(),
                     "created_at": now,
-                    "fields": json.dumps(dict(r.fields), ensure_ascii=False),
+                    "fields": stored_fields(r.fields),
                     "row_key": key,
                     "meta": stored_meta,
                     "sheet": meta.get("sheet") or "",
@@ -310,3 +310,13 @@ def _write_xlsx(path: Path, sheet: str, headers: list[str], rows: list[list[str]
     for r in rows:
         ws.append(r)  # neutralised text: no cell starts with "=", so none becomes a formula
     wb.save(path)
+
+
+def stored_fields(fields: Mapping[str, Any]) -> str:
+    """The row's fields as stored in quarantine: readable UTF-8, or escaped when a value has no UTF-8 form."""
+    text = json.dumps(dict(fields), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(dict(fields), ensure_ascii=True)
+    return text

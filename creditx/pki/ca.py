@@ -5,7 +5,7 @@ Invariants:
 * SEC-001  one self-signed root, ``CA:TRUE, pathlen:0``, keyCertSign + cRLSign only; its key
   is ECDSA P-256 by default and may be encrypted with a passphrase.
 * SEC-020  every leaf is issued from a profile (creditx/pki/profiles.py), with a fresh random 159-bit
-  serial, ``notBefore`` five minutes before the issuing time (clock skew between machines) and
+  serial, ``notBefore`` one hour before the issuing time (clock skew between machines) and
   ``notAfter`` never later than the CA's own.
 * SEC-050  every issued certificate is recorded in the issuance database and copied to
   ``DIR/issued/<SERIAL>.crt`` before it is handed out.
@@ -39,7 +39,7 @@ from creditx.standard.errors import InputError
 
 DEFAULT_CA_NAME = "creditx Shandong Root CA"
 CA_DAYS = 3650
-SKEW = timedelta(minutes=5)
+SKEW = timedelta(hours=1)  # SEC-020: a node whose clock runs minutes slow still accepts a new certificate
 KEY_TYPES = {"ecdsa-p256": ec.SECP256R1, "ecdsa-p384": ec.SECP384R1}
 
 

@@ -112,3 +112,35 @@ def read_cert(path: Path) -> x509.Certificate:
 
 def read_key(path: Path, passphrase: bytes | None = None):
     return serialization.load_pem_private_key(Path(path).read_bytes(), password=passphrase)
+
+
+class RunLock:
+    """One running process per role directory (SEC-091): an exclusive ``flock`` on
+    ``DIR/<name>.lock``, held for the process's life and released by the kernel when it dies
+    (no stale lock after SIGKILL). A second process refuses to start, naming the holder's pid,
+    and so never binds the same port or deletes the live one's run.json or socket."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        import fcntl
+
+        self.path = Path(directory) / f"{name}.lock"
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            from creditx.standard.errors import InputError
+
+            raise InputError(
+                f"another {name} is already running in {directory} (pid {holder}; {self.path.name} is locked)",
+                hint=f"stop it first, or use another directory for a second {name}",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock; the file stays (its content is informational)
+            self._fd = None

@@ -20,7 +20,7 @@ Checks, in order, each with its reason code (SEC-030):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 
@@ -34,6 +34,8 @@ NOT_YET_VALID = "CERT_NOT_YET_VALID"
 EXPIRED = "CERT_EXPIRED"
 REVOKED = "CERT_REVOKED"
 WRONG_ROLE = "CERT_WRONG_ROLE"
+CRL_OUTDATED = "CRL_OUTDATED"
+CRL_GRACE = timedelta(hours=1)  # SEC-044: a CRL past nextUpdate by more than this fails closed
 
 RULES = {
     MALFORMED: "SEC-010",
@@ -42,6 +44,7 @@ RULES = {
     EXPIRED: "SEC-033",
     REVOKED: "SEC-040",
     WRONG_ROLE: "SEC-010",
+    CRL_OUTDATED: "SEC-044",
 }
 _HINTS = {
     MALFORMED: "use a certificate issued by `creditx certs issue-node/issue-gateway/issue-operator`",
@@ -50,6 +53,7 @@ _HINTS = {
     EXPIRED: "ask the provincial operator for a new certificate",
     REVOKED: "ask the provincial operator for a new certificate",
     WRONG_ROLE: "auth.crt is for TLS, signing.crt for record signatures; do not swap them",
+    CRL_OUTDATED: "publish a fresh CRL (`creditx certs crl`) and copy it to the gateway's tls/crl.pem",
 }
 
 
@@ -119,14 +123,28 @@ def parse_certificate(data: bytes | str | x509.Certificate) -> x509.Certificate:
         if raw.lstrip().startswith(b"-----BEGIN"):
             return x509.load_pem_x509_certificate(raw)
         return x509.load_der_x509_certificate(raw)
-    except ValueError as exc:
+    except (ValueError, TypeError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
         raise IdentityError(MALFORMED, f"not an X.509 certificate: {exc}") from None
 
 
 def verify(
     data: bytes | str | x509.Certificate, trust: TrustStore, *, at: datetime, roles: tuple[str, ...] | str
 ) -> Identity:
-    """Verify a certificate for one of ``roles`` at time ``at``; raise IdentityError why not."""
+    """Verify a certificate for one of ``roles`` at time ``at``; raise IdentityError why not,
+    and nothing else whatever the bytes hold (a peer's certificate is hostile input)."""
+    try:
+        return _verify(data, trust, at=at, roles=roles)
+    except IdentityError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unparseable field the checks below did not name
+        raise IdentityError(
+            MALFORMED, f"cannot read the certificate ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+
+
+def _verify(
+    data: bytes | str | x509.Certificate, trust: TrustStore, *, at: datetime, roles: tuple[str, ...] | str
+) -> Identity:
     accepted = (roles,) if isinstance(roles, str) else tuple(roles)
     cert = parse_certificate(data)
     try:
@@ -166,6 +184,14 @@ def verify(
         raise IdentityError(
             EXPIRED,
             f"certificate {serial} expired at {cert.not_valid_after_utc.isoformat()}, checked at {at.isoformat()}",
+        )
+    next_update = trust.crl.next_update_utc if trust.crl is not None else None
+    if next_update is not None and at > next_update + CRL_GRACE:
+        # SEC-044: revocation fails closed; an outdated CRL cannot say a certificate is not revoked
+        raise IdentityError(
+            CRL_OUTDATED,
+            f"the CRL is outdated: its nextUpdate was {next_update.isoformat()}, "
+            f"checked at {at.isoformat()}; no certificate is accepted until a fresh one is loaded",
         )
     revoked = trust.revocation(cert.serial_number)
     if revoked is not None:

@@ -115,9 +115,17 @@ class Envelope:
     def from_json(cls, text: str | bytes) -> Envelope:
         try:
             obj = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and too-long ints are ValueErrors
             raise SignatureError("SIG_BAD_ENVELOPE", "SIG-014", f"envelope is not JSON: {exc}") from None
         return cls.from_json_obj(obj)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _b64(value: Any, name: str, bad: Callable[[str], SignatureError]) -> bytes:
@@ -187,6 +195,8 @@ def verify_envelope(
         )
     if len(env.payload_type) > MAX_PAYLOAD_TYPE_CHARS:
         raise SignatureError("SIG_LIMIT", "SIG-013", f"payload type is longer than {MAX_PAYLOAD_TYPE_CHARS} characters")
+    if not env.payload_type.isascii() and not _utf8(env.payload_type):
+        raise SignatureError("SIG_PAYLOAD_TYPE", "SIG-012", "payload type is not valid Unicode (lone surrogate)")
     if len(env.payload) > max_payload:
         raise SignatureError(
             "SIG_LIMIT", "SIG-013", f"payload is {len(env.payload)} bytes, at most {max_payload} are accepted"

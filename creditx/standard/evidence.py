@@ -190,8 +190,24 @@ def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict[s
 
     The signing key is taken from the bundle's certificate, which must be issued by the
     bundle's CA; pass ``trusted_ca_pem`` (the provincial CA obtained out of band) to pin it.
-    Raises :class:`CheckpointError` (``BAD_BUNDLE``) when the file is not a bundle at all.
+    Raises :class:`CheckpointError` (``BAD_BUNDLE``) when the file is not a bundle at all, and
+    for no other input raises anything else: a bundle is hostile input (a wrong type in any
+    member, a number where a list belongs, nesting too deep) and gets a verdict or BAD_BUNDLE.
     """
+    try:
+        return _verify_bundle(data, trusted_ca_pem)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any malformation of a member: the bundle is not well-formed
+        raise CheckpointError(
+            "BAD_BUNDLE",
+            f"not a well-formed evidence bundle ({type(exc).__name__}: {str(exc)[:200]})",
+            rule="AUD-050",
+            hint="pass the file written by `creditx gateway audit export`",
+        ) from None
+
+
+def _verify_bundle(data: bytes, trusted_ca_pem: bytes | None) -> dict:
     try:
         b = json.loads(data)
         if b.get("format") != BUNDLE_FORMAT:

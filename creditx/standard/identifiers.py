@@ -67,6 +67,30 @@ _CACHE_SIZE = 1 << 16  # distinct identifiers remembered per process (~100 bytes
 
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
+MAX_IDENTIFIER_CHARS = 64  # REC-ID-07: longer text is not an identifier of any kind; not normalised
+
+
+def _digits(s: str) -> bool:
+    """REC-ID-07: ASCII 0-9 only. ``str.isdigit`` also takes ``²``, ``١`` (Arabic-Indic) and the like."""
+    return s.isascii() and s.isdigit()
+
+
+def _not_ascii(code: str, kind: str, norm: str, reason: str) -> IdCheck | None:
+    """REC-ID-07: after full-width forms are folded (deliberately: GB 2312 input methods produce
+    them), an identifier is ASCII; any other script's digits or letters are refused by name."""
+    if norm.isascii():
+        return None
+    odd = next(c for c in norm if not c.isascii())
+    return IdCheck(
+        code,
+        kind,
+        False,
+        "",
+        reason,
+        "REC-ID-07",
+        f"character U+{ord(odd):04X} is not an ASCII digit or letter; identifiers use 0-9 and A-Z "
+        "only (full-width forms are accepted); re-type the identifier",
+    )
 
 
 @dataclass(frozen=True)
@@ -96,8 +120,11 @@ class IdCheck:
 
 
 def normalise(code: str) -> str:
-    """Full-width → half-width, strip spaces, upper-case (what importers see in the field)."""
-    return "".join(code.translate(_FULLWIDTH).split()).upper()
+    """Full-width → half-width, strip spaces, upper-case (what importers see in the field).
+
+    Upper-casing is ASCII-only (``"ß".upper()`` is ``"SS"``: it would change the length)."""
+    folded = "".join(code.translate(_FULLWIDTH).split())
+    return folded.upper() if folded.isascii() else "".join(c.upper() if c.isascii() else c for c in folded)
 
 
 # --- check characters -------------------------------------------------------------------
@@ -116,7 +143,9 @@ def uscc_check_char(body17: str) -> str:
 
 def _org_value(c: str) -> int:
     v = _ORG_VALUE.get(c)
-    return v if v is not None else int(c) if c.isdigit() else ord(c) - ord("A") + 10
+    if v is None:
+        raise ValueError(f"{c!r} is not an organisation-code character")
+    return v
 
 
 def org_code_check_char(body8: str) -> str:
@@ -128,6 +157,8 @@ def org_code_check_char(body8: str) -> str:
 
 def id_check_char(body17: str) -> str:
     """The 18th character of a citizen ID number whose first 17 digits are ``body17``."""
+    if not _digits(body17):
+        raise ValueError("a citizen ID body is 17 ASCII digits")
     total = sum(int(c) * w for c, w in zip(body17, ID_WEIGHTS, strict=True))
     return ID_CHECK[total % 11]
 
@@ -142,7 +173,14 @@ def _bad(code: str, kind: str, norm: str, reason: str, rule: str, message: str) 
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def check_org_code(code: str) -> IdCheck:
     """组织机构代码: 8 characters 0–9/A–Z and a check character (a hyphen before it is tolerated)."""
+    if len(code) > MAX_IDENTIFIER_CHARS:
+        return _bad(
+            code, "org_code", "", "ORG_LENGTH", "REC-ID-11", f"{len(code)} characters is not an organisation code"
+        )
     norm = normalise(code).replace("-", "")
+    odd = _not_ascii(code, "org_code", norm, "ORG_CHARSET")
+    if odd:
+        return odd
     if len(norm) != 9:
         return _bad(
             code,
@@ -153,7 +191,7 @@ def check_org_code(code: str) -> IdCheck:
             f"an organisation code has 9 characters (8 + check), this has {len(norm)}",
         )
     body, check = norm[:8], norm[8]
-    if not all(c.isdigit() or "A" <= c <= "Z" for c in body) or not (check.isdigit() or check == "X"):
+    if not all(_digits(c) or "A" <= c <= "Z" for c in body) or not (_digits(check) or check == "X"):
         return _bad(
             code,
             "org_code",
@@ -178,7 +216,12 @@ def check_org_code(code: str) -> IdCheck:
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def check_uscc(code: str) -> IdCheck:
     """统一社会信用代码 per GB 32100-2015, including the embedded organisation-code check."""
+    if len(code) > MAX_IDENTIFIER_CHARS:
+        return _bad(code, "uscc", "", "USCC_LENGTH", "REC-ID-01", f"a USCC has 18 characters, this has {len(code)}")
     norm = normalise(code)
+    odd = _not_ascii(code, "uscc", norm, "USCC_CHARSET")
+    if odd:
+        return odd
     if len(norm) != 18:
         return _bad(code, "uscc", norm, "USCC_LENGTH", "REC-ID-01", f"a USCC has 18 characters, this has {len(norm)}")
     bad_chars = sorted({c for c in norm if c not in USCC_ALPHABET})
@@ -219,7 +262,7 @@ def check_uscc(code: str) -> IdCheck:
             "REC-ID-02",
             f"check character is {norm[17]!r} but GB 32100 gives {expected!r}: the code is mistyped",
         )
-    if not norm[2:8].isdigit():
+    if not _digits(norm[2:8]):
         return _bad(
             code,
             "uscc",
@@ -259,8 +302,20 @@ def _birth_date(s: str) -> _dt.date | None:
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def check_id_number(code: str, *, today: _dt.date | None = None) -> IdCheck:
     """公民身份号码 per GB 11643: 18 characters, or 15 digits (converted, see ``id15_to_18``)."""
+    if len(code) > MAX_IDENTIFIER_CHARS:
+        return _bad(
+            code,
+            "id_card",
+            "",
+            "ID_LENGTH",
+            "REC-ID-21",
+            f"a citizen ID number has 18 characters (or 15 digits), this has {len(code)}",
+        )
     norm = normalise(code)
-    if len(norm) == 15 and norm.isdigit():
+    odd = _not_ascii(code, "id_card", norm, "ID_CHARSET")
+    if odd:
+        return odd
+    if len(norm) == 15 and _digits(norm):
         norm = id15_to_18(norm)
     if len(norm) != 18:
         return _bad(
@@ -271,7 +326,7 @@ def check_id_number(code: str, *, today: _dt.date | None = None) -> IdCheck:
             "REC-ID-21",
             f"a citizen ID number has 18 characters (or 15 digits), this has {len(norm)}",
         )
-    if not norm[:17].isdigit() or not (norm[17].isdigit() or norm[17] == "X"):
+    if not _digits(norm[:17]) or not (_digits(norm[17]) or norm[17] == "X"):
         return _bad(
             code,
             "id_card",
@@ -291,13 +346,14 @@ def check_id_number(code: str, *, today: _dt.date | None = None) -> IdCheck:
         )
     born = _birth_date(norm[6:14])
     if born is None or born.year < 1880 or (today is not None and born > today):
+        # REC-PII-02: positions 7-14 are the masked part; the message does not quote them.
         return _bad(
             code,
             "id_card",
             norm,
             "ID_BIRTH_DATE",
             "REC-ID-22",
-            f"positions 7-14 ({norm[6:14]}) are not a possible date of birth",
+            "positions 7-14 are not a possible date of birth (YYYYMMDD from 1880 to today)",
         )
     expected = id_check_char(norm[:17])
     if norm[17] != expected:
@@ -324,14 +380,16 @@ def detect_kind(code: str) -> str:
     An 18-digit string can be either a USCC or an ID number; the one whose check passes wins,
     then the structure decides (an ID has a birth date in positions 7–14 and starts 1–8).
     """
+    if len(code) > MAX_IDENTIFIER_CHARS:
+        return "unknown"
     norm = normalise(code).replace("-", "") if len(normalise(code)) == 10 else normalise(code)
     if len(norm) == 9:
         return "org_code"
-    if len(norm) == 15 and norm.isdigit():
+    if len(norm) == 15 and _digits(norm):
         return "id_card"
     if len(norm) != 18:
         return "unknown"
-    id_shaped = norm[:17].isdigit() and (norm[17].isdigit() or norm[17] == "X")
+    id_shaped = _digits(norm[:17]) and (_digits(norm[17]) or norm[17] == "X")
     if id_shaped and check_id_number(norm).valid:
         return "id_card"
     if check_uscc(norm).valid:

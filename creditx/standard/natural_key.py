@@ -60,7 +60,7 @@ def person_subject_id(id_type: str, id_number: str, subject_key: bytes) -> str:
     converted to 18 digits first, so both generations of one card give one subject."""
     _check_key(subject_key)
     number = normalise(id_number)
-    if len(number) == 15 and number.isdigit():
+    if len(number) == 15 and number.isascii() and number.isdigit():
         number = id15_to_18(number)
     msg = f"{''.join(id_type.split())}:{number}".encode()
     return "P:" + hmac.new(subject_key, msg, hashlib.sha256).hexdigest()

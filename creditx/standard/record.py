@@ -22,6 +22,7 @@ Decoding is on the gateway's hot path; ``bench/crypto.py`` measures it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -35,6 +36,10 @@ RECORD_FORMAT_VERSION = 1
 MAX_RECORD_BYTES = 64 * 1024  # SIG-020
 MAX_SOURCE_ID_CHARS = 128  # SIG-026
 MAX_INT = 2**63 - 1  # SIG-027: fits a signed 64-bit column on every store
+MAX_INT_DIGITS = 19  # SIG-019: 2^63-1 has 19 digits; longer number text is refused before int()
+MAX_DEPTH = 8  # SIG-019: a record nests two deep (record -> fields); anything deeper is refused unparsed
+MAX_FIELD_CODE_CHARS = 64  # SIG-028: catalogue codes are ~12 characters
+MAX_FIELDS = 512  # SIG-019: the catalogue's widest type has ~60 fields
 
 RECORD_TYPES = ("XZXK", "XZCF", "LIST")
 OPS = ("I", "U", "D")
@@ -192,6 +197,7 @@ def check_record(r: Record) -> None:
                 if "BZ" not in fields
                 else (k.startswith(prefix) or k in SHARED_FIELDS for k in fields)
             )
+            and max(map(len, fields), default=0) <= MAX_FIELD_CODE_CHARS
         ):
             return
     except TypeError:  # a non-string key; the loop below names it
@@ -201,18 +207,28 @@ def check_record(r: Record) -> None:
             raise RecordError(
                 "REC_FIELD_PREFIX",
                 "SIG-028",
-                str(code),
-                f"field code {code!r} does not belong to type {r.type} (codes start with {prefix!r}, or are BZ)",
+                safe_text(code, MAX_FIELD_CODE_CHARS),
+                f"field code {safe_text(repr(code))} does not belong to type {r.type} "
+                f"(codes start with {prefix!r}, or are BZ)",
+            )
+        if len(code) > MAX_FIELD_CODE_CHARS:
+            raise RecordError(
+                "REC_FIELD_CODE_TOO_LONG",
+                "SIG-019",
+                safe_text(code, MAX_FIELD_CODE_CHARS),
+                f"a field code of {len(code)} characters; codes are at most {MAX_FIELD_CODE_CHARS}",
             )
         if not isinstance(value, str):
             raise RecordError(
                 "REC_FIELD_NOT_STRING",
                 "SIG-028",
-                code,
+                safe_text(code),
                 f"field {code} must be a string, got {type(value).__name__}; write numbers and dates as text",
             )
         if not value:
-            raise RecordError("REC_FIELD_EMPTY", "SIG-029", code, f"field {code} is empty; omit empty fields instead")
+            raise RecordError(
+                "REC_FIELD_EMPTY", "SIG-029", safe_text(code), f"field {code} is empty; omit empty fields instead"
+            )
 
 
 def encode_record(r: Record) -> bytes:
@@ -250,13 +266,52 @@ def _no_constant(name: str) -> Any:
     raise RecordError("REC_NOT_JSON", "SIG-021", "", f"{name} is not valid JSON (RFC 8259 §6)")
 
 
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise RecordError(
+            "REC_INT_TOO_LONG",
+            "SIG-019",
+            "",
+            f"a number of {len(text)} digits is outside 0..2^63-1 (at most {MAX_INT_DIGITS} digits)",
+        )
+    return int(text)
+
+
 def _no_float(text: str) -> Any:
     raise RecordError(
         "REC_NOT_INTEGER", "SIG-027", "", f"number {text} is not an integer; the record holds only integers and strings"
     )
 
 
-_decoder = json.JSONDecoder(object_pairs_hook=_pairs_hook, parse_constant=_no_constant, parse_float=_no_float)
+_decoder = json.JSONDecoder(
+    object_pairs_hook=_pairs_hook, parse_constant=_no_constant, parse_float=_no_float, parse_int=_int
+)
+# JSON strings (escapes included) and the brackets outside them: enough to measure nesting.
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def safe_text(s: object, limit: int = 200) -> str:
+    """``s`` as text that any store and terminal can hold: lone surrogates and control
+    characters escaped, cut to ``limit`` characters (field names and messages quote peer data)."""
+    text = s if isinstance(s, str) else repr(s)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def nesting_depth(payload: bytes) -> int:
+    """The deepest bracket nesting of a JSON text, brackets inside strings not counted."""
+    depth = deepest = 0
+    for m in _TOKENS.finditer(payload):
+        t = m.group()
+        if t in (b"{", b"["):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif t in (b"}", b"]"):
+            depth -= 1
+    return deepest
 
 
 def decode_record(payload: bytes, *, max_bytes: int = MAX_RECORD_BYTES) -> Record:
@@ -274,10 +329,20 @@ def decode_record(payload: bytes, *, max_bytes: int = MAX_RECORD_BYTES) -> Recor
         raise RecordError(
             "REC_NOT_UTF8", "SIG-020", "", f"payload is not UTF-8 (byte {exc.start}); re-encode the record as UTF-8"
         ) from None
+    # SIG-019: a legal record has 2 levels; measure only when there could be more (hot path).
+    if payload.count(b"{") + payload.count(b"[") > MAX_DEPTH and nesting_depth(payload) > MAX_DEPTH:
+        raise RecordError(
+            "REC_TOO_DEEP",
+            "SIG-019",
+            "",
+            f"JSON nests deeper than {MAX_DEPTH} levels; a record is one object holding 'fields'",
+        )
     try:
         obj = _decoder.decode(text)
     except json.JSONDecodeError as exc:
         raise RecordError("REC_NOT_JSON", "SIG-021", "", f"payload is not JSON: {exc}") from None
+    except (RecursionError, ValueError) as exc:  # belt and braces: the checks above should catch these
+        raise RecordError("REC_NOT_JSON", "SIG-021", "", f"payload cannot be parsed: {type(exc).__name__}") from None
     if type(obj) is not dict:
         raise RecordError("REC_NOT_OBJECT", "SIG-021", "", "payload must be one JSON object")
     if obj.keys() != _MEMBER_SET:
@@ -303,6 +368,10 @@ def decode_record(payload: bytes, *, max_bytes: int = MAX_RECORD_BYTES) -> Recor
         raise RecordError(
             "REC_FIELDS_NOT_OBJECT", "SIG-028", "fields", "'fields' must be an object of field code -> string"
         )
+    if len(fields) > MAX_FIELDS:
+        raise RecordError(
+            "REC_TOO_MANY_FIELDS", "SIG-019", "fields", f"'fields' has {len(fields)} members, the limit is {MAX_FIELDS}"
+        )
     # SIG-021: a lone surrogate (only reachable through a \u escape) has no UTF-8 form.
     if b"\\ud" in payload or b"\\uD" in payload:
         _check_surrogates(fields, obj["source_id"])
@@ -320,6 +389,6 @@ def _check_surrogates(fields: dict[str, Any], source_id: Any) -> None:
                 raise RecordError(
                     "REC_LONE_SURROGATE",
                     "SIG-021",
-                    code,
+                    safe_text(code, MAX_FIELD_CODE_CHARS),
                     "text holds an unpaired UTF-16 surrogate escape; send valid Unicode",
                 ) from None

@@ -28,12 +28,14 @@ import codecs
 import csv
 import datetime as _dt
 import json
+import math
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from creditx.standard.catalogue import META_PREFIX, MULTI_SPLIT, Catalogue, RecordType, load_catalogue
 from creditx.standard.errors import InputError
@@ -59,6 +61,34 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
 )
 LONG_TERM_WORDS = {"长期", "永久", "长期有效"}
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """REC-064: what a file may cost to open. XLSX is a zip of XML: ``max_unpacked_bytes`` bounds
+    the decompressed size (a 400 KB zip bomb unpacks to gigabytes), ``max_ratio`` the compression
+    ratio of any member; ``max_rows`` and ``max_columns`` bound every format; a CSV cell may hold
+    ``max_cell_chars`` characters (a record payload is at most 64 KiB anyway, SIG-020)."""
+
+    max_unpacked_bytes: int = 512 * 1024 * 1024
+    max_ratio: int = 500
+    max_rows: int = 1_048_576  # Excel's own row limit
+    max_columns: int = 512
+    max_cell_chars: int = 64 * 1024
+
+
+DEFAULT_LIMITS = FileLimits()
+_ZIP_MAGIC = b"PK\x03\x04"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> object:
+    """A cell value safe to write into a CSV an operator opens in a spreadsheet: text
+    starting ``=``, ``+``, ``-``, ``@`` (or tab/CR) is prefixed with ``'`` so that it is shown,
+    never evaluated as a formula (CSV injection, OWASP; REC-066). Other values are returned unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 @dataclass(frozen=True)
@@ -99,6 +129,8 @@ def _text(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return repr(value)  # nan / inf: text the validator rejects with a reason, not InvalidOperation
         d = Decimal(repr(value))
         return format(d.quantize(Decimal(1)) if d == d.to_integral() else d.normalize(), "f")
     if isinstance(value, (_dt.date, _dt.datetime)):
@@ -177,8 +209,16 @@ class TableRows(Iterator[SourceRow]):
     """Rows of one file, streamed. ``record_type``, ``format``, ``encoding``, ``columns`` and
     ``unknown_columns`` are known as soon as it is constructed. Close it (or exhaust it)."""
 
-    def __init__(self, path: str | Path, record_type: str = "auto", *, catalogue: Catalogue | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        record_type: str = "auto",
+        *,
+        catalogue: Catalogue | None = None,
+        limits: FileLimits = DEFAULT_LIMITS,
+    ):
         self.path = Path(path)
+        self.limits = limits
         self.catalogue = catalogue or load_catalogue()
         self.format = FORMATS.get(self.path.suffix.lower())
         if self.format is None:
@@ -191,35 +231,145 @@ class TableRows(Iterator[SourceRow]):
         self.encoding = ""
         self._requested = record_type
         self._close: Callable[[], None] = lambda: None
-        self._rows: Iterator[SourceRow] = getattr(self, "_open_" + self.format)()
+        try:
+            self._rows: Iterator[SourceRow] = self._guarded(getattr(self, "_open_" + self.format)())
+        except InputError:
+            self.close()
+            raise
+        except (
+            csv.Error,
+            UnicodeError,
+            ValueError,
+            RecursionError,
+            zipfile.BadZipFile,
+            OSError,
+            KeyError,
+            EOFError,
+        ) as exc:
+            self.close()
+            raise self._unreadable(exc, 0) from None
+
+    def _unreadable(self, exc: BaseException, row: int) -> InputError:
+        """REC-064: every way a file can be malformed is an InputError naming file, row and cause."""
+        where = f" at row {row}" if row else ""
+        if isinstance(exc, UnicodeError):
+            return InputError(
+                f"{self.path.name}: cannot be read as {self.encoding or 'text'}{where}: {exc}",
+                hint="save the whole file in one encoding, UTF-8 or GB18030",
+            )
+        if isinstance(exc, csv.Error):
+            return InputError(
+                f"{self.path.name}: not a readable CSV{where}: {exc}",
+                hint=f"a cell holds at most {self.limits.max_cell_chars} characters; check quotes "
+                "are balanced, or export the sheet again as CSV",
+            )
+        return InputError(
+            f"{self.path.name}: cannot be read{where} ({type(exc).__name__}: {str(exc)[:200]})",
+            hint="open and save it again as .xlsx or UTF-8 CSV",
+        )
+
+    def _guarded(self, rows: Iterator[SourceRow]) -> Iterator[SourceRow]:
+        """The rows, with any parser failure turned into InputError naming the last good row."""
+        last = 0
+        try:
+            for r in rows:
+                last = r.row
+                yield r
+        except InputError:
+            raise
+        except (
+            csv.Error,
+            UnicodeError,
+            ValueError,
+            RecursionError,
+            zipfile.BadZipFile,
+            OSError,
+            KeyError,
+            EOFError,
+            ArithmeticError,
+        ) as exc:
+            raise self._unreadable(exc, last + 1) from None
+        finally:
+            self.close()
 
     # --- formats ---------------------------------------------------------------------------
 
     def _open_csv(self) -> Iterator[SourceRow]:
+        with self.path.open("rb") as raw:
+            if raw.read(4) == _ZIP_MAGIC:
+                raise InputError(
+                    f"{self.path.name}: is an XLSX workbook (a zip file), not CSV",
+                    hint=f"rename it to {self.path.stem}.xlsx, or save it as CSV",
+                )
         self.encoding = sniff_encoding(self.path)
         fh = self.path.open(encoding=self.encoding, newline="")
         self._close = fh.close
-        first = fh.readline()
+        first = fh.readline(self.limits.max_cell_chars)
         fh.seek(0)
         delimiter = "\t" if first.count("\t") > first.count(",") else ","
-        reader = csv.reader(fh, delimiter=delimiter)
-        return self._tabular(enumerate(reader, start=1))
+        reader = _bounded_csv(fh, delimiter, self.limits)
+        return self._tabular(self._row_limit(enumerate(reader, start=1)))
+
+    def _row_limit(
+        self,
+        numbered: Iterator[tuple[int, Sequence[object]]],
+    ) -> Iterator[tuple[int, Sequence[object]]]:
+        lim = self.limits
+        for number, cells in numbered:
+            if number > lim.max_rows:
+                raise InputError(
+                    f"{self.path.name}: more than {lim.max_rows} rows (max_rows, REC-064)", hint="split the file"
+                )
+            if len(cells) > lim.max_columns:
+                raise InputError(
+                    f"{self.path.name}: row {number} has {len(cells)} cells, more than "
+                    f"{lim.max_columns} (max_columns, REC-064)",
+                    hint="a template has about 60 columns",
+                )
+            yield number, cells
 
     def _open_xlsx(self) -> Iterator[SourceRow]:
-        import zipfile
-
         import openpyxl
 
         self.encoding = "xlsx"
+        self._check_zip()
         try:
             wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
+            raise InputError(
+                f"{self.path.name}: not a readable XLSX workbook ({type(exc).__name__}: {str(exc)[:200]})",
+                hint="open and save it again as .xlsx, or export it as CSV",
+            ) from None
+        self._close = wb.close
+        return self._sheets(wb)
+
+    def _check_zip(self) -> None:
+        """REC-064: refuse a workbook whose members unpack beyond the limits, before any is read."""
+        lim = self.limits
+        try:
+            with zipfile.ZipFile(self.path) as z:
+                infos = z.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise InputError(
                 f"{self.path.name}: not a readable XLSX workbook ({exc})",
                 hint="open and save it again as .xlsx, or export it as CSV",
-            ) from exc
-        self._close = wb.close
-        return self._sheets(wb)
+            ) from None
+        total = sum(i.file_size for i in infos)
+        if total > lim.max_unpacked_bytes:
+            raise InputError(
+                f"{self.path.name}: unpacks to {total} bytes, more than {lim.max_unpacked_bytes} "
+                "(max_unpacked_bytes, REC-064)",
+                hint="split the workbook, or export it as CSV",
+            )
+        for i in infos:
+            if i.file_size > 1 << 20 and i.file_size > lim.max_ratio * max(1, i.compress_size):
+                ratio = i.file_size // max(1, i.compress_size)
+                raise InputError(
+                    f"{self.path.name}: member {i.filename} unpacks {ratio}"
+                    f" times its size, more than {lim.max_ratio} (max_ratio, REC-064): not a real "
+                    "workbook",
+                    hint="export the sheet as CSV from the program that made it",
+                )
 
     def _sheets(self, wb: Any) -> Iterator[SourceRow]:
         """Every sheet is read or refused by name (REC-060): a sheet with rows but no recognisable
@@ -230,7 +380,9 @@ class TableRows(Iterator[SourceRow]):
         for ws in sheets:
             try:
                 first = self._tabular(
-                    enumerate(ws.iter_rows(values_only=True), start=1), sheet=ws.title, close_after=False
+                    self._row_limit(enumerate(ws.iter_rows(values_only=True), start=1)),
+                    sheet=ws.title,
+                    close_after=False,
                 )
             except InputError as exc:
                 if not _empty_sheet(exc):
@@ -251,7 +403,9 @@ class TableRows(Iterator[SourceRow]):
             for ws in sheets:
                 try:
                     rows = self._tabular(
-                        enumerate(ws.iter_rows(values_only=True), start=1), sheet=ws.title, close_after=False
+                        self._row_limit(enumerate(ws.iter_rows(values_only=True), start=1)),
+                        sheet=ws.title,
+                        close_after=False,
                     )
                 except InputError as exc:
                     if not _empty_sheet(exc):
@@ -350,7 +504,7 @@ class TableRows(Iterator[SourceRow]):
             pending.append((number, line))
             try:
                 first_obj = json.loads(line) if line.strip() else None
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # bad JSON, a too-long number, nesting too deep
                 first_obj = None
             if isinstance(first_obj, dict):
                 break
@@ -381,8 +535,13 @@ class TableRows(Iterator[SourceRow]):
                 obj = json.loads(line)
                 if not isinstance(obj, dict):
                     raise ValueError("not a JSON object")
-            except ValueError as exc:
-                yield SourceRow(number, rt.code, {}, {"parse_error": f"line {number} is not a JSON object: {exc}"})
+            except (ValueError, RecursionError) as exc:
+                yield SourceRow(
+                    number,
+                    rt.code,
+                    {},
+                    {"parse_error": f"line {number} is not a JSON object: {type(exc).__name__}: {str(exc)[:200]}"},
+                )
                 continue
             body = obj["fields"] if isinstance(obj.get("fields"), dict) else obj
             envelope_meta = {k: _text(obj[k]) for k in ("op", "version", "source_id") if k in obj and body is not obj}
@@ -424,15 +583,6 @@ def _converted(rows: Iterator[SourceRow], legacy: LegacyPlan | None, sheet: str)
         yield SourceRow(r.row, r.record_type, fields, meta) if (fields is not r.fields or meta is not r.meta) else r
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(value: str) -> str:
-    """A cell value a spreadsheet will show as text, never run as a formula (CSV/formula injection):
-    values starting with = + - @ tab or CR get a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
 def sniff_encoding(path: Path, sample_size: int = 1 << 16) -> str:
     """``utf-8-sig`` (BOM), ``utf-16`` (BOM), ``utf-8`` when the sample decodes, else ``gb18030``."""
     with path.open("rb") as fh:
@@ -448,6 +598,23 @@ def sniff_encoding(path: Path, sample_size: int = 1 << 16) -> str:
         return "gb18030"
 
 
-def read_table(path: str | Path, record_type: str = "auto", *, catalogue: Catalogue | None = None) -> TableRows:
+def _bounded_csv(fh: TextIO, delimiter: str, limits: FileLimits) -> Iterator[list[str]]:
+    """csv.reader with the cell bound as the field limit (csv's own default is 128 KiB, as an
+    exception type nobody catches; here it becomes an InputError naming the row)."""
+    old = csv.field_size_limit()
+    try:
+        csv.field_size_limit(limits.max_cell_chars)
+        yield from csv.reader(fh, delimiter=delimiter)
+    finally:
+        csv.field_size_limit(old)
+
+
+def read_table(
+    path: str | Path,
+    record_type: str = "auto",
+    *,
+    catalogue: Catalogue | None = None,
+    limits: FileLimits = DEFAULT_LIMITS,
+) -> TableRows:
     """Stream the rows of a CSV, XLSX or JSONL file as :class:`SourceRow` (see module doc)."""
-    return TableRows(path, record_type, catalogue=catalogue)
+    return TableRows(path, record_type, catalogue=catalogue, limits=limits)

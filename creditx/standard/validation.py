@@ -33,8 +33,9 @@ from creditx.standard.catalogue import MULTI_SPLIT, Catalogue, Field, RecordType
 
 LONG_TERM = _dt.date(2099, 12, 31)  # "长期" is written 2099-12-31 (REC-023)
 YUAN_SUSPICION = Decimal("10000")  # a fine above 1亿 yuan written in 万元 is rare (REC-041)
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
+# REC-025/REC-023: ASCII digits only (re.ASCII: without it \d also matches ١ or a full-width ２), no trailing newline
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)
+_AMOUNT = re.compile(r"\d{1,12}(\.\d{1,6})?\Z", re.ASCII)
 
 # Dates that record a decision already taken: never after "today" (REC-027).
 DECISION_DATES = ("XK_JDRQ", "CF_JDRQ", "MD_LRRQ", "MD_YCRQ")

@@ -69,6 +69,33 @@ def test_handshake_registers_signing_certificate_and_region(make, pki):
     node = make(pki.nodes["370100"].auth_cert)
     der = read_cert(pki.nodes["370100"].signing_cert).public_bytes(Encoding.DER)
     resp, _, code, _ = unary(
-        node, EXCHANGE, "Handshake", pb.HandshakeRequest(node_name="jinan", signing_certificates=[der])
+        node,
+        EXCHANGE,
+        "Handshake",
+        pb.HandshakeRequest(node_name="jinan", protocol_version=1, signing_certificates=[der]),
     )
     assert code == grpc.StatusCode.OK and resp.region == "370100"
+
+
+@pytest.mark.parametrize(
+    "request_, reason",
+    [
+        (pb.HandshakeRequest(node_name="jinan", protocol_version=2), "PROTOCOL_VERSION"),
+        (pb.HandshakeRequest(node_name="jinan"), "PROTOCOL_VERSION"),
+        (pb.HandshakeRequest(node_name="x" * (1 << 20), protocol_version=1), "NODE_NAME_INVALID"),
+        (pb.HandshakeRequest(node_name="jinan\x1b]0;pwned\x07", protocol_version=1), "NODE_NAME_INVALID"),
+    ],
+)
+def test_handshake_fields_are_bounded_and_the_refusal_names_the_bound(make, pki, request_, reason):
+    node = make(pki.nodes["370100"].auth_cert)
+    _, _, code, details = unary(node, EXCHANGE, "Handshake", request_)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith(reason) and "SYNC-041" in details
+
+
+def test_heartbeat_values_above_int64_are_refused_by_name(make, pki):
+    node = make(pki.nodes["370100"].auth_cert)
+    _, _, code, details = unary(node, EXCHANGE, "Heartbeat", pb.HeartbeatRequest(backlog=2**63))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and details.startswith("VALUE_OUT_OF_RANGE")
+    assert "backlog" in details
+    resp, _, code, _ = unary(node, EXCHANGE, "Heartbeat", pb.HeartbeatRequest(backlog=2**63 - 1))
+    assert code == grpc.StatusCode.OK

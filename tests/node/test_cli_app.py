@@ -123,6 +123,21 @@ def test_import_gb18030_quarantines_bad_rows_beside_good_ones(node_dir, tmp_path
     assert (again["accepted"], again["already_submitted"], again["quarantine_records"]) == (0, 40 - bad, bad)
 
 
+def test_import_keeps_good_rows_beside_a_superscript_digit_id(node_dir, tmp_path, capsys):
+    """The issue's reproduction: one ``²`` ID in a CSV killed the import with 0 of 5 good rows in."""
+    d, _ = node_dir
+    rows = list(generate_rows("370100", "XZCF", 6, seed=7, today=dt.date.today()))
+    f = dict(rows[2].fields, CF_XDR_LB="自然人", CF_XDR_ZJLX="身份证", CF_XDR_ZJHM="37011519851005470²")
+    f.pop("CF_XDR_SHXYM", None)
+    rows[2] = rows[2].__class__(**{**rows[2].__dict__, "fields": f})
+    with open(tmp_path / "sup.csv", "wb") as out:
+        write_rows(out, rows, record_type="XZCF", fmt="csv", encoding="utf-8")
+    assert creditx("import", tmp_path / "sup.csv", "--dir", d, "--json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["rows"] == 6 and report["accepted"] == 5 and report["quarantined"] == 1
+    assert any(p["rule"] == "REC-ID-07" for p in report["problems"])
+
+
 def test_import_of_a_missing_file_is_a_clear_error(node_dir, tmp_path, capsys):
     d, _ = node_dir
     assert creditx("import", tmp_path / "nope.csv", "--dir", d) == 2
@@ -168,9 +183,23 @@ def test_run_serves_local_api_on_a_socket_and_syncs(node_dir, tmp_path, capsys):
             assert _wait_for(lambda: fake.committed() == 20 - bad + 1)  # the submit nudged a sync
             status = stub.Status(pb.NodeStatusRequest(), timeout=10)
             assert status.last_source_seq == 20 - bad + 1
-            with pytest.raises(grpc.RpcError) as err:
-                stub.Submit(pb.NodeSubmitRequest(records=[pb.NodeSubmitRecord(type="NOPE")]), timeout=10)
-            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            # SYNC-033: a record of no known type, or with a ² in its ID, is its own violation;
+            # the good record of the same call goes in
+            good2 = dict(generate_rows("370100", "XZCF", 1, seed=98, today=dt.date.today()).__next__().fields)
+            person = dict(good, CF_XDR_LB="自然人", CF_XDR_ZJLX="身份证", CF_XDR_ZJHM="37011519851005470²")
+            resp = stub.Submit(
+                pb.NodeSubmitRequest(
+                    records=[
+                        pb.NodeSubmitRecord(type="NOPE"),
+                        pb.NodeSubmitRecord(type="XZCF", source_id="p", fields=person),
+                        pb.NodeSubmitRecord(type="XZCF", source_id="city-sys-3", fields=good2),
+                    ]
+                ),
+                timeout=10,
+            )
+            assert [r.accepted for r in resp.results] == [False, False, True]
+            assert resp.results[0].violations[0].reason == "REC_UNKNOWN_TYPE"
+            assert "REC-ID-07" in {v.rule for v in resp.results[1].violations}
     finally:
         stop.set()
         t.join(30)
@@ -180,5 +209,5 @@ def test_run_serves_local_api_on_a_socket_and_syncs(node_dir, tmp_path, capsys):
     assert rej["source_seq"] == 2 and rej["reason"] == "USCC_CHECKSUM"
     assert creditx("status", "--dir", d, "--json") == 0
     s = json.loads(capsys.readouterr().out)
-    assert s["outbox"]["rejected"] == 1 and s["outbox"]["accepted"] == 20 - bad
-    assert s["last_committed_seq"] == 20 - bad + 1 and s["gateway_reachable"] is True
+    assert s["outbox"]["rejected"] == 1 and s["outbox"]["accepted"] == 20 - bad + 1
+    assert s["last_committed_seq"] == 20 - bad + 2 and s["gateway_reachable"] is True

@@ -87,7 +87,8 @@ class ConsoleServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever: only a started server has one
+            self.httpd.shutdown()
         self.httpd.server_close()
 
 

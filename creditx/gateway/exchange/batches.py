@@ -10,22 +10,27 @@ after commit (SYNC-032).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from creditx.gateway.audit.leaves import leaves_for, rfc3339
+from creditx.gateway.audit.leaves import leaves_for
+from creditx.gateway.call_errors import BatchError
 from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.ingest.check import CheckJob, KeyGrant
 from creditx.gateway.ingest.dedup import decide
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.sequence import triage
-from creditx.gateway.ingest.values import Decision, IncomingRecord, unchecked
+from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue, unchecked
 from creditx.gateway.lists.changes import ListStateMoved, decide_batch, is_event
 from creditx.gateway.store.base import GatewayStore
 from creditx.standard.catalogue import load_catalogue
+from creditx.standard.envelope import MAX_PAYLOAD_TYPE_CHARS, MAX_SIGNATURES
 from creditx.standard.registry import Registry
+from creditx.standard.timestamps import rfc3339
 
 _LIST_ATTEMPTS = 5
 
@@ -38,6 +43,73 @@ class Pending:
     positions: list[int]
     futures: list[Future]
     next_expected: int
+    job: CheckJob | None = None  # resubmitted if a worker died under it
+
+
+@dataclass(frozen=True)
+class RejectLimits:
+    """Bounds on what a node's rejected records may cost the gateway's disk (SYNC-041).
+
+    ``payload_prefix``: bytes of a rejected payload kept (its SHA-256, reason and this prefix
+    are stored, never the whole payload); ``budget_bytes`` per ``window_s``: stored bytes of
+    rejected records one node may add before its batches are refused RESOURCE_EXHAUSTED."""
+
+    payload_prefix: int = 1024
+    budget_bytes: int = 64 * 1024 * 1024
+    window_s: float = 3600.0
+
+
+class RejectBudget:
+    """Per-node stored bytes of rejected records in the current window (in memory: a restart
+    opens a new window, which at worst doubles one window's allowance)."""
+
+    def __init__(self, limits: RejectLimits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits, self.clock = limits, clock
+        self._used: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def charge(self, node: str, nbytes: int) -> None:
+        """Count ``nbytes``; raise BatchError naming the bound if the node's window is full."""
+        if nbytes <= 0:
+            return
+        now = self.clock()
+        with self._lock:
+            start, used = self._used.get(node, (now, 0))
+            if now - start >= self.limits.window_s:
+                start, used = now, 0
+            if used + nbytes > self.limits.budget_bytes:
+                raise BatchError(
+                    "RESOURCE_EXHAUSTED",
+                    "REJECT_BUDGET",
+                    f"{node} has stored {used} bytes of rejected records in this window; the bound "
+                    f"reject_budget_bytes is {self.limits.budget_bytes} per {self.limits.window_s:.0f} s "
+                    "(SYNC-041): fix the records the rejections name, then resend",
+                )
+            self._used[node] = (start, used + nbytes)
+
+
+def bounded_for_storage(d: Decision, rec: IncomingRecord, prefix: int) -> IncomingRecord:
+    """What is stored of a record: all of an accepted one, the first ``prefix`` bytes and at most
+    MAX_SIGNATURES signatures of a rejected one (its payload SHA-256 stays in the decision)."""
+    if d.outcome != Outcome.REJECTED or (
+        len(rec.payload) <= prefix
+        and len(rec.signatures) <= MAX_SIGNATURES
+        and len(rec.payload_type) <= MAX_PAYLOAD_TYPE_CHARS
+    ):
+        return rec
+    sigs = tuple(SignatureValue(s.keyid[:128], s.suite[:64], s.sig[:512]) for s in rec.signatures[:MAX_SIGNATURES])
+    return IncomingRecord(rec.source_seq, rec.payload_type[:MAX_PAYLOAD_TYPE_CHARS], rec.payload[:prefix], sigs)
+
+
+def stored_bytes(d: Decision, rec: IncomingRecord) -> int:
+    return (
+        len(rec.payload)
+        + len(rec.payload_type)
+        + sum(len(s.keyid) + len(s.sig) for s in rec.signatures)
+        + len(d.message)
+        + len(d.field)
+        + 64
+    )
 
 
 class BatchIngest:
@@ -51,7 +123,10 @@ class BatchIngest:
         audit: bool = True,
         on_list_published: Callable[[int], None] = lambda head: None,
         registry: Callable[[], Registry | None] = lambda: None,
+        rejects: RejectLimits = RejectLimits(),
     ) -> None:
+        self.rejects = rejects
+        self.reject_budget = RejectBudget(rejects)
         self.store = store
         self.pool = pool
         self.clock = clock
@@ -91,11 +166,11 @@ class BatchIngest:
             reg.member(node) if reg is not None else None,
         )
         futures = self.pool.submit(job) if t.to_check else []
-        return Pending(node, records, t.settled, [p for p, _ in t.to_check], futures, t.next_expected)
+        return Pending(node, records, t.settled, [p for p, _ in t.to_check], futures, t.next_expected, job)
 
     def finish(self, p: Pending) -> tuple[list[Decision], int]:
         """Decide, commit in one transaction, and return (decisions in batch order, committed seq)."""
-        checked = CheckPool.gather(p.futures)
+        checked = self.pool.gather(p.futures, p.job)
         ok = [c for c in checked if c.ok]
         fps = self.store.stored_fingerprints([c.fingerprint for c in ok])  # one query per batch
         versions = self.store.current_versions([c.natural_key for c in ok])
@@ -103,10 +178,19 @@ class BatchIngest:
         by_pos = dict(p.settled)
         by_pos.update(zip(p.positions, decided, strict=True))
         ordered = [by_pos[i] for i in range(len(p.records))]
+        kept = [bounded_for_storage(d, r, self.rejects.payload_prefix) for d, r in zip(ordered, p.records, strict=True)]
+        self.reject_budget.charge(
+            p.node,
+            sum(
+                stored_bytes(d, r)
+                for d, r in zip(ordered, kept, strict=True)
+                if d.stored and d.outcome == Outcome.REJECTED
+            ),
+        )
         now = self.clock()
         leaves = leaves_for(ordered, p.node, now) if self.audit else None
         committed = max(p.next_expected - 1, self.store.committed_seq(p.node))
-        items = list(zip(ordered, p.records, strict=True))
+        items = list(zip(ordered, kept, strict=True))  # a rejected payload only as far as it is kept (SYNC-041)
         done = self._commit(p.node, items, leaves, committed, now)
         # SYNC-013: a replay answers with the stored decision (also one made earlier in this batch).
         out = []

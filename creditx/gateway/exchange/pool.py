@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 from creditx.gateway.ingest.check import CheckJob, check_job
@@ -50,18 +51,40 @@ def _warm() -> None:
 
 
 class CheckPool:
+    """Invariant: a dead worker never stops ingest. A broken pool (a worker killed by OOM or a
+    signal) is replaced by a new one and the batch in flight is checked again there; checks are
+    pure, so a second run gives the same answers. ``healthy`` is False only while no working
+    pool can be started (health NOT_SERVING)."""
+
+    MAX_RESTARTS = 3  # per batch: a batch that kills a fresh pool every time is refused
+
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool = (
-            ProcessPoolExecutor(
-                workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_die_with_parent,
-                initargs=(os.getpid(),),
-            )
-            if workers > 0
-            else None
+        self._lock = threading.Lock()
+        self.restarts = 0
+        self.healthy = True
+        self._pool = self._new_pool() if workers > 0 else None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
         )
+
+    def _replace(self, broken: ProcessPoolExecutor | None) -> None:
+        with self._lock:
+            if self._pool is not broken or broken is None:
+                return  # another thread replaced it already
+            broken.shutdown(wait=False, cancel_futures=True)
+            try:
+                self._pool = self._new_pool()
+                self.restarts += 1
+                self.healthy = True
+            except OSError:
+                self.healthy = False
+                raise
 
     def warm(self) -> None:
         """Start every worker now (spawn + imports take ~1 s), not on the first batch."""
@@ -71,6 +94,13 @@ class CheckPool:
 
     def submit(self, job: CheckJob) -> list[Future]:
         """Futures of ``list[Checked]``, in record order."""
+        try:
+            return self._submit(job)
+        except BrokenProcessPool:
+            self._replace(self._pool)
+            return self._submit(job)
+
+    def _submit(self, job: CheckJob) -> list[Future]:
         if self._pool is None or len(job.records) < 2:
             f: Future = Future()
             try:
@@ -85,12 +115,29 @@ class CheckPool:
             for i in range(0, len(job.records), size)
         ]
 
-    @staticmethod
-    def gather(futures: list[Future]) -> list[Checked]:
-        out: list[Checked] = []
-        for f in futures:
-            out.extend(f.result())
-        return out
+    def gather(self, futures: list[Future], job: CheckJob | None = None) -> list[Checked]:
+        """The results in record order; if a worker died under them, the job is checked again
+        on a replacement pool (up to MAX_RESTARTS times)."""
+        for attempt in range(self.MAX_RESTARTS + 1):
+            pool = self._pool
+            try:
+                out: list[Checked] = []
+                for f in futures:
+                    out.extend(f.result())
+                self.healthy = True
+                return out
+            except BrokenProcessPool:
+                if job is None or attempt == self.MAX_RESTARTS:
+                    self.healthy = False  # health NOT_SERVING until a batch gets through again
+                    raise
+                self._replace(pool)
+                futures = self._submit(job)
+        raise AssertionError("unreachable")
+
+    def pids(self) -> list[int]:
+        """Worker process ids (tests kill one)."""
+        procs = getattr(self._pool, "_processes", None) or {}
+        return list(procs)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -61,6 +61,48 @@ def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
     return out
 
 
+PROTOCOL_VERSION = 1  # EXCHANGE-STANDARD §5
+MAX_INT64 = 2**63 - 1
+
+
+def check_handshake(req: pb.HandshakeRequest, max_name_chars: int) -> str:
+    """SYNC-041: the node name to store, or BatchError naming the bound it breaks."""
+    if req.protocol_version != PROTOCOL_VERSION:
+        raise BatchError(
+            "INVALID_ARGUMENT",
+            "PROTOCOL_VERSION",
+            f"protocol_version {req.protocol_version} is not supported; this gateway speaks "
+            f"{PROTOCOL_VERSION} (SYNC-041)",
+        )
+    name = req.node_name
+    if len(name) > max_name_chars or not name.isprintable():
+        raise BatchError(
+            "INVALID_ARGUMENT",
+            "NODE_NAME_INVALID",
+            f"node_name must be at most {max_name_chars} printable characters (max_node_name_chars), "
+            f"got {len(name)} characters{'' if name.isprintable() else ' with control characters'} "
+            "(SYNC-041)",
+        )
+    if len(req.software) > 256 or len(req.signing_certificates) > 16:
+        raise BatchError(
+            "INVALID_ARGUMENT",
+            "HANDSHAKE_LIMIT",
+            "software is at most 256 characters and at most 16 signing certificates are presented (SYNC-041)",
+        )
+    return name
+
+
+def check_int64(**values: int) -> None:
+    """SYNC-041: every 64-bit value a node sends fits a signed 64-bit column."""
+    for name, v in values.items():
+        if v > MAX_INT64:
+            raise BatchError(
+                "INVALID_ARGUMENT",
+                "VALUE_OUT_OF_RANGE",
+                f"{name} {v} is above 2^63-1, the largest value any store holds (SYNC-041)",
+            )
+
+
 def to_ack(d: Decision) -> pb.RecordAck:
     return pb.RecordAck(
         source_seq=d.source_seq,
@@ -121,17 +163,16 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     def Handshake(self, request: pb.HandshakeRequest, context: grpc.ServicerContext) -> pb.HandshakeResponse:
         try:
             ident, region = self._node(context)
+            name = check_handshake(request, self.cfg.max_node_name_chars)
             now = self.clock()
             results = self.keys.present(region, list(request.signing_certificates), now)
             for _, _, row in results:
                 if row is not None:
                     self.store.add_signing_cert(row, rfc3339(now))
-            self.store.upsert_node(
-                region, request.node_name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now)
-            )
+            self.store.upsert_node(region, name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now))
             self.presence.seen(ident.region, now)
             if self.events is not None:
-                self.events.connected(ident.region, request.node_name or ident.name, ident.serial)
+                self.events.connected(region, name or ident.name, ident.serial)
             return pb.HandshakeResponse(
                 committed_seq=self.store.committed_seq(region),
                 max_batch_records=self.cfg.max_batch_records,
@@ -148,6 +189,11 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     def Heartbeat(self, request: pb.HeartbeatRequest, context: grpc.ServicerContext) -> pb.HeartbeatResponse:
         try:
             _, region = self._node(context)
+            check_int64(
+                backlog=request.backlog,
+                last_source_seq=request.last_source_seq,
+                applied_list_seq=request.applied_list_seq,
+            )
         except BatchError as err:
             abort(context, err)
         now = self.clock()
@@ -217,6 +263,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                         )
                     self._still_trusted(ident)
                     arrived = time.perf_counter()
+                    check_int64(backlog=req.backlog)
                     records = to_incoming(req, self.cfg.max_batch_records)
                     now = self.clock()
                     grants = self.keys.grants(node, self.store.signing_certs(node), now)
@@ -250,7 +297,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                         raise item
                     return
                 batch_id, backlog, records, pending, arrived = item
-                decisions, committed = self.ingest.finish(pending)
+                try:
+                    decisions, committed = self.ingest.finish(pending)
+                except BatchError as err:  # a bound (REJECT_BUDGET): nothing of this batch was committed
+                    abort(context, err)
                 with guard:
                     for r in records:
                         in_flight.pop(r.source_seq, None)

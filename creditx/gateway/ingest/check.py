@@ -22,7 +22,7 @@ then the content fingerprint and natural key are computed for dedup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from cryptography.hazmat.primitives.serialization import load_der_public_key
@@ -30,11 +30,11 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from creditx.gateway.ingest.reasons import fix_of, requirement_of
 from creditx.gateway.ingest.values import Checked, IncomingRecord
 from creditx.standard.catalogue import load_catalogue
-from creditx.standard.envelope import Envelope, Signature, SignatureError, verify_envelope
+from creditx.standard.envelope import MAX_SIGNATURES, Envelope, Signature, SignatureError, verify_envelope
 from creditx.standard.fingerprint import fingerprint
 from creditx.standard.lists.periods import period_refusal
 from creditx.standard.natural_key import natural_key
-from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, decode_record
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, decode_record, safe_text
 from creditx.standard.registry import Member, authorise
 from creditx.standard.validation import validate_fields
 
@@ -179,4 +179,41 @@ def _meta(record, keyid: str) -> dict:
 
 def check_job(job: CheckJob) -> list[Checked]:
     """Check every record of a job in order (the unit of work shipped to a worker process)."""
-    return [check_record(r, job) for r in job.records]
+    return [check_isolated(r, job) for r in job.records]
+
+
+# --- isolation (SYNC-033): a record's content never fails its batch ---------------------------
+
+MAX_CHECKED_TEXT = 512  # characters of a reason's field/message kept: they quote peer data
+
+
+def check_isolated(rec: IncomingRecord, job: CheckJob) -> Checked:
+    """:func:`check_record`, but whatever the payload does to a decoder or validator, the answer
+    is this record's own decision: an exception that escapes becomes REJECTED ``REC_MALFORMED``
+    (SYNC-033), and every text a decision carries is made storable (no lone surrogates, bounded)."""
+    if len(rec.signatures) > MAX_SIGNATURES:  # SIG-013: counted as sent, before unknown keys are dropped
+        return _reject(
+            rec,
+            "SIG_LIMIT",
+            "SIG-013",
+            f"{len(rec.signatures)} signatures, the limit is {MAX_SIGNATURES}; sign with at most {MAX_SIGNATURES} keys",
+        )
+    try:
+        c = check_record(rec, job)
+    except Exception as exc:  # noqa: BLE001 - SYNC-033: any input fault is this record's decision
+        return _reject(
+            rec,
+            "REC_MALFORMED",
+            "SYNC-033",
+            f"the record could not be checked ({type(exc).__name__}); it breaks the record "
+            "format in a way no rule names; re-create it from its source data",
+        )
+    return _storable(c)
+
+
+def _storable(c: Checked) -> Checked:
+    field, message = safe_text(c.field, 64), safe_text(c.message, MAX_CHECKED_TEXT)
+    keyid = safe_text(c.keyid, 128)
+    if (field, message, keyid) == (c.field, c.message, c.keyid):
+        return c
+    return replace(c, field=field, message=message, keyid=keyid)

@@ -36,6 +36,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "LIST_EARLY_REPAIR": ("SEC-045", "keep the entry listed until its earliest repair date"),
     "LIST_TERM_EXCEEDED": ("SEC-046", "correct 管理期限至 to the term the list allows"),
     "LIST_NOT_EXPIRED": ("SEC-047", "remove the entry as 期满 only after its period has ended"),
+    # isolation: a record no rule names but no decoder can read (creditx.gateway.ingest.check.check_isolated)
+    "REC_MALFORMED": ("SYNC-033", "re-create the record from its source data; the rest of the batch is decided"),
 }
 
 

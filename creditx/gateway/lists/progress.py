@@ -24,10 +24,15 @@ class ListProgress:
         self._conn = store.open_conn(db_path)
         self._lock = threading.Lock()  # one connection, many handler threads
 
-    def report(self, node: str, applied: int, verified: bool = False) -> None:
-        """DIST-043: ``node`` has applied the log through ``applied`` (a late, smaller report is ignored)."""
+    def report(self, node: str, applied: int, verified: bool = False) -> int:
+        """DIST-043: ``node`` has applied the log through ``applied`` (a late, smaller report is
+        ignored). A position beyond the head is not recorded (it would read as lag 0 forever);
+        returns the head."""
         with self._lock:
-            store.report_applied(self._conn, node, applied, verified, rfc3339(self.clock()))
+            top = store.head(self._conn)
+            if applied <= top:
+                store.report_applied(self._conn, node, applied, verified, rfc3339(self.clock()))
+            return top
 
     def head(self) -> int:
         """The newest list_seq of the log."""

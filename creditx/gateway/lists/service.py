@@ -242,10 +242,19 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self, request: lpb.ReportAppliedRequest, context: grpc.ServicerContext
     ) -> lpb.ReportAppliedResponse:
         node = self._node(context)
-        self.progress.report(node, request.applied_list_seq, request.checkpoint_verified)
+        head = self.progress.report(node, request.applied_list_seq, request.checkpoint_verified)
+        if head < request.applied_list_seq:
+            _fail(
+                context,
+                "OUT_OF_RANGE",
+                "APPLIED_BEYOND_HEAD",
+                "DIST-043",
+                f"applied_list_seq {request.applied_list_seq} is beyond the log's head {head}",
+                "a replica cannot have applied changes that do not exist: re-bootstrap it",
+            )
         if self.on_reported is not None:  # the console's list-reach counter
             self.on_reported()
-        return lpb.ReportAppliedResponse(head_list_seq=self.progress.head())
+        return lpb.ReportAppliedResponse(head_list_seq=head)
 
     def close(self) -> None:
         self.checkpointer.close()

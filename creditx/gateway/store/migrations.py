@@ -112,8 +112,10 @@ def _m6_member_registry(db: Database) -> None:
     )
 
 
-def _m7_reserved(db: Database) -> None:
-    """Number 7 is reserved for the bounded-rejects work; it changes nothing."""
+def _m7_rejected_index(db: Database) -> None:
+    """The operator view's and metrics' recent rejections of a node read a partial index of
+    rejected rows, not every record of the node: a scrape costs the same at 1 M records as at 10."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_records_rejected ON records(node, source_seq) WHERE outcome = 4")
 
 
 def _m8_sanctions(db: Database) -> None:
@@ -130,7 +132,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m4_snapshot_sizes,
     _m5_console_stats,
     _m6_member_registry,
-    _m7_reserved,
+    _m7_rejected_index,
     _m8_sanctions,
 ]
 

@@ -166,8 +166,9 @@ def _m6_member_registry(conn: psycopg.Connection) -> None:
     )
 
 
-def _m7_reserved(conn: psycopg.Connection) -> None:
-    """Number 7 is kept in step with SQLite's list (reserved there; changes nothing)."""
+def _m7_rejected_index(conn: psycopg.Connection) -> None:
+    """A node's recent rejections from a partial index (as SQLite's step 7)."""
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_records_rejected ON records (node, source_seq) WHERE outcome = 4")
 
 
 def _m8_sanctions(conn: psycopg.Connection) -> None:
@@ -185,7 +186,7 @@ MIGRATIONS: list[PgMigration] = [
     _m4_snapshot_sizes,
     _m5_console_stats,
     _m6_member_registry,
-    _m7_reserved,
+    _m7_rejected_index,
     _m8_sanctions,
 ]
 

@@ -361,7 +361,9 @@ class SqliteStore:
 
     def audit_size(self) -> int:
         with self._lock:
-            return self.conn.execute("SELECT COUNT(*) FROM audit_leaves").fetchone()[0]
+            # Leaves are gap-free from 0 (AUD-006): the size is one primary-key look-up, not a
+            # COUNT(*) over every leaf on each metrics scrape.
+            return self.conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:

@@ -45,7 +45,10 @@ def check(
     entries = [e for e in replica.entries_for(q.key) if not list_types or e.list_type in list_types]
     last = datetime.fromtimestamp(st.last_update_ms / 1000, tz=UTC) if st.last_update_ms else None
     ans = check_answer(entries, applied_list_seq=st.applied, last_update=last, now=now, max_age=max_age)
-    if st.alarm or st.snapshot is not None:
+    # NODE-043: a replica that holds nothing of a log it knows is non-empty (just reset, or
+    # before its bootstrap started) is stale: "not listed" from it would be a false answer.
+    bootstrapping = st.applied == 0 and st.head > 0
+    if st.alarm or st.snapshot is not None or bootstrapping:
         ans = CheckAnswer(ans.memberships, ans.history, ans.applied_list_seq, ans.last_update, True)
     return ans
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -118,10 +119,15 @@ class Follower:
                 error, self.attempt = str(exc), 64
             except (grpc.RpcError, ListError) as exc:
                 error = _describe(exc)
+            except sqlite3.Error as exc:  # a failed write (disk full): back off and retry, never die
+                error = f"local store: {type(exc).__name__}: {exc} (retrying with backoff; free disk space)"
             if self._stop.is_set():
                 break
             if error:
-                self.replica.set_meta(last_error=error, last_error_ms=self._now_ms())
+                try:
+                    self.replica.set_meta(last_error=error, last_error_ms=self._now_ms())
+                except sqlite3.Error:
+                    pass  # the same full disk: the log line below still says it
                 log.warning("list replica: %s", error)
             delay = backoff_delay(self.attempt, policy, self.rng) if error else 0.0
             self.attempt += 1 if error else 0

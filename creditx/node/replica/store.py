@@ -142,6 +142,7 @@ class ReplicaState:
     alarm: str  # NODE-043: non-empty = stop applying, answer stale
     checkpoint: dict  # last verified checkpoint: {"note", "size", "result", "at_ms"}
     snapshot: SnapshotProgress | None
+    head: int = 0  # the list log's head as last heard from the gateway
 
 
 class ReplicaStore:
@@ -178,6 +179,7 @@ class ReplicaStore:
             str(m.get("alarm", "")),
             dict(m.get("checkpoint") or {}),
             SnapshotProgress(**snap) if snap else None,
+            int(m.get("head", 0) or 0),
         )
 
     def applied(self) -> int:
@@ -244,9 +246,10 @@ class ReplicaStore:
     def _wipe(self) -> None:
         for t in REPLICA_TABLES:
             self.conn.execute(f"DELETE FROM {t}")
+        # last_update_ms goes too: freshness belongs to the state that was wiped (NODE-043)
         self.conn.execute(
             "DELETE FROM replica_meta WHERE key IN ('applied', 'frontier', 'changes_from', "
-            "'snapshot', 'snapshot_frontier', 'alarm', 'checkpoint')"
+            "'snapshot', 'snapshot_frontier', 'alarm', 'checkpoint', 'last_update_ms')"
         )
 
     def discard_snapshot(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,27 @@ class ChannelSettings:
     keepalive_time_ms: int = 30_000
     keepalive_timeout_ms: int = 10_000
     max_message_bytes: int = 8 * 1024 * 1024
+    cert_validity: tuple[float, float] | None = None  # the node's own certificate (notBefore, notAfter), epoch s
+
+    def clock_problem(self, now: float) -> str:
+        """SEC-080: why the node's clock, not the network, stops the connection ("" if it does not)."""
+        if self.cert_validity is None:
+            return ""
+        nb, na = self.cert_validity
+        fmt = "%Y-%m-%dT%H:%M:%SZ"
+        if now < nb:
+            return (
+                f"this node's clock reads {time.strftime(fmt, time.gmtime(now))}, before its own certificate's "
+                f"notBefore {time.strftime(fmt, time.gmtime(nb))}: the clock is {nb - now:.0f} s slow; "
+                "sync it (NTP) and the node connects by itself (SEC-080)"
+            )
+        if now > na:
+            return (
+                f"this node's clock reads {time.strftime(fmt, time.gmtime(now))}, after its own certificate's "
+                f"notAfter {time.strftime(fmt, time.gmtime(na))}: either the clock is fast or the certificate "
+                "expired; check the clock (NTP) first, then renew the certificate (SEC-080)"
+            )
+        return ""
 
     def open(self) -> grpc.Channel:
         options: list[tuple[str, int | str]] = [
@@ -63,6 +85,9 @@ class ChannelSettings:
         if self.server_name:
             options.append(("grpc.ssl_target_name_override", self.server_name))
         return grpc.secure_channel(self.target, self.credentials, options=options)
+
+
+CLOCK_WARN_SKEW_S = 30.0  # SEC-080
 
 
 def _failed(exc: grpc.RpcError, what: str) -> st.Failed:
@@ -139,6 +164,7 @@ class SyncRunner:
         self._stream: _PushStream | None = None
         self._events: queue.Queue = queue.Queue()
         self._channel_lock = threading.Lock()  # the heartbeat job shares the channel
+        self._contact = threading.Event()  # NODE-015: the gateway answered on another path
 
     def _stub(self) -> exchange_pb2_grpc.ExchangeStub:
         with self._channel_lock:
@@ -154,6 +180,10 @@ class SyncRunner:
             self._channel.close()
             self._channel = None
 
+    def contact(self) -> None:
+        """NODE-015: any successful contact with the gateway (thread-safe; applied by sync_once)."""
+        self._contact.set()
+
     def retry_at_wall(self) -> float | None:
         """Wall-clock time of the next retry when backing off (for the scheduler)."""
         if self.machine.state is st.State.BACKOFF:
@@ -164,13 +194,36 @@ class SyncRunner:
         """Run one session until caught up or backing off. Returns the machine's state."""
         if self.machine.state is not st.State.IDLE and self.machine.state is not st.State.BACKOFF:
             raise st.SyncStateError("sync_once called while a session is running")
-        pending = self._feed(st.Wake(self.store.first_unacked(), self.store.last_seq()))
-        while pending:
-            action = pending.pop(0)
-            more = self._do(action)
-            if more is None:
-                return self.machine.state
-            pending.extend(more)
+        if self._contact.is_set():  # set by heartbeat / list follower threads; applied on this one
+            self._contact.clear()
+            self.machine.contact(self.clock())
+        try:
+            pending = self._feed(st.Wake(self.store.first_unacked(), self.store.last_seq()))
+            while pending:
+                action = pending.pop(0)
+                more = self._do(action)
+                if more is None:
+                    return self.machine.state
+                pending.extend(more)
+        except sqlite3.Error as exc:
+            # A failed local write (disk full) ends the session like a network failure: the
+            # machine backs off instead of staying STREAMING, and the next pass resumes from
+            # the outbox (what was not recorded is resent and answered as a replay, SYNC-013).
+            return self._local_failure(exc)
+        return self.machine.state
+
+    def _local_failure(self, exc: sqlite3.Error) -> st.State:
+        if self._stream:
+            self._stream.close()
+            self._stream = None
+        error = f"local store: {type(exc).__name__}: {exc} (retrying with backoff; free disk space)"
+        log.error("sync: %s", error)
+        if self.machine.state not in (st.State.IDLE, st.State.BACKOFF):
+            self._feed(st.Failed(error))
+        try:
+            self.store.set_state(last_error=error, last_error_at=self.wall())
+        except sqlite3.Error:
+            pass
         return self.machine.state
 
     def _feed(self, ev: st.Event) -> list[st.Action]:
@@ -210,6 +263,10 @@ class SyncRunner:
         try:
             resp = self._stub().Handshake(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
+            clock = self.settings.clock_problem(self.wall())
+            if clock:
+                log.error("%s", clock)
+                return st.Failed(f"Handshake: {clock}", fatal=False)
             return _failed(exc, "Handshake")
         self.store.set_state(
             committed_seq=resp.committed_seq,
@@ -283,5 +340,17 @@ class SyncRunner:
                 last_error_at=self.wall(),
             )
             return None
-        self.store.set_state(gateway_reachable=True, last_heartbeat_at=self.wall(), committed_seq=resp.committed_seq)
+        self.contact()
+        now = self.wall()
+        skew = resp.server_time_unix_ms / 1000 - now if resp.server_time_unix_ms else 0.0
+        if abs(skew) > CLOCK_WARN_SKEW_S:  # SEC-080: a warning, never a stop
+            log.warning(
+                "this node's clock is %.0f s %s the gateway's: sync it (NTP); records and list expiry "
+                "use the gateway's time",
+                abs(skew),
+                "behind" if skew > 0 else "ahead of",
+            )
+        self.store.set_state(
+            gateway_reachable=True, last_heartbeat_at=now, committed_seq=resp.committed_seq, clock_skew_s=round(skew, 3)
+        )
         return resp

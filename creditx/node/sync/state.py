@@ -16,7 +16,8 @@ Invariants kept here (requirement IDs of the node, see ``node/__init__.py``):
 * NODE-012 acks arrive in batch order; an ack for any other batch ends the session.
 * NODE-013 backoff: after a failure the next attempt waits ``d/2 + U(0, d/2)`` seconds with
   ``d = min(cap, base · 2^attempt)`` (equal jitter, rng injected); the attempt counter resets only
-  when a batch is acknowledged, so a gateway that accepts handshakes and then drops the stream
+  when a batch is acknowledged or the gateway answers a heartbeat or the list stream (NODE-015,
+  :meth:`SyncMachine.contact`), so a gateway that accepts handshakes and then drops the stream
   still backs off.
 * NODE-014 an unacknowledged batch older than ``ack_timeout`` ends the session (a stalled gateway).
 """
@@ -190,6 +191,14 @@ class SyncMachine:
     next_batch_id: int = 1
     last_error: str = ""
     last_reason: str = ""
+
+    def contact(self, now: float) -> None:
+        """NODE-015: the gateway answered something (a heartbeat, the list stream): the outage
+        that grew the backoff is over, so the counter resets and a pending retry waits at most
+        the base delay. A session that keeps failing after contact backs off again from 1."""
+        self.attempt = 0
+        if self.state is State.BACKOFF:
+            self.retry_at = min(self.retry_at, now + backoff_delay(0, self.policy, self.rng))
 
     def handle(self, event: Event, now: float) -> list[Action]:
         handler = TRANSITIONS.get((self.state, type(event)))

@@ -1,0 +1,95 @@
+"""SEC-020/SEC-080: minutes of clock skew are tolerated (certificates are valid from an hour
+before issuance; a heartbeat measures and reports the skew); a clock outside the node's own
+certificate's validity is named as the cause instead of a TLS failure."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from creditx.node.store import NodeStore
+from creditx.node.sync.client import ChannelSettings, SyncRunner
+from creditx.node.sync.state import SyncMachine, SyncPolicy
+from creditx.pki.testing import make_pki
+from creditx.v1 import exchange_pb2
+from tests.node.fake_gateway import FakeGateway, serve
+
+
+def test_a_new_certificate_is_valid_for_a_node_ten_minutes_slow(tmp_path):
+    pki = make_pki(tmp_path / "pki", regions=("370100",))
+    cert = x509.load_pem_x509_certificate(pki.nodes["370100"].auth_cert.read_bytes())
+    slow_node_now = datetime.now(UTC) - timedelta(minutes=10)
+    assert cert.not_valid_before_utc <= slow_node_now <= cert.not_valid_after_utc
+
+
+def test_clock_problem_names_the_clock_and_the_bound():
+    s = ChannelSettings("x:1", grpc.ssl_channel_credentials(), cert_validity=(1_000_000.0, 2_000_000.0))
+    assert s.clock_problem(1_500_000.0) == ""
+    slow = s.clock_problem(1_000_000.0 - 86_400)
+    assert "clock" in slow and "before its own certificate's notBefore" in slow and "86400 s slow" in slow
+    fast = s.clock_problem(2_000_000.0 + 400 * 86_400)
+    assert "notAfter" in fast and "clock" in fast
+
+
+class SkewedGateway(FakeGateway):
+    def __init__(self, ahead_s: float) -> None:
+        super().__init__(max_batch_records=10)
+        self.ahead_s = ahead_s
+
+    def Heartbeat(self, request, context):
+        return exchange_pb2.HeartbeatResponse(
+            committed_seq=0, server_time_unix_ms=int((time.time() + self.ahead_s) * 1000)
+        )
+
+
+def test_heartbeat_reports_a_ten_minute_skew_as_a_warning_and_keeps_going(tmp_path, caplog):
+    pki = make_pki(tmp_path / "pki")
+    server, target = serve(SkewedGateway(600), pki)
+    creds = grpc.ssl_channel_credentials(
+        (pki.nodes["370100"].dir / "ca.crt").read_bytes(),
+        (pki.nodes["370100"].dir / "auth.key").read_bytes(),
+        (pki.nodes["370100"].dir / "auth.crt").read_bytes(),
+    )
+    store = NodeStore(tmp_path / "node.db")
+    cert_der = x509.load_pem_x509_certificate((pki.nodes["370100"].dir / "signing.crt").read_bytes()).public_bytes(
+        serialization.Encoding.DER
+    )
+    r = SyncRunner(
+        store,
+        ChannelSettings(target, creds, rpc_timeout=5),
+        SyncMachine(policy=SyncPolicy(backoff_base=1, backoff_cap=30, ack_timeout=20), rng=random.Random(1)),
+        node_name="jinan",
+        signing_certs=lambda: [cert_der],
+    )
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert r.heartbeat() is not None
+        state = store.get_state()
+        assert 590 < state["clock_skew_s"] < 610 and state["gateway_reachable"] is True
+        assert any("clock" in m and "behind" in m for m in caplog.messages)
+    finally:
+        r.close()
+        server.stop(None)
+        store.close()
+
+
+def test_any_successful_contact_resets_the_backoff():
+    """NODE-015: after outages grew the backoff to minutes, an answered heartbeat (or list batch)
+    brings the next sync attempt within the base delay."""
+    from creditx.node.sync.state import Failed, State, Wake
+
+    m = SyncMachine(policy=SyncPolicy(backoff_base=1, backoff_cap=300, ack_timeout=20), rng=random.Random(3))
+    now = 0.0
+    for _ in range(9):
+        m.handle(Wake(1, 5), max(now, m.retry_at))
+        now = max(now, m.retry_at)
+        m.handle(Failed("down"), now)
+    assert m.state is State.BACKOFF and m.retry_at - now > 100
+    m.contact(now)
+    assert m.attempt == 0 and m.retry_at - now <= 1.0
