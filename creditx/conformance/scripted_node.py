@@ -31,7 +31,7 @@ class Call:
     """A failed call as evidence: status code, creditx-reason, details."""
 
     code: str
-    reason: str
+    reason: str  # from the creditx-reason trailing metadata only (SYNC-016); "" when absent
     details: str
 
     @classmethod
@@ -39,10 +39,10 @@ class Call:
         from creditx.standard.call_status import reason_from
 
         meta = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
-        return cls(exc.code().name, reason_from(meta, exc.details()), exc.details() or "")
+        return cls(exc.code().name, reason_from(meta, None), exc.details() or "")
 
     def __str__(self) -> str:
-        return f"{self.code} creditx-reason={self.reason or '-'}: {self.details[:200]}"
+        return f"{self.code} creditx-reason={self.reason or '(none)'}: {self.details[:200]}"
 
 
 class ScriptedNode:
