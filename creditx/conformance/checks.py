@@ -114,7 +114,7 @@ class Registry:
             raise ValueError(f"check {check.id} names no requirement ID")
         self._checks[check.id] = check
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         return iter(self._checks.values())
 
     def __len__(self) -> int:

@@ -71,7 +71,7 @@ def _report_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", action="store_true", help="show the evidence of passing checks too")
 
 
-def _finish(args: argparse.Namespace, report_obj) -> int:  # type: ignore[no-untyped-def]
+def _finish(args: argparse.Namespace, report_obj) -> int:
     from creditx.conformance.report import to_junit, to_text
     from creditx.conformance.signing import load_key, sign_report
 

@@ -32,7 +32,7 @@ from creditx.pki.testing import make_pki
 from creditx.pki.tls import channel_credentials
 from creditx.standard.checkpoint import CheckpointError, parse_checkpoint, verifier_for, verify_checkpoint
 from creditx.standard.divisions import CITIES, PROVINCE
-from creditx.standard.errors import CreditxError
+from creditx.standard.errors import CreditxError, InputError
 from creditx.standard.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from creditx.v1 import audit_pb2, exchange_pb2, exchange_pb2_grpc, operator_pb2
 
@@ -55,12 +55,14 @@ class GatewayContext:
         """``own_argv``: the command that runs ``creditx`` for the own gateway (default: this interpreter's)."""
         self.own_argv = own_argv or [sys.executable, "-m", "creditx.cli.main"]
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="creditx-conformance-gw-")
-        self.root = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
+        self.root = Path(workdir) if workdir else Path(self._tmp.name)  # type: ignore[union-attr]
         self.root.mkdir(parents=True, exist_ok=True)
         self.child: Child | None = None
         self._regions = iter([PROVINCE, *CITIES])
         if address:
-            self.ca: CertificateAuthority = load_ca(ca_dir)  # type: ignore[arg-type]
+            if ca_dir is None:
+                raise InputError("--address needs --ca-dir", hint="the suite issues its nodes' certificates there")
+            self.ca: CertificateAuthority = load_ca(ca_dir)
             self.address, self.server_name = address, server_name
             self.operator = issue_operator(
                 self.ca, name="conformance-operator", at=datetime.now(UTC), days=2, out=self.root / "operator"
@@ -313,7 +315,7 @@ def check_malformed(ctx: GatewayContext) -> Result:
     return passed("", ev)
 
 
-def _gateway_verifier(ctx: GatewayContext, hs: exchange_pb2.HandshakeResponse, note: str):  # type: ignore[no-untyped-def]
+def _gateway_verifier(ctx: GatewayContext, hs: exchange_pb2.HandshakeResponse, note: str):
     """The note verifier from the handshake's gateway-signing certificate, checked against the CA."""
     ident = verify(hs.gateway_signing_certificate, ctx.trust(), at=datetime.now(UTC), roles="gateway-signing")
     cp, _ = parse_checkpoint(note)

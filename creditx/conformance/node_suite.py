@@ -54,7 +54,7 @@ class NodeRun:
     ca_cert: bytes  # PEM, read during the scenario (its directory may be gone when checks run)
     phases: dict[str, bool] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    log: Path | None = None
+    log: Path = Path("node-under-test.log")
 
 
 class NodeContext:
@@ -96,7 +96,7 @@ class NodeContext:
         server, address = serve(gw, cert=pki.gateway.tls_cert, key=pki.gateway.tls_key, ca=pki.ca_cert)
         out = NodeRun(self.region, gw, pki.ca_cert.read_bytes(), log=root / "node-under-test.log")
         node_dir = root / "node"
-        values = dict(
+        values: dict[str, str | Path] = dict(
             dir=node_dir, certs=pki.nodes[self.region].dir, region=self.region, gateway=address, ca=pki.ca_cert
         )
         child: Child | None = None
@@ -229,14 +229,14 @@ def check_handshake(ctx: NodeContext) -> Result:
     return passed(f"{n} handshakes, each before its stream; {len(run.gateway.signing_certs)} signing certificate(s)")
 
 
-def _envelopes(run: NodeRun):  # type: ignore[no-untyped-def]
+def _envelopes(run: NodeRun):
     for e in _batches(run):
         for seq, raw in e.data["records"]:
             pb = envelope_pb2.Envelope.FromString(raw)
             yield e, seq, pb, Envelope(pb.payload_type, pb.payload, tuple(_sig(s) for s in pb.signatures))
 
 
-def _sig(s):  # type: ignore[no-untyped-def]
+def _sig(s):
     from creditx.standard.envelope import Signature
 
     return Signature(s.keyid, s.suite, s.sig)

@@ -140,7 +140,7 @@ def to_junit(report: dict[str, Any]) -> bytes:
             ET.SubElement(case, "skipped", message=f"{c['status']}: {c['detail']}"[:500])
         if evidence and c["status"] != "fail":
             ET.SubElement(case, "system-out").text = evidence
-    tree = ET.ElementTree(ET.Element("testsuites"))
-    tree.getroot().append(suite)
-    ET.indent(tree)
-    return ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)

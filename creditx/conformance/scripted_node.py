@@ -39,7 +39,7 @@ class Call:
         from creditx.standard.call_status import reason_from
 
         meta = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
-        return cls(exc.code().name, reason_from(meta, None), exc.details() or "")
+        return cls(exc.code().name, reason_from(meta, None), exc.details() or "")  # type: ignore[arg-type]
 
     def __str__(self) -> str:
         return f"{self.code} creditx-reason={self.reason or '(none)'}: {self.details[:200]}"

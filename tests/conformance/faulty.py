@@ -29,7 +29,7 @@ def _resume_from_own_counter() -> None:
 
     original = client.SyncRunner._handshake
 
-    def handshake(self):  # type: ignore[no-untyped-def]
+    def handshake(self):
         ev = original(self)
         if isinstance(ev, state.HandshakeOk):
             ev = dataclasses.replace(ev, committed_seq=max(ev.committed_seq, self.store.first_unacked() - 1))
@@ -49,7 +49,7 @@ def _resign_on_send() -> None:
 
     original = store.NodeStore.load_batch
 
-    def load_batch(self, from_seq, max_records, max_bytes):  # type: ignore[no-untyped-def]
+    def load_batch(self, from_seq, max_records, max_bytes):
         from creditx.pki.files import read_key
 
         key = read_key(self.path.parent / "signing.key") if hasattr(self, "path") else None
@@ -78,7 +78,7 @@ def _ignore_batch_limit() -> None:
 
     original = client.SyncRunner._handshake
 
-    def handshake(self):  # type: ignore[no-untyped-def]
+    def handshake(self):
         ev = original(self)
         if isinstance(ev, state.HandshakeOk):
             ev = dataclasses.replace(ev, max_batch_records=500)
@@ -100,7 +100,7 @@ def _node_on_operator() -> None:
 
     original = identity.verify
 
-    def verify(data, trust, *, at, roles):  # type: ignore[no-untyped-def]
+    def verify(data, trust, *, at, roles):
         roles = (roles,) if isinstance(roles, str) else tuple(roles)
         if "operator" in roles:
             roles = (*roles, "node-auth")

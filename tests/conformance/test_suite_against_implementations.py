@@ -55,13 +55,16 @@ def _gateway_report(tmp: Path, name: str) -> Report:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> dict[str, Report]:
+def reports(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("conformance")
     jobs = {("node", n): _node_report for n in ["ours", "wrong-region-config", *NODE_VARIANTS]}
     jobs |= {("gateway", n): _gateway_report for n in ["ours", *GATEWAY_VARIANTS]}
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=len(jobs) + 1) as pool:
         futures = {key: pool.submit(fn, tmp / key[0], key[1]) for key, fn in jobs.items()}
-        return {f"{role}:{name}": f.result() for (role, name), f in futures.items()}
+        cli = pool.submit(_cli_run, tmp / "cli")
+        out: dict = {f"{role}:{name}": f.result() for (role, name), f in futures.items()}
+        out["cli"] = cli.result()
+        return out
 
 
 def _failed(report: Report) -> set[str]:
@@ -101,11 +104,13 @@ def test_each_faulty_gateway_fails_exactly_its_check(reports, variant):
     assert report.exit_code() == 1
 
 
-def test_the_command_line_signs_a_report_that_verify_report_accepts(tmp_path):
-    """`creditx conformance gateway --own` end to end: JSON on stdout, JUnit file, signed report."""
+def _cli_run(tmp: Path) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess, bytes]:
+    """`creditx conformance gateway --own` end to end: JSON on stdout, JUnit file, signed report,
+    then `verify-report` on that report."""
+    tmp.mkdir(parents=True, exist_ok=True)
     creditx = [sys.executable, "-m", "creditx.cli.main", "conformance"]
-    key = tmp_path / "suite.key"
-    subprocess.run([*creditx, "keygen", str(key)], check=True, capture_output=True, timeout=60)
+    key = tmp / "suite.key"
+    subprocess.run([*creditx, "keygen", str(key)], check=True, capture_output=True, timeout=120)
     run = subprocess.run(
         [
             *creditx,
@@ -113,11 +118,11 @@ def test_the_command_line_signs_a_report_that_verify_report_accepts(tmp_path):
             "--own",
             "--json",
             "--junit",
-            str(tmp_path / "junit.xml"),
+            str(tmp / "junit.xml"),
             "--key",
             str(key),
             "--signed-report",
-            str(tmp_path / "signed.json"),
+            str(tmp / "signed.json"),
             "--only",
             "GW-ACCEPT",
             "--only",
@@ -127,16 +132,22 @@ def test_the_command_line_signs_a_report_that_verify_report_accepts(tmp_path):
         text=True,
         timeout=300,
     )
+    check = subprocess.run(
+        [*creditx, "verify-report", str(tmp / "signed.json"), "--key", str(key)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    junit = (tmp / "junit.xml").read_bytes() if (tmp / "junit.xml").exists() else b""
+    return run, check, junit
+
+
+def test_the_command_line_signs_a_report_that_verify_report_accepts(reports):
+    run, check, junit = reports["cli"]
     assert run.returncode == 0, run.stderr
     assert "[2/2] PASS" in run.stderr  # progress on stderr, the report on stdout
     assert json.loads(run.stdout)["verdict"] == "CONFORMANT"
-    assert b"GW-REPLAY [SYNC-013] MUST" in (tmp_path / "junit.xml").read_bytes()
-    check = subprocess.run(
-        [*creditx, "verify-report", str(tmp_path / "signed.json"), "--key", str(key)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    assert b"GW-REPLAY [SYNC-013] MUST" in junit
     assert check.returncode == 0 and "signature valid" in check.stdout, check.stdout + check.stderr
 
 
