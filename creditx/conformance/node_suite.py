@@ -9,8 +9,9 @@ on the wire. The scenario, in order:
 2. the stream is dropped when the second batch arrives, undecided (the node must resume from
    the gateway's mark, SYNC-011);
 3. the next stream is refused ``ABORTED`` / ``STREAM_BUSY`` (SYNC-015, SYNC-017);
-4. the next stream's first batch is decided but its ack is lost (the node must resend; the
-   gateway answers the stored decision, SYNC-013);
+4. the next stream's second batch is decided but its ack is lost, and the stream after that is
+   refused ``STREAM_BUSY`` again (the node must back off, then resend; the gateway answers the
+   stored decision, SYNC-013);
 5. everything is accepted; then the gateway falls back to an older high-water mark (restored
    from a backup) and a second file arrives: the node must resend from the gateway's mark + 1,
    never from its own counter, with the same bytes as before (SYNC-011, SYNC-012).
@@ -18,6 +19,7 @@ on the wire. The scenario, in order:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import tempfile
@@ -42,6 +44,7 @@ NODE = Registry("node")
 FIRST_FILE_ROWS = 12  # XZCF, seqs 1-12
 SECOND_FILE_ROWS = 3  # XZXK, seqs 13-15
 RESTORED_MARK = 7  # the "backup" the gateway falls back to
+SETTLE_S = 15.0  # how long the scripted failures may take once the first file is in
 MIN_BACKOFF_S = 0.5  # SYNC-017: no retry sooner than this after a failure
 
 
@@ -91,7 +94,8 @@ class NodeContext:
             Step(refuse_handshake="AUDIT_UNSEALED"),
             Step(drop_on_batch=2),
             Step(refuse_push="STREAM_BUSY"),
-            Step(lose_ack_of_batch=1),
+            Step(lose_ack_of_batch=2),
+            Step(refuse_push="STREAM_BUSY"),
         ]
         server, address = serve(gw, cert=pki.gateway.tls_cert, key=pki.gateway.tls_key, ca=pki.ca_cert)
         out = NodeRun(self.region, gw, pki.ca_cert.read_bytes(), log=root / "node-under-test.log")
@@ -111,6 +115,10 @@ class NodeContext:
             run_command(self.adapter.argv("submit", file=first, **values), log=out.log)
             self._say(f"submitted {FIRST_FILE_ROWS} records; scripted refusals and drops under way")
             out.phases["first file delivered"] = self._wait(out, gw, FIRST_FILE_ROWS, child)
+            # Let the scripted failures play out (the lost ack is re-sent after a STREAM_BUSY); a
+            # node that never reconnects leaves steps unused, which the checks then report.
+            with contextlib.suppress(TimeoutError):
+                gw.wait_for(lambda: _settled(gw) or not child.alive(), SETTLE_S, "the end of the scripted failures")
             self._say(f"gateway mark {gw.committed()}; falling back to a backup at {RESTORED_MARK}")
             gw.forget_after(RESTORED_MARK)
             second = self._write(root / "second.csv", "XZXK", SECOND_FILE_ROWS)
@@ -154,6 +162,12 @@ class NodeContext:
             out.errors.append(f"the node process exited {child.proc.returncode}:\n{child.tail()}")
             return False
         return True
+
+
+def _settled(gw: ScriptedGateway) -> bool:
+    """Every scripted step used, and a stream acknowledged after the last refusal."""
+    last_refusal = max((i for i, e in enumerate(gw.events) if e.kind.endswith("_refused")), default=-1)
+    return gw.script_done() and any(e.kind == "ack" for e in gw.events[last_refusal + 1 :])
 
 
 def _max_sent(events: list[Event]) -> int:

@@ -62,6 +62,10 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
             n += 1
         return n
 
+    def script_done(self) -> bool:
+        """Every scripted step handed out and carried out (none waits for its Push)."""
+        return not self.script and self._step == Step()
+
     def forget_after(self, k: int) -> None:
         """Act as a gateway restored from a backup taken when its mark was ``k``."""
         with self.lock:

@@ -87,6 +87,60 @@ def _ignore_batch_limit() -> None:
     client.SyncRunner._handshake = handshake  # type: ignore[method-assign]
 
 
+def _wrong_payload_type() -> None:
+    """Node: send its envelopes under another payload type than the one it signed."""
+    from creditx.node.sync import client
+
+    client.RECORD_PAYLOAD_TYPE = "application/json"
+
+
+def _sign_reserialised() -> None:
+    """Node: sign a re-serialisation of the payload (sorted, spaced JSON), send the original bytes."""
+    import json
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from creditx.node import store
+    from creditx.pki.files import read_key
+    from creditx.standard.envelope import pae
+    from creditx.standard.record import RECORD_PAYLOAD_TYPE
+
+    original = store.NodeStore.load_batch
+
+    def load_batch(self, from_seq, max_records, max_bytes):
+        key = read_key(self.path.parent / "signing.key")
+        out = []
+        for i in original(self, from_seq, max_records, max_bytes):
+            again = json.dumps(json.loads(i.payload), ensure_ascii=False, indent=1).encode()
+            algo = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)  # the same bytes every send
+            sig = key.sign(pae(RECORD_PAYLOAD_TYPE, again), algo)
+            out.append(dataclasses.replace(i, signatures=[dict(i.signatures[0], sig=sig)]))
+        return out
+
+    store.NodeStore.load_batch = load_batch  # type: ignore[method-assign]
+
+
+def _salted_fingerprint() -> None:
+    """Gateway: a content fingerprint that also hashes the source_seq, so duplicates go unseen."""
+    import hashlib
+
+    from creditx.standard import fingerprint
+
+    original = fingerprint.fingerprint
+    fingerprint.fingerprint = lambda record: hashlib.sha256(original(record) + str(record.source_seq).encode()).digest()
+
+
+def _bad_consistency_path() -> None:
+    """Gateway: consistency proofs with their hashes in the wrong order."""
+    from creditx.standard import merkle
+
+    original = merkle.consistency_proof_from
+    merkle.consistency_proof_from = lambda old_size, new_size, subtree: list(
+        reversed(original(old_size, new_size, subtree))
+    )
+
+
 def _ignore_revocation() -> None:
     """Gateway: never consult the CRL."""
     from creditx.pki.identity import TrustStore
@@ -129,6 +183,10 @@ DEFECTS: dict[str, Defect] = {
     "resign-on-send": Defect("node", frozenset({"NODE-NO-RESIGN"}), _resign_on_send),
     "no-backoff": Defect("node", frozenset({"NODE-BACKOFF-UNAVAILABLE", "NODE-STREAM-BUSY"}), _no_backoff),
     "ignore-batch-limit": Defect("node", frozenset({"NODE-BATCH-LIMIT"}), _ignore_batch_limit),
+    "wrong-payload-type": Defect("node", frozenset({"NODE-ENVELOPE"}), _wrong_payload_type),
+    "sign-reserialised-payload": Defect("node", frozenset({"NODE-ENVELOPE"}), _sign_reserialised),
+    "salted-fingerprint": Defect("gateway", frozenset({"GW-DUPLICATE"}), _salted_fingerprint),
+    "bad-consistency-path": Defect("gateway", frozenset({"GW-CONSISTENCY"}), _bad_consistency_path),
     "ignore-revocation": Defect("gateway", frozenset({"GW-REVOKED"}), _ignore_revocation),
     "node-on-operator": Defect("gateway", frozenset({"GW-ROLE-OPERATOR"}), _node_on_operator),
     "reason-only-in-details": Defect("gateway", frozenset({"GW-BATCH-MALFORMED"}), _reason_only_in_details),
