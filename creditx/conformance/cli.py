@@ -47,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--server-name", default="", help="TLS name of the gateway if not the HOST given")
     g.add_argument("--own", action="store_true", help="start this installation's gateway (creditx gateway) and test it")
+    g.add_argument(
+        "--crl-wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how long to wait for the gateway to load the CA's new CRL (GW-REVOKED; 0: not applicable)",
+    )
     g.add_argument("--workdir", type=Path, help="keep the scenario's files here")
     _report_flags(g)
     g.set_defaults(func=cmd_gateway)
@@ -129,7 +136,13 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         )
     if args.address and not args.ca_dir:
         raise InputError("--address needs --ca-dir: the suite issues its test nodes' certificates from that CA")
-    ctx = GatewayContext(address=args.address, ca_dir=args.ca_dir, server_name=args.server_name, workdir=args.workdir)
+    ctx = GatewayContext(
+        address=args.address,
+        ca_dir=args.ca_dir,
+        server_name=args.server_name,
+        workdir=args.workdir,
+        crl_wait=args.crl_wait,
+    )
     subject = {"gateway": args.address or "own (creditx gateway run)"}
     try:
         return _finish(args, run_checks(GATEWAY, ctx, subject=subject, only=args.only))

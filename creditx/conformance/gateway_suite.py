@@ -21,7 +21,7 @@ from pathlib import Path
 import grpc
 
 from creditx.conformance.adapter import Child
-from creditx.conformance.checks import Evidence, Registry, Result, failed, passed
+from creditx.conformance.checks import Evidence, Registry, Result, Status, failed, not_applicable, passed
 from creditx.conformance.scripted_node import Call, ScriptedNode, ack_text, with_seq
 from creditx.pki import files
 from creditx.pki.ca import CertificateAuthority, load_ca
@@ -51,9 +51,14 @@ class GatewayContext:
         server_name: str = "",
         workdir: Path | None = None,
         own_argv: list[str] | None = None,
+        crl_wait: float = 0.0,
     ) -> None:
         """``own_argv``: the command that runs ``creditx`` for the own gateway (default: this interpreter's)."""
         self.own_argv = own_argv or [sys.executable, "-m", "creditx.cli.main"]
+        # How long GW-REVOKED may wait for a gateway under test to load the CA's new CRL; our own
+        # gateway gets the CRL before it starts (0: check at once).
+        self.crl_wait = crl_wait
+        self.own = not address
         self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="creditx-conformance-gw-")
         self.root = Path(workdir) if workdir else Path(self._tmp.name)  # type: ignore[union-attr]
         self.root.mkdir(parents=True, exist_ok=True)
@@ -405,12 +410,19 @@ def _refused(call: Callable[[], object], what: str, codes: tuple[str, ...]) -> R
 @GATEWAY.check("GW-REVOKED", ("SEC-040", "SEC-034"), "07", "a revoked node certificate is refused on Exchange")
 def check_revoked(ctx: GatewayContext) -> Result:
     node = ctx.revoked
-    try:
-        return _refused(
-            node.handshake,
-            f"Handshake with revoked certificate of {node.creds.dir.name}",
-            ("UNAUTHENTICATED",),
+    what = f"Handshake with revoked certificate of {node.creds.dir.name}"
+    if not ctx.own and ctx.crl_wait <= 0:
+        return not_applicable(
+            f"the suite revoked {node.creds.dir.name} in the CA's CRL ({ctx.ca.path(files.CRL)}); deploy that CRL "
+            "to the gateway and run again with --crl-wait SECONDS to check SEC-040"
         )
+    deadline = time.monotonic() + ctx.crl_wait
+    try:
+        while True:
+            result = _refused(node.handshake, what, ("UNAUTHENTICATED",))
+            if result.status is Status.PASS or time.monotonic() >= deadline:
+                return result
+            time.sleep(1.0)  # paces re-asking while the gateway under test reloads its CRL
     finally:
         node.close()
 

@@ -44,7 +44,7 @@ NODE = Registry("node")
 FIRST_FILE_ROWS = 12  # XZCF, seqs 1-12
 SECOND_FILE_ROWS = 3  # XZXK, seqs 13-15
 RESTORED_MARK = 7  # the "backup" the gateway falls back to
-SETTLE_S = 15.0  # how long the scripted failures may take once the first file is in
+SETTLE_S = 8.0  # how long the scripted failures may take once the first file is in
 MIN_BACKOFF_S = 0.5  # SYNC-017: no retry sooner than this after a failure
 
 

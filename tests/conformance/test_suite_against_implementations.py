@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,11 +46,19 @@ def _node_report(tmp: Path, name: str) -> Report:
     return run_checks(NODE, ctx, subject={"variant": name}, progress=None)
 
 
-def _gateway_report(tmp: Path, name: str) -> Report:
+def _gateway_report(tmp: Path, name: str) -> Report | tuple[Report, Report]:
     argv = None if name == "ours" else [*FAULTY, name]
     ctx = GatewayContext(address=None, ca_dir=None, workdir=tmp / name, own_argv=argv)
     try:
-        return run_checks(GATEWAY, ctx, subject={"variant": name}, progress=None)
+        report = run_checks(GATEWAY, ctx, subject={"variant": name}, progress=None)
+        if name != "ours":
+            return report
+        # Again, as a vendor would run it: by address, against the same (now non-empty) gateway.
+        again = GatewayContext(address=ctx.address, ca_dir=ctx.ca.dir, server_name="localhost", workdir=tmp / "again")
+        try:
+            return report, run_checks(GATEWAY, again, subject={"variant": "ours by address"}, progress=None)
+        finally:
+            again.close()
     finally:
         ctx.close()
 
@@ -57,6 +66,7 @@ def _gateway_report(tmp: Path, name: str) -> Report:
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("conformance")
+    jobs: dict[tuple[str, str], Callable[[Path, str], object]]
     jobs = {("node", n): _node_report for n in ["ours", "wrong-region-config", *NODE_VARIANTS]}
     jobs |= {("gateway", n): _gateway_report for n in ["ours", *GATEWAY_VARIANTS]}
     with ThreadPoolExecutor(max_workers=len(jobs) + 1) as pool:
@@ -73,7 +83,7 @@ def _failed(report: Report) -> set[str]:
 
 @pytest.mark.parametrize("role", ["node", "gateway"])
 def test_our_implementation_passes_every_covered_check(reports, role):
-    report = reports[f"{role}:ours"]
+    report = reports[f"{role}:ours"] if role == "node" else reports["gateway:ours"][0]
     statuses = {o.check.id: o.result.status for o in report.outcomes}
     problems = {
         o.check.id: (o.result.detail, o.result.evidence) for o in report.outcomes if o.result.status is Status.FAIL
@@ -83,6 +93,14 @@ def test_our_implementation_passes_every_covered_check(reports, role):
     covered = [c.id for c in (NODE if role == "node" else GATEWAY) if c.run is not None]
     assert all(statuses[c] is Status.PASS for c in covered)
     assert len(covered) >= 9
+
+
+def test_by_address_a_gateway_that_already_holds_data_passes_and_revocation_waits_for_its_crl(reports):
+    report = reports["gateway:ours"][1]
+    statuses = {o.check.id: o.result.status for o in report.outcomes}
+    assert statuses.pop("GW-REVOKED") is Status.NOT_APPLICABLE  # no --crl-wait: said, not passed
+    assert {s for c, s in statuses.items() if GATEWAY.get(c).run is not None} == {Status.PASS}
+    assert report.exit_code() == 0
 
 
 @pytest.mark.parametrize("variant", ["wrong-region-config", *NODE_VARIANTS])
