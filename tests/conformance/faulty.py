@@ -163,6 +163,39 @@ def _node_on_operator() -> None:
     identity.verify = verify  # before the gateway's modules import it by name
 
 
+def _operator_on_exchange() -> None:
+    """Gateway: an operator certificate passes where a node's is required."""
+    from creditx.pki import identity
+
+    original = identity.verify
+
+    def verify(data, trust, *, at, roles):
+        roles = (roles,) if isinstance(roles, str) else tuple(roles)
+        if "node-auth" in roles:
+            roles = (*roles, "operator")
+        return original(data, trust, at=at, roles=roles)
+
+    identity.verify = verify
+
+
+def _no_signing_certificates() -> None:
+    """Node: present no signing certificate in the handshake."""
+    from creditx.node.sync import client
+
+    class WithoutCertificates:
+        def __init__(self, real: object) -> None:
+            self._real = real
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._real, name)
+
+        def HandshakeRequest(self, **kw: object) -> object:
+            kw["signing_certificates"] = []
+            return self._real.HandshakeRequest(**kw)  # type: ignore[attr-defined]
+
+    client.exchange_pb2 = WithoutCertificates(client.exchange_pb2)  # type: ignore[assignment]
+
+
 def _bad_inclusion_path() -> None:
     """Gateway: inclusion proofs with their sibling hashes in the wrong order."""
     from creditx.standard import merkle
@@ -187,9 +220,11 @@ DEFECTS: dict[str, Defect] = {
     "sign-reserialised-payload": Defect("node", frozenset({"NODE-ENVELOPE"}), _sign_reserialised),
     "salted-fingerprint": Defect("gateway", frozenset({"GW-DUPLICATE"}), _salted_fingerprint),
     "bad-consistency-path": Defect("gateway", frozenset({"GW-CONSISTENCY"}), _bad_consistency_path),
+    "no-signing-certificates": Defect("node", frozenset({"NODE-HANDSHAKE", "NODE-ENVELOPE"}), _no_signing_certificates),
     "ignore-revocation": Defect("gateway", frozenset({"GW-REVOKED"}), _ignore_revocation),
     "node-on-operator": Defect("gateway", frozenset({"GW-ROLE-OPERATOR"}), _node_on_operator),
     "reason-only-in-details": Defect("gateway", frozenset({"GW-BATCH-MALFORMED"}), _reason_only_in_details),
+    "operator-on-exchange": Defect("gateway", frozenset({"GW-ROLE-EXCHANGE"}), _operator_on_exchange),
     "bad-inclusion-path": Defect("gateway", frozenset({"GW-RECEIPT"}), _bad_inclusion_path),
 }
 
