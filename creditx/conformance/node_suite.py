@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
 from cryptography import x509
 
@@ -57,6 +58,7 @@ class NodeRun:
     ca_cert: bytes  # PEM, read during the scenario (its directory may be gone when checks run)
     phases: dict[str, bool] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth showing, not failures by themselves
     log: Path = Path("node-under-test.log")
 
 
@@ -68,14 +70,24 @@ class NodeContext:
         region: str,
         workdir: Path | None,
         phase_timeout: float,
-        progress: TextIO | None = sys.stderr,
+        progress: TextIO | None | Literal["stderr"] = "stderr",  # resolved per call: stderr may be replaced
     ) -> None:
         self.adapter, self.region, self.phase_timeout = adapter, region, phase_timeout
         self.progress = progress
         self.workdir = workdir
         self._run: NodeRun | None = None
+        self._error: Exception | None = None
 
     def run(self) -> NodeRun:
+        if self._error is not None:  # the scenario runs once; every check reports its failure
+            raise self._error
+        try:
+            return self._once()
+        except Exception as exc:
+            self._error = exc
+            raise
+
+    def _once(self) -> NodeRun:
         if self._run is None:
             if self.workdir is None:
                 with tempfile.TemporaryDirectory(prefix="creditx-conformance-") as tmp:
@@ -112,7 +124,7 @@ class NodeContext:
                 return out
             child = Child(self.adapter.argv("run", **values), out.log)
             first = self._write(root / "first.csv", "XZCF", FIRST_FILE_ROWS)
-            run_command(self.adapter.argv("submit", file=first, **values), log=out.log)
+            self._submit(out, first, values)
             self._say(f"submitted {FIRST_FILE_ROWS} records; scripted refusals and drops under way")
             out.phases["first file delivered"] = self._wait(out, gw, FIRST_FILE_ROWS, child)
             # Let the scripted failures play out (the lost ack is re-sent after a STREAM_BUSY); a
@@ -122,18 +134,26 @@ class NodeContext:
             self._say(f"gateway mark {gw.committed()}; falling back to a backup at {RESTORED_MARK}")
             gw.forget_after(RESTORED_MARK)
             second = self._write(root / "second.csv", "XZXK", SECOND_FILE_ROWS)
-            run_command(self.adapter.argv("submit", file=second, **values), log=out.log)
+            self._submit(out, second, values)
             out.phases["resent after restore"] = self._wait(out, gw, FIRST_FILE_ROWS + SECOND_FILE_ROWS, child)
             self._say(f"gateway mark {gw.committed()}; stopping the node")
+        except (OSError, subprocess.SubprocessError) as exc:  # a vendor command hung or could not start
+            out.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
             if child is not None:
                 child.stop()
             server.stop(None)
         return out
 
+    def _submit(self, out: NodeRun, file: Path, values: dict[str, str | Path]) -> None:
+        done = run_command(self.adapter.argv("submit", file=file, **values), log=out.log)
+        if done.returncode != 0:  # recorded as evidence; the checks judge what reaches the wire
+            out.notes.append(f"submit of {file.name} exited {done.returncode} (see {out.log})")
+
     def _say(self, text: str) -> None:
-        if self.progress is not None:
-            print(f"scenario: {text}", file=self.progress, flush=True)
+        stream = sys.stderr if self.progress == "stderr" else self.progress
+        if stream is not None:
+            print(f"scenario: {text}", file=stream, flush=True)
 
     def _write(self, path: Path, record_type: str, n: int) -> Path:
         rows = generate_rows(self.region, record_type, n, seed=11, today=dt.date.today())
@@ -183,9 +203,11 @@ def _short(b: bytes) -> str:
 
 
 def _phases_evidence(run: NodeRun) -> list[Evidence]:
-    return [Evidence(f"phase {k}", "completed" if v else "did not complete") for k, v in run.phases.items()] + [
-        Evidence("scenario", e) for e in run.errors
-    ]
+    return (
+        [Evidence(f"phase {k}", "completed" if v else "did not complete") for k, v in run.phases.items()]
+        + [Evidence("scenario", e) for e in run.errors]
+        + [Evidence("note", n) for n in run.notes]
+    )
 
 
 # -- the checks ---------------------------------------------------------------------------------

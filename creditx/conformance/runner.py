@@ -7,10 +7,11 @@ import time
 import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from creditx.conformance.checks import Check, Registry, Result, Status
 from creditx.conformance.report import CheckOutcome, Report
+from creditx.standard.errors import InputError
 
 
 def run_checks(
@@ -19,7 +20,7 @@ def run_checks(
     *,
     subject: dict[str, str],
     only: Iterable[str] = (),
-    progress: TextIO | None = sys.stderr,
+    progress: TextIO | None | Literal["stderr"] = "stderr",  # resolved per call: stderr may be replaced
 ) -> Report:
     """Run every check of ``registry`` (or those named in ``only``) against ``ctx``.
 
@@ -29,21 +30,20 @@ def run_checks(
     wanted = set(only)
     unknown = wanted - {c.id for c in registry}
     if unknown:
-        from creditx.standard.errors import InputError
-
         raise InputError(f"unknown check ids {sorted(unknown)}", hint=f"known: {', '.join(c.id for c in registry)}")
     checks = [c for c in registry if not wanted or c.id in wanted]
+    stream = sys.stderr if progress == "stderr" else progress
     started = datetime.now(UTC)
     outcomes: list[CheckOutcome] = []
     for i, check in enumerate(checks, 1):
         t0 = time.monotonic()
         result = _run_one(check, ctx)
         outcomes.append(CheckOutcome(check, result, time.monotonic() - t0))
-        if progress is not None:
+        if stream is not None:
             print(
                 f"[{i}/{len(checks)}] {result.status.value.upper():<14} {check.id} "
                 f"({', '.join(check.requirements)}) {time.monotonic() - t0:.1f}s",
-                file=progress,
+                file=stream,
                 flush=True,
             )
     return Report(registry.suite, subject, started, datetime.now(UTC), outcomes)
@@ -54,6 +54,8 @@ def _run_one(check: Check, ctx: Any) -> Result:
         return Result(Status.NOT_COVERED, "this version of the suite does not check this requirement yet")
     try:
         return check.run(ctx)
+    except InputError:  # the suite was used wrongly (a command not found …): exit status 2, no verdict
+        raise
     except Exception as exc:  # noqa: BLE001 - every failure of the exchange is a verdict with evidence
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         return Result(

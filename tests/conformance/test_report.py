@@ -151,3 +151,11 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys):
     assert main(["conformance", "node", "--region", "371200"]) == 2
     err = capsys.readouterr().err
     assert "--ca-dir" in err and "{file}" in err and "371200" in err
+
+
+def test_a_vendor_command_that_does_not_exist_is_a_usage_error(tmp_path, capsys):
+    argv = ["conformance", "node", "--run-cmd", "no-such-vendor-node run {dir}", "--workdir", str(tmp_path)]
+    status = main(argv)
+    out = capsys.readouterr()
+    assert status == 2, out.out + out.err + "".join(p.read_text() for p in tmp_path.glob("*.log"))
+    assert "command not found: no-such-vendor-node" in out.err
