@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,10 +35,11 @@ from creditx.standard.checkpoint import CheckpointError, parse_checkpoint, verif
 from creditx.standard.divisions import CITIES, PROVINCE
 from creditx.standard.errors import CreditxError, InputError
 from creditx.standard.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
-from creditx.v1 import audit_pb2, exchange_pb2, exchange_pb2_grpc, operator_pb2
+from creditx.v1 import audit_pb2, exchange_pb2, exchange_pb2_grpc, lists_pb2, lists_pb2_grpc, operator_pb2
 
 GATEWAY = Registry("gateway")
 START_TIMEOUT_S = 60.0
+BUSY_HOLD_S = 30.0  # at most this long the first stream is held open (the gateway may wait briefly first)
 
 
 class GatewayContext:
@@ -462,14 +464,92 @@ def check_role_operator(ctx: GatewayContext) -> Result:
         node.close()
 
 
+@GATEWAY.check("GW-ROLE-DISTRIBUTION", ("SEC-034",), "07", "an operator certificate is refused on Distribution")
+def check_role_distribution(ctx: GatewayContext) -> Result:
+    ch = _operator_channel(ctx)
+    try:
+        stub = lists_pb2_grpc.DistributionStub(ch)
+        req = lists_pb2.SubscribeRequest(from_list_seq=1)
+        return _refused(
+            lambda: next(iter(stub.Subscribe(req, timeout=30))),
+            "Distribution.Subscribe with an operator certificate",
+            ("PERMISSION_DENIED", "UNAUTHENTICATED"),
+        )
+    finally:
+        ch.close()
+
+
+@GATEWAY.check(
+    "GW-STREAM-BUSY",
+    ("SYNC-015", "SYNC-016"),
+    "05",
+    "a second Push stream of one node ends ABORTED with creditx-reason STREAM_BUSY",
+)
+def check_stream_busy(ctx: GatewayContext) -> Result:
+    node = ctx.node()
+    hold = threading.Event()
+    try:
+        c, _ = _fresh(node)
+        first_batch = exchange_pb2.PushRequest(batch_id=1, records=[node.signed(c + 1, node.payloads(1, c + 1)[0])])
+
+        def held():
+            yield first_batch
+            hold.wait(BUSY_HOLD_S)  # keeps the first stream open while the second one is tried
+
+        first = node.exchange.Push(held(), timeout=BUSY_HOLD_S + 30)
+        ack = next(first)  # the first stream is open and served
+        try:
+            resp = list(node.exchange.Push(iter([]), timeout=BUSY_HOLD_S))
+            got, call = f"served: {len(resp)} responses", None
+        except grpc.RpcError as exc:
+            call = Call.of(exc)
+            got = str(call)
+        hold.set()
+        first.cancel()
+    finally:
+        hold.set()
+        node.close()
+    ev = [
+        Evidence("first Push stream, kept open", "; ".join(ack_text(a) for a in ack.acks)),
+        Evidence("second Push stream of the same node", got),
+    ]
+    if call is None or call.code != "ABORTED" or call.reason != "STREAM_BUSY":
+        return failed("expected ABORTED with creditx-reason STREAM_BUSY while the first stream is open", *ev)
+    return passed("", *ev)
+
+
+@GATEWAY.check(
+    "GW-BATCH-LIMIT",
+    ("SYNC-040", "SYNC-016"),
+    "05",
+    "a batch above max_batch_records fails RESOURCE_EXHAUSTED with creditx-reason BATCH_TOO_LARGE",
+)
+def check_batch_limit(ctx: GatewayContext) -> Result:
+    node = ctx.node()
+    try:
+        c, hs = _fresh(node)
+        n = hs.max_batch_records + 1
+        recs = [node.signed(c + 1 + i, p) for i, p in enumerate(node.payloads(n, c + 1))]
+        try:
+            resp = node.push([recs])
+            got, call = f"answered: {len(_acks(resp))} acks", None
+        except grpc.RpcError as exc:
+            call = Call.of(exc)
+            got = str(call)
+    finally:
+        node.close()
+    ev = Evidence(f"PushRequest of {n} records (handshake: max_batch_records={n - 1})", got)
+    if call is None or call.code != "RESOURCE_EXHAUSTED" or call.reason != "BATCH_TOO_LARGE":
+        return failed("expected RESOURCE_EXHAUSTED with creditx-reason BATCH_TOO_LARGE", ev)
+    return passed("", ev)
+
+
 for _id, _reqs, _ch, _title in (
-    ("GW-STREAM-BUSY", ("SYNC-015",), "05", "a second Push stream of one node ends ABORTED / STREAM_BUSY"),
-    ("GW-LIMITS", ("SYNC-040",), "05", "oversized batches are RESOURCE_EXHAUSTED / BATCH_TOO_LARGE"),
     ("GW-NO-SIGNATURE", ("SIG-007", "SYNC-030"), "03", "an envelope with no signature is SIG_NO_SIGNATURE"),
     ("GW-ACK-AFTER-COMMIT", ("SYNC-032",), "05", "acks only after the commit (needs a crash of the gateway)"),
     ("GW-FAIL-CLOSED", ("AUD-040",), "06", "an unsealed audit log refuses records"),
     ("GW-DIST-SUBSCRIBE", ("DIST-030", "DIST-033", "DIST-034"), "08", "Subscribe: backlog then live, filter, limits"),
     ("GW-DIST-SNAPSHOT", ("DIST-070", "DIST-071", "DIST-074"), "08", "Snapshot: one list_seq, deterministic chunks"),
-    ("GW-ROLE-AUDIT-DIST", ("SEC-034",), "07", "the identity table of Audit and Distribution"),
+    ("GW-ROLE-AUDIT", ("SEC-034",), "07", "the identity table of Audit (which roles may read the log)"),
 ):
     GATEWAY.not_covered(_id, _reqs, _ch, _title)

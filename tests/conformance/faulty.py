@@ -164,7 +164,7 @@ def _node_on_operator() -> None:
 
 
 def _operator_on_exchange() -> None:
-    """Gateway: an operator certificate passes where a node's is required."""
+    """Gateway: an operator certificate passes where a node's is required (Exchange, Distribution)."""
     from creditx.pki import identity
 
     original = identity.verify
@@ -223,8 +223,12 @@ DEFECTS: dict[str, Defect] = {
     "no-signing-certificates": Defect("node", frozenset({"NODE-HANDSHAKE", "NODE-ENVELOPE"}), _no_signing_certificates),
     "ignore-revocation": Defect("gateway", frozenset({"GW-REVOKED"}), _ignore_revocation),
     "node-on-operator": Defect("gateway", frozenset({"GW-ROLE-OPERATOR"}), _node_on_operator),
-    "reason-only-in-details": Defect("gateway", frozenset({"GW-BATCH-MALFORMED"}), _reason_only_in_details),
-    "operator-on-exchange": Defect("gateway", frozenset({"GW-ROLE-EXCHANGE"}), _operator_on_exchange),
+    "reason-only-in-details": Defect(
+        "gateway", frozenset({"GW-BATCH-MALFORMED", "GW-BATCH-LIMIT", "GW-STREAM-BUSY"}), _reason_only_in_details
+    ),
+    "operator-on-exchange": Defect(
+        "gateway", frozenset({"GW-ROLE-EXCHANGE", "GW-ROLE-DISTRIBUTION"}), _operator_on_exchange
+    ),
     "bad-inclusion-path": Defect("gateway", frozenset({"GW-RECEIPT"}), _bad_inclusion_path),
 }
 
