@@ -59,6 +59,8 @@ class NodeAdapter:
                 shlex.split(base[k])
             except ValueError as exc:
                 raise InputError(f"--{k}-cmd {base[k]!r} cannot be split: {exc}") from None
+        if base["vendor"] == OUR_NODE["vendor"] and any(base[k] != OUR_NODE[k] for k in ("init", "run", "submit")):
+            base["vendor"] = "unnamed"  # the report must not credit our node with another's commands
         if "{file}" not in base["submit"]:
             raise InputError("the submit command must contain {file}", hint="e.g. 'vendor-import {file}'")
         return cls(**base)

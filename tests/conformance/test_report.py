@@ -159,3 +159,30 @@ def test_a_vendor_command_that_does_not_exist_is_a_usage_error(tmp_path, capsys)
     out = capsys.readouterr()
     assert status == 2, out.out + out.err + "".join(p.read_text() for p in tmp_path.glob("*.log"))
     assert "command not found: no-such-vendor-node" in out.err
+
+
+def test_adapter_fills_placeholders_word_by_word_and_names_no_vendor_it_is_not(tmp_path):
+    import sys
+
+    from creditx.conformance.adapter import NodeAdapter
+
+    ours = NodeAdapter.load(None)
+    assert ours.vendor == "creditx"
+    argv = ours.argv("submit", file=tmp_path / "a b.csv", dir=tmp_path / "node")
+    assert argv[:3] == [sys.executable, "-m", "creditx.cli.main"]  # this installation's creditx
+    assert argv[3:] == ["node", "import", str(tmp_path / "a b.csv"), "--dir", str(tmp_path / "node")]
+    other = NodeAdapter.load(None, run="vendor-node serve --home {dir} --mode '{region} fast'")
+    assert other.vendor == "unnamed"
+    assert other.argv("run", dir="/d", region="370100") == [
+        "vendor-node",
+        "serve",
+        "--home",
+        "/d",
+        "--mode",
+        "370100 fast",
+    ]
+    with pytest.raises(InputError, match="unknown placeholder"):
+        other.argv("run", dir="/d")
+    (tmp_path / "adapter.json").write_text('{"vendor": "acme", "colour": "red"}')
+    with pytest.raises(InputError, match="keys must be among"):
+        NodeAdapter.load(tmp_path / "adapter.json")
