@@ -5,7 +5,7 @@
 
 Three figures, each against a bound measured in the same run (the machines are noisy):
 
-* **Propagation** (DIST-030, DESIGN.md "seconds, not a day"): a real gateway (child process, port
+* **Propagation** (DIST-030, ADR 0009: seconds, not a day): a real gateway (child process, port
   0, mutual TLS, creditx.pki.testing.make_pki) and ``--nodes`` real followers (creditx.node.replica.follower,
   each its own SQLite replica and its own node-auth certificate, as threads of one child
   process). A minimal node client (below; the benchmark imports nothing from tests/) pushes
@@ -33,7 +33,6 @@ import multiprocessing as mp
 import random
 import resource
 import sqlite3
-import statistics
 import sys
 import tempfile
 import threading
@@ -43,9 +42,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from creditx.pki.testing import make_pki  # noqa: E402
 from creditx.gateway.config import GatewayConfig  # noqa: E402
 from creditx.gateway.init import init_gateway_dir  # noqa: E402
+from creditx.pki.testing import make_pki  # noqa: E402
 from creditx.standard.divisions import CITIES  # noqa: E402
 
 PUSHER = "370100"
@@ -94,9 +93,10 @@ def list_records(count: int, seed: int, today: dt.date) -> list:
 
 
 def signed_pb(records: list, key) -> list:
-    from creditx.v1 import envelope_pb2, exchange_pb2 as pb
     from creditx.standard.envelope import Signer, sign_envelope
     from creditx.standard.record import RECORD_PAYLOAD_TYPE, encode_record
+    from creditx.v1 import envelope_pb2
+    from creditx.v1 import exchange_pb2 as pb
 
     signer, out = Signer(key), []
     for r in records:
@@ -118,8 +118,9 @@ def signed_pb(records: list, key) -> list:
 
 def push_steady(address: str, node, records: list, rate: float) -> int:
     """Handshake, then one Push stream sending ``rate`` records per second in 100 ms ticks."""
-    from creditx.v1 import exchange_pb2 as pb
     from exchange_client import exchange
+
+    from creditx.v1 import exchange_pb2 as pb
 
     per_tick = max(1, round(rate / 10))
     with exchange(address, node, "bench/distribute.py") as stub:
@@ -176,11 +177,11 @@ class BenchNode:
     """One real follower: its own node.db, its own node-auth certificate, its own channel."""
 
     def __init__(self, path: Path, creds, target: str, **policy) -> None:
-        from creditx.pki.tls import channel_credentials
         from creditx.node.replica.follower import Follower, FollowPolicy
         from creditx.node.replica.store import ReplicaStore
         from creditx.node.store import NodeStore
         from creditx.node.sync.client import ChannelSettings
+        from creditx.pki.tls import channel_credentials
 
         self.store = NodeStore(path)
         self.replica = ReplicaStore(self.store, SUBJECT_KEY)
@@ -293,7 +294,7 @@ def templates(count: int, today: dt.date, pki) -> list:
     from creditx.standard.record import RECORD_PAYLOAD_TYPE, encode_record
 
     signer, out = Signer(read_key(pki.nodes[PUSHER].signing_key)), []
-    at = dt.datetime.now(dt.timezone.utc)
+    at = dt.datetime.now(dt.UTC)
     for r in list_records(count, seed=11, today=today):
         d = derive_change(None, r, entry_id=natural_key(r, SUBJECT_KEY), fingerprint=fingerprint(r), at=at)
         if d.change is not None:
@@ -310,13 +311,14 @@ def build_state(db: Path, n: int, tmpl: list, *, txn: int = 20_000) -> tuple[flo
     from creditx.gateway.store.sqlite import SqliteStore
     from creditx.standard.canonical import canonicalize
     from creditx.standard.lists.lifecycle import ChangeKind, ListChange
-    from creditx.standard.lists.log import leaf_data, rfc3339_ms
+    from creditx.standard.lists.log import leaf_data
     from creditx.standard.lists.snapshot import entry_bytes, entry_to_obj
     from creditx.standard.merkle import CompactRange, leaf_hash
+    from creditx.standard.timestamps import rfc3339
 
     SqliteStore(db, now="2026-01-01T00:00:00Z").close()  # the gateway's migrations
-    at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    at_s, at_ms = rfc3339_ms(at), int(at.timestamp() * 1000)
+    at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    at_s, at_ms = rfc3339(at), int(at.timestamp() * 1000)
     e0, env0 = tmpl[0]
     assert _canon(entry_to_obj(e0)) == entry_bytes(e0) == canonicalize(entry_to_obj(e0))
     assert _leaf(ListChange(1, ChangeKind.ADD, "", e0, at, env0), at_s) == leaf_data(
@@ -454,14 +456,15 @@ def check_latency(replica, directory: Path, listed: list[str], count: int) -> di
     (sequential and 8 in flight); half listed subjects, half valid USCCs not on any list."""
     import grpc
 
-    from creditx.v1 import lists_pb2 as pb, lists_pb2_grpc as pb_grpc
     from creditx.node.replica.departments import DepartmentsServicer, check
     from creditx.node.replica.subjects import question
+    from creditx.v1 import lists_pb2 as pb
+    from creditx.v1 import lists_pb2_grpc as pb_grpc
 
     rng = random.Random(3)
     unlisted = [_uscc(10_000_000 + i) for i in range(count)]
     asks = {"listed": [rng.choice(listed) for _ in range(count)], "unlisted": unlisted}
-    now, age = dt.datetime.now(dt.timezone.utc), dt.timedelta(days=1)
+    now, age = dt.datetime.now(dt.UTC), dt.timedelta(days=1)
     out: dict = {}
     for kind, usccs in asks.items():
         lat = []

@@ -17,7 +17,8 @@ def exchange(address: str, node, software: str) -> Iterator[object]:
 
     from creditx.pki.files import read_cert
     from creditx.pki.tls import channel_credentials
-    from creditx.v1 import exchange_pb2 as pb, exchange_pb2_grpc
+    from creditx.v1 import exchange_pb2 as pb
+    from creditx.v1 import exchange_pb2_grpc
 
     channel = grpc.secure_channel(
         address,

@@ -5,8 +5,7 @@
 A minimal node client (below; the benchmark imports nothing from tests/) signs generated records
 (creditx.standard.synth) and pushes them over mutual TLS to a real gateway on port 0, run in a child
 process so that its CPU time and peak memory are its own, once with and once without the
-audit-leaf append. In the same run it measures the bounds (DESIGN.md "Limits measured on these
-machines": the machines are noisy, so bounds are never taken from a table):
+audit-leaf append. In the same run it measures the bounds (ADR 0014; the machines are noisy, so bounds are never taken from a table):
 
 * raw single-core ECDSA P-256 verify rate, and raw SQLite ``executemany`` insert rate (500 rows
   per transaction, WAL, synchronous=NORMAL, a UNIQUE key);
@@ -17,7 +16,7 @@ machines": the machines are noisy, so bounds are never taken from a table):
 
 End to end is printed as a ratio to the verify bound on one core and on two (the target is
 end to end ≥ 0.6 × the 1-core verify rate with two verify workers: the signature check is the
-bound, DESIGN.md).
+bound, ADR 0014).
 """
 
 from __future__ import annotations
@@ -37,9 +36,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from creditx.pki.testing import make_pki  # noqa: E402
 from creditx.gateway.config import GatewayConfig  # noqa: E402
 from creditx.gateway.init import init_gateway_dir  # noqa: E402
+from creditx.pki.testing import make_pki  # noqa: E402
 
 REGION = "370100"
 
@@ -49,10 +48,11 @@ REGION = "370100"
 
 def signed_records(signing_key, count: int, today: dt.date) -> list:
     """``count`` XZCF records from the synthetic generator, signed, as wire ``SignedRecord``s."""
-    from creditx.v1 import envelope_pb2, exchange_pb2 as pb
     from creditx.standard.envelope import Signer, sign_envelope
     from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
     from creditx.standard.synth import generate_rows
+    from creditx.v1 import envelope_pb2
+    from creditx.v1 import exchange_pb2 as pb
 
     signer = Signer(signing_key)
     out = []
@@ -76,8 +76,9 @@ def signed_records(signing_key, count: int, today: dt.date) -> list:
 
 def push(address: str, node, records: list, batch: int) -> int:
     """Handshake, push every batch on one stream, return the last committed_seq acked."""
-    from creditx.v1 import exchange_pb2 as pb
     from exchange_client import exchange
+
+    from creditx.v1 import exchange_pb2 as pb
 
     with exchange(address, node, "bench/ingest.py") as stub:
         reqs = (
@@ -190,7 +191,7 @@ def stage_costs(records: list, signing_key, root: Path, today: dt.date, batch: i
         _per_record(lambda b: decide([checked[i] for i in b], lambda fp: False, lambda k: None), batches, 1) / batch
     )
     decisions = [d for b in batches for d in decide([checked[i] for i in b], lambda fp: False, lambda k: None)]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     out["main: audit leaves"] = (
         _per_record(lambda b: leaves_for([decisions[i] for i in b], REGION, now), batches, 1) / batch
     )

@@ -25,8 +25,8 @@ GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
 
 
 def generate(out_dir: Path) -> None:
-    from grpc_tools import protoc
     import grpc_tools
+    from grpc_tools import protoc
 
     sources = sorted(str(p.relative_to(ROOT)) for p in PACKAGE.glob("*.proto"))
     include = str(Path(grpc_tools.__file__).parent / "_proto")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import struct
-import timeit
 
 import pytest
 import rfc8785
@@ -151,15 +150,3 @@ def test_cross_check_random_documents_against_rfc8785_package():
         assert canonicalize(v) == expected, v
         checked += 1
     assert checked > 2500
-
-
-def test_faster_than_rfc8785_package():
-    obj = {
-        "type": "XZCF",
-        "op": "I",
-        "fields": {f"CF_F{i:02d}": "山东省济南市某某公司行政处罚决定" + str(i) for i in range(25)},
-    }
-    # best of 7 rounds each, so a noisy neighbour does not decide the verdict
-    ours = min(timeit.repeat(lambda: canonicalize(obj), number=200, repeat=7))
-    theirs = min(timeit.repeat(lambda: rfc8785.dumps(obj), number=200, repeat=7))
-    assert ours * 2 < theirs, (ours, theirs)

@@ -6,7 +6,7 @@ import base64
 import json
 import shutil
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ from creditx.pki.issue import issue_gateway, issue_node
 from creditx.pki.profiles import GATEWAY_SIGNING, key_id, serial_hex
 from creditx.standard.errors import InputError
 
-AT = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture

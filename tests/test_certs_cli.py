@@ -6,8 +6,7 @@ import argparse
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
-
+from datetime import UTC, datetime
 
 from creditx.pki import cli
 from creditx.pki.bundle import load_bundle
@@ -102,7 +101,7 @@ def test_operator_workflow(tmp_path, capsys):
 
     bundle = tmp_path / "bundle.json"
     assert run(["certs", "bundle", "--dir", d, "-o", str(bundle), "--passphrase-file", str(pw)], capsys)[0] == 0
-    loaded = load_bundle(bundle.read_bytes(), ca=read_cert(tmp_path / "ca" / "ca.crt"), at=datetime.now(timezone.utc))
+    loaded = load_bundle(bundle.read_bytes(), ca=read_cert(tmp_path / "ca" / "ca.crt"), at=datetime.now(UTC))
     assert len(loaded.signing_certificates) == 2  # the node's and the gateway's
 
 

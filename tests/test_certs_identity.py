@@ -3,7 +3,7 @@ the same subject, region authorisation (SEC-032)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
@@ -18,7 +18,7 @@ from creditx.pki.identity import IdentityError, TrustStore, authorise_region, ve
 from creditx.pki.issue import issue_gateway, issue_node, issue_operator
 from creditx.pki.profiles import GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR, key_id, serial_hex
 
-AT = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture

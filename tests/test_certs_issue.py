@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import stat
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
@@ -17,7 +17,7 @@ from creditx.pki.issue import issue_gateway, issue_node, issue_operator
 from creditx.pki.profiles import EKU_RECORD_SIGNING, read_facts, serial_hex
 from creditx.standard.errors import InputError
 
-AT = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 
 

@@ -4,12 +4,12 @@ SEC-040): who gets in, who is refused and why, and certificate reload without a 
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
 from concurrent import futures
+from datetime import UTC, datetime
 
 import grpc
-from cryptography.hazmat.primitives import serialization
 import pytest
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from creditx.pki import files
@@ -126,7 +126,7 @@ def test_a_revoked_client_is_unauthenticated_with_the_reason(pki, server):
     _, port = server
     assert check(port, node_creds(pki)) == grpc.StatusCode.OK
     serial = serial_hex(files.read_cert(pki.nodes["370100"].auth_cert).serial_number)
-    revoke(pki.ca, serial, at=datetime.now(timezone.utc), reason="key-compromise")
+    revoke(pki.ca, serial, at=datetime.now(UTC), reason="key-compromise")
     err = check(port, node_creds(pki))
     assert err.code() == grpc.StatusCode.UNAUTHENTICATED
     assert "CERT_REVOKED" in err.details() and serial in err.details()

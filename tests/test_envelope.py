@@ -22,7 +22,7 @@ from creditx.standard.record import RECORD_PAYLOAD_TYPE
 from creditx.standard.suites import SuiteError, get_suite, key_id, register_suite, suite_for_private_key
 
 PT = RECORD_PAYLOAD_TYPE
-PAYLOAD = '{"v":1,"type":"XZCF"}'.encode()
+PAYLOAD = b'{"v":1,"type":"XZCF"}'
 
 
 @pytest.fixture(params=["ECDSA-P256-SHA256", "ED25519"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -13,6 +13,7 @@ from creditx.standard.canonical import canonicalize
 from creditx.standard.catalogue import CATALOGUE_DIR, load_catalogue, parse_catalogue
 from creditx.standard.checkpoint import Checkpoint
 from creditx.standard.fingerprint import fingerprint
+from creditx.standard.lists.expiry import add_months, due_for_expiry, expire, period_end
 from creditx.standard.lists.lifecycle import (
     REASON_CODES,
     TRANSITIONS,
@@ -25,7 +26,6 @@ from creditx.standard.lists.lifecycle import (
     apply_change,
     derive_change,
 )
-from creditx.standard.lists.expiry import add_months, due_for_expiry, expire, period_end
 from creditx.standard.lists.log import (
     change_leaf_hash,
     check_replica,
@@ -48,7 +48,7 @@ from creditx.standard.merkle import CompactRange, consistency_proof, leaf_hash, 
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import Record
 
-AT = datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=timezone.utc)
+AT = datetime(2025, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
 KEY = b"k" * 32
 BASE = {
     "MD_LX": "SXBZXR",
@@ -318,11 +318,12 @@ def test_leaf_matches_aud005():
     with pytest.raises(ValueError):
         leaf_data(d.change)  # not sequenced
     add = step(None, rec()).change.sequenced(1)
+    fp = add.entry.origin_fp.hex()
     assert (
         leaf_data(add)
         == (
-            '{"at":"2025-03-01T08:00:00.123Z","change":"ADD","fp":"%s","kind":"list","list_seq":1,'
-            '"list_type":"SXBZXR","node":"370100","reason":""}' % add.entry.origin_fp.hex()
+            '{"at":"2025-03-01T08:00:00.123Z","change":"ADD","fp":"' + fp + '","kind":"list","list_seq":1,'
+            '"list_type":"SXBZXR","node":"370100","reason":""}'
         ).encode()
     )
 

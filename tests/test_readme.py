@@ -60,7 +60,7 @@ def test_every_cli_command_is_in_the_readme():
     """Every sub-command the CLI offers is named somewhere in the README."""
     parser = build_parser()
     missing = []
-    for name, sub in _subcommands(parser):
+    for name, _sub in _subcommands(parser):
         if f"creditx {name}" not in README:
             missing.append(name)
     assert not missing, f"README does not mention: {', '.join('creditx ' + m for m in missing)}"

@@ -82,7 +82,7 @@ def test_broken_row_count_is_exact_and_spread(count, share):
     broken = [i for i, r in enumerate(rows) if r.defect]
     assert len(rows) == count and len(broken) == round(count * share)
     if len(broken) > 1:  # evenly spread: no gap (cyclically) much above count / broken
-        gaps = [b - a for a, b in zip(broken, broken[1:])] + [broken[0] + count - broken[-1]]
+        gaps = [b - a for a, b in zip(broken, broken[1:], strict=False)] + [broken[0] + count - broken[-1]]
         assert max(gaps) <= count / len(broken) + 1
 
 
@@ -94,15 +94,15 @@ def test_same_arguments_give_identical_rows_and_other_seeds_differ():
     a = list(generate_rows("370600", "LIST", 200, **args))
     assert a == list(generate_rows("370600", "LIST", 200, **args))
     b = list(generate_rows("370600", "LIST", 200, **{**args, "seed": 43}))
-    assert sum(x.fields == y.fields for x, y in zip(a, b)) == 0
+    assert sum(x.fields == y.fields for x, y in zip(a, b, strict=True)) == 0
     c = list(generate_rows("370700", "LIST", 200, **args))
-    assert sum(x.fields == y.fields for x, y in zip(a, c)) == 0
+    assert sum(x.fields == y.fields for x, y in zip(a, c, strict=True)) == 0
 
 
 def test_valid_rows_do_not_depend_on_count_or_share():
     long = list(generate_rows("370800", "XZXK", 300, seed=5, invalid_share=0.3, today=TODAY))
     short = list(generate_rows("370800", "XZXK", 100, seed=5, today=TODAY))
-    for x, y in zip(long, short):
+    for x, y in zip(long, short, strict=False):
         if x.defect is None:
             assert x == y
 

@@ -1,5 +1,5 @@
 """The committed vectors match the code (no drift), and each crypto/record vector holds when
-checked with the code the way another vendor would check theirs (STYLE.md §10)."""
+checked with the code the way another vendor would check theirs (ADR 0016)."""
 
 from __future__ import annotations
 
@@ -81,7 +81,9 @@ def test_envelope_vectors():
         trusted = set(c["trusted_keyids"])
         try:
             sig = verify_envelope(
-                env, lambda kid: keys.get(kid) if kid in trusted else None, expected_type=c["expected_type"]
+                env,
+                lambda kid, trusted=trusted: keys.get(kid) if kid in trusted else None,
+                expected_type=c["expected_type"],
             )
             got = {"valid": True, "keyid": sig.keyid, "suite": sig.suite}
         except SignatureError as exc:

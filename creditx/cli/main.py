@@ -6,7 +6,7 @@ module imports none of them: the gateway and the node stay independent, and anot
 package can add commands of its own. A registrar is ``register(subparsers) -> None``; it adds
 one top-level command whose parsers set ``func(args) -> int``.
 
-Output conventions (DESIGN.md §9): human-readable by default, ``--json`` where a script would
+Output conventions (ADR 0012): human-readable by default, ``--json`` where a script would
 read it, exit status 0 only on success, 1 when the command ran but found problems (invalid
 rows, failed checks), 2 for errors the user can fix (with a hint).
 """
@@ -14,12 +14,10 @@ rows, failed checks), 2 for errors the user can fix (with a hint).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from importlib.metadata import entry_points
-from typing import Any
 
 from creditx.standard.errors import CreditxError
 

@@ -7,14 +7,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
-def print_json(obj: Any, file=None) -> None:
+def print_json(obj: Any, file: TextIO | None = None) -> None:
     json.dump(obj, file or sys.stdout, ensure_ascii=False, indent=2, default=str)
     (file or sys.stdout).write("\n")
 
@@ -29,7 +29,7 @@ def format_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     cols = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
 
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c + " " * (w - width(c)) for c, w in zip(cells, cols)).rstrip()
+        return "  ".join(c + " " * (w - width(c)) for c, w in zip(cells, cols, strict=False)).rstrip()
 
     out = [line(headers), line(["-" * w for w in cols])]
     out.extend(line(r) for r in rows)

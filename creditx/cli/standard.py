@@ -2,7 +2,7 @@
 
 Thin shell over the pure modules (``identifiers``, ``catalogue``, ``validation``, ``tabular``,
 ``synth``): it reads arguments, calls them, and prints — human text by default, ``--json``
-for scripts. Exit status (DESIGN.md §9): 0 all good, 1 the command ran and found invalid
+for scripts. Exit status (ADR 0012): 0 all good, 1 the command ran and found invalid
 codes or rows, 2 a usage/input error with a hint (raised as ``InputError``).
 
 The reading clock lives here and only here: ``--today`` (default: the local date) is passed
@@ -16,8 +16,8 @@ import datetime as dt
 from collections import Counter
 from pathlib import Path
 
-from creditx.standard.catalogue import load_catalogue
 from creditx.cli.output import add_json_flag, format_table, print_json, progress
+from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import InputError
 from creditx.standard.identifiers import check_any
 from creditx.standard.tabular import read_table

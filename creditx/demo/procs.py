@@ -48,7 +48,7 @@ class Child:
     proc: subprocess.Popen | None = None
     _log_file: object = field(default=None, repr=False)
 
-    def start(self, env: dict | None = None) -> "Child":
+    def start(self, env: dict | None = None) -> Child:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = open(self.log, "ab")
         self.proc = subprocess.Popen(

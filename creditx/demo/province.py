@@ -12,7 +12,7 @@ credit repair (:mod:`creditx.demo.lists`). The numbers must add up per city:
 The demo drives the parts the way an operator and a city would: ``creditx certs`` through the
 certs library, ``creditx gateway``/``creditx node`` as child processes, the node's local API
 over its Unix socket, the gateway's operator API with an operator certificate. It never
-imports ``node`` (DESIGN.md: gateway and node meet only on the wire).
+imports ``node`` (ADR 0002: gateway and node meet only on the wire).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import shutil
 import signal
 import tempfile
 import threading
@@ -31,13 +30,13 @@ from pathlib import Path
 
 import grpc
 
-from creditx.pki.ca import init_ca
-from creditx.pki.issue import issue_gateway, issue_node, issue_operator
+from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.demo import lists as demo_lists
 from creditx.demo.procs import Child, run_creditx, start_gateway, start_node, stop_all
-from creditx.cli.output import add_json_flag, format_table, print_json
+from creditx.pki.ca import init_ca
+from creditx.pki.issue import issue_gateway, issue_node, issue_operator
 from creditx.standard.divisions import CITIES
-from creditx.standard.errors import CreditxError, InputError
+from creditx.standard.errors import InputError
 from creditx.standard.synth import generate_rows, write_rows
 
 # How a city's records split over the record types, and what is re-reported.
@@ -108,7 +107,7 @@ def cmd_demo(args) -> int:
 
 def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> dict:
     today = dt.date.today()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     regions = list(CITIES)[: args.cities]
     t0 = time.monotonic()
 

@@ -218,7 +218,7 @@ def cmd_records(args) -> int:
         resp = _call(operator_pb2_grpc.OperatorStub(ch).FindRecords, req)
     if args.json:
         d = MessageToDict(resp, preserving_proto_field_name=True)
-        for r, m in zip(d.get("records", []), resp.records):
+        for r, m in zip(d.get("records", []), resp.records, strict=True):
             r["fingerprint"], r["payload"] = m.fingerprint.hex(), m.payload.decode("utf-8", "replace")
         print_json(d)
         return 0

@@ -1,4 +1,4 @@
-"""Gateway configuration: paths and every limit as a setting with a safe default (STYLE.md 8).
+"""Gateway configuration: paths and every limit as a setting with a safe default (ADR 0013).
 
 Stored as ``DIR/gateway.json``. Relative paths are relative to DIR. Unknown keys are an error
 naming the key, so a typo does not silently fall back to a default.

@@ -11,8 +11,8 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from creditx.pki import files
 from creditx.gateway.config import CONFIG_NAME, GatewayConfig, save_config
+from creditx.pki import files
 from creditx.standard.errors import InputError
 
 _COPIES = (

@@ -1,4 +1,4 @@
-"""Periodic jobs of the gateway (APScheduler 3.x BackgroundScheduler, DESIGN.md decision 8).
+"""Periodic jobs of the gateway (APScheduler 3.x BackgroundScheduler, ADR 0015).
 
 Job bodies are one call each into tested code with the injected clock: re-read the CA / CRL
 (so revocations take effect without restart, SEC-041) and mark silent nodes disconnected.

@@ -12,7 +12,7 @@ import os
 import secrets
 from collections.abc import Callable
 from concurrent import futures
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -20,31 +20,31 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from creditx.pki.tls import FileTrustSource, server_credentials
-from creditx.pki.files import read_key
-from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
-from creditx.gateway.audit.leaves import rfc3339
-from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
+from creditx.gateway.audit.leaves import rfc3339
+from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
-from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.exchange.presence import Presence
+from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.lists.service import ListLimits
 from creditx.gateway.lists.wiring import SERVICE as DISTRIBUTION
 from creditx.gateway.lists.wiring import Lists
 from creditx.gateway.metrics import make_registry
-from creditx.gateway.exchange.presence import Presence
-from creditx.gateway.schedule import make_scheduler
-from creditx.gateway.audit.service import AuditServicer
-from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
+from creditx.gateway.schedule import make_scheduler
 from creditx.gateway.store.sqlite import SqliteStore
+from creditx.pki.files import read_key
+from creditx.pki.tls import FileTrustSource, server_credentials
+from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def load_subject_key(path: Path) -> bytes:

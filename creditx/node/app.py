@@ -1,5 +1,5 @@
 """The one place that wires a node together: config → store → signer → sync client →
-scheduler → local API (STYLE.md, "one place that wires things together").
+scheduler → local API (ADR 0002).
 
 :class:`NodeApp` is used by every ``creditx node`` command: ``import`` and ``status`` only need
 the store and signer (they work while ``run`` is or is not running: SQLite WAL), ``run`` starts
@@ -126,11 +126,11 @@ class NodeApp:
 
     def _gateway_cert(self, der: bytes) -> None:
         """Keep the gateway's checkpoint-signing certificate from the handshake (verified first)."""
-        from creditx.pki.identity import IdentityError
         from creditx.node.replica.trust import accept_gateway_cert
+        from creditx.pki.identity import IdentityError
 
         try:
-            if accept_gateway_cert(self.dir, der, dt.datetime.now(dt.timezone.utc)):
+            if accept_gateway_cert(self.dir, der, dt.datetime.now(dt.UTC)):
                 log.info("stored the gateway's signing certificate from the handshake")
         except IdentityError as exc:
             log.warning("refused the gateway's signing certificate: %s", exc)

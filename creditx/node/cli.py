@@ -19,6 +19,7 @@ import argparse
 import logging
 import signal
 import threading
+from datetime import UTC
 from pathlib import Path
 
 from creditx.cli.output import add_json_flag, format_table, print_json, progress
@@ -249,11 +250,11 @@ def cmd_rejects(args) -> int:
 
 def cmd_receipts(args) -> int:
     """AUD-030/031: exit 1 when a receipt fails or the log forked (alarms are kept in receipts.db)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from creditx.node.receipts import run_receipts
 
-    out = run_receipts(args.dir, verify=args.verify, now=datetime.now(timezone.utc).isoformat())
+    out = run_receipts(args.dir, verify=args.verify, now=datetime.now(UTC).isoformat())
     if args.json:
         print_json(out)
     else:
@@ -271,7 +272,7 @@ def cmd_receipts(args) -> int:
 def _when(ms: int) -> str:
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat(timespec="seconds") if ms else "never"
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="seconds") if ms else "never"
 
 
 def cmd_check(args) -> int:
@@ -286,7 +287,7 @@ def cmd_check(args) -> int:
         a = check(
             app.replica,
             q,
-            now=dt.datetime.now(dt.timezone.utc),
+            now=dt.datetime.now(dt.UTC),
             max_age=dt.timedelta(seconds=app.config.limits.list_stale_after_s),
         )
         changes = app.replica.history_of([e.entry_id for e in a.memberships + a.history]) if args.history else []
@@ -442,5 +443,5 @@ def cmd_feed(args) -> int:
             ["list_seq", "change", "reason", "list", "subject", "entry"],
         )
     )
-    print(f"cursor {cursor}" + (" (acknowledged)" if args.ack else f"; acknowledge with --ack"))
+    print(f"cursor {cursor}" + (" (acknowledged)" if args.ack else "; acknowledge with --ack"))
     return 0

@@ -1,4 +1,4 @@
-"""The node's directory and its configuration, ``DIR/node.json`` (STYLE.md §8: every limit is a
+"""The node's directory and its configuration, ``DIR/node.json`` (ADR 0013: every limit is a
 setting with a safe default).
 
 Layout of a node directory (``creditx node init``)::

@@ -1,11 +1,11 @@
 """The node's local gRPC API (node_api.proto) for the city's own systems, on a Unix socket.
 
-Servicers translate, they don't think (STYLE.md §4): Submit turns wire records into
+Servicers translate, they don't think (ADR 0003): Submit turns wire records into
 :class:`~creditx.node.intake.IntakeRow` s and calls :func:`creditx.node.intake.ingest`, the same path as a file
 import; Status reads :func:`creditx.node.reports.node_status`; Nudge calls the app's ``nudge``.
 
-Invariant: the socket lives in the node directory (0700) and is chmod-ed 0600 right after
-binding — local systems of the same user only, no TCP port (NODE-030).
+Invariant: the socket lives in the node directory (0700) and is created 0600 (umask around the
+bind) — local systems of the same user only, no TCP port (NODE-030).
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from pathlib import Path
 
 import grpc
 
+from creditx.node.intake import VIOLATION_KEYS, IntakeReport, IntakeRow
 from creditx.v1 import node_api_pb2 as pb
 from creditx.v1 import node_api_pb2_grpc as pb_grpc
-from creditx.node.intake import VIOLATION_KEYS, IntakeReport, IntakeRow
-from creditx.node.reports import node_status
 
 SOCKET_FILE = "node.sock"
 
@@ -98,9 +97,15 @@ def serve_local_api(
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))  # Feed streams hold a worker each
     pb_grpc.add_NodeApiServicer_to_server(servicer, server)
     extra(server)
-    server.add_insecure_port(f"unix:{sock}")
+    # gRPC binds the socket inside add_insecure_port: the umask makes it 0600 from its first
+    # moment (a chmod afterwards left a window in which it was 0755). The umask is process-wide,
+    # so a file another thread creates in these microseconds comes out more private, never less.
+    old = os.umask(0o177)
+    try:
+        server.add_insecure_port(f"unix:{sock}")
+    finally:
+        os.umask(old)
     server.start()
-    os.chmod(sock, 0o600)
     return server
 
 

@@ -5,9 +5,10 @@ node verified, and every alarm. Rules (standard chapter 06):
 
 * AUD-026: a checkpoint counts only if the pinned gateway key signed it. The key is pinned on
   first use (the verifier key string, AUD-025); a different key later is an alarm.
-* AUD-030: a newer checkpoint is stored only after a consistency proof from the latest stored
-  one verifies. A smaller size (``ROLLBACK``) or a failing proof / another root at the same size
-  (``FORK``) is recorded as an alarm with *both* signed notes, and raised — never retried.
+* AUD-030: the node's one witness rule (:class:`creditx.node.witness.CheckpointWitness`): a newer
+  checkpoint is stored only after a consistency proof from the latest stored one verifies;
+  ``ROLLBACK``, ``FORK`` and ``WRONG_ORIGIN`` are recorded as alarms with *both* signed notes,
+  and raised — never retried.
 * AUD-031: a record's decision is proven by rebuilding the ack's fields from the leaf content
   (fp, node, seq, decision, reason) and verifying the inclusion proof against a stored checkpoint.
 
@@ -23,13 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from creditx.standard.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    check_consistent,
-    parse_verifier_key,
-    verify_checkpoint,
-)
+from creditx.node.witness import CheckpointWitness, LogAlarm
+from creditx.standard.checkpoint import Checkpoint, parse_verifier_key, verify_checkpoint
 from creditx.standard.merkle import ProofError, leaf_hash, verify_inclusion
 
 _SCHEMA = (
@@ -39,10 +35,6 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS alarms (id INTEGER PRIMARY KEY, reason TEXT NOT NULL, message TEXT NOT NULL,"
     " old_note TEXT NOT NULL, new_note TEXT NOT NULL, seen_at TEXT NOT NULL)",
 )
-
-
-class LogAlarm(CheckpointError):
-    """Evidence that the gateway showed inconsistent histories (AUD-030): keep, report, never retry."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +69,7 @@ class ReceiptBook:
 
     def alarms(self) -> list[dict]:
         cur = self.conn.execute("SELECT reason, message, old_note, new_note, seen_at FROM alarms ORDER BY id")
-        return [dict(zip(("reason", "message", "old_note", "new_note", "seen_at"), r)) for r in cur]
+        return [dict(zip(("reason", "message", "old_note", "new_note", "seen_at"), r, strict=True)) for r in cur]
 
     def observe(
         self, note: str, verifier_key: str, consistency: Callable[[int, int], Sequence[bytes]], now: str
@@ -89,38 +81,34 @@ class ReceiptBook:
             self.conn.execute("INSERT INTO pinned_key (id, verifier) VALUES (1, ?)", (offered.to_string(),))
             pinned = offered
         elif offered != pinned:
-            self._alarm("KEY_CHANGED", f"gateway now offers key {offered.to_string()}", "", note, now)
+            reason, message = "KEY_CHANGED", f"gateway now offers key {offered.to_string()}"
+            _Book(self, now).alarm(reason, message, "", note)
+            raise LogAlarm(reason, message, rule="AUD-030")
         cp = verify_checkpoint(note, [pinned])
-        prev = self.latest()
-        if prev is not None:
-            old, old_note = prev
-            if cp.origin != old.origin:
-                raise CheckpointError(
-                    "WRONG_ORIGIN", f"checkpoint of {cp.origin!r}, this node follows {old.origin!r}", rule="AUD-030"
-                )
-            try:
-                proof = [] if cp.size <= old.size else list(consistency(old.size, cp.size))
-                if cp.size < old.size:
-                    raise CheckpointError(
-                        "ROLLBACK", f"tree size went from {old.size} down to {cp.size}", rule="AUD-030"
-                    )
-                check_consistent(old, cp, proof)
-            except CheckpointError as exc:
-                self._alarm(exc.reason, exc.message, old_note, note, now)
-            if cp.size == old.size:
-                return cp
-        self.conn.execute(
-            "INSERT OR IGNORE INTO checkpoints (size, root, note, seen_at) VALUES (?,?,?,?)",
-            (cp.size, cp.root_hash, note, now),
-        )
+        CheckpointWitness(_Book(self, now)).observe(cp, note, consistency)
         return cp
 
-    def _alarm(self, reason: str, message: str, old_note: str, new_note: str, now: str) -> None:
-        self.conn.execute(
-            "INSERT INTO alarms (reason, message, old_note, new_note, seen_at) VALUES (?,?,?,?,?)",
-            (reason, message, old_note, new_note, now),
+
+class _Book:
+    """The receipt book as the audit log's :class:`creditx.node.witness.WitnessRecord`."""
+
+    def __init__(self, book: ReceiptBook, now: str) -> None:
+        self.book, self.now = book, now
+
+    def last_seen(self) -> tuple[Checkpoint, str] | None:
+        return self.book.latest()
+
+    def remember(self, cp: Checkpoint, note: str) -> None:
+        self.book.conn.execute(
+            "INSERT OR IGNORE INTO checkpoints (size, root, note, seen_at) VALUES (?,?,?,?)",
+            (cp.size, cp.root_hash, note, self.now),
         )
-        raise LogAlarm(reason, message, rule="AUD-030")
+
+    def alarm(self, reason: str, message: str, old_note: str, new_note: str) -> None:
+        self.book.conn.execute(
+            "INSERT INTO alarms (reason, message, old_note, new_note, seen_at) VALUES (?,?,?,?,?)",
+            (reason, message, old_note, new_note, self.now),
+        )
 
 
 def check_receipt(ack: AckView, region: str, leaf_data: bytes, proof: Sequence[bytes], cp: Checkpoint) -> str:
@@ -165,8 +153,8 @@ def run_receipts(directory: Path, *, verify: bool, now: str) -> dict:
     with ``verify``, prove every acked decision's inclusion (AUD-031)."""
     import grpc
 
-    from creditx.v1 import audit_pb2, audit_pb2_grpc
     from creditx.node.app import NodeApp
+    from creditx.v1 import audit_pb2, audit_pb2_grpc
 
     app = NodeApp(directory)
     book = ReceiptBook(Path(directory) / "receipts.db")

@@ -30,7 +30,7 @@ REJECT_COLUMNS = ("source_seq", "source_id", "type", "reason", "requirement", "f
 def _when(ts: object) -> str | None:
     if not isinstance(ts, (int, float)):
         return None
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
 
 
 def node_status(store: NodeStore) -> dict:
@@ -45,6 +45,7 @@ def node_status(store: NodeStore) -> dict:
         "gateway_reachable": st.get("gateway_reachable"),
         "gateway_id": st.get("gateway_id"),
         "last_error": st.get("last_error") or None,
+        "last_error_reason": st.get("last_error_reason") or None,  # the gateway's reason code (SYNC-016)
         "last_error_at": _when(st.get("last_error_at")),
     }
 

@@ -1,4 +1,4 @@
-"""The node's durable state in one SQLite file (DESIGN.md decisions 5 and 7).
+"""The node's durable state in one SQLite file (ADR 0007, ADR 0010).
 
 Tables: ``outbox`` (every accepted intake record, signed once, with the gateway's decision once
 acknowledged), ``quarantine`` (invalid intake rows with the rule they broke), ``imports`` (one row

@@ -7,9 +7,10 @@ Nothing prints a private key (SEC-060): outputs name key *files*, never their co
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.pki import files, issuance_db
 from creditx.pki.bundle import bundle_from_ca
 from creditx.pki.ca import DEFAULT_CA_NAME, KEY_TYPES, init_ca, load_ca
@@ -17,12 +18,11 @@ from creditx.pki.crl import REASONS, load_crl, publish_crl, revoke
 from creditx.pki.identity import IdentityError, TrustStore, parse_certificate, verify
 from creditx.pki.issue import DEFAULT_DAYS, issue_gateway, issue_node, issue_operator
 from creditx.pki.profiles import ROLES, fingerprint, key_id, read_facts, serial_hex
-from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.standard.errors import InputError
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _passphrase(args) -> bytes | None:

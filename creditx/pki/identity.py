@@ -88,7 +88,7 @@ class TrustStore:
     ca: x509.Certificate
     crl: x509.CertificateRevocationList | None = None
 
-    def with_crl(self, crl: x509.CertificateRevocationList) -> "TrustStore":
+    def with_crl(self, crl: x509.CertificateRevocationList) -> TrustStore:
         """This store with ``crl`` if it is signed by the CA and not older than the current one
         (SEC-041: verifiers keep the newest CRL). A CRL not from the CA is refused."""
         if not crl.is_signature_valid(self.ca.public_key()) or crl.issuer != self.ca.subject:

@@ -14,14 +14,14 @@ Real certificates and files; only the time may be chosen (``at``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from creditx.pki import files
 from creditx.pki.bundle import bundle_from_ca
 from creditx.pki.ca import CertificateAuthority, init_ca
-from creditx.pki.identity import TrustStore
 from creditx.pki.crl import load_crl
+from creditx.pki.identity import TrustStore
 from creditx.pki.issue import (
     GatewayCredentials,
     NodeCredentials,
@@ -51,7 +51,7 @@ class Pki:
 
 def make_pki(tmp_path: Path, regions=("370100",), *, at: datetime | None = None, days: int = 30) -> Pki:
     """Build a CA, gateway, operator and node credentials for ``regions`` under ``tmp_path``."""
-    at = at or datetime.now(timezone.utc)
+    at = at or datetime.now(UTC)
     root = Path(tmp_path) / "pki"
     ca = init_ca(root / "ca", at=at)
     gateway = issue_gateway(ca, at=at, days=days, out=root / "gateway")

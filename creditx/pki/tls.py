@@ -20,7 +20,7 @@ import contextvars
 import os
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -33,7 +33,7 @@ _current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("cred
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _stamp(paths) -> tuple:

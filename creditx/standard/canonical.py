@@ -1,7 +1,7 @@
 """RFC 8785 JSON Canonicalization Scheme (JCS), fast for the records this standard carries.
 
 ``canonicalize(obj) -> bytes`` is the input of the content fingerprint (REC-FP-002). It must be
-correct for all JSON, and cheap for the common case (DESIGN.md: the pure-Python ``rfc8785``
+correct for all JSON, and cheap for the common case (ADR 0005: the pure-Python ``rfc8785``
 package costs as much as a signature check).
 
 How it stays both:
@@ -62,7 +62,8 @@ def _fast_ok(obj: Any, depth: int) -> bool:
     elif t is list:
         vals = obj
     elif t is int:
-        return -SAFE_INT <= obj <= SAFE_INT
+        n: int = obj
+        return -SAFE_INT <= n <= SAFE_INT
     else:
         return t in _FAST_SCALARS
     kinds = set(map(type, vals))
@@ -70,10 +71,7 @@ def _fast_ok(obj: Any, depth: int) -> bool:
         return True
     if not kinds <= _FAST_KINDS:
         return False
-    for v in vals:
-        if type(v) is not str and not _fast_ok(v, depth + 1):
-            return False
-    return True
+    return all(type(v) is str or _fast_ok(v, depth + 1) for v in vals)
 
 
 def _utf8(text: str) -> bytes:

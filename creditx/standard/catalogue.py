@@ -22,13 +22,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from creditx.standard.errors import InputError
 
 CATALOGUE_DIR = Path(__file__).with_name("catalogue")
 CATALOGUE_VERSION = "1.0"
 KINDS = frozenset({"text", "date", "amount", "uscc", "id", "enum", "multi-enum"})
-RECORD_TYPES = ("XZXK", "XZCF", "LIST")
 # Multi-valued fields (CF_CFLB) are written with ';' on the wire (REC-024); these are read too.
 MULTI_SPLIT = re.compile(r"[;；,，、|/]+")
 META_PREFIX = "meta:"
@@ -63,7 +63,7 @@ class Field:
     aliases: tuple[str, ...] = ()
     note: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "name_zh": self.name_zh,
@@ -110,7 +110,7 @@ class ListType:
     measures: str
     removal: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -165,7 +165,7 @@ class RecordType:
             table = {k: "_ZT_" + k if k != "FRDB" else "_FRDB" for k in table}
         return p + table[suffix]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "name_zh": self.name_zh,
@@ -203,7 +203,7 @@ class Catalogue:
                 return lt
         return None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "catalogue_version": self.version,
             "record_types": {k: v.as_dict() for k, v in self.record_types.items()},
@@ -219,7 +219,7 @@ class Catalogue:
         }
 
 
-def _enumeration(name: str, raw: dict) -> Enumeration:
+def _enumeration(name: str, raw: dict[str, Any]) -> Enumeration:
     return Enumeration(
         name,
         tuple(raw["values"]),
@@ -247,7 +247,7 @@ def _alias_map(code: str, fields: tuple[Field, ...], meta: tuple[MetaColumn, ...
     return aliases
 
 
-def parse_catalogue(raw: dict) -> Catalogue:
+def parse_catalogue(raw: dict[str, Any]) -> Catalogue:
     """Build a :class:`Catalogue` from its JSON form, checking the invariants above."""
     if raw.get("catalogue_version") != CATALOGUE_VERSION:
         raise ValueError(f"catalogue_version {raw.get('catalogue_version')!r} is not {CATALOGUE_VERSION}")

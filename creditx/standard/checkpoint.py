@@ -40,6 +40,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from creditx.standard.errors import RemoteError
 from creditx.standard.merkle import HASH_SIZE, ProofError, verify_consistency
 
+# The two key types a C2SP note signature may use (AUD-022).
+NotePublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+NotePrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
 ALG_ED25519 = 0x01
 ALG_ECDSA = 0x02
 EM_DASH = "\u2014"
@@ -204,7 +208,7 @@ class NoteVerifier:
 
     name: str
     alg: int
-    public_key: ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+    public_key: NotePublicKey
     key_id: int
 
     def key_bytes(self) -> bytes:
@@ -216,7 +220,7 @@ class NoteVerifier:
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         try:
-            if self.alg == ALG_ED25519:
+            if isinstance(self.public_key, ed25519.Ed25519PublicKey):
                 self.public_key.verify(signature, message)
             else:
                 self.public_key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
@@ -225,7 +229,7 @@ class NoteVerifier:
         return True
 
 
-def _public_key_bytes(alg: int, public_key) -> bytes:
+def _public_key_bytes(alg: int, public_key: NotePublicKey) -> bytes:
     if alg == ALG_ED25519:
         return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -241,18 +245,19 @@ def key_id(name: str, alg: int, key_bytes: bytes) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def verifier_for(name: str, public_key) -> NoteVerifier:
+def verifier_for(name: str, public_key: object) -> NoteVerifier:
     """The verifier for an Ed25519 or ECDSA P-256 public key under ``name``."""
     _check_name(name)
+    key: NotePublicKey
     if isinstance(public_key, ed25519.Ed25519PublicKey):
-        alg = ALG_ED25519
+        alg, key = ALG_ED25519, public_key
     elif isinstance(public_key, ec.EllipticCurvePublicKey) and isinstance(public_key.curve, ec.SECP256R1):
-        alg = ALG_ECDSA
+        alg, key = ALG_ECDSA, public_key
     else:
         raise CheckpointError(
             "UNSUPPORTED_KEY", f"{type(public_key).__name__} is neither Ed25519 nor ECDSA P-256", rule="AUD-022"
         )
-    return NoteVerifier(name, alg, public_key, key_id(name, alg, _public_key_bytes(alg, public_key)))
+    return NoteVerifier(name, alg, key, key_id(name, alg, _public_key_bytes(alg, key)))
 
 
 def parse_verifier_key(text: str) -> NoteVerifier:
@@ -266,6 +271,7 @@ def parse_verifier_key(text: str) -> NoteVerifier:
     if not raw:
         raise CheckpointError("BAD_KEY", "verifier key material is empty", rule="AUD-025")
     alg, material = raw[0], raw[1:]
+    public_key: object
     try:
         if alg == ALG_ED25519 and len(material) == 32:
             public_key = ed25519.Ed25519PublicKey.from_public_bytes(material)
@@ -306,17 +312,17 @@ def parse_signer_key(text: str) -> tuple[str, ed25519.Ed25519PrivateKey]:
 # --- signing and verifying (AUD-023, AUD-024, AUD-026) ---------------------------------------
 
 
-def sign_note(text: bytes, key_name: str, private_key) -> str:
+def sign_note(text: bytes, key_name: str, private_key: NotePrivateKey) -> str:
     """Sign a note text (ending in newline) with one Ed25519 or ECDSA P-256 key."""
     v = verifier_for(key_name, private_key.public_key())
-    if v.alg == ALG_ED25519:
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
         sig = private_key.sign(text)
     else:  # RFC 6979 deterministic nonces: same key and text, same note (reproducible vectors)
         sig = private_key.sign(text, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
     return text.decode() + "\n" + NoteSignature(key_name, v.key_id, sig).line()
 
 
-def sign_checkpoint(cp: Checkpoint, key_name: str, private_key) -> str:
+def sign_checkpoint(cp: Checkpoint, key_name: str, private_key: NotePrivateKey) -> str:
     """AUD-023/024: the full signed-note text of ``cp``. The key name SHOULD be the origin."""
     return sign_note(cp.body(), key_name, private_key)
 

@@ -42,7 +42,7 @@ class SignatureError(RemoteError):
         self.rule = rule
         self.detail = message
 
-    def __reduce__(self):  # picklable across verification worker processes
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across verification worker processes
         return (type(self), (self.reason, self.rule, self.detail))
 
 

@@ -1,4 +1,4 @@
-"""Error base classes, split by who is to blame (STYLE.md §7).
+"""Error base classes, split by who is to blame (ADR 0012).
 
 Every error the command line shows is a :class:`CreditxError`: it carries a message saying
 what went wrong and a ``hint`` saying what to do about it. The CLI catches only this class;

@@ -22,8 +22,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from creditx.standard.checkpoint import (
     CheckpointError,
@@ -147,13 +149,13 @@ def first_bad_index(problems: Sequence[Problem]) -> int | None:
     return min((p.index for p in problems), default=None)
 
 
-def report(problems: Sequence[Problem], **facts) -> dict:
+def report(problems: Sequence[Problem], **facts: Any) -> dict[str, Any]:
     """The JSON-ready verdict: ``ok``, ``first_bad_index``, problems sorted by index."""
     ps = sorted(problems, key=lambda p: (p.index, p.reason))
     return {"ok": not ps, "first_bad_index": first_bad_index(ps), **facts, "problems": [asdict(p) for p in ps]}
 
 
-def print_verdict(verdict: dict, ok_line: str, what: str) -> int:
+def print_verdict(verdict: dict[str, Any], ok_line: str, what: str) -> int:
     """Human output of a verdict for the CLIs; returns the exit status (1 when not ok)."""
     if verdict["ok"]:
         print(ok_line)
@@ -176,14 +178,14 @@ def _cert(pem: str, what: str) -> x509.Certificate:
         ) from None
 
 
-def _hexes(values, what: str) -> list[bytes]:
+def _hexes(values: Any, what: str) -> list[bytes]:
     try:
         return [bytes.fromhex(v) for v in values]
     except (TypeError, ValueError):
         raise CheckpointError("BAD_BUNDLE", f"{what} must be a list of hex strings", rule="AUD-050") from None
 
 
-def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict:
+def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict[str, Any]:
     """AUD-050: check an evidence bundle offline; returns :func:`report`'s verdict.
 
     The signing key is taken from the bundle's certificate, which must be issued by the
@@ -213,13 +215,13 @@ def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict:
     except Exception as exc:  # signature, issuer name or key type wrong
         problems.append(Problem(0, "CERT_CHAIN", "AUD-050", f"the signing certificate is not issued by the CA: {exc}"))
     if trusted_ca_pem is not None and _cert(trusted_ca_pem.decode(), "trusted").fingerprint(
-        ca.signature_hash_algorithm
-    ) != ca.fingerprint(ca.signature_hash_algorithm):
+        hashes.SHA256()
+    ) != ca.fingerprint(hashes.SHA256()):
         problems.append(Problem(0, "CA_NOT_TRUSTED", "AUD-050", "the bundle's CA is not the trusted CA given"))
     verifier = verifier_for(origin, signing.public_key())
     if b.get("verifier_key") and parse_verifier_key(b["verifier_key"]) != verifier:
         problems.append(Problem(0, "BAD_KEY", "AUD-025", "verifier_key does not match the signing certificate"))
-    hashes, found = check_log(((i, d, None) for i, d in enumerate(leaves)), cps, [verifier], origin)
+    leaf_hashes, found = check_log(((i, d, None) for i, d in enumerate(leaves)), cps, [verifier], origin)
     problems += found
     by_size = {c.size: c.root for c in cps}
     for c in b.get("consistency", []):
@@ -232,7 +234,7 @@ def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict:
     for p in b.get("inclusion", []):
         i = p.get("index", -1)
         try:
-            verify_inclusion(i, p["size"], hashes[i], _hexes(p["hashes"], "proof"), by_size[p["size"]])
+            verify_inclusion(i, p["size"], leaf_hashes[i], _hexes(p["hashes"], "proof"), by_size[p["size"]])
         except (ProofError, KeyError, IndexError, TypeError) as exc:
             problems.append(Problem(max(i, 0), "INCLUSION", "AUD-011", f"inclusion proof of leaf {i}: {exc}"))
     return report(

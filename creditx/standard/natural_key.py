@@ -62,7 +62,7 @@ def person_subject_id(id_type: str, id_number: str, subject_key: bytes) -> str:
     number = normalise(id_number)
     if len(number) == 15 and number.isdigit():
         number = id15_to_18(number)
-    msg = f"{''.join(id_type.split())}:{number}".encode("utf-8")
+    msg = f"{''.join(id_type.split())}:{number}".encode()
     return "P:" + hmac.new(subject_key, msg, hashlib.sha256).hexdigest()
 
 

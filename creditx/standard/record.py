@@ -22,9 +22,9 @@ Decoding is on the gateway's hot path; ``bench/crypto.py`` measures it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from itertools import repeat
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from creditx.standard.divisions import is_region
@@ -57,7 +57,7 @@ class RecordError(RemoteError):
         self.field = field
         self.detail = message
 
-    def __reduce__(self):  # picklable across verification worker processes
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across verification worker processes
         return (type(self), (self.reason, self.rule, self.field, self.detail))
 
 
@@ -84,16 +84,16 @@ class FrozenFields(Mapping[str, str]):
 
     # Read views straight from the dict: Mapping's generic ones go key by key through Python
     # (__iter__ + __getitem__), which cost the gateway's validation ~60 µs a record.
-    def get(self, key: str, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         return self._d.get(key, default)
 
-    def items(self):
+    def items(self) -> ItemsView[str, str]:
         return self._d.items()  # a read-only view; the dict itself is never handed out
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         return self._d.keys()
 
-    def values(self):
+    def values(self) -> ValuesView[str]:
         return self._d.values()
 
     def __eq__(self, other: object) -> bool:
@@ -111,7 +111,7 @@ class FrozenFields(Mapping[str, str]):
     def __repr__(self) -> str:
         return f"FrozenFields({self._d!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenFields, (self._d,))
 
     def to_dict(self) -> dict[str, str]:
@@ -234,7 +234,12 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     d = dict(pairs)
     if len(d) != len(pairs):
         seen: set[str] = set()
-        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        dup = ""
+        for k, _ in pairs:
+            if k in seen:
+                dup = k
+                break
+            seen.add(k)
         raise RecordError(
             "REC_DUPLICATE_KEY", "SIG-021", dup, f"member {dup!r} appears twice; a signed payload must have one meaning"
         )

@@ -88,7 +88,8 @@ class EcdsaP256Sha256:
     def sign(self, private_key: Any, data: bytes) -> bytes:
         if not self.accepts_private_key(private_key):
             raise _mismatch(self.name, private_key)
-        return private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+        sig: bytes = private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+        return sig
 
     def verify(self, public_key: Any, signature: bytes, data: bytes) -> bool:
         if not self.accepts_public_key(public_key):
@@ -114,7 +115,8 @@ class Ed25519Suite:
     def sign(self, private_key: Any, data: bytes) -> bytes:
         if not self.accepts_private_key(private_key):
             raise _mismatch(self.name, private_key)
-        return private_key.sign(data)
+        sig: bytes = private_key.sign(data)
+        return sig
 
     def verify(self, public_key: Any, signature: bytes, data: bytes) -> bool:
         if not self.accepts_public_key(public_key):

@@ -29,10 +29,11 @@ import csv
 import datetime as _dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from creditx.standard.catalogue import META_PREFIX, MULTI_SPLIT, Catalogue, RecordType, load_catalogue
 from creditx.standard.errors import InputError
@@ -62,7 +63,7 @@ class SourceRow:
     row: int
     record_type: str
     fields: dict[str, str]
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def normalise_date(value: object) -> str:
@@ -132,12 +133,12 @@ class _Mapper:
         self.rt, self.cat = rt, catalogue
         self.targets = [rt.resolve_header(h) if h else None for h in headers]
         self.headers = headers
-        self.unknown_columns = [h for h, t in zip(headers, self.targets) if h and t is None]
+        self.unknown_columns = [h for h, t in zip(headers, self.targets, strict=True) if h and t is None]
         self.kinds = {f.code: f for f in rt.fields}
 
-    def map(self, cells: list[object]) -> tuple[dict[str, str], dict]:
+    def map(self, cells: list[object]) -> tuple[dict[str, str], dict[str, Any]]:
         fields: dict[str, str] = {}
-        meta: dict = {}
+        meta: dict[str, Any] = {}
         for i, cell in enumerate(cells):
             target = self.targets[i] if i < len(self.targets) else None
             fd = self.kinds.get(target) if target else None
@@ -149,7 +150,7 @@ class _Mapper:
                 meta.setdefault("extra", {})[header or f"column {i + 1}"] = value
             elif target.startswith(META_PREFIX):
                 meta[target[len(META_PREFIX) :]] = value
-            elif fd.kind == "multi-enum" and target in fields:
+            elif fd is not None and fd.kind == "multi-enum" and target in fields:
                 fields[target] += ";" + value  # CF_CFLB1 + CF_CFLB2 (REC-024)
             elif target not in fields:
                 fields[target] = value
@@ -186,8 +187,8 @@ class TableRows(Iterator[SourceRow]):
             raise InputError(f"{self.path}: no such file", hint="check the path")
         self.encoding = ""
         self._requested = record_type
-        self._close = lambda: None
-        self._rows = getattr(self, "_open_" + self.format)()
+        self._close: Callable[[], None] = lambda: None
+        self._rows: Iterator[SourceRow] = getattr(self, "_open_" + self.format)()
 
     # --- formats ---------------------------------------------------------------------------
 
@@ -218,7 +219,7 @@ class TableRows(Iterator[SourceRow]):
         ws = wb.worksheets[0]
         return self._tabular(enumerate(ws.iter_rows(values_only=True), start=1))
 
-    def _tabular(self, numbered) -> Iterator[SourceRow]:
+    def _tabular(self, numbered: Iterator[tuple[int, Sequence[object]]]) -> Iterator[SourceRow]:
         """Find the header among the first rows, then map every following row."""
         try:
             number, headers, rt = self._find_header(numbered)
@@ -232,7 +233,7 @@ class TableRows(Iterator[SourceRow]):
         self.unknown_columns = mapper.unknown_columns
         return self._map_rows(numbered, rt, mapper)
 
-    def _find_header(self, numbered) -> tuple[int, list[str], RecordType]:
+    def _find_header(self, numbered: Iterator[tuple[int, Sequence[object]]]) -> tuple[int, list[str], RecordType]:
         error = InputError(
             f"{self.path.name}: the file is empty or has no header row (REC-061)",
             hint="the first row must hold the template's column names",
@@ -247,7 +248,9 @@ class TableRows(Iterator[SourceRow]):
                 break
         raise error
 
-    def _map_rows(self, numbered, rt: RecordType, mapper: _Mapper) -> Iterator[SourceRow]:
+    def _map_rows(
+        self, numbered: Iterator[tuple[int, Sequence[object]]], rt: RecordType, mapper: _Mapper
+    ) -> Iterator[SourceRow]:
         try:
             for number, cells in numbered:
                 if not any(_text(c) for c in cells):
@@ -305,7 +308,9 @@ class TableRows(Iterator[SourceRow]):
         self.header_row = 0
         return self._json_rows(rt, pending, lines)
 
-    def _json_rows(self, rt: RecordType, pending, lines) -> Iterator[SourceRow]:
+    def _json_rows(
+        self, rt: RecordType, pending: Iterable[tuple[int, str]], lines: Iterable[tuple[int, str]]
+    ) -> Iterator[SourceRow]:
         import itertools
 
         seen_unknown: set[str] = set()
@@ -342,7 +347,7 @@ class TableRows(Iterator[SourceRow]):
     def __enter__(self) -> TableRows:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

@@ -25,6 +25,7 @@ import functools
 import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from creditx.standard import identifiers as ids
 from creditx.standard.catalogue import MULTI_SPLIT, Catalogue, Field, RecordType, load_catalogue
@@ -62,7 +63,7 @@ class Violation:
     fix: str
     severity: str = "error"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -80,7 +81,7 @@ class _Checker:
         self.out: list[Violation] = []
         self.dates: dict[str, _dt.date] = {}
 
-    def add(self, code: str, rule: str, reason: str, message: str, fix: str, severity: str = "error"):
+    def add(self, code: str, rule: str, reason: str, message: str, fix: str, severity: str = "error") -> None:
         try:
             name = self.rt.field(code).name_zh
         except KeyError:
@@ -134,7 +135,7 @@ class _Checker:
         pass
 
     def kind_enum(self, fd: Field, value: str) -> None:
-        enum = self.cat.enumeration(fd.enumeration)
+        enum = self.cat.enumeration(fd.enumeration or "")
         if value not in enum.values:
             rule, reason = ENUM_RULES.get(fd.code, ("REC-022", "ENUM_INVALID"))
             self.add(
@@ -146,7 +147,7 @@ class _Checker:
             )
 
     def kind_multi_enum(self, fd: Field, value: str) -> None:
-        enum = self.cat.enumeration(fd.enumeration)
+        enum = self.cat.enumeration(fd.enumeration or "")
         bad = [v for v in MULTI_SPLIT.split(value) if v and v not in enum.values]
         if bad:
             self.add(
@@ -501,7 +502,8 @@ class _Plan:
         )
 
     def _dates_clean(self, f: dict[str, str], today: _dt.date) -> bool:  # REC-027, REC-028, REC-051
-        dates = {c: _date_of(f[c]) for c in self.date_codes if f.get(c)}
+        # every present date passed REC-023 above, so none is None here
+        dates = {c: d for c in self.date_codes if (v := f.get(c)) and (d := _date_of(v)) is not None}
         if any(dates[c] > today for c in self.decision_dates if c in dates):
             return False
         return not any(a in dates and b in dates and dates[a] > dates[b] for a, b in self.date_order)

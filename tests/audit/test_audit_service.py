@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 
-from creditx.pki.files import read_cert
-from creditx.v1 import audit_pb2, audit_pb2_grpc
 from creditx.gateway.server import Gateway
+from creditx.pki.files import read_cert
 from creditx.standard.checkpoint import verifier_for, verify_checkpoint
 from creditx.standard.merkle import leaf_hash, verify_consistency, verify_inclusion
+from creditx.v1 import audit_pb2, audit_pb2_grpc
 from tests.gateway.push_client import PushClient, payloads
 
 
@@ -69,7 +69,7 @@ def test_receipt_checkpoint_and_proofs_verify(gateway, pki):
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
@@ -90,7 +90,7 @@ def _operator_status(g, pki):
 
 def test_unsignable_checkpoints_past_grace_stop_ingest_until_signing_works(gw_dir, pki):
     clock = Clock()
-    clock.now = datetime.now(timezone.utc)  # certificates are valid around the real now
+    clock.now = datetime.now(UTC)  # certificates are valid around the real now
     g = Gateway(gw_dir, clock=clock)
     g.start()
     key_path = gw_dir / "tls" / "signing.key"

@@ -34,7 +34,7 @@ def logged(tmp_path):
         hashes = [leaf_hash(d) for d in data[pos : pos + chunk]]
         conn.executemany(
             "INSERT INTO audit_leaves VALUES (?,?,?)",
-            [(pos + i, d, h) for i, (d, h) in enumerate(zip(data[pos : pos + chunk], hashes))],
+            [(pos + i, d, h) for i, (d, h) in enumerate(zip(data[pos : pos + chunk], hashes, strict=True))],
         )
         audit_log.append_leaves(conn, pos, hashes)
         conn.execute("COMMIT")

@@ -1,4 +1,4 @@
-"""Crash safety of upward sync with real processes (DESIGN.md decision 5, SYNC-/NODE- cursors).
+"""Crash safety of upward sync with real processes (ADR 0007, SYNC-/NODE- cursors).
 
 A real gateway process and a real node process sync a large push over mutual TLS; at random
 points of the push (chosen by a seeded RNG as thresholds of the node's committed cursor) one
@@ -17,9 +17,9 @@ import sqlite3
 import grpc
 import pytest
 
+from creditx.demo.procs import read_json_file, run_creditx, start_gateway, start_node
 from creditx.pki.ca import init_ca
 from creditx.pki.issue import issue_gateway, issue_node, issue_operator
-from creditx.demo.procs import read_json_file, run_creditx, start_gateway, start_node
 from creditx.standard.synth import generate_rows, write_rows
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ def node_status(node_dir):
 
 @pytest.fixture
 def province(tmp_path):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca = init_ca(tmp_path / "ca", at=now)
     gw_creds = issue_gateway(ca, at=now)
     gw = tmp_path / "gateway"
@@ -100,7 +100,9 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
     victims = []
     for threshold in thresholds:
         node_proc.wait_until(
-            lambda: node_status(node)[1] >= threshold, timeout=120, what=f"committed_seq ≥ {threshold}"
+            lambda threshold=threshold: node_status(node)[1] >= threshold,
+            timeout=120,
+            what=f"committed_seq ≥ {threshold}",
         )
         victim = rng.choice(["gateway", "node"])
         victims.append((threshold, victim))

@@ -1,4 +1,4 @@
-"""Crash safety of list redistribution with real processes (DESIGN.md decision 5; DIST-040/042,
+"""Crash safety of list redistribution with real processes (ADR 0007, ADR 0009; DIST-040/042,
 DIST-070…073): "killing a node or the gateway at any moment during a stream or a snapshot never
 leaves a replica with a gap, a duplicate or a cursor ahead of its data".
 
@@ -24,9 +24,9 @@ from pathlib import Path
 import grpc
 import pytest
 
+from creditx.demo.procs import Child, run_creditx, start_gateway, start_node
 from creditx.pki.ca import init_ca
 from creditx.pki.issue import issue_gateway, issue_node
-from creditx.demo.procs import Child, run_creditx, start_gateway, start_node
 from creditx.standard.synth import generate_rows
 from tests.e2e import lists_probe as probe
 from tests.e2e.test_crash import _fix_gateway_port  # a restarted gateway comes back on the same port
@@ -60,7 +60,7 @@ class Province:
     """A CA, a gateway directory and initialised node directories; every child is killed at teardown."""
 
     def __init__(self, tmp: Path) -> None:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         self.tmp, self.ca, self.now = tmp, init_ca(tmp / "ca", at=now), now
         self.gw = tmp / "gateway"
         run_creditx("gateway", "init", "--dir", str(self.gw), "--ca-dir", str(issue_gateway(self.ca, at=now).dir))
@@ -179,14 +179,14 @@ def test_kill_9_during_list_stream_leaves_every_replica_equal_to_the_log(provinc
     thresholds = sorted(rng.sample(range(20, expected - 100), len(victims)))
     submitted = published = 0
     log = []
-    for threshold, victim in zip(thresholds, victims):
+    for threshold, victim in zip(thresholds, victims, strict=True):
         while published < min(threshold + 150, expected):
             _submit(dirs[SUBMITTER], waves[submitted])
             published += len(waves[submitted])
             submitted += 1
         observer = rng.choice(sorted(nodes))
         nodes[observer].wait_until(
-            lambda: probe.replica_applied(dirs[observer]) >= threshold,
+            lambda observer=observer, threshold=threshold: probe.replica_applied(dirs[observer]) >= threshold,
             timeout=60,
             what=f"{observer} applied list_seq ≥ {threshold}",
         )
@@ -280,7 +280,7 @@ def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(provi
         resumed = (probe.snapshot_progress(d) or {}).get("next_chunk", 0)
         threshold = resumed + rng.randint(1, 6)
         node.wait_until(
-            lambda: (
+            lambda d=d, threshold=threshold: (
                 (p := probe.snapshot_progress(d)) is not None
                 and p["next_chunk"] >= threshold
                 or probe.replica_applied(d) > 0

@@ -10,10 +10,11 @@ import grpc
 
 from creditx.pki.files import read_cert, read_key
 from creditx.pki.tls import channel_credentials
-from creditx.v1 import envelope_pb2, exchange_pb2 as pb, exchange_pb2_grpc
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
 from creditx.standard.synth import generate_rows
+from creditx.v1 import envelope_pb2, exchange_pb2_grpc
+from creditx.v1 import exchange_pb2 as pb
 
 TODAY = dt.date.today()
 

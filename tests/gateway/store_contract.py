@@ -5,16 +5,18 @@ Subclass :class:`StoreContract` and provide a ``store`` fixture (see test_store_
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import ClassVar
+
 import pytest
 
 from creditx.gateway.audit.leaves import leaves_for
 from creditx.gateway.ingest.reasons import Outcome
-from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord, SignatureValue
 from creditx.gateway.store.base import SigningCert
-from datetime import datetime, timezone
 
 AT = "2025-01-02T03:04:05.000Z"
-NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def item(seq, outcome=Outcome.ACCEPTED, fp=None, nk="K", version=1, current=True, reason="", stored=True):
@@ -24,19 +26,16 @@ def item(seq, outcome=Outcome.ACCEPTED, fp=None, nk="K", version=1, current=True
         b"payload%d" % seq,
         (SignatureValue("sha256:ab", "ECDSA-P256-SHA256", b"sig"),),
     )
-    d = Decision(
+    checked = Checked(
         seq,
-        outcome,
-        payload_sha=rec.payload_sha,
+        rec.payload_sha,
         fingerprint=fp or b"f%d" % seq,
         natural_key=nk,
         version=version,
-        current=current,
-        reason=reason,
-        stored=stored,
         region="370100",
         record_type="XZCF",
     )
+    d = Decision(seq, outcome, checked, current=current, reason=reason, stored=stored)
     return d, rec
 
 
@@ -45,6 +44,9 @@ def commit(store, node, items, committed):
 
 
 class StoreContract:
+    # The driver's unique-constraint error (a DB-API IntegrityError), set by each implementation's test.
+    integrity_error: ClassVar[type[Exception]]
+
     def test_empty_store(self, store):
         assert store.committed_seq("370100") == 0 and store.decision_for("370100", 1) is None
         assert store.audit_size() == 0 and not store.fingerprint_stored(b"x")
@@ -77,7 +79,7 @@ class StoreContract:
 
     def test_a_failed_commit_leaves_nothing(self, store):
         commit(store, "370100", [item(1)], 1)
-        with pytest.raises(Exception):
+        with pytest.raises(self.integrity_error):
             commit(store, "370100", [item(2), item(1)], 2)  # (node, seq) unique
         assert store.committed_seq("370100") == 1 and store.audit_size() == 1
         assert store.decision_for("370100", 2) is None

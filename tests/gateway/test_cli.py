@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from creditx.demo.procs import creditx_argv
 from creditx.cli.main import main  # the real dispatcher
+from creditx.demo.procs import creditx_argv
 from tests.gateway.push_client import PushClient, payloads
 
 

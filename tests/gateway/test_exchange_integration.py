@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import grpc
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from creditx.gateway.server import Gateway
 from creditx.pki.crl import revoke
 from creditx.pki.files import read_cert, read_key
 from creditx.pki.issue import issue_node
+from creditx.standard.call_status import REASON_KEY, RULE_KEY, reason_from, rule_from
 from creditx.v1 import exchange_pb2 as pb
-from creditx.gateway.server import Gateway
 from tests.gateway.push_client import PushClient, payloads, reseq, signed
 
 ACC, DUP, SUP, REJ = pb.ACCEPTED, pb.DUPLICATE, pb.SUPERSEDED, pb.REJECTED
@@ -94,7 +95,7 @@ def test_dedup_replay_conflict_and_gap(gateway, pki):
 
 
 def test_revoked_peer_is_unauthenticated_and_revoked_signing_key_rejects_records(gateway, gw_dir, pki, tmp_path):
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     extra = issue_node(pki.ca, region="370200", name="revoked-node", at=at, out=tmp_path / "rn")
     c = client(gateway, extra)
     c.handshake()
@@ -111,6 +112,8 @@ def test_revoked_peer_is_unauthenticated_and_revoked_signing_key_rejects_records
     with pytest.raises(grpc.RpcError) as err:
         c.handshake()
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED and "CERT_REVOKED" in err.value.details()
+    assert reason_from(err.value.trailing_metadata(), "") == "CERT_REVOKED"  # SYNC-016, as data
+    assert rule_from(err.value.trailing_metadata()) == "SEC-040"
     c.close()
 
 
@@ -121,6 +124,10 @@ def test_batch_too_large_is_resource_exhausted(gateway, pki):
     with pytest.raises(grpc.RpcError) as err:
         c.push([recs])
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    # SYNC-016: the reason code and rule in trailing metadata; the details keep the v1.0 text form
+    assert dict(err.value.trailing_metadata())[REASON_KEY] == "BATCH_TOO_LARGE"
+    assert dict(err.value.trailing_metadata())[RULE_KEY] == "SYNC-040"
+    assert err.value.details().startswith("BATCH_TOO_LARGE [SYNC-040]: batch ")
     c.close()
 
 

@@ -13,7 +13,7 @@ def rec(seq: int, payload: bytes = b"") -> IncomingRecord:
 
 
 def stored(seq: int, payload: bytes) -> Decision:
-    return Decision(seq, Outcome.ACCEPTED, payload_sha=rec(seq, payload).payload_sha, log_index=seq - 1)
+    return Decision(seq, Outcome.ACCEPTED, Checked(seq, rec(seq, payload).payload_sha), log_index=seq - 1)
 
 
 def test_in_order_records_are_checked_and_expected_advances():

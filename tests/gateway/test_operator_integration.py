@@ -8,7 +8,8 @@ import urllib.request
 import grpc
 
 from creditx.pki.tls import channel_credentials
-from creditx.v1 import operator_pb2 as opb, operator_pb2_grpc
+from creditx.v1 import operator_pb2 as opb
+from creditx.v1 import operator_pb2_grpc
 from tests.gateway.push_client import PushClient, payloads
 
 

@@ -4,25 +4,26 @@ The peer certificate is injected (grpcio-testing has no TLS auth context)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import grpc
 import grpc_testing
 import pytest
 
-from creditx.pki.files import read_cert
-from creditx.pki.tls import FileTrustSource
-from creditx.v1 import exchange_pb2 as pb, operator_pb2 as opb
-from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.config import GatewayConfig
-from creditx.gateway.exchange.pool import CheckPool
+from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
 from creditx.gateway.store.sqlite import SqliteStore
+from creditx.pki.files import read_cert
+from creditx.pki.tls import FileTrustSource
+from creditx.v1 import exchange_pb2 as pb
+from creditx.v1 import operator_pb2 as opb
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 EXCHANGE = pb.DESCRIPTOR.services_by_name["Exchange"]
 OPERATOR = opb.DESCRIPTOR.services_by_name["Operator"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from creditx.gateway.store.sqlite import SqliteStore
@@ -16,7 +18,7 @@ def store(request, tmp_path):
 
 
 class TestSqliteStore(StoreContract, BulkLookupContract):
-    pass
+    integrity_error = sqlite3.IntegrityError
 
 
 def test_commit_survives_reopen(tmp_path):

@@ -11,9 +11,10 @@ import threading
 import grpc
 
 from creditx.pki.tls import channel_credentials
-from creditx.v1 import exchange_pb2, exchange_pb2_grpc, lists_pb2 as lpb, lists_pb2_grpc
 from creditx.standard.record import Record, encode_record
 from creditx.standard.synth import generate_rows
+from creditx.v1 import exchange_pb2, exchange_pb2_grpc, lists_pb2_grpc
+from creditx.v1 import lists_pb2 as lpb
 
 TODAY = dt.date.today()
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 
-from creditx.pki.files import read_cert
-from creditx.v1 import lists_pb2 as lpb
 from creditx.cli.main import main  # the real dispatcher
+from creditx.pki.files import read_cert
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import decode_record
+from creditx.v1 import lists_pb2 as lpb
 from tests.gateway_lists.client import Subscriber, list_rows
 
 

@@ -9,14 +9,15 @@ import datetime as dt
 import grpc
 import pytest
 
-from creditx.pki.files import read_key
-from creditx.v1 import lists_pb2 as lpb
 from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.server import Gateway
+from creditx.pki.files import read_key
 from creditx.standard.canonical import canonicalize
 from creditx.standard.checkpoint import verifier_for, verify_checkpoint
-from creditx.standard.lists.log import list_log_origin, rfc3339_ms
+from creditx.standard.lists.log import list_log_origin
 from creditx.standard.merkle import CompactRange, leaf_hash, verify_consistency
+from creditx.standard.timestamps import rfc3339
+from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 
@@ -33,7 +34,7 @@ def _push(address, pki, region, payloads, start=1):
 def leaf_of(c: lpb.ListChange) -> bytes:
     """DIST-050 leaf hash recomputed from what the wire carries."""
     reason = lpb.RemovalReason.Name(c.reason).removeprefix("REMOVAL_REASON_")
-    at = dt.datetime.fromtimestamp(c.at_unix_ms / 1000, dt.timezone.utc)
+    at = dt.datetime.fromtimestamp(c.at_unix_ms / 1000, dt.UTC)
     return leaf_hash(
         canonicalize(
             {
@@ -44,7 +45,7 @@ def leaf_of(c: lpb.ListChange) -> bytes:
                 "list_type": c.list_type,
                 "change": NAMES[c.kind],
                 "reason": "" if reason == "UNSPECIFIED" else reason,
-                "at": rfc3339_ms(at),
+                "at": rfc3339(at),
             }
         )
     )
@@ -148,8 +149,8 @@ def test_expiry_job_removes_due_entries_with_reason_expired(gateway, gw_dir, pki
     try:
         sub.until(lambda s: s.live and s.through == 4)
         db = gateway.cfg.path(gw_dir, "database")
-        assert ExpiryJob(db, None, lambda: dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)).run() == 0  # not due
-        far = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
+        assert ExpiryJob(db, None, lambda: dt.datetime(2000, 1, 1, tzinfo=dt.UTC)).run() == 0  # not due
+        far = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
         job = ExpiryJob(db, gateway.lists.hub, lambda: far)
         n = job.run()
         sub.until(lambda s: s.through == 4 + n)
@@ -164,3 +165,50 @@ def test_expiry_job_removes_due_entries_with_reason_expired(gateway, gw_dir, pki
         assert n == 4 and job.run() == 0  # every period (MD_GLQX_Z) ended before 2200; nothing due twice
     finally:
         sub.close()
+
+
+def test_list_checkpoint_refuses_a_log_that_shrank_below_its_checkpoint(gw_dir, pki):
+    """AUD-027/DIST-051: the list log's checkpointer is the audit log's; a tree smaller than the
+    latest signed checkpoint is refused (UNAVAILABLE, ROLLBACK) — never answered with the larger
+    stored checkpoint, never signed at the smaller size."""
+    import sqlite3
+
+    gw = Gateway(gw_dir)
+    gw.start()
+    try:
+        _push(
+            gw.address,
+            pki,
+            "370100",
+            [list_payload("370100", r, i + 1) for i, r in enumerate(list_rows("370100", 3, seed=31))],
+        )
+        sub = Subscriber(gw.address, pki.nodes["370200"])
+        signed = sub.stub.GetListCheckpoint(lpb.ListCheckpointRequest(), timeout=10)
+        sub.close()
+        origin, db = list_log_origin(gw.cfg.name), gw.cfg.path(gw_dir, "database")
+    finally:
+        gw.stop(grace=1)
+    v = verifier_for(origin, read_key(gw_dir / "tls" / "signing.key").public_key())
+    assert verify_checkpoint(signed.checkpoint, [v], origin=origin).size == 3
+    conn = sqlite3.connect(str(db))  # someone rewinds the list log to 2 changes
+    with conn:
+        hashes = [r[0] for r in conn.execute("SELECT leaf_hash FROM list_log ORDER BY list_seq LIMIT 2")]
+        cr = CompactRange()
+        cr.extend(hashes)
+        conn.execute("UPDATE list_tree SET frontier = ? WHERE id = 1", (cr.to_bytes(),))
+        conn.execute("DELETE FROM list_log WHERE list_seq = 3")
+    conn.close()
+    gw = Gateway(gw_dir)
+    gw.start()
+    try:
+        sub = Subscriber(gw.address, pki.nodes["370200"])
+        with pytest.raises(grpc.RpcError) as exc:
+            sub.stub.GetListCheckpoint(lpb.ListCheckpointRequest(), timeout=10)
+        sub.close()
+        assert exc.value.code() is grpc.StatusCode.UNAVAILABLE
+        assert "ROLLBACK" in exc.value.details() and "below its signed checkpoint 3" in exc.value.details()
+    finally:
+        gw.stop(grace=1)
+    conn = sqlite3.connect(str(db))
+    assert [r[0] for r in conn.execute("SELECT size FROM list_checkpoints")] == [3]
+    conn.close()

@@ -3,9 +3,9 @@ the chunk byte bound (DIST-071) counts the origins too."""
 
 from __future__ import annotations
 
-from creditx.v1 import lists_pb2 as lpb
 from creditx.standard.fingerprint import fingerprint
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
+from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 
@@ -17,7 +17,7 @@ def _snapshot(sub: Subscriber, **req) -> list[lpb.SnapshotChunk]:
 def _check_parallel(chunks: list[lpb.SnapshotChunk]) -> None:
     for ch in chunks:
         assert len(ch.origins) == len(ch.entries)
-        for e, o in zip(ch.entries, ch.origins):
+        for e, o in zip(ch.entries, ch.origins, strict=True):
             assert o.payload_type == RECORD_PAYLOAD_TYPE and o.signatures
             record = decode_record(o.payload)
             assert fingerprint(record) == e.origin_fingerprint and record.region == e.origin_region
@@ -37,20 +37,23 @@ def test_snapshot_origins_parallel_and_counted_in_chunk_bound(gateway, pki):
         by_id = {ch.entry.entry_id: ch for ch in sub.changes}
         chunks = _snapshot(sub)
         _check_parallel(chunks)
-        got = {e.entry_id: o for ch in chunks for e, o in zip(ch.entries, ch.origins)}
+        got = {e.entry_id: o for ch in chunks for e, o in zip(ch.entries, ch.origins, strict=True)}
         assert {k: o.payload for k, o in got.items()} == {k: ch.origin.payload for k, ch in by_id.items()}
         # at an older list_seq: the envelope of the version current then (the uncorrected one)
         old = _snapshot(sub, at_list_seq=6)
         _check_parallel(old)
         first = sub.changes[0]
-        olds = {e.entry_id: o for ch in old for e, o in zip(ch.entries, ch.origins)}
+        olds = {e.entry_id: o for ch in old for e, o in zip(ch.entries, ch.origins, strict=True)}
         assert olds[first.entry.entry_id].payload == first.origin.payload != got[first.entry.entry_id].payload
         # DIST-071/075: a byte bound of ~2 entries alone forces chunks that hold entry + origin within it
-        one = max(e.ByteSize() + o.ByteSize() for ch in chunks for e, o in zip(ch.entries, ch.origins))
+        one = max(e.ByteSize() + o.ByteSize() for ch in chunks for e, o in zip(ch.entries, ch.origins, strict=True))
         bound = int(one * 1.6)
         small = _snapshot(sub, max_chunk_bytes=bound)
         _check_parallel(small)
         assert len(small) >= 4
-        assert all(sum(e.ByteSize() + o.ByteSize() for e, o in zip(ch.entries, ch.origins)) <= bound for ch in small)
+        assert all(
+            sum(e.ByteSize() + o.ByteSize() for e, o in zip(ch.entries, ch.origins, strict=True)) <= bound
+            for ch in small
+        )
     finally:
         sub.close()

@@ -3,13 +3,11 @@ receive — backlog, then live — with the origin envelope verifiable; filterin
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from creditx.pki.files import read_cert
-from creditx.v1 import lists_pb2 as lpb
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.fingerprint import fingerprint
 from creditx.standard.record import decode_record
+from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 

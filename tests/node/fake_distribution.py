@@ -1,5 +1,5 @@
 """A scriptable fake of the gateway's ``Distribution`` service (lists.proto) for node tests,
-over real mutual TLS on port 0 (STYLE.md §3), and a small list log that builds real changes.
+over real mutual TLS on port 0 (ADR 0016), and a small list log that builds real changes.
 
 :class:`ListLog` turns signed LIST records into changes with the standard's own rules
 (``derive_change``), keeps the state for snapshots and the leaf hashes for checkpoints signed
@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import threading
 from concurrent import futures
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.replica.wire import change_to_pb, entry_to_pb
+from creditx.pki.testing import Pki
+from creditx.standard.call_status import trailing
 from creditx.standard.checkpoint import Checkpoint, sign_checkpoint
 from creditx.standard.envelope import sign_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -29,10 +29,12 @@ from creditx.standard.lists.snapshot import chunk_snapshot
 from creditx.standard.merkle import CompactRange, consistency_proof, root
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 from tests.node.helpers import make_signer
 
 GW_KEY = b"g" * 32  # the gateway's subject key: the node never learns it
-T0 = datetime(2026, 5, 1, 8, 0, 0, 123000, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 8, 0, 0, 123000, tzinfo=UTC)
 BASE = {
     "MD_LX": "SXBZXR",
     "MD_ZT_MC": "济南某某商贸有限公司",
@@ -130,7 +132,10 @@ class FakeDistribution(pb_grpc.DistributionServicer):
     def Subscribe(self, request, context):
         self.subscribes.append(request.from_list_seq)
         if request.from_list_seq < self.snapshot_required_below:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "DIST_SNAPSHOT_REQUIRED [DIST-030]: log truncated")
+            # as a 1.1 gateway: the reason as data (SYNC-016); the text does not name it, so only
+            # a node reading creditx-reason bootstraps (DIST_SNAPSHOT_GONE below is 1.0-style text)
+            context.set_trailing_metadata(trailing("DIST_SNAPSHOT_REQUIRED", "DIST-030"))
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "log truncated")
         seq, sent = request.from_list_seq, 0
         while context.is_active():
             todo = self.log.changes[seq - 1 : seq - 1 + self.batch]
@@ -202,14 +207,14 @@ class FakeDistribution(pb_grpc.DistributionServicer):
         return pb.ReportAppliedResponse(head_list_seq=len(self.log.changes))
 
 
-def serve_distribution(fake: FakeDistribution, pki, extra=None) -> tuple[grpc.Server, str]:
+def serve_distribution(fake: FakeDistribution, pki: Pki, extra=None) -> tuple[grpc.Server, str]:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     pb_grpc.add_DistributionServicer_to_server(fake, server)
     if extra is not None:
         extra(server)
     creds = grpc.ssl_server_credentials(
-        [(pki.gateway_key.read_bytes(), pki.gateway_cert.read_bytes())],
-        root_certificates=pki.ca.read_bytes(),
+        [(pki.gateway.tls_key.read_bytes(), pki.gateway.tls_cert.read_bytes())],
+        root_certificates=pki.ca_cert.read_bytes(),
         require_client_auth=True,
     )
     port = server.add_secure_port("127.0.0.1:0", creds)

@@ -1,5 +1,5 @@
 """A scriptable fake gateway for node tests: exchange.proto over real mutual TLS on port 0
-(STYLE.md §3). It verifies each envelope against the signing certificates presented in the
+(ADR 0016). It verifies each envelope against the signing certificates presented in the
 handshake, decides each source_seq exactly once (re-sends get the stored ack), and can be told
 to drop the stream mid-batch, lose acks after committing, hold acks, reject given records, or
 refuse the handshake."""
@@ -13,10 +13,12 @@ from concurrent import futures
 import grpc
 from cryptography import x509
 
-from creditx.v1 import exchange_pb2, exchange_pb2_grpc
+from creditx.pki.testing import Pki
+from creditx.standard.call_status import trailing
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import decode_record
 from creditx.standard.suites import key_id
+from creditx.v1 import exchange_pb2, exchange_pb2_grpc
 
 
 class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
@@ -30,6 +32,7 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
         self.handshakes: list[exchange_pb2.HandshakeRequest] = []
         self.keys: dict[str, object] = {}
         self.reject: set[int] = set()
+        self.handshake_reason = ""  # creditx-reason of the refusal ("" sends none: v1.0)
         self.drop_after_records: int | None = None  # abort once this many records arrived (one-shot)
         self.lose_next_ack = False  # commit a batch, then abort instead of acking
         self.hold_acks: threading.Event | None = None
@@ -44,6 +47,8 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
 
     def Handshake(self, request, context):
         if self.handshake_error:
+            if self.handshake_reason:  # SYNC-016: the reason as data, not in the details
+                context.set_trailing_metadata(trailing(self.handshake_reason))
             context.abort(self.handshake_error, "scripted refusal")
         self.handshakes.append(request)
         for der in request.signing_certificates:
@@ -107,12 +112,12 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
         return exchange_pb2.HeartbeatResponse(committed_seq=self.committed(), server_time_unix_ms=0)
 
 
-def serve(fake: FakeGateway, pki) -> tuple[grpc.Server, str]:
+def serve(fake: FakeGateway, pki: Pki) -> tuple[grpc.Server, str]:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     exchange_pb2_grpc.add_ExchangeServicer_to_server(fake, server)
     creds = grpc.ssl_server_credentials(
-        [(pki.gateway_key.read_bytes(), pki.gateway_cert.read_bytes())],
-        root_certificates=pki.ca.read_bytes(),
+        [(pki.gateway.tls_key.read_bytes(), pki.gateway.tls_cert.read_bytes())],
+        root_certificates=pki.ca_cert.read_bytes(),
         require_client_auth=True,
     )
     port = server.add_secure_port("127.0.0.1:0", creds)

@@ -7,8 +7,8 @@ import datetime as dt
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from creditx.node.intake import IntakeRow
-from creditx.standard.validation import Violation
 from creditx.standard.envelope import Signer
+from creditx.standard.validation import Violation
 
 TODAY = dt.date(2026, 6, 1)
 

@@ -14,15 +14,14 @@ import time
 import grpc
 import pytest
 
-from creditx.v1 import node_api_pb2 as pb
-from creditx.v1 import node_api_pb2_grpc as pb_grpc
 from creditx.node.app import NodeApp
 from creditx.node.cli import register
+from creditx.pki.testing import make_pki
 from creditx.standard.errors import CreditxError
 from creditx.standard.synth import generate_rows, write_rows
-
+from creditx.v1 import node_api_pb2 as pb
+from creditx.v1 import node_api_pb2_grpc as pb_grpc
 from tests.node.fake_gateway import FakeGateway, serve
-from tests.node.pki import make_test_pki
 
 
 def creditx(*argv: str) -> int:
@@ -39,11 +38,13 @@ def creditx(*argv: str) -> int:
 
 @pytest.fixture
 def node_dir(tmp_path):
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path)
     fake = FakeGateway(max_batch_records=50)
     server, target = serve(fake, pki)
     d = tmp_path / "jinan"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir) == 0
+    assert (
+        creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.nodes["370100"].dir) == 0
+    )
     yield d, fake
     server.stop(None)
 
@@ -58,9 +59,20 @@ def test_init_copies_credentials_with_safe_modes_and_writes_limits(node_dir):
 
 
 def test_init_refuses_a_bad_region_naming_the_setting(tmp_path, capsys):
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path)
     assert (
-        creditx("init", "--dir", tmp_path / "x", "--region", "999999", "--gateway", "h:1", "--certs", pki.node_dir) == 2
+        creditx(
+            "init",
+            "--dir",
+            tmp_path / "x",
+            "--region",
+            "999999",
+            "--gateway",
+            "h:1",
+            "--certs",
+            pki.nodes["370100"].dir,
+        )
+        == 2
     )
     out = capsys.readouterr().out
     assert "region" in out and "hint" in out

@@ -4,15 +4,15 @@ stored only after it verifies against the node's CA for role gateway-signing (SE
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from creditx.node.replica.trust import GATEWAY_SIGNING_CERT, accept_gateway_cert, gateway_signing_keys
 from creditx.pki.identity import IdentityError
 from creditx.pki.testing import make_pki
-from creditx.node.replica.trust import GATEWAY_SIGNING_CERT, accept_gateway_cert, gateway_signing_keys
 
 
 def _der(path) -> bytes:
@@ -30,7 +30,7 @@ def node_dir(tmp_path):
 
 def test_a_verified_gateway_certificate_is_stored_once(node_dir):
     pki, d = node_dir
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert accept_gateway_cert(d, _der(pki.gateway.signing_cert), now) is True
     assert accept_gateway_cert(d, _der(pki.gateway.signing_cert), now) is False
     (key,) = gateway_signing_keys(d)
@@ -43,7 +43,7 @@ def test_a_verified_gateway_certificate_is_stored_once(node_dir):
 @pytest.mark.parametrize("which", ["node-signing", "gateway-tls", "foreign-ca"])
 def test_a_wrong_certificate_is_refused_and_the_stored_one_kept(node_dir, tmp_path, which):
     pki, d = node_dir
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     accept_gateway_cert(d, _der(pki.gateway.signing_cert), now)
     before = (d / GATEWAY_SIGNING_CERT).read_bytes()
     wrong = {

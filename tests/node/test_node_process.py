@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
+from creditx.pki.testing import make_pki
 from tests.node.fake_gateway import FakeGateway, serve
-from tests.node.pki import make_test_pki
 from tests.node.test_cli_app import _synth_file, _wait_for, creditx
 
 pytestmark = pytest.mark.slow
@@ -33,11 +33,13 @@ def _start(d):
 
 @pytest.fixture
 def setup(tmp_path):
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path)
     fake = FakeGateway(max_batch_records=10, max_in_flight=1)
     server, target = serve(fake, pki)
     d = tmp_path / "node"
-    assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir) == 0
+    assert (
+        creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.nodes["370100"].dir) == 0
+    )
     yield d, fake, tmp_path
     if fake.hold_acks:
         fake.hold_acks.set()

@@ -16,14 +16,14 @@ import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.replica.checkpoints import CheckpointChecker
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.store import NodeStore
 from creditx.standard.checkpoint import Checkpoint, CheckpointError, sign_checkpoint
 from creditx.standard.lists.log import list_log_origin
 from creditx.standard.merkle import CompactRange, consistency_proof, root
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 
 ORIGIN = list_log_origin("gateway")
 KEY = ec.generate_private_key(ec.SECP256R1())

@@ -5,47 +5,37 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 
-from creditx.v1 import exchange_pb2_grpc
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.app import NodeApp
 from creditx.node.config import Department
-from creditx.node.replica.checkpoints import CheckpointChecker
 from creditx.node.replica.sinks import SINK_CURSORS, drain
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.store import NodeStore
+from creditx.pki.testing import make_pki
 from creditx.standard.identifiers import id_check_char
+from creditx.v1 import exchange_pb2_grpc
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 from tests.node.fake_distribution import USCCS, FakeDistribution, ListLog, serve_distribution
 from tests.node.fake_gateway import FakeGateway
-from tests.node.pki import TestPki
 from tests.node.test_cli_app import creditx
 from tests.node.test_replica_follow import wait_for
 
 PERSON = "37010219900101123" + id_check_char("37010219900101123")
 
 
-def _provincial_pki(root):
-    """A PKI from the real CA code, so the gateway's checkpoint key is a verifiable
-    gateway-signing certificate (creditx.node.replica.trust refuses anything else)."""
-    from creditx.pki.testing import make_pki
-
-    pki = make_pki(root)
-    return pki, TestPki(pki.ca_cert, pki.gateway.tls_cert, pki.gateway.tls_key, pki.nodes["370100"].dir)
-
-
 @pytest.fixture
 def running(tmp_path):
-    provincial, pki = _provincial_pki(tmp_path / "pki")
+    # The gateway's checkpoint key is a verifiable gateway-signing certificate
+    # (creditx.node.replica.trust refuses anything else).
+    pki = make_pki(tmp_path)
     log = ListLog()
     fake = FakeDistribution(log)
-    fake.signing_key = serialization.load_pem_private_key(provincial.gateway.signing_key.read_bytes(), None)
+    fake.signing_key = serialization.load_pem_private_key(pki.gateway.signing_key.read_bytes(), None)
     server, target = serve_distribution(
         fake, pki, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s)
     )
@@ -60,7 +50,7 @@ def running(tmp_path):
             "--gateway",
             target,
             "--certs",
-            pki.node_dir,
+            pki.nodes["370100"].dir,
             "--gateway-server-name",
             "localhost",
         )
@@ -69,7 +59,7 @@ def running(tmp_path):
     cfg = json.loads((d / "node.json").read_text())
     cfg["departments"] = [{"name": "court", "list_types": ["SXBZXR"], "jsonl": "feeds/court.jsonl"}, {"name": "all"}]
     (d / "node.json").write_text(json.dumps(cfg))
-    (d / "gateway-signing.crt").write_bytes(provincial.gateway.signing_cert.read_bytes())
+    (d / "gateway-signing.crt").write_bytes(pki.gateway.signing_cert.read_bytes())
     cs = [log.add(i) for i in range(4)] + [log.add(5, list_type="JYYC")]
     log.push(
         log.record(
@@ -103,9 +93,7 @@ def _check(stub, **subject):
 def test_check_feed_sink_and_removal(running, capsys):
     d, log, fake, cs, app, stub = running
     assert wait_for(lambda: app.replica.applied() == 6)
-    t0 = time.perf_counter()
     a = _check(stub, uscc=USCCS[0])
-    assert time.perf_counter() - t0 < 0.5
     assert [e.list_type for e in a.memberships] == ["SXBZXR", "SXBZXR"] and a.applied_list_seq == 6 and not a.stale
     assert a.memberships[0].authority and a.memberships[0].basis and a.memberships[0].listed_on == "2024-01-10"
     p = _check(stub, person=PERSON)  # found by the node's own keyed hash of the origin's ID (NODE-041)

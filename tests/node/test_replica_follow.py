@@ -6,15 +6,15 @@ import threading
 
 import pytest
 
-from creditx.pki.tls import channel_credentials
 from creditx.node.replica.follower import Follower, FollowPolicy
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.subjects import question
 from creditx.node.store import NodeStore
 from creditx.node.sync.client import ChannelSettings
+from creditx.pki.testing import make_pki
+from creditx.pki.tls import channel_credentials
 from creditx.standard.lists.lifecycle import ListError, State
 from tests.node.fake_distribution import USCCS, FakeDistribution, ListLog, serve_distribution
-from tests.node.pki import make_test_pki
 from tests.node.test_cli_app import _wait_for as wait_for
 
 SUBJECT_KEY = b"n" * 32
@@ -22,7 +22,7 @@ SUBJECT_KEY = b"n" * 32
 
 @pytest.fixture
 def gw(tmp_path):
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path)
     log = ListLog()
     fake = FakeDistribution(log)
     server, target = serve_distribution(fake, pki)
@@ -34,7 +34,11 @@ class Node:
     def __init__(self, path, pki, target, **policy):
         self.store = NodeStore(path)
         self.replica = ReplicaStore(self.store, SUBJECT_KEY)
-        creds = channel_credentials(pki.node_dir / "ca.crt", pki.node_dir / "auth.crt", pki.node_dir / "auth.key")
+        creds = channel_credentials(
+            pki.nodes["370100"].dir / "ca.crt",
+            pki.nodes["370100"].dir / "auth.crt",
+            pki.nodes["370100"].dir / "auth.key",
+        )
         self.channel = ChannelSettings(target, creds, "localhost").open()
         self.follower = Follower(
             self.replica, lambda: self.channel, FollowPolicy(backoff_base_s=0.01, backoff_cap_s=0.05, **policy)

@@ -8,12 +8,12 @@ import threading
 
 import pytest
 
-from creditx.v1 import exchange_pb2_grpc
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.store import NodeStore
+from creditx.pki.testing import make_pki
+from creditx.v1 import exchange_pb2_grpc
 from tests.node.fake_distribution import FakeDistribution, ListLog, serve_distribution
 from tests.node.fake_gateway import FakeGateway
-from tests.node.pki import make_test_pki
 from tests.node.test_cli_app import creditx
 from tests.node.test_node_process import _start
 from tests.node.test_replica_follow import wait_for
@@ -31,7 +31,7 @@ def _progress(d):
 
 
 def test_sigkill_mid_snapshot_resumes_from_next_chunk(tmp_path):
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path)
     log = ListLog()
     for i in range(9):
         log.add(i)
@@ -52,7 +52,7 @@ def test_sigkill_mid_snapshot_resumes_from_next_chunk(tmp_path):
             "--gateway",
             target,
             "--certs",
-            pki.node_dir,
+            pki.nodes["370100"].dir,
             "--gateway-server-name",
             "localhost",
         )

@@ -9,13 +9,13 @@ from dataclasses import replace
 
 import pytest
 
-from creditx.v1 import lists_pb2 as pb
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.subjects import question
 from creditx.node.replica.wire import chunk_from_pb, entry_to_pb, envelope_to_pb
 from creditx.node.store import NodeStore
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.snapshot import SnapshotChunk
+from creditx.v1 import lists_pb2 as pb
 from tests.node.fake_distribution import USCCS, ListLog
 
 KEY = b"k" * 32

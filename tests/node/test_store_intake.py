@@ -8,7 +8,6 @@ from creditx.node.intake import check_row, ingest
 from creditx.node.store import MIGRATIONS, AckRow, NodeStore
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
-
 from tests.node.helpers import TODAY, cf_row, make_signer, needs_name
 
 

@@ -14,11 +14,10 @@ from creditx.node.intake import ingest
 from creditx.node.store import NodeStore
 from creditx.node.sync.client import ChannelSettings, SyncRunner
 from creditx.node.sync.state import State, SyncMachine, SyncPolicy
+from creditx.pki.testing import make_pki
 from creditx.standard.envelope import Signer
-
 from tests.node.fake_gateway import FakeGateway, serve
 from tests.node.helpers import TODAY, cf_row, needs_name
-from tests.node.pki import make_test_pki
 
 
 class Clock:
@@ -33,18 +32,18 @@ class Clock:
 
 @pytest.fixture
 def env(tmp_path):
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path)
     fake = FakeGateway(max_batch_records=100, max_in_flight=2)
     server, target = serve(fake, pki)
     store = NodeStore(tmp_path / "node.db")
-    signer = Signer(serialization.load_pem_private_key((pki.node_dir / "signing.key").read_bytes(), None))
-    cert_der = x509.load_pem_x509_certificate((pki.node_dir / "signing.crt").read_bytes()).public_bytes(
+    signer = Signer(serialization.load_pem_private_key((pki.nodes["370100"].dir / "signing.key").read_bytes(), None))
+    cert_der = x509.load_pem_x509_certificate((pki.nodes["370100"].dir / "signing.crt").read_bytes()).public_bytes(
         serialization.Encoding.DER
     )
     creds = grpc.ssl_channel_credentials(
-        (pki.node_dir / "ca.crt").read_bytes(),
-        (pki.node_dir / "auth.key").read_bytes(),
-        (pki.node_dir / "auth.crt").read_bytes(),
+        (pki.nodes["370100"].dir / "ca.crt").read_bytes(),
+        (pki.nodes["370100"].dir / "auth.key").read_bytes(),
+        (pki.nodes["370100"].dir / "auth.crt").read_bytes(),
     )
     settings = ChannelSettings(target, creds, rpc_timeout=5)
     clock = Clock()
@@ -180,6 +179,16 @@ def test_refused_handshake_backs_off_for_the_cap(env):
     assert r.sync_once() is State.BACKOFF
     assert r.machine.retry_at == clock.t + 30
     assert "PERMISSION_DENIED" in store.get_state()["last_error"]
+    assert store.get_state()["last_error_reason"] == ""  # a refusal without a reason code (v1.0, no leading code)
+
+
+def test_the_gateways_reason_code_is_read_from_trailing_metadata(env):
+    fake, store, runner, add, _ = env
+    add(1)
+    fake.handshake_error, fake.handshake_reason = grpc.StatusCode.UNAUTHENTICATED, "CERT_REVOKED"
+    assert runner().sync_once() is State.BACKOFF
+    st = store.get_state()
+    assert st["last_error_reason"] == "CERT_REVOKED" and "CERT_REVOKED" not in st["last_error"]
 
 
 def test_unreachable_gateway_is_reported(env, tmp_path):

@@ -1,16 +1,23 @@
-"""Signed checkpoints of the audit log: sign, store, serve, and fail closed when sealing fails.
+"""Signed checkpoints of the gateway's two logs: sign, store, serve, and fail closed when sealing fails.
+
+One class, :class:`Checkpointer`, for both the audit log (chapter 06) and the list log
+(DIST-051/052). What differs between them is a :class:`SignedLog`: the table the checkpoints
+are stored in and how the committed tree's frontier and proofs are read. :data:`AUDIT_LOG` is
+defined here, the list log's in :mod:`creditx.gateway.lists.checkpoint`.
 
 The gateway signs a C2SP checkpoint (AUD-020/021) of the tree as committed — origin
-``<gateway name>/audit/v1``, size, root — with its signing key (ECDSA P-256 from the
-provincial CA, AUD-024), key name = origin (AUD-027). Every checkpoint is stored in table
-``checkpoints`` (size → root, note). Signing happens on a schedule (:meth:`Checkpointer.tick`,
-the scheduler's job body), on demand, and for push receipts (:meth:`Checkpointer.covering`).
+``<gateway name>/audit/v1`` or ``<gateway name>/lists/v1``, size, root — with its signing key
+(ECDSA P-256 from the provincial CA, AUD-024), key name = origin (AUD-027). Every checkpoint is
+stored (size → root, note). Signing happens on a schedule (:meth:`Checkpointer.tick`, the
+scheduler's job body), on demand, and for push receipts (:meth:`Checkpointer.covering`).
 
 Invariants:
 
-* AUD-027: the size signed is the committed tree size, read in one transaction with its
-  frontier, so sizes only grow and there is one root per size; a smaller size than the latest
-  stored one is refused (``ROLLBACK``) rather than signed.
+* AUD-027: the size signed is the committed tree size, read in one write transaction with its
+  frontier, so sizes only grow and there is one root per size; a stored checkpoint of that
+  size is reused, never re-signed; a tree smaller than the latest stored checkpoint is refused
+  (``ROLLBACK``, :class:`creditx.standard.errors.UnavailableError`) rather than signed or
+  answered with the larger stored one.
 * Fail closed (X-Road's rule): when no checkpoint could be signed for longer than
   ``grace_s``, :meth:`Checkpointer.refusal` gives the reason and the Exchange servicer answers
   pushes with UNAVAILABLE until a signature succeeds again (AUD-040).
@@ -31,6 +38,8 @@ from pathlib import Path
 from creditx.gateway.audit import log as audit_log
 from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verifier_for
 from creditx.standard.errors import UnavailableError
+from creditx.standard.merkle import CompactRange
+from creditx.standard.timestamps import rfc3339
 
 
 def origin_for(gateway_name: str) -> str:
@@ -46,14 +55,28 @@ class StoredCheckpoint:
     signed_at: str
 
 
+@dataclass(frozen=True)
+class SignedLog:
+    """What the Checkpointer needs to know of one log: where its checkpoints are stored
+    (a table ``size, root, note, signed_at``) and how its committed frontier is read."""
+
+    table: str
+    frontier: Callable[[sqlite3.Connection], CompactRange]
+    consistency: Callable[[sqlite3.Connection, int, int], list[bytes]]  # (conn, old, new) -> RFC 9162 proof
+    rule: str  # the requirement a refused (shrunk) tree breaks, for the message
+
+
+AUDIT_LOG = SignedLog("checkpoints", audit_log.frontier, audit_log.consistency, "AUD-027")
+
+
 def open_db(path: Path | str) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
 
 
-def latest(conn: sqlite3.Connection) -> StoredCheckpoint | None:
-    row = conn.execute("SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+def latest(conn: sqlite3.Connection, table: str = AUDIT_LOG.table) -> StoredCheckpoint | None:
+    row = conn.execute(f"SELECT size, root, note, signed_at FROM {table} ORDER BY size DESC LIMIT 1").fetchone()
     return StoredCheckpoint(*row) if row else None
 
 
@@ -72,9 +95,11 @@ class Checkpointer:
         clock: Callable[[], datetime],
         *,
         grace_s: float = 300.0,
+        log: SignedLog = AUDIT_LOG,
     ) -> None:
         self.conn = open_db(db_path)
         self.origin = origin
+        self.log = log
         self.load_key = load_key
         self.clock = clock
         self.grace = timedelta(seconds=grace_s)
@@ -85,33 +110,15 @@ class Checkpointer:
     # --- signing ----------------------------------------------------------------------------
 
     def sign_now(self) -> StoredCheckpoint:
-        """Sign and store a checkpoint of the committed tree (or return the stored one of that size)."""
-        from creditx.gateway.audit.leaves import rfc3339
-
+        """Sign and store a checkpoint of the committed tree (or return the stored one of that
+        size); refuses a tree smaller than the latest stored checkpoint (AUD-027 ROLLBACK)."""
         with self.lock:
             now = self.clock()
             try:
                 key = self.load_key()
-                self.conn.execute("BEGIN")
+                self.conn.execute("BEGIN IMMEDIATE")  # frontier and insert in one write transaction
                 try:
-                    cr = audit_log.frontier(self.conn)
-                    prev = latest(self.conn)
-                    if prev is not None and prev.size > cr.size:
-                        raise UnavailableError(
-                            f"AUD-027 ROLLBACK: tree size {cr.size} is below checkpoint {prev.size}",
-                            hint="the audit tables were altered: run `creditx gateway audit verify`",
-                        )
-                    if prev is not None and prev.size == cr.size:
-                        self.conn.execute("COMMIT")
-                        self._ok(now)
-                        return prev
-                    cp = Checkpoint(self.origin, cr.size, cr.root())
-                    note = sign_checkpoint(cp, self.origin, key)
-                    stored = StoredCheckpoint(cp.size, cp.root_hash, note, rfc3339(now))
-                    self.conn.execute(
-                        "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?,?,?,?)",
-                        (stored.size, stored.root, stored.note, stored.signed_at),
-                    )
+                    stored = self._sign_in_transaction(key, now)
                     self.conn.execute("COMMIT")
                 except BaseException:
                     self.conn.execute("ROLLBACK")
@@ -121,6 +128,25 @@ class Checkpointer:
                 raise
             self._ok(now)
             return stored
+
+    def _sign_in_transaction(self, key: object, now: datetime) -> StoredCheckpoint:
+        cr = self.log.frontier(self.conn)
+        prev = latest(self.conn, self.log.table)
+        if prev is not None and prev.size > cr.size:
+            raise UnavailableError(
+                f"{self.log.rule} ROLLBACK: tree size {cr.size} of {self.origin} is below "
+                f"its signed checkpoint {prev.size}",
+                hint="the log's tables were altered: run `creditx gateway audit verify`",
+            )
+        if prev is not None and prev.size == cr.size:
+            return prev
+        cp = Checkpoint(self.origin, cr.size, cr.root())
+        stored = StoredCheckpoint(cp.size, cp.root_hash, sign_checkpoint(cp, self.origin, key), rfc3339(now))
+        self.conn.execute(
+            f"INSERT INTO {self.log.table} (size, root, note, signed_at) VALUES (?,?,?,?)",
+            (stored.size, stored.root, stored.note, stored.signed_at),
+        )
+        return stored
 
     def _ok(self, now: datetime) -> None:
         self.last_ok, self.last_error = now, ""
@@ -136,7 +162,7 @@ class Checkpointer:
         """A signed checkpoint note covering the first ``size`` leaves, for a push receipt;
         "" when none can be signed now (the failure is recorded for fail-closed)."""
         with self.lock:
-            cp = latest(self.conn)
+            cp = latest(self.conn, self.log.table)
         if cp is not None and cp.size >= size:
             return cp.note
         try:
@@ -158,10 +184,12 @@ class Checkpointer:
         )
 
     def status(self) -> dict:
-        cp = latest(self.conn)
+        with self.lock:
+            cp = latest(self.conn, self.log.table)
+            size = self.log.frontier(self.conn).size
         return {
             "origin": self.origin,
-            "tree_size": audit_log.tree_size(self.conn),
+            "tree_size": size,
             "checkpoint_size": cp.size if cp else 0,
             "checkpoint_signed_at": cp.signed_at if cp else "",
             "last_ok": self.last_ok.isoformat(),
@@ -172,11 +200,46 @@ class Checkpointer:
     def verifier(self) -> NoteVerifier:
         return verifier_for(self.origin, self.load_key().public_key())
 
+    # --- reads for the servicers (AUD-010, AUD-012, AUD-040, DIST-052) ------------------------
+
+    def current(self, *, fresh: bool = False) -> StoredCheckpoint:
+        """The latest stored checkpoint; signed now when ``fresh`` or when none is stored yet."""
+        if not fresh:
+            with self.lock:
+                stored = latest(self.conn, self.log.table)
+            if stored is not None:
+                return stored
+        return self.sign_now()
+
+    def inclusion(self, index: int | None = None, size: int = 0, *, fingerprint: bytes | None = None) -> dict:
+        """Audit log: proof of leaf ``index`` — or of the first leaf of the record with
+        ``fingerprint`` (KeyError if none) — at ``size`` (0: the latest checkpoint's)."""
+        with self.lock:
+            if fingerprint is not None:
+                index = leaf_index_of(self.conn, fingerprint)
+            return inclusion_for(self.conn, index or 0, size)
+
+    def consistency(self, old_size: int, new_size: int = 0) -> dict:
+        """Proof that the tree of ``old_size`` is a prefix of ``new_size`` (0: the latest
+        checkpoint's size), with the signed note of ``new_size`` when one is stored."""
+        with self.lock:
+            if not new_size:
+                cp = latest(self.conn, self.log.table)
+                new_size = cp.size if cp else self.log.frontier(self.conn).size
+            row = self.conn.execute(f"SELECT note FROM {self.log.table} WHERE size = ?", (new_size,)).fetchone()
+            return {
+                "old_size": old_size,
+                "new_size": new_size,
+                "hashes": self.log.consistency(self.conn, old_size, new_size),
+                "checkpoint": row[0] if row else "",
+            }
+
     def close(self) -> None:
-        self.conn.close()
+        with self.lock:
+            self.conn.close()
 
 
-# --- proofs for the servicer and the CLI (AUD-010, AUD-012) ----------------------------------
+# --- audit-log inclusion proofs for the servicer and the CLI (AUD-010) ----------------------------------
 
 
 def note_at(conn: sqlite3.Connection, size: int) -> str:
@@ -213,14 +276,4 @@ def inclusion_for(conn: sqlite3.Connection, index: int, size: int = 0) -> dict:
         "hashes": hashes,
         "leaf_data": row[0] if row else b"",
         "checkpoint": note_at(conn, size),
-    }
-
-
-def consistency_for(conn: sqlite3.Connection, old_size: int, new_size: int = 0) -> dict:
-    new_size = _default_size(conn, new_size)
-    return {
-        "old_size": old_size,
-        "new_size": new_size,
-        "hashes": audit_log.consistency(conn, old_size, new_size),
-        "checkpoint": note_at(conn, new_size),
     }

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+from datetime import UTC
 from pathlib import Path
 
 from creditx.cli.output import add_json_flag, print_json
@@ -115,10 +116,10 @@ def cmd_proof(args) -> int:
 
 
 def cmd_checkpoint(args) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from creditx.pki.files import read_key
     from creditx.gateway.audit.checkpoints import Checkpointer
+    from creditx.pki.files import read_key
 
     cfg, conn, origin = _open(args)
     conn.close()
@@ -126,7 +127,7 @@ def cmd_checkpoint(args) -> int:
         cfg.path(args.dir, "database"),
         origin,
         lambda: read_key(cfg.path(args.dir, "signing_key")),
-        lambda: datetime.now(timezone.utc),
+        lambda: datetime.now(UTC),
     )
     try:
         stored = cp.sign_now()

@@ -131,7 +131,7 @@ def export_bundle(conn: sqlite3.Connection, origin: str, verifier_key: str, sign
     cps = _checkpoints(conn)
     consistency = [
         {"old": a.size, "new": b.size, "hashes": [h.hex() for h in audit_log.consistency(conn, a.size, b.size)]}
-        for a, b in zip(cps, cps[1:])
+        for a, b in zip(cps, cps[1:], strict=False)
     ]
     inclusion = []
     if cps:

@@ -15,30 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision
+from creditx.standard.canonical import canonicalize
+from creditx.standard.timestamps import rfc3339
 
 _VERBATIM = re.compile(r"[0-9A-Za-z_.:+\-]*")  # no character JCS would escape
 _TEMPLATE = b'{"at":"%s","decision":"%s","fp":"%s","kind":"record","node":"%s","reason":"%s","seq":%d}'
 _OUTCOME_NAME = {o: o.name.encode() for o in Outcome}
 _EXACT_INT = 1 << 53
-
-
-def rfc3339(at: datetime) -> str:
-    """UTC, second precision with milliseconds, ``Z`` suffix (RFC 3339 §5.6)."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
-
-
-def _canonicalize(obj) -> bytes:
-    try:
-        from creditx.standard.canonical import canonicalize
-    except ImportError:  # until creditx.standard.canonical lands: same bytes for this ASCII/str/int shape
-        import json
-
-        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-    return canonicalize(obj)
 
 
 def leaf_data(decision: Decision, node: str, at: str) -> bytes:
@@ -59,7 +46,7 @@ def leaf_data(decision: Decision, node: str, at: str) -> bytes:
             reason.encode(),
             seq,
         )
-    return _canonicalize(
+    return canonicalize(
         {
             "kind": "record",
             "fp": decision.fingerprint.hex(),
@@ -72,11 +59,6 @@ def leaf_data(decision: Decision, node: str, at: str) -> bytes:
     )
 
 
-def leaf_hash(data: bytes) -> bytes:
-    """RFC 9162 §2.1.1: MTH of one entry = SHA-256(0x00 || entry)."""
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
 def leaves_for(decisions: list[Decision], node: str, at: datetime) -> list[tuple[bytes, bytes]]:
     """(leaf_data, leaf_hash) for every decision that is stored, in order."""
     stamp = rfc3339(at)
@@ -85,5 +67,5 @@ def leaves_for(decisions: list[Decision], node: str, at: datetime) -> list[tuple
     for d in decisions:
         if d.stored:
             data = leaf_data(d, node, stamp)
-            out.append((data, sha256(b"\x00" + data).digest()))  # leaf_hash, inlined
+            out.append((data, sha256(b"\x00" + data).digest()))  # creditx.standard.merkle.leaf_hash, inlined
     return out

@@ -26,9 +26,9 @@ from creditx.standard.merkle import (
     SubtreeLookup,
     consistency_proof_from,
     inclusion_proof_from,
+    root_from,
 )
 from creditx.standard.merkle import root as mth
-from creditx.standard.merkle import root_from
 
 NODE_LEVEL = 4
 

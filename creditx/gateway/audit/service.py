@@ -1,19 +1,27 @@
 """The ``creditx.v1.Audit`` servicer: checkpoints and proofs (standard chapter 06).
 
-Translates requests into calls on :class:`creditx.gateway.audit.checkpoints.Checkpointer` and the proof
-helpers, and maps errors to status codes in one place: an unknown fingerprint is NOT_FOUND,
+Translates requests into calls on :class:`creditx.gateway.audit.checkpoints.Checkpointer` and
+maps its errors through :mod:`creditx.gateway.call_errors`: an unknown fingerprint is NOT_FOUND,
 a size or index out of range INVALID_ARGUMENT, a signing failure UNAVAILABLE.
 """
 
 from __future__ import annotations
 
-import grpc
-
+from creditx.gateway.audit.checkpoints import Checkpointer
+from creditx.gateway.call_errors import BatchError, abort
+from creditx.standard.merkle import ProofError
 from creditx.v1 import audit_pb2 as pb
 from creditx.v1 import audit_pb2_grpc
-from creditx.gateway.audit import checkpoints as cps
-from creditx.gateway.audit.checkpoints import Checkpointer
-from creditx.standard.merkle import ProofError
+
+
+def _proof_error(exc: ProofError) -> BatchError:
+    return BatchError(
+        "INVALID_ARGUMENT",
+        exc.reason,
+        exc.message.removeprefix(f"{exc.rule} {exc.reason}: "),
+        rule=exc.rule,
+        hint=exc.hint,
+    )
 
 
 class AuditServicer(audit_pb2_grpc.AuditServicer):
@@ -22,33 +30,36 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
 
     def GetCheckpoint(self, request, context):
         try:
-            with self.cp.lock:
-                stored = None if request.fresh else cps.latest(self.cp.conn)
-            if stored is None:
-                stored = self.cp.sign_now()
+            stored = self.cp.current(fresh=request.fresh)
             key = self.cp.verifier().to_string()
         except Exception as exc:  # key unreadable, database busy: the caller may retry
-            context.abort(grpc.StatusCode.UNAVAILABLE, f"AUD-040 CHECKPOINT_UNAVAILABLE: {exc}")
+            abort(
+                context,
+                BatchError("UNAVAILABLE", "CHECKPOINT_UNAVAILABLE", str(exc), rule="AUD-040", hint="retry later"),
+            )
         return pb.CheckpointResponse(
             note=stored.note, tree_size=stored.size, root_hash=stored.root, verifier_key=key, refusal=self.cp.refusal()
         )
 
     def GetInclusionProof(self, request, context):
         try:
-            with self.cp.lock:
-                if request.WhichOneof("leaf") == "fingerprint":
-                    index = cps.leaf_index_of(self.cp.conn, bytes(request.fingerprint))
-                else:
-                    index = request.index
-                p = cps.inclusion_for(self.cp.conn, index, request.tree_size)
+            if request.WhichOneof("leaf") == "fingerprint":
+                p = self.cp.inclusion(size=request.tree_size, fingerprint=bytes(request.fingerprint))
+            else:
+                p = self.cp.inclusion(request.index, request.tree_size)
         except KeyError:
-            context.abort(
-                grpc.StatusCode.NOT_FOUND,
-                f"AUD-010 NOT_FOUND: no leaf for fingerprint "
-                f"{bytes(request.fingerprint).hex()}; check it against your ack",
+            abort(
+                context,
+                BatchError(
+                    "NOT_FOUND",
+                    "NOT_FOUND",
+                    f"no leaf for fingerprint {bytes(request.fingerprint).hex()}",
+                    rule="AUD-010",
+                    hint="check it against your ack",
+                ),
             )
         except ProofError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.diagnostics())
+            abort(context, _proof_error(exc))
         return pb.InclusionProofResponse(
             index=p["index"],
             tree_size=p["tree_size"],
@@ -59,10 +70,9 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
 
     def GetConsistencyProof(self, request, context):
         try:
-            with self.cp.lock:
-                p = cps.consistency_for(self.cp.conn, request.old_size, request.new_size)
+            p = self.cp.consistency(request.old_size, request.new_size)
         except ProofError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.diagnostics())
+            abort(context, _proof_error(exc))
         return pb.ConsistencyProofResponse(
             old_size=p["old_size"], new_size=p["new_size"], hashes=p["hashes"], checkpoint=p["checkpoint"]
         )

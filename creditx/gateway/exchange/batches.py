@@ -1,5 +1,5 @@
 """One pushed batch from triage to commit: the handler between the Exchange servicer and the
-pure rules (STYLE.md 4). No gRPC here; the store, the worker pool and the clock are injected.
+pure rules (ADR 0003). No gRPC here; the store, the worker pool and the clock are injected.
 
 ``start`` (sequence triage + submitting checks to workers) and ``finish`` (dedup, audit
 leaves, one transaction, replays resolved from the store) are separate so that the servicer
@@ -16,12 +16,12 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from creditx.gateway.audit.leaves import leaves_for, rfc3339
+from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.ingest.check import CheckJob, KeyGrant
 from creditx.gateway.ingest.dedup import decide
-from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.sequence import triage
-from creditx.gateway.ingest.values import Decision, IncomingRecord
+from creditx.gateway.ingest.values import Decision, IncomingRecord, unchecked
 from creditx.gateway.store.base import GatewayStore
 
 
@@ -67,7 +67,7 @@ class BatchIngest:
         def lookup(seq: int) -> Decision | None:
             sha = in_flight(seq)
             if sha is not None:  # resolved from the store in finish(), after its batch commits
-                return Decision(seq, Outcome.ACCEPTED, payload_sha=sha)
+                return Decision(seq, Outcome.ACCEPTED, unchecked(seq, sha))
             return self.store.decision_for(node, seq)
 
         t = triage(records, expected_after, lookup)
@@ -83,12 +83,14 @@ class BatchIngest:
         versions = self.store.current_versions([c.natural_key for c in ok])
         decided = decide(checked, fps.__contains__, versions.get)
         by_pos = dict(p.settled)
-        by_pos.update(zip(p.positions, decided))
+        by_pos.update(zip(p.positions, decided, strict=True))
         ordered = [by_pos[i] for i in range(len(p.records))]
         now = self.clock()
         leaves = leaves_for(ordered, p.node, now) if self.audit else None
         committed = max(p.next_expected - 1, self.store.committed_seq(p.node))
-        done = self.store.commit_batch(p.node, list(zip(ordered, p.records)), leaves, committed, rfc3339(now))
+        done = self.store.commit_batch(
+            p.node, list(zip(ordered, p.records, strict=True)), leaves, committed, rfc3339(now)
+        )
         # SYNC-013: a replay answers with the stored decision (also one made earlier in this batch).
         out = []
         for d in done:

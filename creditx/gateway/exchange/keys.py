@@ -16,10 +16,10 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives import serialization
 
-from creditx.pki.identity import IdentityError, TrustStore, parse_certificate, verify
-from creditx.pki.profiles import NODE_SIGNING, key_id
 from creditx.gateway.ingest.check import KeyGrant
 from creditx.gateway.store.base import SigningCert
+from creditx.pki.identity import IdentityError, TrustStore, parse_certificate, verify
+from creditx.pki.profiles import NODE_SIGNING, key_id
 
 
 def _spki(cert) -> bytes:

@@ -24,7 +24,6 @@ from dataclasses import replace
 from creditx.gateway.ingest.check import CheckJob, check_job
 from creditx.gateway.ingest.values import Checked
 
-
 PR_SET_PDEATHSIG = 1
 
 

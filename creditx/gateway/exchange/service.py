@@ -15,17 +15,17 @@ from datetime import datetime
 
 import grpc
 
-from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
-from creditx.pki.profiles import NODE_AUTH
-from creditx.v1 import exchange_pb2 as pb
-from creditx.v1 import exchange_pb2_grpc
-from creditx.gateway.audit.leaves import rfc3339
-from creditx.gateway.exchange.batches import BatchIngest
+from creditx.gateway.call_errors import BatchError, abort, from_identity
 from creditx.gateway.config import GatewayConfig
-from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.presence import Presence
-from creditx.gateway.call_errors import BatchError, abort, from_identity
+from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
+from creditx.pki.profiles import NODE_AUTH
+from creditx.standard.timestamps import rfc3339
+from creditx.v1 import exchange_pb2 as pb
+from creditx.v1 import exchange_pb2_grpc
 
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes:
@@ -50,6 +50,7 @@ def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
             "BATCH_TOO_LARGE",
             f"batch {req.batch_id} has {len(req.records)} records, the limit is {max_records} "
             "(HandshakeResponse.max_batch_records); split it",
+            rule="SYNC-040",
         )
     out = []
     for i, r in enumerate(req.records):
@@ -58,6 +59,7 @@ def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
                 "INVALID_ARGUMENT",
                 "BATCH_MALFORMED",
                 f"records[{i}] of batch {req.batch_id}: source_seq must be >= 1 and an envelope is required (SYNC-010)",
+                rule="SYNC-040",
             )
         e = r.envelope
         out.append(
@@ -170,7 +172,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 BatchError(
                     "ABORTED",
                     "STREAM_BUSY",
-                    f"another Push stream of {node} is open; one stream per node (SYNC-015), retry after it closes",
+                    f"another Push stream of {node} is open; one stream per node, retry after it closes",
+                    rule="SYNC-015",
                 ),
             )
         self.presence.open(node, self.clock())
@@ -200,7 +203,12 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                         )
                     refusal = self.checkpointer.refusal() if self.checkpointer else ""
                     if refusal:
-                        raise BatchError("UNAVAILABLE", "AUDIT_UNSEALED", refusal)
+                        raise BatchError(
+                            "UNAVAILABLE",
+                            "AUDIT_UNSEALED",
+                            refusal.removeprefix("AUD-040 AUDIT_UNSEALED: "),
+                            rule="AUD-040",
+                        )
                     records = to_incoming(req, self.cfg.max_batch_records)
                     now = self.clock()
                     grants = self.keys.grants(node, self.store.signing_certs(node), now)

@@ -27,19 +27,7 @@ CurrentLookup = Callable[[str], int | None]  # natural key -> current version
 
 
 def _decision(c: Checked, outcome: Outcome, **kw) -> Decision:
-    return Decision(
-        source_seq=c.source_seq,
-        outcome=outcome,
-        payload_sha=c.payload_sha,
-        fingerprint=c.fingerprint,
-        natural_key=c.natural_key,
-        version=c.version,
-        record_type=c.record_type,
-        region=c.region,
-        op=c.op,
-        keyid=c.keyid,
-        **kw,
-    )
+    return Decision(c.source_seq, outcome, c, **kw)
 
 
 def decide(checked: Iterable[Checked], fp_stored: FingerprintLookup, current_version: CurrentLookup) -> list[Decision]:

@@ -1,6 +1,6 @@
 """Sequence triage of a pushed batch (SYNC-010 … SYNC-014), before any signature is checked.
 
-A node's ``source_seq`` is contiguous from 1 (DESIGN.md decision 5). For each record, in batch
+A node's ``source_seq`` is contiguous from 1 (ADR 0007). For each record, in batch
 order, with ``expected`` = committed high-water mark + 1:
 
 * ``seq < expected`` and the stored (or earlier-in-batch) payload has the same SHA-256 → a
@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from creditx.gateway.ingest.reasons import Outcome, requirement_of
-from creditx.gateway.ingest.values import Decision, IncomingRecord, rejected
+from creditx.gateway.ingest.values import Decision, IncomingRecord, rejected, unchecked
 
 
 @dataclass(frozen=True)
@@ -47,18 +47,13 @@ def triage(records: Sequence[IncomingRecord], committed_seq: int, lookup: Callab
             if prior is not None:
                 prior_sha = prior.payload_sha
             if prior_sha == sha:
-                # SYNC-013: idempotent replay; a replay of a seq decided earlier in this batch
-                # is answered once that decision is known (the servicer resolves "pending").
+                # SYNC-013: idempotent replay. A replay of a seq decided earlier in this batch (or
+                # in a batch still in flight) has no stored decision yet: this placeholder is
+                # answered with the stored one after commit (creditx.gateway.exchange.batches).
                 settled[pos] = (
                     replace(prior, replay=True, stored=False)
                     if prior is not None
-                    else Decision(
-                        source_seq=seq,
-                        outcome=Outcome.ACCEPTED,  # resolved below
-                        payload_sha=sha,
-                        replay=True,
-                        stored=False,
-                    )
+                    else Decision(seq, Outcome.ACCEPTED, unchecked(seq, sha), replay=True, stored=False)
                 )
             else:
                 settled[pos] = rejected(

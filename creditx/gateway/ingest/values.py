@@ -1,6 +1,6 @@
 """Domain values of ingest: what comes in, what a worker found, what was decided.
 
-Wire types stop at the servicer (STYLE.md 5); these frozen dataclasses are what the rules and
+Wire types stop at the servicer (ADR 0003); these frozen dataclasses are what the rules and
 the store see. Invariant: a :class:`Decision` with ``stored=False`` (a sequence gap, a replay)
 leaves no row and no audit leaf; every other decision is one row and one leaf (SYNC-031).
 """
@@ -65,36 +65,72 @@ class Checked:
 
 @dataclass(frozen=True)
 class Decision:
-    """The gateway's answer for one record; becomes a ``RecordAck`` on the wire."""
+    """The gateway's answer for one record; becomes a ``RecordAck`` on the wire.
+
+    It carries the :class:`Checked` it was decided on (for a seq settled without a check — a
+    gap, a conflict, a replay — one holding only the payload SHA-256) and reads the record's
+    facts from it; the verdict (reason, requirement, field, message) is the decision's own,
+    which for a record that failed a check is that check's.
+    """
 
     source_seq: int
     outcome: Outcome
-    payload_sha: bytes = b""
+    checked: Checked
     reason: str = ""
     requirement: str = ""
     field: str = ""
     message: str = ""
-    fingerprint: bytes = b""
-    natural_key: str = ""
-    version: int = 0
-    record_type: str = ""
-    region: str = ""
-    op: str = ""
-    keyid: str = ""
     current: bool = False  # becomes the current version of its natural key
     stored: bool = True  # False: gap or replay — no new row, no new audit leaf
     replay: bool = False
     log_index: int = -1  # set by the store at commit
 
-    def with_log_index(self, idx: int) -> "Decision":
+    @property
+    def payload_sha(self) -> bytes:
+        return self.checked.payload_sha
+
+    @property
+    def fingerprint(self) -> bytes:
+        return self.checked.fingerprint
+
+    @property
+    def natural_key(self) -> str:
+        return self.checked.natural_key
+
+    @property
+    def version(self) -> int:
+        return self.checked.version
+
+    @property
+    def record_type(self) -> str:
+        return self.checked.record_type
+
+    @property
+    def region(self) -> str:
+        return self.checked.region
+
+    @property
+    def op(self) -> str:
+        return self.checked.op
+
+    @property
+    def keyid(self) -> str:
+        return self.checked.keyid
+
+    def with_log_index(self, idx: int) -> Decision:
         d = object.__new__(Decision)  # a plain dict copy: ~20x cheaper than dataclasses.replace
         d.__dict__.update(self.__dict__)
         d.__dict__["log_index"] = idx
         return d
 
 
+def unchecked(source_seq: int, payload_sha: bytes = b"") -> Checked:
+    """The :class:`Checked` of a seq decided without a check: only its payload's SHA-256."""
+    return Checked(source_seq, payload_sha)
+
+
 def rejected(
-    checked_or_seq,
+    seq: int,
     reason: str,
     requirement: str,
     message: str,
@@ -103,12 +139,11 @@ def rejected(
     payload_sha: bytes = b"",
     stored: bool = True,
 ) -> Decision:
-    """A REJECTED decision (kept with its reason, SYNC-031)."""
-    seq = checked_or_seq if isinstance(checked_or_seq, int) else checked_or_seq.source_seq
+    """A REJECTED decision of a seq that was not checked (kept with its reason, SYNC-031)."""
     return Decision(
-        source_seq=seq,
-        outcome=Outcome.REJECTED,
-        payload_sha=payload_sha,
+        seq,
+        Outcome.REJECTED,
+        unchecked(seq, payload_sha),
         reason=reason,
         requirement=requirement,
         field=field_code,
@@ -117,4 +152,4 @@ def rejected(
     )
 
 
-__all__ = ["SignatureValue", "IncomingRecord", "Checked", "Decision", "rejected"]
+__all__ = ["SignatureValue", "IncomingRecord", "Checked", "Decision", "rejected", "unchecked"]

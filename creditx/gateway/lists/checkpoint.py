@@ -1,13 +1,12 @@
-"""Signed checkpoints of the list log (DIST-051, DIST-052) and consistency proofs.
+"""The list log as a signed log (DIST-050…052): what :class:`creditx.gateway.audit.checkpoints.Checkpointer`
+needs to sign and serve its checkpoints, and its consistency proofs.
 
 The list log is its own RFC 9162 tree (leaf i = change list_seq i + 1, DIST-050), origin
 ``<gateway name>/lists/v1`` (``creditx.standard.lists.log.list_log_origin``), signed with the
-gateway's signing key as a C2SP signed note (``creditx.standard.checkpoint.sign_checkpoint``, key
-name = origin, AUD-027). Checkpoints are stored in ``list_checkpoints``.
-
-Invariants: the size signed is the committed list head, read in one transaction with the
-persisted frontier, so there is one root per size and sizes only grow; a stored checkpoint is
-reused, never re-signed. Proofs read leaf hashes from ``list_log`` (O(size) per proof:
+gateway's signing key as a C2SP signed note (key name = origin, AUD-027) by the same
+Checkpointer as the audit log — so it shares its invariants: one root per size, a stored
+checkpoint is reused, a tree smaller than the latest checkpoint is refused. Checkpoints are
+stored in ``list_checkpoints``. Proofs read leaf hashes from ``list_log`` (O(size) per proof:
 ``creditx.standard.merkle.leaf_reader_subtree``; store subtree hashes as the audit log does if the
 list log grows large).
 """
@@ -15,44 +14,15 @@ list log grows large).
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
+from creditx.gateway.audit.checkpoints import Checkpointer, SignedLog
 from creditx.gateway.lists import store
-from creditx.standard.checkpoint import Checkpoint, sign_checkpoint
 from creditx.standard.lists.lifecycle import ListError
-from creditx.standard.lists.log import list_log_origin, rfc3339_ms
+from creditx.standard.lists.log import list_log_origin
 from creditx.standard.merkle import consistency_proof_from, leaf_reader_subtree
-
-
-class ListCheckpointer:
-    def __init__(self, gateway_name: str, load_key: Callable[[], object], clock: Callable[[], datetime]) -> None:
-        self.origin = list_log_origin(gateway_name)
-        self.load_key = load_key
-        self.clock = clock
-        self._lock = threading.Lock()
-
-    def latest(self, conn: sqlite3.Connection) -> tuple[int, str]:
-        """(size, note) of a checkpoint of the current head, signing one if the log has grown."""
-        with self._lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                cr = store.frontier(conn)
-                row = conn.execute("SELECT size, note FROM list_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
-                if row is not None and row[0] >= cr.size:
-                    conn.execute("COMMIT")
-                    return row[0], row[1]
-                note = sign_checkpoint(Checkpoint(self.origin, cr.size, cr.root()), self.origin, self.load_key())
-                conn.execute(
-                    "INSERT INTO list_checkpoints (size, root, note, signed_at) VALUES (?,?,?,?)",
-                    (cr.size, cr.root(), note, rfc3339_ms(self.clock())),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return cr.size, note
 
 
 def consistency(conn: sqlite3.Connection, old_size: int, new_size: int) -> list[bytes]:
@@ -68,3 +38,13 @@ def consistency(conn: sqlite3.Connection, old_size: int, new_size: int) -> list[
     if old_size == 0 or old_size == new_size:
         return []
     return consistency_proof_from(old_size, new_size, leaf_reader_subtree(lambda s, e: store.leaf_hashes(conn, s, e)))
+
+
+LIST_LOG = SignedLog("list_checkpoints", store.frontier, consistency, "DIST-051")
+
+
+def list_checkpointer(
+    db_path: Path | str, gateway_name: str, load_key: Callable[[], object], clock: Callable[[], datetime]
+) -> Checkpointer:
+    """The Checkpointer of the list log of gateway ``gateway_name``."""
+    return Checkpointer(db_path, list_log_origin(gateway_name), load_key, clock, log=LIST_LOG)

@@ -3,7 +3,7 @@
 The hub holds no changes, only the newest committed ``list_seq``. :meth:`Hub.publish` is called
 after the ingest (or expiry, or import) transaction has COMMITTED; every subscriber waits on its
 own :class:`threading.Event` and, once woken, reads *everything* from its cursor to the head
-from the database in one batch (DESIGN.md: one message per batch, not per change — the
+from the database in one batch (ADR 0014: one message per batch, not per change — the
 per-message cost caps fan-out). So:
 
 * a subscriber's queue is bounded by construction — it is one number, the head;

@@ -19,20 +19,20 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from creditx.pki.files import read_key
 from creditx.gateway.config import load_config
 from creditx.gateway.lists import store
+from creditx.pki.files import read_key
 from creditx.standard.divisions import PROVINCE
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.fingerprint import fingerprint
-from creditx.standard.lists.lifecycle import REMOVAL_FIELDS
-from creditx.standard.lists.lifecycle import derive_change
+from creditx.standard.lists.lifecycle import REMOVAL_FIELDS, derive_change
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, encode_record
 from creditx.standard.tabular import read_table
+from creditx.standard.timestamps import rfc3339
 from creditx.standard.validation import errors_only, validate_fields
 
 CHUNK_ROWS = 500
@@ -53,7 +53,7 @@ def import_lists(
     directory: Path,
     path: Path,
     *,
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Callable[[ImportReport], None] = lambda r: None,
 ) -> ImportReport:
     from creditx.gateway.server import load_subject_key
@@ -69,7 +69,7 @@ def import_lists(
     try:
         rows = iter(read_table(path, "LIST"))
         while True:
-            chunk = [r for _, r in zip(range(CHUNK_ROWS), rows)]
+            chunk = [r for _, r in zip(range(CHUNK_ROWS), rows, strict=False)]
             if not chunk:
                 break
             _import_chunk(conn, chunk, path, signer, subject_key, clock(), report)
@@ -125,7 +125,7 @@ def _import_chunk(
             payload = encode_record(record)
             fp = fingerprint(record)
             decision = derive_change(current, record, entry_id=entry_id, fingerprint=fp, at=now)
-            imported.append((seq, content_fp, str(path), row.row, store.rfc3339_ms(now)))
+            imported.append((seq, content_fp, str(path), row.row, rfc3339(now)))
             if decision.error is not None:
                 e = decision.error
                 report.rejected.append(

@@ -8,13 +8,16 @@ from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily
 
+from creditx.gateway.lists.hub import Hub
+from creditx.gateway.lists.progress import ListProgress
+
 
 class ListCollector:
-    def __init__(self, servicer, hub, clock: Callable[[], datetime]) -> None:
-        self.servicer, self.hub, self.clock = servicer, hub, clock
+    def __init__(self, progress: ListProgress, hub: Hub, clock: Callable[[], datetime]) -> None:
+        self.progress, self.hub, self.clock = progress, hub, clock
 
     def collect(self):
-        head, lags = self.servicer.lags(self.clock())
+        head, lags = self.progress.lags(self.clock())
         g_head = GaugeMetricFamily("creditx_gateway_list_head", "Newest list_seq of the list log")
         g_head.add_metric([], head)
         applied = GaugeMetricFamily(

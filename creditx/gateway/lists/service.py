@@ -1,7 +1,9 @@
 """The ``creditx.v1.Distribution`` servicer: Subscribe, Snapshot, GetListCheckpoint, ReportApplied.
 
-Translates, doesn't think (STYLE.md 4): the log's rows come from :mod:`creditx.gateway.lists.store`,
-wake-ups from :mod:`creditx.gateway.lists.hub`, chunk plans from ``creditx.standard.lists.snapshot``. Every
+Translates between the wire and the list side: the log's rows come from :mod:`creditx.gateway.lists.store`,
+wake-ups from :mod:`creditx.gateway.lists.hub`, chunk plans from ``creditx.standard.lists.snapshot``,
+checkpoints from the gateway's one :class:`creditx.gateway.audit.checkpoints.Checkpointer`, and
+the nodes' reports go to :class:`creditx.gateway.lists.progress.ListProgress`. Every
 call needs a node-auth certificate (SEC-030); each stream reads through a SQLite connection of
 its own, so a slow reader never holds the ingest writer.
 
@@ -14,29 +16,27 @@ a Snapshot is read inside one read transaction, so every chunk is of the same ``
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import grpc
-
-from creditx.pki.profiles import NODE_AUTH
-from creditx.v1 import lists_pb2 as lpb
-from creditx.v1 import lists_pb2_grpc
-from creditx.gateway.audit.leaves import rfc3339
-from creditx.gateway.exchange.keys import KeyRegistry
-from creditx.gateway.lists import store
-from creditx.gateway.lists.checkpoint import ListCheckpointer, consistency
-from creditx.gateway.lists.hub import Hub
-from creditx.gateway.lists.wire import change_to_pb, snapshot_chunk
-from creditx.gateway.exchange.service import identify, peer_certificate
+from creditx.gateway.audit.checkpoints import Checkpointer
 from creditx.gateway.call_errors import BatchError, abort
+from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.service import identify, peer_certificate
+from creditx.gateway.lists import store
+from creditx.gateway.lists.hub import Hub
+from creditx.gateway.lists.progress import ListProgress
+from creditx.gateway.lists.wire import change_to_pb, snapshot_chunk
+from creditx.pki.profiles import NODE_AUTH
 from creditx.standard.catalogue import load_catalogue
+from creditx.standard.errors import UnavailableError
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.snapshot import plan_chunks
 from creditx.standard.merkle import CompactRange
+from creditx.v1 import lists_pb2 as lpb
+from creditx.v1 import lists_pb2_grpc
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,8 @@ class ListLimits:
     poll_s: float = 1.0  # re-read the head this often even without a wake-up (other writers)
 
 
-def _fail(context, code: grpc.StatusCode, reason: str, rule: str, message: str, hint: str = "") -> None:
-    context.abort(code, f"{reason} [{rule}]: {message}" + (f"; {hint}" if hint else ""))
+def _fail(context, status: str, reason: str, rule: str, message: str, hint: str = "") -> None:
+    abort(context, BatchError(status, reason, message, rule=rule, hint=hint))
 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
@@ -60,18 +60,18 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         db_path: Path,
         hub: Hub,
         keys: KeyRegistry,
-        checkpointer: ListCheckpointer,
+        checkpointer: Checkpointer,
+        progress: ListProgress,
         clock: Callable[[], datetime],
         *,
         limits: ListLimits = ListLimits(),
         peer=peer_certificate,
     ) -> None:
         self.db_path, self.hub, self.keys, self.checkpointer, self.clock = db_path, hub, keys, checkpointer, clock
+        self.progress = progress  # DIST-043 reports, shared with Operator Status and metrics
         self.limits = limits
         self.peer = peer
         self.list_types = {lt.code for lt in load_catalogue().list_types}
-        self._writer = store.open_conn(db_path)
-        self._wlock = threading.Lock()  # one writer connection, many handler threads
 
     def _node(self, context) -> str:
         try:
@@ -90,7 +90,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         if unknown:
             _fail(
                 context,
-                grpc.StatusCode.INVALID_ARGUMENT,
+                "INVALID_ARGUMENT",
                 "LIST_TYPE_UNKNOWN",
                 "DIST-033",
                 f"list_types: {unknown[0]!r} is not a list type of the catalogue",
@@ -106,7 +106,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             if cursor > head:
                 _fail(
                     context,
-                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "FAILED_PRECONDITION",
                     "DIST_CURSOR_AHEAD",
                     "DIST-040",
                     f"from_list_seq {request.from_list_seq} is beyond the log's head {head}",
@@ -127,7 +127,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             if self.hub.closed.is_set() and context.is_active():
                 _fail(
                     context,
-                    grpc.StatusCode.UNAVAILABLE,
+                    "UNAVAILABLE",
                     "SHUTTING_DOWN",
                     "DIST-030",
                     "the gateway is shutting down",
@@ -170,7 +170,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             if at > head:
                 _fail(
                     context,
-                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "FAILED_PRECONDITION",
                     "DIST_SNAPSHOT_GONE",
                     "DIST-072",
                     f"no snapshot at list_seq {at}: the log's head is {head}",
@@ -200,7 +200,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             except ListError as exc:
                 _fail(
                     context,
-                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "FAILED_PRECONDITION",
                     exc.reason,
                     exc.rule,
                     exc.detail,
@@ -209,7 +209,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             if request.from_chunk >= len(ranges):
                 _fail(
                     context,
-                    grpc.StatusCode.OUT_OF_RANGE,
+                    "OUT_OF_RANGE",
                     "DIST_SNAPSHOT_ORDER",
                     "DIST-072",
                     f"from_chunk {request.from_chunk}: the snapshot at {at} has {len(ranges)} chunks",
@@ -234,29 +234,18 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
     def GetListCheckpoint(self, request, context):
         self._node(context)
         try:
-            with self._wlock:
-                size, note = self.checkpointer.latest(self._writer)
-                proof = consistency(self._writer, request.from_size, size)
+            cp = self.checkpointer.sign_now()  # the head's checkpoint, signed once per size (DIST-051)
+            proof = self.checkpointer.consistency(request.from_size, cp.size)["hashes"]
         except ListError as exc:
-            _fail(context, grpc.StatusCode.FAILED_PRECONDITION, exc.reason, exc.rule, exc.detail, exc.hint)
-        return lpb.ListCheckpointResponse(checkpoint=note, consistency_proof=proof)
+            _fail(context, "FAILED_PRECONDITION", exc.reason, exc.rule, exc.detail, exc.hint)
+        except UnavailableError as exc:  # the log shrank below its latest checkpoint (ROLLBACK)
+            _fail(context, "UNAVAILABLE", "CHECKPOINT_UNAVAILABLE", "DIST-051", exc.message, exc.hint)
+        return lpb.ListCheckpointResponse(checkpoint=cp.note, consistency_proof=proof)
 
     def ReportApplied(self, request, context):
         node = self._node(context)
-        self.report(node, request.applied_list_seq, request.checkpoint_verified)
-        with self._wlock:
-            return lpb.ReportAppliedResponse(head_list_seq=store.head(self._writer))
-
-    def report(self, node: str, applied: int, verified: bool = False) -> None:
-        """DIST-043 (also from Exchange.Heartbeat.applied_list_seq)."""
-        with self._wlock:
-            store.report_applied(self._writer, node, applied, verified, rfc3339(self.clock()))
-
-    def lags(self, now: datetime) -> tuple[int, dict[str, store.Lag]]:
-        """DIST-043: (list head, per-node lag) for the operator status and metrics."""
-        with self._wlock:
-            return store.head(self._writer), store.lags(self._writer, now)
+        self.progress.report(node, request.applied_list_seq, request.checkpoint_verified)
+        return lpb.ReportAppliedResponse(head_list_seq=self.progress.head())
 
     def close(self) -> None:
-        with self._wlock:
-            self._writer.close()
+        self.checkpointer.close()

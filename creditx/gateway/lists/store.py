@@ -28,16 +28,17 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from creditx.gateway.audit.log import append_leaves
 from creditx.standard.catalogue import Catalogue, load_catalogue
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, apply_change, derive_change
-from creditx.standard.lists.log import leaf_data, rfc3339_ms
+from creditx.standard.lists.log import leaf_data
 from creditx.standard.lists.snapshot import entry_bytes, entry_from_obj
 from creditx.standard.merkle import CompactRange, leaf_hash
 from creditx.standard.record import RecordError, decode_record
+from creditx.standard.timestamps import rfc3339
 
 _ACCEPTED, _SUPERSEDED = 1, 3  # creditx.gateway.ingest.reasons.Outcome values (SYNC-021)
 
@@ -118,7 +119,7 @@ def envelope_from_row(payload_type: str, payload: bytes, sigs: str) -> Envelope 
 
 
 def parse_at(at: str) -> datetime:
-    return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC)
 
 
 _LOG_COLS = "list_seq, kind, reason, entry, at_ms, origin_type, origin_payload, origin_sigs"
@@ -126,7 +127,7 @@ _LOG_COLS = "list_seq, kind, reason, entry, at_ms, origin_type, origin_payload, 
 
 def change_from_row(r) -> ListChange:
     entry = entry_from_obj(json.loads(r[3]))
-    at = datetime.fromtimestamp(r[4] / 1000, timezone.utc)
+    at = datetime.fromtimestamp(r[4] / 1000, UTC)
     return ListChange(r[0], ChangeKind(r[1]), r[2], entry, at, envelope_from_row(r[5], r[6], r[7]))
 
 
@@ -190,7 +191,7 @@ def publish(conn: sqlite3.Connection, drafts: Sequence[ListChange], *, audit: bo
                 c.kind.value,
                 c.reason,
                 blob,
-                rfc3339_ms(c.at),
+                rfc3339(c.at),
                 int(c.at.timestamp() * 1000),
                 e.origin_region,
                 *envelope_to_json(c.origin),

@@ -1,4 +1,4 @@
-"""Domain list values ↔ ``creditx.v1`` list messages (STYLE.md 5: wire types stop here).
+"""Domain list values ↔ ``creditx.v1`` list messages (ADR 0003: wire types stop here).
 
 Enum values follow lists.proto: ``CHANGE_KIND_<kind>``, ``REMOVAL_REASON_<reason>``,
 ``LIST_ENTRY_STATE_<state>``; dates ISO 8601, "" when absent (DIST-017).
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 from creditx.standard.lists.lifecycle import ListChange, ListEntry
-
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as lpb
 

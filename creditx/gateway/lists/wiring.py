@@ -1,5 +1,5 @@
 """Builds the list side of a running gateway: hub, ingest hook, Distribution servicer,
-checkpointer and the expiry job — so ``gateway/server.py`` needs only a few lines.
+the nodes' applied progress, checkpointer and the expiry job — so ``gateway/server.py`` needs only a few lines.
 
 Order of shutdown (:meth:`Lists.stopping` before the gRPC server stops, :meth:`Lists.close`
 after): the hub wakes every subscriber so open Subscribe streams end with UNAVAILABLE instead
@@ -12,16 +12,17 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from creditx.pki.files import read_key
-from creditx.v1 import lists_pb2, lists_pb2_grpc
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.exchange.keys import KeyRegistry
-from creditx.gateway.lists.checkpoint import ListCheckpointer
+from creditx.gateway.lists.checkpoint import list_checkpointer
 from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.metrics import ListCollector
+from creditx.gateway.lists.progress import ListProgress
 from creditx.gateway.lists.service import DistributionServicer, ListLimits
 from creditx.gateway.lists.store import ListHook
+from creditx.pki.files import read_key
+from creditx.v1 import lists_pb2, lists_pb2_grpc
 
 SERVICE = lists_pb2.DESCRIPTOR.services_by_name["Distribution"].full_name
 
@@ -41,8 +42,9 @@ class Lists:
         db = cfg.path(directory, "database")
         self.hub = Hub()
         store.list_hook = ListHook(on_publish=self.hub.publish)  # DIST-001: same transaction as the batch
-        self.checkpointer = ListCheckpointer(cfg.name, lambda: read_key(cfg.path(directory, "signing_key")), clock)
-        self.servicer = DistributionServicer(db, self.hub, keys, self.checkpointer, clock, limits=limits)
+        self.checkpointer = list_checkpointer(db, cfg.name, lambda: read_key(cfg.path(directory, "signing_key")), clock)
+        self.progress = ListProgress(db, clock)  # DIST-043: Distribution writes it, Operator and metrics read it
+        self.servicer = DistributionServicer(db, self.hub, keys, self.checkpointer, self.progress, clock, limits=limits)
         self.expiry = ExpiryJob(db, self.hub, clock, audit=audit)
         self.clock = clock
         # DIST-021: the rule is by day; hourly runs (the default) catch a missed midnight
@@ -64,16 +66,18 @@ class Lists:
     def applied(self, node: str, applied_list_seq: int) -> None:
         """Exchange.Heartbeat.applied_list_seq (DIST-043); 0 means the node did not say."""
         if applied_list_seq:
-            self.servicer.report(node, applied_list_seq)
+            self.progress.report(node, applied_list_seq)
 
     def lags(self, now: datetime):
-        return self.servicer.lags(now)
+        """DIST-043 for Operator Status: :meth:`ListProgress.lags`."""
+        return self.progress.lags(now)
 
     def register_metrics(self, registry) -> None:
-        registry.register(ListCollector(self.servicer, self.hub, self.clock))
+        registry.register(ListCollector(self.progress, self.hub, self.clock))
 
     def stopping(self) -> None:
         self.hub.close()
 
     def close(self) -> None:
         self.servicer.close()
+        self.progress.close()

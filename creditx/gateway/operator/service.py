@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from creditx.pki.profiles import OPERATOR
-from creditx.v1 import operator_pb2 as opb
-from creditx.v1 import operator_pb2_grpc
-from creditx.gateway.ingest.reasons import Outcome
+from creditx.gateway.call_errors import BatchError, abort
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.exchange.service import identify, peer_certificate
-from creditx.gateway.call_errors import BatchError, abort
+from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.operator.view import node_views
 from creditx.gateway.store.base import GatewayStore
+from creditx.pki.profiles import OPERATOR
+from creditx.v1 import operator_pb2 as opb
+from creditx.v1 import operator_pb2_grpc
 
 MAX_PAGE = 1000
 

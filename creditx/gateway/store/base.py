@@ -5,7 +5,7 @@ Invariants an implementation keeps:
 
 * :meth:`commit_batch` is atomic: the decided rows, one audit leaf per stored decision, the
   per-node counters and the node's new high-water mark are committed together or not at all
-  (SYNC-031, DESIGN.md decision 5); the returned decisions carry their audit leaf index.
+  (SYNC-031, ADR 0007); the returned decisions carry their audit leaf index.
 * Rejected records are kept with their reason; gaps and replays leave no row and no leaf.
 * ``(node, source_seq)`` is unique; audit leaf indices are 0, 1, 2, … without holes.
 """

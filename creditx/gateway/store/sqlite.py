@@ -2,7 +2,7 @@
 
 One connection, used from gRPC handler threads under one lock. The hot path,
 :meth:`SqliteStore.commit_batch`, writes a whole batch with prepared ``executemany`` statements
-inside a single transaction (DESIGN.md limits: sqlite-utils' ``insert_all`` is 3–4× slower).
+inside a single transaction (ADR 0010: sqlite-utils' ``insert_all`` is 3–4× slower).
 ``synchronous=NORMAL`` in WAL mode: a commit survives a process crash; a power loss may lose
 the last transactions but never tears one, and acks are only sent after commit (SYNC-032).
 """
@@ -20,7 +20,7 @@ from sqlite_utils import Database
 
 from creditx.gateway.audit.log import append_leaves
 from creditx.gateway.ingest.reasons import Outcome
-from creditx.gateway.ingest.values import Decision, IncomingRecord
+from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord
 from creditx.gateway.store.base import NodeRow, SigningCert
 from creditx.gateway.store.migrations import migrate
 
@@ -51,14 +51,9 @@ _DECISION_COLS = (
 
 
 def _row_to_decision(r) -> Decision:
-    return Decision(
-        source_seq=r[0],
-        outcome=Outcome(r[1]),
-        payload_sha=r[2],
-        reason=r[3] or "",
-        requirement=r[4] or "",
-        field=r[5] or "",
-        message=r[6] or "",
+    checked = Checked(
+        r[0],
+        r[2],
         fingerprint=r[7] or b"",
         natural_key=r[8] or "",
         version=r[9] or 0,
@@ -66,6 +61,15 @@ def _row_to_decision(r) -> Decision:
         region=r[11] or "",
         op=r[12] or "",
         keyid=r[13] or "",
+    )
+    return Decision(
+        r[0],
+        Outcome(r[1]),
+        checked,
+        reason=r[3] or "",
+        requirement=r[4] or "",
+        field=r[5] or "",
+        message=r[6] or "",
         current=bool(r[14]),
         log_index=r[15] if r[15] is not None else -1,
     )
@@ -327,7 +331,7 @@ class SqliteStore:
                 (*args, limit),
             )
             cols = [c[0] for c in cur.description]
-            return [dict(zip(cols, r)) for r in cur.fetchall()]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
     def audit_size(self) -> int:
         with self._lock:

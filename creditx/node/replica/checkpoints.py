@@ -6,9 +6,10 @@ Invariants kept here:
 
 * a checkpoint counts only if a gateway-signing key the node trusts signed it (AUD-026); with no
   such key configured nothing is claimed verified (status says why).
-* NODE-043 a checkpoint inconsistent with the last one seen (FORK, ROLLBACK, WRONG_ORIGIN) or a
-  replica that is not a prefix of the log (DIST_REPLICA_DIVERGED) sets the replica's alarm, which
-  stops the follower from applying and makes every check answer stale; both checkpoints are kept.
+* NODE-043 a checkpoint inconsistent with the last one seen (FORK, ROLLBACK, WRONG_ORIGIN — the
+  node's one witness rule, :class:`creditx.node.witness.CheckpointWitness`) or a replica that is
+  not a prefix of the log (DIST_REPLICA_DIVERGED) sets the replica's alarm, which stops the
+  follower from applying and makes every check answer stale; both checkpoints are kept.
 * AUD-030 both proofs of one check (from the replica's size, from the last checkpoint's) lead to
   the SAME checkpoint: a log that grew between the requests is asked again, never taken for a fork.
 """
@@ -21,21 +22,34 @@ from typing import Any
 
 import grpc
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.replica.store import ReplicaStore
-from creditx.standard.checkpoint import (
-    CheckpointError,
-    check_consistent,
-    parse_checkpoint,
-    verifier_for,
-    verify_checkpoint,
-)
+from creditx.node.witness import CheckpointWitness, LogAlarm
+from creditx.standard.checkpoint import Checkpoint, CheckpointError, parse_checkpoint, verifier_for, verify_checkpoint
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.log import check_replica, gateway_host_of
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 
-ALARM_REASONS = {"FORK", "ROLLBACK", "WRONG_ORIGIN"}
 MATCH_ATTEMPTS = 5
+
+
+class _ReplicaRecord:
+    """The replica's meta as the list log's :class:`creditx.node.witness.WitnessRecord`: the last
+    checkpoint seen is ``checkpoint.note``; an alarm is the replica's alarm (NODE-043)."""
+
+    def __init__(self, checker: CheckpointChecker, last_note: str | None) -> None:
+        self.checker, self.last_note = checker, last_note
+
+    def last_seen(self) -> tuple[Checkpoint, str] | None:
+        return (parse_checkpoint(self.last_note)[0], self.last_note) if self.last_note else None
+
+    def remember(self, cp: Checkpoint, note: str) -> None:
+        # the replica's result against it is added by check_once once known
+        self.checker.replica.set_meta(checkpoint={"note": note, "size": cp.size, "at_ms": self.checker.now_ms()})
+
+    def alarm(self, reason: str, message: str, old_note: str, new_note: str) -> None:
+        # the old note stays the replica's last checkpoint; the alarm halts the follower
+        self.checker.alarm(f"{reason} [AUD-030]: {message}")
 
 
 class CheckpointChecker:
@@ -81,24 +95,21 @@ class CheckpointChecker:
             self.replica.set_meta(checkpoint=dict(st.checkpoint, result="UNCHECKED"))
             return "UNCHECKED"  # a snapshot without a frontier cannot be checked (DIST-074)
         try:
-            last = st.checkpoint.get("note")
-            old = parse_checkpoint(last)[0] if last else None
-            cp, proof, note, old_proof = self._same_checkpoint(st.frontier.size, old.size if old else None)
-            if old is not None:
-                check_consistent(old, cp, old_proof)  # AUD-030; raises ROLLBACK when old is larger
+            record = _ReplicaRecord(self, st.checkpoint.get("note"))
+            seen = record.last_seen()
+            cp, proof, note, old_proof = self._same_checkpoint(st.frontier.size, seen[0].size if seen else None)
+            CheckpointWitness(record).observe(cp, note, lambda old, new: old_proof)  # AUD-030
             result = check_replica(st.frontier, cp, proof)
-        except CheckpointError as exc:
-            if exc.reason in ALARM_REASONS:
-                return self._alarm(f"{exc.reason} [{exc.rule}]: {exc.message}")
-            raise
+        except LogAlarm:
+            return self.replica.state().alarm  # set by _ReplicaRecord.alarm
         except ListError as exc:
-            return self._alarm(f"{exc.reason} [{exc.rule}]: {exc.detail}")
+            return self.alarm(f"{exc.reason} [{exc.rule}]: {exc.detail}")
         self.replica.set_meta(
             checkpoint={
                 "note": note,
                 "size": cp.size,
                 "result": result,
-                "at_ms": int(self.wall() * 1000),
+                "at_ms": self.now_ms(),
                 "replica_size": st.frontier.size,
             }
         )
@@ -123,8 +134,12 @@ class CheckpointChecker:
             hint="nothing is wrong; the check runs again at the next interval",
         )
 
-    def _alarm(self, text: str) -> str:
-        self.replica.set_meta(alarm=text, alarm_ms=int(self.wall() * 1000))
+    def now_ms(self) -> int:
+        return int(self.wall() * 1000)
+
+    def alarm(self, text: str) -> str:
+        """NODE-043: halt the replica with ``text``."""
+        self.replica.set_meta(alarm=text, alarm_ms=self.now_ms())
         return text
 
     def report(self, verified: bool) -> int:

@@ -1,7 +1,7 @@
 """The node-local ``Departments`` service (lists.proto, DIST-060/061) and the check answer the
 CLI prints — both from the replica, also while the gateway is unreachable.
 
-Servicers translate, they don't think (STYLE.md §4): :func:`check` builds the answer with
+Servicers translate, they don't think (ADR 0003): :func:`check` builds the answer with
 :func:`creditx.standard.lists.replica.check_answer`; :func:`feed_next` pages the applied changes
 through :func:`creditx.standard.lists.replica.feed_batch`.
 
@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import grpc
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
 from creditx.node.config import Department
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.subjects import Question, question
@@ -33,6 +31,8 @@ from creditx.node.replica.wire import change_to_pb, entry_to_pb
 from creditx.standard.errors import InputError
 from creditx.standard.lists.lifecycle import ListChange
 from creditx.standard.lists.replica import CheckAnswer, check_answer, feed_batch
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 
 DEPARTMENT_CURSORS = "department_cursors"
 
@@ -43,7 +43,7 @@ def check(
     """DIST-060 from the replica; ``stale`` also when the replica carries an alarm (NODE-043)."""
     st = replica.state()
     entries = [e for e in replica.entries_for(q.key) if not list_types or e.list_type in list_types]
-    last = datetime.fromtimestamp(st.last_update_ms / 1000, tz=timezone.utc) if st.last_update_ms else None
+    last = datetime.fromtimestamp(st.last_update_ms / 1000, tz=UTC) if st.last_update_ms else None
     ans = check_answer(entries, applied_list_seq=st.applied, last_update=last, now=now, max_age=max_age)
     if st.alarm or st.snapshot is not None:
         ans = CheckAnswer(ans.memberships, ans.history, ans.applied_list_seq, ans.last_update, True)
@@ -68,7 +68,7 @@ class DepartmentsServicer(pb_grpc.DepartmentsServicer):
         max_age: timedelta,
         applied: threading.Condition,
         max_changes: int = 500,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.replica, self.departments, self.key, self.max_age = replica, departments, subject_key, max_age
         self.applied, self.max_changes, self.clock = applied, max_changes, clock

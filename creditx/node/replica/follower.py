@@ -1,6 +1,8 @@
 """The node's Subscribe / Snapshot client loop (DIST-030…074): the thin gRPC shell that keeps
-the replica following the gateway's list log. Rules live in :mod:`creditx.standard.lists.replica`,
-:mod:`creditx.standard.lists.snapshot` and :mod:`creditx.node.replica.store`; this module only moves data.
+the replica following the gateway's list log. What to do next (bootstrap, follow, restart,
+retry, halt) is decided by the pure table in :mod:`creditx.node.replica.steps`; the list rules
+live in :mod:`creditx.standard.lists.replica`, :mod:`creditx.standard.lists.snapshot` and
+:mod:`creditx.node.replica.store`; this module only moves data and carries out the steps.
 
 Invariants kept here:
 
@@ -29,17 +31,18 @@ from typing import Any
 
 import grpc
 
-from creditx.v1 import lists_pb2 as pb
-from creditx.v1 import lists_pb2_grpc as pb_grpc
+from creditx.node.call_status import call_reason
+from creditx.node.replica import steps
 from creditx.node.replica.origin import check_origin
+from creditx.node.replica.steps import Phase, Step
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.wire import change_from_pb, chunk_from_pb
 from creditx.node.sync.state import SyncPolicy, backoff_delay
 from creditx.standard.lists.lifecycle import ListError
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
 
 log = logging.getLogger(__name__)
-DIVERGED = {"DIST_ILLEGAL_CHANGE", "DIST_WRONG_ENTRY"}
-SNAPSHOT_RESTART = {"DIST_SNAPSHOT_MIXED", "DIST_SNAPSHOT_ORDER"}
 
 
 @dataclass(frozen=True)
@@ -124,12 +127,23 @@ class Follower:
             self.attempt += 1 if error else 0
             self._stop.wait(delay)
 
+    def _next(self, phase: Phase, event: steps.Event) -> Step:
+        return steps.next_step(phase, event, steps.Limits(snapshot_threshold=self.policy.snapshot_threshold))
+
+    def _end(self, step: Step, exc: BaseException) -> None:
+        """RESTART or RETRY: end the session with ``exc`` (the run loop backs off); RESTART first
+        discards the partial snapshot or the diverged replica."""
+        if step is Step.RESTART:
+            self.replica.discard_snapshot()
+        raise exc
+
     def session(self) -> None:
         """One Subscribe call (after finishing a snapshot in progress) until it ends."""
         st = self.replica.state()
-        if st.alarm:
+        step = self._next(Phase.START, steps.Session(st.alarm, st.snapshot is not None))
+        if step is Step.HALT:
             raise Halted(f"replica halted: {st.alarm} (creditx node replica --dir DIR --reset to re-bootstrap)")
-        if st.snapshot is not None:
+        if step is Step.BOOTSTRAP:
             self.bootstrap()
         self.subscribe()
 
@@ -139,18 +153,22 @@ class Follower:
         try:
             call = self._track(self._stub().Subscribe(req))
             for batch in call:
-                if applied == 0 and batch.head_list_seq > self.policy.snapshot_threshold:
+                if self._next(Phase.FOLLOWING, steps.Batch(applied, batch.head_list_seq)) is Step.BOOTSTRAP:
                     call.cancel()  # an empty replica far behind: a snapshot is faster (DIST-070)
                     self.bootstrap()
                     return
-                applied = self.apply(batch)
+                try:
+                    applied = self.apply(batch)
+                except ListError as exc:
+                    self._end(self._next(Phase.FOLLOWING, steps.Broken(exc.reason)), exc)
         except grpc.RpcError as exc:
             if exc.code() is grpc.StatusCode.CANCELLED and self._stop.is_set():
                 return
-            if exc.code() is grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_REQUIRED" in (exc.details() or ""):
+            step = self._next(Phase.FOLLOWING, steps.Refused(exc.code().name, call_reason(exc)))
+            if step is Step.BOOTSTRAP:
                 self.bootstrap()
                 return
-            raise
+            self._end(step, exc)
 
     def apply(self, batch: pb.ListChangeBatch) -> int:
         """Verify the origins of the new changes of one batch and apply it with its cursor."""
@@ -162,12 +180,7 @@ class Follower:
                 check = check_origin(c, self.resolve_key)
                 fields[c.list_seq] = check.fields
                 self.unverified_signatures += not check.signature_verified
-        try:
-            plan = self.replica.apply_batch(changes, fields, now_ms=self._now_ms())
-        except ListError as exc:
-            if exc.reason in DIVERGED:  # DIST-041: stop and re-bootstrap instead of diverging
-                self.replica.discard_snapshot()
-            raise
+        plan = self.replica.apply_batch(changes, fields, now_ms=self._now_ms())  # ListError: see steps.Broken
         self.replica.set_meta(head=batch.head_list_seq, live=batch.live, last_error="")
         if plan.apply:
             self.attempt = 0
@@ -209,14 +222,10 @@ class Follower:
                         m.entries_total,
                     )
         except grpc.RpcError as exc:
-            if exc.code() is grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_GONE" in (exc.details() or ""):
-                self.replica.discard_snapshot()  # DIST-072: start again from chunk 0 of a new one
-            raise
+            self._end(self._next(Phase.BOOTSTRAPPING, steps.Refused(exc.code().name, call_reason(exc))), exc)
         except ListError as exc:
-            if exc.reason in SNAPSHOT_RESTART:
-                self.replica.discard_snapshot()
-            raise
-        if progress is None or not progress.complete:
+            self._end(self._next(Phase.BOOTSTRAPPING, steps.Broken(exc.reason)), exc)
+        if progress is None or self._next(Phase.BOOTSTRAPPING, steps.Ended(progress.complete)) is Step.RETRY:
             raise ListError(
                 "DIST_SNAPSHOT_ORDER",
                 "DIST-072",

@@ -35,16 +35,15 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from creditx.node.replica.origin import check_origin
+from creditx.node.replica.subjects import entry_keys
+from creditx.node.replica.wire import EPOCH, MS
 from creditx.standard.envelope import Envelope
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, apply_change
 from creditx.standard.lists.log import fold
 from creditx.standard.lists.replica import BatchPlan, plan_batch
 from creditx.standard.lists.snapshot import SnapshotChunk, SnapshotProgress, accept_chunk, entry_from_obj, entry_to_obj
 from creditx.standard.merkle import CompactRange
-
-from creditx.node.replica.origin import check_origin
-from creditx.node.replica.subjects import entry_keys
-from creditx.node.replica.wire import EPOCH, MS
 
 if TYPE_CHECKING:
     from creditx.node.store import NodeStore

@@ -14,9 +14,10 @@ Invariant: a bundle that fails to verify is ignored as a whole (logged), never p
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cryptography import x509
 
@@ -35,7 +36,7 @@ def _bundle(directory: Path):
 
     ca = x509.load_pem_x509_certificate((directory / "ca.crt").read_bytes())
     try:
-        return load_bundle(path.read_bytes(), ca=ca, at=datetime.now(timezone.utc))
+        return load_bundle(path.read_bytes(), ca=ca, at=datetime.now(UTC))
     except BundleError as exc:
         log.warning("ignoring %s: %s", path, exc)
         return None
@@ -86,9 +87,7 @@ def gateway_signing_keys(directory: Path) -> list[Any]:
     path = Path(directory) / GATEWAY_SIGNING_CERT
     if path.exists():
         try:
-            keys.append(
-                _verified_gateway_cert(Path(directory), path.read_bytes(), datetime.now(timezone.utc)).public_key()
-            )
+            keys.append(_verified_gateway_cert(Path(directory), path.read_bytes(), datetime.now(UTC)).public_key())
         except IdentityError as exc:
             log.warning("ignoring %s: %s", path, exc)
     bundle = _bundle(Path(directory))
@@ -96,9 +95,7 @@ def gateway_signing_keys(directory: Path) -> list[Any]:
         for kid in bundle.signing_certificates:
             try:
                 keys.append(
-                    bundle.verify_signer(
-                        kid, at=datetime.now(timezone.utc), roles=(GATEWAY_SIGNING,)
-                    ).certificate.public_key()
+                    bundle.verify_signer(kid, at=datetime.now(UTC), roles=(GATEWAY_SIGNING,)).certificate.public_key()
                 )
             except Exception:
                 continue

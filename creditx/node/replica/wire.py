@@ -1,4 +1,4 @@
-"""Protobuf (lists.proto) ↔ :mod:`creditx.standard.lists.lifecycle` dataclasses, both ways (STYLE.md §5).
+"""Protobuf (lists.proto) ↔ :mod:`creditx.standard.lists.lifecycle` dataclasses, both ways (ADR 0003).
 
 Invariant: nothing else in the node touches ``lists_pb2`` messages' fields; dates travel as
 ISO 8601 text ("" for none), enums by their AUD-005 names. A malformed message raises
@@ -7,13 +7,13 @@ ISO 8601 text ("" for none), enums by their AUD-005 names. A malformed message r
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-from creditx.v1 import envelope_pb2
-from creditx.v1 import lists_pb2 as pb
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, State
 from creditx.standard.lists.snapshot import SnapshotChunk
+from creditx.v1 import envelope_pb2
+from creditx.v1 import lists_pb2 as pb
 
 _TEXT = (
     "entry_id",
@@ -49,7 +49,7 @@ _REASON = {
     "DEREGISTERED": pb.REMOVAL_REASON_DEREGISTERED,
 }
 _REASON_BACK = {v: k for k, v in _REASON.items()}
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
 
 

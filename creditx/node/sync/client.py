@@ -1,4 +1,4 @@
-"""The thin gRPC shell around :mod:`creditx.node.sync.state` (STYLE.md §1, §4).
+"""The thin gRPC shell around :mod:`creditx.node.sync.state` (ADR 0003).
 
 :class:`SyncRunner` turns the machine's actions into I/O — the Handshake call, the Push stream,
 reading batches from and writing acks to the :class:`~creditx.node.store.NodeStore` — and feeds what
@@ -6,7 +6,7 @@ happened back as events. It decides nothing itself. Wire types stop here: acks b
 :class:`~creditx.node.store.AckRow` before they reach the store.
 
 Every unary call has a deadline; the Push stream is bounded by the machine's ack timeout; the
-channel has keepalive and message-size limits (DESIGN.md decision 10). Recording a batch's acks
+channel has keepalive and message-size limits (ADR 0013). Recording a batch's acks
 and the gateway's committed_seq is one store transaction (NODE-003), done *before* the machine
 hears of the ack, so a crash between the two only causes an idempotent re-send.
 """
@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 import grpc
 
-from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
+from creditx.node.call_status import call_reason
 from creditx.node.store import AckRow, NodeStore
 from creditx.node.sync import state as st
 from creditx.standard.record import RECORD_PAYLOAD_TYPE
+from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class ChannelSettings:
 def _failed(exc: grpc.RpcError, what: str) -> st.Failed:
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     details = exc.details() if hasattr(exc, "details") else str(exc)
-    return st.Failed(f"{what}: {code.name}: {details}", fatal=code in FATAL_CODES)
+    return st.Failed(f"{what}: {code.name}: {details}", fatal=code in FATAL_CODES, reason=call_reason(exc))
 
 
 def _ack_row(a: exchange_pb2.RecordAck) -> AckRow:
@@ -190,11 +191,13 @@ class SyncRunner:
                 self._stream = None
             return []
         if isinstance(a, st.Backoff):
-            self.store.set_state(last_error=a.error, last_error_at=self.wall(), gateway_reachable=False)
+            self.store.set_state(
+                last_error=a.error, last_error_reason=a.reason, last_error_at=self.wall(), gateway_reachable=False
+            )
             log.warning("sync failed, retrying in %.1fs: %s", a.until - self.clock(), a.error)
             return None
         if isinstance(a, st.Done):
-            self.store.set_state(last_sync_at=self.wall(), gateway_reachable=True, last_error="")
+            self.store.set_state(last_sync_at=self.wall(), gateway_reachable=True, last_error="", last_error_reason="")
             return None
         raise st.SyncStateError(f"unknown action {a!r}")
 
@@ -268,8 +271,12 @@ class SyncRunner:
         try:
             resp = self._stub().Heartbeat(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
+            failed = _failed(exc, "Heartbeat")
             self.store.set_state(
-                gateway_reachable=False, last_error=_failed(exc, "Heartbeat").error, last_error_at=self.wall()
+                gateway_reachable=False,
+                last_error=failed.error,
+                last_error_reason=failed.reason,
+                last_error_at=self.wall(),
             )
             return None
         self.store.set_state(gateway_reachable=True, last_heartbeat_at=self.wall(), committed_seq=resp.committed_seq)

@@ -1,4 +1,4 @@
-"""The upward-sync session as a pure state machine (STYLE.md §1–2; DESIGN.md decision 5).
+"""The upward-sync session as a pure state machine (ADR 0003, ADR 0007).
 
 No gRPC, no SQLite, no clock reads: :meth:`SyncMachine.handle` takes an *event* and the current
 time (seconds, any monotonic origin) and returns the *actions* the shell must carry out. Every
@@ -67,10 +67,12 @@ class HandshakeOk:
 
 @dataclass(frozen=True)
 class Failed:
-    """Handshake or stream failed. ``fatal`` (auth, permission, protocol): wait the full cap."""
+    """Handshake or stream failed. ``fatal`` (auth, permission, protocol): wait the full cap.
+    ``reason`` is the gateway's call-level reason code when it gave one (SYNC-016)."""
 
     error: str
     fatal: bool = False
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ class CloseStream:
 class Backoff:
     until: float
     error: str
+    reason: str = ""  # the gateway's reason code of the failure (SYNC-016), "" when none
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,7 @@ class SyncMachine:
     in_flight: list[InFlight] = field(default_factory=list)
     next_batch_id: int = 1
     last_error: str = ""
+    last_reason: str = ""
 
     def handle(self, event: Event, now: float) -> list[Action]:
         handler = TRANSITIONS.get((self.state, type(event)))
@@ -197,7 +201,7 @@ class SyncMachine:
     def _wake(self, ev: Wake, now: float) -> list[Action]:
         self.first_unacked, self.last_seq = ev.first_unacked, ev.last_seq
         if self.state is State.BACKOFF and now < self.retry_at:
-            return [Backoff(self.retry_at, self.last_error)]
+            return [Backoff(self.retry_at, self.last_error, self.last_reason)]
         self.state = State.CONNECTING
         return [Connect()]
 
@@ -253,7 +257,7 @@ class SyncMachine:
         self.first_unacked = max(self.first_unacked, done.from_seq + done.count)
         self.committed_seq = max(self.committed_seq, ev.committed_seq)
         self.attempt = 0
-        self.last_error = ""
+        self.last_error = self.last_reason = ""
         return self._fill(now)
 
     def _tick(self, ev: Tick, now: float) -> list[Action]:
@@ -261,7 +265,7 @@ class SyncMachine:
             if now >= self.retry_at:
                 self.state = State.CONNECTING
                 return [Connect()]
-            return [Backoff(self.retry_at, self.last_error)]
+            return [Backoff(self.retry_at, self.last_error, self.last_reason)]
         if self.state is State.STREAMING and self.in_flight:
             if now - self.in_flight[0].sent_at >= self.policy.ack_timeout:
                 return self._fail(
@@ -278,11 +282,11 @@ class SyncMachine:
         delay = self.policy.backoff_cap if ev.fatal else backoff_delay(self.attempt, self.policy, self.rng)
         self.attempt += 1
         self.retry_at = now + delay
-        self.last_error = ev.error
+        self.last_error, self.last_reason = ev.error, ev.reason
         self.in_flight = []
         self.state = State.BACKOFF
         actions: list[Action] = [CloseStream()] if was_streaming else []
-        return [*actions, Backoff(self.retry_at, ev.error)]
+        return [*actions, Backoff(self.retry_at, ev.error, ev.reason)]
 
     def _ignore(self, ev: Event, now: float) -> list[Action]:
         return []
@@ -309,7 +313,7 @@ class SyncMachine:
 _H = Callable[[SyncMachine, Event, float], list[Action]]
 S = State
 
-# The whole session protocol in one table (STYLE.md §2). Late events from a session that has
+# The whole session protocol in one table (ADR 0003). Late events from a session that has
 # already failed (an ack racing a broken stream, a second failure report) are ignored.
 TRANSITIONS: dict[tuple[State, type], _H] = {
     (S.IDLE, Wake): SyncMachine._wake,

@@ -23,23 +23,15 @@ Invariants kept here:
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.checkpoint import Checkpoint
 from creditx.standard.lists.lifecycle import ListChange, ListError
 from creditx.standard.merkle import CompactRange, ProofError, leaf_hash, verify_consistency
+from creditx.standard.timestamps import rfc3339
 
 LIST_LOG_SUFFIX = "/lists/v1"
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?")
-
-
-def rfc3339_ms(at: datetime) -> str:
-    """AUD-004 time form: UTC, three fractional digits, ``Z`` (RFC 3339 §5.6)."""
-    if at.tzinfo is None:
-        raise ValueError("DIST-050: 'at' must be timezone-aware")
-    u = at.astimezone(timezone.utc)
-    return u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z"
 
 
 def leaf_data(change: ListChange) -> bytes:
@@ -55,7 +47,7 @@ def leaf_data(change: ListChange) -> bytes:
             "list_type": change.entry.list_type,
             "change": change.kind.value,
             "reason": change.reason,
-            "at": rfc3339_ms(change.at),
+            "at": rfc3339(change.at),
         }
     )
 

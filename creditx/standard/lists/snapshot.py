@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date
+from typing import Any
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.lists.lifecycle import ListEntry, ListError, State
@@ -30,7 +31,7 @@ from creditx.standard.lists.lifecycle import ListEntry, ListError, State
 _DATES = ("listed_on", "period_start", "period_end", "removed_on")
 
 
-def entry_to_obj(e: ListEntry) -> dict:
+def entry_to_obj(e: ListEntry) -> dict[str, Any]:
     """The JSON form of an entry: dates ISO 8601 (or null), state and fingerprint as text."""
     obj = {f.name: getattr(e, f.name) for f in fields(e)}
     for k in _DATES:
@@ -40,7 +41,7 @@ def entry_to_obj(e: ListEntry) -> dict:
     return obj
 
 
-def entry_from_obj(obj: dict) -> ListEntry:
+def entry_from_obj(obj: dict[str, Any]) -> ListEntry:
     """Inverse of :func:`entry_to_obj`; ListError naming the member when it does not fit."""
     names = {f.name for f in fields(ListEntry)}
     if not isinstance(obj, dict) or set(obj) != names:

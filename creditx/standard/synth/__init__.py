@@ -27,11 +27,10 @@ from dataclasses import dataclass
 
 from creditx.standard.divisions import CITIES, PROVINCE
 from creditx.standard.errors import InputError
+from creditx.standard.record import RECORD_TYPES
 from creditx.standard.synth.defects import apply_defect
 from creditx.standard.synth.records import RecordBuilder
 from creditx.standard.synth.writers import write_rows
-
-RECORD_TYPES = ("XZXK", "XZCF", "LIST")
 
 __all__ = ["GeneratedRow", "RECORD_TYPES", "generate_rows", "write_rows"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from creditx.standard.identifiers import org_code_check_char, uscc_check_char
 from creditx.standard.synth.places import CITY_SHORT, DOC_ABBR
@@ -68,7 +68,7 @@ def _doc_abbr(key: str, region: str) -> str:
     return DOC_ABBR[region]
 
 
-@lru_cache(maxsize=None)
+@cache
 def authority(key: str, region: str) -> Authority:
     """The department ``key`` of ``region`` (a city code or 370000)."""
     city_name, province_name, doc = DEPARTMENTS[key]

@@ -35,7 +35,7 @@ def _mistype_check(code: str, alphabet: str, rng: random.Random) -> str:
     return code[:-1] + wrong
 
 
-def subject_uscc_checksum(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def subject_uscc_checksum(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     code = _PREFIX[t] + "SHXYM"
     if f.get(code, USCC_PLACEHOLDER) == USCC_PLACEHOLDER:
         return None
@@ -43,13 +43,13 @@ def subject_uscc_checksum(t: str, f: dict, rng: random.Random, today: dt.date) -
     return code, "USCC_CHECKSUM"
 
 
-def authority_uscc_checksum(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def authority_uscc_checksum(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     code = _AUTHORITY_CODE[t]
     f[code] = _mistype_check(f[code], USCC_ALPHABET, rng)
     return code, "USCC_CHECKSUM"
 
 
-def id_checksum(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def id_checksum(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     code = _PREFIX[t] + "ZJHM"
     if code not in f:
         return None
@@ -57,14 +57,14 @@ def id_checksum(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect |
     return code, "ID_CHECKSUM"
 
 
-def fine_missing(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def fine_missing(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     if "CF_NR_FK" not in f:
         return None
     del f["CF_NR_FK"]
     return "CF_NR_FK", "CONDITIONAL_MISSING"
 
 
-def registration_missing(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def registration_missing(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     code = _PREFIX[t] + "GSZC"
     if code not in f:
         return None
@@ -72,13 +72,13 @@ def registration_missing(t: str, f: dict, rng: random.Random, today: dt.date) ->
     return code, "CONDITIONAL_MISSING"
 
 
-def name_missing(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def name_missing(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     code = _PREFIX[t] + "MC"
     del f[code]
     return code, "REQUIRED_MISSING"
 
 
-def category_invalid(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def category_invalid(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     code = _PREFIX[t] + "LB"
     if f.get(_PREFIX[t] + "SHXYM") == USCC_PLACEHOLDER:
         return None  # the placeholder would then be reported as well (REC-031)
@@ -86,14 +86,14 @@ def category_invalid(t: str, f: dict, rng: random.Random, today: dt.date) -> Def
     return code, "ENUM_INVALID"
 
 
-def penalty_kind_invalid(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def penalty_kind_invalid(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     if t != "XZCF" or "罚款" not in f["CF_CFLB"]:
         return None
     f["CF_CFLB"] = f["CF_CFLB"].replace("罚款", "罚金")  # the criminal fine, a common confusion
     return "CF_CFLB", "ENUM_INVALID"
 
 
-def date_in_future(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def date_in_future(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     code = _DECISION[t]
     future = (today + dt.timedelta(days=rng.randrange(1, 120))).isoformat()
     if any(f[later] < future for later in _AFTER_DECISION[t]):
@@ -102,13 +102,13 @@ def date_in_future(t: str, f: dict, rng: random.Random, today: dt.date) -> Defec
     return code, "DATE_IN_FUTURE"
 
 
-def date_order(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def date_order(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     start, end = _PERIOD[t]
     f[end] = (dt.date.fromisoformat(f[start]) - dt.timedelta(days=rng.randrange(1, 400))).isoformat()
     return end, "DATE_ORDER"
 
 
-def fine_in_yuan(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect | None:
+def fine_in_yuan(t: str, f: dict[str, str], rng: random.Random, today: dt.date) -> Defect | None:
     """Warning only (REC-041): the fine's yuan figure written where 万元 belongs."""
     if "CF_NR_FK" not in f:
         return None
@@ -119,7 +119,7 @@ def fine_in_yuan(t: str, f: dict, rng: random.Random, today: dt.date) -> Defect 
     return "CF_NR_FK", "AMOUNT_LIKELY_YUAN"
 
 
-DefectFn = Callable[[str, dict, random.Random, dt.date], Defect | None]
+DefectFn = Callable[[str, dict[str, str], random.Random, dt.date], Defect | None]
 ERROR_DEFECTS: tuple[tuple[DefectFn, int], ...] = (
     (subject_uscc_checksum, 5),
     (id_checksum, 3),

@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.synth import subjects as subj
-from creditx.standard.synth.draw import between, digits, pick, weighted
 from creditx.standard.synth.authorities import Authority, authority, document_number
+from creditx.standard.synth.draw import between, digits, pick, weighted
 from creditx.standard.synth.places import DOC_ABBR, counties_of
 from creditx.standard.synth.texts import ESTATES, LICENCES, LISTS, PENALTIES, PRODUCTS, ListTemplate
+
+T = TypeVar("T")
 
 LONG_TERM = "2099-12-31"
 _CATEGORY = {"L": subj.LEGAL, "B": subj.BUSINESS, "P": subj.PERSON, "S": subj.LEGAL}
@@ -80,15 +84,17 @@ def _cn_date(d: dt.date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-class _Lazy(dict):
+class _Lazy(dict[str, Any]):
     """Template values computed only when the template uses them (saves draws per row)."""
 
-    def __getitem__(self, key: str):
+    def __getitem__(self, key: str) -> Any:
         return dict.__getitem__(self, key)()
 
 
-def _cumulative(items) -> tuple[list, list[int]]:
-    values, weights, total = [], [], 0
+def _cumulative(items: Iterable[tuple[T, int]]) -> tuple[list[T], list[int]]:
+    values: list[T] = []
+    weights: list[int] = []
+    total = 0
     for value, weight in items:
         total += weight
         values.append(value)
@@ -114,7 +120,7 @@ class RecordBuilder:
 
     # --- shared pieces ---------------------------------------------------------------------
 
-    def _pick(self, table):
+    def _pick(self, table: tuple[list[T], list[int]]) -> T:
         values, cum = table
         return weighted(self.rng, values, cum)
 

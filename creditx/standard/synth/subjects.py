@@ -41,10 +41,8 @@ class Subject:
 
 
 def _org_code(rng: random.Random, new_style: bool) -> str:
-    if new_style:  # codes issued with USCCs since 2015: MA + 6 characters
-        body = "MA" + chars(rng, _ORG_CHARS, 6)
-    else:
-        body = digits(rng, 8)
+    # codes issued with USCCs since 2015: MA + 6 characters
+    body = "MA" + chars(rng, _ORG_CHARS, 6) if new_style else digits(rng, 8)
     return body + org_code_check_char(body)
 
 

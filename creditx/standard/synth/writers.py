@@ -68,7 +68,7 @@ def write_rows(
     if fmt == "jsonl":
         return _write_jsonl(out, rows)
 
-    def cells(row) -> list[str]:
+    def cells(row: Any) -> list[str]:
         f = row.fields
         return [f.get(c, "") for c in codes] + [row.op, str(row.version), row.source_id]
 

@@ -17,13 +17,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from creditx.standard.canonical import canonicalize
-from creditx.standard.envelope import Envelope, Signature, SignatureError, Signer, pae, sign_envelope, verify_envelope
+from creditx.standard.envelope import Envelope, SignatureError, Signer, pae, sign_envelope, verify_envelope
 from creditx.standard.fingerprint import fingerprint, fingerprint_input
 from creditx.standard.natural_key import NaturalKeyError, natural_key, normalise_doc_number
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, decode_record, encode_record
@@ -32,6 +33,11 @@ from creditx.standard.suites import EcdsaP256Sha256, key_id
 P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 SUBJECT_KEY_LABEL = "creditx test vector subject_key v1"
 SUBJECT_KEY = hashlib.sha256(SUBJECT_KEY_LABEL.encode()).digest()
+
+
+def trusted_keys(keys: Mapping[str, Any], trusted: Collection[str]) -> Callable[[str], Any]:
+    """A ``resolve_key`` that knows ``keys`` but answers only for the key ids in ``trusted``."""
+    return lambda kid: keys.get(kid) if kid in trusted else None
 
 
 def _label(suite: str, n: int) -> str:
@@ -52,7 +58,8 @@ class _Rfc6979EcdsaP256(EcdsaP256Sha256):
     """Same suite, deterministic nonces (RFC 6979) so vectors are reproducible."""
 
     def sign(self, private_key: Any, data: bytes) -> bytes:
-        return private_key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+        sig: bytes = private_key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+        return sig
 
 
 def vector_signer(suite: str, n: int = 1) -> Signer:
@@ -64,7 +71,7 @@ SUITES = ("ECDSA-P256-SHA256", "ED25519")
 
 
 def _keys() -> dict[str, Any]:
-    out = []
+    out: list[dict[str, Any]] = []
     for suite in SUITES:
         for n in (1, 2):
             k = test_private_key(suite, n)
@@ -239,12 +246,10 @@ def _envelope_cases() -> list[dict[str, Any]]:
     keys = {
         key_id(test_private_key(s, n).public_key()): test_private_key(s, n).public_key() for s in SUITES for n in (1, 2)
     }
-    out = []
+    out: list[dict[str, Any]] = []
     for name, env, trusted, expected_type, reason in cases:
         try:
-            got = verify_envelope(
-                env, lambda kid: keys.get(kid) if kid in trusted else None, expected_type=expected_type
-            )
+            got = verify_envelope(env, trusted_keys(keys, trusted), expected_type=expected_type)
             result: dict[str, Any] = {"valid": True, "keyid": got.keyid, "suite": got.suite}
         except SignatureError as exc:
             result = {"valid": False, "reason": exc.reason, "rule": exc.rule}
@@ -292,7 +297,7 @@ def _record_codec_cases() -> list[dict[str, Any]]:
         ("field of another type", variant(fields={**base["fields"], "XK_WSH": "x"}), "REC_FIELD_PREFIX"),
         ("lone surrogate", good.replace("😀".encode(), b"\\ud83d"), "REC_LONE_SURROGATE"),
     ]
-    out = []
+    out: list[dict[str, Any]] = []
     for name, payload, reason in cases:
         try:
             r = decode_record(payload)
@@ -345,7 +350,7 @@ CANONICAL_ERRORS = [
 
 
 def _canonical_cases() -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for name, text in CANONICAL_INPUTS:
         if text is None:
             r = RECORDS["penalty-legal-person"]
@@ -363,7 +368,7 @@ def _canonical_cases() -> list[dict[str, Any]]:
 
 
 def _fingerprint_cases() -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for name, r in RECORDS.items():
         out.append(
             {
@@ -389,7 +394,7 @@ def _fingerprint_cases() -> list[dict[str, Any]]:
 
 
 def _natural_key_cases() -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     cases = list(RECORDS.items())
     base = RECORDS["penalty-legal-person"]
     no_auth = {k: v for k, v in base.fields.items() if k != "CF_CFJGDM"}

@@ -16,19 +16,21 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import hashlib
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from creditx.standard.canonical import canonicalize
-from creditx.standard.checkpoint import Checkpoint, sign_checkpoint, sign_note, verifier_for
+from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, sign_note, verifier_for
 from creditx.standard.merkle import CompactRange, consistency_proof, inclusion_proof, leaf_hash, root
+from creditx.standard.timestamps import rfc3339
 
 RFC6962_LEAVES = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
 ORIGIN = "gateway.creditx.example/audit/v1"
 # Published test keys: never use them outside tests and vectors.
 ED25519_SEED = hashlib.sha256(b"creditx test vector key: audit checkpoints ed25519").digest()
 ECDSA_SCALAR = int.from_bytes(hashlib.sha256(b"creditx test vector key: audit checkpoints ecdsa-p256").digest(), "big")
-_BASE = _dt.datetime(2024, 3, 1, 8, 0, 0, tzinfo=_dt.timezone.utc)
+_BASE = _dt.datetime(2024, 3, 1, 8, 0, 0, tzinfo=_dt.UTC)
 _DECISIONS = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
 _REASONS = {"REJECTED": "USCC_CHECKSUM"}
 _CITIES = ("370100", "370200", "370300", "370000")
@@ -36,13 +38,12 @@ _CITIES = ("370100", "370200", "370300", "370000")
 
 def _at(seconds: int) -> str:
     """AUD-004 time form: RFC 3339, UTC, ``Z``, exactly three fractional digits."""
-    t = _BASE + _dt.timedelta(seconds=seconds, milliseconds=seconds * 7 % 1000)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    return rfc3339(_BASE + _dt.timedelta(seconds=seconds, milliseconds=seconds * 7 % 1000))
 
 
-def audit_leaves() -> list[dict[str, object]]:
+def audit_leaves() -> list[dict[str, Any]]:
     """Example audit-log leaf contents: record decisions (AUD-004) and list changes (AUD-005)."""
-    out: list[dict[str, object]] = []
+    out: list[dict[str, Any]] = []
     for i in range(16):
         decision = _DECISIONS[i % 4]
         out.append(
@@ -76,7 +77,7 @@ def _hexes(hs: list[bytes]) -> list[str]:
     return [h.hex() for h in hs]
 
 
-def _tree(name: str, leaf_data: list[bytes], all_pairs: bool) -> dict[str, object]:
+def _tree(name: str, leaf_data: list[bytes], all_pairs: bool) -> dict[str, Any]:
     hashes = [leaf_hash(d) for d in leaf_data]
     n = len(hashes)
     pairs = (
@@ -106,10 +107,10 @@ def _compact(hashes: list[bytes]) -> CompactRange:
     return cr
 
 
-def _invalid_cases(tree: dict[str, object]) -> list[dict[str, object]]:
+def _invalid_cases(tree: dict[str, Any]) -> list[dict[str, Any]]:
     """Proofs a verifier MUST reject, with the reason code our verifier gives."""
-    inc = next(c for c in tree["inclusion"] if c["size"] == 8 and c["index"] == 5)  # type: ignore[index]
-    con = next(c for c in tree["consistency"] if (c["old_size"], c["new_size"]) == (6, 8))  # type: ignore[index]
+    inc = next(c for c in tree["inclusion"] if c["size"] == 8 and c["index"] == 5)
+    con = next(c for c in tree["consistency"] if (c["old_size"], c["new_size"]) == (6, 8))
     flipped = "f" + inc["proof"][1][1:] if inc["proof"][1][0] != "f" else "0" + inc["proof"][1][1:]
     return [
         {
@@ -178,14 +179,14 @@ def _keys() -> tuple[ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey]:
     )
 
 
-def _checkpoints(tree: dict[str, object]) -> list[dict[str, object]]:
+def _checkpoints(tree: dict[str, Any]) -> list[dict[str, Any]]:
     ed_key, ec_key = _keys()
     ed_v, ec_v = verifier_for(ORIGIN, ed_key.public_key()), verifier_for(ORIGIN, ec_key.public_key())
     other_v = verifier_for(ORIGIN, ed25519.Ed25519PrivateKey.from_private_bytes(b"\x07" * 32).public_key())
-    roots = tree["roots"]  # type: ignore[index]
-    out: list[dict[str, object]] = []
+    roots = tree["roots"]
+    out: list[dict[str, Any]] = []
 
-    def ok(desc: str, note: str, verifiers: list, cp: Checkpoint) -> None:
+    def ok(desc: str, note: str, verifiers: list[NoteVerifier], cp: Checkpoint) -> None:
         out.append(
             {
                 "desc": desc,
@@ -199,7 +200,7 @@ def _checkpoints(tree: dict[str, object]) -> list[dict[str, object]]:
             }
         )
 
-    def bad(desc: str, note: str, verifiers: list, reason: str) -> None:
+    def bad(desc: str, note: str, verifiers: list[NoteVerifier], reason: str) -> None:
         out.append(
             {
                 "desc": desc,
@@ -229,14 +230,14 @@ def _checkpoints(tree: dict[str, object]) -> list[dict[str, object]]:
     return out
 
 
-def build(today: _dt.date) -> dict[str, object]:
+def build(today: _dt.date) -> dict[str, Any]:
     del today  # the vectors are date-independent (module docstring)
     rfc = _tree("rfc6962", [bytes.fromhex(x) for x in RFC6962_LEAVES], all_pairs=True)
     leaves = audit_leaves()
     audit = _tree("audit", [canonicalize(x) for x in leaves], all_pairs=False)
     audit["leaf_content"] = leaves
     ed_key, ec_key = _keys()
-    merkle = {
+    merkle: dict[str, Any] = {
         "spec": "spec/06-audit.md",
         "hash": "SHA-256; leaf = H(0x00 || data), node = H(0x01 || left || right), empty tree = H('') (AUD-001..003)",
         "trees": [rfc, audit],

@@ -106,7 +106,7 @@ def _bases(today: dt.date) -> dict[str, dict[str, str]]:
     }
 
 
-def _cases(today: dt.date) -> list[tuple[str, str, dict, list[tuple[str, str, str]]]]:
+def _cases(today: dt.date) -> list[tuple[str, str, dict[str, str], list[tuple[str, str, str]]]]:
     """(name, type, change to the base record, expected [(field, rule, reason)])."""
     tomorrow = (today + dt.timedelta(days=1)).isoformat()
     return [
@@ -217,16 +217,16 @@ def build(today: dt.date) -> dict[str, object]:
     records = []
     for name, rtype, change, expected in _cases(today):
         fields = {k: v for k, v in {**bases[rtype], **change}.items() if v}
-        got = sorted((v.field, v.rule, v.reason, v.severity) for v in validate_fields(rtype, fields, today=today))
-        if [g[:3] for g in got] != sorted(expected):
-            raise AssertionError(f"validation vector {name}: expected {sorted(expected)}, got {got}")
+        found = sorted((v.field, v.rule, v.reason, v.severity) for v in validate_fields(rtype, fields, today=today))
+        if [g[:3] for g in found] != sorted(expected):
+            raise AssertionError(f"validation vector {name}: expected {sorted(expected)}, got {found}")
         records.append(
             {
                 "name": name,
                 "type": rtype,
                 "today": today.isoformat(),
                 "fields": fields,
-                "violations": [{"field": f, "rule": r, "reason": c, "severity": s} for f, r, c, s in got],
+                "violations": [{"field": f, "rule": r, "reason": c, "severity": s} for f, r, c, s in found],
             }
         )
     return {"identifiers.json": ids, "validation.json": records}

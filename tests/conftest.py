@@ -1,13 +1,14 @@
-"""Fixtures: a real PKI (creditx.pki.testing.make_pki) and a real gateway on port 0 with mutual TLS."""
+"""Fixtures shared by every test folder: a real PKI (creditx.pki.testing.make_pki) and a real gateway on
+port 0 with mutual TLS."""
 
 from __future__ import annotations
 
 import pytest
 
-from creditx.pki.testing import make_pki
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.init import init_gateway_dir
 from creditx.gateway.server import Gateway
+from creditx.pki.testing import make_pki
 
 
 @pytest.fixture(scope="module")

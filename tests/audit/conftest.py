@@ -1,3 +1,0 @@
-"""Fixtures: a real PKI and gateway directories (shared with tests/gateway)."""
-
-from tests.gateway.conftest import gateway, gw_dir, pki  # noqa: F401

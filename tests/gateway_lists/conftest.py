@@ -1,3 +1,0 @@
-"""Fixtures: a real PKI and a real gateway on port 0 with mutual TLS (as tests/gateway)."""
-
-from tests.gateway.conftest import gateway, gw_dir, pki  # noqa: F401 — re-exported fixtures
