@@ -1,0 +1,245 @@
+"""Seeded-defect variants of our node and gateway, for the conformance suite's own tests only.
+
+    python -m tests.conformance.faulty DEFECT node run --dir DIR
+    python -m tests.conformance.faulty DEFECT gateway run --dir DIR
+
+Each DEFECT patches exactly one behaviour of the product in this process, then runs the
+``creditx`` command; the product itself has no switch for any of them. Each defect names the
+conformance check (and so the requirement IDs) that must catch it: ``DEFECTS[name].caught_by``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Defect:
+    role: str  # "node" or "gateway"
+    caught_by: frozenset[str]  # the checks that must fail, and no other
+    apply: Callable[[], None]
+
+
+def _resume_from_own_counter() -> None:
+    """Node: resume from its own first unacknowledged record, ignoring the gateway's mark."""
+    from creditx.node.sync import client, state
+
+    original = client.SyncRunner._handshake
+
+    def handshake(self):
+        ev = original(self)
+        if isinstance(ev, state.HandshakeOk):
+            ev = dataclasses.replace(ev, committed_seq=max(ev.committed_seq, self.store.first_unacked() - 1))
+        return ev
+
+    client.SyncRunner._handshake = handshake  # type: ignore[method-assign]
+
+
+def _resign_on_send() -> None:
+    """Node: sign each record again (random-nonce ECDSA) every time it is sent."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from creditx.node import store
+    from creditx.standard.envelope import pae
+    from creditx.standard.record import RECORD_PAYLOAD_TYPE
+
+    original = store.NodeStore.load_batch
+
+    def load_batch(self, from_seq, max_records, max_bytes):
+        from creditx.pki.files import read_key
+
+        key = read_key(self.path.parent / "signing.key") if hasattr(self, "path") else None
+        items = original(self, from_seq, max_records, max_bytes)
+        if key is None:
+            raise RuntimeError("faulty node: cannot find the signing key")
+        out = []
+        for i in items:
+            sig = key.sign(pae(RECORD_PAYLOAD_TYPE, i.payload), ec.ECDSA(hashes.SHA256()))  # random nonce
+            out.append(dataclasses.replace(i, signatures=[dict(i.signatures[0], sig=sig)]))
+        return out
+
+    store.NodeStore.load_batch = load_batch  # type: ignore[method-assign]
+
+
+def _no_backoff() -> None:
+    """Node: retry after 10 ms whatever the failure (no exponential back-off)."""
+    from creditx.node.sync import state
+
+    state.backoff_delay = lambda attempt, policy, rng: 0.01
+
+
+def _ignore_batch_limit() -> None:
+    """Node: keep its own batch size whatever the handshake allows."""
+    from creditx.node.sync import client, state
+
+    original = client.SyncRunner._handshake
+
+    def handshake(self):
+        ev = original(self)
+        if isinstance(ev, state.HandshakeOk):
+            ev = dataclasses.replace(ev, max_batch_records=500)
+        return ev
+
+    client.SyncRunner._handshake = handshake  # type: ignore[method-assign]
+
+
+def _wrong_payload_type() -> None:
+    """Node: send its envelopes under another payload type than the one it signed."""
+    from creditx.node.sync import client
+
+    client.RECORD_PAYLOAD_TYPE = "application/json"
+
+
+def _sign_reserialised() -> None:
+    """Node: sign a re-serialisation of the payload (sorted, spaced JSON), send the original bytes."""
+    import json
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from creditx.node import store
+    from creditx.pki.files import read_key
+    from creditx.standard.envelope import pae
+    from creditx.standard.record import RECORD_PAYLOAD_TYPE
+
+    original = store.NodeStore.load_batch
+
+    def load_batch(self, from_seq, max_records, max_bytes):
+        key = read_key(self.path.parent / "signing.key")
+        out = []
+        for i in original(self, from_seq, max_records, max_bytes):
+            again = json.dumps(json.loads(i.payload), ensure_ascii=False, indent=1).encode()
+            algo = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)  # the same bytes every send
+            sig = key.sign(pae(RECORD_PAYLOAD_TYPE, again), algo)
+            out.append(dataclasses.replace(i, signatures=[dict(i.signatures[0], sig=sig)]))
+        return out
+
+    store.NodeStore.load_batch = load_batch  # type: ignore[method-assign]
+
+
+def _salted_fingerprint() -> None:
+    """Gateway: a content fingerprint that also hashes the source_seq, so duplicates go unseen."""
+    import hashlib
+
+    from creditx.standard import fingerprint
+
+    original = fingerprint.fingerprint
+    fingerprint.fingerprint = lambda record: hashlib.sha256(original(record) + str(record.source_seq).encode()).digest()
+
+
+def _bad_consistency_path() -> None:
+    """Gateway: consistency proofs with their hashes in the wrong order."""
+    from creditx.standard import merkle
+
+    original = merkle.consistency_proof_from
+    merkle.consistency_proof_from = lambda old_size, new_size, subtree: list(
+        reversed(original(old_size, new_size, subtree))
+    )
+
+
+def _ignore_revocation() -> None:
+    """Gateway: never consult the CRL."""
+    from creditx.pki.identity import TrustStore
+
+    TrustStore.revocation = lambda self, serial_number: None  # type: ignore[method-assign]
+
+
+def _node_on_operator() -> None:
+    """Gateway: a node certificate passes where the operator role is required."""
+    from creditx.pki import identity
+
+    original = identity.verify
+
+    def verify(data, trust, *, at, roles):
+        roles = (roles,) if isinstance(roles, str) else tuple(roles)
+        if "operator" in roles:
+            roles = (*roles, "node-auth")
+        return original(data, trust, at=at, roles=roles)
+
+    identity.verify = verify  # before the gateway's modules import it by name
+
+
+def _operator_on_exchange() -> None:
+    """Gateway: an operator certificate passes where a node's is required (Exchange, Distribution)."""
+    from creditx.pki import identity
+
+    original = identity.verify
+
+    def verify(data, trust, *, at, roles):
+        roles = (roles,) if isinstance(roles, str) else tuple(roles)
+        if "node-auth" in roles:
+            roles = (*roles, "operator")
+        return original(data, trust, at=at, roles=roles)
+
+    identity.verify = verify
+
+
+def _no_signing_certificates() -> None:
+    """Node: present no signing certificate in the handshake."""
+    from creditx.node.sync import client
+
+    class WithoutCertificates:
+        def __init__(self, real: object) -> None:
+            self._real = real
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._real, name)
+
+        def HandshakeRequest(self, **kw: object) -> object:
+            kw["signing_certificates"] = []
+            return self._real.HandshakeRequest(**kw)  # type: ignore[attr-defined]
+
+    client.exchange_pb2 = WithoutCertificates(client.exchange_pb2)  # type: ignore[assignment]
+
+
+def _bad_inclusion_path() -> None:
+    """Gateway: inclusion proofs with their sibling hashes in the wrong order."""
+    from creditx.standard import merkle
+
+    original = merkle.inclusion_proof_from
+    merkle.inclusion_proof_from = lambda index, size, subtree: list(reversed(original(index, size, subtree)))
+
+
+def _reason_only_in_details() -> None:
+    """Gateway: call-level reason codes only in the status details (1.0), no creditx-reason."""
+    from creditx.standard import call_status
+
+    call_status.trailing = lambda reason, rule="": ()
+
+
+DEFECTS: dict[str, Defect] = {
+    "resume-from-own-counter": Defect("node", frozenset({"NODE-RESUME", "NODE-DELIVERY"}), _resume_from_own_counter),
+    "resign-on-send": Defect("node", frozenset({"NODE-NO-RESIGN"}), _resign_on_send),
+    "no-backoff": Defect("node", frozenset({"NODE-BACKOFF-UNAVAILABLE", "NODE-STREAM-BUSY"}), _no_backoff),
+    "ignore-batch-limit": Defect("node", frozenset({"NODE-BATCH-LIMIT"}), _ignore_batch_limit),
+    "wrong-payload-type": Defect("node", frozenset({"NODE-ENVELOPE"}), _wrong_payload_type),
+    "sign-reserialised-payload": Defect("node", frozenset({"NODE-ENVELOPE"}), _sign_reserialised),
+    "salted-fingerprint": Defect("gateway", frozenset({"GW-DUPLICATE"}), _salted_fingerprint),
+    "bad-consistency-path": Defect("gateway", frozenset({"GW-CONSISTENCY"}), _bad_consistency_path),
+    "no-signing-certificates": Defect("node", frozenset({"NODE-HANDSHAKE", "NODE-ENVELOPE"}), _no_signing_certificates),
+    "ignore-revocation": Defect("gateway", frozenset({"GW-REVOKED"}), _ignore_revocation),
+    "node-on-operator": Defect("gateway", frozenset({"GW-ROLE-OPERATOR"}), _node_on_operator),
+    "reason-only-in-details": Defect(
+        "gateway", frozenset({"GW-BATCH-MALFORMED", "GW-BATCH-LIMIT", "GW-STREAM-BUSY"}), _reason_only_in_details
+    ),
+    "operator-on-exchange": Defect(
+        "gateway", frozenset({"GW-ROLE-EXCHANGE", "GW-ROLE-DISTRIBUTION"}), _operator_on_exchange
+    ),
+    "bad-inclusion-path": Defect("gateway", frozenset({"GW-RECEIPT"}), _bad_inclusion_path),
+}
+
+
+def main(argv: list[str]) -> int:
+    name, rest = argv[0], argv[1:]
+    DEFECTS[name].apply()
+    from creditx.cli.main import main as creditx_main
+
+    return creditx_main(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
