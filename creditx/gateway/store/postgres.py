@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 
 from creditx.gateway.audit.log import append_audit
+from creditx.gateway.audit.log import frontier as audit_frontier
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision, IncomingRecord
 from creditx.gateway.lists import store as list_store
@@ -179,7 +180,7 @@ class PostgresStore:
                 raise ValueError("one audit leaf per stored decision (SYNC-031)")
             n_list = len(lists.changes) if lists else 0
             size = list_store.frontier(self.q).size if n_list else 0
-            tree = CompactRange.from_bytes(c.execute("SELECT frontier FROM audit_tree WHERE id = 1").fetchone()[0])
+            tree = audit_frontier(self.q)
             self._ensure_partitions(c, tree.size + len(stored) + n_list, size + n_list)
             if leaves is not None:
                 base = append_audit(self.q, leaves)  # AUD-006: leaves and tree state, same transaction
@@ -338,7 +339,8 @@ class PostgresStore:
         after_id: int = 0,
         limit: int = 100,
     ) -> list[dict]:
-        where, args = ["id > %s"], [after_id]
+        where: list[str] = ["id > %s"]
+        args: list[object] = [after_id]
         for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key), ("fp", fingerprint)):
             if val:
                 where.append(f"{col} = %s")
