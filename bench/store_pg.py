@@ -11,8 +11,8 @@ limits of each engine on the same row tuples, ``batch`` rows per transaction int
 records' columns and the ``(node, source_seq)`` key: PostgreSQL ``COPY`` and pipelined
 ``executemany``, SQLite ``executemany`` (WAL, synchronous=NORMAL). Printed as records/s and as
 ratios (store ÷ raw). The store's cost per record is also shown per tenth of the run (the curve as
-the store grows), and the PostgreSQL bytes per record (tables and indexes), the basis of the
-sizing in docs/adr/0001-postgresql-partitioning.md.
+the store grows), the PostgreSQL bytes per record (tables and indexes) and the time to rebuild
+the records' indexes, the basis of the sizing in docs/adr/0017-postgresql-partitioning.md.
 
 Every PostgreSQL database is created for the run and dropped after.
 """
@@ -226,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         p.close()
         res["pg_store_rps"] = n / secs
         res["pg_bytes"] = pg_sizes(url)
+        with psycopg.connect(url, autocommit=True) as c:  # the index half of a rebuild or restore
+            t = time.perf_counter()
+            c.execute("REINDEX TABLE records")
+            res["pg_reindex_records_us_per_record"] = (time.perf_counter() - t) / n * 1e6
     res["ratio_pg_store_to_copy"] = res["pg_store_rps"] / res["pg_raw_copy_rps"]
     res["ratio_pg_store_to_executemany"] = res["pg_store_rps"] / res["pg_raw_executemany_rps"]
     res["ratio_sqlite_store_to_executemany"] = res["sqlite_store_rps"] / res["sqlite_raw_executemany_rps"]
@@ -253,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     print("store µs/record per tenth of the run (growth curve):")
     print("  SQLite     " + " ".join(f"{x:6.1f}" for x in res["sqlite_store_us_per_tenth"]))
     print("  PostgreSQL " + " ".join(f"{x:6.1f}" for x in res["pg_store_us_per_tenth"]))
+    print(f"PostgreSQL REINDEX records: {res['pg_reindex_records_us_per_record']:.1f} µs/record")
     print("PostgreSQL bytes per record:")
     for k, v in res["pg_bytes"].items():
         print(f"  {k:26}{v / n:10.1f}")
