@@ -35,7 +35,9 @@ from creditx.gateway.lists.wiring import Lists
 from creditx.gateway.metrics import make_registry
 from creditx.gateway.operator.service import OperatorServicer
 from creditx.gateway.schedule import make_scheduler
+from creditx.gateway.store import engine
 from creditx.gateway.store.engine import open_store
+from creditx.gateway.store.lease import WriterLease
 from creditx.pki.files import read_key
 from creditx.pki.tls import FileTrustSource, server_credentials
 from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
@@ -156,6 +158,10 @@ class Gateway:
         if self.port == 0:
             raise OSError(f"cannot listen on {c.listen}")
         self.host = c.listen.rsplit(":", 1)[0]
+        # Several gateways on one PostgreSQL database: the lease holder writes, the others stand by
+        # (serve reads, refuse Push naming the writer) and take over when it dies.
+        self.lease = WriterLease(c.database_spec(d), self.address, on_acquired=self._took_over)
+        self.exchange.lease = self.lease
         self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
         self._http = None
@@ -164,7 +170,16 @@ class Gateway:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def _took_over(self) -> None:
+        """Writer from now on: seal the audit log at once, so fail-closed (AUD-040) judges this
+        gateway by its own signing, not by how long it stood by."""
+        self.checkpointer.tick()
+
     def start(self) -> dict:
+        engine.fence_with(self.lease if self.lease.url else None)
+        self.lease.start()
+        if self.lease.is_writer:
+            self._took_over()
         self.pool.warm()
         self.server.start()
         host, port = self.cfg.metrics_listen.rsplit(":", 1)
@@ -178,6 +193,7 @@ class Gateway:
             "address": self.address,
             "metrics": f"http://{host}:{self._http.server_port}/metrics",
             "pid": os.getpid(),
+            "writer": self.lease.is_writer,
         }
         write_json_atomic(self.dir / RUN_NAME, run)
         return run
@@ -195,6 +211,8 @@ class Gateway:
         self.checkpointer.close()
         self.lists.close()
         self.store.close()
+        self.lease.close()
+        engine.fence_with(None)
         try:
             (self.dir / RUN_NAME).unlink()
         except FileNotFoundError:

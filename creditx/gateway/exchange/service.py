@@ -21,6 +21,7 @@ from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from creditx.gateway.store.lease import Fenced, WriterLease
 from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
 from creditx.pki.profiles import NODE_AUTH
 from creditx.standard.timestamps import rfc3339
@@ -109,12 +110,23 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         )
         self.signing_cert_der = signing_cert_der  # handed to nodes for checkpoint checks
         self.stopping = threading.Event()
+        self.lease: WriterLease | None = None  # several gateways on one database: only the writer ingests
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
     def _node(self, context) -> Identity:
         if self.stopping.is_set():
             raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; retry later")
+        if self.lease is not None and not self.lease.is_writer:
+            writer = self.lease.writer_address()
+            raise BatchError(
+                "UNAVAILABLE",
+                "GATEWAY_STANDBY",
+                f"this gateway is a standby; the writer is at {writer or 'an address not known yet'}",
+                hint=f"push to {writer}"
+                if writer
+                else "retry: a standby takes over within seconds of the writer's end",
+            )
         return identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH)
 
     def Handshake(self, request, context):
@@ -240,7 +252,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                         raise item
                     return
                 batch_id, backlog, records, pending = item
-                decisions, committed = self.ingest.finish(pending)
+                try:
+                    decisions, committed = self.ingest.finish(pending)
+                except Fenced as exc:  # lost the writer lease mid-stream: nothing of this batch was written
+                    abort(context, BatchError("UNAVAILABLE", "GATEWAY_STANDBY", str(exc), hint=exc.hint))
                 with guard:
                     for r in records:
                         in_flight.pop(r.source_seq, None)

@@ -244,7 +244,8 @@ class PostgresStore:
                         )
                     )
             if currents:  # one statement for the batch: arrays, not a statement per row
-                keys, versions, rids = zip(*currents, strict=True)
+                last = {k: (k, v, rid) for k, v, rid in currents}  # a key twice in a batch: the later wins
+                keys, versions, rids = zip(*last.values(), strict=True)
                 c.execute(
                     "INSERT INTO current_versions (natural_key, version, record_id)"
                     " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[])"
