@@ -310,7 +310,8 @@ class SqliteStore:
         after_id: int = 0,
         limit: int = 100,
     ) -> list[dict]:
-        where, args = ["id > ?"], [after_id]
+        where: list[str] = ["id > ?"]
+        args: list[object] = [after_id]
         for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key), ("fp", fingerprint)):
             if val:
                 where.append(f"{col} = ?")
