@@ -237,7 +237,13 @@ def serve(directory: str, audit: bool, workers: int, ready, stop, out) -> None:
 
 def end_to_end(pki, root: Path, records, batch: int, workers: int, audit: bool) -> dict:
     d = root / f"gw-{'audit' if audit else 'noaudit'}"
-    init_gateway_dir(d, pki.gateway.dir, cfg=replace(GatewayConfig(), max_batch_records=batch))
+    init_gateway_dir(
+        d,
+        pki.gateway.dir,
+        cfg=replace(
+            GatewayConfig(), max_batch_records=batch, metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0"
+        ),
+    )
     ctx = mp.get_context("spawn")
     ready, out, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     proc = ctx.Process(target=serve, args=(str(d), audit, workers, ready, stop, out))

@@ -121,6 +121,7 @@ def test_revoked_per_the_newest_crl(ca, node):
     assert reason_of(node.auth_cert.read_bytes(), old_store.with_crl(newest)) == "CERT_REVOKED"
     # An older CRL presented later does not undo the revocation (SEC-041).
     stale = old_store.crl
+    assert stale is not None
     assert old_store.with_crl(newest).with_crl(stale).crl == newest
     # the signing certificate was not revoked
     verify(node.signing_cert.read_bytes(), old_store.with_crl(newest), at=AT, roles=NODE_SIGNING)

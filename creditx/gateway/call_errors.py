@@ -12,6 +12,8 @@ becomes a status: it is a REJECTED ack and the rest of the batch goes on.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import grpc
 
 from creditx.pki.identity import IdentityError
@@ -47,7 +49,7 @@ def from_identity(exc: IdentityError) -> BatchError:
     return BatchError(status, exc.reason, message, rule=exc.rule, hint=exc.hint)
 
 
-def abort(context: grpc.ServicerContext, err: BatchError) -> None:
+def abort(context: grpc.ServicerContext, err: BatchError) -> NoReturn:
     """Raise out of the handler with the mapped status, the reason code (and rule) in trailing
     metadata and ``REASON [RULE]: message; hint`` as the details."""
     context.set_trailing_metadata(trailing(err.reason, err.rule))

@@ -13,13 +13,13 @@ DIR/operator/ (or take them as flags).
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import threading
 from pathlib import Path
 
 from creditx.cli.output import add_json_flag, format_table, print_json
-from creditx.standard.errors import InputError, RemoteError, UnavailableError
+from creditx.ops.logs import add_log_flags
+from creditx.standard.errors import InputError, RemoteError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     i.add_argument("--listen", default=None, help="HOST:PORT (default 127.0.0.1:0, any free port)")
     i.add_argument("--name", default=None, help="gateway id shown to nodes")
+    i.add_argument("--metrics-listen", default=None, help="Prometheus HOST:PORT (default 127.0.0.1:9741; '' = off)")
+    i.add_argument(
+        "--health-listen", default=None, help="plaintext health-check HOST:PORT (default 127.0.0.1:9742; '' = off)"
+    )
     i.add_argument(
         "--store",
         default=None,
@@ -46,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     r = sub.add_parser("run", help="serve Exchange and Operator over mutual TLS until SIGTERM/SIGINT")
     r.add_argument("--dir", required=True, type=Path)
+    add_log_flags(r)
     r.set_defaults(func=cmd_run)
 
     from creditx.gateway.audit.cli import register_audit
@@ -57,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from creditx.gateway.store.cli import register as register_store
 
     register_store(sub)  # backup, restore, migrate-store
+    from creditx.gateway.console.stats_cli import register as register_stats
+
+    register_stats(sub)  # stats --dir DIR [--json]
 
     for name, func, helptext in (
         ("status", cmd_status, "every node's sync state"),
@@ -68,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         s.add_argument("--cert", type=Path, help="operator certificate")
         s.add_argument("--key", type=Path, help="operator key")
         s.add_argument("--ca", type=Path, help="CA certificate")
+        s.add_argument(
+            "--server-name",
+            default=None,
+            help="TLS name to check (default: tls_server_name in gateway.json, else from DIR/tls/tls.crt)",
+        )
         add_json_flag(s)
         if name == "records":
             s.add_argument("--region", default="")
@@ -83,17 +96,30 @@ def cmd_init(args) -> int:
     from creditx.gateway.init import init_gateway_dir
 
     creds = args.ca_dir / "gateway" if (args.ca_dir / "gateway" / "tls.crt").exists() else args.ca_dir
-    path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name, store=args.store)
+    ports = {
+        k: v
+        for k, v in (("metrics_listen", args.metrics_listen), ("health_listen", args.health_listen))
+        if v is not None
+    }
+    path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name, store=args.store, **ports)
     print(f"wrote {path}; start with: creditx gateway run --dir {args.dir}")
     return 0
 
 
 def cmd_run(args) -> int:
+    from creditx.gateway.config import load_config
     from creditx.gateway.server import Gateway
+    from creditx.ops.logs import configure_from
 
-    gw = Gateway(args.dir)
+    cfg = load_config(args.dir)
+    configure_from(args, cfg, args.dir)
+    gw = Gateway(args.dir, cfg)
     run = gw.start()
-    print(f"gateway listening on {run['address']} (mutual TLS); metrics {run['metrics']}", flush=True)
+    print(
+        f"gateway listening on {run['address']} (mutual TLS); metrics {run.get('metrics', 'off')}; "
+        f"health {run.get('health', 'off')}",
+        flush=True,
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -104,34 +130,13 @@ def cmd_run(args) -> int:
 
 
 def _operator_channel(args):
-    import grpc
+    from creditx.gateway.operator.channel import open_channel, resolve_target
 
-    from creditx.pki.tls import channel_credentials
-
-    d = args.dir
-    address = args.address
-    if address is None:
-        if d is None or not (d / "run.json").exists():
-            raise InputError("no gateway address", hint="give --address HOST:PORT or --dir of a running gateway")
-        address = json.loads((d / "run.json").read_text())["address"]
-    op = (d / "operator") if d else None
-    cert = args.cert or (op / "operator.crt" if op else None)
-    key = args.key or (op / "operator.key" if op else None)
-    ca = args.ca or (d / "tls" / "ca.crt" if d else None)
-    for flag, p in (("--cert", cert), ("--key", key), ("--ca", ca)):
-        if p is None or not p.exists():
-            raise InputError(
-                f"operator credentials: {flag} {p} not found",
-                hint="issue one with `creditx certs issue-operator --out DIR/operator` or pass flags",
-            )
-    ch = grpc.secure_channel(
-        address, channel_credentials(ca, cert, key), options=[("grpc.ssl_target_name_override", "localhost")]
+    return open_channel(
+        resolve_target(
+            args.dir, address=args.address, cert=args.cert, key=args.key, ca=args.ca, server_name=args.server_name
+        )
     )
-    try:
-        grpc.channel_ready_future(ch).result(timeout=10)
-    except grpc.FutureTimeoutError:
-        raise UnavailableError(f"gateway at {address} not reachable", hint="is `creditx gateway run` up?") from None
-    return ch
 
 
 def _call(fn, req):
@@ -144,14 +149,13 @@ def _call(fn, req):
 
 
 def cmd_status(args) -> int:
-    from google.protobuf.json_format import MessageToDict
-
+    from creditx.cli.output import message_to_json
     from creditx.v1 import operator_pb2, operator_pb2_grpc
 
     with _operator_channel(args) as ch:
         resp = _call(operator_pb2_grpc.OperatorStub(ch).Status, operator_pb2.StatusRequest())
     if args.json:
-        print_json(MessageToDict(resp, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
+        print_json(message_to_json(resp))
         return 0
     rows = [
         (
@@ -207,8 +211,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_records(args) -> int:
-    from google.protobuf.json_format import MessageToDict
-
+    from creditx.cli.output import message_to_json
     from creditx.v1 import operator_pb2, operator_pb2_grpc
 
     try:
@@ -226,7 +229,7 @@ def cmd_records(args) -> int:
     with _operator_channel(args) as ch:
         resp = _call(operator_pb2_grpc.OperatorStub(ch).FindRecords, req)
     if args.json:
-        d = MessageToDict(resp, preserving_proto_field_name=True)
+        d = message_to_json(resp)
         for r, m in zip(d.get("records", []), resp.records, strict=True):
             r["fingerprint"], r["payload"] = m.fingerprint.hex(), m.payload.decode("utf-8", "replace")
         print_json(d)

@@ -21,8 +21,13 @@ RUN_NAME = "run.json"
 @dataclass(frozen=True)
 class GatewayConfig:
     name: str = "gateway"
-    listen: str = "127.0.0.1:0"
-    metrics_listen: str = "127.0.0.1:0"
+    listen: str = "127.0.0.1:0"  # mutual-TLS gRPC (Exchange, Operator, Audit, Distribution)
+    metrics_listen: str = "127.0.0.1:9741"  # Prometheus /metrics over HTTP ("" = off)
+    health_listen: str = "127.0.0.1:9742"  # plaintext grpc.health.v1, no client certificate ("" = off)
+    tls_server_name: str = ""  # TLS name operators' tools check ("" = taken from tls_cert)
+    log_level: str = "info"  # debug, info, warning or error
+    log_format: str = "json"  # json (JSON lines), logfmt or text
+    log_file: str = ""  # appended to; "" = stderr
     ca_cert: str = "tls/ca.crt"
     crl: str = "tls/crl.pem"
     tls_cert: str = "tls/tls.crt"

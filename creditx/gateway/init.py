@@ -34,6 +34,7 @@ def init_gateway_dir(
     listen: str | None = None,
     name: str | None = None,
     store: str | None = None,
+    **settings: str,
 ) -> Path:
     directory, creds_dir = Path(directory), Path(creds_dir)
     if (directory / CONFIG_NAME).exists():
@@ -59,6 +60,8 @@ def init_gateway_dir(
         cfg = replace(cfg, listen=listen)
     if name:
         cfg = replace(cfg, name=name)
+    if settings:
+        cfg = replace(cfg, **settings)
     if store:
         cfg = replace(cfg, database=store)
     return save_config(directory, cfg)

@@ -8,22 +8,25 @@ in-flight batches finish and commit within the grace period, then the pool and s
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Callable
 from concurrent import futures
 from datetime import UTC, datetime
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
 from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
+from creditx.gateway.console.metrics import register_console_metrics
+from creditx.gateway.events import GatewayEvents
 from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.pool import CheckPool
@@ -35,12 +38,26 @@ from creditx.gateway.lists.wiring import Lists
 from creditx.gateway.metrics import make_registry
 from creditx.gateway.operator.service import OperatorServicer
 from creditx.gateway.schedule import make_scheduler
+from creditx.gateway.stats import StatsHook
 from creditx.gateway.store import engine
 from creditx.gateway.store.engine import open_store
 from creditx.gateway.store.lease import WriterLease
+from creditx.ops.grpc_metrics import MetricsInterceptor
+from creditx.ops.grpc_ops import PlainHealth, enable_reflection
+from creditx.ops.logs import fields
 from creditx.pki.files import read_key
 from creditx.pki.tls import FileTrustSource, server_credentials
-from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
+from creditx.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    lists_pb2,
+    operator_pb2,
+    operator_pb2_grpc,
+)
+
+log = logging.getLogger("creditx.gateway")
 
 SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
 
@@ -73,6 +90,7 @@ class Gateway:
         self.clock = clock
         c, d = self.cfg, self.dir
         self.store = open_store(c.database_spec(d), now=rfc3339(clock()))  # SQLite file or PostgreSQL URL
+        self.store.stats_hook = StatsHook()
         self.pool = CheckPool(c.verify_workers if workers is None else workers)
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
@@ -104,7 +122,7 @@ class Gateway:
             clock,
             load_subject_key(c.path(d, "subject_key")),
             audit=audit,
-            on_list_published=self.lists.hub.publish,
+            on_list_published=self._published,
         )
         self.exchange = ExchangeServicer(
             ingest,
@@ -127,8 +145,10 @@ class Gateway:
         )
         self.health = health.HealthServicer()
         ms = 1000
+        self.registry = make_registry(self.store, self.presence, self.clock)
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
+            interceptors=[MetricsInterceptor(self.registry)],
             maximum_concurrent_rpcs=c.max_concurrent_streams,
             options=[
                 ("grpc.max_receive_message_length", c.max_message_bytes),
@@ -149,10 +169,13 @@ class Gateway:
             exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
             operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
             audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
         )
-        reflection.enable_server_reflection(names, self.server)
+        enable_reflection(
+            self.server,
+            names,
+            (exchange_pb2.DESCRIPTOR, operator_pb2.DESCRIPTOR, audit_pb2.DESCRIPTOR, lists_pb2.DESCRIPTOR),
+        )
+        self.plain_health = PlainHealth(c.health_listen, self.health) if c.health_listen else None
         creds = server_credentials(c.path(d, "tls_cert"), c.path(d, "tls_key"), c.path(d, "ca_cert"))
         self.port = self.server.add_secure_port(c.listen, creds)
         if self.port == 0:
@@ -162,9 +185,27 @@ class Gateway:
         # (serve reads, refuse Push naming the writer) and take over when it dies.
         self.lease = WriterLease(c.database_spec(d), self.address, on_acquired=self._took_over)
         self.exchange.lease = self.lease
-        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
+        self.events = GatewayEvents(self.registry, clock)
+        self.exchange.events = self.events
+        self.lists.servicer.on_delivered = self.events.delivered
+        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self._checkpoint_tick)
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
-        self._http = None
+        self._http: WSGIServer | None = None
+
+    def statistics(self) -> dict:
+        """The maintained statistics (creditx.gateway.stats), on a read-only connection of its own."""
+        from creditx.gateway.console.stats_cli import read_statistics
+
+        return read_statistics(self.dir)
+
+    def _published(self, head: int) -> None:
+        """After a batch's COMMIT: wake the list subscribers, then log the publication."""
+        self.lists.hub.publish(head)
+        self.events.published(head)
+
+    def _checkpoint_tick(self) -> None:
+        self.checkpointer.tick()
+        self.events.checkpoint(self.checkpointer.status())
 
     @property
     def address(self) -> str:
@@ -182,19 +223,26 @@ class Gateway:
             self._took_over()
         self.pool.warm()
         self.server.start()
-        host, port = self.cfg.metrics_listen.rsplit(":", 1)
-        registry = make_registry(self.store, self.presence, self.clock)
+        registry = self.registry
         self.lists.register_metrics(registry)
-        self._http, _ = start_http_server(int(port), addr=host, registry=registry)
+        register_console_metrics(registry, self)
+        run = {"address": self.address, "pid": os.getpid(), "writer": self.lease.is_writer}
+        if self.cfg.metrics_listen:
+            host, port = self.cfg.metrics_listen.rsplit(":", 1)
+            self._http, _ = start_http_server(int(port), addr=host, registry=registry)
+            run["metrics"] = f"http://{host}:{self._http.server_port}/metrics"
+        if self.plain_health is not None:
+            self.plain_health.start()
+            run["health"] = self.plain_health.address
         for name in ("",) + SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.scheduler.start()
-        run = {
-            "address": self.address,
-            "metrics": f"http://{host}:{self._http.server_port}/metrics",
-            "pid": os.getpid(),
-            "writer": self.lease.is_writer,
-        }
+        log.info(
+            "gateway started",
+            extra=fields(
+                event="start", address=self.address, **{k: v for k, v in run.items() if k in ("metrics", "health")}
+            ),
+        )
         write_json_atomic(self.dir / RUN_NAME, run)
         return run
 
@@ -207,6 +255,9 @@ class Gateway:
             self.scheduler.shutdown(wait=False)
         if self._http is not None:
             self._http.shutdown()
+        if self.plain_health is not None:
+            self.plain_health.stop()
+        log.info("gateway stopped", extra=fields(event="stop", address=self.address))
         self.pool.close()
         self.checkpointer.close()
         self.lists.close()

@@ -15,6 +15,9 @@ Node-side intake rules (beside the catalogue's REC- rules checked by creditx.sta
   already in the outbox needs a higher version (ALREADY_SUBMITTED / VERSION_NOT_INCREASING).
   Rows without a source_id get a stable one derived from their content, so re-importing the
   same file is recognised.
+* NODE-024 a row whose only problem is ALREADY_SUBMITTED is counted as already submitted, not
+  quarantined; a quarantined record is held once (creditx.node.quarantine: importing it again
+  replaces its entry) and leaves the quarantine when a fixed row naming it goes through.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
+from creditx.node.quarantine import hold_rows, release_rows
 from creditx.node.store import NodeStore, encode_signatures
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.errors import CreditxError
@@ -35,10 +39,16 @@ from creditx.standard.validation import Violation, validate_fields
 
 
 class RowLike(Protocol):
-    row: int
-    record_type: str
-    fields: Mapping[str, str]
-    meta: Mapping[str, str]
+    """What intake reads of a row (IntakeRow, creditx.standard.tabular.SourceRow); read-only."""
+
+    @property
+    def row(self) -> int: ...
+    @property
+    def record_type(self) -> str: ...
+    @property
+    def fields(self) -> Mapping[str, str]: ...
+    @property
+    def meta(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -72,21 +82,44 @@ class RowResult:
 
 @dataclass
 class IntakeReport:
+    """What one intake did. ``accepted`` rows are new in the outbox (``seq_ranges``, inclusive);
+    ``already_submitted`` rows were in the outbox before and added nothing; ``quarantined`` rows
+    are in the quarantine (``requarantined`` of them replace an entry that was already there);
+    ``released`` quarantine entries left it because their fixed row went through."""
+
     rows: int = 0
     accepted: int = 0
     quarantined: int = 0
     first_seq: int | None = None
     last_seq: int | None = None
     results: list[RowResult] = field(default_factory=list)
-    problems: list[dict] = field(default_factory=list)  # first few, for the summary
+    problems: list[dict] = field(default_factory=list)  # every problem of every quarantined row
+    already_submitted: int = 0
+    requarantined: int = 0
+    released: int = 0
+    import_id: int = 0
+    seq_ranges: list[list[int]] = field(default_factory=list)
+
+    def add_seq(self, seq: int) -> None:
+        self.first_seq = self.first_seq or seq
+        self.last_seq = seq
+        if self.seq_ranges and self.seq_ranges[-1][1] == seq - 1:
+            self.seq_ranges[-1][1] = seq
+        else:
+            self.seq_ranges.append([seq, seq])
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
             "accepted": self.accepted,
+            "already_submitted": self.already_submitted,
             "quarantined": self.quarantined,
+            "requarantined": self.requarantined,
+            "released_from_quarantine": self.released,
             "first_seq": self.first_seq,
             "last_seq": self.last_seq,
+            "seq_ranges": self.seq_ranges,
+            "import_id": self.import_id,
             "problems": self.problems,
         }
 
@@ -170,6 +203,8 @@ def check_row(
         )
     if op != "D":  # a revocation only has to identify its record
         problems.extend(validate(r.record_type, fields, today=today))
+        found: Any = meta.get("problems") or ()  # Violations found while reading the row (REC-064)
+        problems.extend(found)
     if problems:
         return problems
     return Draft(r.record_type, op, source_id, version, fields)
@@ -201,11 +236,15 @@ def ingest(
     keep_results: bool = False,
     validate: Callable[..., list] = _default_validate,
     advance: Callable[[int], None] = lambda n: None,
+    in_batch: Callable[[list[RowLike], IntakeReport], None] | None = None,
 ) -> IntakeReport:
-    """Validate, number, sign and store ``rows``; one transaction per batch (NODE-001/002/020)."""
+    """Validate, number, sign and store ``rows``; one transaction per batch (NODE-001/002/020).
+    ``in_batch(batch, report)`` runs inside each batch's transaction after its rows are stored
+    (report counts include the batch): a source's cursor commits with the rows it produced."""
     report = IntakeReport()
     with store.transaction():
         import_id = store.begin_import(source, clock())
+    report.import_id = import_id
     for batch in _batches(rows, batch_size):
         now = clock()
         with store.transaction():
@@ -216,7 +255,7 @@ def ingest(
                 )
             )
             seq = store.last_seq()
-            outbox, quarantine = [], []
+            outbox, held, through = [], [], []
             for r in batch:
                 decided = _decide(r, region, today, latest, validate)
                 if isinstance(decided, Draft):
@@ -241,38 +280,51 @@ def ingest(
                         )
                     )
                     latest[rec.source_id] = rec.version  # a second row with the same id in one file
-                    report.first_seq = report.first_seq or seq
-                    report.last_seq = seq
+                    report.add_seq(seq)
+                    through.append((r, rec.source_id))
                     if keep_results:
                         report.results.append(RowResult(r.row, rec.source_id, seq))
-                else:
-                    sid = (r.meta or {}).get("source_id", "")
-                    for p in decided:
-                        d = _violation_fields(p)
-                        quarantine.append(
-                            dict(
-                                d,
-                                import_id=import_id,
-                                file=source,
-                                row=r.row,
-                                record_type=r.record_type,
-                                source_id=sid,
-                                created_at=now,
-                                fields=json.dumps(dict(r.fields), ensure_ascii=False),
+                elif all(getattr(p, "reason", "") == "ALREADY_SUBMITTED" for p in decided):
+                    report.already_submitted += 1  # a re-import: nothing to add, nothing to fix
+                    through.append((r, ""))
+                    if keep_results:
+                        report.results.append(
+                            RowResult(
+                                r.row,
+                                (r.meta or {}).get("source_id", ""),
+                                None,
+                                tuple(Violation(**_violation_fields(p)) for p in decided),
                             )
                         )
-                        if len(report.problems) < 20:
-                            report.problems.append(dict(d, row=r.row))
+                else:
+                    held.append((r, decided))
+                    for p in decided:
+                        report.problems.append(
+                            dict(
+                                _violation_fields(p),
+                                row=r.row,
+                                **({"sheet": r.meta["sheet"]} if (r.meta or {}).get("sheet") else {}),
+                            )
+                        )
                     report.quarantined += 1
                     if keep_results:
                         report.results.append(
-                            RowResult(r.row, sid, None, tuple(Violation(**_violation_fields(p)) for p in decided))
+                            RowResult(
+                                r.row,
+                                (r.meta or {}).get("source_id", ""),
+                                None,
+                                tuple(Violation(**_violation_fields(p)) for p in decided),
+                            )
                         )
             store.insert_outbox(outbox)
-            store.insert_quarantine(quarantine)
-            store.finish_import(import_id, len(batch), len(outbox), len(batch) - len(outbox), now)
-        report.rows += len(batch)
-        report.accepted += len(outbox)
+            moved = hold_rows(store, held, import_id=import_id, file=source, now=now)
+            report.requarantined += moved.replaced
+            report.released += release_rows(store, through)
+            store.finish_import(import_id, len(batch), len(outbox), len(held), now)
+            report.rows += len(batch)
+            report.accepted += len(outbox)
+            if in_batch is not None:
+                in_batch(batch, report)
         advance(len(batch))
     return report
 

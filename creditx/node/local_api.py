@@ -11,7 +11,7 @@ bind) — local systems of the same user only, no TCP port (NODE-030).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent import futures
 from pathlib import Path
 
@@ -37,7 +37,7 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
         self._submit, self._status, self._nudge = submit, status, nudge
         self._sync_state, self._max = sync_state, max_records
 
-    def Submit(self, request, context):
+    def Submit(self, request: pb.NodeSubmitRequest, context: grpc.ServicerContext) -> pb.NodeSubmitResponse:
         if len(request.records) > self._max:
             context.abort(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -72,7 +72,7 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
             ]
         )
 
-    def Status(self, request, context):
+    def Status(self, request: pb.NodeStatusRequest, context: grpc.ServicerContext) -> pb.NodeStatusResponse:
         s = self._status()
         return pb.NodeStatusResponse(
             counts=s["outbox"],
@@ -83,18 +83,24 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
             sync_state=self._sync_state(),
         )
 
-    def Nudge(self, request, context):
+    def Nudge(self, request: pb.NodeNudgeRequest, context: grpc.ServicerContext) -> pb.NodeNudgeResponse:
         return pb.NodeNudgeResponse(scheduled=self._nudge())
 
 
 def serve_local_api(
-    servicer: NodeApiServicer, directory: Path, extra: Callable[[grpc.Server], None] = lambda server: None
+    servicer: NodeApiServicer,
+    directory: Path,
+    extra: Callable[[grpc.Server], None] = lambda server: None,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
 ) -> grpc.Server:
     """Serve NodeApi (and whatever ``extra`` adds: the Departments service) on DIR/node.sock."""
     sock = Path(directory) / SOCKET_FILE
     if sock.exists():
         sock.unlink()  # left over from a node that was killed; the pid lock is node.db's WAL owner
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))  # Feed streams hold a worker each
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=8),  # Feed streams hold a worker each
+        interceptors=list(interceptors),
+    )
     pb_grpc.add_NodeApiServicer_to_server(servicer, server)
     extra(server)
     # gRPC binds the socket inside add_insecure_port: the umask makes it 0600 from its first
@@ -109,7 +115,7 @@ def serve_local_api(
     return server
 
 
-def nudge_running_node(directory: Path, timeout: float = 1.0) -> bool:
+def nudge_running_node(directory: Path, timeout: float = 5.0) -> bool:
     """Best effort: ask a running ``creditx node run`` to sync now. False if none answers."""
     sock = Path(directory) / SOCKET_FILE
     if not sock.exists():

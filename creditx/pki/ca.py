@@ -26,7 +26,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from creditx.pki import files, issuance_db
-from creditx.pki.profiles import ORGANISATION, PROFILES, fingerprint, key_id, leaf_extensions, serial_hex
+from creditx.pki.profiles import (
+    ORGANISATION,
+    PROFILES,
+    fingerprint,
+    issuer_public_key,
+    key_id,
+    leaf_extensions,
+    serial_hex,
+)
 from creditx.standard.errors import InputError
 
 DEFAULT_CA_NAME = "creditx Shandong Root CA"
@@ -48,7 +56,7 @@ class CertificateAuthority:
 
     dir: Path
     cert: x509.Certificate
-    key: object
+    key: ec.EllipticCurvePrivateKey
     db: sqlite_utils.Database
 
     def path(self, name: str) -> Path:
@@ -177,7 +185,7 @@ def issue(
         .not_valid_before(at - SKEW)
         .not_valid_after(not_after)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.cert.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key(ca.cert)), critical=False)
     )
     for ext, critical in leaf_extensions(profile, region=region, dns_names=dns_names, ip_addresses=ip_addresses):
         builder = builder.add_extension(ext, critical=critical)

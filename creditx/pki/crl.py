@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from creditx.pki import files, issuance_db
 from creditx.pki.ca import CertificateAuthority
-from creditx.pki.profiles import serial_hex
+from creditx.pki.profiles import issuer_public_key, serial_hex
 from creditx.standard.errors import InputError
 
 CRL_DAYS = 7  # nextUpdate = thisUpdate + 7 days; re-publish at least that often
@@ -63,7 +63,7 @@ def build_crl(
         .last_update(at)
         .next_update(at + timedelta(days=days))
         .add_extension(x509.CRLNumber(number), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key(ca_cert)), critical=False)
     )
     for row in revoked:
         entry = (

@@ -25,7 +25,15 @@ from datetime import datetime
 
 from cryptography import x509
 
-from creditx.pki.profiles import PROFILES, fingerprint, key_id, read_facts, role_problem, serial_hex
+from creditx.pki.profiles import (
+    PROFILES,
+    fingerprint,
+    issuer_public_key,
+    key_id,
+    read_facts,
+    role_problem,
+    serial_hex,
+)
 from creditx.standard.divisions import PROVINCE, REGIONS
 from creditx.standard.errors import RemoteError
 
@@ -91,7 +99,11 @@ class TrustStore:
     def with_crl(self, crl: x509.CertificateRevocationList) -> TrustStore:
         """This store with ``crl`` if it is signed by the CA and not older than the current one
         (SEC-041: verifiers keep the newest CRL). A CRL not from the CA is refused."""
-        if not crl.is_signature_valid(self.ca.public_key()) or crl.issuer != self.ca.subject:
+        try:
+            ca_key = issuer_public_key(self.ca)
+        except ValueError:
+            raise IdentityError(WRONG_CA, "the CA certificate's key cannot sign a CRL") from None
+        if not crl.is_signature_valid(ca_key) or crl.issuer != self.ca.subject:
             raise IdentityError(WRONG_CA, "the CRL is not signed by the provincial CA")
         if self.crl is not None and _crl_number(crl) < _crl_number(self.crl):
             return self

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 # Key ids are the standard's (SIG-004); re-exported so certs callers need one import.
@@ -87,7 +88,7 @@ def leaf_extensions(
     if profile.has_region and region is None:
         raise ValueError(f"role {profile.role} needs a region")
     names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(ROLE_URI_PREFIX + profile.role)]
-    if profile.has_region:
+    if region is not None and profile.has_region:
         names.append(x509.UniformResourceIdentifier(REGION_URI_PREFIX + region))
     names += [x509.DNSName(d) for d in dns_names]
     names += [x509.IPAddress(ip) for ip in ip_addresses]
@@ -167,3 +168,16 @@ def role_problem(facts: CertFacts) -> str | None:
     if not profile.has_region and facts.regions:
         return f"role {role} must not name a region"
     return None
+
+
+IssuerKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+
+
+def issuer_public_key(cert: x509.Certificate) -> IssuerKey:
+    """The public key of a CA certificate, if it is of a type a provincial CA signs with.
+
+    Raises ValueError for any other key type (an X25519 key, say, cannot have signed anything)."""
+    key = cert.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        return key
+    raise ValueError(f"a {type(key).__name__} cannot sign certificates or CRLs")

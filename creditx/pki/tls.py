@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import grpc
 
@@ -37,7 +38,7 @@ def utc_now() -> datetime:
 
 
 def _stamp(paths) -> tuple:
-    out = []
+    out: list[tuple[int, int, int] | None] = []
     for p in paths:
         try:
             st = os.stat(p)
@@ -94,7 +95,12 @@ def server_credentials(cert: Path, key: Path, ca: Path, *, reload: bool = True) 
             root_certificates=Path(ca).read_bytes(),
             require_client_auth=True,
         )
-    return grpc.dynamic_ssl_server_credentials(fetcher.configuration(), fetcher, require_client_authentication=True)
+    # The fetcher returns None for "keep the current configuration", as gRPC documents; the stub omits it.
+    return grpc.dynamic_ssl_server_credentials(
+        fetcher.configuration(),
+        fetcher,  # type: ignore[arg-type]
+        require_client_authentication=True,
+    )
 
 
 class FileTrustSource:
@@ -123,7 +129,9 @@ class FileTrustSource:
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes | None:
     """The PEM certificate the TLS peer presented, from gRPC's auth context."""
-    pems = (context.auth_context() or {}).get("x509_pem_cert") or []
+    # gRPC maps each property to a list of values; the stub types them as one bytes.
+    auth = cast(Mapping[str, Sequence[bytes]], context.auth_context() or {})
+    pems = auth.get("x509_pem_cert") or []
     return pems[0] if pems else None
 
 

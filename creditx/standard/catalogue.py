@@ -183,6 +183,7 @@ class Catalogue:
     meta_columns: tuple[MetaColumn, ...]
     operations: Enumeration
     removal_reasons: tuple[str, ...]
+    legacy_2015: dict[str, Any] = field(default_factory=dict)  # the 2015 template's mapping (REC-064, legacy2015.py)
 
     def record_type(self, code: str) -> RecordType:
         rt = self.record_types.get((code or "").strip().upper())
@@ -273,7 +274,14 @@ def parse_catalogue(raw: dict[str, Any]) -> Catalogue:
             code, rt["name_zh"], fields, tuple(rt["natural_key"]), rt["subject_prefix"], _alias_map(code, fields, meta)
         )
     return Catalogue(
-        raw["catalogue_version"], types, enums, list_types, meta, enums["operation"], tuple(raw["removal_reasons"])
+        raw["catalogue_version"],
+        types,
+        enums,
+        list_types,
+        meta,
+        enums["operation"],
+        tuple(raw["removal_reasons"]),
+        raw.get("legacy_2015", {}),
     )
 
 

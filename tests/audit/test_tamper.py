@@ -4,6 +4,7 @@ in a fresh process with no gateway directory (AUD-050)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sqlite3
@@ -22,7 +23,13 @@ from tests.gateway.push_client import PushClient, payloads
 @pytest.fixture(scope="module")
 def populated(tmp_path_factory, pki):
     d = tmp_path_factory.mktemp("gwpop") / "gw"
-    init_gateway_dir(d, pki.gateway.dir, cfg=GatewayConfig(listen="127.0.0.1:0", verify_workers=0))
+    init_gateway_dir(
+        d,
+        pki.gateway.dir,
+        cfg=GatewayConfig(
+            listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0", verify_workers=0
+        ),
+    )
     g = Gateway(d)
     g.start()
     try:
@@ -216,3 +223,38 @@ def test_proof_command_prints_a_verifiable_path(populated, capsys):
         cp.root_hash,
     )
     assert p["index"] == 33
+
+
+def test_bundle_without_ca_warns_that_nothing_is_pinned(populated, tmp_path, capsys):
+    out = tmp_path / "evidence.json"
+    assert gateway_main(["gateway", "audit", "export", "--dir", str(populated), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert gateway_main(["standard", "verify-bundle", str(out)]) == 0
+    cap = capsys.readouterr()
+    assert "nothing is pinned" in cap.err and "(CA not pinned)" in cap.out
+    assert (
+        gateway_main(["standard", "verify-bundle", str(out), "--ca", str(populated / "tls" / "ca.crt"), "--json"]) == 0
+    )
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["ca_pinned"] is True and "pinned" not in cap.err
+
+
+def test_verify_reports_progress_over_both_passes(populated):
+    from creditx.gateway.audit.cli import _verifier
+    from creditx.gateway.audit.evidence import verify_database
+
+    seen: dict[str, list[int]] = {}
+
+    def progress(label, total):
+        seen[label] = [total, 0]
+        return lambda n: seen[label].__setitem__(1, seen[label][1] + n)
+
+    from creditx.gateway.audit.cli import _open
+
+    args = argparse.Namespace(dir=populated)
+    cfg, conn, origin = _open(args)
+    with conn:
+        verdict = verify_database(conn, _verifier(cfg, args, origin), origin, progress=progress)
+    assert verdict["ok"]
+    assert seen["audit leaves"] == [verdict["leaves"]] * 2 and verdict["leaves"] == 45
+    assert seen["records"] == [verdict["records_checked"]] * 2

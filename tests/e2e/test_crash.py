@@ -17,7 +17,7 @@ import sqlite3
 import grpc
 import pytest
 
-from creditx.demo.procs import read_json_file, run_creditx, start_gateway, start_node
+from creditx.demo.procs import Child, read_json_file, run_creditx, start_gateway, start_node
 from creditx.pki.ca import init_ca
 from creditx.pki.issue import issue_gateway, issue_node, issue_operator
 from creditx.standard.synth import generate_rows, write_rows
@@ -42,11 +42,22 @@ def province(tmp_path):
     ca = init_ca(tmp_path / "ca", at=now)
     gw_creds = issue_gateway(ca, at=now)
     gw = tmp_path / "gateway"
-    run_creditx("gateway", "init", "--dir", str(gw), "--ca-dir", str(gw_creds.dir))
+    run_creditx(
+        "gateway",
+        "init",
+        "--dir",
+        str(gw),
+        "--ca-dir",
+        str(gw_creds.dir),
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--health-listen",
+        "127.0.0.1:0",
+    )
     issue_operator(ca, name="op", at=now, out=gw / "operator")
     node_creds = issue_node(ca, region="370300", name="zibo", at=now)
     node = tmp_path / "node"
-    children = []
+    children: list[Child] = []
     yield gw, node, node_creds, children
     for c in children:
         c.kill()
@@ -83,6 +94,10 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
         "370300",
         "--certs",
         str(node_creds.dir),
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--health-listen",
+        "127.0.0.1:0",
         "--gateway",
         info["address"].replace("127.0.0.1", "localhost"),
     )
@@ -99,8 +114,12 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
     thresholds = sorted(rng.sample(range(1, RECORDS), KILLS))
     victims = []
     for threshold in thresholds:
+
+        def reached(threshold: int = threshold) -> bool:
+            return node_status(node)[1] >= threshold
+
         node_proc.wait_until(
-            lambda threshold=threshold: node_status(node)[1] >= threshold,
+            reached,
             timeout=120,
             what=f"committed_seq ≥ {threshold}",
         )
@@ -149,4 +168,5 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
     status = json.loads(run_creditx("gateway", "status", "--dir", str(gw), "--json").stdout)
     (view,) = status["nodes"]
     assert sum(int(view.get(k, 0)) for k in ("accepted", "duplicate", "superseded", "rejected")) == RECORDS
-    assert read_json_file(gw / "run.json")["address"] == info["address"]
+    run = read_json_file(gw / "run.json")
+    assert run is not None and run["address"] == info["address"]

@@ -16,7 +16,9 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 
 
 def test_readme_main_command_is_the_demo():
-    block = re.search(r"<!-- main-command -->\s*```sh\n(.*?)```", README, re.S).group(1)
+    m = re.search(r"<!-- main-command -->\s*```sh\n(.*?)```", README, re.S)
+    assert m, "README has no main-command block"
+    block = m.group(1)
     assert block.strip().endswith("creditx demo"), block
 
 
@@ -25,9 +27,16 @@ def test_demo_runs_a_small_province_and_the_numbers_add_up(tmp_path):
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["drained"] and result["consistent"]
+    assert result["workdir"]["kept"] and result["workdir"]["bytes"] > 0  # a named --dir is kept, its size said
     assert [c["region"] for c in result["cities"]] == ["370100", "370200", "370300"]
     for city in result["cities"]:
-        assert city["generated"] == city["accepted"] + city["duplicate"] + city["superseded"] + city["rejected"]
+        assert city["generated"] == (
+            city["accepted"]
+            + city["duplicate"]
+            + city["superseded"]
+            + city["rejected"]
+            + city["already_submitted_at_node"]
+        )
         assert city["duplicate"] > 0 and city["superseded"] > 0 and city["rejected_at_node"] > 0
     assert len(result["gateway"]["nodes"]) == 3
     # A black-list entry submitted at one city reached every node; its credit-repair removal too.

@@ -20,6 +20,7 @@ import json
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -63,7 +64,18 @@ class Province:
         now = dt.datetime.now(dt.UTC)
         self.tmp, self.ca, self.now = tmp, init_ca(tmp / "ca", at=now), now
         self.gw = tmp / "gateway"
-        run_creditx("gateway", "init", "--dir", str(self.gw), "--ca-dir", str(issue_gateway(self.ca, at=now).dir))
+        run_creditx(
+            "gateway",
+            "init",
+            "--dir",
+            str(self.gw),
+            "--ca-dir",
+            str(issue_gateway(self.ca, at=now).dir),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
+        )
         self.children: list[Child] = []
         self.gateway, info = start_gateway(self.gw)
         self.children.append(self.gateway)
@@ -82,6 +94,10 @@ class Province:
             region,
             "--certs",
             str(creds.dir),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
             "--gateway",
             self.address.replace("127.0.0.1", "localhost"),
         )
@@ -136,7 +152,9 @@ def _records(count: int, seed: int) -> list[list[dict]]:
     previous wave's and removes by 信用修复 (op U, MD_YCRQ/MD_YCYY/MD_YCJG) some others."""
     rng = random.Random(seed)
     rows = _listings(REGIONS[SUBMITTER], count, seed)
-    waves, size, prev = [], 60, []
+    waves: list[list[dict]] = []
+    prev: list[Any] = []  # the previous wave's generated rows
+    size = 60
     for start in range(0, len(rows), size):
         wave = [
             {"type": "LIST", "op": "I", "version": 1, "source_id": r.source_id, "fields": dict(r.fields)}

@@ -51,11 +51,28 @@ def test_init_with_a_postgresql_store_migrates_it_and_a_wrong_url_leaves_nothing
 @pytest.mark.slow
 def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
     d = tmp_path / "g"
-    assert main(["gateway", "init", "--dir", str(d), "--ca-dir", str(pki.gateway.dir)]) == 0
+    assert (
+        main(
+            [
+                "gateway",
+                "init",
+                "--dir",
+                str(d),
+                "--ca-dir",
+                str(pki.gateway.dir),
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--health-listen",
+                "127.0.0.1:0",
+            ]
+        )
+        == 0
+    )
     shutil.copytree(pki.operator.dir, d / "operator")
     proc = subprocess.Popen(
         creditx_argv("gateway", "run", "--dir", str(d)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    assert proc.stdout is not None
     try:
         assert "listening" in proc.stdout.readline()  # printed after run.json is written
         run = json.loads((d / "run.json").read_text())
@@ -67,7 +84,7 @@ def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
         capsys.readouterr()
         assert main(["gateway", "status", "--dir", str(d), "--json"]) == 0
         (node,) = json.loads(capsys.readouterr().out)["nodes"]
-        assert (node["region"], node["committed_seq"], node["accepted"], node["backlog"]) == ("370100", "3", "3", "7")
+        assert (node["region"], node["committed_seq"], node["accepted"], node["backlog"]) == ("370100", 3, 3, 7)
         assert main(["gateway", "status", "--dir", str(d)]) == 0
         assert "370100" in capsys.readouterr().out
         assert (

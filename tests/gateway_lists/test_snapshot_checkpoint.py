@@ -99,7 +99,9 @@ def test_snapshot_chunks_resume_and_state_at_older_list_seq(gateway, pki):
         assert all(e.state == lpb.LIST_ENTRY_STATE_LISTED for c in old for e in c.entries)
         with pytest.raises(grpc.RpcError) as exc:
             _snapshot(sub, at_list_seq=99)
-        assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_GONE" in exc.value.details()
+        assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_GONE" in (
+            exc.value.details() or ""
+        )
     finally:
         sub.close()
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from creditx.gateway.audit import log as audit_log
 from creditx.gateway.audit.checkpoints import all_checkpoints
@@ -31,19 +33,50 @@ from creditx.standard.fingerprint import fingerprint
 from creditx.standard.merkle import CompactRange, ProofError
 from creditx.standard.record import RecordError, decode_record
 
+T = TypeVar("T")
+
 
 def _checkpoints(conn: sqlite3.Connection) -> list[StoredCheckpoint]:
     return [StoredCheckpoint(c.size, c.root, c.note) for c in all_checkpoints(conn)]
 
 
-def verify_database(conn: sqlite3.Connection, verifier: NoteVerifier, origin: str) -> dict:
-    """AUD-006/026 + records: the verdict (see :func:`creditx.standard.evidence.report`)."""
+def _counted(rows: Iterable[T], advance: Callable[[int], None], step: int = 5000) -> Iterator[T]:
+    """``rows`` unchanged, calling ``advance(step)`` every ``step`` rows and once for the rest."""
+    n = 0
+    for row in rows:
+        yield row
+        n += 1
+        if n == step:
+            advance(n)
+            n = 0
+    advance(n)
+
+
+def verify_database(
+    conn: sqlite3.Connection,
+    verifier: NoteVerifier,
+    origin: str,
+    *,
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+) -> dict:
+    """AUD-006/026 + records: the verdict (see :func:`creditx.standard.evidence.report`).
+
+    ``progress(label, total)`` returns an ``advance(n)`` callback for each of the two passes
+    (leaves, then records); the default shows nothing."""
+
+    def quiet(label: str, total: int) -> Callable[[int], None]:
+        return lambda n: None
+
+    progress = progress or quiet
+    leaves = conn.execute("SELECT COUNT(*) FROM audit_leaves").fetchone()[0]
     # SQLite: in storage order, so a reordered table shows; PostgreSQL has no stable row order
     order = "idx" if is_postgres(conn) else "rowid"
     rows = conn.execute(f"SELECT idx, leaf_data, leaf_hash FROM audit_leaves ORDER BY {order}")
     cps = _checkpoints(conn)
-    hashes, problems = check_log(((r[0], bytes(r[1]), r[2]) for r in rows), cps, [verifier], origin)
-    problems += _check_records(conn)
+    hashes, problems = check_log(
+        _counted(((r[0], bytes(r[1]), r[2]) for r in rows), progress("audit leaves", leaves)), cps, [verifier], origin
+    )
+    problems += _check_records(conn, progress("records", _count(conn)))
     try:
         stored, cr = audit_log.frontier(conn), CompactRange()
         cr.extend(hashes)
@@ -65,11 +98,12 @@ def _count(conn) -> int:
     return conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
 
 
-def _check_records(conn: sqlite3.Connection) -> list[Problem]:
+def _check_records(conn: sqlite3.Connection, advance: Callable[[int], None]) -> list[Problem]:
     problems: list[Problem] = []
     by_key = {}
-    for rid, node, seq, outcome, reason, fp, payload, sha, log_index in conn.execute(
-        "SELECT id, node, source_seq, outcome, reason, fp, payload, payload_sha, log_index FROM records"
+    for rid, node, seq, outcome, reason, fp, payload, sha, log_index in _counted(
+        conn.execute("SELECT id, node, source_seq, outcome, reason, fp, payload, payload_sha, log_index FROM records"),
+        advance,
     ):
         if log_index is None:
             problems.append(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
 import grpc
 
@@ -30,7 +32,9 @@ from creditx.v1 import exchange_pb2_grpc
 
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes:
-    certs = context.auth_context().get("x509_pem_cert") or []
+    # gRPC maps each property to a list of values; the stub types them as one bytes.
+    auth = cast(Mapping[str, Sequence[bytes]], context.auth_context())
+    certs = auth.get("x509_pem_cert") or []
     if not certs:
         raise BatchError("UNAUTHENTICATED", "PEER_UNAUTHENTICATED", "no client certificate; mutual TLS required")
     return certs[0]
@@ -77,7 +81,7 @@ def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
 def to_ack(d: Decision) -> pb.RecordAck:
     return pb.RecordAck(
         source_seq=d.source_seq,
-        outcome=int(d.outcome),
+        outcome=cast(pb.Outcome, int(d.outcome)),
         reason_code=d.reason,
         requirement=d.requirement,
         field=d.field,
@@ -88,7 +92,8 @@ def to_ack(d: Decision) -> pb.RecordAck:
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
-    on_applied = None  # (region, applied_list_seq) -> None: creditx.gateway.lists.wiring.Lists.applied
+    on_applied: Callable[[str, int], None] | None = None  # creditx.gateway.lists.wiring.Lists.applied
+    events = None  # creditx.gateway.events.GatewayEvents: log lines and latency histograms
 
     def __init__(
         self,
@@ -114,7 +119,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
-    def _node(self, context) -> Identity:
+    def _node(self, context: grpc.ServicerContext) -> tuple[Identity, str]:
+        """The calling node's identity and region."""
         if self.stopping.is_set():
             raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; retry later")
         if self.lease is not None and not self.lease.is_writer:
@@ -127,56 +133,62 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 if writer
                 else "retry: a standby takes over within seconds of the writer's end",
             )
-        return identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH)
+        ident = identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH)
+        assert ident.region is not None, "verify() refuses a node-auth certificate without a region (SEC-011)"
+        return ident, ident.region
 
-    def Handshake(self, request, context):
+    def Handshake(self, request: pb.HandshakeRequest, context: grpc.ServicerContext) -> pb.HandshakeResponse:
         try:
-            ident = self._node(context)
+            ident, region = self._node(context)
             now = self.clock()
-            results = self.keys.present(ident.region, list(request.signing_certificates), now)
+            results = self.keys.present(region, list(request.signing_certificates), now)
             for _, _, row in results:
                 if row is not None:
                     self.store.add_signing_cert(row, rfc3339(now))
             self.store.upsert_node(
-                ident.region, request.node_name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now)
+                region, request.node_name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now)
             )
             self.presence.seen(ident.region, now)
+            if self.events is not None:
+                self.events.connected(ident.region, request.node_name or ident.name, ident.serial)
             return pb.HandshakeResponse(
-                committed_seq=self.store.committed_seq(ident.region),
+                committed_seq=self.store.committed_seq(region),
                 max_batch_records=self.cfg.max_batch_records,
                 max_message_bytes=self.cfg.max_message_bytes,
                 max_in_flight_batches=self.cfg.max_in_flight_batches,
                 gateway_id=self.cfg.name,
-                region=ident.region,
+                region=region,
                 gateway_signing_certificate=self.signing_cert_der,
             )
         except BatchError as err:
             abort(context, err)
 
-    def Heartbeat(self, request, context):
+    def Heartbeat(self, request: pb.HeartbeatRequest, context: grpc.ServicerContext) -> pb.HeartbeatResponse:
         try:
-            ident = self._node(context)
+            _, region = self._node(context)
         except BatchError as err:
             abort(context, err)
         now = self.clock()
-        self.store.heartbeat(ident.region, request.backlog, request.last_source_seq, rfc3339(now))
+        self.store.heartbeat(region, request.backlog, request.last_source_seq, rfc3339(now))
         if self.on_applied is not None:  # DIST-043: the node's list replica cursor
-            self.on_applied(ident.region, request.applied_list_seq)
-        self.presence.seen(ident.region, now)
+            self.on_applied(region, request.applied_list_seq)
+        self.presence.seen(region, now)
         return pb.HeartbeatResponse(
-            committed_seq=self.store.committed_seq(ident.region), server_time_unix_ms=int(now.timestamp() * 1000)
+            committed_seq=self.store.committed_seq(region), server_time_unix_ms=int(now.timestamp() * 1000)
         )
 
     def _lock_for(self, region: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(region, threading.Lock())
 
-    def Push(self, request_iterator, context):
+    def Push(
+        self, request_iterator: Iterator[pb.PushRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.PushResponse]:
         try:
-            ident = self._node(context)
+            _, region = self._node(context)
         except BatchError as err:
             abort(context, err)
-        node = ident.region
+        node = region
         lock = self._lock_for(node)
         if not lock.acquire(timeout=self.cfg.stream_lock_timeout_s):
             abort(
@@ -221,6 +233,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                             refusal.removeprefix("AUD-040 AUDIT_UNSEALED: "),
                             rule="AUD-040",
                         )
+                    arrived = time.perf_counter()
                     records = to_incoming(req, self.cfg.max_batch_records)
                     now = self.clock()
                     grants = self.keys.grants(node, self.store.signing_certs(node), now)
@@ -231,7 +244,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     with guard:
                         for pos in pending.positions:
                             in_flight[records[pos].source_seq] = records[pos].payload_sha
-                    pipe.put((req.batch_id, req.backlog, records, pending))
+                    pipe.put((req.batch_id, req.backlog, records, pending, arrived))
                 pipe.put(None)
             except BatchError as err:
                 pipe.put(err)
@@ -246,12 +259,14 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 if item is None:
                     return
                 if isinstance(item, BatchError):
+                    if self.events is not None:
+                        self.events.push_refused(node, item.reason, item.message)
                     abort(context, item)
                 if isinstance(item, Exception):
                     if context.is_active():
                         raise item
                     return
-                batch_id, backlog, records, pending = item
+                batch_id, backlog, records, pending, arrived = item
                 try:
                     decisions, committed = self.ingest.finish(pending)
                 except Fenced as exc:  # lost the writer lease mid-stream: nothing of this batch was written
@@ -264,6 +279,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 self.presence.seen(node, now)
                 size = max((d.log_index + 1 for d in decisions), default=0)
                 receipt = self.checkpointer.covering(size) if self.checkpointer and size else ""
+                if self.events is not None:
+                    self.events.batch(node, batch_id, decisions, committed, time.perf_counter() - arrived)
                 yield pb.PushResponse(
                     batch_id=batch_id, acks=[to_ack(d) for d in decisions], committed_seq=committed, checkpoint=receipt
                 )

@@ -16,10 +16,12 @@ a Snapshot is read inside one read transaction, so every chunk is of the same ``
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+import grpc
 
 from creditx.gateway.audit.checkpoints import Checkpointer
 from creditx.gateway.call_errors import BatchError, abort
@@ -54,6 +56,8 @@ def _fail(context, status: str, reason: str, rule: str, message: str, hint: str 
 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
+    on_delivered = None  # ([at_unix_ms of each change sent]) -> None: creditx.gateway.events
+
     def __init__(
         self,
         db_path: Path,
@@ -72,18 +76,20 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self.peer = peer
         self.list_types = {lt.code for lt in load_catalogue().list_types}
 
-    def _node(self, context) -> str:
+    def _node(self, context: grpc.ServicerContext) -> str:
         try:
             if self.hub.closed.is_set():
                 raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; resubscribe later")
-            return identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH).region
+            region = identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH).region
+            assert region is not None, "verify() refuses a node-auth certificate without a region (SEC-011)"
+            return region
         except BatchError as err:
             abort(context, err)
             raise  # not reached
 
     # --- Subscribe (DIST-030 … DIST-034) -----------------------------------------------------
 
-    def Subscribe(self, request, context):
+    def Subscribe(self, request: lpb.SubscribeRequest, context: grpc.ServicerContext) -> Iterator[lpb.ListChangeBatch]:
         self._node(context)
         unknown = sorted(set(request.list_types) - self.list_types)
         if unknown:
@@ -117,6 +123,8 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 if cursor < head:
                     batch, cursor = self._batch(conn, cursor, head, limit, types)
                     live_sent = batch.live
+                    if self.on_delivered is not None:
+                        self.on_delivered([c.at_unix_ms for c in batch.changes])
                     yield batch
                     continue
                 if not live_sent:  # DIST-030: tell the node the backlog is drained
@@ -157,7 +165,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     # --- Snapshot (DIST-070 … DIST-074) ------------------------------------------------------
 
-    def Snapshot(self, request, context):
+    def Snapshot(self, request: lpb.SnapshotRequest, context: grpc.ServicerContext) -> Iterator[lpb.SnapshotChunk]:
         self._node(context)
         max_bytes = min(request.max_chunk_bytes or self.limits.max_chunk_bytes, self.limits.max_chunk_bytes)
         max_entries = min(request.max_chunk_entries or self.limits.max_chunk_entries, self.limits.max_chunk_entries)
@@ -199,7 +207,9 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     # --- checkpoints and reports (DIST-043, DIST-051/052) --------------------------------------
 
-    def GetListCheckpoint(self, request, context):
+    def GetListCheckpoint(
+        self, request: lpb.ListCheckpointRequest, context: grpc.ServicerContext
+    ) -> lpb.ListCheckpointResponse:
         self._node(context)
         try:
             cp = self.checkpointer.sign_now()  # the head's checkpoint, signed once per size (DIST-051)
@@ -210,7 +220,9 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             _fail(context, "UNAVAILABLE", "CHECKPOINT_UNAVAILABLE", "DIST-051", exc.message, exc.hint)
         return lpb.ListCheckpointResponse(checkpoint=cp.note, consistency_proof=proof)
 
-    def ReportApplied(self, request, context):
+    def ReportApplied(
+        self, request: lpb.ReportAppliedRequest, context: grpc.ServicerContext
+    ) -> lpb.ReportAppliedResponse:
         node = self._node(context)
         self.progress.report(node, request.applied_list_seq, request.checkpoint_verified)
         return lpb.ReportAppliedResponse(head_list_seq=self.progress.head())

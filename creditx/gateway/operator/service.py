@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+import grpc
+
 from creditx.gateway.call_errors import BatchError, abort
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.presence import Presence
@@ -49,7 +51,7 @@ class OperatorServicer(operator_pb2_grpc.OperatorServicer):
         except BatchError as err:
             abort(context, err)
 
-    def Status(self, request, context):
+    def Status(self, request: opb.StatusRequest, context: grpc.ServicerContext) -> opb.StatusResponse:
         self._check(context)
         now = self.clock()
         nodes = [
@@ -90,7 +92,7 @@ class OperatorServicer(operator_pb2_grpc.OperatorServicer):
             checkpoint_error=audit.get("last_error", ""),
         )
 
-    def FindRecords(self, request, context):
+    def FindRecords(self, request: opb.FindRecordsRequest, context: grpc.ServicerContext) -> opb.FindRecordsResponse:
         self._check(context)
         try:
             after = int(request.page_token or "0")

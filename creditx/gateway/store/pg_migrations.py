@@ -147,7 +147,17 @@ def _m4_snapshot_sizes(conn: psycopg.Connection) -> None:
     )
 
 
-MIGRATIONS: list[PgMigration] = [_m1_initial, _m2_audit_tree, _m3_lists, _m4_snapshot_sizes]
+def _m5_console_stats(conn: psycopg.Connection) -> None:
+    """Maintained statistics counters (creditx.gateway.stats), as SQLite's step 5."""
+    from creditx.gateway.stats import backfill, create_tables
+    from creditx.gateway.store.postgres import QmarkConnection
+
+    q = QmarkConnection(conn)
+    create_tables(q)
+    backfill(q)
+
+
+MIGRATIONS: list[PgMigration] = [_m1_initial, _m2_audit_tree, _m3_lists, _m4_snapshot_sizes, _m5_console_stats]
 
 
 def migrate(conn: psycopg.Connection, steps: Sequence[PgMigration] = MIGRATIONS, *, now: str = "") -> int:

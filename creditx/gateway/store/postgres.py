@@ -108,6 +108,8 @@ class QmarkConnection:
 
 
 class PostgresStore:
+    stats_hook = None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
+
     def __init__(self, url: str, *, now: str = "") -> None:
         self.url = url
         self.conn = psycopg.connect(url, autocommit=True)
@@ -263,6 +265,16 @@ class PostgresStore:
                 " DO UPDATE SET committed_seq = GREATEST(nodes.committed_seq, excluded.committed_seq)",
                 (node, committed_seq),
             )
+            if self.stats_hook is not None:  # maintained statistics counters (creditx.gateway.stats)
+                self.stats_hook.append(
+                    self.q,
+                    node,
+                    [
+                        (int(d.outcome), d.reason, d.record_type, d.region, rec.payload if rec else None)
+                        for d, rec in stored
+                    ],
+                    at,
+                )
             if lists:  # DIST-001: the list changes the pipeline decided, same transaction
                 list_store.write_batch(self.q, lists, at, audit=leaves is not None)
         return [out.get(id(d), d) for d, _ in items]

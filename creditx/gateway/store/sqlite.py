@@ -79,6 +79,8 @@ def _row_to_decision(r) -> Decision:
 
 
 class SqliteStore:
+    stats_hook = None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
+
     def __init__(self, path: str | Path | None, *, now: str = "") -> None:
         conn = connect(path)
         self.db = Database(conn)
@@ -215,6 +217,16 @@ class SqliteStore:
                 "(region) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
                 (node, committed_seq),
             )
+            if self.stats_hook is not None:  # maintained statistics counters (creditx.gateway.stats)
+                self.stats_hook.append(
+                    c,
+                    node,
+                    [
+                        (int(d.outcome), d.reason, d.record_type, d.region, rec.payload if rec else None)
+                        for d, rec in stored
+                    ],
+                    at,
+                )
             if lists:  # DIST-001: the list changes the pipeline decided, same transaction
                 list_store.write_batch(c, lists, at, audit=leaves is not None)
         return [out.get(id(d), d) for d, _ in items]

@@ -31,7 +31,7 @@ import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
@@ -130,7 +130,7 @@ class ReplicaStore:
 
     # --- meta ------------------------------------------------------------------------------------
 
-    def meta(self) -> dict[str, object]:
+    def meta(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM replica_meta")}
 
     def _set(self, **values: object) -> None:

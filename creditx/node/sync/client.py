@@ -52,7 +52,7 @@ class ChannelSettings:
     max_message_bytes: int = 8 * 1024 * 1024
 
     def open(self) -> grpc.Channel:
-        options = [
+        options: list[tuple[str, int | str]] = [
             ("grpc.keepalive_time_ms", self.keepalive_time_ms),
             ("grpc.keepalive_timeout_ms", self.keepalive_timeout_ms),
             ("grpc.keepalive_permit_without_calls", 0),

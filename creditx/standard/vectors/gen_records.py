@@ -9,6 +9,7 @@ rule change cannot silently rewrite the vectors. Pure: the only date is ``today`
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from creditx.standard.identifiers import check_any
 from creditx.standard.validation import validate_fields
@@ -195,7 +196,7 @@ def _cases(today: dt.date) -> list[tuple[str, str, dict[str, str], list[tuple[st
     ]
 
 
-def build(today: dt.date) -> dict[str, object]:
+def build(today: dt.date) -> dict[str, Any]:
     ids = []
     for code, kind, valid, reason in IDENTIFIERS:
         got = check_any(code, today=today)
