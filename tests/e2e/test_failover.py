@@ -10,6 +10,7 @@ cannot write (fencing).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import time
 
@@ -24,6 +25,13 @@ from tests.gateway.push_client import PushClient, payloads
 from tests.pg import fresh_database
 
 pytestmark = pytest.mark.slow
+
+
+def _any_free_ports(gw_dir) -> None:
+    """Two gateways on one machine: metrics and plain health on ports of their own (port 0)."""
+    cfg = json.loads((gw_dir / "gateway.json").read_text())
+    cfg.update(metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0")
+    (gw_dir / "gateway.json").write_text(json.dumps(cfg))
 
 
 def _push(address, node, batch_payloads, start_seq):
@@ -53,6 +61,7 @@ def test_standby_refuses_then_takes_over_after_sigkill_without_loss(pki, tmp_pat
     with fresh_database() as url:
         a, b = tmp_path / "a", tmp_path / "b"
         assert main(["gateway", "init", "--dir", str(a), "--ca-dir", str(pki.gateway.dir), "--store", url]) == 0
+        _any_free_ports(a)
         shutil.copytree(a, b, ignore=shutil.ignore_patterns("run.json"))
         writer, run_a = start_gateway(a)
         try:
