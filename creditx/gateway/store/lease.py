@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from creditx.gateway.store.engine import is_url
@@ -45,6 +46,8 @@ class WriterLease:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.backend_pid = 0
+        self._addr_cache: tuple[float, str] = (-1e9, "")
+        self._addr_lock = threading.Lock()
 
     # --- state -------------------------------------------------------------------------------
 
@@ -53,9 +56,22 @@ class WriterLease:
         return not self.url or self._conn is not None
 
     def writer_address(self) -> str:
-        """The writer's address as it published it ("" when none holds the lease now)."""
+        """The writer's address as it published it ("" when none holds the lease now); looked up
+        at most once per ``poll_s``, however many refused calls ask (a peer cannot make the
+        standby open database connections at will)."""
         if not self.url:
             return self.address
+        now = time.monotonic()
+        with self._addr_lock:
+            at, addr = self._addr_cache
+            if now - at < self.poll_s:
+                return addr
+        addr = self._lookup_writer()
+        with self._addr_lock:
+            self._addr_cache = (time.monotonic(), addr)
+        return addr
+
+    def _lookup_writer(self) -> str:
         import psycopg
 
         try:
