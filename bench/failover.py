@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
-from ingest import REGION, push, signed_records  # noqa: E402
+from ingest import REGION, push, signed_records  # type: ignore[import-not-found]  # noqa: E402
 
 from creditx.demo.procs import run_creditx, start_gateway  # noqa: E402
 from creditx.gateway.store.lease import WriterLease  # noqa: E402

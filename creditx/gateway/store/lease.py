@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from creditx.gateway.store.engine import is_url
 from creditx.standard.errors import UnavailableError
@@ -41,7 +42,7 @@ class WriterLease:
         self.address = address
         self.poll_s = poll_s
         self.on_acquired = on_acquired
-        self._conn = None  # psycopg.Connection holding the lock
+        self._conn: Any = None  # the psycopg.Connection holding the lock
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -95,7 +96,8 @@ class WriterLease:
                 conn = psycopg.connect(
                     self.url, autocommit=True, connect_timeout=5, application_name=f"creditx writer {self.address}"[:63]
                 )
-                got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", LEASE_KEY).fetchone()[0]
+                row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", LEASE_KEY).fetchone()
+                got = bool(row and row[0])
             except psycopg.Error as exc:
                 _log.warning("writer lease: cannot reach the database: %s", exc)
                 return False
