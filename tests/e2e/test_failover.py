@@ -1,7 +1,8 @@
 """Two gateway processes on one PostgreSQL database: the lease holder writes, the other stands by.
 
 Real ``creditx gateway run`` processes on two addresses share one database. The standby
-refuses Push with UNAVAILABLE naming the writer's address; the writer is killed with SIGKILL
+refuses Push with UNAVAILABLE naming the writer's address and serves the list log from what is
+committed; the writer is killed with SIGKILL
 in the middle of a node's push, the standby takes over, and the node's records end up stored
 exactly once, in order, with an audit log that verifies. A former writer whose lease is cut off
 cannot write (fencing).
@@ -22,6 +23,7 @@ from creditx.demo.procs import read_json_file, start_gateway
 from creditx.gateway.store.engine import open_conn, transaction
 from creditx.gateway.store.lease import Fenced, WriterLease
 from tests.gateway.push_client import PushClient, payloads
+from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 from tests.pg import fresh_database
 
 pytestmark = pytest.mark.slow
@@ -76,22 +78,31 @@ def test_standby_refuses_then_takes_over_after_sigkill_without_loss(pki, tmp_pat
                 details = refused.value.details() or ""
                 assert run_a["address"] in details and "standby" in details
 
-                records = payloads("370100", 60, seed=5)
+                lists = [list_payload("370100", row, i + 1) for i, row in enumerate(list_rows("370100", 3, seed=61))]
+                records = lists + payloads("370100", 57, start_seq=4, seed=5)
                 (r,) = _push(run_a["address"], node, records[:30], 1)
                 assert r.committed_seq == 30
+                # the standby serves reads from what is committed: the list log, live
+                sub = Subscriber(run_b["address"], pki.nodes["370200"], from_list_seq=1)
+                try:
+                    sub.until(lambda s: s.through == 3)
+                    assert [c.list_seq for c in sub.changes] == [1, 2, 3]
+                finally:
+                    sub.close()
                 writer.kill()  # SIGKILL: its lease connection dies with it
                 (r,) = _until(
                     lambda: _push(run_b["address"], node, records[30:], 31),
                     timeout=60,
                     what="the standby accepting pushes",
                 )
-                assert r.committed_seq == 60 and [a_.log_index for a_ in r.acks] == list(range(30, 60))
+                # leaves continue after the 30 record leaves and the 3 list changes' leaves: no gap
+                assert r.committed_seq == 60 and [a_.log_index for a_ in r.acks] == list(range(33, 63))
                 conn = open_conn(url)
                 try:
                     seqs = [s for (s,) in conn.execute("SELECT source_seq FROM records ORDER BY id")]
                     assert seqs == list(range(1, 61))  # each once, in order
                     leaves = conn.execute("SELECT COUNT(*), MAX(idx) FROM audit_leaves").fetchone()
-                    assert tuple(leaves) == (60, 59)
+                    assert tuple(leaves) == (63, 62)
                 finally:
                     conn.close()
             finally:
