@@ -23,6 +23,7 @@ from creditx.pki.issue import issue_node
 from creditx.pki.profiles import NODE_AUTH, OPERATOR, serial_hex
 from creditx.pki.testing import make_pki
 from creditx.pki.tls import (
+    EXEMPT,
     FileTrustSource,
     IdentityInterceptor,
     channel_credentials,
@@ -61,7 +62,13 @@ def server(pki):
         futures.ThreadPoolExecutor(max_workers=4),
         interceptors=[
             IdentityInterceptor(
-                FileTrustSource(pki.ca_cert, pki.crl), roles=(NODE_AUTH,), method_roles={"/test.Ops/": (OPERATOR,)}
+                FileTrustSource(pki.ca_cert, pki.crl),
+                {
+                    "/grpc.health.v1.Health/": (NODE_AUTH,),
+                    "/test.Who/": (NODE_AUTH,),
+                    "/test.Ops/": (OPERATOR,),
+                    "/test.Open/": EXEMPT,
+                },
             )
         ],
     )
@@ -76,6 +83,12 @@ def server(pki):
                 },
             ),
             grpc.method_handlers_generic_handler("test.Ops", {"Am": grpc.unary_unary_rpc_method_handler(who_am_i)}),
+            grpc.method_handlers_generic_handler(
+                "test.Open", {"Ping": grpc.unary_unary_rpc_method_handler(lambda request, context: b"pong")}
+            ),
+            grpc.method_handlers_generic_handler(
+                "test.Unlisted", {"Am": grpc.unary_unary_rpc_method_handler(who_am_i)}
+            ),
         ]
     )
     roots = pki.ca_dir / "client-roots.pem"
@@ -97,6 +110,7 @@ def channel(port, creds):
 class Outcome:
     code: grpc.StatusCode
     details: str = ""
+    trailing: tuple = ()
 
 
 def check(port: int, creds: grpc.ChannelCredentials) -> Outcome:
@@ -108,7 +122,7 @@ def check(port: int, creds: grpc.ChannelCredentials) -> Outcome:
             )
         except grpc.RpcError as err:
             call = cast(grpc.Call, err)  # a failed unary call's error is also its Call
-            return Outcome(call.code(), call.details() or "")
+            return Outcome(call.code(), call.details() or "", tuple(call.trailing_metadata() or ()))
     return Outcome(grpc.StatusCode.OK)
 
 
@@ -152,16 +166,27 @@ def test_a_revoked_client_is_unauthenticated_with_the_reason(pki, server):
     assert check(port, node_creds(pki, "370200")).code == grpc.StatusCode.OK
 
 
-def test_wrong_role_is_unauthenticated(pki, server):
+def test_wrong_role_is_permission_denied_with_the_reason(pki, server):
     _, port = server
     op = channel_credentials(pki.ca_cert, pki.operator.cert, pki.operator.key)
     err = check(port, op)  # health accepts node-auth only in this server
-    assert err.code == grpc.StatusCode.UNAUTHENTICATED and "CERT_WRONG_ROLE" in err.details
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED and err.details.startswith("CERT_WRONG_ROLE")
+    assert ("creditx-reason", "CERT_WRONG_ROLE") in err.trailing
     with channel(port, op) as ch:
         assert ch.unary_unary("/test.Ops/Am")(b"", timeout=DEADLINE) == b"operator:None:operator"
     with channel(port, node_creds(pki)) as ch, pytest.raises(grpc.RpcError) as exc:
         ch.unary_unary("/test.Ops/Am")(b"", timeout=DEADLINE)
-    assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_a_method_the_table_does_not_name_is_refused_and_an_exempt_one_served(pki, server):
+    _, port = server
+    with channel(port, node_creds(pki)) as ch:
+        with pytest.raises(grpc.RpcError) as exc:
+            ch.unary_unary("/test.Unlisted/Am")(b"", timeout=DEADLINE)
+        assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert exc.value.details().startswith("METHOD_NOT_ALLOWED")
+        assert ch.unary_unary("/test.Open/Ping")(b"", timeout=DEADLINE) == b"pong"
 
 
 def test_a_signing_certificate_does_not_open_a_tls_session(pki, server):

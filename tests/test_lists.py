@@ -209,11 +209,13 @@ def test_add_months_clamps():
 
 def test_expiry_uses_explicit_end_then_catalogue_term():
     explicit = listed(MD_GLQX_Z="2024-06-30")
-    default = listed(MD_RDWSH="(2024)鲁0102执124号")  # SXBZXR term_months 24 in the data
+    # SXBZXR: 24 months for the grounds of 法释〔2017〕7号 第一条第二至六项 only
+    default = listed(MD_RDWSH="(2024)鲁0102执124号", MD_LRYY="违反财产报告制度")
     open_ended = listed(MD_LX="JYYC", MD_RDWSH="(2024)鲁0102执125号")  # no term in the data
+    able_but_unwilling = listed(MD_RDWSH="(2024)鲁0102执126号")  # 有履行能力而拒不履行: no term
     assert period_end(explicit) == date(2024, 6, 30)
     assert period_end(default) == date(2026, 1, 9)
-    assert period_end(open_ended) is None
+    assert period_end(open_ended) is None and period_end(able_but_unwilling) is None
     entries = [default, explicit, open_ended, removed()]
     assert [d.entry_id for d in due_for_expiry(entries, date(2024, 6, 30))] == []
     due = due_for_expiry(entries, date(2026, 1, 10))
@@ -227,7 +229,7 @@ def test_expiry_term_is_data_not_code():
         {**lt, "term_months": 6 if lt["code"] == "SXBZXR" else lt["term_months"]} for lt in raw["list_types"]
     ]
     cat = parse_catalogue(raw)
-    e = listed()
+    e = listed(MD_LRYY="违反限制消费令")  # a ground the term applies to
     assert period_end(e, cat) == date(2024, 7, 9)
     assert [d.entry_id for d in due_for_expiry([e], date(2024, 7, 10), cat)] == [e.entry_id]
 

@@ -127,7 +127,7 @@ def message_to_json(message: Any) -> dict:
                 data[f.name] = [int(v) for v in data[f.name]] if repeated else int(data[f.name])
             elif f.type == FieldDescriptor.TYPE_MESSAGE and not (f.message_type.GetOptions().map_entry):
                 if repeated:
-                    data[f.name] = [fix(m, d) for m, d in zip(value, data[f.name], strict=False)]
+                    data[f.name] = [fix(m, d) for m, d in zip(value, data[f.name], strict=True)]
                 else:
                     data[f.name] = fix(value, data[f.name])
         return data

@@ -59,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", type=Path, help="working directory (default: a new temporary one)")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     p.add_argument("--keep-running", action="store_true", help="stay up for exploring until Ctrl-C")
+    p.add_argument(
+        "--console-listen",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="the gateway's status page (default: any free port, printed; '' = off)",
+    )
     keep = p.add_mutually_exclusive_group()
     keep.add_argument("--keep", action="store_true", help="keep the working directory at the end (its size is shown)")
     keep.add_argument("--clean", action="store_true", help="remove the working directory at the end")
@@ -109,6 +115,8 @@ def cmd_demo(args) -> int:
                 f"  creditx gateway status --dir {base / 'gateway'}\n"
                 f"  creditx node status --dir {base / 'nodes' / '370100'}\n"
                 f"  creditx node rejects --dir {base / 'nodes' / '370100'}\n"
+                f"  creditx gateway stats --dir {base / 'gateway'}\n"
+                f"  creditx gateway console-url --dir {base / 'gateway'}   (the status page)\n"
                 "Ctrl-C stops it."
             )
             stop.wait()
@@ -149,11 +157,16 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
         "--health-listen",
         "127.0.0.1:0",
         *(("--store", args.store) if args.store else ()),
+        "--console-listen",
+        args.console_listen,
     )
     issue_operator(ca, name="operator", at=now, out=gw_dir / "operator")
     gateway, run_info = start_gateway(gw_dir)
     children.append(gateway)
     say(f"gateway listening on {run_info['address']} (metrics {run_info.get('metrics', '-')})")
+    if run_info.get("console"):
+        token = (gw_dir / "console.token").read_text("utf-8").strip()
+        say(f"status page: {run_info['console']}?token={token} (accept the demo CA's certificate in the browser)")
 
     cities = [City(r, CITIES[r], base / "nodes" / r) for r in regions]
     for i, city in enumerate(cities):

@@ -44,7 +44,7 @@ class BatchError(Exception):
 
 
 def from_identity(exc: IdentityError) -> BatchError:
-    status = "PERMISSION_DENIED" if exc.reason in ("CERT_WRONG_ROLE", "REGION_MISMATCH") else "UNAUTHENTICATED"
+    status = "PERMISSION_DENIED" if exc.reason in ("CERT_WRONG_ROLE", "METHOD_NOT_ALLOWED") else "UNAUTHENTICATED"
     message = exc.message.removeprefix(f"{exc.reason} ({exc.rule}): ")
     return BatchError(status, exc.reason, message, rule=exc.rule, hint=exc.hint)
 

@@ -3,6 +3,7 @@
     creditx gateway init --dir DIR --ca-dir CADIR [--listen HOST:PORT] [--name NAME]
     creditx gateway run --dir DIR
     creditx gateway status --dir DIR [--json] [--address A --cert C --key K --ca CA]
+    creditx gateway members list|add|grant|revoke --dir DIR …   (creditx.gateway.members_cli)
     creditx gateway records --dir DIR [--region R] [--type T] [--natural-key K]
                             [--fingerprint HEX] [--limit N] [--page-token T] [--json]
 
@@ -46,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE|postgresql://…",
         help="the gateway database: a SQLite file in DIR (default gateway.db) or a PostgreSQL URL",
     )
+    i.add_argument(
+        "--console-listen", default=None, help="web status page HOST:PORT (default 127.0.0.1:9743; '' = off)"
+    )
     i.set_defaults(func=cmd_init)
 
     r = sub.add_parser("run", help="serve Exchange and Operator over mutual TLS until SIGTERM/SIGINT")
@@ -65,6 +69,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from creditx.gateway.console.stats_cli import register as register_stats
 
     register_stats(sub)  # stats --dir DIR [--json]
+    u = sub.add_parser("console-url", help="print the web status page's address with its access token")
+    u.add_argument("--dir", required=True, type=Path)
+    u.set_defaults(func=cmd_console_url)
+    from creditx.gateway.members_cli import register as register_members
+
+    register_members(sub)  # SEC-036: members list|add|grant|revoke
 
     for name, func, helptext in (
         ("status", cmd_status, "every node's sync state"),
@@ -98,7 +108,11 @@ def cmd_init(args) -> int:
     creds = args.ca_dir / "gateway" if (args.ca_dir / "gateway" / "tls.crt").exists() else args.ca_dir
     ports = {
         k: v
-        for k, v in (("metrics_listen", args.metrics_listen), ("health_listen", args.health_listen))
+        for k, v in (
+            ("metrics_listen", args.metrics_listen),
+            ("health_listen", args.health_listen),
+            ("console_listen", args.console_listen),
+        )
         if v is not None
     }
     path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name, store=args.store, **ports)
@@ -117,7 +131,8 @@ def cmd_run(args) -> int:
     run = gw.start()
     print(
         f"gateway listening on {run['address']} (mutual TLS); metrics {run.get('metrics', 'off')}; "
-        f"health {run.get('health', 'off')}",
+        f"health {run.get('health', 'off')}; status page {run.get('console', 'off')} "
+        f"(creditx gateway console-url --dir {args.dir})",
         flush=True,
     )
     stop = threading.Event()
@@ -126,6 +141,13 @@ def cmd_run(args) -> int:
     stop.wait()
     print("shutting down: finishing in-flight batches", flush=True)
     gw.stop()
+    return 0
+
+
+def cmd_console_url(args) -> int:
+    from creditx.gateway.console.wiring import console_url
+
+    print(console_url(args.dir))
     return 0
 
 

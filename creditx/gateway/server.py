@@ -21,11 +21,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import start_http_server
 
+from creditx.gateway.access import METHOD_ROLES
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
-from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
 from creditx.gateway.console.metrics import register_console_metrics
+from creditx.gateway.console.reach import ListReach
+from creditx.gateway.console.wiring import Console
 from creditx.gateway.events import GatewayEvents
 from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
@@ -35,8 +37,10 @@ from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.lists.service import ListLimits
 from creditx.gateway.lists.wiring import SERVICE as DISTRIBUTION
 from creditx.gateway.lists.wiring import Lists
+from creditx.gateway.members import REGISTRY_FILE, RegistrySource, version_recorder
 from creditx.gateway.metrics import make_registry
 from creditx.gateway.operator.service import OperatorServicer
+from creditx.gateway.revocation import CrlRefresher
 from creditx.gateway.schedule import make_scheduler
 from creditx.gateway.stats import StatsHook
 from creditx.gateway.store import engine
@@ -46,7 +50,8 @@ from creditx.ops.grpc_metrics import MetricsInterceptor
 from creditx.ops.grpc_ops import PlainHealth, enable_reflection
 from creditx.ops.logs import fields
 from creditx.pki.files import read_key
-from creditx.pki.tls import FileTrustSource, server_credentials
+from creditx.pki.tls import FileTrustSource, IdentityInterceptor, server_credentials
+from creditx.standard.timestamps import rfc3339
 from creditx.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -59,6 +64,7 @@ from creditx.v1 import (
 
 log = logging.getLogger("creditx.gateway")
 
+log = logging.getLogger("creditx.gateway")
 SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
 
 
@@ -94,7 +100,14 @@ class Gateway:
         self.pool = CheckPool(c.verify_workers if workers is None else workers)
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
+        self.crl = CrlRefresher.for_gateway(self.trust, c.path(d, "crl"), c.crl_url, c.path(d, "tls_cert"))
         self.presence = Presence()
+        self.members = RegistrySource(
+            self.dir / REGISTRY_FILE,
+            c.path(d, "signing_cert"),
+            clock,  # SEC-036/038
+            on_accept=version_recorder(self.store, clock),
+        )
         self.checkpointer = Checkpointer(
             c.database_spec(d),
             origin_for(c.name),
@@ -123,6 +136,7 @@ class Gateway:
             load_subject_key(c.path(d, "subject_key")),
             audit=audit,
             on_list_published=self._published,
+            registry=self.members,
         )
         self.exchange = ExchangeServicer(
             ingest,
@@ -132,6 +146,7 @@ class Gateway:
             clock,
             checkpointer=self.checkpointer,
             signing_cert_der=_der(c.path(d, "signing_cert")),
+            member_registry=lambda: self.members() and self.members.envelope or b"",
         )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
         self.operator = OperatorServicer(
@@ -148,7 +163,11 @@ class Gateway:
         self.registry = make_registry(self.store, self.presence, self.clock)
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
-            interceptors=[MetricsInterceptor(self.registry)],
+            # outermost first: every call is counted, then the one identity gate (SEC-034)
+            interceptors=[
+                MetricsInterceptor(self.registry),
+                IdentityInterceptor(self.trust, METHOD_ROLES, clock=clock),
+            ],
             maximum_concurrent_rpcs=c.max_concurrent_streams,
             options=[
                 ("grpc.max_receive_message_length", c.max_message_bytes),
@@ -188,8 +207,15 @@ class Gateway:
         self.events = GatewayEvents(self.registry, clock)
         self.exchange.events = self.events
         self.lists.servicer.on_delivered = self.events.delivered
-        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self._checkpoint_tick)
+        self.scheduler = make_scheduler(
+            c, self.keys, self.presence, clock, self._checkpoint_tick, refresh_crl=self.crl.refresh
+        )
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
+        self.reach = ListReach(c.database_spec(d), self.registry)  # list changes reaching every city
+        self.lists.servicer.on_reported = self.reach.reported
+        self.console = Console(self) if c.console_listen else None  # the operator's web page
+        if self.console is not None:
+            self.console.schedule(self.scheduler)
         self._http: WSGIServer | None = None
 
     def statistics(self) -> dict:
@@ -221,6 +247,13 @@ class Gateway:
         self.lease.start()
         if self.lease.is_writer:
             self._took_over()
+        self.crl.refresh()  # SEC-043: the newest CRL before the first call
+        if self.members() is None:  # SEC-038: the registry in force, logged before the first batch
+            log.warning(
+                "no usable member registry (%s): every record will be refused SEC_AUTHORITY_NOT_GRANTED; "
+                "create one with `creditx gateway members seed --dir DIR`",
+                self.members.last_error or "missing",
+            )
         self.pool.warm()
         self.server.start()
         registry = self.registry
@@ -234,13 +267,18 @@ class Gateway:
         if self.plain_health is not None:
             self.plain_health.start()
             run["health"] = self.plain_health.address
+        if self.console is not None:
+            self.console.start()
+            run["console"] = self.console.url
         for name in ("",) + SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.scheduler.start()
         log.info(
             "gateway started",
             extra=fields(
-                event="start", address=self.address, **{k: v for k, v in run.items() if k in ("metrics", "health")}
+                event="start",
+                address=self.address,
+                **{k: v for k, v in run.items() if k in ("metrics", "health", "console")},
             ),
         )
         write_json_atomic(self.dir / RUN_NAME, run)
@@ -257,10 +295,13 @@ class Gateway:
             self._http.shutdown()
         if self.plain_health is not None:
             self.plain_health.stop()
+        if self.console is not None:
+            self.console.stop()
         log.info("gateway stopped", extra=fields(event="stop", address=self.address))
         self.pool.close()
         self.checkpointer.close()
         self.lists.close()
+        self.reach.close()
         self.store.close()
         self.lease.close()
         engine.fence_with(None)

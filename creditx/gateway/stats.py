@@ -11,7 +11,10 @@ Counted per decided record:
   working days from the decision date (CF_JDRQ / XK_JDRQ / MD_LRRQ) to receipt, counted with
   the State Council holiday calendar (:mod:`creditx.standard.workdays`); ``estimated`` = 1
   when a year is outside the calendar's data;
-* ``stats_reasons(department, reason, n)`` — rejections by reason code.
+* ``stats_reasons(department, reason, n)`` — rejections by reason code;
+* ``stats_list_reach(list_type, kind, le_s, n)`` — list changes that have reached every city,
+  by how long that took from the gateway's decision (buckets of :data:`REACH_BUCKETS_S`),
+  counted by :class:`creditx.gateway.console.reach.ListReach` as nodes report their position.
 
 What a node sends must not grow these tables without bound: a department name is cut to
 :data:`MAX_DEPARTMENT_CHARS` characters and a region counts at most
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -48,7 +52,11 @@ DDL = (
     "estimated INTEGER NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (department, type, working_days, estimated))",
     "CREATE TABLE stats_reasons (department TEXT NOT NULL, reason TEXT NOT NULL, n BIGINT NOT NULL, "
     "PRIMARY KEY (department, reason))",
+    # list changes that reached every city, by how long that took (seconds, upper bound of a bucket)
+    "CREATE TABLE stats_list_reach (list_type TEXT NOT NULL, kind TEXT NOT NULL, le_s INTEGER NOT NULL, "
+    "n INTEGER NOT NULL, PRIMARY KEY (list_type, kind, le_s))",
 )
+REACH_BUCKETS_S = (1, 5, 15, 60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400, 1 << 31)
 
 
 def create_tables(conn: Any) -> None:
@@ -56,15 +64,26 @@ def create_tables(conn: Any) -> None:
         conn.execute(stmt)
 
 
-def _fields(payload: bytes | None) -> dict:
+_FIELD_RES = {
+    code: re.compile(rb'"' + code.encode() + rb'"\s*:\s*"((?:[^"\\]|\\.)*)"')
+    for code in (*DEPARTMENT_FIELD.values(), *DECISION_DATE_FIELD.values())
+}
+
+
+def field_value(payload: bytes | None, code: str) -> str:
+    """One string field of a record payload without parsing all of it (this runs inside the
+    batch transaction). Sound for JSON: inside a string every quote is escaped, so
+    ``"CODE":"`` only occurs where CODE is a key; field codes are unique to ``fields``."""
     if not payload:
-        return {}
+        return ""
+    m = _FIELD_RES[code].search(payload)
+    if m is None:
+        return ""
+    raw = m.group(1)
     try:
-        obj = json.loads(payload)
+        return json.loads(b'"' + raw + b'"') if b"\\" in raw else raw.decode("utf-8")
     except (ValueError, UnicodeDecodeError):
-        return {}
-    f = obj.get("fields") if isinstance(obj, dict) else None
-    return f if isinstance(f, dict) else {}
+        return ""
 
 
 def _text(v: object) -> str:
@@ -98,6 +117,14 @@ class StatsHook:
         known.add(name)
         return name
 
+    def _elapsed(self, stamp: str, day: dt.date) -> tuple[int, int]:
+        try:
+            decided = dt.date.fromisoformat(stamp)
+        except ValueError:
+            return (-1, 0)
+        wd = self.calendar.working_days_between(decided, day, cap=WORKING_DAYS_CAP)
+        return wd, int(not (self.calendar.covered(decided) and self.calendar.covered(day)))
+
     def append(self, conn: Any, node: str, rows: Iterable[tuple[int, str, str, str, bytes | None]], at: str) -> None:
         """``rows``: (outcome, reason, record type, region, payload) of each decided record."""
         records: Counter = Counter()
@@ -105,23 +132,24 @@ class StatsHook:
         reasons: Counter = Counter()
         day = received_day(at)
         month = day.strftime("%Y-%m") if day else at[:7]
+        elapsed: dict[str, tuple[int, int]] = {}  # decision date → (working days, estimated): dates repeat
         for outcome, reason, rtype, region, payload in rows:
-            fields = _fields(payload)
             rtype = rtype or UNKNOWN
             region = region or node
-            dept = self._department(conn, region, _text(fields.get(DEPARTMENT_FIELD.get(rtype, ""))) or UNKNOWN)
+            code = DEPARTMENT_FIELD.get(rtype)
+            dept = self._department(conn, region, (_text(field_value(payload, code)) if code else "") or UNKNOWN)
             name = OUTCOMES.get(int(outcome), str(outcome))
             records[(region, dept, rtype, month, name)] += 1
             if name == "REJECTED":
                 reasons[(dept, reason or UNKNOWN)] += 1
             elif name == "ACCEPTED" and day is not None:
-                try:
-                    decided = dt.date.fromisoformat(str(fields.get(DECISION_DATE_FIELD.get(rtype, ""), ""))[:10])
-                except ValueError:
-                    continue
-                wd = self.calendar.working_days_between(decided, day, cap=WORKING_DAYS_CAP)
-                est = int(not (self.calendar.covered(decided) and self.calendar.covered(day)))
-                timely[(dept, rtype, wd, est)] += 1
+                date_code = DECISION_DATE_FIELD.get(rtype)
+                stamp = field_value(payload, date_code)[:10] if date_code else ""
+                took = elapsed.get(stamp)
+                if took is None:
+                    took = elapsed[stamp] = self._elapsed(stamp, day)
+                if took[0] >= 0:
+                    timely[(dept, rtype, *took)] += 1
         _upsert(conn, "stats_records", ("region", "department", "type", "month", "outcome"), records)
         _upsert(conn, "stats_timeliness", ("department", "type", "working_days", "estimated"), timely)
         _upsert(conn, "stats_reasons", ("department", "reason"), reasons)
@@ -157,7 +185,7 @@ def backfill(conn: Any, hook: StatsHook | None = None) -> None:
 def statistics(conn: Any, *, top_reasons: int = 5) -> dict:
     """Every figure, as JSON-ready data (``creditx gateway stats --json`` and the status page)."""
     rows = [
-        dict(zip(("region", "department", "type", "month", "outcome", "n"), r, strict=False))
+        dict(zip(("region", "department", "type", "month", "outcome", "n"), r, strict=True))
         for r in conn.execute(
             "SELECT region, department, type, month, outcome, n FROM stats_records "
             "ORDER BY region, department, type, month, outcome"
@@ -203,6 +231,18 @@ def statistics(conn: Any, *, top_reasons: int = 5) -> dict:
         if len(lst) < top_reasons:
             lst.append({"reason": reason, "n": n})
     decided = sum(outcomes.values())
+    reach: dict[str, dict[str, int]] = {}
+    buckets: Counter = Counter()
+    for lt, kind, le, n in conn.execute("SELECT list_type, kind, le_s, n FROM stats_list_reach ORDER BY le_s"):
+        reach.setdefault(lt, {}).setdefault(kind, 0)
+        reach[lt][kind] += n
+        buckets[le] += n
+    reached = sum(buckets.values())
+    cumulative: list[dict] = []
+    seen = 0
+    for le in REACH_BUCKETS_S:
+        seen += buckets.get(le, 0)
+        cumulative.append({"within_s": le if le < REACH_BUCKETS_S[-1] else None, "changes": seen})
     return {
         "records": sum(outcomes.values()),
         "by_outcome": dict(sorted(outcomes.items())),
@@ -213,6 +253,12 @@ def statistics(conn: Any, *, top_reasons: int = 5) -> dict:
         "by_month": total("month"),
         "timeliness": timeliness,
         "top_rejection_reasons": reasons,
+        "list_changes_reached_every_city": {
+            "changes": reached,
+            "by_type": dict(sorted(reach.items())),
+            "cumulative": cumulative,
+            "median_within_s": _median(list(buckets.items())),
+        },
         "rows": rows,
         "calendar_years": sorted(china_calendar().years),
         "timely_working_days": TIMELY_WORKING_DAYS,

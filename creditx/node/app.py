@@ -88,8 +88,10 @@ class NodeApp:
     def ingest(
         self, rows: Iterable[RowLike], *, source: str, keep_results: bool = False, advance=lambda n: None
     ) -> IntakeReport:
+        from creditx.node.members import own_entry
         from creditx.node.quarantine import record_templates
 
+        known, member = own_entry(self.dir, self.config.region, dt.datetime.now(dt.UTC))
         report = ingest(
             self.store,
             self.signer,
@@ -101,6 +103,8 @@ class NodeApp:
             batch_size=self.config.limits.import_batch_rows,
             keep_results=keep_results,
             advance=advance,
+            member=member,
+            registry_known=known,
         )
         record_templates(self.store, report.import_id, rows)  # the quarantine export writes this template back
         return report
@@ -176,8 +180,20 @@ class NodeApp:
                 node_name=self.config.name,
                 signing_certs=lambda: self.store.signing_certs_in_use(self.signer.keyid),
                 on_gateway_cert=self._gateway_cert,
+                on_registry=self._member_registry,
             )
         return self._runner
+
+    def _member_registry(self, raw: bytes) -> None:
+        """Keep the member registry from the handshake if it verifies and is not a rollback (SEC-039)."""
+        from creditx.node.members import accept_registry
+        from creditx.standard.registry import RegistryError
+
+        try:
+            if accept_registry(self.dir, raw, dt.datetime.now(dt.UTC)):
+                log.info("stored a new member registry from the handshake")
+        except RegistryError as exc:
+            log.warning("refused the member registry from the handshake (the held one stays): %s", exc)
 
     def _gateway_cert(self, der: bytes) -> None:
         """Keep the gateway's checkpoint-signing certificate from the handshake (verified first)."""

@@ -10,7 +10,11 @@ invalid rows never block valid ones (NODE-020).
 Node-side intake rules (beside the catalogue's REC- rules checked by creditx.standard.validation):
 
 * NODE-021 ``op`` is I, U or D; ``version`` a positive integer (reason OP_INVALID / VERSION_INVALID).
-* NODE-022 a row's region column, if present, is the node's own region (REGION_MISMATCH).
+* NODE-022 a row is authorised as the gateway would (``creditx.standard.registry.authorise``, one
+  rule): its region column, if present, is the node's own (SEC_REGION_MISMATCH, SEC-032) and,
+  once the node holds the member registry, its deciding body is granted to this node for that
+  record and list type (SEC_AUTHORITY_NOT_GRANTED, SEC-036) — so a city learns at import, not
+  after a push.
 * NODE-023 a correction (U) or revocation (D) names its ``source_id``; any row whose source_id is
   already in the outbox needs a higher version (ALREADY_SUBMITTED / VERSION_NOT_INCREASING).
   Rows without a source_id get a stable one derived from their content, so re-importing the
@@ -32,9 +36,12 @@ from typing import Any, Protocol
 
 from creditx.node.quarantine import hold_rows, release_rows
 from creditx.node.store import NodeStore, encode_signatures
+from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.errors import CreditxError
+from creditx.standard.lists.periods import period_refusal
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
+from creditx.standard.registry import REGION_MISMATCH, Member, authorise
 from creditx.standard.validation import Violation, validate_fields
 
 
@@ -135,7 +142,14 @@ def _problem(fld: str, rule: str, reason: str, message: str, fix: str) -> Violat
 
 
 def check_row(
-    r: RowLike, *, region: str, today: dt.date, latest: Mapping[str, int], validate: Callable[..., list]
+    r: RowLike,
+    *,
+    region: str,
+    today: dt.date,
+    latest: Mapping[str, int],
+    validate: Callable[..., list],
+    member: Member | None = None,
+    registry_known: bool = False,
 ) -> Draft | list[Violation]:
     """Pure: a :class:`Draft` for a valid row, else the list of problems (NODE-021…023 and the
     catalogue rules of ``validate(record_type, fields, today=)``)."""
@@ -165,17 +179,9 @@ def check_row(
                 "write 1, 2, 3 …",
             )
         )
-    row_region = (meta.get("region") or "").strip()
-    if row_region and row_region != region:
-        problems.append(
-            _problem(
-                "region",
-                "NODE-022",
-                "REGION_MISMATCH",
-                f"row region {row_region} is not this node's region {region}",
-                "submit the row through the node of its own region",
-            )
-        )
+    problems.extend(
+        _unauthorised(r, fields, region, (meta.get("region") or "").strip() or region, member, registry_known)
+    )
     source_id = (meta.get("source_id") or "").strip()
     if not source_id:
         if op in ("U", "D"):
@@ -205,9 +211,30 @@ def check_row(
         problems.extend(validate(r.record_type, fields, today=today))
         found: Any = meta.get("problems") or ()  # Violations found while reading the row (REC-064)
         problems.extend(found)
+        problems.extend(_outside_periods(r.record_type, fields))
     if problems:
         return problems
     return Draft(r.record_type, op, source_id, version, fields)
+
+
+def _unauthorised(
+    r: RowLike, fields: Mapping[str, str], region: str, row_region: str, member: Member | None, registry_known: bool
+) -> list[Violation]:
+    """NODE-022: the gateway's authorisation rule at import; without a registry, the region only."""
+    refusal = authorise(member, region, r.record_type, row_region, fields)
+    if refusal is None or (not registry_known and refusal.reason != REGION_MISMATCH):
+        return []
+    return [_problem(refusal.field, refusal.requirement, refusal.reason, refusal.message, refusal.fix)]
+
+
+def _outside_periods(record_type: str, fields: Mapping[str, str]) -> list[Violation]:
+    """SEC-045…047 at import: the gateway's list-period rule (creditx.standard.lists.periods)."""
+    refusal = period_refusal(fields, load_catalogue()) if record_type == "LIST" else None
+    return (
+        []
+        if refusal is None
+        else [_problem(refusal.field, refusal.requirement, refusal.reason, refusal.message, refusal.fix)]
+    )
 
 
 def _batches(rows: Iterable[RowLike], size: int) -> Iterator[list[RowLike]]:
@@ -237,6 +264,8 @@ def ingest(
     validate: Callable[..., list] = _default_validate,
     advance: Callable[[int], None] = lambda n: None,
     in_batch: Callable[[list[RowLike], IntakeReport], None] | None = None,
+    member: Member | None = None,
+    registry_known: bool = False,
 ) -> IntakeReport:
     """Validate, number, sign and store ``rows``; one transaction per batch (NODE-001/002/020).
     ``in_batch(batch, report)`` runs inside each batch's transaction after its rows are stored
@@ -257,7 +286,7 @@ def ingest(
             seq = store.last_seq()
             outbox, held, through = [], [], []
             for r in batch:
-                decided = _decide(r, region, today, latest, validate)
+                decided = _decide(r, region, today, latest, validate, member, registry_known)
                 if isinstance(decided, Draft):
                     seq += 1
                     rec = Record(
@@ -337,10 +366,24 @@ def _violation_fields(v: Any) -> dict[str, str]:
 
 
 def _decide(
-    r: RowLike, region: str, today: dt.date, latest: Mapping[str, int], validate: Callable[..., list]
+    r: RowLike,
+    region: str,
+    today: dt.date,
+    latest: Mapping[str, int],
+    validate: Callable[..., list],
+    member: Member | None = None,
+    registry_known: bool = False,
 ) -> Draft | list:
     try:
-        decided = check_row(r, region=region, today=today, latest=latest, validate=validate)
+        decided = check_row(
+            r,
+            region=region,
+            today=today,
+            latest=latest,
+            validate=validate,
+            member=member,
+            registry_known=registry_known,
+        )
         if isinstance(decided, Draft):  # the record codec's own rules (SIG-02x): field prefixes, lengths
             Record(decided.type, decided.op, region, decided.source_id, decided.version, 1, decided.fields)
         return decided

@@ -36,7 +36,7 @@ from typing import Any
 import sqlite_utils
 
 from creditx.node.intake_schema import migration_4
-from creditx.node.replica.store import migration_2
+from creditx.node.replica.store import migration_2, migration_6_privacy
 from creditx.sqlite import connect, migrate
 from creditx.sqlite import transaction as sqlite_transaction
 
@@ -111,8 +111,13 @@ def _m3_reserved(db: sqlite_utils.Database) -> None:
     """Number 3 is reserved for the hostile-input work (bounded rejects); replaced when merged."""
 
 
-MIGRATIONS = [_m1, migration_2, _m3_reserved, migration_4]  # 2: list replica (node/replica/store.py); 4: intake
-# (node/intake_schema.py); append, never edit: migration n brings user_version from n-1 to n
+def _m5_reserved(db: sqlite_utils.Database) -> None:
+    """Number 5 is reserved for the hall work (department action reports); replaced when merged."""
+
+
+# Append, never edit: migration n brings user_version from n-1 to n. 2: list replica
+# (node/replica/store.py); 4: intake (node/intake_schema.py); 6: privacy (node/replica/store.py).
+MIGRATIONS = [_m1, migration_2, _m3_reserved, migration_4, _m5_reserved, migration_6_privacy]
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,7 @@ class NodeStore:
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 30_000) -> None:
         self.path = Path(path)
         conn = connect(self.path, timeout_s=busy_timeout_ms / 1000)
+        conn.execute("PRAGMA secure_delete=ON")  # NODE-047: deleted or replaced rows leave no bytes behind
         self.conn = conn
         self._lock = threading.RLock()  # one connection, shared by the scheduler's threads
         self.db = sqlite_utils.Database(conn)

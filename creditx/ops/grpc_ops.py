@@ -80,9 +80,8 @@ def enable_reflection(server: grpc.Server, services: Iterable[str], files: Itera
         response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
     )
     for name in (V1_SERVICE, V1ALPHA_SERVICE):
-        server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(name, {"ServerReflectionInfo": handler}),)
-        )
+        generic = grpc.method_handlers_generic_handler(name, {"ServerReflectionInfo": handler})
+        server.add_generic_rpc_handlers((generic,))
 
 
 class PlainHealth:

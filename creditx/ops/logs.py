@@ -59,9 +59,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = _base(record)
         extra = " ".join(f"{k}={_logfmt_value(v)}" for k, v in getattr(record, _FIELDS, {}).items())
-        line = f"{base['ts']} {base['level'].upper():7} {base['logger']}: {base['msg']}" + (
-            f" {extra}" if extra else ""
-        )
+        line = f"{base['ts']} {base['level'].upper():7} {base['logger']}: {base['msg']}"
+        line += f" {extra}" if extra else ""
         return line + (f"\n{base['exc']}" if "exc" in base else "")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from creditx.pki import files
 from creditx.pki.ca import CertificateAuthority, issue, new_key
-from creditx.pki.profiles import GATEWAY_SIGNING, GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR
+from creditx.pki.profiles import DEPARTMENT, GATEWAY_SIGNING, GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR
 from creditx.standard.divisions import REGIONS
 from creditx.standard.errors import InputError
 
@@ -180,3 +180,23 @@ def issue_operator(
     out = _common(ca, Path(out) if out else ca.dir / "operators" / name)
     _pair(ca, OPERATOR, name, out, files.OPERATOR_CERT, files.OPERATOR_KEY, at=at, days=days)
     return OperatorCredentials(out, out / files.CA_CERT, out / files.OPERATOR_CERT, out / files.OPERATOR_KEY)
+
+
+@dataclass(frozen=True)
+class DepartmentCredentials:
+    dir: Path
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def issue_department(
+    ca: CertificateAuthority, *, region: str, name: str, at: datetime, out: Path | None = None, days: int = DEFAULT_DAYS
+) -> DepartmentCredentials:
+    """Issue a department's client certificate (role ``department``, its node's region) for a
+    node's department API over TCP (SEC-010, SEC-034)."""
+    check_region(region)
+    check_name(name)
+    out = _common(ca, Path(out) if out else ca.dir / "departments" / f"{region}-{name}")
+    _pair(ca, DEPARTMENT, name, out, files.DEPARTMENT_CERT, files.DEPARTMENT_KEY, at=at, days=days, region=region)
+    return DepartmentCredentials(out, out / files.CA_CERT, out / files.DEPARTMENT_CERT, out / files.DEPARTMENT_KEY)

@@ -33,6 +33,7 @@ CREDITX_ARC = "1.3.6.1.4.1.59923.1"
 EKU_RECORD_SIGNING = ObjectIdentifier(CREDITX_ARC + ".1")  # node record signatures (SEC-010)
 EKU_GATEWAY_SIGNING = ObjectIdentifier(CREDITX_ARC + ".2")  # receipts, checkpoints, bundles
 EKU_OPERATOR = ObjectIdentifier(CREDITX_ARC + ".3")  # operator API client
+EKU_DEPARTMENT = ObjectIdentifier(CREDITX_ARC + ".4")  # a department reading a node's department API
 
 ROLE_URI_PREFIX = "urn:creditx:role:"
 REGION_URI_PREFIX = "urn:creditx:region:"
@@ -42,6 +43,7 @@ NODE_SIGNING = "node-signing"
 GATEWAY_TLS = "gateway-tls"
 GATEWAY_SIGNING = "gateway-signing"
 OPERATOR = "operator"
+DEPARTMENT = "department"
 
 ORGANISATION = "creditx Shandong"
 
@@ -62,6 +64,7 @@ PROFILES: dict[str, Profile] = {
     GATEWAY_TLS: Profile(GATEWAY_TLS, (ExtendedKeyUsageOID.SERVER_AUTH,), "tls", False),
     GATEWAY_SIGNING: Profile(GATEWAY_SIGNING, (EKU_GATEWAY_SIGNING,), "signing", False),
     OPERATOR: Profile(OPERATOR, (ExtendedKeyUsageOID.CLIENT_AUTH, EKU_OPERATOR), "tls", False),
+    DEPARTMENT: Profile(DEPARTMENT, (ExtendedKeyUsageOID.CLIENT_AUTH, EKU_DEPARTMENT), "tls", True),
 }
 ROLES = tuple(PROFILES)
 

@@ -109,9 +109,26 @@ class ListType:
     earliest_repair_months: int | None
     measures: str
     removal: str = ""
+    # When non-empty, term_months applies only to entries whose 列入原因 (MD_LRYY) names one of
+    # these grounds; other entries of the list have no term (SXBZXR: 法释〔2017〕7号 第二条).
+    term_reasons: tuple[str, ...] = ()
+    extension_months: int = 0  # how far a decision may extend the term (SXBZXR: 1–3 years)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "term_reasons", tuple(self.term_reasons))
+
+    def term_for(self, listing_reason: str) -> int | None:
+        """The term in months of an entry listed for ``listing_reason`` (None: no term)."""
+        if self.term_months is None:
+            return None
+        if self.term_reasons and not any(g in (listing_reason or "") for g in self.term_reasons):
+            return None
+        return self.term_months
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d["term_reasons"] = list(self.term_reasons)
+        return d
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,14 @@ class HolidayCalendar:
         return day.year in self.years
 
     def working_days_between(self, start: dt.date, end: dt.date, *, cap: int = 366) -> int:
-        """Working days d with start < d <= end (0 when end <= start); at most ``cap``."""
+        """Working days d with start < d <= end (0 when end <= start); at most ``cap``.
+        Constant time inside the indexed span (the calendar's years ± 30), a walk outside it."""
+        if end <= start:
+            return 0
+        base, counts = self._index()
+        i, j = start.toordinal() - base, end.toordinal() - base
+        if 0 <= i < len(counts) and 0 <= j < len(counts):
+            return min(counts[j] - counts[i], cap)
         n, day = 0, start
         while day < end and n < cap:
             day += dt.timedelta(days=1)
@@ -41,8 +49,23 @@ class HolidayCalendar:
                 n += 1
         return n
 
+    def _index(self) -> tuple[int, list[int]]:
+        """(ordinal of the first day, working days from it up to and including each day)."""
+        cached = self.__dict__.get("_idx")
+        if cached is None:
+            lo = dt.date(min(self.years, default=2000) - 30, 1, 1)
+            hi = dt.date(max(self.years, default=2000) + 30, 12, 31)
+            counts, n, day = [], 0, lo
+            while day <= hi:
+                n += self.is_working_day(day)
+                counts.append(n)
+                day += dt.timedelta(days=1)
+            cached = (lo.toordinal(), counts)
+            object.__setattr__(self, "_idx", cached)  # frozen dataclass: a cache, not state
+        return cached
 
-def parse_calendar(data: dict) -> HolidayCalendar:
+
+def parse_calendar(data: dict[str, Any]) -> HolidayCalendar:
     hol: set[dt.date] = set()
     work: set[dt.date] = set()
     for year, entry in data["years"].items():

@@ -27,7 +27,11 @@ def populated(tmp_path_factory, pki):
         d,
         pki.gateway.dir,
         cfg=GatewayConfig(
-            listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0", verify_workers=0
+            listen="127.0.0.1:0",
+            metrics_listen="127.0.0.1:0",
+            health_listen="127.0.0.1:0",
+            console_listen="127.0.0.1:0",
+            verify_workers=0,
         ),
     )
     g = Gateway(d)
@@ -258,3 +262,28 @@ def test_verify_reports_progress_over_both_passes(populated):
     assert verdict["ok"]
     assert seen["audit leaves"] == [verdict["leaves"]] * 2 and verdict["leaves"] == 45
     assert seen["records"] == [verdict["records_checked"]] * 2
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["inline", "worker-pool"])
+def test_rewritten_payload_with_matching_sha_is_caught_by_its_fingerprint(copy, capsys, monkeypatch, parallel):
+    import hashlib
+
+    from creditx.gateway.audit import evidence
+
+    if parallel:  # the path verify takes on a big log: fingerprints recomputed on every core
+        monkeypatch.setattr(evidence, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(evidence, "CHUNK", 7)
+        monkeypatch.setattr("os.cpu_count", lambda: 2)
+    conn = sqlite3.connect(copy / "gateway.db")
+    (payload,) = conn.execute("SELECT payload FROM records WHERE log_index = 22").fetchone()
+    conn.close()
+    obj = json.loads(payload)
+    key = sorted(obj["fields"])[0]
+    obj["fields"][key] = obj["fields"][key] + "改"
+    forged = json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    _sql(
+        copy,
+        ("UPDATE records SET payload=?, payload_sha=? WHERE log_index = 22", (forged, hashlib.sha256(forged).digest())),
+    )
+    rc, v = verify(copy, capsys)
+    assert rc == 1 and v["first_bad_index"] == 22 and "REC-FP" in v["problems"][0]["message"]

@@ -54,6 +54,8 @@ def province(tmp_path, store_url):
         "127.0.0.1:0",
         "--health-listen",
         "127.0.0.1:0",
+        "--console-listen",
+        "127.0.0.1:0",
         *(("--store", store_url) if store_url else ()),  # the gateway's database: SQLite or PostgreSQL
     )
     issue_operator(ca, name="op", at=now, out=gw / "operator")

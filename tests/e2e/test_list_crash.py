@@ -75,6 +75,8 @@ class Province:
             "127.0.0.1:0",
             "--health-listen",
             "127.0.0.1:0",
+            "--console-listen",
+            "127.0.0.1:0",
         )
         self.children: list[Child] = []
         self.gateway, info = start_gateway(self.gw)
@@ -165,12 +167,23 @@ def _records(count: int, seed: int) -> list[list[dict]]:
             if roll < 0.3:  # DIST-010 CORRECT
                 f = dict(r.fields, MD_LRYY=r.fields["MD_LRYY"] + "（更正）")
                 wave.append({"type": "LIST", "op": "U", "version": 2, "source_id": r.source_id, "fields": f})
-            elif roll < 0.55:  # DIST-014 REMOVE, reason REPAIRED
-                f = dict(r.fields, MD_YCRQ=TODAY.isoformat(), MD_YCYY="信用修复", MD_YCJG=r.fields["MD_RDJG"])
+            elif roll < 0.55:  # DIST-014 REMOVE: REPAIRED once the list allows it (SEC-045), else REVOKED
+                f = dict(
+                    r.fields, MD_YCRQ=TODAY.isoformat(), MD_YCYY=_removal_reason(r.fields), MD_YCJG=r.fields["MD_RDJG"]
+                )
                 wave.append({"type": "LIST", "op": "U", "version": 2, "source_id": r.source_id, "fields": f})
         waves.append(wave)
         prev = rows[start : start + size]
     return waves
+
+
+def _removal_reason(fields: dict) -> str:
+    from creditx.standard.catalogue import load_catalogue
+    from creditx.standard.lists.expiry import add_months
+
+    months = load_catalogue().list_type(fields["MD_LX"]).earliest_repair_months or 0
+    repairable = add_months(dt.date.fromisoformat(fields["MD_LRRQ"]), months) <= TODAY
+    return "信用修复" if repairable else "撤销"
 
 
 def _submit(node: Path, wave: list[dict]) -> None:

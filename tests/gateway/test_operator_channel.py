@@ -24,7 +24,9 @@ def _gateway(tmp_path, pki, name, **issue):
     init_gateway_dir(
         d,
         creds.dir,
-        cfg=GatewayConfig(listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", health_listen="", verify_workers=0),
+        cfg=GatewayConfig(
+            listen="127.0.0.1:0", metrics_listen="127.0.0.1:0", health_listen="", console_listen="", verify_workers=0
+        ),
     )
     shutil.copytree(pki.operator.dir, d / "operator")
     return d

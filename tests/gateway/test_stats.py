@@ -132,3 +132,26 @@ def test_a_node_cannot_grow_the_counters_without_bound(monkeypatch):
     depts = {d for (d,) in conn.execute("SELECT department FROM stats_records")}
     assert len(depts) == 4 and "(other)" in depts and all(len(d) <= stats.MAX_DEPARTMENT_CHARS for d in depts)
     assert conn.execute("SELECT SUM(n) FROM stats_records").fetchone()[0] == 10
+
+
+def test_field_value_reads_one_field_as_a_json_parser_would():
+    from creditx.gateway.stats import field_value
+
+    tricky = {
+        "v": 1,
+        "fields": {
+            "CF_XDR_MC": 'x\\"CF_SJLY\\":\\"forged\\"',
+            "CF_SJLY": '济南市"市场"\\监管局',
+            "CF_JDRQ": "2026-03-02",
+        },
+    }
+    for text in (
+        json.dumps(tricky, ensure_ascii=False, separators=(",", ":")),
+        json.dumps(tricky),
+        json.dumps(tricky, ensure_ascii=True),
+    ):
+        payload = text.encode()
+        assert field_value(payload, "CF_SJLY") == tricky["fields"]["CF_SJLY"]
+        assert field_value(payload, "CF_JDRQ") == "2026-03-02"
+        assert field_value(payload, "XK_SJLY") == ""
+    assert field_value(b"\xff\xfe not json", "CF_SJLY") == "" and field_value(None, "CF_SJLY") == ""

@@ -101,8 +101,8 @@ def test_rows_without_source_id_get_a_stable_derived_one():
 def test_foreign_region_row_is_quarantined():
     r = cf_row(1)
     r = type(r)(r.row, r.record_type, r.fields, dict(r.meta, region="370200"))
-    problems = check_row(r, region="370100", today=TODAY, latest={}, validate=needs_name)
-    assert isinstance(problems, list) and [p.reason for p in problems] == ["REGION_MISMATCH"]
+    (problem,) = check_row(r, region="370100", today=TODAY, latest={}, validate=needs_name)
+    assert (problem.reason, problem.rule, problem.field) == ("SEC_REGION_MISMATCH", "SEC-032", "region")
 
 
 def _import_in_process(path, start, n):
@@ -152,7 +152,8 @@ def test_acks_recorded_with_committed_seq_and_never_double_counted(tmp_path):
 def test_migrations_are_numbered_and_idempotent(tmp_path):
     NodeStore(tmp_path / "node.db").close()
     store = NodeStore(tmp_path / "node.db")
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 6
+    assert store.conn.execute("PRAGMA secure_delete").fetchone()[0] == 1  # NODE-047
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

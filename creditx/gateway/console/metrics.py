@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from creditx.gateway.operator.view import node_views
 from creditx.ops.grpc_metrics import add_process_metrics
@@ -72,7 +72,7 @@ class StatsCollector:
     def __init__(self, read: Any) -> None:
         self.read = read  # () -> creditx.gateway.stats.statistics(...)
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import CounterMetricFamily
 
         st = self.read()

@@ -82,6 +82,17 @@ def cmd_stats(args) -> int:
             ["department", "accepted", "within 7", "share", "median", "estimated"],
         )
     )
+    reach = st["list_changes_reached_every_city"]
+    print(f"\nlist changes that reached every city: {reach['changes']}")
+    print(
+        format_table(
+            [
+                ("any time" if c["within_s"] is None else f"<= {c['within_s']} s", c["changes"])
+                for c in reach["cumulative"]
+            ],
+            ["how fast", "changes"],
+        )
+    )
     print("\nmost common rejection reasons")
     print(
         format_table(

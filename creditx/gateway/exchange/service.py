@@ -11,12 +11,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import cast
 
 import grpc
 
+from creditx.gateway.access import caller
 from creditx.gateway.call_errors import BatchError, abort, from_identity
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.exchange.batches import BatchIngest
@@ -24,28 +25,11 @@ from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
 from creditx.gateway.store.lease import Fenced, WriterLease
-from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
-from creditx.pki.profiles import NODE_AUTH
+from creditx.pki.identity import Identity, IdentityError
+from creditx.pki.tls import reverify
 from creditx.standard.timestamps import rfc3339
 from creditx.v1 import exchange_pb2 as pb
 from creditx.v1 import exchange_pb2_grpc
-
-
-def peer_certificate(context: grpc.ServicerContext) -> bytes:
-    # gRPC maps each property to a list of values; the stub types them as one bytes.
-    auth = cast(Mapping[str, Sequence[bytes]], context.auth_context())
-    certs = auth.get("x509_pem_cert") or []
-    if not certs:
-        raise BatchError("UNAUTHENTICATED", "PEER_UNAUTHENTICATED", "no client certificate; mutual TLS required")
-    return certs[0]
-
-
-def identify(pem: bytes, trust: TrustStore, at: datetime, role: str) -> Identity:
-    """The peer's verified identity for ``role`` (SEC-030…), or BatchError."""
-    try:
-        return verify(pem, trust, at=at, roles=role)
-    except IdentityError as exc:
-        raise from_identity(exc) from None
 
 
 def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
@@ -103,17 +87,19 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         cfg: GatewayConfig,
         clock: Callable[[], datetime],
         *,
-        peer: Callable[[grpc.ServicerContext], bytes] = peer_certificate,
+        identity: Callable[[grpc.ServicerContext], Identity] = caller,
         checkpointer=None,
         signing_cert_der: bytes = b"",
+        member_registry: Callable[[], bytes] = lambda: b"",
     ) -> None:
         self.ingest, self.keys, self.presence, self.cfg, self.clock = ingest, keys, presence, cfg, clock
         self.store = ingest.store
-        self.peer = peer
+        self.identity = identity  # the caller verified by the gate (creditx.gateway.access)
         self.checkpointer = (
             checkpointer  # creditx.gateway.audit.checkpoints.Checkpointer: receipts, fail closed (AUD-040)
         )
         self.signing_cert_der = signing_cert_der  # handed to nodes for checkpoint checks
+        self.member_registry = member_registry  # the signed registry in force, handed to nodes (SEC-039)
         self.stopping = threading.Event()
         self.lease: WriterLease | None = None  # several gateways on one database: only the writer ingests
         self._locks: dict[str, threading.Lock] = {}
@@ -133,9 +119,16 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 if writer
                 else "retry: a standby takes over within seconds of the writer's end",
             )
-        ident = identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH)
-        assert ident.region is not None, "verify() refuses a node-auth certificate without a region (SEC-011)"
+        ident = self.identity(context)  # verified by the gate (creditx.gateway.access)
+        assert ident.region is not None, "the gate refuses a node-auth certificate without a region (SEC-011)"
         return ident, ident.region
+
+    def _still_trusted(self, ident: Identity) -> None:
+        """SEC-042: a stream opened before a revocation ends at its next batch."""
+        try:
+            reverify(ident, self.keys.trust, self.clock())
+        except IdentityError as exc:
+            raise from_identity(exc) from None
 
     def Handshake(self, request: pb.HandshakeRequest, context: grpc.ServicerContext) -> pb.HandshakeResponse:
         try:
@@ -159,6 +152,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 gateway_id=self.cfg.name,
                 region=region,
                 gateway_signing_certificate=self.signing_cert_der,
+                member_registry=self.member_registry(),
             )
         except BatchError as err:
             abort(context, err)
@@ -185,10 +179,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         self, request_iterator: Iterator[pb.PushRequest], context: grpc.ServicerContext
     ) -> Iterator[pb.PushResponse]:
         try:
-            _, region = self._node(context)
+            ident, node = self._node(context)
         except BatchError as err:
             abort(context, err)
-        node = region
         lock = self._lock_for(node)
         if not lock.acquire(timeout=self.cfg.stream_lock_timeout_s):
             abort(
@@ -202,12 +195,13 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             )
         self.presence.open(node, self.clock())
         try:
-            yield from self._push(node, request_iterator, context)
+            yield from self._push(ident, request_iterator, context)
         finally:
             self.presence.close(node, self.clock())
             lock.release()
 
-    def _push(self, node: str, request_iterator, context):
+    def _push(self, ident: Identity, request_iterator, context):
+        node = ident.region
         pipe: queue.Queue = queue.Queue(maxsize=max(1, self.cfg.max_in_flight_batches))
         in_flight: dict[int, bytes] = {}
         guard = threading.Lock()
@@ -233,6 +227,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                             refusal.removeprefix("AUD-040 AUDIT_UNSEALED: "),
                             rule="AUD-040",
                         )
+                    self._still_trusted(ident)
                     arrived = time.perf_counter()
                     records = to_incoming(req, self.cfg.max_batch_records)
                     now = self.clock()

@@ -23,15 +23,16 @@ from pathlib import Path
 
 import grpc
 
+from creditx.gateway.access import caller
 from creditx.gateway.audit.checkpoints import Checkpointer
-from creditx.gateway.call_errors import BatchError, abort
+from creditx.gateway.call_errors import BatchError, abort, from_identity
 from creditx.gateway.exchange.keys import KeyRegistry
-from creditx.gateway.exchange.service import identify, peer_certificate
 from creditx.gateway.lists import store
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.progress import ListProgress
 from creditx.gateway.lists.wire import change_to_pb, snapshot_chunk
-from creditx.pki.profiles import NODE_AUTH
+from creditx.pki.identity import Identity, IdentityError
+from creditx.pki.tls import reverify
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import UnavailableError
 from creditx.standard.lists.lifecycle import ListError
@@ -57,6 +58,7 @@ def _fail(context, status: str, reason: str, rule: str, message: str, hint: str 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
     on_delivered = None  # ([at_unix_ms of each change sent]) -> None: creditx.gateway.events
+    on_reported = None  # () -> None after a node's position is stored: creditx.gateway.console.reach
 
     def __init__(
         self,
@@ -68,29 +70,35 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         clock: Callable[[], datetime],
         *,
         limits: ListLimits = ListLimits(),
-        peer=peer_certificate,
+        identity=caller,
     ) -> None:
         self.db_path, self.hub, self.keys, self.checkpointer, self.clock = db_path, hub, keys, checkpointer, clock
         self.progress = progress  # DIST-043 reports, shared with Operator Status and metrics
         self.limits = limits
-        self.peer = peer
+        self.identity = identity  # the caller verified by the gate (creditx.gateway.access)
         self.list_types = {lt.code for lt in load_catalogue().list_types}
 
     def _node(self, context: grpc.ServicerContext) -> str:
         try:
             if self.hub.closed.is_set():
                 raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; resubscribe later")
-            region = identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH).region
-            assert region is not None, "verify() refuses a node-auth certificate without a region (SEC-011)"
-            return region
+            return self.identity(context).region
         except BatchError as err:
             abort(context, err)
             raise  # not reached
 
     # --- Subscribe (DIST-030 … DIST-034) -----------------------------------------------------
 
+    def _still_trusted(self, context: grpc.ServicerContext, ident: Identity) -> None:
+        """SEC-042: a stream opened before a revocation ends within a poll interval of it."""
+        try:
+            reverify(ident, self.keys.trust, self.clock())
+        except IdentityError as exc:
+            abort(context, from_identity(exc))
+
     def Subscribe(self, request: lpb.SubscribeRequest, context: grpc.ServicerContext) -> Iterator[lpb.ListChangeBatch]:
         self._node(context)
+        ident = self.identity(context)
         unknown = sorted(set(request.list_types) - self.list_types)
         if unknown:
             _fail(
@@ -119,6 +127,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 )
             live_sent = False
             while context.is_active() and not self.hub.closed.is_set():
+                self._still_trusted(context, ident)
                 head = store.head(conn)
                 if cursor < head:
                     batch, cursor = self._batch(conn, cursor, head, limit, types)
@@ -225,6 +234,8 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
     ) -> lpb.ReportAppliedResponse:
         node = self._node(context)
         self.progress.report(node, request.applied_list_seq, request.checkpoint_verified)
+        if self.on_reported is not None:  # the console's list-reach counter
+            self.on_reported()
         return lpb.ReportAppliedResponse(head_list_seq=self.progress.head())
 
     def close(self) -> None:

@@ -102,12 +102,23 @@ def _m5_console_stats(db: Database) -> None:
     backfill(db.conn)
 
 
+def _m6_member_registry(db: Database) -> None:
+    """Every member-registry version the gateway put in force, with its signed envelope (SEC-038):
+    who was allowed to do what, when."""
+    db.execute(
+        "CREATE TABLE registry_versions (version INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, "
+        "issued_at TEXT NOT NULL, expires_at TEXT NOT NULL, envelope BLOB NOT NULL, "
+        "accepted_at TEXT NOT NULL)"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m1_initial,
     _m2_audit_tree,
     _m3_lists,
     _m4_snapshot_sizes,
     _m5_console_stats,
+    _m6_member_registry,
 ]
 
 

@@ -157,7 +157,23 @@ def _m5_console_stats(conn: psycopg.Connection) -> None:
     backfill(q)
 
 
-MIGRATIONS: list[PgMigration] = [_m1_initial, _m2_audit_tree, _m3_lists, _m4_snapshot_sizes, _m5_console_stats]
+def _m6_member_registry(conn: psycopg.Connection) -> None:
+    """Member-registry versions put in force (SEC-038), as SQLite's step 6."""
+    conn.execute(
+        "CREATE TABLE registry_versions (version BIGINT PRIMARY KEY, sha256 TEXT NOT NULL, "
+        "issued_at TEXT NOT NULL, expires_at TEXT NOT NULL, envelope BYTEA NOT NULL, "
+        "accepted_at TEXT NOT NULL)"
+    )
+
+
+MIGRATIONS: list[PgMigration] = [
+    _m1_initial,
+    _m2_audit_tree,
+    _m3_lists,
+    _m4_snapshot_sizes,
+    _m5_console_stats,
+    _m6_member_registry,
+]
 
 
 def migrate(conn: psycopg.Connection, steps: Sequence[PgMigration] = MIGRATIONS, *, now: str = "") -> int:

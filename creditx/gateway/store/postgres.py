@@ -287,6 +287,26 @@ class PostgresStore:
         with self._lock:
             return list_store.head(self.q)
 
+    # --- member registry (SEC-038) ---------------------------------------------------------------
+
+    def record_registry(
+        self, version: int, sha256_hex: str, envelope: bytes, issued_at: str, expires_at: str, at: str
+    ) -> None:
+        """Keep a member-registry version the gateway puts in force (SEC-038); idempotent per version."""
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO registry_versions VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (version) DO NOTHING",
+                (version, sha256_hex, issued_at, expires_at, envelope, at),
+            )
+
+    def registry_versions(self) -> list[dict]:
+        with self._lock:
+            cur = self.conn.execute(
+                "SELECT version, sha256, issued_at, expires_at, accepted_at FROM registry_versions ORDER BY version"
+            )
+            cols = [c[0] for c in cur.description or ()]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
     # --- nodes, keys, status -------------------------------------------------------------------
 
     def upsert_node(self, region: str, name: str, auth_serial: str, auth_not_after: str, at: str) -> None:
