@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             a, b = root / "a", root / "b"
             run_creditx("gateway", "init", "--dir", str(a), "--ca-dir", str(pki.gateway.dir), "--store", url)
             cfg = json.loads((a / "gateway.json").read_text())  # two gateways on one machine: own ports
-            cfg.update(metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0")
+            cfg.update(metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0", console_listen="127.0.0.1:0")
             (a / "gateway.json").write_text(json.dumps(cfg))
             shutil.copytree(a, b)
             writer, run_w = start_gateway(a)

@@ -102,11 +102,12 @@ class Gateway:
         self.keys = KeyRegistry(self.trust)
         self.crl = CrlRefresher.for_gateway(self.trust, c.path(d, "crl"), c.crl_url, c.path(d, "tls_cert"))
         self.presence = Presence()
+        self._registry_recorder = version_recorder(self.store, clock)
         self.members = RegistrySource(
             self.dir / REGISTRY_FILE,
             c.path(d, "signing_cert"),
             clock,  # SEC-036/038
-            on_accept=version_recorder(self.store, clock),
+            on_accept=self._record_registry,
         )
         self.checkpointer = Checkpointer(
             c.database_spec(d),
@@ -237,9 +238,19 @@ class Gateway:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def _record_registry(self, reg, raw: bytes) -> None:  # type: ignore[no-untyped-def]
+        """SEC-038: the writer records each registry version it puts in force; a standby (which
+        decides nothing) leaves that to the writer, and records its own on taking over."""
+        lease = getattr(self, "lease", None)
+        if lease is None or lease.is_writer:
+            self._registry_recorder(reg, raw)
+
     def _took_over(self) -> None:
-        """Writer from now on: seal the audit log at once, so fail-closed (AUD-040) judges this
-        gateway by its own signing, not by how long it stood by."""
+        """Writer from now on: record the member registry in force, and seal the audit log at once,
+        so fail-closed (AUD-040) judges this gateway by its own signing, not by how long it stood by."""
+        reg = self.members()
+        if reg is not None and self.members.envelope:
+            self._registry_recorder(reg, self.members.envelope)
         self.checkpointer.tick()
 
     def start(self) -> dict:

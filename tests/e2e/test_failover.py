@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 def _any_free_ports(gw_dir) -> None:
     """Two gateways on one machine: metrics and plain health on ports of their own (port 0)."""
     cfg = json.loads((gw_dir / "gateway.json").read_text())
-    cfg.update(metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0")
+    cfg.update(metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0", console_listen="127.0.0.1:0")
     (gw_dir / "gateway.json").write_text(json.dumps(cfg))
 
 
