@@ -246,7 +246,7 @@ def test_consistency_between_checkpoints_fork_and_rollback():
     assert e.value.reason == "WRONG_ORIGIN"
 
 
-def test_generated_checkpoint_vectors():  # standards/vectors/gen_merkle.py, checkpoints.json
+def test_generated_checkpoint_vectors():  # creditx/standard/vectors/gen_merkle.py, checkpoints.json
     import datetime
 
     from creditx.standard.vectors.gen_merkle import build

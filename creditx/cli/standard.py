@@ -22,6 +22,7 @@ from creditx.cli.output import add_json_flag, format_table, print_json, progress
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import InputError
 from creditx.standard.identifiers import check_any
+from creditx.standard.record import RECORD_TYPES
 from creditx.standard.tabular import read_table
 from creditx.standard.validation import Violation, validate_fields
 
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--type",
         default="auto",
-        choices=["auto", "XZXK", "XZCF", "LIST"],
+        choices=["auto", *RECORD_TYPES],
         help="record type (default: detected from the header)",
     )
     p.add_argument(
@@ -66,7 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("generate", help="write realistic synthetic records for a city")
     p.add_argument("--city", required=True, help="region code, e.g. 370100")
-    p.add_argument("--type", required=True, choices=["XZXK", "XZCF", "LIST"])
+    p.add_argument("--type", required=True, choices=list(RECORD_TYPES))
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--format", default="csv", choices=["csv", "xlsx", "jsonl"])
     p.add_argument("--invalid-share", type=float, default=0.0, help="share of broken rows, 0…1")
@@ -85,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("catalogue", help="print the record catalogue (fields, list types)")
-    p.add_argument("--type", choices=["XZXK", "XZCF", "LIST"], default=None)
+    p.add_argument("--type", choices=list(RECORD_TYPES), default=None)
     add_json_flag(p)
     p.set_defaults(func=cmd_catalogue)
 

@@ -21,6 +21,7 @@ METHOD_ROLES: dict[str, tuple[str, ...]] = {
     "/creditx.v1.Distribution/": (NODE_AUTH,),
     "/creditx.v1.Audit/": (NODE_AUTH, OPERATOR),
     "/creditx.v1.Operator/": (OPERATOR,),
+    "/creditx.v1.Sanctions/": (NODE_AUTH,),  # measures list, forwarded action reports (HALL-002/040)
     "/grpc.health.v1.Health/": EXEMPT,
     "/grpc.reflection.v1alpha.ServerReflection/": EXEMPT,
     "/grpc.reflection.v1.ServerReflection/": EXEMPT,

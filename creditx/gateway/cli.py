@@ -21,6 +21,7 @@ from pathlib import Path
 from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.ops.logs import add_log_flags
 from creditx.standard.errors import InputError, RemoteError
+from creditx.standard.record import RECORD_TYPES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -75,6 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from creditx.gateway.members_cli import register as register_members
 
     register_members(sub)  # SEC-036: members list|add|grant|revoke
+    from creditx.gateway.sanctions.cli import register as register_sanctions
+
+    register_sanctions(sub)  # HALL-042: sanctions-report --dir DIR [--json]
 
     for name, func, helptext in (
         ("status", cmd_status, "every node's sync state"),
@@ -94,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_json_flag(s)
         if name == "records":
             s.add_argument("--region", default="")
-            s.add_argument("--type", default="", choices=["", "XZXK", "XZCF", "LIST"])
+            s.add_argument("--type", default="", choices=["", *RECORD_TYPES])
             s.add_argument("--natural-key", default="")
             s.add_argument("--fingerprint", default="", help="hex")
             s.add_argument("--limit", type=int, default=50)

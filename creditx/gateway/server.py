@@ -41,6 +41,8 @@ from creditx.gateway.members import REGISTRY_FILE, RegistrySource, version_recor
 from creditx.gateway.metrics import make_registry
 from creditx.gateway.operator.service import OperatorServicer
 from creditx.gateway.revocation import CrlRefresher
+from creditx.gateway.sanctions.wiring import SERVICE as SANCTIONS
+from creditx.gateway.sanctions.wiring import Sanctions
 from creditx.gateway.schedule import make_scheduler
 from creditx.gateway.stats import StatsHook
 from creditx.gateway.store import engine
@@ -60,12 +62,17 @@ from creditx.v1 import (
     lists_pb2,
     operator_pb2,
     operator_pb2_grpc,
+    sanctions_pb2,
 )
 
 log = logging.getLogger("creditx.gateway")
-
-log = logging.getLogger("creditx.gateway")
-SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
+SERVICES = (
+    "creditx.v1.Exchange",
+    "creditx.v1.Operator",
+    "creditx.v1.Audit",
+    "creditx.v1.Distribution",
+    "creditx.v1.Sanctions",
+)
 
 
 def utc_now() -> datetime:
@@ -159,6 +166,7 @@ class Gateway:
             list_lags=self.lists.lags,
             audit_status=self.checkpointer.status,
         )
+        self.sanctions = Sanctions(self.dir, c, self.keys, clock, audit=audit)  # HALL-002/041
         self.health = health.HealthServicer()
         ms = 1000
         self.registry = make_registry(self.store, self.presence, self.clock)
@@ -184,16 +192,24 @@ class Gateway:
         audit_pb2_grpc.add_AuditServicer_to_server(AuditServicer(self.checkpointer), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.lists.register(self.server)
+        self.sanctions.register(self.server)
         names = (
             DISTRIBUTION,
             exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
             operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
             audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
+            SANCTIONS,
         )
         enable_reflection(
             self.server,
             names,
-            (exchange_pb2.DESCRIPTOR, operator_pb2.DESCRIPTOR, audit_pb2.DESCRIPTOR, lists_pb2.DESCRIPTOR),
+            (
+                exchange_pb2.DESCRIPTOR,
+                operator_pb2.DESCRIPTOR,
+                audit_pb2.DESCRIPTOR,
+                lists_pb2.DESCRIPTOR,
+                sanctions_pb2.DESCRIPTOR,
+            ),
         )
         self.plain_health = PlainHealth(c.health_listen, self.health) if c.health_listen else None
         creds = server_credentials(c.path(d, "tls_cert"), c.path(d, "tls_key"), c.path(d, "ca_cert"))
@@ -270,6 +286,7 @@ class Gateway:
         registry = self.registry
         self.lists.register_metrics(registry)
         register_console_metrics(registry, self)
+        self.sanctions.register_metrics(registry)
         run = {"address": self.address, "pid": os.getpid(), "writer": self.lease.is_writer}
         if self.cfg.metrics_listen:
             host, port = self.cfg.metrics_listen.rsplit(":", 1)
@@ -313,6 +330,7 @@ class Gateway:
         self.checkpointer.close()
         self.lists.close()
         self.reach.close()
+        self.sanctions.close()
         self.store.close()
         self.lease.close()
         engine.fence_with(None)

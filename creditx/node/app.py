@@ -73,6 +73,7 @@ class NodeApp:
         self._sync_lock = threading.Lock()
         self._wanted = threading.Event()  # a nudge arrived; survives a nudge during a running sync
         self._readers: dict = {}  # docking source name → SourceReader (its engine's pool)
+        self.halls = None  # the hall API while run() serves it (creditx/node/halls)
 
     def close(self) -> None:
         for reader in self._readers.values():
@@ -314,6 +315,13 @@ class NodeApp:
             max_changes=self.config.limits.list_batch_changes,
         )
 
+    def hall_wiring(self):
+        """The hall API (creditx/node/halls) if node.json has a ``halls`` section, else None."""
+        from creditx.node.halls.wiring import HallWiring, hall_settings
+
+        settings = hall_settings(self.dir)
+        return HallWiring(self, settings) if settings else None
+
     def nudge(self) -> bool:
         if self._scheduler is None:
             return False
@@ -366,6 +374,11 @@ class NodeApp:
             lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv),
             interceptors=[MetricsInterceptor(ops.registry)],
         )
+        halls = self.halls = self.hall_wiring()
+        if halls is not None:
+            halls.start()
+            halls.schedule(sched)
+            sched.add_job(halls.measures_job, id="hall-measures-now")  # once at start
         follower = self.follower()
         self.after_applied(self.replica.applied())  # sinks catch up with what was applied before a restart
         follow_thread = threading.Thread(target=follower.run, name="list-follower", daemon=True)
@@ -393,6 +406,8 @@ class NodeApp:
             follower.stop()
             follow_thread.join(lim.shutdown_grace_s)
             server.stop(lim.shutdown_grace_s).wait()
+            if halls is not None:
+                halls.stop(lim.shutdown_grace_s)
             sched.shutdown(wait=True)
             self._scheduler = None
             (self.dir / "node.sock").unlink(missing_ok=True)

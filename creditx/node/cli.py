@@ -10,7 +10,7 @@
     creditx node replica --dir DIR [--json] [--reset]
     creditx node feed --dir DIR --department NAME [--from CURSOR] [--list-type T] [--json] [--ack]
 
-Exit status as in standards/cli.py: 0 ok, 1 ran but found problems (quarantined rows), 2 usage.
+Exit status as everywhere (ADR 0012): 0 ok, 1 ran but found problems (quarantined rows), 2 usage.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.ops.logs import add_log_flags
+from creditx.standard.record import RECORD_TYPES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="import a CSV/XLSX/JSONL file in the national templates")
     p.add_argument("file", type=Path)
     _dir(p)
-    p.add_argument("--type", default="auto", choices=["auto", "XZXK", "XZCF", "LIST"])
+    p.add_argument("--type", default="auto", choices=["auto", *RECORD_TYPES])
     add_json_flag(p)
     p.set_defaults(func=cmd_import)
 
@@ -123,6 +124,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--verify", action="store_true", help="also prove every acked record's decision is in the log")
     add_json_flag(p)
     p.set_defaults(func=cmd_receipts)
+
+    from creditx.node.halls.cli import register as register_halls
+
+    register_halls(sub)  # tokens, objection, credit-report, verify-report (HALL-003/012/050)
 
 
 def _dir(p: argparse.ArgumentParser) -> None:

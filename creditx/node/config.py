@@ -11,7 +11,11 @@ Layout of a node directory (``creditx node init``)::
     DIR/node.sock      the local API and the Departments service, a Unix socket (0600; no TCP port)
     DIR/subject.key    the node's own random key for person subject hashes (0600, NODE-041)
     DIR/gateway-signing.crt  optional: the gateway's signing certificate, to verify list checkpoints
-    DIR/trust-bundle.json    optional: signed trust bundle (certs/bundle.py) for origin signatures
+    DIR/trust-bundle.json    optional: signed trust bundle (creditx/pki/bundle.py) for origin signatures
+    DIR/hall-tls.crt/.key    optional: the node-tls certificate of the hall API (``halls`` in node.json,
+                             creditx/node/halls/wiring.py: the only TCP ports a node opens)
+    DIR/measures.json        the gateway's signed measures list, as taken up (HALL-002)
+    DIR/halls.json           the hall API's bound ports while it runs
 
 ``node.json`` may list ``departments``: ``[{"name": "tax", "list_types": ["ZDSSWF"],
 "jsonl": "feeds/tax.jsonl"}]`` (list_types and jsonl optional), and ``docking`` sources
@@ -210,7 +214,7 @@ def _check_certificate_regions(certs: Path, region: str) -> None:
 def init_node_dir(
     directory: Path, *, region: str, gateway: str, certs: Path, name: str = "", server_name: str = "", **ops: str
 ) -> NodeConfig:
-    """Create DIR with the credentials from CERTS (certs/files.py layout) and node.json."""
+    """Create DIR with the credentials from CERTS (creditx/pki/files.py layout) and node.json."""
     directory, certs = Path(directory), Path(certs)
     if (directory / CONFIG_FILE).exists():
         raise InputError(

@@ -4,8 +4,9 @@ Servicers translate, they don't think (ADR 0003): Submit turns wire records into
 :class:`~creditx.node.intake.IntakeRow` s and calls :func:`creditx.node.intake.ingest`, the same path as a file
 import; Status reads :func:`creditx.node.reports.node_status`; Nudge calls the app's ``nudge``.
 
-Invariant: the socket lives in the node directory (0700) and is created 0600 (umask around the
-bind) — local systems of the same user only, no TCP port (NODE-030).
+Invariants: the socket lives in the node directory (0700) and is created 0600 (umask around the
+bind) — local systems of the same user only, no TCP port (NODE-030); ``DIR/node.sock`` exists
+only while a server listens on it (bound under a private name, renamed once started).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import grpc
 
 from creditx.node.intake import VIOLATION_KEYS, IntakeReport, IntakeRow
+from creditx.standard.record import RECORD_TYPES
 from creditx.v1 import node_api_pb2 as pb
 from creditx.v1 import node_api_pb2_grpc as pb_grpc
 
@@ -50,11 +52,11 @@ class NodeApiServicer(pb_grpc.NodeApiServicer):
             )
             for i, r in enumerate(request.records)
         ]
-        bad = [i for i, r in enumerate(rows) if r.record_type not in ("XZXK", "XZCF", "LIST")]
+        bad = [i for i, r in enumerate(rows) if r.record_type not in RECORD_TYPES]
         if bad:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                f"records[{bad[0]}].type {rows[bad[0]].record_type!r} is not XZXK, XZCF or LIST",
+                f"records[{bad[0]}].type {rows[bad[0]].record_type!r} is not one of {', '.join(RECORD_TYPES)}",
             )
         report = self._submit(rows)
         if report.accepted:
@@ -106,12 +108,17 @@ def serve_local_api(
     # gRPC binds the socket inside add_insecure_port: the umask makes it 0600 from its first
     # moment (a chmod afterwards left a window in which it was 0755). The umask is process-wide,
     # so a file another thread creates in these microseconds comes out more private, never less.
+    # It is bound under a private name and renamed once the server listens, so whoever sees
+    # node.sock can connect to it (a client racing the start got "connection refused").
+    pending = sock.with_name(f".{SOCKET_FILE}.{os.getpid()}")
+    pending.unlink(missing_ok=True)
     old = os.umask(0o177)
     try:
-        server.add_insecure_port(f"unix:{sock}")
+        server.add_insecure_port(f"unix:{pending}")
     finally:
         os.umask(old)
     server.start()
+    os.replace(pending, sock)
     return server
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import sqlite_utils
 
+from creditx.node.halls.store import migration_5
 from creditx.node.intake_schema import migration_4
 from creditx.node.replica.store import migration_2, migration_6_privacy
 from creditx.sqlite import connect, migrate
@@ -111,13 +112,10 @@ def _m3_reserved(db: sqlite_utils.Database) -> None:
     """Number 3 is reserved for the hostile-input work (bounded rejects); replaced when merged."""
 
 
-def _m5_reserved(db: sqlite_utils.Database) -> None:
-    """Number 5 is reserved for the hall work (department action reports); replaced when merged."""
-
-
 # Append, never edit: migration n brings user_version from n-1 to n. 2: list replica
-# (node/replica/store.py); 4: intake (node/intake_schema.py); 6: privacy (node/replica/store.py).
-MIGRATIONS = [_m1, migration_2, _m3_reserved, migration_4, _m5_reserved, migration_6_privacy]
+# (node/replica/store.py); 4: intake (node/intake_schema.py); 5: halls (node/halls/store.py);
+# 6: privacy (node/replica/store.py).
+MIGRATIONS = [_m1, migration_2, _m3_reserved, migration_4, migration_5, migration_6_privacy]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Invariants:
 
 * SEC-001  one self-signed root, ``CA:TRUE, pathlen:0``, keyCertSign + cRLSign only; its key
   is ECDSA P-256 by default and may be encrypted with a passphrase.
-* SEC-020  every leaf is issued from a profile (certs/profiles.py), with a fresh random 159-bit
+* SEC-020  every leaf is issued from a profile (creditx/pki/profiles.py), with a fresh random 159-bit
   serial, ``notBefore`` five minutes before the issuing time (clock skew between machines) and
   ``notAfter`` never later than the CA's own.
 * SEC-050  every issued certificate is recorded in the issuance database and copied to

@@ -38,7 +38,7 @@ An operator's (``creditx certs issue-operator --out OUT``)::
     OUT/ca.crt, OUT/operator.crt, OUT/operator.key  TLS client certificate, role operator
 
 Both certificates of a node name its region in the SAN URI ``urn:creditx:region:<code>`` and
-its role in ``urn:creditx:role:<role>`` (see certs/profiles.py).
+its role in ``urn:creditx:role:<role>`` (see creditx/pki/profiles.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Pure code (no files, no clock): given a role and a holder, say which X.509 extensions the
 certificate MUST carry; given a parsed certificate, read back its role and region.
 
-Invariants (standards/spec/07-security.md):
+Invariants (creditx/standard/spec/07-security.md):
 
 * SEC-010  every leaf names exactly one role in a SAN URI ``urn:creditx:role:<role>`` and
   carries the Extended Key Usage of that role and no other TLS purpose, so the role cannot be
@@ -33,7 +33,7 @@ CREDITX_ARC = "1.3.6.1.4.1.59923.1"
 EKU_RECORD_SIGNING = ObjectIdentifier(CREDITX_ARC + ".1")  # node record signatures (SEC-010)
 EKU_GATEWAY_SIGNING = ObjectIdentifier(CREDITX_ARC + ".2")  # receipts, checkpoints, bundles
 EKU_OPERATOR = ObjectIdentifier(CREDITX_ARC + ".3")  # operator API client
-EKU_DEPARTMENT = ObjectIdentifier(CREDITX_ARC + ".4")  # a department reading a node's department API
+EKU_DEPARTMENT = ObjectIdentifier(CREDITX_ARC + ".4")  # department/hall client of a node; signs its action reports
 
 ROLE_URI_PREFIX = "urn:creditx:role:"
 REGION_URI_PREFIX = "urn:creditx:region:"
@@ -44,6 +44,7 @@ GATEWAY_TLS = "gateway-tls"
 GATEWAY_SIGNING = "gateway-signing"
 OPERATOR = "operator"
 DEPARTMENT = "department"
+NODE_TLS = "node-tls"
 
 ORGANISATION = "creditx Shandong"
 
@@ -64,6 +65,10 @@ PROFILES: dict[str, Profile] = {
     GATEWAY_TLS: Profile(GATEWAY_TLS, (ExtendedKeyUsageOID.SERVER_AUTH,), "tls", False),
     GATEWAY_SIGNING: Profile(GATEWAY_SIGNING, (EKU_GATEWAY_SIGNING,), "signing", False),
     OPERATOR: Profile(OPERATOR, (ExtendedKeyUsageOID.CLIENT_AUTH, EKU_OPERATOR), "tls", False),
+    # A city department's hall system: TLS client of its node's hall API; the same key signs the
+    # department's action reports (the private EKU says so). Region: the city whose node it calls.
+    # A node's TLS server certificate for its hall API (SANs: the node's own host names only).
+    NODE_TLS: Profile(NODE_TLS, (ExtendedKeyUsageOID.SERVER_AUTH,), "tls", True),
     DEPARTMENT: Profile(DEPARTMENT, (ExtendedKeyUsageOID.CLIENT_AUTH, EKU_DEPARTMENT), "tls", True),
 }
 ROLES = tuple(PROFILES)

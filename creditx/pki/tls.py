@@ -137,12 +137,15 @@ def peer_certificate(context: grpc.ServicerContext) -> bytes | None:
     return pems[0] if pems else None
 
 
-def peer_identity(context: grpc.ServicerContext, trust: TrustStore, *, roles, at: datetime) -> Identity:
-    """Verify the TLS peer of this call; IdentityError if there is none or it is not good."""
+def peer_identity(
+    context: grpc.ServicerContext, trust: TrustStore, *, roles, at: datetime, verifier: Callable[..., Identity] = verify
+) -> Identity:
+    """Verify the TLS peer of this call; IdentityError if there is none or it is not good.
+    ``verifier`` is :func:`creditx.pki.identity.verify` or a cache in front of it."""
     pem = peer_certificate(context)
     if pem is None:
         raise IdentityError("CERT_MALFORMED", "the peer presented no client certificate")
-    return verify(pem, trust, at=at, roles=roles)
+    return verifier(pem, trust, at=at, roles=roles)
 
 
 def current_identity() -> Identity | None:
@@ -191,8 +194,9 @@ class IdentityInterceptor(grpc.ServerInterceptor):
         method_roles: Mapping[str, tuple[str, ...]],
         *,
         clock: Callable[[], datetime] = utc_now,
+        verifier: Callable[..., Identity] = verify,
     ) -> None:
-        self.trust, self.clock = trust, clock
+        self.trust, self.clock, self.verifier = trust, clock, verifier
         self.method_roles = dict(method_roles)
 
     def roles_for(self, method: str) -> tuple[str, ...] | None:
@@ -222,7 +226,7 @@ class IdentityInterceptor(grpc.ServerInterceptor):
                     f"{method} is not in this server's method → roles table; no role may call it",
                 )
             try:
-                identity = peer_identity(context, self.trust(), roles=roles, at=self.clock())
+                identity = peer_identity(context, self.trust(), roles=roles, at=self.clock(), verifier=self.verifier)
             except IdentityError as exc:
                 refuse(context, exc.reason, exc.rule, exc.message)
             return _current.set(identity)

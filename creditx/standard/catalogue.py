@@ -1,6 +1,6 @@
 """The record catalogue of the exchange standard (REC-001…), loaded from versioned data.
 
-The catalogue itself is data, ``standards/catalogue/v1.json`` (``catalogue_version`` "1.0"):
+The catalogue itself is data, ``creditx/standard/catalogue/v1.json`` (``catalogue_version`` "1.0"):
 the record types XZXK 行政许可, XZCF 行政处罚 and LIST 红/黑名单 with their ordered fields,
 the enumerations, the 12 list types with their terms and measures, and the meta columns an
 import file may carry. This module only loads it into frozen objects and answers questions

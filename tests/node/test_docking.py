@@ -264,20 +264,33 @@ def test_docking_config_is_checked_with_the_setting_named():
 
 @pytest.mark.slow
 def test_sigkill_mid_poll_loses_and_doubles_nothing(tmp_path, source_db):
-    from tests.node.pki import make_test_pki
-
+    from creditx.pki.testing import make_pki
     from tests.node.fake_gateway import FakeGateway, serve
-    from tests.node.test_cli_app import creditx
+    from tests.node.test_cli_app import FREE_PORTS, creditx
 
     kind, url, engine = source_db
     total = 800
     _insert(engine, [_db_row(i, g.fields, kind, tick=i // 3) for i, g in enumerate(_generated(total, seed=8), start=1)])
-    pki = make_test_pki(tmp_path / "pki")
+    pki = make_pki(tmp_path / "pki")
     fake = FakeGateway(max_batch_records=50)
     server, target = serve(fake, pki)
     d = tmp_path / "node"
     try:
-        assert creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.node_dir) == 0
+        assert (
+            creditx(
+                "init",
+                "--dir",
+                d,
+                "--region",
+                "370100",
+                "--gateway",
+                target,
+                "--certs",
+                pki.nodes["370100"].dir,
+                *FREE_PORTS,
+            )
+            == 0
+        )
         cfg = json.loads((d / "node.json").read_text())
         cfg["docking"] = [
             {

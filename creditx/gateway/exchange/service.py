@@ -1,4 +1,4 @@
-"""The ``creditx.v1.Exchange`` servicer: Handshake, Push, Heartbeat (standards/spec/05-sync.md).
+"""The ``creditx.v1.Exchange`` servicer: Handshake, Push, Heartbeat (creditx/standard/spec/05-sync.md).
 
 Translates proto ↔ domain values and maps :class:`BatchError` to status codes; the work is
 in :class:`creditx.gateway.exchange.batches.BatchIngest`. Push reads requests on a helper thread that triages

@@ -1,4 +1,4 @@
-"""Reason codes and requirement IDs of the gateway's ingest decisions (standards/spec/05-sync.md).
+"""Reason codes and requirement IDs of the gateway's ingest decisions (creditx/standard/spec/05-sync.md).
 
 One table, so that the spec, the acks and the tests name the same strings. A reason code says
 which way a record broke a rule; the requirement ID says which rule (EXCHANGE-STANDARD.md §0).

@@ -227,6 +227,15 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             _fail(context, "FAILED_PRECONDITION", exc.reason, exc.rule, exc.detail, exc.hint)
         except UnavailableError as exc:  # the log shrank below its latest checkpoint (ROLLBACK)
             _fail(context, "UNAVAILABLE", "CHECKPOINT_UNAVAILABLE", "DIST-051", exc.message, exc.hint)
+        except Exception as exc:  # signing key unreadable, database busy: as the Audit servicer answers
+            _fail(
+                context,
+                "UNAVAILABLE",
+                "CHECKPOINT_UNAVAILABLE",
+                "DIST-051",
+                f"{type(exc).__name__}: {exc}",
+                "retry later",
+            )
         return lpb.ListCheckpointResponse(checkpoint=cp.note, consistency_proof=proof)
 
     def ReportApplied(

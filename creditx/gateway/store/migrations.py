@@ -112,6 +112,17 @@ def _m6_member_registry(db: Database) -> None:
     )
 
 
+def _m7_reserved(db: Database) -> None:
+    """Number 7 is reserved for the bounded-rejects work; it changes nothing."""
+
+
+def _m8_sanctions(db: Database) -> None:
+    """Action reports and check counters of the 联合奖惩 loop (HALL-041): creditx.gateway.sanctions.store."""
+    from creditx.gateway.sanctions.store import create_tables
+
+    create_tables(db.conn)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m1_initial,
     _m2_audit_tree,
@@ -119,6 +130,8 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m4_snapshot_sizes,
     _m5_console_stats,
     _m6_member_registry,
+    _m7_reserved,
+    _m8_sanctions,
 ]
 
 

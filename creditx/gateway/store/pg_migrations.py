@@ -166,6 +166,18 @@ def _m6_member_registry(conn: psycopg.Connection) -> None:
     )
 
 
+def _m7_reserved(conn: psycopg.Connection) -> None:
+    """Number 7 is kept in step with SQLite's list (reserved there; changes nothing)."""
+
+
+def _m8_sanctions(conn: psycopg.Connection) -> None:
+    """Action reports and check counters of the 联合奖惩 loop (HALL-041), as SQLite's step 8."""
+    from creditx.gateway.sanctions.store import DDL
+
+    for stmt in DDL:
+        conn.execute(stmt.replace(" BLOB", " BYTEA"))
+
+
 MIGRATIONS: list[PgMigration] = [
     _m1_initial,
     _m2_audit_tree,
@@ -173,6 +185,8 @@ MIGRATIONS: list[PgMigration] = [
     _m4_snapshot_sizes,
     _m5_console_stats,
     _m6_member_registry,
+    _m7_reserved,
+    _m8_sanctions,
 ]
 
 

@@ -1,7 +1,7 @@
 """Test vectors for chapters 01 (records) and 02 (identifiers): ``build(today)``.
 
 Returns ``{"identifiers.json": [...], "validation.json": [...]}`` for the runner
-(``standards/vectors/generate.py``), which writes them. Every case states the verdict it is
+(``creditx/standard/vectors/generate.py``), which writes them. Every case states the verdict it is
 meant to have; ``build`` recomputes it with the reference code and raises if they differ, so a
 rule change cannot silently rewrite the vectors. Pure: the only date is ``today``.
 """
