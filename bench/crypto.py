@@ -16,11 +16,12 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from creditx.standard.canonical import canonicalize
-from creditx.standard.envelope import Signer, pae, sign_envelope, verify_envelope
+from creditx.standard.envelope import Envelope, Signer, pae, sign_envelope, verify_envelope
 from creditx.standard.fingerprint import fingerprint
 from creditx.standard.merkle import CompactRange
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
@@ -57,7 +58,7 @@ def run(seconds: float) -> dict[str, float]:
 
     r = sample_record()
     payload = encode_record(r)
-    content = {"type": r.type, "op": r.op, "fields": dict(r.fields)}
+    content: dict[str, Any] = {"type": r.type, "op": r.op, "fields": dict(r.fields)}
     out: dict[str, float] = {}
     for name, key in (
         ("ECDSA-P256-SHA256", ec.generate_private_key(ec.SECP256R1())),
@@ -66,10 +67,15 @@ def run(seconds: float) -> dict[str, float]:
         signer = Signer(key)
         env = sign_envelope(RECORD_PAYLOAD_TYPE, payload, signer)
         resolve = {signer.keyid: signer.public_key}.get
-        out[f"sign {name}"] = rate(lambda signer=signer: signer.sign(pae(RECORD_PAYLOAD_TYPE, payload)), seconds)
-        out[f"verify {name}"] = rate(
-            lambda env=env, resolve=resolve: verify_envelope(env, resolve, expected_type=RECORD_PAYLOAD_TYPE), seconds
-        )
+
+        def sign(signer: Signer = signer) -> object:
+            return signer.sign(pae(RECORD_PAYLOAD_TYPE, payload))
+
+        def verify(env: Envelope = env, resolve: Callable[[str], Any] = resolve) -> object:
+            return verify_envelope(env, resolve, expected_type=RECORD_PAYLOAD_TYPE)
+
+        out[f"sign {name}"] = rate(sign, seconds)
+        out[f"verify {name}"] = rate(verify, seconds)
     out["canonicalize (ours)"] = rate(lambda: canonicalize(content), seconds)
     out["canonicalize (rfc8785 package)"] = rate(lambda: rfc8785.dumps(content), seconds)
     out["json.dumps sort_keys (bound, not canonical)"] = rate(

@@ -50,6 +50,8 @@ from creditx.standard.divisions import CITIES  # noqa: E402
 PUSHER = "370100"
 SUBJECT_KEY = b"b" * 32
 
+FREE_PORTS = {"metrics_listen": "127.0.0.1:0", "health_listen": "127.0.0.1:0", "console_listen": "127.0.0.1:0"}
+
 
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
@@ -79,7 +81,9 @@ def list_records(count: int, seed: int, today: dt.date) -> list:
     from creditx.standard.record import Record
     from creditx.standard.synth import generate_rows
 
-    out, seen, n = [], set(), count * 3
+    out: list[Record] = []
+    seen: set[tuple[str | None, ...]] = set()
+    n = count * 3
     while len(out) < count:
         for r in generate_rows(PUSHER, "LIST", n, seed=seed, today=today):
             key = (r.fields.get("MD_RDWSH"), r.fields.get("MD_RDJGDM"), r.fields.get("MD_LX"))
@@ -155,7 +159,9 @@ def serve_gateway(directory: str, ready, stop, out) -> None:
 class GatewayProcess:
     def __init__(self, pki, directory: Path) -> None:
         if not directory.exists():
-            init_gateway_dir(directory, pki.gateway.dir, cfg=GatewayConfig(listen="127.0.0.1:0", verify_workers=1))
+            init_gateway_dir(
+                directory, pki.gateway.dir, cfg=GatewayConfig(listen="127.0.0.1:0", **FREE_PORTS, verify_workers=1)
+            )
         ctx = mp.get_context("spawn")
         self.ready, self.out, self.stop_ev = ctx.Queue(), ctx.Queue(), ctx.Event()
         self.proc = ctx.Process(target=serve_gateway, args=(str(directory), self.ready, self.stop_ev, self.out))
@@ -527,7 +533,7 @@ def _result(q, proc, seconds: float) -> dict:
 def snapshot(pki, root: Path, entries: int, checks: int, today: dt.date) -> dict:
     tmpl = templates(min(entries, 2000), today, pki)
     gw_dir = root / "gw-snap"
-    init_gateway_dir(gw_dir, pki.gateway.dir, cfg=GatewayConfig(listen="127.0.0.1:0", verify_workers=1))
+    init_gateway_dir(gw_dir, pki.gateway.dir, cfg=GatewayConfig(listen="127.0.0.1:0", **FREE_PORTS, verify_workers=1))
     db = GatewayConfig().path(gw_dir, "database")
     build_s, listed = build_state(db, entries, tmpl)
     listed = random.Random(5).sample(listed, min(len(listed), 10 * checks))

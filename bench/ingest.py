@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from creditx.gateway.config import GatewayConfig  # noqa: E402
 from creditx.gateway.init import init_gateway_dir  # noqa: E402
 from creditx.pki.testing import make_pki  # noqa: E402
+from creditx.standard.synth.members import seed_registry  # noqa: E402
 
 REGION = "370100"
 
@@ -180,7 +181,8 @@ def stage_costs(records: list, signing_key, root: Path, today: dt.date, batch: i
             lambda d: (fingerprint(d), natural_key(d, subject_key)), decoded
         ),
     }
-    job = CheckJob(REGION, {keyid: KeyGrant(spki)}, tuple(inc), today, subject_key)
+    member = seed_registry("2000-01-01T00:00:00.000Z", "2999-01-01T00:00:00.000Z").member(REGION)  # SEC-036
+    job = CheckJob(REGION, {keyid: KeyGrant(spki)}, tuple(inc), today, subject_key, member)
     out["worker: whole check (all of the above)"] = _per_record(lambda j: check_job(j), [job], 1) / len(inc)
     checked = check_job(job)
     batches = [range(i, min(i + batch, len(inc))) for i in range(0, len(inc), batch)]
@@ -237,7 +239,17 @@ def serve(directory: str, audit: bool, workers: int, ready, stop, out) -> None:
 
 def end_to_end(pki, root: Path, records, batch: int, workers: int, audit: bool) -> dict:
     d = root / f"gw-{'audit' if audit else 'noaudit'}"
-    init_gateway_dir(d, pki.gateway.dir, cfg=replace(GatewayConfig(), max_batch_records=batch))
+    init_gateway_dir(
+        d,
+        pki.gateway.dir,
+        cfg=replace(
+            GatewayConfig(),
+            max_batch_records=batch,
+            metrics_listen="127.0.0.1:0",
+            health_listen="127.0.0.1:0",
+            console_listen="127.0.0.1:0",
+        ),
+    )
     ctx = mp.get_context("spawn")
     ready, out, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     proc = ctx.Process(target=serve, args=(str(d), audit, workers, ready, stop, out))

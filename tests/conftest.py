@@ -34,7 +34,13 @@ def store_url(request):
 @pytest.fixture
 def gw_dir(tmp_path, pki, store_url):
     d = tmp_path / "gw"
-    cfg = GatewayConfig(listen="127.0.0.1:0", verify_workers=0)
+    cfg = GatewayConfig(
+        listen="127.0.0.1:0",
+        metrics_listen="127.0.0.1:0",
+        health_listen="127.0.0.1:0",
+        console_listen="127.0.0.1:0",
+        verify_workers=0,
+    )
     if store_url:
         cfg = replace(cfg, database=store_url)
     init_gateway_dir(d, pki.gateway.dir, cfg=cfg)

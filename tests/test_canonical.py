@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import struct
+from typing import Any
 
 import pytest
 import rfc8785
@@ -77,7 +78,11 @@ def test_rfc8785_section_3_2_3_sorting_by_utf16_code_units():
 
 
 def test_record_shape_fast_path_matches_package():
-    obj = {"type": "XZCF", "op": "I", "fields": {f"CF_F{i:02d}": f'济南某某{i}\t"\\/\x7f\u2028\x01' for i in range(25)}}
+    obj: dict[str, Any] = {
+        "type": "XZCF",
+        "op": "I",
+        "fields": {f"CF_F{i:02d}": f'济南某某{i}\t"\\/\x7f\u2028\x01' for i in range(25)},
+    }
     assert canonicalize(obj) == rfc8785.dumps(obj)
 
 

@@ -94,9 +94,10 @@ def test_list_types():
     assert len(cat.list_types) == 12
     red = {lt.code for lt in cat.list_types if lt.colour == "red"}
     assert red == {"AJNSR", "HGGJRZ", "SZZLJ"}
-    aq = cat.list_type("安全生产严重失信主体名单")
+    aq, sx = cat.list_type("安全生产严重失信主体名单"), cat.list_type("sxbzxr")
+    assert aq is not None and sx is not None
     assert aq.code == "AQSCSX" and aq.term_months == 36 and aq.earliest_repair_months == 12
-    assert cat.list_type("sxbzxr").term_months == 24
+    assert sx.term_months == 24
     assert cat.list_type("红名单") is None
     assert cat.removal_reasons == ("期满", "信用修复", "撤销", "主体注销")
 

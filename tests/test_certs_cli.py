@@ -73,10 +73,38 @@ def test_operator_workflow(tmp_path, capsys):
     )
     assert code == 0
     assert run(["certs", "issue-operator", "--dir", d, "--name", "alice", "--passphrase-file", str(pw)], capsys)[0] == 0
+    code, out, _ = run(
+        [
+            "certs",
+            "issue-department",
+            "--dir",
+            d,
+            "--region",
+            "370100",
+            "--name",
+            "tax",
+            "--passphrase-file",
+            str(pw),
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0
+    dept = json.loads(out)
 
     code, out, _ = run(["certs", "list", "--dir", d, "--json"], capsys)
     rows = json.loads(out)
-    assert {r["role"] for r in rows} == {"node-auth", "node-signing", "gateway-tls", "gateway-signing", "operator"}
+    assert {r["role"] for r in rows} == {
+        "node-auth",
+        "node-signing",
+        "gateway-tls",
+        "gateway-signing",
+        "operator",
+        "department",
+    }
+    code, out, _ = run(["certs", "inspect", dept["cert"], "--dir", d, "--json"], capsys)
+    info = json.loads(out)
+    assert (info["role"], info["region"], info["status"]) == ("department", "370100", "ok")
     auth = next(r for r in rows if r["role"] == "node-auth")
     code, out, _ = run(["certs", "list", "--dir", d], capsys)
     assert auth["serial"] in out and "370100" in out

@@ -14,7 +14,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from creditx.pki import files
 from creditx.pki.ca import init_ca
 from creditx.pki.crl import load_crl, publish_crl, revoke
-from creditx.pki.identity import IdentityError, TrustStore, authorise_region, verify
+from creditx.pki.identity import IdentityError, TrustStore, verify
 from creditx.pki.issue import issue_gateway, issue_node, issue_operator
 from creditx.pki.profiles import GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR, key_id, serial_hex
 
@@ -121,6 +121,7 @@ def test_revoked_per_the_newest_crl(ca, node):
     assert reason_of(node.auth_cert.read_bytes(), old_store.with_crl(newest)) == "CERT_REVOKED"
     # An older CRL presented later does not undo the revocation (SEC-041).
     stale = old_store.crl
+    assert stale is not None
     assert old_store.with_crl(newest).with_crl(stale).crl == newest
     # the signing certificate was not revoked
     verify(node.signing_cert.read_bytes(), old_store.with_crl(newest), at=AT, roles=NODE_SIGNING)
@@ -164,21 +165,6 @@ def test_rotation_keeps_old_signatures_verifiable(ca, node, tmp_path):
     assert old_id.key_id != new_id.key_id and old_id.region == new_id.region == "370100"
     # the old key is only good for what it signed while valid
     assert reason_of(old, trust, at=AT + timedelta(days=31), roles=NODE_SIGNING) == "CERT_EXPIRED"
-
-
-def test_region_authorisation(ca, node, tmp_path):
-    trust = store(ca)
-    ident = verify(node.signing_cert.read_bytes(), trust, at=AT, roles=NODE_SIGNING)
-    authorise_region(ident, "370100")
-    for other in ("370200", "370000"):
-        with pytest.raises(IdentityError) as exc:
-            authorise_region(ident, other)
-        assert exc.value.reason == "REGION_MISMATCH" and exc.value.rule == "SEC-032"
-    dept = issue_node(ca, region="370000", name="dept", at=AT, out=tmp_path / "d")
-    dept_id = verify(dept.signing_cert.read_bytes(), trust, at=AT, roles=NODE_SIGNING)
-    authorise_region(dept_id, "370000")
-    with pytest.raises(IdentityError, match="province-level records only"):
-        authorise_region(dept_id, "370100")
 
 
 def test_publish_crl_numbers_grow(ca):

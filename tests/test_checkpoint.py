@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -172,7 +173,8 @@ def test_unsupported_key_types_refused():
         verifier_for("x", ec.derive_private_key(5, ec.SECP384R1()).public_key())
     assert e.value.reason == "UNSUPPORTED_KEY"
     with pytest.raises(CheckpointError):
-        sign_checkpoint(_cp(), "x", rsa.generate_private_key(public_exponent=65537, key_size=1024))
+        rsa_key: Any = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # the wrong type on purpose
+        sign_checkpoint(_cp(), "x", rsa_key)
 
 
 # --- the body (AUD-020) -----------------------------------------------------------------------
@@ -206,13 +208,14 @@ def test_bad_bodies(body, reason):
 
 
 def test_checkpoint_constructor_checks_fields():
-    for args in [
+    cases: list[tuple[Any, ...]] = [
         ("", 1, EMPTY_ROOT),
         ("a\nb", 1, EMPTY_ROOT),
         ("o", -1, EMPTY_ROOT),
         ("o", 1, b"x"),
         ("o", 1, EMPTY_ROOT, ("",)),
-    ]:
+    ]
+    for args in cases:
         with pytest.raises(CheckpointError):
             Checkpoint(*args)
 
@@ -243,7 +246,7 @@ def test_consistency_between_checkpoints_fork_and_rollback():
     assert e.value.reason == "WRONG_ORIGIN"
 
 
-def test_generated_checkpoint_vectors():  # standards/vectors/gen_merkle.py, checkpoints.json
+def test_generated_checkpoint_vectors():  # creditx/standard/vectors/gen_merkle.py, checkpoints.json
     import datetime
 
     from creditx.standard.vectors.gen_merkle import build

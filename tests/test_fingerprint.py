@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import rfc8785
 
@@ -14,7 +15,9 @@ FIELDS = {"CF_WSH": "济市监罚〔2025〕12号", "CF_XDR_MC": "济南某某商
 
 
 def rec(**kw) -> Record:
-    base = dict(type="XZCF", op="I", region="370100", source_id="a", version=1, source_seq=1, fields=FIELDS)
+    base: dict[str, Any] = dict(
+        type="XZCF", op="I", region="370100", source_id="a", version=1, source_seq=1, fields=FIELDS
+    )
     base.update(kw)
     return Record(**base)
 

@@ -163,7 +163,8 @@ def test_entry_content_and_masking():
     assert e.subject_id_masked == "110105********002X"
     assert "11010519491231002X" not in json.dumps(entry_to_obj(e), ensure_ascii=False)
     assert (e.colour, e.listed_on, e.version, e.listing) == ("black", date(2024, 1, 10), 1, 1)
-    assert e.measures == load_catalogue().list_type("SXBZXR").measures  # default from data
+    sxbzxr = load_catalogue().list_type("SXBZXR")
+    assert sxbzxr is not None and e.measures == sxbzxr.measures  # default from data
 
 
 def test_relisting_counts_and_clears_removal():
@@ -208,11 +209,13 @@ def test_add_months_clamps():
 
 def test_expiry_uses_explicit_end_then_catalogue_term():
     explicit = listed(MD_GLQX_Z="2024-06-30")
-    default = listed(MD_RDWSH="(2024)鲁0102执124号")  # SXBZXR term_months 24 in the data
+    # SXBZXR: 24 months for the grounds of 法释〔2017〕7号 第一条第二至六项 only
+    default = listed(MD_RDWSH="(2024)鲁0102执124号", MD_LRYY="违反财产报告制度")
     open_ended = listed(MD_LX="JYYC", MD_RDWSH="(2024)鲁0102执125号")  # no term in the data
+    able_but_unwilling = listed(MD_RDWSH="(2024)鲁0102执126号")  # 有履行能力而拒不履行: no term
     assert period_end(explicit) == date(2024, 6, 30)
     assert period_end(default) == date(2026, 1, 9)
-    assert period_end(open_ended) is None
+    assert period_end(open_ended) is None and period_end(able_but_unwilling) is None
     entries = [default, explicit, open_ended, removed()]
     assert [d.entry_id for d in due_for_expiry(entries, date(2024, 6, 30))] == []
     due = due_for_expiry(entries, date(2026, 1, 10))
@@ -226,7 +229,7 @@ def test_expiry_term_is_data_not_code():
         {**lt, "term_months": 6 if lt["code"] == "SXBZXR" else lt["term_months"]} for lt in raw["list_types"]
     ]
     cat = parse_catalogue(raw)
-    e = listed()
+    e = listed(MD_LRYY="违反限制消费令")  # a ground the term applies to
     assert period_end(e, cat) == date(2024, 7, 9)
     assert [d.entry_id for d in due_for_expiry([e], date(2024, 7, 10), cat)] == [e.entry_id]
 
@@ -234,14 +237,17 @@ def test_expiry_term_is_data_not_code():
 def test_expire_through_table():
     e = listed(MD_GLQX_Z="2024-06-30")
     d = expire(e, today=date(2024, 7, 2), at=AT)
+    assert d.change is not None
     assert (d.change.kind, d.change.reason, d.change.entry.removed_on) == (
         ChangeKind.REMOVE,
         "EXPIRED",
         date(2024, 7, 1),
     )
     assert expire(d.change.entry, today=date(2024, 7, 3), at=AT).noop == "ALREADY_REMOVED"
-    assert expire(e, today=date(2024, 6, 30), at=AT).error.reason == "DIST_NOT_DUE"
-    assert expire(removed(), today=date(2030, 1, 1), at=AT).error.reason == "DIST_REMOVE_REASON_CONFLICT"
+    not_due = expire(e, today=date(2024, 6, 30), at=AT).error
+    assert not_due is not None and not_due.reason == "DIST_NOT_DUE"
+    conflict = expire(removed(), today=date(2030, 1, 1), at=AT).error
+    assert conflict is not None and conflict.reason == "DIST_REMOVE_REASON_CONFLICT"
 
 
 # --- replica ordering -----------------------------------------------------------------------
@@ -399,7 +405,8 @@ def test_snapshot_round_trip_and_resume_after_kill():
     assert len(chunks) > 1 and {c.total for c in chunks} == {len(chunks)} and {c.at_list_seq for c in chunks} == {40}
     assert all(sum(len(entry_bytes(e)) for e in c.entries) <= limit and len(c.entries) <= 8 for c in chunks)
     # node applies 3 chunks, is killed, resumes from its committed progress
-    progress, got = None, []
+    progress = None
+    got: list[object] = []
     for c in chunks[:3]:
         progress = accept_chunk(progress, c)
         got += c.entries

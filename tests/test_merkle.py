@@ -311,7 +311,7 @@ def test_million_appends_keep_one_hash_per_set_bit():
     assert cr.size == 1_000_000 and len(cr.hashes) == bin(1_000_000).count("1")
 
 
-# --- the published vectors of chapter 06 (standards/vectors/gen_merkle.py) ---------------------
+# --- the published vectors of chapter 06 (creditx/standard/vectors/gen_merkle.py) ---------------------
 
 
 def test_generated_merkle_vectors_verify_and_match_upstream():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from creditx.standard.record import (
 
 
 def rec(**kw) -> Record:
-    base = dict(
+    base: dict[str, Any] = dict(
         type="XZCF",
         op="I",
         region="370100",

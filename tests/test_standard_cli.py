@@ -122,3 +122,18 @@ def test_generate_then_validate(capsys, tmp_path, fmt):
     code, out = run(capsys, "validate", str(path), "--today", "2024-06-30", "--json")
     report = json.loads(out)
     assert report["total"] == 40 and report["invalid"] == 4, report["errors"]
+
+
+def test_progress_line_shows_total_percentage_and_rate_and_ends_its_line():
+    import io
+
+    from creditx.cli.output import _Progress
+
+    out = io.StringIO()
+    bar = _Progress(2000, "importing x.csv", out)
+    bar(500)
+    bar(1500)
+    bar.finish()
+    text = out.getvalue()
+    assert "500/2,000 rows ( 25.0 %)" in text and "2,000/2,000 rows (100.0 %)" in text and "rows/s" in text
+    assert text.endswith("\n") and text.count("\n") == 1

@@ -9,10 +9,11 @@ import itertools
 import weakref
 from collections import Counter
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from creditx.standard.catalogue import load_catalogue
+from creditx.standard.catalogue import Catalogue, ListType, load_catalogue
 from creditx.standard.divisions import CITIES, city_of
 from creditx.standard.errors import InputError
 from creditx.standard.identifiers import USCC_PLACEHOLDER, check_id_number, check_uscc
@@ -22,6 +23,12 @@ from creditx.standard.validation import validate_fields
 
 TODAY = dt.date(2025, 6, 1)
 REGIONS = ["370000", *CITIES]
+
+
+def list_type(cat: Catalogue, code: str) -> ListType:
+    lt = cat.list_type(code)
+    assert lt is not None, f"no list type {code}"
+    return lt
 
 
 def _pairs(record_type, fields, today=TODAY):
@@ -42,7 +49,7 @@ def test_defects_are_reported_exactly_and_other_rows_validate_clean(region, reco
 
 
 def test_every_kind_of_defect_occurs_and_is_reported():
-    seen = Counter()
+    seen: Counter[str] = Counter()
     for record_type in RECORD_TYPES:
         for r in generate_rows("370200", record_type, 600, seed=3, invalid_share=0.5, today=TODAY):
             if r.defect:
@@ -90,7 +97,7 @@ def test_broken_row_count_is_exact_and_spread(count, share):
 
 
 def test_same_arguments_give_identical_rows_and_other_seeds_differ():
-    args = dict(seed=42, invalid_share=0.1, today=TODAY)
+    args: dict[str, Any] = dict(seed=42, invalid_share=0.1, today=TODAY)
     a = list(generate_rows("370600", "LIST", 200, **args))
     assert a == list(generate_rows("370600", "LIST", 200, **args))
     b = list(generate_rows("370600", "LIST", 200, **{**args, "seed": 43}))
@@ -109,9 +116,21 @@ def test_valid_rows_do_not_depend_on_count_or_share():
 
 def test_source_ids_are_stable_and_unique():
     rows = list(generate_rows("370100", "XZCF", 500, seed=1, today=TODAY))
-    assert rows[0].source_id == "370100-XZCF-000001" and rows[-1].source_id == "370100-XZCF-000500"
+    assert rows[0].source_id == "370100-XZCF-1-000001" and rows[-1].source_id == "370100-XZCF-1-000500"
     assert len({r.source_id for r in rows}) == 500
+    again = [r.source_id for r in generate_rows("370100", "XZCF", 500, seed=1, today=TODAY)]
+    assert again == [r.source_id for r in rows]  # deterministic
     assert {(r.op, r.version) for r in rows} == {("I", 1)}
+
+
+def test_source_ids_differ_per_seed_and_run():
+    ids = {}
+    for seed, run in ((1, ""), (2, ""), (1, "r1"), (1, "r2")):
+        ids[seed, run] = {r.source_id for r in generate_rows("370100", "XZCF", 50, seed=seed, today=TODAY, run=run)}
+    for a in ids:
+        for b in ids:
+            if a != b:
+                assert not ids[a] & ids[b], (a, b)
 
 
 # --- realism -------------------------------------------------------------------------------
@@ -200,16 +219,16 @@ def test_list_entries_cover_the_list_types_and_are_current():
         for r in rows:
             f = r.fields
             start = dt.date.fromisoformat(f["MD_GLQX_Q"])
-            term = terms[f["MD_LX"]]
+            term = cat.list_type(f["MD_LX"]).term_for(f["MD_LRYY"])  # SXBZXR: only some grounds have a term
             assert f["MD_GLQX_Z"] == (add_months(start, term).isoformat() if term else "2099-12-31")
             assert f["MD_GLQX_Z"] >= TODAY.isoformat() and f["MD_LRRQ"] < TODAY.isoformat()
-            assert f["MD_CJCS"] == cat.list_type(f["MD_LX"]).measures
+            assert f["MD_CJCS"] == list_type(cat, f["MD_LX"]).measures
             if f["MD_RDJG"] == "青岛海关":
                 assert f["MD_RDWSH"].startswith("青关")
         colours: dict[tuple, set[str]] = {}
         for r in rows:
             subject = tuple(r.fields.get(c) for c in ("MD_ZT_SHXYM", "MD_ZT_GSZC", "MD_ZT_ZJHM"))
-            colours.setdefault(subject, set()).add(cat.list_type(r.fields["MD_LX"]).colour)
+            colours.setdefault(subject, set()).add(list_type(cat, r.fields["MD_LX"]).colour)
         assert all(len(c) == 1 for c in colours.values())  # never on a red and a black list at once
         assert any(n > 1 for n in Counter(r.fields["MD_ZT_MC"] for r in rows).values())  # repeat subjects
 

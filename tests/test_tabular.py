@@ -6,7 +6,10 @@ which field and by which rule.
 """
 
 import datetime as dt
+import inspect
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any, cast
 
 import openpyxl
 import pytest
@@ -20,7 +23,7 @@ TODAY = dt.date(2024, 6, 30)
 
 
 def verdicts(path, record_type="auto"):
-    out = {}
+    out: dict[int, object] = {}
     with read_table(path, record_type) as rows:
         for r in rows:
             if "parse_error" in r.meta:
@@ -96,6 +99,7 @@ def test_list_jsonl_with_chinese_keys():
 def test_xlsx_with_title_row_and_date_cells(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
+    assert ws is not None
     ws.append(["东营市行政许可信息报送表"])  # a title row above the header, as templates have
     ws.append(
         [
@@ -219,5 +223,5 @@ def test_streams_without_reading_everything(tmp_path):
             fh.write(f"甲{i},罚〔2024〕{i}号,警告\n")
     rows = read_table(path)
     assert next(rows).row == 2  # the first row arrives before the rest is read
-    assert rows._rows.gi_frame is not None
+    assert inspect.getgeneratorstate(cast(Generator[Any], rows._rows)) == inspect.GEN_SUSPENDED
     rows.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -80,11 +81,11 @@ def test_envelope_vectors():
         env = Envelope.from_json_obj(c["envelope"])
         trusted = set(c["trusted_keyids"])
         try:
-            sig = verify_envelope(
-                env,
-                lambda kid, trusted=trusted: keys.get(kid) if kid in trusted else None,
-                expected_type=c["expected_type"],
-            )
+
+            def resolve(kid: str, trusted: set[str] = trusted) -> Any:
+                return keys.get(kid) if kid in trusted else None
+
+            sig = verify_envelope(env, resolve, expected_type=c["expected_type"])
             got = {"valid": True, "keyid": sig.keyid, "suite": sig.suite}
         except SignatureError as exc:
             got = {"valid": False, "reason": exc.reason, "rule": exc.rule}

@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
+from typing import Any
 
 from creditx.standard.errors import CreditxError
 
@@ -44,20 +45,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ReaderGone:
+    """sys.stdout while a command runs: when the reader goes away (`creditx … | head`), later
+    output is discarded instead of raising, so the command finishes its work and its exit
+    status (1 when it found problems) is the one the shell sees, as with Unix tools."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.gone = False
+
+    def _discard(self) -> None:
+        self.gone = True
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._inner.fileno())
+        except (OSError, ValueError):  # not a real file (captured by a test): drop writes instead
+            pass
+
+    def write(self, s: str) -> int:
+        if self.gone:
+            return len(s)
+        try:
+            return self._inner.write(s)
+        except BrokenPipeError:
+            self._discard()
+            return len(s)
+
+    def flush(self) -> None:
+        if self.gone:
+            return
+        try:
+            self._inner.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    saved = sys.stdout
+    sys.stdout = _ReaderGone(saved)  # type: ignore[assignment]
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return status
     except CreditxError as exc:
         print(f"creditx: error: {exc.diagnostics()}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("creditx: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader went away (`creditx … | head`): stop quietly, as Unix tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    except BrokenPipeError:  # a write that bypassed sys.stdout: stop quietly; the work is unfinished
+        os.dup2(os.open(os.devnull, os.O_WRONLY), saved.fileno())
+        return 1
+    finally:
+        sys.stdout = saved
 
 
 if __name__ == "__main__":

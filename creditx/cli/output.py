@@ -36,6 +36,53 @@ def format_table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     return "\n".join(out)
 
 
+class _Progress:
+    """``advance(n)`` redraws one line on stderr: done/total, percentage and rate; ``finish()``
+    ends the line, so what is printed next starts on its own line."""
+
+    def __init__(self, total: int | None, label: str, stream: Any) -> None:
+        import time
+
+        self.total, self.label, self.stream, self.done, self._clock = total, label, stream, 0, time.monotonic
+        self.started = self._clock()
+        self._open = False
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        rate = self.done / max(self._clock() - self.started, 1e-6)
+        if self.total:
+            shown = max(self.total, self.done)
+            text = (
+                f"{self.label}: {self.done:,}/{shown:,} rows ({100.0 * self.done / shown:5.1f} %), {rate:,.0f} rows/s"
+            )
+        else:
+            text = f"{self.label}: {self.done:,} rows, {rate:,.0f} rows/s"
+        self.stream.write("\r" + text + "\033[K")
+        self.stream.flush()
+        self._open = True
+
+    def finish(self) -> None:
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
+
+
+def progress_line(total: int | None, label: str, *, enabled: bool = True) -> _Progress | _Silent:
+    """Like :func:`progress`, with a rate, and a ``finish()`` to call before printing a summary."""
+    if not enabled or not sys.stderr.isatty():
+        return _Silent()
+    return _Progress(total, label, sys.stderr)
+
+
+class _Silent:
+    def __call__(self, n: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
 def progress(total: int | None, label: str, *, enabled: bool = True) -> Callable[[int], None]:
     """A progress line on stderr for long work (imports, snapshots); a no-op when disabled
     or when stderr is not a terminal. Returns ``advance(n)``."""
@@ -56,3 +103,35 @@ def progress(total: int | None, label: str, *, enabled: bool = True) -> Callable
         sys.stderr.flush()
 
     return advance
+
+
+_INT64 = {"TYPE_INT64", "TYPE_UINT64", "TYPE_SINT64", "TYPE_FIXED64", "TYPE_SFIXED64"}
+
+
+def message_to_json(message: Any) -> dict:
+    """A protobuf message as JSON-ready data: field names as in the .proto, fields at their
+    defaults included, and 64-bit integers as JSON numbers (protobuf's JSON mapping writes
+    them as strings, which scripts then have to convert; our counts stay far below 2**53)."""
+    from google.protobuf.descriptor import FieldDescriptor
+    from google.protobuf.json_format import MessageToDict
+
+    kinds = {getattr(FieldDescriptor, k) for k in _INT64}
+
+    def fix(msg: Any, data: dict) -> dict:
+        for f in msg.DESCRIPTOR.fields:
+            if f.name not in data:
+                continue
+            value = getattr(msg, f.name)
+            repeated = f.is_repeated
+            if f.type in kinds:
+                data[f.name] = [int(v) for v in data[f.name]] if repeated else int(data[f.name])
+            elif f.type == FieldDescriptor.TYPE_MESSAGE and not (f.message_type.GetOptions().map_entry):
+                if repeated:
+                    data[f.name] = [fix(m, d) for m, d in zip(value, data[f.name], strict=True)]
+                else:
+                    data[f.name] = fix(value, data[f.name])
+        return data
+
+    return fix(
+        message, MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    )

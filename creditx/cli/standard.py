@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import secrets
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from creditx.cli.output import add_json_flag, format_table, print_json, progress
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import InputError
 from creditx.standard.identifiers import check_any
+from creditx.standard.record import RECORD_TYPES
 from creditx.standard.tabular import read_table
 from creditx.standard.validation import Violation, validate_fields
 
@@ -42,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--type",
         default="auto",
-        choices=["auto", "XZXK", "XZCF", "LIST"],
+        choices=["auto", *RECORD_TYPES],
         help="record type (default: detected from the header)",
     )
     p.add_argument(
@@ -64,11 +67,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("generate", help="write realistic synthetic records for a city")
     p.add_argument("--city", required=True, help="region code, e.g. 370100")
-    p.add_argument("--type", required=True, choices=["XZXK", "XZCF", "LIST"])
+    p.add_argument("--type", required=True, choices=list(RECORD_TYPES))
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--format", default="csv", choices=["csv", "xlsx", "jsonl"])
     p.add_argument("--invalid-share", type=float, default=0.0, help="share of broken rows, 0…1")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--run",
+        default=None,
+        metavar="TAG",
+        help="tag in every source id (default: random per invocation, so files never collide; "
+        "give one to regenerate the same ids)",
+    )
     p.add_argument("--encoding", default="utf-8", choices=["utf-8", "gb18030"])
     p.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
@@ -76,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("catalogue", help="print the record catalogue (fields, list types)")
-    p.add_argument("--type", choices=["XZXK", "XZCF", "LIST"], default=None)
+    p.add_argument("--type", choices=list(RECORD_TYPES), default=None)
     add_json_flag(p)
     p.set_defaults(func=cmd_catalogue)
 
@@ -152,6 +162,7 @@ def _row_problems(row, today: dt.date) -> list[Violation]:
                 "write I (new), U (correction) or D (revocation)",
             )
         )
+    problems.extend(row.meta.get("problems", ()))  # 2015-template values that cannot be mapped (REC-064)
     return problems
 
 
@@ -183,6 +194,7 @@ def cmd_validate(args) -> int:
         "file": str(args.file),
         "record_type": record_type,
         "encoding": encoding,
+        "refused_sheets": [{"sheet": n, "reason": r} for n, r in getattr(rows, "refused_sheets", [])],
         "total": total,
         "valid": valid,
         "invalid": invalid_rows,
@@ -199,6 +211,8 @@ def cmd_validate(args) -> int:
 
 
 def _print_validation(report: dict) -> None:
+    for s in report["refused_sheets"]:
+        print(f"sheet {s['sheet']!r} refused: {s['reason']}")
     if report["unknown_columns"]:
         print(
             f"columns not in the {report['record_type']} catalogue (kept, not imported): "
@@ -240,6 +254,7 @@ def cmd_generate(args) -> int:
 
     if args.count < 0:
         raise InputError(f"--count {args.count} is negative", hint="ask for 0 or more rows")
+    run = args.run if args.run is not None else secrets.token_hex(3)
     rows = synth.generate_rows(
         args.city,
         args.type,
@@ -247,6 +262,7 @@ def cmd_generate(args) -> int:
         seed=args.seed,
         invalid_share=args.invalid_share,
         today=args.today or dt.date.today(),
+        run=run,
     )
     with open(args.output, "wb") as out:  # the shell opens the file; standards only writes the stream
         written = synth.write_rows(out, rows, record_type=args.type, fmt=args.format, encoding=args.encoding)
@@ -258,10 +274,14 @@ def cmd_generate(args) -> int:
                 "rows": written,
                 "format": args.format,
                 "encoding": args.encoding,
+                "run": run,
             }
         )
     else:
-        print(f"wrote {written} {args.type} rows for {args.city} to {args.output}")
+        print(
+            f"wrote {written} {args.type} rows for {args.city} to {args.output} (source ids tagged seed {args.seed}, "
+            f"run {run})"
+        )
     return 0
 
 
@@ -320,12 +340,19 @@ def cmd_verify_bundle(args) -> int:
     except OSError as exc:
         raise InputError(f"cannot read {exc.filename}: {exc.strerror}", hint="check the path") from None
     verdict = verify_bundle(data, trusted_ca_pem=ca)
+    verdict["ca_pinned"] = ca is not None
+    if ca is None:  # the bundle vouches for itself: say so, every time
+        print(
+            "creditx: warning: no --ca given, nothing is pinned: the bundle was checked only against the CA it "
+            "carries itself; pass --ca CA.pem (the provincial CA obtained out of band) to trust it",
+            file=sys.stderr,
+        )
     if args.json:
         print_json(verdict)
         return 0 if verdict["ok"] else 1
     return print_verdict(
         verdict,
         f"bundle OK: {verdict['origin']}, {verdict['leaves']} leaves, {verdict['checkpoints']} "
-        f"checkpoints, {verdict['proofs_checked']} proofs verified",
+        f"checkpoints, {verdict['proofs_checked']} proofs verified" + ("" if ca else " (CA not pinned)"),
         "bundle",
     )

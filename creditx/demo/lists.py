@@ -120,7 +120,10 @@ def propagate(node_dirs: list[Path], origin: Path, *, today: dt.date, seed: int,
         raise RuntimeError("every generated 失信被执行人 candidate is already listed somewhere")
     uscc = fields["MD_ZT_SHXYM"]
     source_id = f"{origin.name}-DEMO-SXBZXR-1"
-    colour = load_catalogue().list_type(BLACK_LIST_TYPE).colour
+    black = load_catalogue().list_type(BLACK_LIST_TYPE)
+    if black is None:
+        raise RuntimeError(f"the catalogue has no list type {BLACK_LIST_TYPE}")
+    colour = black.colour
 
     t0 = time.monotonic()
     submit(origin, fields, op="I", version=1, source_id=source_id)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from creditx.standard.errors import CreditxError
 
@@ -45,8 +46,8 @@ class Child:
     name: str
     argv: list[str]
     log: Path
-    proc: subprocess.Popen | None = None
-    _log_file: object = field(default=None, repr=False)
+    proc: subprocess.Popen[bytes] | None = None
+    _log_file: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self, env: dict | None = None) -> Child:
         self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,7 @@ class Child:
         while not condition():
             if not self.alive():
                 raise CreditxError(
-                    f"{self.name} exited (status {self.proc.returncode}) before {what}:\n{self.log_tail()}"
+                    f"{self.name} exited (status {self.proc and self.proc.returncode}) before {what}:\n{self.log_tail()}"
                 )
             if time.monotonic() > deadline:
                 raise CreditxError(f"{self.name}: no {what} after {timeout:.0f} s:\n{self.log_tail()}")
@@ -102,6 +103,8 @@ class Child:
 
     def kill(self) -> None:
         """SIGKILL, as a crash would: no cleanup in the child."""
+        if self.proc is None:
+            return
         if self.alive():
             os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
@@ -127,7 +130,10 @@ def start_gateway(gw_dir: Path, *, timeout: float = 60.0, env: dict | None = Non
     run_file.unlink(missing_ok=True)
     child = Child("gateway", creditx_argv("gateway", "run", "--dir", str(gw_dir)), gw_dir / "gateway.log").start(env)
     child.wait_until(lambda: read_json_file(run_file) is not None, timeout=timeout, what="run.json")
-    return child, read_json_file(run_file)
+    info = read_json_file(run_file)
+    if info is None:  # written atomically and never removed while the gateway runs
+        raise CreditxError(f"{run_file} vanished after the gateway wrote it")
+    return child, info
 
 
 def start_node(node_dir: Path, *, timeout: float = 60.0, env: dict | None = None) -> Child:
@@ -143,7 +149,7 @@ def start_node(node_dir: Path, *, timeout: float = 60.0, env: dict | None = None
 
 def stop_all(children: Sequence[Child]) -> None:
     for c in children:
-        if c.alive():
+        if c.proc is not None and c.alive():
             c.proc.send_signal(signal.SIGTERM)
     for c in children:
         c.stop()

@@ -22,17 +22,20 @@ import dataclasses
 import datetime as dt
 import json
 import signal
+import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import grpc
 
 from creditx.cli.output import add_json_flag, format_table, print_json
 from creditx.demo import lists as demo_lists
 from creditx.demo.procs import Child, run_creditx, start_gateway, start_node, stop_all
+from creditx.demo.workdir import finish
 from creditx.pki.ca import init_ca
 from creditx.pki.issue import issue_gateway, issue_node, issue_operator
 from creditx.standard.divisions import CITIES
@@ -57,6 +60,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds")
     p.add_argument("--keep-running", action="store_true", help="stay up for exploring until Ctrl-C")
     p.add_argument(
+        "--console-listen",
+        default="127.0.0.1:0",
+        metavar="HOST:PORT",
+        help="the gateway's status page (default: any free port, printed; '' = off)",
+    )
+    keep = p.add_mutually_exclusive_group()
+    keep.add_argument("--keep", action="store_true", help="keep the working directory at the end (its size is shown)")
+    keep.add_argument("--clean", action="store_true", help="remove the working directory at the end")
+    p.add_argument(
         "--store",
         default=None,
         metavar="postgresql://…",
@@ -74,6 +86,7 @@ class City:
     files: list[Path] = dataclasses.field(default_factory=list)
     generated: int = 0
     quarantined: int = 0
+    already_submitted: int = 0  # re-imported rows the node recognised: nothing added
     node_rejects: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
@@ -91,11 +104,10 @@ def cmd_demo(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    result: dict = {}
     try:
         result = run(args, base, say, children, stop)
-        if args.json:
-            print_json(result)
-        else:
+        if not args.json:
             print_report(result)
         if args.keep_running:
             say(
@@ -103,12 +115,22 @@ def cmd_demo(args) -> int:
                 f"  creditx gateway status --dir {base / 'gateway'}\n"
                 f"  creditx node status --dir {base / 'nodes' / '370100'}\n"
                 f"  creditx node rejects --dir {base / 'nodes' / '370100'}\n"
+                f"  creditx gateway stats --dir {base / 'gateway'}\n"
+                f"  creditx gateway console-url --dir {base / 'gateway'}   (the status page)\n"
                 "Ctrl-C stops it."
             )
             stop.wait()
-        return 0 if result["consistent"] else 1
     finally:
         stop_all(children)
+        interactive = not args.json and sys.stdin.isatty() and sys.stderr.isatty()
+        # A failed run keeps its files by default: the processes' logs say what went wrong.
+        failed = not result.get("consistent", False)
+        result["workdir"] = finish(
+            base, keep=args.keep, clean=args.clean, named=args.dir is not None or failed, interactive=interactive
+        )
+    if args.json:
+        print_json(result)
+    return 0 if result["consistent"] else 1
 
 
 def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> dict:
@@ -130,12 +152,21 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
         str(gw_creds.dir),
         "--name",
         "sd-gateway",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--health-listen",
+        "127.0.0.1:0",
         *(("--store", args.store) if args.store else ()),
+        "--console-listen",
+        args.console_listen,
     )
     issue_operator(ca, name="operator", at=now, out=gw_dir / "operator")
     gateway, run_info = start_gateway(gw_dir)
     children.append(gateway)
     say(f"gateway listening on {run_info['address']} (metrics {run_info.get('metrics', '-')})")
+    if run_info.get("console"):
+        token = (gw_dir / "console.token").read_text("utf-8").strip()
+        say(f"status page: {run_info['console']}?token={token} (accept the demo CA's certificate in the browser)")
 
     cities = [City(r, CITIES[r], base / "nodes" / r) for r in regions]
     for i, city in enumerate(cities):
@@ -147,6 +178,10 @@ def run(args, base: Path, say, children: list[Child], stop: threading.Event) -> 
             str(city.dir),
             "--region",
             city.region,
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
             "--gateway",
             run_info["address"].replace("127.0.0.1", "localhost"),
             "--certs",
@@ -239,6 +274,7 @@ def import_city(city: City) -> None:
     for path in city.files:
         report = json.loads(run_creditx("node", "import", str(path), "--dir", str(city.dir), "--json").stdout)
         city.quarantined += int(report["quarantined"])
+        city.already_submitted += int(report.get("already_submitted", 0))
         first_problem: dict[int, str] = {}  # a quarantined row counts once, under its first problem
         for p in report.get("problems", []):
             first_problem.setdefault(p["row"], p.get("reason") or p.get("rule") or "?")
@@ -283,7 +319,7 @@ def summarise(
     cities: list[City], gateway_status: dict, drained: bool, *, base: Path, sync_s: float, total_s: float
 ) -> dict:
     by_region = {n["region"]: n for n in gateway_status.get("nodes", [])}
-    per_city = []
+    per_city: list[dict[str, Any]] = []
     for c in cities:
         g = by_region.get(c.region, {})
         acc, dup, sup, rej = (int(g.get(k, 0)) for k in ("accepted", "duplicate", "superseded", "rejected"))
@@ -302,8 +338,9 @@ def summarise(
                 "rejected": rejected,
                 "rejected_at_node": c.quarantined,
                 "rejected_at_gateway": rej,
+                "already_submitted_at_node": c.already_submitted,
                 "rejected_by_reason": dict(sorted(reasons.items(), key=lambda kv: -kv[1])),
-                "adds_up": c.generated == acc + dup + sup + rejected,
+                "adds_up": c.generated == acc + dup + sup + rejected + c.already_submitted,
             }
         )
     totals = {

@@ -12,6 +12,8 @@ becomes a status: it is a REJECTED ack and the rest of the batch goes on.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import grpc
 
 from creditx.pki.identity import IdentityError
@@ -42,12 +44,12 @@ class BatchError(Exception):
 
 
 def from_identity(exc: IdentityError) -> BatchError:
-    status = "PERMISSION_DENIED" if exc.reason in ("CERT_WRONG_ROLE", "REGION_MISMATCH") else "UNAUTHENTICATED"
+    status = "PERMISSION_DENIED" if exc.reason in ("CERT_WRONG_ROLE", "METHOD_NOT_ALLOWED") else "UNAUTHENTICATED"
     message = exc.message.removeprefix(f"{exc.reason} ({exc.rule}): ")
     return BatchError(status, exc.reason, message, rule=exc.rule, hint=exc.hint)
 
 
-def abort(context: grpc.ServicerContext, err: BatchError) -> None:
+def abort(context: grpc.ServicerContext, err: BatchError) -> NoReturn:
     """Raise out of the handler with the mapped status, the reason code (and rule) in trailing
     metadata and ``REASON [RULE]: message; hint`` as the details."""
     context.set_trailing_metadata(trailing(err.reason, err.rule))

@@ -3,6 +3,7 @@
     creditx gateway init --dir DIR --ca-dir CADIR [--listen HOST:PORT] [--name NAME]
     creditx gateway run --dir DIR
     creditx gateway status --dir DIR [--json] [--address A --cert C --key K --ca CA]
+    creditx gateway members list|add|grant|revoke --dir DIR …   (creditx.gateway.members_cli)
     creditx gateway records --dir DIR [--region R] [--type T] [--natural-key K]
                             [--fingerprint HEX] [--limit N] [--page-token T] [--json]
 
@@ -13,13 +14,14 @@ DIR/operator/ (or take them as flags).
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import threading
 from pathlib import Path
 
 from creditx.cli.output import add_json_flag, format_table, print_json
-from creditx.standard.errors import InputError, RemoteError, UnavailableError
+from creditx.ops.logs import add_log_flags
+from creditx.standard.errors import InputError, RemoteError
+from creditx.standard.record import RECORD_TYPES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,16 +38,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     i.add_argument("--listen", default=None, help="HOST:PORT (default 127.0.0.1:0, any free port)")
     i.add_argument("--name", default=None, help="gateway id shown to nodes")
+    i.add_argument("--metrics-listen", default=None, help="Prometheus HOST:PORT (default 127.0.0.1:9741; '' = off)")
+    i.add_argument(
+        "--health-listen", default=None, help="plaintext health-check HOST:PORT (default 127.0.0.1:9742; '' = off)"
+    )
     i.add_argument(
         "--store",
         default=None,
         metavar="FILE|postgresql://…",
         help="the gateway database: a SQLite file in DIR (default gateway.db) or a PostgreSQL URL",
     )
+    i.add_argument(
+        "--console-listen", default=None, help="web status page HOST:PORT (default 127.0.0.1:9743; '' = off)"
+    )
     i.set_defaults(func=cmd_init)
 
     r = sub.add_parser("run", help="serve Exchange and Operator over mutual TLS until SIGTERM/SIGINT")
     r.add_argument("--dir", required=True, type=Path)
+    add_log_flags(r)
     r.set_defaults(func=cmd_run)
 
     from creditx.gateway.audit.cli import register_audit
@@ -54,6 +64,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from creditx.gateway.lists.import_lists import register as register_import_lists
 
     register_import_lists(sub)  # DIST: import-lists FILE [--dir DIR] [--json]
+    from creditx.gateway.store.cli import register as register_store
+
+    register_store(sub)  # backup, restore, migrate-store
+    from creditx.gateway.console.stats_cli import register as register_stats
+
+    register_stats(sub)  # stats --dir DIR [--json]
+    u = sub.add_parser("console-url", help="print the web status page's address with its access token")
+    u.add_argument("--dir", required=True, type=Path)
+    u.set_defaults(func=cmd_console_url)
+    from creditx.gateway.members_cli import register as register_members
+
+    register_members(sub)  # SEC-036: members list|add|grant|revoke
+    from creditx.gateway.sanctions.cli import register as register_sanctions
+
+    register_sanctions(sub)  # HALL-042: sanctions-report --dir DIR [--json]
 
     for name, func, helptext in (
         ("status", cmd_status, "every node's sync state"),
@@ -65,10 +90,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         s.add_argument("--cert", type=Path, help="operator certificate")
         s.add_argument("--key", type=Path, help="operator key")
         s.add_argument("--ca", type=Path, help="CA certificate")
+        s.add_argument(
+            "--server-name",
+            default=None,
+            help="TLS name to check (default: tls_server_name in gateway.json, else from DIR/tls/tls.crt)",
+        )
         add_json_flag(s)
         if name == "records":
             s.add_argument("--region", default="")
-            s.add_argument("--type", default="", choices=["", "XZXK", "XZCF", "LIST"])
+            s.add_argument("--type", default="", choices=["", *RECORD_TYPES])
             s.add_argument("--natural-key", default="")
             s.add_argument("--fingerprint", default="", help="hex")
             s.add_argument("--limit", type=int, default=50)
@@ -80,17 +110,35 @@ def cmd_init(args) -> int:
     from creditx.gateway.init import init_gateway_dir
 
     creds = args.ca_dir / "gateway" if (args.ca_dir / "gateway" / "tls.crt").exists() else args.ca_dir
-    path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name, store=args.store)
+    ports = {
+        k: v
+        for k, v in (
+            ("metrics_listen", args.metrics_listen),
+            ("health_listen", args.health_listen),
+            ("console_listen", args.console_listen),
+        )
+        if v is not None
+    }
+    path = init_gateway_dir(args.dir, creds, listen=args.listen, name=args.name, store=args.store, **ports)
     print(f"wrote {path}; start with: creditx gateway run --dir {args.dir}")
     return 0
 
 
 def cmd_run(args) -> int:
+    from creditx.gateway.config import load_config
     from creditx.gateway.server import Gateway
+    from creditx.ops.logs import configure_from
 
-    gw = Gateway(args.dir)
+    cfg = load_config(args.dir)
+    configure_from(args, cfg, args.dir)
+    gw = Gateway(args.dir, cfg)
     run = gw.start()
-    print(f"gateway listening on {run['address']} (mutual TLS); metrics {run['metrics']}", flush=True)
+    print(
+        f"gateway listening on {run['address']} (mutual TLS); metrics {run.get('metrics', 'off')}; "
+        f"health {run.get('health', 'off')}; status page {run.get('console', 'off')} "
+        f"(creditx gateway console-url --dir {args.dir})",
+        flush=True,
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -100,35 +148,21 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_console_url(args) -> int:
+    from creditx.gateway.console.wiring import console_url
+
+    print(console_url(args.dir))
+    return 0
+
+
 def _operator_channel(args):
-    import grpc
+    from creditx.gateway.operator.channel import open_channel, resolve_target
 
-    from creditx.pki.tls import channel_credentials
-
-    d = args.dir
-    address = args.address
-    if address is None:
-        if d is None or not (d / "run.json").exists():
-            raise InputError("no gateway address", hint="give --address HOST:PORT or --dir of a running gateway")
-        address = json.loads((d / "run.json").read_text())["address"]
-    op = (d / "operator") if d else None
-    cert = args.cert or (op / "operator.crt" if op else None)
-    key = args.key or (op / "operator.key" if op else None)
-    ca = args.ca or (d / "tls" / "ca.crt" if d else None)
-    for flag, p in (("--cert", cert), ("--key", key), ("--ca", ca)):
-        if p is None or not p.exists():
-            raise InputError(
-                f"operator credentials: {flag} {p} not found",
-                hint="issue one with `creditx certs issue-operator --out DIR/operator` or pass flags",
-            )
-    ch = grpc.secure_channel(
-        address, channel_credentials(ca, cert, key), options=[("grpc.ssl_target_name_override", "localhost")]
+    return open_channel(
+        resolve_target(
+            args.dir, address=args.address, cert=args.cert, key=args.key, ca=args.ca, server_name=args.server_name
+        )
     )
-    try:
-        grpc.channel_ready_future(ch).result(timeout=10)
-    except grpc.FutureTimeoutError:
-        raise UnavailableError(f"gateway at {address} not reachable", hint="is `creditx gateway run` up?") from None
-    return ch
 
 
 def _call(fn, req):
@@ -141,14 +175,13 @@ def _call(fn, req):
 
 
 def cmd_status(args) -> int:
-    from google.protobuf.json_format import MessageToDict
-
+    from creditx.cli.output import message_to_json
     from creditx.v1 import operator_pb2, operator_pb2_grpc
 
     with _operator_channel(args) as ch:
         resp = _call(operator_pb2_grpc.OperatorStub(ch).Status, operator_pb2.StatusRequest())
     if args.json:
-        print_json(MessageToDict(resp, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
+        print_json(message_to_json(resp))
         return 0
     rows = [
         (
@@ -204,8 +237,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_records(args) -> int:
-    from google.protobuf.json_format import MessageToDict
-
+    from creditx.cli.output import message_to_json
     from creditx.v1 import operator_pb2, operator_pb2_grpc
 
     try:
@@ -223,7 +255,7 @@ def cmd_records(args) -> int:
     with _operator_channel(args) as ch:
         resp = _call(operator_pb2_grpc.OperatorStub(ch).FindRecords, req)
     if args.json:
-        d = MessageToDict(resp, preserving_proto_field_name=True)
+        d = message_to_json(resp)
         for r, m in zip(d.get("records", []), resp.records, strict=True):
             r["fingerprint"], r["payload"] = m.fingerprint.hex(), m.payload.decode("utf-8", "replace")
         print_json(d)

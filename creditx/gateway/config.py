@@ -21,8 +21,15 @@ RUN_NAME = "run.json"
 @dataclass(frozen=True)
 class GatewayConfig:
     name: str = "gateway"
-    listen: str = "127.0.0.1:0"
-    metrics_listen: str = "127.0.0.1:0"
+    listen: str = "127.0.0.1:0"  # mutual-TLS gRPC (Exchange, Operator, Audit, Distribution)
+    metrics_listen: str = "127.0.0.1:9741"  # Prometheus /metrics over HTTP ("" = off)
+    health_listen: str = "127.0.0.1:9742"  # plaintext grpc.health.v1, no client certificate ("" = off)
+    console_listen: str = "127.0.0.1:9743"  # the operator's web status page over HTTPS ("" = off)
+    console_token: str = "console.token"  # file with the page's access token (created 0600 if missing)
+    tls_server_name: str = ""  # TLS name operators' tools check ("" = taken from tls_cert)
+    log_level: str = "info"  # debug, info, warning or error
+    log_format: str = "json"  # json (JSON lines), logfmt or text
+    log_file: str = ""  # appended to; "" = stderr
     ca_cert: str = "tls/ca.crt"
     crl: str = "tls/crl.pem"
     tls_cert: str = "tls/tls.crt"
@@ -42,7 +49,8 @@ class GatewayConfig:
     keepalive_timeout_s: int = 20
     min_ping_interval_s: int = 30
     stale_after_s: int = 300
-    crl_reload_s: int = 60
+    crl_reload_s: int = 30  # SEC-043: fetch the CA's CRL this often
+    crl_url: str = ""  # "" = the CRL distribution point of tls_cert
     stream_lock_timeout_s: float = 10.0
     shutdown_grace_s: float = 10.0
     # list distribution (DIST-034, DIST-071, DIST-021)

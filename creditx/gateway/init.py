@@ -2,16 +2,19 @@
 
 Copies the gateway's TLS certificate/key, signing certificate/key, CA certificate and CRL into
 ``DIR/tls/`` (keys 0600 in a 0700 directory, SEC-060) and writes ``DIR/gateway.json`` with
-every limit at its safe default. Refuses to overwrite an existing configuration.
+every limit at its safe default, and version 1 of the member registry from the seed data
+(``creditx.gateway.members``). Refuses to overwrite an existing configuration.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from creditx.gateway.config import CONFIG_NAME, GatewayConfig, save_config
+from creditx.gateway.members import seed
 from creditx.gateway.store.engine import is_url
 from creditx.pki import files
 from creditx.standard.errors import InputError
@@ -34,6 +37,7 @@ def init_gateway_dir(
     listen: str | None = None,
     name: str | None = None,
     store: str | None = None,
+    **settings: str,
 ) -> Path:
     directory, creds_dir = Path(directory), Path(creds_dir)
     if (directory / CONFIG_NAME).exists():
@@ -54,11 +58,14 @@ def init_gateway_dir(
         fd = os.open(tls / name_, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as f:
             f.write((creds_dir / name_).read_bytes())
+    seed(directory, tls / files.SIGNING_KEY, datetime.now(UTC))  # SEC-036: member registry v1
     cfg = cfg or GatewayConfig()
     if listen:
         cfg = replace(cfg, listen=listen)
     if name:
         cfg = replace(cfg, name=name)
+    if settings:
+        cfg = replace(cfg, **settings)
     if store:
         cfg = replace(cfg, database=store)
     return save_config(directory, cfg)

@@ -1,7 +1,7 @@
 """Periodic jobs of the gateway (APScheduler 3.x BackgroundScheduler, ADR 0015).
 
-Job bodies are one call each into tested code with the injected clock: re-read the CA / CRL
-(so revocations take effect without restart, SEC-041) and mark silent nodes disconnected.
+Job bodies are one call each into tested code with the injected clock: fetch the CA's CRL
+and re-read the CA / CRL (so revocations take effect without restart, SEC-041/043) and mark silent nodes disconnected.
 """
 
 from __future__ import annotations
@@ -22,10 +22,17 @@ def make_scheduler(
     presence: Presence,
     clock: Callable[[], datetime],
     checkpoint: Callable[[], None] | None = None,
+    refresh_crl: Callable[[], object] | None = None,
 ) -> BackgroundScheduler:
     sched = BackgroundScheduler(daemon=True)
+    # SEC-043: fetch the CA's newest CRL, then re-read the trust files
     sched.add_job(
-        lambda: keys.trust, "interval", seconds=cfg.crl_reload_s, id="crl-reload", max_instances=1, coalesce=True
+        lambda: (refresh_crl and refresh_crl(), keys.trust),
+        "interval",
+        seconds=cfg.crl_reload_s,
+        id="crl-reload",
+        max_instances=1,
+        coalesce=True,
     )
     sched.add_job(
         lambda: presence.mark_stale(clock(), cfg.stale_after_s),

@@ -8,22 +8,27 @@ in-flight batches finish and commit within the grace period, then the pool and s
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Callable
 from concurrent import futures
 from datetime import UTC, datetime
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from creditx.gateway.access import METHOD_ROLES
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
-from creditx.gateway.audit.leaves import rfc3339
 from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
+from creditx.gateway.console.metrics import register_console_metrics
+from creditx.gateway.console.reach import ListReach
+from creditx.gateway.console.wiring import Console
+from creditx.gateway.events import GatewayEvents
 from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.pool import CheckPool
@@ -32,15 +37,42 @@ from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.lists.service import ListLimits
 from creditx.gateway.lists.wiring import SERVICE as DISTRIBUTION
 from creditx.gateway.lists.wiring import Lists
+from creditx.gateway.members import REGISTRY_FILE, RegistrySource, version_recorder
 from creditx.gateway.metrics import make_registry
 from creditx.gateway.operator.service import OperatorServicer
+from creditx.gateway.revocation import CrlRefresher
+from creditx.gateway.sanctions.wiring import SERVICE as SANCTIONS
+from creditx.gateway.sanctions.wiring import Sanctions
 from creditx.gateway.schedule import make_scheduler
+from creditx.gateway.stats import StatsHook
+from creditx.gateway.store import engine
 from creditx.gateway.store.engine import open_store
+from creditx.gateway.store.lease import WriterLease
+from creditx.ops.grpc_metrics import MetricsInterceptor
+from creditx.ops.grpc_ops import PlainHealth, enable_reflection
+from creditx.ops.logs import fields
 from creditx.pki.files import read_key
-from creditx.pki.tls import FileTrustSource, server_credentials
-from creditx.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc, operator_pb2, operator_pb2_grpc
+from creditx.pki.tls import FileTrustSource, IdentityInterceptor, server_credentials
+from creditx.standard.timestamps import rfc3339
+from creditx.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    lists_pb2,
+    operator_pb2,
+    operator_pb2_grpc,
+    sanctions_pb2,
+)
 
-SERVICES = ("creditx.v1.Exchange", "creditx.v1.Operator", "creditx.v1.Audit", "creditx.v1.Distribution")
+log = logging.getLogger("creditx.gateway")
+SERVICES = (
+    "creditx.v1.Exchange",
+    "creditx.v1.Operator",
+    "creditx.v1.Audit",
+    "creditx.v1.Distribution",
+    "creditx.v1.Sanctions",
+)
 
 
 def utc_now() -> datetime:
@@ -71,10 +103,19 @@ class Gateway:
         self.clock = clock
         c, d = self.cfg, self.dir
         self.store = open_store(c.database_spec(d), now=rfc3339(clock()))  # SQLite file or PostgreSQL URL
+        self.store.stats_hook = StatsHook()
         self.pool = CheckPool(c.verify_workers if workers is None else workers)
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
+        self.crl = CrlRefresher.for_gateway(self.trust, c.path(d, "crl"), c.crl_url, c.path(d, "tls_cert"))
         self.presence = Presence()
+        self._registry_recorder = version_recorder(self.store, clock)
+        self.members = RegistrySource(
+            self.dir / REGISTRY_FILE,
+            c.path(d, "signing_cert"),
+            clock,  # SEC-036/038
+            on_accept=self._record_registry,
+        )
         self.checkpointer = Checkpointer(
             c.database_spec(d),
             origin_for(c.name),
@@ -102,7 +143,8 @@ class Gateway:
             clock,
             load_subject_key(c.path(d, "subject_key")),
             audit=audit,
-            on_list_published=self.lists.hub.publish,
+            on_list_published=self._published,
+            registry=self.members,
         )
         self.exchange = ExchangeServicer(
             ingest,
@@ -112,6 +154,7 @@ class Gateway:
             clock,
             checkpointer=self.checkpointer,
             signing_cert_der=_der(c.path(d, "signing_cert")),
+            member_registry=lambda: self.members() and self.members.envelope or b"",
         )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
         self.operator = OperatorServicer(
@@ -123,10 +166,17 @@ class Gateway:
             list_lags=self.lists.lags,
             audit_status=self.checkpointer.status,
         )
+        self.sanctions = Sanctions(self.dir, c, self.keys, clock, audit=audit)  # HALL-002/041
         self.health = health.HealthServicer()
         ms = 1000
+        self.registry = make_registry(self.store, self.presence, self.clock)
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
+            # outermost first: every call is counted, then the one identity gate (SEC-034)
+            interceptors=[
+                MetricsInterceptor(self.registry),
+                IdentityInterceptor(self.trust, METHOD_ROLES, clock=clock),
+            ],
             maximum_concurrent_rpcs=c.max_concurrent_streams,
             options=[
                 ("grpc.max_receive_message_length", c.max_message_bytes),
@@ -142,43 +192,123 @@ class Gateway:
         audit_pb2_grpc.add_AuditServicer_to_server(AuditServicer(self.checkpointer), self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.lists.register(self.server)
+        self.sanctions.register(self.server)
         names = (
             DISTRIBUTION,
             exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
             operator_pb2.DESCRIPTOR.services_by_name["Operator"].full_name,
             audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
+            SANCTIONS,
         )
-        reflection.enable_server_reflection(names, self.server)
+        enable_reflection(
+            self.server,
+            names,
+            (
+                exchange_pb2.DESCRIPTOR,
+                operator_pb2.DESCRIPTOR,
+                audit_pb2.DESCRIPTOR,
+                lists_pb2.DESCRIPTOR,
+                sanctions_pb2.DESCRIPTOR,
+            ),
+        )
+        self.plain_health = PlainHealth(c.health_listen, self.health) if c.health_listen else None
         creds = server_credentials(c.path(d, "tls_cert"), c.path(d, "tls_key"), c.path(d, "ca_cert"))
         self.port = self.server.add_secure_port(c.listen, creds)
         if self.port == 0:
             raise OSError(f"cannot listen on {c.listen}")
         self.host = c.listen.rsplit(":", 1)[0]
-        self.scheduler = make_scheduler(c, self.keys, self.presence, clock, self.checkpointer.tick)
+        # Several gateways on one PostgreSQL database: the lease holder writes, the others stand by
+        # (serve reads, refuse Push naming the writer) and take over when it dies.
+        self.lease = WriterLease(c.database_spec(d), self.address, on_acquired=self._took_over)
+        self.exchange.lease = self.lease
+        self.events = GatewayEvents(self.registry, clock)
+        self.exchange.events = self.events
+        self.lists.servicer.on_delivered = self.events.delivered
+        self.scheduler = make_scheduler(
+            c, self.keys, self.presence, clock, self._checkpoint_tick, refresh_crl=self.crl.refresh
+        )
         self.lists.schedule(self.scheduler)  # DIST-021 expiry job
-        self._http = None
+        self.reach = ListReach(c.database_spec(d), self.registry)  # list changes reaching every city
+        self.lists.servicer.on_reported = self.reach.reported
+        self.console = Console(self) if c.console_listen else None  # the operator's web page
+        if self.console is not None:
+            self.console.schedule(self.scheduler)
+        self._http: WSGIServer | None = None
+
+    def statistics(self) -> dict:
+        """The maintained statistics (creditx.gateway.stats), on a read-only connection of its own."""
+        from creditx.gateway.console.stats_cli import read_statistics
+
+        return read_statistics(self.dir)
+
+    def _published(self, head: int) -> None:
+        """After a batch's COMMIT: wake the list subscribers, then log the publication."""
+        self.lists.hub.publish(head)
+        self.events.published(head)
+
+    def _checkpoint_tick(self) -> None:
+        self.checkpointer.tick()
+        self.events.checkpoint(self.checkpointer.status())
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def _record_registry(self, reg, raw: bytes) -> None:  # type: ignore[no-untyped-def]
+        """SEC-038: the writer records each registry version it puts in force; a standby (which
+        decides nothing) leaves that to the writer, and records its own on taking over."""
+        lease = getattr(self, "lease", None)
+        if lease is None or lease.is_writer:
+            self._registry_recorder(reg, raw)
+
+    def _took_over(self) -> None:
+        """Writer from now on: record the member registry in force, and seal the audit log at once,
+        so fail-closed (AUD-040) judges this gateway by its own signing, not by how long it stood by."""
+        reg = self.members()
+        if reg is not None and self.members.envelope:
+            self._registry_recorder(reg, self.members.envelope)
+        self.checkpointer.tick()
+
     def start(self) -> dict:
+        engine.fence_with(self.lease if self.lease.url else None)
+        self.lease.start()
+        if self.lease.is_writer:
+            self._took_over()
+        self.crl.refresh()  # SEC-043: the newest CRL before the first call
+        if self.members() is None:  # SEC-038: the registry in force, logged before the first batch
+            log.warning(
+                "no usable member registry (%s): every record will be refused SEC_AUTHORITY_NOT_GRANTED; "
+                "create one with `creditx gateway members seed --dir DIR`",
+                self.members.last_error or "missing",
+            )
         self.pool.warm()
         self.server.start()
-        host, port = self.cfg.metrics_listen.rsplit(":", 1)
-        registry = make_registry(self.store, self.presence, self.clock)
+        registry = self.registry
         self.lists.register_metrics(registry)
-        self._http, _ = start_http_server(int(port), addr=host, registry=registry)
+        register_console_metrics(registry, self)
+        self.sanctions.register_metrics(registry)
+        run = {"address": self.address, "pid": os.getpid(), "writer": self.lease.is_writer}
+        if self.cfg.metrics_listen:
+            host, port = self.cfg.metrics_listen.rsplit(":", 1)
+            self._http, _ = start_http_server(int(port), addr=host, registry=registry)
+            run["metrics"] = f"http://{host}:{self._http.server_port}/metrics"
+        if self.plain_health is not None:
+            self.plain_health.start()
+            run["health"] = self.plain_health.address
+        if self.console is not None:
+            self.console.start()
+            run["console"] = self.console.url
         for name in ("",) + SERVICES:
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self.scheduler.start()
-        run = {
-            "address": self.address,
-            "metrics": f"http://{host}:{self._http.server_port}/metrics",
-            "pid": os.getpid(),
-        }
+        log.info(
+            "gateway started",
+            extra=fields(
+                event="start",
+                address=self.address,
+                **{k: v for k, v in run.items() if k in ("metrics", "health", "console")},
+            ),
+        )
         write_json_atomic(self.dir / RUN_NAME, run)
         return run
 
@@ -191,10 +321,19 @@ class Gateway:
             self.scheduler.shutdown(wait=False)
         if self._http is not None:
             self._http.shutdown()
+        if self.plain_health is not None:
+            self.plain_health.stop()
+        if self.console is not None:
+            self.console.stop()
+        log.info("gateway stopped", extra=fields(event="stop", address=self.address))
         self.pool.close()
         self.checkpointer.close()
         self.lists.close()
+        self.reach.close()
+        self.sanctions.close()
         self.store.close()
+        self.lease.close()
+        engine.fence_with(None)
         try:
             (self.dir / RUN_NAME).unlink()
         except FileNotFoundError:

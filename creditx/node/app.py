@@ -16,7 +16,9 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -30,8 +32,22 @@ from creditx.node.sync.client import ChannelSettings, SyncRunner
 from creditx.node.sync.state import State, SyncMachine, SyncPolicy
 from creditx.standard.envelope import Signer
 
+if TYPE_CHECKING:  # imported where used: only `creditx node run` follows the list log
+    from creditx.node.replica.follower import Follower
+
 log = logging.getLogger(__name__)
 DB_FILE = "node.db"
+RUN_FILE = "run.json"  # where a running node's monitoring ports are, for tools and tests
+
+
+def write_run_info(directory: Path, ops) -> None:
+    import json
+    import os
+
+    info = {"pid": os.getpid(), "metrics": ops.metrics_url, "health": ops.plain.address if ops.plain else ""}
+    tmp = directory / (RUN_FILE + ".tmp")
+    tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")
+    os.replace(tmp, directory / RUN_FILE)
 
 
 class NodeApp:
@@ -51,13 +67,17 @@ class NodeApp:
         self.applied = threading.Condition()  # notified after each applied batch (Feed streams wait on it)
         self._report_wanted = threading.Event()  # set after applying; report_applied_job clears it
         self._runner: SyncRunner | None = None
-        self._follower = None
-        self._lists_channel = None
+        self._follower: Follower | None = None
+        self._lists_channel: grpc.Channel | None = None
         self._scheduler = None
         self._sync_lock = threading.Lock()
         self._wanted = threading.Event()  # a nudge arrived; survives a nudge during a running sync
+        self._readers: dict = {}  # docking source name → SourceReader (its engine's pool)
+        self.halls = None  # the hall API while run() serves it (creditx/node/halls)
 
     def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
         if self._runner:
             self._runner.close()
         if self._lists_channel is not None:
@@ -69,7 +89,11 @@ class NodeApp:
     def ingest(
         self, rows: Iterable[RowLike], *, source: str, keep_results: bool = False, advance=lambda n: None
     ) -> IntakeReport:
-        return ingest(
+        from creditx.node.members import own_entry
+        from creditx.node.quarantine import record_templates
+
+        known, member = own_entry(self.dir, self.config.region, dt.datetime.now(dt.UTC))
+        report = ingest(
             self.store,
             self.signer,
             rows,
@@ -80,10 +104,46 @@ class NodeApp:
             batch_size=self.config.limits.import_batch_rows,
             keep_results=keep_results,
             advance=advance,
+            member=member,
+            registry_known=known,
         )
+        record_templates(self.store, report.import_id, rows)  # the quarantine export writes this template back
+        return report
 
     def status(self) -> dict:
-        return node_status(self.store)
+        from creditx.node.docking.poll import docking_stats
+
+        return dict(node_status(self.store), docking=docking_stats(self.store))
+
+    # --- database docking (creditx/node/docking) -------------------------------------------------
+
+    def docking_job(self, name: str) -> None:
+        """Poll one front-end database until drained; new records nudge a sync. A database that
+        cannot be reached is recorded on the source (node status) and tried again next interval."""
+        from creditx.node.docking.poll import poll, set_poll_state
+        from creditx.node.docking.reader import SourceReader
+
+        src = next(s for s in self.config.docking if s.name == name)
+        try:
+            reader = self._readers.get(name)
+            if reader is None:
+                reader = self._readers[name] = SourceReader(src)
+            result = poll(self.store, self.signer, src, reader, region=self.config.region, today=dt.date.today())
+        except Exception as exc:  # noqa: BLE001 - any driver error: keep the node running, say why
+            log.warning("docking %s: poll failed: %s", name, exc)
+            set_poll_state(self.store, name, error=f"{type(exc).__name__}: {exc}"[:500], now=time.time())
+            return
+        if result.seen:
+            log.info(
+                "docking %s: %d rows read, %d accepted, %d quarantined, %d pending",
+                name,
+                result.seen,
+                result.accepted,
+                result.quarantined,
+                result.pending,
+            )
+        if result.accepted:
+            self.nudge()
 
     # --- sync ----------------------------------------------------------------------------------
 
@@ -121,8 +181,20 @@ class NodeApp:
                 node_name=self.config.name,
                 signing_certs=lambda: self.store.signing_certs_in_use(self.signer.keyid),
                 on_gateway_cert=self._gateway_cert,
+                on_registry=self._member_registry,
             )
         return self._runner
+
+    def _member_registry(self, raw: bytes) -> None:
+        """Keep the member registry from the handshake if it verifies and is not a rollback (SEC-039)."""
+        from creditx.node.members import accept_registry
+        from creditx.standard.registry import RegistryError
+
+        try:
+            if accept_registry(self.dir, raw, dt.datetime.now(dt.UTC)):
+                log.info("stored a new member registry from the handshake")
+        except RegistryError as exc:
+            log.warning("refused the member registry from the handshake (the held one stays): %s", exc)
 
     def _gateway_cert(self, der: bytes) -> None:
         """Keep the gateway's checkpoint-signing certificate from the handshake (verified first)."""
@@ -154,7 +226,7 @@ class NodeApp:
 
     # --- list replica (DIST-030…074) ------------------------------------------------------------
 
-    def lists_channel(self):
+    def lists_channel(self) -> grpc.Channel:
         if self._lists_channel is None:  # its own channel: the Subscribe stream lives long
             self._lists_channel = self.channel_settings().open()
         return self._lists_channel
@@ -243,6 +315,13 @@ class NodeApp:
             max_changes=self.config.limits.list_batch_changes,
         )
 
+    def hall_wiring(self):
+        """The hall API (creditx/node/halls) if node.json has a ``halls`` section, else None."""
+        from creditx.node.halls.wiring import HallWiring, hall_settings
+
+        settings = hall_settings(self.dir)
+        return HallWiring(self, settings) if settings else None
+
     def nudge(self) -> bool:
         if self._scheduler is None:
             return False
@@ -266,6 +345,15 @@ class NodeApp:
         sched.add_job(self.heartbeat_job, "interval", seconds=lim.heartbeat_interval_s, id="heartbeat")
         sched.add_job(self.checkpoint_job, "interval", seconds=lim.checkpoint_interval_s, id="list-checkpoint")
         sched.add_job(self.report_applied_job, "interval", seconds=1.0, id="report-applied")
+        for src in self.config.docking:
+            sched.add_job(
+                self.docking_job,
+                "interval",
+                seconds=src.interval_s,
+                id=f"docking:{src.name}",
+                args=[src.name],
+                next_run_time=dt.datetime.now().astimezone(),
+            )
         self._scheduler = sched
         servicer = NodeApiServicer(
             submit=lambda rows: self.ingest(rows, source="local-api", keep_results=True),
@@ -274,24 +362,52 @@ class NodeApp:
             sync_state=lambda: self._runner.machine.state.value if self._runner else "idle",
             max_records=lim.max_submit_records,
         )
+        from creditx.node.ops import NodeOps
+        from creditx.ops.grpc_metrics import MetricsInterceptor
         from creditx.v1 import lists_pb2_grpc
 
+        ops = NodeOps(self)  # metrics and the plain health port; Check/Feed/Submit latency histograms
         departments = self.departments_servicer()
         server = serve_local_api(
-            servicer, self.dir, lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv)
+            servicer,
+            self.dir,
+            lambda srv: lists_pb2_grpc.add_DepartmentsServicer_to_server(departments, srv),
+            interceptors=[MetricsInterceptor(ops.registry)],
         )
+        halls = self.halls = self.hall_wiring()
+        if halls is not None:
+            halls.start()
+            halls.schedule(sched)
+            sched.add_job(halls.measures_job, id="hall-measures-now")  # once at start
         follower = self.follower()
         self.after_applied(self.replica.applied())  # sinks catch up with what was applied before a restart
         follow_thread = threading.Thread(target=follower.run, name="list-follower", daemon=True)
         follow_thread.start()
         sched.start()
-        log.info("node %s (%s) running; gateway %s", self.config.name, self.config.region, self.config.gateway)
+        write_run_info(self.dir, ops)
+        log.info(
+            "node %s (%s) running; gateway %s",
+            self.config.name,
+            self.config.region,
+            self.config.gateway,
+            extra={
+                "creditx_fields": {
+                    "event": "start",
+                    "metrics": ops.metrics_url,
+                    "health": ops.plain.address if ops.plain else "",
+                }
+            },
+        )
         try:
             stop.wait()
         finally:
+            ops.stop()
+            (self.dir / RUN_FILE).unlink(missing_ok=True)
             follower.stop()
             follow_thread.join(lim.shutdown_grace_s)
             server.stop(lim.shutdown_grace_s).wait()
+            if halls is not None:
+                halls.stop(lim.shutdown_grace_s)
             sched.shutdown(wait=True)
             self._scheduler = None
             (self.dir / "node.sock").unlink(missing_ok=True)

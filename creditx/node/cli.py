@@ -3,26 +3,27 @@
     creditx node init --dir DIR --region 370100 --gateway HOST:PORT --certs CREDDIR [--name NAME]
     creditx node run --dir DIR
     creditx node import FILE --dir DIR [--type auto|XZXK|XZCF|LIST] [--json]
-    creditx node quarantine --dir DIR [--json] [--export FILE.csv]
+    creditx node quarantine --dir DIR [--json] [--export FILE]
     creditx node status --dir DIR [--json]
     creditx node rejects --dir DIR [--json]
     creditx node check SUBJECT --dir DIR [--json] [--history]
     creditx node replica --dir DIR [--json] [--reset]
     creditx node feed --dir DIR --department NAME [--from CURSOR] [--list-type T] [--json] [--ack]
 
-Exit status as in standards/cli.py: 0 ok, 1 ran but found problems (quarantined rows), 2 usage.
+Exit status as everywhere (ADR 0012): 0 ok, 1 ran but found problems (quarantined rows), 2 usage.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import threading
 from datetime import UTC
 from pathlib import Path
 
-from creditx.cli.output import add_json_flag, format_table, print_json, progress
+from creditx.cli.output import add_json_flag, format_table, print_json
+from creditx.ops.logs import add_log_flags
+from creditx.standard.record import RECORD_TYPES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,23 +45,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--name", default="", help="node name (default node-REGION)")
     p.add_argument("--gateway-server-name", default="", help="TLS name of the gateway if not the HOST given")
+    p.add_argument("--metrics-listen", default=None, help="Prometheus HOST:PORT (default 127.0.0.1:9751; '' = off)")
+    p.add_argument(
+        "--health-listen", default=None, help="plaintext health-check HOST:PORT (default 127.0.0.1:9752; '' = off)"
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("run", help="sync to the gateway and serve the local API until SIGTERM/SIGINT")
     _dir(p)
+    add_log_flags(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("import", help="import a CSV/XLSX/JSONL file in the national templates")
     p.add_argument("file", type=Path)
     _dir(p)
-    p.add_argument("--type", default="auto", choices=["auto", "XZXK", "XZCF", "LIST"])
+    p.add_argument("--type", default="auto", choices=["auto", *RECORD_TYPES])
     add_json_flag(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("quarantine", help="list (or export) rows that failed validation")
     _dir(p)
     add_json_flag(p)
-    p.add_argument("--export", type=Path, metavar="FILE.csv", help="write the quarantined rows to a CSV file")
+    p.add_argument(
+        "--export",
+        type=Path,
+        metavar="FILE",
+        help="write the quarantined records in the template, format and encoding they came in "
+        "(one file per template), with columns saying what to fix",
+    )
     p.set_defaults(func=cmd_quarantine)
 
     p = sub.add_parser("status", help="outbox and sync status (works while the node is stopped)")
@@ -113,6 +125,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_receipts)
 
+    from creditx.node.halls.cli import register as register_halls
+
+    register_halls(sub)  # tokens, objection, credit-report, verify-report (HALL-003/012/050)
+
 
 def _dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", required=True, type=Path, help="the node directory")
@@ -136,6 +152,11 @@ def _read(args, read):
 def cmd_init(args) -> int:
     from creditx.node.config import init_node_dir
 
+    ports = {
+        k: v
+        for k, v in (("metrics_listen", args.metrics_listen), ("health_listen", args.health_listen))
+        if v is not None
+    }
     cfg = init_node_dir(
         args.dir,
         region=args.region,
@@ -143,6 +164,7 @@ def cmd_init(args) -> int:
         certs=args.certs,
         name=args.name,
         server_name=args.gateway_server_name,
+        **ports,
     )
     print(f"node {cfg.name} ({cfg.region}) initialised in {args.dir}; gateway {cfg.gateway}")
     print(f"next: creditx node run --dir {args.dir}")
@@ -150,7 +172,10 @@ def cmd_init(args) -> int:
 
 
 def cmd_run(args) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from creditx.node.config import load_config
+    from creditx.ops.logs import configure_from
+
+    configure_from(args, load_config(args.dir).ops, args.dir)
     app = _app(args)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -160,58 +185,81 @@ def cmd_run(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from creditx.cli.output import progress_line
+    from creditx.node.import_report import count_rows, format_import
     from creditx.node.local_api import nudge_running_node
     from creditx.standard.tabular import read_table
 
     app = _app(args)
     try:
         rows = read_table(args.file, args.type)
-        size = args.file.stat().st_size
-        bar = progress(None, f"importing {args.file.name}", enabled=size > 1 << 20 and not args.json)
-        report = app.ingest(rows, source=str(args.file), advance=bar)
+        bar = progress_line(count_rows(args.file), f"importing {args.file.name}", enabled=not args.json)
+        try:
+            report = app.ingest(rows, source=str(args.file), advance=bar)
+        finally:
+            bar.finish()
+        quarantine_left = app.store.counts()["quarantined"]
     finally:
         app.close()
-    nudged = report.accepted > 0 and nudge_running_node(args.dir)
+    nudge = nudge_running_node(args.dir) if report.accepted else None
+    extra = {
+        "file": str(args.file),
+        "unknown_columns": list(getattr(rows, "unknown_columns", []) or []),
+        "refused_sheets": [{"sheet": n, "reason": r} for n, r in getattr(rows, "refused_sheets", [])],
+        "quarantine_records": quarantine_left,
+        "sync": "nothing new to send" if nudge is None else nudge,
+    }
     if args.json:
-        print_json(dict(report.as_dict(), file=str(args.file), nudged=nudged))
+        print_json(dict(report.as_dict(), **extra))
     else:
-        print(
-            f"{args.file}: {report.rows} rows, {report.accepted} into the outbox "
-            f"(source_seq {report.first_seq}–{report.last_seq}), {report.quarantined} quarantined"
-        )
-        if report.problems:
-            print(
-                format_table(
-                    [(p["row"], p["field"], p["rule"], p["reason"], p["fix"]) for p in report.problems],
-                    ["row", "field", "rule", "reason", "fix"],
-                )
-            )
-            if report.quarantined > len(report.problems):
-                print(f"… see all: creditx node quarantine --dir {args.dir}")
-        print(
-            "sync: the running node was asked to sync now"
-            if nudged
-            else "sync: no running node answered; records wait in the outbox for creditx node run"
-        )
-    return 1 if report.quarantined else 0
+        print(format_import(report, extra, node_dir=str(args.dir)))
+    return 1 if report.quarantined or extra["refused_sheets"] else 0
 
 
 def cmd_quarantine(args) -> int:
-    from creditx.node.reports import export_quarantine
+    from creditx.node.quarantine import export_quarantine, quarantine_counts
 
-    rows = _read(args, lambda app: app.store.quarantine())
     if args.export:
-        n = export_quarantine(rows, args.export)
-        print(f"wrote {n} quarantined rows to {args.export}")
-    elif args.json:
-        print_json(rows)
-    else:
-        print(
-            format_table(
-                [(r["file"], r["row"], r["field"], r["rule"], r["reason"], r["message"], r["fix"]) for r in rows],
-                ["file", "row", "field", "rule", "reason", "message", "fix"],
+        files = _read(args, lambda app: export_quarantine(app.store, args.export))
+        out = [
+            {
+                "file": str(f.path),
+                "records": f.records,
+                "format": f.format,
+                "encoding": f.encoding,
+                "record_type": f.record_type,
+            }
+            for f in files
+        ]
+        if args.json:
+            print_json(out)
+        elif not out:
+            print("the quarantine is empty: nothing to export")
+        for f in [] if args.json else files:
+            print(
+                f"wrote {f.records} quarantined {f.record_type} records to {f.path} ({f.format}, {f.encoding}); "
+                f"fix them in place and import the file again: creditx node import {f.path} --dir {args.dir}"
             )
+        return 0
+    rows, counts = _read(args, lambda app: (app.store.quarantine(), quarantine_counts(app.store)))
+    if args.json:
+        print_json(
+            {"records": counts["records"], "problems": counts["problems"], "files": counts["files"], "rows": rows}
         )
+        return 0
+    print(
+        format_table(
+            [
+                (r["file"], r.get("sheet") or "", r["row"], r["field"], r["rule"], r["reason"], r["message"], r["fix"])
+                for r in rows
+            ],
+            ["file", "sheet", "row", "field", "rule", "reason", "message", "fix"],
+        )
+    )
+    print(
+        f"{counts['records']} records in quarantine ({counts['problems']} problems)"
+        + "".join(f"\n  {f['file']}: {f['records']}" for f in counts["files"])
+    )
     return 0
 
 

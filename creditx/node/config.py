@@ -11,10 +11,15 @@ Layout of a node directory (``creditx node init``)::
     DIR/node.sock      the local API and the Departments service, a Unix socket (0600; no TCP port)
     DIR/subject.key    the node's own random key for person subject hashes (0600, NODE-041)
     DIR/gateway-signing.crt  optional: the gateway's signing certificate, to verify list checkpoints
-    DIR/trust-bundle.json    optional: signed trust bundle (certs/bundle.py) for origin signatures
+    DIR/trust-bundle.json    optional: signed trust bundle (creditx/pki/bundle.py) for origin signatures
+    DIR/hall-tls.crt/.key    optional: the node-tls certificate of the hall API (``halls`` in node.json,
+                             creditx/node/halls/wiring.py: the only TCP ports a node opens)
+    DIR/measures.json        the gateway's signed measures list, as taken up (HALL-002)
+    DIR/halls.json           the hall API's bound ports while it runs
 
 ``node.json`` may list ``departments``: ``[{"name": "tax", "list_types": ["ZDSSWF"],
-"jsonl": "feeds/tax.jsonl"}]`` (list_types and jsonl optional).
+"jsonl": "feeds/tax.jsonl"}]`` (list_types and jsonl optional), and ``docking`` sources
+(front-end databases polled for records, see creditx/node/docking/config.py).
 
 Invariants: DIR is 0700 and keys are 0600, created with those modes; a config that fails its
 checks is refused with the setting's name and what to write instead.
@@ -75,6 +80,17 @@ class Department:
 
 
 @dataclass(frozen=True)
+class Ops:
+    """How the node is operated: its monitoring ports and its log (``"ops"`` in node.json)."""
+
+    metrics_listen: str = "127.0.0.1:9751"  # Prometheus /metrics over HTTP ("" = off)
+    health_listen: str = "127.0.0.1:9752"  # plaintext grpc.health.v1 + reflection, no certificate ("" = off)
+    log_level: str = "info"  # debug, info, warning or error
+    log_format: str = "json"  # json (JSON lines), logfmt or text
+    log_file: str = ""  # appended to, relative to the node directory; "" = stderr
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     name: str
     region: str
@@ -82,8 +98,13 @@ class NodeConfig:
     gateway_server_name: str = ""  # TLS name to verify if not the host in `gateway`
     limits: Limits = field(default_factory=Limits)
     departments: tuple[Department, ...] = ()
+    ops: Ops = field(default_factory=Ops)
+    docking: tuple = ()  # creditx.node.docking.config.DockingSource, one per 前置库 source
 
     def check(self) -> None:
+        from creditx.ops.logs import check_settings
+
+        check_settings(self.ops.log_level, self.ops.log_format)
         if not is_region(self.region):
             raise InputError(
                 f"node.json: region {self.region!r} is not a Shandong division code (REC-ID-030)",
@@ -129,6 +150,10 @@ def load_config(directory: Path) -> NodeConfig:
     unknown = set(raw.get("limits", {})) - known
     if unknown:
         raise InputError(f"{path}: unknown limits {sorted(unknown)}", hint=f"known limits: {sorted(known)}")
+    known_ops = {f.name for f in dataclasses.fields(Ops)}
+    unknown = set(raw.get("ops", {})) - known_ops
+    if unknown:
+        raise InputError(f"{path}: unknown ops settings {sorted(unknown)}", hint=f"known: {sorted(known_ops)}")
     try:
         cfg = NodeConfig(
             raw["name"],
@@ -140,11 +165,19 @@ def load_config(directory: Path) -> NodeConfig:
                 Department(d["name"], frozenset(d.get("list_types", ())), d.get("jsonl", ""))
                 for d in raw.get("departments", ())
             ),
+            Ops(**raw.get("ops", {})),
+            _docking(raw.get("docking", [])),
         )
     except (KeyError, TypeError) as exc:
         raise InputError(f"{path}: missing setting {exc}", hint="run creditx node init again") from None
     cfg.check()
     return cfg
+
+
+def _docking(raw: list) -> tuple:
+    from creditx.node.docking.config import parse_docking
+
+    return parse_docking(raw) if raw else ()
 
 
 def _copy_private(src: Path, dst: Path, mode: int) -> None:
@@ -154,19 +187,49 @@ def _copy_private(src: Path, dst: Path, mode: int) -> None:
     os.chmod(dst, mode)
 
 
+def _check_certificate_regions(certs: Path, region: str) -> None:
+    """The node's certificates must be issued for the region it is initialised as (SEC-011):
+    a mismatch would only surface later as every record refused (REGION_MISMATCH)."""
+    from creditx.pki.files import read_cert
+    from creditx.pki.profiles import read_facts
+
+    for f in ("auth.crt", "signing.crt"):
+        try:
+            regions = read_facts(read_cert(certs / f)).regions
+        except ValueError as exc:
+            raise InputError(
+                f"{certs / f}: cannot read the certificate: {exc}",
+                hint="point --certs at the output of: creditx certs issue-node",
+            ) from None
+        if tuple(regions) != (region,):
+            raise InputError(
+                f"--region {region} does not match {certs / f}, which is issued for region "
+                f"{', '.join(regions) or '(none)'}",
+                hint=f"use --region {regions[0]}"
+                if regions
+                else "issue node certificates with creditx certs issue-node --region …",
+            )
+
+
 def init_node_dir(
-    directory: Path, *, region: str, gateway: str, certs: Path, name: str = "", server_name: str = ""
+    directory: Path, *, region: str, gateway: str, certs: Path, name: str = "", server_name: str = "", **ops: str
 ) -> NodeConfig:
-    """Create DIR with the credentials from CERTS (certs/files.py layout) and node.json."""
+    """Create DIR with the credentials from CERTS (creditx/pki/files.py layout) and node.json."""
     directory, certs = Path(directory), Path(certs)
+    if (directory / CONFIG_FILE).exists():
+        raise InputError(
+            f"{directory / CONFIG_FILE} already exists: {directory} is an initialised node",
+            hint="use another --dir, or edit that node.json (init never rewrites a node)",
+        )
     missing = [f for f in CREDENTIAL_FILES if not (certs / f).is_file()]
     if missing:
         raise InputError(
             f"{certs}: missing credential files {missing}",
             hint="point --certs at the output of: creditx certs issue-node --region … --out DIR",
         )
-    cfg = NodeConfig(name or f"node-{region}", region, gateway, server_name)
+    cfg = NodeConfig(name or f"node-{region}", region, gateway, server_name, ops=Ops(**ops))
     cfg.check()
+    _check_certificate_regions(certs, region)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     for f in CREDENTIAL_FILES:
@@ -177,6 +240,7 @@ def init_node_dir(
         "gateway": cfg.gateway,
         "gateway_server_name": cfg.gateway_server_name,
         "limits": dataclasses.asdict(cfg.limits),
+        "ops": dataclasses.asdict(cfg.ops),
     }
     tmp = directory / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

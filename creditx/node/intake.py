@@ -10,11 +10,18 @@ invalid rows never block valid ones (NODE-020).
 Node-side intake rules (beside the catalogue's REC- rules checked by creditx.standard.validation):
 
 * NODE-021 ``op`` is I, U or D; ``version`` a positive integer (reason OP_INVALID / VERSION_INVALID).
-* NODE-022 a row's region column, if present, is the node's own region (REGION_MISMATCH).
+* NODE-022 a row is authorised as the gateway would (``creditx.standard.registry.authorise``, one
+  rule): its region column, if present, is the node's own (SEC_REGION_MISMATCH, SEC-032) and,
+  once the node holds the member registry, its deciding body is granted to this node for that
+  record and list type (SEC_AUTHORITY_NOT_GRANTED, SEC-036) — so a city learns at import, not
+  after a push.
 * NODE-023 a correction (U) or revocation (D) names its ``source_id``; any row whose source_id is
   already in the outbox needs a higher version (ALREADY_SUBMITTED / VERSION_NOT_INCREASING).
   Rows without a source_id get a stable one derived from their content, so re-importing the
   same file is recognised.
+* NODE-024 a row whose only problem is ALREADY_SUBMITTED is counted as already submitted, not
+  quarantined; a quarantined record is held once (creditx.node.quarantine: importing it again
+  replaces its entry) and leaves the quarantine when a fixed row naming it goes through.
 """
 
 from __future__ import annotations
@@ -27,18 +34,28 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
+from creditx.node.quarantine import hold_rows, release_rows
 from creditx.node.store import NodeStore, encode_signatures
+from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import Signer, sign_envelope
 from creditx.standard.errors import CreditxError
+from creditx.standard.lists.periods import period_refusal
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, encode_record
+from creditx.standard.registry import REGION_MISMATCH, Member, authorise
 from creditx.standard.validation import Violation, validate_fields
 
 
 class RowLike(Protocol):
-    row: int
-    record_type: str
-    fields: Mapping[str, str]
-    meta: Mapping[str, str]
+    """What intake reads of a row (IntakeRow, creditx.standard.tabular.SourceRow); read-only."""
+
+    @property
+    def row(self) -> int: ...
+    @property
+    def record_type(self) -> str: ...
+    @property
+    def fields(self) -> Mapping[str, str]: ...
+    @property
+    def meta(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -72,21 +89,44 @@ class RowResult:
 
 @dataclass
 class IntakeReport:
+    """What one intake did. ``accepted`` rows are new in the outbox (``seq_ranges``, inclusive);
+    ``already_submitted`` rows were in the outbox before and added nothing; ``quarantined`` rows
+    are in the quarantine (``requarantined`` of them replace an entry that was already there);
+    ``released`` quarantine entries left it because their fixed row went through."""
+
     rows: int = 0
     accepted: int = 0
     quarantined: int = 0
     first_seq: int | None = None
     last_seq: int | None = None
     results: list[RowResult] = field(default_factory=list)
-    problems: list[dict] = field(default_factory=list)  # first few, for the summary
+    problems: list[dict] = field(default_factory=list)  # every problem of every quarantined row
+    already_submitted: int = 0
+    requarantined: int = 0
+    released: int = 0
+    import_id: int = 0
+    seq_ranges: list[list[int]] = field(default_factory=list)
+
+    def add_seq(self, seq: int) -> None:
+        self.first_seq = self.first_seq or seq
+        self.last_seq = seq
+        if self.seq_ranges and self.seq_ranges[-1][1] == seq - 1:
+            self.seq_ranges[-1][1] = seq
+        else:
+            self.seq_ranges.append([seq, seq])
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
             "accepted": self.accepted,
+            "already_submitted": self.already_submitted,
             "quarantined": self.quarantined,
+            "requarantined": self.requarantined,
+            "released_from_quarantine": self.released,
             "first_seq": self.first_seq,
             "last_seq": self.last_seq,
+            "seq_ranges": self.seq_ranges,
+            "import_id": self.import_id,
             "problems": self.problems,
         }
 
@@ -102,7 +142,14 @@ def _problem(fld: str, rule: str, reason: str, message: str, fix: str) -> Violat
 
 
 def check_row(
-    r: RowLike, *, region: str, today: dt.date, latest: Mapping[str, int], validate: Callable[..., list]
+    r: RowLike,
+    *,
+    region: str,
+    today: dt.date,
+    latest: Mapping[str, int],
+    validate: Callable[..., list],
+    member: Member | None = None,
+    registry_known: bool = False,
 ) -> Draft | list[Violation]:
     """Pure: a :class:`Draft` for a valid row, else the list of problems (NODE-021…023 and the
     catalogue rules of ``validate(record_type, fields, today=)``)."""
@@ -132,17 +179,9 @@ def check_row(
                 "write 1, 2, 3 …",
             )
         )
-    row_region = (meta.get("region") or "").strip()
-    if row_region and row_region != region:
-        problems.append(
-            _problem(
-                "region",
-                "NODE-022",
-                "REGION_MISMATCH",
-                f"row region {row_region} is not this node's region {region}",
-                "submit the row through the node of its own region",
-            )
-        )
+    problems.extend(
+        _unauthorised(r, fields, region, (meta.get("region") or "").strip() or region, member, registry_known)
+    )
     source_id = (meta.get("source_id") or "").strip()
     if not source_id:
         if op in ("U", "D"):
@@ -170,9 +209,32 @@ def check_row(
         )
     if op != "D":  # a revocation only has to identify its record
         problems.extend(validate(r.record_type, fields, today=today))
+        found: Any = meta.get("problems") or ()  # Violations found while reading the row (REC-064)
+        problems.extend(found)
+        problems.extend(_outside_periods(r.record_type, fields))
     if problems:
         return problems
     return Draft(r.record_type, op, source_id, version, fields)
+
+
+def _unauthorised(
+    r: RowLike, fields: Mapping[str, str], region: str, row_region: str, member: Member | None, registry_known: bool
+) -> list[Violation]:
+    """NODE-022: the gateway's authorisation rule at import; without a registry, the region only."""
+    refusal = authorise(member, region, r.record_type, row_region, fields)
+    if refusal is None or (not registry_known and refusal.reason != REGION_MISMATCH):
+        return []
+    return [_problem(refusal.field, refusal.requirement, refusal.reason, refusal.message, refusal.fix)]
+
+
+def _outside_periods(record_type: str, fields: Mapping[str, str]) -> list[Violation]:
+    """SEC-045…047 at import: the gateway's list-period rule (creditx.standard.lists.periods)."""
+    refusal = period_refusal(fields, load_catalogue()) if record_type == "LIST" else None
+    return (
+        []
+        if refusal is None
+        else [_problem(refusal.field, refusal.requirement, refusal.reason, refusal.message, refusal.fix)]
+    )
 
 
 def _batches(rows: Iterable[RowLike], size: int) -> Iterator[list[RowLike]]:
@@ -201,11 +263,17 @@ def ingest(
     keep_results: bool = False,
     validate: Callable[..., list] = _default_validate,
     advance: Callable[[int], None] = lambda n: None,
+    in_batch: Callable[[list[RowLike], IntakeReport], None] | None = None,
+    member: Member | None = None,
+    registry_known: bool = False,
 ) -> IntakeReport:
-    """Validate, number, sign and store ``rows``; one transaction per batch (NODE-001/002/020)."""
+    """Validate, number, sign and store ``rows``; one transaction per batch (NODE-001/002/020).
+    ``in_batch(batch, report)`` runs inside each batch's transaction after its rows are stored
+    (report counts include the batch): a source's cursor commits with the rows it produced."""
     report = IntakeReport()
     with store.transaction():
         import_id = store.begin_import(source, clock())
+    report.import_id = import_id
     for batch in _batches(rows, batch_size):
         now = clock()
         with store.transaction():
@@ -216,9 +284,9 @@ def ingest(
                 )
             )
             seq = store.last_seq()
-            outbox, quarantine = [], []
+            outbox, held, through = [], [], []
             for r in batch:
-                decided = _decide(r, region, today, latest, validate)
+                decided = _decide(r, region, today, latest, validate, member, registry_known)
                 if isinstance(decided, Draft):
                     seq += 1
                     rec = Record(
@@ -241,38 +309,51 @@ def ingest(
                         )
                     )
                     latest[rec.source_id] = rec.version  # a second row with the same id in one file
-                    report.first_seq = report.first_seq or seq
-                    report.last_seq = seq
+                    report.add_seq(seq)
+                    through.append((r, rec.source_id))
                     if keep_results:
                         report.results.append(RowResult(r.row, rec.source_id, seq))
-                else:
-                    sid = (r.meta or {}).get("source_id", "")
-                    for p in decided:
-                        d = _violation_fields(p)
-                        quarantine.append(
-                            dict(
-                                d,
-                                import_id=import_id,
-                                file=source,
-                                row=r.row,
-                                record_type=r.record_type,
-                                source_id=sid,
-                                created_at=now,
-                                fields=json.dumps(dict(r.fields), ensure_ascii=False),
+                elif all(getattr(p, "reason", "") == "ALREADY_SUBMITTED" for p in decided):
+                    report.already_submitted += 1  # a re-import: nothing to add, nothing to fix
+                    through.append((r, ""))
+                    if keep_results:
+                        report.results.append(
+                            RowResult(
+                                r.row,
+                                (r.meta or {}).get("source_id", ""),
+                                None,
+                                tuple(Violation(**_violation_fields(p)) for p in decided),
                             )
                         )
-                        if len(report.problems) < 20:
-                            report.problems.append(dict(d, row=r.row))
+                else:
+                    held.append((r, decided))
+                    for p in decided:
+                        report.problems.append(
+                            dict(
+                                _violation_fields(p),
+                                row=r.row,
+                                **({"sheet": r.meta["sheet"]} if (r.meta or {}).get("sheet") else {}),
+                            )
+                        )
                     report.quarantined += 1
                     if keep_results:
                         report.results.append(
-                            RowResult(r.row, sid, None, tuple(Violation(**_violation_fields(p)) for p in decided))
+                            RowResult(
+                                r.row,
+                                (r.meta or {}).get("source_id", ""),
+                                None,
+                                tuple(Violation(**_violation_fields(p)) for p in decided),
+                            )
                         )
             store.insert_outbox(outbox)
-            store.insert_quarantine(quarantine)
-            store.finish_import(import_id, len(batch), len(outbox), len(batch) - len(outbox), now)
-        report.rows += len(batch)
-        report.accepted += len(outbox)
+            moved = hold_rows(store, held, import_id=import_id, file=source, now=now)
+            report.requarantined += moved.replaced
+            report.released += release_rows(store, through)
+            store.finish_import(import_id, len(batch), len(outbox), len(held), now)
+            report.rows += len(batch)
+            report.accepted += len(outbox)
+            if in_batch is not None:
+                in_batch(batch, report)
         advance(len(batch))
     return report
 
@@ -285,10 +366,24 @@ def _violation_fields(v: Any) -> dict[str, str]:
 
 
 def _decide(
-    r: RowLike, region: str, today: dt.date, latest: Mapping[str, int], validate: Callable[..., list]
+    r: RowLike,
+    region: str,
+    today: dt.date,
+    latest: Mapping[str, int],
+    validate: Callable[..., list],
+    member: Member | None = None,
+    registry_known: bool = False,
 ) -> Draft | list:
     try:
-        decided = check_row(r, region=region, today=today, latest=latest, validate=validate)
+        decided = check_row(
+            r,
+            region=region,
+            today=today,
+            latest=latest,
+            validate=validate,
+            member=member,
+            registry_known=registry_known,
+        )
         if isinstance(decided, Draft):  # the record codec's own rules (SIG-02x): field prefixes, lengths
             Record(decided.type, decided.op, region, decided.source_id, decided.version, 1, decided.fields)
         return decided

@@ -23,6 +23,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from creditx.node.witness import CheckpointWitness, LogAlarm
 from creditx.sqlite import connect
@@ -175,7 +176,7 @@ def run_receipts(directory: Path, *, verify: bool, now: str) -> dict:
                 ),
                 now,
             )
-            out = {
+            out: dict[str, Any] = {
                 "origin": cp.origin,
                 "tree_size": cp.size,
                 "checkpoints_seen": len(book.conn.execute("SELECT size FROM checkpoints").fetchall()),

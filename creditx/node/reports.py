@@ -1,29 +1,13 @@
 """What the node tells its operator, read straight from its SQLite file (works while the node
-is stopped): status, rejects, quarantine listing and CSV export. Pure formatting of store rows;
+is stopped): status and rejects (the quarantine is creditx.node.quarantine). Pure formatting of store rows;
 no network."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from pathlib import Path
 
 from creditx.node.store import NodeStore
 
-QUARANTINE_COLUMNS = (
-    "id",
-    "file",
-    "row",
-    "record_type",
-    "source_id",
-    "field",
-    "field_name",
-    "rule",
-    "reason",
-    "message",
-    "fix",
-    "fields",
-)
 REJECT_COLUMNS = ("source_seq", "source_id", "type", "reason", "requirement", "field", "message")
 
 
@@ -62,16 +46,13 @@ def format_status(s: dict) -> str:
     ]
     if s["last_error"]:
         lines.append(f"last error:  {s['last_error']} ({s['last_error_at']})")
+    for d in s.get("docking", []):
+        lag = f", lag {d['lag_s']:.0f} s" if d.get("lag_s") else ""
+        lines.append(
+            f"docking {d['source']}: {d['seen']} rows seen, {d['accepted']} accepted, "
+            f"{d['quarantined']} quarantined, {d['skipped']} deletions with nothing to revoke; "
+            f"{d['pending_rows'] if d['pending_rows'] is not None else '?'} pending{lag}; "
+            f"last poll {_when(d['last_poll_at']) or 'never'}"
+            + (f"; last error {d['last_error']} ({_when(d['last_error_at'])})" if d.get("last_error") else "")
+        )
     return "\n".join(lines)
-
-
-def export_quarantine(rows: list[dict], path: Path) -> int:
-    """CSV (UTF-8 with BOM so spreadsheet programs read the Chinese) of quarantined rows."""
-    import json
-
-    with open(path, "w", newline="", encoding="utf-8-sig") as f:
-        w = csv.writer(f)
-        w.writerow(QUARANTINE_COLUMNS)
-        for r in rows:
-            w.writerow([json.dumps(r[c], ensure_ascii=False) if c == "fields" else r[c] for c in QUARANTINE_COLUMNS])
-    return len(rows)

@@ -160,11 +160,12 @@ def load_bundle(data: bytes, *, ca: x509.Certificate, at: datetime, min_version:
     message = pae(PAYLOAD_TYPE, payload)
     for entry in sigs:
         if entry.get("certificate"):
-            key = verify(entry["certificate"], base, at=at, roles=GATEWAY_SIGNING).certificate
-            key = key.public_key()
+            key = verify(entry["certificate"], base, at=at, roles=GATEWAY_SIGNING).certificate.public_key()
         elif entry.get("keyid") == key_id(ca.public_key()):
             key = ca.public_key()
         else:
+            continue
+        if not isinstance(key, ec.EllipticCurvePublicKey):  # bundles are signed with ECDSA P-256
             continue
         try:
             key.verify(_b64(entry.get("sig", ""), "signature"), message, ec.ECDSA(hashes.SHA256()))

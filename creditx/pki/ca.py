@@ -4,7 +4,7 @@ Invariants:
 
 * SEC-001  one self-signed root, ``CA:TRUE, pathlen:0``, keyCertSign + cRLSign only; its key
   is ECDSA P-256 by default and may be encrypted with a passphrase.
-* SEC-020  every leaf is issued from a profile (certs/profiles.py), with a fresh random 159-bit
+* SEC-020  every leaf is issued from a profile (creditx/pki/profiles.py), with a fresh random 159-bit
   serial, ``notBefore`` five minutes before the issuing time (clock skew between machines) and
   ``notAfter`` never later than the CA's own.
 * SEC-050  every issued certificate is recorded in the issuance database and copied to
@@ -26,7 +26,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from creditx.pki import files, issuance_db
-from creditx.pki.profiles import ORGANISATION, PROFILES, fingerprint, key_id, leaf_extensions, serial_hex
+from creditx.pki.profiles import (
+    ORGANISATION,
+    PROFILES,
+    fingerprint,
+    issuer_public_key,
+    key_id,
+    leaf_extensions,
+    serial_hex,
+)
 from creditx.standard.errors import InputError
 
 DEFAULT_CA_NAME = "creditx Shandong Root CA"
@@ -48,8 +56,9 @@ class CertificateAuthority:
 
     dir: Path
     cert: x509.Certificate
-    key: object
+    key: ec.EllipticCurvePrivateKey
     db: sqlite_utils.Database
+    crl_url: str = ""  # the CRL distribution point every leaf names (SEC-043)
 
     def path(self, name: str) -> Path:
         return self.dir / name
@@ -63,9 +72,20 @@ def init_ca(
     passphrase: bytes | None = None,
     days: int = CA_DAYS,
     key_type: str = "ecdsa-p256",
+    crl_url: str | None = None,
 ) -> CertificateAuthority:
-    """Create the root CA and an empty issuance database in ``directory`` (SEC-001)."""
+    """Create the root CA and an empty issuance database in ``directory`` (SEC-001).
+
+    ``crl_url`` is where the CA's CRL is published (SEC-043); by default the ``file:`` URI of
+    ``DIR/crl.pem``, for a gateway on the CA's host or a shared volume; an ``http(s)`` URL when
+    ``crl.pem`` is served by a web server."""
     directory = Path(directory)
+    crl_url = crl_url or (directory.resolve() / files.CRL).as_uri()
+    if not crl_url.startswith(("file:", "http://", "https://")):
+        raise InputError(
+            f"--crl-url {crl_url!r} is not a file:, http: or https: URL (SEC-043)",
+            hint="e.g. --crl-url http://pki.credit.sd.gov.cn/crl.pem",
+        )
     if (directory / files.CA_KEY).exists() or (directory / files.CA_CERT).exists():
         raise InputError(
             f"{directory} already holds a CA (ca.crt / ca.key)", hint="choose another --dir; a CA is never overwritten"
@@ -110,8 +130,9 @@ def init_ca(
     )
     files.write_key(directory / files.CA_KEY, key, passphrase)
     files.write_cert(directory / files.CA_CERT, cert)
+    files.write_atomic(directory / files.CRL_URL, crl_url.encode() + b"\n", files.PUBLIC_FILE_MODE)
     db = issuance_db.open_db(directory / files.ISSUANCE_DB)
-    ca = CertificateAuthority(directory, cert, key, db)
+    ca = CertificateAuthority(directory, cert, key, db, crl_url)
     from creditx.pki.crl import publish_crl  # crl builds on this module; an empty CRL from day one
 
     publish_crl(ca, at=at)
@@ -137,7 +158,14 @@ def load_ca(directory: Path, passphrase: bytes | None = None) -> CertificateAuth
             hint="check the file given to --passphrase-file",
         ) from None
     cert = files.read_cert(directory / files.CA_CERT)
-    return CertificateAuthority(directory, cert, key, issuance_db.open_db(directory / files.ISSUANCE_DB))
+    url = directory / files.CRL_URL
+    return CertificateAuthority(
+        directory,
+        cert,
+        key,
+        issuance_db.open_db(directory / files.ISSUANCE_DB),
+        url.read_text("utf-8").strip() if url.exists() else "",
+    )
 
 
 def issue(
@@ -177,8 +205,15 @@ def issue(
         .not_valid_before(at - SKEW)
         .not_valid_after(not_after)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.cert.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key(ca.cert)), critical=False)
     )
+    if ca.crl_url:  # SEC-043: where a verifier fetches the newest CRL
+        builder = builder.add_extension(
+            x509.CRLDistributionPoints(
+                [x509.DistributionPoint([x509.UniformResourceIdentifier(ca.crl_url)], None, None, None)]
+            ),
+            critical=False,
+        )
     for ext, critical in leaf_extensions(profile, region=region, dns_names=dns_names, ip_addresses=ip_addresses):
         builder = builder.add_extension(ext, critical=critical)
     cert = builder.sign(ca.key, hashes.SHA256())

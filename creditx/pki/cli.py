@@ -16,7 +16,7 @@ from creditx.pki.bundle import bundle_from_ca
 from creditx.pki.ca import DEFAULT_CA_NAME, KEY_TYPES, init_ca, load_ca
 from creditx.pki.crl import REASONS, load_crl, publish_crl, revoke
 from creditx.pki.identity import IdentityError, TrustStore, parse_certificate, verify
-from creditx.pki.issue import DEFAULT_DAYS, issue_gateway, issue_node, issue_operator
+from creditx.pki.issue import DEFAULT_DAYS, issue_department, issue_gateway, issue_node, issue_operator
 from creditx.pki.profiles import ROLES, fingerprint, key_id, read_facts, serial_hex
 from creditx.standard.errors import InputError
 
@@ -55,9 +55,16 @@ def _print_paths(args, what: str, creds) -> int:
 
 def cmd_init_ca(args) -> int:
     ca = init_ca(
-        Path(args.dir), at=_now(), name=args.name, passphrase=_passphrase(args), days=args.days, key_type=args.key_type
+        Path(args.dir),
+        at=_now(),
+        name=args.name,
+        passphrase=_passphrase(args),
+        days=args.days,
+        key_type=args.key_type,
+        crl_url=args.crl_url,
     )
     print(f"created CA {ca.cert.subject.rfc4514_string()} in {ca.dir}")
+    print(f"  CRL published at {ca.crl_url}  (named in every certificate's CRL distribution point)")
     print(f"  certificate {ca.path(files.CA_CERT)}  (fingerprint {fingerprint(ca.cert)})")
     print(f"  key         {ca.path(files.CA_KEY)}  (mode 0600)")
     return 0
@@ -87,9 +94,20 @@ def cmd_issue_operator(args) -> int:
     return _print_paths(args, f"operator {args.name}", creds)
 
 
+def cmd_issue_department(args) -> int:
+    creds = issue_department(_ca(args), region=args.region, name=args.name, at=_now(), out=args.out, days=args.days)
+    return _print_paths(args, f"department {args.name} ({args.region})", creds)
+
+
 def cmd_revoke(args) -> int:
-    row = revoke(_ca(args), args.serial, at=_now(), reason=args.reason)
+    ca = _ca(args)
+    row = revoke(ca, args.serial, at=_now(), reason=args.reason)
     print(f"revoked {row['serial']} ({row['role']} {row['holder']}); CRL updated: {Path(args.dir) / files.CRL}")
+    if ca.crl_url:
+        print(
+            f"  published at {ca.crl_url}: running gateways refuse the certificate at their next "
+            "CRL refresh (crl_reload_s, default 30 s)"
+        )
     return 0
 
 
@@ -195,6 +213,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default=DEFAULT_CA_NAME, help="CA common name")
     p.add_argument("--days", type=int, default=3650, help="validity in days (default 3650)")
     p.add_argument("--key-type", choices=sorted(KEY_TYPES), default="ecdsa-p256")
+    p.add_argument(
+        "--crl-url",
+        metavar="URL",
+        help="where crl.pem is published (file: or http(s): URL; default the file: URI of DIR/crl.pem); "
+        "every certificate names it and gateways fetch revocations from it (SEC-043)",
+    )
 
     p = add("issue-node", cmd_issue_node, "issue a node's auth and signing certificates")
     p.add_argument("--region", required=True, help="370000 or a city code, e.g. 370100")
@@ -216,6 +240,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add("issue-operator", cmd_issue_operator, "issue an operator's client certificate")
     p.add_argument("--name", required=True)
     p.add_argument("--out", type=Path, help="output directory (default DIR/operators/NAME)")
+    p.add_argument("--days", type=int, default=DEFAULT_DAYS)
+    add_json_flag(p)
+
+    p = add(
+        "issue-department", cmd_issue_department, "issue a department's client certificate for a node's department API"
+    )
+    p.add_argument("--region", required=True, help="the region of the node it reads from, e.g. 370100")
+    p.add_argument("--name", required=True, help="department name, e.g. tax")
+    p.add_argument("--out", type=Path, help="output directory (default DIR/departments/REGION-NAME)")
     p.add_argument("--days", type=int, default=DEFAULT_DAYS)
     add_json_flag(p)
 

@@ -12,6 +12,8 @@ Invariants:
 
 from __future__ import annotations
 
+import urllib.parse
+import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from creditx.pki import files, issuance_db
 from creditx.pki.ca import CertificateAuthority
-from creditx.pki.profiles import serial_hex
+from creditx.pki.profiles import issuer_public_key, serial_hex
 from creditx.standard.errors import InputError
 
 CRL_DAYS = 7  # nextUpdate = thisUpdate + 7 days; re-publish at least that often
@@ -63,7 +65,7 @@ def build_crl(
         .last_update(at)
         .next_update(at + timedelta(days=days))
         .add_extension(x509.CRLNumber(number), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key(ca_cert)), critical=False)
     )
     for row in revoked:
         entry = (
@@ -113,3 +115,32 @@ def load_crl(data: bytes | Path) -> x509.CertificateRevocationList:
     if raw.lstrip().startswith(b"-----"):
         return x509.load_pem_x509_crl(raw)
     return x509.load_der_x509_crl(raw)
+
+
+MAX_CRL_BYTES = 16 * 1024 * 1024
+
+
+def distribution_points(cert: x509.Certificate) -> list[str]:
+    """The CRL distribution point URIs a certificate names (SEC-043), in order."""
+    try:
+        cdp = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return []
+    return [n.value for dp in cdp for n in (dp.full_name or ()) if isinstance(n, x509.UniformResourceIdentifier)]
+
+
+def fetch_crl(url: str, *, timeout: float = 10.0, max_bytes: int = MAX_CRL_BYTES) -> x509.CertificateRevocationList:
+    """Read a CRL from a ``file:`` or ``http(s):`` URL (at most ``max_bytes``); ValueError/OSError
+    when it cannot be read or parsed. Whether it is the CA's and newer is the caller's check."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        with open(urllib.request.url2pathname(parts.path), "rb") as f:
+            raw = f.read(max_bytes + 1)
+    elif parts.scheme in ("http", "https"):
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (scheme checked)
+            raw = resp.read(max_bytes + 1)
+    else:
+        raise ValueError(f"CRL URL {url!r}: only file:, http: and https: are supported")
+    if len(raw) > max_bytes:
+        raise ValueError(f"CRL at {url} is larger than {max_bytes} bytes")
+    return load_crl(raw)

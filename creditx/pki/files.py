@@ -38,7 +38,7 @@ An operator's (``creditx certs issue-operator --out OUT``)::
     OUT/ca.crt, OUT/operator.crt, OUT/operator.key  TLS client certificate, role operator
 
 Both certificates of a node name its region in the SAN URI ``urn:creditx:region:<code>`` and
-its role in ``urn:creditx:role:<role>`` (see certs/profiles.py).
+its role in ``urn:creditx:role:<role>`` (see creditx/pki/profiles.py).
 """
 
 from __future__ import annotations
@@ -54,12 +54,14 @@ CA_CERT = "ca.crt"
 CA_KEY = "ca.key"
 ISSUANCE_DB = "issuance.db"
 CRL = "crl.pem"
+CRL_URL = "crl-url"  # where the CA publishes crl.pem; named in every leaf's CRL distribution point (SEC-043)
 ISSUED = "issued"
 
 AUTH_CERT, AUTH_KEY = "auth.crt", "auth.key"
 SIGNING_CERT, SIGNING_KEY = "signing.crt", "signing.key"
 TLS_CERT, TLS_KEY = "tls.crt", "tls.key"
 OPERATOR_CERT, OPERATOR_KEY = "operator.crt", "operator.key"
+DEPARTMENT_CERT, DEPARTMENT_KEY = "department.crt", "department.key"
 
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600

@@ -14,7 +14,6 @@ Checks, in order, each with its reason code (SEC-030):
 ``CERT_EXPIRED``       ``at`` is after notAfter
 ``CERT_REVOKED``       the serial is on the newest CRL (SEC-040/041)
 ``CERT_WRONG_ROLE``    the role is not one the caller accepts (SEC-010)
-``REGION_MISMATCH``    ``authorise_region``: a record's region is not the node's own (SEC-032)
 =====================  ===================================================================
 """
 
@@ -25,8 +24,8 @@ from datetime import datetime
 
 from cryptography import x509
 
-from creditx.pki.profiles import PROFILES, fingerprint, key_id, read_facts, role_problem, serial_hex
-from creditx.standard.divisions import PROVINCE, REGIONS
+from creditx.pki.profiles import fingerprint, issuer_public_key, key_id, read_facts, role_problem, serial_hex
+from creditx.standard.divisions import REGIONS
 from creditx.standard.errors import RemoteError
 
 MALFORMED = "CERT_MALFORMED"
@@ -35,7 +34,6 @@ NOT_YET_VALID = "CERT_NOT_YET_VALID"
 EXPIRED = "CERT_EXPIRED"
 REVOKED = "CERT_REVOKED"
 WRONG_ROLE = "CERT_WRONG_ROLE"
-REGION_MISMATCH = "REGION_MISMATCH"
 
 RULES = {
     MALFORMED: "SEC-010",
@@ -44,7 +42,6 @@ RULES = {
     EXPIRED: "SEC-033",
     REVOKED: "SEC-040",
     WRONG_ROLE: "SEC-010",
-    REGION_MISMATCH: "SEC-032",
 }
 _HINTS = {
     MALFORMED: "use a certificate issued by `creditx certs issue-node/issue-gateway/issue-operator`",
@@ -53,7 +50,6 @@ _HINTS = {
     EXPIRED: "ask the provincial operator for a new certificate",
     REVOKED: "ask the provincial operator for a new certificate",
     WRONG_ROLE: "auth.crt is for TLS, signing.crt for record signatures; do not swap them",
-    REGION_MISMATCH: "a node may only send records of its own region (370000: province)",
 }
 
 
@@ -91,9 +87,13 @@ class TrustStore:
     def with_crl(self, crl: x509.CertificateRevocationList) -> TrustStore:
         """This store with ``crl`` if it is signed by the CA and not older than the current one
         (SEC-041: verifiers keep the newest CRL). A CRL not from the CA is refused."""
-        if not crl.is_signature_valid(self.ca.public_key()) or crl.issuer != self.ca.subject:
+        try:
+            ca_key = issuer_public_key(self.ca)
+        except ValueError:
+            raise IdentityError(WRONG_CA, "the CA certificate's key cannot sign a CRL") from None
+        if not crl.is_signature_valid(ca_key) or crl.issuer != self.ca.subject:
             raise IdentityError(WRONG_CA, "the CRL is not signed by the provincial CA")
-        if self.crl is not None and _crl_number(crl) < _crl_number(self.crl):
+        if self.crl is not None and crl_number(crl) < crl_number(self.crl):
             return self
         return TrustStore(self.ca, crl)
 
@@ -103,7 +103,7 @@ class TrustStore:
         return self.crl.get_revoked_certificate_by_serial_number(serial_number)
 
 
-def _crl_number(crl: x509.CertificateRevocationList) -> int:
+def crl_number(crl: x509.CertificateRevocationList) -> int:
     try:
         return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     except x509.ExtensionNotFound:
@@ -185,13 +185,3 @@ def verify(
         fingerprint=fingerprint(cert),
         certificate=cert,
     )
-
-
-def authorise_region(identity: Identity, record_region: str) -> None:
-    """SEC-032: a node may only submit records of its own region; a province-level node
-    (370000) only province-level records. Raises IdentityError(REGION_MISMATCH)."""
-    if PROFILES[identity.role].has_region and identity.region == record_region:
-        return
-    who = f"{identity.name!r} (region {identity.region or 'none'}, role {identity.role})"
-    scope = "province-level records only" if identity.region == PROVINCE else "its own region only"
-    raise IdentityError(REGION_MISMATCH, f"record region {record_region!r} is not allowed for {who}: {scope}")

@@ -26,7 +26,7 @@ VALID, SUPERSEDED, REVOKED = "valid", "superseded", "revoked"
 
 
 def _m1_certificates(db: sqlite_utils.Database) -> None:
-    db["certificates"].create(
+    db.table("certificates").create(
         {
             "serial": str,
             "role": str,
@@ -46,9 +46,9 @@ def _m1_certificates(db: sqlite_utils.Database) -> None:
         pk="serial",
         not_null={"role", "holder", "not_before", "not_after", "status", "pem"},
     )
-    db["certificates"].create_index(["role", "holder", "region"])
-    db["certificates"].create_index(["key_id"])
-    db["counters"].create({"name": str, "value": int}, pk="name")
+    db.table("certificates").create_index(["role", "holder", "region"])
+    db.table("certificates").create_index(["key_id"])
+    db.table("counters").create({"name": str, "value": int}, pk="name")
 
 
 MIGRATIONS = [_m1_certificates]
@@ -78,7 +78,7 @@ def record_issued(db: sqlite_utils.Database, row: dict, *, supersede: bool) -> N
                 "holder = ? AND coalesce(region, '') = coalesce(?, '') AND status = ?",
                 [SUPERSEDED, row["serial"], row["role"], row["holder"], row.get("region"), VALID],
             )
-        db["certificates"].insert({**row, "status": VALID})
+        db.table("certificates").insert({**row, "status": VALID})
 
 
 def get(db: sqlite_utils.Database, serial: str) -> dict | None:
@@ -97,7 +97,9 @@ def mark_revoked(db: sqlite_utils.Database, serial: str, reason: str, at: dateti
         db["certificates"].update(
             serial, {"status": REVOKED, "revoked_at": at.isoformat(), "revocation_reason": reason}
         )
-    return get(db, serial)
+    revoked = get(db, serial)
+    assert revoked is not None  # updated just above, in this transaction's database
+    return revoked
 
 
 def revoked(db: sqlite_utils.Database) -> list[dict]:

@@ -1,5 +1,5 @@
 """Issue the credentials of each party: a node (auth + signing), the gateway (TLS server +
-signing), an operator (TLS client), into the on-disk layout of certs/files.py.
+signing), an operator (TLS client), into the on-disk layout of creditx/pki/files.py.
 
 Invariants:
 
@@ -21,7 +21,15 @@ from pathlib import Path
 
 from creditx.pki import files
 from creditx.pki.ca import CertificateAuthority, issue, new_key
-from creditx.pki.profiles import GATEWAY_SIGNING, GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR
+from creditx.pki.profiles import (
+    DEPARTMENT,
+    GATEWAY_SIGNING,
+    GATEWAY_TLS,
+    NODE_AUTH,
+    NODE_SIGNING,
+    NODE_TLS,
+    OPERATOR,
+)
 from creditx.standard.divisions import REGIONS
 from creditx.standard.errors import InputError
 
@@ -180,3 +188,64 @@ def issue_operator(
     out = _common(ca, Path(out) if out else ca.dir / "operators" / name)
     _pair(ca, OPERATOR, name, out, files.OPERATOR_CERT, files.OPERATOR_KEY, at=at, days=days)
     return OperatorCredentials(out, out / files.CA_CERT, out / files.OPERATOR_CERT, out / files.OPERATOR_KEY)
+
+
+@dataclass(frozen=True)
+class DepartmentCredentials:
+    dir: Path
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def issue_department(
+    ca: CertificateAuthority, *, region: str, name: str, at: datetime, out: Path | None = None, days: int = DEFAULT_DAYS
+) -> DepartmentCredentials:
+    """Issue a department's client certificate (role ``department``, the region of the city node it
+    calls) for that node's department API over TCP (SEC-010, SEC-034); its key also signs the
+    department's action reports (HALL-)."""
+    check_region(region)
+    check_name(name)
+    out = _common(ca, Path(out) if out else ca.dir / "departments" / f"{region}-{name}")
+    _pair(ca, DEPARTMENT, name, out, files.DEPARTMENT_CERT, files.DEPARTMENT_KEY, at=at, days=days, region=region)
+    return DepartmentCredentials(out, out / files.CA_CERT, out / files.DEPARTMENT_CERT, out / files.DEPARTMENT_KEY)
+
+
+HALL_TLS_CERT = "hall-tls.crt"
+HALL_TLS_KEY = "hall-tls.key"
+
+
+def issue_node_tls(
+    ca: CertificateAuthority,
+    *,
+    region: str,
+    name: str,
+    at: datetime,
+    hosts: tuple[str, ...] = ("localhost",),
+    ips: tuple[str, ...] = ("127.0.0.1",),
+    out: Path | None = None,
+    days: int = DEFAULT_DAYS,
+) -> tuple[Path, Path]:
+    """Issue a node's TLS server certificate for its hall API (role ``node-tls``, the node's region
+    and host names); returns (cert, key) written as hall-tls.crt/.key in ``out``."""
+    check_region(region)
+    check_name(name)
+    try:
+        addresses = tuple(ipaddress.ip_address(ip) for ip in ips)
+    except ValueError as exc:
+        raise InputError(f"--ip: {exc}", hint="give IPv4 or IPv6 addresses") from None
+    out = _common(ca, Path(out) if out else ca.dir / "nodes" / f"{region}-{name}")
+    _pair(
+        ca,
+        NODE_TLS,
+        name,
+        out,
+        HALL_TLS_CERT,
+        HALL_TLS_KEY,
+        at=at,
+        days=days,
+        region=region,
+        dns_names=tuple(hosts),
+        ip_addresses=addresses,
+    )
+    return out / HALL_TLS_CERT, out / HALL_TLS_KEY

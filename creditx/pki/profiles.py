@@ -3,7 +3,7 @@
 Pure code (no files, no clock): given a role and a holder, say which X.509 extensions the
 certificate MUST carry; given a parsed certificate, read back its role and region.
 
-Invariants (standards/spec/07-security.md):
+Invariants (creditx/standard/spec/07-security.md):
 
 * SEC-010  every leaf names exactly one role in a SAN URI ``urn:creditx:role:<role>`` and
   carries the Extended Key Usage of that role and no other TLS purpose, so the role cannot be
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 # Key ids are the standard's (SIG-004); re-exported so certs callers need one import.
@@ -32,6 +33,7 @@ CREDITX_ARC = "1.3.6.1.4.1.59923.1"
 EKU_RECORD_SIGNING = ObjectIdentifier(CREDITX_ARC + ".1")  # node record signatures (SEC-010)
 EKU_GATEWAY_SIGNING = ObjectIdentifier(CREDITX_ARC + ".2")  # receipts, checkpoints, bundles
 EKU_OPERATOR = ObjectIdentifier(CREDITX_ARC + ".3")  # operator API client
+EKU_DEPARTMENT = ObjectIdentifier(CREDITX_ARC + ".4")  # department/hall client of a node; signs its action reports
 
 ROLE_URI_PREFIX = "urn:creditx:role:"
 REGION_URI_PREFIX = "urn:creditx:region:"
@@ -41,6 +43,8 @@ NODE_SIGNING = "node-signing"
 GATEWAY_TLS = "gateway-tls"
 GATEWAY_SIGNING = "gateway-signing"
 OPERATOR = "operator"
+DEPARTMENT = "department"
+NODE_TLS = "node-tls"
 
 ORGANISATION = "creditx Shandong"
 
@@ -61,6 +65,11 @@ PROFILES: dict[str, Profile] = {
     GATEWAY_TLS: Profile(GATEWAY_TLS, (ExtendedKeyUsageOID.SERVER_AUTH,), "tls", False),
     GATEWAY_SIGNING: Profile(GATEWAY_SIGNING, (EKU_GATEWAY_SIGNING,), "signing", False),
     OPERATOR: Profile(OPERATOR, (ExtendedKeyUsageOID.CLIENT_AUTH, EKU_OPERATOR), "tls", False),
+    # A city department's hall system: TLS client of its node's hall API; the same key signs the
+    # department's action reports (the private EKU says so). Region: the city whose node it calls.
+    # A node's TLS server certificate for its hall API (SANs: the node's own host names only).
+    NODE_TLS: Profile(NODE_TLS, (ExtendedKeyUsageOID.SERVER_AUTH,), "tls", True),
+    DEPARTMENT: Profile(DEPARTMENT, (ExtendedKeyUsageOID.CLIENT_AUTH, EKU_DEPARTMENT), "tls", True),
 }
 ROLES = tuple(PROFILES)
 
@@ -87,7 +96,7 @@ def leaf_extensions(
     if profile.has_region and region is None:
         raise ValueError(f"role {profile.role} needs a region")
     names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(ROLE_URI_PREFIX + profile.role)]
-    if profile.has_region:
+    if region is not None and profile.has_region:
         names.append(x509.UniformResourceIdentifier(REGION_URI_PREFIX + region))
     names += [x509.DNSName(d) for d in dns_names]
     names += [x509.IPAddress(ip) for ip in ip_addresses]
@@ -167,3 +176,16 @@ def role_problem(facts: CertFacts) -> str | None:
     if not profile.has_region and facts.regions:
         return f"role {role} must not name a region"
     return None
+
+
+IssuerKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+
+
+def issuer_public_key(cert: x509.Certificate) -> IssuerKey:
+    """The public key of a CA certificate, if it is of a type a provincial CA signs with.
+
+    Raises ValueError for any other key type (an X25519 key, say, cannot have signed anything)."""
+    key = cert.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        return key
+    raise ValueError(f"a {type(key).__name__} cannot sign certificates or CRLs")

@@ -2,7 +2,7 @@
 
 ``make_pki(tmp_path, regions=("370100",))`` builds, in well under a second per region, a CA, the
 gateway's credentials (TLS for ``localhost``/``127.0.0.1`` + signing), an operator's, each
-node's (auth + signing), and a trust bundle, using the layout of certs/files.py::
+node's (auth + signing), and a trust bundle, using the layout of creditx/pki/files.py::
 
     pki = make_pki(tmp_path, regions=("370100", "370200"))
     server_credentials(pki.gateway.tls_cert, pki.gateway.tls_key, pki.gateway.ca)

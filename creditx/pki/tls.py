@@ -4,10 +4,11 @@
   server's certificate, key and CA files when they change on disk, on the next connection,
   without a restart (``grpc.dynamic_ssl_server_credentials``).
 * gRPC's TLS checks the chain and validity but not CRLs nor our roles, so every server also
-  installs ``IdentityInterceptor``: it verifies the peer certificate with
-  ``creditx.pki.identity.verify`` (newest CRL, role, time) and ends a bad call with
-  ``UNAUTHENTICATED`` and the reason code (SEC-034, SEC-040). Servicers read the verified peer
-  with ``current_identity()``.
+  installs ``IdentityInterceptor`` with its method → roles table: it verifies the peer
+  certificate with ``creditx.pki.identity.verify`` (newest CRL, role, time) and ends a bad call
+  with ``UNAUTHENTICATED`` (``PERMISSION_DENIED`` for a good certificate of the wrong role) and
+  the reason code (SEC-034, SEC-040). Servicers read the verified peer with
+  ``current_identity()`` and check nothing more about it.
 * ``FileTrustSource`` re-reads ``ca.crt`` / ``crl.pem`` when they change, keeping the newest
   CRL (SEC-041).
 
@@ -19,15 +20,17 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import grpc
 
 from creditx.pki.crl import load_crl
 from creditx.pki.files import read_cert
 from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
+from creditx.standard.call_status import details, trailing
 
 _current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("creditx_peer_identity", default=None)
 
@@ -37,7 +40,7 @@ def utc_now() -> datetime:
 
 
 def _stamp(paths) -> tuple:
-    out = []
+    out: list[tuple[int, int, int] | None] = []
     for p in paths:
         try:
             st = os.stat(p)
@@ -94,7 +97,12 @@ def server_credentials(cert: Path, key: Path, ca: Path, *, reload: bool = True) 
             root_certificates=Path(ca).read_bytes(),
             require_client_auth=True,
         )
-    return grpc.dynamic_ssl_server_credentials(fetcher.configuration(), fetcher, require_client_authentication=True)
+    # The fetcher returns None for "keep the current configuration", as gRPC documents; the stub omits it.
+    return grpc.dynamic_ssl_server_credentials(
+        fetcher.configuration(),
+        fetcher,  # type: ignore[arg-type]
+        require_client_authentication=True,
+    )
 
 
 class FileTrustSource:
@@ -123,16 +131,21 @@ class FileTrustSource:
 
 def peer_certificate(context: grpc.ServicerContext) -> bytes | None:
     """The PEM certificate the TLS peer presented, from gRPC's auth context."""
-    pems = (context.auth_context() or {}).get("x509_pem_cert") or []
+    # gRPC maps each property to a list of values; the stub types them as one bytes.
+    auth = cast(Mapping[str, Sequence[bytes]], context.auth_context() or {})
+    pems = auth.get("x509_pem_cert") or []
     return pems[0] if pems else None
 
 
-def peer_identity(context: grpc.ServicerContext, trust: TrustStore, *, roles, at: datetime) -> Identity:
-    """Verify the TLS peer of this call; IdentityError if there is none or it is not good."""
+def peer_identity(
+    context: grpc.ServicerContext, trust: TrustStore, *, roles, at: datetime, verifier: Callable[..., Identity] = verify
+) -> Identity:
+    """Verify the TLS peer of this call; IdentityError if there is none or it is not good.
+    ``verifier`` is :func:`creditx.pki.identity.verify` or a cache in front of it."""
     pem = peer_certificate(context)
     if pem is None:
         raise IdentityError("CERT_MALFORMED", "the peer presented no client certificate")
-    return verify(pem, trust, at=at, roles=roles)
+    return verifier(pem, trust, at=at, roles=roles)
 
 
 def current_identity() -> Identity | None:
@@ -140,43 +153,86 @@ def current_identity() -> Identity | None:
     return _current.get()
 
 
-class IdentityInterceptor(grpc.ServerInterceptor):
-    """Refuse calls whose peer certificate is not acceptable, with UNAUTHENTICATED + reason.
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+EXEMPT: tuple[str, ...] = ()  # roles value of a method prefix served without a role/CRL check
 
-    ``roles`` are accepted on every method, unless ``method_roles`` maps a method-name prefix
-    (e.g. ``"/creditx.v1.Operator/"``) to the roles accepted there (longest prefix wins).
+
+def reverify(identity: Identity, trust: TrustStore, at: datetime) -> Identity:
+    """Check an identity verified at the start of a long stream again, now (newest CRL, expiry):
+    a revocation ends an open stream at its next batch (SEC-042). IdentityError if not good."""
+    return verify(identity.certificate, trust, at=at, roles=identity.role)
+
+
+def refusal_status(reason: str) -> grpc.StatusCode:
+    """SEC-034: a certificate that is not good is UNAUTHENTICATED; a good certificate of a role
+    not accepted for the method is PERMISSION_DENIED."""
+    return (
+        grpc.StatusCode.PERMISSION_DENIED
+        if reason in ("CERT_WRONG_ROLE", METHOD_NOT_ALLOWED)
+        else grpc.StatusCode.UNAUTHENTICATED
+    )
+
+
+def refuse(context: grpc.ServicerContext, reason: str, rule: str, message: str) -> None:
+    """End the call with the SEC-034 status, in the one call-level error format (SYNC-016): the
+    reason code (and rule) in the trailing metadata, ``REASON [RULE]: message`` as the details."""
+    context.set_trailing_metadata(trailing(reason, rule))
+    context.abort(refusal_status(reason), details(reason, message, rule=rule))
+
+
+class IdentityInterceptor(grpc.ServerInterceptor):
+    """The one gate of a server (SEC-034): every call's peer certificate is verified per SEC-030
+    against ``method_roles`` — full method-name prefixes (``"/creditx.v1.Operator/"``) mapped to
+    the roles accepted there; the longest prefix wins. A prefix mapped to ``EXEMPT`` (health,
+    reflection) is served on the TLS check alone; a method no prefix names is refused
+    (``METHOD_NOT_ALLOWED``): a new service is closed until the table names its roles.
     """
 
     def __init__(
         self,
         trust: Callable[[], TrustStore],
-        roles,
+        method_roles: Mapping[str, tuple[str, ...]],
         *,
-        method_roles: dict[str, tuple[str, ...]] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        verifier: Callable[..., Identity] = verify,
     ) -> None:
-        self.trust, self.roles, self.clock = trust, tuple(roles), clock
-        self.method_roles = dict(method_roles or {})
+        self.trust, self.clock, self.verifier = trust, clock, verifier
+        self.method_roles = dict(method_roles)
 
-    def roles_for(self, method: str) -> tuple[str, ...]:
+    def roles_for(self, method: str) -> tuple[str, ...] | None:
+        """The roles accepted for ``method``; EXEMPT; None when no entry names it."""
         prefixes = [p for p in self.method_roles if method.startswith(p)]
-        return tuple(self.method_roles[max(prefixes, key=len)]) if prefixes else self.roles
+        return tuple(self.method_roles[max(prefixes, key=len)]) if prefixes else None
 
-    def intercept_service(self, continuation, handler_call_details):
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        roles = self.roles_for(handler_call_details.method)
+        method = handler_call_details.method
+        roles = self.roles_for(method)
+        if roles == EXEMPT:
+            return handler
 
-        def check(context) -> contextvars.Token:
+        def check(context: grpc.ServicerContext) -> contextvars.Token:
+            if roles is None:
+                refuse(
+                    context,
+                    METHOD_NOT_ALLOWED,
+                    "SEC-034",
+                    f"{method} is not in this server's method → roles table; no role may call it",
+                )
             try:
-                identity = peer_identity(context, self.trust(), roles=roles, at=self.clock())
+                identity = peer_identity(context, self.trust(), roles=roles, at=self.clock(), verifier=self.verifier)
             except IdentityError as exc:
-                context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
+                refuse(context, exc.reason, exc.rule, exc.message)
             return _current.set(identity)
 
-        def unary(behaviour):
-            def wrapped(request_or_iterator, context):
+        def unary(behaviour):  # type: ignore[no-untyped-def]
+            def wrapped(request_or_iterator, context):  # type: ignore[no-untyped-def]
                 token = check(context)
                 try:
                     return behaviour(request_or_iterator, context)
@@ -185,8 +241,8 @@ class IdentityInterceptor(grpc.ServerInterceptor):
 
             return wrapped
 
-        def streaming(behaviour):
-            def wrapped(request_or_iterator, context):
+        def streaming(behaviour):  # type: ignore[no-untyped-def]
+            def wrapped(request_or_iterator, context):  # type: ignore[no-untyped-def]
                 token = check(context)
                 try:
                     yield from behaviour(request_or_iterator, context)

@@ -1,6 +1,6 @@
 """The record catalogue of the exchange standard (REC-001…), loaded from versioned data.
 
-The catalogue itself is data, ``standards/catalogue/v1.json`` (``catalogue_version`` "1.0"):
+The catalogue itself is data, ``creditx/standard/catalogue/v1.json`` (``catalogue_version`` "1.0"):
 the record types XZXK 行政许可, XZCF 行政处罚 and LIST 红/黑名单 with their ordered fields,
 the enumerations, the 12 list types with their terms and measures, and the meta columns an
 import file may carry. This module only loads it into frozen objects and answers questions
@@ -109,9 +109,26 @@ class ListType:
     earliest_repair_months: int | None
     measures: str
     removal: str = ""
+    # When non-empty, term_months applies only to entries whose 列入原因 (MD_LRYY) names one of
+    # these grounds; other entries of the list have no term (SXBZXR: 法释〔2017〕7号 第二条).
+    term_reasons: tuple[str, ...] = ()
+    extension_months: int = 0  # how far a decision may extend the term (SXBZXR: 1–3 years)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "term_reasons", tuple(self.term_reasons))
+
+    def term_for(self, listing_reason: str) -> int | None:
+        """The term in months of an entry listed for ``listing_reason`` (None: no term)."""
+        if self.term_months is None:
+            return None
+        if self.term_reasons and not any(g in (listing_reason or "") for g in self.term_reasons):
+            return None
+        return self.term_months
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d["term_reasons"] = list(self.term_reasons)
+        return d
 
 
 @dataclass(frozen=True)
@@ -183,6 +200,7 @@ class Catalogue:
     meta_columns: tuple[MetaColumn, ...]
     operations: Enumeration
     removal_reasons: tuple[str, ...]
+    legacy_2015: dict[str, Any] = field(default_factory=dict)  # the 2015 template's mapping (REC-064, legacy2015.py)
 
     def record_type(self, code: str) -> RecordType:
         rt = self.record_types.get((code or "").strip().upper())
@@ -273,7 +291,14 @@ def parse_catalogue(raw: dict[str, Any]) -> Catalogue:
             code, rt["name_zh"], fields, tuple(rt["natural_key"]), rt["subject_prefix"], _alias_map(code, fields, meta)
         )
     return Catalogue(
-        raw["catalogue_version"], types, enums, list_types, meta, enums["operation"], tuple(raw["removal_reasons"])
+        raw["catalogue_version"],
+        types,
+        enums,
+        list_types,
+        meta,
+        enums["operation"],
+        tuple(raw["removal_reasons"]),
+        raw.get("legacy_2015", {}),
     )
 
 

@@ -33,10 +33,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from creditx.standard.catalogue import META_PREFIX, MULTI_SPLIT, Catalogue, RecordType, load_catalogue
 from creditx.standard.errors import InputError
+
+if TYPE_CHECKING:
+    from creditx.standard.legacy2015 import LegacyPlan
 
 FORMATS = {
     ".csv": "csv",
@@ -216,22 +219,73 @@ class TableRows(Iterator[SourceRow]):
                 hint="open and save it again as .xlsx, or export it as CSV",
             ) from exc
         self._close = wb.close
-        ws = wb.worksheets[0]
-        return self._tabular(enumerate(ws.iter_rows(values_only=True), start=1))
+        return self._sheets(wb)
 
-    def _tabular(self, numbered: Iterator[tuple[int, Sequence[object]]]) -> Iterator[SourceRow]:
+    def _sheets(self, wb: Any) -> Iterator[SourceRow]:
+        """Every sheet is read or refused by name (REC-060): a sheet with rows but no recognisable
+        header is listed in ``refused_sheets`` with the reason; empty sheets are skipped. The
+        first readable sheet is found now (record type, columns); the others as rows are read."""
+        self.refused_sheets: list[tuple[str, str]] = []
+        sheets = iter(wb.worksheets)
+        for ws in sheets:
+            try:
+                first = self._tabular(
+                    enumerate(ws.iter_rows(values_only=True), start=1), sheet=ws.title, close_after=False
+                )
+            except InputError as exc:
+                if not _empty_sheet(exc):
+                    self.refused_sheets.append((ws.title, exc.message))
+                continue
+            return self._more_sheets(first, sheets)
+        self.close()
+        refused = "; ".join(f"sheet {name!r}: {why}" for name, why in self.refused_sheets)
+        raise InputError(
+            f"{self.path.name}: no sheet holds a template header (REC-060, REC-061): "
+            + (refused or "every sheet is empty"),
+            hint="the first row of a sheet must hold the template's column names",
+        )
+
+    def _more_sheets(self, first: Iterator[SourceRow], sheets: Iterator[Any]) -> Iterator[SourceRow]:
+        try:
+            yield from first
+            for ws in sheets:
+                try:
+                    rows = self._tabular(
+                        enumerate(ws.iter_rows(values_only=True), start=1), sheet=ws.title, close_after=False
+                    )
+                except InputError as exc:
+                    if not _empty_sheet(exc):
+                        self.refused_sheets.append((ws.title, exc.message))
+                    continue
+                yield from rows
+        finally:
+            self.close()
+
+    def _tabular(
+        self, numbered: Iterator[tuple[int, Sequence[object]]], *, sheet: str = "", close_after: bool = True
+    ) -> Iterator[SourceRow]:
         """Find the header among the first rows, then map every following row."""
         try:
             number, headers, rt = self._find_header(numbered)
         except InputError:
-            self.close()
+            if not sheet:
+                self.close()
             raise
-        self.record_type = rt.code
-        self.header_row = number
-        self.columns = headers
+        if not hasattr(self, "record_type"):
+            self.record_type = rt.code
+            self.header_row = number
+            self.columns = headers
+        self.templates = getattr(self, "templates", {})
+        self.templates[sheet] = (rt.code, headers)
+        from creditx.standard.legacy2015 import plan
+
+        legacy = plan(rt.code, headers, self.catalogue)
         mapper = _Mapper(rt, headers, self.catalogue)
-        self.unknown_columns = mapper.unknown_columns
-        return self._map_rows(numbered, rt, mapper)
+        consumed = legacy.consumed_headers if legacy else frozenset()
+        unknown = [h for h in mapper.unknown_columns if h not in consumed]
+        self.unknown_columns = list(dict.fromkeys(getattr(self, "unknown_columns", []) + unknown))
+        rows = self._map_rows(numbered, rt, mapper) if close_after else self._map_sheet(numbered, rt, mapper)
+        return _converted(rows, legacy, sheet)
 
     def _find_header(self, numbered: Iterator[tuple[int, Sequence[object]]]) -> tuple[int, list[str], RecordType]:
         error = InputError(
@@ -264,6 +318,12 @@ class TableRows(Iterator[SourceRow]):
             ) from exc
         finally:
             self.close()
+
+    def _map_sheet(self, numbered: Iterator[tuple[int, Any]], rt: RecordType, mapper: _Mapper) -> Iterator[SourceRow]:
+        for number, cells in numbered:
+            if any(_text(c) for c in cells):
+                fields, meta = mapper.map(list(cells))
+                yield SourceRow(number, rt.code, fields, meta)
 
     def _resolve_type(self, headers: list[str]) -> RecordType:
         if self._requested in ("auto", "", None):
@@ -349,6 +409,28 @@ class TableRows(Iterator[SourceRow]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _empty_sheet(exc: InputError) -> bool:
+    return "is empty or has no header row" in exc.message
+
+
+def _converted(rows: Iterator[SourceRow], legacy: LegacyPlan | None, sheet: str) -> Iterator[SourceRow]:
+    """Rows through the 2015-template plan (REC-064), each tagged with its sheet name."""
+    for r in rows:
+        fields, meta = (r.fields, r.meta) if legacy is None else legacy.convert(r.fields, r.meta)
+        if sheet:
+            meta = dict(meta, sheet=sheet)
+        yield SourceRow(r.row, r.record_type, fields, meta) if (fields is not r.fields or meta is not r.meta) else r
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: str) -> str:
+    """A cell value a spreadsheet will show as text, never run as a formula (CSV/formula injection):
+    values starting with = + - @ tab or CR get a leading apostrophe."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def sniff_encoding(path: Path, sample_size: int = 1 << 16) -> str:

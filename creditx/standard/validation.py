@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -75,7 +76,7 @@ def errors_only(violations: list[Violation]) -> list[Violation]:
 class _Checker:
     """Collects violations for one record; one method per rule family."""
 
-    def __init__(self, cat: Catalogue, rt: RecordType, fields: dict[str, str], today: _dt.date):
+    def __init__(self, cat: Catalogue, rt: RecordType, fields: Mapping[str, str], today: _dt.date):
         self.cat, self.rt, self.today = cat, rt, today
         self.f = {k: ("" if v is None else str(v)).strip() for k, v in fields.items()}
         self.out: list[Violation] = []
@@ -362,7 +363,7 @@ class _Checker:
 
 
 def validate_fields(
-    record_type: str, fields: dict[str, str], *, today: _dt.date, catalogue: Catalogue | None = None
+    record_type: str, fields: Mapping[str, str], *, today: _dt.date, catalogue: Catalogue | None = None
 ) -> list[Violation]:
     """Every violation of the catalogue's rules by one record's fields (errors and warnings).
 
@@ -378,7 +379,7 @@ def validate_fields(
 
 
 def validate_fields_reference(
-    record_type: str, fields: dict[str, str], *, today: _dt.date, catalogue: Catalogue | None = None
+    record_type: str, fields: Mapping[str, str], *, today: _dt.date, catalogue: Catalogue | None = None
 ) -> list[Violation]:
     """The rules applied one by one, as the spec states them (the meaning of :func:`validate_fields`)."""
     cat = catalogue or load_catalogue()
@@ -461,7 +462,7 @@ class _Plan:
         self.penalty = rt.code == "XZCF"
         self.list_entry = rt.code == "LIST"
 
-    def clean(self, fields: dict[str, str], today: _dt.date) -> bool:
+    def clean(self, fields: Mapping[str, str], today: _dt.date) -> bool:
         f = {k: ("" if v is None else str(v)).strip() for k, v in fields.items()}
         if not self.known.issuperset(f):
             return False  # REC-026
@@ -501,14 +502,14 @@ class _Plan:
             and (not self.list_entry or _removal_clean(f))
         )
 
-    def _dates_clean(self, f: dict[str, str], today: _dt.date) -> bool:  # REC-027, REC-028, REC-051
+    def _dates_clean(self, f: Mapping[str, str], today: _dt.date) -> bool:  # REC-027, REC-028, REC-051
         # every present date passed REC-023 above, so none is None here
         dates = {c: d for c in self.date_codes if (v := f.get(c)) and (d := _date_of(v)) is not None}
         if any(dates[c] > today for c in self.decision_dates if c in dates):
             return False
         return not any(a in dates and b in dates and dates[a] > dates[b] for a, b in self.date_order)
 
-    def _subject_clean(self, f: dict[str, str], today: _dt.date) -> bool:  # REC-030…REC-032
+    def _subject_clean(self, f: Mapping[str, str], today: _dt.date) -> bool:  # REC-030…REC-032
         category, uscc = f.get(self.category, ""), f.get(self.subject_uscc, "")
         if category == "法人及非法人组织":
             if ids.USCC_PLACEHOLDER in (uscc, f.get(self.frdb)) or not uscc or not f.get(self.frdb):
@@ -530,13 +531,13 @@ class _Plan:
                 return False
         return True
 
-    def _notes_clean(self, f: dict[str, str]) -> bool:  # REC-045
+    def _notes_clean(self, f: Mapping[str, str]) -> bool:  # REC-045
         if f.get("BZ"):
             return True
         return not any(f.get(code) and not needs.isdisjoint(MULTI_SPLIT.split(f[code])) for code, needs in self.notes)
 
 
-def _penalty_clean(f: dict[str, str]) -> bool:  # REC-040, REC-042, REC-043
+def _penalty_clean(f: Mapping[str, str]) -> bool:  # REC-040, REC-042, REC-043
     kinds = set(MULTI_SPLIT.split(f.get("CF_CFLB", "")))
     return not (
         ("罚款" in kinds and not f.get("CF_NR_FK"))
@@ -545,7 +546,7 @@ def _penalty_clean(f: dict[str, str]) -> bool:  # REC-040, REC-042, REC-043
     )
 
 
-def _removal_clean(f: dict[str, str]) -> bool:  # REC-052
+def _removal_clean(f: Mapping[str, str]) -> bool:  # REC-052
     present = sum(1 for c in REMOVAL_FIELDS if f.get(c))
     return present in (0, len(REMOVAL_FIELDS))
 

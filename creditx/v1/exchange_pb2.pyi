@@ -34,7 +34,7 @@ class HandshakeRequest(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., protocol_version: _Optional[int] = ..., software: _Optional[str] = ..., signing_certificates: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class HandshakeResponse(_message.Message):
-    __slots__ = ("committed_seq", "max_batch_records", "max_message_bytes", "max_in_flight_batches", "gateway_id", "region", "gateway_signing_certificate")
+    __slots__ = ("committed_seq", "max_batch_records", "max_message_bytes", "max_in_flight_batches", "gateway_id", "region", "gateway_signing_certificate", "member_registry")
     COMMITTED_SEQ_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_RECORDS_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +42,7 @@ class HandshakeResponse(_message.Message):
     GATEWAY_ID_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_SIGNING_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_REGISTRY_FIELD_NUMBER: _ClassVar[int]
     committed_seq: int
     max_batch_records: int
     max_message_bytes: int
@@ -49,7 +50,8 @@ class HandshakeResponse(_message.Message):
     gateway_id: str
     region: str
     gateway_signing_certificate: bytes
-    def __init__(self, committed_seq: _Optional[int] = ..., max_batch_records: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_in_flight_batches: _Optional[int] = ..., gateway_id: _Optional[str] = ..., region: _Optional[str] = ..., gateway_signing_certificate: _Optional[bytes] = ...) -> None: ...
+    member_registry: bytes
+    def __init__(self, committed_seq: _Optional[int] = ..., max_batch_records: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_in_flight_batches: _Optional[int] = ..., gateway_id: _Optional[str] = ..., region: _Optional[str] = ..., gateway_signing_certificate: _Optional[bytes] = ..., member_registry: _Optional[bytes] = ...) -> None: ...
 
 class SignedRecord(_message.Message):
     __slots__ = ("source_seq", "envelope")

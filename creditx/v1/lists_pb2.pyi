@@ -212,26 +212,110 @@ class PersonId(_message.Message):
     def __init__(self, id_type: _Optional[str] = ..., id_number: _Optional[str] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ("subject", "list_types")
+    __slots__ = ("subject", "list_types", "matter", "department")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     LIST_TYPES_FIELD_NUMBER: _ClassVar[int]
+    MATTER_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
     subject: Subject
     list_types: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ..., list_types: _Optional[_Iterable[str]] = ...) -> None: ...
+    matter: str
+    department: str
+    def __init__(self, subject: _Optional[_Union[Subject, _Mapping]] = ..., list_types: _Optional[_Iterable[str]] = ..., matter: _Optional[str] = ..., department: _Optional[str] = ...) -> None: ...
+
+class ApplicableMeasure(_message.Message):
+    __slots__ = ("measure_id", "kind", "mandatory", "text", "basis", "list_types")
+    MEASURE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MANDATORY_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    LIST_TYPES_FIELD_NUMBER: _ClassVar[int]
+    measure_id: str
+    kind: str
+    mandatory: bool
+    text: str
+    basis: str
+    list_types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, measure_id: _Optional[str] = ..., kind: _Optional[str] = ..., mandatory: _Optional[bool] = ..., text: _Optional[str] = ..., basis: _Optional[str] = ..., list_types: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class OwnRecord(_message.Message):
+    __slots__ = ("type", "source_id", "version", "document_number", "title", "decided_on", "authority", "content", "objection", "outcome")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_ON_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    OBJECTION_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    source_id: str
+    version: int
+    document_number: str
+    title: str
+    decided_on: str
+    authority: str
+    content: str
+    objection: str
+    outcome: str
+    def __init__(self, type: _Optional[str] = ..., source_id: _Optional[str] = ..., version: _Optional[int] = ..., document_number: _Optional[str] = ..., title: _Optional[str] = ..., decided_on: _Optional[str] = ..., authority: _Optional[str] = ..., content: _Optional[str] = ..., objection: _Optional[str] = ..., outcome: _Optional[str] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
-    __slots__ = ("memberships", "history", "applied_list_seq", "last_update_unix_ms", "stale")
+    __slots__ = ("memberships", "history", "applied_list_seq", "last_update_unix_ms", "stale", "measures", "incentives", "records", "measures_version", "check_id", "subject_shown")
     MEMBERSHIPS_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     APPLIED_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     LAST_UPDATE_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     STALE_FIELD_NUMBER: _ClassVar[int]
+    MEASURES_FIELD_NUMBER: _ClassVar[int]
+    INCENTIVES_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    MEASURES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CHECK_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_SHOWN_FIELD_NUMBER: _ClassVar[int]
     memberships: _containers.RepeatedCompositeFieldContainer[ListEntry]
     history: _containers.RepeatedCompositeFieldContainer[ListEntry]
     applied_list_seq: int
     last_update_unix_ms: int
     stale: bool
-    def __init__(self, memberships: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., applied_list_seq: _Optional[int] = ..., last_update_unix_ms: _Optional[int] = ..., stale: _Optional[bool] = ...) -> None: ...
+    measures: _containers.RepeatedCompositeFieldContainer[ApplicableMeasure]
+    incentives: _containers.RepeatedCompositeFieldContainer[ApplicableMeasure]
+    records: _containers.RepeatedCompositeFieldContainer[OwnRecord]
+    measures_version: str
+    check_id: str
+    subject_shown: str
+    def __init__(self, memberships: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., history: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., applied_list_seq: _Optional[int] = ..., last_update_unix_ms: _Optional[int] = ..., stale: _Optional[bool] = ..., measures: _Optional[_Iterable[_Union[ApplicableMeasure, _Mapping]]] = ..., incentives: _Optional[_Iterable[_Union[ApplicableMeasure, _Mapping]]] = ..., records: _Optional[_Iterable[_Union[OwnRecord, _Mapping]]] = ..., measures_version: _Optional[str] = ..., check_id: _Optional[str] = ..., subject_shown: _Optional[str] = ...) -> None: ...
+
+class CheckManyRequest(_message.Message):
+    __slots__ = ("checks",)
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    checks: _containers.RepeatedCompositeFieldContainer[CheckRequest]
+    def __init__(self, checks: _Optional[_Iterable[_Union[CheckRequest, _Mapping]]] = ...) -> None: ...
+
+class CheckManyResponse(_message.Message):
+    __slots__ = ("answers",)
+    ANSWERS_FIELD_NUMBER: _ClassVar[int]
+    answers: _containers.RepeatedCompositeFieldContainer[CheckResponse]
+    def __init__(self, answers: _Optional[_Iterable[_Union[CheckResponse, _Mapping]]] = ...) -> None: ...
+
+class ActionReport(_message.Message):
+    __slots__ = ("report", "certificate")
+    REPORT_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    report: _envelope_pb2.Envelope
+    certificate: bytes
+    def __init__(self, report: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., certificate: _Optional[bytes] = ...) -> None: ...
+
+class ActionReceipt(_message.Message):
+    __slots__ = ("report_id", "duplicate")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    duplicate: bool
+    def __init__(self, report_id: _Optional[str] = ..., duplicate: _Optional[bool] = ...) -> None: ...
 
 class FeedRequest(_message.Message):
     __slots__ = ("department", "from_cursor", "list_types")

@@ -255,6 +255,16 @@ class DepartmentsStub:
                 request_serializer=creditx_dot_v1_dot_lists__pb2.FeedRequest.SerializeToString,
                 response_deserializer=creditx_dot_v1_dot_lists__pb2.FeedBatch.FromString,
                 _registered_method=True)
+        self.CheckMany = channel.unary_unary(
+                '/creditx.v1.Departments/CheckMany',
+                request_serializer=creditx_dot_v1_dot_lists__pb2.CheckManyRequest.SerializeToString,
+                response_deserializer=creditx_dot_v1_dot_lists__pb2.CheckManyResponse.FromString,
+                _registered_method=True)
+        self.ReportAction = channel.unary_unary(
+                '/creditx.v1.Departments/ReportAction',
+                request_serializer=creditx_dot_v1_dot_lists__pb2.ActionReport.SerializeToString,
+                response_deserializer=creditx_dot_v1_dot_lists__pb2.ActionReceipt.FromString,
+                _registered_method=True)
 
 
 class DepartmentsServicer:
@@ -277,6 +287,21 @@ class DepartmentsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckMany(self, request, context):
+        """HALL-020: many checks in one call (at most the node's limits.hall_max_batch), answered in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportAction(self, request, context):
+        """HALL-030: what the department did with the answer of a check, signed by its certificate;
+        kept exactly once (by report_id) and forwarded to the gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DepartmentsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -289,6 +314,16 @@ def add_DepartmentsServicer_to_server(servicer, server):
                     servicer.Feed,
                     request_deserializer=creditx_dot_v1_dot_lists__pb2.FeedRequest.FromString,
                     response_serializer=creditx_dot_v1_dot_lists__pb2.FeedBatch.SerializeToString,
+            ),
+            'CheckMany': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckMany,
+                    request_deserializer=creditx_dot_v1_dot_lists__pb2.CheckManyRequest.FromString,
+                    response_serializer=creditx_dot_v1_dot_lists__pb2.CheckManyResponse.SerializeToString,
+            ),
+            'ReportAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportAction,
+                    request_deserializer=creditx_dot_v1_dot_lists__pb2.ActionReport.FromString,
+                    response_serializer=creditx_dot_v1_dot_lists__pb2.ActionReceipt.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -347,6 +382,60 @@ class Departments:
             '/creditx.v1.Departments/Feed',
             creditx_dot_v1_dot_lists__pb2.FeedRequest.SerializeToString,
             creditx_dot_v1_dot_lists__pb2.FeedBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckMany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/creditx.v1.Departments/CheckMany',
+            creditx_dot_v1_dot_lists__pb2.CheckManyRequest.SerializeToString,
+            creditx_dot_v1_dot_lists__pb2.CheckManyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/creditx.v1.Departments/ReportAction',
+            creditx_dot_v1_dot_lists__pb2.ActionReport.SerializeToString,
+            creditx_dot_v1_dot_lists__pb2.ActionReceipt.FromString,
             options,
             channel_credentials,
             insecure,

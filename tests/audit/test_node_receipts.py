@@ -59,7 +59,8 @@ def test_consistent_growth_is_stored_and_a_fork_raises_and_keeps_both_notes(tmp_
     with pytest.raises(LogAlarm) as e:
         book.observe(note(same_size_other_root), VKEY, proofs_of(same_size_other_root), "t5")
     assert e.value.reason == "FORK"
-    assert book.latest()[0].size == 11  # nothing inconsistent was stored
+    latest = book.latest()
+    assert latest is not None and latest[0].size == 11  # nothing inconsistent was stored
     book.close()
 
 

@@ -4,6 +4,7 @@ in a fresh process with no gateway directory (AUD-050)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sqlite3
@@ -22,7 +23,17 @@ from tests.gateway.push_client import PushClient, payloads
 @pytest.fixture(scope="module")
 def populated(tmp_path_factory, pki):
     d = tmp_path_factory.mktemp("gwpop") / "gw"
-    init_gateway_dir(d, pki.gateway.dir, cfg=GatewayConfig(listen="127.0.0.1:0", verify_workers=0))
+    init_gateway_dir(
+        d,
+        pki.gateway.dir,
+        cfg=GatewayConfig(
+            listen="127.0.0.1:0",
+            metrics_listen="127.0.0.1:0",
+            health_listen="127.0.0.1:0",
+            console_listen="127.0.0.1:0",
+            verify_workers=0,
+        ),
+    )
     g = Gateway(d)
     g.start()
     try:
@@ -216,3 +227,63 @@ def test_proof_command_prints_a_verifiable_path(populated, capsys):
         cp.root_hash,
     )
     assert p["index"] == 33
+
+
+def test_bundle_without_ca_warns_that_nothing_is_pinned(populated, tmp_path, capsys):
+    out = tmp_path / "evidence.json"
+    assert gateway_main(["gateway", "audit", "export", "--dir", str(populated), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert gateway_main(["standard", "verify-bundle", str(out)]) == 0
+    cap = capsys.readouterr()
+    assert "nothing is pinned" in cap.err and "(CA not pinned)" in cap.out
+    assert (
+        gateway_main(["standard", "verify-bundle", str(out), "--ca", str(populated / "tls" / "ca.crt"), "--json"]) == 0
+    )
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["ca_pinned"] is True and "pinned" not in cap.err
+
+
+def test_verify_reports_progress_over_both_passes(populated):
+    from creditx.gateway.audit.cli import _verifier
+    from creditx.gateway.audit.evidence import verify_database
+
+    seen: dict[str, list[int]] = {}
+
+    def progress(label, total):
+        seen[label] = [total, 0]
+        return lambda n: seen[label].__setitem__(1, seen[label][1] + n)
+
+    from creditx.gateway.audit.cli import _open
+
+    args = argparse.Namespace(dir=populated)
+    cfg, conn, origin = _open(args)
+    with conn:
+        verdict = verify_database(conn, _verifier(cfg, args, origin), origin, progress=progress)
+    assert verdict["ok"]
+    assert seen["audit leaves"] == [verdict["leaves"]] * 2 and verdict["leaves"] == 45
+    assert seen["records"] == [verdict["records_checked"]] * 2
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["inline", "worker-pool"])
+def test_rewritten_payload_with_matching_sha_is_caught_by_its_fingerprint(copy, capsys, monkeypatch, parallel):
+    import hashlib
+
+    from creditx.gateway.audit import evidence
+
+    if parallel:  # the path verify takes on a big log: fingerprints recomputed on every core
+        monkeypatch.setattr(evidence, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(evidence, "CHUNK", 7)
+        monkeypatch.setattr("os.cpu_count", lambda: 2)
+    conn = sqlite3.connect(copy / "gateway.db")
+    (payload,) = conn.execute("SELECT payload FROM records WHERE log_index = 22").fetchone()
+    conn.close()
+    obj = json.loads(payload)
+    key = sorted(obj["fields"])[0]
+    obj["fields"][key] = obj["fields"][key] + "改"
+    forged = json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    _sql(
+        copy,
+        ("UPDATE records SET payload=?, payload_sha=? WHERE log_index = 22", (forged, hashlib.sha256(forged).digest())),
+    )
+    rc, v = verify(copy, capsys)
+    assert rc == 1 and v["first_bad_index"] == 22 and "REC-FP" in v["problems"][0]["message"]

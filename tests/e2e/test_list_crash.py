@@ -20,6 +20,7 @@ import json
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -63,7 +64,20 @@ class Province:
         now = dt.datetime.now(dt.UTC)
         self.tmp, self.ca, self.now = tmp, init_ca(tmp / "ca", at=now), now
         self.gw = tmp / "gateway"
-        run_creditx("gateway", "init", "--dir", str(self.gw), "--ca-dir", str(issue_gateway(self.ca, at=now).dir))
+        run_creditx(
+            "gateway",
+            "init",
+            "--dir",
+            str(self.gw),
+            "--ca-dir",
+            str(issue_gateway(self.ca, at=now).dir),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
+            "--console-listen",
+            "127.0.0.1:0",
+        )
         self.children: list[Child] = []
         self.gateway, info = start_gateway(self.gw)
         self.children.append(self.gateway)
@@ -82,6 +96,10 @@ class Province:
             region,
             "--certs",
             str(creds.dir),
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
             "--gateway",
             self.address.replace("127.0.0.1", "localhost"),
         )
@@ -136,7 +154,9 @@ def _records(count: int, seed: int) -> list[list[dict]]:
     previous wave's and removes by 信用修复 (op U, MD_YCRQ/MD_YCYY/MD_YCJG) some others."""
     rng = random.Random(seed)
     rows = _listings(REGIONS[SUBMITTER], count, seed)
-    waves, size, prev = [], 60, []
+    waves: list[list[dict]] = []
+    prev: list[Any] = []  # the previous wave's generated rows
+    size = 60
     for start in range(0, len(rows), size):
         wave = [
             {"type": "LIST", "op": "I", "version": 1, "source_id": r.source_id, "fields": dict(r.fields)}
@@ -147,12 +167,23 @@ def _records(count: int, seed: int) -> list[list[dict]]:
             if roll < 0.3:  # DIST-010 CORRECT
                 f = dict(r.fields, MD_LRYY=r.fields["MD_LRYY"] + "（更正）")
                 wave.append({"type": "LIST", "op": "U", "version": 2, "source_id": r.source_id, "fields": f})
-            elif roll < 0.55:  # DIST-014 REMOVE, reason REPAIRED
-                f = dict(r.fields, MD_YCRQ=TODAY.isoformat(), MD_YCYY="信用修复", MD_YCJG=r.fields["MD_RDJG"])
+            elif roll < 0.55:  # DIST-014 REMOVE: REPAIRED once the list allows it (SEC-045), else REVOKED
+                f = dict(
+                    r.fields, MD_YCRQ=TODAY.isoformat(), MD_YCYY=_removal_reason(r.fields), MD_YCJG=r.fields["MD_RDJG"]
+                )
                 wave.append({"type": "LIST", "op": "U", "version": 2, "source_id": r.source_id, "fields": f})
         waves.append(wave)
         prev = rows[start : start + size]
     return waves
+
+
+def _removal_reason(fields: dict) -> str:
+    from creditx.standard.catalogue import load_catalogue
+    from creditx.standard.lists.expiry import add_months
+
+    months = load_catalogue().list_type(fields["MD_LX"]).earliest_repair_months or 0
+    repairable = add_months(dt.date.fromisoformat(fields["MD_LRRQ"]), months) <= TODAY
+    return "信用修复" if repairable else "撤销"
 
 
 def _submit(node: Path, wave: list[dict]) -> None:

@@ -51,11 +51,30 @@ def test_init_with_a_postgresql_store_migrates_it_and_a_wrong_url_leaves_nothing
 @pytest.mark.slow
 def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
     d = tmp_path / "g"
-    assert main(["gateway", "init", "--dir", str(d), "--ca-dir", str(pki.gateway.dir)]) == 0
+    assert (
+        main(
+            [
+                "gateway",
+                "init",
+                "--dir",
+                str(d),
+                "--ca-dir",
+                str(pki.gateway.dir),
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--health-listen",
+                "127.0.0.1:0",
+                "--console-listen",
+                "127.0.0.1:0",
+            ]
+        )
+        == 0
+    )
     shutil.copytree(pki.operator.dir, d / "operator")
     proc = subprocess.Popen(
         creditx_argv("gateway", "run", "--dir", str(d)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    assert proc.stdout is not None
     try:
         assert "listening" in proc.stdout.readline()  # printed after run.json is written
         run = json.loads((d / "run.json").read_text())
@@ -67,7 +86,7 @@ def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
         capsys.readouterr()
         assert main(["gateway", "status", "--dir", str(d), "--json"]) == 0
         (node,) = json.loads(capsys.readouterr().out)["nodes"]
-        assert (node["region"], node["committed_seq"], node["accepted"], node["backlog"]) == ("370100", "3", "3", "7")
+        assert (node["region"], node["committed_seq"], node["accepted"], node["backlog"]) == ("370100", 3, 3, 7)
         assert main(["gateway", "status", "--dir", str(d)]) == 0
         assert "370100" in capsys.readouterr().out
         assert (
@@ -94,3 +113,59 @@ def test_run_process_status_records_and_sigterm(tmp_path, pki, capsys):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     assert not (d / "run.json").exists()
+
+
+def test_members_add_grant_revoke_list_sign_each_version(tmp_path, pki, capsys):
+    d = tmp_path / "g"
+    assert main(["gateway", "init", "--dir", str(d), "--ca-dir", str(pki.gateway.dir)]) == 0
+    capsys.readouterr()
+    assert main(["gateway", "members", "list", "--dir", str(d), "--region", "370100", "--json"]) == 0
+    seed = json.loads(capsys.readouterr().out)
+    assert seed["version"] == 1 and [m["region"] for m in seed["members"]] == ["370100"]
+    court = next(g for g in seed["members"][0]["grants"] if g["name"] == "济南市中级人民法院")
+    assert court["list_types"] == ["SXBZXR"]
+    assert main(["gateway", "members", "revoke", "--dir", str(d), "--region", "370100", "--uscc", court["uscc"]]) == 0
+    assert (
+        main(
+            [
+                "gateway",
+                "members",
+                "grant",
+                "--dir",
+                str(d),
+                "--region",
+                "370200",
+                "--uscc",
+                court["uscc"],
+                "--name",
+                court["name"],
+                "--record-type",
+                "LIST",
+                "--list-type",
+                "SXBZXR",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["gateway", "members", "list", "--dir", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert "version 3" in out and out.count(court["uscc"]) == 1  # now Qingdao's, no longer Jinan's
+    # everyday mistakes: exit 2 with a message, nothing written
+    assert (
+        main(
+            ["gateway", "members", "grant", "--dir", str(d), "--region", "370200", "--uscc", "91370100X", "--name", "x"]
+        )
+        == 2
+    )
+    assert main(["gateway", "members", "revoke", "--dir", str(d), "--region", "370100", "--uscc", court["uscc"]]) == 2
+    assert main(["gateway", "members", "add", "--dir", str(d), "--region", "370100", "--name", "again"]) == 2
+    assert "USCC" in capsys.readouterr().err
+    assert main(["gateway", "members", "list", "--dir", str(d), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == 3
+    assert main(["gateway", "members", "seed", "--dir", str(d)]) == 2  # never overwrites
+    (d / "registry.json").unlink()  # a gateway from before the registry
+    assert main(["gateway", "members", "list", "--dir", str(d)]) == 2
+    assert "members seed" in capsys.readouterr().err
+    assert main(["gateway", "members", "seed", "--dir", str(d)]) == 0
+    assert "17 members" in capsys.readouterr().out

@@ -1,6 +1,7 @@
 """grpcio-testing units of the servicers: translation and status mapping, no sockets.
 
-The peer certificate is injected (grpcio-testing has no TLS auth context)."""
+grpcio-testing has no TLS auth context and no interceptors, so the caller the identity gate would
+have verified is injected; the gate itself is tested over real sockets in test_identity_gate.py."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.operator.service import OperatorServicer
 from creditx.gateway.store.sqlite import SqliteStore
 from creditx.pki.files import read_cert
+from creditx.pki.identity import verify
+from creditx.pki.profiles import ROLES
 from creditx.pki.tls import FileTrustSource
 from creditx.v1 import exchange_pb2 as pb
 from creditx.v1 import operator_pb2 as opb
@@ -33,16 +36,16 @@ def make(pki):
     def build(cert_path):
         store = SqliteStore(None)
         keys = KeyRegistry(FileTrustSource(pki.ca_cert, pki.crl))
-        pem = cert_path.read_bytes()
+        ident = verify(cert_path.read_bytes(), keys.trust, at=NOW, roles=ROLES)
         ex = ExchangeServicer(
             BatchIngest(store, CheckPool(0), lambda: NOW, b"k" * 32),
             keys,
             Presence(),
             GatewayConfig(),
             lambda: NOW,
-            peer=lambda ctx: pem,
+            identity=lambda ctx: ident,
         )
-        op = OperatorServicer(store, Presence(), keys, "gw", lambda: NOW, peer=lambda ctx: pem)
+        op = OperatorServicer(store, Presence(), keys, "gw", lambda: NOW, identity=lambda ctx: ident)
         return grpc_testing.server_from_dictionary({EXCHANGE: ex, OPERATOR: op}, grpc_testing.strict_real_time())
 
     return build
@@ -58,24 +61,6 @@ def test_heartbeat_records_backlog_and_answers_committed(make, pki):
     resp, _, code, _ = unary(server, EXCHANGE, "Heartbeat", pb.HeartbeatRequest(backlog=5, last_source_seq=9))
     assert code == grpc.StatusCode.OK and resp.committed_seq == 0
     assert resp.server_time_unix_ms == int(NOW.timestamp() * 1000)
-
-
-def test_operator_certificate_on_exchange_is_permission_denied(make, pki):
-    server = make(pki.operator.cert)
-    _, _, code, details = unary(server, EXCHANGE, "Handshake", pb.HandshakeRequest(node_name="x"))
-    assert code == grpc.StatusCode.PERMISSION_DENIED and details.startswith("CERT_WRONG_ROLE")
-
-
-def test_node_certificate_on_operator_is_permission_denied(make, pki):
-    server = make(pki.nodes["370100"].auth_cert)
-    _, _, code, _ = unary(server, OPERATOR, "Status", opb.StatusRequest())
-    assert code == grpc.StatusCode.PERMISSION_DENIED
-
-
-def test_signing_certificate_as_tls_peer_is_rejected(make, pki):
-    server = make(pki.nodes["370100"].signing_cert)
-    _, _, code, details = unary(server, EXCHANGE, "Heartbeat", pb.HeartbeatRequest())
-    assert code == grpc.StatusCode.PERMISSION_DENIED and "CERT_WRONG_ROLE" in details
 
 
 def test_handshake_registers_signing_certificate_and_region(make, pki):

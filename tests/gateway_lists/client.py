@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import queue
 import threading
+from typing import Any
 
 import grpc
 
@@ -53,12 +54,13 @@ class Subscriber:
         self.through = 0
         self.live = False
         self.error: grpc.RpcError | None = None
-        self.call = None
+        self.call: Any = None  # the streaming call: an iterator of batches and a grpc.Call
         if request is not None and "from_list_seq" in request:
             self.call = self.stub.Subscribe(lpb.SubscribeRequest(**request))
             threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
+        assert self.call is not None  # started in __init__ before this thread
         try:
             for b in self.call:
                 self.batches.put(b)

@@ -99,7 +99,9 @@ def test_snapshot_chunks_resume_and_state_at_older_list_seq(gateway, pki):
         assert all(e.state == lpb.LIST_ENTRY_STATE_LISTED for c in old for e in c.entries)
         with pytest.raises(grpc.RpcError) as exc:
             _snapshot(sub, at_list_seq=99)
-        assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_GONE" in exc.value.details()
+        assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "DIST_SNAPSHOT_GONE" in (
+            exc.value.details() or ""
+        )
     finally:
         sub.close()
 
@@ -214,3 +216,18 @@ def test_list_checkpoint_refuses_a_log_that_shrank_below_its_checkpoint(gw_dir, 
     conn = open_conn(db)
     assert [r[0] for r in conn.execute("SELECT size FROM list_checkpoints")] == [3]
     conn.close()
+
+
+def test_list_checkpoint_without_a_readable_signing_key_is_unavailable_with_its_reason(gateway, gw_dir, pki):
+    from creditx.standard.call_status import reason_from, rule_from
+
+    (gw_dir / "tls" / "signing.key").write_text("not a key")
+    sub = Subscriber(gateway.address, pki.nodes["370200"])
+    try:
+        with pytest.raises(grpc.RpcError) as exc:
+            sub.stub.GetListCheckpoint(lpb.ListCheckpointRequest(), timeout=10)
+    finally:
+        sub.close()
+    assert exc.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert reason_from(exc.value.trailing_metadata(), "") == "CHECKPOINT_UNAVAILABLE"  # SYNC-016
+    assert rule_from(exc.value.trailing_metadata()) == "DIST-051"

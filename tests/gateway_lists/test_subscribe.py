@@ -3,6 +3,8 @@ receive — backlog, then live — with the origin envelope verifiable; filterin
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from creditx.pki.files import read_cert
@@ -94,5 +96,6 @@ def test_unknown_list_type_and_cursor_ahead_are_refused(gateway, pki):
     sub = Subscriber(gateway.address, pki.nodes["370200"], from_list_seq=7)
     with pytest.raises(AssertionError, match="FAILED_PRECONDITION"):
         sub.until(lambda s: False, timeout=5)
-    assert "DIST_CURSOR_AHEAD" in sub.error.details() and sub.error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    err = cast(grpc.Call, sub.error)  # the failed stream's error is also its Call
+    assert "DIST_CURSOR_AHEAD" in (err.details() or "") and err.code() == grpc.StatusCode.FAILED_PRECONDITION
     sub.close()

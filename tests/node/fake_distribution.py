@@ -11,6 +11,7 @@ sign a forked checkpoint, serve snapshots slowly, or forget a snapshot (DIST_SNA
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent import futures
 from datetime import UTC, datetime, timedelta
 
@@ -129,7 +130,7 @@ class FakeDistribution(pb_grpc.DistributionServicer):
         with self.published:
             self.published.notify_all()
 
-    def Subscribe(self, request, context):
+    def Subscribe(self, request: pb.SubscribeRequest, context: grpc.ServicerContext) -> Iterator[pb.ListChangeBatch]:
         self.subscribes.append(request.from_list_seq)
         if request.from_list_seq < self.snapshot_required_below:
             # as a 1.1 gateway: the reason as data (SYNC-016); the text does not name it, so only
@@ -169,7 +170,7 @@ class FakeDistribution(pb_grpc.DistributionServicer):
             live=todo[-1].list_seq == head,
         )
 
-    def Snapshot(self, request, context):
+    def Snapshot(self, request: pb.SnapshotRequest, context: grpc.ServicerContext) -> Iterator[pb.SnapshotChunk]:
         self.snapshots.append(request)
         at = request.at_list_seq or len(self.log.changes)
         if request.at_list_seq and (self.snapshot_gone or at not in self._snap):
@@ -193,7 +194,9 @@ class FakeDistribution(pb_grpc.DistributionServicer):
                 entries_total=sum(len(c.entries) for c in chunks),
             )
 
-    def GetListCheckpoint(self, request, context):
+    def GetListCheckpoint(
+        self, request: pb.ListCheckpointRequest, context: grpc.ServicerContext
+    ) -> pb.ListCheckpointResponse:
         leaves = list(self.log.leaves)
         if self.fork:
             leaves = [bytes(32)] + leaves[1:]
@@ -202,7 +205,9 @@ class FakeDistribution(pb_grpc.DistributionServicer):
         proof = consistency_proof(request.from_size, leaves) if 0 < request.from_size <= len(leaves) else []
         return pb.ListCheckpointResponse(checkpoint=note, consistency_proof=proof)
 
-    def ReportApplied(self, request, context):
+    def ReportApplied(
+        self, request: pb.ReportAppliedRequest, context: grpc.ServicerContext
+    ) -> pb.ReportAppliedResponse:
         self.reports.append(request)
         return pb.ReportAppliedResponse(head_list_seq=len(self.log.changes))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from concurrent import futures
 
 import grpc
@@ -45,7 +46,9 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
             n += 1
         return n
 
-    def Handshake(self, request, context):
+    def Handshake(
+        self, request: exchange_pb2.HandshakeRequest, context: grpc.ServicerContext
+    ) -> exchange_pb2.HandshakeResponse:
         if self.handshake_error:
             if self.handshake_reason:  # SYNC-016: the reason as data, not in the details
                 context.set_trailing_metadata(trailing(self.handshake_reason))
@@ -89,7 +92,9 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
         self.decide_count[rec.source_seq] += 1
         return ack
 
-    def Push(self, request_iterator, context):
+    def Push(
+        self, request_iterator: Iterator[exchange_pb2.PushRequest], context: grpc.ServicerContext
+    ) -> Iterator[exchange_pb2.PushResponse]:
         for req in request_iterator:
             seqs = [r.source_seq for r in req.records]
             with self.lock:
@@ -107,7 +112,9 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
                 self.hold_acks.wait(30)
             yield exchange_pb2.PushResponse(batch_id=req.batch_id, acks=acks, committed_seq=committed)
 
-    def Heartbeat(self, request, context):
+    def Heartbeat(
+        self, request: exchange_pb2.HeartbeatRequest, context: grpc.ServicerContext
+    ) -> exchange_pb2.HeartbeatResponse:
         self.heartbeats.append(request)
         return exchange_pb2.HeartbeatResponse(committed_seq=self.committed(), server_time_unix_ms=0)
 

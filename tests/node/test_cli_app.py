@@ -23,8 +23,10 @@ from creditx.v1 import node_api_pb2 as pb
 from creditx.v1 import node_api_pb2_grpc as pb_grpc
 from tests.node.fake_gateway import FakeGateway, serve
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
 
-def creditx(*argv: str) -> int:
+
+def creditx(*argv: object) -> int:
     """Run ``creditx node …`` through the node's own registrar (as the dispatcher does)."""
     parser = argparse.ArgumentParser(prog="creditx")
     register(parser.add_subparsers(dest="command", required=True))
@@ -43,7 +45,19 @@ def node_dir(tmp_path):
     server, target = serve(fake, pki)
     d = tmp_path / "jinan"
     assert (
-        creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.nodes["370100"].dir) == 0
+        creditx(
+            "init",
+            "--dir",
+            d,
+            "--region",
+            "370100",
+            "--gateway",
+            target,
+            "--certs",
+            pki.nodes["370100"].dir,
+            *FREE_PORTS,
+        )
+        == 0
     )
     yield d, fake
     server.stop(None)
@@ -71,6 +85,7 @@ def test_init_refuses_a_bad_region_naming_the_setting(tmp_path, capsys):
             "h:1",
             "--certs",
             pki.nodes["370100"].dir,
+            *FREE_PORTS,
         )
         == 2
     )
@@ -92,11 +107,11 @@ def test_import_gb18030_quarantines_bad_rows_beside_good_ones(node_dir, tmp_path
     assert creditx("import", tmp_path / "cf.csv", "--dir", d, "--json") == 1
     report = json.loads(capsys.readouterr().out)
     assert report["rows"] == 40 and report["quarantined"] == bad and report["accepted"] == 40 - bad
-    assert report["nudged"] is False and report["first_seq"] == 1
+    assert report["sync"] is False and report["first_seq"] == 1 and report["seq_ranges"] == [[1, 40 - bad]]
     assert creditx("quarantine", "--dir", d, "--export", tmp_path / "q.csv") == 0
-    with open(tmp_path / "q.csv", encoding="utf-8-sig") as f:
+    with open(tmp_path / "q.csv", encoding="gb18030") as f:  # the encoding it came in
         q = list(csv.DictReader(f))
-    assert len({r["row"] for r in q}) == bad and all(r["rule"] and r["fix"] and r["field"] for r in q)
+    assert len(q) == bad and all(r["问题规则"] and r["修改建议"] and r["问题字段"] and r["隔离编号"] for r in q)
     capsys.readouterr()
     assert creditx("status", "--dir", d, "--json") == 0
     s = json.loads(capsys.readouterr().out)
@@ -104,7 +119,8 @@ def test_import_gb18030_quarantines_bad_rows_beside_good_ones(node_dir, tmp_path
     assert s["last_sync"] is None
     # importing the same file again adds nothing: every valid row is already submitted
     assert creditx("import", tmp_path / "cf.csv", "--dir", d, "--json") == 1
-    assert json.loads(capsys.readouterr().out)["accepted"] == 0
+    again = json.loads(capsys.readouterr().out)
+    assert (again["accepted"], again["already_submitted"], again["quarantine_records"]) == (0, 40 - bad, bad)
 
 
 def test_import_of_a_missing_file_is_a_clear_error(node_dir, tmp_path, capsys):

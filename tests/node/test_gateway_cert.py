@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from creditx.node.replica.trust import GATEWAY_SIGNING_CERT, accept_gateway_cert, gateway_signing_keys
 from creditx.pki.identity import IdentityError
@@ -34,10 +34,9 @@ def test_a_verified_gateway_certificate_is_stored_once(node_dir):
     assert accept_gateway_cert(d, _der(pki.gateway.signing_cert), now) is True
     assert accept_gateway_cert(d, _der(pki.gateway.signing_cert), now) is False
     (key,) = gateway_signing_keys(d)
-    assert (
-        key.public_numbers()
-        == x509.load_pem_x509_certificate(pki.gateway.signing_cert.read_bytes()).public_key().public_numbers()
-    )
+    expected = x509.load_pem_x509_certificate(pki.gateway.signing_cert.read_bytes()).public_key()
+    spki = (Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    assert key.public_bytes(*spki) == expected.public_bytes(*spki)
 
 
 @pytest.mark.parametrize("which", ["node-signing", "gateway-tls", "foreign-ca"])

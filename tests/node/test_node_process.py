@@ -24,6 +24,8 @@ RUN = (
     "sys.exit(a.func(a))"
 )
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 def _start(d):
     return subprocess.Popen(
@@ -38,7 +40,19 @@ def setup(tmp_path):
     server, target = serve(fake, pki)
     d = tmp_path / "node"
     assert (
-        creditx("init", "--dir", d, "--region", "370100", "--gateway", target, "--certs", pki.nodes["370100"].dir) == 0
+        creditx(
+            "init",
+            "--dir",
+            d,
+            "--region",
+            "370100",
+            "--gateway",
+            target,
+            "--certs",
+            pki.nodes["370100"].dir,
+            *FREE_PORTS,
+        )
+        == 0
     )
     yield d, fake, tmp_path
     if fake.hold_acks:
@@ -54,8 +68,12 @@ def test_sigterm_is_graceful_and_import_nudges_the_running_node(setup, capsys):
         bad = _synth_file(tmp / "a.csv", n=30, encoding="utf-8")
         capsys.readouterr()
         creditx("import", tmp / "a.csv", "--dir", d, "--json")
-        assert json.loads(capsys.readouterr().out)["nudged"] is True
+        assert json.loads(capsys.readouterr().out)["sync"] is True
         assert _wait_for(lambda: fake.committed() == 30 - bad)
+        creditx("import", tmp / "a.csv", "--dir", d)  # the same file again, as text: nothing new
+        out = capsys.readouterr().out
+        assert f"already submitted: {30 - bad}" in out and "sync: nothing new to send" in out
+        assert "None" not in out and "no node is running" not in out
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0, proc.stderr.read().decode()

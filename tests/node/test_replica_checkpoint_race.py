@@ -41,7 +41,9 @@ class GrowingLog(pb_grpc.DistributionServicer):
         self.leaves = [_leaf(i) for i in range(size)]
         self.grow_calls, self.fork, self.calls = grow_calls, fork, 0
 
-    def GetListCheckpoint(self, request, context):
+    def GetListCheckpoint(
+        self, request: pb.ListCheckpointRequest, context: grpc.ServicerContext
+    ) -> pb.ListCheckpointResponse:
         self.calls += 1
         if self.calls <= self.grow_calls:
             self.leaves.append(_leaf(len(self.leaves)))

@@ -20,6 +20,8 @@ from tests.node.test_replica_follow import wait_for
 
 pytestmark = pytest.mark.slow
 
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
 
 def _progress(d):
     store = NodeStore(d / "node.db")
@@ -53,6 +55,7 @@ def test_sigkill_mid_snapshot_resumes_from_next_chunk(tmp_path):
             target,
             "--certs",
             pki.nodes["370100"].dir,
+            *FREE_PORTS,
             "--gateway-server-name",
             "localhost",
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
-from creditx.node.intake import check_row, ingest
+from creditx.node.intake import Draft, check_row, ingest
 from creditx.node.store import MIGRATIONS, AckRow, NodeStore
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
@@ -92,17 +92,17 @@ def test_rows_without_source_id_get_a_stable_derived_one():
     r1 = cf_row(1, source_id="")
     d1 = check_row(r1, region="370100", today=TODAY, latest={}, validate=needs_name)
     d2 = check_row(cf_row(1, source_id=""), region="370100", today=TODAY, latest={}, validate=needs_name)
+    assert isinstance(d1, Draft) and isinstance(d2, Draft)
     assert d1.source_id == d2.source_id and d1.source_id.startswith("XZCF-")
     again = check_row(r1, region="370100", today=TODAY, latest={d1.source_id: 1}, validate=needs_name)
-    assert [p.reason for p in again] == ["ALREADY_SUBMITTED"]
+    assert isinstance(again, list) and [p.reason for p in again] == ["ALREADY_SUBMITTED"]
 
 
 def test_foreign_region_row_is_quarantined():
     r = cf_row(1)
     r = type(r)(r.row, r.record_type, r.fields, dict(r.meta, region="370200"))
-    assert [p.reason for p in check_row(r, region="370100", today=TODAY, latest={}, validate=needs_name)] == [
-        "REGION_MISMATCH"
-    ]
+    (problem,) = check_row(r, region="370100", today=TODAY, latest={}, validate=needs_name)
+    assert (problem.reason, problem.rule, problem.field) == ("SEC_REGION_MISMATCH", "SEC-032", "region")
 
 
 def _import_in_process(path, start, n):
@@ -152,7 +152,8 @@ def test_acks_recorded_with_committed_seq_and_never_double_counted(tmp_path):
 def test_migrations_are_numbered_and_idempotent(tmp_path):
     NodeStore(tmp_path / "node.db").close()
     store = NodeStore(tmp_path / "node.db")
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 6
+    assert store.conn.execute("PRAGMA secure_delete").fetchone()[0] == 1  # NODE-047
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

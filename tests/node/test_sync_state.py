@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import TypeVar
 
 import pytest
 
@@ -28,6 +29,15 @@ from creditx.node.sync.state import (
     Wake,
     backoff_delay,
 )
+
+T = TypeVar("T")
+
+
+def of(kind: type[T], action: object) -> T:
+    """``action``, checked to be a ``kind`` (the machine's actions are a union)."""
+    assert isinstance(action, kind), f"expected {kind.__name__}, got {action!r}"
+    return action
+
 
 POLICY = SyncPolicy(
     backoff_base=1.0,
@@ -100,7 +110,8 @@ def test_node_limits_cap_gateway_limits():
     m = SyncMachine(policy=SyncPolicy(max_batch_records=10, max_in_flight_batches=1))
     m.handle(Wake(1, 100), 0)
     actions = m.handle(HandshakeOk(0, 10_000, 1 << 30, 64), 0)
-    assert actions[1].max_records == 10 and actions[1].max_bytes == SyncPolicy().max_message_bytes
+    send = of(SendBatch, actions[1])
+    assert send.max_records == 10 and send.max_bytes == SyncPolicy().max_message_bytes
     assert m.handle(BatchSent(1, 1, 10), 0) == [AwaitAcks(60.0)]
 
 
@@ -126,13 +137,13 @@ def test_stream_failure_backs_off_then_reconnects_and_resends_unacked():
     m.handle(BatchSent(3, 201, 50), 1)
     actions = m.handle(Failed("stream dropped"), 2)
     assert actions[0] == CloseStream()
-    until = actions[1].until
+    until = of(Backoff, actions[1]).until
     assert 2 + 0.5 <= until <= 2 + 1.0 and m.in_flight == []
     assert m.handle(Tick(), until - 0.01) == [Backoff(until, "stream dropped")]
     assert m.handle(Wake(101, 250), until - 0.01) == [Backoff(until, "stream dropped")]
     assert m.handle(Tick(), until) == [Connect()]
     actions = m.handle(hs(committed=100), until)
-    assert actions[1].from_seq == 101
+    assert of(SendBatch, actions[1]).from_seq == 101
 
 
 def test_ack_timeout_fails_the_session():
@@ -148,7 +159,7 @@ def test_attempts_grow_until_an_ack_resets_them():
     now = 0.0
     for attempt in range(4):
         m.handle(Wake(1, 10), now)
-        until = m.handle(Failed("refused"), now)[-1].until
+        until = of(Backoff, m.handle(Failed("refused"), now)[-1]).until
         d = min(POLICY.backoff_cap, 2**attempt)
         assert now + d / 2 <= until <= now + d
         now = until
@@ -162,7 +173,7 @@ def test_attempts_grow_until_an_ack_resets_them():
 def test_fatal_failure_waits_the_cap():
     m = SyncMachine(policy=POLICY)
     m.handle(Wake(1, 10), 0)
-    assert m.handle(Failed("PERMISSION_DENIED", fatal=True), 0)[-1].until == POLICY.backoff_cap
+    assert of(Backoff, m.handle(Failed("PERMISSION_DENIED", fatal=True), 0)[-1]).until == POLICY.backoff_cap
 
 
 @pytest.mark.parametrize("attempt", range(0, 40))

@@ -38,7 +38,7 @@ from typing import Any
 
 from creditx.gateway.audit import log as audit_log
 from creditx.gateway.store.engine import open_conn, transaction
-from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, verifier_for
+from creditx.standard.checkpoint import Checkpoint, NotePrivateKey, NoteVerifier, sign_checkpoint, verifier_for
 from creditx.standard.errors import UnavailableError
 from creditx.standard.merkle import CompactRange
 from creditx.standard.timestamps import rfc3339
@@ -92,7 +92,7 @@ class Checkpointer:
         self,
         db_path: Path | str,
         origin: str,
-        load_key: Callable[[], object],
+        load_key: Callable[[], NotePrivateKey],
         clock: Callable[[], datetime],
         *,
         grace_s: float = 300.0,

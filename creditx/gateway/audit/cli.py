@@ -18,7 +18,7 @@ import json
 from datetime import UTC
 from pathlib import Path
 
-from creditx.cli.output import add_json_flag, print_json
+from creditx.cli.output import add_json_flag, print_json, progress
 from creditx.standard.errors import InputError
 
 
@@ -67,7 +67,12 @@ def cmd_verify(args) -> int:
     cfg, conn, origin = _open(args)
     try:
         with transaction(conn, write=False):  # one snapshot, also while the gateway writes
-            verdict = verify_database(conn, _verifier(cfg, args, origin), origin)
+            verdict = verify_database(
+                conn,
+                _verifier(cfg, args, origin),
+                origin,
+                progress=lambda label, total: progress(total, f"verifying {label}"),
+            )
     finally:
         conn.close()
     if args.json:

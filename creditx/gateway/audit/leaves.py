@@ -13,13 +13,13 @@ template's keys are in RFC 8785 §3.2.3 order; a test holds both paths to the sa
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision
 from creditx.standard.canonical import canonicalize
+from creditx.standard.merkle import leaf_hash
 from creditx.standard.timestamps import rfc3339
 
 _VERBATIM = re.compile(r"[0-9A-Za-z_.:+\-]*")  # no character JCS would escape
@@ -62,10 +62,9 @@ def leaf_data(decision: Decision, node: str, at: str) -> bytes:
 def leaves_for(decisions: list[Decision], node: str, at: datetime) -> list[tuple[bytes, bytes]]:
     """(leaf_data, leaf_hash) for every decision that is stored, in order."""
     stamp = rfc3339(at)
-    sha256 = hashlib.sha256
     out = []
     for d in decisions:
         if d.stored:
             data = leaf_data(d, node, stamp)
-            out.append((data, sha256(b"\x00" + data).digest()))  # creditx.standard.merkle.leaf_hash, inlined
+            out.append((data, leaf_hash(data)))
     return out

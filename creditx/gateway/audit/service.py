@@ -7,6 +7,8 @@ a size or index out of range INVALID_ARGUMENT, a signing failure UNAVAILABLE.
 
 from __future__ import annotations
 
+import grpc
+
 from creditx.gateway.audit.checkpoints import Checkpointer
 from creditx.gateway.call_errors import BatchError, abort
 from creditx.standard.merkle import ProofError
@@ -28,7 +30,7 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
     def __init__(self, checkpointer: Checkpointer) -> None:
         self.cp = checkpointer
 
-    def GetCheckpoint(self, request, context):
+    def GetCheckpoint(self, request: pb.GetCheckpointRequest, context: grpc.ServicerContext) -> pb.CheckpointResponse:
         try:
             stored = self.cp.current(fresh=request.fresh)
             key = self.cp.verifier().to_string()
@@ -41,7 +43,9 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
             note=stored.note, tree_size=stored.size, root_hash=stored.root, verifier_key=key, refusal=self.cp.refusal()
         )
 
-    def GetInclusionProof(self, request, context):
+    def GetInclusionProof(
+        self, request: pb.InclusionProofRequest, context: grpc.ServicerContext
+    ) -> pb.InclusionProofResponse:
         try:
             if request.WhichOneof("leaf") == "fingerprint":
                 p = self.cp.inclusion(size=request.tree_size, fingerprint=bytes(request.fingerprint))
@@ -68,7 +72,9 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
             checkpoint=p["checkpoint"],
         )
 
-    def GetConsistencyProof(self, request, context):
+    def GetConsistencyProof(
+        self, request: pb.ConsistencyProofRequest, context: grpc.ServicerContext
+    ) -> pb.ConsistencyProofResponse:
         try:
             p = self.cp.consistency(request.old_size, request.new_size)
         except ProofError as exc:

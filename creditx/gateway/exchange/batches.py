@@ -25,6 +25,7 @@ from creditx.gateway.ingest.values import Decision, IncomingRecord, unchecked
 from creditx.gateway.lists.changes import ListStateMoved, decide_batch, is_event
 from creditx.gateway.store.base import GatewayStore
 from creditx.standard.catalogue import load_catalogue
+from creditx.standard.registry import Registry
 
 _LIST_ATTEMPTS = 5
 
@@ -49,6 +50,7 @@ class BatchIngest:
         *,
         audit: bool = True,
         on_list_published: Callable[[int], None] = lambda head: None,
+        registry: Callable[[], Registry | None] = lambda: None,
     ) -> None:
         self.store = store
         self.pool = pool
@@ -57,6 +59,7 @@ class BatchIngest:
         self.audit = audit
         self.on_list_published = on_list_published  # after COMMIT only (the list hub's wake-up)
         self.catalogue = load_catalogue()
+        self.registry = registry  # the member registry in force (creditx.gateway.members.RegistrySource)
 
     def start(
         self,
@@ -78,7 +81,15 @@ class BatchIngest:
             return self.store.decision_for(node, seq)
 
         t = triage(records, expected_after, lookup)
-        job = CheckJob(node, grants, tuple(r for _, r in t.to_check), today, self.subject_key)
+        reg = self.registry()
+        job = CheckJob(
+            node,
+            grants,
+            tuple(r for _, r in t.to_check),
+            today,
+            self.subject_key,
+            reg.member(node) if reg is not None else None,
+        )
         futures = self.pool.submit(job) if t.to_check else []
         return Pending(node, records, t.settled, [p for p, _ in t.to_check], futures, t.next_expected)
 

@@ -1,4 +1,4 @@
-"""The ``creditx.v1.Exchange`` servicer: Handshake, Push, Heartbeat (standards/spec/05-sync.md).
+"""The ``creditx.v1.Exchange`` servicer: Handshake, Push, Heartbeat (creditx/standard/spec/05-sync.md).
 
 Translates proto ↔ domain values and maps :class:`BatchError` to status codes; the work is
 in :class:`creditx.gateway.exchange.batches.BatchIngest`. Push reads requests on a helper thread that triages
@@ -10,37 +10,26 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import cast
 
 import grpc
 
+from creditx.gateway.access import caller
 from creditx.gateway.call_errors import BatchError, abort, from_identity
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
-from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
-from creditx.pki.profiles import NODE_AUTH
+from creditx.gateway.store.lease import Fenced, WriterLease
+from creditx.pki.identity import Identity, IdentityError
+from creditx.pki.tls import reverify
 from creditx.standard.timestamps import rfc3339
 from creditx.v1 import exchange_pb2 as pb
 from creditx.v1 import exchange_pb2_grpc
-
-
-def peer_certificate(context: grpc.ServicerContext) -> bytes:
-    certs = context.auth_context().get("x509_pem_cert") or []
-    if not certs:
-        raise BatchError("UNAUTHENTICATED", "PEER_UNAUTHENTICATED", "no client certificate; mutual TLS required")
-    return certs[0]
-
-
-def identify(pem: bytes, trust: TrustStore, at: datetime, role: str) -> Identity:
-    """The peer's verified identity for ``role`` (SEC-030…), or BatchError."""
-    try:
-        return verify(pem, trust, at=at, roles=role)
-    except IdentityError as exc:
-        raise from_identity(exc) from None
 
 
 def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
@@ -76,7 +65,7 @@ def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
 def to_ack(d: Decision) -> pb.RecordAck:
     return pb.RecordAck(
         source_seq=d.source_seq,
-        outcome=int(d.outcome),
+        outcome=cast(pb.Outcome, int(d.outcome)),
         reason_code=d.reason,
         requirement=d.requirement,
         field=d.field,
@@ -87,7 +76,8 @@ def to_ack(d: Decision) -> pb.RecordAck:
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
-    on_applied = None  # (region, applied_list_seq) -> None: creditx.gateway.lists.wiring.Lists.applied
+    on_applied: Callable[[str, int], None] | None = None  # creditx.gateway.lists.wiring.Lists.applied
+    events = None  # creditx.gateway.events.GatewayEvents: log lines and latency histograms
 
     def __init__(
         self,
@@ -97,74 +87,101 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         cfg: GatewayConfig,
         clock: Callable[[], datetime],
         *,
-        peer: Callable[[grpc.ServicerContext], bytes] = peer_certificate,
+        identity: Callable[[grpc.ServicerContext], Identity] = caller,
         checkpointer=None,
         signing_cert_der: bytes = b"",
+        member_registry: Callable[[], bytes] = lambda: b"",
     ) -> None:
         self.ingest, self.keys, self.presence, self.cfg, self.clock = ingest, keys, presence, cfg, clock
         self.store = ingest.store
-        self.peer = peer
+        self.identity = identity  # the caller verified by the gate (creditx.gateway.access)
         self.checkpointer = (
             checkpointer  # creditx.gateway.audit.checkpoints.Checkpointer: receipts, fail closed (AUD-040)
         )
         self.signing_cert_der = signing_cert_der  # handed to nodes for checkpoint checks
+        self.member_registry = member_registry  # the signed registry in force, handed to nodes (SEC-039)
         self.stopping = threading.Event()
+        self.lease: WriterLease | None = None  # several gateways on one database: only the writer ingests
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
-    def _node(self, context) -> Identity:
+    def _node(self, context: grpc.ServicerContext) -> tuple[Identity, str]:
+        """The calling node's identity and region."""
         if self.stopping.is_set():
             raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; retry later")
-        return identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH)
+        if self.lease is not None and not self.lease.is_writer:
+            writer = self.lease.writer_address()
+            raise BatchError(
+                "UNAVAILABLE",
+                "GATEWAY_STANDBY",
+                f"this gateway is a standby; the writer is at {writer or 'an address not known yet'}",
+                hint=f"push to {writer}"
+                if writer
+                else "retry: a standby takes over within seconds of the writer's end",
+            )
+        ident = self.identity(context)  # verified by the gate (creditx.gateway.access)
+        assert ident.region is not None, "the gate refuses a node-auth certificate without a region (SEC-011)"
+        return ident, ident.region
 
-    def Handshake(self, request, context):
+    def _still_trusted(self, ident: Identity) -> None:
+        """SEC-042: a stream opened before a revocation ends at its next batch."""
         try:
-            ident = self._node(context)
+            reverify(ident, self.keys.trust, self.clock())
+        except IdentityError as exc:
+            raise from_identity(exc) from None
+
+    def Handshake(self, request: pb.HandshakeRequest, context: grpc.ServicerContext) -> pb.HandshakeResponse:
+        try:
+            ident, region = self._node(context)
             now = self.clock()
-            results = self.keys.present(ident.region, list(request.signing_certificates), now)
+            results = self.keys.present(region, list(request.signing_certificates), now)
             for _, _, row in results:
                 if row is not None:
                     self.store.add_signing_cert(row, rfc3339(now))
             self.store.upsert_node(
-                ident.region, request.node_name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now)
+                region, request.node_name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now)
             )
             self.presence.seen(ident.region, now)
+            if self.events is not None:
+                self.events.connected(ident.region, request.node_name or ident.name, ident.serial)
             return pb.HandshakeResponse(
-                committed_seq=self.store.committed_seq(ident.region),
+                committed_seq=self.store.committed_seq(region),
                 max_batch_records=self.cfg.max_batch_records,
                 max_message_bytes=self.cfg.max_message_bytes,
                 max_in_flight_batches=self.cfg.max_in_flight_batches,
                 gateway_id=self.cfg.name,
-                region=ident.region,
+                region=region,
                 gateway_signing_certificate=self.signing_cert_der,
+                member_registry=self.member_registry(),
             )
         except BatchError as err:
             abort(context, err)
 
-    def Heartbeat(self, request, context):
+    def Heartbeat(self, request: pb.HeartbeatRequest, context: grpc.ServicerContext) -> pb.HeartbeatResponse:
         try:
-            ident = self._node(context)
+            _, region = self._node(context)
         except BatchError as err:
             abort(context, err)
         now = self.clock()
-        self.store.heartbeat(ident.region, request.backlog, request.last_source_seq, rfc3339(now))
+        self.store.heartbeat(region, request.backlog, request.last_source_seq, rfc3339(now))
         if self.on_applied is not None:  # DIST-043: the node's list replica cursor
-            self.on_applied(ident.region, request.applied_list_seq)
-        self.presence.seen(ident.region, now)
+            self.on_applied(region, request.applied_list_seq)
+        self.presence.seen(region, now)
         return pb.HeartbeatResponse(
-            committed_seq=self.store.committed_seq(ident.region), server_time_unix_ms=int(now.timestamp() * 1000)
+            committed_seq=self.store.committed_seq(region), server_time_unix_ms=int(now.timestamp() * 1000)
         )
 
     def _lock_for(self, region: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(region, threading.Lock())
 
-    def Push(self, request_iterator, context):
+    def Push(
+        self, request_iterator: Iterator[pb.PushRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.PushResponse]:
         try:
-            ident = self._node(context)
+            ident, node = self._node(context)
         except BatchError as err:
             abort(context, err)
-        node = ident.region
         lock = self._lock_for(node)
         if not lock.acquire(timeout=self.cfg.stream_lock_timeout_s):
             abort(
@@ -178,12 +195,13 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             )
         self.presence.open(node, self.clock())
         try:
-            yield from self._push(node, request_iterator, context)
+            yield from self._push(ident, request_iterator, context)
         finally:
             self.presence.close(node, self.clock())
             lock.release()
 
-    def _push(self, node: str, request_iterator, context):
+    def _push(self, ident: Identity, request_iterator, context):
+        node = ident.region
         pipe: queue.Queue = queue.Queue(maxsize=max(1, self.cfg.max_in_flight_batches))
         in_flight: dict[int, bytes] = {}
         guard = threading.Lock()
@@ -209,6 +227,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                             refusal.removeprefix("AUD-040 AUDIT_UNSEALED: "),
                             rule="AUD-040",
                         )
+                    self._still_trusted(ident)
+                    arrived = time.perf_counter()
                     records = to_incoming(req, self.cfg.max_batch_records)
                     now = self.clock()
                     grants = self.keys.grants(node, self.store.signing_certs(node), now)
@@ -219,7 +239,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     with guard:
                         for pos in pending.positions:
                             in_flight[records[pos].source_seq] = records[pos].payload_sha
-                    pipe.put((req.batch_id, req.backlog, records, pending))
+                    pipe.put((req.batch_id, req.backlog, records, pending, arrived))
                 pipe.put(None)
             except BatchError as err:
                 pipe.put(err)
@@ -234,13 +254,18 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 if item is None:
                     return
                 if isinstance(item, BatchError):
+                    if self.events is not None:
+                        self.events.push_refused(node, item.reason, item.message)
                     abort(context, item)
                 if isinstance(item, Exception):
                     if context.is_active():
                         raise item
                     return
-                batch_id, backlog, records, pending = item
-                decisions, committed = self.ingest.finish(pending)
+                batch_id, backlog, records, pending, arrived = item
+                try:
+                    decisions, committed = self.ingest.finish(pending)
+                except Fenced as exc:  # lost the writer lease mid-stream: nothing of this batch was written
+                    abort(context, BatchError("UNAVAILABLE", "GATEWAY_STANDBY", str(exc), hint=exc.hint))
                 with guard:
                     for r in records:
                         in_flight.pop(r.source_seq, None)
@@ -249,6 +274,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 self.presence.seen(node, now)
                 size = max((d.log_index + 1 for d in decisions), default=0)
                 receipt = self.checkpointer.covering(size) if self.checkpointer and size else ""
+                if self.events is not None:
+                    self.events.batch(node, batch_id, decisions, committed, time.perf_counter() - arrived)
                 yield pb.PushResponse(
                     batch_id=batch_id, acks=[to_ack(d) for d in decisions], committed_seq=committed, checkpoint=receipt
                 )

@@ -11,8 +11,11 @@ Order of the checks, first failure wins and names reason, requirement and field:
 2. the signature over PAE(payload_type, payload) (SIG-…, ``creditx.standard.envelope``);
 3. the payload decodes as a record (SIG-020…, ``creditx.standard.record``);
 4. its ``source_seq`` equals the one it was sent under (SYNC-014);
-5. its region is the node's own (SEC region authorisation; 370000 sends for 370000 only);
+5. it is authorised (``creditx.standard.registry.authorise``: its region is the node's own,
+   SEC-032; its deciding body is granted to the node in the member registry, SEC-036/037);
 6. its fields validate against the catalogue (REC-…, ``creditx.standard.validation``);
+7. a list entry's repair and removal respect the list's periods (SEC-045…047,
+   ``creditx.standard.lists.periods``);
 
 then the content fingerprint and natural key are computed for dedup.
 """
@@ -26,10 +29,13 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from creditx.gateway.ingest.reasons import fix_of, requirement_of
 from creditx.gateway.ingest.values import Checked, IncomingRecord
+from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import Envelope, Signature, SignatureError, verify_envelope
 from creditx.standard.fingerprint import fingerprint
+from creditx.standard.lists.periods import period_refusal
 from creditx.standard.natural_key import natural_key
-from creditx.standard.record import RECORD_PAYLOAD_TYPE, RecordError, decode_record
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, decode_record
+from creditx.standard.registry import Member, authorise
 from creditx.standard.validation import validate_fields
 
 
@@ -51,6 +57,7 @@ class CheckJob:
     records: tuple[IncomingRecord, ...]
     today: date
     subject_key: bytes
+    member: Member | None = None  # the node's entry in the member registry in force; None: nothing granted
 
 
 _KEYS: dict[tuple[str, bytes], object] = {}
@@ -117,22 +124,18 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
             "source_seq",
             **_meta(record, keyid),
         )
-    if record.region != job.node_region:
-        return _reject(
-            rec,
-            "SEC_REGION_MISMATCH",
-            "",
-            f"record region {record.region} is not this node's "
-            f"region {job.node_region} (from its certificate); {fix_of('SEC_REGION_MISMATCH')}",
-            "region",
-            **_meta(record, keyid),
-        )
+    refused = _unauthorised(rec, record, job, keyid)
+    if refused is not None:
+        return refused
     violations = validate_fields(record.type, record.fields, today=job.today)  # [] when clean: no copies
     errors = [v for v in violations if v.severity == "error"]
     if errors:
         v = errors[0]
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         return _reject(rec, v.reason, v.rule, f"{v.message}; {v.fix}{more}", v.field, **_meta(record, keyid))
+    refused = _outside_periods(rec, record, keyid)
+    if refused is not None:
+        return refused
     return Checked(
         rec.source_seq,
         rec.payload_sha,
@@ -149,6 +152,25 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         keyid,
         list_record=record if record.type == "LIST" else None,
     )
+
+
+def _unauthorised(rec: IncomingRecord, record: Record, job: CheckJob, keyid: str) -> Checked | None:
+    """SEC-032/036/037: the one authorisation rule, against the node's certificate region and
+    its registry entry (the entry is fetched by the main process and shipped with the job)."""
+    r = authorise(job.member, job.node_region, record.type, record.region, record.fields)
+    if r is None:
+        return None
+    return _reject(rec, r.reason, r.requirement, f"{r.message}; {r.fix}", r.field, **_meta(record, keyid))
+
+
+def _outside_periods(rec: IncomingRecord, record: Record, keyid: str) -> Checked | None:
+    """SEC-045/046/047: a LIST record's repair and removal dates against the catalogue's periods."""
+    if record.type != "LIST":
+        return None
+    r = period_refusal(record.fields, load_catalogue())
+    if r is None:
+        return None
+    return _reject(rec, r.reason, r.requirement, f"{r.message}; {r.fix}", r.field, **_meta(record, keyid))
 
 
 def _meta(record, keyid: str) -> dict:

@@ -1,4 +1,4 @@
-"""Reason codes and requirement IDs of the gateway's ingest decisions (standards/spec/05-sync.md).
+"""Reason codes and requirement IDs of the gateway's ingest decisions (creditx/standard/spec/05-sync.md).
 
 One table, so that the spec, the acks and the tests name the same strings. A reason code says
 which way a record broke a rule; the requirement ID says which rule (EXCHANGE-STANDARD.md §0).
@@ -29,9 +29,13 @@ REASONS: dict[str, tuple[str, str]] = {
     "SYNC_VERSION_CONFLICT": ("SYNC-023", "send a correction with a higher version number"),
     # signing certificate / envelope
     "SIG_UNKNOWN_KEY": ("SYNC-030", "present the signing certificate in the handshake"),
-    # authorisation: checked in creditx.gateway.ingest.check against the node's certificate region
-    # (creditx.pki.identity.authorise_region states the same SEC-032 rule for callers holding an Identity)
+    # authorisation: one rule, creditx.standard.registry.authorise (messages and fixes come from it)
     "SEC_REGION_MISMATCH": ("SEC-032", "a node sends records of its own region only (370000: province)"),
+    "SEC_AUTHORITY_NOT_GRANTED": ("SEC-036", "send the record through the member granted its deciding body"),
+    # list periods: creditx.standard.lists.periods
+    "LIST_EARLY_REPAIR": ("SEC-045", "keep the entry listed until its earliest repair date"),
+    "LIST_TERM_EXCEEDED": ("SEC-046", "correct 管理期限至 to the term the list allows"),
+    "LIST_NOT_EXPIRED": ("SEC-047", "remove the entry as 期满 only after its period has ended"),
 }
 
 

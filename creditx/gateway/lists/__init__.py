@@ -1,4 +1,4 @@
-"""The gateway's list log and its redistribution (standards/spec/08-distribution.md, DIST-0xx).
+"""The gateway's list log and its redistribution (creditx/standard/spec/08-distribution.md, DIST-0xx).
 
 ``store`` (tables, append in the ingest transaction, reads), ``hub`` (live fan-out),
 ``service`` (the Distribution servicer), ``expiry`` (the end-of-term job), ``import_lists``

@@ -87,7 +87,7 @@ def _import_chunk(
     with transaction(conn):
         drafts = Drafts(lambda entry_id: store.current_entry(conn, entry_id))
         seq = conn.execute("SELECT COALESCE(MAX(source_seq), 0) FROM list_imports").fetchone()[0]
-        imported = []
+        imported: list[tuple[int, bytes, str, int, str]] = []
         for row in chunk:
             report.rows += 1
             fields = {k: v for k, v in row.fields.items() if v}

@@ -16,20 +16,23 @@ a Snapshot is read inside one read transaction, so every chunk is of the same ``
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import grpc
+
+from creditx.gateway.access import caller
 from creditx.gateway.audit.checkpoints import Checkpointer
-from creditx.gateway.call_errors import BatchError, abort
+from creditx.gateway.call_errors import BatchError, abort, from_identity
 from creditx.gateway.exchange.keys import KeyRegistry
-from creditx.gateway.exchange.service import identify, peer_certificate
 from creditx.gateway.lists import store
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.progress import ListProgress
 from creditx.gateway.lists.wire import change_to_pb, snapshot_chunk
-from creditx.pki.profiles import NODE_AUTH
+from creditx.pki.identity import Identity, IdentityError
+from creditx.pki.tls import reverify
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import UnavailableError
 from creditx.standard.lists.lifecycle import ListError
@@ -54,6 +57,9 @@ def _fail(context, status: str, reason: str, rule: str, message: str, hint: str 
 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
+    on_delivered = None  # ([at_unix_ms of each change sent]) -> None: creditx.gateway.events
+    on_reported = None  # () -> None after a node's position is stored: creditx.gateway.console.reach
+
     def __init__(
         self,
         db_path: Path,
@@ -64,27 +70,35 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         clock: Callable[[], datetime],
         *,
         limits: ListLimits = ListLimits(),
-        peer=peer_certificate,
+        identity=caller,
     ) -> None:
         self.db_path, self.hub, self.keys, self.checkpointer, self.clock = db_path, hub, keys, checkpointer, clock
         self.progress = progress  # DIST-043 reports, shared with Operator Status and metrics
         self.limits = limits
-        self.peer = peer
+        self.identity = identity  # the caller verified by the gate (creditx.gateway.access)
         self.list_types = {lt.code for lt in load_catalogue().list_types}
 
-    def _node(self, context) -> str:
+    def _node(self, context: grpc.ServicerContext) -> str:
         try:
             if self.hub.closed.is_set():
                 raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; resubscribe later")
-            return identify(self.peer(context), self.keys.trust, self.clock(), NODE_AUTH).region
+            return self.identity(context).region
         except BatchError as err:
             abort(context, err)
             raise  # not reached
 
     # --- Subscribe (DIST-030 … DIST-034) -----------------------------------------------------
 
-    def Subscribe(self, request, context):
+    def _still_trusted(self, context: grpc.ServicerContext, ident: Identity) -> None:
+        """SEC-042: a stream opened before a revocation ends within a poll interval of it."""
+        try:
+            reverify(ident, self.keys.trust, self.clock())
+        except IdentityError as exc:
+            abort(context, from_identity(exc))
+
+    def Subscribe(self, request: lpb.SubscribeRequest, context: grpc.ServicerContext) -> Iterator[lpb.ListChangeBatch]:
         self._node(context)
+        ident = self.identity(context)
         unknown = sorted(set(request.list_types) - self.list_types)
         if unknown:
             _fail(
@@ -113,10 +127,13 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 )
             live_sent = False
             while context.is_active() and not self.hub.closed.is_set():
+                self._still_trusted(context, ident)
                 head = store.head(conn)
                 if cursor < head:
                     batch, cursor = self._batch(conn, cursor, head, limit, types)
                     live_sent = batch.live
+                    if self.on_delivered is not None:
+                        self.on_delivered([c.at_unix_ms for c in batch.changes])
                     yield batch
                     continue
                 if not live_sent:  # DIST-030: tell the node the backlog is drained
@@ -157,7 +174,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     # --- Snapshot (DIST-070 … DIST-074) ------------------------------------------------------
 
-    def Snapshot(self, request, context):
+    def Snapshot(self, request: lpb.SnapshotRequest, context: grpc.ServicerContext) -> Iterator[lpb.SnapshotChunk]:
         self._node(context)
         max_bytes = min(request.max_chunk_bytes or self.limits.max_chunk_bytes, self.limits.max_chunk_bytes)
         max_entries = min(request.max_chunk_entries or self.limits.max_chunk_entries, self.limits.max_chunk_entries)
@@ -199,7 +216,9 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     # --- checkpoints and reports (DIST-043, DIST-051/052) --------------------------------------
 
-    def GetListCheckpoint(self, request, context):
+    def GetListCheckpoint(
+        self, request: lpb.ListCheckpointRequest, context: grpc.ServicerContext
+    ) -> lpb.ListCheckpointResponse:
         self._node(context)
         try:
             cp = self.checkpointer.sign_now()  # the head's checkpoint, signed once per size (DIST-051)
@@ -208,11 +227,24 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             _fail(context, "FAILED_PRECONDITION", exc.reason, exc.rule, exc.detail, exc.hint)
         except UnavailableError as exc:  # the log shrank below its latest checkpoint (ROLLBACK)
             _fail(context, "UNAVAILABLE", "CHECKPOINT_UNAVAILABLE", "DIST-051", exc.message, exc.hint)
+        except Exception as exc:  # signing key unreadable, database busy: as the Audit servicer answers
+            _fail(
+                context,
+                "UNAVAILABLE",
+                "CHECKPOINT_UNAVAILABLE",
+                "DIST-051",
+                f"{type(exc).__name__}: {exc}",
+                "retry later",
+            )
         return lpb.ListCheckpointResponse(checkpoint=cp.note, consistency_proof=proof)
 
-    def ReportApplied(self, request, context):
+    def ReportApplied(
+        self, request: lpb.ReportAppliedRequest, context: grpc.ServicerContext
+    ) -> lpb.ReportAppliedResponse:
         node = self._node(context)
         self.progress.report(node, request.applied_list_seq, request.checkpoint_verified)
+        if self.on_reported is not None:  # the console's list-reach counter
+            self.on_reported()
         return lpb.ReportAppliedResponse(head_list_seq=self.progress.head())
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ Enum values follow lists.proto: ``CHANGE_KIND_<kind>``, ``REMOVAL_REASON_<reason
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from creditx.standard.lists.lifecycle import ListChange, ListEntry
 from creditx.v1 import envelope_pb2
@@ -36,9 +37,9 @@ def entry_to_pb(e: ListEntry) -> lpb.ListEntry:
         authority=e.authority,
         authority_uscc=e.authority_uscc,
         measures=e.measures,
-        state=lpb.ListEntryState.Value(f"LIST_ENTRY_STATE_{e.state.value}"),
+        state=cast(lpb.ListEntryState, lpb.ListEntryState.Value(f"LIST_ENTRY_STATE_{e.state.value}")),
         removed_on=_d(e.removed_on),
-        removal_reason=lpb.RemovalReason.Value(f"REMOVAL_REASON_{e.removal_reason or 'UNSPECIFIED'}"),
+        removal_reason=_reason(e.removal_reason),
         removal_authority=e.removal_authority,
         version=e.version,
         origin_fingerprint=e.origin_fp,
@@ -47,11 +48,16 @@ def entry_to_pb(e: ListEntry) -> lpb.ListEntry:
     )
 
 
+def _reason(reason: str) -> lpb.RemovalReason:
+    # Enum.Value() returns the number; the stubs want the enum type for message fields.
+    return cast(lpb.RemovalReason, lpb.RemovalReason.Value(f"REMOVAL_REASON_{reason or 'UNSPECIFIED'}"))
+
+
 def change_to_pb(c: ListChange) -> lpb.ListChange:
     msg = lpb.ListChange(
         list_seq=c.list_seq,
-        kind=lpb.ChangeKind.Value(f"CHANGE_KIND_{c.kind.value}"),
-        reason=lpb.RemovalReason.Value(f"REMOVAL_REASON_{c.reason or 'UNSPECIFIED'}"),
+        kind=cast(lpb.ChangeKind, lpb.ChangeKind.Value(f"CHANGE_KIND_{c.kind.value}")),
+        reason=_reason(c.reason),
         list_type=c.entry.list_type,
         entry=entry_to_pb(c.entry),
         at_unix_ms=int(c.at.timestamp() * 1000),

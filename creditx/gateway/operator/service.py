@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+import grpc
+
+from creditx.gateway.access import caller
 from creditx.gateway.call_errors import BatchError, abort
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.presence import Presence
-from creditx.gateway.exchange.service import identify, peer_certificate
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.operator.view import node_views
 from creditx.gateway.store.base import GatewayStore
-from creditx.pki.profiles import OPERATOR
 from creditx.v1 import operator_pb2 as opb
 from creditx.v1 import operator_pb2_grpc
 
@@ -32,12 +33,12 @@ class OperatorServicer(operator_pb2_grpc.OperatorServicer):
         gateway_id: str,
         clock: Callable[[], datetime],
         *,
-        peer=peer_certificate,
+        identity=caller,
         list_lags=None,
         audit_status=None,
     ) -> None:
         self.store, self.presence, self.keys, self.gateway_id, self.clock = store, presence, keys, gateway_id, clock
-        self.peer = peer
+        self.identity = identity  # the caller verified by the gate (creditx.gateway.access)
         # now -> (list head, {region: creditx.gateway.lists.store.Lag}) (DIST-043)
         self.list_lags = list_lags
         # () -> creditx.gateway.audit.checkpoints.Checkpointer.status() dict: the audit log's seal (AUD-040)
@@ -45,12 +46,16 @@ class OperatorServicer(operator_pb2_grpc.OperatorServicer):
 
     def _check(self, context) -> None:
         try:
-            identify(self.peer(context), self.keys.trust, self.clock(), OPERATOR)
+            self.identity(context)
         except BatchError as err:
             abort(context, err)
 
-    def Status(self, request, context):
+    def Status(self, request: opb.StatusRequest, context: grpc.ServicerContext) -> opb.StatusResponse:
         self._check(context)
+        return self.status_response()
+
+    def status_response(self) -> opb.StatusResponse:
+        """The Status answer itself (also shown on the operator's web page)."""
         now = self.clock()
         nodes = [
             opb.NodeStatus(
@@ -90,7 +95,7 @@ class OperatorServicer(operator_pb2_grpc.OperatorServicer):
             checkpoint_error=audit.get("last_error", ""),
         )
 
-    def FindRecords(self, request, context):
+    def FindRecords(self, request: opb.FindRecordsRequest, context: grpc.ServicerContext) -> opb.FindRecordsResponse:
         self._check(context)
         try:
             after = int(request.page_token or "0")

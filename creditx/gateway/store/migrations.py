@@ -16,7 +16,7 @@ from creditx import sqlite
 
 
 def _m1_initial(db: Database) -> None:
-    db["nodes"].create(
+    db.table("nodes").create(
         {
             "region": str,
             "name": str,
@@ -30,11 +30,11 @@ def _m1_initial(db: Database) -> None:
         pk="region",
         defaults={"committed_seq": 0, "backlog": 0, "last_source_seq": 0},
     )
-    db["signing_certs"].create(
+    db.table("signing_certs").create(
         {"keyid": str, "region": str, "serial": str, "not_after": str, "cert_der": bytes, "registered_at": str},
         pk="keyid",
     )
-    db["records"].create(
+    db.table("records").create(
         {
             "id": int,
             "node": str,
@@ -61,14 +61,14 @@ def _m1_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["records"].create_index(["node", "source_seq"], unique=True)
-    db["records"].create_index(["natural_key"])
-    db["records"].create_index(["region", "type"])
+    db.table("records").create_index(["node", "source_seq"], unique=True)
+    db.table("records").create_index(["natural_key"])
+    db.table("records").create_index(["region", "type"])
     # Dedup lookups only look at stored content (accepted or superseded), SYNC-020.
     db.execute("CREATE INDEX idx_records_fp ON records(fp) WHERE outcome IN (1, 3)")
-    db["current_versions"].create({"natural_key": str, "version": int, "record_id": int}, pk="natural_key")
-    db["audit_leaves"].create({"idx": int, "leaf_data": bytes, "leaf_hash": bytes}, pk="idx")
-    db["node_counts"].create({"node": str, "outcome": int, "n": int}, pk=("node", "outcome"))
+    db.table("current_versions").create({"natural_key": str, "version": int, "record_id": int}, pk="natural_key")
+    db.table("audit_leaves").create({"idx": int, "leaf_data": bytes, "leaf_hash": bytes}, pk="idx")
+    db.table("node_counts").create({"node": str, "outcome": int, "n": int}, pk=("node", "outcome"))
 
 
 def _m2_audit_tree(db: Database) -> None:
@@ -93,7 +93,46 @@ def _m4_snapshot_sizes(db: Database) -> None:
     create_size_table(db.conn)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_m1_initial, _m2_audit_tree, _m3_lists, _m4_snapshot_sizes]
+def _m5_console_stats(db: Database) -> None:
+    """Maintained statistics counters (creditx.gateway.stats), counted once from the stored
+    records."""
+    from creditx.gateway.stats import backfill, create_tables
+
+    create_tables(db.conn)
+    backfill(db.conn)
+
+
+def _m6_member_registry(db: Database) -> None:
+    """Every member-registry version the gateway put in force, with its signed envelope (SEC-038):
+    who was allowed to do what, when."""
+    db.execute(
+        "CREATE TABLE registry_versions (version INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, "
+        "issued_at TEXT NOT NULL, expires_at TEXT NOT NULL, envelope BLOB NOT NULL, "
+        "accepted_at TEXT NOT NULL)"
+    )
+
+
+def _m7_reserved(db: Database) -> None:
+    """Number 7 is reserved for the bounded-rejects work; it changes nothing."""
+
+
+def _m8_sanctions(db: Database) -> None:
+    """Action reports and check counters of the 联合奖惩 loop (HALL-041): creditx.gateway.sanctions.store."""
+    from creditx.gateway.sanctions.store import create_tables
+
+    create_tables(db.conn)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _m1_initial,
+    _m2_audit_tree,
+    _m3_lists,
+    _m4_snapshot_sizes,
+    _m5_console_stats,
+    _m6_member_registry,
+    _m7_reserved,
+    _m8_sanctions,
+]
 
 
 def migrate(db: Database, now: str) -> int:

@@ -6,7 +6,7 @@ types); :func:`migrate` applies each pending step in its own transaction under a
 (two gateways starting on one database apply each step once) and records it in
 ``schema_migrations``. Never edit a released step: append one.
 
-Tables that grow without bound are partitioned (docs/adr/0001-postgresql-partitioning.md):
+Tables that grow without bound are partitioned (docs/adr/0017-postgresql-partitioning.md):
 ``records`` by region (hash of the sending node's region code — the key of its sequence
 uniqueness and of every per-node look-up), ``current_versions`` by hash of the natural key,
 ``audit_leaves`` and ``list_log`` (with ``list_snap_sizes``) by range of their index, one
@@ -147,7 +147,47 @@ def _m4_snapshot_sizes(conn: psycopg.Connection) -> None:
     )
 
 
-MIGRATIONS: list[PgMigration] = [_m1_initial, _m2_audit_tree, _m3_lists, _m4_snapshot_sizes]
+def _m5_console_stats(conn: psycopg.Connection) -> None:
+    """Maintained statistics counters (creditx.gateway.stats), as SQLite's step 5."""
+    from creditx.gateway.stats import backfill, create_tables
+    from creditx.gateway.store.postgres import QmarkConnection
+
+    q = QmarkConnection(conn)
+    create_tables(q)
+    backfill(q)
+
+
+def _m6_member_registry(conn: psycopg.Connection) -> None:
+    """Member-registry versions put in force (SEC-038), as SQLite's step 6."""
+    conn.execute(
+        "CREATE TABLE registry_versions (version BIGINT PRIMARY KEY, sha256 TEXT NOT NULL, "
+        "issued_at TEXT NOT NULL, expires_at TEXT NOT NULL, envelope BYTEA NOT NULL, "
+        "accepted_at TEXT NOT NULL)"
+    )
+
+
+def _m7_reserved(conn: psycopg.Connection) -> None:
+    """Number 7 is kept in step with SQLite's list (reserved there; changes nothing)."""
+
+
+def _m8_sanctions(conn: psycopg.Connection) -> None:
+    """Action reports and check counters of the 联合奖惩 loop (HALL-041), as SQLite's step 8."""
+    from creditx.gateway.sanctions.store import DDL
+
+    for stmt in DDL:
+        conn.execute(stmt.replace(" BLOB", " BYTEA"))
+
+
+MIGRATIONS: list[PgMigration] = [
+    _m1_initial,
+    _m2_audit_tree,
+    _m3_lists,
+    _m4_snapshot_sizes,
+    _m5_console_stats,
+    _m6_member_registry,
+    _m7_reserved,
+    _m8_sanctions,
+]
 
 
 def migrate(conn: psycopg.Connection, steps: Sequence[PgMigration] = MIGRATIONS, *, now: str = "") -> int:

@@ -79,6 +79,8 @@ def _row_to_decision(r) -> Decision:
 
 
 class SqliteStore:
+    stats_hook = None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
+
     def __init__(self, path: str | Path | None, *, now: str = "") -> None:
         conn = connect(path)
         self.db = Database(conn)
@@ -215,6 +217,16 @@ class SqliteStore:
                 "(region) DO UPDATE SET committed_seq = MAX(committed_seq, excluded.committed_seq)",
                 (node, committed_seq),
             )
+            if self.stats_hook is not None:  # maintained statistics counters (creditx.gateway.stats)
+                self.stats_hook.append(
+                    c,
+                    node,
+                    [
+                        (int(d.outcome), d.reason, d.record_type, d.region, rec.payload if rec else None)
+                        for d, rec in stored
+                    ],
+                    at,
+                )
             if lists:  # DIST-001: the list changes the pipeline decided, same transaction
                 list_store.write_batch(c, lists, at, audit=leaves is not None)
         return [out.get(id(d), d) for d, _ in items]
@@ -226,6 +238,26 @@ class SqliteStore:
     def list_head(self) -> int:
         with self._lock:
             return list_store.head(self.conn)
+
+    # --- member registry (SEC-038) ---------------------------------------------------------------
+
+    def record_registry(
+        self, version: int, sha256_hex: str, envelope: bytes, issued_at: str, expires_at: str, at: str
+    ) -> None:
+        """Keep a member-registry version the gateway puts in force (SEC-038); idempotent per version."""
+        with transaction(self.conn, lock=self._lock):
+            self.conn.execute(
+                "INSERT INTO registry_versions VALUES (?,?,?,?,?,?) ON CONFLICT(version) DO NOTHING",
+                (version, sha256_hex, issued_at, expires_at, envelope, at),
+            )
+
+    def registry_versions(self) -> list[dict]:
+        with self._lock:
+            cur = self.conn.execute(
+                "SELECT version, sha256, issued_at, expires_at, accepted_at FROM registry_versions ORDER BY version"
+            )
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
     # --- nodes, keys, status -------------------------------------------------------------------
 
@@ -310,7 +342,8 @@ class SqliteStore:
         after_id: int = 0,
         limit: int = 100,
     ) -> list[dict]:
-        where, args = ["id > ?"], [after_id]
+        where: list[str] = ["id > ?"]
+        args: list[object] = [after_id]
         for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key), ("fp", fingerprint)):
             if val:
                 where.append(f"{col} = ?")

@@ -19,7 +19,7 @@ Invariants kept here:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -73,7 +73,7 @@ class DepartmentsServicer(pb_grpc.DepartmentsServicer):
         self.replica, self.departments, self.key, self.max_age = replica, departments, subject_key, max_age
         self.applied, self.max_changes, self.clock = applied, max_changes, clock
 
-    def Check(self, request, context):
+    def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:
         kind = request.subject.WhichOneof("id")
         try:
             if kind is None:
@@ -95,7 +95,7 @@ class DepartmentsServicer(pb_grpc.DepartmentsServicer):
             stale=a.stale,
         )
 
-    def Feed(self, request, context):
+    def Feed(self, request: pb.FeedRequest, context: grpc.ServicerContext) -> Iterator[pb.FeedBatch]:
         dept = self.departments.get(request.department)
         if dept is None:
             context.abort(

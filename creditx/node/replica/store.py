@@ -19,6 +19,10 @@ Invariants kept here:
   becomes ``at_list_seq`` only with the last chunk. Chunk 0 of a new snapshot wipes the replica
   in the same transaction.
 * NODE-044 a department cursor never moves backwards.
+* NODE-047 the replica never keeps a natural person's origin envelope (it holds the clear
+  证件号码): the origin is checked and hashed into the subject index in memory, and only the entry
+  (masked number, keyed hashes) and, for organisations, the origin are stored. A person's own-city
+  records are in the node's outbox; another city's stay at the gateway (evidence on request).
 * DIST-075 snapshot entries come with their origin envelopes; a natural person's entry is
   indexed by the node's keyed hash of the ID number read from its (checked) origin record, as
   for a change. Organisations (USCC / 注册号) are indexed from the entry itself. A chunk is
@@ -31,7 +35,7 @@ import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
@@ -86,6 +90,22 @@ _NAMES = tuple(f.name for f in fields(ListEntry))
 _DATES = frozenset(("listed_on", "period_start", "period_end", "removed_on"))
 
 
+def _kept_origin(c: ListChange) -> str | None:
+    """NODE-047: the origin as stored: None for a natural person's entry (masked number set)."""
+    if c.origin is None or c.entry.subject_id_masked:
+        return None
+    return c.origin.to_json()
+
+
+def migration_6_privacy(db: sqlite_utils.Database) -> None:
+    """NODE-047: drop the natural persons' origin envelopes earlier versions kept in
+    replica_changes (reserved migration number 6; appended after the replica's)."""
+    db.execute(
+        "UPDATE replica_changes SET origin = NULL WHERE origin IS NOT NULL AND "
+        "COALESCE(json_extract(entry, '$.subject_id_masked'), '') != ''"
+    )
+
+
 def _body(e: ListEntry) -> str:
     """``json.dumps(entry_to_obj(e))`` without ``dataclasses.fields`` per entry (the snapshot's
     hot path: 2.6 million entries); the same members and values, read back by entry_from_obj."""
@@ -130,7 +150,7 @@ class ReplicaStore:
 
     # --- meta ------------------------------------------------------------------------------------
 
-    def meta(self) -> dict[str, object]:
+    def meta(self) -> dict[str, Any]:
         return {k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM replica_meta")}
 
     def _set(self, **values: object) -> None:
@@ -206,7 +226,7 @@ class ReplicaStore:
                         entry.entry_id,
                         _ms(c),
                         json.dumps(entry_to_obj(entry), ensure_ascii=False),
-                        c.origin.to_json() if c.origin is not None else None,
+                        _kept_origin(c),
                     ),
                 )
             frontier = st.frontier

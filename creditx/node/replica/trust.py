@@ -4,7 +4,7 @@
   The gateway hands it over in every handshake; :func:`accept_gateway_cert` stores it only after
   verifying it against ``DIR/ca.crt`` (and ``DIR/crl.pem`` when present) for that role, and
   :func:`gateway_signing_keys` verifies it again on every load.
-* ``DIR/trust-bundle.json`` (certs/bundle.py, verified against DIR/ca.crt, SEC-070/071): its
+* ``DIR/trust-bundle.json`` (creditx/pki/bundle.py, verified against DIR/ca.crt, SEC-070/071): its
   gateway-signing certificates verify checkpoints too; its node-signing certificates verify
   origin envelopes (DIST-032). The node's own signing certificate is always known.
 

@@ -52,7 +52,7 @@ class ChannelSettings:
     max_message_bytes: int = 8 * 1024 * 1024
 
     def open(self) -> grpc.Channel:
-        options = [
+        options: list[tuple[str, int | str]] = [
             ("grpc.keepalive_time_ms", self.keepalive_time_ms),
             ("grpc.keepalive_timeout_ms", self.keepalive_timeout_ms),
             ("grpc.keepalive_permit_without_calls", 0),
@@ -128,9 +128,11 @@ class SyncRunner:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         on_gateway_cert: Callable[[bytes], None] | None = None,
+        on_registry: Callable[[bytes], None] | None = None,
     ) -> None:
         self.store, self.settings, self.machine = store, settings, machine
         self.on_gateway_cert = on_gateway_cert
+        self.on_registry = on_registry  # SEC-039: the signed member registry from each handshake
         self.node_name, self.signing_certs = node_name, signing_certs
         self.clock, self.wall = clock, wall
         self._channel: grpc.Channel | None = None
@@ -217,6 +219,8 @@ class SyncRunner:
         )
         if resp.gateway_signing_certificate and self.on_gateway_cert is not None:
             self.on_gateway_cert(resp.gateway_signing_certificate)
+        if resp.member_registry and self.on_registry is not None:
+            self.on_registry(resp.member_registry)
         return st.HandshakeOk(
             resp.committed_seq, resp.max_batch_records, resp.max_message_bytes, resp.max_in_flight_batches
         )

@@ -27,6 +27,7 @@ import enum
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class SyncStateError(Exception):
@@ -310,7 +311,8 @@ class SyncMachine:
         return max(0, self.last_seq - self.first_unacked + 1)
 
 
-_H = Callable[[SyncMachine, Event, float], list[Action]]
+# A handler takes the event type of its key (the table pairs them), hence Any for the event.
+_H = Callable[[SyncMachine, Any, float], list[Action]]
 S = State
 
 # The whole session protocol in one table (ADR 0003). Late events from a session that has

@@ -39,10 +39,11 @@ def period_end(entry: ListEntry, catalogue: Catalogue | None = None) -> date | N
     if entry.period_end is not None:
         return entry.period_end
     lt = (catalogue or load_catalogue()).list_type(entry.list_type)
-    if lt is None or lt.term_months is None:
+    term = lt.term_for(entry.listing_reason) if lt is not None else None
+    if term is None:
         return None
     start = entry.period_start or entry.listed_on
-    return add_months(start, lt.term_months) - timedelta(days=1)
+    return add_months(start, term) - timedelta(days=1)
 
 
 @dataclass(frozen=True)

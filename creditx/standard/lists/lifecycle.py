@@ -1,6 +1,6 @@
 """The red/black list entry lifecycle as data: what each accepted LIST record does to an entry.
 
-Chapter 08 of the standard (``standards/spec/08-distribution.md``, DIST-0xx). Pure: no clock
+Chapter 08 of the standard (``creditx/standard/spec/08-distribution.md``, DIST-0xx). Pure: no clock
 reads, no I/O; the time comes in as ``at`` and ``today``.
 
 An entry is identified by the LIST natural key (REC-FP-010), ``entry_id``. Its states are

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ __all__ = ["GeneratedRow", "RECORD_TYPES", "generate_rows", "write_rows"]
 @dataclass(frozen=True)
 class GeneratedRow:
     fields: dict[str, str]  # field code → value, empty optional fields omitted
-    source_id: str  # "370100-XZCF-000001": unique per city + type + index
+    source_id: str  # "370100-XZCF-7-000001" (or "370100-XZCF-7-RUN-000001"): unique per city, type, seed, run, index
     op: str = "I"
     version: int = 1
     defect: tuple[str, str] | None = None  # (field code, reason code) the validator reports
@@ -89,20 +90,27 @@ def generate_rows(
     invalid_share: float = 0.0,
     today: dt.date,
     include_warnings: bool = False,
+    run: str = "",
 ) -> Iterator[GeneratedRow]:
     """``count`` realistic rows of ``record_type`` for ``city`` (a city code or 370000).
 
     ``include_warnings`` also draws defects that are only warnings (a fine in yuan, REC-041);
     by default every defect makes the record rejected.
+
+    Source ids name the seed and ``run`` (a caller's tag, e.g. a random one per invocation), so
+    two generated files never share a source id unless they share city, type, seed and run.
     """
+    if run and not re.fullmatch(r"[A-Za-z0-9]{1,16}", run):
+        raise InputError(f"run tag {run!r} must be 1-16 letters or digits", hint="e.g. --run a1b2c3")
     _check_args(city, record_type, count, invalid_share)
     rng = random.Random(f"creditx-synth|{seed}|{city}|{record_type}")
     defect_rng = random.Random(f"creditx-synth-defects|{seed}|{city}|{record_type}")
     builder = RecordBuilder(city, record_type, rng, today)
+    prefix = "-".join(p for p in (city, record_type, str(seed), run) if p)
     spread = _spread(count, invalid_share, seed)
     for i in range(count):
         fields = builder.build()
         defect = None
         if _is_broken(i, *spread):
             fields, defect = apply_defect(record_type, fields, defect_rng, today, include_warnings=include_warnings)
-        yield GeneratedRow(fields, f"{city}-{record_type}-{i + 1:06d}", "I", 1, defect)
+        yield GeneratedRow(fields, f"{prefix}-{i + 1:06d}", "I", 1, defect)

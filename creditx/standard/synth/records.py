@@ -116,6 +116,7 @@ class RecordBuilder:
         lists = [t for t in LISTS if t.code != "SZZLJ" or region == "370000"]
         self._lists = _cumulative((t, t.weight) for t in lists)
         self._terms = {lt.code: (lt.term_months, lt.measures, lt.colour) for lt in load_catalogue().list_types}
+        self._list_types = {lt.code: lt for lt in load_catalogue().list_types}
         self.build = {"XZXK": self.licence, "XZCF": self.penalty, "LIST": self.list_entry}[record_type]
 
     # --- shared pieces ---------------------------------------------------------------------
@@ -266,6 +267,7 @@ class RecordBuilder:
         f["MD_LX"] = t.code
         f["MD_LRRQ"] = listed.isoformat()
         f["MD_LRYY"] = pick(rng, t.reasons).format(py=listed.year - 1)
+        term = self._list_types[t.code].term_for(f["MD_LRYY"])  # SXBZXR: a term only for some grounds
         f["MD_RDYJ"] = t.basis
         f["MD_RDWS"] = t.document
         f["MD_RDWSH"] = self._list_doc(t, auth, listed.year)

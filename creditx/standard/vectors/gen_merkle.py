@@ -1,7 +1,7 @@
 """Test vectors of chapter 06 (audit log): Merkle trees, proofs, compact ranges, checkpoints.
 
 ``build(today)`` returns ``{"merkle.json": {...}, "checkpoints.json": [...]}``; the vectors
-runner (``standards/vectors/generate.py``) writes and diff-checks them. Everything here is
+runner (``creditx/standard/vectors/generate.py``) writes and diff-checks them. Everything here is
 deterministic: fixed leaves, fixed timestamps, published test keys (Ed25519 is deterministic,
 ECDSA uses RFC 6979 nonces), so the output never depends on the day it is generated —
 ``today`` is accepted for the runner's uniform interface and deliberately unused.

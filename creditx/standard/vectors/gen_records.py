@@ -1,7 +1,7 @@
 """Test vectors for chapters 01 (records) and 02 (identifiers): ``build(today)``.
 
 Returns ``{"identifiers.json": [...], "validation.json": [...]}`` for the runner
-(``standards/vectors/generate.py``), which writes them. Every case states the verdict it is
+(``creditx/standard/vectors/generate.py``), which writes them. Every case states the verdict it is
 meant to have; ``build`` recomputes it with the reference code and raises if they differ, so a
 rule change cannot silently rewrite the vectors. Pure: the only date is ``today``.
 """
@@ -9,6 +9,7 @@ rule change cannot silently rewrite the vectors. Pure: the only date is ``today`
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from creditx.standard.identifiers import check_any
 from creditx.standard.validation import validate_fields
@@ -195,7 +196,7 @@ def _cases(today: dt.date) -> list[tuple[str, str, dict[str, str], list[tuple[st
     ]
 
 
-def build(today: dt.date) -> dict[str, object]:
+def build(today: dt.date) -> dict[str, Any]:
     ids = []
     for code, kind, valid, reason in IDENTIFIERS:
         got = check_any(code, today=today)

@@ -1,0 +1,40 @@
+"""Who may call what on the gateway: the method → roles table of its one identity gate (SEC-034).
+
+``creditx.pki.tls.IdentityInterceptor`` applies it to every call of the gateway's one gRPC server
+before any servicer runs; servicers read the verified caller with :func:`caller` and check
+nothing more about the certificate. Health and reflection are exempt, as gRPC conventions have
+it (load balancers probe them); they still need a client certificate of the provincial CA at
+the TLS layer. A method the table does not name is refused.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from creditx.gateway.call_errors import BatchError
+from creditx.pki.identity import Identity
+from creditx.pki.profiles import NODE_AUTH, OPERATOR
+from creditx.pki.tls import EXEMPT, current_identity
+
+METHOD_ROLES: dict[str, tuple[str, ...]] = {
+    "/creditx.v1.Exchange/": (NODE_AUTH,),
+    "/creditx.v1.Distribution/": (NODE_AUTH,),
+    "/creditx.v1.Audit/": (NODE_AUTH, OPERATOR),
+    "/creditx.v1.Operator/": (OPERATOR,),
+    "/creditx.v1.Sanctions/": (NODE_AUTH,),  # measures list, forwarded action reports (HALL-002/040)
+    "/grpc.health.v1.Health/": EXEMPT,
+    "/grpc.reflection.v1alpha.ServerReflection/": EXEMPT,
+    "/grpc.reflection.v1.ServerReflection/": EXEMPT,
+}
+
+
+def caller(context: grpc.ServicerContext) -> Identity:
+    """The caller the identity gate verified for this call; fails closed when no gate ran."""
+    ident = current_identity()
+    if ident is None:
+        raise BatchError(
+            "UNAUTHENTICATED",
+            "PEER_UNAUTHENTICATED",
+            "no verified peer for this call: the server runs without its identity gate (SEC-034)",
+        )
+    return ident

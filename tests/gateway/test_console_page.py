@@ -1,0 +1,199 @@
+"""The operator's status page in headless Chromium (Debian's chromium + chromedriver, driven by
+Selenium): what it shows equals `creditx gateway status --json` and `creditx gateway stats
+--json`; it updates itself; a rejection reason drills down to its records. Screenshots of the
+main views are kept in test-artifacts/console/ (ignored by git).
+
+Access: without the token or an operator certificate the page answers 401; a node's
+certificate is not an operator's."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import ssl
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from creditx.cli.main import main
+from tests.gateway.push_client import PushClient, payloads, reseq
+
+pytestmark = pytest.mark.slow
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def _push(gateway, pki, region: str, n: int, start: int, seed: int, invalid: float = 0.25) -> None:
+    c = PushClient(gateway.address, pki.nodes[region])
+    c.handshake()
+    batch = payloads(region, n, start_seq=start, seed=seed, invalid_share=invalid)
+    c.push([c.batch(batch, start_seq=start)])
+    c.close()
+
+
+@pytest.fixture
+def province(gateway, pki):
+    shutil.copytree(pki.operator.dir, gateway.dir / "operator")
+    _push(gateway, pki, "370100", 40, 1, 1)
+    gateway.console.series.sample()
+    _push(gateway, pki, "370200", 30, 1, 2, invalid=0.1)
+    c = PushClient(gateway.address, pki.nodes["370200"])
+    c.handshake()
+    good = payloads("370200", 3, start_seq=31, seed=9)
+    c.push([c.batch(good, start_seq=31)])
+    c.push([c.batch([reseq(p, 34 + i) for i, p in enumerate(good)], start_seq=34)])
+    c.close()
+    gateway.checkpointer.sign_now()
+    gateway.console.series.sample()
+    return gateway
+
+
+def _json(argv, capsys) -> dict:
+    capsys.readouterr()
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _insecure() -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    return ctx
+
+
+def test_page_refuses_without_token_and_accepts_an_operator_certificate(province, pki):
+    url = province.console.url
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(url, context=_insecure(), timeout=10)
+    assert err.value.code == 401
+    op = ssl.create_default_context(cafile=str(pki.operator.ca))
+    op.check_hostname = False
+    op.load_cert_chain(pki.operator.cert, pki.operator.key)
+    with urllib.request.urlopen(url + "api/status", context=op, timeout=10) as r:
+        assert json.loads(r.read())["gateway_id"] == "gateway"
+    node = ssl.create_default_context(cafile=str(pki.operator.ca))
+    node.check_hostname = False
+    node.load_cert_chain(pki.nodes["370100"].auth_cert, pki.nodes["370100"].auth_key)
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(url, context=node, timeout=10)
+    assert err.value.code == 401
+
+
+@pytest.fixture
+def browser(tmp_path):
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are not installed (.ci/run installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1500,1800",
+    ):
+        opts.add_argument(a)
+    opts.accept_insecure_certs = True  # the gateway's certificate is from the provincial CA
+    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    drv.set_page_load_timeout(60)
+    yield drv
+    drv.quit()
+
+
+def _wait(cond, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        time.sleep(0.2)
+
+
+def _shot(drv, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    height = drv.execute_script("return document.body.scrollHeight")
+    drv.set_window_size(1500, max(900, min(int(height) + 40, 6000)))
+    drv.save_screenshot(str(path))
+    return path
+
+
+def test_page_shows_the_gateways_own_figures_and_updates_itself(province, pki, browser, capsys):
+    from selenium.webdriver.common.by import By
+
+    d = province.dir
+    browser.get(province.console.url + "?token=" + (d / "console.token").read_text().strip())
+    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "#nodes tr[data-region]"))
+    assert browser.title == "creditx · gateway"
+
+    status = _json(["gateway", "status", "--dir", str(d), "--json"], capsys)
+    rows = {r.get_attribute("data-region"): r for r in browser.find_elements(By.CSS_SELECTOR, "#nodes tr[data-region]")}
+    assert set(rows) == {n["region"] for n in status["nodes"]} == {"370100", "370200"}
+    for n in status["nodes"]:
+        cells = {c.get_attribute("data-field"): c.text for c in rows[n["region"]].find_elements(By.CSS_SELECTOR, "td")}
+        for f in ("committed_seq", "backlog", "accepted", "rejected", "applied_list_seq", "list_lag_entries"):
+            assert int(cells[f]) == n[f], (n["region"], f)
+        assert cells["cert_expiry"] == min(n["auth_cert_not_after"], n["signing_cert_not_after"])[:10]
+        assert rows[n["region"]].get_attribute("data-health") in ("ok", "warn")
+        assert cells["state"].startswith("connected" if n["connected"] else "disconnected")
+    audit = {c.get_attribute("data-field"): c.text for c in browser.find_elements(By.CSS_SELECTOR, "#audit td")}
+    assert int(audit["audit_size"]) == status["audit_size"]
+    assert int(audit["checkpoint_size"]) == status["checkpoint_size"]
+
+    stats = _json(["gateway", "stats", "--dir", str(d), "--json"], capsys)
+    shown = {c.get_attribute("data-stat"): c.text for c in browser.find_elements(By.CSS_SELECTOR, "[data-stat]")}
+    assert int(shown["records"]) == stats["records"] == 76
+    for key in ("by_region", "by_department", "by_type", "by_month"):
+        for name, counts in stats[key].items():
+            for outcome, n in counts.items():
+                assert int(shown[f"{key}.{name}.{outcome}"]) == n, (key, name, outcome)
+    for t in stats["timeliness"]:
+        assert int(shown[f"timeliness.{t['department']}.records"]) == t["records"]
+        assert int(shown[f"timeliness.{t['department']}.within_7_working_days"]) == t["within_7_working_days"]
+    for dept, reasons in stats["top_rejection_reasons"].items():
+        for r in reasons:
+            assert int(shown[f"top_rejection_reasons.{dept}.{r['reason']}"]) == r["n"]
+    assert int(shown["list_reach.changes"]) == stats["list_changes_reached_every_city"]["changes"]
+    plot = browser.find_element(By.ID, "plot-ingest")
+    assert int(plot.get_attribute("data-points") or 0) >= 1 or "collecting" in plot.text
+    _shot(browser, "overview")
+
+    # It updates itself: new records arrive, the page shows them without a reload.
+    before = int(browser.execute_script("return +document.body.dataset.refreshes || 0"))
+    _push(province, pki, "370100", 10, 41, 5, invalid=0.0)
+    province.console.series.sample()
+    want = _json(["gateway", "status", "--dir", str(d), "--json"], capsys)
+    accepted = next(n["accepted"] for n in want["nodes"] if n["region"] == "370100")
+
+    def updated():
+        cell = browser.find_element(By.CSS_SELECTOR, '#nodes tr[data-region="370100"] td[data-field="accepted"]')
+        return (
+            int(cell.text) == accepted
+            and int(browser.execute_script("return +document.body.dataset.refreshes || 0")) > before
+        )
+
+    _wait(updated)
+    assert int(browser.find_element(By.ID, "plot-ingest").get_attribute("data-points")) >= 2
+    _shot(browser, "overview-updated")
+
+    # Drill-down: a rejection reason opens the records it counts.
+    dept, reasons = next(iter(stats["top_rejection_reasons"].items()))
+    link = browser.find_element(By.CSS_SELECTOR, f'#rejections a[data-reason="{reasons[0]["reason"]}"]')
+    link.click()
+    _wait(lambda: browser.find_elements(By.CSS_SELECTOR, '[data-field="shown"]'))
+    record_rows = browser.find_elements(By.CSS_SELECTOR, "main table tr")[1:]
+    assert len(record_rows) == reasons[0]["n"]
+    assert all(reasons[0]["reason"] in r.text for r in record_rows)
+    _shot(browser, "rejections-drill-down")

@@ -1,0 +1,110 @@
+"""The node keeps the member registry from a real gateway's handshake and refuses at import what
+the gateway would refuse (SEC-036, SEC-039): rows of another city's deciding bodies are
+quarantined with row, field, rule and fix instead of entering the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from creditx.cli.main import main
+from creditx.gateway import members as gw_members
+from creditx.gateway.config import GatewayConfig
+from creditx.gateway.init import init_gateway_dir
+from creditx.gateway.server import Gateway
+from creditx.node import members
+from creditx.node.app import NodeApp
+from creditx.pki.testing import make_pki
+from creditx.standard.registry import RegistryError
+from creditx.standard.synth import generate_rows, write_rows
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture
+def province(tmp_path):
+    pki = make_pki(tmp_path, regions=("370100",))
+    gw_dir = tmp_path / "gw"
+    init_gateway_dir(
+        gw_dir,
+        pki.gateway.dir,
+        cfg=GatewayConfig(
+            listen="127.0.0.1:0",
+            metrics_listen="127.0.0.1:0",
+            health_listen="127.0.0.1:0",
+            console_listen="127.0.0.1:0",
+            verify_workers=0,
+        ),
+    )
+    g = Gateway(gw_dir)
+    g.start()
+    d = tmp_path / "jinan"
+    assert (
+        main(
+            [
+                "node",
+                "init",
+                "--dir",
+                str(d),
+                "--region",
+                "370100",
+                "--gateway",
+                g.address,
+                "--certs",
+                str(pki.nodes["370100"].dir),
+            ]
+        )
+        == 0
+    )
+    yield g, gw_dir, d
+    g.stop(grace=1)
+
+
+def _file(path, region, n):
+    rows = list(generate_rows(region, "XZCF", n, seed=3, today=dt.date.today()))
+    with open(path, "wb") as out:
+        write_rows(out, rows, record_type="XZCF", fmt="csv", encoding="utf-8")
+    return path
+
+
+def test_node_takes_the_registry_from_the_handshake_and_refuses_other_bodies_at_import(province, tmp_path, capsys):
+    g, gw_dir, d = province
+    app = NodeApp(d)
+    try:
+        app.sync_job()
+    finally:
+        app.close()
+    assert members.held(d).version == g.members().version
+    capsys.readouterr()
+    assert main(["node", "import", str(_file(tmp_path / "qd.csv", "370200", 10)), "--dir", str(d), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["accepted"] == 0 and report["quarantined"] == 10
+    assert {(p["reason"], p["rule"], p["field"]) for p in report["problems"]} == {
+        ("SEC_AUTHORITY_NOT_GRANTED", "SEC-036", "CF_CFJGDM")
+    }
+    assert all(p["fix"] for p in report["problems"])
+    assert main(["node", "import", str(_file(tmp_path / "jn.csv", "370100", 10)), "--dir", str(d), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accepted"] == 10
+
+
+def test_a_rolled_back_or_expired_registry_is_refused_and_the_held_one_stays(province):
+    g, gw_dir, d = province
+    app = NodeApp(d)
+    try:
+        app.sync_job()
+    finally:
+        app.close()
+    old = (gw_dir / gw_members.REGISTRY_FILE).read_bytes()
+    key = gw_dir / "tls" / "signing.key"
+    newer = gw_members.changed(g.members(), NOW)
+    assert members.accept_registry(d, gw_members.sign_registry(newer, key), NOW)
+    with pytest.raises(RegistryError, match="REGISTRY_ROLLBACK"):
+        members.accept_registry(d, old, NOW)
+    expired = gw_members.changed(newer, NOW - dt.timedelta(days=400))
+    with pytest.raises(RegistryError, match="REGISTRY_EXPIRED"):
+        members.accept_registry(d, gw_members.sign_registry(expired, key), NOW)
+    with pytest.raises(RegistryError, match="REGISTRY_SIGNATURE"):  # signed by the node's own key
+        members.accept_registry(d, gw_members.sign_registry(newer, d / "signing.key"), NOW)
+    assert members.held(d).version == newer.version
