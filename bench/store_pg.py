@@ -11,8 +11,8 @@ limits of each engine on the same row tuples, ``batch`` rows per transaction int
 records' columns and the ``(node, source_seq)`` key: PostgreSQL ``COPY`` and pipelined
 ``executemany``, SQLite ``executemany`` (WAL, synchronous=NORMAL). Printed as records/s and as
 ratios (store ÷ raw). The store's cost per record is also shown per tenth of the run (the curve as
-the store grows), and the PostgreSQL bytes per record (tables and indexes), the basis of the
-sizing in docs/adr/0001-postgresql-partitioning.md.
+the store grows), the PostgreSQL bytes per record (tables and indexes) and the time to rebuild
+the records' indexes, the basis of the sizing in docs/adr/0017-postgresql-partitioning.md.
 
 Every PostgreSQL database is created for the run and dropped after.
 """
@@ -35,7 +35,7 @@ import psycopg  # noqa: E402
 
 from creditx.gateway.audit.leaves import leaves_for, rfc3339  # noqa: E402
 from creditx.gateway.ingest.reasons import Outcome  # noqa: E402
-from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue  # noqa: E402
+from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord, SignatureValue  # noqa: E402
 from creditx.gateway.store.sqlite import _INSERT_RECORD, _signatures_json  # noqa: E402
 from creditx.sqlite import connect  # noqa: E402
 from creditx.standard.fingerprint import fingerprint  # noqa: E402
@@ -60,10 +60,9 @@ def make_items(count: int) -> list[tuple[Decision, IncomingRecord]]:
         rec = Record("XZCF", "I", REGION, f"{r.source_id}-{i}", 1, i + 1, r.fields)
         payload = encode_record(rec)
         inc = IncomingRecord(i + 1, RECORD_PAYLOAD_TYPE, payload, sig)
-        d = Decision(
+        checked = Checked(
             i + 1,
-            Outcome.ACCEPTED,
-            payload_sha=inc.payload_sha,
+            inc.payload_sha,
             fingerprint=fingerprint(rec),
             natural_key=natural_key(rec, key) + f"#{i}",
             version=1,
@@ -71,9 +70,8 @@ def make_items(count: int) -> list[tuple[Decision, IncomingRecord]]:
             region=REGION,
             op="I",
             keyid=sig[0].keyid,
-            current=True,
-            requirement="SYNC-021",
         )
+        d = Decision(i + 1, Outcome.ACCEPTED, checked, current=True, requirement="SYNC-021")
         out.append((d, inc))
     return out
 
@@ -182,7 +180,7 @@ def pg_sizes(url: str) -> dict[str, int]:
     out = {}
     with psycopg.connect(url) as c:
         for table in ("records", "audit_leaves", "current_versions", "audit_nodes"):
-            heap, idx = c.execute(
+            heap, idx = c.execute(  # type: ignore[misc]  # an aggregate: always one row
                 "SELECT COALESCE(SUM(pg_table_size(r)), 0), COALESCE(SUM(pg_indexes_size(r)), 0) FROM ("
                 "SELECT inhrelid AS r FROM pg_inherits WHERE inhparent = %s::regclass"
                 " UNION ALL SELECT %s::regclass) t",
@@ -228,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         p.close()
         res["pg_store_rps"] = n / secs
         res["pg_bytes"] = pg_sizes(url)
+        with psycopg.connect(url, autocommit=True) as c:  # the index half of a rebuild or restore
+            t = time.perf_counter()
+            c.execute("REINDEX TABLE records")
+            res["pg_reindex_records_us_per_record"] = (time.perf_counter() - t) / n * 1e6
     res["ratio_pg_store_to_copy"] = res["pg_store_rps"] / res["pg_raw_copy_rps"]
     res["ratio_pg_store_to_executemany"] = res["pg_store_rps"] / res["pg_raw_executemany_rps"]
     res["ratio_sqlite_store_to_executemany"] = res["sqlite_store_rps"] / res["sqlite_raw_executemany_rps"]
@@ -255,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     print("store µs/record per tenth of the run (growth curve):")
     print("  SQLite     " + " ".join(f"{x:6.1f}" for x in res["sqlite_store_us_per_tenth"]))
     print("  PostgreSQL " + " ".join(f"{x:6.1f}" for x in res["pg_store_us_per_tenth"]))
+    print(f"PostgreSQL REINDEX records: {res['pg_reindex_records_us_per_record']:.1f} µs/record")
     print("PostgreSQL bytes per record:")
     for k, v in res["pg_bytes"].items():
         print(f"  {k:26}{v / n:10.1f}")

@@ -64,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from creditx.gateway.lists.import_lists import register as register_import_lists
 
     register_import_lists(sub)  # DIST: import-lists FILE [--dir DIR] [--json]
+    from creditx.gateway.store.cli import register as register_store
+
+    register_store(sub)  # backup, restore, migrate-store
     from creditx.gateway.console.stats_cli import register as register_stats
 
     register_stats(sub)  # stats --dir DIR [--json]

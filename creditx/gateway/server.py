@@ -46,7 +46,9 @@ from creditx.gateway.sanctions.wiring import SERVICE as SANCTIONS
 from creditx.gateway.sanctions.wiring import Sanctions
 from creditx.gateway.schedule import make_scheduler
 from creditx.gateway.stats import StatsHook
+from creditx.gateway.store import engine
 from creditx.gateway.store.engine import open_store
+from creditx.gateway.store.lease import WriterLease
 from creditx.ops.grpc_metrics import MetricsInterceptor
 from creditx.ops.grpc_ops import PlainHealth, enable_reflection
 from creditx.ops.logs import fields
@@ -117,11 +119,12 @@ class Gateway:
         self.keys = KeyRegistry(self.trust)
         self.crl = CrlRefresher.for_gateway(self.trust, c.path(d, "crl"), c.crl_url, c.path(d, "tls_cert"))
         self.presence = Presence()
+        self._registry_recorder = version_recorder(self.store, clock)
         self.members = RegistrySource(
             self.dir / REGISTRY_FILE,
             c.path(d, "signing_cert"),
             clock,  # SEC-036/038
-            on_accept=version_recorder(self.store, clock),
+            on_accept=self._record_registry,
         )
         self.checkpointer = Checkpointer(
             c.database_spec(d),
@@ -230,6 +233,10 @@ class Gateway:
         if self.port == 0:
             raise OSError(f"cannot listen on {c.listen}")
         self.host = c.listen.rsplit(":", 1)[0]
+        # Several gateways on one PostgreSQL database: the lease holder writes, the others stand by
+        # (serve reads, refuse Push naming the writer) and take over when it dies.
+        self.lease = WriterLease(c.database_spec(d), self.address, on_acquired=self._took_over)
+        self.exchange.lease = self.lease
         self.events = GatewayEvents(self.registry, clock)
         self.exchange.events = self.events
         self.lists.servicer.on_delivered = self.events.delivered
@@ -264,7 +271,26 @@ class Gateway:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def _record_registry(self, reg, raw: bytes) -> None:  # type: ignore[no-untyped-def]
+        """SEC-038: the writer records each registry version it puts in force; a standby (which
+        decides nothing) leaves that to the writer, and records its own on taking over."""
+        lease = getattr(self, "lease", None)
+        if lease is None or lease.is_writer:
+            self._registry_recorder(reg, raw)
+
+    def _took_over(self) -> None:
+        """Writer from now on: record the member registry in force, and seal the audit log at once,
+        so fail-closed (AUD-040) judges this gateway by its own signing, not by how long it stood by."""
+        reg = self.members()
+        if reg is not None and self.members.envelope:
+            self._registry_recorder(reg, self.members.envelope)
+        self.checkpointer.tick()
+
     def start(self) -> dict:
+        engine.fence_with(self.lease if self.lease.url else None)
+        self.lease.start()
+        if self.lease.is_writer:
+            self._took_over()
         self.crl.refresh()  # SEC-043: the newest CRL before the first call
         if self.members() is None:  # SEC-038: the registry in force, logged before the first batch
             log.warning(
@@ -278,7 +304,7 @@ class Gateway:
         self.lists.register_metrics(registry)
         register_console_metrics(registry, self)
         self.sanctions.register_metrics(registry)
-        run = {"address": self.address, "pid": os.getpid()}
+        run = {"address": self.address, "pid": os.getpid(), "writer": self.lease.is_writer}
         if self.cfg.metrics_listen:
             host, port = self.cfg.metrics_listen.rsplit(":", 1)
             self._http, _ = start_http_server(int(port), addr=host, registry=registry)
@@ -342,6 +368,8 @@ class Gateway:
         self.reach.close()
         self.sanctions.close()
         self.store.close()
+        self.lease.close()
+        engine.fence_with(None)
         try:
             (self.dir / RUN_NAME).unlink()
         except FileNotFoundError:

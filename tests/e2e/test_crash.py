@@ -12,17 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import sqlite3
 
 import grpc
 import pytest
 
 from creditx.demo.procs import Child, read_json_file, run_creditx, start_gateway, start_node
+from creditx.gateway.store.engine import open_conn
 from creditx.pki.ca import init_ca
 from creditx.pki.issue import issue_gateway, issue_node, issue_operator
 from creditx.standard.synth import generate_rows, write_rows
+from tests.pg import ENGINES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("store_url", ENGINES, indirect=True)]
 
 RECORDS = 3000
 KILLS = 6
@@ -37,7 +38,7 @@ def node_status(node_dir):
 
 
 @pytest.fixture
-def province(tmp_path):
+def province(tmp_path, store_url):
     now = dt.datetime.now(dt.UTC)
     ca = init_ca(tmp_path / "ca", at=now)
     gw_creds = issue_gateway(ca, at=now)
@@ -55,6 +56,7 @@ def province(tmp_path):
         "127.0.0.1:0",
         "--console-listen",
         "127.0.0.1:0",
+        *(("--store", store_url) if store_url else ()),  # the gateway's database: SQLite or PostgreSQL
     )
     issue_operator(ca, name="op", at=now, out=gw / "operator")
     node_creds = issue_node(ca, region="370300", name="zibo", at=now)
@@ -80,7 +82,7 @@ def _quick_node_limits(node):
     (node / "node.json").write_text(json.dumps(cfg))
 
 
-def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tmp_path):
+def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tmp_path, store_url):
     gw, node, node_creds, children = province
     rng = random.Random(20261122)
 
@@ -156,12 +158,15 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
     # The gateway stored each source_seq exactly once, 1..N, and its counters agree.
     gateway.stop()
     children.remove(gateway)
-    with sqlite3.connect(gw / "gateway.db") as db:
+    db = open_conn(store_url or gw / "gateway.db")  # the same checks on either store
+    try:
         n, distinct, lo, hi = db.execute(
             "SELECT count(*), count(DISTINCT source_seq), min(source_seq), max(source_seq) FROM records"
         ).fetchone()
         leaves = db.execute("SELECT count(*) FROM audit_leaves").fetchone()[0]
         committed_gw = db.execute("SELECT committed_seq FROM nodes").fetchone()[0]
+    finally:
+        db.close()
     assert (n, distinct, lo, hi) == (RECORDS, RECORDS, 1, RECORDS)
     assert committed_gw == RECORDS
     assert leaves == RECORDS  # one audit leaf per decision, none doubled by a replay

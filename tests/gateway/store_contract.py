@@ -79,6 +79,10 @@ class StoreContract:
         commit(store, "370100", [item(3, Outcome.SUPERSEDED, version=3)], 3)
         assert store.current_version("K") == 3
 
+    def test_a_key_made_current_twice_in_one_batch_ends_at_the_later(self, store):
+        commit(store, "370100", [item(1, version=1), item(2, Outcome.SUPERSEDED, version=2)], 2)
+        assert store.current_version("K") == 2 and store.current_versions(["K"]) == {"K": 2}
+
     def test_unstored_decisions_leave_no_row_and_no_leaf(self, store):
         out = commit(store, "370100", [item(1), item(5, Outcome.REJECTED, stored=False)], 1)
         assert store.audit_size() == 1 and store.decision_for("370100", 5) is None and out[1].log_index == -1

@@ -13,7 +13,7 @@ from tests.pg import fresh_database
 
 @pytest.fixture
 def url():
-    with fresh_database() as u:
+    with fresh_database(migrated=False) as u:  # these tests see the migrations run
         yield u
 
 

@@ -24,6 +24,7 @@ from creditx.gateway.exchange.batches import BatchIngest
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
+from creditx.gateway.store.lease import Fenced, WriterLease
 from creditx.pki.identity import Identity, IdentityError
 from creditx.pki.tls import reverify
 from creditx.standard.timestamps import rfc3339
@@ -142,6 +143,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         self.signing_cert_der = signing_cert_der  # handed to nodes for checkpoint checks
         self.member_registry = member_registry  # the signed registry in force, handed to nodes (SEC-039)
         self.stopping = threading.Event()
+        self.lease: WriterLease | None = None  # several gateways on one database: only the writer ingests
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -149,6 +151,16 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         """The calling node's identity and region."""
         if self.stopping.is_set():
             raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; retry later")
+        if self.lease is not None and not self.lease.is_writer:
+            writer = self.lease.writer_address()
+            raise BatchError(
+                "UNAVAILABLE",
+                "GATEWAY_STANDBY",
+                f"this gateway is a standby; the writer is at {writer or 'an address not known yet'}",
+                hint=f"push to {writer}"
+                if writer
+                else "retry: a standby takes over within seconds of the writer's end",
+            )
         ident = self.identity(context)  # verified by the gate (creditx.gateway.access)
         assert ident.region is not None, "the gate refuses a node-auth certificate without a region (SEC-011)"
         return ident, ident.region
@@ -301,6 +313,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     decisions, committed = self.ingest.finish(pending)
                 except BatchError as err:  # a bound (REJECT_BUDGET): nothing of this batch was committed
                     abort(context, err)
+                except Fenced as exc:  # lost the writer lease mid-stream: nothing of this batch was written
+                    abort(context, BatchError("UNAVAILABLE", "GATEWAY_STANDBY", str(exc), hint=exc.hint))
                 with guard:
                     for r in records:
                         in_flight.pop(r.source_seq, None)

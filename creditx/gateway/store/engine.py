@@ -26,6 +26,7 @@ from creditx import sqlite
 
 if TYPE_CHECKING:
     from creditx.gateway.store.base import GatewayStore
+    from creditx.gateway.store.lease import WriterLease
     from creditx.gateway.store.postgres import QmarkConnection
 
 WRITE_LOCK = 0x63726477  # pg_advisory_xact_lock key every write transaction takes ("crdw")
@@ -65,9 +66,20 @@ def transaction(
     with lock if lock is not None else nullcontext(), pg.conn.transaction():
         if write:
             pg.conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if _fence:  # a gateway with a writer lease writes only while it holds it
+                _fence[0].check(pg.conn)
         else:
             pg.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield conn
+
+
+_fence: list[WriterLease] = []  # this process's writer lease, when a gateway runs on PostgreSQL
+
+
+def fence_with(lease: WriterLease | None) -> None:
+    """From now on every PostgreSQL write transaction of this process first checks ``lease``
+    (``creditx.gateway.store.lease``); ``None`` lifts the check (the gateway stopped)."""
+    _fence[:] = [lease] if lease is not None else []
 
 
 def stream(conn: Conn, sql: str, params: Sequence[Any] = ()) -> Any:

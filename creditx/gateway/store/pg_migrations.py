@@ -6,7 +6,7 @@ types); :func:`migrate` applies each pending step in its own transaction under a
 (two gateways starting on one database apply each step once) and records it in
 ``schema_migrations``. Never edit a released step: append one.
 
-Tables that grow without bound are partitioned (docs/adr/0001-postgresql-partitioning.md):
+Tables that grow without bound are partitioned (docs/adr/0017-postgresql-partitioning.md):
 ``records`` by region (hash of the sending node's region code — the key of its sequence
 uniqueness and of every per-node look-up), ``current_versions`` by hash of the natural key,
 ``audit_leaves`` and ``list_log`` (with ``list_snap_sizes``) by range of their index, one

@@ -15,6 +15,7 @@ on this connection, so each of those rules exists once for both stores.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from typing import Any
 import psycopg
 
 from creditx.gateway.audit.log import append_audit
+from creditx.gateway.audit.log import frontier as audit_frontier
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision, IncomingRecord
 from creditx.gateway.lists import store as list_store
@@ -61,6 +63,7 @@ _RECORD_COLS = (
 
 
 _names = itertools.count()
+_PLAIN_INSERT = re.compile(r"INSERT INTO (\w+) \(([\w, ]+)\) VALUES \((?:\?,?\s*)+\)")
 
 
 def _qmark(sql: str) -> str:
@@ -79,8 +82,15 @@ class QmarkConnection:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
-        if rows:
-            with self.conn.cursor() as cur:
+        if not rows:
+            return
+        with self.conn.cursor() as cur:
+            plain = _PLAIN_INSERT.fullmatch(sql)
+            if plain:  # a plain multi-row insert goes in as COPY (the bulk path)
+                with cur.copy(f"COPY {plain[1]} ({plain[2]}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
                 cur.executemany(_qmark(sql), rows)  # psycopg pipelines executemany (one round trip)
 
     def cursor(self) -> QmarkConnection:
@@ -119,6 +129,8 @@ class PostgresStore:
             return self.conn.execute(sql, tuple(params)).fetchone()
 
     # --- lookups used by the pure rules ---------------------------------------------------------
+    # The bulk look-ups probe the index once per key (a LATERAL ... LIMIT 1 keeps the planner from a
+    # hash join over every partition), so their cost follows log(size), never the size itself.
 
     def committed_seq(self, node: str) -> int:
         row = self._one("SELECT committed_seq FROM nodes WHERE region = %s", (node,))
@@ -140,7 +152,9 @@ class PostgresStore:
             return {
                 r[0]
                 for r in self.conn.execute(
-                    "SELECT fp FROM records WHERE fp = ANY(%s) AND outcome IN (1, 3)", (list(dict.fromkeys(fps)),)
+                    "SELECT r.fp FROM unnest(%s::bytea[]) k(fp) CROSS JOIN LATERAL"
+                    " (SELECT fp FROM records WHERE fp = k.fp AND outcome IN (1, 3) LIMIT 1) r",
+                    (list(dict.fromkeys(fps)),),
                 )
             }
 
@@ -148,7 +162,8 @@ class PostgresStore:
         with self._lock:
             return dict(
                 self.conn.execute(
-                    "SELECT natural_key, version FROM current_versions WHERE natural_key = ANY(%s)",
+                    "SELECT c.natural_key, c.version FROM unnest(%s::text[]) k(nk) CROSS JOIN LATERAL"
+                    " (SELECT natural_key, version FROM current_versions WHERE natural_key = k.nk LIMIT 1) c",
                     (list(dict.fromkeys(keys)),),
                 ).fetchall()
             )
@@ -181,7 +196,7 @@ class PostgresStore:
                 raise ValueError("one audit leaf per stored decision (SYNC-031)")
             n_list = len(lists.changes) if lists else 0
             size = list_store.frontier(self.q).size if n_list else 0
-            tree = CompactRange.from_bytes(c.execute("SELECT frontier FROM audit_tree WHERE id = 1").fetchone()[0])
+            tree = audit_frontier(self.q)
             self._ensure_partitions(c, tree.size + len(stored) + n_list, size + n_list)
             if leaves is not None:
                 base = append_audit(self.q, leaves)  # AUD-006: leaves and tree state, same transaction
@@ -230,12 +245,16 @@ class PostgresStore:
                             at,
                         )
                     )
-            self.q.executemany(
-                "INSERT INTO current_versions (natural_key, version, record_id) VALUES (?,?,?)"
-                " ON CONFLICT (natural_key) DO UPDATE SET version = excluded.version,"
-                " record_id = excluded.record_id",
-                currents,
-            )
+            if currents:  # one statement for the batch: arrays, not a statement per row
+                last = {k: (k, v, rid) for k, v, rid in currents}  # a key twice in a batch: the later wins
+                keys, versions, rids = zip(*last.values(), strict=True)
+                c.execute(
+                    "INSERT INTO current_versions (natural_key, version, record_id)"
+                    " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[])"
+                    " ON CONFLICT (natural_key) DO UPDATE SET version = excluded.version,"
+                    " record_id = excluded.record_id",
+                    (list(keys), list(versions), list(rids)),
+                )
             self.q.executemany(
                 "INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT (node, outcome)"
                 " DO UPDATE SET n = node_counts.n + excluded.n",
@@ -370,7 +389,8 @@ class PostgresStore:
         after_id: int = 0,
         limit: int = 100,
     ) -> list[dict]:
-        where, args = ["id > %s"], [after_id]
+        where: list[str] = ["id > %s"]
+        args: list[object] = [after_id]
         for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key), ("fp", fingerprint)):
             if val:
                 where.append(f"{col} = %s")
