@@ -29,7 +29,8 @@ from creditx.standard.errors import CreditxError, InputError
 
 OUR_NODE = {
     "vendor": "creditx",
-    "init": "creditx node init --dir {dir} --region {region} --gateway {gateway} --certs {certs}",
+    "init": "creditx node init --dir {dir} --region {region} --gateway {gateway} --certs {certs}"
+    " --metrics-listen 127.0.0.1:0 --health-listen 127.0.0.1:0",
     "run": "creditx node run --dir {dir}",
     "submit": "creditx node import {file} --dir {dir}",
 }

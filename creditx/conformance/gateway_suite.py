@@ -38,6 +38,8 @@ from creditx.standard.merkle import ProofError, leaf_hash, verify_consistency, v
 from creditx.v1 import audit_pb2, exchange_pb2, exchange_pb2_grpc, lists_pb2, lists_pb2_grpc, operator_pb2
 
 GATEWAY = Registry("gateway")
+# the suite's own gateway binds only free ports: several suites (and a real gateway) may share a host
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0", "--console-listen", "127.0.0.1:0")
 START_TIMEOUT_S = 60.0
 BUSY_HOLD_S = 30.0  # at most this long the first stream is held open (the gateway may wait briefly first)
 
@@ -96,7 +98,17 @@ class GatewayContext:
         gw = self.root / "gateway"
         py = [*self.own_argv, "gateway"]
         init = subprocess.run(
-            [*py, "init", "--dir", str(gw), "--ca-dir", str(pki.gateway.dir), "--name", "conformance-gw"],
+            [
+                *py,
+                "init",
+                "--dir",
+                str(gw),
+                "--ca-dir",
+                str(pki.gateway.dir),
+                "--name",
+                "conformance-gw",
+                *FREE_PORTS,
+            ],
             capture_output=True,
             text=True,
             timeout=START_TIMEOUT_S,

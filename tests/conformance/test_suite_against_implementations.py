@@ -30,16 +30,13 @@ pytestmark = pytest.mark.slow
 FAULTY = [sys.executable, "-m", "tests.conformance.faulty"]
 # A node whose configuration names another region than its certificates (a vendor's set-up
 # mistake): only the adapter's init command differs from ours.
-WRONG_REGION_INIT = "creditx node init --dir {dir} --region 370200 --gateway {gateway} --certs {certs}"
 NODE_VARIANTS = {name: d for name, d in DEFECTS.items() if d.role == "node"}
 GATEWAY_VARIANTS = {name: d for name, d in DEFECTS.items() if d.role == "gateway"}
 
 
 def _node_report(tmp: Path, name: str) -> Report:
     flags: dict[str, str | None] = {}
-    if name == "wrong-region-config":
-        flags["init"] = WRONG_REGION_INIT
-    elif name != "ours":
+    if name != "ours":
         flags["run"] = " ".join([*FAULTY, name, "node", "run", "--dir", "{dir}"])
     adapter = NodeAdapter.load(None, **flags)
     ctx = NodeContext(adapter, region="370100", workdir=tmp / name, phase_timeout=90, progress=None)
@@ -67,7 +64,7 @@ def _gateway_report(tmp: Path, name: str) -> Report | tuple[Report, Report]:
 def reports(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("conformance")
     jobs: dict[tuple[str, str], Callable[[Path, str], object]]
-    jobs = {("node", n): _node_report for n in ["ours", "wrong-region-config", *NODE_VARIANTS]}
+    jobs = {("node", n): _node_report for n in ["ours", *NODE_VARIANTS]}
     jobs |= {("gateway", n): _gateway_report for n in ["ours", *GATEWAY_VARIANTS]}
     with ThreadPoolExecutor(max_workers=len(jobs) + 1) as pool:
         futures = {key: pool.submit(fn, tmp / key[0], key[1]) for key, fn in jobs.items()}
@@ -103,9 +100,11 @@ def test_by_address_a_gateway_that_already_holds_data_passes_and_revocation_wait
     assert report.exit_code() == 0
 
 
-@pytest.mark.parametrize("variant", ["wrong-region-config", *NODE_VARIANTS])
+# A node configured for another region's certificate is no longer a variant: `creditx node init`
+# refuses that configuration, and the import refuses other regions' rows (NODE-022).
+@pytest.mark.parametrize("variant", [*NODE_VARIANTS])
 def test_each_faulty_node_fails_exactly_its_checks(reports, variant):
-    want = {"NODE-REGION"} if variant == "wrong-region-config" else set(NODE_VARIANTS[variant].caught_by)
+    want = set(NODE_VARIANTS[variant].caught_by)
     report = reports[f"node:{variant}"]
     assert _failed(report) == want, {o.check.id: o.result.detail for o in report.outcomes}
     assert report.exit_code() == 1
