@@ -35,7 +35,7 @@ import psycopg  # noqa: E402
 
 from creditx.gateway.audit.leaves import leaves_for, rfc3339  # noqa: E402
 from creditx.gateway.ingest.reasons import Outcome  # noqa: E402
-from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue  # noqa: E402
+from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord, SignatureValue  # noqa: E402
 from creditx.gateway.store.sqlite import _INSERT_RECORD, _signatures_json  # noqa: E402
 from creditx.sqlite import connect  # noqa: E402
 from creditx.standard.fingerprint import fingerprint  # noqa: E402
@@ -60,10 +60,9 @@ def make_items(count: int) -> list[tuple[Decision, IncomingRecord]]:
         rec = Record("XZCF", "I", REGION, f"{r.source_id}-{i}", 1, i + 1, r.fields)
         payload = encode_record(rec)
         inc = IncomingRecord(i + 1, RECORD_PAYLOAD_TYPE, payload, sig)
-        d = Decision(
+        checked = Checked(
             i + 1,
-            Outcome.ACCEPTED,
-            payload_sha=inc.payload_sha,
+            inc.payload_sha,
             fingerprint=fingerprint(rec),
             natural_key=natural_key(rec, key) + f"#{i}",
             version=1,
@@ -71,9 +70,8 @@ def make_items(count: int) -> list[tuple[Decision, IncomingRecord]]:
             region=REGION,
             op="I",
             keyid=sig[0].keyid,
-            current=True,
-            requirement="SYNC-021",
         )
+        d = Decision(i + 1, Outcome.ACCEPTED, checked, current=True, requirement="SYNC-021")
         out.append((d, inc))
     return out
 
@@ -182,12 +180,14 @@ def pg_sizes(url: str) -> dict[str, int]:
     out = {}
     with psycopg.connect(url) as c:
         for table in ("records", "audit_leaves", "current_versions", "audit_nodes"):
-            heap, idx = c.execute(
+            row = c.execute(
                 "SELECT COALESCE(SUM(pg_table_size(r)), 0), COALESCE(SUM(pg_indexes_size(r)), 0) FROM ("
                 "SELECT inhrelid AS r FROM pg_inherits WHERE inhparent = %s::regclass"
                 " UNION ALL SELECT %s::regclass) t",
                 (table, table),
             ).fetchone()
+            assert row is not None  # an aggregate query returns one row
+            heap, idx = row
             out[f"{table}.heap"], out[f"{table}.indexes"] = int(heap), int(idx)
     return out
 

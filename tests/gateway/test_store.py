@@ -21,9 +21,9 @@ def store(request, tmp_path):
 
         request.instance.integrity_error = psycopg.IntegrityError
         with fresh_database() as url:
-            s = PostgresStore(url, now=AT)
-            yield s
-            s.close()
+            pg = PostgresStore(url, now=AT)
+            yield pg
+            pg.close()
         return
     request.instance.integrity_error = sqlite3.IntegrityError
     s = SqliteStore(tmp_path / "g.db" if request.param == "sqlite-file" else None, now=AT)

@@ -18,7 +18,7 @@ import itertools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -33,6 +33,9 @@ from creditx.gateway.store.engine import transaction
 from creditx.gateway.store.sqlite import _DECISION_COLS, _row_to_decision, _signatures_json
 from creditx.standard.lists.lifecycle import ListEntry
 from creditx.standard.merkle import CompactRange
+
+if TYPE_CHECKING:
+    from creditx.gateway.stats import StatsHook
 
 _RECORD_COLS = (
     "id",
@@ -98,7 +101,9 @@ class QmarkConnection:
 
 
 class PostgresStore:
-    stats_hook = None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
+    stats_hook: StatsHook | None = (
+        None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
+    )
 
     def __init__(self, url: str, *, now: str = "") -> None:
         self.url = url
@@ -181,7 +186,9 @@ class PostgresStore:
                 raise ValueError("one audit leaf per stored decision (SYNC-031)")
             n_list = len(lists.changes) if lists else 0
             size = list_store.frontier(self.q).size if n_list else 0
-            tree = CompactRange.from_bytes(c.execute("SELECT frontier FROM audit_tree WHERE id = 1").fetchone()[0])
+            frontier = c.execute("SELECT frontier FROM audit_tree WHERE id = 1").fetchone()
+            assert frontier is not None  # the migration inserts the one audit_tree row
+            tree = CompactRange.from_bytes(frontier[0])
             self._ensure_partitions(c, tree.size + len(stored) + n_list, size + n_list)
             if leaves is not None:
                 base = append_audit(self.q, leaves)  # AUD-006: leaves and tree state, same transaction
@@ -370,7 +377,8 @@ class PostgresStore:
         after_id: int = 0,
         limit: int = 100,
     ) -> list[dict]:
-        where, args = ["id > %s"], [after_id]
+        where: list[str] = ["id > %s"]
+        args: list[object] = [after_id]
         for col, val in (("region", region), ("type", record_type), ("natural_key", natural_key), ("fp", fingerprint)):
             if val:
                 where.append(f"{col} = %s")
