@@ -30,8 +30,7 @@ from creditx.pki.testing import make_pki  # noqa: E402
 
 
 def build(root: Path, n: int) -> Path:
-    from ingest import REGION, push, signed_records
-
+    from bench.ingest import REGION, push, signed_records
     from creditx.gateway.server import Gateway
     from creditx.pki.files import read_key
 

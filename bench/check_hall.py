@@ -30,10 +30,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from creditx.standard.identifiers import org_code_check_char, uscc_check_char  # noqa: E402
+
+if TYPE_CHECKING:
+    from creditx.pki.issue import DepartmentCredentials
 
 MATTER = "ZFCG-GYS-001"
 
@@ -49,7 +53,7 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] if s else 0.0
 
 
-def build_node(root: Path, entries: int, log=print) -> tuple[Path, object]:
+def build_node(root: Path, entries: int, log=print) -> tuple[Path, DepartmentCredentials]:
     """A node directory with a replica of ``entries`` entries (every tenth USCC is listed)."""
     from creditx.demo.procs import run_creditx
     from creditx.node.replica.store import _body
@@ -60,7 +64,8 @@ def build_node(root: Path, entries: int, log=print) -> tuple[Path, object]:
 
     now = dt.datetime.now(dt.UTC)
     pki = make_pki(root / "pki", days=2)
-    dept = issue_department(pki.ca, "CZ", region="370100", at=now, out=root / "dept")
+    assert pki.ca is not None
+    dept = issue_department(pki.ca, name="CZ", region="370100", at=now, out=root / "dept")
     issue_node_tls(pki.ca, region="370100", name="bench", at=now, out=root / "hall-tls")
     node = root / "node"
     run_creditx(
@@ -281,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             child.wait_until(lambda: read_json_file(node / "halls.json") is not None, timeout=60, what="halls.json")
             ports = read_json_file(node / "halls.json")
+            assert ports is not None
             d = {"ca": str(dept.ca), "cert": str(dept.cert), "key": str(dept.key)}
             grpc_r = network(
                 "grpc", f"127.0.0.1:{ports['grpc']}", d, args.entries, args.callers, args.procs, args.seconds

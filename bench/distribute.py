@@ -39,6 +39,7 @@ import threading
 import time
 from concurrent import futures
 from pathlib import Path
+from typing import TypedDict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -50,7 +51,18 @@ from creditx.standard.divisions import CITIES  # noqa: E402
 PUSHER = "370100"
 SUBJECT_KEY = b"b" * 32
 
-FREE_PORTS = {"metrics_listen": "127.0.0.1:0", "health_listen": "127.0.0.1:0", "console_listen": "127.0.0.1:0"}
+
+class _Listens(TypedDict):
+    metrics_listen: str
+    health_listen: str
+    console_listen: str
+
+
+FREE_PORTS: _Listens = {
+    "metrics_listen": "127.0.0.1:0",
+    "health_listen": "127.0.0.1:0",
+    "console_listen": "127.0.0.1:0",
+}
 
 
 def pct(values: list[float], q: float) -> float:

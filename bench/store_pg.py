@@ -180,12 +180,14 @@ def pg_sizes(url: str) -> dict[str, int]:
     out = {}
     with psycopg.connect(url) as c:
         for table in ("records", "audit_leaves", "current_versions", "audit_nodes"):
-            heap, idx = c.execute(  # type: ignore[misc]  # an aggregate: always one row
+            row = c.execute(
                 "SELECT COALESCE(SUM(pg_table_size(r)), 0), COALESCE(SUM(pg_indexes_size(r)), 0) FROM ("
                 "SELECT inhrelid AS r FROM pg_inherits WHERE inhparent = %s::regclass"
                 " UNION ALL SELECT %s::regclass) t",
                 (table, table),
             ).fetchone()
+            assert row is not None  # an aggregate query returns one row
+            heap, idx = row
             out[f"{table}.heap"], out[f"{table}.indexes"] = int(heap), int(idx)
     return out
 

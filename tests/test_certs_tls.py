@@ -185,7 +185,7 @@ def test_a_method_the_table_does_not_name_is_refused_and_an_exempt_one_served(pk
         with pytest.raises(grpc.RpcError) as exc:
             ch.unary_unary("/test.Unlisted/Am")(b"", timeout=DEADLINE)
         assert exc.value.code() == grpc.StatusCode.PERMISSION_DENIED
-        assert exc.value.details().startswith("METHOD_NOT_ALLOWED")
+        assert (exc.value.details() or "").startswith("METHOD_NOT_ALLOWED")
         assert ch.unary_unary("/test.Open/Ping")(b"", timeout=DEADLINE) == b"pong"
 
 

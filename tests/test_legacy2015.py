@@ -160,6 +160,7 @@ def test_2015_penalty_file_xlsx_every_sheet_read_or_refused(tmp_path):
     path = tmp_path / "cf2015.xlsx"
     wb = openpyxl.Workbook()
     ws = wb.active
+    assert ws is not None
     ws.title = "说明"
     ws.append(["填报说明：日期格式为YYYY/MM/DD"])  # words, no header: refused by name
     first = wb.create_sheet("第一批")
@@ -189,8 +190,10 @@ def test_a_workbook_without_any_template_sheet_is_refused_naming_each_sheet(tmp_
 
     path = tmp_path / "x.xlsx"
     wb = openpyxl.Workbook()
-    wb.active.title = "封面"
-    wb.active.append(["2016年行政处罚信息", "报送单位"])
+    ws = wb.active
+    assert ws is not None
+    ws.title = "封面"
+    ws.append(["2016年行政处罚信息", "报送单位"])
     wb.save(path)
     with pytest.raises(InputError) as exc:
         read_table(path)

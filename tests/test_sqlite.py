@@ -11,7 +11,7 @@ from creditx.sqlite import connect, migrate, transaction
 
 def _t(name: str):
     def step(db: Database) -> None:
-        db[name].create({"id": int}, pk="id")
+        db.table(name).create({"id": int}, pk="id")
 
     return step
 
@@ -31,7 +31,7 @@ def test_a_failing_step_leaves_the_schema_at_the_step_before(tmp_path):
     conn = connect(tmp_path / "a.db")
 
     def broken(db: Database) -> None:
-        db["half"].create({"id": int}, pk="id")
+        db.table("half").create({"id": int}, pk="id")
         raise RuntimeError("step 2 fails")
 
     with pytest.raises(RuntimeError, match="step 2 fails"):
@@ -52,7 +52,7 @@ def test_an_issuance_db_from_before_the_runner_keeps_its_steps(tmp_path):
     path = tmp_path / "issuance.db"
     db = Database(path)
     issuance_db.MIGRATIONS[0](db)
-    db["_migrations"].insert({"id": 1, "applied_at": "then"}, pk="id")
+    db.table("_migrations").insert({"id": 1, "applied_at": "then"}, pk="id")
     db.close()
     again = issuance_db.open_db(path)  # would fail on "table certificates already exists"
     assert {r[0] for r in again.conn.execute("SELECT version FROM schema_migrations")} == {1}

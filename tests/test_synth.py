@@ -219,7 +219,7 @@ def test_list_entries_cover_the_list_types_and_are_current():
         for r in rows:
             f = r.fields
             start = dt.date.fromisoformat(f["MD_GLQX_Q"])
-            term = cat.list_type(f["MD_LX"]).term_for(f["MD_LRYY"])  # SXBZXR: only some grounds have a term
+            term = list_type(cat, f["MD_LX"]).term_for(f["MD_LRYY"])  # SXBZXR: only some grounds have a term
             assert f["MD_GLQX_Z"] == (add_months(start, term).isoformat() if term else "2099-12-31")
             assert f["MD_GLQX_Z"] >= TODAY.isoformat() and f["MD_LRRQ"] < TODAY.isoformat()
             assert f["MD_CJCS"] == list_type(cat, f["MD_LX"]).measures

@@ -35,7 +35,9 @@ def test_malformed_files_are_input_errors(tmp_path, name, content, match):
     p = tmp_path / name
     if content is None:
         wb = openpyxl.Workbook()
-        wb.active.append(["a", "b"])
+        ws = wb.active
+        assert ws is not None
+        ws.append(["a", "b"])
         wb.save(p)
     else:
         p.write_bytes(content)
@@ -52,6 +54,7 @@ def test_a_nan_cell_is_text_not_invalid_operation():
 def _workbook(path, extra_members: dict[str, bytes] | None = None, sheets: int = 1) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
+    assert ws is not None
     ws.append(HEADER.strip().split(","))
     ws.append(ROW.strip().split(","))
     for i in range(1, sheets):
@@ -94,8 +97,8 @@ def test_xml_entities_are_refused_not_expanded(tmp_path):
             z.writestr(name, data)
     from xml.etree.ElementTree import fromstring as expanding
 
-    from defusedxml import EntitiesForbidden
-    from defusedxml.ElementTree import fromstring
+    from defusedxml import EntitiesForbidden  # type: ignore[import-untyped]  # no types-defusedxml in the dev deps
+    from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]  # no types-defusedxml in the dev deps
 
     assert expanding(members[sheet]) is not None  # well-formed XML: a parser with entities on reads it
     with pytest.raises(EntitiesForbidden):

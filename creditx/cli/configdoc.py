@@ -103,8 +103,8 @@ def _default(f: dataclasses.Field) -> str:
         return f"`{json.dumps(sorted(f.default) if isinstance(f.default, frozenset) else list(f.default))}`"
     if f.default is not dataclasses.MISSING:
         return f"`{f.default!r}`".replace("'", '"')
-    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        v = f.default_factory()  # type: ignore[misc]
+    if f.default_factory is not dataclasses.MISSING:
+        v = f.default_factory()
         if isinstance(v, (frozenset, tuple, list)):
             return f"`{json.dumps(sorted(v) if isinstance(v, frozenset) else list(v))}`"
         return "see below" if dataclasses.is_dataclass(v) else f"`{v!r}`".replace("'", '"')

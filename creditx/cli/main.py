@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     saved = sys.stdout
-    sys.stdout = _ReaderGone(saved)  # type: ignore[assignment]
+    sys.stdout = _ReaderGone(saved)
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()

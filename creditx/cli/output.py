@@ -112,7 +112,7 @@ def progress(total: int | None, label: str, *, enabled: bool = True) -> Callable
 _INT64 = {"TYPE_INT64", "TYPE_UINT64", "TYPE_SINT64", "TYPE_FIXED64", "TYPE_SFIXED64"}
 
 
-def message_to_json(message: Any) -> dict:
+def message_to_json(message: Any) -> dict[str, Any]:
     """A protobuf message as JSON-ready data: field names as in the .proto, fields at their
     defaults included, and 64-bit integers as JSON numbers (protobuf's JSON mapping writes
     them as strings, which scripts then have to convert; our counts stay far below 2**53)."""
@@ -121,7 +121,7 @@ def message_to_json(message: Any) -> dict:
 
     kinds = {getattr(FieldDescriptor, k) for k in _INT64}
 
-    def fix(msg: Any, data: dict) -> dict:
+    def fix(msg: Any, data: dict[str, Any]) -> dict[str, Any]:
         for f in msg.DESCRIPTOR.fields:
             if f.name not in data:
                 continue

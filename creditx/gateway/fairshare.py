@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import grpc
 
@@ -25,7 +25,8 @@ STREAM, UNARY = "streams", "unary"
 
 def caller_of(context: grpc.ServicerContext) -> str:
     auth = context.auth_context()
-    cn = auth.get("x509_common_name") or []
+    # grpc-stubs says Mapping[str, bytes]; at runtime each value is a list of bytes
+    cn = cast("list[bytes]", auth.get("x509_common_name") or [])
     return cn[0].decode("utf-8", "replace") if cn else f"peer:{context.peer()}"
 
 

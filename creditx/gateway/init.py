@@ -12,6 +12,7 @@ import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from creditx.gateway.config import CONFIG_NAME, GatewayConfig, save_config
 from creditx.gateway.members import seed
@@ -37,7 +38,7 @@ def init_gateway_dir(
     listen: str | None = None,
     name: str | None = None,
     store: str | None = None,
-    **settings: str,
+    **settings: Any,  # further GatewayConfig fields, e.g. metrics_listen
 ) -> Path:
     directory, creds_dir = Path(directory), Path(creds_dir)
     if (directory / CONFIG_NAME).exists():

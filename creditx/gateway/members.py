@@ -40,7 +40,7 @@ VALID_DAYS = 365
 log = logging.getLogger("creditx.gateway.members")
 
 
-def version_recorder(store, clock):  # type: ignore[no-untyped-def]
+def version_recorder(store, clock):
     """``on_accept`` for RegistrySource: keep each version's signed bytes before it is used (SEC-038)."""
     import hashlib
 
@@ -134,7 +134,7 @@ class RegistrySource:
         self,
         path: Path,
         signing_cert_path: Path,
-        clock,  # type: ignore[no-untyped-def]
+        clock,
         on_accept: Callable[[Registry, bytes], None] = lambda reg, raw: None,
     ) -> None:
         self.path, self.cert, self.clock = Path(path), Path(signing_cert_path), clock

@@ -23,7 +23,8 @@ from creditx.gateway.config import load_config
 from creditx.standard.divisions import REGIONS
 from creditx.standard.errors import InputError
 from creditx.standard.identifiers import check_uscc
-from creditx.standard.registry import RECORD_TYPES, Grant, Member, Registry, RegistryError, to_json
+from creditx.standard.record import RECORD_TYPES
+from creditx.standard.registry import Grant, Member, Registry, RegistryError, to_json
 
 
 def _paths(d: Path) -> tuple[Path, Path, Path]:
@@ -118,11 +119,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("members", help="the member registry: who may send for which deciding body")
     msub = p.add_subparsers(dest="members_command", required=True, metavar="SUBCOMMAND")
 
-    def add(name: str, func, help_: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    def add(name: str, func, help_: str) -> argparse.ArgumentParser:
         s = msub.add_parser(name, help=help_, description=help_)
         s.add_argument("--dir", required=True, type=Path, help="gateway directory")
         s.set_defaults(func=func)

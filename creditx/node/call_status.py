@@ -8,6 +8,9 @@ and the list follower (:mod:`creditx.node.replica.follower`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 import grpc
 
 from creditx.standard.call_status import reason_from
@@ -17,4 +20,5 @@ def call_reason(exc: grpc.RpcError) -> str:
     """The gateway's reason code for a failed call, "" when it gave none (e.g. a transport failure)."""
     metadata = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
     details = exc.details() if hasattr(exc, "details") else ""
-    return reason_from(metadata, details)
+    # grpc-stubs types the entries as _Metadatum (.key/.value); at runtime they are (key, value) tuples
+    return reason_from(cast("Iterable[tuple[str, str | bytes]] | None", metadata), details)

@@ -243,7 +243,7 @@ def _cells(t: Template, rec: QuarantinedRecord) -> list[str]:
     rt = load_catalogue().record_type(t.record_type)
     used: set[str] = set()
     extra = rec.meta.get("extra") or {}
-    cells = []
+    cells: list[str] = []
     for h in t.columns:
         target = rt.resolve_header(h) or header_target(rt.code, h)
         if target is None or target in used:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent import futures
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
@@ -42,8 +42,9 @@ def reflection_pool(files: Iterable[FileDescriptor]) -> descriptor_pool.Descript
 
     for f in files:
         add(f)
-    add(health_pb2.DESCRIPTOR)
-    add(reflection_pb2.DESCRIPTOR)
+    # the stubs type DESCRIPTOR as the upb C class; it is a google.protobuf FileDescriptor
+    add(cast(FileDescriptor, health_pb2.DESCRIPTOR))
+    add(cast(FileDescriptor, reflection_pb2.DESCRIPTOR))
     return pool
 
 
@@ -64,10 +65,12 @@ class _Reflection(reflection.ReflectionServicer):
 
     def _file_containing_symbol(self, request: Any, fully_qualified_name: str) -> Any:
         if fully_qualified_name in self._methods:
-            from grpc_reflection.v1alpha._base import _file_descriptor_response
+            # a private helper the stubs do not declare
+            from grpc_reflection.v1alpha._base import _file_descriptor_response  # type: ignore[attr-defined]
 
             return _file_descriptor_response(self._methods[fully_qualified_name], request)
-        return super()._file_containing_symbol(request, fully_qualified_name)
+        # a private method of BaseReflectionServicer the stubs do not declare
+        return super()._file_containing_symbol(request, fully_qualified_name)  # type: ignore[misc]
 
 
 def enable_reflection(server: grpc.Server, services: Iterable[str], files: Iterable[FileDescriptor]) -> None:

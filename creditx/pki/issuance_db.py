@@ -94,7 +94,7 @@ def mark_revoked(db: sqlite_utils.Database, serial: str, reason: str, at: dateti
     if row["status"] == REVOKED:
         raise ValueError(f"certificate {serial} was already revoked at {row['revoked_at']}")
     with transaction(db.conn):
-        db["certificates"].update(
+        db.table("certificates").update(
             serial, {"status": REVOKED, "revoked_at": at.isoformat(), "revocation_reason": reason}
         )
     revoked = get(db, serial)

@@ -231,8 +231,8 @@ class IdentityInterceptor(grpc.ServerInterceptor):
                 refuse(context, exc.reason, exc.rule, exc.message)
             return _current.set(identity)
 
-        def unary(behaviour):  # type: ignore[no-untyped-def]
-            def wrapped(request_or_iterator, context):  # type: ignore[no-untyped-def]
+        def unary(behaviour):
+            def wrapped(request_or_iterator, context):
                 token = check(context)
                 try:
                     return behaviour(request_or_iterator, context)
@@ -241,8 +241,8 @@ class IdentityInterceptor(grpc.ServerInterceptor):
 
             return wrapped
 
-        def streaming(behaviour):  # type: ignore[no-untyped-def]
-            def wrapped(request_or_iterator, context):  # type: ignore[no-untyped-def]
+        def streaming(behaviour):
+            def wrapped(request_or_iterator, context):
                 token = check(context)
                 try:
                     yield from behaviour(request_or_iterator, context)

@@ -207,7 +207,7 @@ def verify_bundle(data: bytes, *, trusted_ca_pem: bytes | None = None) -> dict[s
         ) from None
 
 
-def _verify_bundle(data: bytes, trusted_ca_pem: bytes | None) -> dict:
+def _verify_bundle(data: bytes, trusted_ca_pem: bytes | None) -> dict[str, Any]:
     try:
         b = json.loads(data)
         if b.get("format") != BUNDLE_FORMAT:

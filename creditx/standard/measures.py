@@ -23,6 +23,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.catalogue import Catalogue, load_catalogue
@@ -135,8 +136,8 @@ def parse_measures(raw: Mapping[str, object] | bytes, catalogue: Catalogue | Non
         version = str(raw["measures_version"])
         sources = {
             k: Source(k, v["title"], v.get("number", ""), v.get("issuer", ""), v.get("note", ""))
-            for k, v in dict(raw["sources"]).items()
-        }  # type: ignore[call-overload]
+            for k, v in dict(cast(Any, raw["sources"])).items()  # dict() checks the shape: TypeError below
+        }
         categories = dict(raw["matter_categories"])  # type: ignore[call-overload]
         departments = dict(raw["departments"])  # type: ignore[call-overload]
         matters = {k: Matter(k, v["name"], v["category"]) for k, v in dict(raw["matters"]).items()}  # type: ignore[call-overload]

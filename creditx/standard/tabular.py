@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from creditx.standard.catalogue import META_PREFIX, MULTI_SPLIT, Catalogue, RecordType, load_catalogue
 from creditx.standard.errors import InputError
@@ -82,7 +82,10 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise_cell(value: object) -> object:
+_CellT = TypeVar("_CellT")
+
+
+def neutralise_cell(value: _CellT) -> _CellT | str:
     """A cell value safe to write into a CSV an operator opens in a spreadsheet: text
     starting ``=``, ``+``, ``-``, ``@`` (or tab/CR) is prefixed with ``'`` so that it is shown,
     never evaluated as a formula (CSV injection, OWASP; REC-066). Other values are returned unchanged."""

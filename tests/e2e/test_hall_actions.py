@@ -21,7 +21,7 @@ import urllib.request
 import grpc
 import pytest
 
-from creditx.demo.procs import read_json_file, run_creditx, start_gateway, start_node
+from creditx.demo.procs import Child, read_json_file, run_creditx, start_gateway, start_node
 from creditx.pki.ca import init_ca
 from creditx.pki.issue import issue_department, issue_gateway, issue_node, issue_node_tls
 from creditx.standard.catalogue import load_catalogue
@@ -45,8 +45,8 @@ def province(tmp_path):
     run_creditx("gateway", "init", "--dir", str(gw), "--ca-dir", str(issue_gateway(ca, at=now).dir))
     node_creds = issue_node(ca, region=REGION, name="zibo", at=now)
     issue_node_tls(ca, region=REGION, name="zibo", at=now, out=tmp_path / "hall-tls")
-    dept = issue_department(ca, "CZ", region=REGION, at=now, out=tmp_path / "dept")
-    children = []
+    dept = issue_department(ca, name="CZ", region=REGION, at=now, out=tmp_path / "dept")
+    children: list[Child] = []
     yield tmp_path, gw, node_creds, dept, children
     for c in children:
         c.kill()
@@ -70,7 +70,9 @@ def _start(node):
     (node / "halls.json").unlink(missing_ok=True)
     child = start_node(node)
     child.wait_until(lambda: read_json_file(node / "halls.json") is not None, timeout=60, what="halls.json")
-    return child, f"127.0.0.1:{read_json_file(node / 'halls.json')['grpc']}"
+    ports = read_json_file(node / "halls.json")
+    assert ports is not None
+    return child, f"127.0.0.1:{ports['grpc']}"
 
 
 def test_action_reports_survive_sigkill_and_arrive_once(province):

@@ -181,7 +181,9 @@ def _removal_reason(fields: dict) -> str:
     from creditx.standard.catalogue import load_catalogue
     from creditx.standard.lists.expiry import add_months
 
-    months = load_catalogue().list_type(fields["MD_LX"]).earliest_repair_months or 0
+    lt = load_catalogue().list_type(fields["MD_LX"])
+    assert lt is not None
+    months = lt.earliest_repair_months or 0
     repairable = add_months(dt.date.fromisoformat(fields["MD_LRRQ"]), months) <= TODAY
     return "信用修复" if repairable else "撤销"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import cast
 
 import grpc
 
@@ -17,6 +18,12 @@ from creditx.v1 import envelope_pb2, exchange_pb2_grpc
 from creditx.v1 import exchange_pb2 as pb
 
 TODAY = dt.date.today()
+
+
+def trailers(err: grpc.RpcError) -> tuple[tuple[str, str | bytes], ...]:
+    """The trailing metadata of a failed call as the (key, value) pairs it is at runtime."""
+    # grpc-stubs types the entries as _Metadatum (.key/.value); at runtime they are (key, value) tuples
+    return cast("tuple[tuple[str, str | bytes], ...]", err.trailing_metadata())
 
 
 def payloads(

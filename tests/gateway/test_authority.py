@@ -50,7 +50,8 @@ def test_another_city_cannot_delist_a_city_court_entry(gateway, gw_dir, pki):
     )
     assert r.acks[1].outcome == ACC  # the rest of the batch goes through
     assert gateway.store.current_versions([key]) == {key: 1}
-    jinan.close(), qingdao.close()
+    jinan.close()
+    qingdao.close()
 
 
 def test_a_body_not_granted_to_the_member_is_refused_and_a_revoked_grant_takes_effect(gateway, gw_dir, pki):
@@ -138,4 +139,5 @@ def test_another_citys_record_sent_again_is_refused_not_answered_duplicate(gatew
     assert r.acks[0].outcome == ACC
     (r,) = jinan.push([jinan.batch([as_region(original, "370100", 1)])])  # same content, Jinan's region
     assert (r.acks[0].outcome, r.acks[0].reason_code) == (REJ, "SEC_AUTHORITY_NOT_GRANTED")
-    qingdao.close(), jinan.close()
+    qingdao.close()
+    jinan.close()

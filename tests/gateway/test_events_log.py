@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -28,7 +29,7 @@ def test_gateway_logs_connects_batches_and_checkpoints_as_json_lines(gateway, pk
         logging.getLogger().removeHandler(handler)
         handler.close()
     lines = [json.loads(x) for x in log_file.read_text().splitlines()]
-    by_event = {}
+    by_event: dict[str | None, list[dict[str, Any]]] = {}
     for ln in lines:
         assert {"ts", "level", "logger", "msg"} <= set(ln)
         by_event.setdefault(ln.get("event"), []).append(ln)

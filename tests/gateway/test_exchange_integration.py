@@ -16,7 +16,7 @@ from creditx.pki.files import read_cert, read_key
 from creditx.pki.issue import issue_node
 from creditx.standard.call_status import REASON_KEY, RULE_KEY, reason_from, rule_from
 from creditx.v1 import exchange_pb2 as pb
-from tests.gateway.push_client import PushClient, payloads, reseq, signed
+from tests.gateway.push_client import PushClient, payloads, reseq, signed, trailers
 from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
@@ -115,8 +115,8 @@ def test_revoked_peer_is_unauthenticated_and_revoked_signing_key_rejects_records
     with pytest.raises(grpc.RpcError) as err:
         c.handshake()
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED and "CERT_REVOKED" in (err.value.details() or "")
-    assert reason_from(err.value.trailing_metadata(), "") == "CERT_REVOKED"  # SYNC-016, as data
-    assert rule_from(err.value.trailing_metadata()) == "SEC-040"
+    assert reason_from(trailers(err.value), "") == "CERT_REVOKED"  # SYNC-016, as data
+    assert rule_from(trailers(err.value)) == "SEC-040"
     c.close()
 
 
@@ -128,9 +128,9 @@ def test_batch_too_large_is_resource_exhausted(gateway, pki):
         c.push([recs])
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     # SYNC-016: the reason code and rule in trailing metadata; the details keep the v1.0 text form
-    assert dict(err.value.trailing_metadata())[REASON_KEY] == "BATCH_TOO_LARGE"
-    assert dict(err.value.trailing_metadata())[RULE_KEY] == "SYNC-040"
-    assert err.value.details().startswith("BATCH_TOO_LARGE [SYNC-040]: batch ")
+    assert dict(trailers(err.value))[REASON_KEY] == "BATCH_TOO_LARGE"
+    assert dict(trailers(err.value))[RULE_KEY] == "SYNC-040"
+    assert (err.value.details() or "").startswith("BATCH_TOO_LARGE [SYNC-040]: batch ")
     c.close()
 
 

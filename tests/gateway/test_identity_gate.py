@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.init import init_gateway_dir
@@ -25,7 +26,7 @@ from creditx.v1 import audit_pb2, exchange_pb2, lists_pb2, operator_pb2
 
 DEADLINE = 10
 # one unary method of every gateway service, with a request it accepts
-CALLS = {
+CALLS: dict[str, tuple[str, Message, type[Message]]] = {
     "Exchange": ("/creditx.v1.Exchange/Heartbeat", exchange_pb2.HeartbeatRequest(), exchange_pb2.HeartbeatResponse),
     "Distribution": (
         "/creditx.v1.Distribution/GetListCheckpoint",

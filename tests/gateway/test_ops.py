@@ -73,7 +73,9 @@ def test_plain_health_port_needs_no_client_certificate(gateway):
     with grpc.insecure_channel(gateway.plain_health.address) as ch:
         stub = health_pb2_grpc.HealthStub(ch)
         for service in ("", "creditx.v1.Exchange"):
-            resp = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=10)
+            resp = stub.Check(  # type: ignore[attr-defined]  # the stub's HealthStub declares no methods
+                health_pb2.HealthCheckRequest(service=service), timeout=10
+            )
             assert resp.status == health_pb2.HealthCheckResponse.SERVING
     run = json.loads((gateway.dir / "run.json").read_text())
     assert run["health"] == gateway.plain_health.address

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections import Counter
+from typing import Any
 
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -32,9 +33,11 @@ def _push(gateway, pki):
         c.close()
 
 
-def _independent(db) -> tuple[Counter, Counter, Counter]:
+def _independent(db) -> tuple[Counter[str], Counter[tuple[str, str]], Counter[tuple[str, str]]]:
     """Counts straight from the records table (what the counters must equal)."""
-    by_dept, by_region_outcome, reasons = Counter(), Counter(), Counter()
+    by_dept: Counter[str] = Counter()
+    by_region_outcome: Counter[tuple[str, str]] = Counter()
+    reasons: Counter[tuple[str, str]] = Counter()
     conn = sqlite3.connect(db)
     for region, rtype, outcome, reason, payload in conn.execute(
         "SELECT region, type, outcome, reason, payload FROM records"
@@ -88,7 +91,7 @@ def test_timeliness_counts_working_days_with_the_holiday_calendar(gateway, pki):
     c.close()
     conn = sqlite3.connect(gateway.dir / "gateway.db")
     cal = china_calendar()
-    want = Counter()
+    want: Counter[tuple[str, int]] = Counter()
     for payload, at in conn.execute("SELECT payload, received_at FROM records WHERE outcome = 1 AND type = 'XZCF'"):
         f = json.loads(payload)["fields"]
         received = (
@@ -137,7 +140,7 @@ def test_a_node_cannot_grow_the_counters_without_bound(monkeypatch):
 def test_field_value_reads_one_field_as_a_json_parser_would():
     from creditx.gateway.stats import field_value
 
-    tricky = {
+    tricky: dict[str, Any] = {
         "v": 1,
         "fields": {
             "CF_XDR_MC": 'x\\"CF_SJLY\\":\\"forged\\"',

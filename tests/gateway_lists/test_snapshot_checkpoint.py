@@ -19,7 +19,7 @@ from creditx.standard.lists.log import list_log_origin
 from creditx.standard.merkle import CompactRange, leaf_hash, verify_consistency
 from creditx.standard.timestamps import rfc3339
 from creditx.v1 import lists_pb2 as lpb
-from tests.gateway.push_client import PushClient
+from tests.gateway.push_client import PushClient, trailers
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 from tests.pg import ENGINES
 
@@ -210,7 +210,8 @@ def test_list_checkpoint_refuses_a_log_that_shrank_below_its_checkpoint(gw_dir, 
             sub.stub.GetListCheckpoint(lpb.ListCheckpointRequest(), timeout=10)
         sub.close()
         assert exc.value.code() is grpc.StatusCode.UNAVAILABLE
-        assert "ROLLBACK" in exc.value.details() and "below its signed checkpoint 3" in exc.value.details()
+        details = exc.value.details() or ""
+        assert "ROLLBACK" in details and "below its signed checkpoint 3" in details
     finally:
         gw.stop(grace=1)
     conn = open_conn(db)
@@ -229,5 +230,5 @@ def test_list_checkpoint_without_a_readable_signing_key_is_unavailable_with_its_
     finally:
         sub.close()
     assert exc.value.code() is grpc.StatusCode.UNAVAILABLE
-    assert reason_from(exc.value.trailing_metadata(), "") == "CHECKPOINT_UNAVAILABLE"  # SYNC-016
-    assert rule_from(exc.value.trailing_metadata()) == "DIST-051"
+    assert reason_from(trailers(exc.value), "") == "CHECKPOINT_UNAVAILABLE"  # SYNC-016
+    assert rule_from(trailers(exc.value)) == "DIST-051"

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from creditx.pki.tls import channel_credentials
 from creditx.standard.actions import ACTION_PAYLOAD_TYPE, action_payload
-from creditx.standard.envelope import Signer, sign_envelope
+from creditx.standard.envelope import Envelope, Signer, sign_envelope
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as pb
 
@@ -26,6 +26,7 @@ def grpc_channel(target: str, ca: Path, cert: Path | None = None, key: Path | No
     if cert is None:
         creds = grpc.ssl_channel_credentials(root_certificates=Path(ca).read_bytes())
     else:
+        assert key is not None, "a client certificate needs its key"
         creds = channel_credentials(ca, cert, key)
     return grpc.secure_channel(target, creds)
 
@@ -49,7 +50,7 @@ def post(conn: http.client.HTTPSConnection, path: str, body: object, token: str 
 
 @dataclass(frozen=True)
 class SignedReport:
-    envelope: object  # creditx.standard.envelope.Envelope
+    envelope: Envelope
     cert_der: bytes
     cert_pem: str
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from creditx.node.app import NodeApp
 from creditx.node.intake import IntakeRow
@@ -39,11 +40,15 @@ class Hall:
 
     @property
     def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.app.halls.ports['grpc']}"
+        halls = self.app.halls
+        assert halls is not None
+        return f"127.0.0.1:{halls.ports['grpc']}"
 
     @property
     def http_base(self) -> str:
-        return f"https://127.0.0.1:{self.app.halls.ports['http']}"
+        halls = self.app.halls
+        assert halls is not None
+        return f"https://127.0.0.1:{halls.ports['http']}"
 
 
 def _own_penalty(uscc: str) -> IntakeRow:
@@ -61,12 +66,15 @@ def hall(tmp_path_factory):
     now = datetime.now(UTC)
     provincial = make_pki(tmp_path / "pki", regions=("370100", "370200"))
     ca = provincial.ca
+    assert ca is not None
     issue_node_tls(ca, region="370100", name="node-370100", at=now, out=tmp_path / "hall-tls")
     cz = issue_department(ca, name="CZ", region="370100", at=now, out=tmp_path / "dept-cz")
     other = issue_department(ca, name="CZ", region="370200", at=now, out=tmp_path / "dept-qd")
     log = ListLog()
     fake = FakeDistribution(log)
-    fake.signing_key = serialization.load_pem_private_key(provincial.gateway.signing_key.read_bytes(), None)
+    signing_key = serialization.load_pem_private_key(provincial.gateway.signing_key.read_bytes(), None)
+    assert isinstance(signing_key, ec.EllipticCurvePrivateKey)
+    fake.signing_key = signing_key
     server, target = serve_distribution(
         fake, provincial, extra=lambda s: exchange_pb2_grpc.add_ExchangeServicer_to_server(FakeGateway(), s)
     )
@@ -113,7 +121,7 @@ def hall(tmp_path_factory):
     t = threading.Thread(target=app.run, args=(stop,), daemon=True)
     t.start()
     assert wait_for(lambda: app.halls is not None and app.halls.ports and app.replica.applied() >= 3, timeout=30)
-    assert wait_for(lambda: app.halls.store.own_records(f"U:{DEBTOR}"), timeout=30)
+    assert wait_for(lambda: app.halls is not None and app.halls.store.own_records(f"U:{DEBTOR}"), timeout=30)
     yield Hall(d, app, provincial, cz, other, log)
     stop.set()
     t.join(30)

@@ -64,6 +64,7 @@ def test_changed_report_fails_verification(hall, tmp_path):
     visible.write_text(doc.replace("黑名单：失信被执行人", "红名单：失信被执行人", 1), encoding="utf-8")
     assert creditx("verify-report", visible, "--ca", hall.cz.ca) == 2
     m = re.search(r'"listed_on": "(\d{4})', doc)
+    assert m is not None
     embedded = tmp_path / "embedded.html"
     embedded.write_text(doc.replace(m.group(0), m.group(0)[:-4] + "1999"), encoding="utf-8")
     assert creditx("verify-report", embedded, "--ca", hall.cz.ca) == 2

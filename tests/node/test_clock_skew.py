@@ -71,7 +71,8 @@ def test_heartbeat_reports_a_ten_minute_skew_as_a_warning_and_keeps_going(tmp_pa
         with caplog.at_level(logging.WARNING):
             assert r.heartbeat() is not None
         state = store.get_state()
-        assert 590 < state["clock_skew_s"] < 610 and state["gateway_reachable"] is True
+        skew = state["clock_skew_s"]
+        assert isinstance(skew, (int, float)) and 590 < skew < 610 and state["gateway_reachable"] is True
         assert any("clock" in m and "behind" in m for m in caplog.messages)
     finally:
         r.close()

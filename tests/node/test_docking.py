@@ -149,7 +149,8 @@ def test_poll_reads_equal_timestamps_updates_deletes_and_fixes(node_dir, source_
         assert (r1.seen, r1.accepted + r1.quarantined, r1.pending) == (60, 60, 0)
         assert r1.quarantined == len(bad) > 0 and r1.pages == 8
         assert poll(app.store, app.signer, src, reader, region="370100", today=dt.date.today()).seen == 0
-        assert load_cursor(app.store, "market")[1] == 60
+        cursor = load_cursor(app.store, "market")
+        assert cursor is not None and cursor[1] == 60
 
         # at the source: 3 corrections, 2 deletions, one quarantined row fixed, 2 new rows that share
         # the cursor's own tracking value (equal timestamps, higher keys)
@@ -351,6 +352,7 @@ def test_sigkill_mid_poll_loses_and_doubles_nothing(tmp_path, source_db):
         proc = subprocess.Popen(
             [sys.executable, "-c", RUN, str(d)], cwd=os.getcwd(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
+        assert proc.stderr is not None
         expected = total + 10 + len(changed) + len(deleted)
         try:
             assert _wait_for(lambda: outbox_count() >= expected, timeout=120), proc.stderr

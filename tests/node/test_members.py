@@ -76,7 +76,8 @@ def test_node_takes_the_registry_from_the_handshake_and_refuses_other_bodies_at_
         app.sync_job()
     finally:
         app.close()
-    assert members.held(d).version == g.members().version
+    held = members.held(d)
+    assert held is not None and held.version == g.members().version
     capsys.readouterr()
     assert main(["node", "import", str(_file(tmp_path / "qd.csv", "370200", 10)), "--dir", str(d), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
@@ -107,4 +108,5 @@ def test_a_rolled_back_or_expired_registry_is_refused_and_the_held_one_stays(pro
         members.accept_registry(d, gw_members.sign_registry(expired, key), NOW)
     with pytest.raises(RegistryError, match="REGISTRY_SIGNATURE"):  # signed by the node's own key
         members.accept_registry(d, gw_members.sign_registry(newer, d / "signing.key"), NOW)
-    assert members.held(d).version == newer.version
+    held = members.held(d)
+    assert held is not None and held.version == newer.version

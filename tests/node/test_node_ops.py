@@ -79,7 +79,9 @@ def test_running_node_serves_metrics_and_plain_health(tmp_path):
         states = {s.labels["state"] for s in families["creditx_node_outbox"].samples}
         assert {"pending", "accepted", "rejected", "quarantined"} <= states
         with grpc.insecure_channel(run["health"]) as ch:
-            resp = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=10)
+            resp = health_pb2_grpc.HealthStub(ch).Check(  # type: ignore[attr-defined]  # the stub's HealthStub declares no methods
+                health_pb2.HealthCheckRequest(), timeout=10
+            )
             assert resp.status == health_pb2.HealthCheckResponse.SERVING
             assert "grpc.health.v1.Health" in set(ProtoReflectionDescriptorDatabase(ch).get_services())
     finally:

@@ -80,6 +80,7 @@ def _write(path, rows, fmt: str, encoding: str = "utf-8-sig") -> None:
     if fmt == "xlsx":
         wb = openpyxl.Workbook()
         ws = wb.active
+        assert ws is not None
         ws.title = "处罚"
         ws.append(HEADER)
         for r in rows:
@@ -202,6 +203,7 @@ def _save_edit(path, fmt: str, encoding: str, header: list[str], rows: list[list
     if fmt == "xlsx":
         wb = openpyxl.Workbook()
         ws = wb.active
+        assert ws is not None
         ws.append(header)
         for r in rows:
             ws.append(r)

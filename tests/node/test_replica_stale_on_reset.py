@@ -70,10 +70,10 @@ def test_a_verified_checkpoint_at_the_head_keeps_a_quiet_replica_fresh(tmp_path)
         def report(self, verified):
             pass
 
-    app._checker = lambda: Checker("LOG_MOVING")
+    app._checker = lambda: Checker("LOG_MOVING")  # type: ignore[method-assign]  # a fake checkpoint checker
     app.checkpoint_job()
     assert app.replica.state().last_update_ms == long_ago  # not proven: freshness unchanged
-    app._checker = lambda: Checker("EXACT")
+    app._checker = lambda: Checker("EXACT")  # type: ignore[method-assign]  # a fake checkpoint checker
     app.checkpoint_job()
     assert app.replica.state().last_update_ms > long_ago + 80_000_000
     app.close()

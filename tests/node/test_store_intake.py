@@ -101,7 +101,9 @@ def test_rows_without_source_id_get_a_stable_derived_one():
 def test_foreign_region_row_is_quarantined():
     r = cf_row(1)
     r = type(r)(r.row, r.record_type, r.fields, dict(r.meta, region="370200"))
-    (problem,) = check_row(r, region="370100", today=TODAY, latest={}, validate=needs_name)
+    problems = check_row(r, region="370100", today=TODAY, latest={}, validate=needs_name)
+    assert isinstance(problems, list)
+    (problem,) = problems
     assert (problem.reason, problem.rule, problem.field) == ("SEC_REGION_MISMATCH", "SEC-032", "region")
 
 

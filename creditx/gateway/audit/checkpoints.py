@@ -125,7 +125,7 @@ class Checkpointer:
             self._ok(now)
             return stored
 
-    def _sign_in_transaction(self, key: object, now: datetime) -> StoredCheckpoint:
+    def _sign_in_transaction(self, key: NotePrivateKey, now: datetime) -> StoredCheckpoint:
         cr = self.log.frontier(self.conn)
         prev = latest(self.conn, self.log.table)
         if prev is not None and prev.size > cr.size:

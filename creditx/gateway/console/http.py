@@ -102,7 +102,7 @@ def _handler(data: ConsoleData, token: str, operator_ok: Callable[[bytes], bool]
         def _authorised(self, query: dict) -> tuple[bool, bool]:
             """(allowed, set_cookie)."""
             try:
-                der = self.connection.getpeercert(binary_form=True)  # type: ignore[attr-defined]
+                der = self.connection.getpeercert(binary_form=True)
             except (AttributeError, ValueError):
                 der = None
             if der and operator_ok(der):

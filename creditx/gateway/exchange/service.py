@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import grpc
 
@@ -30,6 +30,9 @@ from creditx.pki.tls import reverify
 from creditx.standard.timestamps import rfc3339
 from creditx.v1 import exchange_pb2 as pb
 from creditx.v1 import exchange_pb2_grpc
+
+if TYPE_CHECKING:
+    from creditx.gateway.events import GatewayEvents
 
 
 def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
@@ -119,7 +122,7 @@ def to_ack(d: Decision) -> pb.RecordAck:
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     on_applied: Callable[[str, int], None] | None = None  # creditx.gateway.lists.wiring.Lists.applied
-    events = None  # creditx.gateway.events.GatewayEvents: log lines and latency histograms
+    events: GatewayEvents | None = None  # creditx.gateway.events.GatewayEvents: log lines and latency histograms
 
     def __init__(
         self,
@@ -182,7 +185,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 if row is not None:
                     self.store.add_signing_cert(row, rfc3339(now))
             self.store.upsert_node(region, name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now))
-            self.presence.seen(ident.region, now)
+            self.presence.seen(region, now)
             if self.events is not None:
                 self.events.connected(region, name or ident.name, ident.serial)
             return pb.HandshakeResponse(
@@ -248,6 +251,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
 
     def _push(self, ident: Identity, request_iterator, context):
         node = ident.region
+        assert node is not None, "the gate refuses a node-auth certificate without a region (SEC-011)"
         pipe: queue.Queue = queue.Queue(maxsize=max(1, self.cfg.max_in_flight_batches))
         in_flight: dict[int, bytes] = {}
         guard = threading.Lock()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from creditx.gateway.audit.checkpoints import Checkpointer, SignedLog
 from creditx.gateway.lists import store
+from creditx.standard.checkpoint import NotePrivateKey
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.log import list_log_origin
 from creditx.standard.merkle import consistency_proof_from, leaf_reader_subtree
@@ -44,7 +45,7 @@ LIST_LOG = SignedLog("list_checkpoints", store.frontier, consistency, "DIST-051"
 
 
 def list_checkpointer(
-    db_path: Path | str, gateway_name: str, load_key: Callable[[], object], clock: Callable[[], datetime]
+    db_path: Path | str, gateway_name: str, load_key: Callable[[], NotePrivateKey], clock: Callable[[], datetime]
 ) -> Checkpointer:
     """The Checkpointer of the list log of gateway ``gateway_name``."""
     return Checkpointer(db_path, list_log_origin(gateway_name), load_key, clock, log=LIST_LOG)

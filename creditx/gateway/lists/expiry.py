@@ -25,7 +25,7 @@ from creditx.standard.lists.expiry import due_for_expiry, expire
 class ExpiryJob:
     def __init__(
         self,
-        db_path: Path,
+        db_path: Path | str,
         hub: Hub | None,
         clock: Callable[[], datetime],
         *,

@@ -16,7 +16,7 @@ a Snapshot is read inside one read transaction, so every chunk is of the same ``
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,12 +57,16 @@ def _fail(context, status: str, reason: str, rule: str, message: str, hint: str 
 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
-    on_delivered = None  # ([at_unix_ms of each change sent]) -> None: creditx.gateway.events
-    on_reported = None  # () -> None after a node's position is stored: creditx.gateway.console.reach
+    on_delivered: Callable[[Iterable[int]], None] | None = (
+        None  # ([at_unix_ms of each change sent]) -> None: creditx.gateway.events
+    )
+    on_reported: Callable[[], None] | None = (
+        None  # () -> None after a node's position is stored: creditx.gateway.console.reach
+    )
 
     def __init__(
         self,
-        db_path: Path,
+        db_path: Path | str,
         hub: Hub,
         keys: KeyRegistry,
         checkpointer: Checkpointer,

@@ -77,7 +77,9 @@ def open_channel(t: OperatorTarget, *, timeout: float = 10.0) -> grpc.Channel:
     options = [("grpc.ssl_target_name_override", t.server_name)] if t.server_name else []
     ch = grpc.secure_channel(t.address, channel_credentials(t.ca, t.cert, t.key), options=options)
     try:
-        health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=False)
+        stub = health_pb2_grpc.HealthStub(ch)
+        # types-grpcio-health-checking declares HealthStub without its Check attribute
+        stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=False)  # type: ignore[attr-defined]
     except grpc.RpcError as exc:
         ch.close()
         raise _explain(t, exc) from None

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from creditx.gateway.ingest.values import Decision, IncomingRecord
 from creditx.gateway.lists.changes import ListBatch
 from creditx.standard.lists.lifecycle import ListEntry
+
+if TYPE_CHECKING:
+    from creditx.gateway.stats import StatsHook
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class NodeRow:
 
 
 class GatewayStore(Protocol):
+    stats_hook: StatsHook | None  # statistics counters kept in the batch's transaction
+
     def committed_seq(self, node: str) -> int: ...
 
     def decision_for(self, node: str, seq: int) -> Decision | None: ...

@@ -19,7 +19,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -35,6 +35,9 @@ from creditx.gateway.store.engine import transaction
 from creditx.gateway.store.sqlite import _DECISION_COLS, _row_to_decision, _signatures_json
 from creditx.standard.lists.lifecycle import ListEntry
 from creditx.standard.merkle import CompactRange
+
+if TYPE_CHECKING:
+    from creditx.gateway.stats import StatsHook
 
 _RECORD_COLS = (
     "id",
@@ -108,7 +111,9 @@ class QmarkConnection:
 
 
 class PostgresStore:
-    stats_hook = None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
+    stats_hook: StatsHook | None = (
+        None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
+    )
 
     def __init__(self, url: str, *, now: str = "") -> None:
         self.url = url

@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -26,6 +27,9 @@ from creditx.gateway.store.base import NodeRow, SigningCert
 from creditx.gateway.store.migrations import migrate
 from creditx.sqlite import connect, transaction
 from creditx.standard.lists.lifecycle import ListEntry
+
+if TYPE_CHECKING:
+    from creditx.gateway.stats import StatsHook
 
 _INSERT_RECORD = (
     "INSERT INTO records (id, node, source_seq, payload_sha, payload_type, payload, signatures, outcome,"
@@ -79,7 +83,9 @@ def _row_to_decision(r) -> Decision:
 
 
 class SqliteStore:
-    stats_hook = None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
+    stats_hook: StatsHook | None = (
+        None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
+    )
 
     def __init__(self, path: str | Path | None, *, now: str = "") -> None:
         conn = connect(path)
