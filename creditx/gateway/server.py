@@ -54,6 +54,7 @@ from creditx.ops.grpc_ops import PlainHealth, enable_reflection
 from creditx.ops.logs import fields
 from creditx.pki.files import RunLock, read_key
 from creditx.pki.tls import FileTrustSource, IdentityInterceptor, server_credentials
+from creditx.standard.registry import Registry
 from creditx.standard.timestamps import rfc3339
 from creditx.v1 import (
     audit_pb2,
@@ -271,7 +272,7 @@ class Gateway:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def _record_registry(self, reg, raw: bytes) -> None:  # type: ignore[no-untyped-def]
+    def _record_registry(self, reg: Registry, raw: bytes) -> None:
         """SEC-038: the writer records each registry version it puts in force; a standby (which
         decides nothing) leaves that to the writer, and records its own on taking over."""
         lease = getattr(self, "lease", None)
