@@ -156,9 +156,17 @@ def _mismatch(leaf: dict, log_index, idx, outcome, reason, fp, payload, sha) -> 
         return "decision or reason differ from the leaf"
     if fp.hex() != leaf.get("fp"):
         return "stored fingerprint differs from the leaf"
-    if hashlib.sha256(payload).digest() != bytes(sha):
+    if hashlib.sha256(payload).digest() != bytes(sha) and not _kept_prefix(outcome, payload):
         return "payload bytes no longer match their SHA-256"
     return ""
+
+
+def _kept_prefix(outcome: int, payload: bytes) -> bool:
+    """SYNC-041: of a rejected payload above the bound only its first ``rejected_payload_prefix_bytes``
+    are stored (its SHA-256 and the leaf commit to the whole); such a prefix cannot match the hash."""
+    from creditx.gateway.config import GatewayConfig
+
+    return outcome == int(Outcome.REJECTED) and len(payload) == GatewayConfig.rejected_payload_prefix_bytes
 
 
 PARALLEL_FROM = 20_000  # records; below this a worker pool costs more than it saves
