@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from creditx.gateway.config import GatewayConfig
 from creditx.gateway.init import init_gateway_dir
 from creditx.gateway.server import Gateway
 from creditx.pki.testing import make_pki
 from tests.pg import fresh_database
+from tests.ports import gateway_config
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +34,7 @@ def store_url(request):
 @pytest.fixture
 def gw_dir(tmp_path, pki, store_url):
     d = tmp_path / "gw"
-    cfg = GatewayConfig(
-        listen="127.0.0.1:0",
-        metrics_listen="127.0.0.1:0",
-        health_listen="127.0.0.1:0",
-        console_listen="127.0.0.1:0",
-        verify_workers=0,
-    )
+    cfg = gateway_config()
     if store_url:
         cfg = replace(cfg, database=store_url)
     init_gateway_dir(d, pki.gateway.dir, cfg=cfg)

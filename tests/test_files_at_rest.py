@@ -12,6 +12,7 @@ import pytest
 
 from creditx.gateway.store.sqlite import SqliteStore
 from creditx.node.store import NodeStore
+from tests.ports import gateway_config
 
 
 def _modes(d):
@@ -66,7 +67,6 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path):
 
 
 def test_a_second_gateway_on_the_same_directory_refuses_and_leaves_the_first_alone(tmp_path):
-    from creditx.gateway.config import GatewayConfig
     from creditx.gateway.init import init_gateway_dir
     from creditx.gateway.server import Gateway
     from creditx.pki.testing import make_pki
@@ -77,13 +77,7 @@ def test_a_second_gateway_on_the_same_directory_refuses_and_leaves_the_first_alo
     init_gateway_dir(
         d,
         pki.gateway.dir,
-        cfg=GatewayConfig(
-            listen="127.0.0.1:0",
-            metrics_listen="127.0.0.1:0",
-            health_listen="127.0.0.1:0",
-            console_listen="127.0.0.1:0",
-            verify_workers=0,
-        ),
+        cfg=gateway_config(),
     )
     first = Gateway(d)
     first.start()

@@ -381,17 +381,9 @@ class TableRows(Iterator[SourceRow]):
         self.refused_sheets: list[tuple[str, str]] = []
         sheets = iter(wb.worksheets)
         for ws in sheets:
-            try:
-                first = self._tabular(
-                    self._row_limit(enumerate(ws.iter_rows(values_only=True), start=1)),
-                    sheet=ws.title,
-                    close_after=False,
-                )
-            except InputError as exc:
-                if not _empty_sheet(exc):
-                    self.refused_sheets.append((ws.title, exc.message))
-                continue
-            return self._more_sheets(first, sheets)
+            first = self._open_sheet(ws)
+            if first is not None:
+                return self._more_sheets(first, sheets)
         self.close()
         refused = "; ".join(f"sheet {name!r}: {why}" for name, why in self.refused_sheets)
         raise InputError(
@@ -404,19 +396,25 @@ class TableRows(Iterator[SourceRow]):
         try:
             yield from first
             for ws in sheets:
-                try:
-                    rows = self._tabular(
-                        self._row_limit(enumerate(ws.iter_rows(values_only=True), start=1)),
-                        sheet=ws.title,
-                        close_after=False,
-                    )
-                except InputError as exc:
-                    if not _empty_sheet(exc):
-                        self.refused_sheets.append((ws.title, exc.message))
-                    continue
-                yield from rows
+                rows = self._open_sheet(ws)
+                if rows is not None:
+                    yield from rows
         finally:
             self.close()
+
+    def _open_sheet(self, ws: Any) -> Iterator[SourceRow] | None:
+        """One sheet's rows, or None when it holds no template header: then it is listed in
+        ``refused_sheets`` with the reason, unless it is empty (REC-060)."""
+        try:
+            return self._tabular(
+                self._row_limit(enumerate(ws.iter_rows(values_only=True), start=1)),
+                sheet=ws.title,
+                close_after=False,
+            )
+        except InputError as exc:
+            if not _empty_sheet(exc):
+                self.refused_sheets.append((ws.title, exc.message))
+            return None
 
     def _tabular(
         self, numbered: Iterator[tuple[int, Sequence[object]]], *, sheet: str = "", close_after: bool = True

@@ -14,10 +14,10 @@ import sys
 import pytest
 
 from creditx.cli.main import main as gateway_main  # the real dispatcher
-from creditx.gateway.config import GatewayConfig
 from creditx.gateway.init import init_gateway_dir
 from creditx.gateway.server import Gateway
 from tests.gateway.push_client import PushClient, payloads
+from tests.ports import gateway_config
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +26,7 @@ def populated(tmp_path_factory, pki):
     init_gateway_dir(
         d,
         pki.gateway.dir,
-        cfg=GatewayConfig(
-            listen="127.0.0.1:0",
-            metrics_listen="127.0.0.1:0",
-            health_listen="127.0.0.1:0",
-            console_listen="127.0.0.1:0",
-            verify_workers=0,
-        ),
+        cfg=gateway_config(),
     )
     g = Gateway(d)
     g.start()

@@ -13,7 +13,6 @@ import grpc
 import pytest
 from google.protobuf.message import Message
 
-from creditx.gateway.config import GatewayConfig
 from creditx.gateway.init import init_gateway_dir
 from creditx.gateway.server import Gateway
 from creditx.pki.crl import distribution_points
@@ -23,6 +22,7 @@ from creditx.pki.profiles import serial_hex
 from creditx.pki.testing import make_pki
 from creditx.pki.tls import channel_credentials
 from creditx.v1 import audit_pb2, exchange_pb2, lists_pb2, operator_pb2
+from tests.ports import gateway_config
 
 DEADLINE = 10
 # one unary method of every gateway service, with a request it accepts
@@ -49,14 +49,7 @@ def gateway(tmp_path, pki):
     init_gateway_dir(
         d,
         pki.gateway.dir,
-        cfg=GatewayConfig(
-            listen="127.0.0.1:0",
-            metrics_listen="127.0.0.1:0",
-            health_listen="127.0.0.1:0",
-            console_listen="127.0.0.1:0",
-            verify_workers=0,
-            crl_reload_s=1,
-        ),
+        cfg=gateway_config(crl_reload_s=1),
     )
     g = Gateway(d)
     g.start()

@@ -22,8 +22,7 @@ from creditx.standard.synth import generate_rows, write_rows
 from creditx.v1 import node_api_pb2 as pb
 from creditx.v1 import node_api_pb2_grpc as pb_grpc
 from tests.node.fake_gateway import FakeGateway, serve
-
-FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+from tests.ports import NODE_FREE_PORTS as FREE_PORTS
 
 
 def creditx(*argv: object) -> int:

@@ -11,7 +11,6 @@ import pytest
 
 from creditx.cli.main import main
 from creditx.gateway import members as gw_members
-from creditx.gateway.config import GatewayConfig
 from creditx.gateway.init import init_gateway_dir
 from creditx.gateway.server import Gateway
 from creditx.node import members
@@ -19,6 +18,7 @@ from creditx.node.app import NodeApp
 from creditx.pki.testing import make_pki
 from creditx.standard.registry import RegistryError
 from creditx.standard.synth import generate_rows, write_rows
+from tests.ports import gateway_config
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -30,13 +30,7 @@ def province(tmp_path):
     init_gateway_dir(
         gw_dir,
         pki.gateway.dir,
-        cfg=GatewayConfig(
-            listen="127.0.0.1:0",
-            metrics_listen="127.0.0.1:0",
-            health_listen="127.0.0.1:0",
-            console_listen="127.0.0.1:0",
-            verify_workers=0,
-        ),
+        cfg=gateway_config(),
     )
     g = Gateway(gw_dir)
     g.start()
