@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 
 import grpc
@@ -19,16 +18,7 @@ from creditx.pki.testing import make_pki
 from creditx.v1 import node_api_pb2 as pb
 from creditx.v1 import node_api_pb2_grpc as pb_grpc
 from tests.node.fake_gateway import FakeGateway, serve
-from tests.node.test_cli_app import FREE_PORTS, creditx
-
-
-def _wait_for(cond, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.node.test_cli_app import FREE_PORTS, _wait_for, creditx
 
 
 def test_running_node_serves_metrics_and_plain_health(tmp_path):
