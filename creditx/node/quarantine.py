@@ -184,7 +184,7 @@ class QuarantinedRecord:
 
 def quarantined_records(store: Any) -> list[QuarantinedRecord]:
     out: dict[str, QuarantinedRecord] = {}
-    for r in store.db.query("SELECT * FROM quarantine ORDER BY id"):
+    for r in store.rows("SELECT * FROM quarantine ORDER BY id"):
         key = r.get("row_key") or f"id{r['id']}"
         rec = out.get(key)
         if rec is None:

@@ -308,18 +308,24 @@ class NodeStore:
         c["quarantined"] = int(self._one("SELECT COUNT(DISTINCT COALESCE(row_key, id)) FROM quarantine"))
         return c
 
+    def rows(self, sql: str, params: Sequence[object] = ()) -> list[dict]:
+        """A read as dicts, under the connection's lock: the connection is shared by the
+        scheduler's threads, and a read interleaved with another thread's transaction on it
+        fails ("no such savepoint")."""
+        with self._lock:
+            cur = self.conn.execute(sql, params)
+            cols = [c[0] for c in cur.description or ()]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
     def rejects(self) -> list[dict]:
-        return list(
-            self.db.query(
-                "SELECT source_seq, source_id, type, op, version, reason_code AS reason, requirement, field, "
-                "message, acked_at FROM outbox WHERE outcome = 'REJECTED' ORDER BY source_seq"
-            )
+        return self.rows(
+            "SELECT source_seq, source_id, type, op, version, reason_code AS reason, requirement, field, "
+            "message, acked_at FROM outbox WHERE outcome = 'REJECTED' ORDER BY source_seq"
         )
 
     def quarantine(self) -> list[dict]:
         return [
-            dict(r, fields=json.loads(r["fields"] or "{}"))
-            for r in self.db.query("SELECT * FROM quarantine ORDER BY id")
+            dict(r, fields=json.loads(r["fields"] or "{}")) for r in self.rows("SELECT * FROM quarantine ORDER BY id")
         ]
 
     def outcome_of(self, source_seq: int) -> str | None:

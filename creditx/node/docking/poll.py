@@ -129,7 +129,7 @@ def set_poll_state(
 
 
 def docking_stats(store: NodeStore) -> list[dict]:
-    return [dict(r) for r in store.db.query("SELECT * FROM docking_stats ORDER BY source")]
+    return store.rows("SELECT * FROM docking_stats ORDER BY source")
 
 
 @dataclass
