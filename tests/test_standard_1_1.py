@@ -51,7 +51,7 @@ def test_receipts_vector_verifies_from_ack_and_checkpoint_alone():
 
 def test_chapter_02_lists_exactly_the_sixteen_city_codes():
     text = (ROOT / "creditx/standard/spec/02-identifiers.md").read_text()
-    table = dict(re.findall(r"^\| `(37\d{4})` \| (\S+) \|", text, flags=re.M))
+    table = dict(re.findall(r"^\s*\| `(37\d{4})` \| (\S+) \|", text, flags=re.M))
     assert table == CITIES and len(table) == 16 and "371200" not in table
 
 
