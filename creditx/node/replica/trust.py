@@ -141,16 +141,37 @@ def gateway_signing_keys(directory: Path) -> list[Any]:
     return keys
 
 
+def _signs_for(cert: x509.Certificate) -> str:
+    """DIST-076: the region a signing certificate may sign origins of: its region URI, or the
+    province (370000) for the gateway's key, which signs the entries it imports."""
+    from creditx.pki.profiles import read_facts
+
+    regions = read_facts(cert).regions
+    return regions[0] if regions else "370000"
+
+
 def origin_key_resolver(directory: Path) -> Callable[[str], Any | None]:
-    keys: dict[str, Any] = {}
-    own = x509.load_pem_x509_certificate((Path(directory) / "signing.crt").read_bytes()).public_key()
-    keys[key_id(own)] = own
-    served = Path(directory) / ORIGIN_SIGNING_CERTS
-    if served.exists():
-        for cert in x509.load_pem_x509_certificates(served.read_bytes()) if served.stat().st_size else []:
-            keys[key_id(cert.public_key())] = cert.public_key()
-    bundle = _bundle(Path(directory))
-    if bundle is not None:
-        for kid, cert in bundle.signing_certificates.items():
-            keys[kid] = cert.public_key()
-    return keys.get
+    """Origin signing keys (DIST-076) by key id, each bound to the region it signs for; re-read
+    when the handshake stores new certificates."""
+    from creditx.node.replica.origin import SignerKeys
+
+    directory = Path(directory)
+    served = directory / ORIGIN_SIGNING_CERTS
+
+    def load() -> dict[str, tuple[Any, str]]:
+        keys: dict[str, tuple[Any, str]] = {}
+        own = x509.load_pem_x509_certificate((directory / "signing.crt").read_bytes())
+        keys[key_id(own.public_key())] = (own.public_key(), _signs_for(own))
+        if served.exists() and served.stat().st_size:
+            for cert in x509.load_pem_x509_certificates(served.read_bytes()):
+                keys[key_id(cert.public_key())] = (cert.public_key(), _signs_for(cert))
+        bundle = _bundle(directory)
+        if bundle is not None:
+            for kid, cert in bundle.signing_certificates.items():
+                keys[kid] = (cert.public_key(), _signs_for(cert))
+        return keys
+
+    def token() -> object:
+        return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in (served, directory / TRUST_BUNDLE))
+
+    return SignerKeys(load, token)

@@ -13,6 +13,7 @@ hears of the ack, so a crash between the two only causes an idempotent re-send.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import sqlite3
@@ -96,6 +97,9 @@ def _failed(exc: grpc.RpcError, what: str) -> st.Failed:
     return st.Failed(f"{what}: {code.name}: {details}", fatal=code in FATAL_CODES, reason=call_reason(exc))
 
 
+_NO_LEAF = ("SYNC_SEQ_GAP", "SYNC_SEQ_CONFLICT")  # not decided: no audit leaf (SYNC-011/012)
+
+
 def _ack_row(a: exchange_pb2.RecordAck) -> AckRow:
     return AckRow(
         a.source_seq,
@@ -106,6 +110,19 @@ def _ack_row(a: exchange_pb2.RecordAck) -> AckRow:
         a.message,
         bytes(a.fingerprint),
         a.log_index,
+        a.decided_at,
+        # SYNC-035: true from a 1.1 gateway; false says nothing of a 1.0 one except for the two
+        # reasons that never have a leaf
+        True if a.logged else (False if a.reason_code in _NO_LEAF else None),
+        json.dumps(
+            [
+                {"reason_code": w.reason_code, "requirement": w.requirement, "field": w.field, "message": w.message}
+                for w in a.warnings
+            ],
+            ensure_ascii=False,
+        )
+        if a.warnings
+        else "",
     )
 
 
