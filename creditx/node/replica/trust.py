@@ -17,13 +17,13 @@ Invariant: a bundle that fails to verify is ignored as a whole (logged), never p
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 
+from creditx.node.replica.origin import SignerKeys
 from creditx.standard.suites import key_id
 
 log = logging.getLogger(__name__)
@@ -150,11 +150,9 @@ def _signs_for(cert: x509.Certificate) -> str:
     return regions[0] if regions else "370000"
 
 
-def origin_key_resolver(directory: Path) -> Callable[[str], Any | None]:
+def origin_key_resolver(directory: Path) -> SignerKeys:
     """Origin signing keys (DIST-076) by key id, each bound to the region it signs for; re-read
     when the handshake stores new certificates."""
-    from creditx.node.replica.origin import SignerKeys
-
     directory = Path(directory)
     served = directory / ORIGIN_SIGNING_CERTS
 
