@@ -113,7 +113,7 @@ def check_no_signature(ctx: GatewayContext) -> Result:
 
 @GATEWAY.check(
     "GW-ORIGINS",
-    ("AUD-020", "DIST-051", "DIST-076", "SYNC-003"),
+    ("AUD-020", "DIST-051", "DIST-080", "SYNC-003"),
     "06",
     "the handshake names the log origins its checkpoints use, and serves the origin signing certificates",
 )

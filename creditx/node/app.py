@@ -199,7 +199,7 @@ class NodeApp:
             log.warning("refused the member registry from the handshake (the held one stays): %s", exc)
 
     def _origin_certs(self, ders: list[bytes]) -> None:
-        """Keep the origin signing certificates from the handshake that verify (DIST-076)."""
+        """Keep the origin signing certificates from the handshake that verify (DIST-080)."""
         from creditx.node.replica.trust import accept_origin_certs
 
         kept, refused = accept_origin_certs(self.dir, ders, dt.datetime.now(dt.UTC))

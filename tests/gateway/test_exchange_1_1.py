@@ -2,7 +2,7 @@
 the checkpoint alone (AUD-035: decided_at, logged, a checkpoint in every response), a rejected
 record that decoded keeps its fingerprint (AUD-004), an envelope without signatures
 (SIG-007), warnings in the ack (REC-041), the log origins and origin signing certificates in the
-handshake (AUD-020, DIST-051, DIST-076)."""
+handshake (AUD-020, DIST-051, DIST-080)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DIST-076 (1.1): the node keeps the origin signing certificates a handshake serves only when
+"""DIST-080 (1.1): the node keeps the origin signing certificates a handshake serves only when
 they verify against its CA for a signing role, and each key verifies origins of its own region
 only (the gateway's key: 370000, the entries it imports)."""
 

@@ -220,7 +220,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             abort(context, err)
 
     def _origin_signers(self, now: datetime) -> list[bytes]:
-        """DIST-076: the signing certificates a node needs for origin envelopes (DIST-032): every
+        """DIST-080: the signing certificates a node needs for origin envelopes (DIST-032): every
         node-signing certificate held and not revoked, and the gateway's (imported entries)."""
         held = [
             sc.cert_der

@@ -2,7 +2,7 @@
 
 Invariants: a change is applied only if its origin envelope decodes as a LIST record of the
 entry's region whose content fingerprint (REC-FP-003) is the entry's ``origin_fp``; when the
-signing certificate is known (served in the handshake, DIST-076; the trust bundle; or the node's
+signing certificate is known (served in the handshake, DIST-080; the trust bundle; or the node's
 own) *for the record's region*, the signature must verify (SIG-007…); when it is not known the
 change is applied and counted as unverified.
 """
@@ -20,7 +20,7 @@ from creditx.standard.record import RECORD_PAYLOAD_TYPE, RecordError, decode_rec
 
 
 class SignerKeys:
-    """Origin signing keys with the region each may sign for (DIST-076): a node-signing
+    """Origin signing keys with the region each may sign for (DIST-080): a node-signing
     certificate's region, ``370000`` for the gateway's own key (imported entries). Callable as a
     plain key resolver; :func:`check_origin` narrows it to the origin record's region.
     ``load`` returns key id → (public key, region) and is called again when ``token`` changes
@@ -75,7 +75,7 @@ def check_origin(c: ListChange, resolve_key: Callable[[str], Any | None]) -> Ori
         raise _bad(c, "DIST_ORIGIN_MISMATCH", f"origin does not decode: {exc}") from None
     if record.type != "LIST" or fingerprint(record) != c.entry.origin_fp or record.region != c.entry.origin_region:
         raise _bad(c, "DIST_ORIGIN_MISMATCH", "origin record's type, fingerprint or region differs from the entry's")
-    if isinstance(resolve_key, SignerKeys):  # DIST-076: a key signs for its own region only
+    if isinstance(resolve_key, SignerKeys):  # DIST-080: a key signs for its own region only
         resolve_key = resolve_key.for_region(record.region)
     known = [s for s in env.signatures if resolve_key(s.keyid) is not None]
     if known:

@@ -4,7 +4,7 @@
   The gateway hands it over in every handshake; :func:`accept_gateway_cert` stores it only after
   verifying it against ``DIR/ca.crt`` (and ``DIR/crl.pem`` when present) for that role, and
   :func:`gateway_signing_keys` verifies it again on every load.
-* ``DIR/origin-signing.pem`` (DIST-076, since 1.1): the signing certificates the gateway hands over
+* ``DIR/origin-signing.pem`` (DIST-080, since 1.1): the signing certificates the gateway hands over
   in every handshake, each verified against ``DIR/ca.crt`` before it is stored; their keys verify
   origin envelopes (DIST-032) — no file passed by hand.
 * ``DIR/trust-bundle.json`` (optional, creditx/pki/bundle.py, verified against DIR/ca.crt, SEC-070/071): its
@@ -29,7 +29,7 @@ from creditx.standard.suites import key_id
 log = logging.getLogger(__name__)
 GATEWAY_SIGNING_CERT = "gateway-signing.crt"
 TRUST_BUNDLE = "trust-bundle.json"
-ORIGIN_SIGNING_CERTS = "origin-signing.pem"  # DIST-076: from the handshake, verified when stored
+ORIGIN_SIGNING_CERTS = "origin-signing.pem"  # DIST-080: from the handshake, verified when stored
 
 
 def _bundle(directory: Path):
@@ -84,7 +84,7 @@ def accept_gateway_cert(directory: Path, der: bytes, at: datetime) -> bool:
 
 
 def accept_origin_certs(directory: Path, ders: list[bytes], at: datetime) -> tuple[int, list[str]]:
-    """DIST-076: keep the origin signing certificates of a handshake that verify against
+    """DIST-080: keep the origin signing certificates of a handshake that verify against
     ``DIR/ca.crt`` (and its CRL) for role node-signing or gateway-signing, in
     ``DIR/origin-signing.pem`` (replaced whole). Returns (kept, why each other was refused)."""
     from cryptography.hazmat.primitives.serialization import Encoding
@@ -142,7 +142,7 @@ def gateway_signing_keys(directory: Path) -> list[Any]:
 
 
 def _signs_for(cert: x509.Certificate) -> str:
-    """DIST-076: the region a signing certificate may sign origins of: its region URI, or the
+    """DIST-080: the region a signing certificate may sign origins of: its region URI, or the
     province (370000) for the gateway's key, which signs the entries it imports."""
     from creditx.pki.profiles import read_facts
 
@@ -151,7 +151,7 @@ def _signs_for(cert: x509.Certificate) -> str:
 
 
 def origin_key_resolver(directory: Path) -> SignerKeys:
-    """Origin signing keys (DIST-076) by key id, each bound to the region it signs for; re-read
+    """Origin signing keys (DIST-080) by key id, each bound to the region it signs for; re-read
     when the handshake stores new certificates."""
     directory = Path(directory)
     served = directory / ORIGIN_SIGNING_CERTS

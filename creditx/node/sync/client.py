@@ -176,7 +176,7 @@ class SyncRunner:
         self.store, self.settings, self.machine = store, settings, machine
         self.on_gateway_cert = on_gateway_cert
         self.on_registry = on_registry  # SEC-039: the signed member registry from each handshake
-        self.on_origin_certs = on_origin_certs  # DIST-076: signing certificates of origin envelopes
+        self.on_origin_certs = on_origin_certs  # DIST-080: signing certificates of origin envelopes
         self.node_name, self.signing_certs = node_name, signing_certs
         self.clock, self.wall = clock, wall
         self._channel: grpc.Channel | None = None
