@@ -557,7 +557,6 @@ def check_batch_limit(ctx: GatewayContext) -> Result:
 
 
 for _id, _reqs, _ch, _title in (
-    ("GW-NO-SIGNATURE", ("SIG-007", "SYNC-030"), "03", "an envelope with no signature is SIG_NO_SIGNATURE"),
     ("GW-ACK-AFTER-COMMIT", ("SYNC-032",), "05", "acks only after the commit (needs a crash of the gateway)"),
     ("GW-FAIL-CLOSED", ("AUD-040",), "06", "an unsealed audit log refuses records"),
     ("GW-DIST-SUBSCRIBE", ("DIST-030", "DIST-033", "DIST-034"), "08", "Subscribe: backlog then live, filter, limits"),
@@ -565,3 +564,6 @@ for _id, _reqs, _ch, _title in (
     ("GW-ROLE-AUDIT", ("SEC-034",), "07", "the identity table of Audit (which roles may read the log)"),
 ):
     GATEWAY.not_covered(_id, _reqs, _ch, _title)
+
+# The checks of what standard 1.1 added, kept in their own module (registered on GATEWAY on import).
+from creditx.conformance import gateway_1_1  # noqa: E402, F401

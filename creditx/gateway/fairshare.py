@@ -20,6 +20,8 @@ from typing import Any, cast
 
 import grpc
 
+from creditx.gateway.call_errors import BatchError, abort
+
 STREAM, UNARY = "streams", "unary"
 
 
@@ -61,10 +63,15 @@ class FairShare(grpc.ServerInterceptor):
                 refuse = False
         if refuse:
             setting = "per_node_streams" if kind == STREAM else "per_node_unary_calls"
-            context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"CALLER_SHARE: {key[0]} already has {self.limits[kind]} open {kind} calls, its share "
-                f"({setting}, SYNC-042); close one, or wait for one to end",
+            abort(  # SYNC-016: the reason travels as data, not only as the details' prefix
+                context,
+                BatchError(
+                    "RESOURCE_EXHAUSTED",
+                    "CALLER_SHARE",
+                    f"{key[0]} already has {self.limits[kind]} open {kind} calls, its share ({setting})",
+                    rule="SYNC-042",
+                    hint="close one, or wait for one to end",
+                ),
             )
         released = threading.Event()
 

@@ -119,7 +119,7 @@ class Gateway:
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))
         self.keys = KeyRegistry(self.trust)
         self.crl = CrlRefresher.for_gateway(self.trust, c.path(d, "crl"), c.crl_url, c.path(d, "tls_cert"))
-        self.presence = Presence()
+        self.presence = Presence(c.stale_after_s)
         self._registry_recorder = version_recorder(self.store, clock)
         self.members = RegistrySource(
             self.dir / REGISTRY_FILE,

@@ -183,6 +183,7 @@ class NodeApp:
                 signing_certs=lambda: self.store.signing_certs_in_use(self.signer.keyid),
                 on_gateway_cert=self._gateway_cert,
                 on_registry=self._member_registry,
+                on_origin_certs=self._origin_certs,
             )
         return self._runner
 
@@ -196,6 +197,14 @@ class NodeApp:
                 log.info("stored a new member registry from the handshake")
         except RegistryError as exc:
             log.warning("refused the member registry from the handshake (the held one stays): %s", exc)
+
+    def _origin_certs(self, ders: list[bytes]) -> None:
+        """Keep the origin signing certificates from the handshake that verify (DIST-080)."""
+        from creditx.node.replica.trust import accept_origin_certs
+
+        kept, refused = accept_origin_certs(self.dir, ders, dt.datetime.now(dt.UTC))
+        if refused:
+            log.warning("refused %d origin signing certificate(s) from the handshake: %s", len(refused), refused[0])
 
     def _gateway_cert(self, der: bytes) -> None:
         """Keep the gateway's checkpoint-signing certificate from the handshake (verified first)."""
@@ -287,6 +296,7 @@ class NodeApp:
             self.lists_channel,
             lambda: gateway_signing_keys(self.dir),
             rpc_timeout=self.config.limits.rpc_timeout_s,
+            origin=lambda: str(self.store.get_state().get("lists_origin") or ""),
         )
 
     def checkpoint_job(self) -> None:

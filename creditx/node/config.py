@@ -11,6 +11,7 @@ Layout of a node directory (``creditx node init``)::
     DIR/node.sock      the local API and the Departments service, a Unix socket (0600; no TCP port)
     DIR/subject.key    the node's own random key for person subject hashes (0600, NODE-041)
     DIR/gateway-signing.crt  optional: the gateway's signing certificate, to verify list checkpoints
+    DIR/origin-signing.pem   the origin signing certificates of the last handshake, verified (DIST-080)
     DIR/trust-bundle.json    optional: signed trust bundle (creditx/pki/bundle.py) for origin signatures
     DIR/hall-tls.crt/.key    optional: the node-tls certificate of the hall API (``halls`` in node.json,
                              creditx/node/halls/wiring.py: the only TCP ports a node opens)

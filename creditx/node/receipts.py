@@ -9,8 +9,9 @@ node verified, and every alarm. Rules (standard chapter 06):
   checkpoint is stored only after a consistency proof from the latest stored one verifies;
   ``ROLLBACK``, ``FORK`` and ``WRONG_ORIGIN`` are recorded as alarms with *both* signed notes,
   and raised — never retried.
-* AUD-031: a record's decision is proven by rebuilding the ack's fields from the leaf content
-  (fp, node, seq, decision, reason) and verifying the inclusion proof against a stored checkpoint.
+* AUD-031/035: a record's decision is proven by rebuilding its leaf from the stored ack (1.1:
+  with ``decided_at``, the whole leaf; 1.0: fp, node, seq, decision, reason compared with the
+  gateway's leaf) and verifying the inclusion proof against a stored checkpoint.
 
 The gateway is reached through callables (``consistency(old, new) -> proof``), so the rules
 run without a network in tests; the CLI passes gRPC calls.
@@ -29,6 +30,7 @@ from creditx.node.witness import CheckpointWitness, LogAlarm
 from creditx.sqlite import connect
 from creditx.standard.checkpoint import Checkpoint, parse_verifier_key, verify_checkpoint
 from creditx.standard.merkle import ProofError, leaf_hash, verify_inclusion
+from creditx.standard.receipts import AckFacts, ReceiptError, verify_receipt
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS pinned_key (id INTEGER PRIMARY KEY CHECK (id = 1), verifier TEXT NOT NULL)",
@@ -48,6 +50,7 @@ class AckView:
     reason_code: str
     fingerprint: bytes
     log_index: int
+    decided_at: str = ""  # since 1.1 (AUD-035); "" from a 1.0 gateway
 
 
 class ReceiptBook:
@@ -114,7 +117,20 @@ class _Book:
 
 
 def check_receipt(ack: AckView, region: str, leaf_data: bytes, proof: Sequence[bytes], cp: Checkpoint) -> str:
-    """AUD-031: "" when the ack's decision is leaf ``ack.log_index`` of ``cp``, else why not."""
+    """AUD-031: "" when the ack's decision is leaf ``ack.log_index`` of ``cp``, else why not.
+
+    With a 1.1 ack (``decided_at``) the leaf is rebuilt from the ack alone (AUD-035,
+    :mod:`creditx.standard.receipts`) and ``leaf_data`` from the gateway is not trusted; with a
+    1.0 ack the gateway's leaf is compared field by field, its time taken on trust."""
+    if ack.decided_at:
+        facts = AckFacts(
+            ack.source_seq, ack.outcome, ack.reason_code, ack.fingerprint, ack.log_index, ack.decided_at, True
+        )
+        try:
+            verify_receipt(facts, region, cp, proof)
+        except (ProofError, ReceiptError) as exc:
+            return str(exc)
+        return ""
     try:
         leaf = json.loads(leaf_data)
     except ValueError:
@@ -144,10 +160,11 @@ def check_receipt(ack: AckView, region: str, leaf_data: bytes, proof: Sequence[b
 def acks_with_leaves(store_conn: sqlite3.Connection) -> list[AckView]:
     """Acked records of the outbox (read only) whose decision has an audit leaf."""
     cur = store_conn.execute(
-        "SELECT source_seq, outcome, reason_code, fingerprint, log_index FROM outbox"
-        " WHERE outcome IS NOT NULL AND outcome != '' ORDER BY source_seq"
+        "SELECT source_seq, outcome, reason_code, fingerprint, log_index, decided_at FROM outbox"
+        " WHERE outcome IS NOT NULL AND outcome != '' AND (logged IS NULL OR logged = 1)"
+        " AND reason_code NOT IN ('SYNC_SEQ_GAP', 'SYNC_SEQ_CONFLICT') ORDER BY source_seq"
     )
-    return [AckView(s, o, r or "", bytes(f or b""), i or 0) for s, o, r, f, i in cur]
+    return [AckView(s, o, r or "", bytes(f or b""), i or 0, d or "") for s, o, r, f, i, d in cur]
 
 
 def run_receipts(directory: Path, *, verify: bool, now: str) -> dict:

@@ -112,10 +112,26 @@ def _m3_reserved(db: sqlite_utils.Database) -> None:
     """Number 3 is reserved for the hostile-input work (bounded rejects); replaced when merged."""
 
 
+def migration_ack_receipts(db: sqlite_utils.Database) -> None:
+    """Exchange 1.1 (SYNC-035, AUD-035): what an ack adds — the leaf's time, whether there is a
+    leaf, and the warnings (JSON list) — so a receipt is checked from the stored ack alone."""
+    db.execute("ALTER TABLE outbox ADD COLUMN decided_at TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN logged INTEGER")  # NULL: a 1.0 gateway's ack
+    db.execute("ALTER TABLE outbox ADD COLUMN warnings TEXT")
+
+
 # Append, never edit: migration n brings user_version from n-1 to n. 2: list replica
 # (node/replica/store.py); 4: intake (node/intake_schema.py); 5: halls (node/halls/store.py);
 # 6: privacy (node/replica/store.py).
-MIGRATIONS = [_m1, migration_2, _m3_reserved, migration_4, migration_5, migration_6_privacy]
+MIGRATIONS = [
+    _m1,
+    migration_2,
+    _m3_reserved,
+    migration_4,
+    migration_5,
+    migration_6_privacy,
+    migration_ack_receipts,
+]
 
 
 @dataclass(frozen=True)
@@ -135,6 +151,9 @@ class AckRow:
     message: str = ""
     fingerprint: bytes = b""
     log_index: int = 0
+    decided_at: str = ""  # since 1.1: the leaf's "at" (AUD-035)
+    logged: bool | None = None  # since 1.1: has an audit leaf; None from a 1.0 gateway
+    warnings: str = ""  # since 1.1: JSON list of {reason_code, requirement, field, message}
 
 
 def encode_signatures(sigs: Iterable[tuple[str, str, bytes]]) -> str:
@@ -251,7 +270,7 @@ class NodeStore:
         with self.transaction():
             cur = self.conn.executemany(
                 "UPDATE outbox SET outcome=?, reason_code=?, requirement=?, field=?, message=?, "
-                "fingerprint=?, log_index=?, acked_at=? WHERE source_seq=?",
+                "fingerprint=?, log_index=?, acked_at=?, decided_at=?, logged=?, warnings=? WHERE source_seq=?",
                 [
                     (
                         a.outcome,
@@ -262,6 +281,9 @@ class NodeStore:
                         a.fingerprint,
                         a.log_index,
                         now,
+                        a.decided_at or None,
+                        None if a.logged is None else int(a.logged),
+                        a.warnings or None,
                         a.source_seq,
                     )
                     for a in acks

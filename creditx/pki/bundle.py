@@ -36,8 +36,10 @@ from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
 from creditx.pki.profiles import GATEWAY_SIGNING, NODE_SIGNING, key_id
 from creditx.standard.envelope import pae  # SIG-002, the same PAE as record envelopes
 from creditx.standard.errors import RemoteError
+from creditx.standard.timestamps import rfc3339
 
 PAYLOAD_TYPE = "application/vnd.creditx.trust-bundle+json;v=1"
+BUNDLE_SUITE = "ECDSA-P256-SHA256"  # SEC-070 (1.1): the suite every bundle signature names (SIG-003/005)
 BUNDLE_DAYS = 7
 
 
@@ -68,8 +70,8 @@ def make_bundle(
     payload = json.dumps(
         {
             "version": version,
-            "issued_at": at.isoformat(),
-            "expires_at": expires_at.isoformat(),
+            "issued_at": rfc3339(at),  # SEC-072: the standard's one time form
+            "expires_at": rfc3339(expires_at),
             "ca": _pem(ca_cert),
             "crl": _pem(crl),
             "signing_certificates": [_pem(c) for c in signing_certs],
@@ -78,7 +80,7 @@ def make_bundle(
         ensure_ascii=False,
     ).encode()
     sig = sign_key.sign(pae(PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256()))
-    entry = {"keyid": key_id(sign_key.public_key()), "sig": base64.b64encode(sig).decode()}
+    entry = {"keyid": key_id(sign_key.public_key()), "sig": base64.b64encode(sig).decode(), "suite": BUNDLE_SUITE}
     if signer_cert is not None:
         entry["certificate"] = _pem(signer_cert)
     return json.dumps(
@@ -146,6 +148,14 @@ def _b64(value, what: str) -> bytes:
         raise BundleError("BUNDLE_MALFORMED", "SEC-070", f"{what} is not base64") from None
 
 
+def _time(text: str) -> datetime:
+    """SEC-072: RFC 3339 with an offset (1.1 writes ``Z`` and milliseconds; 1.0 wrote ``+00:00``)."""
+    t = datetime.fromisoformat(text)
+    if t.tzinfo is None:
+        raise ValueError(f"time {text!r} has no offset (SEC-072)")
+    return t
+
+
 def load_bundle(data: bytes, *, ca: x509.Certificate, at: datetime, min_version: int = 0) -> TrustBundle:
     """Verify and open a bundle against the CA the caller already trusts (SEC-070/071)."""
     try:
@@ -165,6 +175,8 @@ def load_bundle(data: bytes, *, ca: x509.Certificate, at: datetime, min_version:
             key = ca.public_key()
         else:
             continue
+        if entry.get("suite", BUNDLE_SUITE) != BUNDLE_SUITE:  # SEC-070: a 1.0 bundle names none
+            continue
         if not isinstance(key, ec.EllipticCurvePublicKey):  # bundles are signed with ECDSA P-256
             continue
         try:
@@ -180,8 +192,8 @@ def load_bundle(data: bytes, *, ca: x509.Certificate, at: datetime, min_version:
         crl = load_crl(body["crl"].encode())
         certs = [x509.load_pem_x509_certificate(p.encode()) for p in body["signing_certificates"]]
         version = int(body["version"])
-        issued_at = datetime.fromisoformat(body["issued_at"])
-        expires_at = datetime.fromisoformat(body["expires_at"])
+        issued_at = _time(body["issued_at"])
+        expires_at = _time(body["expires_at"])
     except (ValueError, KeyError, TypeError) as exc:
         raise BundleError("BUNDLE_MALFORMED", "SEC-070", f"bad bundle payload: {exc}") from None
     if bundle_ca != ca:

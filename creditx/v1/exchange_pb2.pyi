@@ -34,7 +34,7 @@ class HandshakeRequest(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., protocol_version: _Optional[int] = ..., software: _Optional[str] = ..., signing_certificates: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class HandshakeResponse(_message.Message):
-    __slots__ = ("committed_seq", "max_batch_records", "max_message_bytes", "max_in_flight_batches", "gateway_id", "region", "gateway_signing_certificate", "member_registry")
+    __slots__ = ("committed_seq", "max_batch_records", "max_message_bytes", "max_in_flight_batches", "gateway_id", "region", "gateway_signing_certificate", "member_registry", "audit_origin", "lists_origin", "origin_signing_certificates")
     COMMITTED_SEQ_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_RECORDS_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,9 @@ class HandshakeResponse(_message.Message):
     REGION_FIELD_NUMBER: _ClassVar[int]
     GATEWAY_SIGNING_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     MEMBER_REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    LISTS_ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_SIGNING_CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
     committed_seq: int
     max_batch_records: int
     max_message_bytes: int
@@ -51,7 +54,10 @@ class HandshakeResponse(_message.Message):
     region: str
     gateway_signing_certificate: bytes
     member_registry: bytes
-    def __init__(self, committed_seq: _Optional[int] = ..., max_batch_records: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_in_flight_batches: _Optional[int] = ..., gateway_id: _Optional[str] = ..., region: _Optional[str] = ..., gateway_signing_certificate: _Optional[bytes] = ..., member_registry: _Optional[bytes] = ...) -> None: ...
+    audit_origin: str
+    lists_origin: str
+    origin_signing_certificates: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, committed_seq: _Optional[int] = ..., max_batch_records: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_in_flight_batches: _Optional[int] = ..., gateway_id: _Optional[str] = ..., region: _Optional[str] = ..., gateway_signing_certificate: _Optional[bytes] = ..., member_registry: _Optional[bytes] = ..., audit_origin: _Optional[str] = ..., lists_origin: _Optional[str] = ..., origin_signing_certificates: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class SignedRecord(_message.Message):
     __slots__ = ("source_seq", "envelope")
@@ -72,7 +78,7 @@ class PushRequest(_message.Message):
     def __init__(self, batch_id: _Optional[int] = ..., records: _Optional[_Iterable[_Union[SignedRecord, _Mapping]]] = ..., backlog: _Optional[int] = ...) -> None: ...
 
 class RecordAck(_message.Message):
-    __slots__ = ("source_seq", "outcome", "reason_code", "requirement", "field", "message", "fingerprint", "log_index")
+    __slots__ = ("source_seq", "outcome", "reason_code", "requirement", "field", "message", "fingerprint", "log_index", "decided_at", "logged", "warnings")
     SOURCE_SEQ_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     REASON_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +87,9 @@ class RecordAck(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     LOG_INDEX_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
+    LOGGED_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     source_seq: int
     outcome: Outcome
     reason_code: str
@@ -89,7 +98,22 @@ class RecordAck(_message.Message):
     message: str
     fingerprint: bytes
     log_index: int
-    def __init__(self, source_seq: _Optional[int] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., reason_code: _Optional[str] = ..., requirement: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ..., fingerprint: _Optional[bytes] = ..., log_index: _Optional[int] = ...) -> None: ...
+    decided_at: str
+    logged: bool
+    warnings: _containers.RepeatedCompositeFieldContainer[RecordWarning]
+    def __init__(self, source_seq: _Optional[int] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., reason_code: _Optional[str] = ..., requirement: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ..., fingerprint: _Optional[bytes] = ..., log_index: _Optional[int] = ..., decided_at: _Optional[str] = ..., logged: _Optional[bool] = ..., warnings: _Optional[_Iterable[_Union[RecordWarning, _Mapping]]] = ...) -> None: ...
+
+class RecordWarning(_message.Message):
+    __slots__ = ("reason_code", "requirement", "field", "message")
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    REQUIREMENT_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    reason_code: str
+    requirement: str
+    field: str
+    message: str
+    def __init__(self, reason_code: _Optional[str] = ..., requirement: _Optional[str] = ..., field: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class PushResponse(_message.Message):
     __slots__ = ("batch_id", "acks", "committed_seq", "checkpoint")

@@ -229,7 +229,7 @@ DEFECTS: dict[str, Defect] = {
     "operator-on-exchange": Defect(
         "gateway", frozenset({"GW-ROLE-EXCHANGE", "GW-ROLE-DISTRIBUTION"}), _operator_on_exchange
     ),
-    "bad-inclusion-path": Defect("gateway", frozenset({"GW-RECEIPT"}), _bad_inclusion_path),
+    "bad-inclusion-path": Defect("gateway", frozenset({"GW-RECEIPT", "GW-RECEIPT-FROM-ACK"}), _bad_inclusion_path),
 }
 
 

@@ -26,6 +26,9 @@ def test_batch_with_add_correct_and_refused_correction(gateway, gw_dir, pki):
     acks = [a for r in c.push([c.batch(batch)]) for a in r.acks]
     c.close()
     assert [a.outcome for a in acks] == [1, 3, 1]  # the ingest stores all three
+    # DIST-018 (1.1): the refusal reaches the sender as a warning of its ack
+    assert [(w.reason_code, w.requirement) for w in acks[2].warnings] == [("DIST_CORRECT_ABSENT", "DIST-013")]
+    assert not acks[0].warnings and not acks[1].warnings
     conn = open_conn(gateway.cfg.database_spec(gw_dir))
     try:
         log = conn.execute("SELECT list_seq, kind, audit_idx FROM list_log ORDER BY list_seq").fetchall()

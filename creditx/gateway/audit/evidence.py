@@ -132,7 +132,8 @@ def _check_records(conn: sqlite3.Connection, advance: Callable[[int], None]) -> 
         msg = _mismatch(leaf, log_index, idx, outcome, reason, fp, payload, sha)
         if msg:
             problems.append(Problem(idx, "RECORD_ALTERED", "AUD-004", f"leaf {idx} / record {key[0]}#{key[1]}: {msg}"))
-        elif leaf.get("fp"):
+        elif leaf.get("fp") and hashlib.sha256(payload).digest() == bytes(sha):
+            # a rejected record's fingerprint (AUD-004, 1.1) is recomputed only from a whole kept payload
             fp_jobs.append((idx, f"{key[0]}#{key[1]}", payload, leaf["fp"]))
     for idx, name, msg in _content_fingerprints(fp_jobs):
         problems.append(Problem(idx, "RECORD_ALTERED", "AUD-004", f"leaf {idx} / record {name}: {msg}"))

@@ -18,8 +18,8 @@ from datetime import datetime
 
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision
-from creditx.standard.canonical import canonicalize
 from creditx.standard.merkle import leaf_hash
+from creditx.standard.receipts import record_leaf_data
 from creditx.standard.timestamps import rfc3339
 
 _VERBATIM = re.compile(r"[0-9A-Za-z_.:+\-]*")  # no character JCS would escape
@@ -46,17 +46,7 @@ def leaf_data(decision: Decision, node: str, at: str) -> bytes:
             reason.encode(),
             seq,
         )
-    return canonicalize(
-        {
-            "kind": "record",
-            "fp": decision.fingerprint.hex(),
-            "node": node,
-            "seq": decision.source_seq,
-            "decision": decision.outcome.name,
-            "reason": decision.reason,
-            "at": at,
-        }
-    )
+    return record_leaf_data(decision.fingerprint, node, decision.source_seq, decision.outcome.name, decision.reason, at)
 
 
 def leaves_for(decisions: list[Decision], node: str, at: datetime) -> list[tuple[bytes, bytes]]:

@@ -25,7 +25,7 @@ from creditx.gateway.ingest.dedup import decide
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.sequence import triage
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue, unchecked
-from creditx.gateway.lists.changes import ListStateMoved, decide_batch, is_event
+from creditx.gateway.lists.changes import ListBatch, ListStateMoved, decide_batch, is_event
 from creditx.gateway.store.base import GatewayStore
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import MAX_PAYLOAD_TYPE_CHARS, MAX_SIGNATURES
@@ -191,13 +191,19 @@ class BatchIngest:
         leaves = leaves_for(ordered, p.node, now) if self.audit else None
         committed = max(p.next_expected - 1, self.store.committed_seq(p.node))
         items = list(zip(ordered, kept, strict=True))  # a rejected payload only as far as it is kept (SYNC-041)
-        done = self._commit(p.node, items, leaves, committed, now)
+        done, lists = self._commit(p.node, items, leaves, committed, now)
+        notices = lists.notices() if lists is not None else {}
+        at = rfc3339(now)
         # SYNC-013: a replay answers with the stored decision (also one made earlier in this batch).
         out = []
         for d in done:
             if d.replay:
                 prior = self.store.decision_for(p.node, d.source_seq)
                 d = replace(prior, replay=True, stored=False) if prior else d
+            elif d.logged or d.checked.warnings or d.source_seq in notices:
+                # AUD-035: the ack carries the leaf's time; REC-041 / DIST-018: its warnings
+                extra = (notices[d.source_seq],) if d.source_seq in notices else ()
+                d = replace(d, decided_at=at if d.logged else "", warnings=d.checked.warnings + extra)
             out.append(d)
         return out, committed
 
@@ -208,7 +214,7 @@ class BatchIngest:
         leaves: list[tuple[bytes, bytes]] | None,
         committed: int,
         now: datetime,
-    ) -> list[Decision]:
+    ) -> tuple[list[Decision], ListBatch | None]:
         """DIST-010: decide the batch's list changes from the records the workers decoded, then
         commit everything in one store transaction; decide again if another list writer moved an
         entry in between (the expiry job, an import: rare, so a few attempts suffice)."""
@@ -227,5 +233,5 @@ class BatchIngest:
                 continue
             if lists is not None and lists.changes:
                 self.on_list_published(self.store.list_head())
-            return done
+            return done, lists
         raise AssertionError("not reached")

@@ -18,15 +18,17 @@ from typing import TYPE_CHECKING, cast
 import grpc
 
 from creditx.gateway.access import caller
+from creditx.gateway.audit.checkpoints import origin_for
 from creditx.gateway.call_errors import BatchError, abort, from_identity
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.exchange.batches import BatchIngest
-from creditx.gateway.exchange.keys import KeyRegistry
+from creditx.gateway.exchange.keys import KeyRegistry, check_signing_cert
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
 from creditx.gateway.store.lease import Fenced, WriterLease
 from creditx.pki.identity import Identity, IdentityError
 from creditx.pki.tls import reverify
+from creditx.standard.lists.log import list_log_origin
 from creditx.standard.timestamps import rfc3339
 from creditx.v1 import exchange_pb2 as pb
 from creditx.v1 import exchange_pb2_grpc
@@ -117,7 +119,20 @@ def to_ack(d: Decision) -> pb.RecordAck:
         message=d.message,
         fingerprint=d.fingerprint,
         log_index=max(d.log_index, 0),
+        decided_at=d.decided_at,
+        logged=d.logged,
+        warnings=[
+            pb.RecordWarning(reason_code=w.reason, requirement=w.requirement, field=w.field, message=w.message)
+            for w in d.warnings
+        ],
     )
+
+
+def _lists_origin(name: str) -> str:
+    try:
+        return list_log_origin(name)  # DIST-051
+    except ValueError:
+        return ""  # a name that is no host: the gateway serves no list log checkpoints
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
@@ -197,9 +212,22 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 region=region,
                 gateway_signing_certificate=self.signing_cert_der,
                 member_registry=self.member_registry(),
+                audit_origin=origin_for(self.cfg.name),
+                lists_origin=_lists_origin(self.cfg.name),
+                origin_signing_certificates=self._origin_signers(now),
             )
         except BatchError as err:
             abort(context, err)
+
+    def _origin_signers(self, now: datetime) -> list[bytes]:
+        """DIST-080: the signing certificates a node needs for origin envelopes (DIST-032): every
+        node-signing certificate held and not revoked, and the gateway's (imported entries)."""
+        held = [
+            sc.cert_der
+            for sc in self.store.signing_certs()
+            if check_signing_cert(sc.cert_der, self.keys.trust, sc.region, now)[1].reason != "CERT_REVOKED"
+        ]
+        return held + ([self.signing_cert_der] if self.signing_cert_der else [])
 
     def Heartbeat(self, request: pb.HeartbeatRequest, context: grpc.ServicerContext) -> pb.HeartbeatResponse:
         try:
@@ -325,8 +353,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 now = self.clock()
                 self.store.report_backlog(node, backlog, rfc3339(now))
                 self.presence.seen(node, now)
+                # AUD-035 (1.1): every response carries a checkpoint, also one whose batch added no leaf
                 size = max((d.log_index + 1 for d in decisions), default=0)
-                receipt = self.checkpointer.covering(size) if self.checkpointer and size else ""
+                receipt = self.checkpointer.covering(size) if self.checkpointer else ""
                 if self.events is not None:
                     self.events.batch(node, batch_id, decisions, committed, time.perf_counter() - arrived)
                 yield pb.PushResponse(

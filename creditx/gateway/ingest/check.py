@@ -28,7 +28,7 @@ from datetime import date
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from creditx.gateway.ingest.reasons import fix_of, requirement_of
-from creditx.gateway.ingest.values import Checked, IncomingRecord
+from creditx.gateway.ingest.values import Checked, IncomingRecord, Notice
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import MAX_SIGNATURES, Envelope, Signature, SignatureError, verify_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -86,6 +86,8 @@ def _reject(rec: IncomingRecord, reason: str, requirement: str, message: str, fi
 
 def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
     grants = job.grants
+    if not rec.signatures:  # SIG-007 comes before any key is looked up (SIG-012 … SIG-009 order)
+        return _reject(rec, "SIG_NO_SIGNATURE", "SIG-007", "the envelope carries no signature; sign the record")
     usable = tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.signatures if s.keyid in grants)
     if not usable:
         ids = ", ".join(s.keyid for s in rec.signatures) or "none"
@@ -136,6 +138,7 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
     refused = _outside_periods(rec, record, keyid)
     if refused is not None:
         return refused
+    warnings = tuple(Notice(v.reason, v.rule, v.field, f"{v.message}; {v.fix}") for v in violations)  # REC-041
     return Checked(
         rec.source_seq,
         rec.payload_sha,
@@ -151,6 +154,7 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         record.op,
         keyid,
         list_record=record if record.type == "LIST" else None,
+        warnings=warnings,
     )
 
 
@@ -174,7 +178,15 @@ def _outside_periods(rec: IncomingRecord, record: Record, keyid: str) -> Checked
 
 
 def _meta(record, keyid: str) -> dict:
-    return dict(keyid=keyid, record_type=record.type, region=record.region, op=record.op, version=record.version)
+    """What a rejection of a record that decoded still tells: its fingerprint among them (AUD-004)."""
+    return dict(
+        keyid=keyid,
+        record_type=record.type,
+        region=record.region,
+        op=record.op,
+        version=record.version,
+        fingerprint=fingerprint(record),
+    )
 
 
 def check_job(job: CheckJob) -> list[Checked]:

@@ -39,6 +39,17 @@ class IncomingRecord:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A finding that did not change a record's outcome (a ``RecordAck`` warning, since 1.1):
+    a catalogue warning (REC-041) or a list-lifecycle refusal of an accepted LIST record (DIST-018)."""
+
+    reason: str
+    requirement: str
+    field: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class Checked:
     """What verify → authorise → decode → validate found for one record (worker output).
 
@@ -60,6 +71,7 @@ class Checked:
     keyid: str = ""
     # the decoded LIST record, for the list changes of the batch (DIST-010): decoded once, here
     list_record: Record | None = None
+    warnings: tuple[Notice, ...] = ()  # catalogue warnings of a record that passed (REC-041)
 
     @property
     def ok(self) -> bool:
@@ -87,6 +99,8 @@ class Decision:
     stored: bool = True  # False: gap or replay — no new row, no new audit leaf
     replay: bool = False
     log_index: int = -1  # set by the store at commit
+    decided_at: str = ""  # the leaf's "at" (RFC 3339), set at commit; "" when not logged
+    warnings: tuple[Notice, ...] = ()  # REC-041 and DIST-018 findings sent with the ack
 
     @property
     def payload_sha(self) -> bytes:
@@ -126,6 +140,11 @@ class Decision:
         d.__dict__["log_index"] = idx
         return d
 
+    @property
+    def logged(self) -> bool:
+        """AUD-035: this decision has an audit leaf (``log_index`` names it)."""
+        return self.log_index >= 0
+
 
 def unchecked(source_seq: int, payload_sha: bytes = b"") -> Checked:
     """The :class:`Checked` of a seq decided without a check: only its payload's SHA-256."""
@@ -155,4 +174,4 @@ def rejected(
     )
 
 
-__all__ = ["SignatureValue", "IncomingRecord", "Checked", "Decision", "rejected", "unchecked"]
+__all__ = ["Notice", "SignatureValue", "IncomingRecord", "Checked", "Decision", "rejected", "unchecked"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from creditx.gateway.ingest.reasons import Outcome
-from creditx.gateway.ingest.values import Decision, IncomingRecord
+from creditx.gateway.ingest.values import Decision, IncomingRecord, Notice
 from creditx.standard.catalogue import Catalogue
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ListChange, ListEntry, ListError, apply_change, derive_change
@@ -46,9 +46,22 @@ class ListBatch:
     changes: tuple[ListChange, ...] = ()
     refusals: tuple[Refusal, ...] = ()
     bases: Mapping[str, int] = field(default_factory=dict)
+    noops: tuple[tuple[int, str], ...] = ()  # (source_seq, SAME_RECORD | OLDER_VERSION | ALREADY_REMOVED)
+
+    def notices(self) -> dict[int, Notice]:
+        """DIST-018: what each event that published nothing tells its sender, by source_seq."""
+        out = {seq: Notice(reason, _NOOP_RULE.get(reason, "DIST-011"), "", _NOOP_TEXT) for seq, reason in self.noops}
+        for r in self.refusals:
+            e = r.error
+            out[r.source_seq] = Notice(e.reason, e.rule, e.field, f"{e.detail}; no list change was published")
+        return out
 
     def __bool__(self) -> bool:
         return bool(self.changes or self.refusals)
+
+
+_NOOP_RULE = {"ALREADY_REMOVED": "DIST-015"}
+_NOOP_TEXT = "the list entry already rests on this or a newer state; no list change was published"
 
 
 class ListStateMoved(Exception):
@@ -94,6 +107,7 @@ def decide_batch(
     (entry, last_seq) for the entries that exist)."""
     drafts = Drafts(lambda entry_id: current[entry_id][0] if entry_id in current else None)
     refusals = []
+    noops = []
     for d, rec in events:
         record = d.checked.list_record
         if record is None:  # a LIST event is always checked, and its check keeps the record
@@ -110,5 +124,7 @@ def decide_batch(
             refusals.append(Refusal(node, d.source_seq, d.natural_key, decision.error))
         elif decision.change is not None:
             drafts.add(replace(decision.change, origin=origin_of(rec)))
+        elif decision.noop:
+            noops.append((d.source_seq, decision.noop))
     bases = {d.natural_key: current[d.natural_key][1] if d.natural_key in current else 0 for d, _ in events}
-    return ListBatch(tuple(drafts.pending), tuple(refusals), bases)
+    return ListBatch(tuple(drafts.pending), tuple(refusals), bases, tuple(noops))

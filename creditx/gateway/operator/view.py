@@ -39,7 +39,7 @@ def node_views(store: GatewayStore, presence: Presence, now: datetime) -> list[N
             NodeView(
                 n.region,
                 n.name,
-                presence.connected(n.region),
+                presence.connected(n.region, now),
                 n.last_seen,
                 n.committed_seq,
                 n.backlog,

@@ -141,9 +141,15 @@ class SanctionsServicer(sanctions_pb2_grpc.SanctionsServicer):
     def ReportActions(self, request, context):
         node = self._node(context)
         if len(request.reports) > MAX_REPORTS or len(request.counters) > MAX_COUNTERS:
-            context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"at most {MAX_REPORTS} reports and {MAX_COUNTERS} counters per call [HALL-041]: split the call",
+            abort(
+                context,
+                BatchError(
+                    "RESOURCE_EXHAUSTED",
+                    "BATCH_TOO_LARGE",
+                    f"at most {MAX_REPORTS} reports and {MAX_COUNTERS} counters per call",
+                    rule="HALL-041",
+                    hint="split the call",
+                ),
             )
         rows, rejected = [], []
         for r in request.reports:

@@ -125,6 +125,12 @@ def _m8_sanctions(db: Database) -> None:
     create_tables(db.conn)
 
 
+def _m_entry_id_collation(db: Database) -> None:
+    """DIST-071 (1.1): entry_id sorts by code point; SQLite's default BINARY collation (UTF-8 bytes)
+    already does. A no-op kept so that both engines have the same numbering."""
+    del db
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m1_initial,
     _m2_audit_tree,
@@ -134,6 +140,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m6_member_registry,
     _m7_rejected_index,
     _m8_sanctions,
+    _m_entry_id_collation,
 ]
 
 

@@ -179,6 +179,13 @@ def _m8_sanctions(conn: psycopg.Connection) -> None:
         conn.execute(stmt.replace(" BLOB", " BYTEA"))
 
 
+def _m_entry_id_collation(conn: psycopg.Connection) -> None:
+    """DIST-071 (1.1): entry_id sorts by code point (= UTF-8 byte order), whatever the database's
+    locale: a zh_CN or en_US collation would order snapshot entries differently from the standard."""
+    for table in ("list_log", "list_entries", "list_snap_sizes"):
+        conn.execute(f'ALTER TABLE {table} ALTER COLUMN entry_id TYPE TEXT COLLATE "C"')
+
+
 MIGRATIONS: list[PgMigration] = [
     _m1_initial,
     _m2_audit_tree,
@@ -188,6 +195,7 @@ MIGRATIONS: list[PgMigration] = [
     _m6_member_registry,
     _m7_rejected_index,
     _m8_sanctions,
+    _m_entry_id_collation,
 ]
 
 

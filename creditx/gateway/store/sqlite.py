@@ -53,7 +53,7 @@ def _signatures_json(rec: IncomingRecord | None) -> str:
 
 _DECISION_COLS = (
     "source_seq, outcome, payload_sha, reason, requirement, field, message, fp,"
-    " natural_key, version, type, region, op, keyid, current, log_index"
+    " natural_key, version, type, region, op, keyid, current, log_index, received_at"
 )
 
 
@@ -79,6 +79,7 @@ def _row_to_decision(r) -> Decision:
         message=r[6] or "",
         current=bool(r[14]),
         log_index=r[15] if r[15] is not None else -1,
+        decided_at=(r[16] or "") if r[15] is not None else "",
     )
 
 

@@ -61,7 +61,9 @@ class CheckpointChecker:
         *,
         rpc_timeout: float = 10.0,
         wall: Callable[[], float] = time.time,
+        origin: Callable[[], str] = lambda: "",
     ) -> None:
+        self.origin = origin  # DIST-051: the lists origin pinned at the handshake ("" not yet known)
         self.replica, self.channel, self.keys, self.timeout, self.wall = (
             replica,
             channel,
@@ -81,7 +83,7 @@ class CheckpointChecker:
                 rule="AUD-026",
                 hint="copy the gateway's signing.crt to DIR/gateway-signing.crt",
             )
-        origin = parse_checkpoint(resp.checkpoint)[0].origin
+        origin = self.origin() or parse_checkpoint(resp.checkpoint)[0].origin
         gateway_host_of(origin)  # DIST-051: a list-log origin, or ValueError
         cp = verify_checkpoint(resp.checkpoint, [verifier_for(origin, k) for k in keys], origin=origin)
         return cp, list(resp.consistency_proof), resp.checkpoint

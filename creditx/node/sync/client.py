@@ -13,6 +13,7 @@ hears of the ack, so a crash between the two only causes an idempotent re-send.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import sqlite3
@@ -96,6 +97,9 @@ def _failed(exc: grpc.RpcError, what: str) -> st.Failed:
     return st.Failed(f"{what}: {code.name}: {details}", fatal=code in FATAL_CODES, reason=call_reason(exc))
 
 
+_NO_LEAF = ("SYNC_SEQ_GAP", "SYNC_SEQ_CONFLICT")  # not decided: no audit leaf (SYNC-011/012)
+
+
 def _ack_row(a: exchange_pb2.RecordAck) -> AckRow:
     return AckRow(
         a.source_seq,
@@ -106,6 +110,19 @@ def _ack_row(a: exchange_pb2.RecordAck) -> AckRow:
         a.message,
         bytes(a.fingerprint),
         a.log_index,
+        a.decided_at,
+        # SYNC-035: true from a 1.1 gateway; false says nothing of a 1.0 one except for the two
+        # reasons that never have a leaf
+        True if a.logged else (False if a.reason_code in _NO_LEAF else None),
+        json.dumps(
+            [
+                {"reason_code": w.reason_code, "requirement": w.requirement, "field": w.field, "message": w.message}
+                for w in a.warnings
+            ],
+            ensure_ascii=False,
+        )
+        if a.warnings
+        else "",
     )
 
 
@@ -154,10 +171,12 @@ class SyncRunner:
         wall: Callable[[], float] = time.time,
         on_gateway_cert: Callable[[bytes], None] | None = None,
         on_registry: Callable[[bytes], None] | None = None,
+        on_origin_certs: Callable[[list[bytes]], None] | None = None,
     ) -> None:
         self.store, self.settings, self.machine = store, settings, machine
         self.on_gateway_cert = on_gateway_cert
         self.on_registry = on_registry  # SEC-039: the signed member registry from each handshake
+        self.on_origin_certs = on_origin_certs  # DIST-080: signing certificates of origin envelopes
         self.node_name, self.signing_certs = node_name, signing_certs
         self.clock, self.wall = clock, wall
         self._channel: grpc.Channel | None = None
@@ -274,13 +293,28 @@ class SyncRunner:
             last_handshake_at=self.wall(),
             gateway_reachable=True,
         )
+        self._pin_origins(resp.audit_origin, resp.lists_origin)
         if resp.gateway_signing_certificate and self.on_gateway_cert is not None:
             self.on_gateway_cert(resp.gateway_signing_certificate)
+        if resp.origin_signing_certificates and self.on_origin_certs is not None:
+            self.on_origin_certs(list(resp.origin_signing_certificates))
         if resp.member_registry and self.on_registry is not None:
             self.on_registry(resp.member_registry)
         return st.HandshakeOk(
             resp.committed_seq, resp.max_batch_records, resp.max_message_bytes, resp.max_in_flight_batches
         )
+
+    def _pin_origins(self, audit: str, lists: str) -> None:
+        """AUD-020 / DIST-051 (1.1): the log origins of the first handshake that names them are
+        pinned; a gateway naming others later keeps the pinned ones (its checkpoints then fail
+        WRONG_ORIGIN) and is logged."""
+        state = self.store.get_state()
+        for key, offered in (("audit_origin", audit), ("lists_origin", lists)):
+            pinned = state.get(key)
+            if offered and not pinned:
+                self.store.set_state(**{key: offered})
+            elif offered and offered != pinned:
+                log.error("gateway now names %s %r; %r stays pinned (AUD-020, DIST-051)", key, offered, pinned)
 
     def _send(self, a: st.SendBatch) -> list[st.Action]:
         # Leave room for the PushRequest framing around the records (NODE-011).

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from creditx.standard.canonical import canonicalize
 from creditx.standard.checkpoint import Checkpoint, NoteVerifier, sign_checkpoint, sign_note, verifier_for
 from creditx.standard.merkle import CompactRange, consistency_proof, inclusion_proof, leaf_hash, root
+from creditx.standard.receipts import record_leaf_data
 from creditx.standard.timestamps import rfc3339
 
 RFC6962_LEAVES = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
@@ -250,4 +251,63 @@ def build(today: _dt.date) -> dict[str, Any]:
         "ecdsa_p256_verifier_key": verifier_for(ORIGIN, ec_key.public_key()).to_string(),
     }
     merkle["test_keys"] = keys
-    return {"merkle.json": merkle, "checkpoints.json": _checkpoints(audit)}
+    return {"merkle.json": merkle, "checkpoints.json": _checkpoints(audit), "receipts.json": _receipts()}
+
+
+def _receipts() -> dict[str, Any]:
+    """AUD-035 (1.1): acks of one node whose receipts verify from the ack and the checkpoint alone."""
+    node = "370100"
+    acks: list[dict[str, Any]] = [
+        {"source_seq": 1, "outcome": "ACCEPTED", "reason_code": "", "fp": hashlib.sha256(b"receipt 1").hexdigest()},
+        {
+            "source_seq": 2,
+            "outcome": "REJECTED",
+            "reason_code": "USCC_CHECKSUM",
+            "fp": hashlib.sha256(b"receipt 2").hexdigest(),
+        },
+        {"source_seq": 3, "outcome": "REJECTED", "reason_code": "SIG_INVALID", "fp": ""},
+        {
+            "source_seq": 4,
+            "outcome": "SUPERSEDED",
+            "reason_code": "OLDER_THAN_STORED",
+            "fp": hashlib.sha256(b"receipt 4").hexdigest(),
+        },
+    ]
+    leaves: list[bytes] = [canonicalize(audit_leaves()[1])]  # another node's leaf first: indexes are the log's
+    for i, a in enumerate(acks):
+        a.update(log_index=len(leaves), decided_at=_at(100 + i), logged=True)
+        leaves.append(
+            record_leaf_data(
+                bytes.fromhex(a["fp"]), node, a["source_seq"], a["outcome"], a["reason_code"], a["decided_at"]
+            )
+        )
+    hashes = [leaf_hash(x) for x in leaves]
+    ed_key, _ = _keys()
+    cp = Checkpoint(ORIGIN, len(leaves), root(hashes))
+    cases = [
+        dict(
+            ack=a,
+            node=node,
+            leaf_hex=leaves[a["log_index"]].hex(),
+            proof=[h.hex() for h in inclusion_proof(a["log_index"], hashes)],
+        )
+        for a in acks
+    ]
+    gap = {
+        "source_seq": 9,
+        "outcome": "REJECTED",
+        "reason_code": "SYNC_SEQ_GAP",
+        "fp": "",
+        "log_index": 0,
+        "decided_at": "",
+        "logged": False,
+    }
+    return {
+        "spec": "spec/06-audit.md AUD-035, AUD-004",
+        "desc": "rebuild the leaf from ack + node region (fp hex; '' when the payload did not decode), "
+        "check leaf_hex, verify the inclusion proof against the checkpoint; an ack with logged=false has no receipt",
+        "checkpoint": sign_checkpoint(cp, ORIGIN, ed_key),
+        "verifier_key": verifier_for(ORIGIN, ed_key.public_key()).to_string(),
+        "valid": cases,
+        "no_leaf": [dict(ack=gap, node=node, reason="NO_LEAF")],
+    }
