@@ -375,8 +375,8 @@ def main(argv=None) -> int:
         return 0
     print(f"{args.records} records, batches of {args.batch}, {args.workers} verify workers, mutual TLS on loopback")
     print("\nraw bound, one core                              ops/s")
-    for name, r in bounds.items():
-        print(f"  {name:46} {r:9.0f}")
+    for name, ops in bounds.items():
+        print(f"  {name:46} {ops:9.0f}")
     print(f"  {'SQLite executemany (500/txn, UNIQUE)':46} {insert:9.0f}")
     print(
         f"\n{'end to end':22} {'records/s':>9} {'/verify 1c':>10} {'/verify 2c':>10} {'wall s':>7} "
