@@ -22,13 +22,14 @@ then the content fingerprint and natural key are computed for dedup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from creditx.gateway.ingest.reasons import fix_of, requirement_of
-from creditx.gateway.ingest.values import Checked, IncomingRecord
+from creditx.gateway.ingest.values import Checked, IncomingRecord, SignatureValue
+from creditx.gateway.stats import DECISION_DATE_FIELD, DEPARTMENT_FIELD
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import MAX_SIGNATURES, Envelope, Signature, SignatureError, verify_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -151,6 +152,7 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         record.op,
         keyid,
         list_record=record if record.type == "LIST" else None,
+        **_stats_facts(record),
     )
 
 
@@ -174,12 +176,57 @@ def _outside_periods(rec: IncomingRecord, record: Record, keyid: str) -> Checked
 
 
 def _meta(record, keyid: str) -> dict:
-    return dict(keyid=keyid, record_type=record.type, region=record.region, op=record.op, version=record.version)
+    return dict(
+        keyid=keyid,
+        record_type=record.type,
+        region=record.region,
+        op=record.op,
+        version=record.version,
+        **_stats_facts(record),
+    )
+
+
+def _stats_facts(record: Record) -> dict:
+    """The department and decision date the statistics count, from the decoded fields (so the
+    main process never decodes a payload again for them)."""
+    return dict(
+        department=record.fields.get(DEPARTMENT_FIELD.get(record.type, ""), ""),
+        decided_on=record.fields.get(DECISION_DATE_FIELD.get(record.type, ""), ""),
+    )
 
 
 def check_job(job: CheckJob) -> list[Checked]:
-    """Check every record of a job in order (the unit of work shipped to a worker process)."""
+    """Check every record of a job in order."""
     return [check_isolated(r, job) for r in job.records]
+
+
+# --- the unit of work shipped to a worker process: plain tuples both ways ----------------------
+
+Row = tuple[int, str, bytes, tuple[tuple[str, str, bytes], ...], bytes]  # seq, type, payload, sigs, sha
+
+
+def to_row(r: IncomingRecord) -> Row:
+    return (
+        r.source_seq,
+        r.payload_type,
+        r.payload,
+        tuple((s.keyid, s.suite, s.sig) for s in r.signatures),
+        r.payload_sha,
+    )
+
+
+def from_row(row: Row) -> IncomingRecord:
+    seq, payload_type, payload, sigs, sha = row
+    rec = IncomingRecord(seq, payload_type, payload, tuple(SignatureValue(*s) for s in sigs))
+    rec.__dict__["payload_sha"] = sha  # the cached_property, already computed by the main process
+    return rec
+
+
+def check_rows(job: CheckJob, rows: tuple[Row, ...]) -> list[tuple]:
+    """Worker entry point: ``job`` without its records, the records as :func:`to_row` tuples;
+    the answers as plain tuples (:meth:`Checked.from_row`). Pickling frozen dataclasses both
+    ways cost the main process about as much as the rest of its per-record work."""
+    return [tuple(check_isolated(from_row(r), job)) for r in rows]
 
 
 # --- isolation (SYNC-033): a record's content never fails its batch ---------------------------
@@ -216,4 +263,4 @@ def _storable(c: Checked) -> Checked:
     keyid = safe_text(c.keyid, 128)
     if (field, message, keyid) == (c.field, c.message, c.keyid):
         return c
-    return replace(c, field=field, message=message, keyid=keyid)
+    return c._replace(field=field, message=message, keyid=keyid)

@@ -275,7 +275,15 @@ class PostgresStore:
                     self.q,
                     node,
                     [
-                        (int(d.outcome), d.reason, d.record_type, d.region, rec.payload if rec else None)
+                        (
+                            int(d.outcome),
+                            d.reason,
+                            d.record_type,
+                            d.region,
+                            rec.payload if rec else None,
+                            d.checked.department,  # read by the worker that decoded it
+                            d.checked.decided_on,
+                        )
                         for d, rec in stored
                     ],
                     at,

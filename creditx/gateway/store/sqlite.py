@@ -228,7 +228,15 @@ class SqliteStore:
                     c,
                     node,
                     [
-                        (int(d.outcome), d.reason, d.record_type, d.region, rec.payload if rec else None)
+                        (
+                            int(d.outcome),
+                            d.reason,
+                            d.record_type,
+                            d.region,
+                            rec.payload if rec else None,
+                            d.checked.department,  # read by the worker that decoded it
+                            d.checked.decided_on,
+                        )
                         for d, rec in stored
                     ],
                     at,
