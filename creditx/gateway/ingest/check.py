@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from creditx.gateway.ingest.reasons import fix_of, requirement_of
 from creditx.gateway.ingest.values import Checked, IncomingRecord, SignatureValue
 from creditx.gateway.stats import DECISION_DATE_FIELD, DEPARTMENT_FIELD
+from creditx.standard.batch import BATCH_SUITE, verify_inclusion_path
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import MAX_SIGNATURES, Envelope, Signature, SignatureError, verify_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -59,6 +60,9 @@ class CheckJob:
     today: date
     subject_key: bytes
     member: Member | None = None  # the node's entry in the member registry in force; None: nothing granted
+    # batch-signed suite (SIG-044): (size, root hash, key id) of the batch's checkpoint, whose
+    # signature the main process verified once for the whole batch; None: the batch has none
+    batch_head: tuple[int, bytes, str] | None = None
 
 
 _KEYS: dict[tuple[str, bytes], object] = {}
@@ -105,12 +109,14 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         return _public_key(keyid, g.spki_der) if g and g.spki_der else None
 
     try:
-        sig = verify_envelope(
-            Envelope(rec.payload_type, rec.payload, usable), resolve, expected_type=RECORD_PAYLOAD_TYPE
-        )
+        if usable[0].suite == BATCH_SUITE:  # one hash path, against the batch's verified checkpoint
+            keyid = _verify_batched(rec, usable[0], job.batch_head)
+        else:
+            keyid = verify_envelope(
+                Envelope(rec.payload_type, rec.payload, usable), resolve, expected_type=RECORD_PAYLOAD_TYPE
+            ).keyid
     except SignatureError as exc:
         return _reject(rec, exc.reason, exc.rule, exc.detail, keyid=usable[0].keyid)
-    keyid = sig.keyid
     try:
         record = decode_record(rec.payload)  # decoded once; everything below reads this object
     except RecordError as exc:
@@ -154,6 +160,24 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         list_record=record if record.type == "LIST" else None,
         **_stats_facts(record),
     )
+
+
+def _verify_batched(rec: IncomingRecord, sig: Signature, head: tuple[int, bytes, str] | None) -> str:
+    """SIG-044: a batch-signed record's path leads to the root of its batch's checkpoint, which
+    the same key signed. Returns the key id; SignatureError otherwise."""
+    if head is None or head[2] != sig.keyid:
+        raise SignatureError(
+            "SIG_BATCH_PROOF",
+            "SIG-044",
+            "a batch-signed record came without a batch checkpoint signed by its key "
+            f"{sig.keyid}; send the checkpoint in PushRequest.checkpoint (SIG-042)",
+        )
+    if rec.payload_type != RECORD_PAYLOAD_TYPE:
+        raise SignatureError(
+            "SIG_PAYLOAD_TYPE", "SIG-012", f"payload type {rec.payload_type!r} is not {RECORD_PAYLOAD_TYPE!r}"
+        )
+    verify_inclusion_path(rec.source_seq, rec.payload, sig.sig, head[0], head[1])
+    return sig.keyid
 
 
 def _unauthorised(rec: IncomingRecord, record: Record, job: CheckJob, keyid: str) -> Checked | None:

@@ -125,6 +125,13 @@ def _m8_sanctions(db: Database) -> None:
     create_tables(db.conn)
 
 
+def _m9_node_checkpoints(db: Database) -> None:
+    """The nodes' outbox-log checkpoints of the batch-signed suite (SYNC-064): node_checkpoints."""
+    from creditx.gateway.store.node_checkpoints import create_tables
+
+    create_tables(db.conn)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m1_initial,
     _m2_audit_tree,
@@ -134,6 +141,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m6_member_registry,
     _m7_rejected_index,
     _m8_sanctions,
+    _m9_node_checkpoints,
 ]
 
 

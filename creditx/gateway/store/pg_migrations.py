@@ -179,6 +179,14 @@ def _m8_sanctions(conn: psycopg.Connection) -> None:
         conn.execute(stmt.replace(" BLOB", " BYTEA"))
 
 
+def _m9_node_checkpoints(conn: psycopg.Connection) -> None:
+    """The nodes' outbox-log checkpoints of the batch-signed suite (SYNC-064), as SQLite's step 9."""
+    from creditx.gateway.store.node_checkpoints import DDL
+
+    for stmt in DDL:
+        conn.execute(stmt)
+
+
 MIGRATIONS: list[PgMigration] = [
     _m1_initial,
     _m2_audit_tree,
@@ -188,6 +196,7 @@ MIGRATIONS: list[PgMigration] = [
     _m6_member_registry,
     _m7_rejected_index,
     _m8_sanctions,
+    _m9_node_checkpoints,
 ]
 
 
