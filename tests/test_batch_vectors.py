@@ -15,7 +15,7 @@ from creditx.standard.batch import (
     verify_batch_checkpoint,
     verify_batched_record,
 )
-from creditx.standard.checkpoint import parse_checkpoint
+from creditx.standard.checkpoint import Checkpoint, parse_checkpoint
 from creditx.standard.envelope import SignatureError
 from creditx.standard.vectors import VECTOR_DIR, gen_crypto
 
@@ -27,7 +27,7 @@ def _key(name: str):
     return KEYS[name.split(" ")[0]].public_key()
 
 
-def _verify(rec: dict, note: str, pubs) -> object:
+def _verify(rec: dict, note: str, pubs) -> Checkpoint:
     sig = bytes.fromhex(rec["signature"]["sig_hex"])
     return verify_batched_record(V["region"], rec["source_seq"], bytes.fromhex(rec["payload_hex"]), sig, note, pubs)
 
@@ -51,7 +51,9 @@ def test_invalid_cases_are_refused_with_their_reason(case):
     pub = _key(case.get("trusted", "ECDSA-P256-SHA256#1"))
     with pytest.raises((SignatureError, BatchCheckpointError)) as e:
         _verify(case["record"], case["checkpoint"], [pub])
-    assert (e.value.reason, e.value.rule) == (case["expect"]["reason"], case["expect"]["rule"])
+    err = e.value
+    assert isinstance(err, SignatureError | BatchCheckpointError)
+    assert (err.reason, err.rule) == (case["expect"]["reason"], case["expect"]["rule"])
 
 
 def test_a_rewritten_history_is_a_fork():

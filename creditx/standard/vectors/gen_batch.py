@@ -60,14 +60,14 @@ def _batch(suite: str, payloads: list[bytes], first: int, last: int) -> dict[str
 def build(today: _dt.date) -> dict[str, Any]:
     del today
     payloads = _payloads(5)
-    logs = []
+    logs: list[dict[str, Any]] = []
     for suite in ("ECDSA-P256-SHA256", "ED25519"):
         b1, b2 = _batch(suite, payloads, 1, 3), _batch(suite, payloads, 4, 5)
         b2["consistency_from"] = 4
         b2["consistency_proof_hex"] = [h.hex() for h in consistency_proof(4, _log(payloads))]
         logs.append({"signing_key": f"{suite}#1 of crypto-keys.json", "batches": [b1, b2]})
-    ec1 = logs[0]["batches"]
-    r2 = ec1[0]["records"][1]
+    ec1: list[dict[str, Any]] = logs[0]["batches"]
+    r2: dict[str, Any] = ec1[0]["records"][1]
     forked = _payloads(5, changed=2)
     fork = _batch("ECDSA-P256-SHA256", forked, 4, 5)
     invalid = [
