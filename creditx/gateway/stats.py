@@ -103,6 +103,9 @@ class StatsHook:
     def __init__(self, calendar: HolidayCalendar | None = None) -> None:
         self.calendar = calendar or china_calendar()
         self._known: dict[str, set[str]] | None = None
+        # (decision date, day of receipt) → (working days, estimated): kept across batches, since
+        # a department's decision dates repeat for days and the calendar walk is the hook's cost
+        self._took: dict[tuple[str, dt.date], tuple[int, int]] = {}
 
     def _department(self, conn: Any, region: str, name: str) -> str:
         if self._known is None:
@@ -135,7 +138,6 @@ class StatsHook:
         reasons: Counter = Counter()
         day = received_day(at)
         month = day.strftime("%Y-%m") if day else at[:7]
-        elapsed: dict[str, tuple[int, int]] = {}  # decision date → (working days, estimated): dates repeat
         for outcome, reason, rtype, region, payload, *facts in rows:
             department, decided_on = facts if facts else (None, None)
             rtype = rtype or UNKNOWN
@@ -153,9 +155,11 @@ class StatsHook:
                 if decided_on is None:
                     decided_on = field_value(payload, date_code) if date_code else ""
                 stamp = decided_on[:10]
-                took = elapsed.get(stamp)
+                took = self._took.get((stamp, day))
                 if took is None:
-                    took = elapsed[stamp] = self._elapsed(stamp, day)
+                    if len(self._took) > 8192:
+                        self._took.clear()
+                    took = self._took[(stamp, day)] = self._elapsed(stamp, day)
                 if took[0] >= 0:
                     timely[(dept, rtype, *took)] += 1
         _upsert(conn, "stats_records", ("region", "department", "type", "month", "outcome"), records)
