@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from creditx.standard.canonical import canonicalize
 from creditx.standard.record import FrozenFields, Record
 
+_STR_ONLY = frozenset({str})
 _encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False).encode
 
 
@@ -39,7 +40,7 @@ def fingerprint_input(record_type: str, op: str, fields: Mapping[str, str]) -> b
         type(record_type) is str
         and type(op) is str
         and "".join(plain).isascii()
-        and all(type(v) is str for v in plain.values())
+        and _STR_ONLY.issuperset(map(type, plain.values()))
     ):
         try:
             return _encode(obj).encode("utf-8")
