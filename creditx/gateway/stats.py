@@ -103,6 +103,9 @@ class StatsHook:
     def __init__(self, calendar: HolidayCalendar | None = None) -> None:
         self.calendar = calendar or china_calendar()
         self._known: dict[str, set[str]] | None = None
+        # (decision date, day of receipt) → (working days, estimated): kept across batches, since
+        # a department's decision dates repeat for days and the calendar walk is the hook's cost
+        self._took: dict[tuple[str, dt.date], tuple[int, int]] = {}
 
     def _department(self, conn: Any, region: str, name: str) -> str:
         if self._known is None:
@@ -125,29 +128,38 @@ class StatsHook:
         wd = self.calendar.working_days_between(decided, day, cap=WORKING_DAYS_CAP)
         return wd, int(not (self.calendar.covered(decided) and self.calendar.covered(day)))
 
-    def append(self, conn: Any, node: str, rows: Iterable[tuple[int, str, str, str, bytes | None]], at: str) -> None:
-        """``rows``: (outcome, reason, record type, region, payload) of each decided record."""
+    def append(self, conn: Any, node: str, rows: Iterable[tuple], at: str) -> None:
+        """``rows``: (outcome, reason, record type, region, payload[, department, decision date])
+        of each decided record. The department and decision date are the ones the verify worker
+        read from the decoded record; where they are None (a record never decoded, a backfill)
+        they are read from the payload."""
         records: Counter = Counter()
         timely: Counter = Counter()
         reasons: Counter = Counter()
         day = received_day(at)
         month = day.strftime("%Y-%m") if day else at[:7]
-        elapsed: dict[str, tuple[int, int]] = {}  # decision date → (working days, estimated): dates repeat
-        for outcome, reason, rtype, region, payload in rows:
+        for outcome, reason, rtype, region, payload, *facts in rows:
+            department, decided_on = facts if facts else (None, None)
             rtype = rtype or UNKNOWN
             region = region or node
             code = DEPARTMENT_FIELD.get(rtype)
-            dept = self._department(conn, region, (_text(field_value(payload, code)) if code else "") or UNKNOWN)
+            if department is None:
+                department = field_value(payload, code) if code else ""
+            dept = self._department(conn, region, _text(department) or UNKNOWN)
             name = OUTCOMES.get(int(outcome), str(outcome))
             records[(region, dept, rtype, month, name)] += 1
             if name == "REJECTED":
                 reasons[(dept, reason or UNKNOWN)] += 1
             elif name == "ACCEPTED" and day is not None:
                 date_code = DECISION_DATE_FIELD.get(rtype)
-                stamp = field_value(payload, date_code)[:10] if date_code else ""
-                took = elapsed.get(stamp)
+                if decided_on is None:
+                    decided_on = field_value(payload, date_code) if date_code else ""
+                stamp = decided_on[:10]
+                took = self._took.get((stamp, day))
                 if took is None:
-                    took = elapsed[stamp] = self._elapsed(stamp, day)
+                    if len(self._took) > 8192:
+                        self._took.clear()
+                    took = self._took[(stamp, day)] = self._elapsed(stamp, day)
                 if took[0] >= 0:
                     timely[(dept, rtype, *took)] += 1
         _upsert(conn, "stats_records", ("region", "department", "type", "month", "outcome"), records)

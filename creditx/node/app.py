@@ -29,6 +29,7 @@ from creditx.node.replica.store import ReplicaStore
 from creditx.node.reports import node_status
 from creditx.node.store import NodeStore
 from creditx.node.sync.client import ChannelSettings, SyncRunner
+from creditx.node.sync.outbox_log import OutboxLog
 from creditx.node.sync.state import State, SyncMachine, SyncPolicy
 from creditx.standard.envelope import Signer
 
@@ -57,6 +58,7 @@ class NodeApp:
         self.store = NodeStore(self.dir / DB_FILE)
         key = serialization.load_pem_private_key((self.dir / "signing.key").read_bytes(), None)
         self.signer = Signer(key)
+        self._signing_key = key  # also signs the outbox log's checkpoints (batch suite, SIG-042)
         cert = x509.load_pem_x509_certificate((self.dir / "signing.crt").read_bytes())
         with self.store.transaction():  # key rotation: remember every cert that signed outbox records
             self.store.remember_signing_cert(
@@ -184,6 +186,9 @@ class NodeApp:
                 on_gateway_cert=self._gateway_cert,
                 on_registry=self._member_registry,
                 on_origin_certs=self._origin_certs,
+                outbox_log=OutboxLog(self.store, self.config.region, self._signing_key, self.signer.keyid)
+                if self.config.record_suite == "batch"
+                else None,
             )
         return self._runner
 

@@ -39,6 +39,7 @@ from creditx.standard.divisions import is_region
 from creditx.standard.errors import InputError
 
 CONFIG_FILE = "node.json"
+RECORD_SUITES = ("envelope", "batch")
 CREDENTIAL_FILES = ("ca.crt", "auth.crt", "auth.key", "signing.crt", "signing.key")
 
 
@@ -101,6 +102,7 @@ class NodeConfig:
     departments: tuple[Department, ...] = ()
     ops: Ops = field(default_factory=Ops)
     docking: tuple = ()  # creditx.node.docking.config.DockingSource, one per 前置库 source
+    record_suite: str = "envelope"  # pushes as "envelope" (a signature per record, v1.0) or "batch" (SIG-040)
 
     def check(self) -> None:
         from creditx.ops.logs import check_settings
@@ -123,6 +125,11 @@ class NodeConfig:
                 raise InputError(
                     f"node.json: limits.{f.name} must be positive", hint=f"remove it to use the default {f.default}"
                 )
+        if self.record_suite not in RECORD_SUITES:
+            raise InputError(
+                f"node.json: record_suite {self.record_suite!r} is not one of {', '.join(RECORD_SUITES)}",
+                hint='"envelope" signs every record (v1.0); "batch" signs one checkpoint per pushed batch (SIG-040)',
+            )
         names = [d.name for d in self.departments]
         for d in self.departments:
             if not d.name or names.count(d.name) > 1:
@@ -168,6 +175,7 @@ def load_config(directory: Path) -> NodeConfig:
             ),
             Ops(**raw.get("ops", {})),
             _docking(raw.get("docking", [])),
+            raw.get("record_suite", "envelope"),
         )
     except (KeyError, TypeError) as exc:
         raise InputError(f"{path}: missing setting {exc}", hint="run creditx node init again") from None

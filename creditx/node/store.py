@@ -38,6 +38,7 @@ import sqlite_utils
 from creditx.node.halls.store import migration_5
 from creditx.node.intake_schema import migration_4
 from creditx.node.replica.store import migration_2, migration_6_privacy
+from creditx.node.sync.outbox_log import migration_outbox_log
 from creditx.sqlite import connect, migrate
 from creditx.sqlite import transaction as sqlite_transaction
 
@@ -122,7 +123,8 @@ def migration_ack_receipts(db: sqlite_utils.Database) -> None:
 
 # Append, never edit: migration n brings user_version from n-1 to n. 2: list replica
 # (node/replica/store.py); 4: intake (node/intake_schema.py); 5: halls (node/halls/store.py);
-# 6: privacy (node/replica/store.py).
+# 6: privacy (node/replica/store.py); then the 1.1 ack receipts; then the outbox log of the
+# batch-signed suite (node/sync/outbox_log.py).
 MIGRATIONS = [
     _m1,
     migration_2,
@@ -131,6 +133,7 @@ MIGRATIONS = [
     migration_5,
     migration_6_privacy,
     migration_ack_receipts,
+    migration_outbox_log,
 ]
 
 

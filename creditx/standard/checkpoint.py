@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from creditx.standard.errors import RemoteError
 from creditx.standard.merkle import HASH_SIZE, ProofError, verify_consistency
+from creditx.standard.suites import get_suite, sodium_verify
 
 # The two key types a C2SP note signature may use (AUD-022).
 NotePublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
@@ -220,8 +221,8 @@ class NoteVerifier:
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         try:
-            if isinstance(self.public_key, ed25519.Ed25519PublicKey):
-                self.public_key.verify(signature, message)
+            if isinstance(self.public_key, ed25519.Ed25519PublicKey):  # libsodium (SIG-006)
+                return sodium_verify(self.public_key.public_bytes_raw(), signature, message)
             else:
                 self.public_key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, ValueError):
@@ -316,7 +317,7 @@ def sign_note(text: bytes, key_name: str, private_key: NotePrivateKey) -> str:
     """Sign a note text (ending in newline) with one Ed25519 or ECDSA P-256 key."""
     v = verifier_for(key_name, private_key.public_key())
     if isinstance(private_key, ed25519.Ed25519PrivateKey):
-        sig = private_key.sign(text)
+        sig = get_suite("ED25519").sign(private_key, text)  # libsodium; same bytes as RFC 8032
     else:  # RFC 6979 deterministic nonces: same key and text, same note (reproducible vectors)
         sig = private_key.sign(text, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
     return text.decode() + "\n" + NoteSignature(key_name, v.key_id, sig).line()

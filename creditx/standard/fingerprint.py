@@ -16,16 +16,37 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.record import FrozenFields, Record
 
+_STR_ONLY = frozenset({str})
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False).encode
+
 
 def fingerprint_input(record_type: str, op: str, fields: Mapping[str, str]) -> bytes:
-    """REC-FP-001/002: the canonical bytes that are hashed."""
+    """REC-FP-001/002: the canonical bytes that are hashed.
+
+    Serialised once, by the C encoder, when every field code is ASCII and every value a string
+    (every validated record): then its output *is* RFC 8785 — no numbers, and key order by code
+    point equals order by UTF-16 code unit (``creditx.standard.canonical``, fast path). Anything
+    else (and a lone surrogate, which RFC 8785 refuses) goes through :func:`canonicalize`.
+    """
     plain = fields.to_dict() if isinstance(fields, FrozenFields) else {k: v for k, v in fields.items() if v != ""}
-    return canonicalize({"type": record_type, "op": op, "fields": plain})
+    obj = {"type": record_type, "op": op, "fields": plain}
+    if (
+        type(record_type) is str
+        and type(op) is str
+        and "".join(plain).isascii()
+        and _STR_ONLY.issuperset(map(type, plain.values()))
+    ):
+        try:
+            return _encode(obj).encode("utf-8")
+        except (UnicodeEncodeError, TypeError):
+            pass  # canonicalize names the fault
+    return canonicalize(obj)
 
 
 def fingerprint(record: Record) -> bytes:

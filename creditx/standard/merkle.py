@@ -234,19 +234,20 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
     _check_hash(root_hash, "root_hash", "AUD-011")
     if not 0 <= index < size:
         raise ProofError("INDEX_OUT_OF_RANGE", f"leaf index {index} is not below tree size {size}")
-    fn, sn, r = index, size - 1, leaf
+    fn, sn, r = index, size - 1, bytes(leaf)
     for i, p in enumerate(proof):
-        _check_hash(p, f"proof[{i}]", "AUD-011")
+        if type(p) is not bytes or len(p) != HASH_SIZE:  # the common case checked inline (hot path)
+            p = _check_hash(p, f"proof[{i}]", "AUD-011")
         if sn == 0:
             raise ProofError("PROOF_LENGTH", f"proof has {len(proof)} hashes, more than a tree of {size} needs")
         if fn & 1 or fn == sn:
-            r = node_hash(p, r)
+            r = _sha256(NODE_PREFIX + p + r).digest()
             if not fn & 1:
                 while not fn & 1 and fn != 0:
                     fn >>= 1
                     sn >>= 1
         else:
-            r = node_hash(r, p)
+            r = _sha256(NODE_PREFIX + r + p).digest()
         fn >>= 1
         sn >>= 1
     if sn != 0:

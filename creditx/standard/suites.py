@@ -20,6 +20,11 @@ which is harmless here because nothing is keyed on signature bytes: dedup uses t
 fingerprint and the store keeps the payload.
 
 ``ED25519`` (SIG-006): PureEdDSA Ed25519 (RFC 8032 §5.1), 64-byte signature, deterministic.
+Signing and verification run in libsodium through PyNaCl (about twice pyca/OpenSSL's verify
+rate, ``bench/crypto.py``); keys stay pyca objects everywhere else (PEM, SPKI, key ids), and the
+libsodium key is derived once per key (:func:`_sodium_verify_key`). Both libraries agree on the
+standard's vectors (tests/test_suites_sodium.py); libsodium additionally refuses small-order
+public keys and non-canonical encodings, which no honest signer produces.
 
 How ``SM2-SM3`` joins (not implemented; GB/T 32918 / GB/T 35276, provincial commercial-crypto
 assessment): write a class with ``name = "SM2-SM3"`` whose ``sign`` uses ``gmssl.sm2.CryptSM2``
@@ -34,8 +39,11 @@ node code is unchanged: they only ever handle suite names and key objects.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
+import nacl.bindings
+import nacl.exceptions
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -115,7 +123,8 @@ class Ed25519Suite:
     def sign(self, private_key: Any, data: bytes) -> bytes:
         if not self.accepts_private_key(private_key):
             raise _mismatch(self.name, private_key)
-        sig: bytes = private_key.sign(data)
+        sk = _sodium_secret_key(private_key.private_bytes_raw())
+        sig: bytes = nacl.bindings.crypto_sign(data, sk)[:64]
         return sig
 
     def verify(self, public_key: Any, signature: bytes, data: bytes) -> bool:
@@ -123,11 +132,27 @@ class Ed25519Suite:
             raise _mismatch(self.name, public_key)
         if len(signature) != 64:
             return False
-        try:
-            public_key.verify(signature, data)
-        except InvalidSignature:
-            return False
-        return True
+        return sodium_verify(public_key.public_bytes_raw(), signature, data)
+
+
+def sodium_verify(public_raw: bytes, signature: bytes, data: bytes) -> bool:
+    """SIG-006 in libsodium: True when ``signature`` is the Ed25519 signature of ``data`` by the
+    32-byte public key ``public_raw``; False for any wrong or malformed signature or key."""
+    if len(public_raw) != 32 or len(signature) != 64:
+        return False
+    try:
+        nacl.bindings.crypto_sign_open(signature + data, public_raw)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, nacl.exceptions.TypeError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=64)
+def _sodium_secret_key(seed: bytes) -> bytes:
+    """libsodium's 64-byte secret key (seed || public key) for an RFC 8032 seed, derived once."""
+    _pk, sk = nacl.bindings.crypto_sign_seed_keypair(seed)
+    key: bytes = sk
+    return key
 
 
 _REGISTRY: dict[str, Suite] = {}

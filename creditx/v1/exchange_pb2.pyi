@@ -34,7 +34,7 @@ class HandshakeRequest(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., protocol_version: _Optional[int] = ..., software: _Optional[str] = ..., signing_certificates: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class HandshakeResponse(_message.Message):
-    __slots__ = ("committed_seq", "max_batch_records", "max_message_bytes", "max_in_flight_batches", "gateway_id", "region", "gateway_signing_certificate", "member_registry", "audit_origin", "lists_origin", "origin_signing_certificates")
+    __slots__ = ("committed_seq", "max_batch_records", "max_message_bytes", "max_in_flight_batches", "gateway_id", "region", "gateway_signing_certificate", "member_registry", "audit_origin", "lists_origin", "origin_signing_certificates", "checkpoint_size")
     COMMITTED_SEQ_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_RECORDS_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +46,7 @@ class HandshakeResponse(_message.Message):
     AUDIT_ORIGIN_FIELD_NUMBER: _ClassVar[int]
     LISTS_ORIGIN_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_SIGNING_CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_SIZE_FIELD_NUMBER: _ClassVar[int]
     committed_seq: int
     max_batch_records: int
     max_message_bytes: int
@@ -57,7 +58,8 @@ class HandshakeResponse(_message.Message):
     audit_origin: str
     lists_origin: str
     origin_signing_certificates: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, committed_seq: _Optional[int] = ..., max_batch_records: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_in_flight_batches: _Optional[int] = ..., gateway_id: _Optional[str] = ..., region: _Optional[str] = ..., gateway_signing_certificate: _Optional[bytes] = ..., member_registry: _Optional[bytes] = ..., audit_origin: _Optional[str] = ..., lists_origin: _Optional[str] = ..., origin_signing_certificates: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    checkpoint_size: int
+    def __init__(self, committed_seq: _Optional[int] = ..., max_batch_records: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_in_flight_batches: _Optional[int] = ..., gateway_id: _Optional[str] = ..., region: _Optional[str] = ..., gateway_signing_certificate: _Optional[bytes] = ..., member_registry: _Optional[bytes] = ..., audit_origin: _Optional[str] = ..., lists_origin: _Optional[str] = ..., origin_signing_certificates: _Optional[_Iterable[bytes]] = ..., checkpoint_size: _Optional[int] = ...) -> None: ...
 
 class SignedRecord(_message.Message):
     __slots__ = ("source_seq", "envelope")
@@ -68,14 +70,18 @@ class SignedRecord(_message.Message):
     def __init__(self, source_seq: _Optional[int] = ..., envelope: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ...) -> None: ...
 
 class PushRequest(_message.Message):
-    __slots__ = ("batch_id", "records", "backlog")
+    __slots__ = ("batch_id", "records", "backlog", "checkpoint", "consistency_proof")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    CONSISTENCY_PROOF_FIELD_NUMBER: _ClassVar[int]
     batch_id: int
     records: _containers.RepeatedCompositeFieldContainer[SignedRecord]
     backlog: int
-    def __init__(self, batch_id: _Optional[int] = ..., records: _Optional[_Iterable[_Union[SignedRecord, _Mapping]]] = ..., backlog: _Optional[int] = ...) -> None: ...
+    checkpoint: str
+    consistency_proof: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, batch_id: _Optional[int] = ..., records: _Optional[_Iterable[_Union[SignedRecord, _Mapping]]] = ..., backlog: _Optional[int] = ..., checkpoint: _Optional[str] = ..., consistency_proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class RecordAck(_message.Message):
     __slots__ = ("source_seq", "outcome", "reason_code", "requirement", "field", "message", "fingerprint", "log_index", "decided_at", "logged", "warnings")

@@ -158,3 +158,24 @@ def test_field_value_reads_one_field_as_a_json_parser_would():
         assert field_value(payload, "CF_JDRQ") == "2026-03-02"
         assert field_value(payload, "XK_SJLY") == ""
     assert field_value(b"\xff\xfe not json", "CF_SJLY") == "" and field_value(None, "CF_SJLY") == ""
+
+
+def test_facts_the_worker_decoded_count_as_the_payload_would():
+    """The main process counts the department and decision date the verify worker read from the
+    decoded record; without them (a record never decoded) it reads the payload: same counters."""
+    from creditx.gateway import stats
+
+    fields = {"CF_SJLY": "济南市市场监督管理局", "CF_JDRQ": "2026-02-25"}
+    payload = json.dumps({"fields": fields}, ensure_ascii=False).encode()
+
+    def counters(rows) -> list:
+        conn = sqlite3.connect(":memory:")
+        stats.create_tables(conn)
+        stats.StatsHook().append(conn, "370100", rows, "2026-03-02T02:00:00Z")
+        return [sorted(conn.execute(f"SELECT * FROM {t}")) for t in ("stats_records", "stats_timeliness")]
+
+    from_payload = counters([(1, "", "XZCF", "370100", payload)] * 3)
+    from_facts = counters([(1, "", "XZCF", "370100", None, fields["CF_SJLY"], fields["CF_JDRQ"])] * 3)
+    assert from_facts == from_payload and from_payload[1] and "济南市市场监督管理局" in str(from_payload[0])
+    undecoded = counters([(1, "", "XZCF", "370100", payload, None, None)])
+    assert undecoded[0][0][-1] == 1 and undecoded[0][0][1] == "济南市市场监督管理局"

@@ -20,14 +20,17 @@ from datetime import date, datetime
 from creditx.gateway.audit.leaves import leaves_for
 from creditx.gateway.call_errors import BatchError
 from creditx.gateway.exchange.pool import CheckPool
-from creditx.gateway.ingest.check import CheckJob, KeyGrant
+from creditx.gateway.ingest.check import CheckJob, KeyGrant, _public_key
 from creditx.gateway.ingest.dedup import decide
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.sequence import triage
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue, unchecked
 from creditx.gateway.lists.changes import ListBatch, ListStateMoved, decide_batch, is_event
 from creditx.gateway.store.base import GatewayStore
+from creditx.gateway.store.node_checkpoints import NodeCheckpoint
+from creditx.standard.batch import BatchCheckpointError, check_extends, outbox_origin, verify_batch_checkpoint
 from creditx.standard.catalogue import load_catalogue
+from creditx.standard.checkpoint import Checkpoint, parse_checkpoint, split_note, verifier_for
 from creditx.standard.envelope import MAX_PAYLOAD_TYPE_CHARS, MAX_SIGNATURES
 from creditx.standard.registry import Registry
 from creditx.standard.timestamps import rfc3339
@@ -44,6 +47,8 @@ class Pending:
     futures: list[Future]
     next_expected: int
     job: CheckJob | None = None  # resubmitted if a worker died under it
+    # batch-signed suite: the verified checkpoint, its note and the consistency proof (SYNC-062)
+    batch: tuple[Checkpoint, str, list[bytes]] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,32 @@ def bounded_for_storage(d: Decision, rec: IncomingRecord, prefix: int) -> Incomi
     return IncomingRecord(rec.source_seq, rec.payload_type[:MAX_PAYLOAD_TYPE_CHARS], rec.payload[:prefix], sigs)
 
 
+def batch_checkpoint(node: str, note: str, grants: dict[str, KeyGrant], covers: int) -> tuple[Checkpoint, str]:
+    """SYNC-061: the batch's checkpoint and the key id of the granted signing key that signed it;
+    BatchError SYNC_CHECKPOINT_INVALID (the whole batch is refused, nothing stored) otherwise."""
+    by_note_id: dict[int, str] = {}
+    verifiers = []
+    for keyid, g in grants.items():
+        if g.spki_der and not g.reason:
+            v = verifier_for(outbox_origin(node), _public_key(keyid, g.spki_der))
+            verifiers.append(v)
+            by_note_id[v.key_id] = keyid
+    try:
+        cp = verify_batch_checkpoint(note, node, verifiers, covers=covers)
+    except BatchCheckpointError as exc:
+        raise BatchError("INVALID_ARGUMENT", exc.reason, exc.detail, rule=exc.rule, hint=exc.hint) from None
+    signer = next(by_note_id[s.key_id] for s in split_note(note)[1] if s.key_id in by_note_id)
+    return cp, signer
+
+
+def extends(old: Checkpoint, new: Checkpoint, proof: list[bytes]) -> None:
+    """SYNC-062: BatchError SYNC_CHECKPOINT_FORK when the node's new checkpoint rewrites history."""
+    try:
+        check_extends(old, new, proof)
+    except BatchCheckpointError as exc:
+        raise BatchError("FAILED_PRECONDITION", exc.reason, exc.detail, rule=exc.rule, hint=exc.hint) from None
+
+
 def stored_bytes(d: Decision, rec: IncomingRecord) -> int:
     return (
         len(rec.payload)
@@ -144,6 +175,8 @@ class BatchIngest:
         grants: dict[str, KeyGrant],
         today: date,
         in_flight: Callable[[int], bytes | None] = lambda s: None,
+        checkpoint: str = "",
+        consistency: Sequence[bytes] = (),
     ) -> Pending:
         """Triage against ``expected_after`` (the committed seq, or the previous in-flight
         batch's ``next_expected - 1``) and send the records to check to the workers.
@@ -155,6 +188,10 @@ class BatchIngest:
                 return Decision(seq, Outcome.ACCEPTED, unchecked(seq, sha))
             return self.store.decision_for(node, seq)
 
+        batch = head = None
+        if checkpoint:  # SYNC-061: one signature for the whole batch, verified here once
+            cp, keyid = batch_checkpoint(node, checkpoint, grants, max((r.source_seq for r in records), default=0))
+            batch, head = (cp, checkpoint, list(consistency)), (cp.size, cp.root_hash, keyid)
         t = triage(records, expected_after, lookup)
         reg = self.registry()
         job = CheckJob(
@@ -164,9 +201,10 @@ class BatchIngest:
             today,
             self.subject_key,
             reg.member(node) if reg is not None else None,
+            head,
         )
         futures = self.pool.submit(job) if t.to_check else []
-        return Pending(node, records, t.settled, [p for p, _ in t.to_check], futures, t.next_expected, job)
+        return Pending(node, records, t.settled, [p for p, _ in t.to_check], futures, t.next_expected, job, batch)
 
     def finish(self, p: Pending) -> tuple[list[Decision], int]:
         """Decide, commit in one transaction, and return (decisions in batch order, committed seq)."""
@@ -191,7 +229,14 @@ class BatchIngest:
         leaves = leaves_for(ordered, p.node, now) if self.audit else None
         committed = max(p.next_expected - 1, self.store.committed_seq(p.node))
         items = list(zip(ordered, kept, strict=True))  # a rejected payload only as far as it is kept (SYNC-041)
-        done, lists = self._commit(p.node, items, leaves, committed, now)
+        stored_cp = None
+        if p.batch is not None:  # SYNC-062: in batch order, against the newest stored checkpoint
+            cp, note, proof = p.batch
+            old = self.store.latest_checkpoint(p.node)
+            if old is not None:
+                extends(parse_checkpoint(old.note)[0], cp, proof)
+            stored_cp = NodeCheckpoint(cp.size, p.records[0].source_seq if p.records else 0, note)
+        done, lists = self._commit(p.node, items, leaves, committed, now, stored_cp)
         notices = lists.notices() if lists is not None else {}
         at = rfc3339(now)
         # SYNC-013: a replay answers with the stored decision (also one made earlier in this batch).
@@ -214,6 +259,7 @@ class BatchIngest:
         leaves: list[tuple[bytes, bytes]] | None,
         committed: int,
         now: datetime,
+        checkpoint: NodeCheckpoint | None = None,
     ) -> tuple[list[Decision], ListBatch | None]:
         """DIST-010: decide the batch's list changes from the records the workers decoded, then
         commit everything in one store transaction; decide again if another list writer moved an
@@ -226,7 +272,7 @@ class BatchIngest:
                 current = self.store.list_entries([d.natural_key for d, _ in events])
                 lists = decide_batch(node, events, current, now, self.catalogue)
             try:
-                done = self.store.commit_batch(node, items, leaves, committed, at, lists=lists)
+                done = self.store.commit_batch(node, items, leaves, committed, at, lists=lists, checkpoint=checkpoint)
             except ListStateMoved:
                 if attempt == _LIST_ATTEMPTS - 1:
                     raise

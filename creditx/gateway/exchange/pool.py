@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
-from creditx.gateway.ingest.check import CheckJob, check_job
+from creditx.gateway.ingest.check import CheckJob, check_job, check_rows, to_row
 from creditx.gateway.ingest.values import Checked
 
 PR_SET_PDEATHSIG = 1
@@ -110,10 +110,9 @@ class CheckPool:
             return [f]
         n = min(self.workers, len(job.records))
         size = -(-len(job.records) // n)
-        return [
-            self._pool.submit(check_job, replace(job, records=job.records[i : i + size]))
-            for i in range(0, len(job.records), size)
-        ]
+        header = replace(job, records=())
+        rows = tuple(to_row(r) for r in job.records)
+        return [self._pool.submit(check_rows, header, rows[i : i + size]) for i in range(0, len(rows), size)]
 
     def gather(self, futures: list[Future], job: CheckJob | None = None) -> list[Checked]:
         """The results in record order; if a worker died under them, the job is checked again
@@ -123,7 +122,8 @@ class CheckPool:
             try:
                 out: list[Checked] = []
                 for f in futures:
-                    out.extend(f.result())
+                    res = f.result()
+                    out.extend(map(Checked.from_row, res) if res and type(res[0]) is tuple else res)
                 self.healthy = True
                 return out
             except BrokenProcessPool:

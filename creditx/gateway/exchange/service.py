@@ -215,6 +215,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 audit_origin=origin_for(self.cfg.name),
                 lists_origin=_lists_origin(self.cfg.name),
                 origin_signing_certificates=self._origin_signers(now),
+                checkpoint_size=latest.size if (latest := self.store.latest_checkpoint(region)) else 0,
             )
         except BatchError as err:
             abort(context, err)
@@ -313,7 +314,16 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     grants = self.keys.grants(node, self.store.signing_certs(node), now)
                     with guard:
                         snapshot = dict(in_flight)
-                    pending = self.ingest.start(node, records, expected_after, grants, now.date(), snapshot.get)
+                    pending = self.ingest.start(
+                        node,
+                        records,
+                        expected_after,
+                        grants,
+                        now.date(),
+                        snapshot.get,
+                        checkpoint=req.checkpoint,
+                        consistency=list(req.consistency_proof),
+                    )
                     expected_after = pending.next_expected - 1
                     with guard:
                         for pos in pending.positions:

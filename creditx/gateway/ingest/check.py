@@ -22,13 +22,15 @@ then the content fingerprint and natural key are computed for dedup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from creditx.gateway.ingest.reasons import fix_of, requirement_of
-from creditx.gateway.ingest.values import Checked, IncomingRecord, Notice
+from creditx.gateway.ingest.values import Checked, IncomingRecord, Notice, SignatureValue
+from creditx.gateway.stats import DECISION_DATE_FIELD, DEPARTMENT_FIELD
+from creditx.standard.batch import BATCH_SUITE, verify_inclusion_path
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import MAX_SIGNATURES, Envelope, Signature, SignatureError, verify_envelope
 from creditx.standard.fingerprint import fingerprint
@@ -58,6 +60,9 @@ class CheckJob:
     today: date
     subject_key: bytes
     member: Member | None = None  # the node's entry in the member registry in force; None: nothing granted
+    # batch-signed suite (SIG-044): (size, root hash, key id) of the batch's checkpoint, whose
+    # signature the main process verified once for the whole batch; None: the batch has none
+    batch_head: tuple[int, bytes, str] | None = None
 
 
 _KEYS: dict[tuple[str, bytes], object] = {}
@@ -106,12 +111,14 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         return _public_key(keyid, g.spki_der) if g and g.spki_der else None
 
     try:
-        sig = verify_envelope(
-            Envelope(rec.payload_type, rec.payload, usable), resolve, expected_type=RECORD_PAYLOAD_TYPE
-        )
+        if usable[0].suite == BATCH_SUITE:  # one hash path, against the batch's verified checkpoint
+            keyid = _verify_batched(rec, usable[0], job.batch_head)
+        else:
+            keyid = verify_envelope(
+                Envelope(rec.payload_type, rec.payload, usable), resolve, expected_type=RECORD_PAYLOAD_TYPE
+            ).keyid
     except SignatureError as exc:
         return _reject(rec, exc.reason, exc.rule, exc.detail, keyid=usable[0].keyid)
-    keyid = sig.keyid
     try:
         record = decode_record(rec.payload)  # decoded once; everything below reads this object
     except RecordError as exc:
@@ -155,7 +162,26 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         keyid,
         list_record=record if record.type == "LIST" else None,
         warnings=warnings,
+        **_stats_facts(record),
     )
+
+
+def _verify_batched(rec: IncomingRecord, sig: Signature, head: tuple[int, bytes, str] | None) -> str:
+    """SIG-044: a batch-signed record's path leads to the root of its batch's checkpoint, which
+    the same key signed. Returns the key id; SignatureError otherwise."""
+    if head is None or head[2] != sig.keyid:
+        raise SignatureError(
+            "SIG_BATCH_PROOF",
+            "SIG-044",
+            "a batch-signed record came without a batch checkpoint signed by its key "
+            f"{sig.keyid}; send the checkpoint in PushRequest.checkpoint (SIG-042)",
+        )
+    if rec.payload_type != RECORD_PAYLOAD_TYPE:
+        raise SignatureError(
+            "SIG_PAYLOAD_TYPE", "SIG-012", f"payload type {rec.payload_type!r} is not {RECORD_PAYLOAD_TYPE!r}"
+        )
+    verify_inclusion_path(rec.source_seq, rec.payload, sig.sig, head[0], head[1])
+    return sig.keyid
 
 
 def _unauthorised(rec: IncomingRecord, record: Record, job: CheckJob, keyid: str) -> Checked | None:
@@ -186,12 +212,51 @@ def _meta(record, keyid: str) -> dict:
         op=record.op,
         version=record.version,
         fingerprint=fingerprint(record),
+        **_stats_facts(record),
+    )
+
+
+def _stats_facts(record: Record) -> dict:
+    """The department and decision date the statistics count, from the decoded fields (so the
+    main process never decodes a payload again for them)."""
+    return dict(
+        department=record.fields.get(DEPARTMENT_FIELD.get(record.type, ""), ""),
+        decided_on=record.fields.get(DECISION_DATE_FIELD.get(record.type, ""), ""),
     )
 
 
 def check_job(job: CheckJob) -> list[Checked]:
-    """Check every record of a job in order (the unit of work shipped to a worker process)."""
+    """Check every record of a job in order."""
     return [check_isolated(r, job) for r in job.records]
+
+
+# --- the unit of work shipped to a worker process: plain tuples both ways ----------------------
+
+Row = tuple[int, str, bytes, tuple[tuple[str, str, bytes], ...], bytes]  # seq, type, payload, sigs, sha
+
+
+def to_row(r: IncomingRecord) -> Row:
+    return (
+        r.source_seq,
+        r.payload_type,
+        r.payload,
+        tuple((s.keyid, s.suite, s.sig) for s in r.signatures),
+        r.payload_sha,
+    )
+
+
+def from_row(row: Row) -> IncomingRecord:
+    seq, payload_type, payload, sigs, sha = row
+    rec = IncomingRecord(seq, payload_type, payload, tuple(SignatureValue(*s) for s in sigs))
+    rec.__dict__["payload_sha"] = sha  # the cached_property, already computed by the main process
+    return rec
+
+
+def check_rows(job: CheckJob, rows: tuple[Row, ...]) -> list[tuple]:
+    """Worker entry point: ``job`` without its records, the records as :func:`to_row` tuples;
+    the answers as plain tuples (:meth:`Checked.from_row`). Pickling frozen dataclasses both
+    ways cost the main process about as much as the rest of its per-record work."""
+    return [tuple(check_isolated(from_row(r), job)) for r in rows]
 
 
 # --- isolation (SYNC-033): a record's content never fails its batch ---------------------------
@@ -228,4 +293,4 @@ def _storable(c: Checked) -> Checked:
     keyid = safe_text(c.keyid, 128)
     if (field, message, keyid) == (c.field, c.message, c.keyid):
         return c
-    return replace(c, field=field, message=message, keyid=keyid)
+    return c._replace(field=field, message=message, keyid=keyid)

@@ -29,6 +29,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "SYNC_VERSION_CONFLICT": ("SYNC-023", "send a correction with a higher version number"),
     # signing certificate / envelope
     "SIG_UNKNOWN_KEY": ("SYNC-030", "present the signing certificate in the handshake"),
+    # batch-signed suite (creditx.standard.batch)
+    "SIG_BATCH_PROOF": ("SIG-044", "send the record's inclusion path in the batch's checkpoint, signed by its key"),
+    "SYNC_CHECKPOINT_INVALID": ("SYNC-061", "sign the batch's checkpoint with the record-signing key"),
+    "SYNC_CHECKPOINT_FORK": ("SYNC-062", "the node's outbox log was rewritten: an alarm, keep the evidence"),
     # authorisation: one rule, creditx.standard.registry.authorise (messages and fixes come from it)
     "SEC_REGION_MISMATCH": ("SEC-032", "a node sends records of its own region only (370000: province)"),
     "SEC_AUTHORITY_NOT_GRANTED": ("SEC-036", "send the record through the member granted its deciding body"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.standard.record import Record
@@ -49,11 +50,12 @@ class Notice:
     message: str = ""
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """What verify → authorise → decode → validate found for one record (worker output).
 
     ``reason`` empty means the record passed; then fingerprint, natural_key and version are set.
+    A tuple, so that it crosses from a worker process as a plain tuple (:meth:`from_row`), not
+    as a pickled object.
     """
 
     source_seq: int
@@ -72,10 +74,19 @@ class Checked:
     # the decoded LIST record, for the list changes of the batch (DIST-010): decoded once, here
     list_record: Record | None = None
     warnings: tuple[Notice, ...] = ()  # catalogue warnings of a record that passed (REC-041)
+    # facts the statistics count (creditx.gateway.stats), read by the worker that decoded the
+    # record; None: not decoded (the statistics then read the stored payload)
+    department: str | None = None
+    decided_on: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.reason
+
+    @classmethod
+    def from_row(cls, row: tuple) -> Checked:
+        """The Checked a worker sent as ``tuple(checked)``."""
+        return cls._make(row)
 
 
 @dataclass(frozen=True)

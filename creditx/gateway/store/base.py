@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from creditx.gateway.ingest.values import Decision, IncomingRecord
 from creditx.gateway.lists.changes import ListBatch
+from creditx.gateway.store.node_checkpoints import NodeCheckpoint
 from creditx.standard.lists.lifecycle import ListEntry
 
 if TYPE_CHECKING:
@@ -76,9 +77,15 @@ class GatewayStore(Protocol):
         at: str,
         *,
         lists: ListBatch | None = None,
+        checkpoint: NodeCheckpoint | None = None,
     ) -> list[Decision]:
         """One transaction: rows, leaves, counters, high-water mark, and the list changes the
-        pipeline decided (``lists``; :class:`ListStateMoved` when an entry they read moved)."""
+        pipeline decided (``lists``; :class:`ListStateMoved` when an entry they read moved), and
+        the batch's outbox-log checkpoint (``checkpoint``, batch-signed suite, SYNC-064)."""
+        ...
+
+    def latest_checkpoint(self, node: str) -> NodeCheckpoint | None:
+        """The newest stored outbox-log checkpoint of ``node`` (SYNC-062), None if none."""
         ...
 
     def list_entries(self, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:

@@ -131,6 +131,13 @@ def _m_entry_id_collation(db: Database) -> None:
     del db
 
 
+def _m_node_checkpoints(db: Database) -> None:
+    """The nodes' outbox-log checkpoints of the batch-signed suite (SYNC-064): node_checkpoints."""
+    from creditx.gateway.store.node_checkpoints import create_tables
+
+    create_tables(db.conn)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m1_initial,
     _m2_audit_tree,
@@ -141,6 +148,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m7_rejected_index,
     _m8_sanctions,
     _m_entry_id_collation,
+    _m_node_checkpoints,
 ]
 
 

@@ -186,6 +186,14 @@ def _m_entry_id_collation(conn: psycopg.Connection) -> None:
         conn.execute(f'ALTER TABLE {table} ALTER COLUMN entry_id TYPE TEXT COLLATE "C"')
 
 
+def _m_node_checkpoints(conn: psycopg.Connection) -> None:
+    """The nodes' outbox-log checkpoints of the batch-signed suite (SYNC-064), as in SQLite."""
+    from creditx.gateway.store.node_checkpoints import DDL
+
+    for stmt in DDL:
+        conn.execute(stmt)
+
+
 MIGRATIONS: list[PgMigration] = [
     _m1_initial,
     _m2_audit_tree,
@@ -196,6 +204,7 @@ MIGRATIONS: list[PgMigration] = [
     _m7_rejected_index,
     _m8_sanctions,
     _m_entry_id_collation,
+    _m_node_checkpoints,
 ]
 
 

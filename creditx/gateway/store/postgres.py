@@ -29,9 +29,10 @@ from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision, IncomingRecord
 from creditx.gateway.lists import store as list_store
 from creditx.gateway.lists.changes import ListBatch
-from creditx.gateway.store import pg_migrations
+from creditx.gateway.store import node_checkpoints, pg_migrations
 from creditx.gateway.store.base import NodeRow, SigningCert
 from creditx.gateway.store.engine import transaction
+from creditx.gateway.store.node_checkpoints import NodeCheckpoint
 from creditx.gateway.store.sqlite import _DECISION_COLS, _row_to_decision, _signatures_json
 from creditx.standard.lists.lifecycle import ListEntry
 from creditx.standard.merkle import CompactRange
@@ -193,6 +194,7 @@ class PostgresStore:
         at: str,
         *,
         lists: ListBatch | None = None,
+        checkpoint: NodeCheckpoint | None = None,
     ) -> list[Decision]:
         stored = [(d, rec) for d, rec in items if d.stored]
         out: dict[int, Decision] = {}
@@ -275,14 +277,28 @@ class PostgresStore:
                     self.q,
                     node,
                     [
-                        (int(d.outcome), d.reason, d.record_type, d.region, rec.payload if rec else None)
+                        (
+                            int(d.outcome),
+                            d.reason,
+                            d.record_type,
+                            d.region,
+                            rec.payload if rec else None,
+                            d.checked.department,  # read by the worker that decoded it
+                            d.checked.decided_on,
+                        )
                         for d, rec in stored
                     ],
                     at,
                 )
+            if checkpoint is not None:  # SYNC-064: the batch's outbox-log checkpoint, same transaction
+                node_checkpoints.write(self.q, node, checkpoint, at)
             if lists:  # DIST-001: the list changes the pipeline decided, same transaction
                 list_store.write_batch(self.q, lists, at, audit=leaves is not None)
         return [out.get(id(d), d) for d, _ in items]
+
+    def latest_checkpoint(self, node: str) -> NodeCheckpoint | None:
+        with self._lock:
+            return node_checkpoints.latest(self.q, node)
 
     def list_entries(self, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
         with self._lock:

@@ -23,8 +23,10 @@ from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord
 from creditx.gateway.lists import store as list_store
 from creditx.gateway.lists.changes import ListBatch
+from creditx.gateway.store import node_checkpoints
 from creditx.gateway.store.base import NodeRow, SigningCert
 from creditx.gateway.store.migrations import migrate
+from creditx.gateway.store.node_checkpoints import NodeCheckpoint
 from creditx.sqlite import connect, transaction
 from creditx.standard.lists.lifecycle import ListEntry
 
@@ -158,6 +160,7 @@ class SqliteStore:
         at: str,
         *,
         lists: ListBatch | None = None,
+        checkpoint: NodeCheckpoint | None = None,
     ) -> list[Decision]:
         stored = [(d, rec) for d, rec in items if d.stored]
         out: dict[int, Decision] = {}
@@ -229,14 +232,28 @@ class SqliteStore:
                     c,
                     node,
                     [
-                        (int(d.outcome), d.reason, d.record_type, d.region, rec.payload if rec else None)
+                        (
+                            int(d.outcome),
+                            d.reason,
+                            d.record_type,
+                            d.region,
+                            rec.payload if rec else None,
+                            d.checked.department,  # read by the worker that decoded it
+                            d.checked.decided_on,
+                        )
                         for d, rec in stored
                     ],
                     at,
                 )
+            if checkpoint is not None:  # SYNC-064: the batch's outbox-log checkpoint, same transaction
+                node_checkpoints.write(c, node, checkpoint, at)
             if lists:  # DIST-001: the list changes the pipeline decided, same transaction
                 list_store.write_batch(c, lists, at, audit=leaves is not None)
         return [out.get(id(d), d) for d, _ in items]
+
+    def latest_checkpoint(self, node: str) -> NodeCheckpoint | None:
+        with self._lock:
+            return node_checkpoints.latest(self.conn, node)
 
     def list_entries(self, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
         with self._lock:

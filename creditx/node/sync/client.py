@@ -27,6 +27,7 @@ import grpc
 from creditx.node.call_status import call_reason
 from creditx.node.store import AckRow, NodeStore
 from creditx.node.sync import state as st
+from creditx.node.sync.outbox_log import OutboxLog
 from creditx.standard.record import RECORD_PAYLOAD_TYPE
 from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 
@@ -172,6 +173,7 @@ class SyncRunner:
         on_gateway_cert: Callable[[bytes], None] | None = None,
         on_registry: Callable[[bytes], None] | None = None,
         on_origin_certs: Callable[[list[bytes]], None] | None = None,
+        outbox_log: OutboxLog | None = None,
     ) -> None:
         self.store, self.settings, self.machine = store, settings, machine
         self.on_gateway_cert = on_gateway_cert
@@ -184,6 +186,8 @@ class SyncRunner:
         self._events: queue.Queue = queue.Queue()
         self._channel_lock = threading.Lock()  # the heartbeat job shares the channel
         self._contact = threading.Event()  # NODE-015: the gateway answered on another path
+        self.outbox_log = outbox_log  # set: batches are pushed batch-signed (SIG-040)
+        self._checkpoint_size = 0  # SYNC-063: size of the last checkpoint the gateway holds or was sent
 
     def _stub(self) -> exchange_pb2_grpc.ExchangeStub:
         with self._channel_lock:
@@ -294,6 +298,7 @@ class SyncRunner:
             gateway_reachable=True,
         )
         self._pin_origins(resp.audit_origin, resp.lists_origin)
+        self._checkpoint_size = resp.checkpoint_size
         if resp.gateway_signing_certificate and self.on_gateway_cert is not None:
             self.on_gateway_cert(resp.gateway_signing_certificate)
         if resp.origin_signing_certificates and self.on_origin_certs is not None:
@@ -321,22 +326,38 @@ class SyncRunner:
         items = self.store.load_batch(a.from_seq, a.max_records, max(1, a.max_bytes - 1024))
         if not items:
             raise st.SyncStateError(f"outbox has no record {a.from_seq} to send")
+        while True:
+            req, size = self._request(a.batch_id, items)
+            if len(items) == 1 or req.ByteSize() <= a.max_bytes - 64:
+                break
+            items = items[: len(items) * 3 // 4]  # the batch suite's paths made it too big
+        self._checkpoint_size = size or self._checkpoint_size
+        assert self._stream is not None
+        self._stream.send(req)
+        self.store.mark_sent(a.from_seq, len(items), self.wall())
+        return self._feed(st.BatchSent(a.batch_id, a.from_seq, len(items)))
+
+    def _request(self, batch_id: int, items: list) -> tuple[exchange_pb2.PushRequest, int]:
+        """The PushRequest of ``items``: v1.0 envelopes, or batch-signed (one checkpoint for the
+        batch, each record's inclusion path as its signature, SIG-042/043); and the checkpoint size."""
+        backlog = max(0, self.machine.last_seq - items[-1].source_seq)
+        if self.outbox_log is None:
+            sigs = [[envelope_pb2.Signature(**s) for s in i.signatures] for i in items]
+            extra: dict = {}
+            size = 0
+        else:
+            sb = self.outbox_log.for_batch(items[0].source_seq, items[-1].source_seq, self._checkpoint_size)
+            sigs = [[envelope_pb2.Signature(keyid=sb.keyid, suite=sb.suite, sig=p)] for p in sb.paths]
+            extra = {"checkpoint": sb.checkpoint, "consistency_proof": sb.consistency}
+            size = sb.size
         records = [
             exchange_pb2.SignedRecord(
                 source_seq=i.source_seq,
-                envelope=envelope_pb2.Envelope(
-                    payload_type=RECORD_PAYLOAD_TYPE,
-                    payload=i.payload,
-                    signatures=[envelope_pb2.Signature(**s) for s in i.signatures],
-                ),
+                envelope=envelope_pb2.Envelope(payload_type=RECORD_PAYLOAD_TYPE, payload=i.payload, signatures=s),
             )
-            for i in items
+            for i, s in zip(items, sigs, strict=True)
         ]
-        backlog = max(0, self.machine.last_seq - (a.from_seq + len(items) - 1))
-        assert self._stream is not None
-        self._stream.send(exchange_pb2.PushRequest(batch_id=a.batch_id, records=records, backlog=backlog))
-        self.store.mark_sent(a.from_seq, len(items), self.wall())
-        return self._feed(st.BatchSent(a.batch_id, a.from_seq, len(items)))
+        return exchange_pb2.PushRequest(batch_id=batch_id, records=records, backlog=backlog, **extra), size
 
     def _await(self, a: st.AwaitAcks) -> list[st.Action]:
         last = self.store.last_seq()

@@ -1,0 +1,27 @@
+"""The fingerprint's one-pass encoding equals RFC 8785 (``canonicalize``) on the records it
+takes, including escapes, controls, astral characters in values and non-ASCII field codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from creditx.standard.canonical import canonicalize
+from creditx.standard.fingerprint import fingerprint_input
+
+CASES = [
+    {"CF_WSH": "济市监罚〔2025〕12号", "CF_XDR_MC": "某某商贸有限公司"},
+    {"BZ": 'tab\there "quoted" \\ 😀 \u2028 \x7f \x01 \x1f', "CF_CFLB": "罚款"},
+    {"MD_𝄞": "astral key sorts by UTF-16", "MD_\uffff": "above", "MD_A": "a"},
+    {"CF_X": "𠀀𠀁 astral value"},
+    {},
+]
+
+
+@pytest.mark.parametrize("fields", CASES)
+def test_one_pass_equals_rfc8785(fields):
+    assert fingerprint_input("XZCF", "I", fields) == canonicalize({"type": "XZCF", "op": "I", "fields": fields})
+
+
+def test_lone_surrogate_is_refused_as_rfc8785_refuses_it():
+    with pytest.raises(ValueError):
+        fingerprint_input("XZCF", "I", {"CF_X": "\ud83d"})
