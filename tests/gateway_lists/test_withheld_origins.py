@@ -59,7 +59,11 @@ def test_person_origin_stays_at_the_gateway_and_evidence_is_served_only_to_who_m
         assert [change_leaf_hash(change_from_pb(m)) for m in (p, o)] == [bytes(r[0]) for r in stored]
 
         chunks = list(qingdao.stub.Snapshot(lpb.SnapshotRequest(subject_index_key=INDEX_KEY), timeout=20))
-        sent = {e.entry_id: (og, k) for ch in chunks for e, og, k in zip(ch.entries, ch.origins, ch.subject_indexes)}
+        sent = {
+            e.entry_id: (og, k)
+            for ch in chunks
+            for e, og, k in zip(ch.entries, ch.origins, ch.subject_indexes, strict=True)
+        }
         assert sent[p.entry.entry_id] == (sent[p.entry.entry_id][0], want_key) and not sent[p.entry.entry_id][0].payload
         assert sent[o.entry.entry_id][0].payload_type == RECORD_PAYLOAD_TYPE
 

@@ -26,8 +26,8 @@ from creditx.standard.envelope import sign_envelope
 from creditx.standard.fingerprint import fingerprint
 from creditx.standard.lists.lifecycle import derive_change
 from creditx.standard.lists.log import change_leaf_hash, list_log_origin
-from creditx.standard.lists.withheld import origin_index_keys, withholds_origin
 from creditx.standard.lists.snapshot import chunk_snapshot
+from creditx.standard.lists.withheld import origin_index_keys, withholds_origin
 from creditx.standard.merkle import CompactRange, consistency_proof, root
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record

@@ -125,6 +125,12 @@ def _m8_sanctions(db: Database) -> None:
     create_tables(db.conn)
 
 
+def _m9_registry_leaves(db: Database) -> None:
+    """AUD-007: each registry version points at its audit leaf (NULL: accepted before the leaf
+    existed; the gateway logs such versions the next time it records one)."""
+    db.execute("ALTER TABLE registry_versions ADD COLUMN log_index INTEGER")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m1_initial,
     _m2_audit_tree,
@@ -134,6 +140,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m6_member_registry,
     _m7_rejected_index,
     _m8_sanctions,
+    _m9_registry_leaves,
 ]
 
 

@@ -179,6 +179,12 @@ def _m8_sanctions(conn: psycopg.Connection) -> None:
         conn.execute(stmt.replace(" BLOB", " BYTEA"))
 
 
+def _m9_registry_leaves(conn: psycopg.Connection) -> None:
+    """AUD-007: each registry version points at its audit leaf (NULL: accepted before the leaf
+    existed; the gateway logs such versions the next time it records one)."""
+    conn.execute("ALTER TABLE registry_versions ADD COLUMN log_index BIGINT")
+
+
 MIGRATIONS: list[PgMigration] = [
     _m1_initial,
     _m2_audit_tree,
@@ -188,6 +194,7 @@ MIGRATIONS: list[PgMigration] = [
     _m6_member_registry,
     _m7_rejected_index,
     _m8_sanctions,
+    _m9_registry_leaves,
 ]
 
 
