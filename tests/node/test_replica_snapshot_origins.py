@@ -130,3 +130,17 @@ def test_withheld_person_without_usable_keys_refuses_the_chunk(tmp_path):
         with pytest.raises(ListError) as exc:
             chunk_from_pb(m)
         assert (exc.value.reason, exc.value.rule, exc.value.field) == ("DIST_BAD_ENTRY", "DIST-077", "subject_index")
+
+
+def test_a_subject_key_file_of_the_wrong_size_is_refused(tmp_path):
+    from creditx.node.config import subject_key
+    from creditx.standard.errors import InputError
+
+    key = subject_key(tmp_path)
+    assert (
+        len(key) == 32 and subject_key(tmp_path) == key and (tmp_path / "subject.key").stat().st_mode & 0o777 == 0o600
+    )
+    (tmp_path / "subject.key").write_bytes(b"short")
+    with pytest.raises(InputError) as exc:
+        subject_key(tmp_path)
+    assert "REC-FP-017" in str(exc.value) and "5 bytes" in str(exc.value)
