@@ -262,6 +262,8 @@ def subject_key(directory: Path) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        fd = -1
+    if fd < 0:
         key = path.read_bytes()
         if not MIN_INDEX_KEY <= len(key) <= MAX_INDEX_KEY:
             raise InputError(

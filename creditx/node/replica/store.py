@@ -325,6 +325,14 @@ class ReplicaStore:
             )
         ]
 
+    def entry_at(self, list_seq: int) -> ListEntry | None:
+        """The entry as change ``list_seq`` left it (an applied change, or a snapshot entry last
+        changed by it); None when the replica holds neither (DIST-078)."""
+        rows = self.store.rows("SELECT entry AS e FROM replica_changes WHERE list_seq = ?", (list_seq,)) or (
+            self.store.rows("SELECT body AS e FROM replica_entries WHERE list_seq = ?", (list_seq,))
+        )
+        return entry_from_obj(json.loads(rows[0]["e"])) if rows else None
+
     def history_of(self, entry_ids: Sequence[str]) -> list[dict]:
         """Every applied change of these entries, oldest first (the subject's history)."""
         out: list[dict] = []
