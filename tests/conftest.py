@@ -47,3 +47,13 @@ def gateway(gw_dir):
     g.start()
     yield g
     g.stop(grace=1)
+
+
+def pytest_collection_modifyitems(config, items):
+    """``province16`` tests (17 processes, minutes) run only when asked for with ``-m province16``."""
+    if "province16" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="the 16-city run: select it with -m province16")
+    for item in items:
+        if "province16" in item.keywords:
+            item.add_marker(skip)

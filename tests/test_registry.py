@@ -43,3 +43,19 @@ def test_expired_and_rolled_back_registries_are_refused():
         acceptable(REG, newer, "2026-06-01T00:00:00.000Z")
     with pytest.raises(RegistryError, match="REGISTRY_MALFORMED"):
         decode(b'{"version":1}')
+
+
+def test_seed_covers_every_city_and_the_provincial_departments_with_distinct_codes():
+    from creditx.standard.divisions import CITIES
+    from creditx.standard.identifiers import check_uscc
+    from creditx.standard.synth.members import PROVINCIAL_DEPARTMENTS
+
+    assert {m.region for m in REG.members} == set(CITIES) | {"370000"}
+    province = REG.member("370000")
+    assert province is not None
+    names = {g.name for g in province.grants}
+    assert set(PROVINCIAL_DEPARTMENTS) <= names and len(names) >= 35
+    # one code per body and one body per code (a customs district is granted to several cities)
+    pairs = {(g.uscc, g.name) for m in REG.members for g in m.grants}
+    assert len({c for c, _ in pairs}) == len({n for _, n in pairs}) == len(pairs)
+    assert all(check_uscc(c).valid for c, _ in pairs)

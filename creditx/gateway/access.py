@@ -19,6 +19,9 @@ from creditx.pki.tls import EXEMPT, current_identity
 METHOD_ROLES: dict[str, tuple[str, ...]] = {
     "/creditx.v1.Exchange/": (NODE_AUTH,),
     "/creditx.v1.Distribution/": (NODE_AUTH,),
+    # DIST-078/079: the one door to a natural person's origin envelope; the servicer then checks
+    # that the node sent the record or is granted its deciding body
+    "/creditx.v1.Distribution/Evidence": (NODE_AUTH,),
     "/creditx.v1.Audit/": (NODE_AUTH, OPERATOR),
     "/creditx.v1.Operator/": (OPERATOR,),
     "/creditx.v1.Sanctions/": (NODE_AUTH,),  # measures list, forwarded action reports (HALL-002/040)

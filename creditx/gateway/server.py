@@ -141,6 +141,7 @@ class Gateway:
             self.keys,
             clock,
             audit=audit,
+            registry=self.members,  # DIST-079: who may have a person's origin
             limits=ListLimits(
                 max_batch_changes=c.list_max_batch_changes,
                 max_batch_bytes=c.list_max_batch_bytes,

@@ -124,13 +124,24 @@ class NodeApp:
         cannot be reached is recorded on the source (node status) and tried again next interval."""
         from creditx.node.docking.poll import poll, set_poll_state
         from creditx.node.docking.reader import SourceReader
+        from creditx.node.members import own_entry
 
         src = next(s for s in self.config.docking if s.name == name)
         try:
             reader = self._readers.get(name)
             if reader is None:
                 reader = self._readers[name] = SourceReader(src)
-            result = poll(self.store, self.signer, src, reader, region=self.config.region, today=dt.date.today())
+            known, member = own_entry(self.dir, self.config.region, dt.datetime.now(dt.UTC))  # NODE-022
+            result = poll(
+                self.store,
+                self.signer,
+                src,
+                reader,
+                region=self.config.region,
+                today=dt.date.today(),
+                member=member,
+                registry_known=known,
+            )
         except Exception as exc:  # noqa: BLE001 - any driver error: keep the node running, say why
             log.warning("docking %s: poll failed: %s", name, exc)
             set_poll_state(self.store, name, error=f"{type(exc).__name__}: {exc}"[:500], now=time.time())

@@ -102,6 +102,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_replica)
 
+    p = sub.add_parser(
+        "evidence",
+        help="ask the gateway for the signed origin record of one list change and check it (DIST-078)",
+    )
+    _dir(p)
+    p.add_argument("list_seq", type=int, help="the change's list_seq (from `node check SUBJECT --history`)")
+    p.add_argument("--out", type=Path, help="write the checked envelope (JSON) here, mode 0600; else print it")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_evidence)
+
     p = sub.add_parser("feed", help="a department's list changes from its cursor (DIST-061)")
     _dir(p)
     p.add_argument("--department", required=True, help="a department named in node.json")
@@ -394,6 +404,41 @@ def cmd_check(args) -> int:
                 ["list_seq", "change", "reason", "at", "entry"],
             )
         )
+    return 0
+
+
+def cmd_evidence(args) -> int:
+    """DIST-078/079: the one way a node sees a natural person's origin record; never stored."""
+    import json
+
+    from creditx.node.replica.evidence import fetch_evidence
+    from creditx.node.replica.trust import origin_key_resolver
+    from creditx.pki import files
+
+    app = _app(args)
+    try:
+        env, verified = fetch_evidence(
+            app.lists_channel(),
+            app.replica,
+            args.list_seq,
+            origin_key_resolver(app.dir),
+            timeout=app.config.limits.rpc_timeout_s,
+        )
+    finally:
+        app.close()
+    text = env.to_json()
+    out = {"list_seq": args.list_seq, "signature_verified": verified, "written_to": str(args.out or "")}
+    if args.out is not None:
+        files.write_atomic(args.out, text.encode(), files.PRIVATE_FILE_MODE)
+    if args.json:
+        print_json(out if args.out is not None else {**out, "envelope": json.loads(text)})
+    elif args.out is not None:
+        print(
+            f"change {args.list_seq}: origin checked (signature {'verified' if verified else 'signer unknown'}), "
+            f"written to {args.out}"
+        )
+    else:
+        print(text)
     return 0
 
 

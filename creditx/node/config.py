@@ -262,12 +262,25 @@ SUBJECT_KEY_FILE = "subject.key"
 
 
 def subject_key(directory: Path) -> bytes:
-    """NODE-041: the node's own random 32-byte subject key, created 0600 on first use."""
+    """NODE-041/REC-FP-017: the node's own random 32-byte subject key, created 0600 on first use;
+    a key file of fewer than 16 or more than 64 bytes is refused (it is sent to the gateway as the
+    subject index key, DIST-077, which refuses the same)."""
+    from creditx.standard.lists.withheld import MAX_INDEX_KEY, MIN_INDEX_KEY
+
     path = Path(directory) / SUBJECT_KEY_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_bytes()
+        fd = -1
+    if fd < 0:
+        key = path.read_bytes()
+        if not MIN_INDEX_KEY <= len(key) <= MAX_INDEX_KEY:
+            raise InputError(
+                f"{path} holds {len(key)} bytes; a subject key has {MIN_INDEX_KEY} to {MAX_INDEX_KEY} [REC-FP-017]",
+                hint="restore the node's subject.key, or remove it and reset the replica "
+                "(creditx node replica --dir DIR --reset) so a new key is made",
+            )
+        return key
     with os.fdopen(fd, "wb") as f:
         f.write(os.urandom(32))
     return path.read_bytes()

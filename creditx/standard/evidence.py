@@ -37,7 +37,7 @@ from creditx.standard.checkpoint import (
 from creditx.standard.merkle import CompactRange, ProofError, leaf_hash, verify_consistency, verify_inclusion
 
 BUNDLE_FORMAT = "creditx-evidence/1"
-LEAF_KINDS = ("record", "list")
+LEAF_KINDS = ("record", "list", "registry")
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def _check_content(pos: int, data: bytes) -> list[Problem]:
         ok = isinstance(obj, dict) and obj.get("kind") in LEAF_KINDS
     except ValueError:
         ok = False
-    return [] if ok else [Problem(pos, "LEAF_CONTENT", "AUD-004", f"leaf {pos} is not an AUD-004/005 JSON object")]
+    return [] if ok else [Problem(pos, "LEAF_CONTENT", "AUD-004", f"leaf {pos} is not an AUD-004/005/007 JSON object")]
 
 
 def _check_checkpoint(

@@ -96,7 +96,7 @@ class ListEntry(_message.Message):
     def __init__(self, entry_id: _Optional[str] = ..., list_type: _Optional[str] = ..., colour: _Optional[str] = ..., subject_name: _Optional[str] = ..., subject_category: _Optional[str] = ..., subject_uscc: _Optional[str] = ..., subject_id_masked: _Optional[str] = ..., listed_on: _Optional[str] = ..., period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., listing_reason: _Optional[str] = ..., basis: _Optional[str] = ..., basis_document: _Optional[str] = ..., basis_number: _Optional[str] = ..., authority: _Optional[str] = ..., authority_uscc: _Optional[str] = ..., measures: _Optional[str] = ..., state: _Optional[_Union[ListEntryState, str]] = ..., removed_on: _Optional[str] = ..., removal_reason: _Optional[_Union[RemovalReason, str]] = ..., removal_authority: _Optional[str] = ..., version: _Optional[int] = ..., origin_fingerprint: _Optional[bytes] = ..., origin_region: _Optional[str] = ..., listing: _Optional[int] = ...) -> None: ...
 
 class ListChange(_message.Message):
-    __slots__ = ("list_seq", "kind", "reason", "list_type", "entry", "origin", "at_unix_ms")
+    __slots__ = ("list_seq", "kind", "reason", "list_type", "entry", "origin", "at_unix_ms", "subject_index")
     LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +104,7 @@ class ListChange(_message.Message):
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_INDEX_FIELD_NUMBER: _ClassVar[int]
     list_seq: int
     kind: ChangeKind
     reason: RemovalReason
@@ -111,17 +112,20 @@ class ListChange(_message.Message):
     entry: ListEntry
     origin: _envelope_pb2.Envelope
     at_unix_ms: int
-    def __init__(self, list_seq: _Optional[int] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., reason: _Optional[_Union[RemovalReason, str]] = ..., list_type: _Optional[str] = ..., entry: _Optional[_Union[ListEntry, _Mapping]] = ..., origin: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., at_unix_ms: _Optional[int] = ...) -> None: ...
+    subject_index: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, list_seq: _Optional[int] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., reason: _Optional[_Union[RemovalReason, str]] = ..., list_type: _Optional[str] = ..., entry: _Optional[_Union[ListEntry, _Mapping]] = ..., origin: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., at_unix_ms: _Optional[int] = ..., subject_index: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
-    __slots__ = ("from_list_seq", "list_types", "max_batch_changes")
+    __slots__ = ("from_list_seq", "list_types", "max_batch_changes", "subject_index_key")
     FROM_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     LIST_TYPES_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_INDEX_KEY_FIELD_NUMBER: _ClassVar[int]
     from_list_seq: int
     list_types: _containers.RepeatedScalarFieldContainer[str]
     max_batch_changes: int
-    def __init__(self, from_list_seq: _Optional[int] = ..., list_types: _Optional[_Iterable[str]] = ..., max_batch_changes: _Optional[int] = ...) -> None: ...
+    subject_index_key: bytes
+    def __init__(self, from_list_seq: _Optional[int] = ..., list_types: _Optional[_Iterable[str]] = ..., max_batch_changes: _Optional[int] = ..., subject_index_key: _Optional[bytes] = ...) -> None: ...
 
 class ListChangeBatch(_message.Message):
     __slots__ = ("changes", "through_list_seq", "head_list_seq", "live")
@@ -136,19 +140,21 @@ class ListChangeBatch(_message.Message):
     def __init__(self, changes: _Optional[_Iterable[_Union[ListChange, _Mapping]]] = ..., through_list_seq: _Optional[int] = ..., head_list_seq: _Optional[int] = ..., live: _Optional[bool] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
-    __slots__ = ("at_list_seq", "from_chunk", "max_chunk_bytes", "max_chunk_entries")
+    __slots__ = ("at_list_seq", "from_chunk", "max_chunk_bytes", "max_chunk_entries", "subject_index_key")
     AT_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     FROM_CHUNK_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_INDEX_KEY_FIELD_NUMBER: _ClassVar[int]
     at_list_seq: int
     from_chunk: int
     max_chunk_bytes: int
     max_chunk_entries: int
-    def __init__(self, at_list_seq: _Optional[int] = ..., from_chunk: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., max_chunk_entries: _Optional[int] = ...) -> None: ...
+    subject_index_key: bytes
+    def __init__(self, at_list_seq: _Optional[int] = ..., from_chunk: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., max_chunk_entries: _Optional[int] = ..., subject_index_key: _Optional[bytes] = ...) -> None: ...
 
 class SnapshotChunk(_message.Message):
-    __slots__ = ("at_list_seq", "index", "total", "entries", "frontier", "entries_total", "origins")
+    __slots__ = ("at_list_seq", "index", "total", "entries", "frontier", "entries_total", "origins", "subject_indexes")
     AT_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
@@ -156,6 +162,7 @@ class SnapshotChunk(_message.Message):
     FRONTIER_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_INDEXES_FIELD_NUMBER: _ClassVar[int]
     at_list_seq: int
     index: int
     total: int
@@ -163,7 +170,24 @@ class SnapshotChunk(_message.Message):
     frontier: bytes
     entries_total: int
     origins: _containers.RepeatedCompositeFieldContainer[_envelope_pb2.Envelope]
-    def __init__(self, at_list_seq: _Optional[int] = ..., index: _Optional[int] = ..., total: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., frontier: _Optional[bytes] = ..., entries_total: _Optional[int] = ..., origins: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ...) -> None: ...
+    subject_indexes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, at_list_seq: _Optional[int] = ..., index: _Optional[int] = ..., total: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., frontier: _Optional[bytes] = ..., entries_total: _Optional[int] = ..., origins: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ..., subject_indexes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class EvidenceRequest(_message.Message):
+    __slots__ = ("list_seq",)
+    LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    list_seq: int
+    def __init__(self, list_seq: _Optional[int] = ...) -> None: ...
+
+class EvidenceResponse(_message.Message):
+    __slots__ = ("list_seq", "entry_id", "origin")
+    LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    list_seq: int
+    entry_id: str
+    origin: _envelope_pb2.Envelope
+    def __init__(self, list_seq: _Optional[int] = ..., entry_id: _Optional[str] = ..., origin: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ...) -> None: ...
 
 class ListCheckpointRequest(_message.Message):
     __slots__ = ("from_size",)

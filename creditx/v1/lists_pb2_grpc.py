@@ -54,6 +54,11 @@ class DistributionStub:
                 request_serializer=creditx_dot_v1_dot_lists__pb2.ReportAppliedRequest.SerializeToString,
                 response_deserializer=creditx_dot_v1_dot_lists__pb2.ReportAppliedResponse.FromString,
                 _registered_method=True)
+        self.Evidence = channel.unary_unary(
+                '/creditx.v1.Distribution/Evidence',
+                request_serializer=creditx_dot_v1_dot_lists__pb2.EvidenceRequest.SerializeToString,
+                response_deserializer=creditx_dot_v1_dot_lists__pb2.EvidenceResponse.FromString,
+                _registered_method=True)
 
 
 class DistributionServicer:
@@ -91,6 +96,15 @@ class DistributionServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Evidence(self, request, context):
+        """DIST-078: the origin envelope of a natural person's entry, which Subscribe and Snapshot
+        withhold (DIST-076), for a node authorised to ask (DIST-079); PERMISSION_DENIED
+        (DIST_EVIDENCE_NOT_AUTHORISED) otherwise.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistributionServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +127,11 @@ def add_DistributionServicer_to_server(servicer, server):
                     servicer.ReportApplied,
                     request_deserializer=creditx_dot_v1_dot_lists__pb2.ReportAppliedRequest.FromString,
                     response_serializer=creditx_dot_v1_dot_lists__pb2.ReportAppliedResponse.SerializeToString,
+            ),
+            'Evidence': grpc.unary_unary_rpc_method_handler(
+                    servicer.Evidence,
+                    request_deserializer=creditx_dot_v1_dot_lists__pb2.EvidenceRequest.FromString,
+                    response_serializer=creditx_dot_v1_dot_lists__pb2.EvidenceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -223,6 +242,33 @@ class Distribution:
             '/creditx.v1.Distribution/ReportApplied',
             creditx_dot_v1_dot_lists__pb2.ReportAppliedRequest.SerializeToString,
             creditx_dot_v1_dot_lists__pb2.ReportAppliedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Evidence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/creditx.v1.Distribution/Evidence',
+            creditx_dot_v1_dot_lists__pb2.EvidenceRequest.SerializeToString,
+            creditx_dot_v1_dot_lists__pb2.EvidenceResponse.FromString,
             options,
             channel_credentials,
             insecure,

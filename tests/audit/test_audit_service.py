@@ -56,7 +56,7 @@ def test_receipt_checkpoint_and_proofs_verify(gateway, pki):
     old = verify_checkpoint(r1.checkpoint, [verifier])
     latest = stub.GetCheckpoint(audit_pb2.GetCheckpointRequest(fresh=True), timeout=10)
     new = verify_checkpoint(latest.note, [verifier])
-    assert new.size == 35 and latest.verifier_key == verifier.to_string() and latest.refusal == ""
+    assert new.size == 36 and latest.verifier_key == verifier.to_string() and latest.refusal == ""
     cons = stub.GetConsistencyProof(audit_pb2.ConsistencyProofRequest(old_size=old.size), timeout=10)
     verify_consistency(old.size, new.size, old.root_hash, new.root_hash, list(cons.hashes))
     by_fp = stub.GetInclusionProof(audit_pb2.InclusionProofRequest(fingerprint=r2.acks[0].fingerprint), timeout=10)

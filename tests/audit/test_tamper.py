@@ -69,7 +69,8 @@ def _sql(d, *statements):
 
 def test_untouched_log_verifies(populated, capsys):
     rc, v = verify(populated, capsys)
-    assert rc == 0 and v["ok"] and v["leaves"] == 45 and v["checkpoints"] >= 1 and v["records_checked"] == 45
+    # 45 record leaves after leaf 0, the registry version put in force at start (AUD-007)
+    assert rc == 0 and v["ok"] and v["leaves"] == 46 and v["checkpoints"] >= 1 and v["records_checked"] == 45
 
 
 def _flip(blob: bytes, pos: int) -> bytes:
@@ -104,7 +105,7 @@ def test_one_byte_of_a_leaf(copy, capsys):
     conn = sqlite3.connect(copy / "gateway.db")
     data = conn.execute("SELECT leaf_data FROM audit_leaves WHERE idx = 12").fetchone()[0]
     conn.close()
-    _sql(copy, ("UPDATE audit_leaves SET leaf_data = ? WHERE idx = 12", (data.replace(b'"seq":13', b'"seq":14'),)))
+    _sql(copy, ("UPDATE audit_leaves SET leaf_data = ? WHERE idx = 12", (data.replace(b'"seq":12', b'"seq":13'),)))
     rc, v = verify(copy, capsys)
     assert rc == 1 and v["first_bad_index"] == 12
 
@@ -163,13 +164,13 @@ def test_inserted_leaf_row(copy, capsys):
     _sql(
         copy,
         (
-            "INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) SELECT 45, leaf_data, leaf_hash FROM "
+            "INSERT INTO audit_leaves (idx, leaf_data, leaf_hash) SELECT 46, leaf_data, leaf_hash FROM "
             "audit_leaves WHERE idx = 0",
             (),
         ),
     )
     rc, v = verify(copy, capsys)
-    assert rc == 1 and v["first_bad_index"] == 45
+    assert rc == 1 and v["first_bad_index"] == 46
 
 
 def test_bundle_verifies_in_a_fresh_process_and_detects_a_changed_leaf(populated, tmp_path, capsys):
@@ -190,7 +191,7 @@ def test_bundle_verifies_in_a_fresh_process_and_detects_a_changed_leaf(populated
     ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     v = json.loads(run.stdout)
-    assert run.returncode == 0 and v["ok"] and v["leaves"] == 45 and v["proofs_checked"] >= 45
+    assert run.returncode == 0 and v["ok"] and v["leaves"] == 46 and v["proofs_checked"] >= 46
     b = json.loads(out.read_text())
     b["leaves"][20] = b["leaves"][20].replace("22", "23", 1) if "22" in b["leaves"][20] else b["leaves"][20][:-2] + "7d"
     out.write_text(json.dumps(b))
@@ -254,7 +255,7 @@ def test_verify_reports_progress_over_both_passes(populated):
     with conn:
         verdict = verify_database(conn, _verifier(cfg, args, origin), origin, progress=progress)
     assert verdict["ok"]
-    assert seen["audit leaves"] == [verdict["leaves"]] * 2 and verdict["leaves"] == 45
+    assert seen["audit leaves"] == [verdict["leaves"]] * 2 and verdict["leaves"] == 46
     assert seen["records"] == [verdict["records_checked"]] * 2
 
 

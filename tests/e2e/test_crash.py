@@ -164,12 +164,15 @@ def test_kill_9_either_side_repeatedly_loses_and_duplicates_nothing(province, tm
             "SELECT count(*), count(DISTINCT source_seq), min(source_seq), max(source_seq) FROM records"
         ).fetchone()
         leaves = db.execute("SELECT count(*) FROM audit_leaves").fetchone()[0]
+        versions = db.execute("SELECT count(*) FROM registry_versions").fetchone()[0]  # AUD-007 leaves
         committed_gw = db.execute("SELECT committed_seq FROM nodes").fetchone()[0]
     finally:
         db.close()
     assert (n, distinct, lo, hi) == (RECORDS, RECORDS, 1, RECORDS)
     assert committed_gw == RECORDS
-    assert leaves == RECORDS  # one audit leaf per decision, none doubled by a replay
+    assert (
+        versions >= 1 and leaves == RECORDS + versions
+    )  # one leaf per decision (none doubled) and per registry version
     gateway, _ = start_gateway(gw)
     children.append(gateway)
     status = json.loads(run_creditx("gateway", "status", "--dir", str(gw), "--json").stdout)

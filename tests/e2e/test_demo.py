@@ -76,7 +76,22 @@ def _person_ids(city_dir: Path) -> set[str]:
 def test_no_node_keeps_another_citys_person_id_numbers_anywhere_on_disk(demo):
     """NODE-047: every byte a node keeps — databases, WAL, logs, feeds, exports — holds no clear
     ID number of a natural person whose record came from another city."""
-    base, result = demo
+    _scan_nodes(*demo)
+
+
+@pytest.mark.province16
+def test_after_a_16_city_demo_no_node_keeps_another_citys_person_id_numbers(tmp_path):
+    """NODE-047/DIST-076 at the province's size: all 16 cities, every node directory scanned.
+    Deselected unless asked for (``-m province16``): 17 processes take minutes on a small machine."""
+    base = tmp_path / "p"
+    proc = run_creditx("demo", "--cities", "16", "--records", "30", "--dir", str(base), "--json", timeout=1500)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert len(result["cities"]) == 16 and result["drained"] and result["consistent"]
+    _scan_nodes(base, result)
+
+
+def _scan_nodes(base: Path, result: dict) -> None:
     dirs = {c["region"]: base / "nodes" / c["region"] for c in result["cities"]}
     ids = {r: _person_ids(d) for r, d in dirs.items()}
     assert all(ids.values()), "every city's files name natural persons"

@@ -95,14 +95,15 @@ def test_standby_refuses_then_takes_over_after_sigkill_without_loss(pki, tmp_pat
                     timeout=60,
                     what="the standby accepting pushes",
                 )
-                # leaves continue after the 30 record leaves and the 3 list changes' leaves: no gap
-                assert r.committed_seq == 60 and [a_.log_index for a_ in r.acks] == list(range(33, 63))
+                # leaves continue after the registry version's leaf (AUD-007; the standby taking over
+                # does not log the same version twice), the 30 record leaves and the 3 list changes': no gap
+                assert r.committed_seq == 60 and [a_.log_index for a_ in r.acks] == list(range(34, 64))
                 conn = open_conn(url)
                 try:
                     seqs = [s for (s,) in conn.execute("SELECT source_seq FROM records ORDER BY id")]
                     assert seqs == list(range(1, 61))  # each once, in order
                     leaves = conn.execute("SELECT COUNT(*), MAX(idx) FROM audit_leaves").fetchone()
-                    assert tuple(leaves) == (63, 62)
+                    assert tuple(leaves) == (64, 63)  # 60 records, 3 list changes, 1 registry version
                 finally:
                     conn.close()
             finally:

@@ -5,6 +5,7 @@ through, and nothing current changes."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -95,6 +96,44 @@ def test_each_registry_version_in_force_is_kept_with_its_signed_bytes(gateway, g
     rows = gateway.store.registry_versions()
     assert [r["version"] for r in rows] == [1, 2]
     assert rows[1]["sha256"] == hashlib.sha256((gw_dir / members.REGISTRY_FILE).read_bytes()).hexdigest()
+
+
+def test_each_registry_version_is_an_audit_leaf_proven_in_the_signed_log(gateway, gw_dir):
+    """AUD-007: version 2's leaf names the signed file's hash and is included in a checkpoint;
+    audit verify covers it, and a kept version altered afterwards is found."""
+    from creditx.gateway.audit.checkpoints import inclusion_for, open_db
+    from creditx.gateway.audit.evidence import verify_database
+    from creditx.pki.files import read_cert
+    from creditx.standard.checkpoint import parse_checkpoint, verifier_for
+    from creditx.standard.merkle import leaf_hash, verify_inclusion
+
+    held = gateway.members()
+    members.write_registry(
+        gw_dir,
+        members.revoke(held, datetime.now(UTC), "370200", held.member("370200").grants[0].uscc),
+        gw_dir / "tls" / "signing.key",
+    )
+    assert gateway.members().version == held.version + 1
+    (v1, v2) = gateway.store.registry_versions()
+    cp = gateway.checkpointer.sign_now()
+    conn = open_db(gw_dir / "gateway.db")
+    try:
+        p = inclusion_for(conn, v2["log_index"], cp.size)
+        leaf = json.loads(p["leaf_data"])
+        assert (leaf["kind"], leaf["version"]) == ("registry", 2)
+        assert leaf["sha256"] == hashlib.sha256((gw_dir / members.REGISTRY_FILE).read_bytes()).hexdigest()
+        signed = parse_checkpoint(cp.note)[0]
+        verify_inclusion(v2["log_index"], cp.size, leaf_hash(bytes(p["leaf_data"])), p["hashes"], signed.root_hash)
+        assert v1["log_index"] < v2["log_index"]
+        origin = signed.origin
+        verifier = verifier_for(origin, read_cert(gw_dir / "tls" / "signing.crt").public_key())
+        assert verify_database(conn, verifier, origin)["ok"]
+        conn.execute("UPDATE registry_versions SET envelope = ? WHERE version = 2", (b"{}",))
+        conn.commit()
+        verdict = verify_database(conn, verifier, origin)
+        assert not verdict["ok"] and "REGISTRY_ALTERED" in json.dumps(verdict)
+    finally:
+        conn.close()
 
 
 def _listing(region: str, list_type: str) -> bytes:

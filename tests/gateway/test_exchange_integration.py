@@ -36,7 +36,7 @@ def test_run_json_handshake_and_clean_batch(gateway, gw_dir, pki):
     assert hs.region == "370100" and hs.committed_seq == 0 and hs.max_batch_records == 500
     (resp,) = c.push([c.batch(payloads("370100", 20))])
     assert [a.outcome for a in resp.acks] == [ACC] * 20 and resp.committed_seq == 20
-    assert [a.log_index for a in resp.acks] == list(range(20))
+    assert [a.log_index for a in resp.acks] == list(range(1, 21))  # leaf 0: the registry (AUD-007)
     assert all(len(a.fingerprint) == 32 for a in resp.acks)
     c.close()
 
@@ -88,7 +88,7 @@ def test_dedup_replay_conflict_and_gap(gateway, pki):
     again = c.batch([reseq(p[0], 4)], 4)
     (r2,) = c.push([first + again + c.batch([reseq(p[1], 9)], 9)])
     assert [(a.outcome, a.log_index) for a in r2.acks[:3]] == [(a.outcome, a.log_index) for a in r1.acks]
-    assert r2.acks[3].outcome == DUP and r2.acks[3].log_index == 3
+    assert r2.acks[3].outcome == DUP and r2.acks[3].log_index == 4  # leaf 0: the registry
     assert r2.acks[4].outcome == REJ and r2.acks[4].reason_code == "SYNC_SEQ_GAP"
     assert r2.committed_seq == 4
     # same seq, different bytes
@@ -148,8 +148,8 @@ def test_acks_only_after_commit_survive_restart(gw_dir, pki):
     c = client(g, pki.nodes["370000"])
     assert c.handshake().committed_seq == 5
     (r,) = c.push([c.batch(payloads("370000", 5))])  # full replay after restart: same acks
-    assert [a.log_index for a in r.acks] == [0, 1, 2, 3, 4]
-    assert g.store.audit_size() == 5
+    assert [a.log_index for a in r.acks] == [1, 2, 3, 4, 5]  # leaf 0: the registry (AUD-007)
+    assert g.store.audit_size() == 6  # and the registry's leaf
     c.close()
     g.stop(grace=1)
 
@@ -167,7 +167,7 @@ def test_worker_pool_and_pipelined_batches_keep_order(gw_dir, pki):
     assert [r.batch_id for r in resp] == list(range(1, 8))
     assert [a.source_seq for r in resp for a in r.acks][:150] == list(range(1, 151))
     assert [(a.outcome, a.log_index) for a in resp[3].acks] == [(a.outcome, a.log_index) for a in resp[2].acks]
-    assert resp[-1].committed_seq == 300 and g.store.audit_size() == 300
+    assert resp[-1].committed_seq == 300 and g.store.audit_size() == 301  # + the registry's leaf
     rejected = [a for r in resp for a in r.acks if a.outcome == REJ]
     assert rejected and all(a.reason_code and a.requirement for a in rejected)
     c.close()

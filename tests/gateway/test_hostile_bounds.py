@@ -122,7 +122,7 @@ def test_one_node_with_100_streams_cannot_refuse_another_nodes_handshake(gw_dir,
     calls, pushers = [], []
     try:
         for _ in range(100):
-            calls.append(hostile.stub.Subscribe(lpb.SubscribeRequest(from_list_seq=1)))
+            calls.append(hostile.stub.Subscribe(lpb.SubscribeRequest(from_list_seq=1, subject_index_key=bytes(32))))
         ex = exchange_pb2_grpc.ExchangeStub(hostile.channel)
         for _ in range(80):
             q: _queue.Queue = _queue.Queue()
@@ -183,8 +183,12 @@ def test_64_bit_values_never_end_a_call_unknown(gateway, pki):
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "VALUE_OUT_OF_RANGE" in (err.value.details() or "")
     s = Subscriber(gateway.address, pki.nodes["370100"])
     for call in (
-        lambda: list(s.stub.Subscribe(lpb.SubscribeRequest(from_list_seq=2**64 - 1), timeout=10)),
-        lambda: list(s.stub.Snapshot(lpb.SnapshotRequest(at_list_seq=2**64 - 1), timeout=10)),
+        lambda: list(
+            s.stub.Subscribe(lpb.SubscribeRequest(from_list_seq=2**64 - 1, subject_index_key=bytes(32)), timeout=10)
+        ),
+        lambda: list(
+            s.stub.Snapshot(lpb.SnapshotRequest(at_list_seq=2**64 - 1, subject_index_key=bytes(32)), timeout=10)
+        ),
         lambda: s.stub.GetListCheckpoint(lpb.ListCheckpointRequest(from_size=2**64 - 1), timeout=10),
     ):
         with pytest.raises(grpc.RpcError) as err:

@@ -42,7 +42,7 @@ def test_status_works_for_a_gateway_issued_for_its_own_host_name(tmp_path, pki, 
         capsys.readouterr()
         assert main(["gateway", "status", "--dir", str(d), "--json"]) == 0
         status = json.loads(capsys.readouterr().out)
-        assert status["audit_size"] == 0 and isinstance(status["list_head"], int)  # int64 as a JSON number
+        assert status["audit_size"] == 1 and isinstance(status["list_head"], int)  # int64 as a JSON number
         assert main(["gateway", "status", "--dir", str(d), "--server-name", "other.example"]) == 2
         err = capsys.readouterr().err
         assert "TLS" in err and "other.example" in err and "gateway.example" in err and "not reachable" not in err

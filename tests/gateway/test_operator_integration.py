@@ -36,7 +36,7 @@ def test_status_find_records_and_metrics(gateway, gw_dir, pki):
     assert (n.region, n.committed_seq, n.accepted, n.rejected, n.backlog) == ("370100", 5, 4, 1, 11)
     # SYNC-050 (1.1): the push stream has ended and no call came since: disconnected at once
     assert not n.connected and n.recent_rejections[0].reason_code == "SEC_REGION_MISMATCH"
-    assert n.signing_cert_not_after and n.auth_cert_not_after and st.audit_size == 5
+    assert n.signing_cert_not_after and n.auth_cert_not_after and st.audit_size == 6
     page = stub.FindRecords(opb.FindRecordsRequest(region="370100", type="XZCF", limit=3), timeout=10)
     assert len(page.records) == 3 and page.next_page_token
     rest = stub.FindRecords(

@@ -49,7 +49,9 @@ def test_migrate_store_moves_everything_and_the_gateway_continues_on_postgresql(
     with fresh_database() as url:
         assert main(["gateway", "migrate-store", "--dir", str(gw_dir), "--to", url, "--json"]) == 0
         out = json.loads(capsys.readouterr().out)
-        assert out["audit"]["ok"] and out["tables"]["records"] == 8 and out["tables"]["audit_leaves"] == 11
+        assert (
+            out["audit"]["ok"] and out["tables"]["records"] == 8 and out["tables"]["audit_leaves"] == 12
+        )  # + the registry leaf (AUD-007)
         assert json.loads((gw_dir / "gateway.json").read_text())["database"] == url
         assert counts(url) == before and counts(sqlite_file) == before  # the SQLite file is kept as it was
         assert main(["gateway", "audit", "verify", "--dir", str(gw_dir)]) == 0
@@ -59,7 +61,7 @@ def test_migrate_store_moves_everything_and_the_gateway_continues_on_postgresql(
             c = PushClient(g.address, pki.nodes["370100"])
             assert c.handshake().committed_seq == 8  # the node's high-water mark came along
             (r,) = c.push([c.batch(payloads("370100", 2, seed=9), start_seq=9)])
-            assert r.committed_seq == 10 and [a.log_index for a in r.acks] == [11, 12]  # leaves continue, no gap
+            assert r.committed_seq == 10 and [a.log_index for a in r.acks] == [12, 13]  # leaves continue, no gap
             c.close()
         finally:
             g.stop(grace=1)

@@ -38,6 +38,9 @@ def list_payload(region: str, row: dict, seq: int, *, op: str = "I", version: in
     return encode_record(Record("LIST", op, region, row["source_id"], version, seq, f))
 
 
+INDEX_KEY = bytes(range(32))  # the subject index key these test subscribers send (DIST-077)
+
+
 class Subscriber:
     """Reads a Subscribe stream on a thread into a queue; ``until`` waits with a deadline."""
 
@@ -56,6 +59,7 @@ class Subscriber:
         self.error: grpc.RpcError | None = None
         self.call: Any = None  # the streaming call: an iterator of batches and a grpc.Call
         if request is not None and "from_list_seq" in request:
+            request.setdefault("subject_index_key", INDEX_KEY)  # DIST-077
             self.call = self.stub.Subscribe(lpb.SubscribeRequest(**request))
             threading.Thread(target=self._read, daemon=True).start()
 

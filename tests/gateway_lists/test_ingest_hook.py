@@ -35,10 +35,11 @@ def test_batch_with_add_correct_and_refused_correction(gateway, gw_dir, pki):
         assert [(s, k) for s, k, _ in log] == [(1, "ADD"), (2, "CORRECT")]
         (ref,) = conn.execute("SELECT source_seq, reason, rule FROM list_refusals").fetchall()
         assert ref == (3, "DIST_CORRECT_ABSENT", "DIST-013")
-        # AUD-005: list leaves follow the batch's three record leaves, same bytes as the list log's
-        assert [i for _, _, i in log] == [3, 4]
-        leaf = conn.execute("SELECT leaf_data FROM audit_leaves WHERE idx = 3").fetchone()[0]
+        # AUD-005: list leaves follow the registry version's leaf (AUD-007, leaf 0) and the batch's
+        # three record leaves, same bytes as the list log's
+        assert [i for _, _, i in log] == [4, 5]
+        leaf = conn.execute("SELECT leaf_data FROM audit_leaves WHERE idx = 4").fetchone()[0]
         assert b'"kind":"list"' in leaf and b'"list_seq":1' in leaf
-        assert conn.execute("SELECT COUNT(*) FROM audit_leaves").fetchone()[0] == 5
+        assert conn.execute("SELECT COUNT(*) FROM audit_leaves").fetchone()[0] == 6
     finally:
         conn.close()

@@ -20,7 +20,7 @@ from creditx.standard.merkle import CompactRange, leaf_hash, verify_consistency
 from creditx.standard.timestamps import rfc3339
 from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient, trailers
-from tests.gateway_lists.client import Subscriber, list_payload, list_rows
+from tests.gateway_lists.client import INDEX_KEY, Subscriber, list_payload, list_rows
 from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
@@ -56,7 +56,7 @@ def leaf_of(c: lpb.ListChange) -> bytes:
 
 
 def _snapshot(sub: Subscriber, **req) -> list[lpb.SnapshotChunk]:
-    return list(sub.stub.Snapshot(lpb.SnapshotRequest(**req), timeout=20))
+    return list(sub.stub.Snapshot(lpb.SnapshotRequest(**{"subject_index_key": INDEX_KEY, **req}), timeout=20))
 
 
 def test_snapshot_chunks_resume_and_state_at_older_list_seq(gateway, pki):

@@ -9,14 +9,14 @@ from creditx.standard.fingerprint import fingerprint
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
 from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
-from tests.gateway_lists.client import Subscriber, list_payload, list_rows
+from tests.gateway_lists.client import INDEX_KEY, Subscriber, list_payload, list_rows
 from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
 
 
 def _snapshot(sub: Subscriber, **req) -> list[lpb.SnapshotChunk]:
-    return list(sub.stub.Snapshot(lpb.SnapshotRequest(**req), timeout=20))
+    return list(sub.stub.Snapshot(lpb.SnapshotRequest(**{"subject_index_key": INDEX_KEY, **req}), timeout=20))
 
 
 def _check_parallel(chunks: list[lpb.SnapshotChunk]) -> None:

@@ -27,6 +27,7 @@ from creditx.standard.fingerprint import fingerprint
 from creditx.standard.lists.lifecycle import derive_change
 from creditx.standard.lists.log import change_leaf_hash, list_log_origin
 from creditx.standard.lists.snapshot import chunk_snapshot
+from creditx.standard.lists.withheld import origin_index_keys, withholds_origin
 from creditx.standard.merkle import CompactRange, consistency_proof, root
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
@@ -125,6 +126,8 @@ class FakeDistribution(pb_grpc.DistributionServicer):
         self.subscribes: list[int] = []
         self.snapshots: list[pb.SnapshotRequest] = []
         self._snap: dict[int, list] = {}
+        self.withhold = True  # as a 1.1 gateway: persons' origins stay here (DIST-076/077)
+        self.index_key = b""
 
     def publish(self, change) -> None:
         with self.published:
@@ -132,6 +135,7 @@ class FakeDistribution(pb_grpc.DistributionServicer):
 
     def Subscribe(self, request: pb.SubscribeRequest, context: grpc.ServicerContext) -> Iterator[pb.ListChangeBatch]:
         self.subscribes.append(request.from_list_seq)
+        self.index_key = request.subject_index_key
         if request.from_list_seq < self.snapshot_required_below:
             # as a 1.1 gateway: the reason as data (SYNC-016); the text does not name it, so only
             # a node reading creditx-reason bootstraps (DIST_SNAPSHOT_GONE below is 1.0-style text)
@@ -164,11 +168,18 @@ class FakeDistribution(pb_grpc.DistributionServicer):
     def _batch(self, todo) -> pb.ListChangeBatch:
         head = len(self.log.changes)
         return pb.ListChangeBatch(
-            changes=[change_to_pb(c) for c in todo],
+            changes=[self._change(c) for c in todo],
             through_list_seq=todo[-1].list_seq,
             head_list_seq=head,
             live=todo[-1].list_seq == head,
         )
+
+    def _change(self, c) -> pb.ListChange:
+        m = change_to_pb(c)
+        if self.withhold and withholds_origin(c.entry):
+            m.ClearField("origin")
+            m.subject_index.extend(origin_index_keys(decode_record(c.origin.payload).fields, self.index_key))
+        return m
 
     def Snapshot(self, request: pb.SnapshotRequest, context: grpc.ServicerContext) -> Iterator[pb.SnapshotChunk]:
         self.snapshots.append(request)

@@ -18,6 +18,7 @@ from creditx.node.app import NodeApp
 from creditx.pki.testing import make_pki
 from creditx.standard.registry import RegistryError
 from creditx.standard.synth import generate_rows, write_rows
+from tests.node.test_docking import source_db  # noqa: F401 - the fixture
 from tests.ports import gateway_config
 
 NOW = dt.datetime.now(dt.UTC)
@@ -104,3 +105,43 @@ def test_a_rolled_back_or_expired_registry_is_refused_and_the_held_one_stays(pro
         members.accept_registry(d, gw_members.sign_registry(newer, d / "signing.key"), NOW)
     held = members.held(d)
     assert held is not None and held.version == newer.version
+
+
+def test_docking_rows_of_an_ungranted_body_are_refused_at_the_node(province, source_db):  # noqa: F811
+    """NODE-022 for database docking: rows from the real PostgreSQL/MariaDB source whose 处罚机关 is
+    not granted to Jinan are quarantined with row, field, rule and fix; Jinan's own go out."""
+    from creditx.node.docking.poll import poll
+    from creditx.node.docking.reader import SourceReader
+    from tests.node.test_docking import _db_row, _insert, _source
+
+    g, _, d = province
+    kind, url, engine = source_db
+    own = list(generate_rows("370100", "XZCF", 4, seed=7, today=dt.date.today()))
+    other = list(generate_rows("370200", "XZCF", 3, seed=8, today=dt.date.today()))  # Qingdao's bodies
+    _insert(engine, [_db_row(i, r.fields, kind, tick=i) for i, r in enumerate(own + other, start=1)])
+    app = NodeApp(d)
+    try:
+        app.sync_job()  # the handshake brings the registry (SEC-039)
+        known, member = members.own_entry(d, "370100", NOW)
+        assert known and member is not None
+        src = _source(url)
+        r = poll(
+            app.store,
+            app.signer,
+            src,
+            SourceReader(src),
+            region="370100",
+            today=dt.date.today(),
+            member=member,
+            registry_known=known,
+        )
+        assert (r.seen, r.accepted, r.quarantined) == (7, 4, 3)
+        rows = app.store.conn.execute("SELECT row, field, rule, reason, fix, source_id FROM quarantine").fetchall()
+        assert {(f, rule, reason) for _, f, rule, reason, _, _ in rows} == {
+            ("CF_CFJGDM", "SEC-036", "SEC_AUTHORITY_NOT_GRANTED")
+        }
+        assert all(fix and "grant" in fix for *_, fix, _ in rows) and len({sid for *_, sid in rows}) == 3
+        outbox = [json.loads(p)["fields"]["CF_CFJGDM"] for (p,) in app.store.conn.execute("SELECT payload FROM outbox")]
+        assert sorted(outbox) == sorted(x.fields["CF_CFJGDM"] for x in own)
+    finally:
+        app.close()

@@ -9,6 +9,8 @@ swapping rows is detected and the first bad leaf index named:
   ``log_index`` is that leaf, whose outcome and reason are the leaf's, and whose stored
   fingerprint and *payload* still give the leaf's ``fp`` (REC-FP recomputed from the bytes);
 * every record row points at a leaf (no record without its leaf);
+* every ``kind: registry`` leaf (AUD-007) is a kept member-registry version whose signed bytes
+  still hash to it, and every kept version has its leaf;
 * the persisted frontier (audit_log) is the frontier of the leaves.
 
 :func:`export_bundle` writes the self-contained bundle that ``creditx standard
@@ -77,6 +79,7 @@ def verify_database(
         _counted(((r[0], bytes(r[1]), r[2]) for r in rows), progress("audit leaves", leaves)), cps, [verifier], origin
     )
     problems += _check_records(conn, progress("records", _count(conn)))
+    problems += _check_registry(conn)
     try:
         stored, cr = audit_log.frontier(conn), CompactRange()
         cr.extend(hashes)
@@ -92,6 +95,54 @@ def verify_database(
     except ProofError as exc:
         problems.append(Problem(0, exc.reason, exc.rule, exc.message))
     return report(problems, leaves=len(hashes), checkpoints=len(cps), records_checked=_count(conn))
+
+
+def _check_registry(conn) -> list[Problem]:
+    """AUD-007: every registry leaf is a kept registry version whose signed bytes still hash to
+    the leaf's ``sha256``, and every kept version points at its leaf."""
+    problems: list[Problem] = []
+    rows = {
+        r[0]: (r[1], bytes(r[2]), r[3])
+        for r in conn.execute("SELECT version, sha256, envelope, log_index FROM registry_versions")
+    }
+    seen = set()
+    for idx, data in conn.execute("SELECT idx, leaf_data FROM audit_leaves ORDER BY idx"):
+        try:
+            leaf = json.loads(data)
+        except ValueError:
+            continue  # reported by check_log
+        if not isinstance(leaf, dict) or leaf.get("kind") != "registry":
+            continue
+        row = rows.get(leaf.get("version"))
+        if row is None or row[2] != idx:
+            problems.append(
+                Problem(
+                    idx, "REGISTRY_MISSING", "AUD-007", f"leaf {idx}: no kept registry version {leaf.get('version')}"
+                )
+            )
+            continue
+        seen.add(leaf["version"])
+        if hashlib.sha256(row[1]).hexdigest() != leaf.get("sha256") or row[0] != leaf.get("sha256"):
+            problems.append(
+                Problem(
+                    idx,
+                    "REGISTRY_ALTERED",
+                    "AUD-007",
+                    f"leaf {idx} / registry version {leaf['version']}: the kept signed file no longer hashes "
+                    "to the leaf's sha256",
+                )
+            )
+    for version, (_, _, log_index) in rows.items():
+        if version not in seen:
+            problems.append(
+                Problem(
+                    log_index if log_index is not None else -1,
+                    "REGISTRY_UNLOGGED",
+                    "AUD-007",
+                    f"registry version {version} has no audit leaf",
+                )
+            )
+    return problems
 
 
 def _count(conn) -> int:

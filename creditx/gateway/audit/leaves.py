@@ -18,6 +18,7 @@ from datetime import datetime
 
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision
+from creditx.standard.canonical import canonicalize
 from creditx.standard.merkle import leaf_hash
 from creditx.standard.receipts import record_leaf_data
 from creditx.standard.timestamps import rfc3339
@@ -58,3 +59,20 @@ def leaves_for(decisions: list[Decision], node: str, at: datetime) -> list[tuple
             data = leaf_data(d, node, stamp)
             out.append((data, leaf_hash(data)))
     return out
+
+
+def registry_leaf(version: int, sha256_hex: str, issued_at: str, expires_at: str, at: str) -> tuple[bytes, bytes]:
+    """AUD-007: the ``(leaf_data, leaf_hash)`` of a member-registry version put in force: RFC 8785
+    JSON of ``{"kind":"registry","version":n,"sha256":hex of the signed file,"issued_at",
+    "expires_at","at"}``, so "who was allowed to do what, when" is provable from the log."""
+    data = canonicalize(
+        {
+            "kind": "registry",
+            "version": version,
+            "sha256": sha256_hex,
+            "issued_at": issued_at,
+            "expires_at": expires_at,
+            "at": at,
+        }
+    )
+    return data, leaf_hash(data)

@@ -30,13 +30,15 @@ from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists import store
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.progress import ListProgress
-from creditx.gateway.lists.wire import change_to_pb, snapshot_chunk
+from creditx.gateway.lists.wire import change_to_pb, envelope_to_pb, snapshot_chunk
 from creditx.pki.identity import Identity, IdentityError
 from creditx.pki.tls import reverify
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import UnavailableError
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.snapshot import plan_chunks
+from creditx.standard.lists.withheld import check_index_key, may_have_evidence, withholds_origin
+from creditx.standard.registry import Registry
 from creditx.v1 import lists_pb2 as lpb
 from creditx.v1 import lists_pb2_grpc
 
@@ -75,11 +77,13 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         *,
         limits: ListLimits = ListLimits(),
         identity=caller,
+        registry: Callable[[], Registry | None] = lambda: None,
     ) -> None:
         self.db_path, self.hub, self.keys, self.checkpointer, self.clock = db_path, hub, keys, checkpointer, clock
         self.progress = progress  # DIST-043 reports, shared with Operator Status and metrics
         self.limits = limits
         self.identity = identity  # the caller verified by the gate (creditx.gateway.access)
+        self.registry = registry  # the member registry in force (DIST-079: who may have evidence)
         self.list_types = {lt.code for lt in load_catalogue().list_types}
 
     def _node(self, context: grpc.ServicerContext) -> str:
@@ -90,6 +94,21 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         except BatchError as err:
             abort(context, err)
             raise  # not reached
+
+    def _index_key(self, context: grpc.ServicerContext, key: bytes) -> bytes:
+        """DIST-076/077: since 1.1 a node names the key its persons' index keys are made with; a
+        1.0 node, which would need the origins, is told so instead of being sent less."""
+        why = check_index_key(key)
+        if why:
+            _fail(
+                context,
+                "FAILED_PRECONDITION",
+                "DIST_INDEX_KEY_REQUIRED",
+                "DIST-076",
+                f"{why}; natural persons' origin envelopes stay at the gateway (exchange standard 1.1)",
+                "upgrade the node to exchange standard 1.1: it sends its subject index key (DIST-077)",
+            )
+        return key
 
     # --- Subscribe (DIST-030 … DIST-034) -----------------------------------------------------
 
@@ -103,6 +122,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
     def Subscribe(self, request: lpb.SubscribeRequest, context: grpc.ServicerContext) -> Iterator[lpb.ListChangeBatch]:
         self._node(context)
         ident = self.identity(context)
+        index_key = self._index_key(context, request.subject_index_key)
         unknown = sorted(set(request.list_types) - self.list_types)
         if unknown:
             _fail(
@@ -134,7 +154,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 self._still_trusted(context, ident)
                 head = store.head(conn)
                 if cursor < head:
-                    batch, cursor = self._batch(conn, cursor, head, limit, types)
+                    batch, cursor = self._batch(conn, cursor, head, limit, types, index_key)
                     live_sent = batch.live
                     if self.on_delivered is not None:
                         self.on_delivered([c.at_unix_ms for c in batch.changes])
@@ -158,14 +178,20 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             conn.close()
 
     def _batch(
-        self, conn: sqlite3.Connection, cursor: int, head: int, limit: int, types: frozenset[str]
+        self,
+        conn: sqlite3.Connection,
+        cursor: int,
+        head: int,
+        limit: int,
+        types: frozenset[str],
+        index_key: bytes = b"",
     ) -> tuple[lpb.ListChangeBatch, int]:
         """Consecutive changes after ``cursor``: at most ``limit`` and about max_batch_bytes."""
         msg = lpb.ListChangeBatch(head_list_seq=head)
         size, through = 0, cursor
         for c in store.changes_between(conn, cursor + 1, min(head, cursor + limit)):
             if not types or c.entry.list_type in types:
-                pb = change_to_pb(c)
+                pb = change_to_pb(c, index_key)
                 n = pb.ByteSize()
                 if msg.changes and size + n > self.limits.max_batch_bytes:
                     break
@@ -180,6 +206,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     def Snapshot(self, request: lpb.SnapshotRequest, context: grpc.ServicerContext) -> Iterator[lpb.SnapshotChunk]:
         self._node(context)
+        index_key = self._index_key(context, request.subject_index_key)
         max_bytes = min(request.max_chunk_bytes or self.limits.max_chunk_bytes, self.limits.max_chunk_bytes)
         max_entries = min(request.max_chunk_entries or self.limits.max_chunk_entries, self.limits.max_chunk_entries)
         conn = store.open_conn(self.db_path)
@@ -207,7 +234,9 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                     )
                 snap.skip(ranges[request.from_chunk].start)  # resumption (DIST-072)
                 for index in range(request.from_chunk, len(ranges)):
-                    chunk = snapshot_chunk(snap.take(len(ranges[index])), snap.at, index, len(ranges), len(snap.sizes))
+                    chunk = snapshot_chunk(
+                        snap.take(len(ranges[index])), snap.at, index, len(ranges), len(snap.sizes), index_key
+                    )
                     if index == 0:
                         chunk.frontier = snap.frontier.to_bytes()
                     if not context.is_active():
@@ -259,6 +288,41 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         if self.on_reported is not None:  # the console's list-reach counter
             self.on_reported()
         return lpb.ReportAppliedResponse(head_list_seq=head)
+
+    # --- evidence (DIST-078/079) --------------------------------------------------------------
+
+    def Evidence(self, request: lpb.EvidenceRequest, context: grpc.ServicerContext) -> lpb.EvidenceResponse:
+        node = self._node(context)
+        conn = store.open_conn(self.db_path)
+        try:
+            changes = store.changes_between(conn, request.list_seq, request.list_seq) if request.list_seq else []
+        finally:
+            conn.close()
+        if not changes:
+            _fail(
+                context,
+                "NOT_FOUND",
+                "DIST_NO_SUCH_CHANGE",
+                "DIST-078",
+                f"list_seq {request.list_seq} is not a change of the list log",
+                "give the list_seq of a change the node applied",
+            )
+        c = changes[0]
+        reg = self.registry()
+        if withholds_origin(c.entry) and not may_have_evidence(c.entry, reg.member(node) if reg else None, node):
+            _fail(
+                context,
+                "PERMISSION_DENIED",
+                "DIST_EVIDENCE_NOT_AUTHORISED",
+                "DIST-079",
+                f"node {node} neither sent change {c.list_seq}'s record nor is granted its deciding body "
+                f"{c.entry.authority_uscc} for {c.entry.list_type}: a natural person's origin stays at the gateway",
+                "ask through the member that holds the authority, or ask the provincial operator",
+            )
+        msg = lpb.EvidenceResponse(list_seq=c.list_seq, entry_id=c.entry.entry_id)
+        if c.origin is not None:
+            msg.origin.CopyFrom(envelope_to_pb(c.origin))
+        return msg
 
     def close(self) -> None:
         self.checkpointer.close()

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from typing import cast
 
+from creditx.standard.envelope import Envelope
 from creditx.standard.lists.lifecycle import ListChange, ListEntry
+from creditx.standard.lists.withheld import origin_index_keys, withholds_origin
+from creditx.standard.record import RecordError, decode_record
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as lpb
 
@@ -53,7 +56,18 @@ def _reason(reason: str) -> lpb.RemovalReason:
     return cast(lpb.RemovalReason, lpb.RemovalReason.Value(f"REMOVAL_REASON_{reason or 'UNSPECIFIED'}"))
 
 
-def change_to_pb(c: ListChange) -> lpb.ListChange:
+def index_keys(payload: bytes, index_key: bytes) -> list[str]:
+    """DIST-077: the subject index keys of a withheld person's entry, from its origin payload
+    (a payload that does not decode gives none: the gateway accepted only records that did)."""
+    try:
+        return origin_index_keys(decode_record(payload).fields, index_key)
+    except RecordError:
+        return []
+
+
+def change_to_pb(c: ListChange, index_key: bytes = b"") -> lpb.ListChange:
+    """DIST-032/076: a natural person's change goes without its origin, with the index keys
+    made with the asking node's ``index_key`` instead."""
     msg = lpb.ListChange(
         list_seq=c.list_seq,
         kind=cast(lpb.ChangeKind, lpb.ChangeKind.Value(f"CHANGE_KIND_{c.kind.value}")),
@@ -62,17 +76,19 @@ def change_to_pb(c: ListChange) -> lpb.ListChange:
         entry=entry_to_pb(c.entry),
         at_unix_ms=int(c.at.timestamp() * 1000),
     )
-    if c.origin is not None:  # DIST-032: byte for byte as the origin signed it
-        msg.origin.CopyFrom(
-            envelope_pb2.Envelope(
-                payload_type=c.origin.payload_type,
-                payload=c.origin.payload,
-                signatures=[
-                    envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in c.origin.signatures
-                ],
-            )
-        )
+    if c.origin is not None and withholds_origin(c.entry):  # DIST-076: stays at the gateway
+        msg.subject_index.extend(index_keys(c.origin.payload, index_key) if index_key else ())
+    elif c.origin is not None:  # DIST-032: byte for byte as the origin signed it
+        msg.origin.CopyFrom(envelope_to_pb(c.origin))
     return msg
+
+
+def envelope_to_pb(env: Envelope) -> envelope_pb2.Envelope:
+    return envelope_pb2.Envelope(
+        payload_type=env.payload_type,
+        payload=env.payload,
+        signatures=[envelope_pb2.Signature(keyid=s.keyid, suite=s.suite, sig=s.sig) for s in env.signatures],
+    )
 
 
 _STATE_PB = {"LISTED": lpb.LIST_ENTRY_STATE_LISTED, "REMOVED": lpb.LIST_ENTRY_STATE_REMOVED}
@@ -105,9 +121,20 @@ def origin_row_to_pb(payload_type: str, payload: bytes, sigs: str) -> envelope_p
     )
 
 
-def snapshot_chunk(rows, at: int, index: int, total: int, entries_total: int) -> lpb.SnapshotChunk:
-    """DIST-070/075: one chunk from ``(entry JSON, origin_type, origin_payload, origin_sigs)`` rows."""
+def snapshot_chunk(
+    rows, at: int, index: int, total: int, entries_total: int, index_key: bytes = b""
+) -> lpb.SnapshotChunk:
+    """DIST-070/075: one chunk from ``(entry JSON, origin_type, origin_payload, origin_sigs)`` rows;
+    a natural person's origin is withheld and its index keys sent instead (DIST-076/077)."""
     chunk = lpb.SnapshotChunk(at_list_seq=at, index=index, total=total, entries_total=entries_total)
-    chunk.entries.extend(entry_obj_to_pb(json.loads(r[0])) for r in rows)
-    chunk.origins.extend(origin_row_to_pb(r[1], r[2], r[3]) for r in rows)
+    for r in rows:
+        obj = json.loads(r[0])
+        chunk.entries.append(entry_obj_to_pb(obj))
+        if obj.get("subject_id_masked"):  # withholds_origin, on the stored JSON
+            chunk.origins.append(envelope_pb2.Envelope())
+            keys = index_keys(bytes(r[2]), index_key) if r[1] and index_key else []
+            chunk.subject_indexes.append("\n".join(keys))
+        else:
+            chunk.origins.append(origin_row_to_pb(r[1], r[2], r[3]))
+            chunk.subject_indexes.append("")
     return chunk

@@ -21,6 +21,7 @@ from creditx.gateway.lists.metrics import ListCollector
 from creditx.gateway.lists.progress import ListProgress
 from creditx.gateway.lists.service import DistributionServicer, ListLimits
 from creditx.pki.files import read_key
+from creditx.standard.registry import Registry
 from creditx.v1 import lists_pb2, lists_pb2_grpc
 
 SERVICE = lists_pb2.DESCRIPTOR.services_by_name["Distribution"].full_name
@@ -36,12 +37,15 @@ class Lists:
         *,
         audit: bool = True,
         limits: ListLimits = ListLimits(),
+        registry: Callable[[], Registry | None] = lambda: None,
     ) -> None:
         db = cfg.database_spec(directory)
         self.hub = Hub()
         self.checkpointer = list_checkpointer(db, cfg.name, lambda: read_key(cfg.path(directory, "signing_key")), clock)
         self.progress = ListProgress(db, clock)  # DIST-043: Distribution writes it, Operator and metrics read it
-        self.servicer = DistributionServicer(db, self.hub, keys, self.checkpointer, self.progress, clock, limits=limits)
+        self.servicer = DistributionServicer(
+            db, self.hub, keys, self.checkpointer, self.progress, clock, limits=limits, registry=registry
+        )
         self.expiry = ExpiryJob(db, self.hub, clock, audit=audit)
         self.clock = clock
         # DIST-021: the rule is by day; hourly runs (the default) catch a missed midnight

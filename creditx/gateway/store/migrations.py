@@ -138,6 +138,12 @@ def _m_node_checkpoints(db: Database) -> None:
     create_tables(db.conn)
 
 
+def _m_registry_leaves(db: Database) -> None:
+    """AUD-007: each registry version points at its audit leaf (NULL: accepted before the leaf
+    existed; the gateway logs such versions the next time it records one)."""
+    db.execute("ALTER TABLE registry_versions ADD COLUMN log_index INTEGER")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m1_initial,
     _m2_audit_tree,
@@ -149,6 +155,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m8_sanctions,
     _m_entry_id_collation,
     _m_node_checkpoints,
+    _m_registry_leaves,
 ]
 
 

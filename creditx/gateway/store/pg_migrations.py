@@ -194,6 +194,12 @@ def _m_node_checkpoints(conn: psycopg.Connection) -> None:
         conn.execute(stmt)
 
 
+def _m_registry_leaves(conn: psycopg.Connection) -> None:
+    """AUD-007: each registry version points at its audit leaf (NULL: accepted before the leaf
+    existed; the gateway logs such versions the next time it records one)."""
+    conn.execute("ALTER TABLE registry_versions ADD COLUMN log_index BIGINT")
+
+
 MIGRATIONS: list[PgMigration] = [
     _m1_initial,
     _m2_audit_tree,
@@ -205,6 +211,7 @@ MIGRATIONS: list[PgMigration] = [
     _m8_sanctions,
     _m_entry_id_collation,
     _m_node_checkpoints,
+    _m_registry_leaves,
 ]
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from creditx.gateway.audit.leaves import registry_leaf
 from creditx.gateway.audit.log import append_audit
 from creditx.gateway.audit.log import frontier as audit_frontier
 from creditx.gateway.ingest.reasons import Outcome
@@ -313,17 +314,29 @@ class PostgresStore:
     def record_registry(
         self, version: int, sha256_hex: str, envelope: bytes, issued_at: str, expires_at: str, at: str
     ) -> None:
-        """Keep a member-registry version the gateway puts in force (SEC-038); idempotent per version."""
+        """Keep a member-registry version the gateway puts in force (SEC-038) and append its audit
+        leaf (AUD-007) in the same transaction, as the SQLite store."""
         with self._tx() as c:
             c.execute(
-                "INSERT INTO registry_versions VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (version) DO NOTHING",
+                "INSERT INTO registry_versions (version, sha256, issued_at, expires_at, envelope, accepted_at) "
+                "VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (version) DO NOTHING",
                 (version, sha256_hex, issued_at, expires_at, envelope, at),
             )
+            todo = c.execute(
+                "SELECT version, sha256, issued_at, expires_at, accepted_at FROM registry_versions "
+                "WHERE log_index IS NULL ORDER BY version"
+            ).fetchall()
+            if todo:
+                self._ensure_partitions(c, audit_frontier(self.q).size + len(todo), 0)
+            for v, sha, iss, exp, acc in todo:
+                base = append_audit(self.q, [registry_leaf(v, sha, iss, exp, acc)])  # the one writer (AUD-006)
+                c.execute("UPDATE registry_versions SET log_index = %s WHERE version = %s", (base, v))
 
     def registry_versions(self) -> list[dict]:
         with self._lock:
             cur = self.conn.execute(
-                "SELECT version, sha256, issued_at, expires_at, accepted_at FROM registry_versions ORDER BY version"
+                "SELECT version, sha256, issued_at, expires_at, accepted_at, log_index FROM registry_versions "
+                "ORDER BY version"
             )
             cols = [c[0] for c in cur.description or ()]
             return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]

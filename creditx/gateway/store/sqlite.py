@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
+from creditx.gateway.audit.leaves import registry_leaf
 from creditx.gateway.audit.log import append_audit
 from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord
@@ -268,17 +269,27 @@ class SqliteStore:
     def record_registry(
         self, version: int, sha256_hex: str, envelope: bytes, issued_at: str, expires_at: str, at: str
     ) -> None:
-        """Keep a member-registry version the gateway puts in force (SEC-038); idempotent per version."""
-        with transaction(self.conn, lock=self._lock):
-            self.conn.execute(
-                "INSERT INTO registry_versions VALUES (?,?,?,?,?,?) ON CONFLICT(version) DO NOTHING",
+        """Keep a member-registry version the gateway puts in force (SEC-038) and append its audit
+        leaf (AUD-007) in the same transaction; idempotent per version. Versions kept before
+        leaves existed get theirs here too, in version order."""
+        with transaction(self.conn, lock=self._lock) as c:
+            c.execute(
+                "INSERT INTO registry_versions (version, sha256, issued_at, expires_at, envelope, accepted_at) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT(version) DO NOTHING",
                 (version, sha256_hex, issued_at, expires_at, envelope, at),
             )
+            for v, sha, iss, exp, acc in c.execute(
+                "SELECT version, sha256, issued_at, expires_at, accepted_at FROM registry_versions "
+                "WHERE log_index IS NULL ORDER BY version"
+            ).fetchall():
+                base = append_audit(c, [registry_leaf(v, sha, iss, exp, acc)])  # the one writer (AUD-006)
+                c.execute("UPDATE registry_versions SET log_index = ? WHERE version = ?", (base, v))
 
     def registry_versions(self) -> list[dict]:
         with self._lock:
             cur = self.conn.execute(
-                "SELECT version, sha256, issued_at, expires_at, accepted_at FROM registry_versions ORDER BY version"
+                "SELECT version, sha256, issued_at, expires_at, accepted_at, log_index FROM registry_versions "
+                "ORDER BY version"
             )
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]

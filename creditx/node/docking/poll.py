@@ -24,6 +24,7 @@ from creditx.node.intake import IntakeReport, IntakeRow, ingest
 from creditx.node.store import NodeStore
 from creditx.standard.catalogue import MULTI_SPLIT, load_catalogue
 from creditx.standard.envelope import Signer
+from creditx.standard.registry import Member
 from creditx.standard.tabular import normalise_date
 
 TRUE_WORDS = {"1", "Y", "YES", "TRUE", "T", "是", "删除", "D"}
@@ -159,8 +160,13 @@ def poll(
     region: str,
     today: dt.date,
     clock: Callable[[], float] = time.time,
+    member: Member | None = None,
+    registry_known: bool = False,
 ) -> PollResult:
-    """Read and ingest pages until the source is drained (or ``max_pages_per_poll``)."""
+    """Read and ingest pages until the source is drained (or ``max_pages_per_poll``). ``member`` and
+    ``registry_known`` are the node's entry in the member registry it holds: a row for a deciding
+    body not granted to it is quarantined here with its field, rule and fix (NODE-022), as a file
+    import's, instead of being refused at the gateway after a push."""
     result = PollResult()
     cursor = load_cursor(store, src.name)
     while result.pages < src.max_pages_per_poll:
@@ -191,6 +197,8 @@ def poll(
                 clock=clock,
                 batch_size=len(rows),
                 in_batch=commit,
+                member=member,
+                registry_known=registry_known,
             )
             result.accepted += report.accepted
             result.quarantined += report.quarantined

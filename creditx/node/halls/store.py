@@ -28,6 +28,7 @@ import sqlite_utils
 from creditx.standard.errors import InputError
 from creditx.standard.identifiers import USCC_PLACEHOLDER, normalise
 from creditx.standard.natural_key import person_subject_id
+from creditx.standard.publication import published_fields
 from creditx.standard.record import RecordError, decode_record
 
 if TYPE_CHECKING:
@@ -191,7 +192,10 @@ class HallStore:
             else {}
         )
         out = [
-            OwnRecordRow(r.type, r.source_id, r.version, dict(r.fields), objections.get(r.source_id, ""), o or "")
+            # REC-PII-01…03: what a hall answers or a credit report prints is the published form
+            OwnRecordRow(
+                r.type, r.source_id, r.version, published_fields(r.fields), objections.get(r.source_id, ""), o or ""
+            )
             for r, o in latest.values()
             if r.op != "D"
         ]

@@ -40,6 +40,7 @@ from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.wire import change_from_pb, chunk_from_pb
 from creditx.node.sync.state import SyncPolicy, backoff_delay
 from creditx.standard.lists.lifecycle import ListError
+from creditx.standard.lists.withheld import check_index_keys, withholds_origin
 from creditx.v1 import lists_pb2 as pb
 from creditx.v1 import lists_pb2_grpc as pb_grpc
 
@@ -155,7 +156,11 @@ class Follower:
 
     def subscribe(self) -> None:
         applied = self.replica.applied()
-        req = pb.SubscribeRequest(from_list_seq=applied + 1, max_batch_changes=self.policy.max_batch_changes)
+        req = pb.SubscribeRequest(
+            from_list_seq=applied + 1,
+            max_batch_changes=self.policy.max_batch_changes,
+            subject_index_key=self.replica.key,  # DIST-077: the gateway hashes persons' IDs with it
+        )
         try:
             call = self._track(self._stub().Subscribe(req))
             for batch in call:
@@ -180,13 +185,19 @@ class Follower:
         """Verify the origins of the new changes of one batch and apply it with its cursor."""
         changes = [change_from_pb(m) for m in batch.changes]
         applied = self.replica.applied()
-        fields = {}
-        for c in changes:
-            if c.list_seq > applied:
-                check = check_origin(c, self.resolve_key)
-                fields[c.list_seq] = check.fields
-                self.unverified_signatures += not check.signature_verified
-        plan = self.replica.apply_batch(changes, fields, now_ms=self._now_ms())  # ListError: see steps.Broken
+        fields, sent = {}, {}
+        for c, m in zip(changes, batch.changes, strict=True):
+            if c.list_seq <= applied:
+                continue
+            if c.origin is None and withholds_origin(c.entry):  # DIST-076: a person's origin stays away
+                sent[c.list_seq] = check_index_keys(c.list_seq, m.subject_index)
+                continue
+            check = check_origin(c, self.resolve_key)
+            fields[c.list_seq] = check.fields
+            self.unverified_signatures += not check.signature_verified
+        plan = self.replica.apply_batch(
+            changes, fields, now_ms=self._now_ms(), sent_keys=sent
+        )  # ListError: steps.Broken
         self.replica.set_meta(head=batch.head_list_seq, live=batch.live, last_error="")
         if plan.apply:
             self.attempt = 0
@@ -201,6 +212,7 @@ class Follower:
             from_chunk=progress.next_chunk if progress else 0,
             max_chunk_bytes=self.policy.max_chunk_bytes,
             max_chunk_entries=self.policy.max_chunk_entries,
+            subject_index_key=self.replica.key,  # DIST-077
         )
         if progress:
             log.info(
@@ -213,8 +225,10 @@ class Follower:
             call = self._track(self._stub().Snapshot(req, timeout=self.policy.snapshot_timeout_s))
             reported = -1
             for m in call:
-                chunk, origins = chunk_from_pb(m)  # DIST-075: origins index natural persons
-                progress = self.replica.apply_chunk(chunk, bytes(m.frontier), now_ms=self._now_ms(), origins=origins)
+                chunk, origins, sent = chunk_from_pb(m)  # DIST-075/077: what indexes natural persons
+                progress = self.replica.apply_chunk(
+                    chunk, bytes(m.frontier), now_ms=self._now_ms(), origins=origins, sent_keys=sent
+                )
                 self.attempt = 0
                 tenth = progress.next_chunk * 10 // max(progress.total, 1)
                 if tenth > reported:  # long work shows progress: a log line every 10 %

@@ -200,11 +200,18 @@ class ReplicaStore:
         self.conn.executemany("INSERT OR IGNORE INTO replica_subjects VALUES (?, ?)", [(k, e.entry_id) for k in keys])
 
     def apply_batch(
-        self, changes: Sequence[ListChange], origin_fields: Mapping[int, Mapping[str, str]], *, now_ms: int
+        self,
+        changes: Sequence[ListChange],
+        origin_fields: Mapping[int, Mapping[str, str]],
+        *,
+        now_ms: int,
+        sent_keys: Mapping[int, Sequence[str]] | None = None,
     ) -> BatchPlan:
         """NODE-040: apply a batch and its cursor in one transaction; raises ListError (DIST_GAP,
         DIST_ILLEGAL_CHANGE, DIST_WRONG_ENTRY) with nothing applied. ``origin_fields``: list_seq →
-        fields of the change's origin record (for the subject index)."""
+        fields of the change's origin record (for the subject index); ``sent_keys``: list_seq →
+        the index keys the gateway made for a person's change (DIST-077)."""
+        sent_keys = sent_keys or {}
         with self.store.transaction():
             st = self.state()
             if st.alarm:  # NODE-043: a halted replica applies nothing
@@ -217,7 +224,8 @@ class ReplicaStore:
             plan = plan_batch(st.applied, changes)
             for c in plan.apply:
                 entry = apply_change(self._entry(c.entry.entry_id), c)
-                self._put(entry, c.list_seq, entry_keys(entry, origin_fields.get(c.list_seq), self.key))
+                keys = entry_keys(entry, origin_fields.get(c.list_seq), self.key, sent_keys.get(c.list_seq, ()))
+                self._put(entry, c.list_seq, keys)
                 self.conn.execute(
                     "INSERT INTO replica_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -258,12 +266,19 @@ class ReplicaStore:
             self._wipe()
 
     def apply_chunk(
-        self, chunk: SnapshotChunk, frontier: bytes, *, now_ms: int, origins: Sequence[Envelope | None] = ()
+        self,
+        chunk: SnapshotChunk,
+        frontier: bytes,
+        *,
+        now_ms: int,
+        origins: Sequence[Envelope | None] = (),
+        sent_keys: Sequence[Sequence[str]] = (),
     ) -> SnapshotProgress:
         """DIST-072: one chunk's entries with its progress in one transaction; the last chunk also
         sets the applied cursor to ``at_list_seq`` (DIST-073) and the frontier (DIST-074).
         ``origins`` (DIST-075, parallel to the entries, or empty from an older gateway) give the
-        person index its keys; an origin that does not match its entry refuses the chunk (DIST-032)."""
+        person index its keys; an origin that does not match its entry refuses the chunk (DIST-032).
+        ``sent_keys`` (DIST-077, parallel too, or empty) are a withheld person's keys (checked)."""
         if origins and len(origins) != len(chunk.entries):
             raise ListError(
                 "DIST_BAD_ENTRY",
@@ -276,7 +291,8 @@ class ReplicaStore:
         for i, e in enumerate(chunk.entries):  # decode outside the write transaction
             fields = _person_origin_fields(chunk.at_list_seq, e, origins[i] if origins else None)
             entries.append((e.entry_id, e.list_type, e.state.value, chunk.at_list_seq, _body(e)))
-            subjects += [(k, e.entry_id) for k in entry_keys(e, fields, self.key)]
+            sent = sent_keys[i] if sent_keys else ()
+            subjects += [(k, e.entry_id) for k in entry_keys(e, fields, self.key, sent)]
         with self.store.transaction():
             st = self.state()
             if st.snapshot is None and chunk.index == 0:
@@ -308,6 +324,14 @@ class ReplicaStore:
                 (subject_key,),
             )
         ]
+
+    def entry_at(self, list_seq: int) -> ListEntry | None:
+        """The entry as change ``list_seq`` left it (an applied change, or a snapshot entry last
+        changed by it); None when the replica holds neither (DIST-078)."""
+        rows = self.store.rows("SELECT entry AS e FROM replica_changes WHERE list_seq = ?", (list_seq,)) or (
+            self.store.rows("SELECT body AS e FROM replica_entries WHERE list_seq = ?", (list_seq,))
+        )
+        return entry_from_obj(json.loads(rows[0]["e"])) if rows else None
 
     def history_of(self, entry_ids: Sequence[str]) -> list[dict]:
         """Every applied change of these entries, oldest first (the subject's history)."""

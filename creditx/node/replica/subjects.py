@@ -2,9 +2,10 @@
 
 An entry is found by any of: ``U:<USCC>``, ``R:<工商注册号>`` and ``P:<node keyed hash>``. The
 person key is HMAC-SHA256 under the node's own random subject key (REC-FP-014's construction,
-:func:`creditx.standard.natural_key.person_subject_id`) over 证件类型:证件号码 read from the ORIGIN
-record's fields — the entry itself holds only the masked number, and the gateway's hash in
-``entry_id`` uses a key the node does not have. The ID number is never stored.
+:func:`creditx.standard.natural_key.person_subject_id`) over 证件类型:证件号码. The gateway makes
+it with the key the node sends (DIST-077), because a person's origin record, which holds the
+number, stays at the gateway (DIST-076); the entry itself holds only the masked number, and the
+gateway's hash in ``entry_id`` uses a key the node does not have. The ID number is never stored.
 
 Invariant: the keys an entry is indexed under and the key a question looks up are built by the
 same normalisation (:func:`creditx.standard.identifiers.normalise`), so a question in full-width
@@ -13,7 +14,7 @@ characters or a 15-digit ID finds the entry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from creditx.standard.errors import InputError
@@ -27,24 +28,24 @@ from creditx.standard.identifiers import (
 )
 from creditx.standard.lists.lifecycle import ListEntry
 from creditx.standard.lists.replica import entry_subject
+from creditx.standard.lists.withheld import origin_index_keys
 from creditx.standard.natural_key import person_subject_id
 
 
-def entry_keys(entry: ListEntry, origin_fields: Mapping[str, str] | None, subject_key: bytes) -> set[str]:
+def entry_keys(
+    entry: ListEntry, origin_fields: Mapping[str, str] | None, subject_key: bytes, sent: Iterable[str] = ()
+) -> set[str]:
     """Every index key of ``entry``; ``origin_fields`` are the fields of its origin record (None
-    for a snapshot entry: no person key then, see the limitation in store.py)."""
-    keys: set[str] = set()
+    for a natural person's entry, whose origin stays at the gateway: DIST-076), ``sent`` the keys
+    the gateway made for it with this node's key (DIST-077, already checked)."""
+    keys: set[str] = set(sent)
     uscc = normalise(entry.subject_uscc)
     if uscc and uscc != USCC_PLACEHOLDER:
         keys.add("U:" + uscc)
     subject = entry_subject(entry.entry_id)
     if subject.startswith("R:"):
         keys.add(subject)
-    f = origin_fields or {}
-    if f.get("MD_ZT_GSZC", "").strip():
-        keys.add("R:" + normalise(f["MD_ZT_GSZC"]))
-    if f.get("MD_ZT_ZJHM", "").strip() and f.get("MD_ZT_ZJLX", "").strip():
-        keys.add(person_subject_id(f["MD_ZT_ZJLX"], f["MD_ZT_ZJHM"], subject_key))
+    keys.update(origin_index_keys(origin_fields or {}, subject_key))
     return keys
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, State
 from creditx.standard.lists.snapshot import SnapshotChunk
+from creditx.standard.lists.withheld import check_index_keys, withholds_origin
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as pb
 
@@ -149,9 +150,17 @@ def change_from_pb(m: pb.ListChange) -> ListChange:
     return ListChange(m.list_seq, _KIND_BACK[m.kind], _REASON_BACK[m.reason], entry_from_pb(m.entry), at, origin)
 
 
-def chunk_from_pb(m: pb.SnapshotChunk) -> tuple[SnapshotChunk, list[Envelope | None]]:
-    """A snapshot chunk and its origins (DIST-075: parallel to the entries; an empty envelope or an
-    older gateway's chunk without origins gives None), for ``ReplicaStore.apply_chunk``."""
+def chunk_from_pb(m: pb.SnapshotChunk) -> tuple[SnapshotChunk, list[Envelope | None], list[list[str]]]:
+    """A snapshot chunk, its origins (DIST-075: parallel to the entries; an empty envelope or an
+    older gateway's chunk without origins gives None) and the index keys of the natural persons'
+    entries, whose origins are withheld (DIST-076/077, checked), for ``ReplicaStore.apply_chunk``."""
     chunk = SnapshotChunk(m.at_list_seq, m.index, m.total, tuple(entry_from_pb(e) for e in m.entries))
     origins = [envelope_from_pb(o) if o.payload_type else None for o in m.origins]
-    return chunk, origins
+    if m.subject_indexes and len(m.subject_indexes) != len(chunk.entries):
+        raise _bad("subject_indexes", f"chunk {m.index}: subject_indexes is not parallel to entries")
+    sent: list[list[str]] = []
+    for i, text in enumerate(m.subject_indexes):
+        e = chunk.entries[i]
+        withheld = withholds_origin(e) and (not origins or origins[i] is None)
+        sent.append(check_index_keys(chunk.at_list_seq, text.split("\n")) if withheld else [])
+    return chunk, origins, sent

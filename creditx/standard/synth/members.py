@@ -3,7 +3,8 @@ deciding bodies the generator uses for it (so generated records pass SEC-036).
 
 Pure data built from :mod:`creditx.standard.synth.authorities`: every city is granted its own
 departments (and the customs district covering it); the province-level node (370000) is granted
-the province-level departments. A department that decides lists is granted for its list types
+the province-level departments (the generator's and :data:`PROVINCIAL_DEPARTMENTS`; every USCC is
+illustrative). A department that decides lists is granted for its list types
 only (texts.LISTS); 山东省人民政府's 省长质量奖 (SZZLJ) is the province-level node's.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from creditx.standard.divisions import CITIES, PROVINCE
 from creditx.standard.registry import Grant, Member, Registry
-from creditx.standard.synth.authorities import DEPARTMENTS, authority
+from creditx.standard.synth.authorities import DEPARTMENTS, authority, government_uscc
 from creditx.standard.synth.texts import LISTS
 
 
@@ -34,7 +35,48 @@ def _grants(region: str) -> tuple[Grant, ...]:
     return tuple(by_uscc.values())
 
 
+# Province-level departments that report to the exchange but for which the generator draws no
+# records: granted to the 370000 node for penalties and licences, so the registry covers the
+# realistic set (the departments of the 山东省 government that decide 行政许可/行政处罚). Their
+# USCCs, like every USCC in the seed, are ILLUSTRATIVE — valid under GB 32100 and stable per name
+# (authorities.government_uscc), not the bodies' registered codes, which the operator enters with
+# `creditx gateway members grant`.
+PROVINCIAL_DEPARTMENTS: tuple[str, ...] = (
+    "山东省发展和改革委员会",
+    "山东省教育厅",
+    "山东省科学技术厅",
+    "山东省工业和信息化厅",
+    "山东省公安厅",
+    "山东省司法厅",
+    "山东省自然资源厅",
+    "山东省水利厅",
+    "山东省农业农村厅",
+    "山东省海洋局",
+    "山东省商务厅",
+    "山东省文化和旅游厅",
+    "山东省退役军人事务厅",
+    "山东省审计厅",
+    "山东省体育局",
+    "山东省统计局",
+    "山东省医疗保障局",
+    "山东省粮食和物资储备局",
+    "山东省能源局",
+    "山东省畜牧兽医局",
+    "山东省药品监督管理局",
+    "山东省地方金融管理局",
+    "山东省通信管理局",
+    "山东省气象局",
+    "中国人民银行山东省分行",
+    "国家金融监督管理总局山东监管局",
+    "中国证券监督管理委员会山东监管局",
+)
+
+
+def _provincial_only() -> tuple[Grant, ...]:
+    return tuple(Grant(government_uscc(n, PROVINCE), n, ("XZXK", "XZCF")) for n in PROVINCIAL_DEPARTMENTS)
+
+
 def seed_registry(issued_at: str, expires_at: str, version: int = 1) -> Registry:
-    members = [Member(PROVINCE, "山东省省级部门", "province", _grants(PROVINCE))]
+    members = [Member(PROVINCE, "山东省省级部门", "province", _grants(PROVINCE) + _provincial_only())]
     members += [Member(code, f"{name}公共信用信息平台", "city", _grants(code)) for code, name in CITIES.items()]
     return Registry(version, issued_at, expires_at, tuple(members))

@@ -1,0 +1,75 @@
+"""Natural persons' origin envelopes stay at the gateway (DIST-076 … DIST-079). Pure.
+
+* :func:`withholds_origin` is the one test of whose origin is withheld: an entry with a masked
+  ID number (``subject_id_masked``, DIST-017) is a natural person's.
+* :func:`origin_index_keys` is the one construction of the subject index keys a replica files
+  an entry under from its origin record's fields (DIST-077): ``P:`` + HMAC-SHA256(index key,
+  证件类型:证件号码) (REC-FP-014) and ``R:`` + 工商注册号. The gateway computes them for a person's
+  entry with the key the node sent; a node computes them itself from an organisation's origin.
+* :func:`check_index_keys` is what a node accepts as such keys from the gateway.
+* :func:`may_have_evidence` is the rule of DIST-079: who may ask for a person's origin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from creditx.standard.identifiers import normalise
+from creditx.standard.lists.lifecycle import ListEntry, ListError
+from creditx.standard.natural_key import person_subject_id
+from creditx.standard.registry import Member
+
+MIN_INDEX_KEY, MAX_INDEX_KEY = 16, 64  # bytes (REC-FP-016)
+_P_KEY = re.compile(r"P:[0-9a-f]{64}")
+MAX_INDEX_KEYS = 4  # a person has one P: key, at most one R: key; room for a later form
+
+
+def withholds_origin(entry: ListEntry) -> bool:
+    """DIST-076: the entry is about a natural person, so its origin is not sent to nodes."""
+    return bool(entry.subject_id_masked)
+
+
+def origin_index_keys(fields: Mapping[str, str], index_key: bytes) -> list[str]:
+    """DIST-077: the subject index keys of an entry read from its origin record's fields."""
+    keys = []
+    if fields.get("MD_ZT_ZJHM", "").strip() and fields.get("MD_ZT_ZJLX", "").strip():
+        keys.append(person_subject_id(fields["MD_ZT_ZJLX"], fields["MD_ZT_ZJHM"], index_key))
+    if fields.get("MD_ZT_GSZC", "").strip():
+        keys.append("R:" + normalise(fields["MD_ZT_GSZC"]))
+    return keys
+
+
+def check_index_key(key: bytes) -> str:
+    """DIST-077: why ``key`` is not a usable subject index key ("" when it is)."""
+    if not key:
+        return "no subject_index_key: a 1.1 gateway withholds persons' origins and needs it"
+    if not MIN_INDEX_KEY <= len(key) <= MAX_INDEX_KEY:
+        return f"subject_index_key has {len(key)} bytes, not {MIN_INDEX_KEY}..{MAX_INDEX_KEY}"
+    return ""
+
+
+def check_index_keys(list_seq: int, keys: Iterable[str]) -> list[str]:
+    """DIST-077: the gateway's index keys of a withheld change, or ListError DIST_BAD_ENTRY."""
+    out = list(keys)
+    bad = [k for k in out if not (_P_KEY.fullmatch(k) or (k.startswith("R:") and 2 < len(k) <= 66))]
+    if bad or len(out) > MAX_INDEX_KEYS or not any(k.startswith("P:") for k in out):
+        raise ListError(
+            "DIST_BAD_ENTRY",
+            "DIST-077",
+            f"change {list_seq}: a natural person's entry without a usable subject_index "
+            f"({len(out)} keys{', e.g. ' + repr(bad[0][:20]) if bad else ''})",
+            field="subject_index",
+            hint="the gateway must send the person's index keys made with this node's key; "
+            "report it to the provincial operator (the node keeps its replica as it was)",
+        )
+    return out
+
+
+def may_have_evidence(entry: ListEntry, member: Member | None, region: str) -> bool:
+    """DIST-079: the node of the origin's region (it sent the record), or a member granted the
+    entry's deciding body for its list type (it holds the authority), may see a person's origin."""
+    if region == entry.origin_region:
+        return True
+    grant = member.grant(normalise(entry.authority_uscc)) if member is not None else None
+    return grant is not None and grant.allows("LIST", entry.list_type)
