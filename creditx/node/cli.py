@@ -451,9 +451,16 @@ def cmd_replica(args) -> int:
     return 1 if r["alarm"] else 0
 
 
+def _skipped_text(s: dict) -> str:
+    return (
+        f"a snapshot at {s['snapshot_list_seq']} jumped over {s['from_list_seq']}..{s['to_list_seq']}: "
+        f"{s['differences']} state-difference records follow [DIST-062]"
+    )
+
+
 def cmd_feed(args) -> int:
     from creditx.node.replica.departments import DEPARTMENT_CURSORS, feed_next
-    from creditx.node.replica.store import change_obj
+    from creditx.node.replica.store import item_obj
     from creditx.standard.errors import InputError
 
     def read(app):
@@ -469,7 +476,7 @@ def cmd_feed(args) -> int:
         changes, cursor = feed_next(app.replica, start, types, max_changes=args.limit)
         if args.ack and cursor > start:
             app.replica.advance_cursor(DEPARTMENT_CURSORS, dept.name, cursor)
-        return [change_obj(c) for c in changes], cursor
+        return [item_obj(c) for c in changes], cursor
 
     changes, cursor = _read(args, read)
     if args.json:
@@ -480,11 +487,11 @@ def cmd_feed(args) -> int:
             [
                 (
                     c["list_seq"],
-                    c["kind"],
-                    c["reason"],
-                    c["list_type"],
-                    c["entry"]["subject_name"],
-                    c["entry"]["entry_id"],
+                    c["kind"] + (" (state difference)" if "state_difference" in c else ""),
+                    c.get("reason", ""),
+                    c.get("list_type", ""),
+                    c["entry"]["subject_name"] if "entry" in c else _skipped_text(c["skipped"]),
+                    c["entry"]["entry_id"] if "entry" in c else "",
                 )
                 for c in changes
             ],

@@ -37,7 +37,7 @@ import sqlite_utils
 
 from creditx.node.halls.store import migration_5
 from creditx.node.intake_schema import migration_4
-from creditx.node.replica.store import migration_2, migration_6_privacy
+from creditx.node.replica.store import migration_2, migration_6_privacy, migration_replica_rowid
 from creditx.sqlite import connect, migrate
 from creditx.sqlite import transaction as sqlite_transaction
 
@@ -114,8 +114,8 @@ def _m3_reserved(db: sqlite_utils.Database) -> None:
 
 # Append, never edit: migration n brings user_version from n-1 to n. 2: list replica
 # (node/replica/store.py); 4: intake (node/intake_schema.py); 5: halls (node/halls/store.py);
-# 6: privacy (node/replica/store.py).
-MIGRATIONS = [_m1, migration_2, _m3_reserved, migration_4, migration_5, migration_6_privacy]
+# 6: privacy (node/replica/store.py); then the replica's rowid layout and feed gaps (node/replica/store.py).
+MIGRATIONS = [_m1, migration_2, _m3_reserved, migration_4, migration_5, migration_6_privacy, migration_replica_rowid]
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ class ListEntry(_message.Message):
     def __init__(self, entry_id: _Optional[str] = ..., list_type: _Optional[str] = ..., colour: _Optional[str] = ..., subject_name: _Optional[str] = ..., subject_category: _Optional[str] = ..., subject_uscc: _Optional[str] = ..., subject_id_masked: _Optional[str] = ..., listed_on: _Optional[str] = ..., period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., listing_reason: _Optional[str] = ..., basis: _Optional[str] = ..., basis_document: _Optional[str] = ..., basis_number: _Optional[str] = ..., authority: _Optional[str] = ..., authority_uscc: _Optional[str] = ..., measures: _Optional[str] = ..., state: _Optional[_Union[ListEntryState, str]] = ..., removed_on: _Optional[str] = ..., removal_reason: _Optional[_Union[RemovalReason, str]] = ..., removal_authority: _Optional[str] = ..., version: _Optional[int] = ..., origin_fingerprint: _Optional[bytes] = ..., origin_region: _Optional[str] = ..., listing: _Optional[int] = ...) -> None: ...
 
 class ListChange(_message.Message):
-    __slots__ = ("list_seq", "kind", "reason", "list_type", "entry", "origin", "at_unix_ms")
+    __slots__ = ("list_seq", "kind", "reason", "list_type", "entry", "origin", "at_unix_ms", "state_difference")
     LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +104,7 @@ class ListChange(_message.Message):
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    STATE_DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
     list_seq: int
     kind: ChangeKind
     reason: RemovalReason
@@ -111,7 +112,8 @@ class ListChange(_message.Message):
     entry: ListEntry
     origin: _envelope_pb2.Envelope
     at_unix_ms: int
-    def __init__(self, list_seq: _Optional[int] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., reason: _Optional[_Union[RemovalReason, str]] = ..., list_type: _Optional[str] = ..., entry: _Optional[_Union[ListEntry, _Mapping]] = ..., origin: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., at_unix_ms: _Optional[int] = ...) -> None: ...
+    state_difference: bool
+    def __init__(self, list_seq: _Optional[int] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., reason: _Optional[_Union[RemovalReason, str]] = ..., list_type: _Optional[str] = ..., entry: _Optional[_Union[ListEntry, _Mapping]] = ..., origin: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., at_unix_ms: _Optional[int] = ..., state_difference: _Optional[bool] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
     __slots__ = ("from_list_seq", "list_types", "max_batch_changes")
@@ -328,9 +330,23 @@ class FeedRequest(_message.Message):
     def __init__(self, department: _Optional[str] = ..., from_cursor: _Optional[int] = ..., list_types: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class FeedBatch(_message.Message):
-    __slots__ = ("changes", "cursor")
+    __slots__ = ("changes", "cursor", "skipped")
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
     changes: _containers.RepeatedCompositeFieldContainer[ListChange]
     cursor: int
-    def __init__(self, changes: _Optional[_Iterable[_Union[ListChange, _Mapping]]] = ..., cursor: _Optional[int] = ...) -> None: ...
+    skipped: _containers.RepeatedCompositeFieldContainer[SkippedRange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[ListChange, _Mapping]]] = ..., cursor: _Optional[int] = ..., skipped: _Optional[_Iterable[_Union[SkippedRange, _Mapping]]] = ...) -> None: ...
+
+class SkippedRange(_message.Message):
+    __slots__ = ("from_list_seq", "to_list_seq", "snapshot_list_seq", "differences")
+    FROM_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TO_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCES_FIELD_NUMBER: _ClassVar[int]
+    from_list_seq: int
+    to_list_seq: int
+    snapshot_list_seq: int
+    differences: int
+    def __init__(self, from_list_seq: _Optional[int] = ..., to_list_seq: _Optional[int] = ..., snapshot_list_seq: _Optional[int] = ..., differences: _Optional[int] = ...) -> None: ...

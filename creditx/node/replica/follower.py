@@ -146,7 +146,8 @@ class Follower:
     def session(self) -> None:
         """One Subscribe call (after finishing a snapshot in progress) until it ends."""
         st = self.replica.state()
-        step = self._next(Phase.START, steps.Session(st.alarm, st.snapshot is not None))
+        # NODE-048: a reset replica re-bootstraps by snapshot, so the departments get its difference
+        step = self._next(Phase.START, steps.Session(st.alarm, st.snapshot is not None or st.rebootstrap_from > 0))
         if step is Step.HALT:
             raise Halted(f"replica halted: {st.alarm} (creditx node replica --dir DIR --reset to re-bootstrap)")
         if step is Step.BOOTSTRAP:
