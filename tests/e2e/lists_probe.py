@@ -98,7 +98,8 @@ def gateway_faults(gw_dir: Path) -> list[str]:
 def replica_faults(node_dir: Path, gw_dir: Path) -> list[str]:
     """Everything wrong with a stopped node's replica against the gateway's list state and log:
     applied == head; per entry the same object (state, version, origin_fp, …); the history
-    holds each list_seq once, changes_from+1..applied, each the log's own change; the cursor
+    holds each list_seq once, changes_from+1..applied (and what it kept from before a
+    re-bootstrap), each the log's own change; the cursor
     equals the newest list_seq of the data it holds."""
     name = node_dir.name
     log = gateway_log(gw_dir)
@@ -118,7 +119,7 @@ def replica_faults(node_dir: Path, gw_dir: Path) -> list[str]:
         faults.append(f"{name}: snapshot in progress or alarm set: {meta.get('snapshot')} {meta.get('alarm')}")
     if applied != head:
         faults.append(f"{name}: applied list_seq {applied}, gateway head {head}")
-    seqs = [h[0] for h in history]
+    seqs = [h[0] for h in history if h[0] > base]  # rows up to a re-bootstrap's base are kept history (NODE-048)
     if seqs != list(range(base + 1, applied + 1)):
         missing = sorted(set(range(base + 1, applied + 1)) - set(seqs))[:5]
         extra = sorted(set(seqs) - set(range(base + 1, applied + 1)))[:5]
