@@ -138,19 +138,21 @@ class ListChangeBatch(_message.Message):
     def __init__(self, changes: _Optional[_Iterable[_Union[ListChange, _Mapping]]] = ..., through_list_seq: _Optional[int] = ..., head_list_seq: _Optional[int] = ..., live: _Optional[bool] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
-    __slots__ = ("at_list_seq", "from_chunk", "max_chunk_bytes", "max_chunk_entries")
+    __slots__ = ("at_list_seq", "from_chunk", "max_chunk_bytes", "max_chunk_entries", "canonical_entries")
     AT_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     FROM_CHUNK_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    CANONICAL_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     at_list_seq: int
     from_chunk: int
     max_chunk_bytes: int
     max_chunk_entries: int
-    def __init__(self, at_list_seq: _Optional[int] = ..., from_chunk: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., max_chunk_entries: _Optional[int] = ...) -> None: ...
+    canonical_entries: bool
+    def __init__(self, at_list_seq: _Optional[int] = ..., from_chunk: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., max_chunk_entries: _Optional[int] = ..., canonical_entries: _Optional[bool] = ...) -> None: ...
 
 class SnapshotChunk(_message.Message):
-    __slots__ = ("at_list_seq", "index", "total", "entries", "frontier", "entries_total", "origins")
+    __slots__ = ("at_list_seq", "index", "total", "entries", "frontier", "entries_total", "origins", "entries_zlib")
     AT_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +160,7 @@ class SnapshotChunk(_message.Message):
     FRONTIER_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     ORIGINS_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_ZLIB_FIELD_NUMBER: _ClassVar[int]
     at_list_seq: int
     index: int
     total: int
@@ -165,7 +168,8 @@ class SnapshotChunk(_message.Message):
     frontier: bytes
     entries_total: int
     origins: _containers.RepeatedCompositeFieldContainer[_envelope_pb2.Envelope]
-    def __init__(self, at_list_seq: _Optional[int] = ..., index: _Optional[int] = ..., total: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., frontier: _Optional[bytes] = ..., entries_total: _Optional[int] = ..., origins: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ...) -> None: ...
+    entries_zlib: bytes
+    def __init__(self, at_list_seq: _Optional[int] = ..., index: _Optional[int] = ..., total: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., frontier: _Optional[bytes] = ..., entries_total: _Optional[int] = ..., origins: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ..., entries_zlib: _Optional[bytes] = ...) -> None: ...
 
 class ListCheckpointRequest(_message.Message):
     __slots__ = ("from_size",)

@@ -53,7 +53,7 @@ def _wire_chunk(cs, with_origins=True) -> pb.SnapshotChunk:
 def test_snapshot_entry_of_a_person_is_found_by_id_number(tmp_path):
     _, cs = _log()
     r = ReplicaStore(NodeStore(tmp_path / "node.db"), KEY)
-    chunk, origins = chunk_from_pb(_wire_chunk(cs))
+    chunk, origins, _ = chunk_from_pb(_wire_chunk(cs))
     assert [o.payload if o is not None else None for o in origins] == [
         c.origin.payload for c in sorted(cs, key=lambda c: c.entry.entry_id)
     ]
@@ -70,7 +70,7 @@ def test_snapshot_entry_of_a_person_is_found_by_id_number(tmp_path):
 def test_chunk_without_origins_still_indexes_organisations(tmp_path):
     _, cs = _log()
     r = ReplicaStore(NodeStore(tmp_path / "node.db"), KEY)
-    chunk, origins = chunk_from_pb(_wire_chunk(cs, with_origins=False))
+    chunk, origins, _ = chunk_from_pb(_wire_chunk(cs, with_origins=False))
     assert origins == []
     r.apply_chunk(chunk, b"", now_ms=1, origins=origins)
     assert r.entries_for(question("person", PERSON, KEY).key) == []  # an older gateway: no person key
@@ -80,7 +80,7 @@ def test_chunk_without_origins_still_indexes_organisations(tmp_path):
 def test_mismatching_or_missing_origins_refuse_the_chunk(tmp_path):
     _, cs = _log()
     r = ReplicaStore(NodeStore(tmp_path / "node.db"), KEY)
-    chunk, origins = chunk_from_pb(_wire_chunk(cs))
+    chunk, origins, _ = chunk_from_pb(_wire_chunk(cs))
     i = next(k for k, e in enumerate(chunk.entries) if e.subject_id_masked)
     swapped = list(origins)
     swapped[i] = origins[(i + 1) % 3]  # another entry's record: fingerprint differs (DIST-032)

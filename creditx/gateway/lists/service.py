@@ -207,7 +207,14 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                     )
                 snap.skip(ranges[request.from_chunk].start)  # resumption (DIST-072)
                 for index in range(request.from_chunk, len(ranges)):
-                    chunk = snapshot_chunk(snap.take(len(ranges[index])), snap.at, index, len(ranges), len(snap.sizes))
+                    chunk = snapshot_chunk(
+                        snap.take(len(ranges[index])),
+                        snap.at,
+                        index,
+                        len(ranges),
+                        len(snap.sizes),
+                        canonical=request.canonical_entries,  # DIST-076
+                    )
                     if index == 0:
                         chunk.frontier = snap.frontier.to_bytes()
                     if not context.is_active():

@@ -7,6 +7,7 @@ Enum values follow lists.proto: ``CHANGE_KIND_<kind>``, ``REMOVAL_REASON_<reason
 from __future__ import annotations
 
 import json
+import zlib
 from typing import cast
 
 from creditx.standard.lists.lifecycle import ListChange, ListEntry
@@ -105,9 +106,16 @@ def origin_row_to_pb(payload_type: str, payload: bytes, sigs: str) -> envelope_p
     )
 
 
-def snapshot_chunk(rows, at: int, index: int, total: int, entries_total: int) -> lpb.SnapshotChunk:
-    """DIST-070/075: one chunk from ``(entry JSON, origin_type, origin_payload, origin_sigs)`` rows."""
+def snapshot_chunk(
+    rows, at: int, index: int, total: int, entries_total: int, *, canonical: bool = False
+) -> lpb.SnapshotChunk:
+    """DIST-070/075: one chunk from ``(entry JSON, origin_type, origin_payload, origin_sigs)`` rows.
+    ``canonical`` (DIST-076): the stored canonical bytes as they are, one line each, zlib level 1
+    (stdlib; JSON entries shrink about 4× for a few µs each) — nothing decoded or re-encoded."""
     chunk = lpb.SnapshotChunk(at_list_seq=at, index=index, total=total, entries_total=entries_total)
-    chunk.entries.extend(entry_obj_to_pb(json.loads(r[0])) for r in rows)
+    if canonical:
+        chunk.entries_zlib = zlib.compress(b"".join(bytes(r[0]) + b"\n" for r in rows), 1)
+    else:
+        chunk.entries.extend(entry_obj_to_pb(json.loads(r[0])) for r in rows)
     chunk.origins.extend(origin_row_to_pb(r[1], r[2], r[3]) for r in rows)
     return chunk

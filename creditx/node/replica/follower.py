@@ -202,6 +202,7 @@ class Follower:
             from_chunk=progress.next_chunk if progress else 0,
             max_chunk_bytes=self.policy.max_chunk_bytes,
             max_chunk_entries=self.policy.max_chunk_entries,
+            canonical_entries=True,  # DIST-076: canonical bytes, compressed, stored as they come
         )
         if progress:
             log.info(
@@ -214,8 +215,10 @@ class Follower:
             call = self._track(self._stub().Snapshot(req, timeout=self.policy.snapshot_timeout_s))
             reported = -1
             for m in call:
-                chunk, origins = chunk_from_pb(m)  # DIST-075: origins index natural persons
-                progress = self.replica.apply_chunk(chunk, bytes(m.frontier), now_ms=self._now_ms(), origins=origins)
+                chunk, origins, bodies = chunk_from_pb(m)  # DIST-075: origins index natural persons
+                progress = self.replica.apply_chunk(
+                    chunk, bytes(m.frontier), now_ms=self._now_ms(), origins=origins, bodies=bodies
+                )
                 self.attempt = 0
                 tenth = progress.next_chunk * 10 // max(progress.total, 1)
                 if tenth > reported:  # long work shows progress: a log line every 10 %

@@ -147,14 +147,15 @@ def migration_replica_rowid(db: sqlite_utils.Database) -> None:
 
 
 def _body(e: ListEntry) -> str:
-    """``json.dumps(entry_to_obj(e))`` without ``dataclasses.fields`` per entry (the snapshot's
-    hot path: 2.6 million entries); the same members and values, read back by entry_from_obj."""
+    """``json.dumps(entry_to_obj(e))`` without ``dataclasses.fields`` per entry, in the canonical
+    form's key order and separators (so it equals, for these members, the entry_bytes text a
+    DIST-076 snapshot carries); the same members and values, read back by entry_from_obj."""
     obj = {}
     for k in _NAMES:
         v = getattr(e, k)
         obj[k] = (v.isoformat() if v is not None else None) if k in _DATES else v
     obj["state"], obj["origin_fp"] = e.state.value, e.origin_fp.hex()
-    return json.dumps(obj, ensure_ascii=False)
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _ms(c: ListChange) -> int:
@@ -325,7 +326,13 @@ class ReplicaStore:
             )
 
     def apply_chunk(
-        self, chunk: SnapshotChunk, frontier: bytes, *, now_ms: int, origins: Sequence[Envelope | None] = ()
+        self,
+        chunk: SnapshotChunk,
+        frontier: bytes,
+        *,
+        now_ms: int,
+        origins: Sequence[Envelope | None] = (),
+        bodies: Sequence[str] = (),
     ) -> SnapshotProgress:
         """DIST-072: one chunk's entries with its progress in one transaction, into staging tables
         without indexes (``replica_load``, ``replica_load_subjects``: appends in entry_id order);
@@ -333,7 +340,8 @@ class ReplicaStore:
         ``at_list_seq`` (DIST-073) and the frontier (DIST-074). Until then the replica keeps
         answering, stale, from the state it held. ``origins`` (DIST-075, parallel to the entries,
         or empty from an older gateway) give the person index its keys; an origin that does not
-        match its entry refuses the chunk (DIST-032)."""
+        match its entry refuses the chunk (DIST-032). ``bodies`` (DIST-076): the entries' canonical
+        text as received, stored as it is instead of re-encoded."""
         if origins and len(origins) != len(chunk.entries):
             raise ListError(
                 "DIST_BAD_ENTRY",
@@ -345,7 +353,8 @@ class ReplicaStore:
         entries, subjects = [], []
         for i, e in enumerate(chunk.entries):  # decode outside the write transaction
             fields = _person_origin_fields(chunk.at_list_seq, e, origins[i] if origins else None)
-            entries.append((e.entry_id, e.list_type, e.state.value, chunk.at_list_seq, _body(e)))
+            body = bodies[i] if bodies else _body(e)
+            entries.append((e.entry_id, e.list_type, e.state.value, chunk.at_list_seq, body))
             subjects += [(k, e.entry_id) for k in entry_keys(e, fields, self.key)]
         with self.store.transaction():
             st = self.state()
