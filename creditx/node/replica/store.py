@@ -1,7 +1,8 @@
 """The list replica's SQLite tables, in the node's own ``node.db`` (migration 2, DIST-040…074).
 
-Tables (:func:`migration_2`): ``replica_entries`` (one row per entry_id, the entry after the
-last applied change), ``replica_subjects`` (subject index: ``U:``USCC / ``R:``注册号 / ``P:``node
+Tables (:func:`migration_2`, :func:`migration_replica_rowid`): ``replica_entries`` (one row per
+entry_id, the entry after the last applied change: a rowid table with a unique index on
+entry_id, so a ~1 KB body shares pages instead of taking an overflow page each), ``replica_subjects`` (subject index: ``U:``USCC / ``R:``注册号 / ``P:``node
 keyed hash → entry_id, a WITHOUT ROWID primary key so a check is one B-tree range scan — a few
 page reads on a replica of millions of entries), ``replica_changes`` (every applied change: the
 subject's history and the departments' feed source), ``replica_meta`` (applied list_seq,
@@ -15,9 +16,15 @@ Invariants kept here:
   :func:`creditx.standard.lists.lifecycle.apply_change`, folds the leaves into the frontier
   (:func:`creditx.standard.lists.log.fold`) and stores the new applied list_seq — all in ONE
   transaction. Any refusal (gap, illegal move) raises before COMMIT: nothing of the batch stays.
-* DIST-072/073 a snapshot chunk's entries and its progress commit together; the applied cursor
-  becomes ``at_list_seq`` only with the last chunk. Chunk 0 of a new snapshot wipes the replica
-  in the same transaction.
+* DIST-072/073 a snapshot chunk's entries and its progress commit together, into staging tables
+  without indexes (``replica_load``, ``replica_load_subjects``); the applied cursor becomes
+  ``at_list_seq`` only with the last chunk, whose transaction swaps the staging table in and
+  builds the indexes and the subject index after the load. Until then checks answer, stale,
+  from the entries the replica held.
+* DIST-062, NODE-048 a reset (:meth:`ReplicaStore.discard_snapshot`) keeps the entries and the
+  history and records where it was (``rebootstrap_from``); the snapshot that replaces it writes
+  the state difference and its marker into ``replica_feed_gaps``, the departments' feed source
+  beside ``replica_changes``.
 * NODE-044 a department cursor never moves backwards.
 * NODE-047 the replica never keeps a natural person's origin envelope (it holds the clear
   证件号码): the origin is checked and hashed into the subject index in memory, and only the entry
