@@ -434,7 +434,7 @@ class ReplicaStore:
         first, last = old_at + 1, at
         marks = positions(old_at, last, len(diffs))
         skipped = (first, last, at, len(diffs))
-        rows = [(marks[0] if diffs else last, 0, first, *skipped, MARKER, "", "", now_ms, None)]
+        rows: list[tuple[Any, ...]] = [(marks[0] if diffs else last, 0, first, *skipped, MARKER, "", "", now_ms, None)]
         prev = old_at
         for n, ((before, after), through) in enumerate(zip(diffs, marks, strict=True), start=1):
             kind, reason = difference_kind(before, after)
