@@ -412,6 +412,7 @@ def cmd_replica(args) -> int:
             "seconds_since_update": round(time.time() - st.last_update_ms / 1000) if st.last_update_ms else None,
             "entries": app.replica.counts(),
             "snapshot_in_progress": st.snapshot.__dict__ if st.snapshot else None,
+            "rebootstrap_from": st.rebootstrap_from,  # NODE-048: reset at this list_seq, snapshot due
             "checkpoint": {k: v for k, v in st.checkpoint.items() if k != "note"},
             "checkpoint_error": meta.get("checkpoint_error", ""),
             "alarm": st.alarm,
@@ -443,6 +444,11 @@ def cmd_replica(args) -> int:
         print(
             f"bootstrapping from the snapshot at list_seq {snap['at_list_seq']}: chunk {snap['next_chunk']} "
             f"of {snap['total']} ({pct:.0f} %) applied; a restarted node resumes from there"
+        )
+    if r.get("rebootstrap_from"):
+        print(
+            f"re-bootstrapping: reset at list_seq {r['rebootstrap_from']}; checks answer stale from the state "
+            "held until the snapshot completes, then the departments get the state difference [DIST-062]"
         )
     if r["alarm"]:
         print(f"ALARM: {r['alarm']}")
