@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from creditx.node.config import Department
-from creditx.node.replica.departments import check, feed_next
+from creditx.node.replica.departments import batch_to_pb, check, feed_next
 from creditx.node.replica.feed import FeedItem, Skipped, page, positions
 from creditx.node.replica.sinks import SINK_CURSORS, drain, recover
 from creditx.node.replica.store import ReplicaStore
@@ -122,6 +122,11 @@ def test_a_reset_hands_the_departments_the_state_difference_once(gw, tmp_path):
             seen += items
             cursor = new
         assert [it.through for it in seen] == [x["list_seq"] for x in lines]
+        # on the wire (Departments.Feed): the marker in `skipped`, the records flagged
+        msg = batch_to_pb(*feed_next(n.replica, 5, frozenset(), max_changes=100))
+        assert [(r.from_list_seq, r.to_list_seq, r.differences) for r in msg.skipped] == [(6, head, 4)]
+        assert [c.state_difference for c in msg.changes] == [True] * 4 + [False]
+        assert msg.cursor == head + 1 and not any(c.HasField("origin") for c in msg.changes[:4])
 
 
 def test_a_torn_marker_is_written_again_with_its_record(tmp_path):
