@@ -185,10 +185,5 @@ def chunk_from_pb(m: pb.SnapshotChunk) -> tuple[SnapshotChunk, list[Envelope | N
     else:
         entries, bodies = [entry_from_pb(e) for e in m.entries], []
     chunk = SnapshotChunk(m.at_list_seq, m.index, m.total, tuple(entries))
-    # only a natural person's entry uses its origin (NODE-041): an organisation's stays undecoded
-    people = [bool(e.subject_id_masked) for e in entries] if len(m.origins) == len(entries) else None
-    origins = [
-        envelope_from_pb(o) if o.payload_type and (people is None or people[i]) else None
-        for i, o in enumerate(m.origins)
-    ]
+    origins = [envelope_from_pb(o) if o.payload_type else None for o in m.origins]
     return chunk, origins, bodies
