@@ -1,4 +1,4 @@
-"""DIST-076: a snapshot chunk may carry its entries as their canonical bytes, zlib-compressed;
+"""DIST-081: a snapshot chunk may carry its entries as their canonical bytes, zlib-compressed;
 the node reads back the same entries as from ListEntry messages, stores the text as it came,
 and refuses a malformed or over-inflating chunk with DIST_BAD_ENTRY naming the field."""
 

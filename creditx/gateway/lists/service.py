@@ -213,7 +213,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                         index,
                         len(ranges),
                         len(snap.sizes),
-                        canonical=request.canonical_entries,  # DIST-076
+                        canonical=request.canonical_entries,  # DIST-081
                     )
                     if index == 0:
                         chunk.frontier = snap.frontier.to_bytes()

@@ -110,7 +110,7 @@ def snapshot_chunk(
     rows, at: int, index: int, total: int, entries_total: int, *, canonical: bool = False
 ) -> lpb.SnapshotChunk:
     """DIST-070/075: one chunk from ``(entry JSON, origin_type, origin_payload, origin_sigs)`` rows.
-    ``canonical`` (DIST-076): the stored canonical bytes as they are, one line each, zlib level 1
+    ``canonical`` (DIST-081): the stored canonical bytes as they are, one line each, zlib level 1
     (stdlib; JSON entries shrink about 4× for a few µs each) — nothing decoded or re-encoded."""
     chunk = lpb.SnapshotChunk(at_list_seq=at, index=index, total=total, entries_total=entries_total)
     if canonical:

@@ -202,7 +202,7 @@ class Follower:
             from_chunk=progress.next_chunk if progress else 0,
             max_chunk_bytes=self.policy.max_chunk_bytes,
             max_chunk_entries=self.policy.max_chunk_entries,
-            canonical_entries=True,  # DIST-076: canonical bytes, compressed, stored as they come
+            canonical_entries=True,  # DIST-081: canonical bytes, compressed, stored as they come
         )
         if progress:
             log.info(

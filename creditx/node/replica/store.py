@@ -156,7 +156,7 @@ def migration_replica_rowid(db: sqlite_utils.Database) -> None:
 def _body(e: ListEntry) -> str:
     """``json.dumps(entry_to_obj(e))`` without ``dataclasses.fields`` per entry, in the canonical
     form's key order and separators (so it equals, for these members, the entry_bytes text a
-    DIST-076 snapshot carries); the same members and values, read back by entry_from_obj."""
+    DIST-081 snapshot carries); the same members and values, read back by entry_from_obj."""
     obj = {}
     for k in _NAMES:
         v = getattr(e, k)
@@ -347,7 +347,7 @@ class ReplicaStore:
         ``at_list_seq`` (DIST-073) and the frontier (DIST-074). Until then the replica keeps
         answering, stale, from the state it held. ``origins`` (DIST-075, parallel to the entries,
         or empty from an older gateway) give the person index its keys; an origin that does not
-        match its entry refuses the chunk (DIST-032). ``bodies`` (DIST-076): the entries' canonical
+        match its entry refuses the chunk (DIST-032). ``bodies`` (DIST-081): the entries' canonical
         text as received, stored as it is instead of re-encoded."""
         if origins and len(origins) != len(chunk.entries):
             raise ListError(

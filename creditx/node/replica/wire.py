@@ -151,11 +151,11 @@ def change_from_pb(m: pb.ListChange) -> ListChange:
     return ListChange(m.list_seq, _KIND_BACK[m.kind], _REASON_BACK[m.reason], entry_from_pb(m.entry), at, origin)
 
 
-MAX_CHUNK_TEXT = 256 * 1024 * 1024  # DIST-076: a compressed chunk never inflates beyond this
+MAX_CHUNK_TEXT = 256 * 1024 * 1024  # DIST-081: a compressed chunk never inflates beyond this
 
 
 def canonical_entries(data: bytes) -> tuple[list[ListEntry], list[str]]:
-    """DIST-076: a chunk's ``entries_zlib``: the entries and their canonical text, one per line,
+    """DIST-081: a chunk's ``entries_zlib``: the entries and their canonical text, one per line,
     read back exactly (the text is what the replica stores). Inflation is bounded; any fault is
     ``DIST_BAD_ENTRY`` naming the field."""
     d = zlib.decompressobj()
@@ -178,7 +178,7 @@ def canonical_entries(data: bytes) -> tuple[list[ListEntry], list[str]]:
 
 def chunk_from_pb(m: pb.SnapshotChunk) -> tuple[SnapshotChunk, list[Envelope | None], list[str]]:
     """A snapshot chunk, its origins (DIST-075: parallel to the entries; an empty envelope or an
-    older gateway's chunk without origins gives None) and, for a DIST-076 chunk, each entry's
+    older gateway's chunk without origins gives None) and, for a DIST-081 chunk, each entry's
     canonical text (stored as it came), for ``ReplicaStore.apply_chunk``."""
     if m.entries_zlib:
         entries, bodies = canonical_entries(m.entries_zlib)
