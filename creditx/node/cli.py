@@ -457,6 +457,7 @@ def cmd_replica(args) -> int:
             "seconds_since_update": round(time.time() - st.last_update_ms / 1000) if st.last_update_ms else None,
             "entries": app.replica.counts(),
             "snapshot_in_progress": st.snapshot.__dict__ if st.snapshot else None,
+            "rebootstrap_from": st.rebootstrap_from,  # NODE-048: reset at this list_seq, snapshot due
             "checkpoint": {k: v for k, v in st.checkpoint.items() if k != "note"},
             "checkpoint_error": meta.get("checkpoint_error", ""),
             "alarm": st.alarm,
@@ -489,6 +490,11 @@ def cmd_replica(args) -> int:
             f"bootstrapping from the snapshot at list_seq {snap['at_list_seq']}: chunk {snap['next_chunk']} "
             f"of {snap['total']} ({pct:.0f} %) applied; a restarted node resumes from there"
         )
+    if r.get("rebootstrap_from"):
+        print(
+            f"re-bootstrapping: reset at list_seq {r['rebootstrap_from']}; checks answer stale from the state "
+            "held until the snapshot completes, then the departments get the state difference [DIST-062]"
+        )
     if r["alarm"]:
         print(f"ALARM: {r['alarm']}")
     if r["last_error"]:
@@ -496,9 +502,16 @@ def cmd_replica(args) -> int:
     return 1 if r["alarm"] else 0
 
 
+def _skipped_text(s: dict) -> str:
+    return (
+        f"a snapshot at {s['snapshot_list_seq']} jumped over {s['from_list_seq']}..{s['to_list_seq']}: "
+        f"{s['differences']} state-difference records follow [DIST-062]"
+    )
+
+
 def cmd_feed(args) -> int:
     from creditx.node.replica.departments import DEPARTMENT_CURSORS, feed_next
-    from creditx.node.replica.store import change_obj
+    from creditx.node.replica.store import item_obj
     from creditx.standard.errors import InputError
 
     def read(app):
@@ -514,7 +527,7 @@ def cmd_feed(args) -> int:
         changes, cursor = feed_next(app.replica, start, types, max_changes=args.limit)
         if args.ack and cursor > start:
             app.replica.advance_cursor(DEPARTMENT_CURSORS, dept.name, cursor)
-        return [change_obj(c) for c in changes], cursor
+        return [item_obj(c) for c in changes], cursor
 
     changes, cursor = _read(args, read)
     if args.json:
@@ -525,11 +538,11 @@ def cmd_feed(args) -> int:
             [
                 (
                     c["list_seq"],
-                    c["kind"],
-                    c["reason"],
-                    c["list_type"],
-                    c["entry"]["subject_name"],
-                    c["entry"]["entry_id"],
+                    c["kind"] + (" (state difference)" if "state_difference" in c else ""),
+                    c.get("reason", ""),
+                    c.get("list_type", ""),
+                    c["entry"]["subject_name"] if "entry" in c else _skipped_text(c["skipped"]),
+                    c["entry"]["entry_id"] if "entry" in c else "",
                 )
                 for c in changes
             ],

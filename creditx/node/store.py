@@ -37,7 +37,7 @@ import sqlite_utils
 
 from creditx.node.halls.store import migration_5
 from creditx.node.intake_schema import migration_4
-from creditx.node.replica.store import migration_2, migration_6_privacy
+from creditx.node.replica.store import migration_2, migration_6_privacy, migration_replica_rowid
 from creditx.node.sync.outbox_log import migration_outbox_log
 from creditx.sqlite import connect, migrate
 from creditx.sqlite import transaction as sqlite_transaction
@@ -124,7 +124,8 @@ def migration_ack_receipts(db: sqlite_utils.Database) -> None:
 # Append, never edit: migration n brings user_version from n-1 to n. 2: list replica
 # (node/replica/store.py); 4: intake (node/intake_schema.py); 5: halls (node/halls/store.py);
 # 6: privacy (node/replica/store.py); then the 1.1 ack receipts; then the outbox log of the
-# batch-signed suite (node/sync/outbox_log.py).
+# batch-signed suite (node/sync/outbox_log.py); then the replica's rowid layout and feed gaps
+# (node/replica/store.py).
 MIGRATIONS = [
     _m1,
     migration_2,
@@ -134,6 +135,7 @@ MIGRATIONS = [
     migration_6_privacy,
     migration_ack_receipts,
     migration_outbox_log,
+    migration_replica_rowid,
 ]
 
 

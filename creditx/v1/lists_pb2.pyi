@@ -96,7 +96,7 @@ class ListEntry(_message.Message):
     def __init__(self, entry_id: _Optional[str] = ..., list_type: _Optional[str] = ..., colour: _Optional[str] = ..., subject_name: _Optional[str] = ..., subject_category: _Optional[str] = ..., subject_uscc: _Optional[str] = ..., subject_id_masked: _Optional[str] = ..., listed_on: _Optional[str] = ..., period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., listing_reason: _Optional[str] = ..., basis: _Optional[str] = ..., basis_document: _Optional[str] = ..., basis_number: _Optional[str] = ..., authority: _Optional[str] = ..., authority_uscc: _Optional[str] = ..., measures: _Optional[str] = ..., state: _Optional[_Union[ListEntryState, str]] = ..., removed_on: _Optional[str] = ..., removal_reason: _Optional[_Union[RemovalReason, str]] = ..., removal_authority: _Optional[str] = ..., version: _Optional[int] = ..., origin_fingerprint: _Optional[bytes] = ..., origin_region: _Optional[str] = ..., listing: _Optional[int] = ...) -> None: ...
 
 class ListChange(_message.Message):
-    __slots__ = ("list_seq", "kind", "reason", "list_type", "entry", "origin", "at_unix_ms", "subject_index")
+    __slots__ = ("list_seq", "kind", "reason", "list_type", "entry", "origin", "at_unix_ms", "subject_index", "state_difference")
     LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
@@ -105,6 +105,7 @@ class ListChange(_message.Message):
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STATE_DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
     list_seq: int
     kind: ChangeKind
     reason: RemovalReason
@@ -113,7 +114,8 @@ class ListChange(_message.Message):
     origin: _envelope_pb2.Envelope
     at_unix_ms: int
     subject_index: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, list_seq: _Optional[int] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., reason: _Optional[_Union[RemovalReason, str]] = ..., list_type: _Optional[str] = ..., entry: _Optional[_Union[ListEntry, _Mapping]] = ..., origin: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., at_unix_ms: _Optional[int] = ..., subject_index: _Optional[_Iterable[str]] = ...) -> None: ...
+    state_difference: bool
+    def __init__(self, list_seq: _Optional[int] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., reason: _Optional[_Union[RemovalReason, str]] = ..., list_type: _Optional[str] = ..., entry: _Optional[_Union[ListEntry, _Mapping]] = ..., origin: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., at_unix_ms: _Optional[int] = ..., subject_index: _Optional[_Iterable[str]] = ..., state_difference: _Optional[bool] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
     __slots__ = ("from_list_seq", "list_types", "max_batch_changes", "subject_index_key")
@@ -140,21 +142,23 @@ class ListChangeBatch(_message.Message):
     def __init__(self, changes: _Optional[_Iterable[_Union[ListChange, _Mapping]]] = ..., through_list_seq: _Optional[int] = ..., head_list_seq: _Optional[int] = ..., live: _Optional[bool] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
-    __slots__ = ("at_list_seq", "from_chunk", "max_chunk_bytes", "max_chunk_entries", "subject_index_key")
+    __slots__ = ("at_list_seq", "from_chunk", "max_chunk_bytes", "max_chunk_entries", "subject_index_key", "canonical_entries")
     AT_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     FROM_CHUNK_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_INDEX_KEY_FIELD_NUMBER: _ClassVar[int]
+    CANONICAL_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     at_list_seq: int
     from_chunk: int
     max_chunk_bytes: int
     max_chunk_entries: int
     subject_index_key: bytes
-    def __init__(self, at_list_seq: _Optional[int] = ..., from_chunk: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., max_chunk_entries: _Optional[int] = ..., subject_index_key: _Optional[bytes] = ...) -> None: ...
+    canonical_entries: bool
+    def __init__(self, at_list_seq: _Optional[int] = ..., from_chunk: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., max_chunk_entries: _Optional[int] = ..., subject_index_key: _Optional[bytes] = ..., canonical_entries: _Optional[bool] = ...) -> None: ...
 
 class SnapshotChunk(_message.Message):
-    __slots__ = ("at_list_seq", "index", "total", "entries", "frontier", "entries_total", "origins", "subject_indexes")
+    __slots__ = ("at_list_seq", "index", "total", "entries", "frontier", "entries_total", "origins", "subject_indexes", "entries_zlib")
     AT_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
@@ -163,6 +167,7 @@ class SnapshotChunk(_message.Message):
     ENTRIES_TOTAL_FIELD_NUMBER: _ClassVar[int]
     ORIGINS_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_INDEXES_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_ZLIB_FIELD_NUMBER: _ClassVar[int]
     at_list_seq: int
     index: int
     total: int
@@ -171,7 +176,8 @@ class SnapshotChunk(_message.Message):
     entries_total: int
     origins: _containers.RepeatedCompositeFieldContainer[_envelope_pb2.Envelope]
     subject_indexes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, at_list_seq: _Optional[int] = ..., index: _Optional[int] = ..., total: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., frontier: _Optional[bytes] = ..., entries_total: _Optional[int] = ..., origins: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ..., subject_indexes: _Optional[_Iterable[str]] = ...) -> None: ...
+    entries_zlib: bytes
+    def __init__(self, at_list_seq: _Optional[int] = ..., index: _Optional[int] = ..., total: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., frontier: _Optional[bytes] = ..., entries_total: _Optional[int] = ..., origins: _Optional[_Iterable[_Union[_envelope_pb2.Envelope, _Mapping]]] = ..., subject_indexes: _Optional[_Iterable[str]] = ..., entries_zlib: _Optional[bytes] = ...) -> None: ...
 
 class EvidenceRequest(_message.Message):
     __slots__ = ("list_seq",)
@@ -352,9 +358,23 @@ class FeedRequest(_message.Message):
     def __init__(self, department: _Optional[str] = ..., from_cursor: _Optional[int] = ..., list_types: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class FeedBatch(_message.Message):
-    __slots__ = ("changes", "cursor")
+    __slots__ = ("changes", "cursor", "skipped")
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
     changes: _containers.RepeatedCompositeFieldContainer[ListChange]
     cursor: int
-    def __init__(self, changes: _Optional[_Iterable[_Union[ListChange, _Mapping]]] = ..., cursor: _Optional[int] = ...) -> None: ...
+    skipped: _containers.RepeatedCompositeFieldContainer[SkippedRange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[ListChange, _Mapping]]] = ..., cursor: _Optional[int] = ..., skipped: _Optional[_Iterable[_Union[SkippedRange, _Mapping]]] = ...) -> None: ...
+
+class SkippedRange(_message.Message):
+    __slots__ = ("from_list_seq", "to_list_seq", "snapshot_list_seq", "differences")
+    FROM_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    TO_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCES_FIELD_NUMBER: _ClassVar[int]
+    from_list_seq: int
+    to_list_seq: int
+    snapshot_list_seq: int
+    differences: int
+    def __init__(self, from_list_seq: _Optional[int] = ..., to_list_seq: _Optional[int] = ..., snapshot_list_seq: _Optional[int] = ..., differences: _Optional[int] = ...) -> None: ...

@@ -98,7 +98,8 @@ def gateway_faults(gw_dir: Path) -> list[str]:
 def replica_faults(node_dir: Path, gw_dir: Path) -> list[str]:
     """Everything wrong with a stopped node's replica against the gateway's list state and log:
     applied == head; per entry the same object (state, version, origin_fp, …); the history
-    holds each list_seq once, changes_from+1..applied, each the log's own change; the cursor
+    holds each list_seq once, changes_from+1..applied (and what it kept from before a
+    re-bootstrap), each the log's own change; the cursor
     equals the newest list_seq of the data it holds."""
     name = node_dir.name
     log = gateway_log(gw_dir)
@@ -118,7 +119,7 @@ def replica_faults(node_dir: Path, gw_dir: Path) -> list[str]:
         faults.append(f"{name}: snapshot in progress or alarm set: {meta.get('snapshot')} {meta.get('alarm')}")
     if applied != head:
         faults.append(f"{name}: applied list_seq {applied}, gateway head {head}")
-    seqs = [h[0] for h in history]
+    seqs = [h[0] for h in history if h[0] > base]  # rows up to a re-bootstrap's base are kept history (NODE-048)
     if seqs != list(range(base + 1, applied + 1)):
         missing = sorted(set(range(base + 1, applied + 1)) - set(seqs))[:5]
         extra = sorted(set(seqs) - set(range(base + 1, applied + 1)))[:5]
@@ -226,4 +227,64 @@ def snapshot_base_faults(node_dir: Path, gw_dir: Path) -> list[str]:
     diff = sorted(eid for eid in set(held) & set(want) if held[eid] != want[eid])
     if diff:
         faults.append(f"{node_dir.name}: snapshot at {base}: {len(diff)} entries differ, first {diff[0]}")
+    return faults
+
+
+def feed_faults(lines: list[dict], log: list[tuple[int, str, str, str]], state_at) -> list[str]:
+    """Everything wrong with a department feed that took every list type (DIST-061/062, NODE-045/048):
+    positions only move forward (a marker shares its position with the record after it); every
+    list_seq 1..head is delivered once, as its own log change or inside exactly one range a
+    marker names; each change line is the log's change; the state-difference records after a
+    marker turn the state folded so far into the log's state at the range's end
+    (``state_at(seq)``: entry_id → entry object); the fold of the whole feed is the head's state."""
+    faults: list[str] = []
+    head = log[-1][0] if log else 0
+    by_seq = {c[0]: tuple(c) for c in log}
+    covered: dict[int, int] = {}
+    state: dict[str, dict] = {}
+    last_pos, prev_marker = 0, False
+    pending: dict | None = None  # the open marker and the records counted against it
+
+    def close() -> None:
+        if pending is None:
+            return
+        s = pending["skipped"]
+        if pending["seen"] != s["differences"]:
+            faults.append(f"marker {s}: {pending['seen']} state-difference records follow it")
+        if state != state_at(s["to_list_seq"]):
+            faults.append(f"after the state difference of {s}: the folded state is not the log's at its end")
+
+    for line in lines:
+        pos = line["list_seq"]
+        if pos < last_pos or (pos == last_pos and not prev_marker and "state_difference" not in line):
+            faults.append(f"feed position {pos} after {last_pos}")
+        last_pos, prev_marker = pos, "skipped" in line
+        if "skipped" in line:
+            close()
+            pending = {"skipped": line["skipped"], "seen": 0}
+            for seq in range(line["skipped"]["from_list_seq"], line["skipped"]["to_list_seq"] + 1):
+                covered[seq] = covered.get(seq, 0) + 1
+            continue
+        entry = line["entry"]
+        if "state_difference" in line:
+            if pending is None or line["state_difference"] != pending["skipped"]:
+                faults.append(f"state-difference record at {pos} outside its marker's range")
+            else:
+                pending["seen"] += 1
+        else:
+            close()
+            pending = None
+            covered[pos] = covered.get(pos, 0) + 1
+            if by_seq.get(pos) != (pos, line["kind"], line["reason"], entry["entry_id"]):
+                faults.append(f"feed line {pos} {line['kind']} {entry['entry_id']} is not the log's {by_seq.get(pos)}")
+        state[entry["entry_id"]] = entry
+    close()
+    twice = sorted(s for s, n in covered.items() if n > 1)
+    missing = sorted(set(range(1, head + 1)) - set(covered))
+    if twice or missing:
+        faults.append(
+            f"list_seqs delivered more than once: {twice[:5]} ({len(twice)}); never: {missing[:5]} ({len(missing)})"
+        )
+    if state != state_at(head):
+        faults.append("the folded feed is not the log's state at the head")
     return faults

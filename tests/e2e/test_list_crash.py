@@ -366,3 +366,89 @@ def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(provi
     assert len(ats) == 1, kills  # one snapshot, resumed after every kill, never restarted
     base = probe.replica_base(d)
     assert base in ats and base < head, (base, head, kills)  # snapshot at an older list_seq, then followed
+
+
+# --- 3. kills with replica resets: the departments' feeds (DIST-062, NODE-045/048) ----------------
+
+FEED_KILLS = int(os.environ.get("CREDITX_FEED_KILLS", "5"))  # the issue's storm: CREDITX_FEED_KILLS=100
+
+
+def _feed_lines(d: Path) -> list[dict]:
+    path = d / "feeds" / "credit.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.endswith("}")]
+
+
+def test_kill_9_with_replica_resets_keeps_every_department_feed_exactly_once(province):
+    """SIGKILLs of the nodes while lists stream, every other one followed by an operator reset
+    (`creditx node replica --reset`), some landing inside the re-bootstrap's snapshot: in the end
+    every feed holds each list_seq once, as its change or inside a marked skipped range whose
+    state difference brings the folded feed to the log's state there, and the feed's fold is the
+    gateway's state (:func:`tests.e2e.lists_probe.feed_faults`)."""
+    rng = random.Random(SEED + 2)
+    names = {"zibo": "370300", "jinan": "370100"}
+    dirs = {n: province.init_node(n, r, FEED, snapshot_chunk_entries=8) for n, r in names.items()}
+    nodes = {n: province.start(lambda d=d: start_node(d)) for n, d in dirs.items()}
+    waves = _records(max(240, FEED_KILLS * 40), seed=21)
+    expected = sum(len(w) for w in waves)
+    submitted = published = 0
+    log = []
+    for k in range(FEED_KILLS):
+        while submitted < len(waves) and published < (k + 1) * expected // (FEED_KILLS + 1):
+            _submit(dirs[SUBMITTER], waves[submitted])
+            published += len(waves[submitted])
+            submitted += 1
+        name = rng.choice(sorted(nodes))
+        d = dirs[name]
+        if (p := probe.snapshot_progress(d)) is not None and p["next_chunk"] < p["total"] - 1:
+            at = p["next_chunk"] + rng.randint(0, 2)  # inside the snapshot of a reset replica
+            nodes[name].wait_until(
+                lambda d=d, at=at: (s := probe.snapshot_progress(d)) is None or s["next_chunk"] >= at,
+                timeout=60,
+                what=f"{name}: snapshot chunk {at}",
+            )
+        else:
+            lines = len(_feed_lines(d))
+            goal = lines + rng.randint(1, 30)
+            nodes[name].wait_until(
+                lambda d=d, goal=goal, top=published: len(_feed_lines(d)) >= goal or probe.replica_applied(d) >= top,
+                timeout=60,
+                what=f"{name}: feed lines ≥ {goal}",
+            )
+        province.kill(nodes[name])
+        reset = k % 2 == 1
+        if reset:
+            run_creditx("node", "replica", "--dir", str(d), "--reset", "--json")
+        log.append((k, name, probe.replica_applied(d), reset))
+        nodes[name] = province.start(lambda d=d: start_node(d))
+    for wave in waves[submitted:]:
+        _submit(dirs[SUBMITTER], wave)
+
+    gw = province.gw
+    province.gateway.wait_until(lambda: probe.gateway_head(gw) >= expected, timeout=60, what=f"list head {expected}")
+    head = probe.gateway_head(gw)
+    for name, d in dirs.items():
+        nodes[name].wait_until(
+            lambda d=d: (
+                probe.checkpoint_result(d) == ("EXACT", head)
+                and (lines := _feed_lines(d)) != []
+                and lines[-1]["list_seq"] == head
+            ),
+            timeout=90,
+            what=f"{name} applied {head}, proved it, and fed it",
+        )
+    for name in list(nodes):
+        nodes[name].stop()
+    province.gateway.stop()
+
+    changes = probe.gateway_log(gw)
+    faults = probe.gateway_faults(gw)
+    for d in dirs.values():
+        faults += [
+            f"{d.name}: {f}" for f in probe.feed_faults(_feed_lines(d), changes, lambda at: probe.gateway_state(gw, at))
+        ]
+        faults += probe.replica_faults(d, gw)
+    assert not faults, (faults, log)
+    markers = [x for d in dirs.values() for x in _feed_lines(d) if "skipped" in x]
+    assert len(markers) >= 1, log  # a reset jumped over changes and said so

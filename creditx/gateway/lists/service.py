@@ -235,7 +235,13 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 snap.skip(ranges[request.from_chunk].start)  # resumption (DIST-072)
                 for index in range(request.from_chunk, len(ranges)):
                     chunk = snapshot_chunk(
-                        snap.take(len(ranges[index])), snap.at, index, len(ranges), len(snap.sizes), index_key
+                        snap.take(len(ranges[index])),
+                        snap.at,
+                        index,
+                        len(ranges),
+                        len(snap.sizes),
+                        index_key,
+                        canonical=request.canonical_entries,  # DIST-081
                     )
                     if index == 0:
                         chunk.frontier = snap.frontier.to_bytes()

@@ -8,6 +8,7 @@
 * ``follower.py``    the Subscribe / Snapshot client loop with backoff, and the checkpoint check.
 * ``departments.py`` the node-local ``Departments`` servicer (Check, Feed).
 * ``sinks.py``       append-only JSON Lines feeds per department (exactly-once across restarts).
+* ``feed.py``        pure: the feed's items across a re-bootstrap (marker, state difference, pages).
 
 Node requirement IDs defined here (beside the standard's DIST- rules):
 
@@ -18,4 +19,6 @@ Node requirement IDs defined here (beside the standard's DIST- rules):
 * NODE-043 a checkpoint fork or replica divergence sets an alarm: applying stops, checks answer stale.
 * NODE-044 a department's stored cursor only moves forward, and only when acknowledged.
 * NODE-045 a file sink line is written at most once and never lost (cursor recovered from the file).
+* NODE-048 a reset replica keeps its entries and history until a snapshot replaces them; the
+  departments are then handed the state difference and a marker for the range jumped (DIST-062).
 """

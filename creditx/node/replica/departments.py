@@ -3,13 +3,14 @@ CLI prints — both from the replica, also while the gateway is unreachable.
 
 Servicers translate, they don't think (ADR 0003): :func:`check` builds the answer with
 :func:`creditx.standard.lists.replica.check_answer`; :func:`feed_next` pages the applied changes
-through :func:`creditx.standard.lists.replica.feed_batch`.
+and the state-difference records of re-bootstraps through :func:`creditx.node.replica.feed.page`.
 
 Invariants kept here:
 
 * DIST-060 a subject is validated before lookup (creditx.standard.identifiers); an invalid one is
   INVALID_ARGUMENT naming the field and the identifier's reason code.
-* NODE-043 with an alarm set the answer is always ``stale``.
+* NODE-043 with an alarm set, a snapshot in progress or a re-bootstrap pending the answer is
+  always ``stale`` (from the state the replica still holds), never a fresh "not listed".
 * DIST-061, NODE-044 acknowledgement: a Feed call with ``from_cursor`` acknowledges every change up
   to it (the department stored it), so the department's stored cursor moves to it — never
   backwards, never beyond the replica. Without ``from_cursor`` the feed starts after the stored
@@ -25,12 +26,12 @@ from datetime import UTC, datetime, timedelta
 import grpc
 
 from creditx.node.config import Department
+from creditx.node.replica.feed import FeedItem, page
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.subjects import Question, question
 from creditx.node.replica.wire import change_to_pb, entry_to_pb
 from creditx.standard.errors import InputError
-from creditx.standard.lists.lifecycle import ListChange
-from creditx.standard.lists.replica import CheckAnswer, check_answer, feed_batch
+from creditx.standard.lists.replica import CheckAnswer, check_answer
 from creditx.v1 import lists_pb2 as pb
 from creditx.v1 import lists_pb2_grpc as pb_grpc
 
@@ -47,7 +48,7 @@ def check(
     ans = check_answer(entries, applied_list_seq=st.applied, last_update=last, now=now, max_age=max_age)
     # NODE-043: a replica that holds nothing of a log it knows is non-empty (just reset, or
     # before its bootstrap started) is stale: "not listed" from it would be a false answer.
-    bootstrapping = st.applied == 0 and st.head > 0
+    bootstrapping = (st.applied == 0 and st.head > 0) or st.rebootstrap_from > 0
     if st.alarm or st.snapshot is not None or bootstrapping:
         ans = CheckAnswer(ans.memberships, ans.history, ans.applied_list_seq, ans.last_update, True)
     return ans
@@ -55,10 +56,32 @@ def check(
 
 def feed_next(
     replica: ReplicaStore, cursor: int, list_types: frozenset[str], *, max_changes: int
-) -> tuple[list[ListChange], int]:
-    """The next page of a feed after ``cursor``: (changes, cursor to store once acknowledged)."""
-    start, changes = replica.changes_after(cursor, max_changes * 4 if list_types else max_changes)
-    return feed_batch(start, changes, list_types, max_changes=max_changes)
+) -> tuple[list[FeedItem], int]:
+    """The next page of a feed after ``cursor``: (items, cursor to store once acknowledged)."""
+    start, items = replica.feed_items(cursor, max_changes * 4 if list_types else max_changes)
+    return page(start, items, list_types, max_changes=max_changes)
+
+
+def batch_to_pb(items: list[FeedItem], cursor: int) -> pb.FeedBatch:
+    """DIST-062 on the wire: state-difference records are flagged, markers go in ``skipped``."""
+    out = pb.FeedBatch(cursor=cursor)
+    for it in items:
+        if it.change is None:
+            s = it.skipped
+            assert s is not None
+            out.skipped.append(
+                pb.SkippedRange(
+                    from_list_seq=s.first,
+                    to_list_seq=s.last,
+                    snapshot_list_seq=s.snapshot_list_seq,
+                    differences=s.differences,
+                )
+            )
+        else:
+            m = change_to_pb(it.change)
+            m.state_difference = it.skipped is not None
+            out.changes.append(m)
+    return out
 
 
 class DepartmentsServicer(pb_grpc.DepartmentsServicer):
@@ -108,21 +131,21 @@ class DepartmentsServicer(pb_grpc.DepartmentsServicer):
             )
         types = frozenset(request.list_types) or dept.list_types
         if request.HasField("from_cursor"):
-            if request.from_cursor > self.replica.applied():
+            if request.from_cursor > self.replica.feed_head():
                 context.abort(
                     grpc.StatusCode.OUT_OF_RANGE,
                     f"from_cursor {request.from_cursor} is ahead of the "
-                    f"replica's applied list_seq {self.replica.applied()} [NODE-044]",
+                    f"replica's applied list_seq {self.replica.feed_head()} [NODE-044]",
                 )
             self.replica.advance_cursor(DEPARTMENT_CURSORS, dept.name, request.from_cursor)  # acknowledged
             cursor = request.from_cursor
         else:
             cursor = self.replica.cursor(DEPARTMENT_CURSORS, dept.name)
         while context.is_active():
-            changes, new_cursor = feed_next(self.replica, cursor, types, max_changes=self.max_changes)
+            items, new_cursor = feed_next(self.replica, cursor, types, max_changes=self.max_changes)
             if new_cursor == cursor:
                 with self.applied:
                     self.applied.wait(0.5)
                 continue
-            yield pb.FeedBatch(changes=[change_to_pb(c) for c in changes], cursor=new_cursor)
+            yield batch_to_pb(items, new_cursor)
             cursor = new_cursor

@@ -147,7 +147,8 @@ class Follower:
     def session(self) -> None:
         """One Subscribe call (after finishing a snapshot in progress) until it ends."""
         st = self.replica.state()
-        step = self._next(Phase.START, steps.Session(st.alarm, st.snapshot is not None))
+        # NODE-048: a reset replica re-bootstraps by snapshot, so the departments get its difference
+        step = self._next(Phase.START, steps.Session(st.alarm, st.snapshot is not None or st.rebootstrap_from > 0))
         if step is Step.HALT:
             raise Halted(f"replica halted: {st.alarm} (creditx node replica --dir DIR --reset to re-bootstrap)")
         if step is Step.BOOTSTRAP:
@@ -213,6 +214,7 @@ class Follower:
             max_chunk_bytes=self.policy.max_chunk_bytes,
             max_chunk_entries=self.policy.max_chunk_entries,
             subject_index_key=self.replica.key,  # DIST-077
+            canonical_entries=True,  # DIST-081: canonical bytes, compressed, stored as they come
         )
         if progress:
             log.info(
@@ -225,9 +227,14 @@ class Follower:
             call = self._track(self._stub().Snapshot(req, timeout=self.policy.snapshot_timeout_s))
             reported = -1
             for m in call:
-                chunk, origins, sent = chunk_from_pb(m)  # DIST-075/077: what indexes natural persons
+                chunk, origins, sent, bodies = chunk_from_pb(m)  # DIST-075/077/081
                 progress = self.replica.apply_chunk(
-                    chunk, bytes(m.frontier), now_ms=self._now_ms(), origins=origins, sent_keys=sent
+                    chunk,
+                    bytes(m.frontier),
+                    now_ms=self._now_ms(),
+                    origins=origins,
+                    sent_keys=sent,
+                    bodies=bodies,
                 )
                 self.attempt = 0
                 tenth = progress.next_chunk * 10 // max(progress.total, 1)

@@ -51,7 +51,8 @@ class Step(enum.Enum):
 
 @dataclass(frozen=True)
 class Session:
-    """A session begins: the replica's alarm ("" when none) and whether a snapshot is in progress."""
+    """A session begins: the replica's alarm ("" when none) and whether a snapshot is in progress
+    (or due: a reset replica re-bootstraps, NODE-048)."""
 
     alarm: str
     snapshot_in_progress: bool

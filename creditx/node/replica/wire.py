@@ -7,11 +7,13 @@ ISO 8601 text ("" for none), enums by their AUD-005 names. A malformed message r
 
 from __future__ import annotations
 
+import json
+import zlib
 from datetime import UTC, date, datetime, timedelta
 
 from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, State
-from creditx.standard.lists.snapshot import SnapshotChunk
+from creditx.standard.lists.snapshot import SnapshotChunk, entry_from_obj
 from creditx.standard.lists.withheld import check_index_keys, withholds_origin
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as pb
@@ -150,11 +152,43 @@ def change_from_pb(m: pb.ListChange) -> ListChange:
     return ListChange(m.list_seq, _KIND_BACK[m.kind], _REASON_BACK[m.reason], entry_from_pb(m.entry), at, origin)
 
 
-def chunk_from_pb(m: pb.SnapshotChunk) -> tuple[SnapshotChunk, list[Envelope | None], list[list[str]]]:
+MAX_CHUNK_TEXT = 256 * 1024 * 1024  # DIST-081: a compressed chunk never inflates beyond this
+
+
+def canonical_entries(data: bytes) -> tuple[list[ListEntry], list[str]]:
+    """DIST-081: a chunk's ``entries_zlib``: the entries and their canonical text, one per line,
+    read back exactly (the text is what the replica stores). Inflation is bounded; any fault is
+    ``DIST_BAD_ENTRY`` naming the field."""
+    d = zlib.decompressobj()
+    try:
+        text = d.decompress(data, MAX_CHUNK_TEXT)
+    except zlib.error as exc:
+        raise _bad("entries_zlib", f"entries_zlib does not inflate: {exc}") from None
+    if d.unconsumed_tail or not d.eof:
+        raise _bad("entries_zlib", f"entries_zlib is truncated or inflates beyond {MAX_CHUNK_TEXT} bytes")
+    lines = text.decode("utf-8", "strict").split("\n") if text else [""]
+    if lines.pop() != "":
+        raise _bad("entries_zlib", "entries_zlib does not end with a newline")
+    try:
+        return [entry_from_obj(json.loads(line)) for line in lines], lines
+    except ListError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise _bad("entries_zlib", f"an entry of entries_zlib is not JSON: {exc}") from None
+
+
+def chunk_from_pb(
+    m: pb.SnapshotChunk,
+) -> tuple[SnapshotChunk, list[Envelope | None], list[list[str]], list[str]]:
     """A snapshot chunk, its origins (DIST-075: parallel to the entries; an empty envelope or an
-    older gateway's chunk without origins gives None) and the index keys of the natural persons'
-    entries, whose origins are withheld (DIST-076/077, checked), for ``ReplicaStore.apply_chunk``."""
-    chunk = SnapshotChunk(m.at_list_seq, m.index, m.total, tuple(entry_from_pb(e) for e in m.entries))
+    older gateway's chunk without origins gives None), the index keys of the natural persons'
+    entries, whose origins are withheld (DIST-076/077, checked), and, for a DIST-081 chunk, each
+    entry's canonical text (stored as it came), for ``ReplicaStore.apply_chunk``."""
+    if m.entries_zlib:
+        entries, bodies = canonical_entries(m.entries_zlib)
+    else:
+        entries, bodies = [entry_from_pb(e) for e in m.entries], []
+    chunk = SnapshotChunk(m.at_list_seq, m.index, m.total, tuple(entries))
     origins = [envelope_from_pb(o) if o.payload_type else None for o in m.origins]
     if m.subject_indexes and len(m.subject_indexes) != len(chunk.entries):
         raise _bad("subject_indexes", f"chunk {m.index}: subject_indexes is not parallel to entries")
@@ -163,4 +197,4 @@ def chunk_from_pb(m: pb.SnapshotChunk) -> tuple[SnapshotChunk, list[Envelope | N
         e = chunk.entries[i]
         withheld = withholds_origin(e) and (not origins or origins[i] is None)
         sent.append(check_index_keys(chunk.at_list_seq, text.split("\n")) if withheld else [])
-    return chunk, origins, sent
+    return chunk, origins, sent, bodies

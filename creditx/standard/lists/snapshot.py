@@ -41,10 +41,13 @@ def entry_to_obj(e: ListEntry) -> dict[str, Any]:
     return obj
 
 
+_ENTRY_MEMBERS = frozenset(f.name for f in fields(ListEntry))  # once: the snapshot reads millions
+
+
 def entry_from_obj(obj: dict[str, Any]) -> ListEntry:
     """Inverse of :func:`entry_to_obj`; ListError naming the member when it does not fit."""
-    names = {f.name for f in fields(ListEntry)}
-    if not isinstance(obj, dict) or set(obj) != names:
+    names = _ENTRY_MEMBERS
+    if not isinstance(obj, dict) or obj.keys() != names:
         extra = sorted(set(obj) ^ names) if isinstance(obj, dict) else ["(not an object)"]
         raise ListError(
             "DIST_BAD_ENTRY", "DIST-071", f"entry members differ from the standard's: {extra}", field=extra[0]
