@@ -23,7 +23,7 @@ def test_a_batch_is_built_once_per_position_and_the_table_is_bounded():
     a = shared.get((0, 3), build((0, 3)))
     b = shared.get((0, 3), build((0, 3)))
     assert a is b and built == [(0, 3)] and shared.built == 1
-    assert a[2] == a[0].SerializeToString() and subscribe_response(a[2]) == a[2]
+    assert a[2] == a[0].SerializeToString() and subscribe_response(a[2]) == a[2] and a[3] == ()
     shared.get((3, 5), build((3, 5)))
     shared.get((5, 6), build((5, 6)))  # the oldest, (0, 3), is dropped
     shared.get((0, 3), build((0, 3)))

@@ -76,18 +76,18 @@ class SharedBatches:
     def __init__(self, size: int = 64) -> None:
         self.size = size
         self._lock = threading.Lock()
-        self._d: OrderedDict[tuple, tuple[lpb.ListChangeBatch, int, bytes]] = OrderedDict()
+        self._d: OrderedDict[tuple, tuple[lpb.ListChangeBatch, int, bytes, tuple[int, ...]]] = OrderedDict()
         self.built = 0  # batches built (the rest were shared)
 
     def get(
         self, key: tuple, build: Callable[[], tuple[lpb.ListChangeBatch, int]]
-    ) -> tuple[lpb.ListChangeBatch, int, bytes]:
-        """(batch, its through_list_seq, its encoding): encoded once for every subscriber."""
+    ) -> tuple[lpb.ListChangeBatch, int, bytes, tuple[int, ...]]:
+        """(batch, its through_list_seq, its encoding, its changes' at_unix_ms): once for every subscriber."""
         with self._lock:  # one builder at a time: the others wait for its batch instead of building it too
             hit = self._d.get(key)
             if hit is None:
                 msg, through = build()
-                hit = (msg, through, msg.SerializeToString())
+                hit = (msg, through, msg.SerializeToString(), tuple(c.at_unix_ms for c in msg.changes))
                 self.built += 1
                 self._d[key] = hit
                 while len(self._d) > self.size:
@@ -185,12 +185,12 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 self._still_trusted(context, ident, checked)
                 head = store.head(conn)
                 if cursor < head:
-                    batch, cursor, encoded = self.shared.get(
+                    batch, cursor, encoded, at_ms = self.shared.get(
                         (cursor, head, limit, types), partial(self._batch, conn, cursor, head, limit, types)
                     )
                     live_sent = batch.live
                     if self.on_delivered is not None:
-                        self.on_delivered([c.at_unix_ms for c in batch.changes])
+                        self.on_delivered(at_ms)
                     yield encoded  # the shared encoding (see subscribe_response)
                     continue
                 if not live_sent:  # DIST-030: tell the node the backlog is drained
