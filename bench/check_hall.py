@@ -458,16 +458,16 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, indent=2))
         return 0
     print(f"replica {args.entries:,} entries; {args.callers} callers; {os.cpu_count()} CPUs; load {os.getloadavg()}")
-    hdr = f"{'':24}{'p50 ms':>8}{'p99 ms':>8}{'calls/s':>9}{'subj/s':>9}{'÷sqlite':>8}{'srv µs/subj':>12}{'srv CPU s':>10}{'cli CPU s':>10}{'load':>6}{'err':>5}"  # noqa: E501
+    hdr = f"{'':24}{'p50 ms':>9}{'p99 ms':>9}{'calls/s':>9}{'subj/s':>9}{'÷sqlite':>8}{'srv µs/subj':>12}{'srv CPU s':>10}{'cli CPU s':>10}{'load':>6}{'err':>5}"  # noqa: E501
     print(hdr)
     for name, b in (("sqlite 1/query", one), (f"sqlite {args.batch}/query", many)):
         print(
-            f"{name:24}{b['p50_ms']:8.3f}{b['p99_ms']:8.3f}{b['calls_per_s']:9.0f}{b['subjects_per_s']:9.0f}"
+            f"{name:24}{b['p50_ms']:9.3f}{b['p99_ms']:9.3f}{b['calls_per_s']:9.0f}{b['subjects_per_s']:9.0f}"
             f"{1:8.3f}{b['cpu_us_per_subject']:12.1f}"
         )
     for name, r in runs.items():
         print(
-            f"{name:24}{r['p50_ms']:8.3f}{r['p99_ms']:8.3f}{r['calls_per_s']:9.0f}{r['subjects_per_s']:9.0f}"
+            f"{name:24}{r['p50_ms']:9.2f}{r['p99_ms']:9.2f}{r['calls_per_s']:9.0f}{r['subjects_per_s']:9.0f}"
             f"{r['subjects_vs_sqlite']:8.3f}{r['server_cpu_us_per_subject']:12.1f}{r['server_cpu_s']:10.1f}"
             f"{r['client_cpu_s']:10.1f}{r['loadavg_1m']:6.2f}{r['errors']:5d}"
         )
