@@ -1,18 +1,28 @@
-"""Hall check benchmark: Check over the network with concurrent callers, gRPC and HTTPS apart,
-beside the same query straight on SQLite in the same run.
+"""Hall check benchmark: Check and CheckMany over the network with concurrent callers, gRPC and
+HTTPS apart, beside the same query straight on SQLite in the same run.
 
-    python bench/check_hall.py [--entries 100000] [--callers 32] [--seconds 10] [--procs 4] [--json]
+    python bench/check_hall.py [--entries 100000] [--callers 32] [--seconds 10] [--procs 4] [--batch 100] [--json]
     python bench/check_hall.py --entries 2600000          # the province's full list size
 
 A real node process (``creditx node run``, its hall API on loopback, mutual TLS from
 creditx.pki.testing.make_pki and a department certificate) serves a replica of ``--entries``
-list entries written straight into its SQLite (a template entry cloned with fresh entry ids and
-valid USCCs; the store's own body encoding). The node's gateway is unreachable: the hall answers
-from the replica regardless (and says it is stale). ``--callers`` concurrent callers, spread over
-``--procs`` client processes, each check a random subject (a tenth listed) for a matter, for
-``--seconds`` per interface. Reported: p50, p99, checks/s for gRPC and for HTTPS; and the bound
-measured in the same run: the replica's own lookup (the same two-table query) on SQLite, one
-thread, p50/p99 and queries/s, and the ratios.
+list entries bulk-loaded straight into its SQLite (a template entry cloned with fresh entry ids
+and valid USCCs, in key order, one transaction per 200k rows; not through a snapshot). The
+node's gateway is unreachable: the hall answers from the replica regardless (and says it is
+stale). ``--callers`` concurrent callers each check a random subject (a tenth listed) for a
+matter, for ``--seconds`` per run:
+
+* gRPC Check and gRPC CheckMany (``--batch`` subjects a call), from Python callers spread over
+  ``--procs`` client processes (grpcio: the only gRPC client here);
+* HTTPS /v1/check and /v1/check-many from ``wrk`` (C, Debian package ``wrk``) with a token —
+  wrk cannot present a client certificate — and HTTPS /v1/check from Python callers with the
+  department certificate, when wrk is absent or with ``--python-http``.
+
+Reported per run: calls/s and subjects/s, p50/p99 per call; CPU seconds of the node process and
+of the client processes over the run (so µs of server CPU per call and per subject), the load
+average; the bounds measured in the same run: the replica's own lookup (the one lookup function,
+creditx.node.replica.store.lookup) on SQLite in one thread, one subject per query and
+``--batch`` per query, and the ratios to them.
 """
 
 from __future__ import annotations
@@ -21,10 +31,12 @@ import argparse
 import datetime as dt
 import json
 import multiprocessing as mp
+import os
 import random
+import resource
 import shutil
 import sqlite3
-import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -40,6 +52,7 @@ if TYPE_CHECKING:
     from creditx.pki.issue import DepartmentCredentials
 
 MATTER = "ZFCG-GYS-001"
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def uscc(n: int) -> str:
@@ -53,8 +66,24 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] if s else 0.0
 
 
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (all its threads) from /proc."""
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / TICKS
+
+
+def subjects(rng: random.Random, entries: int, n: int) -> list[str]:
+    """``n`` random subjects, a tenth of them listed."""
+    out = []
+    for _ in range(n):
+        k = rng.randrange(entries * 10)
+        out.append(uscc(k - k % 10 if rng.random() < 0.1 else k))
+    return out
+
+
 def build_node(root: Path, entries: int, log=print) -> tuple[Path, DepartmentCredentials]:
-    """A node directory with a replica of ``entries`` entries (every tenth USCC is listed)."""
+    """A node directory with a replica of ``entries`` entries (every tenth USCC is listed),
+    bulk-loaded: rows in key order, no WAL and no sync during the load, 200k rows a transaction."""
     from creditx.demo.procs import run_creditx
     from creditx.node.replica.store import _body
     from creditx.node.store import NodeStore
@@ -69,17 +98,9 @@ def build_node(root: Path, entries: int, log=print) -> tuple[Path, DepartmentCre
     issue_node_tls(pki.ca, region="370100", name="bench", at=now, out=root / "hall-tls")
     node = root / "node"
     run_creditx(
-        "node",
-        "init",
-        "--dir",
-        str(node),
-        "--region",
-        "370100",
-        "--gateway",
-        "127.0.0.1:9",
-        "--certs",
-        str(pki.nodes["370100"].dir),
-    )
+        "node", "init", "--dir", str(node), "--region", "370100", "--gateway", "127.0.0.1:9",
+        "--certs", str(pki.nodes["370100"].dir),
+    )  # fmt: skip
     for f in ("hall-tls.crt", "hall-tls.key"):
         shutil.copy(root / "hall-tls" / f, node / f)
     cfg = json.loads((node / "node.json").read_text())
@@ -93,87 +114,90 @@ def build_node(root: Path, entries: int, log=print) -> tuple[Path, DepartmentCre
     cfg["limits"].update(backoff_base_s=30.0, backoff_cap_s=300.0)
     (node / "node.json").write_text(json.dumps(cfg))
     template = ListEntry(
-        "",
-        "SXBZXR",
-        "black",
-        "济南某某商贸有限公司",
-        "法人及非法人组织",
-        "",
-        "",
-        dt.date(2025, 3, 1),
-        dt.date(2025, 3, 1),
-        None,
-        "有履行能力而拒不履行",
-        "《最高人民法院关于公布失信被执行人名单信息的若干规定》",
-        "执行决定书",
-        "(2025)鲁0102执1号",
-        "济南市历下区人民法院",
-        "11370000004265891L",
-        "",
-        State.LISTED,
-        None,
-        "",
-        "",
-        1,
-        b"\x01" * 32,
-        "370100",
+        "", "SXBZXR", "black", "济南某某商贸有限公司", "法人及非法人组织", "", "", dt.date(2025, 3, 1),
+        dt.date(2025, 3, 1), None, "有履行能力而拒不履行", "《最高人民法院关于公布失信被执行人名单信息的若干规定》",
+        "执行决定书", "(2025)鲁0102执1号", "济南市历下区人民法院", "11370000004265891L", "", State.LISTED, None,
+        "", "", 1, b"\x01" * 32, "370100",
+    )  # fmt: skip
+    # The store's own body encoding, with two markers replaced per row (json.dumps per row would
+    # cost more than the insert).
+    body = _body(ListEntry(**{**template.__dict__, "entry_id": "\x00EID\x00", "subject_uscc": "\x00USCC\x00"})).replace(
+        "\\u0000", "\x00"
     )
-    base = json.loads(_body(template))
-    store = NodeStore(node / "node.db")
-    t0 = time.perf_counter()
-    batch = 50_000
+    NodeStore(node / "node.db").close()  # the schema, by the node's own migrations
+    conn = sqlite3.connect(node / "node.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-262144")
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    batch = 200_000
+    width = len(str(entries))
     for start in range(0, entries, batch):
-        rows, subjects = [], []
+        rows, subj = [], []
         for i in range(start, min(entries, start + batch)):
             u = uscc(i * 10)
-            eid = f"LIST|SXBZXR|11370000004265891L|B{i}|{u}"
-            rows.append(
-                (
-                    eid,
-                    "SXBZXR",
-                    "LISTED",
-                    i + 1,
-                    json.dumps({**base, "entry_id": eid, "subject_uscc": u}, ensure_ascii=False),
-                )
-            )
-            subjects.append(("U:" + u, eid))
-        with store.transaction():
-            store.conn.executemany("INSERT INTO replica_entries VALUES (?,?,?,?,?)", rows)
-            store.conn.executemany("INSERT INTO replica_subjects VALUES (?,?)", subjects)
-        log(f"replica: {min(entries, start + batch):,} / {entries:,} entries")
-    with store.transaction():
-        store.conn.executemany(
-            "INSERT OR REPLACE INTO replica_meta(key, value) VALUES (?, ?)",
-            [("applied", json.dumps(entries)), ("changes_from", json.dumps(entries))],
-        )
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    log(f"replica built in {time.perf_counter() - t0:.1f} s")
+            eid = f"LIST|SXBZXR|11370000004265891L|B{i:0{width}d}|{u}"
+            rows.append((eid, "SXBZXR", "LISTED", i + 1, body.replace("\x00EID\x00", eid).replace("\x00USCC\x00", u)))
+            subj.append(("U:" + u, eid))
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO replica_entries VALUES (?,?,?,?,?)", rows)
+        conn.executemany("INSERT INTO replica_subjects VALUES (?,?)", subj)
+        conn.execute("COMMIT")
+        log(f"replica: {min(entries, start + batch):,} / {entries:,} entries ({time.perf_counter() - t0:.0f} s)")
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT OR REPLACE INTO replica_meta(key, value) VALUES (?, ?)",
+        [("applied", json.dumps(entries)), ("changes_from", json.dumps(entries))],
+    )
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    size = (node / "node.db").stat().st_size
+    log(f"replica built in {wall:.1f} s ({cpu:.1f} s CPU), {size / 2**30:.2f} GiB")
     return node, dept
 
 
-def sqlite_bound(node: Path, entries: int, seconds: float) -> dict:
-    """The replica's lookup straight on SQLite, one thread: the bound for one check."""
+def sqlite_bound(node: Path, entries: int, seconds: float, batch: int) -> dict:
+    """The replica's one lookup function straight on SQLite in one thread: one subject per query,
+    and ``batch`` subjects per query (the bound for a CheckMany's per-subject cost)."""
+    from creditx.node.replica.store import lookup
+
     conn = sqlite3.connect(f"file:{node / 'node.db'}?mode=ro", uri=True)
-    rng = random.Random(1)
-    lat, deadline = [], time.perf_counter() + seconds
-    q = "SELECT e.body FROM replica_subjects s JOIN replica_entries e ON e.entry_id = s.entry_id WHERE s.subject = ?"
-    while time.perf_counter() < deadline:
-        key = "U:" + uscc(rng.randrange(entries * 10))
-        t = time.perf_counter()
-        conn.execute(q, (key,)).fetchall()
-        lat.append(time.perf_counter() - t)
+    out = {}
+    for name, n in (("one", 1), ("batch", batch)):
+        rng = random.Random(1)
+        lat, calls, deadline = [], 0, time.perf_counter() + seconds
+        cpu0 = time.process_time()
+        while time.perf_counter() < deadline:
+            keys = ["U:" + u for u in subjects(rng, entries, n)]
+            t = time.perf_counter()
+            lookup(conn, keys)
+            lat.append(time.perf_counter() - t)
+            calls += 1
+        cpu = time.process_time() - cpu0
+        out[name] = {
+            "p50_ms": pct(lat, 0.5) * 1e3,
+            "p99_ms": pct(lat, 0.99) * 1e3,
+            "calls_per_s": calls / seconds,
+            "subjects_per_s": calls * n / seconds,
+            "cpu_us_per_subject": cpu / max(1, calls * n) * 1e6,
+        }
     conn.close()
-    return {
-        "p50_ms": pct(lat, 0.5) * 1e3,
-        "p99_ms": pct(lat, 0.99) * 1e3,
-        "per_s": len(lat) / seconds,
-        "queries": len(lat),
-    }
+    return out
 
 
 def _caller_proc(
-    kind: str, target: str, dept: dict, entries: int, threads: int, seconds: float, seed: int, out
+    kind: str,
+    target: str,
+    dept: dict,
+    entries: int,
+    threads: int,
+    seconds: float,
+    seed: int,
+    batch: int,
+    rate: float,
+    out,
 ) -> None:
     lat: list[float] = []
     errors = [0]
@@ -198,8 +222,18 @@ def _caller_proc(
                 )
             )
 
-            def call(u: str) -> None:
-                stub.Check(pb.CheckRequest(subject=pb.Subject(uscc=u), matter=MATTER), timeout=10)
+            def call(us: list[str]) -> None:
+                if batch == 1:
+                    stub.Check(pb.CheckRequest(subject=pb.Subject(uscc=us[0]), matter=MATTER), timeout=10)
+                else:
+                    r = stub.CheckMany(
+                        pb.CheckManyRequest(
+                            checks=[pb.CheckRequest(subject=pb.Subject(uscc=u), matter=MATTER) for u in us]
+                        ),
+                        timeout=10,
+                    )
+                    if len(r.answers) != len(us):
+                        raise RuntimeError("short answer")
         else:
             import http.client
             import ssl
@@ -209,23 +243,32 @@ def _caller_proc(
             host, port = target.rsplit(":", 1)
             conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=10)
 
-            def call(u: str) -> None:
-                body = json.dumps({"subject": {"uscc": u}, "matter": MATTER})
-                conn.request("POST", "/v1/check", body, {"Content-Type": "application/json"})
+            def call(us: list[str]) -> None:
+                checks = [{"subject": {"uscc": u}, "matter": MATTER} for u in us]
+                body = json.dumps(checks[0] if batch == 1 else {"checks": checks})
+                path = "/v1/check" if batch == 1 else "/v1/check-many"
+                conn.request("POST", path, body, {"Content-Type": "application/json"})
                 r = conn.getresponse()
                 r.read()
                 if r.status != 200:
                     raise RuntimeError(r.status)
 
-        call(uscc(0))  # connect and warm up
+        call([uscc(0)] * batch)  # connect and warm up
         start.wait()
-        deadline = time.perf_counter() + seconds
+        t0 = time.perf_counter()
+        deadline = t0 + seconds
+        sent = 0
         while time.perf_counter() < deadline:
-            n = rng.randrange(entries * 10)
-            u = uscc(n - n % 10 if rng.random() < 0.1 else n)  # a tenth listed
+            us = subjects(rng, entries, batch)
             t = time.perf_counter()
+            if rate:  # open loop: latency counts from the scheduled send (no coordinated omission)
+                at = t0 + (sent + rng.random()) / rate
+                sent += 1
+                if at > t:
+                    time.sleep(at - t)
+                t = at
             try:
-                call(u)
+                call(us)
             except Exception:
                 with lock:
                     errors[0] += 1
@@ -239,77 +282,194 @@ def _caller_proc(
         t.start()
     for t in ts:
         t.join()
-    out.put({"lat": lat, "errors": errors[0]})
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    out.put({"lat": lat, "errors": errors[0], "cpu": ru.ru_utime + ru.ru_stime})
 
 
-def network(kind: str, target: str, dept: dict, entries: int, callers: int, procs: int, seconds: float) -> dict:
+def _figures(lat: list[float], calls: int, batch: int, seconds: float, errors: int, server_cpu: float, client_cpu: float, load: float) -> dict:  # fmt: skip
+    return {
+        "p50_ms": pct(lat, 0.5) * 1e3 if lat else None,
+        "p99_ms": pct(lat, 0.99) * 1e3 if lat else None,
+        "calls_per_s": calls / seconds,
+        "subjects_per_s": calls * batch / seconds,
+        "batch": batch,
+        "errors": errors,
+        "server_cpu_s": server_cpu,
+        "client_cpu_s": client_cpu,
+        "server_cpu_us_per_call": server_cpu / max(1, calls) * 1e6,
+        "server_cpu_us_per_subject": server_cpu / max(1, calls * batch) * 1e6,
+        "loadavg_1m": load,
+    }
+
+
+def network(kind: str, target: str, dept: dict, entries: int, callers: int, procs: int, seconds: float, batch: int, server_pid: int, rate: float = 0.0) -> dict:  # fmt: skip
+    """``callers`` callers, closed loop (each sends when answered) or, with ``rate`` (calls/s in
+    all), open loop: each caller sends at its share of ``rate``."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     per = [callers // procs + (1 if i < callers % procs else 0) for i in range(procs)]
     ps = [
-        ctx.Process(target=_caller_proc, args=(kind, target, dept, entries, n, seconds, i, q))
+        ctx.Process(target=_caller_proc, args=(kind, target, dept, entries, n, seconds, i, batch, rate / callers, q))
         for i, n in enumerate(per)
         if n
     ]
     for p in ps:
         p.start()
+    c0 = proc_cpu(server_pid)  # includes the callers' warm-up: a few calls
     results = [q.get(timeout=seconds + 120) for _ in ps]
+    c1 = proc_cpu(server_pid)
     for p in ps:
         p.join(30)
     lat = [x for r in results for x in r["lat"]]
-    return {
-        "p50_ms": pct(lat, 0.5) * 1e3,
-        "p99_ms": pct(lat, 0.99) * 1e3,
-        "per_s": len(lat) / seconds,
-        "checks": len(lat),
-        "errors": sum(r["errors"] for r in results),
-        "callers": callers,
-        "mean_ms": statistics.fmean(lat) * 1e3 if lat else 0.0,
-    }
+    fig = _figures(
+        lat, len(lat), batch, seconds, sum(r["errors"] for r in results), c1 - c0,
+        sum(r["cpu"] for r in results), os.getloadavg()[0],
+    )  # fmt: skip
+    fig["offered_calls_per_s"] = rate or None
+    return fig
+
+
+WRK_SCRIPT = """
+local bodies = {}
+for line in io.lines("%(file)s") do bodies[#bodies + 1] = line end
+local i = math.random(#bodies)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format(nil, "%(path)s", nil, bodies[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("CREDITX %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), summary.duration))
+end
+"""
+
+
+def wrk_run(wrk: str, target: str, token: str, root: Path, entries: int, callers: int, seconds: float, batch: int, server_pid: int) -> dict:  # fmt: skip
+    """HTTPS through wrk (C load generator, 2 threads) with ``callers`` connections and a token."""
+    rng = random.Random(7)
+    lines = []
+    for _ in range(20_000 // batch):
+        checks = [{"subject": {"uscc": u}, "matter": MATTER} for u in subjects(rng, entries, batch)]
+        lines.append(json.dumps(checks[0] if batch == 1 else {"checks": checks}))
+    data = root / f"wrk-{batch}.txt"
+    data.write_text("\n".join(lines) + "\n")
+    script = root / f"wrk-{batch}.lua"
+    path = "/v1/check" if batch == 1 else "/v1/check-many"
+    script.write_text(WRK_SCRIPT % {"file": data, "token": token, "path": path})
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    c0 = proc_cpu(server_pid)
+    out = subprocess.run(
+        [wrk, "-t2", f"-c{callers}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), f"https://{target}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    c1 = proc_cpu(server_pid)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("CREDITX "))
+    n, status_err, sock_err, p50_us, p99_us, dur_us = map(int, line.split()[1:])
+    fig = _figures(
+        [], n, batch, dur_us / 1e6, status_err + sock_err, c1 - c0,
+        (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), os.getloadavg()[0],
+    )  # fmt: skip
+    fig.update(p50_ms=p50_us / 1e3, p99_ms=p99_us / 1e3)
+    return fig
+
+
+def issue_token(node: Path) -> str:
+    from creditx.node.halls.store import HallStore
+    from creditx.node.store import NodeStore
+
+    store = NodeStore(node / "node.db")
+    try:
+        return HallStore(store, b"").issue_token("CZ", "bench")[1]
+    finally:
+        store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--entries", type=int, default=100_000)
     ap.add_argument("--callers", type=int, default=32)
-    ap.add_argument("--procs", type=int, default=4, help="client processes the callers are spread over")
+    ap.add_argument("--procs", type=int, default=4, help="client processes the Python callers are spread over")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--batch", type=int, default=100, help="subjects per CheckMany call")
+    ap.add_argument("--rate", type=float, default=5000.0, help="open-loop run: subjects/s offered (0: none)")
+    ap.add_argument("--open-batch", type=int, default=10, help="subjects per call in the open-loop run")
+    ap.add_argument("--python-http", action="store_true", help="also HTTPS from Python callers (certificate)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
     from creditx.demo.procs import read_json_file, start_node
 
+    wrk = shutil.which("wrk")
+    runs: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="creditx-bench-hall-") as tmp:
         node, dept = build_node(Path(tmp), args.entries, log)
-        bound = sqlite_bound(node, args.entries, min(args.seconds, 5.0))
+        token = issue_token(node)
+        bound = sqlite_bound(node, args.entries, min(args.seconds, 5.0), args.batch)
         child = start_node(node)
         try:
             child.wait_until(lambda: read_json_file(node / "halls.json") is not None, timeout=60, what="halls.json")
             ports = read_json_file(node / "halls.json")
             assert ports is not None
+            pid = child.pid
             d = {"ca": str(dept.ca), "cert": str(dept.cert), "key": str(dept.key)}
-            grpc_r = network(
-                "grpc", f"127.0.0.1:{ports['grpc']}", d, args.entries, args.callers, args.procs, args.seconds
-            )
-            http_r = network(
-                "http", f"127.0.0.1:{ports['http']}", d, args.entries, args.callers, args.procs, args.seconds
-            )
+            g, h = f"127.0.0.1:{ports['grpc']}", f"127.0.0.1:{ports['http']}"
+            plan = [
+                ("gRPC Check", lambda: network("grpc", g, d, args.entries, args.callers, args.procs, args.seconds, 1, pid)),  # noqa: E501
+                (f"gRPC CheckMany×{args.batch}", lambda: network("grpc", g, d, args.entries, args.callers, args.procs, args.seconds, args.batch, pid)),  # noqa: E501
+            ]  # fmt: skip
+            if args.rate:  # open loop at the aim: --rate subjects/s in CheckMany calls of --open-batch
+                calls = args.rate / args.open_batch
+                plan.append(
+                    (
+                        f"gRPC open {args.rate:.0f}/s×{args.open_batch}",
+                        lambda: network("grpc", g, d, args.entries, args.callers, args.procs, args.seconds, args.open_batch, pid, calls),  # noqa: E501
+                    )
+                )  # fmt: skip
+                plan.append(
+                    (
+                        f"HTTPS open {args.rate:.0f}/s×{args.open_batch}",
+                        lambda: network("http", h, d, args.entries, args.callers, args.procs, args.seconds, args.open_batch, pid, calls),  # noqa: E501
+                    )
+                )  # fmt: skip
+            if wrk:
+                plan += [
+                    ("HTTPS check (wrk)", lambda: wrk_run(wrk, h, token, Path(tmp), args.entries, args.callers, args.seconds, 1, pid)),  # noqa: E501
+                    (f"HTTPS many×{args.batch} (wrk)", lambda: wrk_run(wrk, h, token, Path(tmp), args.entries, args.callers, args.seconds, args.batch, pid)),  # noqa: E501
+                ]  # fmt: skip
+            if args.python_http or not wrk:
+                plan.append(("HTTPS check (py)", lambda: network("http", h, d, args.entries, args.callers, args.procs, args.seconds, 1, pid)))  # noqa: E501  # fmt: skip
+            for name, run in plan:
+                log(f"{name} …")
+                runs[name] = run()
+                log(f"  {json.dumps(runs[name])}")
         finally:
             child.stop()
-    for r in (grpc_r, http_r):
-        r["p50_vs_sqlite"] = r["p50_ms"] / bound["p50_ms"] if bound["p50_ms"] else 0.0
-        r["rate_vs_sqlite"] = r["per_s"] / bound["per_s"] if bound["per_s"] else 0.0
-    out = {"entries": args.entries, "cpus": mp.cpu_count(), "sqlite": bound, "grpc": grpc_r, "http": http_r}
+    one, many = bound["one"], bound["batch"]
+    for r in runs.values():
+        b = one if r["batch"] == 1 else many
+        r["subjects_vs_sqlite"] = r["subjects_per_s"] / b["subjects_per_s"] if b["subjects_per_s"] else 0.0
+    out = {"entries": args.entries, "cpus": os.cpu_count(), "callers": args.callers, "sqlite": bound, "runs": runs}
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    print(f"replica {args.entries:,} entries; {args.callers} callers in {args.procs} processes; {mp.cpu_count()} CPUs")
-    print(f"{'':8}{'p50 ms':>9}{'p99 ms':>9}{'checks/s':>11}{'errors':>8}{'rate÷sqlite':>13}{'p50÷sqlite':>12}")
-    print(f"{'sqlite':8}{bound['p50_ms']:9.3f}{bound['p99_ms']:9.3f}{bound['per_s']:11.0f}{0:8d}{1:13.3f}{1:12.1f}")
-    for name, r in (("gRPC", grpc_r), ("HTTPS", http_r)):
+    print(f"replica {args.entries:,} entries; {args.callers} callers; {os.cpu_count()} CPUs; load {os.getloadavg()}")
+    hdr = f"{'':24}{'p50 ms':>9}{'p99 ms':>9}{'calls/s':>9}{'subj/s':>9}{'÷sqlite':>8}{'srv µs/subj':>12}{'srv CPU s':>10}{'cli CPU s':>10}{'load':>6}{'err':>5}"  # noqa: E501
+    print(hdr)
+    for name, b in (("sqlite 1/query", one), (f"sqlite {args.batch}/query", many)):
         print(
-            f"{name:8}{r['p50_ms']:9.3f}{r['p99_ms']:9.3f}{r['per_s']:11.0f}{r['errors']:8d}"
-            f"{r['rate_vs_sqlite']:13.3f}{r['p50_vs_sqlite']:12.1f}"
+            f"{name:24}{b['p50_ms']:9.3f}{b['p99_ms']:9.3f}{b['calls_per_s']:9.0f}{b['subjects_per_s']:9.0f}"
+            f"{1:8.3f}{b['cpu_us_per_subject']:12.1f}"
+        )
+    for name, r in runs.items():
+        print(
+            f"{name:24}{r['p50_ms']:9.2f}{r['p99_ms']:9.2f}{r['calls_per_s']:9.0f}{r['subjects_per_s']:9.0f}"
+            f"{r['subjects_vs_sqlite']:8.3f}{r['server_cpu_us_per_subject']:12.1f}{r['server_cpu_s']:10.1f}"
+            f"{r['client_cpu_s']:10.1f}{r['loadavg_1m']:6.2f}{r['errors']:5d}"
         )
     return 0
 

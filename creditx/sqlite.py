@@ -70,6 +70,52 @@ def connect(path: str | Path | None, *, timeout_s: float = 30.0) -> sqlite3.Conn
     return conn
 
 
+class Readers:
+    """A pool of read-only connections to the file at ``path``, one borrowed per reading thread
+    at a time (WAL: a reader sees the last commit and never blocks the writer nor another
+    reader). For hot read paths served by many threads (the hall check): one shared connection
+    serialises its callers and interleaves with the writer's transactions. Each connection keeps
+    its prepared statements (the sqlite3 statement cache) and its own page cache; at most
+    ``keep`` idle connections are kept."""
+
+    def __init__(self, path: str | Path, *, cache_kib: int = 8 * 1024, keep: int = 64) -> None:
+        self.uri = f"file:{Path(path).resolve()}?mode=ro"
+        self.cache_kib, self.keep = cache_kib, keep
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._closed = False
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.uri, uri=True, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA cache_size=-{self.cache_kib}")
+        return conn
+
+    @contextmanager
+    def borrow(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._open()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            with self._lock:
+                keep = not self._closed and len(self._idle) < self.keep
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle, self._closed = self._idle, [], True
+        for c in idle:
+            c.close()
+
+
 @contextmanager
 def transaction(
     conn: sqlite3.Connection, *, write: bool = True, lock: threading.Lock | threading.RLock | None = None

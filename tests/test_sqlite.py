@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from sqlite_utils import Database
 
@@ -68,3 +70,27 @@ def test_transaction_rolls_back_on_error(tmp_path):
     with transaction(conn, write=False):
         assert conn.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 0
     assert not conn.in_transaction
+
+
+def test_readers_are_read_only_see_each_commit_and_are_pooled(tmp_path):
+    from creditx.sqlite import Readers
+
+    path = tmp_path / "r.db"
+    writer = connect(path)
+    writer.execute("CREATE TABLE t(x INTEGER)")
+    readers = Readers(path, keep=1)
+    with readers.borrow() as a:
+        assert a.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 0
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            a.execute("INSERT INTO t VALUES (1)")
+        with readers.borrow() as b:  # a second thread's borrow gets its own connection
+            assert b is not a
+        writer.execute("INSERT INTO t VALUES (1)")
+        assert a.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 1  # the writer's commit is seen
+        a.execute("BEGIN")  # left open by its borrower: rolled back on return
+    with pytest.raises(sqlite3.ProgrammingError):  # the pool already kept one (b): a was closed
+        a.execute("SELECT 1")
+    with readers.borrow() as c:
+        assert c is b and not c.in_transaction  # kept (keep=1), reused
+    readers.close()
+    writer.close()

@@ -39,7 +39,7 @@ from creditx.node.halls.store import migration_5
 from creditx.node.intake_schema import migration_4
 from creditx.node.replica.store import migration_2, migration_6_privacy, migration_replica_rowid
 from creditx.node.sync.outbox_log import migration_outbox_log
-from creditx.sqlite import connect, migrate
+from creditx.sqlite import Readers, connect, migrate
 from creditx.sqlite import transaction as sqlite_transaction
 
 OUTCOMES = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
@@ -179,8 +179,10 @@ class NodeStore:
         self.db = sqlite_utils.Database(conn)
         with self._lock:
             migrate(conn, MIGRATIONS)
+        self.readers = Readers(self.path)  # read-only connections for the hall check's threads
 
     def close(self) -> None:
+        self.readers.close()
         self.conn.close()
 
     @contextmanager

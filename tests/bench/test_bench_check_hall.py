@@ -1,5 +1,5 @@
 """bench/check_hall.py runs end to end on a small replica (real node process, gRPC and HTTPS
-callers in child processes) and reports every figure; no timing assertions."""
+callers in child processes, wrk when installed) and reports every figure; no timing assertions."""
 
 from __future__ import annotations
 
@@ -19,15 +19,8 @@ def test_small_run_reports_positive_figures():
         [
             sys.executable,
             str(ROOT / "bench" / "check_hall.py"),
-            "--entries",
-            "2000",
-            "--seconds",
-            "1",
-            "--callers",
-            "4",
-            "--procs",
-            "2",
-            "--json",
+            *("--entries", "2000", "--seconds", "1", "--callers", "4", "--procs", "2"),
+            *("--batch", "5", "--rate", "100", "--open-batch", "2", "--python-http", "--json"),
         ],
         capture_output=True,
         text=True,
@@ -36,7 +29,13 @@ def test_small_run_reports_positive_figures():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(proc.stdout)
-    for side in ("sqlite", "grpc", "http"):
-        assert r[side]["per_s"] > 0 and 0 < r[side]["p50_ms"] <= r[side]["p99_ms"], side
-    for side in ("grpc", "http"):
-        assert r[side]["errors"] == 0 and r[side]["rate_vs_sqlite"] > 0
+    for name in ("one", "batch"):
+        b = r["sqlite"][name]
+        assert b["subjects_per_s"] > 0 and 0 < b["p50_ms"] <= b["p99_ms"], name
+    runs = r["runs"]
+    assert {"gRPC Check", "gRPC CheckMany×5", "HTTPS check (py)"} <= set(runs)
+    assert any(k.startswith("gRPC open") for k in runs) and any(k.startswith("HTTPS open") for k in runs)
+    for name, x in runs.items():
+        assert x["errors"] == 0 and x["subjects_per_s"] > 0 and 0 < x["p50_ms"] <= x["p99_ms"], name
+        assert x["subjects_per_s"] == pytest.approx(x["calls_per_s"] * x["batch"]) and x["server_cpu_s"] > 0, name
+        assert x["subjects_vs_sqlite"] > 0, name

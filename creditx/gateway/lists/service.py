@@ -16,9 +16,13 @@ a Snapshot is read inside one read transaction, so every chunk is of the same ``
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -58,6 +62,41 @@ def _fail(context, status: str, reason: str, rule: str, message: str, hint: str 
     abort(context, BatchError(status, reason, message, rule=rule, hint=hint))
 
 
+def subscribe_response(m: lpb.ListChangeBatch | bytes) -> bytes:
+    """Subscribe's response serializer: a shared batch comes already encoded (SharedBatches),
+    the "live" marker as a message."""
+    return m if isinstance(m, bytes) else m.SerializeToString()
+
+
+class SharedBatches:
+    """DIST-030 fan-out at provincial size: subscribers at the same cursor and head get the SAME
+    batch, read from the log, decoded and encoded once — not once per subscriber (150 followers
+    cost 150x the read and encoding per change otherwise). Keyed by (cursor, head, limit,
+    types); a log position's changes never change once committed, so a kept batch stays true.
+    The batch message is shared and never modified after it is built. Bounded (oldest dropped)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._d: OrderedDict[tuple, tuple[lpb.ListChangeBatch, int, bytes, tuple[int, ...]]] = OrderedDict()
+        self.built = 0  # batches built (the rest were shared)
+
+    def get(
+        self, key: tuple, build: Callable[[], tuple[lpb.ListChangeBatch, int]]
+    ) -> tuple[lpb.ListChangeBatch, int, bytes, tuple[int, ...]]:
+        """(batch, its through_list_seq, its encoding, its changes' at_unix_ms): once for every subscriber."""
+        with self._lock:  # one builder at a time: the others wait for its batch instead of building it too
+            hit = self._d.get(key)
+            if hit is None:
+                msg, through = build()
+                hit = (msg, through, msg.SerializeToString(), tuple(c.at_unix_ms for c in msg.changes))
+                self.built += 1
+                self._d[key] = hit
+                while len(self._d) > self.size:
+                    self._d.popitem(last=False)
+            return hit
+
+
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
     on_delivered: Callable[[Iterable[int]], None] | None = (
         None  # ([at_unix_ms of each change sent]) -> None: creditx.gateway.events
@@ -85,6 +124,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self.identity = identity  # the caller verified by the gate (creditx.gateway.access)
         self.registry = registry  # the member registry in force (DIST-079: who may have evidence)
         self.list_types = {lt.code for lt in load_catalogue().list_types}
+        self.shared = SharedBatches()
 
     def _node(self, context: grpc.ServicerContext) -> str:
         try:
@@ -112,14 +152,24 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     # --- Subscribe (DIST-030 … DIST-034) -----------------------------------------------------
 
-    def _still_trusted(self, context: grpc.ServicerContext, ident: Identity) -> None:
-        """SEC-042: a stream opened before a revocation ends within a poll interval of it."""
+    def _still_trusted(self, context: grpc.ServicerContext, ident: Identity, last: list) -> None:
+        """SEC-042: a stream opened before a revocation ends within a poll interval of it.
+        ``last`` is the stream's [monotonic time] of its last check: the identity is verified
+        again (newest CRL, expiry) once per ``poll_s``, not per batch — a full verify per batch
+        and subscriber (a CA signature check) was most of the gateway's per-follower cost at
+        provincial size."""
+        now = time.monotonic()
+        if now - last[0] < self.limits.poll_s:
+            return
         try:
             reverify(ident, self.keys.trust, self.clock())
         except IdentityError as exc:
             abort(context, from_identity(exc))
+        last[0] = now
 
-    def Subscribe(self, request: lpb.SubscribeRequest, context: grpc.ServicerContext) -> Iterator[lpb.ListChangeBatch]:
+    def Subscribe(
+        self, request: lpb.SubscribeRequest, context: grpc.ServicerContext
+    ) -> Iterator[lpb.ListChangeBatch | bytes]:
         self._node(context)
         ident = self.identity(context)
         index_key = self._index_key(context, request.subject_index_key)
@@ -150,15 +200,26 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                     "this replica holds changes the log does not: re-bootstrap from a snapshot",
                 )
             live_sent = False
+            checked = [float("-inf")]
             while context.is_active() and not self.hub.closed.is_set():
-                self._still_trusted(context, ident)
-                head = store.head(conn)
+                self._still_trusted(context, ident, checked)
+                # the hub's head is published after COMMIT, so readable; past it, ask the log
+                # (changes another process committed: creditx gateway import-lists)
+                head = self.hub.head if self.hub.head > cursor else store.head(conn)
                 if cursor < head:
-                    batch, cursor = self._batch(conn, cursor, head, limit, types, index_key)
+                    start = cursor
+                    batch, cursor, encoded, at_ms = self.shared.get(
+                        (start, head, limit, types), partial(self._batch, conn, start, head, limit, types)
+                    )
+                    if index_key and any(c.entry.subject_id_masked for c in batch.changes):
+                        # DIST-077: a person's index keys are made with this node's own subject
+                        # key, so a batch holding a person's change is built for this stream
+                        batch, cursor = self._batch(conn, start, head, limit, types, index_key)
+                        encoded = batch.SerializeToString()
                     live_sent = batch.live
                     if self.on_delivered is not None:
-                        self.on_delivered([c.at_unix_ms for c in batch.changes])
-                    yield batch
+                        self.on_delivered(at_ms)
+                    yield encoded  # the shared encoding (see subscribe_response)
                     continue
                 if not live_sent:  # DIST-030: tell the node the backlog is drained
                     live_sent = True

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import grpc
+
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists.checkpoint import list_checkpointer
@@ -19,10 +21,10 @@ from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.metrics import ListCollector
 from creditx.gateway.lists.progress import ListProgress
-from creditx.gateway.lists.service import DistributionServicer, ListLimits
+from creditx.gateway.lists.service import DistributionServicer, ListLimits, subscribe_response
 from creditx.pki.files import read_key
 from creditx.standard.registry import Registry
-from creditx.v1 import lists_pb2, lists_pb2_grpc
+from creditx.v1 import lists_pb2
 
 SERVICE = lists_pb2.DESCRIPTOR.services_by_name["Distribution"].full_name
 
@@ -52,7 +54,41 @@ class Lists:
         self.expiry_interval_s = cfg.list_expiry_interval_s
 
     def register(self, server) -> None:
-        lists_pb2_grpc.add_DistributionServicer_to_server(self.servicer, server)
+        # As the generated add_DistributionServicer_to_server, but Subscribe's responses go through
+        # subscribe_response: a batch shared by every subscriber is encoded once, not per stream.
+        s, lpb = self.servicer, lists_pb2
+        handlers: dict[str, grpc.RpcMethodHandler] = {
+            "Subscribe": grpc.unary_stream_rpc_method_handler(
+                s.Subscribe,
+                request_deserializer=lpb.SubscribeRequest.FromString,
+                response_serializer=subscribe_response,
+            ),
+            "Snapshot": grpc.unary_stream_rpc_method_handler(
+                s.Snapshot,
+                request_deserializer=lpb.SnapshotRequest.FromString,
+                response_serializer=lpb.SnapshotChunk.SerializeToString,
+            ),
+            "GetListCheckpoint": grpc.unary_unary_rpc_method_handler(
+                s.GetListCheckpoint,
+                request_deserializer=lpb.ListCheckpointRequest.FromString,
+                response_serializer=lpb.ListCheckpointResponse.SerializeToString,
+            ),
+            "ReportApplied": grpc.unary_unary_rpc_method_handler(
+                s.ReportApplied,
+                request_deserializer=lpb.ReportAppliedRequest.FromString,
+                response_serializer=lpb.ReportAppliedResponse.SerializeToString,
+            ),
+            "Evidence": grpc.unary_unary_rpc_method_handler(
+                s.Evidence,
+                request_deserializer=lpb.EvidenceRequest.FromString,
+                response_serializer=lpb.EvidenceResponse.SerializeToString,
+            ),
+        }
+        # every method of the service, and no other: a method added to lists.proto must be here
+        declared = {m.name for m in lpb.DESCRIPTOR.services_by_name["Distribution"].methods}
+        if set(handlers) != declared:
+            raise RuntimeError(f"Distribution handlers {sorted(handlers)} differ from lists.proto's {sorted(declared)}")
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
 
     def schedule(self, scheduler) -> None:
         scheduler.add_job(

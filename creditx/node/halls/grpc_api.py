@@ -19,7 +19,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from creditx.node.halls.limits import RateLimiter
-from creditx.node.halls.service import Caller, HallAnswer, Halls, department_of, subject_question
+from creditx.node.halls.service import Ask, Caller, HallAnswer, Halls, department_of, subject_question
 from creditx.node.replica.wire import entry_to_pb, envelope_from_pb
 from creditx.pki.identity import Identity, TrustStore, verify
 from creditx.pki.profiles import DEPARTMENT, NODE_AUTH, OPERATOR
@@ -96,32 +96,32 @@ class HallServicer(pb_grpc.DepartmentsServicer):
             )
         return caller
 
-    def _one(self, caller: Caller, request, context) -> pb.CheckResponse:
+    def _ask(self, request) -> Ask:
         kind = request.subject.WhichOneof("id") or ""
+        if kind == "person":
+            p = request.subject.person
+            q = subject_question(kind, p.id_number, p.id_type, self.halls.key)
+        else:
+            q = subject_question(kind, getattr(request.subject, kind) if kind else "", "", self.halls.key)
+        return Ask(q, request.matter, request.department, frozenset(request.list_types))
+
+    def _answer(self, caller: Caller, requests, context) -> list[pb.CheckResponse]:
+        where = ""
         try:
-            if kind == "person":
-                q = subject_question(
-                    kind, request.subject.person.id_number, request.subject.person.id_type, self.halls.key
-                )
-            else:
-                q = subject_question(kind, getattr(request.subject, kind) if kind else "", "", self.halls.key)
-            return answer_to_pb(
-                self.halls.check(
-                    caller,
-                    q,
-                    matter=request.matter,
-                    department=request.department,
-                    list_types=frozenset(request.list_types),
-                )
-            )
+            asks = []
+            for i, r in enumerate(requests):
+                where = f"checks[{i}]: " if len(requests) > 1 else ""
+                asks.append(self._ask(r))
+            where = ""
+            return [answer_to_pb(a) for a in self.halls.check_many(caller, asks)]
         except InputError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, exc.diagnostics())
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, where + exc.diagnostics())
         except PermissionError as exc:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
         raise AssertionError("not reached")
 
     def Check(self, request, context):
-        return self._one(self._caller(context), request, context)
+        return self._answer(self._caller(context), [request], context)[0]
 
     def CheckMany(self, request, context):
         if len(request.checks) > self.max_batch:
@@ -131,7 +131,7 @@ class HallServicer(pb_grpc.DepartmentsServicer):
                 f"{self.max_batch} (limits.hall_max_batch) [HALL-020]: split the call",
             )
         caller = self._caller(context, cost=max(1, len(request.checks)))
-        return pb.CheckManyResponse(answers=[self._one(caller, c, context) for c in request.checks])
+        return pb.CheckManyResponse(answers=self._answer(caller, request.checks, context))
 
     def ReportAction(self, request, context):
         caller = self._caller(context)

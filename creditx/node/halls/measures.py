@@ -30,6 +30,7 @@ class MeasuresCache:
         self.dir = Path(directory)
         self._lock = threading.Lock()
         self._current: MeasuresCatalogue | None = None
+        self._builtin: MeasuresCatalogue | None = None
         self.origin = "builtin"
         path = self.dir / CACHE_FILE
         if path.exists():
@@ -50,10 +51,12 @@ class MeasuresCache:
         c = self._current
         if c is not None:
             return c
-        b = load_measures()
-        return MeasuresCatalogue(
-            b.version + BUILTIN_SUFFIX, b.measures, b.sources, b.categories, b.matters, b.departments, b.raw
-        )
+        if self._builtin is None:  # one object: the hall's measures plans are kept per catalogue object
+            b = load_measures()
+            self._builtin = MeasuresCatalogue(
+                b.version + BUILTIN_SUFFIX, b.measures, b.sources, b.categories, b.matters, b.departments, b.raw
+            )
+        return self._builtin
 
     def take_up(self, env: Envelope) -> bool:
         """Verify and keep a document from the gateway; True if it replaced the current list."""

@@ -21,14 +21,14 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from creditx.node.halls.store import HallStore, OwnRecordRow
-from creditx.node.replica.departments import check as replica_check
+from creditx.node.replica.departments import answer
 from creditx.node.replica.store import ReplicaStore
 from creditx.node.replica.subjects import Question, question
 from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
@@ -78,6 +78,49 @@ class HallAnswer:
     subject_shown: str
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One check of a (batched) call: the subject's question, the matter, the department named
+    in the request ("" = the caller's) and the list types asked about (empty = all)."""
+
+    q: Question
+    matter: str = ""
+    department: str = ""
+    list_types: frozenset[str] = frozenset()
+
+
+class Plans:
+    """The measures that apply, remembered per (measures list, matter category, department,
+    hit list types): a list has a few dozen measures and halls ask the same few matters, so
+    the catalogue is filtered once per combination, not per check. A new list (another
+    catalogue object) starts a new table; the table is bounded."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max = max_entries
+        self._cat: MeasuresCatalogue | None = None
+        self._d: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[Applied, ...], tuple[Applied, ...]]] = {}
+
+    def applied(
+        self, cat: MeasuresCatalogue, category: str, department: str, hit: tuple[str, ...]
+    ) -> tuple[tuple[Applied, ...], tuple[Applied, ...]]:
+        if cat is not self._cat:
+            self._cat, self._d = cat, {}
+        key = (category, department, hit)
+        got = self._d.get(key)
+        if got is None:
+            measures: list[Applied] = []
+            incentives: list[Applied] = []
+            for m in cat.applicable(hit, category=category, department=department):
+                (measures if m.kind == PUNISH else incentives).append(
+                    Applied(m, tuple(sorted(m.list_types & set(hit))))
+                )
+            got = (tuple(measures), tuple(incentives))
+            if len(self._d) >= self.max:
+                self._d.clear()
+            self._d[key] = got
+        return got
+
+
 class CheckIds:
     """HALL-014: ``<ms hex>.<nonce>.<category>.<types joined by +>.<mac>``."""
 
@@ -85,7 +128,7 @@ class CheckIds:
         self.key = hmac.new(subject_key, b"creditx hall check-id v1", hashlib.sha256).digest()
 
     def _mac(self, body: str, department: str) -> str:
-        return hmac.new(self.key, f"{department}|{body}".encode(), hashlib.sha256).hexdigest()[:24]
+        return hmac.digest(self.key, f"{department}|{body}".encode(), "sha256").hex()[:24]
 
     def make(self, at: datetime, department: str, category: str, types: tuple[str, ...]) -> str:
         body = f"{int(at.timestamp() * 1000):x}.{secrets.token_hex(6)}.{category or '-'}.{'+'.join(types) or '-'}"
@@ -111,12 +154,16 @@ class Counters:
         self._d: dict[tuple[str, str], list[int]] = {}
 
     def count(self, department: str, hit_types: tuple[str, ...]) -> None:
+        self.count_many([(department, hit_types)])
+
+    def count_many(self, checks: Iterable[tuple[str, tuple[str, ...]]]) -> None:
         with self._lock:
-            c = self._d.setdefault((department, ""), [0, 0])
-            c[0] += 1
-            c[1] += 1 if hit_types else 0
-            for lt in hit_types:
-                self._d.setdefault((department, lt), [0, 0])[1] += 1
+            for department, hit_types in checks:
+                c = self._d.setdefault((department, ""), [0, 0])
+                c[0] += 1
+                c[1] += 1 if hit_types else 0
+                for lt in hit_types:
+                    self._d.setdefault((department, lt), [0, 0])[1] += 1
 
     def take(self) -> dict[tuple[str, str], tuple[int, int]]:
         with self._lock:
@@ -152,6 +199,7 @@ class Halls:
         self.region, self.max_age, self.trust, self.clock = region, max_age, trust, clock
         self.ids = CheckIds(subject_key)
         self.counters = Counters()
+        self.plans = Plans()
 
     def _department(self, caller: Caller, asked: str) -> str:
         if asked and asked != caller.department:
@@ -167,27 +215,39 @@ class Halls:
         department: str = "",
         list_types: frozenset[str] = frozenset(),
     ) -> HallAnswer:
-        dept = self._department(caller, department)
+        return self.check_many(caller, [Ask(q, matter, department, list_types)])[0]
+
+    def check_many(self, caller: Caller, asks: Sequence[Ask]) -> list[HallAnswer]:
+        """HALL-010/020: the answers to ``asks`` in order, from ONE read of the replica (its
+        state and every subject's entries in one read transaction) and one read of the own
+        records; each ask's department is checked (HALL-011) before anything is read."""
+        depts = [self._department(caller, a.department) for a in asks]
         cat = self.measures()
-        category = cat.category_of(matter) if matter else ""
+        categories = [cat.category_of(a.matter) if a.matter else "" for a in asks]
+        keys = [a.q.key for a in asks]
+        st, found = self.replica.read_many(keys)
+        own = self.store.own_records_many(keys)
         now = self.clock()
-        base = replica_check(self.replica, q, list_types=list_types, now=now, max_age=self.max_age)
-        hit = tuple(sorted({e.list_type for e in base.memberships}))
-        measures: list[Applied] = []
-        incentives: list[Applied] = []
-        for m in cat.applicable(hit, category=category, department=dept):
-            (measures if m.kind == PUNISH else incentives).append(Applied(m, tuple(sorted(m.list_types & set(hit)))))
-        records = tuple(self.store.own_records(q.key))
-        self.counters.count(dept, hit)
-        return HallAnswer(
-            base,
-            tuple(measures),
-            tuple(incentives),
-            records,
-            cat.version,
-            self.ids.make(now, dept, category, hit),
-            q.shown,
-        )
+        out: list[HallAnswer] = []
+        hits: list[tuple[str, tuple[str, ...]]] = []
+        for a, dept, category in zip(asks, depts, categories, strict=True):
+            base = answer(st, found.get(a.q.key, ()), list_types=a.list_types, now=now, max_age=self.max_age)
+            hit = tuple(sorted({e.list_type for e in base.memberships}))
+            measures, incentives = self.plans.applied(cat, category, dept, hit) if hit else ((), ())
+            hits.append((dept, hit))
+            out.append(
+                HallAnswer(
+                    base,
+                    measures,
+                    incentives,
+                    tuple(own.get(a.q.key, ())),
+                    cat.version,
+                    self.ids.make(now, dept, category, hit),
+                    a.q.shown,
+                )
+            )
+        self.counters.count_many(hits)
+        return out
 
     def report(self, caller: Caller, env: Envelope, cert_der: bytes) -> tuple[str, bool]:
         """HALL-030: verify and keep a signed action report; (report_id, duplicate)."""

@@ -134,11 +134,13 @@ class HallStore:
             raise InputError(f"no active token {token_id!r} [HALL-003]", hint="see: creditx node tokens list")
 
     def token_owner(self, token: str) -> TokenRow | None:
-        r = self.conn.execute(
-            "SELECT token_id, department, name, created_at, revoked_at FROM hall_tokens "
-            "WHERE sha256 = ? AND revoked_at IS NULL",
-            (token_digest(token),),
-        ).fetchone()
+        """The active token's row (per HTTP call: on a pooled read-only connection)."""
+        with self.store.readers.borrow() as conn:
+            r = conn.execute(
+                "SELECT token_id, department, name, created_at, revoked_at FROM hall_tokens "
+                "WHERE sha256 = ? AND revoked_at IS NULL",
+                (token_digest(token),),
+            ).fetchone()
         return TokenRow(*r) if r else None
 
     # --- own records --------------------------------------------------------------------------
@@ -171,39 +173,61 @@ class HallStore:
 
     def own_records(self, subject: str) -> list[OwnRecordRow]:
         """The latest version of each own record about ``subject`` (revoked ones left out)."""
-        latest: dict[str, tuple] = {}
-        for payload, outcome in self.conn.execute(
-            "SELECT o.payload, o.outcome FROM hall_subjects s JOIN outbox o ON o.source_seq = s.source_seq"
-            " WHERE s.subject = ? ORDER BY o.source_seq",
-            (subject,),
-        ):
-            rec = decode_record(bytes(payload))
-            latest[rec.source_id] = (rec, outcome)
-        objections = (
-            dict(
-                self.conn.execute(
-                    "SELECT source_id, status FROM hall_objections WHERE source_id IN ({})".format(
-                        ",".join("?" * len(latest))
+        return self.own_records_many((subject,)).get(subject, [])
+
+    def own_records_many(self, subjects: Sequence[str]) -> dict[str, list[OwnRecordRow]]:
+        """:meth:`own_records` of many subjects with one statement per 500 subjects, on a pooled
+        read-only connection (the hall check's threads); subjects without records are absent."""
+        rows: dict[str, list[tuple[bytes, str | None]]] = {}
+        keys = list(dict.fromkeys(subjects))
+        with self.store.readers.borrow() as conn:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                for subject, payload, outcome in conn.execute(
+                    "SELECT s.subject, o.payload, o.outcome FROM hall_subjects s JOIN outbox o"
+                    " ON o.source_seq = s.source_seq WHERE s.subject IN ({}) ORDER BY o.source_seq".format(
+                        ",".join("?" * len(chunk))
                     ),
-                    list(latest),
+                    chunk,
+                ):
+                    rows.setdefault(subject, []).append((bytes(payload), outcome))
+            if not rows:
+                return {}
+            latest_of: dict[str, dict[str, tuple]] = {}
+            for subject, found in rows.items():
+                latest: dict[str, tuple] = {}
+                for payload, outcome in found:
+                    rec = decode_record(payload)
+                    latest[rec.source_id] = (rec, outcome)
+                latest_of[subject] = latest
+            ids = sorted({sid for latest in latest_of.values() for sid in latest})
+            objections: dict[str, str] = {}
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                objections.update(
+                    conn.execute(
+                        "SELECT source_id, status FROM hall_objections WHERE source_id IN ({})".format(
+                            ",".join("?" * len(chunk))
+                        ),
+                        chunk,
+                    )
                 )
+        out: dict[str, list[OwnRecordRow]] = {}
+        for subject, latest in latest_of.items():
+            found_rows = [
+                # REC-PII-01…03: what a hall answers or a credit report prints is the published form
+                OwnRecordRow(
+                    r.type, r.source_id, r.version, published_fields(r.fields), objections.get(r.source_id, ""), o or ""
+                )
+                for r, o in latest.values()
+                if r.op != "D"
+            ]
+            out[subject] = sorted(
+                found_rows,
+                key=lambda r: (r.type, r.fields.get("CF_JDRQ") or r.fields.get("XK_JDRQ") or "", r.source_id),
+                reverse=True,
             )
-            if latest
-            else {}
-        )
-        out = [
-            # REC-PII-01…03: what a hall answers or a credit report prints is the published form
-            OwnRecordRow(
-                r.type, r.source_id, r.version, published_fields(r.fields), objections.get(r.source_id, ""), o or ""
-            )
-            for r, o in latest.values()
-            if r.op != "D"
-        ]
-        return sorted(
-            out,
-            key=lambda r: (r.type, r.fields.get("CF_JDRQ") or r.fields.get("XK_JDRQ") or "", r.source_id),
-            reverse=True,
-        )
+        return out
 
     def set_objection(self, source_id: str, status: str) -> None:
         if status not in OBJECTION_STATES + ("",):

@@ -19,14 +19,13 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import timedelta
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
 
 from creditx.node.halls.forward import forward_once
 from creditx.node.halls.grpc_api import HallServicer, serve_halls_grpc
-from creditx.node.halls.http_api import serve_halls_http
+from creditx.node.halls.http_api import HallHttpServer, serve_halls_http
 from creditx.node.halls.identity_cache import IdentityCache
 from creditx.node.halls.limits import RateLimiter
 from creditx.node.halls.measures import MeasuresCache
@@ -91,7 +90,7 @@ class HallWiring:
             max_age=timedelta(seconds=app.config.limits.list_stale_after_s),
         )
         self._grpc: grpc.Server | None = None
-        self._http: ThreadingHTTPServer | None = None
+        self._http: HallHttpServer | None = None
         self.ports: dict[str, int] = {}
 
     def start(self) -> dict[str, int]:
@@ -155,8 +154,7 @@ class HallWiring:
 
     def stop(self, grace: float) -> None:
         if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
+            self._http.stop(grace)
         if self._grpc is not None:
             self._grpc.stop(grace).wait()
         self.store.add_counts(self.halls.counters.take())

@@ -20,17 +20,18 @@ Invariants kept here:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 import grpc
 
 from creditx.node.config import Department
 from creditx.node.replica.feed import FeedItem, page
-from creditx.node.replica.store import ReplicaStore
+from creditx.node.replica.store import ReplicaState, ReplicaStore
 from creditx.node.replica.subjects import Question, question
 from creditx.node.replica.wire import change_to_pb, entry_to_pb
 from creditx.standard.errors import InputError
+from creditx.standard.lists.lifecycle import ListEntry
 from creditx.standard.lists.replica import CheckAnswer, check_answer
 from creditx.v1 import lists_pb2 as pb
 from creditx.v1 import lists_pb2_grpc as pb_grpc
@@ -42,8 +43,19 @@ def check(
     replica: ReplicaStore, q: Question, *, list_types: frozenset[str] = frozenset(), now: datetime, max_age: timedelta
 ) -> CheckAnswer:
     """DIST-060 from the replica; ``stale`` also when the replica carries an alarm (NODE-043)."""
-    st = replica.state()
-    entries = [e for e in replica.entries_for(q.key) if not list_types or e.list_type in list_types]
+    return answer(replica.state(), replica.entries_for(q.key), list_types=list_types, now=now, max_age=max_age)
+
+
+def answer(
+    st: ReplicaState,
+    found: Iterable[ListEntry],
+    *,
+    list_types: frozenset[str] = frozenset(),
+    now: datetime,
+    max_age: timedelta,
+) -> CheckAnswer:
+    """The check answer from the replica's state and the entries found for the subject."""
+    entries = [e for e in found if not list_types or e.list_type in list_types]
     last = datetime.fromtimestamp(st.last_update_ms / 1000, tz=UTC) if st.last_update_ms else None
     ans = check_answer(entries, applied_list_seq=st.applied, last_update=last, now=now, max_age=max_age)
     # NODE-043: a replica that holds nothing of a log it knows is non-empty (just reset, or

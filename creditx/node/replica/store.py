@@ -39,6 +39,7 @@ Invariants kept here:
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -207,6 +208,44 @@ class ReplicaState:
     rebootstrap_from: int = 0  # NODE-048: reset at this applied list_seq; a snapshot is due
 
 
+LOOKUP_CHUNK = 500  # keys per statement: well under SQLite's bound-parameter limit
+
+
+def lookup(conn: sqlite3.Connection, subject_keys: Sequence[str]) -> dict[str, list[ListEntry]]:
+    """The one replica lookup (DIST-060): subject index key → the entries indexed under it, one
+    statement per ``LOOKUP_CHUNK`` keys (subject index range scans joined to the entries)."""
+    out: dict[str, list[ListEntry]] = {}
+    keys = list(dict.fromkeys(subject_keys))
+    for i in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = keys[i : i + LOOKUP_CHUNK]
+        sql = (
+            "SELECT s.subject, e.body FROM replica_subjects s JOIN replica_entries e ON e.entry_id = s.entry_id "
+            "WHERE s.subject IN (" + ",".join("?" * len(chunk)) + ")"
+        )
+        for k, b in conn.execute(sql, chunk):
+            out.setdefault(k, []).append(entry_from_obj(json.loads(b)))
+    return out
+
+
+def _state(m: Mapping[str, Any]) -> ReplicaState:
+    fr, snap, applied = m.get("frontier"), m.get("snapshot"), int(m.get("applied", 0))
+    if "frontier" not in m and applied == 0:
+        frontier: CompactRange | None = CompactRange()  # following from list_seq 1: the empty tree
+    else:
+        frontier = CompactRange.from_bytes(bytes.fromhex(str(fr))) if fr else None
+    return ReplicaState(
+        applied,
+        frontier,
+        int(m.get("last_update_ms", 0)),
+        int(m.get("changes_from", 0)),
+        str(m.get("alarm", "")),
+        dict(m.get("checkpoint") or {}),
+        SnapshotProgress(**snap) if snap else None,
+        int(m.get("head", 0) or 0),
+        int(m.get("rebootstrap_from", 0) or 0),
+    )
+
+
 class ReplicaStore:
     def __init__(self, store: NodeStore, subject_key: bytes, *, clock=time.time) -> None:
         self.store, self.conn, self.key, self.clock = store, store.conn, subject_key, clock
@@ -227,23 +266,7 @@ class ReplicaStore:
             self._set(**values)
 
     def state(self) -> ReplicaState:
-        m = self.meta()
-        fr, snap, applied = m.get("frontier"), m.get("snapshot"), int(m.get("applied", 0))
-        if "frontier" not in m and applied == 0:
-            frontier: CompactRange | None = CompactRange()  # following from list_seq 1: the empty tree
-        else:
-            frontier = CompactRange.from_bytes(bytes.fromhex(str(fr))) if fr else None
-        return ReplicaState(
-            applied,
-            frontier,
-            int(m.get("last_update_ms", 0)),
-            int(m.get("changes_from", 0)),
-            str(m.get("alarm", "")),
-            dict(m.get("checkpoint") or {}),
-            SnapshotProgress(**snap) if snap else None,
-            int(m.get("head", 0) or 0),
-            int(m.get("rebootstrap_from", 0) or 0),
-        )
+        return _state(self.meta())
 
     def applied(self) -> int:
         row = self.conn.execute("SELECT value FROM replica_meta WHERE key = 'applied'").fetchone()
@@ -458,14 +481,18 @@ class ReplicaStore:
 
     def entries_for(self, subject_key: str) -> list[ListEntry]:
         """DIST-060: every entry indexed under ``subject_key`` (PK range scan)."""
-        return [
-            entry_from_obj(json.loads(b))
-            for (b,) in self.conn.execute(
-                "SELECT e.body FROM replica_subjects s JOIN replica_entries e ON e.entry_id = s.entry_id "
-                "WHERE s.subject = ?",
-                (subject_key,),
-            )
-        ]
+        return lookup(self.conn, (subject_key,)).get(subject_key, [])
+
+    def read_many(self, subject_keys: Sequence[str]) -> tuple[ReplicaState, dict[str, list[ListEntry]]]:
+        """The replica's state and the entries of each subject key, read together in ONE read
+        transaction on a pooled read-only connection (the hall check: many threads at once,
+        never waiting for the writer nor for each other); subjects without entries are absent."""
+        with self.store.readers.borrow() as conn:
+            conn.execute("BEGIN")
+            m = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM replica_meta")}
+            found = lookup(conn, subject_keys)
+            conn.execute("COMMIT")
+        return _state(m), found
 
     def entry_at(self, list_seq: int) -> ListEntry | None:
         """The entry as change ``list_seq`` left it (an applied change, or a snapshot entry last

@@ -1,0 +1,253 @@
+"""Propagation at provincial load: list changes at ``--rate`` per second to ``--followers``
+Subscribe streams over mutual TLS (the 16 cities and their counties), publish → receive.
+
+    python bench/propagation.py [--followers 150] [--rate 1000] [--seconds 10] [--procs 3] [--json]
+
+A real gateway (child process, port 0, mutual TLS, creditx.pki.testing.make_pki) and
+``--followers`` real ``Distribution.Subscribe`` streams, each on its own channel with its own
+node-auth certificate issued by the project's CA (names f001…f150, regions over the 16
+cities), held by ``--procs`` client processes (150 node processes would not fit the machine; a
+stream is what the gateway serves, whoever holds it). A node client pushes signed LIST records
+at a steady ``--rate`` for ``--seconds`` (bench/distribute.py's pusher). Per change and per
+follower: receive time − the change's ``at_unix_ms`` (the gateway's decision, stamped in the
+committing transaction). Reported: p50/p99/max, changes/s pushed and deliveries/s received, the
+CPU seconds of the gateway process, of the client processes and of the pusher, the load average,
+and as the bound measured in the same run the cost of parsing what a follower receives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from array import array
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from distribute import FREE_PORTS, PUSHER, list_records, pct, push_steady, signed_pb  # noqa: E402
+
+from creditx.standard.divisions import CITIES  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid: int) -> float:
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / TICKS
+
+
+def serve_gateway(directory: str, ready, stop) -> None:
+    from creditx.gateway.server import Gateway
+
+    g = Gateway(Path(directory), audit=True, workers=1)
+    ready.put({**g.start(), "pid": os.getpid()})
+    stop.wait()
+    g.stop(grace=2)
+
+
+def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, out) -> None:
+    """One client process: a Subscribe stream per credential, each on its own channel."""
+    import grpc
+
+    from creditx.pki.tls import channel_credentials
+    from creditx.v1 import lists_pb2 as lpb
+    from creditx.v1 import lists_pb2_grpc
+
+    lat = array("d")
+    received = [0]
+    sample: list[bytes] = []  # one batch as received: the parse bound's input
+    lock = threading.Lock()
+    calls = []
+
+    def follow(ca: str, cert: str, key: str) -> None:
+        ch = grpc.secure_channel(
+            target,
+            channel_credentials(Path(ca), Path(cert), Path(key)),
+            options=[
+                ("grpc.ssl_target_name_override", "localhost"),
+                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                ("grpc.use_local_subchannel_pool", 1),
+            ],
+        )
+        call = lists_pb2_grpc.DistributionStub(ch).Subscribe(lpb.SubscribeRequest(from_list_seq=1))
+        with lock:
+            calls.append(call)
+        mine = array("d")
+        live = False
+        try:
+            for batch in call:
+                now = time.time()
+                if batch.live and not live:
+                    live = True
+                    ready.put(1)
+                mine.extend(now - c.at_unix_ms / 1000 for c in batch.changes)
+                if not sample and len(batch.changes) >= 10:
+                    sample.append(batch.SerializeToString())
+        except grpc.RpcError:
+            pass  # cancelled at the end
+        with lock:
+            lat.extend(mine)
+            received[0] += len(mine)
+
+    ts = [threading.Thread(target=follow, args=c, daemon=True) for c in creds]
+    for t in ts:
+        t.start()
+    stop.wait()
+    with lock:
+        for c in calls:
+            c.cancel()
+    for t in ts:
+        t.join(30)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    out.put({"lat": lat.tobytes(), "received": received[0], "cpu": ru.ru_utime + ru.ru_stime, "sample": sample[:1]})
+
+
+def parse_bound(raw: bytes, seconds: float = 1.0) -> float:
+    """µs of CPU to parse one change of a batch as a follower received it, in this process."""
+    from creditx.v1 import lists_pb2 as lpb
+
+    changes = len(lpb.ListChangeBatch.FromString(raw).changes)
+    n, t0 = 0, time.process_time()
+    while time.process_time() - t0 < seconds:
+        lpb.ListChangeBatch.FromString(raw)
+        n += 1
+    return (time.process_time() - t0) / (n * changes) * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--followers", type=int, default=150)
+    ap.add_argument("--rate", type=float, default=1000.0)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--procs", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
+
+    from creditx.gateway.config import GatewayConfig
+    from creditx.gateway.init import init_gateway_dir
+    from creditx.pki.files import read_key
+    from creditx.pki.issue import issue_node
+    from creditx.pki.testing import make_pki
+
+    today = dt.date.today()
+    now = dt.datetime.now(dt.UTC)
+    cities = sorted(CITIES)
+    with tempfile.TemporaryDirectory(prefix="creditx-bench-prop-") as tmp:
+        root = Path(tmp)
+        t = time.perf_counter()
+        pki = make_pki(root / "pki", regions=tuple(cities))
+        assert pki.ca is not None
+        followers = [
+            issue_node(
+                pki.ca, region=cities[i % len(cities)], name=f"f{i + 1:03d}", at=now, out=root / "f" / f"{i + 1:03d}"
+            )
+            for i in range(args.followers)
+        ]
+        log(f"{args.followers} node certificates issued in {time.perf_counter() - t:.1f} s")
+        records = list_records(max(1, int(args.rate * args.seconds)), seed=7, today=today)
+        batch = signed_pb(records, read_key(pki.nodes[PUSHER].signing_key))
+        gw_dir = root / "gw"
+        streams = args.followers + 16
+        init_gateway_dir(
+            gw_dir,
+            pki.gateway.dir,
+            cfg=GatewayConfig(
+                listen="127.0.0.1:0",
+                **FREE_PORTS,
+                verify_workers=1,
+                handler_threads=streams + 16,
+                max_concurrent_streams=streams + 32,
+            ),
+        )
+        ctx = mp.get_context("spawn")
+        ready_gw, stop_gw = ctx.Queue(), ctx.Event()
+        gw = ctx.Process(target=serve_gateway, args=(str(gw_dir), ready_gw, stop_gw))
+        gw.start()
+        info = ready_gw.get(timeout=300)
+        address, gw_pid = info["address"], info["pid"]
+        ready, stop, out = ctx.Queue(), ctx.Event(), ctx.Queue()
+        creds = [(str(f.ca), str(f.auth_cert), str(f.auth_key)) for f in followers]
+        procs = [
+            ctx.Process(target=_subscribers, args=(address, creds[i :: args.procs], ready, stop, out))
+            for i in range(args.procs)
+        ]
+        try:
+            for p in procs:
+                p.start()
+            for _ in range(args.followers):  # every stream live (backlog drained) before the clock starts
+                ready.get(timeout=120)
+            log(f"{args.followers} Subscribe streams live; pushing {len(records):,} changes at {args.rate:.0f}/s")
+            cpu_gw0, load0 = proc_cpu(gw_pid), os.getloadavg()[0]
+            cpu_push0 = time.process_time()
+            t0 = time.monotonic()
+            push_steady(address, pki.nodes[PUSHER], batch, args.rate)
+            push_s = time.monotonic() - t0
+            cpu_push = time.process_time() - cpu_push0
+            threading.Event().wait(3.0)  # the last tick's deliveries (missing ones are reported)
+            cpu_gw = proc_cpu(gw_pid) - cpu_gw0
+            stop.set()
+            results = [out.get(timeout=120) for _ in procs]
+        finally:
+            stop.set()
+            for p in procs:
+                p.join(30)
+            stop_gw.set()
+            gw.join(60)
+        samples = [x for r in results for x in r["sample"]]
+        bound = parse_bound(samples[0]) if samples else 0.0
+    lat = array("d")
+    for r in results:
+        lat.frombytes(r["lat"])
+    expected = len(records) * args.followers
+    res = {
+        "followers": args.followers,
+        "changes": len(records),
+        "push_rate_per_s": len(records) / push_s,
+        "deliveries": len(lat),
+        "expected_deliveries": expected,
+        "deliveries_per_s": len(lat) / push_s,
+        "p50_ms": pct(list(lat), 0.5) * 1e3,
+        "p99_ms": pct(list(lat), 0.99) * 1e3,
+        "max_ms": max(lat) * 1e3 if lat else 0.0,
+        "gateway_cpu_s": cpu_gw,
+        "gateway_cpu_us_per_delivery": cpu_gw / max(1, len(lat)) * 1e6,
+        "clients_cpu_s": sum(r["cpu"] for r in results),
+        "pusher_cpu_s": cpu_push,
+        "wall_s": push_s,
+        "loadavg_1m": [load0, os.getloadavg()[0]],
+        "parse_bound_us_per_change": bound,
+    }
+    res["client_cpu_us_per_delivery"] = res["clients_cpu_s"] / max(1, len(lat)) * 1e6
+    res["client_vs_parse_bound"] = res["client_cpu_us_per_delivery"] / bound if bound else 0.0
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    print(
+        f"{args.followers} followers over mTLS, {len(records):,} changes pushed at "
+        f"{res['push_rate_per_s']:.0f}/s (offered {args.rate:.0f}/s) in {push_s:.1f} s; "
+        f"load {res['loadavg_1m'][0]:.2f} → {res['loadavg_1m'][1]:.2f}; {os.cpu_count()} CPUs"
+    )
+    print(
+        f"publish → receive per change per follower: p50 {res['p50_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, "
+        f"max {res['max_ms']:.1f} ms; {len(lat):,} of {expected:,} deliveries ({res['deliveries_per_s']:,.0f}/s)"
+    )
+    print(
+        f"CPU: gateway {cpu_gw:.1f} s ({res['gateway_cpu_us_per_delivery']:.1f} µs/delivery), clients "
+        f"{res['clients_cpu_s']:.1f} s ({res['client_cpu_us_per_delivery']:.1f} µs/delivery = "
+        f"{res['client_vs_parse_bound']:.1f}× the parse bound of {bound:.1f} µs/change), pusher {cpu_push:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
