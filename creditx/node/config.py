@@ -67,6 +67,8 @@ class Limits:
     list_batch_changes: int = 1000  # Subscribe max_batch_changes; feed page size
     snapshot_chunk_entries: int = 0  # Snapshot max_chunk_entries asked for (0: the gateway's)
     snapshot_chunk_bytes: int = 0  # Snapshot max_chunk_bytes asked for (0: the gateway's)
+    clock_warn_skew_s: float = 30.0  # SEC-080: a clock this far from the gateway's is a warning alarm
+    max_clock_skew_s: float = 1800.0  # SEC-081: beyond this the node refuses to sync (critical alarm)
 
 
 @dataclass(frozen=True)

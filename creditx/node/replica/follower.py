@@ -32,6 +32,7 @@ from typing import Any
 
 import grpc
 
+from creditx.node.alarms import CRITICAL, WARNING, Alarms
 from creditx.node.call_status import call_reason
 from creditx.node.replica import steps
 from creditx.node.replica.origin import check_origin
@@ -73,6 +74,8 @@ class Follower:
         rng: random.Random | None = None,
         wall: Callable[[], float] = time.time,
         on_applied: Callable[[int], None] = lambda seq: None,
+        on_contact: Callable[[], None] = lambda: None,
+        alarms: Alarms | None = None,
     ) -> None:
         self.replica, self.channel, self.policy = replica, channel, policy
         self.resolve_key, self.rng, self.wall, self.on_applied = (
@@ -81,9 +84,12 @@ class Follower:
             wall,
             on_applied,
         )
+        self.on_contact = on_contact  # NODE-015: every batch or chunk received is contact
+        self.alarms = alarms if alarms is not None else Alarms()
         self.attempt = 0
         self.unverified_signatures = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()  # contact() cuts a backoff short
         self._call: Any = None
         self._lock = threading.Lock()
 
@@ -100,8 +106,19 @@ class Follower:
                 call.cancel()
         return call
 
+    def contact(self) -> None:
+        """NODE-015: the gateway answered on another path (a heartbeat): the backoff starts over."""
+        self.attempt = 0
+        self._wake.set()
+
+    def _contacted(self) -> None:
+        self.attempt = 0
+        self.alarms.clear("list_stream")
+        self.on_contact()
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         with self._lock:
             if self._call is not None:
                 self._call.cancel()
@@ -112,6 +129,7 @@ class Follower:
         """Follow until :meth:`stop`; failures back off (NODE-013) and are recorded in the replica meta."""
         policy = SyncPolicy(backoff_base=self.policy.backoff_base_s, backoff_cap=self.policy.backoff_cap_s)
         while not self._stop.is_set():
+            store_error = False
             try:
                 self.session()
                 error = ""
@@ -121,6 +139,11 @@ class Follower:
                 error = _describe(exc)
             except sqlite3.Error as exc:  # a failed write (disk full): back off and retry, never die
                 error = f"local store: {type(exc).__name__}: {exc} (retrying with backoff; free disk space)"
+                store_error = True
+            if store_error:  # NODE-050: raised until a session gets past its writes again
+                self.alarms.raise_("list_store_write", CRITICAL, f"the list replica cannot write: {error}")
+            elif error and not self._stop.is_set():  # cleared by the next batch received
+                self.alarms.raise_("list_stream", WARNING, f"the list stream is down: {error}")
             if self._stop.is_set():
                 break
             if error:
@@ -131,7 +154,8 @@ class Follower:
                 log.warning("list replica: %s", error)
             delay = backoff_delay(self.attempt, policy, self.rng) if error else 0.0
             self.attempt += 1 if error else 0
-            self._stop.wait(delay)
+            self._wake.clear()
+            self._wake.wait(delay)
 
     def _next(self, phase: Phase, event: steps.Event) -> Step:
         return steps.next_step(phase, event, steps.Limits(snapshot_threshold=self.policy.snapshot_threshold))
@@ -159,6 +183,7 @@ class Follower:
         try:
             call = self._track(self._stub().Subscribe(req))
             for batch in call:
+                self._contacted()
                 if self._next(Phase.FOLLOWING, steps.Batch(applied, batch.head_list_seq)) is Step.BOOTSTRAP:
                     call.cancel()  # an empty replica far behind: a snapshot is faster (DIST-070)
                     self.bootstrap()
@@ -188,6 +213,7 @@ class Follower:
                 self.unverified_signatures += not check.signature_verified
         plan = self.replica.apply_batch(changes, fields, now_ms=self._now_ms())  # ListError: see steps.Broken
         self.replica.set_meta(head=batch.head_list_seq, live=batch.live, last_error="")
+        self.alarms.clear("list_store_write")
         if plan.apply:
             self.attempt = 0
             self.on_applied(plan.applied_seq)
@@ -215,7 +241,8 @@ class Follower:
             for m in call:
                 chunk, origins = chunk_from_pb(m)  # DIST-075: origins index natural persons
                 progress = self.replica.apply_chunk(chunk, bytes(m.frontier), now_ms=self._now_ms(), origins=origins)
-                self.attempt = 0
+                self._contacted()
+                self.alarms.clear("list_store_write")
                 tenth = progress.next_chunk * 10 // max(progress.total, 1)
                 if tenth > reported:  # long work shows progress: a log line every 10 %
                     reported = tenth

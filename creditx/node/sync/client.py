@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from creditx.node.alarms import CRITICAL, WARNING, Alarms
 from creditx.node.call_status import call_reason
 from creditx.node.store import AckRow, NodeStore
 from creditx.node.sync import state as st
@@ -87,7 +88,25 @@ class ChannelSettings:
         return grpc.secure_channel(self.target, self.credentials, options=options)
 
 
-CLOCK_WARN_SKEW_S = 30.0  # SEC-080
+CLOCK_WARN_SKEW_S = 30.0  # SEC-080: default of limits.clock_warn_skew_s
+MAX_CLOCK_SKEW_S = 1800.0  # SEC-081: default of limits.max_clock_skew_s
+
+
+def clock_verdict(skew: float, warn_s: float = CLOCK_WARN_SKEW_S, max_s: float = MAX_CLOCK_SKEW_S) -> tuple[str, str]:
+    """SEC-080/081: (severity, message) for a measured skew (gateway time − node time, s):
+    ("", "") within ``warn_s``, a warning up to ``max_s``, critical beyond (the node refuses to sync)."""
+    if abs(skew) <= warn_s:
+        return "", ""
+    side = "behind" if skew > 0 else "ahead of"
+    if abs(skew) <= max_s:
+        return WARNING, (
+            f"this node's clock is {abs(skew):.0f} s {side} the gateway's (tolerated up to "
+            f"limits.max_clock_skew_s = {max_s:.0f} s): sync it (NTP) (SEC-080)"
+        )
+    return CRITICAL, (
+        f"this node's clock is {abs(skew):.0f} s {side} the gateway's, beyond limits.max_clock_skew_s = "
+        f"{max_s:.0f} s: the node does not sync until its clock is corrected (NTP); it resumes by itself (SEC-081)"
+    )
 
 
 def _failed(exc: grpc.RpcError, what: str) -> st.Failed:
@@ -154,6 +173,9 @@ class SyncRunner:
         wall: Callable[[], float] = time.time,
         on_gateway_cert: Callable[[bytes], None] | None = None,
         on_registry: Callable[[bytes], None] | None = None,
+        alarms: Alarms | None = None,
+        clock_warn_skew_s: float = CLOCK_WARN_SKEW_S,
+        max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
     ) -> None:
         self.store, self.settings, self.machine = store, settings, machine
         self.on_gateway_cert = on_gateway_cert
@@ -165,6 +187,10 @@ class SyncRunner:
         self._events: queue.Queue = queue.Queue()
         self._channel_lock = threading.Lock()  # the heartbeat job shares the channel
         self._contact = threading.Event()  # NODE-015: the gateway answered on another path
+        self.alarms = alarms if alarms is not None else Alarms()
+        self.clock_warn_skew_s, self.max_clock_skew_s = clock_warn_skew_s, max_clock_skew_s
+        self.skew: float | None = None  # gateway time − node time, from the last heartbeat
+        self._heartbeat_failure: st.Failed | None = None
 
     def _stub(self) -> exchange_pb2_grpc.ExchangeStub:
         with self._channel_lock:
@@ -210,6 +236,7 @@ class SyncRunner:
             # machine backs off instead of staying STREAMING, and the next pass resumes from
             # the outbox (what was not recorded is resent and answered as a replay, SYNC-013).
             return self._local_failure(exc)
+        self.alarms.clear("sync_store_write")  # NODE-050: a pass without a failed write: resumed
         return self.machine.state
 
     def _local_failure(self, exc: sqlite3.Error) -> st.State:
@@ -218,6 +245,7 @@ class SyncRunner:
             self._stream = None
         error = f"local store: {type(exc).__name__}: {exc} (retrying with backoff; free disk space)"
         log.error("sync: %s", error)
+        self.alarms.raise_("sync_store_write", CRITICAL, f"upward sync cannot write: {error}")
         if self.machine.state not in (st.State.IDLE, st.State.BACKOFF):
             self._feed(st.Failed(error))
         try:
@@ -257,17 +285,20 @@ class SyncRunner:
         raise st.SyncStateError(f"unknown action {a!r}")
 
     def _handshake(self) -> st.Event:
+        if self.skew is None and self.heartbeat() is None:  # SEC-081: measure the clock first
+            return self._heartbeat_failure or st.Failed("Heartbeat failed")
+        if (
+            self.skew is not None
+            and clock_verdict(self.skew, self.clock_warn_skew_s, self.max_clock_skew_s)[0] == CRITICAL
+        ):
+            return st.Failed(f"Handshake refused by this node: {self._clock_alarm(self.skew)}", fatal=False)
         req = exchange_pb2.HandshakeRequest(
             node_name=self.node_name, protocol_version=1, software=SOFTWARE, signing_certificates=self.signing_certs()
         )
         try:
             resp = self._stub().Handshake(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
-            clock = self.settings.clock_problem(self.wall())
-            if clock:
-                log.error("%s", clock)
-                return st.Failed(f"Handshake: {clock}", fatal=False)
-            return _failed(exc, "Handshake")
+            return self._call_failed(exc, "Handshake")
         self.store.set_state(
             committed_seq=resp.committed_seq,
             gateway_id=resp.gateway_id,
@@ -332,7 +363,7 @@ class SyncRunner:
         try:
             resp = self._stub().Heartbeat(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
-            failed = _failed(exc, "Heartbeat")
+            failed = self._heartbeat_failure = self._call_failed(exc, "Heartbeat")
             self.store.set_state(
                 gateway_reachable=False,
                 last_error=failed.error,
@@ -343,14 +374,30 @@ class SyncRunner:
         self.contact()
         now = self.wall()
         skew = resp.server_time_unix_ms / 1000 - now if resp.server_time_unix_ms else 0.0
-        if abs(skew) > CLOCK_WARN_SKEW_S:  # SEC-080: a warning, never a stop
-            log.warning(
-                "this node's clock is %.0f s %s the gateway's: sync it (NTP); records and list expiry "
-                "use the gateway's time",
-                abs(skew),
-                "behind" if skew > 0 else "ahead of",
-            )
+        if resp.server_time_unix_ms:
+            self.skew = skew
+            self._clock_alarm(skew)
         self.store.set_state(
             gateway_reachable=True, last_heartbeat_at=now, committed_seq=resp.committed_seq, clock_skew_s=round(skew, 3)
         )
         return resp
+
+    def _call_failed(self, exc: grpc.RpcError, what: str) -> st.Failed:
+        """A failed call; SEC-080: when the node's clock is outside its certificate's validity, the
+        clock is named as the cause (a TLS failure would hide it) and raised as an alarm."""
+        clock = self.settings.clock_problem(self.wall())
+        if clock:
+            log.error("%s", clock)
+            self.alarms.raise_("clock_skew", CRITICAL, clock)
+            return st.Failed(f"{what}: {clock}", fatal=False)
+        return _failed(exc, what)
+
+    def _clock_alarm(self, skew: float) -> str:
+        """SEC-080/081: log, raise or clear the clock alarm for a measured skew; its message."""
+        severity, message = clock_verdict(skew, self.clock_warn_skew_s, self.max_clock_skew_s)
+        if severity:
+            (log.error if severity == CRITICAL else log.warning)("%s", message)
+            self.alarms.raise_("clock_skew", severity, message)
+        else:
+            self.alarms.clear("clock_skew")
+        return message
