@@ -200,6 +200,7 @@ class Gateway:
                 ("grpc.max_send_message_length", c.max_message_bytes),
                 ("grpc.keepalive_time_ms", c.keepalive_time_s * ms),
                 ("grpc.keepalive_timeout_ms", c.keepalive_timeout_s * ms),
+                ("grpc.http2.ping_timeout_ms", c.keepalive_timeout_s * ms),  # else gRPC waits 60 s for an ack
                 ("grpc.http2.min_ping_interval_without_data_ms", c.min_ping_interval_s * ms),
                 ("grpc.keepalive_permit_without_calls", 1),
             ],

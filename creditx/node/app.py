@@ -167,6 +167,7 @@ class NodeApp:
             lim.keepalive_timeout_ms,
             lim.max_message_bytes + 64 * 1024,
             cert_validity=_validity(self.dir / "auth.crt"),
+            connect_timeout_ms=lim.connect_timeout_ms,
         )
 
     def runner(self) -> SyncRunner:

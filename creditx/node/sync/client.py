@@ -48,11 +48,12 @@ class ChannelSettings:
     target: str
     credentials: grpc.ChannelCredentials
     server_name: str = ""  # TLS name to check, when it differs from the target host
-    rpc_timeout: float = 10.0  # deadline of every unary call
-    keepalive_time_ms: int = 30_000
-    keepalive_timeout_ms: int = 10_000
+    rpc_timeout: float = 8.0  # deadline of every unary call
+    keepalive_time_ms: int = 5_000  # NODE-016: a ping this long after the last one, on an open call
+    keepalive_timeout_ms: int = 3_000  # NODE-016: no answer to the ping this long: the connection is dead
     max_message_bytes: int = 8 * 1024 * 1024
     cert_validity: tuple[float, float] | None = None  # the node's own certificate (notBefore, notAfter), epoch s
+    connect_timeout_ms: int = 5_000  # NODE-016: TCP + TLS connect; gRPC's own default is 20 s
 
     def clock_problem(self, now: float) -> str:
         """SEC-080: why the node's clock, not the network, stops the connection ("" if it does not)."""
@@ -78,8 +79,15 @@ class ChannelSettings:
         options: list[tuple[str, int | str]] = [
             ("grpc.keepalive_time_ms", self.keepalive_time_ms),
             ("grpc.keepalive_timeout_ms", self.keepalive_timeout_ms),
+            # gRPC ≥ 1.5x waits grpc.http2.ping_timeout_ms (default 60 s) for any ping's ack,
+            # whatever keepalive_timeout_ms says: without this a frozen peer costs 65 s (NODE-016)
+            ("grpc.http2.ping_timeout_ms", self.keepalive_timeout_ms),
             ("grpc.keepalive_permit_without_calls", 0),
             ("grpc.http2.max_pings_without_data", 0),
+            # gRPC takes its connect deadline from this setting (and its reconnect backoff from
+            # grpc.initial/max_reconnect_backoff_ms): a peer that accepts and never answers the
+            # TLS handshake is given up after connect_timeout_ms, not 20 s (NODE-016)
+            ("grpc.min_reconnect_backoff_ms", self.connect_timeout_ms),
             ("grpc.max_send_message_length", self.max_message_bytes),
             ("grpc.max_receive_message_length", self.max_message_bytes),
         ]
@@ -236,7 +244,6 @@ class SyncRunner:
             # machine backs off instead of staying STREAMING, and the next pass resumes from
             # the outbox (what was not recorded is resent and answered as a replay, SYNC-013).
             return self._local_failure(exc)
-        self.alarms.clear("sync_store_write")  # NODE-050: a pass without a failed write: resumed
         return self.machine.state
 
     def _local_failure(self, exc: sqlite3.Error) -> st.State:
@@ -281,6 +288,7 @@ class SyncRunner:
             return None
         if isinstance(a, st.Done):
             self.store.set_state(last_sync_at=self.wall(), gateway_reachable=True, last_error="", last_error_reason="")
+            self.alarms.clear("sync_store_write")  # NODE-050: written again: resumed by itself
             return None
         raise st.SyncStateError(f"unknown action {a!r}")
 
@@ -349,6 +357,7 @@ class SyncRunner:
             return self._feed(got)
         # NODE-003: acks and committed_seq durable first, then the machine advances.
         self.store.record_acks([_ack_row(x) for x in got.acks], got.committed_seq, self.wall())
+        self.alarms.clear("sync_store_write")
         return self._feed(st.Acked(got.batch_id, got.committed_seq))
 
     def heartbeat(self, applied_list_seq: int = 0) -> exchange_pb2.HeartbeatResponse | None:
