@@ -171,6 +171,7 @@ class Gateway:
             member_registry=lambda: self.members() and self.members.envelope or b"",
         )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
+        self.exchange.on_node_time = self.lists.witnesses.heard  # DIST-023 via Heartbeat
         self.operator = OperatorServicer(
             self.store,
             self.presence,

@@ -1,4 +1,4 @@
-"""The running node's alarms (NODE-050): conditions an operator must see in ``node status``, on
+"""The running node's alarms (SYNC-051): conditions an operator must see in ``node status``, on
 the health port and in the metrics, raised and cleared by the threads that notice them.
 
 An alarm is ``critical`` (the node cannot do its work: a failed write, a clock beyond the

@@ -76,7 +76,7 @@ class NodeApp:
         self.halls = None  # the hall API while run() serves it (creditx/node/halls)
         from creditx.node.alarms import Alarms
 
-        self.alarms = Alarms(self.store)  # NODE-050: seen in status, health and metrics
+        self.alarms = Alarms(self.store)  # SYNC-051: seen in status, health and metrics
 
     def close(self) -> None:
         for reader in self._readers.values():
@@ -117,7 +117,7 @@ class NodeApp:
         from creditx.node.docking.poll import docking_stats
 
         s = dict(node_status(self.store), docking=docking_stats(self.store))
-        if self._scheduler is not None:  # the running node: its alarms as they are now (NODE-050)
+        if self._scheduler is not None:  # the running node: its alarms as they are now (SYNC-051)
             s["alarms"] = self.alarms.active()
         return s
 

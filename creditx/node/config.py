@@ -56,9 +56,9 @@ class Limits:
     max_batch_records: int = 500  # upper bounds; the gateway's handshake may lower them
     max_message_bytes: int = 4 * 1024 * 1024
     max_in_flight_batches: int = 4
-    keepalive_time_ms: int = 5_000  # NODE-016: a black-holed stream is found within ~8 s (ping + timeout)
-    keepalive_timeout_ms: int = 3_000  # NODE-016: an unanswered keepalive ping ends the connection
-    connect_timeout_ms: int = 5_000  # NODE-016: TCP + TLS connect deadline (gRPC's default is 20 s)
+    keepalive_time_ms: int = 5_000  # SYNC-043: a black-holed stream is found within ~8 s (ping + timeout)
+    keepalive_timeout_ms: int = 3_000  # SYNC-043: an unanswered keepalive ping ends the connection
+    connect_timeout_ms: int = 5_000  # SYNC-043: TCP + TLS connect deadline (gRPC's default is 20 s)
     import_batch_rows: int = 500  # rows per intake transaction
     max_submit_records: int = 5_000  # records per local-API Submit call
     shutdown_grace_s: float = 10.0

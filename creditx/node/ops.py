@@ -11,7 +11,7 @@ Figures (read at scrape time from the node's own SQLite file):
 * ``creditx_node_list_applied_seq`` — the list replica's position (DIST-043);
 * ``creditx_node_list_checkpoint_ok`` — 0 after a failed list checkpoint check;
 * ``creditx_node_clock_skew_seconds`` — gateway time − node time at the last heartbeat (SEC-080);
-* ``creditx_node_alarm{name,severity}`` — 1 per active alarm (NODE-050: a failed write, the clock);
+* ``creditx_node_alarm{name,severity}`` — 1 per active alarm (SYNC-051: a failed write, the clock);
 * process figures (CPU, memory, open files).
 """
 
@@ -34,7 +34,7 @@ class NodeCollector:
         self.app, self.clock = app, clock
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        alarms = GaugeMetricFamily("creditx_node_alarm", "1 per active alarm (NODE-050)", labels=["name", "severity"])
+        alarms = GaugeMetricFamily("creditx_node_alarm", "1 per active alarm (SYNC-051)", labels=["name", "severity"])
         for a in self.app.alarms.active():  # from memory first: they matter most when the disk is full
             alarms.add_metric([a["name"], a["severity"]], 1)
         yield alarms
@@ -96,7 +96,7 @@ class NodeOps:
             self.plain.start()
         self.app = app
         self._serving()
-        app.alarms.on_change(self._serving)  # NODE-050: a critical alarm answers NOT_SERVING
+        app.alarms.on_change(self._serving)  # SYNC-051: a critical alarm answers NOT_SERVING
 
     def _serving(self) -> None:
         ok = self.app.alarms.serving()

@@ -32,7 +32,7 @@ def node_status(store: NodeStore) -> dict:
         "last_error_reason": st.get("last_error_reason") or None,  # the gateway's reason code (SYNC-016)
         "last_error_at": _when(st.get("last_error_at")),
         "clock_skew_s": st.get("clock_skew_s"),  # SEC-080: gateway time − node time at the last heartbeat
-        "alarms": st.get("alarms") or [],  # NODE-050, as the running node last saved them
+        "alarms": st.get("alarms") or [],  # SYNC-051, as the running node last saved them
     }
 
 

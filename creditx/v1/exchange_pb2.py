@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from creditx.v1 import envelope_pb2 as creditx_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63reditx/v1/exchange.proto\x12\ncreditx.v1\x1a\x19\x63reditx/v1/envelope.proto\"o\n\x10HandshakeRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12\x10\n\x08software\x18\x03 \x01(\t\x12\x1c\n\x14signing_certificates\x18\x04 \x03(\x0c\"\xe1\x01\n\x11HandshakeResponse\x12\x15\n\rcommitted_seq\x18\x01 \x01(\x04\x12\x19\n\x11max_batch_records\x18\x02 \x01(\r\x12\x19\n\x11max_message_bytes\x18\x03 \x01(\r\x12\x1d\n\x15max_in_flight_batches\x18\x04 \x01(\r\x12\x12\n\ngateway_id\x18\x05 \x01(\t\x12\x0e\n\x06region\x18\x06 \x01(\t\x12#\n\x1bgateway_signing_certificate\x18\x07 \x01(\x0c\x12\x17\n\x0fmember_registry\x18\x08 \x01(\x0c\"J\n\x0cSignedRecord\x12\x12\n\nsource_seq\x18\x01 \x01(\x04\x12&\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32\x14.creditx.v1.Envelope\"[\n\x0bPushRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12)\n\x07records\x18\x02 \x03(\x0b\x32\x18.creditx.v1.SignedRecord\x12\x0f\n\x07\x62\x61\x63klog\x18\x03 \x01(\x04\"\xb7\x01\n\tRecordAck\x12\x12\n\nsource_seq\x18\x01 \x01(\x04\x12$\n\x07outcome\x18\x02 \x01(\x0e\x32\x13.creditx.v1.Outcome\x12\x13\n\x0breason_code\x18\x03 \x01(\t\x12\x13\n\x0brequirement\x18\x04 \x01(\t\x12\r\n\x05\x66ield\x18\x05 \x01(\t\x12\x0f\n\x07message\x18\x06 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x07 \x01(\x0c\x12\x11\n\tlog_index\x18\x08 \x01(\x04\"p\n\x0cPushResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12#\n\x04\x61\x63ks\x18\x02 \x03(\x0b\x32\x15.creditx.v1.RecordAck\x12\x15\n\rcommitted_seq\x18\x03 \x01(\x04\x12\x12\n\ncheckpoint\x18\x04 \x01(\t\"V\n\x10HeartbeatRequest\x12\x0f\n\x07\x62\x61\x63klog\x18\x01 \x01(\x04\x12\x17\n\x0flast_source_seq\x18\x02 \x01(\x04\x12\x18\n\x10\x61pplied_list_seq\x18\x03 \x01(\x04\"G\n\x11HeartbeatResponse\x12\x15\n\rcommitted_seq\x18\x01 \x01(\x04\x12\x1b\n\x13server_time_unix_ms\x18\x02 \x01(\x03*]\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x41\x43\x43\x45PTED\x10\x01\x12\r\n\tDUPLICATE\x10\x02\x12\x0e\n\nSUPERSEDED\x10\x03\x12\x0c\n\x08REJECTED\x10\x04\x32\xdd\x01\n\x08\x45xchange\x12H\n\tHandshake\x12\x1c.creditx.v1.HandshakeRequest\x1a\x1d.creditx.v1.HandshakeResponse\x12=\n\x04Push\x12\x17.creditx.v1.PushRequest\x1a\x18.creditx.v1.PushResponse(\x01\x30\x01\x12H\n\tHeartbeat\x12\x1c.creditx.v1.HeartbeatRequest\x1a\x1d.creditx.v1.HeartbeatResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63reditx/v1/exchange.proto\x12\ncreditx.v1\x1a\x19\x63reditx/v1/envelope.proto\"o\n\x10HandshakeRequest\x12\x11\n\tnode_name\x18\x01 \x01(\t\x12\x18\n\x10protocol_version\x18\x02 \x01(\r\x12\x10\n\x08software\x18\x03 \x01(\t\x12\x1c\n\x14signing_certificates\x18\x04 \x03(\x0c\"\xe1\x01\n\x11HandshakeResponse\x12\x15\n\rcommitted_seq\x18\x01 \x01(\x04\x12\x19\n\x11max_batch_records\x18\x02 \x01(\r\x12\x19\n\x11max_message_bytes\x18\x03 \x01(\r\x12\x1d\n\x15max_in_flight_batches\x18\x04 \x01(\r\x12\x12\n\ngateway_id\x18\x05 \x01(\t\x12\x0e\n\x06region\x18\x06 \x01(\t\x12#\n\x1bgateway_signing_certificate\x18\x07 \x01(\x0c\x12\x17\n\x0fmember_registry\x18\x08 \x01(\x0c\"J\n\x0cSignedRecord\x12\x12\n\nsource_seq\x18\x01 \x01(\x04\x12&\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32\x14.creditx.v1.Envelope\"[\n\x0bPushRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12)\n\x07records\x18\x02 \x03(\x0b\x32\x18.creditx.v1.SignedRecord\x12\x0f\n\x07\x62\x61\x63klog\x18\x03 \x01(\x04\"\xb7\x01\n\tRecordAck\x12\x12\n\nsource_seq\x18\x01 \x01(\x04\x12$\n\x07outcome\x18\x02 \x01(\x0e\x32\x13.creditx.v1.Outcome\x12\x13\n\x0breason_code\x18\x03 \x01(\t\x12\x13\n\x0brequirement\x18\x04 \x01(\t\x12\r\n\x05\x66ield\x18\x05 \x01(\t\x12\x0f\n\x07message\x18\x06 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x07 \x01(\x0c\x12\x11\n\tlog_index\x18\x08 \x01(\x04\"p\n\x0cPushResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\x04\x12#\n\x04\x61\x63ks\x18\x02 \x03(\x0b\x32\x15.creditx.v1.RecordAck\x12\x15\n\rcommitted_seq\x18\x03 \x01(\x04\x12\x12\n\ncheckpoint\x18\x04 \x01(\t\"q\n\x10HeartbeatRequest\x12\x0f\n\x07\x62\x61\x63klog\x18\x01 \x01(\x04\x12\x17\n\x0flast_source_seq\x18\x02 \x01(\x04\x12\x18\n\x10\x61pplied_list_seq\x18\x03 \x01(\x04\x12\x19\n\x11node_time_unix_ms\x18\x04 \x01(\x03\"G\n\x11HeartbeatResponse\x12\x15\n\rcommitted_seq\x18\x01 \x01(\x04\x12\x1b\n\x13server_time_unix_ms\x18\x02 \x01(\x03*]\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x41\x43\x43\x45PTED\x10\x01\x12\r\n\tDUPLICATE\x10\x02\x12\x0e\n\nSUPERSEDED\x10\x03\x12\x0c\n\x08REJECTED\x10\x04\x32\xdd\x01\n\x08\x45xchange\x12H\n\tHandshake\x12\x1c.creditx.v1.HandshakeRequest\x1a\x1d.creditx.v1.HandshakeResponse\x12=\n\x04Push\x12\x17.creditx.v1.PushRequest\x1a\x18.creditx.v1.PushResponse(\x01\x30\x01\x12H\n\tHeartbeat\x12\x1c.creditx.v1.HeartbeatRequest\x1a\x1d.creditx.v1.HeartbeatResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'creditx.v1.exchange_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OUTCOME']._serialized_start=1039
-  _globals['_OUTCOME']._serialized_end=1132
+  _globals['_OUTCOME']._serialized_start=1066
+  _globals['_OUTCOME']._serialized_end=1159
   _globals['_HANDSHAKEREQUEST']._serialized_start=68
   _globals['_HANDSHAKEREQUEST']._serialized_end=179
   _globals['_HANDSHAKERESPONSE']._serialized_start=182
@@ -47,9 +47,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUSHRESPONSE']._serialized_start=764
   _globals['_PUSHRESPONSE']._serialized_end=876
   _globals['_HEARTBEATREQUEST']._serialized_start=878
-  _globals['_HEARTBEATREQUEST']._serialized_end=964
-  _globals['_HEARTBEATRESPONSE']._serialized_start=966
-  _globals['_HEARTBEATRESPONSE']._serialized_end=1037
-  _globals['_EXCHANGE']._serialized_start=1135
-  _globals['_EXCHANGE']._serialized_end=1356
+  _globals['_HEARTBEATREQUEST']._serialized_end=991
+  _globals['_HEARTBEATRESPONSE']._serialized_start=993
+  _globals['_HEARTBEATRESPONSE']._serialized_end=1064
+  _globals['_EXCHANGE']._serialized_start=1162
+  _globals['_EXCHANGE']._serialized_end=1383
 # @@protoc_insertion_point(module_scope)

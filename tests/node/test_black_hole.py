@@ -1,4 +1,4 @@
-"""NODE-016: a gateway that accepts and never answers, or stops answering mid-stream, is found
+"""SYNC-043: a gateway that accepts and never answers, or stops answering mid-stream, is found
 within 10 s with the node's default settings (deadlines, connect timeout, keepalive), on real
 TCP sockets, and reported in the node's status; the gateway's keepalive policy permits the
 node's pings (a frozen proxy in front of it is what is detected, not a GOAWAY)."""

@@ -122,6 +122,7 @@ def to_ack(d: Decision) -> pb.RecordAck:
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     on_applied: Callable[[str, int], None] | None = None  # creditx.gateway.lists.wiring.Lists.applied
+    on_node_time: Callable[[str, int, datetime], None] | None = None  # DIST-023: Lists.witnesses.heard
     events: GatewayEvents | None = None  # creditx.gateway.events.GatewayEvents: log lines and latency histograms
 
     def __init__(
@@ -208,6 +209,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 backlog=request.backlog,
                 last_source_seq=request.last_source_seq,
                 applied_list_seq=request.applied_list_seq,
+                node_time_unix_ms=request.node_time_unix_ms,
             )
         except BatchError as err:
             abort(context, err)
@@ -215,6 +217,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         self.store.heartbeat(region, request.backlog, request.last_source_seq, rfc3339(now))
         if self.on_applied is not None:  # DIST-043: the node's list replica cursor
             self.on_applied(region, request.applied_list_seq)
+        if self.on_node_time is not None:  # DIST-023: the node's clock vouches for (or against) ours
+            self.on_node_time(region, request.node_time_unix_ms, now)
         self.presence.seen(region, now)
         return pb.HeartbeatResponse(
             committed_seq=self.store.committed_seq(region), server_time_unix_ms=int(now.timestamp() * 1000)

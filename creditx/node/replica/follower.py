@@ -140,7 +140,7 @@ class Follower:
             except sqlite3.Error as exc:  # a failed write (disk full): back off and retry, never die
                 error = f"local store: {type(exc).__name__}: {exc} (retrying with backoff; free disk space)"
                 store_error = True
-            if store_error:  # NODE-050: raised until a session gets past its writes again
+            if store_error:  # SYNC-051: raised until a session gets past its writes again
                 self.alarms.raise_("list_store_write", CRITICAL, f"the list replica cannot write: {error}")
             elif error and not self._stop.is_set():  # cleared by the next batch received
                 self.alarms.raise_("list_stream", WARNING, f"the list stream is down: {error}")

@@ -49,11 +49,11 @@ class ChannelSettings:
     credentials: grpc.ChannelCredentials
     server_name: str = ""  # TLS name to check, when it differs from the target host
     rpc_timeout: float = 8.0  # deadline of every unary call
-    keepalive_time_ms: int = 5_000  # NODE-016: a ping this long after the last one, on an open call
-    keepalive_timeout_ms: int = 3_000  # NODE-016: no answer to the ping this long: the connection is dead
+    keepalive_time_ms: int = 5_000  # SYNC-043: a ping this long after the last one, on an open call
+    keepalive_timeout_ms: int = 3_000  # SYNC-043: no answer to the ping this long: the connection is dead
     max_message_bytes: int = 8 * 1024 * 1024
     cert_validity: tuple[float, float] | None = None  # the node's own certificate (notBefore, notAfter), epoch s
-    connect_timeout_ms: int = 5_000  # NODE-016: TCP + TLS connect; gRPC's own default is 20 s
+    connect_timeout_ms: int = 5_000  # SYNC-043: TCP + TLS connect; gRPC's own default is 20 s
 
     def clock_problem(self, now: float) -> str:
         """SEC-080: why the node's clock, not the network, stops the connection ("" if it does not)."""
@@ -80,13 +80,13 @@ class ChannelSettings:
             ("grpc.keepalive_time_ms", self.keepalive_time_ms),
             ("grpc.keepalive_timeout_ms", self.keepalive_timeout_ms),
             # gRPC ≥ 1.5x waits grpc.http2.ping_timeout_ms (default 60 s) for any ping's ack,
-            # whatever keepalive_timeout_ms says: without this a frozen peer costs 65 s (NODE-016)
+            # whatever keepalive_timeout_ms says: without this a frozen peer costs 65 s (SYNC-043)
             ("grpc.http2.ping_timeout_ms", self.keepalive_timeout_ms),
             ("grpc.keepalive_permit_without_calls", 0),
             ("grpc.http2.max_pings_without_data", 0),
             # gRPC takes its connect deadline from this setting (and its reconnect backoff from
             # grpc.initial/max_reconnect_backoff_ms): a peer that accepts and never answers the
-            # TLS handshake is given up after connect_timeout_ms, not 20 s (NODE-016)
+            # TLS handshake is given up after connect_timeout_ms, not 20 s (SYNC-043)
             ("grpc.min_reconnect_backoff_ms", self.connect_timeout_ms),
             ("grpc.max_send_message_length", self.max_message_bytes),
             ("grpc.max_receive_message_length", self.max_message_bytes),
@@ -288,7 +288,7 @@ class SyncRunner:
             return None
         if isinstance(a, st.Done):
             self.store.set_state(last_sync_at=self.wall(), gateway_reachable=True, last_error="", last_error_reason="")
-            self.alarms.clear("sync_store_write")  # NODE-050: written again: resumed by itself
+            self.alarms.clear("sync_store_write")  # SYNC-051: written again: resumed by itself
             return None
         raise st.SyncStateError(f"unknown action {a!r}")
 
@@ -368,6 +368,7 @@ class SyncRunner:
             backlog=max(0, last - self.store.first_unacked() + 1),
             last_source_seq=last,
             applied_list_seq=applied_list_seq,
+            node_time_unix_ms=int(self.wall() * 1000),  # DIST-023: a witness for the gateway's expiry clock
         )
         try:
             resp = self._stub().Heartbeat(req, timeout=self.settings.rpc_timeout)
