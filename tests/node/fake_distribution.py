@@ -137,10 +137,14 @@ class FakeDistribution(pb_grpc.DistributionServicer):
             # a node reading creditx-reason bootstraps (DIST_SNAPSHOT_GONE below is 1.0-style text)
             context.set_trailing_metadata(trailing("DIST_SNAPSHOT_REQUIRED", "DIST-030"))
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "log truncated")
-        seq, sent = request.from_list_seq, 0
+        seq, sent, live_sent = request.from_list_seq, 0, False
         while context.is_active():
             todo = self.log.changes[seq - 1 : seq - 1 + self.batch]
             if not todo:
+                if not live_sent:  # DIST-030, as the gateway: say that the backlog is drained
+                    live_sent = True
+                    n = len(self.log.changes)
+                    yield pb.ListChangeBatch(through_list_seq=seq - 1, head_list_seq=n, live=True)
                 with self.published:
                     self.published.wait(0.2)
                 continue
