@@ -49,6 +49,7 @@ from creditx.gateway.stats import StatsHook
 from creditx.gateway.store import engine
 from creditx.gateway.store.engine import open_store
 from creditx.gateway.store.lease import WriterLease
+from creditx.gateway.write_alarm import WriteAlarm, WriteAlarmCollector
 from creditx.ops.grpc_metrics import MetricsInterceptor
 from creditx.ops.grpc_ops import PlainHealth, enable_reflection
 from creditx.ops.logs import fields
@@ -172,6 +173,7 @@ class Gateway:
         )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
         self.exchange.on_node_time = self.lists.witnesses.heard  # DIST-023 via Heartbeat
+        self.write_alarm = self.exchange.write_alarm = WriteAlarm(clock)  # SYNC-052
         self.operator = OperatorServicer(
             self.store,
             self.presence,
@@ -179,12 +181,13 @@ class Gateway:
             c.name,
             clock,
             list_lags=self.lists.lags,
-            audit_status=self.checkpointer.status,
+            audit_status=lambda: {**self.checkpointer.status(), "refusal": self.ingest_refusal()},
         )
         self.sanctions = Sanctions(self.dir, c, self.keys, clock, audit=audit)  # HALL-002/041
         self.health = health.HealthServicer()
         ms = 1000
         self.registry = make_registry(self.store, self.presence, self.clock)
+        self.registry.register(WriteAlarmCollector(self.write_alarm))
         self.fair_share = FairShare(c.per_node_streams, c.per_node_unary_calls)  # SYNC-042
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
@@ -337,6 +340,9 @@ class Gateway:
         audit log unsealed past its grace (AUD-040)."""
         if not self.pool.healthy:
             return "no working verification worker pool"
+        failing = self.write_alarm.message()  # SYNC-052: e.g. the disk is full
+        if failing:
+            return failing
         return self.checkpointer.refusal() if self.checkpointer else ""
 
     def health_tick(self) -> None:
