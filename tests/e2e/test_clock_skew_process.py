@@ -49,8 +49,10 @@ def _health(node) -> int:
     run = read_json_file(node / "run.json")
     assert run is not None
     with grpc.insecure_channel(run["health"]) as ch:
-        stub = health_pb2_grpc.HealthStub(ch)  # type: ignore[attr-defined]  # grpc's stub declares no methods
-        return stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+        stub = health_pb2_grpc.HealthStub(ch)
+        return stub.Check(  # type: ignore[attr-defined]  # grpc's HealthStub declares no methods
+            health_pb2.HealthCheckRequest(service=""), timeout=5
+        ).status
 
 
 def test_a_node_ten_minutes_slow_syncs_and_a_day_slow_refuses_naming_its_clock(tmp_path, faketime):

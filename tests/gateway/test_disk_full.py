@@ -21,7 +21,7 @@ from tests.ports import gateway_config
 
 def _health(gw: Gateway) -> int:
     gw.health_tick()
-    return gw.health._server_status[""]  # what the health service answers for ""
+    return gw.health.Check(health_pb2.HealthCheckRequest(service=""), None).status  # type: ignore[arg-type]
 
 
 def test_a_full_disk_refuses_batches_clearly_raises_the_alarm_and_resumes_by_itself(tmp_path, pki):
@@ -42,9 +42,10 @@ def test_a_full_disk_refuses_batches_clearly_raises_the_alarm_and_resumes_by_its
                 client.push([second])
             assert e.value.code() is grpc.StatusCode.UNAVAILABLE
             assert dict(trailers(e.value)).get("creditx-reason") == "STORE_WRITE_FAILED"
-            assert "database or disk is full" in e.value.details()
+            assert "database or disk is full" in (e.value.details() or "")
             assert _health(gw) == health_pb2.HealthCheckResponse.NOT_SERVING
             assert 'creditx_gateway_store_write_failing{what="ingest"} 1.0' in generate_latest(gw.registry).decode()
+            assert gw.operator.audit_status is not None
             assert "database or disk is full" in gw.operator.audit_status()["refusal"]
 
             (disk / "filler").unlink()  # room again: the resent batch goes through, nothing restarted
