@@ -32,6 +32,7 @@ from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
 from creditx.v1 import lists_pb2 as pb
 from creditx.v1 import lists_pb2_grpc as pb_grpc
+from tests.node.fake_gateway import PERMIT_NODE_PINGS
 from tests.node.helpers import make_signer
 
 GW_KEY = b"g" * 32  # the gateway's subject key: the node never learns it
@@ -217,7 +218,7 @@ class FakeDistribution(pb_grpc.DistributionServicer):
 
 
 def serve_distribution(fake: FakeDistribution, pki: Pki, extra=None) -> tuple[grpc.Server, str]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=PERMIT_NODE_PINGS)
     pb_grpc.add_DistributionServicer_to_server(fake, server)
     if extra is not None:
         extra(server)

@@ -90,3 +90,20 @@ def test_a_gateway_frozen_mid_stream_is_found_by_keepalive_within_ten_seconds(tm
     finally:
         proxy.close()
         server.stop(None)
+
+
+def test_the_gateways_keepalive_policy_permits_the_nodes_pings():
+    """SYNC-043: a gateway refusing pings would answer GOAWAY too_many_pings and break every
+    long stream; its minimum interval is below the node's ping interval, and the server sets it."""
+    import inspect
+
+    from creditx.gateway import server
+    from creditx.gateway.config import GatewayConfig
+    from creditx.node.config import Limits
+
+    node, gw = Limits(), GatewayConfig()
+    assert gw.min_ping_interval_s * 1000 < node.keepalive_time_ms
+    assert node.keepalive_time_ms + node.keepalive_timeout_ms < BOUND_S * 1000
+    assert node.connect_timeout_ms < BOUND_S * 1000 and node.rpc_timeout_s < BOUND_S
+    src = inspect.getsource(server)
+    assert '"grpc.http2.min_ping_interval_without_data_ms", c.min_ping_interval_s * ms' in src

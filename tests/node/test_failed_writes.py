@@ -135,3 +135,31 @@ def test_the_list_follower_on_a_full_database_alarms_and_resumes_when_room_retur
         assert wait_for(lambda: n.replica.applied() == 300)
         assert wait_for(lambda: alarms.active() == [])
         assert n.store.get_state()["alarms"] == []  # the saved copy node status reads is cleared too
+
+
+def test_a_failed_feed_file_write_or_an_unexpected_error_does_not_end_the_follower(gw, tmp_path):  # noqa: F811
+    """After each applied batch the department feed files are appended (on_applied): a full disk
+    there (OSError) or any other failure is retried with backoff, never the thread's end."""
+    from tests.node.test_cli_app import _wait_for as wait_for
+    from tests.node.test_replica_follow import Node
+
+    log, fake, pki, target = gw
+    for i in range(3):
+        log.add(i)
+    n = Node(tmp_path / "node.db", pki, target)
+    failures = [OSError(28, "No space left on device"), RuntimeError("a bug")]
+
+    def on_applied(seq: int) -> None:
+        if failures:
+            raise failures.pop(0)
+
+    n.follower.on_applied = on_applied
+    with n:
+        assert wait_for(lambda: len(failures) == 1 and n.replica.applied() == 3)  # the feed write failed
+        log.add(3)
+        fake.publish(None)
+        assert wait_for(lambda: not failures and n.replica.applied() == 4)  # then something unexpected
+        log.add(4)
+        fake.publish(None)
+        assert wait_for(lambda: n.replica.applied() == 5)  # still following after both
+        assert n.thread.is_alive()

@@ -137,9 +137,12 @@ class Follower:
                 error, self.attempt = str(exc), 64
             except (grpc.RpcError, ListError) as exc:
                 error = _describe(exc)
-            except sqlite3.Error as exc:  # a failed write (disk full): back off and retry, never die
+            except (sqlite3.Error, OSError) as exc:  # a failed write (disk full; a feed file): retry, never die
                 error = f"local store: {type(exc).__name__}: {exc} (retrying with backoff; free disk space)"
                 store_error = True
+            except Exception as exc:  # noqa: BLE001 - SYNC-051: no failure ends the thread; logged in full
+                log.exception("list replica: unexpected failure; retrying with backoff")
+                error = f"unexpected {type(exc).__name__}: {exc}"
             if store_error:  # SYNC-051: raised until a session gets past its writes again
                 self.alarms.raise_("list_store_write", CRITICAL, f"the list replica cannot write: {error}")
             elif error and not self._stop.is_set():  # cleared by the next batch received
