@@ -53,14 +53,17 @@ class Alarms:
     def serving(self) -> bool:
         return not any(a["severity"] == CRITICAL for a in self.active())
 
+    def save(self) -> None:
+        """Copy the alarms as they are now to the store (best effort)."""
+        if self.store is None:
+            return
+        try:
+            self.store.set_state(alarms=self.active())
+            self._unsaved = False
+        except sqlite3.Error:  # the disk is full: memory (metrics, health) still has them
+            self._unsaved = True  # retried on the next raise
+
     def _changed(self) -> None:
-        if self.store is not None:
-            try:
-                self.store.set_state(alarms=self.active())
-                self._unsaved = False
-            except sqlite3.Error:
-                self._unsaved = (
-                    True  # the disk is full: memory (metrics, health) still has it; retried on the next change
-                )
+        self.save()
         for listener in self._listeners:
             listener()

@@ -379,6 +379,7 @@ class NodeApp:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         lim = self.config.limits
+        self.alarms.save()  # SYNC-051: a previous run's saved alarms are not this run's
         sched = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         sched.add_job(
             self.sync_job,
