@@ -199,6 +199,7 @@ class SyncRunner:
         self.clock_warn_skew_s, self.max_clock_skew_s = clock_warn_skew_s, max_clock_skew_s
         self.skew: float | None = None  # gateway time − node time, from the last heartbeat
         self._heartbeat_failure: st.Failed | None = None
+        self._heartbeat_answered = False  # a 1.0 gateway sends no server time: measured once is enough
 
     def _stub(self) -> exchange_pb2_grpc.ExchangeStub:
         with self._channel_lock:
@@ -293,7 +294,7 @@ class SyncRunner:
         raise st.SyncStateError(f"unknown action {a!r}")
 
     def _handshake(self) -> st.Event:
-        if self.skew is None and self.heartbeat() is None:  # SEC-081: measure the clock first
+        if not self._heartbeat_answered and self.heartbeat() is None:  # SEC-081: measure the clock first
             return self._heartbeat_failure or st.Failed("Heartbeat failed")
         if (
             self.skew is not None
@@ -382,6 +383,7 @@ class SyncRunner:
             )
             return None
         self.contact()
+        self._heartbeat_answered = True
         now = self.wall()
         skew = resp.server_time_unix_ms / 1000 - now if resp.server_time_unix_ms else 0.0
         if resp.server_time_unix_ms:
