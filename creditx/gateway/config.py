@@ -68,6 +68,8 @@ class GatewayConfig:
     list_max_chunk_bytes: int = 1024 * 1024
     list_max_chunk_entries: int = 2000
     list_expiry_interval_s: int = 3600
+    list_expiry_clock_tolerance_s: int = 3600  # DIST-023: expiry waits while the clock and its witnesses disagree more
+    list_expiry_witness_age_s: int = 3600  # DIST-023: a node's heartbeat vouches for the clock this long
     # audit checkpoints (AUD-027) and fail-closed grace (AUD-040)
     checkpoint_interval_s: int = 60
     checkpoint_grace_s: int = 300

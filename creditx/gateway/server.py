@@ -49,6 +49,7 @@ from creditx.gateway.stats import StatsHook
 from creditx.gateway.store import engine
 from creditx.gateway.store.engine import open_store
 from creditx.gateway.store.lease import WriterLease
+from creditx.gateway.write_alarm import WriteAlarm, WriteAlarmCollector
 from creditx.ops.grpc_metrics import MetricsInterceptor
 from creditx.ops.grpc_ops import PlainHealth, enable_reflection
 from creditx.ops.logs import fields
@@ -172,6 +173,8 @@ class Gateway:
             member_registry=lambda: self.members() and self.members.envelope or b"",
         )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
+        self.exchange.on_node_time = self.lists.witnesses.heard  # DIST-023 via Heartbeat
+        self.write_alarm = self.exchange.write_alarm = WriteAlarm(clock)  # SYNC-052
         self.operator = OperatorServicer(
             self.store,
             self.presence,
@@ -179,12 +182,13 @@ class Gateway:
             c.name,
             clock,
             list_lags=self.lists.lags,
-            audit_status=self.checkpointer.status,
+            audit_status=lambda: {**self.checkpointer.status(), "refusal": self.ingest_refusal()},
         )
         self.sanctions = Sanctions(self.dir, c, self.keys, clock, audit=audit)  # HALL-002/041
         self.health = health.HealthServicer()
         ms = 1000
         self.registry = make_registry(self.store, self.presence, self.clock)
+        self.registry.register(WriteAlarmCollector(self.write_alarm))
         self.fair_share = FairShare(c.per_node_streams, c.per_node_unary_calls)  # SYNC-042
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=c.handler_threads, thread_name_prefix="grpc"),
@@ -201,6 +205,7 @@ class Gateway:
                 ("grpc.max_send_message_length", c.max_message_bytes),
                 ("grpc.keepalive_time_ms", c.keepalive_time_s * ms),
                 ("grpc.keepalive_timeout_ms", c.keepalive_timeout_s * ms),
+                ("grpc.http2.ping_timeout_ms", c.keepalive_timeout_s * ms),  # else gRPC waits 60 s for an ack
                 ("grpc.http2.min_ping_interval_without_data_ms", c.min_ping_interval_s * ms),
                 ("grpc.keepalive_permit_without_calls", 1),
             ],
@@ -336,6 +341,9 @@ class Gateway:
         audit log unsealed past its grace (AUD-040)."""
         if not self.pool.healthy:
             return "no working verification worker pool"
+        failing = self.write_alarm.message()  # SYNC-052: e.g. the disk is full
+        if failing:
+            return failing
         return self.checkpointer.refusal() if self.checkpointer else ""
 
     def health_tick(self) -> None:

@@ -76,6 +76,9 @@ class NodeApp:
         self._wanted = threading.Event()  # a nudge arrived; survives a nudge during a running sync
         self._readers: dict = {}  # docking source name → SourceReader (its engine's pool)
         self.halls = None  # the hall API while run() serves it (creditx/node/halls)
+        from creditx.node.alarms import Alarms
+
+        self.alarms = Alarms(self.store)  # SYNC-051: seen in status, health and metrics
 
     def close(self) -> None:
         for reader in self._readers.values():
@@ -115,7 +118,10 @@ class NodeApp:
     def status(self) -> dict:
         from creditx.node.docking.poll import docking_stats
 
-        return dict(node_status(self.store), docking=docking_stats(self.store))
+        s = dict(node_status(self.store), docking=docking_stats(self.store))
+        if self._scheduler is not None:  # the running node: its alarms as they are now (SYNC-051)
+            s["alarms"] = self.alarms.active()
+        return s
 
     # --- database docking (creditx/node/docking) -------------------------------------------------
 
@@ -174,6 +180,7 @@ class NodeApp:
             lim.keepalive_timeout_ms,
             lim.max_message_bytes + 64 * 1024,
             cert_validity=_validity(self.dir / "auth.crt"),
+            connect_timeout_ms=lim.connect_timeout_ms,
         )
 
     def runner(self) -> SyncRunner:
@@ -200,6 +207,9 @@ class NodeApp:
                 outbox_log=OutboxLog(self.store, self.config.region, self._signing_key, self.signer.keyid)
                 if self.config.record_suite == "batch"
                 else None,
+                alarms=self.alarms,
+                clock_warn_skew_s=lim.clock_warn_skew_s,
+                max_clock_skew_s=lim.max_clock_skew_s,
             )
         return self._runner
 
@@ -251,6 +261,8 @@ class NodeApp:
         runner = self.runner()
         if runner.heartbeat(applied_list_seq=self.replica.applied()) is not None:
             self._resync_after_contact(runner)
+            if self._follower is not None:  # NODE-015: and the list follower's backoff too
+                self._follower.contact()
 
     def _resync_after_contact(self, runner: SyncRunner) -> None:
         """NODE-015: a backing-off sync retries soon after the gateway answers again."""
@@ -287,8 +299,16 @@ class NodeApp:
                 policy,
                 resolve_key=origin_key_resolver(self.dir),
                 on_applied=self.after_applied,
+                on_contact=self._list_contact,
+                alarms=self.alarms,
             )
         return self._follower
+
+    def _list_contact(self) -> None:
+        """NODE-015: a list batch received is contact with the gateway: upward sync's backoff resets."""
+        if self._runner is not None:
+            self._runner.contact()
+            self._resync_after_contact(self._runner)
 
     def after_applied(self, applied_list_seq: int) -> None:
         """After each committed batch: wake Feed streams, then append to the file sinks (NODE-045)."""
@@ -385,6 +405,7 @@ class NodeApp:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         lim = self.config.limits
+        self.alarms.save()  # SYNC-051: a previous run's saved alarms are not this run's
         sched = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         sched.add_job(
             self.sync_job,

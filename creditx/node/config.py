@@ -58,8 +58,9 @@ class Limits:
     max_batch_records: int = 500  # upper bounds; the gateway's handshake may lower them
     max_message_bytes: int = 4 * 1024 * 1024
     max_in_flight_batches: int = 4
-    keepalive_time_ms: int = 5_000  # a black-holed stream is found within ~9 s (ping + timeout)
-    keepalive_timeout_ms: int = 4_000
+    keepalive_time_ms: int = 5_000  # SYNC-043: a black-holed stream is found within ~8 s (ping + timeout)
+    keepalive_timeout_ms: int = 3_000  # SYNC-043: an unanswered keepalive ping ends the connection
+    connect_timeout_ms: int = 5_000  # SYNC-043: TCP + TLS connect deadline (gRPC's default is 20 s)
     import_batch_rows: int = 500  # rows per intake transaction
     max_submit_records: int = 5_000  # records per local-API Submit call
     shutdown_grace_s: float = 10.0
@@ -69,6 +70,8 @@ class Limits:
     list_batch_changes: int = 1000  # Subscribe max_batch_changes; feed page size
     snapshot_chunk_entries: int = 0  # Snapshot max_chunk_entries asked for (0: the gateway's)
     snapshot_chunk_bytes: int = 0  # Snapshot max_chunk_bytes asked for (0: the gateway's)
+    clock_warn_skew_s: float = 30.0  # SEC-080: a clock this far from the gateway's is a warning alarm
+    max_clock_skew_s: float = 1800.0  # SEC-081: beyond this the node refuses to sync (critical alarm)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ Figures (read at scrape time from the node's own SQLite file):
 * ``creditx_node_last_ack_age_seconds`` — since the gateway last acknowledged a batch;
 * ``creditx_node_list_applied_seq`` — the list replica's position (DIST-043);
 * ``creditx_node_list_checkpoint_ok`` — 0 after a failed list checkpoint check;
+* ``creditx_node_clock_skew_seconds`` — gateway time − node time at the last heartbeat (SEC-080);
+* ``creditx_node_alarm{name,severity}`` — 1 per active alarm (SYNC-051: a failed write, the clock);
 * process figures (CPU, memory, open files).
 """
 
@@ -32,6 +34,17 @@ class NodeCollector:
         self.app, self.clock = app, clock
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        alarms = GaugeMetricFamily("creditx_node_alarm", "1 per active alarm (SYNC-051)", labels=["name", "severity"])
+        for a in self.app.alarms.active():  # from memory first: they matter most when the disk is full
+            alarms.add_metric([a["name"], a["severity"]], 1)
+        yield alarms
+        skew = GaugeMetricFamily(
+            "creditx_node_clock_skew_seconds", "Gateway time minus this node's time at the last heartbeat (SEC-080)"
+        )
+        runner = getattr(self.app, "_runner", None)
+        if runner is not None and runner.skew is not None:
+            skew.add_metric([], runner.skew)
+        yield skew
         st = self.app.status()
         outbox = GaugeMetricFamily(
             "creditx_node_outbox", "Outbox records by state or gateway outcome", labels=["state"]
@@ -81,7 +94,15 @@ class NodeOps:
         self.plain = PlainHealth(ops.health_listen, self.health) if ops.health_listen else None
         if self.plain is not None:
             self.plain.start()
-        self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        self.app = app
+        self._serving()
+        app.alarms.on_change(self._serving)  # SYNC-051: a critical alarm answers NOT_SERVING
+
+    def _serving(self) -> None:
+        ok = self.app.alarms.serving()
+        self.health.set(
+            "", health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
 
     def stop(self) -> None:
         self.health.enter_graceful_shutdown()

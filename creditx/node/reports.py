@@ -31,6 +31,8 @@ def node_status(store: NodeStore) -> dict:
         "last_error": st.get("last_error") or None,
         "last_error_reason": st.get("last_error_reason") or None,  # the gateway's reason code (SYNC-016)
         "last_error_at": _when(st.get("last_error_at")),
+        "clock_skew_s": st.get("clock_skew_s"),  # SEC-080: gateway time − node time at the last heartbeat
+        "alarms": st.get("alarms") or [],  # SYNC-051, as the running node last saved them
     }
 
 
@@ -46,6 +48,10 @@ def format_status(s: dict) -> str:
     ]
     if s["last_error"]:
         lines.append(f"last error:  {s['last_error']} ({s['last_error_at']})")
+    if s.get("clock_skew_s") is not None:
+        lines.append(f"clock:       {s['clock_skew_s']:+.1f} s against the gateway's (+ = this node is behind)")
+    for a in s.get("alarms", []):
+        lines.append(f"ALARM {a['severity']}: {a['name']}: {a['message']} (since {_when(a['since'])})")
     for d in s.get("docking", []):
         lag = f", lag {d['lag_s']:.0f} s" if d.get("lag_s") else ""
         lines.append(

@@ -134,14 +134,16 @@ class PushResponse(_message.Message):
     def __init__(self, batch_id: _Optional[int] = ..., acks: _Optional[_Iterable[_Union[RecordAck, _Mapping]]] = ..., committed_seq: _Optional[int] = ..., checkpoint: _Optional[str] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
-    __slots__ = ("backlog", "last_source_seq", "applied_list_seq")
+    __slots__ = ("backlog", "last_source_seq", "applied_list_seq", "node_time_unix_ms")
     BACKLOG_FIELD_NUMBER: _ClassVar[int]
     LAST_SOURCE_SEQ_FIELD_NUMBER: _ClassVar[int]
     APPLIED_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    NODE_TIME_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     backlog: int
     last_source_seq: int
     applied_list_seq: int
-    def __init__(self, backlog: _Optional[int] = ..., last_source_seq: _Optional[int] = ..., applied_list_seq: _Optional[int] = ...) -> None: ...
+    node_time_unix_ms: int
+    def __init__(self, backlog: _Optional[int] = ..., last_source_seq: _Optional[int] = ..., applied_list_seq: _Optional[int] = ..., node_time_unix_ms: _Optional[int] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
     __slots__ = ("committed_seq", "server_time_unix_ms")

@@ -33,6 +33,7 @@ from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, decode_record, encode_record
 from creditx.v1 import lists_pb2 as pb
 from creditx.v1 import lists_pb2_grpc as pb_grpc
+from tests.node.fake_gateway import PERMIT_NODE_PINGS
 from tests.node.helpers import make_signer
 
 GW_KEY = b"g" * 32  # the gateway's subject key: the node never learns it
@@ -141,10 +142,14 @@ class FakeDistribution(pb_grpc.DistributionServicer):
             # a node reading creditx-reason bootstraps (DIST_SNAPSHOT_GONE below is 1.0-style text)
             context.set_trailing_metadata(trailing("DIST_SNAPSHOT_REQUIRED", "DIST-030"))
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "log truncated")
-        seq, sent = request.from_list_seq, 0
+        seq, sent, live_sent = request.from_list_seq, 0, False
         while context.is_active():
             todo = self.log.changes[seq - 1 : seq - 1 + self.batch]
             if not todo:
+                if not live_sent:  # DIST-030, as the gateway: say that the backlog is drained
+                    live_sent = True
+                    n = len(self.log.changes)
+                    yield pb.ListChangeBatch(through_list_seq=seq - 1, head_list_seq=n, live=True)
                 with self.published:
                     self.published.wait(0.2)
                 continue
@@ -224,7 +229,7 @@ class FakeDistribution(pb_grpc.DistributionServicer):
 
 
 def serve_distribution(fake: FakeDistribution, pki: Pki, extra=None) -> tuple[grpc.Server, str]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=PERMIT_NODE_PINGS)
     pb_grpc.add_DistributionServicer_to_server(fake, server)
     if extra is not None:
         extra(server)

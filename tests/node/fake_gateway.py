@@ -14,12 +14,20 @@ from concurrent import futures
 import grpc
 from cryptography import x509
 
+from creditx.gateway.config import GatewayConfig
 from creditx.pki.testing import Pki
 from creditx.standard.call_status import trailing
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import decode_record
 from creditx.standard.suites import key_id
 from creditx.v1 import exchange_pb2, exchange_pb2_grpc
+
+# The gateway's keepalive enforcement (SYNC-043): the nodes' pings every 5 s are permitted, as
+# creditx.gateway.server allows them; grpc's default policy would answer GOAWAY too_many_pings.
+PERMIT_NODE_PINGS = [
+    ("grpc.http2.min_ping_interval_without_data_ms", GatewayConfig().min_ping_interval_s * 1000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
 
 
 class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
@@ -120,7 +128,7 @@ class FakeGateway(exchange_pb2_grpc.ExchangeServicer):
 
 
 def serve(fake: FakeGateway, pki: Pki) -> tuple[grpc.Server, str]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=PERMIT_NODE_PINGS)
     exchange_pb2_grpc.add_ExchangeServicer_to_server(fake, server)
     creds = grpc.ssl_server_credentials(
         [(pki.gateway.tls_key.read_bytes(), pki.gateway.tls_cert.read_bytes())],

@@ -26,6 +26,7 @@ from creditx.gateway.exchange.keys import KeyRegistry, check_signing_cert
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureValue
 from creditx.gateway.store.lease import Fenced, WriterLease
+from creditx.gateway.write_alarm import WRITE_ERRORS, WriteAlarm
 from creditx.pki.identity import Identity, IdentityError
 from creditx.pki.tls import reverify
 from creditx.standard.lists.log import list_log_origin
@@ -109,6 +110,17 @@ def check_int64(**values: int) -> None:
             )
 
 
+def store_write_failed(exc: BaseException) -> BatchError:
+    """SYNC-052: a batch the gateway could not write is refused as a whole, to be resent."""
+    return BatchError(
+        "UNAVAILABLE",
+        "STORE_WRITE_FAILED",
+        f"the gateway could not write its database ({type(exc).__name__}: {exc}); nothing of this batch was committed",
+        rule="SYNC-052",
+        hint="resend after a backoff (SYNC-017); the gateway's operator must free disk space",
+    )
+
+
 def to_ack(d: Decision) -> pb.RecordAck:
     return pb.RecordAck(
         source_seq=d.source_seq,
@@ -137,6 +149,8 @@ def _lists_origin(name: str) -> str:
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     on_applied: Callable[[str, int], None] | None = None  # creditx.gateway.lists.wiring.Lists.applied
+    on_node_time: Callable[[str, int, datetime], None] | None = None  # DIST-023: Lists.witnesses.heard
+    write_alarm: WriteAlarm | None = None  # SYNC-052: failed database writes, for health and metrics
     events: GatewayEvents | None = None  # creditx.gateway.events.GatewayEvents: log lines and latency histograms
 
     def __init__(
@@ -237,13 +251,23 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 backlog=request.backlog,
                 last_source_seq=request.last_source_seq,
                 applied_list_seq=request.applied_list_seq,
+                node_time_unix_ms=request.node_time_unix_ms,
             )
         except BatchError as err:
             abort(context, err)
         now = self.clock()
-        self.store.heartbeat(region, request.backlog, request.last_source_seq, rfc3339(now))
+        try:
+            self.store.heartbeat(region, request.backlog, request.last_source_seq, rfc3339(now))
+        except WRITE_ERRORS as exc:  # SYNC-052: the bookkeeping failed; the node still gets its answer
+            if self.write_alarm is not None:
+                self.write_alarm.failed("heartbeat", exc)
+        else:
+            if self.write_alarm is not None:
+                self.write_alarm.ok("heartbeat")
         if self.on_applied is not None:  # DIST-043: the node's list replica cursor
             self.on_applied(region, request.applied_list_seq)
+        if self.on_node_time is not None:  # DIST-023: the node's clock vouches for (or against) ours
+            self.on_node_time(region, request.node_time_unix_ms, now)
         self.presence.seen(region, now)
         return pb.HeartbeatResponse(
             committed_seq=self.store.committed_seq(region), server_time_unix_ms=int(now.timestamp() * 1000)
@@ -357,6 +381,12 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     abort(context, err)
                 except Fenced as exc:  # lost the writer lease mid-stream: nothing of this batch was written
                     abort(context, BatchError("UNAVAILABLE", "GATEWAY_STANDBY", str(exc), hint=exc.hint))
+                except WRITE_ERRORS as exc:  # SYNC-052: disk full: nothing of this batch was committed
+                    if self.write_alarm is not None:
+                        self.write_alarm.failed("ingest", exc)
+                    abort(context, store_write_failed(exc))
+                if self.write_alarm is not None:
+                    self.write_alarm.ok("ingest")
                 with guard:
                     for r in records:
                         in_flight.pop(r.source_seq, None)

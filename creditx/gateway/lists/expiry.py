@@ -1,4 +1,5 @@
-"""The end-of-term job body (DIST-020 … DIST-022): remove entries whose period has ended.
+"""The end-of-term job body (DIST-020 … DIST-023): remove entries whose period has ended, on a
+clock its witnesses vouch for (DIST-023, :mod:`creditx.gateway.lists.clock_guard`).
 
 The scheduler calls :meth:`ExpiryJob.run` with nothing; the clock is injected, terms come from
 the catalogue (``creditx.standard.lists.expiry``), never from code. One write transaction per run:
@@ -19,6 +20,7 @@ from creditx.gateway.lists import store
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.store.engine import transaction
 from creditx.standard.catalogue import Catalogue, load_catalogue
+from creditx.standard.lists.clock import ClockRefusal
 from creditx.standard.lists.expiry import due_for_expiry, expire
 
 
@@ -31,13 +33,24 @@ class ExpiryJob:
         *,
         catalogue: Catalogue | None = None,
         audit: bool = True,
+        clock_guard: Callable[[datetime], ClockRefusal | None] | None = None,
     ) -> None:
         self.db_path, self.hub, self.clock, self.audit = db_path, hub, clock, audit
         self.catalogue = catalogue or load_catalogue()
+        self.clock_guard = clock_guard  # DIST-023: None only where the clock is the test's own
+        self.refused: ClockRefusal | None = None  # the alarm: why the last run expired nothing
 
     def run(self) -> int:
-        """Expire what is due today; return how many entries were removed."""
+        """Expire what is due today; return how many entries were removed (0 while the clock
+        is not vouched for: DIST-023, :attr:`refused` says why)."""
         now = self.clock()
+        if self.clock_guard is not None:
+            self.refused = self.clock_guard(now)
+            if self.refused is not None:
+                logging.getLogger(__name__).error(
+                    "%s [%s]: list expiry refused: %s", self.refused.reason, self.refused.rule, self.refused.message
+                )
+                return 0
         today = now.date()
         terms = {lt.code: lt.term_months for lt in self.catalogue.list_types if lt.term_months}
         conn = store.open_conn(self.db_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
 
@@ -13,8 +14,8 @@ from creditx.gateway.lists.progress import ListProgress
 
 
 class ListCollector:
-    def __init__(self, progress: ListProgress, hub: Hub, clock: Callable[[], datetime]) -> None:
-        self.progress, self.hub, self.clock = progress, hub, clock
+    def __init__(self, progress: ListProgress, hub: Hub, clock: Callable[[], datetime], expiry: Any = None) -> None:
+        self.progress, self.hub, self.clock, self.expiry = progress, hub, clock, expiry
 
     def collect(self):
         head, lags = self.progress.lags(self.clock())
@@ -36,3 +37,11 @@ class ListCollector:
         subs = GaugeMetricFamily("creditx_gateway_list_subscribers", "Open Subscribe streams")
         subs.add_metric([], self.hub.subscribers)
         yield from (g_head, applied, lag_n, lag_s, subs)
+        refused = GaugeMetricFamily(
+            "creditx_gateway_list_expiry_refused",
+            "1 while the expiry job refuses to run on a clock its witnesses do not vouch for (DIST-023)",
+            labels=["reason"],
+        )
+        if self.expiry is not None and self.expiry.refused is not None:
+            refused.add_metric([self.expiry.refused.reason], 1)
+        yield refused

@@ -17,6 +17,7 @@ import grpc
 from creditx.gateway.config import GatewayConfig
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists.checkpoint import list_checkpointer
+from creditx.gateway.lists.clock_guard import ClockGuard, ClockWitnesses
 from creditx.gateway.lists.expiry import ExpiryJob
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.metrics import ListCollector
@@ -48,7 +49,10 @@ class Lists:
         self.servicer = DistributionServicer(
             db, self.hub, keys, self.checkpointer, self.progress, clock, limits=limits, registry=registry
         )
-        self.expiry = ExpiryJob(db, self.hub, clock, audit=audit)
+        # DIST-023: expiry only on a clock its nodes and its signed checkpoints vouch for
+        self.witnesses = ClockWitnesses(cfg.list_expiry_witness_age_s)
+        guard = ClockGuard(db, self.witnesses, cfg.list_expiry_clock_tolerance_s)
+        self.expiry = ExpiryJob(db, self.hub, clock, audit=audit, clock_guard=guard)
         self.clock = clock
         # DIST-021: the rule is by day; hourly runs (the default) catch a missed midnight
         self.expiry_interval_s = cfg.list_expiry_interval_s
@@ -110,7 +114,7 @@ class Lists:
         return self.progress.lags(now)
 
     def register_metrics(self, registry) -> None:
-        registry.register(ListCollector(self.progress, self.hub, self.clock))
+        registry.register(ListCollector(self.progress, self.hub, self.clock, self.expiry))
 
     def stopping(self) -> None:
         self.hub.close()

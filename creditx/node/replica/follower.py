@@ -32,6 +32,7 @@ from typing import Any
 
 import grpc
 
+from creditx.node.alarms import CRITICAL, WARNING, Alarms
 from creditx.node.call_status import call_reason
 from creditx.node.replica import steps
 from creditx.node.replica.origin import check_origin
@@ -74,6 +75,8 @@ class Follower:
         rng: random.Random | None = None,
         wall: Callable[[], float] = time.time,
         on_applied: Callable[[int], None] = lambda seq: None,
+        on_contact: Callable[[], None] = lambda: None,
+        alarms: Alarms | None = None,
     ) -> None:
         self.replica, self.channel, self.policy = replica, channel, policy
         self.resolve_key, self.rng, self.wall, self.on_applied = (
@@ -82,9 +85,12 @@ class Follower:
             wall,
             on_applied,
         )
+        self.on_contact = on_contact  # NODE-015: every batch or chunk received is contact
+        self.alarms = alarms if alarms is not None else Alarms()
         self.attempt = 0
         self.unverified_signatures = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()  # contact() cuts a backoff short
         self._call: Any = None
         self._lock = threading.Lock()
 
@@ -101,8 +107,19 @@ class Follower:
                 call.cancel()
         return call
 
+    def contact(self) -> None:
+        """NODE-015: the gateway answered on another path (a heartbeat): the backoff starts over."""
+        self.attempt = 0
+        self._wake.set()
+
+    def _contacted(self) -> None:
+        self.attempt = 0
+        self.alarms.clear("list_stream")
+        self.on_contact()
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         with self._lock:
             if self._call is not None:
                 self._call.cancel()
@@ -113,6 +130,7 @@ class Follower:
         """Follow until :meth:`stop`; failures back off (NODE-013) and are recorded in the replica meta."""
         policy = SyncPolicy(backoff_base=self.policy.backoff_base_s, backoff_cap=self.policy.backoff_cap_s)
         while not self._stop.is_set():
+            store_error = False
             try:
                 self.session()
                 error = ""
@@ -120,8 +138,16 @@ class Follower:
                 error, self.attempt = str(exc), 64
             except (grpc.RpcError, ListError) as exc:
                 error = _describe(exc)
-            except sqlite3.Error as exc:  # a failed write (disk full): back off and retry, never die
+            except (sqlite3.Error, OSError) as exc:  # a failed write (disk full; a feed file): retry, never die
                 error = f"local store: {type(exc).__name__}: {exc} (retrying with backoff; free disk space)"
+                store_error = True
+            except Exception as exc:  # noqa: BLE001 - SYNC-051: no failure ends the thread; logged in full
+                log.exception("list replica: unexpected failure; retrying with backoff")
+                error = f"unexpected {type(exc).__name__}: {exc}"
+            if store_error:  # SYNC-051: raised until a session gets past its writes again
+                self.alarms.raise_("list_store_write", CRITICAL, f"the list replica cannot write: {error}")
+            elif error and not self._stop.is_set():  # cleared by the next batch received
+                self.alarms.raise_("list_stream", WARNING, f"the list stream is down: {error}")
             if self._stop.is_set():
                 break
             if error:
@@ -132,7 +158,8 @@ class Follower:
                 log.warning("list replica: %s", error)
             delay = backoff_delay(self.attempt, policy, self.rng) if error else 0.0
             self.attempt += 1 if error else 0
-            self._stop.wait(delay)
+            self._wake.clear()
+            self._wake.wait(delay)
 
     def _next(self, phase: Phase, event: steps.Event) -> Step:
         return steps.next_step(phase, event, steps.Limits(snapshot_threshold=self.policy.snapshot_threshold))
@@ -165,6 +192,7 @@ class Follower:
         try:
             call = self._track(self._stub().Subscribe(req))
             for batch in call:
+                self._contacted()
                 if self._next(Phase.FOLLOWING, steps.Batch(applied, batch.head_list_seq)) is Step.BOOTSTRAP:
                     call.cancel()  # an empty replica far behind: a snapshot is faster (DIST-070)
                     self.bootstrap()
@@ -200,6 +228,7 @@ class Follower:
             changes, fields, now_ms=self._now_ms(), sent_keys=sent
         )  # ListError: steps.Broken
         self.replica.set_meta(head=batch.head_list_seq, live=batch.live, last_error="")
+        self.alarms.clear("list_store_write")
         if plan.apply:
             self.attempt = 0
             self.on_applied(plan.applied_seq)
@@ -236,7 +265,8 @@ class Follower:
                     sent_keys=sent,
                     bodies=bodies,
                 )
-                self.attempt = 0
+                self._contacted()
+                self.alarms.clear("list_store_write")
                 tenth = progress.next_chunk * 10 // max(progress.total, 1)
                 if tenth > reported:  # long work shows progress: a log line every 10 %
                     reported = tenth

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from creditx.node.alarms import CRITICAL, WARNING, Alarms
 from creditx.node.call_status import call_reason
 from creditx.node.store import AckRow, NodeStore
 from creditx.node.sync import state as st
@@ -49,11 +50,12 @@ class ChannelSettings:
     target: str
     credentials: grpc.ChannelCredentials
     server_name: str = ""  # TLS name to check, when it differs from the target host
-    rpc_timeout: float = 10.0  # deadline of every unary call
-    keepalive_time_ms: int = 30_000
-    keepalive_timeout_ms: int = 10_000
+    rpc_timeout: float = 8.0  # deadline of every unary call
+    keepalive_time_ms: int = 5_000  # SYNC-043: a ping this long after the last one, on an open call
+    keepalive_timeout_ms: int = 3_000  # SYNC-043: no answer to the ping this long: the connection is dead
     max_message_bytes: int = 8 * 1024 * 1024
     cert_validity: tuple[float, float] | None = None  # the node's own certificate (notBefore, notAfter), epoch s
+    connect_timeout_ms: int = 5_000  # SYNC-043: TCP + TLS connect; gRPC's own default is 20 s
 
     def clock_problem(self, now: float) -> str:
         """SEC-080: why the node's clock, not the network, stops the connection ("" if it does not)."""
@@ -79,8 +81,15 @@ class ChannelSettings:
         options: list[tuple[str, int | str]] = [
             ("grpc.keepalive_time_ms", self.keepalive_time_ms),
             ("grpc.keepalive_timeout_ms", self.keepalive_timeout_ms),
+            # gRPC ≥ 1.5x waits grpc.http2.ping_timeout_ms (default 60 s) for any ping's ack,
+            # whatever keepalive_timeout_ms says: without this a frozen peer costs 65 s (SYNC-043)
+            ("grpc.http2.ping_timeout_ms", self.keepalive_timeout_ms),
             ("grpc.keepalive_permit_without_calls", 0),
             ("grpc.http2.max_pings_without_data", 0),
+            # gRPC takes its connect deadline from this setting (and its reconnect backoff from
+            # grpc.initial/max_reconnect_backoff_ms): a peer that accepts and never answers the
+            # TLS handshake is given up after connect_timeout_ms, not 20 s (SYNC-043)
+            ("grpc.min_reconnect_backoff_ms", self.connect_timeout_ms),
             ("grpc.max_send_message_length", self.max_message_bytes),
             ("grpc.max_receive_message_length", self.max_message_bytes),
         ]
@@ -89,7 +98,25 @@ class ChannelSettings:
         return grpc.secure_channel(self.target, self.credentials, options=options)
 
 
-CLOCK_WARN_SKEW_S = 30.0  # SEC-080
+CLOCK_WARN_SKEW_S = 30.0  # SEC-080: default of limits.clock_warn_skew_s
+MAX_CLOCK_SKEW_S = 1800.0  # SEC-081: default of limits.max_clock_skew_s
+
+
+def clock_verdict(skew: float, warn_s: float = CLOCK_WARN_SKEW_S, max_s: float = MAX_CLOCK_SKEW_S) -> tuple[str, str]:
+    """SEC-080/081: (severity, message) for a measured skew (gateway time − node time, s):
+    ("", "") within ``warn_s``, a warning up to ``max_s``, critical beyond (the node refuses to sync)."""
+    if abs(skew) <= warn_s:
+        return "", ""
+    side = "behind" if skew > 0 else "ahead of"
+    if abs(skew) <= max_s:
+        return WARNING, (
+            f"this node's clock is {abs(skew):.0f} s {side} the gateway's (tolerated up to "
+            f"limits.max_clock_skew_s = {max_s:.0f} s): sync it (NTP) (SEC-080)"
+        )
+    return CRITICAL, (
+        f"this node's clock is {abs(skew):.0f} s {side} the gateway's, beyond limits.max_clock_skew_s = "
+        f"{max_s:.0f} s: the node does not sync until its clock is corrected (NTP); it resumes by itself (SEC-081)"
+    )
 
 
 def _failed(exc: grpc.RpcError, what: str) -> st.Failed:
@@ -174,6 +201,9 @@ class SyncRunner:
         on_registry: Callable[[bytes], None] | None = None,
         on_origin_certs: Callable[[list[bytes]], None] | None = None,
         outbox_log: OutboxLog | None = None,
+        alarms: Alarms | None = None,
+        clock_warn_skew_s: float = CLOCK_WARN_SKEW_S,
+        max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
     ) -> None:
         self.store, self.settings, self.machine = store, settings, machine
         self.on_gateway_cert = on_gateway_cert
@@ -188,6 +218,11 @@ class SyncRunner:
         self._contact = threading.Event()  # NODE-015: the gateway answered on another path
         self.outbox_log = outbox_log  # set: batches are pushed batch-signed (SIG-040)
         self._checkpoint_size = 0  # SYNC-063: size of the last checkpoint the gateway holds or was sent
+        self.alarms = alarms if alarms is not None else Alarms()
+        self.clock_warn_skew_s, self.max_clock_skew_s = clock_warn_skew_s, max_clock_skew_s
+        self.skew: float | None = None  # gateway time − node time, from the last heartbeat
+        self._heartbeat_failure: st.Failed | None = None
+        self._heartbeat_answered = False  # a 1.0 gateway sends no server time: measured once is enough
 
     def _stub(self) -> exchange_pb2_grpc.ExchangeStub:
         with self._channel_lock:
@@ -241,6 +276,7 @@ class SyncRunner:
             self._stream = None
         error = f"local store: {type(exc).__name__}: {exc} (retrying with backoff; free disk space)"
         log.error("sync: %s", error)
+        self.alarms.raise_("sync_store_write", CRITICAL, f"upward sync cannot write: {error}")
         if self.machine.state not in (st.State.IDLE, st.State.BACKOFF):
             self._feed(st.Failed(error))
         try:
@@ -276,21 +312,25 @@ class SyncRunner:
             return None
         if isinstance(a, st.Done):
             self.store.set_state(last_sync_at=self.wall(), gateway_reachable=True, last_error="", last_error_reason="")
+            self.alarms.clear("sync_store_write")  # SYNC-051: written again: resumed by itself
             return None
         raise st.SyncStateError(f"unknown action {a!r}")
 
     def _handshake(self) -> st.Event:
+        if not self._heartbeat_answered and self.heartbeat() is None:  # SEC-081: measure the clock first
+            return self._heartbeat_failure or st.Failed("Heartbeat failed")
+        if (
+            self.skew is not None
+            and clock_verdict(self.skew, self.clock_warn_skew_s, self.max_clock_skew_s)[0] == CRITICAL
+        ):
+            return st.Failed(f"Handshake refused by this node: {self._clock_alarm(self.skew)}", fatal=False)
         req = exchange_pb2.HandshakeRequest(
             node_name=self.node_name, protocol_version=1, software=SOFTWARE, signing_certificates=self.signing_certs()
         )
         try:
             resp = self._stub().Handshake(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
-            clock = self.settings.clock_problem(self.wall())
-            if clock:
-                log.error("%s", clock)
-                return st.Failed(f"Handshake: {clock}", fatal=False)
-            return _failed(exc, "Handshake")
+            return self._call_failed(exc, "Handshake")
         self.store.set_state(
             committed_seq=resp.committed_seq,
             gateway_id=resp.gateway_id,
@@ -373,6 +413,7 @@ class SyncRunner:
             return self._feed(got)
         # NODE-003: acks and committed_seq durable first, then the machine advances.
         self.store.record_acks([_ack_row(x) for x in got.acks], got.committed_seq, self.wall())
+        self.alarms.clear("sync_store_write")
         return self._feed(st.Acked(got.batch_id, got.committed_seq))
 
     def heartbeat(self, applied_list_seq: int = 0) -> exchange_pb2.HeartbeatResponse | None:
@@ -383,11 +424,12 @@ class SyncRunner:
             backlog=max(0, last - self.store.first_unacked() + 1),
             last_source_seq=last,
             applied_list_seq=applied_list_seq,
+            node_time_unix_ms=int(self.wall() * 1000),  # DIST-023: a witness for the gateway's expiry clock
         )
         try:
             resp = self._stub().Heartbeat(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
-            failed = _failed(exc, "Heartbeat")
+            failed = self._heartbeat_failure = self._call_failed(exc, "Heartbeat")
             self.store.set_state(
                 gateway_reachable=False,
                 last_error=failed.error,
@@ -396,16 +438,33 @@ class SyncRunner:
             )
             return None
         self.contact()
+        self._heartbeat_answered = True
         now = self.wall()
         skew = resp.server_time_unix_ms / 1000 - now if resp.server_time_unix_ms else 0.0
-        if abs(skew) > CLOCK_WARN_SKEW_S:  # SEC-080: a warning, never a stop
-            log.warning(
-                "this node's clock is %.0f s %s the gateway's: sync it (NTP); records and list expiry "
-                "use the gateway's time",
-                abs(skew),
-                "behind" if skew > 0 else "ahead of",
-            )
+        if resp.server_time_unix_ms:
+            self.skew = skew
+            self._clock_alarm(skew)
         self.store.set_state(
             gateway_reachable=True, last_heartbeat_at=now, committed_seq=resp.committed_seq, clock_skew_s=round(skew, 3)
         )
         return resp
+
+    def _call_failed(self, exc: grpc.RpcError, what: str) -> st.Failed:
+        """A failed call; SEC-080: when the node's clock is outside its certificate's validity, the
+        clock is named as the cause (a TLS failure would hide it) and raised as an alarm."""
+        clock = self.settings.clock_problem(self.wall())
+        if clock:
+            log.error("%s", clock)
+            self.alarms.raise_("clock_skew", CRITICAL, clock)
+            return st.Failed(f"{what}: {clock}", fatal=False)
+        return _failed(exc, what)
+
+    def _clock_alarm(self, skew: float) -> str:
+        """SEC-080/081: log, raise or clear the clock alarm for a measured skew; its message."""
+        severity, message = clock_verdict(skew, self.clock_warn_skew_s, self.max_clock_skew_s)
+        if severity:
+            (log.error if severity == CRITICAL else log.warning)("%s", message)
+            self.alarms.raise_("clock_skew", severity, message)
+        else:
+            self.alarms.clear("clock_skew")
+        return message
