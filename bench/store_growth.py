@@ -211,19 +211,19 @@ def run_engine(engine: str, args, templates, say) -> dict:
                 store = PostgresStore(url, now=AT)
                 written = Written(url)
                 say("PostgreSQL store:")
-                with psycopg.connect(url, autocommit=True) as raw:
-                    raw.execute(_RAW_TABLE)
-                    out["raw_us_empty"] = raw_bound(engine, raw, rows0, args.batch)
+                with psycopg.connect(url, autocommit=True) as pg:
+                    pg.execute(_RAW_TABLE)
+                    out["raw_us_empty"] = raw_bound(engine, pg, rows0, args.batch)
                     out["curve"] = grow(store, batches, marks, args.window, args.batch, written, say)
-                    with raw.cursor() as cur, cur.copy("COPY raw FROM STDIN") as cp:
+                    with pg.cursor() as cur, cur.copy("COPY raw FROM STDIN") as cp:
                         for i in range(2 * args.window, marks[-1], 50_000):
                             for r in raw_rows(templates, i, min(50_000, marks[-1] - i)):
                                 cp.write_row(r)
-                    raw.execute("ANALYZE raw")
+                    pg.execute("ANALYZE raw")
                     out["raw_us_full"] = raw_bound(
                         engine, raw, raw_rows(templates, marks[-1] + 1, args.window), args.batch
                     )
-                    row = raw.execute("SELECT pg_database_size(current_database())").fetchone()
+                    row = pg.execute("SELECT pg_database_size(current_database())").fetchone()
                     out["db_bytes_per_record"] = (row[0] if row else 0) / marks[-1] / 2  # store + raw, about
                 written.close()
                 store.close()

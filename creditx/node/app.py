@@ -30,6 +30,7 @@ from creditx.node.reports import node_status
 from creditx.node.store import NodeStore
 from creditx.node.sync.client import ChannelSettings, SyncRunner
 from creditx.node.sync.state import State, SyncMachine, SyncPolicy
+from creditx.node.sync.targets import Targets
 from creditx.standard.envelope import Signer
 
 if TYPE_CHECKING:  # imported where used: only `creditx node run` follows the list log
@@ -69,6 +70,10 @@ class NodeApp:
         self._runner: SyncRunner | None = None
         self._follower: Follower | None = None
         self._lists_channel: grpc.Channel | None = None
+        self._lists_target = ""
+        # SYNC-018: sync follows the writer; list following may use any gateway, standbys included
+        self.sync_targets = Targets(self.config.gateway_addresses, what="sync")
+        self.lists_targets = Targets(self.config.gateway_addresses, what="list replica")
         self._scheduler = None
         self._sync_lock = threading.Lock()
         self._wanted = threading.Event()  # a nudge arrived; survives a nudge during a running sync
@@ -183,6 +188,7 @@ class NodeApp:
                 signing_certs=lambda: self.store.signing_certs_in_use(self.signer.keyid),
                 on_gateway_cert=self._gateway_cert,
                 on_registry=self._member_registry,
+                targets=self.sync_targets,
             )
         return self._runner
 
@@ -237,9 +243,20 @@ class NodeApp:
     # --- list replica (DIST-030…074) ------------------------------------------------------------
 
     def lists_channel(self) -> grpc.Channel:
+        target = self.lists_targets.current()
+        if self._lists_channel is not None and self._lists_target != target:
+            self._lists_channel.close()  # SYNC-018: the last call failed; another gateway now
+            self._lists_channel = None
         if self._lists_channel is None:  # its own channel: the Subscribe stream lives long
-            self._lists_channel = self.channel_settings().open()
+            self._lists_channel = self.channel_settings().open(target)
+            self._lists_target = target
         return self._lists_channel
+
+    def _lists_failed(self, exc: grpc.RpcError) -> None:
+        from creditx.node.call_status import call_reason
+
+        code = exc.code().name if hasattr(exc, "code") and exc.code() is not None else "UNKNOWN"
+        self.lists_targets.failed(code, call_reason(exc))
 
     def follower(self):
         from creditx.node.replica.follower import Follower, FollowPolicy
@@ -262,6 +279,7 @@ class NodeApp:
                 policy,
                 resolve_key=origin_key_resolver(self.dir),
                 on_applied=self.after_applied,
+                on_error=self._lists_failed,
             )
         return self._follower
 
@@ -414,7 +432,7 @@ class NodeApp:
             "node %s (%s) running; gateway %s",
             self.config.name,
             self.config.region,
-            self.config.gateway,
+            ", ".join(self.config.gateway_addresses),
             extra={
                 "creditx_fields": {
                     "event": "start",

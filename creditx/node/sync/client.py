@@ -18,14 +18,17 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import grpc
 
 from creditx.node.call_status import call_reason
 from creditx.node.store import AckRow, NodeStore
 from creditx.node.sync import state as st
+from creditx.node.sync.targets import Targets
+from creditx.standard.call_status import writer_from
 from creditx.standard.record import RECORD_PAYLOAD_TYPE
 from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 
@@ -73,7 +76,8 @@ class ChannelSettings:
             )
         return ""
 
-    def open(self) -> grpc.Channel:
+    def open(self, target: str = "") -> grpc.Channel:
+        """A channel to ``target`` (default: :attr:`target`), with these settings."""
         options: list[tuple[str, int | str]] = [
             ("grpc.keepalive_time_ms", self.keepalive_time_ms),
             ("grpc.keepalive_timeout_ms", self.keepalive_timeout_ms),
@@ -84,7 +88,7 @@ class ChannelSettings:
         ]
         if self.server_name:
             options.append(("grpc.ssl_target_name_override", self.server_name))
-        return grpc.secure_channel(self.target, self.credentials, options=options)
+        return grpc.secure_channel(target or self.target, self.credentials, options=options)
 
 
 CLOCK_WARN_SKEW_S = 30.0  # SEC-080
@@ -112,7 +116,13 @@ def _ack_row(a: exchange_pb2.RecordAck) -> AckRow:
 class _PushStream:
     """One Push call: a request queue feeding gRPC and a reader thread posting events."""
 
-    def __init__(self, stub: exchange_pb2_grpc.ExchangeStub, events: queue.Queue) -> None:
+    def __init__(
+        self,
+        stub: exchange_pb2_grpc.ExchangeStub,
+        events: queue.Queue,
+        on_error: Callable[[grpc.RpcError], None] = lambda exc: None,
+    ) -> None:
+        self._on_error = on_error
         self._requests: queue.Queue = queue.Queue()
         self._closing = threading.Event()
         self._call = stub.Push(iter(self._requests.get, _CLOSE))
@@ -127,6 +137,7 @@ class _PushStream:
                 events.put(st.Failed("gateway ended the Push stream"))
         except grpc.RpcError as exc:
             if not self._closing.is_set():
+                self._on_error(exc)
                 events.put(_failed(exc, "Push"))
 
     def send(self, req: exchange_pb2.PushRequest) -> None:
@@ -154,8 +165,12 @@ class SyncRunner:
         wall: Callable[[], float] = time.time,
         on_gateway_cert: Callable[[bytes], None] | None = None,
         on_registry: Callable[[bytes], None] | None = None,
+        targets: Targets | None = None,
     ) -> None:
         self.store, self.settings, self.machine = store, settings, machine
+        # SYNC-018: which of several gateways on one database to call (None: settings.target)
+        self.targets = targets
+        self._channel_target = ""
         self.on_gateway_cert = on_gateway_cert
         self.on_registry = on_registry  # SEC-039: the signed member registry from each handshake
         self.node_name, self.signing_certs = node_name, signing_certs
@@ -168,9 +183,28 @@ class SyncRunner:
 
     def _stub(self) -> exchange_pb2_grpc.ExchangeStub:
         with self._channel_lock:
+            target = self.gateway
+            if self._channel is not None and self._channel_target != target:
+                self._channel.close()  # SYNC-018: the writer moved
+                self._channel = None
             if self._channel is None:
-                self._channel = self.settings.open()
+                self._channel = self.settings.open(target)
+                self._channel_target = target
         return exchange_pb2_grpc.ExchangeStub(self._channel)
+
+    @property
+    def gateway(self) -> str:
+        """The gateway address calls go to now."""
+        return self.targets.current() if self.targets is not None else self.settings.target
+
+    def _note_failure(self, exc: grpc.RpcError) -> None:
+        """SYNC-018: after a failed call, the next one may go to another configured gateway."""
+        if self.targets is None:
+            return
+        code = exc.code().name if hasattr(exc, "code") and exc.code() is not None else "UNKNOWN"
+        metadata = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+        md = cast("Iterable[tuple[str, str | bytes]] | None", metadata)
+        self.targets.failed(code, call_reason(exc), writer_from(md))
 
     def close(self) -> None:
         if self._stream:
@@ -234,7 +268,7 @@ class SyncRunner:
             return self._feed(self._handshake())
         if isinstance(a, st.OpenStream):
             self._events = queue.Queue()
-            self._stream = _PushStream(self._stub(), self._events)
+            self._stream = _PushStream(self._stub(), self._events, self._note_failure)
             return []
         if isinstance(a, st.SendBatch):
             return self._send(a)
@@ -263,6 +297,7 @@ class SyncRunner:
         try:
             resp = self._stub().Handshake(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
+            self._note_failure(exc)
             clock = self.settings.clock_problem(self.wall())
             if clock:
                 log.error("%s", clock)
@@ -332,6 +367,7 @@ class SyncRunner:
         try:
             resp = self._stub().Heartbeat(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
+            self._note_failure(exc)
             failed = _failed(exc, "Heartbeat")
             self.store.set_state(
                 gateway_reachable=False,
