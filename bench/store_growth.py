@@ -185,7 +185,7 @@ def run_engine(engine: str, args, templates, say) -> dict:
         if engine == "sqlite":
             from creditx.sqlite import connect
 
-            store = SqliteStore(Path(tmp) / "gateway.db", now=AT)
+            store = SqliteStore(Path(tmp) / "gateway.db", now=AT, cache_mib=args.cache_mib)
             written = Written()
             raw = connect(Path(tmp) / "raw.db")
             raw.execute(_RAW_TABLE.replace("BYTEA", "BLOB"))
@@ -208,7 +208,7 @@ def run_engine(engine: str, args, templates, say) -> dict:
             import psycopg
 
             with pg_database(args.pg) as url:
-                store = PostgresStore(url, now=AT)
+                store = PostgresStore(url, now=AT)  # type: ignore[assignment]  # the same Protocol
                 written = Written(url)
                 say("PostgreSQL store:")
                 with psycopg.connect(url, autocommit=True) as pg:
@@ -221,7 +221,7 @@ def run_engine(engine: str, args, templates, say) -> dict:
                                 cp.write_row(r)
                     pg.execute("ANALYZE raw")
                     out["raw_us_full"] = raw_bound(
-                        engine, raw, raw_rows(templates, marks[-1] + 1, args.window), args.batch
+                        engine, pg, raw_rows(templates, marks[-1] + 1, args.window), args.batch
                     )
                     row = pg.execute("SELECT pg_database_size(current_database())").fetchone()
                     out["db_bytes_per_record"] = (row[0] if row else 0) / marks[-1] / 2  # store + raw, about
@@ -251,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nodes", type=int, default=16, help="cities the batches go round robin over (≤ 17)")
     ap.add_argument("--window", type=int, default=10_000, help="records timed before each checkpoint")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="a server to create DBs on")
+    ap.add_argument("--cache-mib", type=int, default=256, help="the SQLite store's page cache (store_cache_mib)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
