@@ -33,8 +33,9 @@ from creditx.pki.issue import issue_gateway, issue_node
 from creditx.standard.synth import generate_rows
 from tests.e2e import lists_probe as probe
 from tests.e2e.test_crash import _fix_gateway_port  # a restarted gateway comes back on the same port
+from tests.pg import ENGINES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("store_url", ENGINES, indirect=True)]
 
 TODAY = dt.date.today()
 REGIONS = {"jinan": "370100", "qingdao": "370200", "zibo": "370300"}
@@ -62,7 +63,7 @@ def _quick_node(node: Path, departments: tuple[dict, ...] = (), **more) -> None:
 class Province:
     """A CA, a gateway directory and initialised node directories; every child is killed at teardown."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, store_url: str | None = None) -> None:
         now = dt.datetime.now(dt.UTC)
         self.tmp, self.ca, self.now = tmp, init_ca(tmp / "ca", at=now), now
         self.gw = tmp / "gateway"
@@ -79,6 +80,7 @@ class Province:
             "127.0.0.1:0",
             "--console-listen",
             "127.0.0.1:0",
+            *(("--store", store_url) if store_url else ()),  # the gateway's database: SQLite or PostgreSQL
         )
         self.children: list[Child] = []
         self.gateway, info = start_gateway(self.gw)
@@ -130,8 +132,8 @@ class Province:
 
 
 @pytest.fixture
-def province(tmp_path):
-    p = Province(tmp_path)
+def province(tmp_path, store_url):
+    p = Province(tmp_path, store_url)
     yield p
     p.close()
 
