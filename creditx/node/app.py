@@ -252,12 +252,6 @@ class NodeApp:
             self._lists_target = target
         return self._lists_channel
 
-    def _lists_failed(self, exc: grpc.RpcError) -> None:
-        from creditx.node.call_status import call_reason
-
-        code = exc.code().name if hasattr(exc, "code") and exc.code() is not None else "UNKNOWN"
-        self.lists_targets.failed(code, call_reason(exc))
-
     def follower(self):
         from creditx.node.replica.follower import Follower, FollowPolicy
         from creditx.node.replica.trust import origin_key_resolver
@@ -279,7 +273,7 @@ class NodeApp:
                 policy,
                 resolve_key=origin_key_resolver(self.dir),
                 on_applied=self.after_applied,
-                on_error=self._lists_failed,
+                on_error=self.lists_targets.failed_call,
             )
         return self._follower
 

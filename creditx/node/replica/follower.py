@@ -73,7 +73,7 @@ class Follower:
         rng: random.Random | None = None,
         wall: Callable[[], float] = time.time,
         on_applied: Callable[[int], None] = lambda seq: None,
-        on_error: Callable[[grpc.RpcError], None] = lambda exc: None,
+        on_error: Callable[[grpc.RpcError], object] = lambda exc: None,
     ) -> None:
         self.on_error = on_error  # SYNC-018: a failed call may move the channel to another gateway
         self.replica, self.channel, self.policy = replica, channel, policy

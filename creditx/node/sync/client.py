@@ -18,9 +18,8 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 
 import grpc
 
@@ -28,7 +27,6 @@ from creditx.node.call_status import call_reason
 from creditx.node.store import AckRow, NodeStore
 from creditx.node.sync import state as st
 from creditx.node.sync.targets import Targets
-from creditx.standard.call_status import writer_from
 from creditx.standard.record import RECORD_PAYLOAD_TYPE
 from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 
@@ -199,12 +197,8 @@ class SyncRunner:
 
     def _note_failure(self, exc: grpc.RpcError) -> None:
         """SYNC-018: after a failed call, the next one may go to another configured gateway."""
-        if self.targets is None:
-            return
-        code = exc.code().name if hasattr(exc, "code") and exc.code() is not None else "UNKNOWN"
-        metadata = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
-        md = cast("Iterable[tuple[str, str | bytes]] | None", metadata)
-        self.targets.failed(code, call_reason(exc), writer_from(md))
+        if self.targets is not None:
+            self.targets.failed_call(exc)
 
     def close(self) -> None:
         if self._stream:

@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import cast
 
-from creditx.standard.call_status import STANDBY_REASON
+import grpc
+
+from creditx.standard.call_status import STANDBY_REASON, writer_from
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +72,14 @@ class Targets:
                 now,
             )
         return now != was
+
+    def failed_call(self, exc: grpc.RpcError) -> bool:
+        """:meth:`failed` for a failed gRPC call: its status code, reason code (SYNC-016) and the
+        writer a standby named (SYNC-018)."""
+        from creditx.node.call_status import call_reason
+
+        code = exc.code() if hasattr(exc, "code") else None
+        metadata = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+        # grpc-stubs types the entries as _Metadatum; at runtime they are (key, value) tuples
+        writer = writer_from(cast("Iterable[tuple[str, str | bytes]] | None", metadata))
+        return self.failed(code.name if code is not None else "UNKNOWN", call_reason(exc), writer)
