@@ -201,7 +201,12 @@ def run_engine(engine: str, args, templates, say) -> dict:
         if engine == "sqlite":
             from creditx.sqlite import connect
 
-            store = SqliteStore(Path(tmp) / "gateway.db", now=AT, cache_mib=args.cache_mib)
+            store = SqliteStore(
+                Path(tmp) / "gateway.db",
+                now=AT,
+                cache_mib=args.cache_mib,
+                background_checkpoint=not args.commit_checkpoint,
+            )
             written = Written()
             raw = connect(Path(tmp) / "raw.db")
             raw.execute(_RAW_TABLE.replace("BYTEA", "BLOB"))
@@ -270,10 +275,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=int, default=10_000, help="records timed before each checkpoint")
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="a server to create DBs on")
     ap.add_argument("--cache-mib", type=int, default=256, help="the SQLite store's page cache (store_cache_mib)")
+    ap.add_argument(
+        "--commit-checkpoint", action="store_true", help="SQLite: checkpoint in the commit, as before (A/B)"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
-    say(f"{args.batch} records per batch, {args.nodes} nodes, {args.window:,}-record windows; load {os.getloadavg()}")
+    say(
+        f"{args.batch} records per batch, {args.nodes} nodes, {args.window:,}-record windows; SQLite cache"
+        f" {args.cache_mib} MiB, checkpoints {'in the commit' if args.commit_checkpoint else 'in the background'};"
+        f" load {os.getloadavg()}"
+    )
     templates = make_items(2_000)
     res: dict = {"batch": args.batch, "nodes": args.nodes, "window": args.window, "load_start": os.getloadavg()}
     for engine in ("sqlite", "postgresql") if args.engine == "both" else (args.engine,):

@@ -97,6 +97,6 @@ def open_store(spec: str | Path | None, *, now: str = "", cache_mib: int = 0) ->
         from creditx.gateway.store.postgres import PostgresStore
 
         return PostgresStore(str(spec), now=now)
-    from creditx.gateway.store.sqlite import SqliteStore
+    from creditx.gateway.store.sqlite import DEFAULT_CACHE_MIB, SqliteStore
 
-    return SqliteStore(spec, now=now, **({"cache_mib": cache_mib} if cache_mib else {}))
+    return SqliteStore(spec, now=now, cache_mib=cache_mib or DEFAULT_CACHE_MIB)

@@ -142,6 +142,7 @@ class SqliteStore:
         now: str = "",
         cache_mib: int = DEFAULT_CACHE_MIB,
         checkpoint_every_s: float = 1.0,
+        background_checkpoint: bool = True,  # False: SQLite's own auto-checkpoint in the commit (the bench's A/B)
     ) -> None:
         conn = connect(path)
         conn.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")  # KiB when negative
@@ -150,7 +151,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         migrate(self.db, now)
         self._checkpointer: _Checkpointer | None = None
-        if path is not None:
+        if path is not None and background_checkpoint:
             conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints off the commit path
             self._checkpointer = _Checkpointer(Path(path), checkpoint_every_s)
 
