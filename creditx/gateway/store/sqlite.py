@@ -120,7 +120,6 @@ class _Checkpointer:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error as exc:  # busy or disk full: the next round tries again
                     _log.warning("background WAL checkpoint failed: %s", exc)
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # a clean WAL at shutdown
         finally:
             conn.close()
 
@@ -441,8 +440,8 @@ class SqliteStore:
             return self.conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_leaves").fetchone()[0]
 
     def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
         with self._lock:
             self.conn.close()
+        if self._checkpointer is not None:  # the last connection to close checkpoints the WAL itself
+            self._checkpointer.stop()
+            self._checkpointer = None
