@@ -36,11 +36,21 @@ class BatchError(Exception):
     """A failure of the whole call. ``status`` is a key of the table above; ``rule`` the
     requirement ID, ``hint`` what the caller can do (both optional)."""
 
-    def __init__(self, status: str, reason: str, message: str, *, rule: str = "", hint: str = "") -> None:
+    def __init__(
+        self,
+        status: str,
+        reason: str,
+        message: str,
+        *,
+        rule: str = "",
+        hint: str = "",
+        metadata: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         super().__init__(f"{reason}: {message}")
         if status not in _CODES:
             raise ValueError(f"no status {status!r} for call-level errors")
         self.status, self.reason, self.message, self.rule, self.hint = status, reason, message, rule, hint
+        self.metadata = metadata  # more trailing metadata as data (a standby's creditx-writer)
 
 
 def from_identity(exc: IdentityError) -> BatchError:
@@ -52,5 +62,5 @@ def from_identity(exc: IdentityError) -> BatchError:
 def abort(context: grpc.ServicerContext, err: BatchError) -> NoReturn:
     """Raise out of the handler with the mapped status, the reason code (and rule) in trailing
     metadata and ``REASON [RULE]: message; hint`` as the details."""
-    context.set_trailing_metadata(trailing(err.reason, err.rule))
+    context.set_trailing_metadata(trailing(err.reason, err.rule) + err.metadata)
     context.abort(_CODES[err.status], details(err.reason, err.message, rule=err.rule, hint=err.hint))

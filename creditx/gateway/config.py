@@ -73,6 +73,8 @@ class GatewayConfig:
     # audit checkpoints (AUD-027) and fail-closed grace (AUD-040)
     checkpoint_interval_s: int = 60
     checkpoint_grace_s: int = 300
+    # the store's own tuning (bench/store_growth.py)
+    store_cache_mib: int = 256  # SQLite page cache of the store's connection, MiB (the hot indexes stay in memory)
 
     def path(self, base: Path, name: str) -> Path:
         p = Path(getattr(self, name))

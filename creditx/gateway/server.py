@@ -114,7 +114,9 @@ class Gateway:
     def _build(self, clock: Callable[[], datetime], audit: bool, workers: int | None) -> None:
         self.clock = clock
         c, d = self.cfg, self.dir
-        self.store = open_store(c.database_spec(d), now=rfc3339(clock()))  # SQLite file or PostgreSQL URL
+        self.store = open_store(
+            c.database_spec(d), now=rfc3339(clock()), cache_mib=c.store_cache_mib
+        )  # SQLite file or PostgreSQL URL
         self.store.stats_hook = StatsHook()
         self.pool = CheckPool(c.verify_workers if workers is None else workers)
         self.trust = FileTrustSource(c.path(d, "ca_cert"), c.path(d, "crl"))

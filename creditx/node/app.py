@@ -31,6 +31,7 @@ from creditx.node.store import NodeStore
 from creditx.node.sync.client import ChannelSettings, SyncRunner
 from creditx.node.sync.outbox_log import OutboxLog
 from creditx.node.sync.state import State, SyncMachine, SyncPolicy
+from creditx.node.sync.targets import Targets
 from creditx.standard.envelope import Signer
 
 if TYPE_CHECKING:  # imported where used: only `creditx node run` follows the list log
@@ -71,6 +72,10 @@ class NodeApp:
         self._runner: SyncRunner | None = None
         self._follower: Follower | None = None
         self._lists_channel: grpc.Channel | None = None
+        self._lists_target = ""
+        # SYNC-018: sync follows the writer; list following may use any gateway, standbys included
+        self.sync_targets = Targets(self.config.gateway_addresses, what="sync")
+        self.lists_targets = Targets(self.config.gateway_addresses, what="list replica")
         self._scheduler = None
         self._sync_lock = threading.Lock()
         self._wanted = threading.Event()  # a nudge arrived; survives a nudge during a running sync
@@ -210,6 +215,7 @@ class NodeApp:
                 alarms=self.alarms,
                 clock_warn_skew_s=lim.clock_warn_skew_s,
                 max_clock_skew_s=lim.max_clock_skew_s,
+                targets=self.sync_targets,
             )
         return self._runner
 
@@ -274,8 +280,13 @@ class NodeApp:
     # --- list replica (DIST-030…074) ------------------------------------------------------------
 
     def lists_channel(self) -> grpc.Channel:
+        target = self.lists_targets.current()
+        if self._lists_channel is not None and self._lists_target != target:
+            self._lists_channel.close()  # SYNC-018: the last call failed; another gateway now
+            self._lists_channel = None
         if self._lists_channel is None:  # its own channel: the Subscribe stream lives long
-            self._lists_channel = self.channel_settings().open()
+            self._lists_channel = self.channel_settings().open(target)
+            self._lists_target = target
         return self._lists_channel
 
     def follower(self):
@@ -301,6 +312,7 @@ class NodeApp:
                 on_applied=self.after_applied,
                 on_contact=self._list_contact,
                 alarms=self.alarms,
+                on_error=self.lists_targets.failed_call,
             )
         return self._follower
 
@@ -461,7 +473,7 @@ class NodeApp:
             "node %s (%s) running; gateway %s",
             self.config.name,
             self.config.region,
-            self.config.gateway,
+            ", ".join(self.config.gateway_addresses),
             extra={
                 "creditx_fields": {
                     "event": "start",

@@ -35,7 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create a node directory with credentials and node.json")
     _dir(p)
     p.add_argument("--region", required=True, help="the node's division code, e.g. 370100 (370000: province)")
-    p.add_argument("--gateway", required=True, metavar="HOST:PORT", help="the provincial gateway")
+    p.add_argument(
+        "--gateway",
+        required=True,
+        action="append",
+        metavar="HOST:PORT",
+        help="the provincial gateway; repeat it (or separate with commas) for a writer and its standbys on"
+        " one database: the node follows the writer (SYNC-018)",
+    )
     p.add_argument(
         "--certs",
         required=True,
@@ -167,16 +174,18 @@ def cmd_init(args) -> int:
         for k, v in (("metrics_listen", args.metrics_listen), ("health_listen", args.health_listen))
         if v is not None
     }
+    addresses = [a.strip() for arg in args.gateway for a in arg.split(",") if a.strip()]
     cfg = init_node_dir(
         args.dir,
         region=args.region,
-        gateway=args.gateway,
+        gateway=addresses[0] if addresses else "",
+        gateways=tuple(addresses[1:]),
         certs=args.certs,
         name=args.name,
         server_name=args.gateway_server_name,
         **ports,
     )
-    print(f"node {cfg.name} ({cfg.region}) initialised in {args.dir}; gateway {cfg.gateway}")
+    print(f"node {cfg.name} ({cfg.region}) initialised in {args.dir}; gateway {', '.join(cfg.gateway_addresses)}")
     print(f"next: creditx node run --dir {args.dir}")
     return 0
 

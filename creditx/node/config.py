@@ -106,6 +106,12 @@ class NodeConfig:
     ops: Ops = field(default_factory=Ops)
     docking: tuple = ()  # creditx.node.docking.config.DockingSource, one per 前置库 source
     record_suite: str = "envelope"  # pushes as "envelope" (a signature per record, v1.0) or "batch" (SIG-040)
+    gateways: tuple = ()  # more HOST:PORT gateways on the same database (standbys); sync follows the writer (SYNC-018)
+
+    @property
+    def gateway_addresses(self) -> tuple[str, ...]:
+        """Every configured gateway address, ``gateway`` first (SYNC-018)."""
+        return tuple(dict.fromkeys((self.gateway, *self.gateways)))
 
     def check(self) -> None:
         from creditx.ops.logs import check_settings
@@ -116,12 +122,13 @@ class NodeConfig:
                 f"node.json: region {self.region!r} is not a Shandong division code (REC-ID-030)",
                 hint="use a city code such as 370100, or 370000 for a province-level department",
             )
-        host, _, port = self.gateway.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise InputError(
-                f"node.json: gateway {self.gateway!r} is not HOST:PORT",
-                hint="write the gateway address as e.g. gateway.example:7443",
-            )
+        for address in (self.gateway, *self.gateways):
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise InputError(
+                    f"node.json: gateway {address!r} is not HOST:PORT",
+                    hint="write the gateway address as e.g. gateway.example:7443",
+                )
         for f in dataclasses.fields(Limits):
             value = getattr(self.limits, f.name)
             if value < 0 or (value == 0 and f.name not in ZERO_MEANS_GATEWAY):
@@ -179,11 +186,21 @@ def load_config(directory: Path) -> NodeConfig:
             Ops(**raw.get("ops", {})),
             _docking(raw.get("docking", [])),
             raw.get("record_suite", "envelope"),
+            _addresses(raw.get("gateways", [])),
         )
     except (KeyError, TypeError) as exc:
         raise InputError(f"{path}: missing setting {exc}", hint="run creditx node init again") from None
     cfg.check()
     return cfg
+
+
+def _addresses(raw: object) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
+        raise InputError(
+            "node.json: gateways must be a list of HOST:PORT strings (SYNC-018)",
+            hint='write e.g. "gateways": ["gateway-b.example:9741"]',
+        )
+    return tuple(raw)
 
 
 def _docking(raw: list) -> tuple:
@@ -224,9 +241,18 @@ def _check_certificate_regions(certs: Path, region: str) -> None:
 
 
 def init_node_dir(
-    directory: Path, *, region: str, gateway: str, certs: Path, name: str = "", server_name: str = "", **ops: str
+    directory: Path,
+    *,
+    region: str,
+    gateway: str,
+    certs: Path,
+    name: str = "",
+    server_name: str = "",
+    gateways: tuple[str, ...] = (),
+    **ops: str,
 ) -> NodeConfig:
-    """Create DIR with the credentials from CERTS (creditx/pki/files.py layout) and node.json."""
+    """Create DIR with the credentials from CERTS (creditx/pki/files.py layout) and node.json;
+    ``gateways`` are more gateways on the same database (standbys, SYNC-018)."""
     directory, certs = Path(directory), Path(certs)
     if (directory / CONFIG_FILE).exists():
         raise InputError(
@@ -239,7 +265,7 @@ def init_node_dir(
             f"{certs}: missing credential files {missing}",
             hint="point --certs at the output of: creditx certs issue-node --region … --out DIR",
         )
-    cfg = NodeConfig(name or f"node-{region}", region, gateway, server_name, ops=Ops(**ops))
+    cfg = NodeConfig(name or f"node-{region}", region, gateway, server_name, ops=Ops(**ops), gateways=gateways)
     cfg.check()
     _check_certificate_regions(certs, region)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -251,6 +277,7 @@ def init_node_dir(
         "region": cfg.region,
         "gateway": cfg.gateway,
         "gateway_server_name": cfg.gateway_server_name,
+        **({"gateways": list(cfg.gateways)} if cfg.gateways else {}),
         "limits": dataclasses.asdict(cfg.limits),
         "ops": dataclasses.asdict(cfg.ops),
     }

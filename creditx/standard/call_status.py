@@ -20,6 +20,8 @@ from collections.abc import Iterable
 
 REASON_KEY = "creditx-reason"
 RULE_KEY = "creditx-rule"
+WRITER_KEY = "creditx-writer"  # SYNC-018: a standby's refusal names the writer's HOST:PORT
+STANDBY_REASON = "GATEWAY_STANDBY"  # SYNC-018
 _REASON = re.compile(r"[A-Z][A-Z0-9_]*")
 _LEADING = re.compile(r"([A-Z][A-Z0-9_]*)(?=$|[ :\[(])")
 
@@ -52,5 +54,13 @@ def rule_from(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
     """The requirement ID of a failed call from ``creditx-rule`` ("" when none was sent)."""
     for key, value in metadata or ():
         if key == RULE_KEY:
+            return value.decode("ascii", "replace") if isinstance(value, bytes) else value
+    return ""
+
+
+def writer_from(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
+    """SYNC-018: the writer's address a standby named in its refusal ("" when none)."""
+    for key, value in metadata or ():
+        if key == WRITER_KEY:
             return value.decode("ascii", "replace") if isinstance(value, bytes) else value
     return ""

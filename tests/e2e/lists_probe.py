@@ -1,5 +1,5 @@
 """Test-level inspection of list replication for the multi-process kill tests: read the
-gateway's list state and a node's replica straight from their SQLite files, ask a node's
+gateway's list state (SQLite or PostgreSQL) and a node's replica straight from their databases, ask a node's
 Departments.Check over its Unix socket, and compare (DIST-040/042/070…073).
 
 Reading is done with short-lived read-only connections (WAL: never blocks the running
@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -22,12 +25,28 @@ def _ro(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
 
 
+@contextmanager
+def _gw(gw_dir: Path) -> Iterator[Any]:
+    """A short-lived connection to the gateway's database, SQLite file or PostgreSQL (its
+    ``database`` setting), taking the portable ``?`` SQL below."""
+    from creditx.gateway.store.engine import is_url, open_conn
+
+    database = json.loads((gw_dir / "gateway.json").read_text("utf-8")).get("database", "gateway.db")
+    conn = open_conn(database) if is_url(database) else _ro(gw_dir / database)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 def gateway_head(gw_dir: Path) -> int:
     try:
-        with _ro(gw_dir / "gateway.db") as db:
+        with _gw(gw_dir) as db:
             return db.execute("SELECT COALESCE(MAX(list_seq), 0) FROM list_log").fetchone()[0]
-    except sqlite3.OperationalError:  # not migrated yet
-        return 0
+    except Exception as exc:  # not migrated yet (sqlite3.OperationalError, psycopg's UndefinedTable)
+        if "list_log" in str(exc):
+            return 0
+        raise
 
 
 def replica_applied(node_dir: Path) -> int:
@@ -62,7 +81,7 @@ def snapshot_progress(node_dir: Path) -> dict | None:
 
 def gateway_state(gw_dir: Path, at: int | None = None) -> dict[str, dict]:
     """entry_id → entry object as the log stands after change ``at`` (None: the head)."""
-    with _ro(gw_dir / "gateway.db") as db:
+    with _gw(gw_dir) as db:
         if at is None:
             rows = db.execute("SELECT entry FROM list_entries").fetchall()
         else:
@@ -76,7 +95,7 @@ def gateway_state(gw_dir: Path, at: int | None = None) -> dict[str, dict]:
 
 def gateway_log(gw_dir: Path) -> list[tuple[int, str, str, str]]:
     """(list_seq, kind, reason, entry_id) of every change, in order."""
-    with _ro(gw_dir / "gateway.db") as db:
+    with _gw(gw_dir) as db:
         return db.execute("SELECT list_seq, kind, reason, entry_id FROM list_log ORDER BY list_seq").fetchall()
 
 
@@ -85,7 +104,7 @@ def gateway_faults(gw_dir: Path) -> list[str]:
     from creditx.standard.merkle import CompactRange
 
     faults = []
-    with _ro(gw_dir / "gateway.db") as db:
+    with _gw(gw_dir) as db:
         n, lo, hi = db.execute("SELECT count(*), MIN(list_seq), MAX(list_seq) FROM list_log").fetchone()
         size = CompactRange.from_bytes(db.execute("SELECT frontier FROM list_tree").fetchone()[0]).size
     if n and (lo, hi) != (1, n):
@@ -133,7 +152,7 @@ def replica_faults(node_dir: Path, gw_dir: Path) -> list[str]:
     held = max([s for _, s, _ in entries.values()] + seqs + [base], default=0)
     if held != applied:
         faults.append(f"{name}: cursor {applied} but newest data held is list_seq {held}")
-    with _ro(gw_dir / "gateway.db") as db:
+    with _gw(gw_dir) as db:
         tree = db.execute("SELECT frontier FROM list_tree").fetchone()[0].hex()
     if meta.get("frontier") != tree:  # DIST-074: the replica's log tree is the gateway's at the head
         faults.append(f"{name}: frontier {str(meta.get('frontier'))[:24]}… is not the gateway's {tree[:24]}…")
@@ -211,7 +230,7 @@ def snapshot_base_faults(node_dir: Path, gw_dir: Path) -> list[str]:
     that state untouched since is held from the snapshot."""
     base = replica_base(node_dir)
     want = gateway_state(gw_dir, at=base)
-    with _ro(gw_dir / "gateway.db") as db:
+    with _gw(gw_dir) as db:
         touched = {r[0] for r in db.execute("SELECT DISTINCT entry_id FROM list_log WHERE list_seq > ?", (base,))}
     with _ro(node_dir / "node.db") as db:
         held = {

@@ -19,6 +19,8 @@ import datetime as dt
 import json
 import os
 import random
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,9 @@ from creditx.pki.issue import issue_gateway, issue_node
 from creditx.standard.synth import generate_rows
 from tests.e2e import lists_probe as probe
 from tests.e2e.test_crash import _fix_gateway_port  # a restarted gateway comes back on the same port
+from tests.pg import ENGINES
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("store_url", ENGINES, indirect=True)]
 
 TODAY = dt.date.today()
 REGIONS = {"jinan": "370100", "qingdao": "370200", "zibo": "370300"}
@@ -60,7 +63,7 @@ def _quick_node(node: Path, departments: tuple[dict, ...] = (), **more) -> None:
 class Province:
     """A CA, a gateway directory and initialised node directories; every child is killed at teardown."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, store_url: str | None = None) -> None:
         now = dt.datetime.now(dt.UTC)
         self.tmp, self.ca, self.now = tmp, init_ca(tmp / "ca", at=now), now
         self.gw = tmp / "gateway"
@@ -77,6 +80,7 @@ class Province:
             "127.0.0.1:0",
             "--console-listen",
             "127.0.0.1:0",
+            *(("--store", store_url) if store_url else ()),  # the gateway's database: SQLite or PostgreSQL
         )
         self.children: list[Child] = []
         self.gateway, info = start_gateway(self.gw)
@@ -128,8 +132,8 @@ class Province:
 
 
 @pytest.fixture
-def province(tmp_path):
-    p = Province(tmp_path)
+def province(tmp_path, store_url):
+    p = Province(tmp_path, store_url)
     yield p
     p.close()
 
@@ -297,6 +301,26 @@ def _changes_of(rows: list[dict], rng: random.Random, n: int, tag: str) -> list[
     return out
 
 
+def _frozen_inside_snapshot(node: Child, d: Path, threshold: int) -> dict:
+    """A deterministic kill point: the node is frozen (SIGSTOP) while its snapshot progress is
+    read, and left frozen once at least ``threshold`` chunks are applied — so the kill that
+    follows cuts the snapshot exactly where it was observed, after a first chunk and before the
+    last. A snapshot that completes first fails here, naming the cause, instead of later."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not node.alive():
+            raise AssertionError(f"the node exited before snapshot chunk {threshold}:\n{node.log_tail()}")
+        os.kill(node.pid, signal.SIGSTOP)
+        progress = probe.snapshot_progress(d)
+        if progress is not None and progress["next_chunk"] >= threshold:
+            return progress  # still frozen: the caller kills
+        os.kill(node.pid, signal.SIGCONT)
+        if probe.replica_applied(d) > 0:
+            raise AssertionError(f"the snapshot completed before chunk {threshold}: make it bigger ({ENTRIES})")
+        time.sleep(0.05)  # polling the progress, under the deadline
+    raise AssertionError(f"no snapshot chunk {threshold} within 60 s:\n{node.log_tail()}")
+
+
 def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(province):
     rng = random.Random(SEED + 1)
     gw = province.gw
@@ -311,19 +335,13 @@ def test_kill_9_during_snapshot_resumes_to_the_snapshot_state_then_follows(provi
     kills, ats = [], set()
     for i, victim in enumerate(victims):
         resumed = (probe.snapshot_progress(d) or {}).get("next_chunk", 0)
-        threshold = resumed + rng.randint(1, 6)
-        node.wait_until(
-            lambda d=d, threshold=threshold: (
-                (p := probe.snapshot_progress(d)) is not None
-                and p["next_chunk"] >= threshold
-                or probe.replica_applied(d) > 0
-            ),
-            timeout=60,
-            what=f"snapshot chunk {threshold}",
-        )
-        province.kill(node) if victim == "node" else province.gateway.kill()
-        progress = probe.snapshot_progress(d)
-        assert progress is not None and progress["next_chunk"] < progress["total"], (victim, progress)
+        progress = _frozen_inside_snapshot(node, d, resumed + rng.randint(1, 6))
+        if victim == "node":
+            province.kill(node)  # SIGKILL of the frozen node: its state is the one just read
+        else:
+            province.gateway.kill()
+            os.kill(node.pid, signal.SIGCONT)
+        assert progress["next_chunk"] < progress["total"], (victim, progress)
         kills.append((victim, progress["at_list_seq"], progress["next_chunk"]))
         ats.add(progress["at_list_seq"])
         # the log moves on while the snapshot is cut: it is resumed at an older list_seq (DIST-072)

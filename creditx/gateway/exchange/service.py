@@ -29,6 +29,7 @@ from creditx.gateway.store.lease import Fenced, WriterLease
 from creditx.gateway.write_alarm import WRITE_ERRORS, WriteAlarm
 from creditx.pki.identity import Identity, IdentityError
 from creditx.pki.tls import reverify
+from creditx.standard.call_status import WRITER_KEY
 from creditx.standard.lists.log import list_log_origin
 from creditx.standard.timestamps import rfc3339
 from creditx.v1 import exchange_pb2 as pb
@@ -192,6 +193,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 hint=f"push to {writer}"
                 if writer
                 else "retry: a standby takes over within seconds of the writer's end",
+                metadata=((WRITER_KEY, writer),) if writer else (),
             )
         ident = self.identity(context)  # verified by the gate (creditx.gateway.access)
         assert ident.region is not None, "the gate refuses a node-auth certificate without a region (SEC-011)"

@@ -90,11 +90,13 @@ def stream(conn: Conn, sql: str, params: Sequence[Any] = ()) -> Any:
     return conn.stream(sql, params)
 
 
-def open_store(spec: str | Path | None, *, now: str = "") -> GatewayStore:
+def open_store(spec: str | Path | None, *, now: str = "", cache_mib: int = 0) -> GatewayStore:
+    """The store at ``spec``: a PostgreSQL URL or a SQLite file; ``cache_mib`` sizes SQLite's page
+    cache (0: the store's default; ``store_cache_mib`` in gateway.json)."""
     if spec is not None and is_url(spec):
         from creditx.gateway.store.postgres import PostgresStore
 
         return PostgresStore(str(spec), now=now)
-    from creditx.gateway.store.sqlite import SqliteStore
+    from creditx.gateway.store.sqlite import DEFAULT_CACHE_MIB, SqliteStore
 
-    return SqliteStore(spec, now=now)
+    return SqliteStore(spec, now=now, cache_mib=cache_mib or DEFAULT_CACHE_MIB)

@@ -5,11 +5,19 @@ One connection (:func:`creditx.sqlite.connect`), used from gRPC handler threads 
 inside a single transaction (ADR 0010: sqlite-utils' ``insert_all`` is 3–4× slower).
 ``synchronous=NORMAL`` in WAL mode: a commit survives a process crash; a power loss may lose
 the last transactions but never tears one, and acks are only sent after commit (SYNC-032).
+
+Flat as it grows (bench/store_growth.py): the page cache is sized (``cache_mib``, gateway.json
+``store_cache_mib``, 256 MiB by default, against SQLite's 2 MiB) so the random-key indexes' inner
+pages stay in memory, and WAL checkpoints are off the commit path — ``wal_autocheckpoint`` is 0 and
+a background thread of the store (:class:`_Checkpointer`, its own connection) copies the WAL back
+into the database with ``PASSIVE`` checkpoints (which never block the writer) every
+``checkpoint_every_s`` or when the WAL passes ``CHECKPOINT_WAL_PAGES``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Sequence
@@ -34,6 +42,7 @@ from creditx.standard.lists.lifecycle import ListEntry
 if TYPE_CHECKING:
     from creditx.gateway.stats import StatsHook
 
+_log = logging.getLogger(__name__)
 _INSERT_RECORD = (
     "INSERT INTO records (id, node, source_seq, payload_sha, payload_type, payload, signatures, outcome,"
     " reason, requirement, field, message, fp, natural_key, version, type, region, op, keyid,"
@@ -86,17 +95,68 @@ def _row_to_decision(r) -> Decision:
     )
 
 
+CHECKPOINT_WAL_PAGES = 16_384  # 64 MiB of 4 KiB pages: the background checkpoint runs at once past it
+DEFAULT_CACHE_MIB = 256  # GatewayConfig.store_cache_mib
+
+
+class _Checkpointer:
+    """Background PASSIVE WAL checkpoints on a connection of their own (off the commit path)."""
+
+    def __init__(self, path: Path, every_s: float) -> None:
+        self.path, self.every_s = path, every_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        import sqlite3
+
+        conn = connect(self.path)
+        try:
+            while not self._stop.is_set():
+                self._wake.wait(self.every_s)
+                self._wake.clear()
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error as exc:  # busy or disk full: the next round tries again
+                    _log.warning("background WAL checkpoint failed: %s", exc)
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+
 class SqliteStore:
     stats_hook: StatsHook | None = (
         None  # creditx.gateway.stats.StatsHook: statistics counters kept in the batch's transaction
     )
 
-    def __init__(self, path: str | Path | None, *, now: str = "") -> None:
+    def __init__(
+        self,
+        path: str | Path | None,
+        *,
+        now: str = "",
+        cache_mib: int = DEFAULT_CACHE_MIB,
+        checkpoint_every_s: float = 1.0,
+        background_checkpoint: bool = True,  # False: SQLite's own auto-checkpoint in the commit (the bench's A/B)
+    ) -> None:
         conn = connect(path)
+        conn.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")  # KiB when negative
         self.db = Database(conn)
         self.conn = conn
         self._lock = threading.RLock()
         migrate(self.db, now)
+        self._checkpointer: _Checkpointer | None = None
+        if path is not None and background_checkpoint:
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints off the commit path
+            self._checkpointer = _Checkpointer(Path(path), checkpoint_every_s)
 
     # --- lookups used by the pure rules ---------------------------------------------------------
 
@@ -250,11 +310,19 @@ class SqliteStore:
                 node_checkpoints.write(c, node, checkpoint, at)
             if lists:  # DIST-001: the list changes the pipeline decided, same transaction
                 list_store.write_batch(c, lists, at, audit=leaves is not None)
+        if self._checkpointer is not None and self._wal_pages() > CHECKPOINT_WAL_PAGES:
+            self._checkpointer.nudge()
         return [out.get(id(d), d) for d, _ in items]
 
     def latest_checkpoint(self, node: str) -> NodeCheckpoint | None:
         with self._lock:
             return node_checkpoints.latest(self.conn, node)
+
+    def _wal_pages(self) -> int:
+        try:
+            return Path(self.conn.execute("PRAGMA database_list").fetchone()[2] + "-wal").stat().st_size // 4096
+        except OSError:
+            return 0
 
     def list_entries(self, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
         with self._lock:
@@ -403,3 +471,6 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self.conn.close()
+        if self._checkpointer is not None:  # the last connection to close checkpoints the WAL itself
+            self._checkpointer.stop()
+            self._checkpointer = None

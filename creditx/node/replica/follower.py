@@ -77,7 +77,9 @@ class Follower:
         on_applied: Callable[[int], None] = lambda seq: None,
         on_contact: Callable[[], None] = lambda: None,
         alarms: Alarms | None = None,
+        on_error: Callable[[grpc.RpcError], object] = lambda exc: None,
     ) -> None:
+        self.on_error = on_error  # SYNC-018: a failed call may move the channel to another gateway
         self.replica, self.channel, self.policy = replica, channel, policy
         self.resolve_key, self.rng, self.wall, self.on_applied = (
             resolve_key,
@@ -138,6 +140,8 @@ class Follower:
                 error, self.attempt = str(exc), 64
             except (grpc.RpcError, ListError) as exc:
                 error = _describe(exc)
+                if isinstance(exc, grpc.RpcError):
+                    self.on_error(exc)
             except (sqlite3.Error, OSError) as exc:  # a failed write (disk full; a feed file): retry, never die
                 error = f"local store: {type(exc).__name__}: {exc} (retrying with backoff; free disk space)"
                 store_error = True

@@ -29,6 +29,7 @@ from creditx.node.call_status import call_reason
 from creditx.node.store import AckRow, NodeStore
 from creditx.node.sync import state as st
 from creditx.node.sync.outbox_log import OutboxLog
+from creditx.node.sync.targets import Targets
 from creditx.standard.record import RECORD_PAYLOAD_TYPE
 from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 
@@ -77,7 +78,8 @@ class ChannelSettings:
             )
         return ""
 
-    def open(self) -> grpc.Channel:
+    def open(self, target: str = "") -> grpc.Channel:
+        """A channel to ``target`` (default: :attr:`target`), with these settings."""
         options: list[tuple[str, int | str]] = [
             ("grpc.keepalive_time_ms", self.keepalive_time_ms),
             ("grpc.keepalive_timeout_ms", self.keepalive_timeout_ms),
@@ -95,7 +97,7 @@ class ChannelSettings:
         ]
         if self.server_name:
             options.append(("grpc.ssl_target_name_override", self.server_name))
-        return grpc.secure_channel(self.target, self.credentials, options=options)
+        return grpc.secure_channel(target or self.target, self.credentials, options=options)
 
 
 CLOCK_WARN_SKEW_S = 30.0  # SEC-080: default of limits.clock_warn_skew_s
@@ -157,7 +159,13 @@ def _ack_row(a: exchange_pb2.RecordAck) -> AckRow:
 class _PushStream:
     """One Push call: a request queue feeding gRPC and a reader thread posting events."""
 
-    def __init__(self, stub: exchange_pb2_grpc.ExchangeStub, events: queue.Queue) -> None:
+    def __init__(
+        self,
+        stub: exchange_pb2_grpc.ExchangeStub,
+        events: queue.Queue,
+        on_error: Callable[[grpc.RpcError], None] = lambda exc: None,
+    ) -> None:
+        self._on_error = on_error
         self._requests: queue.Queue = queue.Queue()
         self._closing = threading.Event()
         self._call = stub.Push(iter(self._requests.get, _CLOSE))
@@ -172,6 +180,7 @@ class _PushStream:
                 events.put(st.Failed("gateway ended the Push stream"))
         except grpc.RpcError as exc:
             if not self._closing.is_set():
+                self._on_error(exc)
                 events.put(_failed(exc, "Push"))
 
     def send(self, req: exchange_pb2.PushRequest) -> None:
@@ -204,8 +213,12 @@ class SyncRunner:
         alarms: Alarms | None = None,
         clock_warn_skew_s: float = CLOCK_WARN_SKEW_S,
         max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
+        targets: Targets | None = None,
     ) -> None:
         self.store, self.settings, self.machine = store, settings, machine
+        # SYNC-018: which of several gateways on one database to call (None: settings.target)
+        self.targets = targets
+        self._channel_target = ""
         self.on_gateway_cert = on_gateway_cert
         self.on_registry = on_registry  # SEC-039: the signed member registry from each handshake
         self.on_origin_certs = on_origin_certs  # DIST-080: signing certificates of origin envelopes
@@ -226,9 +239,24 @@ class SyncRunner:
 
     def _stub(self) -> exchange_pb2_grpc.ExchangeStub:
         with self._channel_lock:
+            target = self.gateway
+            if self._channel is not None and self._channel_target != target:
+                self._channel.close()  # SYNC-018: the writer moved
+                self._channel = None
             if self._channel is None:
-                self._channel = self.settings.open()
+                self._channel = self.settings.open(target)
+                self._channel_target = target
         return exchange_pb2_grpc.ExchangeStub(self._channel)
+
+    @property
+    def gateway(self) -> str:
+        """The gateway address calls go to now."""
+        return self.targets.current() if self.targets is not None else self.settings.target
+
+    def _note_failure(self, exc: grpc.RpcError) -> None:
+        """SYNC-018: after a failed call, the next one may go to another configured gateway."""
+        if self.targets is not None:
+            self.targets.failed_call(exc)
 
     def close(self) -> None:
         if self._stream:
@@ -293,7 +321,7 @@ class SyncRunner:
             return self._feed(self._handshake())
         if isinstance(a, st.OpenStream):
             self._events = queue.Queue()
-            self._stream = _PushStream(self._stub(), self._events)
+            self._stream = _PushStream(self._stub(), self._events, self._note_failure)
             return []
         if isinstance(a, st.SendBatch):
             return self._send(a)
@@ -330,6 +358,7 @@ class SyncRunner:
         try:
             resp = self._stub().Handshake(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
+            self._note_failure(exc)
             return self._call_failed(exc, "Handshake")
         self.store.set_state(
             committed_seq=resp.committed_seq,
@@ -429,6 +458,7 @@ class SyncRunner:
         try:
             resp = self._stub().Heartbeat(req, timeout=self.settings.rpc_timeout)
         except grpc.RpcError as exc:
+            self._note_failure(exc)
             failed = self._heartbeat_failure = self._call_failed(exc, "Heartbeat")
             self.store.set_state(
                 gateway_reachable=False,
