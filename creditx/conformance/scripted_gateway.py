@@ -25,7 +25,7 @@ from cryptography import x509
 
 from creditx.pki.tls import server_credentials
 from creditx.standard.call_status import details, trailing
-from creditx.v1 import exchange_pb2, exchange_pb2_grpc
+from creditx.v1 import exchange_pb2, exchange_pb2_grpc, lists_pb2_grpc
 
 
 @dataclass
@@ -165,9 +165,14 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
         return exchange_pb2.HeartbeatResponse(committed_seq=committed, server_time_unix_ms=int(time.time() * 1000))
 
 
-def serve(gw: ScriptedGateway, *, cert: Path, key: Path, ca: Path) -> tuple[grpc.Server, str]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+def serve(
+    gw: ScriptedGateway, *, cert: Path, key: Path, ca: Path, lists: lists_pb2_grpc.DistributionServicer | None = None
+) -> tuple[grpc.Server, str]:
+    """Exchange (and ``lists``' Distribution, on the same port as a gateway serves both) over mTLS."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=12))
     exchange_pb2_grpc.add_ExchangeServicer_to_server(gw, server)
+    if lists is not None:
+        lists_pb2_grpc.add_DistributionServicer_to_server(lists, server)
     port = server.add_secure_port("127.0.0.1:0", server_credentials(cert, key, ca, reload=False))
     server.start()
     return server, f"127.0.0.1:{port}"
