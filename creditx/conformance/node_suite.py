@@ -24,7 +24,9 @@ replica through a snapshot and four Subscribe streams with scripted faults
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
+import io
 import subprocess
 import sys
 import tempfile
@@ -50,6 +52,10 @@ from creditx.v1 import envelope_pb2
 NODE = Registry("node")
 FIRST_FILE_ROWS = 12  # XZCF, seqs 1-12
 SECOND_FILE_ROWS = 3  # XZXK, seqs 13-15
+OTHER_REGION_ROWS = 2  # XZCF rows whose 地方编码 names OTHER_REGION: never sent (SEC-032)
+OTHER_REGION = "370200"
+REGION_COLUMN = "地方编码"  # the template's region column (catalogue meta "region")
+SOURCE_ID_COLUMN = "源记录标识"
 RESTORED_MARK = 7  # the "backup" the gateway falls back to
 SETTLE_S = 8.0  # how long the scripted failures may take once the first file is in
 MIN_BACKOFF_S = 0.5  # SYNC-017: no retry sooner than this after a failure
@@ -66,6 +72,7 @@ class NodeRun:
     phases: dict[str, bool] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth showing, not failures by themselves
+    other_region_ids: set[str] = field(default_factory=set)  # source ids of the other-region rows
     log: Path = Path("node-under-test.log")
 
 
@@ -141,6 +148,11 @@ class NodeContext:
                 gw.wait_for(lambda: _settled(gw) or not child.alive(), SETTLE_S, "the end of the scripted failures")
             self._say(f"gateway mark {gw.committed()}; falling back to a backup at {RESTORED_MARK}")
             gw.forget_after(RESTORED_MARK)
+            # SEC-032: rows marked with another region (地方编码) are refused at import, never sent;
+            # submitted before the second file, so a node that takes them sends them before its rows
+            other = self._write(root / "other-region.csv", "XZCF", OTHER_REGION_ROWS, mark_region=OTHER_REGION, seed=12)
+            out.other_region_ids = _source_ids(other)
+            self._submit(out, other, values)
             second = self._write(root / "second.csv", "XZXK", SECOND_FILE_ROWS)
             self._submit(out, second, values)
             out.phases["resent after restore"] = self._wait(out, gw, FIRST_FILE_ROWS + SECOND_FILE_ROWS, child)
@@ -183,10 +195,16 @@ class NodeContext:
         if stream is not None:
             print(f"scenario: {text}", file=stream, flush=True)
 
-    def _write(self, path: Path, record_type: str, n: int) -> Path:
-        rows = generate_rows(self.region, record_type, n, seed=11, today=dt.date.today())
+    def _write(self, path: Path, record_type: str, n: int, *, mark_region: str = "", seed: int = 11) -> Path:
+        rows = generate_rows(self.region, record_type, n, seed=seed, today=dt.date.today())
         with open(path, "wb") as f:
             write_rows(f, rows, record_type=record_type, fmt="csv")
+        if mark_region:  # the template's optional region column (地方编码) names another region
+            table = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"))))
+            table = [[*table[0], REGION_COLUMN], *([*r, mark_region] for r in table[1:])]
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\r\n").writerows(table)
+            path.write_bytes(b"\xef\xbb\xbf" + buf.getvalue().encode())
         return path
 
     def _wait(self, out: NodeRun, gw: ScriptedGateway, target: int, child: Child) -> bool:
@@ -210,6 +228,11 @@ class NodeContext:
             out.errors.append(f"the node process exited {child.proc.returncode}:\n{child.tail()}")
             return False
         return True
+
+
+def _source_ids(path: Path) -> set[str]:
+    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))))
+    return {r[SOURCE_ID_COLUMN] for r in rows}
 
 
 def _settled(gw: ScriptedGateway) -> bool:
@@ -248,7 +271,7 @@ def check_delivery(ctx: NodeContext) -> Result:
     ev = _phases_evidence(run) + [
         Evidence(f"{target} valid rows in two files", f"gateway mark {run.gateway.committed()}")
     ]
-    if run.errors or run.gateway.committed() != target:
+    if run.errors or run.gateway.committed() < target:  # more is NODE-REGION's to judge
         return failed("the node did not bring the gateway's mark to the last record it was given", *ev)
     return passed(f"gateway mark {target} after the scripted failures", *ev)
 
@@ -336,24 +359,39 @@ def check_envelopes(ctx: NodeContext) -> Result:
     return passed(f"{n} envelopes verified")
 
 
-@NODE.check("NODE-REGION", ("SEC-032",), "07", "never sends a record of another region")
+@NODE.check(
+    "NODE-REGION",
+    ("SEC-032",),
+    "07",
+    "rows of another region are refused at import, before sending; no record of another region is sent",
+)
 def check_region(ctx: NodeContext) -> Result:
     run = ctx.run()
     n = 0
+    submitted = Evidence(
+        f"submitted {OTHER_REGION_ROWS} rows with {REGION_COLUMN} {OTHER_REGION} (source ids "
+        f"{', '.join(sorted(run.other_region_ids))})",
+        "none sent",
+    )
+    if not run.other_region_ids:
+        return failed("the scenario did not reach the other region's rows", *_phases_evidence(run))
     for _e, seq, _pb, env in _envelopes(run):
         try:
             rec = decode_record(env.payload)
         except RecordError:
             continue  # NODE-ENVELOPE reports undecodable payloads
         n += 1
-        if rec.region != run.region:
+        if rec.region != run.region or rec.source_id in run.other_region_ids:
             return failed(
-                f"record {seq} is of region {rec.region}; the node's certificate names {run.region}",
-                Evidence(f"SignedRecord source_seq={seq}", f"region {rec.region}"),
+                f"record {seq} ({rec.source_id}) is of region {OTHER_REGION if rec.region == run.region else rec.region}; "
+                f"the node's certificate names {run.region}: it must be refused at import (SEC_REGION_MISMATCH)",
+                Evidence(
+                    submitted.sent, f"SignedRecord source_seq={seq} source_id={rec.source_id} region={rec.region}"
+                ),
             )
     if not n:
         return failed("no record arrived", *_phases_evidence(run))
-    return passed(f"{n} records, all of region {run.region}")
+    return passed(f"{n} records, all of region {run.region}", submitted)
 
 
 @NODE.check("NODE-BATCH-LIMIT", ("SYNC-040",), "05", "batches respect max_batch_records from the handshake")
@@ -502,7 +540,12 @@ for _id, _reqs, _ch, _title in (
     ("NODE-CHECKPOINT-FORK", ("AUD-020", "AUD-027"), "06", "a forked or rolled-back checkpoint raises the alarm"),
     ("NODE-LIST-FORGED-CHECKPOINT", ("DIST-052",), "08", "a forged list checkpoint halts the replica"),
     ("NODE-TRUST-BUNDLE", ("SEC-071",), "07", "an expired trust bundle is refused"),
-    ("NODE-REGION-REFUSED-LOCALLY", ("SEC-032",), "07", "another region's row is refused before sending"),
+    (
+        "NODE-AUTHORITY-REFUSED-LOCALLY",
+        ("SEC-036", "SEC-039"),
+        "07",
+        "a row of a deciding body the registry does not grant is refused at import (needs a signed registry)",
+    ),
 ):
     NODE.not_covered(_id, _reqs, _ch, _title)
 

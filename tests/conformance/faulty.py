@@ -303,6 +303,13 @@ def _list_cursor_ahead() -> None:
     checkpoints.CheckpointChecker.report = report  # type: ignore[method-assign]
 
 
+def _import_ignores_region() -> None:
+    """Node: import rows whatever region their 地方编码 column names (no SEC-032 check at intake)."""
+    from creditx.node import intake
+
+    intake._unauthorised = lambda *args, **kwargs: []
+
+
 DEFECTS: dict[str, Defect] = {
     "resume-from-own-counter": Defect("node", frozenset({"NODE-RESUME", "NODE-DELIVERY"}), _resume_from_own_counter),
     "resign-on-send": Defect("node", frozenset({"NODE-NO-RESIGN"}), _resign_on_send),
@@ -330,6 +337,7 @@ DEFECTS: dict[str, Defect] = {
     "snapshot-restart-from-zero": Defect("node", frozenset({"NODE-SNAPSHOT-RESUME"}), _snapshot_restart_from_zero),
     "snapshot-chunk-out-of-order": Defect("node", frozenset({"NODE-SNAPSHOT-ORDER"}), _snapshot_chunk_out_of_order),
     "list-cursor-ahead": Defect("node", frozenset({"NODE-LIST-CURSOR"}), _list_cursor_ahead),
+    "import-ignores-region": Defect("node", frozenset({"NODE-REGION"}), _import_ignores_region),
 }
 
 

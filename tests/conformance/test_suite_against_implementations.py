@@ -28,16 +28,15 @@ from tests.conformance.faulty import DEFECTS
 pytestmark = pytest.mark.slow
 
 FAULTY = [sys.executable, "-m", "tests.conformance.faulty"]
-# A node whose configuration names another region than its certificates (a vendor's set-up
-# mistake): only the adapter's init command differs from ours.
 NODE_VARIANTS = {name: d for name, d in DEFECTS.items() if d.role == "node"}
 GATEWAY_VARIANTS = {name: d for name, d in DEFECTS.items() if d.role == "gateway"}
 
 
 def _node_report(tmp: Path, name: str) -> Report:
     flags: dict[str, str | None] = {}
-    if name != "ours":
+    if name != "ours":  # the defect is seeded in every process of the node: the service and its import
         flags["run"] = " ".join([*FAULTY, name, "node", "run", "--dir", "{dir}"])
+        flags["submit"] = " ".join([*FAULTY, name, "node", "import", "{file}", "--dir", "{dir}"])
     adapter = NodeAdapter.load(None, **flags)
     ctx = NodeContext(adapter, region="370100", workdir=tmp / name, phase_timeout=90, progress=None)
     return run_checks(NODE, ctx, subject={"variant": name}, progress=None)
@@ -100,8 +99,16 @@ def test_by_address_a_gateway_that_already_holds_data_passes_and_revocation_wait
     assert report.exit_code() == 0
 
 
-# A node configured for another region's certificate is no longer a variant: `creditx node init`
-# refuses that configuration, and the import refuses other regions' rows (NODE-022).
+def test_at_least_twenty_defects_spread_over_the_chapters():
+    chapters = {
+        (NODE if d.role == "node" else GATEWAY).get(check).chapter for d in DEFECTS.values() for check in d.caught_by
+    }
+    assert len(DEFECTS) >= 20
+    assert {"03", "05", "06", "07", "08"} <= chapters, chapters
+    covered = {c.id for suite in (NODE, GATEWAY) for c in suite if c.run is not None}
+    assert all(d.caught_by <= covered for d in DEFECTS.values())  # every defect names checks that run
+
+
 @pytest.mark.parametrize("variant", [*NODE_VARIANTS])
 def test_each_faulty_node_fails_exactly_its_checks(reports, variant):
     want = set(NODE_VARIANTS[variant].caught_by)
