@@ -27,6 +27,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import json
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,7 @@ from typing import Literal, TextIO
 from cryptography import x509
 
 from creditx.conformance.adapter import Child, NodeAdapter, run_command
-from creditx.conformance.checks import Evidence, Registry, Result, failed, passed
+from creditx.conformance.checks import Evidence, Registry, Result, failed, not_applicable, passed
 from creditx.conformance.scripted_gateway import Event, ScriptedGateway, Step, serve, signing_cert_keys
 from creditx.conformance.scripted_lists import ScriptedDistribution
 from creditx.pki.identity import IdentityError, TrustStore, verify
@@ -47,7 +48,7 @@ from creditx.pki.testing import make_pki
 from creditx.standard.envelope import Envelope, SignatureError, verify_envelope
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, RecordError, decode_record
 from creditx.standard.synth import generate_rows, write_rows
-from creditx.v1 import envelope_pb2
+from creditx.v1 import envelope_pb2, exchange_pb2
 
 NODE = Registry("node")
 FIRST_FILE_ROWS = 12  # XZCF, seqs 1-12
@@ -56,7 +57,13 @@ OTHER_REGION_ROWS = 2  # XZCF rows whose 地方编码 names OTHER_REGION: never 
 OTHER_REGION = "370200"
 REGION_COLUMN = "地方编码"  # the template's region column (catalogue meta "region")
 SOURCE_ID_COLUMN = "源记录标识"
-RESTORED_MARK = 7  # the "backup" the gateway falls back to
+RESTORED_MARK = 7
+# records the gateway decides otherwise than ACCEPTED; all before RESTORED_MARK, so decided once
+SCRIPTED_OUTCOMES = {
+    2: (exchange_pb2.DUPLICATE, ""),
+    4: (exchange_pb2.SUPERSEDED, ""),
+    6: (exchange_pb2.REJECTED, "REC_FIELD_INVALID"),
+}  # the "backup" the gateway falls back to
 SETTLE_S = 8.0  # how long the scripted failures may take once the first file is in
 MIN_BACKOFF_S = 0.5  # SYNC-017: no retry sooner than this after a failure
 
@@ -73,6 +80,8 @@ class NodeRun:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # worth showing, not failures by themselves
     other_region_ids: set[str] = field(default_factory=set)  # source ids of the other-region rows
+    status: dict | None = None  # the adapter's status output once the node stopped (None: no command)
+    status_error: str = ""
     log: Path = Path("node-under-test.log")
 
 
@@ -123,6 +132,7 @@ class NodeContext:
             Step(lose_ack_of_batch=2),
             Step(refuse_push="STREAM_BUSY"),
         ]
+        gw.outcomes = dict(SCRIPTED_OUTCOMES)
         dist = ScriptedDistribution(self.region)
         server, address = serve(gw, cert=pki.gateway.tls_cert, key=pki.gateway.tls_key, ca=pki.ca_cert, lists=dist)
         out = NodeRun(self.region, gw, dist, pki.ca_cert.read_bytes(), log=root / "node-under-test.log")
@@ -165,7 +175,26 @@ class NodeContext:
             if child is not None:
                 child.stop()
             server.stop(None)
+        if child is not None and self.adapter.status:
+            self._status(out, values)
         return out
+
+    def _status(self, out: NodeRun, values: dict[str, str | Path]) -> None:
+        """The node's own record of its ack outcomes, from the adapter's status command (stopped node)."""
+        argv = self.adapter.argv("status", **values)
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+        except (OSError, subprocess.SubprocessError) as exc:
+            out.status_error = f"status command: {type(exc).__name__}: {exc}"
+            return
+        try:
+            data = json.loads(done.stdout)
+        except ValueError:
+            data = None
+        if done.returncode != 0 or not isinstance(data, dict):
+            out.status_error = f"status command exited {done.returncode}: {(done.stdout + done.stderr)[-300:]}"
+            return
+        out.status = data
 
     def _wait_lists(self, out: NodeRun, dist: ScriptedDistribution, child: Child) -> bool:
         """Until the node reports the list log's head on the last scripted stream (or the deadline)."""
@@ -528,13 +557,50 @@ def _backoff(run: NodeRun, kind: str, what: str) -> Result:
     return passed(f"{len(gaps)} refusal(s), each followed by a wait of at least {MIN_BACKOFF_S * 1000:.0f} ms", *ev)
 
 
+OUTCOME_NAMES = ("accepted", "duplicate", "superseded", "rejected")
+
+
+def recorded_outcomes(status: dict) -> dict[str, int]:
+    """The counts per outcome in a status command's JSON (top level or under ``outbox``)."""
+    found = {str(k).lower(): v for k, v in status.items()}
+    if not any(k in found for k in OUTCOME_NAMES) and isinstance(found.get("outbox"), dict):
+        found = {str(k).lower(): v for k, v in found["outbox"].items()}
+    return {k: int(found.get(k) or 0) for k in OUTCOME_NAMES}
+
+
+@NODE.check(
+    "NODE-ACK-RECORDED",
+    ("SYNC-031", "SYNC-032"),
+    "05",
+    "every ack outcome (ACCEPTED, DUPLICATE, SUPERSEDED, REJECTED) is recorded by the node as the gateway decided",
+)
+def check_ack_recorded(ctx: NodeContext) -> Result:
+    if not ctx.adapter.status:
+        return not_applicable("the adapter names no status command (--status-cmd); the node's record is not visible")
+    run = ctx.run()
+    if run.status is None:
+        return failed(run.status_error or "the scenario did not reach the status command", *_phases_evidence(run))
+    want = {k: 0 for k in OUTCOME_NAMES}
+    for ack in run.gateway.decided.values():
+        want[exchange_pb2.Outcome.Name(ack.outcome).lower()] += 1
+    got = recorded_outcomes(run.status)
+    ev = Evidence(
+        "acks sent: "
+        + ", ".join(f"{k} {v}" for k, v in want.items())
+        + " ("
+        + ", ".join(
+            f"{exchange_pb2.Outcome.Name(o)} {r} at {seq}".replace("  ", " ")
+            for seq, (o, r) in SCRIPTED_OUTCOMES.items()
+        )
+        + ")",
+        "status: " + ", ".join(f"{k} {v}" for k, v in got.items()),
+    )
+    if got != want:
+        return failed("the node's record of the ack outcomes differs from what the gateway decided", ev)
+    return passed("", ev)
+
+
 for _id, _reqs, _ch, _title in (
-    (
-        "NODE-ACK-RECORDED",
-        ("SYNC-031", "SYNC-032"),
-        "05",
-        "every ack outcome is recorded by the node (needs a status adapter)",
-    ),
     ("NODE-DEADLINES", ("SYNC-002",), "05", "deadlines on every call and keepalive on the stream"),
     ("NODE-GATEWAY-KEY-ROTATION", ("SEC-031", "AUD-027"), "06", "a rotated gateway signing key is verified and used"),
     ("NODE-CHECKPOINT-FORK", ("AUD-020", "AUD-027"), "06", "a forked or rolled-back checkpoint raises the alarm"),

@@ -2,7 +2,8 @@
 
 It decides each ``source_seq`` once (re-sends get the stored ack, SYNC-013), keeps every byte the
 node sent (for the re-signing check), and follows a *script*: per connection attempt it can
-refuse the handshake (``UNAVAILABLE`` / ``AUDIT_UNSEALED``), refuse the stream (``ABORTED`` /
+refuse the handshake (``UNAVAILABLE`` / ``AUDIT_UNSEALED``), decide chosen records otherwise than
+ACCEPTED (``outcomes``),, refuse the stream (``ABORTED`` /
 ``STREAM_BUSY``), drop the stream when a batch arrives (undecided), or decide a batch and drop
 the stream instead of acking (the ack is lost after the commit). ``forget_after(k)`` makes it
 a gateway restored from an older backup: its high-water mark falls back to ``k``.
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 from cryptography import x509
@@ -52,6 +54,8 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
         self.events: list[Event] = []
         self.decided: dict[int, exchange_pb2.RecordAck] = {}
         self.script: list[Step] = []
+        # source_seq -> (outcome, reason_code): decided so instead of ACCEPTED (SYNC-031 outcomes)
+        self.outcomes: dict[int, tuple[Any, str]] = {}  # (exchange_pb2.Outcome, reason)
         self._step = Step()
         self.signing_certs: list[bytes] = []
 
@@ -154,7 +158,14 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
                 requirement="SYNC-011",
                 message=f"expected source_seq {expected}; resend in order from committed_seq + 1",
             )
-        ack = exchange_pb2.RecordAck(source_seq=rec.source_seq, outcome=exchange_pb2.ACCEPTED)
+        outcome, reason = self.outcomes.get(rec.source_seq, (exchange_pb2.ACCEPTED, ""))
+        ack = exchange_pb2.RecordAck(
+            source_seq=rec.source_seq,
+            outcome=outcome,
+            reason_code=reason,
+            requirement="REC-020" if outcome == exchange_pb2.REJECTED else "",
+            message="scripted rejection" if outcome == exchange_pb2.REJECTED else "",
+        )
         self.decided[rec.source_seq] = ack
         return ack
 

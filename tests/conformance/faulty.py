@@ -310,6 +310,18 @@ def _import_ignores_region() -> None:
     intake._unauthorised = lambda *args, **kwargs: []
 
 
+def _every_ack_accepted() -> None:
+    """Node: record every ack as ACCEPTED, whatever outcome the gateway decided."""
+    from creditx.node import store
+
+    original = store.NodeStore.record_acks
+
+    def record_acks(self, acks, committed_seq, now):
+        return original(self, [dataclasses.replace(a, outcome="ACCEPTED") for a in acks], committed_seq, now)
+
+    store.NodeStore.record_acks = record_acks  # type: ignore[method-assign]
+
+
 DEFECTS: dict[str, Defect] = {
     "resume-from-own-counter": Defect("node", frozenset({"NODE-RESUME", "NODE-DELIVERY"}), _resume_from_own_counter),
     "resign-on-send": Defect("node", frozenset({"NODE-NO-RESIGN"}), _resign_on_send),
@@ -338,6 +350,7 @@ DEFECTS: dict[str, Defect] = {
     "snapshot-chunk-out-of-order": Defect("node", frozenset({"NODE-SNAPSHOT-ORDER"}), _snapshot_chunk_out_of_order),
     "list-cursor-ahead": Defect("node", frozenset({"NODE-LIST-CURSOR"}), _list_cursor_ahead),
     "import-ignores-region": Defect("node", frozenset({"NODE-REGION"}), _import_ignores_region),
+    "every-ack-accepted": Defect("node", frozenset({"NODE-ACK-RECORDED"}), _every_ack_accepted),
 }
 
 

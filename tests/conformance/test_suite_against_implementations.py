@@ -37,6 +37,7 @@ def _node_report(tmp: Path, name: str) -> Report:
     if name != "ours":  # the defect is seeded in every process of the node: the service and its import
         flags["run"] = " ".join([*FAULTY, name, "node", "run", "--dir", "{dir}"])
         flags["submit"] = " ".join([*FAULTY, name, "node", "import", "{file}", "--dir", "{dir}"])
+        flags["status"] = " ".join([*FAULTY, name, "node", "status", "--dir", "{dir}", "--json"])
     adapter = NodeAdapter.load(None, **flags)
     ctx = NodeContext(adapter, region="370100", workdir=tmp / name, phase_timeout=90, progress=None)
     return run_checks(NODE, ctx, subject={"variant": name}, progress=None)
