@@ -30,12 +30,11 @@ from creditx.pki.crl import revoke
 from creditx.pki.identity import IdentityError, TrustStore, serial_hex, verify
 from creditx.pki.issue import issue_operator
 from creditx.pki.testing import make_pki
-from creditx.pki.tls import channel_credentials
 from creditx.standard.checkpoint import CheckpointError, parse_checkpoint, verifier_for, verify_checkpoint
 from creditx.standard.divisions import CITIES, PROVINCE
 from creditx.standard.errors import CreditxError, InputError
 from creditx.standard.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
-from creditx.v1 import audit_pb2, exchange_pb2, exchange_pb2_grpc, lists_pb2, lists_pb2_grpc, operator_pb2
+from creditx.v1 import audit_pb2, exchange_pb2
 
 GATEWAY = Registry("gateway")
 # the suite's own gateway binds only free ports: several suites (and a real gateway) may share a host
@@ -441,56 +440,6 @@ def check_revoked(ctx: GatewayContext) -> Result:
         node.close()
 
 
-def _operator_channel(ctx: GatewayContext) -> grpc.Channel:
-    opts = [("grpc.ssl_target_name_override", ctx.server_name)] if ctx.server_name else []
-    o = ctx.operator
-    return grpc.secure_channel(ctx.address, channel_credentials(o.ca, o.cert, o.key), opts)
-
-
-@GATEWAY.check("GW-ROLE-EXCHANGE", ("SEC-034",), "07", "an operator certificate is refused on Exchange")
-def check_role_exchange(ctx: GatewayContext) -> Result:
-    ch = _operator_channel(ctx)
-    try:
-        stub = exchange_pb2_grpc.ExchangeStub(ch)
-        req = exchange_pb2.HandshakeRequest(node_name="operator", protocol_version=1)
-        # Chapter 05 says PERMISSION_DENIED, SEC-034 UNAUTHENTICATED; standard 1.1 is to settle it.
-        return _refused(
-            lambda: stub.Handshake(req, timeout=30),
-            "Exchange.Handshake with an operator certificate",
-            ("PERMISSION_DENIED", "UNAUTHENTICATED"),
-        )
-    finally:
-        ch.close()
-
-
-@GATEWAY.check("GW-ROLE-OPERATOR", ("SYNC-050", "SEC-034"), "05", "a node certificate is refused on Operator")
-def check_role_operator(ctx: GatewayContext) -> Result:
-    node = ctx.node()
-    try:
-        return _refused(
-            lambda: node.operator.Status(operator_pb2.StatusRequest(), timeout=30),
-            "Operator.Status with a node certificate",
-            ("PERMISSION_DENIED", "UNAUTHENTICATED"),
-        )
-    finally:
-        node.close()
-
-
-@GATEWAY.check("GW-ROLE-DISTRIBUTION", ("SEC-034",), "07", "an operator certificate is refused on Distribution")
-def check_role_distribution(ctx: GatewayContext) -> Result:
-    ch = _operator_channel(ctx)
-    try:
-        stub = lists_pb2_grpc.DistributionStub(ch)
-        req = lists_pb2.SubscribeRequest(from_list_seq=1)
-        return _refused(
-            lambda: next(iter(stub.Subscribe(req, timeout=30))),
-            "Distribution.Subscribe with an operator certificate",
-            ("PERMISSION_DENIED", "UNAUTHENTICATED"),
-        )
-    finally:
-        ch.close()
-
-
 @GATEWAY.check(
     "GW-STREAM-BUSY",
     ("SYNC-015", "SYNC-016"),
@@ -562,6 +511,9 @@ for _id, _reqs, _ch, _title in (
     ("GW-FAIL-CLOSED", ("AUD-040",), "06", "an unsealed audit log refuses records"),
     ("GW-DIST-SUBSCRIBE", ("DIST-030", "DIST-033", "DIST-034"), "08", "Subscribe: backlog then live, filter, limits"),
     ("GW-DIST-SNAPSHOT", ("DIST-070", "DIST-071", "DIST-074"), "08", "Snapshot: one list_seq, deterministic chunks"),
-    ("GW-ROLE-AUDIT", ("SEC-034",), "07", "the identity table of Audit (which roles may read the log)"),
 ):
     GATEWAY.not_covered(_id, _reqs, _ch, _title)
+
+
+# The identity table of every service (SEC-034); registered after these.
+from creditx.conformance import gateway_roles  # noqa: E402, F401

@@ -322,6 +322,21 @@ def _every_ack_accepted() -> None:
     store.NodeStore.record_acks = record_acks  # type: ignore[method-assign]
 
 
+def _department_on_audit() -> None:
+    """Gateway: a department certificate is served the audit log (its leaves name every record)."""
+    from creditx.pki import identity
+
+    original = identity.verify
+
+    def verify(data, trust, *, at, roles):
+        roles = (roles,) if isinstance(roles, str) else tuple(roles)
+        if "operator" in roles and "node-auth" in roles:  # the Audit service's entry
+            roles = (*roles, "department")
+        return original(data, trust, at=at, roles=roles)
+
+    identity.verify = verify
+
+
 DEFECTS: dict[str, Defect] = {
     "resume-from-own-counter": Defect("node", frozenset({"NODE-RESUME", "NODE-DELIVERY"}), _resume_from_own_counter),
     "resign-on-send": Defect("node", frozenset({"NODE-NO-RESIGN"}), _resign_on_send),
@@ -338,7 +353,7 @@ DEFECTS: dict[str, Defect] = {
         "gateway", frozenset({"GW-BATCH-MALFORMED", "GW-BATCH-LIMIT", "GW-STREAM-BUSY"}), _reason_only_in_details
     ),
     "operator-on-exchange": Defect(
-        "gateway", frozenset({"GW-ROLE-EXCHANGE", "GW-ROLE-DISTRIBUTION"}), _operator_on_exchange
+        "gateway", frozenset({"GW-ROLE-EXCHANGE", "GW-ROLE-DISTRIBUTION", "GW-ROLE-SANCTIONS"}), _operator_on_exchange
     ),
     "bad-inclusion-path": Defect("gateway", frozenset({"GW-RECEIPT"}), _bad_inclusion_path),
     "list-resubscribe-from-applied": Defect(
@@ -351,6 +366,7 @@ DEFECTS: dict[str, Defect] = {
     "list-cursor-ahead": Defect("node", frozenset({"NODE-LIST-CURSOR"}), _list_cursor_ahead),
     "import-ignores-region": Defect("node", frozenset({"NODE-REGION"}), _import_ignores_region),
     "every-ack-accepted": Defect("node", frozenset({"NODE-ACK-RECORDED"}), _every_ack_accepted),
+    "department-on-audit": Defect("gateway", frozenset({"GW-ROLE-AUDIT"}), _department_on_audit),
 }
 
 
