@@ -5,7 +5,8 @@ node sent (for the re-signing check), and follows a *script*: per connection att
 refuse the handshake (``UNAVAILABLE`` / ``AUDIT_UNSEALED``), decide chosen records otherwise than
 ACCEPTED (``outcomes``),, refuse the stream (``ABORTED`` /
 ``STREAM_BUSY``), drop the stream when a batch arrives (undecided), or decide a batch and drop
-the stream instead of acking (the ack is lost after the commit). ``forget_after(k)`` makes it
+the stream instead of acking (the ack is lost after the commit). A drop waits for its batch: a
+stream that ends sooner leaves it to the next one. ``forget_after(k)`` makes it
 a gateway restored from an older backup: its high-water mark falls back to ``k``.
 
 Everything it sees is appended to ``events`` with a monotonic time stamp; the node checks read
@@ -53,6 +54,7 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
         self.lock = threading.Condition()
         self.events: list[Event] = []
         self.decided: dict[int, exchange_pb2.RecordAck] = {}
+        self.acked: dict[int, exchange_pb2.RecordAck] = {}  # per source_seq the last ack the node was sent
         self.script: list[Step] = []
         # source_seq -> (outcome, reason_code): decided so instead of ACCEPTED (SYNC-031 outcomes)
         self.outcomes: dict[int, tuple[Any, str]] = {}  # (exchange_pb2.Outcome, reason)
@@ -93,11 +95,13 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
     # -- Exchange ----------------------------------------------------------------------------
     def Handshake(self, request, context):
         with self.lock:
-            self._step = self.script.pop(0) if self.script else Step()
+            if not _waits_for_batch(self._step):  # a drop not yet carried out waits for a batch
+                self._step = self.script.pop(0) if self.script else Step()
             if self._step.refuse_handshake:
-                self._log("handshake_refused", reason=self._step.refuse_handshake)
-                context.set_trailing_metadata(trailing(self._step.refuse_handshake))
-                context.abort(grpc.StatusCode.UNAVAILABLE, details(self._step.refuse_handshake, "scripted refusal"))
+                self._step, refused = Step(), self._step
+                self._log("handshake_refused", reason=refused.refuse_handshake)
+                context.set_trailing_metadata(trailing(refused.refuse_handshake))
+                context.abort(grpc.StatusCode.UNAVAILABLE, details(refused.refuse_handshake, "scripted refusal"))
             self.signing_certs = list(request.signing_certificates)
             committed = self.committed()
             self._log(
@@ -119,7 +123,8 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
     def Push(self, request_iterator, context):
         with self.lock:
             step = self._step
-            self._step = Step()
+            if not _waits_for_batch(step):
+                self._step = Step()
             if step.refuse_push:
                 self._log("push_refused", reason=step.refuse_push)
                 context.set_trailing_metadata(trailing(step.refuse_push, "SYNC-015"))
@@ -135,6 +140,8 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
                     seqs=[r.source_seq for r in req.records],
                     records=[(r.source_seq, r.envelope.SerializeToString(deterministic=True)) for r in req.records],
                 )
+                if n in (step.drop_on_batch, step.lose_ack_of_batch):
+                    self._step = Step()  # carried out (a stream that ends sooner keeps it for the next)
                 if step.drop_on_batch == n:
                     self._log("drop", decided=False)
                     context.abort(grpc.StatusCode.UNAVAILABLE, details("SHUTTING_DOWN", "scripted drop mid-batch"))
@@ -144,6 +151,7 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
                     self._log("drop", decided=True)
                     context.abort(grpc.StatusCode.UNAVAILABLE, details("SHUTTING_DOWN", "scripted loss of the ack"))
                 self._log("ack", batch_id=req.batch_id, committed=committed)
+                self.acked.update((a.source_seq, a) for a in acks)
             yield exchange_pb2.PushResponse(batch_id=req.batch_id, acks=acks, committed_seq=committed)
 
     def _decide(self, rec: exchange_pb2.SignedRecord) -> exchange_pb2.RecordAck:
@@ -176,11 +184,23 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
         return exchange_pb2.HeartbeatResponse(committed_seq=committed, server_time_unix_ms=int(time.time() * 1000))
 
 
+def _waits_for_batch(step: Step) -> bool:
+    return bool(step.drop_on_batch or step.lose_ack_of_batch)
+
+
+# a gateway lets nodes ping every few seconds (they find a black-holed connection so); without
+# this gRPC's default answers a node's keepalive with GOAWAY "too many pings"
+KEEPALIVE_OPTIONS = (
+    ("grpc.http2.min_ping_interval_without_data_ms", 4000),
+    ("grpc.keepalive_permit_without_calls", 1),
+)
+
+
 def serve(
     gw: ScriptedGateway, *, cert: Path, key: Path, ca: Path, lists: lists_pb2_grpc.DistributionServicer | None = None
 ) -> tuple[grpc.Server, str]:
     """Exchange (and ``lists``' Distribution, on the same port as a gateway serves both) over mTLS."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=12))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=12), options=KEEPALIVE_OPTIONS)
     exchange_pb2_grpc.add_ExchangeServicer_to_server(gw, server)
     if lists is not None:
         lists_pb2_grpc.add_DistributionServicer_to_server(lists, server)
