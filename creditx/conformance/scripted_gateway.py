@@ -5,8 +5,8 @@ node sent (for the re-signing check), and follows a *script*: per connection att
 refuse the handshake (``UNAVAILABLE`` / ``AUDIT_UNSEALED``), decide chosen records otherwise than
 ACCEPTED (``outcomes``),, refuse the stream (``ABORTED`` /
 ``STREAM_BUSY``), drop the stream when a batch arrives (undecided), or decide a batch and drop
-the stream instead of acking (the ack is lost after the commit). A drop waits for its batch: a
-stream that ends sooner leaves it to the next one. ``forget_after(k)`` makes it
+the stream instead of acking (the ack is lost after the commit). A step waits for its Push (a
+sync with nothing to send leaves it to the next), and a drop for a stream that carries records. ``forget_after(k)`` makes it
 a gateway restored from an older backup: its high-water mark falls back to ``k``.
 
 Everything it sees is appended to ``events`` with a monotonic time stamp; the node checks read
@@ -59,6 +59,7 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
         # source_seq -> (outcome, reason_code): decided so instead of ACCEPTED (SYNC-031 outcomes)
         self.outcomes: dict[int, tuple[Any, str]] = {}  # (exchange_pb2.Outcome, reason)
         self._step = Step()
+        self._step_had_records = False
         self.signing_certs: list[bytes] = []
 
     # -- script and observation --------------------------------------------------------------
@@ -95,8 +96,9 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
     # -- Exchange ----------------------------------------------------------------------------
     def Handshake(self, request, context):
         with self.lock:
-            if not _waits_for_batch(self._step):  # a drop not yet carried out waits for a batch
+            if self._step == Step() or self._step_had_records:  # else it waits for a Push with records
                 self._step = self.script.pop(0) if self.script else Step()
+                self._step_had_records = False
             if self._step.refuse_handshake:
                 self._step, refused = Step(), self._step
                 self._log("handshake_refused", reason=refused.refuse_handshake)
@@ -123,9 +125,8 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
     def Push(self, request_iterator, context):
         with self.lock:
             step = self._step
-            if not _waits_for_batch(step):
-                self._step = Step()
             if step.refuse_push:
+                self._step = Step()
                 self._log("push_refused", reason=step.refuse_push)
                 context.set_trailing_metadata(trailing(step.refuse_push, "SYNC-015"))
                 context.abort(grpc.StatusCode.ABORTED, details(step.refuse_push, "scripted refusal", rule="SYNC-015"))
@@ -134,6 +135,7 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
         for req in request_iterator:
             n += 1
             with self.lock:
+                self._step_had_records = True  # a drop whose batch did not come is used up all the same
                 self._log(
                     "batch",
                     batch_id=req.batch_id,
@@ -182,10 +184,6 @@ class ScriptedGateway(exchange_pb2_grpc.ExchangeServicer):
             self._log("heartbeat", backlog=request.backlog, last=request.last_source_seq)
             committed = self.committed()
         return exchange_pb2.HeartbeatResponse(committed_seq=committed, server_time_unix_ms=int(time.time() * 1000))
-
-
-def _waits_for_batch(step: Step) -> bool:
-    return bool(step.drop_on_batch or step.lose_ack_of_batch)
 
 
 # a gateway lets nodes ping every few seconds (they find a black-holed connection so); without
