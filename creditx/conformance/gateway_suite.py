@@ -40,6 +40,9 @@ GATEWAY = Registry("gateway")
 # the suite's own gateway binds only free ports: several suites (and a real gateway) may share a host
 FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0", "--console-listen", "127.0.0.1:0")
 START_TIMEOUT_S = 60.0
+# the deciding body of the record vectors (vectors/validation.json), granted to its city's member
+VECTOR_REGION, VECTOR_AUTHORITY, VECTOR_AUTHORITY_NAME = "370500", "11370500004273161F", "东营市市场监督管理局"
+OWN_GRANTS = (("--region", VECTOR_REGION, "--uscc", VECTOR_AUTHORITY, "--name", VECTOR_AUTHORITY_NAME),)
 BUSY_HOLD_S = 30.0  # at most this long the first stream is held open (the gateway may wait briefly first)
 
 
@@ -66,7 +69,7 @@ class GatewayContext:
         self.root = Path(workdir) if workdir else Path(self._tmp.name)  # type: ignore[union-attr]
         self.root.mkdir(parents=True, exist_ok=True)
         self.child: Child | None = None
-        self._regions = iter([PROVINCE, *CITIES])
+        self._regions = iter([r for r in (PROVINCE, *CITIES) if r != VECTOR_REGION])  # GW-VECTORS has its own
         if address:
             if ca_dir is None:
                 raise InputError("--address needs --ca-dir", hint="the suite issues its nodes' certificates there")
@@ -114,6 +117,15 @@ class GatewayContext:
         )
         if init.returncode != 0:
             raise CreditxError(f"`creditx gateway init` failed (exit {init.returncode}): {init.stderr.strip()}")
+        for grant in OWN_GRANTS:  # as the province does for a gateway under test (see GW-VECTORS)
+            done = subprocess.run(
+                [*py, "members", "grant", "--dir", str(gw), *grant],
+                capture_output=True,
+                text=True,
+                timeout=START_TIMEOUT_S,
+            )
+            if done.returncode != 0:
+                raise CreditxError(f"`creditx gateway members grant` failed: {done.stderr.strip()}")
         self.child = Child([*py, "run", "--dir", str(gw)], self.root / "gateway.log")
         deadline = time.monotonic() + START_TIMEOUT_S
         run = gw / "run.json"
@@ -128,9 +140,10 @@ class GatewayContext:
     def region(self) -> str:
         return next(self._regions)
 
-    def node(self) -> ScriptedNode:
+    def node(self, region: str = "") -> ScriptedNode:
+        """A new node of the next free region (or of ``region``, kept out of that rotation)."""
         return ScriptedNode.issue(
-            self.ca, self.region(), self.root / "nodes", self.address, server_name=self.server_name
+            self.ca, region or self.region(), self.root / "nodes", self.address, server_name=self.server_name
         )
 
     def trust(self) -> TrustStore:
@@ -515,5 +528,5 @@ for _id, _reqs, _ch, _title in (
     GATEWAY.not_covered(_id, _reqs, _ch, _title)
 
 
-# The identity table of every service (SEC-034); registered after these.
-from creditx.conformance import gateway_roles  # noqa: E402, F401
+# The record vectors, then the identity table of every service (SEC-034); registered after these.
+from creditx.conformance import gateway_roles, gateway_vectors  # noqa: E402, F401

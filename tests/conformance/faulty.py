@@ -3,14 +3,16 @@
     python -m tests.conformance.faulty DEFECT node run --dir DIR
     python -m tests.conformance.faulty DEFECT gateway run --dir DIR
 
-Each DEFECT patches exactly one behaviour of the product in this process, then runs the
-``creditx`` command; the product itself has no switch for any of them. Each defect names the
-conformance check (and so the requirement IDs) that must catch it: ``DEFECTS[name].caught_by``.
+Each DEFECT patches exactly one behaviour of the product in this process (and in the worker
+processes the product spawns from it), then runs the ``creditx`` command; the product itself
+has no switch for any of them. Each defect names the conformance check (and so the requirement
+IDs) that must catch it: ``DEFECTS[name].caught_by``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -337,6 +339,18 @@ def _department_on_audit() -> None:
     identity.verify = verify
 
 
+def _no_length_limits() -> None:
+    """Gateway: accept fields longer than the catalogue allows (no REC-021 check)."""
+    from creditx.standard import validation
+
+    original = validation.validate_fields
+
+    def validate_fields(record_type, fields, **kw):
+        return [v for v in original(record_type, fields, **kw) if v.reason != "TOO_LONG"]
+
+    validation.validate_fields = validate_fields  # before the gateway's modules import it by name
+
+
 DEFECTS: dict[str, Defect] = {
     "resume-from-own-counter": Defect("node", frozenset({"NODE-RESUME", "NODE-DELIVERY"}), _resume_from_own_counter),
     "resign-on-send": Defect("node", frozenset({"NODE-NO-RESIGN"}), _resign_on_send),
@@ -367,11 +381,16 @@ DEFECTS: dict[str, Defect] = {
     "import-ignores-region": Defect("node", frozenset({"NODE-REGION"}), _import_ignores_region),
     "every-ack-accepted": Defect("node", frozenset({"NODE-ACK-RECORDED"}), _every_ack_accepted),
     "department-on-audit": Defect("gateway", frozenset({"GW-ROLE-AUDIT"}), _department_on_audit),
+    "no-length-limits": Defect("gateway", frozenset({"GW-VECTORS"}), _no_length_limits),
 }
+
+
+ENV = "CREDITX_SEEDED_DEFECT"
 
 
 def main(argv: list[str]) -> int:
     name, rest = argv[0], argv[1:]
+    os.environ[ENV] = name  # for the processes the product spawns (see the end of this module)
     DEFECTS[name].apply()
     from creditx.cli.main import main as creditx_main
 
@@ -380,3 +399,7 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+elif __name__ == "__mp_main__" and os.environ.get(ENV) in DEFECTS:
+    # a process the product spawned (the gateway's ingest workers) imports this module as its
+    # main: it carries the same defect as its parent
+    DEFECTS[os.environ[ENV]].apply()
