@@ -207,11 +207,12 @@ class ScriptedDistribution(pb_grpc.DistributionServicer):
         else:
             plan = [list(range(start, self.head() + 1))] if start <= self.head() else []  # the rest, live
         for seqs in plan:
-            yield self._batch(seqs)
-            with self.lock:
+            batch = self._batch(seqs)
+            with self.lock:  # counted as sent before it goes: the node may report it at once
                 if seqs[0] <= self.delivered + 1:
                     self.delivered = max(self.delivered, seqs[-1])
             self._log("stream_sent", stream=n, seqs=seqs)
+            yield batch
         if n <= 3:
             self._log("stream_drop", stream=n)
             context.abort(grpc.StatusCode.UNAVAILABLE, "scripted drop of the Subscribe stream")
@@ -243,11 +244,12 @@ class ScriptedDistribution(pb_grpc.DistributionServicer):
         else:
             indices = list(range(first, len(self.chunks)))
         for i in indices:
-            yield self._chunk(i)
-            self._log("chunk", attempt=n, index=i)
+            chunk = self._chunk(i)
             if i == len(self.chunks) - 1 and n >= 3:  # every chunk sent, in order
                 with self.lock:
                     self.delivered = max(self.delivered, SNAPSHOT_AT)
+            self._log("chunk", attempt=n, index=i)  # before it goes: the node may report it at once
+            yield chunk
         if n == 1:
             self._log("snapshot_drop", attempt=n)
             context.abort(grpc.StatusCode.UNAVAILABLE, "scripted drop of the Snapshot stream")
