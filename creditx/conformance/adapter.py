@@ -5,7 +5,12 @@ commands; the suite fills in the placeholders, splits them like a POSIX shell (n
 and starts them::
 
     {"vendor": "example", "init": "vendor-node setup --home {dir} --certs {certs} --gateway {gateway}",
-     "run": "vendor-node serve --home {dir}", "submit": "vendor-node load {file} --home {dir}"}
+     "run": "vendor-node serve --home {dir}", "submit": "vendor-node load {file} --home {dir}",
+     "status": "vendor-node outcomes --home {dir}"}
+
+``status`` is optional: once the node is stopped it prints a JSON object with the number of
+records the node recorded per ack outcome, as ``accepted``, ``duplicate``, ``superseded`` and
+``rejected`` (at the top level or under ``outbox``; case does not matter).
 
 Placeholders: ``{dir}`` an empty directory for the node, ``{certs}`` the node's credentials
 (``ca.crt``, ``auth.crt``/``auth.key`` for mutual TLS, ``signing.crt``/``signing.key`` for
@@ -33,6 +38,8 @@ OUR_NODE = {
     " --metrics-listen 127.0.0.1:0 --health-listen 127.0.0.1:0",
     "run": "creditx node run --dir {dir}",
     "submit": "creditx node import {file} --dir {dir}",
+    # optional for a vendor: prints JSON counts of the ack outcomes the node recorded (CONF-020)
+    "status": "creditx node status --dir {dir} --json",
 }
 
 
@@ -42,6 +49,7 @@ class NodeAdapter:
     init: str
     run: str
     submit: str
+    status: str = ""  # "" : the vendor names no status command (NODE-ACK-RECORDED not applicable)
 
     @classmethod
     def load(cls, path: Path | None, **flags: str | None) -> NodeAdapter:
@@ -54,8 +62,11 @@ class NodeAdapter:
             if not isinstance(raw, dict) or set(raw) - set(OUR_NODE):
                 raise InputError(f"adapter {path}: keys must be among {sorted(OUR_NODE)}")
             base.update({k: str(v) for k, v in raw.items()})
+        given = {k for k, v in flags.items() if v} | (set(raw) if path is not None else set())
         base.update({k: v for k, v in flags.items() if v})
-        for k in ("init", "run", "submit"):
+        if "status" not in given and any(base[k] != OUR_NODE[k] for k in ("init", "run", "submit")):
+            base["status"] = ""  # another node's commands: our status command would not read its state
+        for k in ("init", "run", "submit", "status"):
             try:
                 shlex.split(base[k])
             except ValueError as exc:

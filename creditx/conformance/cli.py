@@ -1,6 +1,6 @@
 """``creditx conformance …`` (chapter 10):
 
-    creditx conformance node [--adapter FILE.json] [--init-cmd C] [--run-cmd C] [--submit-cmd C]
+    creditx conformance node [--adapter FILE.json] [--init-cmd C] [--run-cmd C] [--submit-cmd C] [--status-cmd C]
                              [--region R] [--json] [--junit FILE] [--key KEY --signed-report FILE]
     creditx conformance gateway (--address HOST:PORT --ca CA --ca-dir CADIR | --own) [...same report flags]
     creditx conformance verify-report FILE [--key SUITE-KEY-OR-PUBLIC-KEY] [--json]
@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     n.add_argument("--init-cmd", help="set up the node: placeholders {dir} {certs} {region} {gateway} {ca}")
     n.add_argument("--run-cmd", help="run the node until SIGTERM: placeholders as for init")
     n.add_argument("--submit-cmd", help="hand the node a national-template file: {file} and the others")
+    n.add_argument(
+        "--status-cmd", help="optional: print the node's recorded ack outcomes as JSON counts (see CONF-020)"
+    )
     n.add_argument("--region", default="370100", help="the test node's region (default 370100)")
     n.add_argument("--phase-timeout", type=float, default=60.0, help="seconds each scenario phase may take")
     n.add_argument("--workdir", type=Path, help="keep the scenario's files (logs, PKI, node dir) here")
@@ -113,13 +116,16 @@ def cmd_node(args: argparse.Namespace) -> int:
     _check_report_flags(args)
     if not is_region(args.region):
         raise InputError(f"--region {args.region!r} is not a Shandong region code", hint="e.g. 370100")
-    adapter = NodeAdapter.load(args.adapter, init=args.init_cmd, run=args.run_cmd, submit=args.submit_cmd)
+    adapter = NodeAdapter.load(
+        args.adapter, init=args.init_cmd, run=args.run_cmd, submit=args.submit_cmd, status=args.status_cmd
+    )
     ctx = NodeContext(adapter, region=args.region, workdir=args.workdir, phase_timeout=args.phase_timeout)
     subject = {
         "vendor": adapter.vendor,
         "init": adapter.init,
         "run": adapter.run,
         "submit": adapter.submit,
+        "status": adapter.status,
         "region": args.region,
     }
     return _finish(args, run_checks(NODE, ctx, subject=subject, only=args.only))

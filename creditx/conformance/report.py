@@ -15,7 +15,7 @@ from typing import Any
 from creditx.conformance.checks import Check, Level, Result, Status
 
 REPORT_FORMAT = "creditx-conformance-report/1"
-SUITE_VERSION = "1.0"
+SUITE_VERSION = "1.1"  # 1.1: list replica, ack outcomes, region at import, the identity table of every service
 
 
 @dataclass

@@ -3,17 +3,20 @@
     python -m tests.conformance.faulty DEFECT node run --dir DIR
     python -m tests.conformance.faulty DEFECT gateway run --dir DIR
 
-Each DEFECT patches exactly one behaviour of the product in this process, then runs the
-``creditx`` command; the product itself has no switch for any of them. Each defect names the
-conformance check (and so the requirement IDs) that must catch it: ``DEFECTS[name].caught_by``.
+Each DEFECT patches exactly one behaviour of the product in this process (and in the worker
+processes the product spawns from it), then runs the ``creditx`` command; the product itself
+has no switch for any of them. Each defect names the conformance check (and so the requirement
+IDs) that must catch it: ``DEFECTS[name].caught_by``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,143 @@ def _reason_only_in_details() -> None:
     call_status.trailing = lambda reason, rule="": ()
 
 
+class _Override:
+    """A module stand-in whose named message constructors are replaced (everything else passes)."""
+
+    def __init__(self, real: object, **constructors: Callable[..., object]) -> None:
+        self._real, self._constructors = real, constructors
+
+    def __getattr__(self, name: str) -> object:
+        return self._constructors.get(name) or getattr(self._real, name)
+
+
+def _list_resubscribe_from_applied() -> None:
+    """Node: after a reconnect, subscribe from its applied list_seq instead of applied + 1."""
+    from creditx.node.replica import follower
+
+    real = follower.pb
+
+    def subscribe_request(**kw: Any) -> object:
+        kw["from_list_seq"] = max(int(kw["from_list_seq"]) - 1, 1)
+        return real.SubscribeRequest(**kw)
+
+    follower.pb = _Override(real, SubscribeRequest=subscribe_request)  # type: ignore[assignment]
+
+
+def _plan_with(replace_action: Callable[[Any], Any]) -> None:
+    from creditx.standard.lists import replica
+
+    original = replica.next_action
+    replica.next_action = lambda applied_seq, incoming_seq: replace_action(original(applied_seq, incoming_seq))
+
+
+def _list_apply_duplicate() -> None:
+    """Node: apply a change delivered again (at-least-once delivery) a second time."""
+    from creditx.standard.lists.replica import Action
+
+    _plan_with(lambda a: Action.APPLY if a is Action.SKIP_DUPLICATE else a)
+
+
+def _list_apply_across_gap() -> None:
+    """Node: apply a change that arrives after a missing list_seq."""
+    from creditx.standard.lists.replica import Action
+
+    _plan_with(lambda a: Action.APPLY if a is Action.GAP else a)
+
+
+def _snapshot_restart_from_zero() -> None:
+    """Node: after a dropped Snapshot stream, ask for a new snapshot from chunk 0 instead of resuming."""
+    from creditx.node.replica import follower
+
+    real = follower.pb
+    follower.pb = _Override(  # type: ignore[assignment]
+        real, SnapshotRequest=lambda **kw: real.SnapshotRequest(**dict(kw, at_list_seq=0, from_chunk=0))
+    )
+
+
+def _snapshot_chunk_out_of_order() -> None:
+    """Node: take whatever chunk comes next as the next one (no order check)."""
+    from creditx.node.replica import store
+    from creditx.standard.lists import snapshot
+
+    def accept_chunk(progress, chunk):
+        if progress is not None and chunk.index != progress.next_chunk:
+            progress = dataclasses.replace(progress, next_chunk=chunk.index)
+        return snapshot.accept_chunk(progress, chunk)
+
+    store.accept_chunk = accept_chunk
+
+
+def _list_cursor_ahead() -> None:
+    """Node: report the list log's head as its applied list_seq (the cursor ahead of its data)."""
+    from creditx.node.replica import checkpoints
+
+    real = checkpoints.pb
+
+    original = checkpoints.CheckpointChecker.report
+
+    def report(self, verified):
+        st = self.replica.state()
+        checkpoints.pb = _Override(  # type: ignore[assignment]
+            real,
+            ReportAppliedRequest=lambda **kw: real.ReportAppliedRequest(
+                **dict(kw, applied_list_seq=max(st.applied, st.head))
+            ),
+        )
+        try:
+            return original(self, verified)
+        finally:
+            checkpoints.pb = real
+
+    checkpoints.CheckpointChecker.report = report  # type: ignore[method-assign]
+
+
+def _import_ignores_region() -> None:
+    """Node: import rows whatever region their 地方编码 column names (no SEC-032 check at intake)."""
+    from creditx.node import intake
+
+    intake._unauthorised = lambda *args, **kwargs: []
+
+
+def _every_ack_accepted() -> None:
+    """Node: record every ack as ACCEPTED, whatever outcome the gateway decided."""
+    from creditx.node import store
+
+    original = store.NodeStore.record_acks
+
+    def record_acks(self, acks, committed_seq, now):
+        return original(self, [dataclasses.replace(a, outcome="ACCEPTED") for a in acks], committed_seq, now)
+
+    store.NodeStore.record_acks = record_acks  # type: ignore[method-assign]
+
+
+def _department_on_audit() -> None:
+    """Gateway: a department certificate is served the audit log (its leaves name every record)."""
+    from creditx.pki import identity
+
+    original = identity.verify
+
+    def verify(data, trust, *, at, roles):
+        roles = (roles,) if isinstance(roles, str) else tuple(roles)
+        if "operator" in roles and "node-auth" in roles:  # the Audit service's entry
+            roles = (*roles, "department")
+        return original(data, trust, at=at, roles=roles)
+
+    identity.verify = verify
+
+
+def _no_length_limits() -> None:
+    """Gateway: accept fields longer than the catalogue allows (no REC-021 check)."""
+    from creditx.standard import validation
+
+    original = validation.validate_fields
+
+    def validate_fields(record_type, fields, **kw):
+        return [v for v in original(record_type, fields, **kw) if v.reason != "TOO_LONG"]
+
+    validation.validate_fields = validate_fields  # before the gateway's modules import it by name
+
+
 DEFECTS: dict[str, Defect] = {
     "resume-from-own-counter": Defect("node", frozenset({"NODE-RESUME", "NODE-DELIVERY"}), _resume_from_own_counter),
     "resign-on-send": Defect("node", frozenset({"NODE-NO-RESIGN"}), _resign_on_send),
@@ -227,14 +367,30 @@ DEFECTS: dict[str, Defect] = {
         "gateway", frozenset({"GW-BATCH-MALFORMED", "GW-BATCH-LIMIT", "GW-STREAM-BUSY"}), _reason_only_in_details
     ),
     "operator-on-exchange": Defect(
-        "gateway", frozenset({"GW-ROLE-EXCHANGE", "GW-ROLE-DISTRIBUTION"}), _operator_on_exchange
+        "gateway", frozenset({"GW-ROLE-EXCHANGE", "GW-ROLE-DISTRIBUTION", "GW-ROLE-SANCTIONS"}), _operator_on_exchange
     ),
     "bad-inclusion-path": Defect("gateway", frozenset({"GW-RECEIPT", "GW-RECEIPT-FROM-ACK"}), _bad_inclusion_path),
+    "list-resubscribe-from-applied": Defect(
+        "node", frozenset({"NODE-LIST-RESUBSCRIBE"}), _list_resubscribe_from_applied
+    ),
+    "list-apply-duplicate": Defect("node", frozenset({"NODE-LIST-DUPLICATE"}), _list_apply_duplicate),
+    "list-apply-across-gap": Defect("node", frozenset({"NODE-LIST-GAP"}), _list_apply_across_gap),
+    "snapshot-restart-from-zero": Defect("node", frozenset({"NODE-SNAPSHOT-RESUME"}), _snapshot_restart_from_zero),
+    "snapshot-chunk-out-of-order": Defect("node", frozenset({"NODE-SNAPSHOT-ORDER"}), _snapshot_chunk_out_of_order),
+    "list-cursor-ahead": Defect("node", frozenset({"NODE-LIST-CURSOR"}), _list_cursor_ahead),
+    "import-ignores-region": Defect("node", frozenset({"NODE-REGION"}), _import_ignores_region),
+    "every-ack-accepted": Defect("node", frozenset({"NODE-ACK-RECORDED"}), _every_ack_accepted),
+    "department-on-audit": Defect("gateway", frozenset({"GW-ROLE-AUDIT"}), _department_on_audit),
+    "no-length-limits": Defect("gateway", frozenset({"GW-VECTORS"}), _no_length_limits),
 }
+
+
+ENV = "CREDITX_SEEDED_DEFECT"
 
 
 def main(argv: list[str]) -> int:
     name, rest = argv[0], argv[1:]
+    os.environ[ENV] = name  # for the processes the product spawns (see the end of this module)
     DEFECTS[name].apply()
     from creditx.cli.main import main as creditx_main
 
@@ -243,3 +399,7 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+elif __name__ == "__mp_main__" and os.environ.get(ENV) in DEFECTS:
+    # a process the product spawned (the gateway's ingest workers) imports this module as its
+    # main: it carries the same defect as its parent
+    DEFECTS[os.environ[ENV]].apply()

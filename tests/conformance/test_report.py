@@ -186,3 +186,22 @@ def test_adapter_fills_placeholders_word_by_word_and_names_no_vendor_it_is_not(t
     (tmp_path / "adapter.json").write_text('{"vendor": "acme", "colour": "red"}')
     with pytest.raises(InputError, match="keys must be among"):
         NodeAdapter.load(tmp_path / "adapter.json")
+
+
+def test_the_status_command_is_ours_only_for_our_node_and_a_vendors_when_named(tmp_path):
+    from creditx.conformance.adapter import OUR_NODE, NodeAdapter
+    from creditx.conformance.node_suite import recorded_outcomes
+
+    assert NodeAdapter.load(None).status == OUR_NODE["status"]
+    vendor = NodeAdapter.load(None, run="vendor-node serve --home {dir}", submit="vendor-import {file}")
+    assert vendor.status == ""  # our status command would not read another node's state
+    (tmp_path / "a.json").write_text('{"run": "vendor-node serve", "status": "vendor-node outcomes --home {dir}"}')
+    assert NodeAdapter.load(tmp_path / "a.json").status == "vendor-node outcomes --home {dir}"
+    # the counts are read at the top level or under "outbox", in any case
+    assert recorded_outcomes({"outbox": {"accepted": 3, "rejected": 1, "pending": 0}}) == {
+        "accepted": 3,
+        "duplicate": 0,
+        "superseded": 0,
+        "rejected": 1,
+    }
+    assert recorded_outcomes({"ACCEPTED": 2, "DUPLICATE": 1})["duplicate"] == 1
