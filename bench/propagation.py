@@ -78,7 +78,9 @@ def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, ou
                 ("grpc.use_local_subchannel_pool", 1),
             ],
         )
-        call = lists_pb2_grpc.DistributionStub(ch).Subscribe(lpb.SubscribeRequest(from_list_seq=1))
+        # DIST-077: each follower names its own subject index key, as a 1.1 node does
+        req = lpb.SubscribeRequest(from_list_seq=1, subject_index_key=os.urandom(32))
+        call = lists_pb2_grpc.DistributionStub(ch).Subscribe(req)
         with lock:
             calls.append(call)
         mine = array("d")

@@ -71,7 +71,7 @@ def served(spec, chunk_entries: int) -> dict:
         limits=ListLimits(max_chunk_entries=chunk_entries),
         identity=lambda ctx: SimpleNamespace(region="370100"),
     )
-    req = lists_pb2.SnapshotRequest(max_chunk_entries=chunk_entries)
+    req = lists_pb2.SnapshotRequest(max_chunk_entries=chunk_entries, subject_index_key=os.urandom(32))  # DIST-077
     w, c, entries, wire, chunks = time.perf_counter(), time.process_time(), 0, 0, 0
     for chunk in svc.Snapshot(req, _Context()):  # type: ignore[arg-type]
         wire += len(chunk.SerializeToString())
