@@ -10,6 +10,8 @@ from creditx.gateway.config import GatewayConfig
 FREE = "127.0.0.1:0"
 # `creditx node init` flags for a node that binds no fixed port
 NODE_FREE_PORTS = ("--metrics-listen", FREE, "--health-listen", FREE)
+# `creditx gateway init` flags for a gateway that binds no fixed port
+GATEWAY_FREE_PORTS = ("--metrics-listen", FREE, "--health-listen", FREE, "--console-listen", FREE)
 
 
 def gateway_config(**settings: Any) -> GatewayConfig:

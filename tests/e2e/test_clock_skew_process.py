@@ -20,11 +20,11 @@ from creditx.pki.ca import init_ca
 from creditx.pki.issue import issue_gateway, issue_node
 from creditx.standard.synth import generate_rows, write_rows
 from tests.e2e.test_crash import _fix_gateway_port, _quick_node_limits
+from tests.ports import GATEWAY_FREE_PORTS, NODE_FREE_PORTS
 
 pytestmark = pytest.mark.slow
 
 LIBFAKETIME = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))), "")
-FREE = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_a_node_ten_minutes_slow_syncs_and_a_day_slow_refuses_naming_its_clock(t
     ca = init_ca(tmp_path / "ca", at=now)
     gw = tmp_path / "gateway"
     run_creditx(
-        "gateway", "init", "--dir", str(gw), "--ca-dir", str(issue_gateway(ca, at=now).dir), *FREE,
+        "gateway", "init", "--dir", str(gw), "--ca-dir", str(issue_gateway(ca, at=now).dir), *GATEWAY_FREE_PORTS,
         "--console-listen", "127.0.0.1:0",
     )  # fmt: skip
     node_creds = issue_node(ca, region="370300", name="zibo", at=now)
@@ -71,7 +71,7 @@ def test_a_node_ten_minutes_slow_syncs_and_a_day_slow_refuses_naming_its_clock(t
         _fix_gateway_port(gw, info["address"])
         node = tmp_path / "node"
         run_creditx(
-            "node", "init", "--dir", str(node), "--region", "370300", "--certs", str(node_creds.dir), *FREE,
+            "node", "init", "--dir", str(node), "--region", "370300", "--certs", str(node_creds.dir), *NODE_FREE_PORTS,
             "--gateway", info["address"].replace("127.0.0.1", "localhost"),
         )  # fmt: skip
         _quick_node_limits(node)

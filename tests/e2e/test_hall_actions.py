@@ -29,6 +29,7 @@ from creditx.standard.synth import generate_rows, write_rows
 from creditx.v1 import lists_pb2 as pb
 from creditx.v1 import lists_pb2_grpc as pb_grpc
 from tests.halls.client import grpc_channel, signed_report
+from tests.ports import GATEWAY_FREE_PORTS, NODE_FREE_PORTS
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,15 @@ def province(tmp_path):
     now = dt.datetime.now(dt.UTC)
     ca = init_ca(tmp_path / "ca", at=now)
     gw = tmp_path / "gateway"
-    run_creditx("gateway", "init", "--dir", str(gw), "--ca-dir", str(issue_gateway(ca, at=now).dir))
+    run_creditx(
+        "gateway",
+        "init",
+        "--dir",
+        str(gw),
+        "--ca-dir",
+        str(issue_gateway(ca, at=now).dir),
+        *GATEWAY_FREE_PORTS,  # never the fixed defaults (9741-9743): a restart or a parallel test would clash
+    )
     node_creds = issue_node(ca, region=REGION, name="zibo", at=now)
     issue_node_tls(ca, region=REGION, name="zibo", at=now, out=tmp_path / "hall-tls")
     dept = issue_department(ca, name="CZ", region=REGION, at=now, out=tmp_path / "dept")
@@ -92,6 +101,7 @@ def test_action_reports_survive_sigkill_and_arrive_once(province):
         str(node_creds.dir),
         "--gateway",
         info["address"].replace("127.0.0.1", "localhost"),
+        *NODE_FREE_PORTS,
     )
     for f in ("hall-tls.crt", "hall-tls.key"):
         shutil.copy(tmp / "hall-tls" / f, node / f)

@@ -20,9 +20,9 @@ from creditx.pki.issue import issue_gateway, issue_node
 from creditx.standard.synth import generate_rows, write_rows
 from tests.disk import fill, small_disk
 from tests.e2e.test_crash import _fix_gateway_port, _quick_node_limits
+from tests.ports import GATEWAY_FREE_PORTS, NODE_FREE_PORTS
 
 pytestmark = pytest.mark.slow
-FREE = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
 N = 300
 
 
@@ -48,7 +48,7 @@ def test_a_node_on_a_full_disk_alarms_keeps_running_and_resumes_when_room_return
     ca = init_ca(tmp_path / "ca", at=now)
     gw = tmp_path / "gateway"
     run_creditx(
-        "gateway", "init", "--dir", str(gw), "--ca-dir", str(issue_gateway(ca, at=now).dir), *FREE,
+        "gateway", "init", "--dir", str(gw), "--ca-dir", str(issue_gateway(ca, at=now).dir), *GATEWAY_FREE_PORTS,
         "--console-listen", "127.0.0.1:0",
     )  # fmt: skip
     creds = issue_node(ca, region="370300", name="zibo", at=now)
@@ -60,7 +60,7 @@ def test_a_node_on_a_full_disk_alarms_keeps_running_and_resumes_when_room_return
             _fix_gateway_port(gw, info["address"])
             node = disk / "node"
             run_creditx(
-                "node", "init", "--dir", str(node), "--region", "370300", "--certs", str(creds.dir), *FREE,
+                "node", "init", "--dir", str(node), "--region", "370300", "--certs", str(creds.dir), *NODE_FREE_PORTS,
                 "--gateway", info["address"].replace("127.0.0.1", "localhost"),
             )  # fmt: skip
             _quick_node_limits(node)
