@@ -31,11 +31,11 @@ def small_disk(base: Path, size: str = "24m") -> Iterator[Path]:
 
 
 def fill(path: Path) -> None:
-    """Write ``path`` until the file system refuses (ENOSPC)."""
-    with open(path, "wb") as f:
+    """Write ``path`` until the file system refuses (ENOSPC). Unbuffered: a buffered file would
+    raise ENOSPC again from close(), flushing what the refused write left in its buffer."""
+    with open(path, "wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * (1 << 16))
-                f.flush()
         except OSError:
             pass
