@@ -53,3 +53,32 @@ def test_subscribers_at_one_position_get_the_same_batch_built_once(gateway, pki)
     finally:
         for s in subs:
             s.close()
+
+
+def test_a_batch_with_a_persons_change_is_built_for_each_subscribers_own_key(gateway, pki):
+    """DIST-077 beside the shared fan-out: a person's index keys are made with each node's own
+    subject key, so two subscribers at one position each get their own keys, never the other's."""
+    from creditx.standard.natural_key import person_subject_id
+
+    rows = list_rows("370100", 30, seed=5)
+    person = next(r for r in rows if r["fields"].get("MD_ZT_ZJHM") and not r["fields"].get("MD_ZT_SHXYM"))
+    keys = {"370200": bytes(range(32)), "370000": bytes(range(32, 64))}
+    subs = {r: Subscriber(gateway.address, pki.nodes[r], from_list_seq=1, subject_index_key=k) for r, k in keys.items()}
+    try:
+        for s in subs.values():
+            s.until(lambda s: s.live)
+        c = PushClient(gateway.address, pki.nodes["370100"])
+        c.handshake()
+        c.push([c.batch([list_payload("370100", person, 1)], start_seq=1)])
+        c.close()
+        f = person["fields"]
+        for region, s in subs.items():
+            s.until(lambda s: s.through == 1)
+            (change,) = s.changes
+            own = person_subject_id(f["MD_ZT_ZJLX"], f["MD_ZT_ZJHM"], keys[region])
+            others = [person_subject_id(f["MD_ZT_ZJLX"], f["MD_ZT_ZJHM"], k) for r, k in keys.items() if r != region]
+            assert own in change.subject_index and not set(others) & set(change.subject_index)
+            assert not change.HasField("origin")
+    finally:
+        for s in subs.values():
+            s.close()
