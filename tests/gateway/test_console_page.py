@@ -131,9 +131,17 @@ def _shot(drv, name: str) -> Path:
 
 
 def test_page_shows_the_gateways_own_figures_and_updates_itself(province, pki, browser, capsys):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     d = province.dir
+    # the pushes are over: let the gateway see both streams end (SYNC-050) before page and status
+    # are compared, so the two reads cannot straddle a node's change of state
+    _wait(
+        lambda: (
+            not any(n["connected"] for n in _json(["gateway", "status", "--dir", str(d), "--json"], capsys)["nodes"])
+        )
+    )
     browser.get(province.console.url + "?token=" + (d / "console.token").read_text().strip())
     _wait(lambda: browser.find_elements(By.CSS_SELECTOR, "#nodes tr[data-region]"))
     assert browser.title == "creditx · gateway"
@@ -178,9 +186,13 @@ def test_page_shows_the_gateways_own_figures_and_updates_itself(province, pki, b
     accepted = next(n["accepted"] for n in want["nodes"] if n["region"] == "370100")
 
     def updated():
-        cell = browser.find_element(By.CSS_SELECTOR, '#nodes tr[data-region="370100"] td[data-field="accepted"]')
+        try:
+            cell = browser.find_element(By.CSS_SELECTOR, '#nodes tr[data-region="370100"] td[data-field="accepted"]')
+            text = cell.text
+        except StaleElementReferenceException:  # the page's own refresh replaced the row meanwhile
+            return False
         return (
-            int(cell.text) == accepted
+            int(text) == accepted
             and int(browser.execute_script("return +document.body.dataset.refreshes || 0")) > before
         )
 
