@@ -2,11 +2,13 @@
 
 Every vector record is sent by one node, in order, as an op ``I`` record of that node's region:
 a vector without error violations must be ACCEPTED; one with errors must be REJECTED with the
-reason code and requirement ID of its first error (the order the vector lists them in). Two
-kinds of vector are left out, and the evidence says which (a third, refused first under a
-chapter 07 rule the vector does not speak to, is sent but not judged): those whose verdict depends on the
-vector's own ``today`` (``DATE_IN_FUTURE``), and accepted ones that share a natural key with an
-earlier accepted one (the second would be a version question, not a validation one).
+reason code and requirement ID of its first error (the order the vector lists them in) — except
+that a vector whose first error is in the deciding body's field (a corrupted USCC) must be
+refused ``SEC_AUTHORITY_NOT_GRANTED`` (SEC-036): a corrupted code is not the granted body, and
+authorisation (step 4) comes before validation (step 5) by SYNC-034. Two kinds of vector are
+left out, and the evidence says which: those whose verdict depends on the vector's own ``today``
+(``DATE_IN_FUTURE``), and accepted ones that share a natural key with an earlier accepted one
+(the second would be a version question, not a validation one).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from creditx.conformance.scripted_node import ack_text
 from creditx.standard import vectors
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import Record, encode_record
+from creditx.standard.registry import AUTHORITY_FIELDS, NOT_GRANTED
 from creditx.v1 import exchange_pb2
 
 DATE_DEPENDENT = frozenset({"DATE_IN_FUTURE"})
@@ -83,40 +86,33 @@ def check_vectors(ctx: GatewayContext) -> Result:
     resent = c > 0  # a re-run: the valid vectors are already held, so DUPLICATE is their right answer
     ev: list[Evidence] = []
     wrong: list[str] = []
-    unjudged: list[str] = []
     for (case, _rec), ack in zip(cases, acks, strict=False):
         errors = [v for v in case["violations"] if v["severity"] == "error"]
-        want = (exchange_pb2.REJECTED, errors[0]["reason"], errors[0]["rule"]) if errors else (exchange_pb2.ACCEPTED,)
+        want = _expected(case["type"], errors)
         got = (ack.outcome, ack.reason_code, ack.requirement) if errors else (ack.outcome,)
         if resent and got == (exchange_pb2.DUPLICATE,):
             got = want
-        expected = f"REJECTED {errors[0]['reason']} [{errors[0]['rule']}]" if errors else "ACCEPTED"
+        expected = f"REJECTED {want[1]} [{want[2]}]" if errors else "ACCEPTED"
         ev.append(Evidence(f"vector {case['name']}: expected {expected}", ack_text(ack)))
-        if got != want and _chapter07_first(ack, errors):
-            unjudged.append(f"{case['name']} ({ack.reason_code} [{ack.requirement}])")
-        elif got != want:
+        if got != want:
             wrong.append(case["name"])
     if len(acks) != len(cases):
         return failed(f"{len(cases)} vector records sent, {len(acks)} acks came back", *ev)
     if skipped:
         ev.append(Evidence("left out", "; ".join(skipped)))
-    if unjudged:
-        ev.append(Evidence("refused first under a chapter 07 rule, not judged here", "; ".join(unjudged)))
-    judged = len(cases) - len(unjudged)
-    if judged < MIN_JUDGED:
-        return failed(f"only {judged} vectors could be judged (at least {MIN_JUDGED})", *ev)
+    if len(cases) < MIN_JUDGED:
+        return failed(f"only {len(cases)} vectors could be judged (at least {MIN_JUDGED})", *ev)
     if wrong:
         return failed(f"the ack of {len(wrong)} vector(s) differs from the vector: {', '.join(wrong)}", *ev)
-    return passed(f"{judged} vector records acked as the vectors say", *ev)
+    return passed(f"{len(cases)} vector records acked as the vectors say", *ev)
 
 
-def _chapter07_first(ack: exchange_pb2.RecordAck, errors: list[dict]) -> bool:
-    """The gateway refused the record under an authorisation or list-period rule (SEC-) that the
-    validation vector does not speak to: its deciding body is not the granted one (a corrupted
-    USCC), or its list period exceeds the catalogue's term. Which refusal wins when two rules
-    refuse one record is chapter 05's to say; the vector judges validation only."""
-    return (
-        ack.outcome == exchange_pb2.REJECTED
-        and ack.requirement.startswith("SEC-")
-        and not any(e["rule"].startswith("SEC-") for e in errors)
-    )
+def _expected(rtype: str, errors: list[dict]) -> tuple:
+    """The gateway's answer to a vector: ACCEPTED without errors; else its first error, unless that
+    error is in the deciding body's field — a corrupted USCC is not the granted body, and the
+    authorisation step comes first (SYNC-034, step 4 before step 5)."""
+    if not errors:
+        return (exchange_pb2.ACCEPTED,)
+    if errors[0]["field"] == AUTHORITY_FIELDS.get(rtype):
+        return (exchange_pb2.REJECTED, NOT_GRANTED, "SEC-036")
+    return (exchange_pb2.REJECTED, errors[0]["reason"], errors[0]["rule"])

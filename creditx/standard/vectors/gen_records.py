@@ -100,7 +100,8 @@ def _bases(today: dt.date) -> dict[str, dict[str, str]]:
             "MD_RDJG": "东营市市场监督管理局",
             "MD_RDJGDM": AUTH,
             "MD_GLQX_Q": d,
-            "MD_GLQX_Z": until,
+            # within SCJGYZWF's 36-month term (SEC-046): a valid entry is valid at the gateway too
+            "MD_GLQX_Z": (today + dt.timedelta(days=2 * 365)).isoformat(),
             "MD_SJLY": "东营市市场监督管理局",
             "MD_SJLYDM": AUTH,
         },
