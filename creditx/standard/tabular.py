@@ -79,6 +79,18 @@ class FileLimits:
 
 DEFAULT_LIMITS = FileLimits()
 _ZIP_MAGIC = b"PK\x03\x04"
+# every way a parser of a malformed file fails, opening it or reading its rows (REC-064)
+_PARSER_ERRORS = (
+    csv.Error,
+    UnicodeError,
+    ValueError,
+    RecursionError,
+    zipfile.BadZipFile,
+    OSError,
+    KeyError,
+    EOFError,
+    ArithmeticError,
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -239,16 +251,7 @@ class TableRows(Iterator[SourceRow]):
         except InputError:
             self.close()
             raise
-        except (
-            csv.Error,
-            UnicodeError,
-            ValueError,
-            RecursionError,
-            zipfile.BadZipFile,
-            OSError,
-            KeyError,
-            EOFError,
-        ) as exc:
+        except _PARSER_ERRORS as exc:
             self.close()
             raise self._unreadable(exc, 0) from None
 
@@ -280,17 +283,7 @@ class TableRows(Iterator[SourceRow]):
                 yield r
         except InputError:
             raise
-        except (
-            csv.Error,
-            UnicodeError,
-            ValueError,
-            RecursionError,
-            zipfile.BadZipFile,
-            OSError,
-            KeyError,
-            EOFError,
-            ArithmeticError,
-        ) as exc:
+        except _PARSER_ERRORS as exc:
             raise self._unreadable(exc, last + 1) from None
         finally:
             self.close()
