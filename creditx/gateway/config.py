@@ -22,6 +22,7 @@ RUN_NAME = "run.json"
 class GatewayConfig:
     name: str = "gateway"
     listen: str = "127.0.0.1:0"  # mutual-TLS gRPC (Exchange, Operator, Audit, Distribution)
+    advertise_address: str = ""  # host:port nodes reach this gateway at, named by a standby (SYNC-018); "" = listen
     metrics_listen: str = "127.0.0.1:9741"  # Prometheus /metrics over HTTP ("" = off)
     health_listen: str = "127.0.0.1:9742"  # plaintext grpc.health.v1, no client certificate ("" = off)
     console_listen: str = "127.0.0.1:9743"  # the operator's web status page over HTTPS ("" = off)
@@ -107,6 +108,30 @@ def load_config(directory: Path) -> GatewayConfig:
                     hint=f"default is {getattr(GatewayConfig, f.name)!r}",
                 )
     return GatewayConfig(**data)
+
+
+WILDCARD_HOSTS = ("0.0.0.0", "[::]", "::", "")
+
+
+def advertised(cfg: GatewayConfig, host: str, port: int) -> str:
+    """The address a standby names to nodes when it refuses a Push (SYNC-018): ``advertise_address``,
+    else the address listened on. A wildcard listen address (``0.0.0.0:9740``) names no host a node
+    could dial, so it needs ``advertise_address``; InputError otherwise."""
+    if cfg.advertise_address:
+        h, sep, p = cfg.advertise_address.rpartition(":")
+        if not sep or not h or h in WILDCARD_HOSTS or not p.isdigit() or not 0 < int(p) < 65536:
+            raise InputError(
+                f"gateway.json: advertise_address {cfg.advertise_address!r} is not a host:port nodes can dial",
+                hint="give this gateway's DNS name or IP address and its gRPC port, e.g. gw1.credit.example:9740",
+            )
+        return cfg.advertise_address
+    if host in WILDCARD_HOSTS:
+        raise InputError(
+            f"gateway.json: listen {cfg.listen!r} is a wildcard address; a standby could not tell nodes "
+            "where this gateway is",
+            hint="set advertise_address to the host:port nodes reach this gateway at",
+        )
+    return f"{host}:{port}"
 
 
 def write_json_atomic(path: Path, obj) -> None:

@@ -24,7 +24,7 @@ from prometheus_client import start_http_server
 from creditx.gateway.access import METHOD_ROLES
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
 from creditx.gateway.audit.service import AuditServicer
-from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
+from creditx.gateway.config import RUN_NAME, GatewayConfig, advertised, load_config, write_json_atomic
 from creditx.gateway.console.metrics import register_console_metrics
 from creditx.gateway.console.reach import ListReach
 from creditx.gateway.console.wiring import Console
@@ -47,7 +47,7 @@ from creditx.gateway.sanctions.wiring import Sanctions
 from creditx.gateway.schedule import make_scheduler
 from creditx.gateway.stats import StatsHook
 from creditx.gateway.store import engine
-from creditx.gateway.store.engine import open_store
+from creditx.gateway.store.engine import is_url, open_store
 from creditx.gateway.store.lease import WriterLease
 from creditx.gateway.write_alarm import WriteAlarm, WriteAlarmCollector
 from creditx.ops.grpc_metrics import MetricsInterceptor
@@ -244,7 +244,10 @@ class Gateway:
         self.host = c.listen.rsplit(":", 1)[0]
         # Several gateways on one PostgreSQL database: the lease holder writes, the others stand by
         # (serve reads, refuse Push naming the writer) and take over when it dies.
-        self.lease = WriterLease(c.database_spec(d), self.address, on_acquired=self._took_over)
+        spec = c.database_spec(d)
+        # SYNC-018: the address a standby names; only gateways sharing a PostgreSQL database have one
+        published = advertised(c, self.host, self.port) if is_url(spec) else self.address
+        self.lease = WriterLease(spec, published, on_acquired=self._took_over)
         self.exchange.lease = self.lease
         self.events = GatewayEvents(self.registry, clock)
         self.exchange.events = self.events
