@@ -39,7 +39,7 @@ from typing import Any
 from creditx.gateway.audit import log as audit_log
 from creditx.gateway.store.engine import open_conn, transaction
 from creditx.standard.checkpoint import Checkpoint, NotePrivateKey, NoteVerifier, sign_checkpoint, verifier_for
-from creditx.standard.errors import UnavailableError
+from creditx.standard.errors import InputError, UnavailableError
 from creditx.standard.merkle import CompactRange
 from creditx.standard.timestamps import rfc3339
 
@@ -87,6 +87,23 @@ def all_checkpoints(conn: sqlite3.Connection) -> list[StoredCheckpoint]:
     ]
 
 
+def check_origin(held: StoredCheckpoint | None, origin: str) -> None:
+    """AUD-020: a log keeps its origin for life — nodes pin it (DIST-051). A gateway whose ``name``
+    gives another origin than the stored checkpoints' (a renamed gateway, or a second gateway on
+    the same database with a name of its own) is refused: InputError naming the name to use."""
+    if held is None:
+        return
+    stored = held.note.split("\n", 1)[0]
+    if stored != origin:
+        suffix = origin.split("/", 1)[1] if "/" in origin else ""
+        name = stored[: -len(suffix) - 1] if suffix and stored.endswith("/" + suffix) else stored
+        raise InputError(
+            f"the database's log was signed with origin {stored!r}; this gateway's name gives {origin!r}, "
+            "which every node that pinned the origin would refuse",
+            hint=f'set "name": "{name}" in gateway.json (every gateway on one database has the same name)',
+        )
+
+
 class Checkpointer:
     def __init__(
         self,
@@ -101,6 +118,7 @@ class Checkpointer:
         self.conn = open_db(db_path)
         self.origin = origin
         self.log = log
+        check_origin(latest(self.conn, log.table), origin)
         self.load_key = load_key
         self.clock = clock
         self.grace = timedelta(seconds=grace_s)
