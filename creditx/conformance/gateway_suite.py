@@ -533,3 +533,7 @@ from creditx.conformance import gateway_roles, gateway_vectors  # noqa: E402, F4
 # isort: split
 # The checks of what standard 1.1 added, kept in their own module (registered on GATEWAY on import).
 from creditx.conformance import gateway_1_1  # noqa: E402, F401
+
+# isort: split
+# The batch-signed suite's checks (standard 1.2).
+from creditx.conformance import gateway_1_2  # noqa: E402, F401

@@ -15,7 +15,8 @@ from typing import Any
 from creditx.conformance.checks import Check, Level, Result, Status
 
 REPORT_FORMAT = "creditx-conformance-report/1"
-SUITE_VERSION = "1.1"  # 1.1: list replica, ack outcomes, region at import, the identity table of every service
+SUITE_VERSION = "1.2"  # 1.1: list replica, ack outcomes, region at import, the identity table of every service;
+# 1.2: the batch-signed suite (GW-BATCH-SUITE, GW-BATCH-FORK), every record vector judged
 
 
 @dataclass

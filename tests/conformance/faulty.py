@@ -351,6 +351,13 @@ def _no_length_limits() -> None:
     validation.validate_fields = validate_fields  # before the gateway's modules import it by name
 
 
+def _unchecked_node_history() -> None:
+    """Gateway: take a node's batch checkpoint without checking it extends the stored one (no SYNC-062)."""
+    from creditx.standard import batch
+
+    batch.check_extends = lambda old, new, proof: None  # before the gateway's modules import it by name
+
+
 DEFECTS: dict[str, Defect] = {
     "resume-from-own-counter": Defect("node", frozenset({"NODE-RESUME", "NODE-DELIVERY"}), _resume_from_own_counter),
     "resign-on-send": Defect("node", frozenset({"NODE-NO-RESIGN"}), _resign_on_send),
@@ -382,6 +389,7 @@ DEFECTS: dict[str, Defect] = {
     "every-ack-accepted": Defect("node", frozenset({"NODE-ACK-RECORDED"}), _every_ack_accepted),
     "department-on-audit": Defect("gateway", frozenset({"GW-ROLE-AUDIT"}), _department_on_audit),
     "no-length-limits": Defect("gateway", frozenset({"GW-VECTORS"}), _no_length_limits),
+    "unchecked-node-history": Defect("gateway", frozenset({"GW-BATCH-FORK"}), _unchecked_node_history),
 }
 
 
