@@ -173,6 +173,7 @@ class Gateway:
             checkpointer=self.checkpointer,
             signing_cert_der=_der(c.path(d, "signing_cert")),
             member_registry=lambda: self.members() and self.members.envelope or b"",
+            registered=self._registered,
         )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
         self.exchange.on_node_time = self.lists.witnesses.heard  # DIST-023 via Heartbeat
@@ -266,6 +267,11 @@ class Gateway:
         from creditx.gateway.console.stats_cli import read_statistics
 
         return read_statistics(self.dir)
+
+    def _registered(self, member: str) -> bool:
+        """SEC-094: whether the member registry in force holds this member id."""
+        reg = self.members()
+        return reg is not None and reg.member(member) is not None
 
     def _published(self, head: int) -> None:
         """After a batch's COMMIT: wake the list subscribers, then log the publication."""

@@ -130,7 +130,8 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         try:
             if self.hub.closed.is_set():
                 raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; resubscribe later")
-            return self.identity(context).region
+            ident = self.identity(context)
+            return ident.member or ident.region  # SEC-092: the node's member id
         except BatchError as err:
             abort(context, err)
             raise  # not reached
