@@ -81,9 +81,11 @@ def cmd_seed(args: argparse.Namespace) -> int:
     if path.exists():
         raise InputError(f"{path} already exists", hint="change it with `members add|grant|revoke`")
     reg = members.seed(args.dir, key, _now())
+    departments = sum(m.kind == "department" for m in reg.members)
     print(
         f"member registry version {reg.version} seeded with {len(reg.members)} members "
-        f"({sum(len(m.grants) for m in reg.members)} grants) into {path}"
+        f"({len(reg.members) - departments} region nodes, {departments} departments' own nodes; "
+        f"{sum(len(m.grants) for m in reg.members)} grants) into {path}"
     )
     return 0
 

@@ -83,6 +83,10 @@ class Identity:
     # SEC-092: the member the node speaks as: its member URI, else its region (city, 370000, 1.0)
     member: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.member is None:
+            object.__setattr__(self, "member", self.region)
+
 
 @dataclass(frozen=True)
 class TrustStore:

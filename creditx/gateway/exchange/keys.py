@@ -42,8 +42,8 @@ def check_signing_cert(
         ident = verify(cert, trust, at=at, roles=NODE_SIGNING)
     except IdentityError as exc:
         return kid, KeyGrant(reason=exc.reason, requirement=exc.rule, message=exc.diagnostics()), None
-    if (ident.member or ident.region) != member:
-        signer = ident.member or ident.region
+    signer = ident.member  # SEC-092: its member URI, else its region
+    if signer != member:
         mismatch = (
             ("SEC_REGION_MISMATCH", "SEC-032")
             if signer in REGIONS and member in REGIONS

@@ -200,8 +200,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 metadata=((WRITER_KEY, writer),) if writer else (),
             )
         ident = self.identity(context)  # verified by the gate (creditx.gateway.access)
-        assert ident.region is not None, "the gate refuses a node-auth certificate without a region (SEC-011)"
-        member = ident.member or ident.region
+        member = ident.member  # its member URI, else its region (SEC-092)
+        assert ident.region is not None and member is not None, (
+            "the gate refuses a node-auth certificate without a region"
+        )
         if member != ident.region and self.registered is not None and not self.registered(member):
             raise BatchError(
                 "PERMISSION_DENIED",
@@ -320,7 +322,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             lock.release()
 
     def _push(self, ident: Identity, request_iterator, context):
-        node = ident.member or ident.region  # SEC-092: the member id, checked by _node
+        node = ident.member  # SEC-092: the member id, checked by _node
         region = ident.region
         assert node is not None and region is not None, "the gate refuses a node certificate without a region"
         pipe: queue.Queue = queue.Queue(maxsize=max(1, self.cfg.max_in_flight_batches))
