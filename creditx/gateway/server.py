@@ -21,7 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import start_http_server
 
-from creditx.gateway.access import METHOD_ROLES
+from creditx.gateway.access import METHOD_ROLES, member_admission
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
 from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.config import RUN_NAME, GatewayConfig, load_config, write_json_atomic
@@ -173,7 +173,6 @@ class Gateway:
             checkpointer=self.checkpointer,
             signing_cert_der=_der(c.path(d, "signing_cert")),
             member_registry=lambda: self.members() and self.members.envelope or b"",
-            registered=self._registered,
         )
         self.exchange.on_applied = self.lists.applied  # DIST-043 via Heartbeat
         self.exchange.on_node_time = self.lists.witnesses.heard  # DIST-023 via Heartbeat
@@ -200,7 +199,7 @@ class Gateway:
             interceptors=[
                 MetricsInterceptor(self.registry),
                 self.fair_share,
-                IdentityInterceptor(self.trust, METHOD_ROLES, clock=clock),
+                IdentityInterceptor(self.trust, METHOD_ROLES, clock=clock, admit=member_admission(self.members)),
             ],
             maximum_concurrent_rpcs=c.max_concurrent_streams,
             options=[
@@ -267,11 +266,6 @@ class Gateway:
         from creditx.gateway.console.stats_cli import read_statistics
 
         return read_statistics(self.dir)
-
-    def _registered(self, member: str) -> bool:
-        """SEC-094: whether the member registry in force holds this member id."""
-        reg = self.members()
-        return reg is not None and reg.member(member) is not None
 
     def _published(self, head: int) -> None:
         """After a batch's COMMIT: wake the list subscribers, then log the publication."""

@@ -18,7 +18,8 @@ from creditx.standard.record import decode_record
 from creditx.standard.synth.authorities import authority, government_uscc
 from creditx.standard.synth.members import OWN_NODE_DEPARTMENTS, department_uscc
 from creditx.v1 import exchange_pb2 as pb
-from tests.gateway.push_client import PushClient, department_payloads, payloads
+from creditx.v1 import lists_pb2, lists_pb2_grpc
+from tests.gateway.push_client import PushClient, department_payloads, payloads, trailers
 
 A, B = (department_uscc(n) for n in OWN_NODE_DEPARTMENTS[:2])  # 山东省公安厅, 山东省自然资源厅
 ACC, REJ = pb.ACCEPTED, pb.REJECTED
@@ -110,6 +111,12 @@ def test_a_member_the_registry_does_not_hold_is_refused_until_the_operator_adds_
     with pytest.raises(grpc.RpcError) as err:
         c.push([c.batch(department_payloads(A, 1))])
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # at the one gate (SEC-034): every service refuses it, the list distribution too
+    lists = lists_pb2_grpc.DistributionStub(c.channel)
+    with pytest.raises(grpc.RpcError) as err:
+        lists.GetListCheckpoint(lists_pb2.ListCheckpointRequest(), timeout=10)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert dict(trailers(err.value)).get("creditx-reason") == "SEC_MEMBER_UNKNOWN"
     assert all(n.region != member for n in gateway.store.nodes())  # nothing kept for it
     # the operator registers the department and grants it its own body
     base = ["gateway", "members"]

@@ -166,7 +166,6 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         checkpointer=None,
         signing_cert_der: bytes = b"",
         member_registry: Callable[[], bytes] = lambda: b"",
-        registered: Callable[[str], bool] | None = None,
     ) -> None:
         self.ingest, self.keys, self.presence, self.cfg, self.clock = ingest, keys, presence, cfg, clock
         self.store = ingest.store
@@ -176,7 +175,6 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         )
         self.signing_cert_der = signing_cert_der  # handed to nodes for checkpoint checks
         self.member_registry = member_registry  # the signed registry in force, handed to nodes (SEC-039)
-        self.registered = registered  # SEC-094: whether a member id is in the registry in force
         self.stopping = threading.Event()
         self.lease: WriterLease | None = None  # several gateways on one database: only the writer ingests
         self._locks: dict[str, threading.Lock] = {}
@@ -200,20 +198,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 metadata=((WRITER_KEY, writer),) if writer else (),
             )
         ident = self.identity(context)  # verified by the gate (creditx.gateway.access)
-        member = ident.member  # its member URI, else its region (SEC-092)
-        assert ident.region is not None and member is not None, (
-            "the gate refuses a node-auth certificate without a region"
-        )
-        if member != ident.region and self.registered is not None and not self.registered(member):
-            raise BatchError(
-                "PERMISSION_DENIED",
-                "SEC_MEMBER_UNKNOWN",
-                f"certificate {ident.serial} names member {member}, which the member registry in force does "
-                "not hold: a department's node speaks only once it is registered (SEC-094)",
-                rule="SEC-094",
-                hint="ask the provincial operator to add it: creditx gateway members add --member ID "
-                "--region 370000 --kind department --name NAME",
-            )
+        member = ident.member  # its member URI, else its region (SEC-092); the gate admitted it (SEC-094)
+        assert ident.region is not None and member is not None, "the gate refuses a node certificate without a region"
         return ident, member
 
     def _still_trusted(self, ident: Identity) -> None:
