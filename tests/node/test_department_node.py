@@ -110,3 +110,51 @@ def test_a_node_whose_config_names_another_member_than_its_certificates_does_not
     (d / "node.json").write_text(json.dumps({**cfg, "member": "37000X"}))
     with pytest.raises(InputError, match="SEC-092"):
         NodeApp(d)
+
+
+FREE_PORTS = ("--metrics-listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0")
+
+
+@pytest.mark.slow
+def test_a_department_node_process_sends_its_own_records_and_refuses_to_start_as_another_member(
+    province, tmp_path, capsys
+):
+    """`creditx node run` as a real process: the department's node pushes its import to the
+    gateway under its member id; started with node.json naming another member it exits 2 with
+    SEC-096 before it opens anything."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.node.test_cli_app import _wait_for
+    from tests.node.test_node_process import _start
+
+    g, pki = province
+    d = tmp_path / "gat"
+    assert init(d, g, pki.nodes[A].dir, "--member", A, *FREE_PORTS) == 0
+    app = NodeApp(d)  # the first handshake brings the registry, so intake can authorise (SEC-039)
+    try:
+        app.sync_job()
+    finally:
+        app.close()
+    proc = _start(d)
+    try:
+        assert _wait_for(lambda: (d / "node.sock").exists())
+        capsys.readouterr()
+        assert (
+            main(["node", "import", str(_file(tmp_path / "a.csv", A, OWN_NODE_DEPARTMENTS[0], 6, 5)), "--dir", str(d)])
+            == 0
+        )
+        assert _wait_for(lambda: g.store.committed_seq(A) == 6)
+        assert g.store.committed_seq("370000") == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.stderr.read().decode() if proc.stderr else ""
+    cfg = json.loads((d / "node.json").read_text())
+    (d / "node.json").write_text(json.dumps({**cfg, "member": B}))
+    run = [sys.executable, "-m", "creditx.cli.main", "node", "run", "--dir", str(d)]  # as an operator runs it
+    done = subprocess.run(run, capture_output=True, timeout=60, check=False)
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert "SEC-096" in err and A in err and "Traceback" not in err
+    assert not (d / "node.sock").exists()
