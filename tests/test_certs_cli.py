@@ -150,6 +150,10 @@ def test_a_department_node_is_issued_with_its_member_and_a_bad_member_is_refused
     code, out, _ = run(["certs", "inspect", json.loads(out)["auth_cert"], "--dir", d, "--json"], capsys)
     info = json.loads(out)
     assert code == 0 and (info["region"], info["member"], info["status"]) == ("370000", member, "ok")
+    code, out, _ = run(["certs", "list", "--dir", d, "--json"], capsys)
+    assert code == 0 and [r.get("member") for r in json.loads(out) if r["holder"] == "gat"] == [member, member]
+    code, out, _ = run(["certs", "list", "--dir", d], capsys)
+    assert code == 0 and out.count(member) == 2  # its auth and signing certificates
     code, _, err = run(
         ["certs", "issue-node", "--dir", d, "--region", "370100", "--name", "x", "--member", member], capsys
     )

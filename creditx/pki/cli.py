@@ -119,6 +119,12 @@ def cmd_revoke(args) -> int:
     return 0
 
 
+def _member_of(pem: str) -> dict[str, str]:
+    """``{"member": id}`` for a department node's certificate (its member URI, SEC-092), else {}."""
+    members = read_facts(parse_certificate(pem.encode())).members
+    return {"member": members[0]} if members else {}
+
+
 def cmd_crl(args) -> int:
     ca = _ca(args)
     crl = publish_crl(ca, at=_now(), out=args.output)
@@ -129,14 +135,26 @@ def cmd_crl(args) -> int:
 
 def cmd_list(args) -> int:
     db = issuance_db.open_db(Path(args.dir) / files.ISSUANCE_DB)
-    rows = [{k: v for k, v in r.items() if k != "pem"} for r in issuance_db.all_certificates(db)]
+    rows = [
+        {**{k: v for k, v in r.items() if k != "pem"}, **_member_of(r["pem"])} for r in issuance_db.all_certificates(db)
+    ]
     if args.json:
         print_json(rows)
         return 0
     print(
         format_table(
-            [(r["serial"], r["role"], r["holder"], r["region"] or "", r["not_after"][:19], r["status"]) for r in rows],
-            ["serial", "role", "holder", "region", "not after", "status"],
+            [
+                (
+                    r["serial"],
+                    r["role"],
+                    r["holder"],
+                    r.get("member") or r["region"] or "",
+                    r["not_after"][:19],
+                    r["status"],
+                )
+                for r in rows
+            ],
+            ["serial", "role", "holder", "member", "not after", "status"],
         )
     )
     return 0
