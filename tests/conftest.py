@@ -10,13 +10,18 @@ import pytest
 from creditx.gateway.init import init_gateway_dir
 from creditx.gateway.server import Gateway
 from creditx.pki.testing import make_pki
+from creditx.standard.synth.members import OWN_NODE_DEPARTMENTS, department_uscc
 from tests.pg import fresh_database
 from tests.ports import gateway_config
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp("pki"), regions=("370100", "370200", "370000"))
+    return make_pki(
+        tmp_path_factory.mktemp("pki"),
+        regions=("370100", "370200", "370000"),
+        members=tuple(department_uscc(n) for n in OWN_NODE_DEPARTMENTS[:2]),  # two departments' own nodes
+    )
 
 
 @pytest.fixture

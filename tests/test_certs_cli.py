@@ -140,6 +140,26 @@ def test_bad_region_names_the_field_and_rule(tmp_path, capsys):
     assert code == 2 and "--region" in err and "SEC-011" in err and "370000" in err
 
 
+def test_a_department_node_is_issued_with_its_member_and_a_bad_member_is_refused(tmp_path, capsys):
+    d = str(tmp_path / "ca")
+    run(["certs", "init-ca", "--dir", d], capsys)
+    member = "11370000001992013Q"
+    argv = ["certs", "issue-node", "--dir", d, "--region", "370000", "--name", "gat", "--member", member, "--json"]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    code, out, _ = run(["certs", "inspect", json.loads(out)["auth_cert"], "--dir", d, "--json"], capsys)
+    info = json.loads(out)
+    assert code == 0 and (info["region"], info["member"], info["status"]) == ("370000", member, "ok")
+    code, out, _ = run(["certs", "list", "--dir", d, "--json"], capsys)
+    assert code == 0 and [r.get("member") for r in json.loads(out) if r["holder"] == "gat"] == [member, member]
+    code, out, _ = run(["certs", "list", "--dir", d], capsys)
+    assert code == 0 and out.count(member) == 2  # its auth and signing certificates
+    code, _, err = run(
+        ["certs", "issue-node", "--dir", d, "--region", "370100", "--name", "x", "--member", member], capsys
+    )
+    assert code == 2 and "--member" in err and "SEC-092" in err and "province-level" in err
+
+
 def test_inspect_without_ca_dir(tmp_path, capsys):
     d = str(tmp_path / "ca")
     run(["certs", "init-ca", "--dir", d], capsys)

@@ -16,7 +16,7 @@ from creditx.pki.ca import init_ca
 from creditx.pki.crl import load_crl, publish_crl, revoke
 from creditx.pki.identity import IdentityError, TrustStore, verify
 from creditx.pki.issue import issue_gateway, issue_node, issue_operator
-from creditx.pki.profiles import GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR, key_id, serial_hex
+from creditx.pki.profiles import EKU_OPERATOR, GATEWAY_TLS, NODE_AUTH, NODE_SIGNING, OPERATOR, key_id, serial_hex
 
 AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -188,3 +188,58 @@ def test_publish_crl_numbers_grow(ca):
     first = publish_crl(ca, at=AT).extensions.get_extension_for_class(CRLNumber).value.crl_number
     second = publish_crl(ca, at=AT).extensions.get_extension_for_class(CRLNumber).value.crl_number
     assert second == first + 1
+
+
+DEPT = "11370000001992013Q"  # 山东省公安厅's (illustrative) USCC in the seed registry
+
+
+def test_a_department_node_certificate_names_its_member_and_a_city_one_its_region(ca, node, tmp_path):
+    dept = issue_node(ca, region="370000", member=DEPT, name="gat", at=AT, days=30, out=tmp_path / "d")
+    for path, role in ((dept.auth_cert, NODE_AUTH), (dept.signing_cert, NODE_SIGNING)):
+        ident = verify(path.read_bytes(), store(ca), at=AT, roles=(role,))
+        assert (ident.region, ident.member) == ("370000", DEPT)
+    city = verify(node.auth_cert.read_bytes(), store(ca), at=AT, roles=(NODE_AUTH,))  # no member URI (1.0)
+    assert (city.region, city.member) == ("370100", "370100")
+
+
+MEMBER = "urn:creditx:member:"
+
+
+def test_a_member_uri_on_a_role_that_is_no_node_is_malformed(ca):
+    uris = ["urn:creditx:role:operator", MEMBER + DEPT]
+    cert = _hand_made(ca, ekus=[ExtendedKeyUsageOID.CLIENT_AUTH, EKU_OPERATOR], uris=uris)
+    with pytest.raises(IdentityError) as exc:
+        verify(cert, store(ca), at=AT, roles=(OPERATOR,))
+    assert exc.value.reason == "CERT_MALFORMED" and "SEC-092" in str(exc.value)
+    assert verify(
+        _hand_made(ca, ekus=[ExtendedKeyUsageOID.CLIENT_AUTH, EKU_OPERATOR], uris=uris[:1]),
+        store(ca),
+        at=AT,
+        roles=(OPERATOR,),
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "members", "why"),
+    [
+        ("370100", [DEPT], "province-level"),  # a department member is province-level
+        ("370000", ["370100"], "is a region code"),  # a member URI naming another region
+        ("370000", [DEPT.lower()], "neither a region code nor a valid"),
+        ("370000", [DEPT[:-1] + "0"], "neither a region code nor a valid"),  # check character wrong
+        ("370000", [DEPT, "113700000032660742"], "at most one member"),
+    ],
+)
+def test_a_node_certificate_with_a_bad_member_uri_is_malformed(ca, region, members, why):
+    uris = ["urn:creditx:role:node-auth", f"urn:creditx:region:{region}", *(MEMBER + m for m in members)]
+    cert = _hand_made(ca, ekus=[ExtendedKeyUsageOID.CLIENT_AUTH], uris=uris)
+    with pytest.raises(IdentityError) as exc:
+        verify(cert, store(ca), at=AT, roles=(NODE_AUTH,))
+    assert exc.value.reason == "CERT_MALFORMED" and why in str(exc.value)
+
+
+def test_issuing_a_node_for_a_bad_member_is_refused_with_the_rule(ca, tmp_path):
+    from creditx.standard.errors import InputError
+
+    for region, member in (("370100", DEPT), ("370000", "37000X")):
+        with pytest.raises(InputError, match="SEC-092"):
+            issue_node(ca, region=region, member=member, name="x", at=AT, days=30, out=tmp_path / "x")

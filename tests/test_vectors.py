@@ -144,3 +144,25 @@ def test_natural_key_and_doc_number_vectors():
             assert natural_key(r, key) == c["expect"]["natural_key"]
     for c in load("doc-numbers.json")["cases"]:
         assert normalise_doc_number(c["input"]) == c["normalised"]
+
+
+def test_member_id_and_registry_member_vectors():
+    """SEC-092/038: each member id verdict, and the id each registry member entry decodes to, as
+    another vendor's implementation would check them."""
+    from creditx.standard.member_ids import member_id_problem
+    from creditx.standard.registry import RegistryError, decode
+
+    data = load("member-ids.json")
+    assert {c["valid"] for c in data["member_ids"]} == {True, False}
+    for c in data["member_ids"]:
+        problem = member_id_problem(c["member"], c["region"])
+        assert (problem is None) == c["valid"], c
+        assert c["valid"] or c["refusal"] in (problem or ""), c
+    head = {"version": 1, "issued_at": "2026-01-01T00:00:00.000Z", "expires_at": "2027-01-01T00:00:00.000Z"}
+    for c in data["registry_members"]:
+        raw = json.dumps({**head, "members": [c["member"]]}).encode()
+        if c["valid"]:
+            assert decode(raw).members[0].id == c["id"], c
+        else:
+            with pytest.raises(RegistryError, match="REGISTRY_MALFORMED"):
+                decode(raw)

@@ -83,3 +83,15 @@ def test_evidence_goes_to_the_sender_or_a_member_granted_the_body_for_the_list_t
     assert not may_have_evidence(e, Member("370000", "省级", "province", (other_list,)), "370000")
     assert not may_have_evidence(e, Member("370200", "青岛", "city", ()), "370200")
     assert not may_have_evidence(e, None, "370200")
+
+
+def test_at_370000_only_the_grant_decides_as_several_members_share_the_region():
+    """SEC-092: the 370000 node and the departments' own nodes all send 370000 records, so being
+    of the origin's region proves nothing there; the member granted the body may see it."""
+    e = _entry(origin_region="370000")
+    body = Grant(COURT, "山东省高级人民法院", ("LIST",), ())
+    assert not may_have_evidence(e, None, "370000")
+    assert not may_have_evidence(e, Member("370000", "省级", "province", ()), "370000")
+    dept = "11370000001992013Q"
+    assert may_have_evidence(e, Member("370000", "部门", "department", (body,), id=dept), dept)
+    assert not may_have_evidence(e, Member("370000", "另一部门", "department", (), id=dept), dept)

@@ -207,7 +207,7 @@ def cmd_status(args) -> int:
         format_table(
             rows,
             [
-                "region",
+                "member",  # SEC-092: the region for a city platform and the 370000 node
                 "name",
                 "conn",
                 "last seen",

@@ -97,31 +97,32 @@ def changed(reg: Registry, at: datetime, **members: tuple[Member, ...]) -> Regis
 
 
 def add_member(reg: Registry, at: datetime, member: Member) -> Registry:
-    if reg.member(member.region) is not None:
-        raise InputError(f"member {member.region} is already registered", hint="use `members grant` to add authorities")
+    if reg.member(member.id) is not None:
+        raise InputError(f"member {member.id} is already registered", hint="use `members grant` to add authorities")
     return changed(reg, at, members=reg.members + (member,))
 
 
-def grant(reg: Registry, at: datetime, region: str, g: Grant) -> Registry:
-    m = _member(reg, region)
+def grant(reg: Registry, at: datetime, member_id: str, g: Grant) -> Registry:
+    m = _member(reg, member_id)
     kept = tuple(x for x in m.grants if x.uscc != g.uscc)
     return changed(reg, at, members=tuple(replace(x, grants=kept + (g,)) if x is m else x for x in reg.members))
 
 
-def revoke(reg: Registry, at: datetime, region: str, uscc: str) -> Registry:
-    m = _member(reg, region)
+def revoke(reg: Registry, at: datetime, member_id: str, uscc: str) -> Registry:
+    m = _member(reg, member_id)
     if m.grant(uscc) is None:
-        raise InputError(f"member {region} holds no grant for {uscc}", hint="see `creditx gateway members list`")
+        raise InputError(f"member {member_id} holds no grant for {uscc}", hint="see `creditx gateway members list`")
     kept = tuple(x for x in m.grants if x.uscc != uscc)
     return changed(reg, at, members=tuple(replace(x, grants=kept) if x is m else x for x in reg.members))
 
 
-def _member(reg: Registry, region: str) -> Member:
-    m = reg.member(region)
+def _member(reg: Registry, member_id: str) -> Member:
+    m = reg.member(member_id)
     if m is None:
         raise InputError(
-            f"no member {region} in registry version {reg.version}",
-            hint="add it with `creditx gateway members add --region R --name N`",
+            f"no member {member_id} in registry version {reg.version}",
+            hint="add it with `creditx gateway members add --region R --name N` "
+            "(a department: --member USCC --region 370000 --kind department)",
         )
     return m
 

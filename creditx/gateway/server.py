@@ -21,7 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import start_http_server
 
-from creditx.gateway.access import METHOD_ROLES
+from creditx.gateway.access import METHOD_ROLES, member_admission
 from creditx.gateway.audit.checkpoints import Checkpointer, origin_for
 from creditx.gateway.audit.service import AuditServicer
 from creditx.gateway.config import RUN_NAME, GatewayConfig, advertised, load_config, write_json_atomic
@@ -199,7 +199,7 @@ class Gateway:
             interceptors=[
                 MetricsInterceptor(self.registry),
                 self.fair_share,
-                IdentityInterceptor(self.trust, METHOD_ROLES, clock=clock),
+                IdentityInterceptor(self.trust, METHOD_ROLES, clock=clock, admit=member_admission(self.members)),
             ],
             maximum_concurrent_rpcs=c.max_concurrent_streams,
             options=[

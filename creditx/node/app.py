@@ -22,7 +22,7 @@ import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from creditx.node.config import NodeConfig, load_config, subject_key
+from creditx.node.config import NodeConfig, check_certificate_member, load_config, subject_key
 from creditx.node.intake import IntakeReport, RowLike, ingest
 from creditx.node.local_api import NodeApiServicer, serve_local_api
 from creditx.node.replica.store import ReplicaStore
@@ -56,6 +56,7 @@ class NodeApp:
     def __init__(self, directory: str | Path) -> None:
         self.dir = Path(directory)
         self.config: NodeConfig = load_config(self.dir)
+        check_certificate_member(self.dir, self.config.member, flag="node.json member")  # SEC-096
         self.store = NodeStore(self.dir / DB_FILE)
         key = serialization.load_pem_private_key((self.dir / "signing.key").read_bytes(), None)
         self.signer = Signer(key)
@@ -102,7 +103,7 @@ class NodeApp:
         from creditx.node.members import own_entry
         from creditx.node.quarantine import record_templates
 
-        known, member = own_entry(self.dir, self.config.region, dt.datetime.now(dt.UTC))
+        known, member = own_entry(self.dir, self.config.member, dt.datetime.now(dt.UTC))
         report = ingest(
             self.store,
             self.signer,
@@ -142,7 +143,7 @@ class NodeApp:
             reader = self._readers.get(name)
             if reader is None:
                 reader = self._readers[name] = SourceReader(src)
-            known, member = own_entry(self.dir, self.config.region, dt.datetime.now(dt.UTC))  # NODE-022
+            known, member = own_entry(self.dir, self.config.member, dt.datetime.now(dt.UTC))  # NODE-022
             result = poll(
                 self.store,
                 self.signer,
@@ -209,7 +210,7 @@ class NodeApp:
                 on_gateway_cert=self._gateway_cert,
                 on_registry=self._member_registry,
                 on_origin_certs=self._origin_certs,
-                outbox_log=OutboxLog(self.store, self.config.region, self._signing_key, self.signer.keyid)
+                outbox_log=OutboxLog(self.store, self.config.member, self._signing_key, self.signer.keyid)
                 if self.config.record_suite == "batch"
                 else None,
                 alarms=self.alarms,
@@ -472,7 +473,7 @@ class NodeApp:
         log.info(
             "node %s (%s) running; gateway %s",
             self.config.name,
-            self.config.region,
+            self.config.member,
             ", ".join(self.config.gateway_addresses),
             extra={
                 "creditx_fields": {

@@ -1,6 +1,7 @@
 """``creditx node …``: a thin shell over :class:`creditx.node.app.NodeApp` (parse, call, print).
 
     creditx node init --dir DIR --region 370100 --gateway HOST:PORT --certs CREDDIR [--name NAME]
+                      [--member USCC]   (a province-level department's own node, --region 370000)
     creditx node run --dir DIR
     creditx node import FILE --dir DIR [--type auto|XZXK|XZCF|LIST] [--json]
     creditx node quarantine --dir DIR [--json] [--export FILE]
@@ -35,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create a node directory with credentials and node.json")
     _dir(p)
     p.add_argument("--region", required=True, help="the node's division code, e.g. 370100 (370000: province)")
+    p.add_argument(
+        "--member",
+        default="",
+        help="a province-level department's own node: its 统一社会信用代码, as its certificates name it "
+        "(SEC-092); default: the region",
+    )
     p.add_argument(
         "--gateway",
         required=True,
@@ -178,6 +185,7 @@ def cmd_init(args) -> int:
     cfg = init_node_dir(
         args.dir,
         region=args.region,
+        member=(args.member or "").strip().upper(),
         gateway=addresses[0] if addresses else "",
         gateways=tuple(addresses[1:]),
         certs=args.certs,
@@ -185,7 +193,8 @@ def cmd_init(args) -> int:
         server_name=args.gateway_server_name,
         **ports,
     )
-    print(f"node {cfg.name} ({cfg.region}) initialised in {args.dir}; gateway {', '.join(cfg.gateway_addresses)}")
+    who = cfg.region if cfg.member == cfg.region else f"{cfg.region}, member {cfg.member}"
+    print(f"node {cfg.name} ({who}) initialised in {args.dir}; gateway {', '.join(cfg.gateway_addresses)}")
     print(f"next: creditx node run --dir {args.dir}")
     return 0
 

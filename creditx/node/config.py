@@ -37,6 +37,7 @@ from pathlib import Path
 
 from creditx.standard.divisions import is_region
 from creditx.standard.errors import InputError
+from creditx.standard.member_ids import member_id_problem
 
 CONFIG_FILE = "node.json"
 RECORD_SUITES = ("envelope", "batch")
@@ -107,6 +108,13 @@ class NodeConfig:
     docking: tuple = ()  # creditx.node.docking.config.DockingSource, one per 前置库 source
     record_suite: str = "envelope"  # pushes as "envelope" (a signature per record, v1.0) or "batch" (SIG-040)
     gateways: tuple = ()  # more HOST:PORT gateways on the same database (standbys); sync follows the writer (SYNC-018)
+    # SEC-092: the member this node speaks as: a province-level department's own node names its USCC
+    # (region 370000); "" = the region (a city platform, the 370000 node)
+    member: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.member:
+            object.__setattr__(self, "member", self.region)
 
     @property
     def gateway_addresses(self) -> tuple[str, ...]:
@@ -121,6 +129,12 @@ class NodeConfig:
             raise InputError(
                 f"node.json: region {self.region!r} is not a Shandong division code (REC-ID-030)",
                 hint="use a city code such as 370100, or 370000 for a province-level department",
+            )
+        problem = member_id_problem(self.member, self.region)
+        if problem:
+            raise InputError(
+                f"node.json: member: {problem} (SEC-092)",
+                hint="a department's own node: its 统一社会信用代码 with region 370000; a city: leave member out",
             )
         for address in (self.gateway, *self.gateways):
             host, _, port = address.rpartition(":")
@@ -187,6 +201,7 @@ def load_config(directory: Path) -> NodeConfig:
             _docking(raw.get("docking", [])),
             raw.get("record_suite", "envelope"),
             _addresses(raw.get("gateways", [])),
+            str(raw.get("member", "")),
         )
     except (KeyError, TypeError) as exc:
         raise InputError(f"{path}: missing setting {exc}", hint="run creditx node init again") from None
@@ -214,6 +229,30 @@ def _copy_private(src: Path, dst: Path, mode: int) -> None:
     with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
         shutil.copyfileobj(inp, out)
     os.chmod(dst, mode)
+
+
+def check_certificate_member(certs: Path, member: str, *, flag: str = "--member") -> None:
+    """SEC-096: the node's certificates must name the member it is configured as (a department's
+    own node: its member URI; a city platform or the 370000 node: none, or its region)."""
+    from creditx.pki.files import read_cert
+    from creditx.pki.profiles import read_facts
+
+    for f in ("auth.crt", "signing.crt"):
+        if not (certs / f).is_file():
+            continue  # a missing credential is named where it is needed
+        try:
+            facts = read_facts(read_cert(certs / f))
+        except (ValueError, OSError) as exc:
+            raise InputError(
+                f"{certs / f}: cannot read the certificate: {exc}",
+                hint="point at the output of: creditx certs issue-node",
+            ) from None
+        named = facts.members[0] if facts.members else (facts.regions[0] if facts.regions else "")
+        if named != member:
+            raise InputError(
+                f"{flag} {member} does not match {certs / f}, which is issued for member {named or '(none)'} (SEC-096)",
+                hint=f"use {flag} {named}" if named else "issue node certificates with creditx certs issue-node",
+            )
 
 
 def _check_certificate_regions(certs: Path, region: str) -> None:
@@ -249,6 +288,7 @@ def init_node_dir(
     name: str = "",
     server_name: str = "",
     gateways: tuple[str, ...] = (),
+    member: str = "",
     **ops: str,
 ) -> NodeConfig:
     """Create DIR with the credentials from CERTS (creditx/pki/files.py layout) and node.json;
@@ -265,9 +305,18 @@ def init_node_dir(
             f"{certs}: missing credential files {missing}",
             hint="point --certs at the output of: creditx certs issue-node --region … --out DIR",
         )
-    cfg = NodeConfig(name or f"node-{region}", region, gateway, server_name, ops=Ops(**ops), gateways=gateways)
+    cfg = NodeConfig(
+        name or f"node-{member or region}",
+        region,
+        gateway,
+        server_name,
+        ops=Ops(**ops),
+        gateways=gateways,
+        member=member,
+    )
     cfg.check()
     _check_certificate_regions(certs, region)
+    check_certificate_member(certs, cfg.member)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     for f in CREDENTIAL_FILES:
@@ -275,6 +324,7 @@ def init_node_dir(
     body = {
         "name": cfg.name,
         "region": cfg.region,
+        **({"member": cfg.member} if cfg.member != cfg.region else {}),
         "gateway": cfg.gateway,
         "gateway_server_name": cfg.gateway_server_name,
         **({"gateways": list(cfg.gateways)} if cfg.gateways else {}),

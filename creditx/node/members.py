@@ -57,9 +57,10 @@ def accept_registry(directory: Path, raw: bytes, at: datetime) -> bool:
     return True
 
 
-def own_entry(directory: Path, region: str, at: datetime) -> tuple[bool, Member | None]:
-    """(known, entry): whether an unexpired registry is held, and this node's entry in it."""
+def own_entry(directory: Path, member: str, at: datetime) -> tuple[bool, Member | None]:
+    """(known, entry): whether an unexpired registry is held, and this node's entry in it (by
+    its member id, SEC-092: the region for a city platform, a department's USCC otherwise)."""
     reg = held(directory)
     if reg is None or reg.expires_at <= _rfc3339(at):
         return False, None
-    return True, reg.member(region)
+    return True, reg.member(member)

@@ -208,7 +208,7 @@ def run_receipts(directory: Path, *, verify: bool, now: str) -> dict:
                     p = stub.GetInclusionProof(
                         audit_pb2.InclusionProofRequest(index=ack.log_index, tree_size=cp.size), timeout=timeout
                     )
-                    why = check_receipt(ack, app.config.region, p.leaf_data, list(p.hashes), cp)
+                    why = check_receipt(ack, app.config.member, p.leaf_data, list(p.hashes), cp)
                     if why:
                         out["failed"].append({"source_seq": ack.source_seq, "log_index": ack.log_index, "why": why})
                     else:

@@ -177,6 +177,7 @@ def issue(
     at: datetime,
     days: int,
     region: str | None = None,
+    member: str | None = None,
     dns_names: tuple[str, ...] = (),
     ip_addresses: tuple = (),
     supersede: bool = True,
@@ -214,7 +215,9 @@ def issue(
             ),
             critical=False,
         )
-    for ext, critical in leaf_extensions(profile, region=region, dns_names=dns_names, ip_addresses=ip_addresses):
+    for ext, critical in leaf_extensions(
+        profile, region=region, member=member, dns_names=dns_names, ip_addresses=ip_addresses
+    ):
         builder = builder.add_extension(ext, critical=critical)
     cert = builder.sign(ca.key, hashes.SHA256())
     serial = serial_hex(cert.serial_number)

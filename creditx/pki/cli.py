@@ -72,9 +72,17 @@ def cmd_init_ca(args) -> int:
 
 def cmd_issue_node(args) -> int:
     creds = issue_node(
-        _ca(args), region=args.region, name=args.name, at=_now(), out=args.out, days=args.days, only=args.only
+        _ca(args),
+        region=args.region,
+        name=args.name,
+        at=_now(),
+        out=args.out,
+        days=args.days,
+        only=args.only,
+        member=args.member,
     )
-    return _print_paths(args, f"node {args.name} ({args.region})", creds)
+    who = f"{args.region}, member {args.member}" if args.member and args.member != args.region else args.region
+    return _print_paths(args, f"node {args.name} ({who})", creds)
 
 
 def cmd_issue_gateway(args) -> int:
@@ -111,6 +119,12 @@ def cmd_revoke(args) -> int:
     return 0
 
 
+def _member_of(pem: str) -> dict[str, str]:
+    """``{"member": id}`` for a department node's certificate (its member URI, SEC-092), else {}."""
+    members = read_facts(parse_certificate(pem.encode())).members
+    return {"member": members[0]} if members else {}
+
+
 def cmd_crl(args) -> int:
     ca = _ca(args)
     crl = publish_crl(ca, at=_now(), out=args.output)
@@ -121,14 +135,26 @@ def cmd_crl(args) -> int:
 
 def cmd_list(args) -> int:
     db = issuance_db.open_db(Path(args.dir) / files.ISSUANCE_DB)
-    rows = [{k: v for k, v in r.items() if k != "pem"} for r in issuance_db.all_certificates(db)]
+    rows = [
+        {**{k: v for k, v in r.items() if k != "pem"}, **_member_of(r["pem"])} for r in issuance_db.all_certificates(db)
+    ]
     if args.json:
         print_json(rows)
         return 0
     print(
         format_table(
-            [(r["serial"], r["role"], r["holder"], r["region"] or "", r["not_after"][:19], r["status"]) for r in rows],
-            ["serial", "role", "holder", "region", "not after", "status"],
+            [
+                (
+                    r["serial"],
+                    r["role"],
+                    r["holder"],
+                    r.get("member") or r["region"] or "",
+                    r["not_after"][:19],
+                    r["status"],
+                )
+                for r in rows
+            ],
+            ["serial", "role", "holder", "member", "not after", "status"],
         )
     )
     return 0
@@ -143,6 +169,7 @@ def inspect_certificate(data: bytes, *, ca_dir: Path | None, at: datetime) -> di
         "holder": facts.name,
         "role": ",".join(facts.roles),
         "region": ",".join(facts.regions),
+        **({"member": ",".join(facts.members)} if facts.members else {}),
         "serial": serial_hex(cert.serial_number),
         "issuer": cert.issuer.rfc4514_string(),
         "not_before": cert.not_valid_before_utc.isoformat(),
@@ -222,6 +249,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = add("issue-node", cmd_issue_node, "issue a node's auth and signing certificates")
     p.add_argument("--region", required=True, help="370000 or a city code, e.g. 370100")
+    p.add_argument(
+        "--member",
+        help="a province-level department's own node: its 统一社会信用代码 (with --region 370000), "
+        "named in both certificates (SEC-092); default: the region",
+    )
     p.add_argument("--name", required=True, help="holder name (node or department)")
     p.add_argument("--out", type=Path, help="output directory (default DIR/nodes/REGION-NAME)")
     p.add_argument("--days", type=int, default=DEFAULT_DAYS)

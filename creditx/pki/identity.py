@@ -27,6 +27,7 @@ from cryptography import x509
 from creditx.pki.profiles import fingerprint, issuer_public_key, key_id, read_facts, role_problem, serial_hex
 from creditx.standard.divisions import REGIONS
 from creditx.standard.errors import RemoteError
+from creditx.standard.member_ids import member_id_problem
 
 MALFORMED = "CERT_MALFORMED"
 WRONG_CA = "CERT_WRONG_CA"
@@ -79,6 +80,12 @@ class Identity:
     not_before: datetime
     fingerprint: str
     certificate: x509.Certificate = field(repr=False, compare=False)
+    # SEC-092: the member the node speaks as: its member URI, else its region (city, 370000, 1.0)
+    member: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.member is None:
+            object.__setattr__(self, "member", self.region)
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,10 @@ def _verify(
     region = facts.regions[0] if facts.regions else None
     if region is not None and region not in REGIONS:
         raise IdentityError(MALFORMED, f"region {region!r} is not a Shandong node region (SEC-011)")
+    member = facts.members[0] if facts.members else region
+    problem = member_id_problem(facts.members[0], region) if facts.members and region is not None else None
+    if problem:
+        raise IdentityError(MALFORMED, f"{problem} (SEC-092)")
     serial = serial_hex(cert.serial_number)
     if at < cert.not_valid_before_utc:
         raise IdentityError(
@@ -210,4 +221,5 @@ def _verify(
         not_before=cert.not_valid_before_utc,
         fingerprint=fingerprint(cert),
         certificate=cert,
+        member=member,
     )

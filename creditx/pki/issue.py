@@ -32,6 +32,7 @@ from creditx.pki.profiles import (
 )
 from creditx.standard.divisions import REGIONS
 from creditx.standard.errors import InputError
+from creditx.standard.member_ids import member_id_problem
 
 DEFAULT_DAYS = 398
 _NAME = re.compile(r"^[^\x00-\x1f/\\]{1,64}$")
@@ -76,6 +77,19 @@ def check_name(name: str, field: str = "--name") -> str:
     return name
 
 
+def check_member(member: str | None, region: str) -> str | None:
+    """SEC-092: None (the member is the region) or a member id valid for ``region``."""
+    if member is None or member == region:
+        return None
+    problem = member_id_problem(member, region)
+    if problem:
+        raise InputError(
+            f"--member: {problem} (SEC-092)",
+            hint="give a department's 统一社会信用代码 with --region 370000, or leave --member out for a city",
+        )
+    return member
+
+
 def check_region(region: str) -> str:
     if region not in REGIONS:
         raise InputError(
@@ -111,18 +125,32 @@ def issue_node(
     out: Path | None = None,
     days: int = DEFAULT_DAYS,
     only: str | None = None,
+    member: str | None = None,
 ) -> NodeCredentials:
     """Issue a node's authentication and signing certificates (or ``only`` one of them:
-    ``"auth"`` / ``"signing"``, e.g. to rotate the signing key)."""
+    ``"auth"`` / ``"signing"``, e.g. to rotate the signing key). ``member``: a province-level
+    department's own member id (its USCC, region 370000), named in both (SEC-092)."""
     check_region(region)
     check_name(name)
+    member = check_member(member, region)
     if only not in (None, "auth", "signing"):
         raise InputError(f"--only {only!r} is not auth or signing", hint="use --only signing")
     out = _common(ca, Path(out) if out else ca.dir / "nodes" / f"{region}-{name}")
     if only in (None, "auth"):
-        _pair(ca, NODE_AUTH, name, out, files.AUTH_CERT, files.AUTH_KEY, at=at, days=days, region=region)
+        _pair(ca, NODE_AUTH, name, out, files.AUTH_CERT, files.AUTH_KEY, at=at, days=days, region=region, member=member)
     if only in (None, "signing"):
-        _pair(ca, NODE_SIGNING, name, out, files.SIGNING_CERT, files.SIGNING_KEY, at=at, days=days, region=region)
+        _pair(
+            ca,
+            NODE_SIGNING,
+            name,
+            out,
+            files.SIGNING_CERT,
+            files.SIGNING_KEY,
+            at=at,
+            days=days,
+            region=region,
+            member=member,
+        )
     return NodeCredentials(
         out,
         out / files.CA_CERT,

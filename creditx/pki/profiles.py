@@ -12,6 +12,9 @@ Invariants (creditx/standard/spec/07-security.md):
 * SEC-011  node certificates name their region in a SAN URI ``urn:creditx:region:<code>``,
   where ``<code>`` is one of ``creditx.standard.divisions.REGIONS`` (370000 for province-level
   departments).
+* SEC-092  node certificates may also name their member in a SAN URI
+  ``urn:creditx:member:<id>`` (a province-level department's own node: its USCC, region
+  370000); without it the member is the region (a city platform, the 370000 node, 1.0 certs).
 * SEC-012  leaves are ``CA:FALSE``; only the root is ``CA:TRUE, pathlen:0``.
 """
 
@@ -37,6 +40,8 @@ EKU_DEPARTMENT = ObjectIdentifier(CREDITX_ARC + ".4")  # department/hall client 
 
 ROLE_URI_PREFIX = "urn:creditx:role:"
 REGION_URI_PREFIX = "urn:creditx:region:"
+MEMBER_URI_PREFIX = "urn:creditx:member:"  # SEC-092: node-auth / node-signing only
+MEMBER_ROLES = ("node-auth", "node-signing")
 
 NODE_AUTH = "node-auth"
 NODE_SIGNING = "node-signing"
@@ -89,15 +94,20 @@ def leaf_extensions(
     profile: Profile,
     *,
     region: str | None = None,
+    member: str | None = None,
     dns_names: tuple[str, ...] = (),
     ip_addresses: tuple = (),
 ) -> list[tuple[x509.ExtensionType, bool]]:
-    """The extensions (value, critical) of a leaf of this role (SEC-010/011/012)."""
+    """The extensions (value, critical) of a leaf of this role (SEC-010/011/012/092)."""
     if profile.has_region and region is None:
         raise ValueError(f"role {profile.role} needs a region")
+    if member is not None and profile.role not in MEMBER_ROLES:
+        raise ValueError(f"role {profile.role} names no member (SEC-092)")
     names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(ROLE_URI_PREFIX + profile.role)]
     if region is not None and profile.has_region:
         names.append(x509.UniformResourceIdentifier(REGION_URI_PREFIX + region))
+    if member is not None:
+        names.append(x509.UniformResourceIdentifier(MEMBER_URI_PREFIX + member))
     names += [x509.DNSName(d) for d in dns_names]
     names += [x509.IPAddress(ip) for ip in ip_addresses]
     signing = profile.key_usage == "signing"
@@ -129,6 +139,7 @@ class CertFacts:
     ekus: frozenset
     is_ca: bool
     name: str
+    members: tuple[str, ...] = ()  # SEC-092: member URIs (none on a 1.0 or a city's certificate)
 
 
 def read_facts(cert: x509.Certificate) -> CertFacts:
@@ -153,6 +164,7 @@ def read_facts(cert: x509.Certificate) -> CertFacts:
         ekus=ekus,
         is_ca=is_ca,
         name=str(cns[0].value) if cns else "",
+        members=tuple(u[len(MEMBER_URI_PREFIX) :] for u in uris if u.startswith(MEMBER_URI_PREFIX)),
     )
 
 
@@ -175,6 +187,8 @@ def role_problem(facts: CertFacts) -> str | None:
         return f"role {role} must name exactly one region URI {REGION_URI_PREFIX}<code> (SEC-011)"
     if not profile.has_region and facts.regions:
         return f"role {role} must not name a region"
+    if facts.members and (role not in MEMBER_ROLES or len(facts.members) != 1):
+        return f"role {role} may name at most one member URI {MEMBER_URI_PREFIX}<id>, and only a node's (SEC-092)"
     return None
 
 

@@ -49,14 +49,20 @@ class Pki:
         return TrustStore(files.read_cert(self.ca_cert)).with_crl(load_crl(self.crl))
 
 
-def make_pki(tmp_path: Path, regions=("370100",), *, at: datetime | None = None, days: int = 30) -> Pki:
-    """Build a CA, gateway, operator and node credentials for ``regions`` under ``tmp_path``."""
+def make_pki(
+    tmp_path: Path, regions=("370100",), *, at: datetime | None = None, days: int = 30, members: tuple[str, ...] = ()
+) -> Pki:
+    """Build a CA, gateway, operator and node credentials for ``regions`` under ``tmp_path``, and
+    for each of ``members`` (province-level departments' member ids, SEC-092) a 370000 node's
+    credentials naming it; ``nodes`` is keyed by member id (a region node's is its region)."""
     at = at or datetime.now(UTC)
     root = Path(tmp_path) / "pki"
     ca = init_ca(root / "ca", at=at)
     gateway = issue_gateway(ca, at=at, days=days, out=root / "gateway")
     operator = issue_operator(ca, name="operator", at=at, days=days, out=root / "operator")
     nodes = {r: issue_node(ca, region=r, name=f"node-{r}", at=at, days=days, out=root / "nodes" / r) for r in regions}
+    for m in members:
+        nodes[m] = issue_node(ca, region="370000", member=m, name=f"dept-{m}", at=at, days=days, out=root / "nodes" / m)
     bundle = files.write_atomic(root / "bundle.json", bundle_from_ca(ca, at=at), files.PUBLIC_FILE_MODE)
     return Pki(
         ca_dir=ca.dir,

@@ -173,11 +173,19 @@ def refusal_status(reason: str) -> grpc.StatusCode:
     )
 
 
-def refuse(context: grpc.ServicerContext, reason: str, rule: str, message: str) -> None:
-    """End the call with the SEC-034 status, in the one call-level error format (SYNC-016): the
-    reason code (and rule) in the trailing metadata, ``REASON [RULE]: message`` as the details."""
+def refuse(
+    context: grpc.ServicerContext, reason: str, rule: str, message: str, status: grpc.StatusCode | None = None
+) -> None:
+    """End the call with the SEC-034 status (or ``status``), in the one call-level error format
+    (SYNC-016): the reason code (and rule) in the trailing metadata, ``REASON [RULE]: message`` as
+    the details."""
     context.set_trailing_metadata(trailing(reason, rule))
-    context.abort(refusal_status(reason), details(reason, message, rule=rule))
+    context.abort(status or refusal_status(reason), details(reason, message, rule=rule))
+
+
+# A server's own admission rule after the certificate checks (the gateway's: SEC-094, a member the
+# registry in force holds): (reason, rule, message) to refuse the good certificate, None to admit it.
+Admission = Callable[[Identity], "tuple[str, str, str] | None"]
 
 
 class IdentityInterceptor(grpc.ServerInterceptor):
@@ -195,9 +203,11 @@ class IdentityInterceptor(grpc.ServerInterceptor):
         *,
         clock: Callable[[], datetime] = utc_now,
         verifier: Callable[..., Identity] = verify,
+        admit: Admission | None = None,
     ) -> None:
         self.trust, self.clock, self.verifier = trust, clock, verifier
         self.method_roles = dict(method_roles)
+        self.admit = admit  # refused with PERMISSION_DENIED: the certificate is good, its holder not admitted
 
     def roles_for(self, method: str) -> tuple[str, ...] | None:
         """The roles accepted for ``method``; EXEMPT; None when no entry names it."""
@@ -229,6 +239,9 @@ class IdentityInterceptor(grpc.ServerInterceptor):
                 identity = peer_identity(context, self.trust(), roles=roles, at=self.clock(), verifier=self.verifier)
             except IdentityError as exc:
                 refuse(context, exc.reason, exc.rule, exc.message)
+            refusal = self.admit(identity) if self.admit is not None else None
+            if refusal is not None:
+                refuse(context, *refusal, status=grpc.StatusCode.PERMISSION_DENIED)
             return _current.set(identity)
 
         def unary(behaviour):

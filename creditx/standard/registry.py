@@ -5,8 +5,11 @@ the registry (DSSE envelope, payload type :data:`REGISTRY_PAYLOAD_TYPE`, ``credi
 with its ``gateway-signing`` key; who reads it checks the signature, the expiry and that the
 version never goes back.
 
-* A **member** is a node identity: a city platform (its city code) or the province-level node
-  (370000), to which province-level departments are granted.
+* A **member** is a node identity (SEC-092…094): a city platform (id = its city code), the
+  province-level node (id = 370000), to which province-level departments without a node of
+  their own are granted, or a province-level department with its own node (id = its
+  统一社会信用代码, region 370000, kind ``department``). A member's JSON ``id`` is absent when it
+  is the region, so registries written before 1.6 decode unchanged.
 * A **grant** names a deciding body by its 统一社会信用代码 (许可机关 / 处罚机关 / 认定机关) and the
   record types and list types the member may send for it.
 * :func:`authorise` is the one rule, for the gateway's worker check and the node's import alike:
@@ -27,6 +30,7 @@ from typing import Any
 from creditx.standard.canonical import canonicalize
 from creditx.standard.divisions import REGIONS
 from creditx.standard.envelope import Envelope, SignatureError, verify_envelope
+from creditx.standard.member_ids import member_id_problem
 from creditx.standard.record import RECORD_TYPES
 
 REGISTRY_PAYLOAD_TYPE = "application/vnd.creditx.registry+json;v=1"
@@ -57,12 +61,20 @@ class Grant:
         )
 
 
+MEMBER_KINDS = ("city", "province", "department")
+
+
 @dataclass(frozen=True)
 class Member:
-    region: str  # the node identity: the region URI of its certificates (SEC-011)
+    region: str  # the region URI of its certificates (SEC-011): the records it may send
     name: str
-    kind: str  # "city" or "province"
+    kind: str  # "city", "province" (the 370000 node) or "department" (its own node, SEC-093)
     grants: tuple[Grant, ...] = ()
+    id: str = ""  # the node identity (SEC-092): its certificates' member URI; "" = the region
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", self.region)
 
     def grant(self, uscc: str) -> Grant | None:
         return next((g for g in self.grants if g.uscc == uscc), None)
@@ -75,8 +87,9 @@ class Registry:
     expires_at: str
     members: tuple[Member, ...] = field(default=())
 
-    def member(self, region: str) -> Member | None:
-        return next((m for m in self.members if m.region == region), None)
+    def member(self, member_id: str) -> Member | None:
+        """The member a node identity names (its member id: the region for a city platform)."""
+        return next((m for m in self.members if m.id == member_id), None)
 
 
 @dataclass(frozen=True)
@@ -107,7 +120,7 @@ def authorise(
     grant = member.grant(uscc) if member is not None else None
     if grant is None or not grant.allows(record_type, list_type):
         what = f"{record_type}{'/' + list_type if list_type else ''}"
-        who = "no member registry entry" if member is None else f"member {member.name} ({member_region})"
+        who = "no member registry entry" if member is None else f"member {member.name} ({member.id})"
         return Refusal(
             NOT_GRANTED,
             "SEC-036",
@@ -127,6 +140,7 @@ def to_json(reg: Registry) -> dict[str, object]:
         "expires_at": reg.expires_at,
         "members": [
             {
+                **({"id": m.id} if m.id != m.region else {}),
                 "region": m.region,
                 "name": m.name,
                 "kind": m.kind,
@@ -162,9 +176,18 @@ def decode(data: bytes) -> Registry:
                 Grant(str(g["uscc"]), str(g["name"]), tuple(g["record_types"]), tuple(g["list_types"]))
                 for g in m["grants"]
             )
-            members.append(Member(str(m["region"]), str(m["name"]), str(m["kind"]), grants))
-        if len({m.region for m in members}) != len(members):
-            raise ValueError("a member region appears twice")
+            member = Member(str(m["region"]), str(m["name"]), str(m["kind"]), grants, str(m.get("id") or ""))
+            problem = member_id_problem(member.id, member.region)
+            if problem:
+                raise ValueError(problem)
+            if member.kind not in MEMBER_KINDS or (member.kind == "department") != (member.id != member.region):
+                raise ValueError(
+                    f"member {member.id}: kind {member.kind!r} must be one of {', '.join(MEMBER_KINDS)}, "
+                    'and "department" exactly when the member has an id of its own (SEC-093)'
+                )
+            members.append(member)
+        if len({m.id for m in members}) != len(members):
+            raise ValueError("a member id appears twice")
         return Registry(int(obj["version"]), str(obj["issued_at"]), str(obj["expires_at"]), tuple(members))
     except (ValueError, KeyError, TypeError) as exc:
         raise RegistryError("REGISTRY_MALFORMED", f"not a member registry: {exc}") from None

@@ -91,3 +91,26 @@ class PushClient:
 
     def close(self) -> None:
         self.channel.close()
+
+
+_BODY_FIELDS = {"XZCF": ("CF_CFJG", "CF_SJLY"), "XZXK": ("XK_XKJG", "XK_LYDW"), "LIST": ("MD_RDJG", "MD_SJLY")}
+
+
+def department_payloads(
+    member: str, count: int, *, start_seq: int = 1, record_type: str = "XZCF", seed: int = 1
+) -> list[bytes]:
+    """Province-level records decided by the department whose member id (its USCC, SEC-092) is
+    ``member``: the generator's 370000 records with the deciding body and data source set to it."""
+    from dataclasses import replace
+
+    from creditx.standard.record import decode_record
+    from creditx.standard.synth.members import OWN_NODE_DEPARTMENTS, department_uscc
+
+    name = next(n for n in OWN_NODE_DEPARTMENTS if department_uscc(n) == member)
+    body, source = _BODY_FIELDS[record_type]
+    out = []
+    for p in payloads("370000", count, start_seq=start_seq, record_type=record_type, seed=seed):
+        rec = decode_record(p)
+        fields = {**rec.fields, body: name, body + "DM": member, source: name, source + "DM": member}
+        out.append(encode_record(replace(rec, fields=fields)))
+    return out

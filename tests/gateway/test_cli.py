@@ -12,6 +12,7 @@ import pytest
 from creditx.cli.main import main  # the real dispatcher
 from creditx.demo.procs import creditx_argv
 from creditx.gateway.store.engine import open_conn
+from creditx.standard.synth.members import OWN_NODE_DEPARTMENTS
 from tests.gateway.push_client import PushClient, payloads
 from tests.pg import fresh_database
 
@@ -168,4 +169,4 @@ def test_members_add_grant_revoke_list_sign_each_version(tmp_path, pki, capsys):
     assert main(["gateway", "members", "list", "--dir", str(d)]) == 2
     assert "members seed" in capsys.readouterr().err
     assert main(["gateway", "members", "seed", "--dir", str(d)]) == 0
-    assert "17 members" in capsys.readouterr().out
+    assert f"17 region nodes, {len(OWN_NODE_DEPARTMENTS)} departments' own nodes" in capsys.readouterr().out

@@ -120,7 +120,7 @@ def nodes_section(status: dict, now: dt.datetime) -> str:
             + "</tr>"
         )
     head = (
-        "<tr><th>region</th><th>name</th><th>state</th><th>last seen</th><th class=n>committed</th>"
+        "<tr><th>member</th><th>name</th><th>state</th><th>last seen</th><th class=n>committed</th>"
         "<th class=n>backlog</th><th class=n>accepted</th><th class=n>rejected</th><th class=n>lists applied</th>"
         "<th class=n>lag (changes)</th><th class=n>lag (s)</th><th>recent problems</th><th>cert expiry</th></tr>"
     )

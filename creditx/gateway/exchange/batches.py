@@ -170,6 +170,7 @@ class BatchIngest:
     def start(
         self,
         node: str,
+        region: str,
         records: Sequence[IncomingRecord],
         expected_after: int,
         grants: dict[str, KeyGrant],
@@ -178,7 +179,8 @@ class BatchIngest:
         checkpoint: str = "",
         consistency: Sequence[bytes] = (),
     ) -> Pending:
-        """Triage against ``expected_after`` (the committed seq, or the previous in-flight
+        """``node`` is the member id (SEC-092), ``region`` its certificates' region (SEC-032).
+        Triage against ``expected_after`` (the committed seq, or the previous in-flight
         batch's ``next_expected - 1``) and send the records to check to the workers.
         ``in_flight(seq)`` gives the payload SHA-256 of a seq started but not yet committed."""
 
@@ -195,7 +197,7 @@ class BatchIngest:
         t = triage(records, expected_after, lookup)
         reg = self.registry()
         job = CheckJob(
-            node,
+            region,
             grants,
             tuple(r for _, r in t.to_check),
             today,

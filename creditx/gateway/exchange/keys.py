@@ -1,7 +1,8 @@
 """Which signing keys a node may use right now (SEC-030…040 applied to record signatures).
 
 At handshake a node presents its signing certificates; each is verified against the provincial
-CA (chain, validity, revocation, role ``node-signing``, same region as the TLS peer). Accepted
+CA (chain, validity, revocation, role ``node-signing``, same member — and so the same region —
+as the TLS peer, SEC-095). Accepted
 ones are stored by key id; refused ones are remembered in memory with their reason so that a
 record signed with, say, the node's TLS key is rejected as ``CERT_WRONG_ROLE`` rather than an
 anonymous unknown key. Grants are recomputed per batch with the current time and CRL, so a
@@ -20,6 +21,7 @@ from creditx.gateway.ingest.check import KeyGrant
 from creditx.gateway.store.base import SigningCert
 from creditx.pki.identity import IdentityError, TrustStore, parse_certificate, verify
 from creditx.pki.profiles import NODE_SIGNING, key_id
+from creditx.standard.divisions import REGIONS
 
 
 def _spki(cert) -> bytes:
@@ -27,9 +29,10 @@ def _spki(cert) -> bytes:
 
 
 def check_signing_cert(
-    der: bytes, trust: TrustStore, region: str, at: datetime
+    der: bytes, trust: TrustStore, member: str, at: datetime
 ) -> tuple[str, KeyGrant, SigningCert | None]:
-    """Verify one presented signing certificate: (key id, grant, row to store or None)."""
+    """Verify one presented signing certificate of the node ``member`` (its member id, SEC-092):
+    (key id, grant, row to store or None)."""
     try:
         cert = parse_certificate(der)
         kid = key_id(cert.public_key())
@@ -39,25 +42,31 @@ def check_signing_cert(
         ident = verify(cert, trust, at=at, roles=NODE_SIGNING)
     except IdentityError as exc:
         return kid, KeyGrant(reason=exc.reason, requirement=exc.rule, message=exc.diagnostics()), None
-    if ident.region != region:
+    signer = ident.member  # SEC-092: its member URI, else its region
+    if signer != member:
+        mismatch = (
+            ("SEC_REGION_MISMATCH", "SEC-032")
+            if signer in REGIONS and member in REGIONS
+            else ("SEC_MEMBER_MISMATCH", "SEC-095")
+        )
         return (
             kid,
             KeyGrant(
-                reason="SEC_REGION_MISMATCH",
-                requirement="SEC-032",
-                message=f"signing certificate names region {ident.region}, the TLS peer "
-                f"is {region}; a node signs with its own region's certificate",
+                reason=mismatch[0],
+                requirement=mismatch[1],
+                message=f"signing certificate names member {signer}, the TLS peer "
+                f"is {member}; a node signs with its own certificate (same region, same member)",
             ),
             None,
         )
     row = SigningCert(
-        kid, region, ident.serial, ident.not_after.isoformat(), cert.public_bytes(serialization.Encoding.DER)
+        kid, member, ident.serial, ident.not_after.isoformat(), cert.public_bytes(serialization.Encoding.DER)
     )
     return kid, KeyGrant(spki_der=_spki(cert)), row
 
 
 class KeyRegistry:
-    """Signing certificates per node region; refusals are kept in memory only."""
+    """Signing certificates per node (member id, SEC-092); refusals are kept in memory only."""
 
     def __init__(self, trust: Callable[[], TrustStore]) -> None:
         self._trust = trust

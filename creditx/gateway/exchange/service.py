@@ -181,7 +181,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         self._locks_guard = threading.Lock()
 
     def _node(self, context: grpc.ServicerContext) -> tuple[Identity, str]:
-        """The calling node's identity and region."""
+        """The calling node's identity and member id (SEC-092: its region for a city platform
+        and the 370000 node, a department's own id otherwise) — the key of everything the
+        gateway keeps per node."""
         if self.stopping.is_set():
             raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; retry later")
         if self.lease is not None and not self.lease.is_writer:
@@ -196,8 +198,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 metadata=((WRITER_KEY, writer),) if writer else (),
             )
         ident = self.identity(context)  # verified by the gate (creditx.gateway.access)
-        assert ident.region is not None, "the gate refuses a node-auth certificate without a region (SEC-011)"
-        return ident, ident.region
+        member = ident.member  # its member URI, else its region (SEC-092); the gate admitted it (SEC-094)
+        assert ident.region is not None and member is not None, "the gate refuses a node certificate without a region"
+        return ident, member
 
     def _still_trusted(self, ident: Identity) -> None:
         """SEC-042: a stream opened before a revocation ends at its next batch."""
@@ -208,30 +211,30 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
 
     def Handshake(self, request: pb.HandshakeRequest, context: grpc.ServicerContext) -> pb.HandshakeResponse:
         try:
-            ident, region = self._node(context)
+            ident, node = self._node(context)
             name = check_handshake(request, self.cfg.max_node_name_chars)
             now = self.clock()
-            results = self.keys.present(region, list(request.signing_certificates), now)
+            results = self.keys.present(node, list(request.signing_certificates), now)
             for _, _, row in results:
                 if row is not None:
                     self.store.add_signing_cert(row, rfc3339(now))
-            self.store.upsert_node(region, name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now))
-            self.presence.seen(region, now)
+            self.store.upsert_node(node, name or ident.name, ident.serial, ident.not_after.isoformat(), rfc3339(now))
+            self.presence.seen(node, now)
             if self.events is not None:
-                self.events.connected(region, name or ident.name, ident.serial)
+                self.events.connected(node, name or ident.name, ident.serial)
             return pb.HandshakeResponse(
-                committed_seq=self.store.committed_seq(region),
+                committed_seq=self.store.committed_seq(node),
                 max_batch_records=self.cfg.max_batch_records,
                 max_message_bytes=self.cfg.max_message_bytes,
                 max_in_flight_batches=self.cfg.max_in_flight_batches,
                 gateway_id=self.cfg.name,
-                region=region,
+                region=ident.region or "",
                 gateway_signing_certificate=self.signing_cert_der,
                 member_registry=self.member_registry(),
                 audit_origin=origin_for(self.cfg.name),
                 lists_origin=_lists_origin(self.cfg.name),
                 origin_signing_certificates=self._origin_signers(now),
-                checkpoint_size=latest.size if (latest := self.store.latest_checkpoint(region)) else 0,
+                checkpoint_size=latest.size if (latest := self.store.latest_checkpoint(node)) else 0,
             )
         except BatchError as err:
             abort(context, err)
@@ -248,7 +251,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
 
     def Heartbeat(self, request: pb.HeartbeatRequest, context: grpc.ServicerContext) -> pb.HeartbeatResponse:
         try:
-            _, region = self._node(context)
+            _, node = self._node(context)
             check_int64(
                 backlog=request.backlog,
                 last_source_seq=request.last_source_seq,
@@ -259,7 +262,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             abort(context, err)
         now = self.clock()
         try:
-            self.store.heartbeat(region, request.backlog, request.last_source_seq, rfc3339(now))
+            self.store.heartbeat(node, request.backlog, request.last_source_seq, rfc3339(now))
         except WRITE_ERRORS as exc:  # SYNC-052: the bookkeeping failed; the node still gets its answer
             if self.write_alarm is not None:
                 self.write_alarm.failed("heartbeat", exc)
@@ -267,17 +270,17 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             if self.write_alarm is not None:
                 self.write_alarm.ok("heartbeat")
         if self.on_applied is not None:  # DIST-043: the node's list replica cursor
-            self.on_applied(region, request.applied_list_seq)
+            self.on_applied(node, request.applied_list_seq)
         if self.on_node_time is not None:  # DIST-023: the node's clock vouches for (or against) ours
-            self.on_node_time(region, request.node_time_unix_ms, now)
-        self.presence.seen(region, now)
+            self.on_node_time(node, request.node_time_unix_ms, now)
+        self.presence.seen(node, now)
         return pb.HeartbeatResponse(
-            committed_seq=self.store.committed_seq(region), server_time_unix_ms=int(now.timestamp() * 1000)
+            committed_seq=self.store.committed_seq(node), server_time_unix_ms=int(now.timestamp() * 1000)
         )
 
-    def _lock_for(self, region: str) -> threading.Lock:
+    def _lock_for(self, node: str) -> threading.Lock:
         with self._locks_guard:
-            return self._locks.setdefault(region, threading.Lock())
+            return self._locks.setdefault(node, threading.Lock())
 
     def Push(
         self, request_iterator: Iterator[pb.PushRequest], context: grpc.ServicerContext
@@ -305,8 +308,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             lock.release()
 
     def _push(self, ident: Identity, request_iterator, context):
-        node = ident.region
-        assert node is not None, "the gate refuses a node-auth certificate without a region (SEC-011)"
+        node = ident.member  # SEC-092: the member id, checked by _node
+        region = ident.region
+        assert node is not None and region is not None, "the gate refuses a node certificate without a region"
         pipe: queue.Queue = queue.Queue(maxsize=max(1, self.cfg.max_in_flight_batches))
         in_flight: dict[int, bytes] = {}
         guard = threading.Lock()
@@ -342,6 +346,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                         snapshot = dict(in_flight)
                     pending = self.ingest.start(
                         node,
+                        region,
                         records,
                         expected_after,
                         grants,

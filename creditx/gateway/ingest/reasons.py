@@ -36,6 +36,7 @@ REASONS: dict[str, tuple[str, str]] = {
     # authorisation: one rule, creditx.standard.registry.authorise (messages and fixes come from it)
     "SEC_REGION_MISMATCH": ("SEC-032", "a node sends records of its own region only (370000: province)"),
     "SEC_AUTHORITY_NOT_GRANTED": ("SEC-036", "send the record through the member granted its deciding body"),
+    "SEC_MEMBER_MISMATCH": ("SEC-095", "sign with the signing certificate issued for this node's own member"),
     # list periods: creditx.standard.lists.periods
     "LIST_EARLY_REPAIR": ("SEC-045", "keep the entry listed until its earliest repair date"),
     "LIST_TERM_EXCEEDED": ("SEC-046", "correct 管理期限至 to the term the list allows"),

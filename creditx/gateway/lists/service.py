@@ -130,7 +130,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         try:
             if self.hub.closed.is_set():
                 raise BatchError("UNAVAILABLE", "SHUTTING_DOWN", "the gateway is shutting down; resubscribe later")
-            return self.identity(context).region
+            return self.identity(context).member  # SEC-092: the node's member id (its region for a city)
         except BatchError as err:
             abort(context, err)
             raise  # not reached

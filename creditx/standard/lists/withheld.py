@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from creditx.standard.divisions import PROVINCE
 from creditx.standard.identifiers import normalise
 from creditx.standard.lists.lifecycle import ListEntry, ListError
 from creditx.standard.natural_key import person_subject_id
@@ -66,10 +67,12 @@ def check_index_keys(list_seq: int, keys: Iterable[str]) -> list[str]:
     return out
 
 
-def may_have_evidence(entry: ListEntry, member: Member | None, region: str) -> bool:
-    """DIST-079: the node of the origin's region (it sent the record), or a member granted the
-    entry's deciding body for its list type (it holds the authority), may see a person's origin."""
-    if region == entry.origin_region:
+def may_have_evidence(entry: ListEntry, member: Member | None, node: str) -> bool:
+    """DIST-079: the city platform of the origin's region (it sent the record), or a member granted
+    the entry's deciding body for its list type (it holds the authority), may see a person's origin.
+    ``node`` is the asking node's member id (SEC-092). Region 370000 is shared by the 370000 node
+    and the departments' own nodes, so there only the grant decides."""
+    if node == entry.origin_region and node != PROVINCE:
         return True
     grant = member.grant(normalise(entry.authority_uscc)) if member is not None else None
     return grant is not None and grant.allows("LIST", entry.list_type)

@@ -1,11 +1,17 @@
-"""The seed member registry: the 16 city platforms and the province-level node, each granted the
-deciding bodies the generator uses for it (so generated records pass SEC-036).
+"""The seed member registry: the 16 city platforms, the province-level node, and the
+province-level departments that run a node of their own, each granted the deciding bodies the
+generator uses for it (so generated records pass SEC-036).
 
 Pure data built from :mod:`creditx.standard.synth.authorities`: every city is granted its own
 departments (and the customs district covering it); the province-level node (370000) is granted
 the province-level departments (the generator's and :data:`PROVINCIAL_DEPARTMENTS`; every USCC is
 illustrative). A department that decides lists is granted for its list types
 only (texts.LISTS); 山东省人民政府's 省长质量奖 (SZZLJ) is the province-level node's.
+
+:data:`OWN_NODE_DEPARTMENTS` run their own node (SEC-093): each is a member of kind
+``department`` whose id is its USCC, granted its own body only — and no longer the 370000
+node's. They are departments the generator draws no records for, so generated 370000 data
+still passes through the 370000 node.
 """
 
 from __future__ import annotations
@@ -72,11 +78,35 @@ PROVINCIAL_DEPARTMENTS: tuple[str, ...] = (
 )
 
 
+# Province-level departments with a node of their own (a member each, SEC-093).
+OWN_NODE_DEPARTMENTS: tuple[str, ...] = (
+    "山东省公安厅",
+    "山东省自然资源厅",
+    "山东省文化和旅游厅",
+    "山东省医疗保障局",
+    "山东省药品监督管理局",
+)
+
+
+def department_uscc(name: str) -> str:
+    """The (illustrative) USCC of a province-level department: its member id and its body's code."""
+    return government_uscc(name, PROVINCE)
+
+
 def _provincial_only() -> tuple[Grant, ...]:
-    return tuple(Grant(government_uscc(n, PROVINCE), n, ("XZXK", "XZCF")) for n in PROVINCIAL_DEPARTMENTS)
+    return tuple(
+        Grant(department_uscc(n), n, ("XZXK", "XZCF")) for n in PROVINCIAL_DEPARTMENTS if n not in OWN_NODE_DEPARTMENTS
+    )
+
+
+def department_member(name: str) -> Member:
+    """A province-level department's own node: member id and its one grant, its own body."""
+    uscc = department_uscc(name)
+    return Member(PROVINCE, name, "department", (Grant(uscc, name, ("XZXK", "XZCF")),), id=uscc)
 
 
 def seed_registry(issued_at: str, expires_at: str, version: int = 1) -> Registry:
     members = [Member(PROVINCE, "山东省省级部门", "province", _grants(PROVINCE) + _provincial_only())]
+    members += [department_member(n) for n in OWN_NODE_DEPARTMENTS]
     members += [Member(code, f"{name}公共信用信息平台", "city", _grants(code)) for code, name in CITIES.items()]
     return Registry(version, issued_at, expires_at, tuple(members))

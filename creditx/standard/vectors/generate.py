@@ -22,7 +22,7 @@ from typing import Any
 from creditx.standard.vectors import VECTOR_DIR
 
 TODAY = dt.date(2026, 1, 1)
-GENERATORS = ("gen_records", "gen_crypto", "gen_merkle", "gen_batch", "gen_lists")
+GENERATORS = ("gen_records", "gen_crypto", "gen_merkle", "gen_batch", "gen_lists", "gen_members")
 SUFFIXES = (".json", ".txt")
 
 
