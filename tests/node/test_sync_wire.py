@@ -82,7 +82,7 @@ def env(tmp_path):
 
 
 def outcomes(store):
-    return dict(store.conn.execute("SELECT outcome, COUNT(*) FROM outbox GROUP BY outcome"))
+    return dict(store.conn.execute("SELECT outcome, COUNT(*) FROM outbox_acks GROUP BY outcome"))
 
 
 def test_syncs_everything_in_bounded_batches_and_presents_signing_cert(env):
