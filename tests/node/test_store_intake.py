@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 
 from creditx.node.intake import Draft, check_row, ingest
-from creditx.node.store import MIGRATIONS, AckRow, NodeStore
+from creditx.node.store import MIGRATIONS, AckRow, NodeStore, migration_outbox_acks
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
 from tests.node.helpers import TODAY, cf_row, make_signer, needs_name
@@ -176,7 +176,7 @@ def test_an_existing_node_keeps_its_acks_sent_state_and_cursor_across_the_narrow
 
     path = tmp_path / "node.db"
     conn = connect(path)
-    migrate(conn, MIGRATIONS[:-1])  # the schema an existing node has
+    migrate(conn, MIGRATIONS[: MIGRATIONS.index(migration_outbox_acks)])  # the schema an existing node has
     conn.close()
     db = sqlite3.connect(path)  # rows as that schema's node wrote them
     for seq in range(1, 8):
