@@ -184,7 +184,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                     live_sent = cursor >= head
                     if self.on_delivered is not None:
                         self.on_delivered(at_ms)
-                    yield encoded  # the shared encoding (see subscribe_response)
+                    yield encoded  # already encoded (see subscribe_response)
                     continue
                 if not live_sent:  # DIST-030: tell the node the backlog is drained
                     live_sent = True
