@@ -10,8 +10,10 @@ cities), held by ``--procs`` client processes (150 node processes would not fit 
 stream is what the gateway serves, whoever holds it). A node client pushes signed LIST records
 at a steady ``--rate`` for ``--seconds`` (bench/distribute.py's pusher). Per change and per
 follower: receive time − the change's ``at_unix_ms`` (the gateway's decision, stamped in the
-committing transaction). Reported: p50/p99/max, changes/s pushed and deliveries/s received, the
-CPU seconds of the gateway process, of the client processes and of the pusher, the load average,
+committing transaction). A "delivery" is one change received by one follower; a "message" one
+ListChangeBatch holding changes (a follower is sent everything since its cursor in one). Reported:
+p50/p99/max, changes/s pushed and deliveries/s received, messages per follower and second and
+changes per message, the CPU seconds of the gateway process, of the client processes and of the pusher, the load average,
 and as the bound measured in the same run the cost of parsing what a follower receives.
 """
 
@@ -63,7 +65,7 @@ def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, ou
     from creditx.v1 import lists_pb2_grpc
 
     lat = array("d")
-    received = [0]
+    received = [0, 0]  # changes, messages holding changes
     sample: list[bytes] = []  # one batch as received: the parse bound's input
     lock = threading.Lock()
     calls = []
@@ -84,6 +86,7 @@ def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, ou
         with lock:
             calls.append(call)
         mine = array("d")
+        messages = 0
         live = False
         try:
             for batch in call:
@@ -92,6 +95,7 @@ def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, ou
                     live = True
                     ready.put(1)
                 mine.extend(now - c.at_unix_ms / 1000 for c in batch.changes)
+                messages += bool(batch.changes)
                 if not sample and len(batch.changes) >= 10:
                     sample.append(batch.SerializeToString())
         except grpc.RpcError:
@@ -99,6 +103,7 @@ def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, ou
         with lock:
             lat.extend(mine)
             received[0] += len(mine)
+            received[1] += messages
 
     ts = [threading.Thread(target=follow, args=c, daemon=True) for c in creds]
     for t in ts:
@@ -110,7 +115,15 @@ def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, ou
     for t in ts:
         t.join(30)
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    out.put({"lat": lat.tobytes(), "received": received[0], "cpu": ru.ru_utime + ru.ru_stime, "sample": sample[:1]})
+    out.put(
+        {
+            "lat": lat.tobytes(),
+            "received": received[0],
+            "messages": received[1],
+            "cpu": ru.ru_utime + ru.ru_stime,
+            "sample": sample[:1],
+        }
+    )
 
 
 def parse_bound(raw: bytes, seconds: float = 1.0) -> float:
@@ -211,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         lat.frombytes(r["lat"])
     expected = len(records) * args.followers
+    messages = sum(r["messages"] for r in results)
     res = {
         "followers": args.followers,
         "changes": len(records),
@@ -223,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         "max_ms": max(lat) * 1e3 if lat else 0.0,
         "gateway_cpu_s": cpu_gw,
         "gateway_cpu_us_per_delivery": cpu_gw / max(1, len(lat)) * 1e6,
+        "messages": messages,
+        "messages_per_follower_per_s": messages / args.followers / push_s,
+        "changes_per_message": len(lat) / max(1, messages),
+        "gateway_cpu_us_per_message": cpu_gw / max(1, messages) * 1e6,
         "clients_cpu_s": sum(r["cpu"] for r in results),
         "pusher_cpu_s": cpu_push,
         "wall_s": push_s,
@@ -244,7 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         f"max {res['max_ms']:.1f} ms; {len(lat):,} of {expected:,} deliveries ({res['deliveries_per_s']:,.0f}/s)"
     )
     print(
-        f"CPU: gateway {cpu_gw:.1f} s ({res['gateway_cpu_us_per_delivery']:.1f} µs/delivery), clients "
+        f"messages: {messages:,} holding changes, {res['messages_per_follower_per_s']:.1f}/s per follower, "
+        f"{res['changes_per_message']:.1f} changes each"
+    )
+    print(
+        f"CPU: gateway {cpu_gw:.1f} s ({res['gateway_cpu_us_per_delivery']:.1f} µs/delivery, "
+        f"{res['gateway_cpu_us_per_message']:.0f} µs/message), clients "
         f"{res['clients_cpu_s']:.1f} s ({res['client_cpu_us_per_delivery']:.1f} µs/delivery = "
         f"{res['client_vs_parse_bound']:.1f}× the parse bound of {bound:.1f} µs/change), pusher {cpu_push:.1f} s"
     )

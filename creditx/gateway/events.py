@@ -19,6 +19,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client import Counter as PCounter
 
+from creditx.ops.bulk_histogram import BulkHistogram
 from creditx.ops.grpc_metrics import BUCKETS
 from creditx.ops.logs import fields
 
@@ -35,11 +36,11 @@ class GatewayEvents:
             buckets=BUCKETS,
             registry=registry,
         )
-        self.delivery = Histogram(
+        self.delivery = BulkHistogram(
             "creditx_gateway_list_delivery_seconds",
             "Subscribe: age of a list change (since its decision) when sent to a node",
-            buckets=BUCKETS,
-            registry=registry,
+            BUCKETS,
+            registry,
         )
         self.refused = PCounter(
             "creditx_gateway_push_refused",
@@ -101,7 +102,10 @@ class GatewayEvents:
         log.info("list changes published", extra=fields(event="list_publish", list_head=head))
 
     def delivered(self, changes_at_unix_ms: Iterable[int]) -> None:
+        """Per batch sent: its changes' ages (mostly one decision time per batch, counted once)."""
         now_ms = self.clock().timestamp() * 1000
-        for at in changes_at_unix_ms:
+        ages: Counter[float] = Counter()
+        for at, n in Counter(changes_at_unix_ms).items():
             if at:
-                self.delivery.observe(max(0.0, (now_ms - at) / 1000))
+                ages[max(0.0, (now_ms - at) / 1000)] += n
+        self.delivery.observe_counted(ages)

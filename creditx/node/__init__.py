@@ -4,8 +4,11 @@ Node-side requirement IDs (implementation rules of this node, beside the standar
 SYNC- rules; each is cited where it is implemented and named by the tests that check it):
 
 * NODE-001 ``source_seq`` contiguous from 1 per node, assigned under the write lock (store.py).
-* NODE-002 every record is signed once at intake; re-sends carry the stored bytes (intake.py, store.py).
+* NODE-002 every record is signed once (at intake; NODE-051); re-sends carry the stored bytes (intake.py, store.py).
 * NODE-003 acks and the gateway's committed_seq are recorded in one transaction (store.py, sync/client.py).
+* NODE-050 an outbox row is written once: sent and ack state are narrow rows beside it (store.py).
+* NODE-051 with record_suite "batch" intake signs nothing (SIG-040: a record carries its path under the
+  batch's checkpoint); one pushed as a v1.0 envelope after all is signed then, once (record_signing.py).
 * NODE-010 resume from ``min(first unacked, committed_seq + 1)`` (sync/state.py).
 * NODE-011 bounded window of in-flight batches; batches ≤ max_batch_records and max_message_bytes.
 * NODE-012 acks arrive in batch order.

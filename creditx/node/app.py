@@ -117,6 +117,7 @@ class NodeApp:
             advance=advance,
             member=member,
             registry_known=known,
+            record_suite=self.config.record_suite,  # NODE-051: "batch" stores records unsigned
         )
         record_templates(self.store, report.import_id, rows)  # the quarantine export writes this template back
         return report
@@ -153,6 +154,7 @@ class NodeApp:
                 today=dt.date.today(),
                 member=member,
                 registry_known=known,
+                record_suite=self.config.record_suite,  # NODE-051
             )
         except Exception as exc:  # noqa: BLE001 - any driver error: keep the node running, say why
             log.warning("docking %s: poll failed: %s", name, exc)
@@ -210,6 +212,7 @@ class NodeApp:
                 on_gateway_cert=self._gateway_cert,
                 on_registry=self._member_registry,
                 on_origin_certs=self._origin_certs,
+                signer=self.signer,  # NODE-051: signs a record intake left unsigned if pushed as an envelope
                 outbox_log=OutboxLog(self.store, self.config.member, self._signing_key, self.signer.keyid)
                 if self.config.record_suite == "batch"
                 else None,

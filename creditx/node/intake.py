@@ -35,15 +35,15 @@ from itertools import islice
 from typing import Any, Protocol
 
 from creditx.node.quarantine import hold_rows, release_rows
-from creditx.node.store import NodeStore, encode_signatures
+from creditx.node.record_signing import UNSIGNED, signatures
+from creditx.node.store import NodeStore
 from creditx.standard.catalogue import load_catalogue
-from creditx.standard.envelope import Signer, sign_envelope
+from creditx.standard.envelope import Signer
 from creditx.standard.errors import CreditxError
 from creditx.standard.lists.periods import period_refusal
 from creditx.standard.record import (
     MAX_INT,
     MAX_INT_DIGITS,
-    RECORD_PAYLOAD_TYPE,
     RECORD_TYPES,
     Record,
     encode_record,
@@ -275,8 +275,11 @@ def ingest(
     in_batch: Callable[[list[RowLike], IntakeReport], None] | None = None,
     member: Member | None = None,
     registry_known: bool = False,
+    record_suite: str = "envelope",
 ) -> IntakeReport:
     """Validate, number, sign and store ``rows``; one transaction per batch (NODE-001/002/020).
+    With ``record_suite`` "batch" the records are stored unsigned (NODE-051): each is pushed
+    with its path under the batch's signed checkpoint (SIG-040), not with a signature of its own.
     ``in_batch(batch, report)`` runs inside each batch's transaction after its rows are stored
     (report counts include the batch): a source's cursor commits with the rows it produced."""
     report = IntakeReport()
@@ -302,7 +305,6 @@ def ingest(
                         decided.type, decided.op, region, decided.source_id, decided.version, seq, decided.fields
                     )
                     payload = encode_record(rec)
-                    env = sign_envelope(RECORD_PAYLOAD_TYPE, payload, signer)
                     outbox.append(
                         (
                             seq,
@@ -312,7 +314,7 @@ def ingest(
                             rec.version,
                             signer.keyid,
                             payload,
-                            encode_signatures((s.keyid, s.suite, s.sig) for s in env.signatures),
+                            UNSIGNED if record_suite == "batch" else signatures(payload, signer),
                             import_id,
                             now,
                         )

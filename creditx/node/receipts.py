@@ -160,8 +160,8 @@ def check_receipt(ack: AckView, region: str, leaf_data: bytes, proof: Sequence[b
 def acks_with_leaves(store_conn: sqlite3.Connection) -> list[AckView]:
     """Acked records of the outbox (read only) whose decision has an audit leaf."""
     cur = store_conn.execute(
-        "SELECT source_seq, outcome, reason_code, fingerprint, log_index, decided_at FROM outbox"
-        " WHERE outcome IS NOT NULL AND outcome != '' AND (logged IS NULL OR logged = 1)"
+        "SELECT source_seq, outcome, reason_code, fingerprint, log_index, decided_at FROM outbox_acks"
+        " WHERE outcome != '' AND (logged IS NULL OR logged = 1)"
         " AND reason_code NOT IN ('SYNC_SEQ_GAP', 'SYNC_SEQ_CONFLICT') ORDER BY source_seq"
     )
     return [AckView(s, o, r or "", bytes(f or b""), i or 0, d or "") for s, o, r, f, i, d in cur]

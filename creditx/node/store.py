@@ -1,7 +1,7 @@
 """The node's durable state in one SQLite file (ADR 0007, ADR 0010).
 
-Tables: ``outbox`` (every accepted intake record, signed once, with the gateway's decision once
-acknowledged), ``quarantine`` (invalid intake rows with the rule they broke), ``imports`` (one row
+Tables: ``outbox`` (every accepted intake record, signed once), ``outbox_acks`` (the gateway's
+decision of each acknowledged one) and ``outbox_marks`` (sent and acknowledged up to), ``quarantine`` (invalid intake rows with the rule they broke), ``imports`` (one row
 per intake batch), ``signing_certs`` (certificates whose keys signed outbox records) and
 ``sync_state`` (key/value: the gateway's committed_seq, last sync, last error …).
 
@@ -12,11 +12,14 @@ Invariants kept here:
   write lock and can never skip or reuse a number.
 * NODE-002 a record's payload and signatures are written once and never rewritten; re-sends
   send the stored bytes.
-* NODE-003 recording acks and advancing the cursor is one transaction: the cursor *is* the set
-  of outbox rows without an outcome (``first_unacked``), updated with the acks and the gateway's
-  committed_seq together, so a crash leaves either both or neither.
-* Recording the same ack twice (re-sent records, lost acks) overwrites the same row: nothing is
-  counted twice.
+* NODE-003 recording acks and advancing the cursor is one transaction: the cursor is the
+  lowest record without an ack (``first_unacked``: ``outbox_marks.acked_through`` + 1), moved
+  with the acks and the gateway's committed_seq together, so a crash leaves either both or neither.
+* NODE-050 an outbox row is written once: the gateway's decision is a narrow ``outbox_acks``
+  row per record, "sent up to" and "acknowledged up to" are two numbers (``outbox_marks``), so
+  sending and acking never rewrite a record's wide row.
+* Recording the same ack twice (re-sent records, lost acks) replaces the same ack row: nothing
+  is counted twice.
 
 The file is opened in WAL mode with ``synchronous=NORMAL`` and a busy timeout, so ``creditx node
 import``/``status`` work while ``creditx node run`` holds the same file (multi-process safe).
@@ -43,6 +46,12 @@ from creditx.sqlite import Readers, connect, migrate
 from creditx.sqlite import transaction as sqlite_transaction
 
 OUTCOMES = ("ACCEPTED", "DUPLICATE", "SUPERSEDED", "REJECTED")
+UNSIGNED = "[]"  # an outbox record's signatures when intake did not sign it (NODE-051, record_signing.py)
+# an outbox row ``o`` without an ack: after acked_through, and no outbox_acks row (NODE-050)
+UNACKED = (
+    "o.source_seq > (SELECT acked_through FROM outbox_marks WHERE id = 1) "
+    "AND NOT EXISTS (SELECT 1 FROM outbox_acks a WHERE a.source_seq = o.source_seq)"
+)
 
 
 def _m1(db: sqlite_utils.Database) -> None:
@@ -121,11 +130,56 @@ def migration_ack_receipts(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN warnings TEXT")
 
 
+ACK_COLUMNS = (
+    "outcome",
+    "reason_code",
+    "requirement",
+    "field",
+    "message",
+    "fingerprint",
+    "log_index",
+    "acked_at",
+    "decided_at",
+    "logged",
+    "warnings",
+)
+
+
+def migration_outbox_acks(db: sqlite_utils.Database) -> None:
+    """NODE-050: an outbox row is written once. The gateway's decision moves to a narrow
+    ``outbox_acks`` row per record (no payload), "sent" and "acknowledged up to" to two marks
+    in ``outbox_marks``; the wide row's sent and ack columns are carried over and dropped (an
+    existing node's acks, sent state and cursor are kept)."""
+    db.execute(
+        "CREATE TABLE outbox_acks (source_seq INTEGER PRIMARY KEY, outcome TEXT NOT NULL, reason_code TEXT, "
+        "requirement TEXT, field TEXT, message TEXT, fingerprint BLOB, log_index INTEGER, acked_at REAL, "
+        "decided_at TEXT, logged INTEGER, warnings TEXT)"
+    )
+    cols = ", ".join(ACK_COLUMNS)
+    db.execute(
+        f"INSERT INTO outbox_acks (source_seq, {cols}) SELECT source_seq, {cols} FROM outbox WHERE outcome IS NOT NULL"
+    )
+    db.execute(
+        "CREATE TABLE outbox_marks (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "sent_through INTEGER NOT NULL, acked_through INTEGER NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO outbox_marks VALUES (1, "
+        "(SELECT COALESCE(MAX(source_seq), 0) FROM outbox WHERE sent_at IS NOT NULL OR outcome IS NOT NULL), "
+        "COALESCE((SELECT MIN(source_seq) - 1 FROM outbox WHERE outcome IS NULL), "
+        "(SELECT COALESCE(MAX(source_seq), 0) FROM outbox)))"
+    )
+    db.execute("DROP INDEX outbox_unacked")
+    db.execute("DROP INDEX outbox_outcome")
+    for col in ("sent_at", *ACK_COLUMNS):
+        db.execute(f"ALTER TABLE outbox DROP COLUMN {col}")
+
+
 # Append, never edit: migration n brings user_version from n-1 to n. 2: list replica
 # (node/replica/store.py); 4: intake (node/intake_schema.py); 5: halls (node/halls/store.py);
 # 6: privacy (node/replica/store.py); then the 1.1 ack receipts; then the outbox log of the
 # batch-signed suite (node/sync/outbox_log.py); then the replica's rowid layout and feed gaps
-# (node/replica/store.py).
+# (node/replica/store.py); then the narrow acks (NODE-050, above).
 MIGRATIONS = [
     _m1,
     migration_2,
@@ -136,6 +190,7 @@ MIGRATIONS = [
     migration_ack_receipts,
     migration_outbox_log,
     migration_replica_rowid,
+    migration_outbox_acks,
 ]
 
 
@@ -244,8 +299,8 @@ class NodeStore:
     # --- sync -------------------------------------------------------------------------------
 
     def first_unacked(self) -> int:
-        seq = self._one("SELECT MIN(source_seq) FROM outbox WHERE outcome IS NULL")
-        return int(seq) if seq is not None else self.last_seq() + 1
+        """The lowest source_seq without an ack (last_seq + 1 when every record has one)."""
+        return int(self._one("SELECT acked_through FROM outbox_marks WHERE id = 1")) + 1
 
     def load_batch(self, from_seq: int, max_records: int, max_bytes: int) -> list[OutboxItem]:
         """Records from ``from_seq`` on, contiguous, at most ``max_records`` and (approximately,
@@ -265,21 +320,37 @@ class NodeStore:
             items.append(OutboxItem(seq, bytes(payload), _decode_signatures(sigs)))
         return items
 
+    def add_signatures(self, made: dict[int, str]) -> dict[int, list[dict]]:
+        """NODE-051: store the v1.0 signatures of records intake left unsigned — only where none
+        is stored yet, so a record is signed once — and return what is stored for each."""
+        with self.transaction():
+            self.conn.executemany(
+                "UPDATE outbox SET signatures = ? WHERE source_seq = ? AND signatures = ?",
+                [(sigs, seq, UNSIGNED) for seq, sigs in made.items()],
+            )
+            return {
+                seq: _decode_signatures(self._one("SELECT signatures FROM outbox WHERE source_seq = ?", (seq,)))
+                for seq in made
+            }
+
     def mark_sent(self, from_seq: int, count: int, now: float) -> None:
+        """NODE-050: records up to ``from_seq + count - 1`` have been sent (one narrow row)."""
         with self.transaction():
             self.conn.execute(
-                "UPDATE outbox SET sent_at = ? WHERE source_seq BETWEEN ? AND ?", (now, from_seq, from_seq + count - 1)
+                "UPDATE outbox_marks SET sent_through = MAX(sent_through, ?) WHERE id = 1", (from_seq + count - 1,)
             )
 
     def record_acks(self, acks: Sequence[AckRow], committed_seq: int, now: float) -> int:
         """NODE-003: acks and the committed mark in one transaction. Returns how many acks
-        matched an outbox row (others are the gateway's error and are ignored)."""
+        matched an outbox row (others are the gateway's error and are ignored). NODE-050: each
+        ack is a narrow row of its own (a repeated ack replaces it), the outbox row is untouched."""
         with self.transaction():
             cur = self.conn.executemany(
-                "UPDATE outbox SET outcome=?, reason_code=?, requirement=?, field=?, message=?, "
-                "fingerprint=?, log_index=?, acked_at=?, decided_at=?, logged=?, warnings=? WHERE source_seq=?",
+                f"INSERT OR REPLACE INTO outbox_acks (source_seq, {', '.join(ACK_COLUMNS)}) "
+                "SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM outbox WHERE source_seq = ?)",
                 [
                     (
+                        a.source_seq,
                         a.outcome,
                         a.reason_code,
                         a.requirement,
@@ -296,15 +367,29 @@ class NodeStore:
                     for a in acks
                 ],
             )
+            self._advance_acked()
             self._set({"committed_seq": committed_seq, "last_ack_at": now})
             return cur.rowcount
+
+    def _advance_acked(self) -> None:
+        """Move ``acked_through`` over the acks that now follow it without a gap (inside the
+        acks' transaction): below it every record has an ack, the record after it has none."""
+        mark = start = int(self._one("SELECT acked_through FROM outbox_marks WHERE id = 1"))
+        for (seq,) in self.conn.execute(
+            "SELECT source_seq FROM outbox_acks WHERE source_seq > ? ORDER BY source_seq", (mark,)
+        ):
+            if seq != mark + 1:
+                break
+            mark = seq
+        if mark != start:
+            self.conn.execute("UPDATE outbox_marks SET acked_through = ? WHERE id = 1", (mark,))
 
     def signing_certs_in_use(self, current_key_id: str) -> list[bytes]:
         """DER of the current signing certificate and of earlier ones that still sign unacked
         outbox records (key rotation: the handshake presents them all)."""
         rows = self.conn.execute(
             "SELECT cert_der FROM signing_certs WHERE key_id = ? OR key_id IN "
-            "(SELECT DISTINCT key_id FROM outbox WHERE outcome IS NULL) ORDER BY key_id = ? DESC, added_at",
+            f"(SELECT DISTINCT key_id FROM outbox o WHERE {UNACKED}) ORDER BY key_id = ? DESC, added_at",
             (current_key_id, current_key_id),
         ).fetchall()
         return [bytes(r[0]) for r in rows]
@@ -328,12 +413,17 @@ class NodeStore:
 
     def counts(self) -> dict[str, int]:
         c = {o.lower(): 0 for o in OUTCOMES}
-        for outcome, n in self.conn.execute(
-            "SELECT outcome, COUNT(*) FROM outbox WHERE outcome IS NOT NULL GROUP BY outcome"
-        ):
+        for outcome, n in self.conn.execute("SELECT outcome, COUNT(*) FROM outbox_acks GROUP BY outcome"):
             c[outcome.lower()] = n
-        c["pending"] = int(self._one("SELECT COUNT(*) FROM outbox WHERE outcome IS NULL AND sent_at IS NULL"))
-        c["sent"] = int(self._one("SELECT COUNT(*) FROM outbox WHERE outcome IS NULL AND sent_at IS NOT NULL"))
+        # NODE-050: without an ack = sent (up to sent_through) or pending (after it)
+        unacked = self.last_seq() - int(self._one("SELECT COUNT(*) FROM outbox_acks"))
+        c["pending"] = int(
+            self._one(
+                "SELECT (SELECT COALESCE(MAX(source_seq), 0) FROM outbox) - m.sent_through - "
+                "(SELECT COUNT(*) FROM outbox_acks WHERE source_seq > m.sent_through) FROM outbox_marks m"
+            )
+        )
+        c["sent"] = unacked - c["pending"]
         c["quarantined"] = int(self._one("SELECT COUNT(DISTINCT COALESCE(row_key, id)) FROM quarantine"))
         return c
 
@@ -348,8 +438,9 @@ class NodeStore:
 
     def rejects(self) -> list[dict]:
         return self.rows(
-            "SELECT source_seq, source_id, type, op, version, reason_code AS reason, requirement, field, "
-            "message, acked_at FROM outbox WHERE outcome = 'REJECTED' ORDER BY source_seq"
+            "SELECT o.source_seq, source_id, type, op, version, reason_code AS reason, requirement, field, "
+            "message, acked_at FROM outbox_acks a JOIN outbox o ON o.source_seq = a.source_seq "
+            "WHERE outcome = 'REJECTED' ORDER BY o.source_seq"
         )
 
     def quarantine(self) -> list[dict]:
@@ -358,5 +449,5 @@ class NodeStore:
         ]
 
     def outcome_of(self, source_seq: int) -> str | None:
-        row = self.conn.execute("SELECT outcome FROM outbox WHERE source_seq = ?", (source_seq,)).fetchone()
+        row = self.conn.execute("SELECT outcome FROM outbox_acks WHERE source_seq = ?", (source_seq,)).fetchone()
         return row[0] if row else None

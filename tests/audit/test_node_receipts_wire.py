@@ -54,9 +54,9 @@ def test_receipt_is_rebuilt_from_the_stored_ack_alone(gateway, pki, tmp_path, ca
     app.runner().sync_once()
     app.close()
     db = sqlite3.connect(nd / "node.db")
-    rows = db.execute("SELECT decided_at, logged FROM outbox ORDER BY source_seq").fetchall()
+    rows = db.execute("SELECT decided_at, logged FROM outbox_acks ORDER BY source_seq").fetchall()
     assert len(rows) == 3 and all(d.endswith("Z") and logged == 1 for d, logged in rows)
-    db.execute("UPDATE outbox SET decided_at = '2000-01-01T00:00:00.000Z' WHERE source_seq = 2")
+    db.execute("UPDATE outbox_acks SET decided_at = '2000-01-01T00:00:00.000Z' WHERE source_seq = 2")
     db.commit()
     db.close()
 

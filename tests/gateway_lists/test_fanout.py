@@ -1,35 +1,72 @@
-"""DIST-030 at provincial size: subscribers at the same position share one batch, read and
-encoded once (SharedBatches); what each receives is unchanged."""
+"""DIST-030 at provincial size: subscribers share each change, read and encoded once
+(EncodedChanges); what each receives is unchanged, a person's index keys its own."""
 
 from __future__ import annotations
 
-from creditx.gateway.lists.service import SharedBatches, subscribe_response
+import datetime as dt
+
+import pytest
+
+from creditx.gateway.lists.fanout import EncodedChanges
+from creditx.gateway.lists.service import subscribe_response
+from creditx.gateway.lists.wire import EncodedChange, batch_bytes, change_to_pb
+from creditx.standard.envelope import Envelope, Signature
+from creditx.standard.lists.lifecycle import ChangeKind, ListChange, entry_from_record
+from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record
 from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
 from tests.gateway_lists.client import Subscriber, list_payload, list_rows
 
+AT = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 
-def test_a_batch_is_built_once_per_position_and_the_table_is_bounded():
-    built: list[tuple] = []
 
-    def build(key):
-        def make():
-            built.append(key)
-            return lpb.ListChangeBatch(through_list_seq=key[1], head_list_seq=key[1]), key[1]
+def _changes(n: int, start: int = 1) -> list[ListChange]:
+    """Changes of synthetic LIST rows, persons' and organisations', each with its origin."""
+    out = []
+    for i, row in enumerate(list_rows("370100", n, seed=5)):
+        rec = Record("LIST", "I", "370100", row["source_id"], 1, i + 1, row["fields"])
+        entry = entry_from_record(rec, entry_id=f"e{i}", fingerprint=bytes([i]) * 32)
+        origin = Envelope(RECORD_PAYLOAD_TYPE, list_payload("370100", row, i + 1), (Signature("k", "s", b"sig"),))
+        out.append(ListChange(start + i, ChangeKind.ADD, "", entry, AT, origin))
+    return out
 
-        return make
 
-    shared = SharedBatches(size=2)
-    a = shared.get((0, 3), build((0, 3)))
-    b = shared.get((0, 3), build((0, 3)))
-    assert a is b and built == [(0, 3)] and shared.built == 1
-    assert a[2] == a[0].SerializeToString() and subscribe_response(a[2]) == a[2] and a[3] == ()
-    shared.get((3, 5), build((3, 5)))
-    shared.get((5, 6), build((5, 6)))  # the oldest, (0, 3), is dropped
-    shared.get((0, 3), build((0, 3)))
-    assert built == [(0, 3), (3, 5), (5, 6), (0, 3)]
+@pytest.mark.parametrize("index_key", [bytes(range(32)), bytes(range(32, 64))], ids=["key-a", "key-b"])
+def test_a_batch_assembled_from_shared_encodings_is_the_batch_protobuf_would_write(index_key):
+    changes = _changes(30)
+    assert any(c.entry.subject_id_masked for c in changes) and any(not c.entry.subject_id_masked for c in changes)
+    want = lpb.ListChangeBatch(
+        changes=[change_to_pb(c, index_key) for c in changes], through_list_seq=30, head_list_seq=31, live=False
+    )
+    got = batch_bytes([EncodedChange(c).field(index_key) for c in changes], 30, 31, False)
+    assert got == want.SerializeToString()
+    persons = [x for x in lpb.ListChangeBatch.FromString(got).changes if x.entry.subject_id_masked]
+    assert persons and all(x.subject_index and not x.HasField("origin") for x in persons)
+
+
+def test_each_change_is_encoded_once_for_any_cursor_and_the_window_is_bounded():
+    log = _changes(20)
+    reads: list[tuple[int, int]] = []
+
+    def read(first, last):
+        reads.append((first, last))
+        return [c for c in log if first <= c.list_seq <= last]
+
+    fan = EncodedChanges()
+    assert [c.list_seq for c in fan.between(1, 5, read)] == [1, 2, 3, 4, 5]
+    assert [c.list_seq for c in fan.between(3, 8, read)] == [3, 4, 5, 6, 7, 8]  # drifted subscribers share
+    assert [c.list_seq for c in fan.between(1, 8, read)] == list(range(1, 9))
+    assert reads == [(1, 5), (6, 8)] and fan.encoded == 8
+
+    small = EncodedChanges(max_bytes=len(EncodedChange(log[0]).part) * 3)
+    small.between(1, 10, read)
+    reads.clear()
+    assert [c.list_seq for c in small.between(9, 10, read)] == [9, 10] and reads == []
+    assert [c.list_seq for c in small.between(2, 4, read)] == [2, 3, 4]  # behind the window: its own read
+    assert reads == [(2, 4)] and small.encoded == 10
+    assert [c.list_seq for c in small.between(15, 16, read)] == [15, 16]  # far ahead: the window moves there
     marker = lpb.ListChangeBatch(live=True)
-    assert subscribe_response(marker) == marker.SerializeToString()
+    assert subscribe_response(marker) == marker.SerializeToString() and subscribe_response(b"x") == b"x"
 
 
 def test_subscribers_at_one_position_get_the_same_batch_built_once(gateway, pki):
@@ -37,7 +74,7 @@ def test_subscribers_at_one_position_get_the_same_batch_built_once(gateway, pki)
     try:
         for s in subs:
             s.until(lambda s: s.live)
-        before = gateway.lists.servicer.shared.built
+        before = gateway.lists.servicer.fanout.encoded
         rows = list_rows("370100", 3)
         c = PushClient(gateway.address, pki.nodes["370100"])
         c.handshake()
@@ -48,8 +85,8 @@ def test_subscribers_at_one_position_get_the_same_batch_built_once(gateway, pki)
         a, b = ([x.SerializeToString() for x in s.changes] for s in subs)
         assert a == b and len(a) == 3
         assert [x.list_seq for x in subs[0].changes] == [1, 2, 3]
-        # one commit, two subscribers at the same cursor and head: one build for both
-        assert gateway.lists.servicer.shared.built - before == 1
+        # two subscribers: each change read and encoded once for both
+        assert gateway.lists.servicer.fanout.encoded - before == 3
     finally:
         for s in subs:
             s.close()

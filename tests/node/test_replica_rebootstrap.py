@@ -16,7 +16,7 @@ from creditx.node.config import Department
 from creditx.node.replica.departments import batch_to_pb, check, feed_next
 from creditx.node.replica.feed import FeedItem, Skipped, page, positions
 from creditx.node.replica.sinks import SINK_CURSORS, drain, recover
-from creditx.node.replica.store import ReplicaStore
+from creditx.node.replica.store import ReplicaStore, migration_replica_rowid
 from creditx.node.replica.subjects import question
 from creditx.node.store import MIGRATIONS, NodeStore
 from creditx.sqlite import migrate
@@ -159,7 +159,7 @@ def test_pages_keep_a_position_whole_and_refuse_a_gap():
 def test_the_migration_converts_the_old_layout_and_keeps_every_entry(tmp_path):
     path = tmp_path / "node.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    migrate(conn, MIGRATIONS[:-1])  # a node as released: WITHOUT ROWID entries
+    migrate(conn, MIGRATIONS[: MIGRATIONS.index(migration_replica_rowid)])  # as released: WITHOUT ROWID entries
     sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'replica_entries'").fetchone()[0]
     assert "WITHOUT ROWID" in sql
     conn.executemany(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 
 from creditx.node.intake import Draft, check_row, ingest
-from creditx.node.store import MIGRATIONS, AckRow, NodeStore
+from creditx.node.store import MIGRATIONS, AckRow, NodeStore, migration_outbox_acks
 from creditx.standard.envelope import Envelope, Signature, verify_envelope
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, decode_record
 from tests.node.helpers import TODAY, cf_row, make_signer, needs_name
@@ -149,6 +149,59 @@ def test_acks_recorded_with_committed_seq_and_never_double_counted(tmp_path):
         "REC-ID-001",
         "CF_XDR_SHXYM",
     )
+
+
+def test_sending_and_acking_never_rewrite_an_outbox_row(tmp_path):
+    """NODE-050: the wide row is written once; sent and ack state are narrow rows beside it."""
+    store = NodeStore(tmp_path / "node.db")
+    _ingest(store, make_signer(), [cf_row(i) for i in range(1, 6)])
+    store.conn.execute(
+        "CREATE TEMP TRIGGER rewritten AFTER UPDATE ON main.outbox BEGIN SELECT RAISE(ABORT, 'outbox rewritten'); END"
+    )
+    store.mark_sent(1, 5, 1001.0)
+    assert store.record_acks([AckRow(1, "ACCEPTED"), AckRow(2, "ACCEPTED"), AckRow(4, "ACCEPTED")], 4, 1002.0) == 3
+    assert store.first_unacked() == 3  # 4 is acked, 3 is not: the cursor waits at 3
+    assert store.record_acks([AckRow(3, "REJECTED", "X", "REC-ID-001"), AckRow(99, "ACCEPTED")], 4, 1003.0) == 1
+    assert store.first_unacked() == 5 and store.outcome_of(3) == "REJECTED" and store.outcome_of(5) is None
+    c = store.counts()
+    assert (c["accepted"], c["rejected"], c["sent"], c["pending"]) == (3, 1, 1, 0)
+
+
+def test_an_existing_node_keeps_its_acks_sent_state_and_cursor_across_the_narrow_ack_migration(tmp_path):
+    """NODE-050 upgrade: a node.db of the schema before the narrow acks, with acks, a gap in
+    them and sent records, reads the same after the migration."""
+    import sqlite3
+
+    from creditx.sqlite import connect, migrate
+
+    path = tmp_path / "node.db"
+    conn = connect(path)
+    migrate(conn, MIGRATIONS[: MIGRATIONS.index(migration_outbox_acks)])  # the schema an existing node has
+    conn.close()
+    db = sqlite3.connect(path)  # rows as that schema's node wrote them
+    for seq in range(1, 8):
+        db.execute(
+            "INSERT INTO outbox(source_seq, source_id, type, op, version, key_id, payload, signatures, created_at) "
+            "VALUES (?, ?, 'XZCF', 'I', 1, 'k', x'7b7d', '[]', 1.0)",
+            (seq, f"s{seq}"),
+        )
+    db.execute("UPDATE outbox SET sent_at = 2.0 WHERE source_seq <= 6")
+    db.execute("UPDATE outbox SET outcome = 'ACCEPTED', acked_at = 3.0, logged = 1 WHERE source_seq IN (1, 2, 4)")
+    db.execute(
+        "UPDATE outbox SET outcome = 'REJECTED', reason_code = 'USCC_CHECKSUM', requirement = 'REC-ID-001' "
+        "WHERE source_seq = 5"
+    )
+    db.commit()
+    db.close()
+    store = NodeStore(path)
+    assert store.first_unacked() == 3
+    c = store.counts()
+    assert (c["accepted"], c["rejected"], c["sent"], c["pending"]) == (3, 1, 2, 1)
+    assert [r["source_seq"] for r in store.rejects()] == [5] and store.rejects()[0]["reason"] == "USCC_CHECKSUM"
+    cols = {r[1] for r in store.conn.execute("PRAGMA table_info(outbox)")}
+    assert "outcome" not in cols and "sent_at" not in cols and "payload" in cols
+    store.record_acks([AckRow(3, "ACCEPTED")], 5, 4.0)
+    assert store.first_unacked() == 6
 
 
 def test_migrations_are_numbered_and_idempotent(tmp_path):

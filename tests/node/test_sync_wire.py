@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 
@@ -11,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from creditx.node.intake import ingest
-from creditx.node.store import NodeStore
+from creditx.node.store import UNSIGNED, NodeStore
 from creditx.node.sync.client import ChannelSettings, SyncRunner
 from creditx.node.sync.state import State, SyncMachine, SyncPolicy
 from creditx.pki.testing import make_pki
@@ -49,7 +50,7 @@ def env(tmp_path):
     clock = Clock()
     runners = []
 
-    def runner(policy=SyncPolicy(backoff_base=1, backoff_cap=30, ack_timeout=20)) -> SyncRunner:
+    def runner(policy=SyncPolicy(backoff_base=1, backoff_cap=30, ack_timeout=20), *, sign=False) -> SyncRunner:
         r = SyncRunner(
             store,
             settings,
@@ -57,11 +58,12 @@ def env(tmp_path):
             node_name="jinan",
             signing_certs=lambda: [cert_der],
             clock=clock,
+            signer=signer if sign else None,  # NODE-051: signs what intake left unsigned
         )
         runners.append(r)
         return r
 
-    def add(n: int) -> None:
+    def add(n: int, **kw) -> None:
         start = store.last_seq() + 1
         ingest(
             store,
@@ -72,6 +74,7 @@ def env(tmp_path):
             today=TODAY,
             clock=lambda: 0.0,
             validate=needs_name,
+            **kw,
         )
 
     yield fake, store, runner, add, clock
@@ -82,7 +85,29 @@ def env(tmp_path):
 
 
 def outcomes(store):
-    return dict(store.conn.execute("SELECT outcome, COUNT(*) FROM outbox GROUP BY outcome"))
+    return dict(store.conn.execute("SELECT outcome, COUNT(*) FROM outbox_acks GROUP BY outcome"))
+
+
+def test_a_batch_suite_record_is_signed_once_when_it_is_first_pushed_as_an_envelope(env):
+    """NODE-051: with record_suite "batch" intake signs nothing; pushed as a v1.0 envelope after
+    all (SYNC-060: the suites may alternate) a record is signed then, once, and re-sent as stored."""
+    fake, store, runner, add, clock = env
+    add(30, record_suite="batch")
+    assert {s for (s,) in store.conn.execute("SELECT signatures FROM outbox")} == {UNSIGNED}
+    fake.lose_next_ack = True  # the first push is committed, its acks lost: the records go again
+    r = runner(sign=True)
+    assert r.sync_once() is State.BACKOFF and fake.committed() == 30
+    first = dict(store.conn.execute("SELECT source_seq, signatures FROM outbox"))
+    assert UNSIGNED not in first.values()
+    clock.t = r.machine.retry_at
+    assert r.sync_once() is State.IDLE
+    assert outcomes(store) == {"ACCEPTED": 30}  # the fake gateway verified every envelope
+    assert dict(store.conn.execute("SELECT source_seq, signatures FROM outbox")) == first
+    assert store.add_signatures({1: "[]"})[1] == json.loads(first[1], object_hook=_sig_bytes)
+
+
+def _sig_bytes(d):
+    return dict(d, sig=bytes.fromhex(d["sig"])) if "sig" in d else d
 
 
 def test_syncs_everything_in_bounded_batches_and_presents_signing_cert(env):

@@ -2,9 +2,10 @@
 
 The hub holds no changes, only the newest committed ``list_seq``. :meth:`Hub.publish` is called
 after the ingest (or expiry, or import) transaction has COMMITTED; every subscriber waits on its
-own :class:`threading.Event` and, once woken, reads *everything* from its cursor to the head
-from the database in one batch (ADR 0014: one message per batch, not per change — the
-per-message cost caps fan-out). So:
+own :class:`threading.Event` and, once woken, sends *everything* from its cursor to the head in
+one batch (ADR 0014: one message per batch, not per change — the per-message cost caps
+fan-out; changes committed while a write is in flight coalesce into the next), assembled from
+changes read and encoded once for every subscriber (:mod:`creditx.gateway.lists.fanout`). So:
 
 * a subscriber's queue is bounded by construction — it is one number, the head;
 * a slow subscriber never blocks ingest: :meth:`publish` only sets events;

@@ -15,10 +15,7 @@ a Snapshot is read inside one read transaction, so every chunk is of the same ``
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,9 +29,10 @@ from creditx.gateway.audit.checkpoints import Checkpointer
 from creditx.gateway.call_errors import BatchError, abort, from_identity
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists import store
+from creditx.gateway.lists.fanout import EncodedChanges
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.progress import ListProgress
-from creditx.gateway.lists.wire import change_to_pb, envelope_to_pb, snapshot_chunk
+from creditx.gateway.lists.wire import EncodedChange, batch_bytes, envelope_to_pb, snapshot_chunk
 from creditx.pki.identity import Identity, IdentityError
 from creditx.pki.tls import reverify
 from creditx.standard.catalogue import load_catalogue
@@ -56,6 +54,7 @@ class ListLimits:
     max_chunk_bytes: int = 1024 * 1024
     max_chunk_entries: int = 2000
     poll_s: float = 1.0  # re-read the head this often even without a wake-up (other writers)
+    fanout_cache_bytes: int = 64 * 1024 * 1024  # the newest changes kept encoded for every subscriber
 
 
 def _fail(context, status: str, reason: str, rule: str, message: str, hint: str = "") -> None:
@@ -63,38 +62,9 @@ def _fail(context, status: str, reason: str, rule: str, message: str, hint: str 
 
 
 def subscribe_response(m: lpb.ListChangeBatch | bytes) -> bytes:
-    """Subscribe's response serializer: a shared batch comes already encoded (SharedBatches),
-    the "live" marker as a message."""
+    """Subscribe's response serializer: a batch comes already encoded (EncodedChanges), the
+    "live" marker as a message."""
     return m if isinstance(m, bytes) else m.SerializeToString()
-
-
-class SharedBatches:
-    """DIST-030 fan-out at provincial size: subscribers at the same cursor and head get the SAME
-    batch, read from the log, decoded and encoded once — not once per subscriber (150 followers
-    cost 150x the read and encoding per change otherwise). Keyed by (cursor, head, limit,
-    types); a log position's changes never change once committed, so a kept batch stays true.
-    The batch message is shared and never modified after it is built. Bounded (oldest dropped)."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._lock = threading.Lock()
-        self._d: OrderedDict[tuple, tuple[lpb.ListChangeBatch, int, bytes, tuple[int, ...]]] = OrderedDict()
-        self.built = 0  # batches built (the rest were shared)
-
-    def get(
-        self, key: tuple, build: Callable[[], tuple[lpb.ListChangeBatch, int]]
-    ) -> tuple[lpb.ListChangeBatch, int, bytes, tuple[int, ...]]:
-        """(batch, its through_list_seq, its encoding, its changes' at_unix_ms): once for every subscriber."""
-        with self._lock:  # one builder at a time: the others wait for its batch instead of building it too
-            hit = self._d.get(key)
-            if hit is None:
-                msg, through = build()
-                hit = (msg, through, msg.SerializeToString(), tuple(c.at_unix_ms for c in msg.changes))
-                self.built += 1
-                self._d[key] = hit
-                while len(self._d) > self.size:
-                    self._d.popitem(last=False)
-            return hit
 
 
 class DistributionServicer(lists_pb2_grpc.DistributionServicer):
@@ -124,7 +94,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self.identity = identity  # the caller verified by the gate (creditx.gateway.access)
         self.registry = registry  # the member registry in force (DIST-079: who may have evidence)
         self.list_types = {lt.code for lt in load_catalogue().list_types}
-        self.shared = SharedBatches()
+        self.fanout = EncodedChanges(limits.fanout_cache_bytes)
 
     def _node(self, context: grpc.ServicerContext) -> str:
         try:
@@ -207,19 +177,14 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                 # (changes another process committed: creditx gateway import-lists)
                 head = self.hub.head if self.hub.head > cursor else store.head(conn)
                 if cursor < head:
-                    start = cursor
-                    batch, cursor, encoded, at_ms = self.shared.get(
-                        (start, head, limit, types), partial(self._batch, conn, start, head, limit, types)
+                    changes = self.fanout.between(
+                        cursor + 1, min(head, cursor + limit), partial(store.changes_between, conn)
                     )
-                    if index_key and any(c.entry.subject_id_masked for c in batch.changes):
-                        # DIST-077: a person's index keys are made with this node's own subject
-                        # key, so a batch holding a person's change is built for this stream
-                        batch, cursor = self._batch(conn, start, head, limit, types, index_key)
-                        encoded = batch.SerializeToString()
-                    live_sent = batch.live
+                    encoded, cursor, at_ms = self._batch(changes, cursor, head, types, index_key)
+                    live_sent = cursor >= head
                     if self.on_delivered is not None:
                         self.on_delivered(at_ms)
-                    yield encoded  # the shared encoding (see subscribe_response)
+                    yield encoded  # already encoded (see subscribe_response)
                     continue
                 if not live_sent:  # DIST-030: tell the node the backlog is drained
                     live_sent = True
@@ -239,29 +204,24 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             conn.close()
 
     def _batch(
-        self,
-        conn: sqlite3.Connection,
-        cursor: int,
-        head: int,
-        limit: int,
-        types: frozenset[str],
-        index_key: bytes = b"",
-    ) -> tuple[lpb.ListChangeBatch, int]:
-        """Consecutive changes after ``cursor``: at most ``limit`` and about max_batch_bytes."""
-        msg = lpb.ListChangeBatch(head_list_seq=head)
+        self, changes: list[EncodedChange], cursor: int, head: int, types: frozenset[str], index_key: bytes
+    ) -> tuple[bytes, int, list[int]]:
+        """The encoded batch of ``changes`` (consecutive, after ``cursor``) for this subscriber,
+        about max_batch_bytes at most; its through_list_seq; its changes' at_unix_ms. A person's
+        change gets the index keys made with this node's own ``index_key`` (DIST-077)."""
+        fields: list[bytes] = []
+        at_ms: list[int] = []
         size, through = 0, cursor
-        for c in store.changes_between(conn, cursor + 1, min(head, cursor + limit)):
-            if not types or c.entry.list_type in types:
-                pb = change_to_pb(c, index_key)
-                n = pb.ByteSize()
-                if msg.changes and size + n > self.limits.max_batch_bytes:
+        for c in changes:
+            if not types or c.list_type in types:
+                f = c.field(index_key)
+                if fields and size + len(f) > self.limits.max_batch_bytes:
                     break
-                msg.changes.append(pb)
-                size += n
+                fields.append(f)
+                at_ms.append(c.at_ms)
+                size += len(f)
             through = c.list_seq
-        msg.through_list_seq = through
-        msg.live = through >= head
-        return msg, through
+        return batch_bytes(fields, through, head, through >= head), through, at_ms
 
     # --- Snapshot (DIST-070 … DIST-074) ------------------------------------------------------
 

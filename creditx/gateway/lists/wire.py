@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Mapping
 from typing import cast
 
 from creditx.standard.envelope import Envelope
 from creditx.standard.lists.lifecycle import ListChange, ListEntry
-from creditx.standard.lists.withheld import origin_index_keys, withholds_origin
+from creditx.standard.lists.withheld import INDEX_FIELDS, origin_index_keys, withholds_origin
 from creditx.standard.record import RecordError, decode_record
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as lpb
@@ -57,13 +58,20 @@ def _reason(reason: str) -> lpb.RemovalReason:
     return cast(lpb.RemovalReason, lpb.RemovalReason.Value(f"REMOVAL_REASON_{reason or 'UNSPECIFIED'}"))
 
 
-def index_keys(payload: bytes, index_key: bytes) -> list[str]:
-    """DIST-077: the subject index keys of a withheld person's entry, from its origin payload
-    (a payload that does not decode gives none: the gateway accepted only records that did)."""
+def index_fields(payload: bytes) -> dict[str, str]:
+    """The origin fields a withheld person's index keys are made of (INDEX_FIELDS), from its
+    origin payload (a payload that does not decode gives none: the gateway accepted only records
+    that did)."""
     try:
-        return origin_index_keys(decode_record(payload).fields, index_key)
+        fields = decode_record(payload).fields
     except RecordError:
-        return []
+        return {}
+    return {k: fields[k] for k in INDEX_FIELDS if k in fields}
+
+
+def index_keys(payload: bytes, index_key: bytes) -> list[str]:
+    """DIST-077: the subject index keys of a withheld person's entry, from its origin payload."""
+    return origin_index_keys(index_fields(payload), index_key)
 
 
 def change_to_pb(c: ListChange, index_key: bytes = b"") -> lpb.ListChange:
@@ -82,6 +90,58 @@ def change_to_pb(c: ListChange, index_key: bytes = b"") -> lpb.ListChange:
     elif c.origin is not None:  # DIST-032: byte for byte as the origin signed it
         msg.origin.CopyFrom(envelope_to_pb(c.origin))
     return msg
+
+
+# --- Subscribe's fan-out: a batch assembled from changes encoded once -------------------------
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_CHANGES_TAG = b"\x0a"  # ListChangeBatch.changes: field 1, length-delimited
+
+
+class EncodedChange:
+    """One change of the log encoded once for every subscriber (DIST-030 fan-out): ``part`` is
+    its ``changes`` field of a ListChangeBatch, ListChange without ``subject_index`` — all of it
+    but for a natural person's change, whose index keys are made with each node's own key
+    (DIST-077) from ``person`` (INDEX_FIELDS of the origin; None when nothing is added).
+    ListChange's field 40 is the highest it has on Subscribe, so its body + the encoded keys are
+    the same bytes protobuf would write for the whole."""
+
+    __slots__ = ("at_ms", "header", "list_seq", "list_type", "part", "person")
+
+    def __init__(self, c: ListChange) -> None:
+        self.list_seq, self.list_type = c.list_seq, c.entry.list_type
+        msg = change_to_pb(c)
+        self.at_ms = msg.at_unix_ms
+        body = msg.SerializeToString()
+        self.part = _CHANGES_TAG + _varint(len(body)) + body
+        self.header = len(self.part) - len(body)  # the field's tag and length
+        withheld = c.origin is not None and withholds_origin(c.entry)
+        self.person: Mapping[str, str] | None = index_fields(c.origin.payload) if withheld and c.origin else None
+
+    def field(self, index_key: bytes) -> bytes:
+        """This change as a ``changes`` field of the batch sent to the node of ``index_key``."""
+        if self.person is None or not index_key:
+            return self.part
+        keys = origin_index_keys(self.person, index_key)
+        if not keys:
+            return self.part
+        body = self.part[self.header :] + lpb.ListChange(subject_index=keys).SerializeToString()
+        return _CHANGES_TAG + _varint(len(body)) + body
+
+
+def batch_bytes(fields: list[bytes], through: int, head: int, live: bool) -> bytes:
+    """A ListChangeBatch's encoding from its changes' fields (EncodedChange.field), in field order."""
+    tail = lpb.ListChangeBatch(through_list_seq=through, head_list_seq=head, live=live).SerializeToString()
+    return b"".join(fields) + tail
 
 
 def envelope_to_pb(env: Envelope) -> envelope_pb2.Envelope:

@@ -162,6 +162,7 @@ def poll(
     clock: Callable[[], float] = time.time,
     member: Member | None = None,
     registry_known: bool = False,
+    record_suite: str = "envelope",
 ) -> PollResult:
     """Read and ingest pages until the source is drained (or ``max_pages_per_poll``). ``member`` and
     ``registry_known`` are the node's entry in the member registry it holds: a row for a deciding
@@ -199,6 +200,7 @@ def poll(
                 in_batch=commit,
                 member=member,
                 registry_known=registry_known,
+                record_suite=record_suite,
             )
             result.accepted += report.accepted
             result.quarantined += report.quarantined

@@ -184,10 +184,9 @@ class HallStore:
             for i in range(0, len(keys), 500):
                 chunk = keys[i : i + 500]
                 for subject, payload, outcome in conn.execute(
-                    "SELECT s.subject, o.payload, o.outcome FROM hall_subjects s JOIN outbox o"
-                    " ON o.source_seq = s.source_seq WHERE s.subject IN ({}) ORDER BY o.source_seq".format(
-                        ",".join("?" * len(chunk))
-                    ),
+                    "SELECT s.subject, o.payload, a.outcome FROM hall_subjects s JOIN outbox o"
+                    " ON o.source_seq = s.source_seq LEFT JOIN outbox_acks a ON a.source_seq = s.source_seq"
+                    " WHERE s.subject IN ({}) ORDER BY o.source_seq".format(",".join("?" * len(chunk))),
                     chunk,
                 ):
                     rows.setdefault(subject, []).append((bytes(payload), outcome))

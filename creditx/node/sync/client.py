@@ -26,10 +26,12 @@ import grpc
 
 from creditx.node.alarms import CRITICAL, WARNING, Alarms
 from creditx.node.call_status import call_reason
-from creditx.node.store import AckRow, NodeStore
+from creditx.node.record_signing import signatures
+from creditx.node.store import AckRow, NodeStore, OutboxItem
 from creditx.node.sync import state as st
 from creditx.node.sync.outbox_log import OutboxLog
 from creditx.node.sync.targets import Targets
+from creditx.standard.envelope import Signer
 from creditx.standard.record import RECORD_PAYLOAD_TYPE
 from creditx.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 
@@ -210,6 +212,7 @@ class SyncRunner:
         on_registry: Callable[[bytes], None] | None = None,
         on_origin_certs: Callable[[list[bytes]], None] | None = None,
         outbox_log: OutboxLog | None = None,
+        signer: Signer | None = None,
         alarms: Alarms | None = None,
         clock_warn_skew_s: float = CLOCK_WARN_SKEW_S,
         max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
@@ -230,6 +233,7 @@ class SyncRunner:
         self._channel_lock = threading.Lock()  # the heartbeat job shares the channel
         self._contact = threading.Event()  # NODE-015: the gateway answered on another path
         self.outbox_log = outbox_log  # set: batches are pushed batch-signed (SIG-040)
+        self.signer = signer  # NODE-051: signs, once, a record intake stored unsigned when pushed as an envelope
         self._checkpoint_size = 0  # SYNC-063: size of the last checkpoint the gateway holds or was sent
         self.alarms = alarms if alarms is not None else Alarms()
         self.clock_warn_skew_s, self.max_clock_skew_s = clock_warn_skew_s, max_clock_skew_s
@@ -411,6 +415,7 @@ class SyncRunner:
         batch, each record's inclusion path as its signature, SIG-042/043); and the checkpoint size."""
         backlog = max(0, self.machine.last_seq - items[-1].source_seq)
         if self.outbox_log is None:
+            items = self._signed(items)
             sigs = [[envelope_pb2.Signature(**s) for s in i.signatures] for i in items]
             extra: dict = {}
             size = 0
@@ -427,6 +432,20 @@ class SyncRunner:
             for i, s in zip(items, sigs, strict=True)
         ]
         return exchange_pb2.PushRequest(batch_id=batch_id, records=records, backlog=backlog, **extra), size
+
+    def _signed(self, items: list[OutboxItem]) -> list[OutboxItem]:
+        """NODE-051: records intake stored unsigned (record_suite "batch") get their v1.0
+        signature now, once: it is stored and every re-send carries it (NODE-002)."""
+        unsigned = [i for i in items if not i.signatures]
+        if not unsigned:
+            return items
+        if self.signer is None:
+            raise st.SyncStateError(
+                f"outbox record {unsigned[0].source_seq} has no signature and this sync has no signing key "
+                'to push it as an envelope; push it batch-signed (record_suite "batch")'
+            )
+        stored = self.store.add_signatures({i.source_seq: signatures(i.payload, self.signer) for i in unsigned})
+        return [OutboxItem(i.source_seq, i.payload, stored[i.source_seq]) if not i.signatures else i for i in items]
 
     def _await(self, a: st.AwaitAcks) -> list[st.Action]:
         last = self.store.last_seq()

@@ -24,6 +24,7 @@ from creditx.standard.registry import Member
 MIN_INDEX_KEY, MAX_INDEX_KEY = 16, 64  # bytes (REC-FP-016)
 _P_KEY = re.compile(r"P:[0-9a-f]{64}")
 MAX_INDEX_KEYS = 4  # a person has one P: key, at most one R: key; room for a later form
+INDEX_FIELDS = ("MD_ZT_ZJLX", "MD_ZT_ZJHM", "MD_ZT_GSZC")  # the origin fields origin_index_keys reads
 
 
 def withholds_origin(entry: ListEntry) -> bool:
