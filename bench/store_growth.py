@@ -247,6 +247,11 @@ def fill_raw(engine: str, target, template: tuple, start: int, stop: int) -> Non
         target.execute("VACUUM ANALYZE raw")
 
 
+def _raw_size(args, marks: list[int]) -> int:
+    """Rows the raw table grows to before the end bound: the store's size, or ``--raw-full-rows``."""
+    return min(marks[-1], args.raw_full_rows or marks[-1]) + 1
+
+
 def _summary(out: dict, say) -> None:
     curve = out["curve"]
     first, last = curve[0], curve[-1]
@@ -271,7 +276,7 @@ def _summary(out: dict, say) -> None:
         if e and f:
             out[f"raw_{how}_ratio_full_to_empty"] = f / e
             say(
-                f"  raw {how}: {e:.1f} µs/record empty, {f:.1f} at {last['stored']:,} rows ({f / e:.2f}×);"
+                f"  raw {how}: {e:.1f} µs/record empty, {f:.1f} at {out['raw_rows_full']:,} rows ({f / e:.2f}×);"
                 f" store ÷ raw {how}: {first['wall_us'] / e:.2f}× at the start, {last['wall_us'] / f:.2f}× at the end"
             )
 
@@ -291,7 +296,7 @@ def _sqlite_run(args, templates, batches, marks, say) -> dict:
         out["raw_executemany_us_empty"] = raw_bound("sqlite", raw, raw_rows(templates, 0, args.window), args.batch)
         meter = Meter()
         out["curve"] = grow(store, batches, marks, args.window, args.batch, meter, say)
-        fill_raw("sqlite", raw, raw_rows(templates, 0, 1)[0], args.window + 1, marks[-1] + 1)
+        fill_raw("sqlite", raw, raw_rows(templates, 0, 1)[0], args.window + 1, _raw_size(args, marks))
         out["raw_executemany_us_full"] = raw_bound(
             "sqlite", raw, raw_rows(templates, marks[-1] + 1, args.window), args.batch
         )
@@ -332,7 +337,7 @@ def _pg_run(args, templates, batches, marks, server: str, say) -> dict:
             meter = Meter(url, store.conn.info.backend_pid, own)
             stack.callback(meter.close)
             out["curve"] = grow(store, batches, marks, args.window, args.batch, meter, say)
-            fill_raw("postgresql", pg, rows0[0], args.window + 1, marks[-1] + 1)
+            fill_raw("postgresql", pg, rows0[0], args.window + 1, _raw_size(args, marks))
             rows1 = raw_rows(templates, marks[-1] + 1, args.window)
             out["raw_executemany_us_full"] = raw_bound("postgresql", pg, rows1[: args.window // 2], args.batch)
             out["raw_copy_us_full"] = raw_bound("postgresql", pg, rows1[args.window // 2 :], args.batch, "copy")
@@ -355,6 +360,7 @@ def run_engine(engine: str, args, templates, say, server: str = "") -> dict:
         if engine == "sqlite"
         else _pg_run(args, templates, batches, marks, server, say)
     )
+    out["raw_rows_full"] = _raw_size(args, marks) - 1
     _summary(out, say)
     return out
 
@@ -371,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
         default="tuned",
         help="PostgreSQL servers, comma-separated: 'tuned' / 'stock' (a cluster of the run's own with the README's"
         " settings / initdb's defaults) or a URL of a server to create the database on",
+    )
+    ap.add_argument(
+        "--raw-full-rows", type=int, default=0, help="rows of the raw table for the end bound (default: the store's)"
     )
     ap.add_argument("--tmp", default=None, help="where the SQLite files and own clusters live (default: TMPDIR)")
     ap.add_argument("--cache-mib", type=int, default=256, help="the SQLite store's page cache (store_cache_mib)")
