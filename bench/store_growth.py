@@ -287,12 +287,20 @@ def _sqlite_run(args, templates, batches, marks, say) -> dict:
 
     out: dict = {"engine": "sqlite"}
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        if args.page_size:  # an A/B of the page size: a new file gets it before its first write
+            import sqlite3
+
+            pre = sqlite3.connect(Path(tmp) / "gateway.db")
+            pre.execute(f"PRAGMA page_size={int(args.page_size)}")
+            pre.execute("VACUUM")
+            pre.close()
         store = SqliteStore(
             Path(tmp) / "gateway.db", now=AT, cache_mib=args.cache_mib, background_checkpoint=not args.commit_checkpoint
         )
         raw = connect(Path(tmp) / "raw.db")
         raw.execute(_RAW_TABLE.replace("BYTEA", "BLOB"))
-        say(f"SQLite store in {tmp}:")
+        out["page_size"] = store.conn.execute("PRAGMA page_size").fetchone()[0]
+        say(f"SQLite store in {tmp} ({out['page_size']}-byte pages):")
         out["raw_executemany_us_empty"] = raw_bound("sqlite", raw, raw_rows(templates, 0, args.window), args.batch)
         meter = Meter()
         out["curve"] = grow(store, batches, marks, args.window, args.batch, meter, say)
@@ -383,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--tmp", default=None, help="where the SQLite files and own clusters live (default: TMPDIR)")
     ap.add_argument("--cache-mib", type=int, default=256, help="the SQLite store's page cache (store_cache_mib)")
+    ap.add_argument("--page-size", type=int, default=0, help="SQLite: page size of the new store file (A/B)")
     ap.add_argument(
         "--commit-checkpoint", action="store_true", help="SQLite: checkpoint in the commit, as before (A/B)"
     )
