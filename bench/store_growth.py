@@ -1,28 +1,37 @@
 """Ingest cost per record as the gateway's store grows: the curve from 10k to 10 M stored records.
 
     python bench/store_growth.py [--engine sqlite|postgresql|both] [--max-records 1000000]
-                                 [--batch 500] [--nodes 16] [--window 10000]
-                                 [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--json]
+                                 [--pg tuned|stock|<url>[,...]] [--batch 500] [--nodes 16]
+                                 [--window 10000] [--raw-full-rows N] [--cache-mib 256]
+                                 [--page-size N] [--commit-checkpoint] [--tmp DIR] [--json]
 
-Drives the store directly, as the gateway's main process does for one batch: the two dedup
-look-ups (``stored_fingerprints``, ``current_versions``) and ``commit_batch`` (records, audit
-leaves and tree, counters, current versions, the node's high-water mark; one transaction), with
-pre-made accepted decisions of realistic shape (creditx.standard.synth XZCF payloads, a random
-SHA-256 fingerprint and a random natural key per record, one signature each; batches go round
-robin over ``--nodes`` cities). Decisions and leaves are made outside the timed part.
+Drives the store directly, as the gateway's main process does for one batch: the dedup and
+current-version look-up (``known_content``, one look-up by natural key, ADR 0020) and
+``commit_batch`` (records, audit leaves and tree, counters, version chains, the node's high-water
+mark; one transaction), with pre-made accepted decisions of realistic shape (creditx.standard.synth
+XZCF payloads, a random SHA-256 fingerprint and a random natural key per record — the worst case
+for the key-ordered indexes: real keys share their authority's prefix —, one signature each;
+batches go round robin over ``--nodes`` cities). Decisions and leaves are made outside the timed part.
+
+PostgreSQL runs on a cluster of the benchmark's own (``--pg tuned``: the README's settings for a
+gateway, ``--pg stock``: initdb's defaults; bench/pg_cluster.py) or on a given server (a URL: a
+database is created there and dropped). Several, comma-separated, run one after the other.
 
 At each checkpoint (10k, 20k, 50k, 100k, 200k, 500k, 1 M, … up to ``--max-records``) it prints
 the cost of the ``--window`` records just before it: wall µs/record, this process's CPU
 µs/record (all its threads: SQLite's background checkpoint too) and, for PostgreSQL, the CPU of
-the server process serving the store's connection (read from /proc: the server runs here), and bytes
-written per record (write amplification): for SQLite this process's ``write_bytes`` from
-/proc/self/io (WAL, checkpoints and the database file), for PostgreSQL the WAL bytes of the window
-(``pg_stat_wal``/``pg_current_wal_lsn``) — the heap and index pages written later by the server's
-checkpointer are the same pages, once. The raw bound of the same run is a plain executemany of the
-same rows into a table with only the ``(node, source_seq)`` key, measured at the start (empty) and
-at the end (as big as the store): its growth is the engine's own. The last line gives the ratio
-of the last checkpoint's cost to the 10k checkpoint's (the aim is ≤ 1.2), with the load average.
-The SQLite file lives in a temporary directory; the PostgreSQL database is created and dropped.
+the server process serving the store's connection (read from /proc: the server runs here) plus,
+on an own cluster, its checkpointer, background and WAL writers ("bg"); bytes written per record
+(write amplification): for SQLite this process's ``write_bytes`` from /proc/self/io (WAL,
+checkpoints and the database file), for PostgreSQL the WAL bytes of the window and the heap and
+index pages the server wrote back (``pg_stat_bgwriter``: checkpoints, background writer and
+evictions; they land in whichever window they happen in); and the 1-minute load average. The raw
+bounds of the same run — a plain executemany and, on PostgreSQL, COPY of the same rows into a
+table with only the ``(node, source_seq)`` key — are measured at the start (empty) and at the end
+(the table grown inside the engine to the store's size, or ``--raw-full-rows``): their growth is
+the engine's own. The summary gives the last checkpoint's cost over the 10k one's and over the
+1 M one's (the aim is ≤ 1.2), and store ÷ raw. Files and own clusters live in a temporary
+directory (``--tmp``), removed after.
 """
 
 from __future__ import annotations
