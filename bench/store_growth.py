@@ -42,6 +42,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -160,29 +161,39 @@ def _one_batch(store, node, items, leaves, seq) -> None:
     store.commit_batch(node, items, leaves, seq, AT)
 
 
+def _window(store, todo: list[tuple], meter: Meter, stored: int) -> dict:
+    """The cost of the batches of ``todo`` (the timed window), per record."""
+    n0, a = stored, meter.sample()
+    for node, items, leaves, seq in todo:
+        _one_batch(store, node, items, leaves, seq)
+        stored += len(items)
+    b, n = meter.sample(), stored - n0
+    return {
+        "stored": stored,
+        "wall_us": (b[0] - a[0]) / n * 1e6,
+        "cpu_us": (b[1] - a[1]) / n * 1e6,
+        "server_cpu_us": (b[2] - a[2]) / n * 1e6,
+        "server_bg_cpu_us": (b[3] - a[3]) / n * 1e6,
+        "bytes_per_record": (b[4] - a[4]) / n,
+        "data_bytes_per_record": (b[5] - a[5]) / n,
+        "load1": os.getloadavg()[0],
+    }
+
+
 def grow(store, batches: Iterator[tuple], marks: list[int], window: int, batch: int, meter: Meter, say) -> list[dict]:
-    curve, stored = [], 0
+    curve: list[dict] = []
+    stored = 0
     for mark in marks:
-        while stored < mark - window:  # untimed growth up to the window before the checkpoint
-            node, items, leaves, seq = next(batches)
-            _one_batch(store, node, items, leaves, seq)
-            stored += len(items)
-        todo = [next(batches) for _ in range(max(1, (mark - stored) // batch))]
-        n0, a = stored, meter.sample()
-        for node, items, leaves, seq in todo:
-            _one_batch(store, node, items, leaves, seq)
-            stored += len(items)
-        b, n = meter.sample(), stored - n0
-        point = {
-            "stored": stored,
-            "wall_us": (b[0] - a[0]) / n * 1e6,
-            "cpu_us": (b[1] - a[1]) / n * 1e6,
-            "server_cpu_us": (b[2] - a[2]) / n * 1e6,
-            "server_bg_cpu_us": (b[3] - a[3]) / n * 1e6,
-            "bytes_per_record": (b[4] - a[4]) / n,
-            "data_bytes_per_record": (b[5] - a[5]) / n,
-            "load1": os.getloadavg()[0],
-        }
+        try:
+            while stored < mark - window:  # untimed growth up to the window before the checkpoint
+                node, items, leaves, seq = next(batches)
+                _one_batch(store, node, items, leaves, seq)
+                stored += len(items)
+            point = _window(store, [next(batches) for _ in range(max(1, (mark - stored) // batch))], meter, stored)
+        except KeyboardInterrupt:  # Ctrl-C, kill -INT / -TERM: stop growing, end with the curve so far
+            say(f"  interrupted after {stored:,} records: the end bounds and the summary follow")
+            break
+        stored = point["stored"]
         curve.append(point)
         server = (
             f" + server {point['server_cpu_us']:6.1f} (+ bg {point['server_bg_cpu_us']:5.1f})" if meter.backend else ""
@@ -256,9 +267,10 @@ def fill_raw(engine: str, target, template: tuple, start: int, stop: int) -> Non
         target.execute("VACUUM ANALYZE raw")
 
 
-def _raw_size(args, marks: list[int]) -> int:
+def _raw_size(args, out: dict) -> int:
     """Rows the raw table grows to before the end bound: the store's size, or ``--raw-full-rows``."""
-    return min(marks[-1], args.raw_full_rows or marks[-1]) + 1
+    top = out["curve"][-1]["stored"]
+    return min(top, args.raw_full_rows or top) + 1
 
 
 def _summary(out: dict, say) -> None:
@@ -311,15 +323,18 @@ def _sqlite_run(args, templates, batches, marks, say) -> dict:
         out["page_size"] = store.conn.execute("PRAGMA page_size").fetchone()[0]
         say(f"SQLite store in {tmp} ({out['page_size']}-byte pages):")
         out["raw_executemany_us_empty"] = raw_bound("sqlite", raw, raw_rows(templates, 0, args.window), args.batch)
+        say(f"  raw executemany, empty: {out['raw_executemany_us_empty']:.1f} µs/record")
         meter = Meter()
         out["curve"] = grow(store, batches, marks, args.window, args.batch, meter, say)
-        fill_raw("sqlite", raw, raw_rows(templates, 0, 1)[0], args.window + 1, _raw_size(args, marks))
+        fill_raw("sqlite", raw, raw_rows(templates, 0, 1)[0], args.window + 1, _raw_size(args, out))
         out["raw_executemany_us_full"] = raw_bound(
-            "sqlite", raw, raw_rows(templates, marks[-1] + 1, args.window), args.batch
+            "sqlite", raw, raw_rows(templates, _raw_size(args, out) + 1, args.window), args.batch
         )
         raw.close()
         store.close()
-        out["file_bytes_per_record"] = sum(f.stat().st_size for f in Path(tmp).glob("gateway.db*")) / marks[-1]
+        out["file_bytes_per_record"] = (
+            sum(f.stat().st_size for f in Path(tmp).glob("gateway.db*")) / out["curve"][-1]["stored"]
+        )
         meter.close()
     return out
 
@@ -351,11 +366,15 @@ def _pg_run(args, templates, batches, marks, server: str, say) -> dict:
             rows0 = raw_rows(templates, 0, args.window)
             out["raw_executemany_us_empty"] = raw_bound("postgresql", pg, rows0[: args.window // 2], args.batch)
             out["raw_copy_us_empty"] = raw_bound("postgresql", pg, rows0[args.window // 2 :], args.batch, "copy")
+            say(
+                f"  raw executemany / COPY, empty: {out['raw_executemany_us_empty']:.1f} /"
+                f" {out['raw_copy_us_empty']:.1f} µs/record"
+            )
             meter = Meter(url, store.conn.info.backend_pid, own)
             stack.callback(meter.close)
             out["curve"] = grow(store, batches, marks, args.window, args.batch, meter, say)
-            fill_raw("postgresql", pg, rows0[0], args.window + 1, _raw_size(args, marks))
-            rows1 = raw_rows(templates, marks[-1] + 1, args.window)
+            fill_raw("postgresql", pg, rows0[0], args.window + 1, _raw_size(args, out))
+            rows1 = raw_rows(templates, _raw_size(args, out) + 1, args.window)
             out["raw_executemany_us_full"] = raw_bound("postgresql", pg, rows1[: args.window // 2], args.batch)
             out["raw_copy_us_full"] = raw_bound("postgresql", pg, rows1[args.window // 2 :], args.batch, "copy")
             out["sizes"] = {
@@ -377,7 +396,7 @@ def run_engine(engine: str, args, templates, say, server: str = "") -> dict:
         if engine == "sqlite"
         else _pg_run(args, templates, batches, marks, server, say)
     )
-    out["raw_rows_full"] = _raw_size(args, marks) - 1
+    out["raw_rows_full"] = _raw_size(args, out) - 1
     _summary(out, say)
     return out
 
@@ -406,6 +425,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    # kill -INT / -TERM end the growth and still print the bounds and the summary (a background
+    # job starts with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
     say(
         f"{args.batch} records per batch, {args.nodes} nodes, {args.window:,}-record windows; SQLite cache"
