@@ -11,7 +11,9 @@ Flat as it grows (bench/store_growth.py): the page cache is sized (``cache_mib``
 pages stay in memory, and WAL checkpoints are off the commit path — ``wal_autocheckpoint`` is 0 and
 a background thread of the store (:class:`_Checkpointer`, its own connection) copies the WAL back
 into the database with ``PASSIVE`` checkpoints (which never block the writer) every
-``checkpoint_every_s`` or when the WAL passes ``CHECKPOINT_WAL_PAGES``.
+``checkpoint_every_s`` or when the WAL passes ``CHECKPOINT_WAL_PAGES``, and with a ``TRUNCATE``
+one (which waits for the writer's transaction) once the WAL passes ``WAL_BOUND_BYTES``, so the
+WAL stays bounded under continuous ingest.
 """
 
 from __future__ import annotations
@@ -96,7 +98,18 @@ def _row_to_decision(r) -> Decision:
 
 
 CHECKPOINT_WAL_PAGES = 16_384  # 64 MiB of 4 KiB pages: the background checkpoint runs at once past it
+# Past this the background checkpoint is a TRUNCATE one: under continuous ingest a PASSIVE
+# checkpoint never backfills the last frames, so the writer never restarts the WAL, which then
+# grew without bound (8.7 GB at 4.8 M records) and with it the WAL index every read searches.
+WAL_BOUND_BYTES = 256 << 20
 DEFAULT_CACHE_MIB = 256  # GatewayConfig.store_cache_mib
+
+
+def _wal_bytes(path: Path) -> int:
+    try:
+        return Path(f"{path}-wal").stat().st_size
+    except OSError:
+        return 0
 
 
 class _Checkpointer:
@@ -121,7 +134,8 @@ class _Checkpointer:
                 self._wake.wait(self.every_s)
                 self._wake.clear()
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    mode = "TRUNCATE" if _wal_bytes(self.path) > WAL_BOUND_BYTES else "PASSIVE"
+                    conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
                 except sqlite3.Error as exc:  # busy or disk full: the next round tries again
                     _log.warning("background WAL checkpoint failed: %s", exc)
         finally:
@@ -342,10 +356,7 @@ class SqliteStore:
             return node_checkpoints.latest(self.conn, node)
 
     def _wal_pages(self) -> int:
-        try:
-            return Path(self.conn.execute("PRAGMA database_list").fetchone()[2] + "-wal").stat().st_size // 4096
-        except OSError:
-            return 0
+        return _wal_bytes(Path(self.conn.execute("PRAGMA database_list").fetchone()[2])) // 4096
 
     def list_entries(self, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
         with self._lock:
