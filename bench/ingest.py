@@ -298,8 +298,7 @@ def stage_costs(records: list, signing_key, root: Path, today: dt.date, batch: i
     t = time.process_time()
     for b in batches:
         ds = [decisions[i] for i in b]
-        fps = store.stored_fingerprints([d.fingerprint for d in ds])
-        store.current_versions([d.natural_key for d in ds])
+        fps, _ = store.known_content([(d.natural_key, d.fingerprint) for d in ds])
         assert not fps
         store.commit_batch(
             REGION,

@@ -115,8 +115,7 @@ def store_ingest(store, items: list, size: int) -> tuple[float, list[float]]:
     mark, done = t0, 0
     for n, b in enumerate(parts, start=1):
         ds = [d for d, _ in b]
-        assert not store.stored_fingerprints([d.fingerprint for d in ds])
-        store.current_versions([d.natural_key for d in ds])
+        assert not store.known_content([(d.natural_key, d.fingerprint) for d in ds])[0]
         store.commit_batch(REGION, b, leaves_for(ds, REGION, now), ds[-1].source_seq, rfc3339(now))
         done += len(b)
         if n % tenth == 0 or n == len(parts):

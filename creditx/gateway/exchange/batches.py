@@ -212,8 +212,7 @@ class BatchIngest:
         """Decide, commit in one transaction, and return (decisions in batch order, committed seq)."""
         checked = self.pool.gather(p.futures, p.job)
         ok = [c for c in checked if c.ok]
-        fps = self.store.stored_fingerprints([c.fingerprint for c in ok])  # one query per batch
-        versions = self.store.current_versions([c.natural_key for c in ok])
+        fps, versions = self.store.known_content([(c.natural_key, c.fingerprint) for c in ok])  # one look-up
         decided = decide(checked, fps.__contains__, versions.get)
         by_pos = dict(p.settled)
         by_pos.update(zip(p.positions, decided, strict=True))

@@ -61,11 +61,17 @@ class GatewayStore(Protocol):
     def current_version(self, natural_key: str) -> int | None: ...
 
     def stored_fingerprints(self, fps: Sequence[bytes]) -> set[bytes]:
-        """The subset of ``fps`` stored as content (accepted or superseded), one query."""
+        """The subset of ``fps`` stored as content (accepted or superseded), one query: a scan of
+        the chain tables (no index by fingerprint alone; tools and tests, not the ingest path)."""
         ...
 
     def current_versions(self, keys: Sequence[str]) -> dict[str, int]:
         """Current version of each of ``keys`` that has one, one query."""
+        ...
+
+    def known_content(self, pairs: Sequence[tuple[str, bytes]]) -> tuple[set[bytes], dict[str, int]]:
+        """For (natural key, fingerprint) pairs: the fingerprints stored as content and each key's
+        current version, in one look-up by natural key (the ingest path; ``chains``)."""
         ...
 
     def commit_batch(

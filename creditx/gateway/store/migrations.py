@@ -144,6 +144,36 @@ def _m_registry_leaves(db: Database) -> None:
     db.execute("ALTER TABLE registry_versions ADD COLUMN log_index INTEGER")
 
 
+def _m_one_chain_index(db: Database) -> None:
+    """Ingest cost stays flat as the store grows: deduplication (SYNC-020) and the current version
+    are one look-up by natural key (creditx.gateway.store.chains), so the hot path keeps one
+    random-key index per record instead of two. current_versions gains the current content's
+    fingerprint and ``has_older``; older_versions holds every other stored content of a key; the
+    records' fingerprint index goes. Existing chains are carried over from the records."""
+    cols = {r[1] for r in db.execute("PRAGMA table_info(current_versions)")}
+    if "fp" not in cols:
+        db.execute("ALTER TABLE current_versions ADD COLUMN fp BLOB")
+    if "has_older" not in cols:
+        db.execute("ALTER TABLE current_versions ADD COLUMN has_older INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS older_versions (natural_key TEXT NOT NULL, fp BLOB NOT NULL,"
+        " PRIMARY KEY (natural_key, fp)) WITHOUT ROWID"
+    )
+    db.execute(
+        "UPDATE current_versions SET fp = (SELECT r.fp FROM records r WHERE r.id = current_versions.record_id"
+        " AND r.outcome IN (1, 3)) WHERE fp IS NULL"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO older_versions (natural_key, fp) SELECT r.natural_key, r.fp FROM records r"
+        " JOIN current_versions c ON c.natural_key = r.natural_key WHERE r.outcome IN (1, 3)"
+        " AND r.fp IS NOT NULL AND r.id <> c.record_id AND r.fp IS NOT c.fp"
+    )
+    db.execute(
+        "UPDATE current_versions SET has_older = 1 WHERE natural_key IN (SELECT natural_key FROM older_versions)"
+    )
+    db.execute("DROP INDEX IF EXISTS idx_records_fp")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m1_initial,
     _m2_audit_tree,
@@ -156,6 +186,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _m_entry_id_collation,
     _m_node_checkpoints,
     _m_registry_leaves,
+    _m_one_chain_index,
 ]
 
 

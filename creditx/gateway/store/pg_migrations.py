@@ -200,6 +200,41 @@ def _m_registry_leaves(conn: psycopg.Connection) -> None:
     conn.execute("ALTER TABLE registry_versions ADD COLUMN log_index BIGINT")
 
 
+def _m_one_chain_index(conn: psycopg.Connection) -> None:
+    """As SQLite's step: deduplication and the current version are one look-up by natural key
+    (creditx.gateway.store.chains), so the records' fingerprint index goes (its look-up probed
+    every region partition), and the records' natural-key index becomes a hash index (operator
+    look-ups are equality only; a 4-byte hash code per row instead of the whole key). Existing
+    chains are carried over from the records."""
+    conn.execute("ALTER TABLE current_versions ADD COLUMN IF NOT EXISTS fp BYTEA")
+    conn.execute("ALTER TABLE current_versions ADD COLUMN IF NOT EXISTS has_older SMALLINT NOT NULL DEFAULT 0")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS older_versions (natural_key TEXT NOT NULL, fp BYTEA NOT NULL,"
+        " PRIMARY KEY (natural_key, fp)) PARTITION BY HASH (natural_key)"
+    )
+    for i in range(KEY_PARTITIONS):
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS older_versions_h{i:02d} PARTITION OF older_versions"
+            f" FOR VALUES WITH (MODULUS {KEY_PARTITIONS}, REMAINDER {i})"
+        )
+    conn.execute(
+        "UPDATE current_versions c SET fp = r.fp FROM records r WHERE r.id = c.record_id AND r.outcome IN (1, 3)"
+        " AND c.fp IS NULL"
+    )
+    conn.execute(
+        "INSERT INTO older_versions (natural_key, fp) SELECT r.natural_key, r.fp FROM records r"
+        " JOIN current_versions c ON c.natural_key = r.natural_key WHERE r.outcome IN (1, 3)"
+        " AND r.fp IS NOT NULL AND r.id <> c.record_id AND r.fp IS DISTINCT FROM c.fp ON CONFLICT DO NOTHING"
+    )
+    conn.execute(
+        "UPDATE current_versions SET has_older = 1 WHERE has_older = 0"
+        " AND natural_key IN (SELECT natural_key FROM older_versions)"
+    )
+    conn.execute("DROP INDEX IF EXISTS idx_records_fp")
+    conn.execute("DROP INDEX IF EXISTS idx_records_natural_key")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_records_natural_key_hash ON records USING hash (natural_key)")
+
+
 MIGRATIONS: list[PgMigration] = [
     _m1_initial,
     _m2_audit_tree,
@@ -212,6 +247,7 @@ MIGRATIONS: list[PgMigration] = [
     _m_entry_id_collation,
     _m_node_checkpoints,
     _m_registry_leaves,
+    _m_one_chain_index,
 ]
 
 

@@ -30,7 +30,7 @@ from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Decision, IncomingRecord
 from creditx.gateway.lists import store as list_store
 from creditx.gateway.lists.changes import ListBatch
-from creditx.gateway.store import node_checkpoints, pg_migrations
+from creditx.gateway.store import chains, node_checkpoints, pg_migrations
 from creditx.gateway.store.base import NodeRow, SigningCert
 from creditx.gateway.store.engine import transaction
 from creditx.gateway.store.node_checkpoints import NodeCheckpoint
@@ -148,7 +148,7 @@ class PostgresStore:
         return _row_to_decision(row) if row else None
 
     def fingerprint_stored(self, fp: bytes) -> bool:
-        return self._one("SELECT 1 FROM records WHERE fp = %s AND outcome IN (1, 3) LIMIT 1", (fp,)) is not None
+        return bool(self.stored_fingerprints([fp]))
 
     def current_version(self, natural_key: str) -> int | None:
         row = self._one("SELECT version FROM current_versions WHERE natural_key = %s", (natural_key,))
@@ -159,9 +159,9 @@ class PostgresStore:
             return {
                 r[0]
                 for r in self.conn.execute(
-                    "SELECT r.fp FROM unnest(%s::bytea[]) k(fp) CROSS JOIN LATERAL"
-                    " (SELECT fp FROM records WHERE fp = k.fp AND outcome IN (1, 3) LIMIT 1) r",
-                    (list(dict.fromkeys(fps)),),
+                    "SELECT fp FROM current_versions WHERE fp = ANY(%s::bytea[])"
+                    " UNION SELECT fp FROM older_versions WHERE fp = ANY(%s::bytea[])",
+                    (list(dict.fromkeys(fps)),) * 2,
                 )
             }
 
@@ -174,6 +174,33 @@ class PostgresStore:
                     (list(dict.fromkeys(keys)),),
                 ).fetchall()
             )
+
+    def known_content(self, pairs: Sequence[tuple[str, bytes]]) -> tuple[set[bytes], dict[str, int]]:
+        keys = list(dict.fromkeys(k for k, _ in pairs))
+        with self._lock:
+            rows = {
+                r[0]: r[1:]
+                for r in self.conn.execute(
+                    "SELECT c.natural_key, c.version, c.fp, c.has_older FROM unnest(%s::text[]) k(nk) CROSS JOIN"
+                    " LATERAL (SELECT natural_key, version, fp, has_older FROM current_versions"
+                    " WHERE natural_key = k.nk LIMIT 1) c",
+                    (keys,),
+                )
+            }
+            todo = chains.probes(pairs, rows)
+            hits = (
+                [
+                    r[0]
+                    for r in self.conn.execute(
+                        "SELECT o.fp FROM unnest(%s::text[], %s::bytea[]) k(nk, fp) CROSS JOIN LATERAL"
+                        " (SELECT fp FROM older_versions WHERE natural_key = k.nk AND fp = k.fp LIMIT 1) o",
+                        ([k for k, _ in todo], [fp for _, fp in todo]),
+                    )
+                ]
+                if todo
+                else []
+            )
+        return chains.known(pairs, rows, hits)
 
     # --- the hot path --------------------------------------------------------------------------
 
@@ -218,15 +245,12 @@ class PostgresStore:
                 if stored
                 else []
             )
-            currents = []
             counts: dict[int, int] = {}
             with c.cursor() as cur, cur.copy(f"COPY records ({', '.join(_RECORD_COLS)}) FROM STDIN") as copy:
                 for rid, (d, rec) in zip(ids, stored, strict=True):
                     d = out.get(id(d), d)
                     outcome = int(d.outcome)
                     counts[outcome] = counts.get(outcome, 0) + 1
-                    if d.current:
-                        currents.append((d.natural_key, d.version, rid))
                     copy.write_row(
                         (
                             rid,
@@ -253,16 +277,7 @@ class PostgresStore:
                             at,
                         )
                     )
-            if currents:  # one statement for the batch: arrays, not a statement per row
-                last = {k: (k, v, rid) for k, v, rid in currents}  # a key twice in a batch: the later wins
-                keys, versions, rids = zip(*last.values(), strict=True)
-                c.execute(
-                    "INSERT INTO current_versions (natural_key, version, record_id)"
-                    " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[])"
-                    " ON CONFLICT (natural_key) DO UPDATE SET version = excluded.version,"
-                    " record_id = excluded.record_id",
-                    (list(keys), list(versions), list(rids)),
-                )
+            self._write_chains(c, chains.chain_rows(zip((d for d, _ in stored), ids, strict=True)))
             self.q.executemany(
                 "INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT (node, outcome)"
                 " DO UPDATE SET n = node_counts.n + excluded.n",
@@ -296,6 +311,33 @@ class PostgresStore:
             if lists:  # DIST-001: the list changes the pipeline decided, same transaction
                 list_store.write_batch(self.q, lists, at, audit=leaves is not None)
         return [out.get(id(d), d) for d, _ in items]
+
+    @staticmethod
+    def _write_chains(c: psycopg.Connection, rows: chains.ChainRows) -> None:
+        """The batch's chain rows (``chains``), one statement each: arrays, not a statement per row."""
+        if rows.retire:  # the stored current of a superseded key becomes an older version
+            c.execute(
+                "INSERT INTO older_versions (natural_key, fp) SELECT natural_key, fp FROM current_versions"
+                " WHERE natural_key = ANY(%s::text[]) AND fp IS NOT NULL ON CONFLICT DO NOTHING",
+                (rows.retire,),
+            )
+        if rows.currents:
+            keys, versions, rids, fps, older = zip(*rows.currents, strict=True)
+            c.execute(
+                "INSERT INTO current_versions (natural_key, version, record_id, fp, has_older)"
+                " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bytea[], %s::smallint[])"
+                " ON CONFLICT (natural_key) DO UPDATE SET version = excluded.version, record_id = excluded.record_id,"
+                " fp = excluded.fp, has_older = GREATEST(current_versions.has_older, excluded.has_older)",
+                (list(keys), list(versions), list(rids), list(fps), list(older)),
+            )
+        if rows.older:
+            c.execute(
+                "INSERT INTO older_versions (natural_key, fp) SELECT * FROM unnest(%s::text[], %s::bytea[])"
+                " ON CONFLICT DO NOTHING",
+                ([k for k, _ in rows.older], [fp for _, fp in rows.older]),
+            )
+        if rows.flag:
+            c.execute("UPDATE current_versions SET has_older = 1 WHERE natural_key = ANY(%s::text[])", (rows.flag,))
 
     def latest_checkpoint(self, node: str) -> NodeCheckpoint | None:
         with self._lock:

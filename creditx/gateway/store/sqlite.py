@@ -11,7 +11,9 @@ Flat as it grows (bench/store_growth.py): the page cache is sized (``cache_mib``
 pages stay in memory, and WAL checkpoints are off the commit path — ``wal_autocheckpoint`` is 0 and
 a background thread of the store (:class:`_Checkpointer`, its own connection) copies the WAL back
 into the database with ``PASSIVE`` checkpoints (which never block the writer) every
-``checkpoint_every_s`` or when the WAL passes ``CHECKPOINT_WAL_PAGES``.
+``checkpoint_every_s`` or when the WAL passes ``CHECKPOINT_WAL_PAGES``, and with a ``TRUNCATE``
+one (which waits for the writer's transaction) once the WAL passes ``WAL_BOUND_BYTES``, so the
+WAL stays bounded under continuous ingest.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from creditx.gateway.ingest.reasons import Outcome
 from creditx.gateway.ingest.values import Checked, Decision, IncomingRecord
 from creditx.gateway.lists import store as list_store
 from creditx.gateway.lists.changes import ListBatch
-from creditx.gateway.store import node_checkpoints
+from creditx.gateway.store import chains, node_checkpoints
 from creditx.gateway.store.base import NodeRow, SigningCert
 from creditx.gateway.store.migrations import migrate
 from creditx.gateway.store.node_checkpoints import NodeCheckpoint
@@ -96,7 +98,18 @@ def _row_to_decision(r) -> Decision:
 
 
 CHECKPOINT_WAL_PAGES = 16_384  # 64 MiB of 4 KiB pages: the background checkpoint runs at once past it
+# Past this the background checkpoint is a TRUNCATE one: under continuous ingest a PASSIVE
+# checkpoint never backfills the last frames, so the writer never restarts the WAL, which then
+# grew without bound (8.7 GB at 4.8 M records) and with it the WAL index every read searches.
+WAL_BOUND_BYTES = 256 << 20
 DEFAULT_CACHE_MIB = 256  # GatewayConfig.store_cache_mib
+
+
+def _wal_bytes(path: Path) -> int:
+    try:
+        return Path(f"{path}-wal").stat().st_size
+    except OSError:
+        return 0
 
 
 class _Checkpointer:
@@ -121,7 +134,8 @@ class _Checkpointer:
                 self._wake.wait(self.every_s)
                 self._wake.clear()
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    mode = "TRUNCATE" if _wal_bytes(self.path) > WAL_BOUND_BYTES else "PASSIVE"
+                    conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
                 except sqlite3.Error as exc:  # busy or disk full: the next round tries again
                     _log.warning("background WAL checkpoint failed: %s", exc)
         finally:
@@ -173,11 +187,7 @@ class SqliteStore:
         return _row_to_decision(row) if row else None
 
     def fingerprint_stored(self, fp: bytes) -> bool:
-        with self._lock:
-            return (
-                self.conn.execute("SELECT 1 FROM records WHERE fp=? AND outcome IN (1, 3) LIMIT 1", (fp,)).fetchone()
-                is not None
-            )
+        return bool(self.stored_fingerprints([fp]))
 
     def current_version(self, natural_key: str) -> int | None:
         with self._lock:
@@ -192,8 +202,9 @@ class SqliteStore:
         with self._lock:
             for i in range(0, len(fps), 500):  # SQLite's default variable limit is far above 500
                 chunk = fps[i : i + 500]
-                q = "SELECT fp FROM records WHERE fp IN (" + ",".join("?" * len(chunk)) + ") AND outcome IN (1, 3)"
-                out.update(r[0] for r in self.conn.execute(q, chunk))
+                marks = ",".join("?" * len(chunk))
+                q = f"SELECT fp FROM current_versions WHERE fp IN ({marks}) UNION SELECT fp FROM older_versions WHERE fp IN ({marks})"
+                out.update(r[0] for r in self.conn.execute(q, chunk + chunk))
         return out
 
     def current_versions(self, keys: Sequence[str]) -> dict[str, int]:
@@ -209,6 +220,24 @@ class SqliteStore:
                 )
                 out.update(self.conn.execute(q, chunk).fetchall())
         return out
+
+    def known_content(self, pairs: Sequence[tuple[str, bytes]]) -> tuple[set[bytes], dict[str, int]]:
+        keys = list(dict.fromkeys(k for k, _ in pairs))
+        rows: dict[str, tuple[int, bytes | None, int]] = {}
+        hits: list[bytes] = []
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                q = "SELECT natural_key, version, fp, has_older FROM current_versions WHERE natural_key IN ("
+                rows.update((r[0], r[1:]) for r in self.conn.execute(q + ",".join("?" * len(chunk)) + ")", chunk))
+            todo = chains.probes(pairs, rows)
+            for i in range(0, len(todo), 250):
+                part = todo[i : i + 250]
+                q = "SELECT fp FROM older_versions WHERE (natural_key, fp) IN (VALUES " + ",".join(
+                    ["(?,?)"] * len(part)
+                )
+                hits += [r[0] for r in self.conn.execute(q + ")", [v for pair in part for v in pair])]
+        return chains.known(pairs, rows, hits)
 
     # --- the hot path --------------------------------------------------------------------------
 
@@ -236,14 +265,11 @@ class SqliteStore:
             # point at them without a look-up per row.
             first_id = c.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetchone()[0]
             rows = []
-            currents = []
             counts: dict[int, int] = {}
             for i, (d, rec) in enumerate(stored):
                 d = out.get(id(d), d)
                 outcome = int(d.outcome)
                 counts[outcome] = counts.get(outcome, 0) + 1
-                if d.current:
-                    currents.append((d.natural_key, d.version, first_id + i))
                 rows.append(
                     (
                         first_id + i,
@@ -271,13 +297,7 @@ class SqliteStore:
                     )
                 )
             c.executemany(_INSERT_RECORD, rows)
-            if currents:
-                c.executemany(
-                    "INSERT INTO current_versions (natural_key, version, record_id) VALUES (?,?,?) "
-                    "ON CONFLICT(natural_key) DO UPDATE SET version=excluded.version, "
-                    "record_id=excluded.record_id",
-                    currents,
-                )
+            self._write_chains(c, chains.chain_rows((d, first_id + i) for i, (d, _) in enumerate(stored)))
             c.executemany(
                 "INSERT INTO node_counts (node, outcome, n) VALUES (?,?,?) ON CONFLICT"
                 "(node, outcome) DO UPDATE SET n = n + excluded.n",
@@ -314,15 +334,29 @@ class SqliteStore:
             self._checkpointer.nudge()
         return [out.get(id(d), d) for d, _ in items]
 
+    @staticmethod
+    def _write_chains(c, rows: chains.ChainRows) -> None:
+        if rows.retire:  # the stored current of a superseded key becomes an older version
+            c.executemany(
+                "INSERT OR IGNORE INTO older_versions (natural_key, fp) SELECT natural_key, fp FROM current_versions"
+                " WHERE natural_key = ? AND fp IS NOT NULL",
+                [(k,) for k in rows.retire],
+            )
+        c.executemany(
+            "INSERT INTO current_versions (natural_key, version, record_id, fp, has_older) VALUES (?,?,?,?,?)"
+            " ON CONFLICT(natural_key) DO UPDATE SET version=excluded.version, record_id=excluded.record_id,"
+            " fp=excluded.fp, has_older=MAX(has_older, excluded.has_older)",
+            rows.currents,
+        )
+        c.executemany("INSERT OR IGNORE INTO older_versions (natural_key, fp) VALUES (?,?)", rows.older)
+        c.executemany("UPDATE current_versions SET has_older=1 WHERE natural_key=?", [(k,) for k in rows.flag])
+
     def latest_checkpoint(self, node: str) -> NodeCheckpoint | None:
         with self._lock:
             return node_checkpoints.latest(self.conn, node)
 
     def _wal_pages(self) -> int:
-        try:
-            return Path(self.conn.execute("PRAGMA database_list").fetchone()[2] + "-wal").stat().st_size // 4096
-        except OSError:
-            return 0
+        return _wal_bytes(Path(self.conn.execute("PRAGMA database_list").fetchone()[2])) // 4096
 
     def list_entries(self, entry_ids: Sequence[str]) -> dict[str, tuple[ListEntry, int]]:
         with self._lock:
