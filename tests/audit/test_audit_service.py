@@ -59,11 +59,12 @@ def test_receipt_checkpoint_and_proofs_verify(gateway, pki):
     assert new.size == 36 and latest.verifier_key == verifier.to_string() and latest.refusal == ""
     cons = stub.GetConsistencyProof(audit_pb2.ConsistencyProofRequest(old_size=old.size), timeout=10)
     verify_consistency(old.size, new.size, old.root_hash, new.root_hash, list(cons.hashes))
-    by_fp = stub.GetInclusionProof(audit_pb2.InclusionProofRequest(fingerprint=r2.acks[0].fingerprint), timeout=10)
-    assert by_fp.index == r2.acks[0].log_index and by_fp.checkpoint == latest.note
-    with pytest.raises(grpc.RpcError) as e:
-        stub.GetInclusionProof(audit_pb2.InclusionProofRequest(fingerprint=b"\x00" * 32), timeout=10)
-    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    by_index = stub.GetInclusionProof(audit_pb2.InclusionProofRequest(index=r2.acks[0].log_index), timeout=10)
+    assert by_index.index == r2.acks[0].log_index and by_index.checkpoint == latest.note
+    with pytest.raises(grpc.RpcError) as e:  # AUD-052: no scan of every record on a caller's behalf
+        stub.GetInclusionProof(audit_pb2.InclusionProofRequest(fingerprint=r2.acks[0].fingerprint), timeout=10)
+    assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert dict(e.value.trailing_metadata() or ()).get("creditx-reason") == "AUDIT_LOOKUP_BY_INDEX"
     with pytest.raises(grpc.RpcError) as e:
         stub.GetConsistencyProof(audit_pb2.ConsistencyProofRequest(old_size=1, new_size=99), timeout=10)
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "SIZE_RANGE" in (e.value.details() or "")

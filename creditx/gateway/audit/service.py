@@ -46,22 +46,22 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
     def GetInclusionProof(
         self, request: pb.InclusionProofRequest, context: grpc.ServicerContext
     ) -> pb.InclusionProofResponse:
-        try:
-            if request.WhichOneof("leaf") == "fingerprint":
-                p = self.cp.inclusion(size=request.tree_size, fingerprint=bytes(request.fingerprint))
-            else:
-                p = self.cp.inclusion(request.index, request.tree_size)
-        except KeyError:
+        if request.WhichOneof("leaf") == "fingerprint":
+            # AUD-052: records have no fingerprint index at provincial scale (ADR 0020), so a lookup
+            # by fingerprint would scan them all: a cost any caller could impose on every other.
             abort(
                 context,
                 BatchError(
-                    "NOT_FOUND",
-                    "NOT_FOUND",
-                    f"no leaf for fingerprint {bytes(request.fingerprint).hex()}",
-                    rule="AUD-010",
-                    hint="check it against your ack",
+                    "FAILED_PRECONDITION",
+                    "AUDIT_LOOKUP_BY_INDEX",
+                    "the Audit service finds a leaf by its index, not by fingerprint",
+                    rule="AUD-052",
+                    hint="ask with the log_index of the record's ack (every ack carries it, SYNC-035); "
+                    "an operator can search by fingerprint with `creditx gateway audit proof --fingerprint`",
                 ),
             )
+        try:
+            p = self.cp.inclusion(request.index, request.tree_size)
         except ProofError as exc:
             abort(context, _proof_error(exc))
         return pb.InclusionProofResponse(
