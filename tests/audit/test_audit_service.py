@@ -15,7 +15,7 @@ from creditx.pki.files import read_cert
 from creditx.standard.checkpoint import verifier_for, verify_checkpoint
 from creditx.standard.merkle import leaf_hash, verify_consistency, verify_inclusion
 from creditx.v1 import audit_pb2, audit_pb2_grpc
-from tests.gateway.push_client import PushClient, payloads
+from tests.gateway.push_client import PushClient, payloads, trailers
 from tests.pg import ENGINES
 
 pytestmark = pytest.mark.parametrize("store_url", ENGINES, indirect=True)
@@ -64,7 +64,7 @@ def test_receipt_checkpoint_and_proofs_verify(gateway, pki):
     with pytest.raises(grpc.RpcError) as e:  # AUD-052: no scan of every record on a caller's behalf
         stub.GetInclusionProof(audit_pb2.InclusionProofRequest(fingerprint=r2.acks[0].fingerprint), timeout=10)
     assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert dict(e.value.trailing_metadata() or ()).get("creditx-reason") == "AUDIT_LOOKUP_BY_INDEX"
+    assert dict(trailers(e.value)).get("creditx-reason") == "AUDIT_LOOKUP_BY_INDEX"
     with pytest.raises(grpc.RpcError) as e:
         stub.GetConsistencyProof(audit_pb2.ConsistencyProofRequest(old_size=1, new_size=99), timeout=10)
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "SIZE_RANGE" in (e.value.details() or "")

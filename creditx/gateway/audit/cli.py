@@ -28,7 +28,9 @@ def register_audit(sub: argparse._SubParsersAction) -> None:
     v = asub.add_parser("verify", help="recompute the tree, check checkpoints and every record against its leaf")
     pr = asub.add_parser("proof", help="print the inclusion proof of a record's decision")
     g = pr.add_mutually_exclusive_group(required=True)
-    g.add_argument("--fingerprint", help="content fingerprint, 64 hex digits (scans the records: slow on a large store)")
+    g.add_argument(
+        "--fingerprint", help="content fingerprint, 64 hex digits (scans the records: slow on a large store)"
+    )
     g.add_argument("--index", type=int, help="leaf index (the log_index of an ack)")
     pr.add_argument("--size", type=int, default=0, help="tree size (default: the latest checkpoint's)")
     c = asub.add_parser("checkpoint", help="sign a checkpoint of the current tree now")
