@@ -19,12 +19,17 @@ from creditx.standard.receipts import AckFacts, ReceiptError, leaf_of, verify_re
 from creditx.v1 import audit_pb2, exchange_pb2
 
 
-def _node(ctx: GatewayContext) -> ScriptedNode:
-    """A node of the one region the 1.1 checks share (a province has only 17 regions, and the
-    other checks take one each): a fresh certificate per check, the mark read from its handshake."""
+def shared_region(ctx: GatewayContext) -> str:
+    """The one region the 1.1 and 1.2 checks share (a province has only 17 regions, and the
+    other checks take one each), taken from the rotation at its first use."""
     region = getattr(ctx, "_region_1_1", None) or ctx.region()
     ctx._region_1_1 = region  # type: ignore[attr-defined]
-    return ScriptedNode.issue(ctx.ca, region, ctx.root / "nodes", ctx.address, server_name=ctx.server_name)
+    return region
+
+
+def _node(ctx: GatewayContext) -> ScriptedNode:
+    """A node of the shared region: a fresh certificate per check, the mark read from its handshake."""
+    return ScriptedNode.issue(ctx.ca, shared_region(ctx), ctx.root / "nodes", ctx.address, server_name=ctx.server_name)
 
 
 def _facts(a: exchange_pb2.RecordAck) -> AckFacts:

@@ -5,8 +5,8 @@ node that cannot rewrite its own history. Registered on the gateway suite's regi
 The suite plays a node that joins the batch suite part-way through its history, as a real node
 switching ``record_suite`` does: the records it sent before under v1.0 envelopes are leaves of
 its outbox log too, but the gateway does not see them again, so their leaves here are fillers
-(SYNC-061 checks a batch's own records' paths, nothing else). The checks share one region and
-one log, each going on from the last. A gateway that already holds a batch checkpoint of that
+(SYNC-061 checks a batch's own records' paths, nothing else). The checks use the region the 1.1
+checks share, and one log, each going on from the last. A gateway that already holds a batch checkpoint of that
 region — a second run against the same gateway — cannot be extended by a log the suite no longer
 has: the checks are then not applicable, and say so.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import grpc
 
 from creditx.conformance.checks import Evidence, Result, failed, not_applicable, passed
+from creditx.conformance.gateway_1_1 import shared_region
 from creditx.conformance.gateway_suite import GATEWAY, GatewayContext, _fresh
 from creditx.conformance.scripted_node import Call, ScriptedNode, ack_text
 from creditx.pki.files import read_key
@@ -76,22 +77,10 @@ class ScriptedOutbox:
         self.signed_size = len(self.leaves)
 
 
-def _region(ctx: GatewayContext) -> str:
-    """One region for the 1.2 checks, the next free one if any is left, else the 1.1 checks'."""
-    region = getattr(ctx, "_region_1_2", None)
-    if region is None:
-        try:
-            region = ctx.region()
-        except StopIteration:  # every region has a check of its own already
-            region = getattr(ctx, "_region_1_1", None) or ctx.node().region
-        ctx._region_1_2 = region  # type: ignore[attr-defined]
-    return region
-
-
 def _start(ctx: GatewayContext) -> tuple[ScriptedNode, ScriptedOutbox, int] | Result:
     """A new suite node of the 1.2 region and its outbox log, carried on from the previous 1.2
     check of this run (a new certificate and signing key, the same log: SYNC-062 is about the log)."""
-    node = ScriptedNode.issue(ctx.ca, _region(ctx), ctx.root / "nodes", ctx.address, server_name=ctx.server_name)
+    node = ScriptedNode.issue(ctx.ca, shared_region(ctx), ctx.root / "nodes", ctx.address, server_name=ctx.server_name)
     c, hs = _fresh(node)
     held: ScriptedOutbox | None = getattr(ctx, "_outbox_1_2", None)
     if hs.checkpoint_size != (held.signed_size if held else 0):
