@@ -2,7 +2,7 @@
 
     python bench/store_growth.py [--engine sqlite|postgresql|both] [--max-records 1000000]
                                  [--pg tuned|stock|<url>[,...]] [--batch 500] [--nodes 16]
-                                 [--window 10000] [--raw-full-rows N] [--cache-mib 256]
+                                 [--window 10000] [--keys random|realistic] [--raw-full-rows N] [--cache-mib 256]
                                  [--page-size N] [--commit-checkpoint] [--tmp DIR] [--json]
 
 Drives the store directly, as the gateway's main process does for one batch: the dedup and
@@ -10,7 +10,8 @@ current-version look-up (``known_content``, one look-up by natural key, ADR 0020
 ``commit_batch`` (records, audit leaves and tree, counters, version chains, the node's high-water
 mark; one transaction), with pre-made accepted decisions of realistic shape (creditx.standard.synth
 XZCF payloads, a random SHA-256 fingerprint and a random natural key per record — the worst case
-for the key-ordered indexes: real keys share their authority's prefix —, one signature each;
+for the key-ordered indexes: real keys share their authority's prefix; ``--keys realistic`` makes
+them so (``RealisticKeys``) —, one signature each;
 batches go round robin over ``--nodes`` cities). Decisions and leaves are made outside the timed part.
 
 PostgreSQL runs on a cluster of the benchmark's own (``--pg tuned``: the README's settings for a
@@ -71,9 +72,37 @@ def checkpoints(max_records: int) -> list[int]:
     return out
 
 
-def decisions(templates: list[tuple[Decision, IncomingRecord]], nodes: int, batch: int) -> Iterator[tuple]:
+class RealisticKeys:
+    """Natural keys shaped as REC-FP-010 makes them for real decisions: ``XZCF|<deciding body's
+    USCC>|<document number>|<subject>``. Each city has ``bodies`` deciding bodies (a city's
+    departments and its counties' — Shandong has some 5,800 in all), drawn with weights 1/rank
+    (a market-regulation bureau decides far more than a museum), each numbering its decisions
+    ``…罚〔2026〕N号`` from 1 up, unpadded, as documents are numbered; the subject is random. A
+    city's batch then inserts at a few hundred places of each key-ordered tree, not 500."""
+
+    def __init__(self, cities: list[str], bodies: int, seed: int = 7) -> None:
+        import random
+
+        self._rng = random.Random(seed)
+        self._bodies = {
+            city: [f"1137{city[2:4]}{k:04d}{self._rng.randrange(16**8):08X}" for k in range(bodies)] for city in cities
+        }
+        self._weights = [1 / (k + 1) for k in range(bodies)]
+        self._numbers: dict[str, int] = {}
+
+    def key(self, city: str, n: int) -> str:
+        body = self._rng.choices(self._bodies[city], self._weights)[0]
+        number = self._numbers[body] = self._numbers.get(body, 0) + 1
+        subject = hashlib.sha256(n.to_bytes(8, "big")).hexdigest()[:18].upper()
+        return f"XZCF|{body}|{city[2:4]}罚〔2026〕{number}号|{subject}"
+
+
+def decisions(
+    templates: list[tuple[Decision, IncomingRecord]], nodes: int, batch: int, keys: RealisticKeys | None = None
+) -> Iterator[tuple]:
     """Endless batches: (node, [(decision, record)], leaves, committed_seq). Every record has its
-    own random fingerprint and natural key (the hot path's random-key look-ups and inserts)."""
+    own random fingerprint; its natural key is random (the worst case for the key-ordered trees)
+    or, with ``keys``, shaped as real keys are."""
     seqs = dict.fromkeys(CITIES[:nodes], 0)
     n = 0
     while True:
@@ -84,9 +113,8 @@ def decisions(templates: list[tuple[Decision, IncomingRecord]], nodes: int, batc
                 n += 1
                 seqs[node] += 1
                 h = hashlib.sha256(n.to_bytes(8, "big")).digest()
-                checked = d.checked._replace(
-                    source_seq=seqs[node], fingerprint=h, natural_key=h[:16].hex(), region=node
-                )
+                nk = keys.key(node, n) if keys else h[:16].hex()
+                checked = d.checked._replace(source_seq=seqs[node], fingerprint=h, natural_key=nk, region=node)
                 items.append((dataclasses.replace(d, source_seq=seqs[node], checked=checked), dataclasses.replace(inc)))
             ds = [d for d, _ in items]
             yield node, items, leaves_for(ds, node, NOW), seqs[node]
@@ -390,7 +418,8 @@ def _pg_run(args, templates, batches, marks, server: str, say) -> dict:
 
 def run_engine(engine: str, args, templates, say, server: str = "") -> dict:
     marks = checkpoints(args.max_records)
-    batches = decisions(templates, args.nodes, args.batch)
+    keys = RealisticKeys(CITIES[: args.nodes], args.bodies) if args.keys == "realistic" else None
+    batches = decisions(templates, args.nodes, args.batch, keys)
     out = (
         _sqlite_run(args, templates, batches, marks, say)
         if engine == "sqlite"
@@ -408,6 +437,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--nodes", type=int, default=16, help="cities the batches go round robin over (≤ 17)")
     ap.add_argument("--window", type=int, default=10_000, help="records timed before each checkpoint")
+    ap.add_argument(
+        "--keys",
+        choices=("random", "realistic"),
+        default="random",
+        help="natural keys: random (the worst case for key-ordered trees) or shaped as real ones (REC-FP-010)",
+    )
+    ap.add_argument("--bodies", type=int, default=360, help="--keys realistic: deciding bodies per city")
     ap.add_argument(
         "--pg",
         default="tuned",
@@ -433,10 +469,16 @@ def main(argv: list[str] | None = None) -> int:
     say(
         f"{args.batch} records per batch, {args.nodes} nodes, {args.window:,}-record windows; SQLite cache"
         f" {args.cache_mib} MiB, checkpoints {'in the commit' if args.commit_checkpoint else 'in the background'};"
-        f" load {os.getloadavg()}"
+        f" {args.keys} natural keys; load {os.getloadavg()}"
     )
     templates = make_items(2_000)
-    res: dict = {"batch": args.batch, "nodes": args.nodes, "window": args.window, "load_start": os.getloadavg()}
+    res: dict = {
+        "batch": args.batch,
+        "nodes": args.nodes,
+        "window": args.window,
+        "keys": args.keys,
+        "load_start": os.getloadavg(),
+    }
     if args.engine in ("sqlite", "both"):
         res["sqlite"] = run_engine("sqlite", args, templates, say)
     if args.engine in ("postgresql", "both"):
