@@ -465,7 +465,10 @@ def main(argv: list[str] | None = None) -> int:
     # job starts with SIGINT ignored)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
+
+    def say(*a: object) -> None:  # with --json the progress goes to stderr, the JSON alone to stdout
+        print(*a, file=sys.stderr if args.json else sys.stdout, flush=True)
+
     say(
         f"{args.batch} records per batch, {args.nodes} nodes, {args.window:,}-record windows; SQLite cache"
         f" {args.cache_mib} MiB, checkpoints {'in the commit' if args.commit_checkpoint else 'in the background'};"
