@@ -14,12 +14,19 @@ are read once (under the lock, so the other subscribers wait for them instead of
 too) and the oldest dropped past ``max_bytes``. A subscriber behind the window (a backlog after a
 reconnect) reads its changes itself, as before, without evicting the live ones. A change never
 changes once committed, so what is kept stays true.
+
+A subscriber that asked for compressed batches (DIST-086) gets a block shared by every
+subscriber at the same position: :class:`SharedBlocks` compresses the changes of one
+``(first, last, filter)`` once, whoever asks first, and the others at that position take the same
+bytes; only the persons' index keys are made per subscriber, beside the block (DIST-088).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 from creditx.gateway.lists.wire import EncodedChange
 from creditx.standard.lists.lifecycle import ListChange
@@ -66,3 +73,49 @@ class EncodedChanges:
             self._bytes -= len(w[drop].part)
             drop += 1
         del w[:drop]
+
+
+@dataclass(frozen=True)
+class SharedBlock:
+    """A compressed batch's shared part (DIST-087): the block and its size before compression,
+    the batch's through_list_seq, its changes' at_unix_ms and the persons' changes among them,
+    whose index keys each subscriber gets made with its own key."""
+
+    block: bytes
+    size: int
+    through: int
+    at_ms: list[int]
+    persons: list[EncodedChange]
+
+
+class _Slot:
+    __slots__ = ("lock", "value")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.value: SharedBlock | None = None
+
+
+class SharedBlocks:
+    """The newest ``keep`` compressed blocks by position: the first subscriber to ask compresses,
+    the others at the same position wait for it and take its bytes (so 150 subscribers at one
+    cursor cost one compression)."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._slots: OrderedDict[Hashable, _Slot] = OrderedDict()
+        self.compressed = 0  # blocks made (the rest of the compressed deliveries were shared)
+
+    def get(self, key: Hashable, make: Callable[[], SharedBlock]) -> SharedBlock:
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = _Slot()
+                while len(self._slots) > self.keep:
+                    self._slots.popitem(last=False)
+        with slot.lock:
+            if slot.value is None:
+                slot.value = make()
+                self.compressed += 1
+            return slot.value
