@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping
 from typing import cast
 
 from creditx.standard.envelope import Envelope
 from creditx.standard.lists.lifecycle import ListChange, ListEntry
-from creditx.standard.lists.withheld import INDEX_FIELDS, origin_index_keys, withholds_origin
+from creditx.standard.lists.withheld import INDEX_FIELDS, IndexSource, index_source, origin_index_keys, withholds_origin
 from creditx.standard.record import RecordError, decode_record
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as lpb
@@ -125,14 +124,16 @@ class EncodedChange:
         self.part = _CHANGES_TAG + _varint(len(body)) + body
         self.header = len(self.part) - len(body)  # the field's tag and length
         withheld = c.origin is not None and withholds_origin(c.entry)
-        self.person: Mapping[str, str] | None = index_fields(c.origin.payload) if withheld and c.origin else None
+        self.person: IndexSource | None = (
+            index_source(index_fields(c.origin.payload)) if withheld and c.origin else None
+        )
 
     def keys(self, index_key: bytes) -> list[str]:
         """DIST-077: this change's subject index keys for the node of ``index_key`` (none but
         for a natural person's change)."""
         if self.person is None or not index_key:
             return []
-        return origin_index_keys(self.person, index_key)
+        return self.person.keys(index_key)
 
     def field(self, index_key: bytes) -> bytes:
         """This change as a ``changes`` field of the batch sent to the node of ``index_key``."""
