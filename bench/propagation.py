@@ -1,7 +1,8 @@
 """Propagation at provincial load: list changes at ``--rate`` per second to ``--followers``
 Subscribe streams over mutual TLS (the 16 cities and their counties), publish → receive.
 
-    python bench/propagation.py [--followers 150] [--rate 1000] [--seconds 10] [--procs 3] [--json]
+    python bench/propagation.py [--followers 150] [--rate 1000] [--seconds 10] [--procs 3]
+                                [--form compressed|plain] [--suite record|batch] [--json]
 
 A real gateway (child process, port 0, mutual TLS, creditx.pki.testing.make_pki) and
 ``--followers`` real ``Distribution.Subscribe`` streams, each on its own channel with its own
@@ -11,10 +12,17 @@ stream is what the gateway serves, whoever holds it). A node client pushes signe
 at a steady ``--rate`` for ``--seconds`` (bench/distribute.py's pusher). Per change and per
 follower: receive time − the change's ``at_unix_ms`` (the gateway's decision, stamped in the
 committing transaction). A "delivery" is one change received by one follower; a "message" one
-ListChangeBatch holding changes (a follower is sent everything since its cursor in one). Reported:
+ListChangeBatch holding changes (a follower is sent everything since its cursor in one). With
+``--form compressed`` (the default; DIST-086) the followers ask for the changes as one zlib block
+shared by every follower at the same position and read it as the node does
+(creditx.node.replica.wire.batch_changes: bounded inflate, parse, join the persons' keys);
+``--form plain`` is the form of a node that does not ask. ``--suite batch`` pushes in the
+batch-signed suite (SIG-040: one checkpoint per 100 ms tick, a path per record), which the
+gateway verifies for a fraction of an ECDSA signature per record. Reported:
 p50/p99/max, changes/s pushed and deliveries/s received, messages per follower and second and
 changes per message, the CPU seconds of the gateway process, of the client processes and of the pusher, the load average,
-and as the bound measured in the same run the cost of parsing what a follower receives.
+and as the bounds measured in the same run the cost of parsing the changes a follower receives
+(protobuf) and of inflating the same batch's block (zlib), per change.
 """
 
 from __future__ import annotations
@@ -56,10 +64,11 @@ def serve_gateway(directory: str, ready, stop) -> None:
     g.stop(grace=2)
 
 
-def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, out) -> None:
+def _subscribers(target: str, creds: list[tuple[str, str, str]], compressed: bool, ready, stop, out) -> None:
     """One client process: a Subscribe stream per credential, each on its own channel."""
     import grpc
 
+    from creditx.node.replica.wire import batch_changes
     from creditx.pki.tls import channel_credentials
     from creditx.v1 import lists_pb2 as lpb
     from creditx.v1 import lists_pb2_grpc
@@ -81,7 +90,7 @@ def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, ou
             ],
         )
         # DIST-077: each follower names its own subject index key, as a 1.1 node does
-        req = lpb.SubscribeRequest(from_list_seq=1, subject_index_key=os.urandom(32))
+        req = lpb.SubscribeRequest(from_list_seq=1, subject_index_key=os.urandom(32), compressed_changes=compressed)
         call = lists_pb2_grpc.DistributionStub(ch).Subscribe(req)
         with lock:
             calls.append(call)
@@ -94,9 +103,10 @@ def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, ou
                 if batch.live and not live:
                     live = True
                     ready.put(1)
-                mine.extend(now - c.at_unix_ms / 1000 for c in batch.changes)
-                messages += bool(batch.changes)
-                if not sample and len(batch.changes) >= 10:
+                changes = batch_changes(batch)  # either form, as the node reads it
+                mine.extend(now - c.at_unix_ms / 1000 for c in changes)
+                messages += bool(changes)
+                if not sample and len(changes) >= 10:
                     sample.append(batch.SerializeToString())
         except grpc.RpcError:
             pass  # cancelled at the end
@@ -126,16 +136,30 @@ def _subscribers(target: str, creds: list[tuple[str, str, str]], ready, stop, ou
     )
 
 
-def parse_bound(raw: bytes, seconds: float = 1.0) -> float:
-    """µs of CPU to parse one change of a batch as a follower received it, in this process."""
+def bounds(raw: bytes, seconds: float = 1.0) -> tuple[float, float]:
+    """µs of CPU per change, in this process, to parse a batch's changes as a follower received
+    them (protobuf) and to inflate the same changes' zlib block (the gateway's level 1)."""
+    import zlib
+
     from creditx.v1 import lists_pb2 as lpb
 
-    changes = len(lpb.ListChangeBatch.FromString(raw).changes)
-    n, t0 = 0, time.process_time()
-    while time.process_time() - t0 < seconds:
-        lpb.ListChangeBatch.FromString(raw)
-        n += 1
-    return (time.process_time() - t0) / (n * changes) * 1e6
+    m = lpb.ListChangeBatch.FromString(raw)
+    plain = (
+        zlib.decompress(m.changes_zlib)
+        if m.changes_zlib
+        else lpb.ListChangeBatch(changes=m.changes).SerializeToString()
+    )
+    block = m.changes_zlib or zlib.compress(plain, 1)
+    changes = len(lpb.ListChangeBatch.FromString(plain).changes)
+
+    def per_change(f) -> float:
+        n, t0 = 0, time.process_time()
+        while time.process_time() - t0 < seconds:
+            f()
+            n += 1
+        return (time.process_time() - t0) / (n * changes) * 1e6
+
+    return per_change(lambda: lpb.ListChangeBatch.FromString(plain)), per_change(lambda: zlib.decompress(block))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=1000.0)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--procs", type=int, default=3)
+    ap.add_argument("--form", choices=("compressed", "plain"), default="compressed")
+    ap.add_argument("--suite", choices=("record", "batch"), default="record")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
@@ -171,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         log(f"{args.followers} node certificates issued in {time.perf_counter() - t:.1f} s")
         records = list_records(max(1, int(args.rate * args.seconds)), seed=7, today=today)
         batch = signed_pb(records, read_key(pki.nodes[PUSHER].signing_key))
+        extras = None
+        if args.suite == "batch":  # the pusher's ticks as batches of the batch-signed suite
+            from ingest import batch_signed  # type: ignore[import-not-found]
+
+            tick = max(1, round(args.rate / 10))
+            batch, extras = batch_signed(read_key(pki.nodes[PUSHER].signing_key), batch, tick)
         gw_dir = root / "gw"
         streams = args.followers + 16
         init_gateway_dir(
@@ -193,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         ready, stop, out = ctx.Queue(), ctx.Event(), ctx.Queue()
         creds = [(str(f.ca), str(f.auth_cert), str(f.auth_key)) for f in followers]
         procs = [
-            ctx.Process(target=_subscribers, args=(address, creds[i :: args.procs], ready, stop, out))
+            ctx.Process(
+                target=_subscribers,
+                args=(address, creds[i :: args.procs], args.form == "compressed", ready, stop, out),
+            )
             for i in range(args.procs)
         ]
         try:
@@ -201,11 +236,13 @@ def main(argv: list[str] | None = None) -> int:
                 p.start()
             for _ in range(args.followers):  # every stream live (backlog drained) before the clock starts
                 ready.get(timeout=120)
-            log(f"{args.followers} Subscribe streams live; pushing {len(records):,} changes at {args.rate:.0f}/s")
+            log(
+                f"{args.followers} Subscribe streams live (gateway pid {gw_pid}); pushing {len(records):,} changes at {args.rate:.0f}/s"
+            )
             cpu_gw0, load0 = proc_cpu(gw_pid), os.getloadavg()[0]
             cpu_push0 = time.process_time()
             t0 = time.monotonic()
-            push_steady(address, pki.nodes[PUSHER], batch, args.rate)
+            push_steady(address, pki.nodes[PUSHER], batch, args.rate, extras)
             push_s = time.monotonic() - t0
             cpu_push = time.process_time() - cpu_push0
             threading.Event().wait(3.0)  # the last tick's deliveries (missing ones are reported)
@@ -219,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             stop_gw.set()
             gw.join(60)
         samples = [x for r in results for x in r["sample"]]
-        bound = parse_bound(samples[0]) if samples else 0.0
+        bound, inflate = bounds(samples[0]) if samples else (0.0, 0.0)
     lat = array("d")
     for r in results:
         lat.frombytes(r["lat"])
@@ -227,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     messages = sum(r["messages"] for r in results)
     res = {
         "followers": args.followers,
+        "form": args.form,
+        "suite": args.suite,
         "changes": len(records),
         "push_rate_per_s": len(records) / push_s,
         "deliveries": len(lat),
@@ -246,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": push_s,
         "loadavg_1m": [load0, os.getloadavg()[0]],
         "parse_bound_us_per_change": bound,
+        "inflate_bound_us_per_change": inflate,
     }
     res["client_cpu_us_per_delivery"] = res["clients_cpu_s"] / max(1, len(lat)) * 1e6
     res["client_vs_parse_bound"] = res["client_cpu_us_per_delivery"] / bound if bound else 0.0
@@ -253,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(res, indent=2))
         return 0
     print(
-        f"{args.followers} followers over mTLS, {len(records):,} changes pushed at "
+        f"{args.followers} followers over mTLS ({args.form} batches, {args.suite} suite), {len(records):,} changes pushed at "
         f"{res['push_rate_per_s']:.0f}/s (offered {args.rate:.0f}/s) in {push_s:.1f} s; "
         f"load {res['loadavg_1m'][0]:.2f} → {res['loadavg_1m'][1]:.2f}; {os.cpu_count()} CPUs"
     )
@@ -269,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU: gateway {cpu_gw:.1f} s ({res['gateway_cpu_us_per_delivery']:.1f} µs/delivery, "
         f"{res['gateway_cpu_us_per_message']:.0f} µs/message), clients "
         f"{res['clients_cpu_s']:.1f} s ({res['client_cpu_us_per_delivery']:.1f} µs/delivery = "
-        f"{res['client_vs_parse_bound']:.1f}× the parse bound of {bound:.1f} µs/change), pusher {cpu_push:.1f} s"
+        f"{res['client_vs_parse_bound']:.1f}× the parse bound of {bound:.1f} µs/change; zlib inflate "
+        f"{inflate:.2f} µs/change), pusher {cpu_push:.1f} s"
     )
     return 0
 

@@ -38,7 +38,7 @@ class EncodedChanges:
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._window: list[EncodedChange] = []  # consecutive list_seqs, oldest first
+        self._window: list[EncodedChange] = []  # consecutive list_seqs, oldest first; replaced, never changed
         self._bytes = 0
         self.encoded = 0  # changes read and encoded into the window (the rest of each delivery is shared)
 
@@ -46,21 +46,26 @@ class EncodedChanges:
         """The changes ``first <= list_seq <= last`` (all committed) in order."""
         if first > last:
             return []
+        w = self._window  # never changed once set (replaced whole): read without the lock
+        if w and w[0].list_seq <= first and last <= w[-1].list_seq:
+            lo = w[0].list_seq
+            return w[first - lo : last - lo + 1]
         with self._lock:
             w = self._window
             if not w or first > w[-1].list_seq + 1:  # nothing kept near: the window starts here
-                w.clear()
-                self._bytes = 0
+                w, self._bytes = [], 0
             if not w or first >= w[0].list_seq:
                 if not w or last > w[-1].list_seq:
-                    self._append(read(w[-1].list_seq + 1 if w else first, last))
+                    w = self._append(w, read(w[-1].list_seq + 1 if w else first, last))
+                self._window = w
                 if w and first >= w[0].list_seq:
                     lo = w[0].list_seq
                     return w[first - lo : last - lo + 1]
         return [EncodedChange(c) for c in read(first, last)]  # behind the window: this subscriber's own read
 
-    def _append(self, changes: list[ListChange]) -> None:
-        w = self._window
+    def _append(self, window: list[EncodedChange], changes: list[ListChange]) -> list[EncodedChange]:
+        """A new window: ``window`` and ``changes`` after it, the oldest dropped past max_bytes."""
+        w = list(window)
         for c in changes:
             if w and c.list_seq != w[-1].list_seq + 1:
                 break  # the log is gap-free; kept anyway only while consecutive
@@ -72,7 +77,7 @@ class EncodedChanges:
         while drop < len(w) - 1 and self._bytes > self.max_bytes:
             self._bytes -= len(w[drop].part)
             drop += 1
-        del w[:drop]
+        return w[drop:]
 
 
 @dataclass(frozen=True)

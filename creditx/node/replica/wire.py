@@ -210,7 +210,8 @@ def batch_changes(m: pb.ListChangeBatch, bound: int = MAX_CHANGES_SIZE) -> Seque
     keys joined to the persons' changes, as the gateway would have sent them uncompressed. A
     malformed batch raises ListError (DIST_BATCH_TOO_LARGE / DIST_BATCH_CORRUPT) and nothing of
     it is applied."""
-    if not m.changes_zlib:
+    block = m.changes_zlib  # (each read of a bytes field is a copy)
+    if not block:
         if m.subject_indexes or m.changes_size:
             raise corrupt("a batch without changes_zlib carries subject_indexes or changes_size", "changes_zlib")
         return m.changes
@@ -218,17 +219,20 @@ def batch_changes(m: pb.ListChangeBatch, bound: int = MAX_CHANGES_SIZE) -> Seque
         raise corrupt("a batch carries both changes and changes_zlib", "changes")
     inner = pb.ListChangeBatch()
     try:
-        inner.ParseFromString(inflate_changes(m.changes_zlib, m.changes_size, bound))
+        inner.ParseFromString(inflate_changes(block, m.changes_size, bound))
     except DecodeError as exc:
         raise corrupt(f"changes_zlib does not hold ListChange fields: {exc}", "changes_zlib") from None
     if [f.name for f, _ in inner.ListFields()] not in ([], ["changes"]):
         raise corrupt("changes_zlib holds more than changes", "changes_zlib")
-    if any(c.subject_index for c in inner.changes):
-        raise corrupt("a change inside changes_zlib carries subject_index (DIST-088: beside it)", "changes_zlib")
-    withheld = [c.list_seq for c in inner.changes if not c.HasField("origin")]
-    keys = join_index_keys(withheld, [(s.list_seq, s.subject_index) for s in m.subject_indexes])
-    if keys:
-        for c in inner.changes:
-            if c.list_seq in keys:
-                c.subject_index.extend(keys[c.list_seq])
-    return inner.changes
+    changes = inner.changes
+    withheld: dict[int, pb.ListChange] = {}
+    for c in changes:  # one pass: a batch holds a hundred changes or more
+        if c.subject_index:
+            raise corrupt("a change inside changes_zlib carries subject_index (DIST-088: beside it)", "changes_zlib")
+        if not c.HasField("origin"):
+            withheld[c.list_seq] = c
+    if m.subject_indexes:
+        keys = join_index_keys(list(withheld), [(s.list_seq, s.subject_index) for s in m.subject_indexes])
+        for seq, k in keys.items():
+            withheld[seq].subject_index.extend(k)
+    return changes
