@@ -22,7 +22,9 @@ gateway verifies for a fraction of an ECDSA signature per record. Reported:
 p50/p99/max, changes/s pushed and deliveries/s received, messages per follower and second and
 changes per message, the CPU seconds of the gateway process, of the client processes and of the pusher, the load average,
 and as the bounds measured in the same run the cost of parsing the changes a follower receives
-(protobuf) and of inflating the same batch's block (zlib), per change.
+(protobuf) and of inflating the same batch's block (zlib), per change, and grpcio's own cost per
+message: a bare server streaming that same batch's bytes on as many mutual-TLS streams, its CPU
+and its readers' per message.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import threading
 import time
 from array import array
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -162,6 +165,113 @@ def bounds(raw: bytes, seconds: float = 1.0) -> tuple[float, float]:
     return per_change(lambda: lpb.ListChangeBatch.FromString(plain)), per_change(lambda: zlib.decompress(block))
 
 
+def _raw_server(cert: str, key: str, ca: str, message: bytes, tick: float, ready, stop) -> None:
+    """grpcio alone: one server-streaming method sending ``message`` (already bytes) over and
+    over on every stream, over the same mutual TLS — the transport's own cost per message. With
+    ``tick`` each stream waits for a wake-up every ``tick`` s before each message, as a Subscribe
+    stream waits for the hub."""
+    from concurrent import futures
+
+    import grpc
+
+    from creditx.pki.tls import server_credentials
+
+    wakeups: list[threading.Event] = []
+    lock = threading.Lock()
+
+    def stream(request, context):
+        ev = threading.Event()
+        with lock:
+            wakeups.append(ev)
+        while context.is_active() and not stop.is_set():
+            if tick:
+                ev.wait(1.0)
+                ev.clear()
+            yield message
+
+    def ticker() -> None:
+        while not stop.wait(tick):
+            with lock:
+                evs = list(wakeups)
+            for ev in evs:
+                ev.set()
+
+    if tick:
+        threading.Thread(target=ticker, daemon=True).start()
+
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Raw", {"Stream": grpc.unary_stream_rpc_method_handler(stream)}
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=200), handlers=[handler])
+    port = server.add_secure_port("127.0.0.1:0", server_credentials(Path(cert), Path(key), Path(ca), reload=False))
+    server.start()
+    ready.put({"address": f"127.0.0.1:{port}", "pid": os.getpid()})
+    stop.wait()
+    server.stop(1)
+
+
+def _raw_readers(target: str, creds: list[tuple[str, str, str]], seconds: float, out) -> None:
+    import grpc
+
+    from creditx.pki.tls import channel_credentials
+
+    got = [0]
+    lock = threading.Lock()
+
+    def read(ca: str, cert: str, key: str) -> None:
+        ch = grpc.secure_channel(
+            target,
+            channel_credentials(Path(ca), Path(cert), Path(key)),
+            options=[("grpc.ssl_target_name_override", "localhost"), ("grpc.use_local_subchannel_pool", 1)],
+        )
+        n = 0
+        try:
+            stream: Any = ch.unary_stream("/bench.Raw/Stream")  # bytes in, bytes out (no serializers)
+            for _ in stream(b"", timeout=seconds):
+                n += 1
+        except grpc.RpcError:
+            pass  # the deadline ends the stream
+        with lock:
+            got[0] += n
+
+    ts = [threading.Thread(target=read, args=c, daemon=True) for c in creds]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(seconds + 30)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    out.put({"messages": got[0], "cpu": ru.ru_utime + ru.ru_stime})
+
+
+def transport_bound(ctx, gateway_tls, creds, message: bytes, procs: int, tick: float, seconds: float = 4.0) -> dict:
+    """CPU µs per message of grpcio alone sending ``message`` (a batch as a follower received it)
+    on as many mutual-TLS streams as there are followers, server side and client side: free
+    running, and woken every ``tick`` s (the run's messages per follower and second)."""
+    out: dict[str, float] = {}
+    for name, t in (("free", 0.0), ("paced", tick)):
+        ready, stop, q = ctx.Queue(), ctx.Event(), ctx.Queue()
+        tls_cert, tls_key, ca = (str(p) for p in gateway_tls)
+        srv = ctx.Process(target=_raw_server, args=(tls_cert, tls_key, ca, message, t, ready, stop))
+        srv.start()
+        info = ready.get(timeout=60)
+        cpu0 = proc_cpu(info["pid"])
+        readers = [
+            ctx.Process(target=_raw_readers, args=(info["address"], creds[i::procs], seconds, q)) for i in range(procs)
+        ]
+        for p in readers:
+            p.start()
+        got = [q.get(timeout=seconds + 120) for _ in readers]
+        cpu = proc_cpu(info["pid"]) - cpu0
+        stop.set()
+        for p in readers:
+            p.join(30)
+        srv.join(30)
+        n = max(1, sum(g["messages"] for g in got))
+        out[f"transport_{name}_server_cpu_us_per_message"] = cpu / n * 1e6
+        out[f"transport_{name}_client_cpu_us_per_message"] = sum(g["cpu"] for g in got) / n * 1e6
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--followers", type=int, default=150)
@@ -257,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
             gw.join(60)
         samples = [x for r in results for x in r["sample"]]
         bound, inflate = bounds(samples[0]) if samples else (0.0, 0.0)
+        gw_tls = (pki.gateway.tls_cert, pki.gateway.tls_key, pki.gateway.ca)
+        tick = args.followers * push_s / max(1, sum(r["messages"] for r in results))  # s between messages
+        transport = transport_bound(ctx, gw_tls, creds, samples[0], args.procs, tick) if samples else {}
     lat = array("d")
     for r in results:
         lat.frombytes(r["lat"])
@@ -289,6 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     res["client_cpu_us_per_delivery"] = res["clients_cpu_s"] / max(1, len(lat)) * 1e6
     res["client_vs_parse_bound"] = res["client_cpu_us_per_delivery"] / bound if bound else 0.0
+    res.update(transport)
+    res["client_cpu_us_per_message"] = res["clients_cpu_s"] / max(1, messages) * 1e6
+    for name in ("free", "paced") if transport else ():
+        server, client = (transport[f"transport_{name}_{side}_cpu_us_per_message"] for side in ("server", "client"))
+        res[f"gateway_vs_transport_{name}"] = res["gateway_cpu_us_per_message"] / server
+        res[f"client_vs_transport_{name}"] = res["client_cpu_us_per_message"] / client
     if args.json:
         print(json.dumps(res, indent=2))
         return 0
@@ -312,6 +431,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{res['client_vs_parse_bound']:.1f}× the parse bound of {bound:.1f} µs/change; zlib inflate "
         f"{inflate:.2f} µs/change), pusher {cpu_push:.1f} s"
     )
+    if transport:
+        tb = transport
+        print(
+            f"transport bound (grpcio alone, the same message on {args.followers} mTLS streams), server / client "
+            f"µs per message: free-running {tb['transport_free_server_cpu_us_per_message']:.0f} / "
+            f"{tb['transport_free_client_cpu_us_per_message']:.0f}, woken every {tick * 1000:.0f} ms "
+            f"{tb['transport_paced_server_cpu_us_per_message']:.0f} / {tb['transport_paced_client_cpu_us_per_message']:.0f}"
+            f"; gateway {res['gateway_cpu_us_per_message']:.0f} = {res['gateway_vs_transport_paced']:.1f}× the woken "
+            f"bound, clients {res['client_cpu_us_per_message']:.0f} = {res['client_vs_transport_paced']:.1f}×"
+        )
     return 0
 
 
