@@ -139,6 +139,18 @@ def _subscribers(target: str, creds: list[tuple[str, str, str]], compressed: boo
     )
 
 
+def wire_bytes(raw: bytes) -> tuple[float, float]:
+    """Bytes per change of a batch as a follower received it, and of the same changes plain."""
+    import zlib
+
+    from creditx.v1 import lists_pb2 as lpb
+
+    m = lpb.ListChangeBatch.FromString(raw)
+    plain = zlib.decompress(m.changes_zlib) if m.changes_zlib else raw
+    n = len(lpb.ListChangeBatch.FromString(plain).changes)
+    return len(raw) / n, len(plain) / n
+
+
 def bounds(raw: bytes, seconds: float = 1.0) -> tuple[float, float]:
     """µs of CPU per change, in this process, to parse a batch's changes as a follower received
     them (protobuf) and to inflate the same changes' zlib block (the gateway's level 1)."""
@@ -367,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             gw.join(60)
         samples = [x for r in results for x in r["sample"]]
         bound, inflate = bounds(samples[0]) if samples else (0.0, 0.0)
+        wire = wire_bytes(samples[0]) if samples else (0.0, 0.0)
         gw_tls = (pki.gateway.tls_cert, pki.gateway.tls_key, pki.gateway.ca)
         tick = args.followers * push_s / max(1, sum(r["messages"] for r in results))  # s between messages
         transport = transport_bound(ctx, gw_tls, creds, samples[0], args.procs, tick) if samples else {}
@@ -399,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
         "loadavg_1m": [load0, os.getloadavg()[0]],
         "parse_bound_us_per_change": bound,
         "inflate_bound_us_per_change": inflate,
+        "wire_bytes_per_change": wire[0],
+        "plain_bytes_per_change": wire[1],
     }
     res["client_cpu_us_per_delivery"] = res["clients_cpu_s"] / max(1, len(lat)) * 1e6
     res["client_vs_parse_bound"] = res["client_cpu_us_per_delivery"] / bound if bound else 0.0
@@ -422,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"messages: {messages:,} holding changes, {res['messages_per_follower_per_s']:.1f}/s per follower, "
-        f"{res['changes_per_message']:.1f} changes each"
+        f"{res['changes_per_message']:.1f} changes each; {wire[0]:,.0f} bytes a change on the wire "
+        f"({wire[1]:,.0f} plain), {wire[0] * len(lat) / push_s / 1e6:.1f} MB/s sent"
     )
     print(
         f"CPU: gateway {cpu_gw:.1f} s ({res['gateway_cpu_us_per_delivery']:.1f} µs/delivery, "
