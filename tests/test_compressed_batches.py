@@ -147,3 +147,20 @@ def test_the_side_list_names_only_withheld_changes_of_the_batch_in_order():
         with pytest.raises(ListError) as e:
             join_index_keys([2, 5], side)
         assert (e.value.reason, e.value.rule) == ("DIST_BATCH_CORRUPT", "DIST-088") and why in e.value.detail
+
+
+def test_a_gateway_cuts_compressed_batches_within_the_bound_whatever_its_batch_limit(monkeypatch):
+    """DIST-089 on the sending side: list_max_batch_bytes above the bound still gives blocks a
+    node accepts (here with the bound made small: 4 changes' worth)."""
+    from creditx.gateway.lists import service
+
+    encoded = [EncodedChange(c) for c in _changes(30)]
+    bound = sum(len(c.part) for c in encoded[:4])
+    monkeypatch.setattr(service, "MAX_CHANGES_SIZE", bound)
+    servicer = service.DistributionServicer.__new__(service.DistributionServicer)
+    servicer.limits = service.ListLimits(max_batch_bytes=64 * 1024 * 1024)
+    servicer.blocks = SharedBlocks()
+    raw, through, at_ms = servicer._compressed_batch(encoded, 0, 30, frozenset(), KEYS[0])
+    m = lpb.ListChangeBatch.FromString(raw)
+    assert m.changes_size <= bound and through == 4 == len(at_ms) and not m.live
+    assert [c.list_seq for c in batch_changes(m, bound)] == [1, 2, 3, 4]

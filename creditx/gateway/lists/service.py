@@ -44,6 +44,7 @@ from creditx.pki.identity import Identity, IdentityError
 from creditx.pki.tls import reverify
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import UnavailableError
+from creditx.standard.lists.compressed import MAX_CHANGES_SIZE
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.snapshot import plan_chunks
 from creditx.standard.lists.withheld import check_index_key, may_have_evidence, withholds_origin
@@ -213,16 +214,21 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             conn.close()
 
     def _select(
-        self, changes: list[EncodedChange], cursor: int, types: frozenset[str], encode: Callable[[EncodedChange], bytes]
+        self,
+        changes: list[EncodedChange],
+        cursor: int,
+        types: frozenset[str],
+        encode: Callable[[EncodedChange], bytes],
+        max_bytes: int,
     ) -> tuple[list[tuple[EncodedChange, bytes]], int]:
         """The changes of one batch from ``changes`` (consecutive, after ``cursor``), each with its
-        encoding, about max_batch_bytes at most, and the batch's through_list_seq (DIST-033/034)."""
+        encoding, about ``max_bytes`` at most, and the batch's through_list_seq (DIST-033/034)."""
         out: list[tuple[EncodedChange, bytes]] = []
         size, through = 0, cursor
         for c in changes:
             if not types or c.list_type in types:
                 f = encode(c)
-                if out and size + len(f) > self.limits.max_batch_bytes:
+                if out and size + len(f) > max_bytes:
                     break
                 out.append((c, f))
                 size += len(f)
@@ -235,7 +241,9 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         """The encoded batch of ``changes`` (consecutive, after ``cursor``) for this subscriber;
         its through_list_seq; its changes' at_unix_ms. A person's change gets the index keys made
         with this node's own ``index_key`` (DIST-077)."""
-        picked, through = self._select(changes, cursor, types, lambda c: c.field(index_key))
+        picked, through = self._select(
+            changes, cursor, types, lambda c: c.field(index_key), self.limits.max_batch_bytes
+        )
         fields = [f for _, f in picked]
         return batch_bytes(fields, through, head, through >= head), through, [c.at_ms for c, _ in picked]
 
@@ -246,7 +254,10 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         this position and filter (compressed once), this node's persons' index keys beside it."""
 
         def make() -> SharedBlock:
-            picked, through = self._select(changes, cursor, types, lambda c: c.part)
+            # DIST-089: a block's changes_size stays within the bound every node enforces (a
+            # batch passes the limit only by its first change alone, a record of 64 KiB at most)
+            limit = min(self.limits.max_batch_bytes, MAX_CHANGES_SIZE)
+            picked, through = self._select(changes, cursor, types, lambda c: c.part, limit)
             block, size = compress_changes([c for c, _ in picked])
             persons = [c for c, _ in picked if c.person is not None]
             return SharedBlock(block, size, through, [c.at_ms for c, _ in picked], persons)
