@@ -134,8 +134,9 @@ def signed_pb(records: list, key) -> list:
     return out
 
 
-def push_steady(address: str, node, records: list, rate: float) -> int:
-    """Handshake, then one Push stream sending ``rate`` records per second in 100 ms ticks."""
+def push_steady(address: str, node, records: list, rate: float, extras: list[dict] | None = None) -> int:
+    """Handshake, then one Push stream sending ``rate`` records per second in 100 ms ticks;
+    ``extras``: each tick's batch fields (the batch suite's checkpoint, bench/ingest.py)."""
     from exchange_client import exchange
 
     from creditx.v1 import exchange_pb2 as pb
@@ -149,7 +150,7 @@ def push_steady(address: str, node, records: list, rate: float) -> int:
                 delay = t0 + k * per_tick / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)  # the steady rate itself, not a wait for a condition
-                yield pb.PushRequest(batch_id=k + 1, records=records[i : i + per_tick])
+                yield pb.PushRequest(batch_id=k + 1, records=records[i : i + per_tick], **(extras[k] if extras else {}))
 
         last = 0
         for resp in stub.Push(paced(), timeout=3600):

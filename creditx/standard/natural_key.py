@@ -58,12 +58,22 @@ def person_subject_id(id_type: str, id_number: str, subject_key: bytes) -> str:
 
     The type has whitespace removed; the number is normalised and a 15-digit citizen ID is
     converted to 18 digits first, so both generations of one card give one subject."""
-    _check_key(subject_key)
+    return keyed_person_id(person_subject_message(id_type, id_number), subject_key)
+
+
+def person_subject_message(id_type: str, id_number: str) -> bytes:
+    """REC-FP-014's message, "证件类型:证件号码" normalised, before any key: one person's message
+    can be keyed with many keys (DIST-077: each node's own) without normalising it again."""
     number = normalise(id_number)
     if len(number) == 15 and number.isascii() and number.isdigit():
         number = id15_to_18(number)
-    msg = f"{''.join(id_type.split())}:{number}".encode()
-    return "P:" + hmac.new(subject_key, msg, hashlib.sha256).hexdigest()
+    return f"{''.join(id_type.split())}:{number}".encode()
+
+
+def keyed_person_id(message: bytes, subject_key: bytes) -> str:
+    """REC-FP-014: ``P:`` + hex HMAC-SHA256(subject_key, message) of :func:`person_subject_message`."""
+    _check_key(subject_key)
+    return "P:" + hmac.new(subject_key, message, hashlib.sha256).hexdigest()
 
 
 def _check_key(subject_key: bytes) -> None:

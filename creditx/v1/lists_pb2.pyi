@@ -118,28 +118,44 @@ class ListChange(_message.Message):
     def __init__(self, list_seq: _Optional[int] = ..., kind: _Optional[_Union[ChangeKind, str]] = ..., reason: _Optional[_Union[RemovalReason, str]] = ..., list_type: _Optional[str] = ..., entry: _Optional[_Union[ListEntry, _Mapping]] = ..., origin: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., at_unix_ms: _Optional[int] = ..., subject_index: _Optional[_Iterable[str]] = ..., state_difference: _Optional[bool] = ...) -> None: ...
 
 class SubscribeRequest(_message.Message):
-    __slots__ = ("from_list_seq", "list_types", "max_batch_changes", "subject_index_key")
+    __slots__ = ("from_list_seq", "list_types", "max_batch_changes", "subject_index_key", "compressed_changes")
     FROM_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     LIST_TYPES_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_CHANGES_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_INDEX_KEY_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSED_CHANGES_FIELD_NUMBER: _ClassVar[int]
     from_list_seq: int
     list_types: _containers.RepeatedScalarFieldContainer[str]
     max_batch_changes: int
     subject_index_key: bytes
-    def __init__(self, from_list_seq: _Optional[int] = ..., list_types: _Optional[_Iterable[str]] = ..., max_batch_changes: _Optional[int] = ..., subject_index_key: _Optional[bytes] = ...) -> None: ...
+    compressed_changes: bool
+    def __init__(self, from_list_seq: _Optional[int] = ..., list_types: _Optional[_Iterable[str]] = ..., max_batch_changes: _Optional[int] = ..., subject_index_key: _Optional[bytes] = ..., compressed_changes: _Optional[bool] = ...) -> None: ...
+
+class SubjectIndexKeys(_message.Message):
+    __slots__ = ("list_seq", "subject_index")
+    LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    list_seq: int
+    subject_index: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, list_seq: _Optional[int] = ..., subject_index: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListChangeBatch(_message.Message):
-    __slots__ = ("changes", "through_list_seq", "head_list_seq", "live")
+    __slots__ = ("changes", "through_list_seq", "head_list_seq", "live", "changes_zlib", "changes_size", "subject_indexes")
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     THROUGH_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     HEAD_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     LIVE_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_ZLIB_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_INDEXES_FIELD_NUMBER: _ClassVar[int]
     changes: _containers.RepeatedCompositeFieldContainer[ListChange]
     through_list_seq: int
     head_list_seq: int
     live: bool
-    def __init__(self, changes: _Optional[_Iterable[_Union[ListChange, _Mapping]]] = ..., through_list_seq: _Optional[int] = ..., head_list_seq: _Optional[int] = ..., live: _Optional[bool] = ...) -> None: ...
+    changes_zlib: bytes
+    changes_size: int
+    subject_indexes: _containers.RepeatedCompositeFieldContainer[SubjectIndexKeys]
+    def __init__(self, changes: _Optional[_Iterable[_Union[ListChange, _Mapping]]] = ..., through_list_seq: _Optional[int] = ..., head_list_seq: _Optional[int] = ..., live: _Optional[bool] = ..., changes_zlib: _Optional[bytes] = ..., changes_size: _Optional[int] = ..., subject_indexes: _Optional[_Iterable[_Union[SubjectIndexKeys, _Mapping]]] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
     __slots__ = ("at_list_seq", "from_chunk", "max_chunk_bytes", "max_chunk_entries", "subject_index_key", "canonical_entries")

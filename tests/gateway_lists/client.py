@@ -38,6 +38,16 @@ def list_payload(region: str, row: dict, seq: int, *, op: str = "I", version: in
     return encode_record(Record("LIST", op, region, row["source_id"], version, seq, f))
 
 
+def push_rows(address: str, node, region: str, rows: list[dict]) -> None:
+    """Push ``rows`` as one batch of ``region``'s node from source_seq 1 (PushClient, mutual TLS)."""
+    from tests.gateway.push_client import PushClient
+
+    c = PushClient(address, node)
+    c.handshake()
+    c.push([c.batch([list_payload(region, r, i + 1) for i, r in enumerate(rows)], start_seq=1)])
+    c.close()
+
+
 INDEX_KEY = bytes(range(32))  # the subject index key these test subscribers send (DIST-077)
 
 
@@ -54,6 +64,7 @@ class Subscriber:
         self.stub = lists_pb2_grpc.DistributionStub(self.channel)
         self.batches: queue.Queue = queue.Queue()
         self.changes: list[lpb.ListChange] = []
+        self.received: list[lpb.ListChangeBatch] = []  # every batch as it came (either form, DIST-086)
         self.through = 0
         self.live = False
         self.error: grpc.RpcError | None = None
@@ -88,6 +99,7 @@ class Subscriber:
             if isinstance(b, grpc.RpcError):
                 raise AssertionError(f"stream ended: {b.code()} {b.details()}")
             assert b.through_list_seq >= self.through
+            self.received.append(b)
             self.changes.extend(b.changes)
             self.through, self.live = b.through_list_seq, b.live
 

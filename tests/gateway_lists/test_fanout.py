@@ -15,7 +15,7 @@ from creditx.standard.lists.lifecycle import ChangeKind, ListChange, entry_from_
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record
 from creditx.v1 import lists_pb2 as lpb
 from tests.gateway.push_client import PushClient
-from tests.gateway_lists.client import Subscriber, list_payload, list_rows
+from tests.gateway_lists.client import Subscriber, list_payload, list_rows, push_rows
 
 AT = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 
@@ -76,10 +76,7 @@ def test_subscribers_at_one_position_get_the_same_batch_built_once(gateway, pki)
             s.until(lambda s: s.live)
         before = gateway.lists.servicer.fanout.encoded
         rows = list_rows("370100", 3)
-        c = PushClient(gateway.address, pki.nodes["370100"])
-        c.handshake()
-        c.push([c.batch([list_payload("370100", r, i + 1) for i, r in enumerate(rows)], start_seq=1)])
-        c.close()
+        push_rows(gateway.address, pki.nodes["370100"], "370100", rows)
         for s in subs:
             s.until(lambda s: s.through == 3)
         a, b = ([x.SerializeToString() for x in s.changes] for s in subs)
@@ -118,4 +115,55 @@ def test_a_batch_with_a_persons_change_is_built_for_each_subscribers_own_key(gat
             assert not change.HasField("origin")
     finally:
         for s in subs.values():
+            s.close()
+
+
+def test_a_node_that_asks_gets_one_shared_block_and_its_own_keys_and_an_older_node_the_old_form(gateway, pki):
+    """DIST-086…088 over the wire: two nodes that ask for compressed batches get the same block
+    (compressed once) and each its own persons' keys beside it; a node that does not ask gets
+    ``changes`` as before, the same changes."""
+    import zlib
+
+    from creditx.standard.natural_key import person_subject_id
+
+    keys = {"370200": bytes(range(32)), "370000": bytes(range(32, 64))}
+    packed = {
+        r: Subscriber(gateway.address, pki.nodes[r], from_list_seq=1, subject_index_key=k, compressed_changes=True)
+        for r, k in keys.items()
+    }
+    old = Subscriber(gateway.address, pki.nodes["370200"], from_list_seq=1, subject_index_key=keys["370200"])
+    subs = [*packed.values(), old]
+    try:
+        for s in subs:
+            s.until(lambda s: s.live)
+        rows = list_rows("370100", 30, seed=5)
+        push_rows(gateway.address, pki.nodes["370100"], "370100", rows)
+        for s in subs:
+            s.until(lambda s: s.through == 30)
+        blocks = {r: [b for b in s.received if b.changes_zlib] for r, s in packed.items()}
+        a, b = blocks["370200"], blocks["370000"]
+        assert a and [x.changes_zlib for x in a] == [x.changes_zlib for x in b]
+        assert gateway.lists.servicer.blocks.compressed == len(a)  # once for both nodes
+        assert not any(x.changes for s in packed.values() for x in s.received)
+        persons = {}
+        for x in a:
+            raw = zlib.decompress(x.changes_zlib)
+            assert len(raw) == x.changes_size
+            for m in lpb.ListChangeBatch.FromString(raw).changes:
+                assert not m.subject_index
+                if not m.HasField("origin"):
+                    persons[m.list_seq] = m
+        assert persons, "the pushed rows hold a natural person"
+        for region, s in packed.items():
+            side = {e.list_seq: list(e.subject_index) for x in s.received for e in x.subject_indexes}
+            assert set(side) == set(persons)
+            for seq, got in side.items():
+                f = rows[seq - 1]["fields"]
+                assert person_subject_id(f["MD_ZT_ZJLX"], f["MD_ZT_ZJHM"], keys[region]) in got
+        # the node that did not ask: today's form, the same changes with its own keys inside
+        assert [m.list_seq for m in old.changes] == list(range(1, 31))
+        assert not any(x.changes_zlib or x.subject_indexes for x in old.received)
+        assert {m.list_seq for m in old.changes if m.subject_index} == set(persons)
+    finally:
+        for s in subs:
             s.close()

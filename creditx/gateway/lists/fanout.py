@@ -14,12 +14,19 @@ are read once (under the lock, so the other subscribers wait for them instead of
 too) and the oldest dropped past ``max_bytes``. A subscriber behind the window (a backlog after a
 reconnect) reads its changes itself, as before, without evicting the live ones. A change never
 changes once committed, so what is kept stays true.
+
+A subscriber that asked for compressed batches (DIST-086) gets a block shared by every
+subscriber at the same position: :class:`SharedBlocks` compresses the changes of one
+``(first, last, filter)`` once, whoever asks first, and the others at that position take the same
+bytes; only the persons' index keys are made per subscriber, beside the block (DIST-088).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 from creditx.gateway.lists.wire import EncodedChange
 from creditx.standard.lists.lifecycle import ListChange
@@ -31,7 +38,7 @@ class EncodedChanges:
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._window: list[EncodedChange] = []  # consecutive list_seqs, oldest first
+        self._window: list[EncodedChange] = []  # consecutive list_seqs, oldest first; replaced, never changed
         self._bytes = 0
         self.encoded = 0  # changes read and encoded into the window (the rest of each delivery is shared)
 
@@ -39,21 +46,26 @@ class EncodedChanges:
         """The changes ``first <= list_seq <= last`` (all committed) in order."""
         if first > last:
             return []
+        w = self._window  # never changed once set (replaced whole): read without the lock
+        if w and w[0].list_seq <= first and last <= w[-1].list_seq:
+            lo = w[0].list_seq
+            return w[first - lo : last - lo + 1]
         with self._lock:
             w = self._window
             if not w or first > w[-1].list_seq + 1:  # nothing kept near: the window starts here
-                w.clear()
-                self._bytes = 0
+                w, self._bytes = [], 0
             if not w or first >= w[0].list_seq:
                 if not w or last > w[-1].list_seq:
-                    self._append(read(w[-1].list_seq + 1 if w else first, last))
+                    w = self._append(w, read(w[-1].list_seq + 1 if w else first, last))
+                self._window = w
                 if w and first >= w[0].list_seq:
                     lo = w[0].list_seq
                     return w[first - lo : last - lo + 1]
         return [EncodedChange(c) for c in read(first, last)]  # behind the window: this subscriber's own read
 
-    def _append(self, changes: list[ListChange]) -> None:
-        w = self._window
+    def _append(self, window: list[EncodedChange], changes: list[ListChange]) -> list[EncodedChange]:
+        """A new window: ``window`` and ``changes`` after it, the oldest dropped past max_bytes."""
+        w = list(window)
         for c in changes:
             if w and c.list_seq != w[-1].list_seq + 1:
                 break  # the log is gap-free; kept anyway only while consecutive
@@ -65,4 +77,50 @@ class EncodedChanges:
         while drop < len(w) - 1 and self._bytes > self.max_bytes:
             self._bytes -= len(w[drop].part)
             drop += 1
-        del w[:drop]
+        return w[drop:]
+
+
+@dataclass(frozen=True)
+class SharedBlock:
+    """A compressed batch's shared part (DIST-087): the block and its size before compression,
+    the batch's through_list_seq, its changes' at_unix_ms and the persons' changes among them,
+    whose index keys each subscriber gets made with its own key."""
+
+    block: bytes
+    size: int
+    through: int
+    at_ms: list[int]
+    persons: list[EncodedChange]
+
+
+class _Slot:
+    __slots__ = ("lock", "value")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.value: SharedBlock | None = None
+
+
+class SharedBlocks:
+    """The newest ``keep`` compressed blocks by position: the first subscriber to ask compresses,
+    the others at the same position wait for it and take its bytes (so 150 subscribers at one
+    cursor cost one compression)."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._slots: OrderedDict[Hashable, _Slot] = OrderedDict()
+        self.compressed = 0  # blocks made (the rest of the compressed deliveries were shared)
+
+    def get(self, key: Hashable, make: Callable[[], SharedBlock]) -> SharedBlock:
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = _Slot()
+                while len(self._slots) > self.keep:
+                    self._slots.popitem(last=False)
+        with slot.lock:
+            if slot.value is None:
+                slot.value = make()
+                self.compressed += 1
+            return slot.value

@@ -29,14 +29,22 @@ from creditx.gateway.audit.checkpoints import Checkpointer
 from creditx.gateway.call_errors import BatchError, abort, from_identity
 from creditx.gateway.exchange.keys import KeyRegistry
 from creditx.gateway.lists import store
-from creditx.gateway.lists.fanout import EncodedChanges
+from creditx.gateway.lists.fanout import EncodedChanges, SharedBlock, SharedBlocks
 from creditx.gateway.lists.hub import Hub
 from creditx.gateway.lists.progress import ListProgress
-from creditx.gateway.lists.wire import EncodedChange, batch_bytes, envelope_to_pb, snapshot_chunk
+from creditx.gateway.lists.wire import (
+    EncodedChange,
+    batch_bytes,
+    compress_changes,
+    compressed_batch_bytes,
+    envelope_to_pb,
+    snapshot_chunk,
+)
 from creditx.pki.identity import Identity, IdentityError
 from creditx.pki.tls import reverify
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import UnavailableError
+from creditx.standard.lists.compressed import MAX_CHANGES_SIZE
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.snapshot import plan_chunks
 from creditx.standard.lists.withheld import check_index_key, may_have_evidence, withholds_origin
@@ -95,6 +103,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self.registry = registry  # the member registry in force (DIST-079: who may have evidence)
         self.list_types = {lt.code for lt in load_catalogue().list_types}
         self.fanout = EncodedChanges(limits.fanout_cache_bytes)
+        self.blocks = SharedBlocks()  # DIST-087: compressed once per position
 
     def _node(self, context: grpc.ServicerContext) -> str:
         try:
@@ -156,6 +165,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         types = frozenset(request.list_types)
         limit = min(request.max_batch_changes or self.limits.max_batch_changes, self.limits.max_batch_changes)
         cursor = max(request.from_list_seq, 1) - 1
+        batch = self._compressed_batch if request.compressed_changes else self._batch  # DIST-086
         conn = store.open_conn(self.db_path)
         sub = self.hub.subscribe()
         try:
@@ -180,7 +190,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                     changes = self.fanout.between(
                         cursor + 1, min(head, cursor + limit), partial(store.changes_between, conn)
                     )
-                    encoded, cursor, at_ms = self._batch(changes, cursor, head, types, index_key)
+                    encoded, cursor, at_ms = batch(changes, cursor, head, types, index_key)
                     live_sent = cursor >= head
                     if self.on_delivered is not None:
                         self.on_delivered(at_ms)
@@ -203,25 +213,64 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             sub.close()
             conn.close()
 
-    def _batch(
-        self, changes: list[EncodedChange], cursor: int, head: int, types: frozenset[str], index_key: bytes
-    ) -> tuple[bytes, int, list[int]]:
-        """The encoded batch of ``changes`` (consecutive, after ``cursor``) for this subscriber,
-        about max_batch_bytes at most; its through_list_seq; its changes' at_unix_ms. A person's
-        change gets the index keys made with this node's own ``index_key`` (DIST-077)."""
-        fields: list[bytes] = []
-        at_ms: list[int] = []
+    def _select(
+        self,
+        changes: list[EncodedChange],
+        cursor: int,
+        types: frozenset[str],
+        encode: Callable[[EncodedChange], bytes],
+        max_bytes: int,
+    ) -> tuple[list[tuple[EncodedChange, bytes]], int]:
+        """The changes of one batch from ``changes`` (consecutive, after ``cursor``), each with its
+        encoding, about ``max_bytes`` at most, and the batch's through_list_seq (DIST-033/034)."""
+        out: list[tuple[EncodedChange, bytes]] = []
         size, through = 0, cursor
         for c in changes:
             if not types or c.list_type in types:
-                f = c.field(index_key)
-                if fields and size + len(f) > self.limits.max_batch_bytes:
+                f = encode(c)
+                if out and size + len(f) > max_bytes:
                     break
-                fields.append(f)
-                at_ms.append(c.at_ms)
+                out.append((c, f))
                 size += len(f)
             through = c.list_seq
-        return batch_bytes(fields, through, head, through >= head), through, at_ms
+        return out, through
+
+    def _batch(
+        self, changes: list[EncodedChange], cursor: int, head: int, types: frozenset[str], index_key: bytes
+    ) -> tuple[bytes, int, list[int]]:
+        """The encoded batch of ``changes`` (consecutive, after ``cursor``) for this subscriber;
+        its through_list_seq; its changes' at_unix_ms. A person's change gets the index keys made
+        with this node's own ``index_key`` (DIST-077)."""
+        picked, through = self._select(
+            changes, cursor, types, lambda c: c.field(index_key), self.limits.max_batch_bytes
+        )
+        fields = [f for _, f in picked]
+        return batch_bytes(fields, through, head, through >= head), through, [c.at_ms for c, _ in picked]
+
+    def _compressed_batch(
+        self, changes: list[EncodedChange], cursor: int, head: int, types: frozenset[str], index_key: bytes
+    ) -> tuple[bytes, int, list[int]]:
+        """DIST-086…088: as :meth:`_batch`, the changes in the block shared by every subscriber at
+        this position and filter (compressed once), this node's persons' index keys beside it."""
+
+        def make() -> SharedBlock:
+            # DIST-089: a block's changes_size stays within the bound every node enforces (a
+            # batch passes the limit only by its first change alone, a record of 64 KiB at most)
+            limit = min(self.limits.max_batch_bytes, MAX_CHANGES_SIZE)
+            picked, through = self._select(changes, cursor, types, lambda c: c.part, limit)
+            block, size = compress_changes([c for c, _ in picked])
+            persons = [c for c, _ in picked if c.person is not None]
+            return SharedBlock(block, size, through, [c.at_ms for c, _ in picked], persons)
+
+        last = changes[-1].list_seq if changes else cursor
+        shared = self.blocks.get((cursor, last, types), make)
+        if not shared.at_ms:  # every change filtered out: nothing to compress
+            return batch_bytes([], shared.through, head, shared.through >= head), shared.through, []
+        live = shared.through >= head
+        encoded = compressed_batch_bytes(
+            shared.block, shared.size, shared.persons, index_key, shared.through, head, live
+        )
+        return encoded, shared.through, shared.at_ms
 
     # --- Snapshot (DIST-070 … DIST-074) ------------------------------------------------------
 

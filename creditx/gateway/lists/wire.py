@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping
 from typing import cast
 
 from creditx.standard.envelope import Envelope
 from creditx.standard.lists.lifecycle import ListChange, ListEntry
-from creditx.standard.lists.withheld import INDEX_FIELDS, origin_index_keys, withholds_origin
+from creditx.standard.lists.withheld import INDEX_FIELDS, IndexSource, index_source, origin_index_keys, withholds_origin
 from creditx.standard.record import RecordError, decode_record
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as lpb
@@ -125,13 +124,20 @@ class EncodedChange:
         self.part = _CHANGES_TAG + _varint(len(body)) + body
         self.header = len(self.part) - len(body)  # the field's tag and length
         withheld = c.origin is not None and withholds_origin(c.entry)
-        self.person: Mapping[str, str] | None = index_fields(c.origin.payload) if withheld and c.origin else None
+        self.person: IndexSource | None = (
+            index_source(index_fields(c.origin.payload)) if withheld and c.origin else None
+        )
+
+    def keys(self, index_key: bytes) -> list[str]:
+        """DIST-077: this change's subject index keys for the node of ``index_key`` (none but
+        for a natural person's change)."""
+        if self.person is None or not index_key:
+            return []
+        return self.person.keys(index_key)
 
     def field(self, index_key: bytes) -> bytes:
         """This change as a ``changes`` field of the batch sent to the node of ``index_key``."""
-        if self.person is None or not index_key:
-            return self.part
-        keys = origin_index_keys(self.person, index_key)
+        keys = self.keys(index_key)
         if not keys:
             return self.part
         body = self.part[self.header :] + lpb.ListChange(subject_index=keys).SerializeToString()
@@ -142,6 +148,30 @@ def batch_bytes(fields: list[bytes], through: int, head: int, live: bool) -> byt
     """A ListChangeBatch's encoding from its changes' fields (EncodedChange.field), in field order."""
     tail = lpb.ListChangeBatch(through_list_seq=through, head_list_seq=head, live=live).SerializeToString()
     return b"".join(fields) + tail
+
+
+def compress_changes(changes: list[EncodedChange]) -> tuple[bytes, int]:
+    """DIST-087: the shared block of a compressed batch and its size before compression: the
+    changes' fields without any subject_index, zlib level 1 (stdlib; a change of ~1.5 KB
+    shrinks to ~0.2 KB in a batch of a hundred for a few µs each)."""
+    raw = b"".join(c.part for c in changes)
+    return zlib.compress(raw, 1), len(raw)
+
+
+def compressed_batch_bytes(
+    block: bytes, size: int, persons: list[EncodedChange], index_key: bytes, through: int, head: int, live: bool
+) -> bytes:
+    """DIST-086…088: a compressed ListChangeBatch for the node of ``index_key``: the shared
+    ``block`` and the side list of its ``persons``' index keys, made with that node's key."""
+    side = [lpb.SubjectIndexKeys(list_seq=c.list_seq, subject_index=k) for c in persons if (k := c.keys(index_key))]
+    return lpb.ListChangeBatch(
+        through_list_seq=through,
+        head_list_seq=head,
+        live=live,
+        changes_zlib=block,
+        changes_size=size,
+        subject_indexes=side,
+    ).SerializeToString()
 
 
 def envelope_to_pb(env: Envelope) -> envelope_pb2.Envelope:

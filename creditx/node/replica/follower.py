@@ -38,7 +38,7 @@ from creditx.node.replica import steps
 from creditx.node.replica.origin import check_origin
 from creditx.node.replica.steps import Phase, Step
 from creditx.node.replica.store import ReplicaStore
-from creditx.node.replica.wire import change_from_pb, chunk_from_pb
+from creditx.node.replica.wire import batch_changes, change_from_pb, chunk_from_pb
 from creditx.node.sync.state import SyncPolicy, backoff_delay
 from creditx.standard.lists.lifecycle import ListError
 from creditx.standard.lists.withheld import check_index_keys, withholds_origin
@@ -58,6 +58,7 @@ class FollowPolicy:
     snapshot_threshold: int = 10_000  # an empty replica this far behind the head bootstraps
     max_chunk_bytes: int = 0  # 0: the gateway's
     max_chunk_entries: int = 0
+    compressed_changes: bool = True  # DIST-086: ask for batches compressed once for every node
 
 
 class Halted(Exception):
@@ -192,6 +193,7 @@ class Follower:
             from_list_seq=applied + 1,
             max_batch_changes=self.policy.max_batch_changes,
             subject_index_key=self.replica.key,  # DIST-077: the gateway hashes persons' IDs with it
+            compressed_changes=self.policy.compressed_changes,  # DIST-086; an older gateway ignores it
         )
         try:
             call = self._track(self._stub().Subscribe(req))
@@ -216,10 +218,11 @@ class Follower:
 
     def apply(self, batch: pb.ListChangeBatch) -> int:
         """Verify the origins of the new changes of one batch and apply it with its cursor."""
-        changes = [change_from_pb(m) for m in batch.changes]
+        msgs = batch_changes(batch)  # DIST-086…089: either form, the same changes
+        changes = [change_from_pb(m) for m in msgs]
         applied = self.replica.applied()
         fields, sent = {}, {}
-        for c, m in zip(changes, batch.changes, strict=True):
+        for c, m in zip(changes, msgs, strict=True):
             if c.list_seq <= applied:
                 continue
             if c.origin is None and withholds_origin(c.entry):  # DIST-076: a person's origin stays away

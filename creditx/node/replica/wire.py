@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
+from google.protobuf.message import DecodeError
+
 from creditx.standard.envelope import Envelope, Signature
+from creditx.standard.lists.compressed import MAX_CHANGES_SIZE, corrupt, inflate_changes, join_index_keys
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, State
 from creditx.standard.lists.snapshot import SnapshotChunk, entry_from_obj
 from creditx.standard.lists.withheld import check_index_keys, withholds_origin
@@ -198,3 +202,37 @@ def chunk_from_pb(
         withheld = withholds_origin(e) and (not origins or origins[i] is None)
         sent.append(check_index_keys(chunk.at_list_seq, text.split("\n")) if withheld else [])
     return chunk, origins, sent, bodies
+
+
+def batch_changes(m: pb.ListChangeBatch, bound: int = MAX_CHANGES_SIZE) -> Sequence[pb.ListChange]:
+    """DIST-086…089: a Subscribe batch's changes in either form — ``changes`` as sent, or the
+    shared ``changes_zlib`` block inflated (never beyond ``bound``) with the side list's index
+    keys joined to the persons' changes, as the gateway would have sent them uncompressed. A
+    malformed batch raises ListError (DIST_BATCH_TOO_LARGE / DIST_BATCH_CORRUPT) and nothing of
+    it is applied."""
+    block = m.changes_zlib  # (each read of a bytes field is a copy)
+    if not block:
+        if m.subject_indexes or m.changes_size:
+            raise corrupt("a batch without changes_zlib carries subject_indexes or changes_size", "changes_zlib")
+        return m.changes
+    if m.changes:
+        raise corrupt("a batch carries both changes and changes_zlib", "changes")
+    inner = pb.ListChangeBatch()
+    try:
+        inner.ParseFromString(inflate_changes(block, m.changes_size, bound))
+    except DecodeError as exc:
+        raise corrupt(f"changes_zlib does not hold ListChange fields: {exc}", "changes_zlib") from None
+    if [f.name for f, _ in inner.ListFields()] not in ([], ["changes"]):
+        raise corrupt("changes_zlib holds more than changes", "changes_zlib")
+    changes = inner.changes
+    withheld: dict[int, pb.ListChange] = {}
+    for c in changes:  # one pass: a batch holds a hundred changes or more
+        if c.subject_index:
+            raise corrupt("a change inside changes_zlib carries subject_index (DIST-088: beside it)", "changes_zlib")
+        if not c.HasField("origin"):
+            withheld[c.list_seq] = c
+    if m.subject_indexes:
+        keys = join_index_keys(list(withheld), [(s.list_seq, s.subject_index) for s in m.subject_indexes])
+        for seq, k in keys.items():
+            withheld[seq].subject_index.extend(k)
+    return changes

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from creditx.standard.divisions import PROVINCE
 from creditx.standard.identifiers import normalise
 from creditx.standard.lists.lifecycle import ListEntry, ListError
-from creditx.standard.natural_key import person_subject_id
+from creditx.standard.natural_key import keyed_person_id, person_subject_message
 from creditx.standard.registry import Member
 
 MIN_INDEX_KEY, MAX_INDEX_KEY = 16, 64  # bytes (REC-FP-016)
@@ -34,12 +35,29 @@ def withholds_origin(entry: ListEntry) -> bool:
 
 def origin_index_keys(fields: Mapping[str, str], index_key: bytes) -> list[str]:
     """DIST-077: the subject index keys of an entry read from its origin record's fields."""
-    keys = []
+    return index_source(fields).keys(index_key)
+
+
+@dataclass(frozen=True)
+class IndexSource:
+    """What an entry's index keys are made of before any node's key: REC-FP-014's message of the
+    person's ID (None without one) and the ``R:`` key of its 工商注册号 — so the gateway, which
+    makes a person's keys with each subscriber's own key, normalises them once per change."""
+
+    person: bytes | None
+    registered: str | None
+
+    def keys(self, index_key: bytes) -> list[str]:
+        keys = [keyed_person_id(self.person, index_key)] if self.person is not None else []
+        return keys + [self.registered] if self.registered is not None else keys
+
+
+def index_source(fields: Mapping[str, str]) -> IndexSource:
+    person = None
     if fields.get("MD_ZT_ZJHM", "").strip() and fields.get("MD_ZT_ZJLX", "").strip():
-        keys.append(person_subject_id(fields["MD_ZT_ZJLX"], fields["MD_ZT_ZJHM"], index_key))
-    if fields.get("MD_ZT_GSZC", "").strip():
-        keys.append("R:" + normalise(fields["MD_ZT_GSZC"]))
-    return keys
+        person = person_subject_message(fields["MD_ZT_ZJLX"], fields["MD_ZT_ZJHM"])
+    registered = "R:" + normalise(fields["MD_ZT_GSZC"]) if fields.get("MD_ZT_GSZC", "").strip() else None
+    return IndexSource(person, registered)
 
 
 def check_index_key(key: bytes) -> str:

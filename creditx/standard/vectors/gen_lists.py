@@ -1,6 +1,7 @@
-"""Test vectors of DIST-050: the list-log leaf of a ``ListChange`` as it travels.
+"""Test vectors of DIST-050: the list-log leaf of a ``ListChange`` as it travels; and of
+DIST-087/088: a compressed Subscribe batch holding those changes.
 
-``build(today)`` returns ``{"list-leaves.json": [...]}``: for each case, the ``ListChange``
+``build(today)`` returns ``{"list-leaves.json": [...], "list-batches.json": [...]}``. In the first, for each case, the ``ListChange``
 message (its protobuf bytes in hex, and the same message as proto3 JSON with the .proto field
 names), the leaf content DIST-050 makes of it (RFC 8785 JSON text) and its RFC 9162 leaf hash.
 A vendor's node checks that it folds exactly these leaves from exactly these messages (DIST-052);
@@ -9,18 +10,28 @@ a vendor's gateway, that it sends these bytes for these changes.
 The leaf is made here straight from the message, by the mapping chapter 08 states (DIST-050), so
 the vector is a second, independent reading of the text; the tests hold the reference node's
 decoder and the reference gateway's encoder to it. Fixed data, no clock: ``today`` is unused.
+
+``list-batches.json``: the five changes as one compressed ``ListChangeBatch`` for a node of a
+given subject key — its bytes, its ``changes_zlib`` block (zlib level 1) and ``changes_size``,
+its side list (``subject_indexes``, DIST-088: the persons' keys made with that key from the
+given 证件类型/证件号码, REC-FP-014), and the changes a node rebuilds, each as the bytes
+``list-leaves.json`` holds plus its joined ``subject_index``. A second node key gives the same
+block and another side list. Made here from the text (block = the changes' fields, side list
+beside), not from the gateway's encoder.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import zlib
 from typing import Any
 
 from google.protobuf import json_format
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.merkle import leaf_hash
+from creditx.standard.natural_key import person_subject_id
 from creditx.standard.timestamps import rfc3339
 from creditx.v1 import lists_pb2
 
@@ -152,11 +163,70 @@ def leaf_from_message(m: lists_pb2.ListChange) -> bytes:
     )
 
 
+_PERSON_ID = ("身份证", "370502199001010018")  # 张某某's 证件类型 and 证件号码 (REC-FP-014)
+NODE_KEYS = {"node-a": bytes(range(32)), "node-b": bytes(range(32, 64))}
+
+
+def _field(m: lists_pb2.ListChange) -> bytes:
+    """One change as a ``changes`` field of ListChangeBatch (tag 0x0a, varint length, message)."""
+    body = m.SerializeToString(deterministic=True)
+    n, length = len(body), bytearray()
+    while n > 0x7F:
+        length.append(n & 0x7F | 0x80)
+        n >>= 7
+    length.append(n)
+    return b"\x0a" + bytes(length) + body
+
+
+def _batches(messages: list[lists_pb2.ListChange]) -> list[dict[str, Any]]:
+    """DIST-087/088: the five changes as one compressed batch, for each of two nodes' keys."""
+    raw = b"".join(_field(m) for m in messages)
+    block = zlib.compress(raw, 1)
+    out = []
+    for name, key in NODE_KEYS.items():
+        keys = [person_subject_id(*_PERSON_ID, key)]
+        side = [
+            lists_pb2.SubjectIndexKeys(list_seq=m.list_seq, subject_index=keys)
+            for m in messages
+            if not m.HasField("origin") and m.entry.subject_id_masked
+        ]
+        batch = lists_pb2.ListChangeBatch(
+            through_list_seq=messages[-1].list_seq,
+            head_list_seq=messages[-1].list_seq,
+            live=True,
+            changes_zlib=block,
+            changes_size=len(raw),
+            subject_indexes=side,
+        )
+        rebuilt = []
+        for m in messages:
+            joined = lists_pb2.ListChange()
+            joined.CopyFrom(m)
+            joined.subject_index.extend(keys if any(s.list_seq == m.list_seq for s in side) else [])
+            rebuilt.append(joined.SerializeToString(deterministic=True).hex())
+        out.append(
+            {
+                "name": f"compressed-batch-{name}",
+                "subject_index_key": key.hex(),
+                "person_id": {"MD_ZT_ZJLX": _PERSON_ID[0], "MD_ZT_ZJHM": _PERSON_ID[1]},
+                "batch_pb": batch.SerializeToString(deterministic=True).hex(),
+                "changes_zlib": block.hex(),
+                "changes_size": len(raw),
+                "changes_raw": raw.hex(),
+                "subject_indexes": [{"list_seq": s.list_seq, "subject_index": list(s.subject_index)} for s in side],
+                "changes": rebuilt,
+            }
+        )
+    return out
+
+
 def build(today: _dt.date) -> dict[str, Any]:
     del today  # fixed data
     out = []
+    messages = []
     for i, (name, case) in enumerate(_cases()):
         m = _message(i, case)
+        messages.append(m)
         leaf = leaf_from_message(m)
         out.append(
             {
@@ -167,4 +237,4 @@ def build(today: _dt.date) -> dict[str, Any]:
                 "leaf_hash": leaf_hash(leaf).hex(),
             }
         )
-    return {"list-leaves.json": out}
+    return {"list-leaves.json": out, "list-batches.json": _batches(messages)}
