@@ -8,7 +8,9 @@ A gateway list state of ``--entries`` entries is built in a SQLite store (bench/
 a fresh PostgreSQL database with the store's own ``copy_database`` (what ``gateway migrate-store``
 does). Then, on each store, the real Distribution servicer's ``Snapshot`` (one read transaction,
 chunk plan from the narrow sizes table, entries read in entry_id order, SnapshotChunk messages)
-is driven in process and every chunk serialised to its wire bytes, as gRPC would send it: the
+is driven in process and every chunk serialised to its wire bytes, as gRPC would send it, in
+both forms (messages with origins, as a 1.0 node asks; canonical bytes without origins,
+DIST-081/082, as this node asks): the
 gateway's whole serving cost without the network. Beside it, in the same run, the raw bound: one
 sequential ``SELECT`` of the same columns of every entry, fetched to the client. Printed: seconds,
 entries/s, wall and this process's CPU µs per entry (on PostgreSQL the server's CPU is not in the
@@ -56,8 +58,10 @@ class _Context:
         pass
 
 
-def served(spec, chunk_entries: int) -> dict:
-    """Drive the real servicer's Snapshot on ``spec`` and serialise every chunk."""
+def served(spec, chunk_entries: int, *, bytes_form: bool = False) -> dict:
+    """Drive the real servicer's Snapshot on ``spec`` and serialise every chunk: as a 1.0 node
+    asks (ListEntry messages with origins), or with ``bytes_form`` as this node asks (canonical
+    bytes compressed, DIST-081, and no origins, DIST-082)."""
     from creditx.gateway.lists.service import DistributionServicer, ListLimits
     from creditx.v1 import lists_pb2
 
@@ -69,13 +73,18 @@ def served(spec, chunk_entries: int) -> dict:
         None,  # type: ignore[arg-type]  # progress: unused by Snapshot
         lambda: dt.datetime.now(dt.UTC),
         limits=ListLimits(max_chunk_entries=chunk_entries),
-        identity=lambda ctx: SimpleNamespace(region="370100"),
+        identity=lambda ctx: SimpleNamespace(region="370100", member="370100"),
     )
-    req = lists_pb2.SnapshotRequest(max_chunk_entries=chunk_entries, subject_index_key=os.urandom(32))  # DIST-077
+    req = lists_pb2.SnapshotRequest(
+        max_chunk_entries=chunk_entries,
+        subject_index_key=os.urandom(32),  # DIST-077
+        canonical_entries=bytes_form,
+        without_origins=bytes_form,
+    )
     w, c, entries, wire, chunks = time.perf_counter(), time.process_time(), 0, 0, 0
     for chunk in svc.Snapshot(req, _Context()):  # type: ignore[arg-type]
         wire += len(chunk.SerializeToString())
-        entries += len(chunk.entries)
+        entries += len(chunk.subject_indexes)  # parallel to the entries in either form
         chunks += 1
     return {
         "wall_s": time.perf_counter() - w,
@@ -135,9 +144,15 @@ def main(argv: list[str] | None = None) -> int:
                     "raw_join": raw(spec, RAW_SQL),
                     "raw_sequential": raw(spec, RAW_SEQ_SQL),
                     "served": served(spec, args.chunk_entries),
+                    "served_bytes": served(spec, args.chunk_entries, bytes_form=True),
                 }
                 r = res[engine]
-                assert r["served"]["entries"] == args.entries == r["raw_sequential"]["rows"], r
+                assert (
+                    r["served"]["entries"]
+                    == r["served_bytes"]["entries"]
+                    == args.entries
+                    == r["raw_sequential"]["rows"]
+                ), r
                 r["served_vs_raw_sequential"] = r["served"]["wall_s"] / r["raw_sequential"]["wall_s"]
                 r["served_vs_raw_join"] = r["served"]["wall_s"] / r["raw_join"]["wall_s"]
     res["pg_vs_sqlite_served"] = res["postgresql"]["served"]["wall_s"] / res["sqlite"]["served"]["wall_s"]
@@ -153,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         for what, key in (
             ("raw sequential SELECT (log order)", "raw_sequential"),
             ("raw SELECT of the snapshot rows", "raw_join"),
-            ("Snapshot served (chunks, wire bytes)", "served"),
+            ("Snapshot served, messages + origins", "served"),
+            ("Snapshot served, canonical, no origins", "served_bytes"),
         ):
             x = r[key]
             print(
@@ -163,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"served from PostgreSQL ÷ served from SQLite: {res['pg_vs_sqlite_served']:.2f}×;"
         f" wire {res['postgresql']['served']['wire_bytes'] / n:.0f} B/entry"
+        f" ({res['postgresql']['served_bytes']['wire_bytes'] / n:.0f} canonical without origins)"
     )
     return 0
 

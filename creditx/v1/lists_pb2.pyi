@@ -158,20 +158,22 @@ class ListChangeBatch(_message.Message):
     def __init__(self, changes: _Optional[_Iterable[_Union[ListChange, _Mapping]]] = ..., through_list_seq: _Optional[int] = ..., head_list_seq: _Optional[int] = ..., live: _Optional[bool] = ..., changes_zlib: _Optional[bytes] = ..., changes_size: _Optional[int] = ..., subject_indexes: _Optional[_Iterable[_Union[SubjectIndexKeys, _Mapping]]] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
-    __slots__ = ("at_list_seq", "from_chunk", "max_chunk_bytes", "max_chunk_entries", "subject_index_key", "canonical_entries")
+    __slots__ = ("at_list_seq", "from_chunk", "max_chunk_bytes", "max_chunk_entries", "subject_index_key", "canonical_entries", "without_origins")
     AT_LIST_SEQ_FIELD_NUMBER: _ClassVar[int]
     FROM_CHUNK_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_INDEX_KEY_FIELD_NUMBER: _ClassVar[int]
     CANONICAL_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    WITHOUT_ORIGINS_FIELD_NUMBER: _ClassVar[int]
     at_list_seq: int
     from_chunk: int
     max_chunk_bytes: int
     max_chunk_entries: int
     subject_index_key: bytes
     canonical_entries: bool
-    def __init__(self, at_list_seq: _Optional[int] = ..., from_chunk: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., max_chunk_entries: _Optional[int] = ..., subject_index_key: _Optional[bytes] = ..., canonical_entries: _Optional[bool] = ...) -> None: ...
+    without_origins: bool
+    def __init__(self, at_list_seq: _Optional[int] = ..., from_chunk: _Optional[int] = ..., max_chunk_bytes: _Optional[int] = ..., max_chunk_entries: _Optional[int] = ..., subject_index_key: _Optional[bytes] = ..., canonical_entries: _Optional[bool] = ..., without_origins: _Optional[bool] = ...) -> None: ...
 
 class SnapshotChunk(_message.Message):
     __slots__ = ("at_list_seq", "index", "total", "entries", "frontier", "entries_total", "origins", "subject_indexes", "entries_zlib")

@@ -34,6 +34,8 @@ def test_quick_run_reports_positive_figures():
         "bootstrap_s",
         "raw_insert_s",
         "bootstrap_vs_raw_insert",
+        "gateway_cpu_s",
+        "raw_insert_cpu_s",
         "entries_per_s",
         "gateway_rss_mib",
         "node_rss_mib",

@@ -86,3 +86,39 @@ def test_person_origin_stays_at_the_gateway_and_evidence_is_served_only_to_who_m
     finally:
         qingdao.close()
         jinan.close()
+
+
+@pytest.mark.parametrize("canonical", [False, True])
+def test_snapshot_without_origins_sends_the_keys_only_and_chunks_alike(gateway, pki, tmp_path, canonical):
+    """DIST-082: asked without origins, every chunk's ``origins`` is empty, ``subject_indexes``
+    still carry the person's keys (and "" for the organisation), the chunks hold the same
+    entries as with origins, and a replica loaded from them finds both subjects (NODE-053)."""
+    from creditx.node.replica.store import ReplicaStore
+    from creditx.node.replica.subjects import question
+    from creditx.node.replica.wire import chunk_from_pb
+    from creditx.node.store import NodeStore
+
+    person, org = _rows()
+    c = PushClient(gateway.address, pki.nodes["370100"])
+    c.handshake()
+    c.push([c.batch([list_payload("370100", person, 1), list_payload("370100", org, 2)], start_seq=1)])
+    c.close()
+    f = person["fields"]
+    want_key = person_subject_id(f["MD_ZT_ZJLX"], f["MD_ZT_ZJHM"], INDEX_KEY)
+    qingdao = Subscriber(gateway.address, pki.nodes["370200"], from_list_seq=1)
+    try:
+        qingdao.until(lambda s: s.live and s.through == 2)
+        ask = dict(subject_index_key=INDEX_KEY, canonical_entries=canonical, max_chunk_entries=1)
+        bare = list(qingdao.stub.Snapshot(lpb.SnapshotRequest(without_origins=True, **ask), timeout=20))
+        full = list(qingdao.stub.Snapshot(lpb.SnapshotRequest(**ask), timeout=20))
+    finally:
+        qingdao.close()
+    assert len(bare) == len(full) == 2 and all(not ch.origins for ch in bare)
+    assert [ch.entries_zlib or ch.entries for ch in bare] == [ch.entries_zlib or ch.entries for ch in full]
+    assert sorted(k for ch in bare for k in ch.subject_indexes) == ["", want_key]
+    replica = ReplicaStore(NodeStore(tmp_path / "node.db"), INDEX_KEY)
+    for m in bare:
+        chunk, origins, sent, bodies = chunk_from_pb(m)
+        replica.apply_chunk(chunk, bytes(m.frontier), now_ms=1, origins=origins, sent_keys=sent, bodies=bodies)
+    assert replica.entries_for(want_key)
+    assert replica.entries_for(question("uscc", org["fields"]["MD_ZT_SHXYM"], INDEX_KEY).key)

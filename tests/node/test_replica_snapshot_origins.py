@@ -57,6 +57,7 @@ def test_snapshot_entry_of_a_person_is_found_by_id_number(tmp_path):
     _, cs = _log()
     r = ReplicaStore(NodeStore(tmp_path / "node.db"), KEY)
     chunk, origins, _, _ = chunk_from_pb(_wire_chunk(cs))
+    assert isinstance(chunk, SnapshotChunk)  # a message chunk (not DIST-081)
     assert [o.payload if o is not None else None for o in origins] == [
         c.origin.payload for c in sorted(cs, key=lambda c: c.entry.entry_id)
     ]
@@ -74,6 +75,7 @@ def test_chunk_without_origins_still_indexes_organisations(tmp_path):
     _, cs = _log()
     r = ReplicaStore(NodeStore(tmp_path / "node.db"), KEY)
     chunk, origins, _, _ = chunk_from_pb(_wire_chunk(cs, with_origins=False))
+    assert isinstance(chunk, SnapshotChunk)  # a message chunk (not DIST-081)
     assert origins == []
     r.apply_chunk(chunk, b"", now_ms=1, origins=origins)
     assert r.entries_for(question("person", PERSON, KEY).key) == []  # an older gateway: no person key
@@ -84,6 +86,7 @@ def test_mismatching_or_missing_origins_refuse_the_chunk(tmp_path):
     _, cs = _log()
     r = ReplicaStore(NodeStore(tmp_path / "node.db"), KEY)
     chunk, origins, _, _ = chunk_from_pb(_wire_chunk(cs))
+    assert isinstance(chunk, SnapshotChunk)  # a message chunk (not DIST-081)
     i = next(k for k, e in enumerate(chunk.entries) if e.subject_id_masked)
     swapped = list(origins)
     swapped[i] = origins[(i + 1) % 3]  # another entry's record: fingerprint differs (DIST-032)
@@ -113,6 +116,7 @@ def test_withheld_person_is_found_by_the_keys_the_gateway_made(tmp_path):
     _, cs = _log()
     r = ReplicaStore(NodeStore(tmp_path / "node.db"), KEY)
     chunk, origins, sent, _ = chunk_from_pb(_withheld_chunk(cs, KEY))
+    assert isinstance(chunk, SnapshotChunk)  # a message chunk (not DIST-081)
     i = next(k for k, e in enumerate(chunk.entries) if e.subject_id_masked)
     assert origins[i] is None and sent[i][0].startswith("P:")
     assert r.apply_chunk(chunk, b"", now_ms=1, origins=origins, sent_keys=sent).complete

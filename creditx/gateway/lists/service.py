@@ -281,7 +281,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         max_entries = min(request.max_chunk_entries or self.limits.max_chunk_entries, self.limits.max_chunk_entries)
         conn = store.open_conn(self.db_path)
         try:
-            with store.snapshot(conn, request.at_list_seq) as snap:  # DIST-070: one read transaction
+            with store.snapshot(conn, request.at_list_seq, origins=not request.without_origins) as snap:  # DIST-070/082
                 try:
                     ranges = plan_chunks(snap.sizes, max_bytes=max_bytes, max_entries=max_entries)
                 except ListError as exc:
@@ -312,6 +312,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
                         len(snap.sizes),
                         index_key,
                         canonical=request.canonical_entries,  # DIST-081
+                        origins=not request.without_origins,  # DIST-082
                     )
                     if index == 0:
                         chunk.frontier = snap.frontier.to_bytes()

@@ -46,6 +46,7 @@ from creditx.standard.envelope import Envelope, Signature
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError
 from creditx.standard.lists.log import leaf_data
 from creditx.standard.lists.snapshot import entry_bytes, entry_from_obj
+from creditx.standard.lists.withheld import withholds_origin_bytes
 from creditx.standard.merkle import CompactRange, leaf_hash
 from creditx.standard.timestamps import rfc3339
 
@@ -378,31 +379,51 @@ def open_conn(path: str | Path) -> Conn:
 # --- Snapshot (DIST-070 … DIST-075) ------------------------------------------------------------
 
 
+PERSON_ORIGINS_CHUNK = 500  # list_seqs per statement when a chunk's persons' origins are read
+
+
 @dataclass
 class Snapshot:
     """The list state after change ``at`` as one read transaction sees it: the list-log frontier
     at ``at``, every entry's snapshot size in entry order (DIST-071/075), and a cursor over the
-    entries with the origin envelope of the version each rests on."""
+    entries with the origin envelope of the version each rests on. Without origins (DIST-082)
+    the cursor reads the entries alone, in entry order, and a chunk's natural persons' origin
+    payloads (whose index keys are made from them, DIST-077) are read by list_seq per chunk:
+    rows are then ``(entry, origin_type, origin_payload, "[]")`` with the origin empty for an
+    organisation."""
 
     at: int
     head: int
     frontier: CompactRange
     sizes: list[int]
     _rows: Any
+    _conn: Any = None  # set when the rows are (entry, list_seq): origins only for persons
 
     def skip(self, n: int) -> None:
         for _ in range(n):
             self._rows.fetchone()
 
     def take(self, n: int) -> list[tuple[bytes, str, bytes, str]]:
-        return self._rows.fetchmany(n)
+        rows = self._rows.fetchmany(n)
+        if self._conn is None:
+            return rows
+        persons = [seq for entry, seq in rows if withholds_origin_bytes(bytes(entry))]
+        origin: dict[int, tuple[str, bytes]] = {}
+        for i in range(0, len(persons), PERSON_ORIGINS_CHUNK):
+            part = persons[i : i + PERSON_ORIGINS_CHUNK]
+            sql = "SELECT list_seq, origin_type, origin_payload FROM list_log WHERE list_seq IN (" + ",".join(
+                "?" * len(part)
+            )
+            for seq, typ, payload in self._conn.cursor().execute(sql + ")", part):
+                origin[seq] = (typ, payload)
+        return [(entry, *origin.get(seq, ("", b"")), "[]") for entry, seq in rows]
 
 
 @contextmanager
-def snapshot(conn: Conn, at_list_seq: int = 0) -> Iterator[Snapshot]:
+def snapshot(conn: Conn, at_list_seq: int = 0, *, origins: bool = True) -> Iterator[Snapshot]:
     """The snapshot at ``at_list_seq`` (0: the head), read inside one read transaction held until
     the block ends, so every chunk is of the same state (DIST-070). ListError DIST_SNAPSHOT_GONE
-    when ``at_list_seq`` is beyond the head."""
+    when ``at_list_seq`` is beyond the head. ``origins`` False (DIST-082): see :class:`Snapshot`."""
     with transaction(conn, write=False):
         top = head(conn)
         at = at_list_seq or top
@@ -414,16 +435,15 @@ def snapshot(conn: Conn, at_list_seq: int = 0) -> Iterator[Snapshot]:
                 hint="discard the partial snapshot and start a new one from chunk 0 (at_list_seq 0)",
             )
         if at == top:
-            rows = stream(
-                conn,
-                "SELECT e.entry, l.origin_type, l.origin_payload, l.origin_sigs FROM list_entries e"
-                " JOIN list_log l ON l.list_seq = e.last_seq ORDER BY e.entry_id",
-            )
+            cols = "e.entry, l.origin_type, l.origin_payload, l.origin_sigs" if origins else "e.entry, e.last_seq"
+            join = " JOIN list_log l ON l.list_seq = e.last_seq" if origins else ""
+            rows = stream(conn, f"SELECT {cols} FROM list_entries e{join} ORDER BY e.entry_id")
             cr = frontier(conn)
         else:  # the state after change `at`: each entry's latest change up to it
+            cols = "entry, origin_type, origin_payload, origin_sigs" if origins else "entry, list_seq"
             rows = stream(
                 conn,
-                "SELECT entry, origin_type, origin_payload, origin_sigs FROM list_log WHERE list_seq IN"
+                f"SELECT {cols} FROM list_log WHERE list_seq IN"
                 " (SELECT MAX(list_seq) FROM list_log WHERE list_seq <= ? GROUP BY entry_id)"
                 " ORDER BY entry_id",
                 (at,),
@@ -432,4 +452,4 @@ def snapshot(conn: Conn, at_list_seq: int = 0) -> Iterator[Snapshot]:
             cr.extend(leaf_hashes(conn, 0, at))
         # the sizes come from a narrow table, not a pass over the state itself
         sizes = [r[0] for r in conn.cursor().execute(SNAPSHOT_SIZES_SQL, (at,))]
-        yield Snapshot(at, top, cr, sizes, rows)
+        yield Snapshot(at, top, cr, sizes, rows, None if origins else conn)

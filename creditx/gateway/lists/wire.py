@@ -12,7 +12,14 @@ from typing import cast
 
 from creditx.standard.envelope import Envelope
 from creditx.standard.lists.lifecycle import ListChange, ListEntry
-from creditx.standard.lists.withheld import INDEX_FIELDS, IndexSource, index_source, origin_index_keys, withholds_origin
+from creditx.standard.lists.withheld import (
+    INDEX_FIELDS,
+    IndexSource,
+    index_source,
+    origin_index_keys,
+    withholds_origin,
+    withholds_origin_bytes,
+)
 from creditx.standard.record import RecordError, decode_record
 from creditx.v1 import envelope_pb2
 from creditx.v1 import lists_pb2 as lpb
@@ -212,30 +219,39 @@ def origin_row_to_pb(payload_type: str, payload: bytes, sigs: str) -> envelope_p
     )
 
 
-def _is_person(entry: bytes) -> bool:
-    """withholds_origin on an entry's canonical bytes, without decoding them: an organisation's
-    entry has ``"subject_id_masked":""`` (RFC 8785: no whitespace, and a quote inside a value is
-    escaped, so this byte string can only be that member). Anything else, a missing member too,
-    counts as a person, so an origin is withheld rather than leaked."""
-    return b'"subject_id_masked":""' not in entry
-
-
 def snapshot_chunk(
-    rows, at: int, index: int, total: int, entries_total: int, index_key: bytes = b"", *, canonical: bool = False
+    rows,
+    at: int,
+    index: int,
+    total: int,
+    entries_total: int,
+    index_key: bytes = b"",
+    *,
+    canonical: bool = False,
+    origins: bool = True,
 ) -> lpb.SnapshotChunk:
     """DIST-070/075: one chunk from ``(entry JSON, origin_type, origin_payload, origin_sigs)`` rows;
     a natural person's origin is withheld and its index keys sent instead (DIST-076/077).
     ``canonical`` (DIST-081): the stored canonical bytes as they are, one line each, zlib level 1
-    (stdlib; JSON entries shrink about 4× for a few µs each) — nothing decoded or re-encoded."""
+    (stdlib; JSON entries shrink about 4× for a few µs each) — nothing decoded or re-encoded.
+    ``origins`` False (DIST-082): no ``origins`` at all, only the persons' index keys (the rows
+    then need a person's origin payload only, see ``store.Snapshot``)."""
     rows = list(rows)
     chunk = lpb.SnapshotChunk(at_list_seq=at, index=index, total=total, entries_total=entries_total)
     if canonical:
-        chunk.entries_zlib = zlib.compress(b"".join(bytes(r[0]) + b"\n" for r in rows), 1)
-        persons = [_is_person(bytes(r[0])) for r in rows]
+        blobs = [bytes(r[0]) for r in rows]
+        chunk.entries_zlib = zlib.compress(b"\n".join(blobs) + b"\n" if blobs else b"", 1)
+        persons = [withholds_origin_bytes(b) for b in blobs]
     else:
         objs = [json.loads(r[0]) for r in rows]
         chunk.entries.extend(entry_obj_to_pb(o) for o in objs)
         persons = [bool(o.get("subject_id_masked")) for o in objs]  # withholds_origin, on the stored JSON
+    if not origins:  # DIST-082: an organisation's index keys come from its entry, a person's are sent
+        chunk.subject_indexes.extend(
+            "\n".join(index_keys(bytes(r[2]), index_key)) if person and r[1] and index_key else ""
+            for r, person in zip(rows, persons, strict=True)
+        )
+        return chunk
     for r, person in zip(rows, persons, strict=True):
         if person:
             chunk.origins.append(envelope_pb2.Envelope())

@@ -251,6 +251,7 @@ class Follower:
             max_chunk_entries=self.policy.max_chunk_entries,
             subject_index_key=self.replica.key,  # DIST-077
             canonical_entries=True,  # DIST-081: canonical bytes, compressed, stored as they come
+            without_origins=True,  # DIST-082: the snapshot's origins are not used (NODE-053)
         )
         if progress:
             log.info(

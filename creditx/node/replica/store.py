@@ -49,8 +49,8 @@ import sqlite_utils
 
 from creditx.node.replica.feed import MARKER, FeedItem, Skipped, difference_kind, positions
 from creditx.node.replica.origin import check_origin
-from creditx.node.replica.subjects import entry_keys
-from creditx.node.replica.wire import EPOCH, MS
+from creditx.node.replica.subjects import entry_keys, subject_keys
+from creditx.node.replica.wire import EPOCH, MS, CanonicalChunk
 from creditx.standard.envelope import Envelope
 from creditx.standard.lists.lifecycle import ChangeKind, ListChange, ListEntry, ListError, apply_change
 from creditx.standard.lists.log import fold
@@ -365,7 +365,7 @@ class ReplicaStore:
 
     def apply_chunk(
         self,
-        chunk: SnapshotChunk,
+        chunk: SnapshotChunk | CanonicalChunk,
         frontier: bytes,
         *,
         now_ms: int,
@@ -378,25 +378,40 @@ class ReplicaStore:
         the last chunk swaps them in (:meth:`_finish_load`), sets the applied cursor to
         ``at_list_seq`` (DIST-073) and the frontier (DIST-074). Until then the replica keeps
         answering, stale, from the state it held. ``origins`` (DIST-075, parallel to the entries,
-        or empty from an older gateway) give the person index its keys; an origin that does not
-        match its entry refuses the chunk (DIST-032). ``sent_keys`` (DIST-077, parallel too, or
-        empty) are a withheld person's keys (checked). ``bodies`` (DIST-081): the entries'
-        canonical text as received, stored as it is instead of re-encoded."""
-        if origins and len(origins) != len(chunk.entries):
+        or empty from an older gateway or when not asked for, DIST-082) give the person index its
+        keys; an origin that does not match its entry refuses the chunk (DIST-032). ``sent_keys``
+        (DIST-077, parallel too, or empty) are a withheld person's keys (checked). ``bodies``
+        (DIST-081): the entries' canonical text as received, stored as it is instead of
+        re-encoded; a :class:`CanonicalChunk` is loaded from its entries' checked JSON forms
+        without building a ListEntry each (NODE-052)."""
+        at = chunk.at_list_seq
+        if isinstance(chunk, CanonicalChunk):
+            columns = [
+                (o["entry_id"], o["list_type"], o["state"], o["subject_uscc"], o["subject_id_masked"])
+                for o in chunk.objs
+            ]
+        else:
+            columns = [
+                (e.entry_id, e.list_type, e.state.value, e.subject_uscc, e.subject_id_masked) for e in chunk.entries
+            ]
+            bodies = bodies or [_body(e) for e in chunk.entries]
+        if origins and len(origins) != len(columns):
             raise ListError(
                 "DIST_BAD_ENTRY",
                 "DIST-075",
-                f"chunk {chunk.index} has {len(chunk.entries)} entries but {len(origins)} origins",
+                f"chunk {chunk.index} has {len(columns)} entries but {len(origins)} origins",
                 field="origins",
                 hint="the gateway sent a malformed snapshot chunk; report it to the provincial operator",
             )
-        entries, subjects = [], []
-        for i, e in enumerate(chunk.entries):  # decode outside the write transaction
-            fields = _person_origin_fields(chunk.at_list_seq, e, origins[i] if origins else None)
-            body = bodies[i] if bodies else _body(e)
-            entries.append((e.entry_id, e.list_type, e.state.value, chunk.at_list_seq, body))
+        entries = [(c[0], c[1], c[2], at, body) for c, body in zip(columns, bodies, strict=True)]
+        subjects = []
+        for i, (eid, _, _, uscc, masked) in enumerate(columns):  # decode outside the write transaction
+            fields = None
+            if masked and origins and origins[i] is not None:  # a person's origin gives its key (NODE-041)
+                e = chunk.entry(i) if isinstance(chunk, CanonicalChunk) else chunk.entries[i]
+                fields = _person_origin_fields(at, e, origins[i])
             sent = sent_keys[i] if sent_keys else ()
-            subjects += [(k, e.entry_id) for k in entry_keys(e, fields, self.key, sent)]
+            subjects += [(k, eid) for k in subject_keys(uscc, eid, fields, self.key, sent)]
         with self.store.transaction():
             st = self.state()
             if st.snapshot is None and chunk.index == 0:

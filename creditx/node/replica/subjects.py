@@ -38,14 +38,27 @@ def entry_keys(
     """Every index key of ``entry``; ``origin_fields`` are the fields of its origin record (None
     for a natural person's entry, whose origin stays at the gateway: DIST-076), ``sent`` the keys
     the gateway made for it with this node's key (DIST-077, already checked)."""
+    return subject_keys(entry.subject_uscc, entry.entry_id, origin_fields, subject_key, sent)
+
+
+def subject_keys(
+    subject_uscc: str,
+    entry_id: str,
+    origin_fields: Mapping[str, str] | None,
+    subject_key: bytes,
+    sent: Iterable[str] = (),
+) -> set[str]:
+    """:func:`entry_keys` from the two members of the entry it reads (a snapshot's loader has
+    the entry as its canonical bytes, not as a ListEntry, NODE-052)."""
     keys: set[str] = set(sent)
-    uscc = normalise(entry.subject_uscc)
+    uscc = normalise(subject_uscc)
     if uscc and uscc != USCC_PLACEHOLDER:
         keys.add("U:" + uscc)
-    subject = entry_subject(entry.entry_id)
+    subject = entry_subject(entry_id)
     if subject.startswith("R:"):
         keys.add(subject)
-    keys.update(origin_index_keys(origin_fields or {}, subject_key))
+    if origin_fields:
+        keys.update(origin_index_keys(origin_fields, subject_key))
     return keys
 
 

@@ -20,10 +20,10 @@ Invariants kept here:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.lists.lifecycle import ListEntry, ListError, State
@@ -44,23 +44,30 @@ def entry_to_obj(e: ListEntry) -> dict[str, Any]:
 _ENTRY_MEMBERS = frozenset(f.name for f in fields(ListEntry))  # once: the snapshot reads millions
 
 
-def entry_from_obj(obj: dict[str, Any]) -> ListEntry:
-    """Inverse of :func:`entry_to_obj`; ListError naming the member when it does not fit."""
+def check_entry_obj(obj: Any) -> dict[str, Any]:
+    """DIST-071/081: ``obj`` is an entry's JSON form (:func:`entry_to_obj`): exactly the standard's
+    members, dates ISO 8601 or null, a known state, the fingerprint hex. Returns the typed
+    values of the members that are not text (dates, state, fingerprint), so that
+    :func:`entry_from_obj` builds the entry from the same checks and a snapshot's loader can
+    store the entry's bytes without building it; ListError naming the member otherwise."""
     names = _ENTRY_MEMBERS
     if not isinstance(obj, dict) or obj.keys() != names:
         extra = sorted(set(obj) ^ names) if isinstance(obj, dict) else ["(not an object)"]
         raise ListError(
             "DIST_BAD_ENTRY", "DIST-071", f"entry members differ from the standard's: {extra}", field=extra[0]
         )
-    o = dict(obj)
     try:
-        for k in _DATES:
-            o[k] = date.fromisoformat(o[k]) if o[k] is not None else None
-        o["state"] = State(o["state"])
-        o["origin_fp"] = bytes.fromhex(o["origin_fp"])
+        typed: dict[str, Any] = {k: date.fromisoformat(obj[k]) if obj[k] is not None else None for k in _DATES}
+        typed["state"] = State(obj["state"])
+        typed["origin_fp"] = bytes.fromhex(obj["origin_fp"])
     except (TypeError, ValueError) as exc:
         raise ListError("DIST_BAD_ENTRY", "DIST-071", f"entry {obj.get('entry_id')!r}: {exc}") from None
-    return ListEntry(**o)
+    return typed
+
+
+def entry_from_obj(obj: dict[str, Any]) -> ListEntry:
+    """Inverse of :func:`entry_to_obj`; ListError naming the member when it does not fit."""
+    return ListEntry(**{**obj, **check_entry_obj(obj)})
 
 
 def entry_bytes(e: ListEntry) -> bytes:
@@ -100,6 +107,24 @@ class SnapshotChunk:
     total: int
     entries: tuple[ListEntry, ...]
 
+    @property
+    def entry_ids(self) -> Iterable[str]:
+        return (e.entry_id for e in self.entries)
+
+
+class ChunkHead(Protocol):
+    """What :func:`accept_chunk` reads of a chunk: its snapshot, position and entry ids in order
+    (a :class:`SnapshotChunk`, or a loader's form of one that keeps the entries as bytes)."""
+
+    @property
+    def at_list_seq(self) -> int: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def entry_ids(self) -> Iterable[str]: ...
+
 
 def chunk_snapshot(
     entries: Sequence[ListEntry], at_list_seq: int, *, max_bytes: int, max_entries: int
@@ -124,7 +149,7 @@ class SnapshotProgress:
         return self.next_chunk == self.total
 
 
-def accept_chunk(progress: SnapshotProgress | None, chunk: SnapshotChunk) -> SnapshotProgress:
+def accept_chunk(progress: SnapshotProgress | None, chunk: ChunkHead) -> SnapshotProgress:
     """DIST-070/072: check that ``chunk`` continues ``progress`` (None: a new snapshot, chunk 0)
     and return the progress to commit with its entries. Raises ListError otherwise."""
 
@@ -143,8 +168,8 @@ def accept_chunk(progress: SnapshotProgress | None, chunk: SnapshotChunk) -> Sna
             f"chunk {chunk.index}/{chunk.total} where {progress.next_chunk}/{progress.total} was expected",
         )
     last = progress.last_entry_id
-    for e in chunk.entries:
-        if last and e.entry_id <= last:
-            raise bad("DIST_SNAPSHOT_ORDER", f"entry {e.entry_id!r} is not after {last!r}")
-        last = e.entry_id
+    for eid in chunk.entry_ids:
+        if last and eid <= last:
+            raise bad("DIST_SNAPSHOT_ORDER", f"entry {eid!r} is not after {last!r}")
+        last = eid
     return SnapshotProgress(progress.at_list_seq, chunk.index + 1, chunk.total, last)

@@ -30,7 +30,24 @@ INDEX_FIELDS = ("MD_ZT_ZJLX", "MD_ZT_ZJHM", "MD_ZT_GSZC")  # the origin fields o
 
 def withholds_origin(entry: ListEntry) -> bool:
     """DIST-076: the entry is about a natural person, so its origin is not sent to nodes."""
-    return bool(entry.subject_id_masked)
+    return masked_person(entry.subject_id_masked)
+
+
+def masked_person(subject_id_masked: str) -> bool:
+    """:func:`withholds_origin` from the entry's ``subject_id_masked`` member alone (a snapshot's
+    loader reads it from the entry's canonical bytes without building the entry)."""
+    return bool(subject_id_masked)
+
+
+ORGANISATION_MARK = b'"subject_id_masked":""'  # in an entry's RFC 8785 bytes: not a person's
+
+
+def withholds_origin_bytes(entry: bytes) -> bool:
+    """:func:`withholds_origin` on an entry's canonical bytes, without decoding them: an
+    organisation's entry has ``"subject_id_masked":""`` (RFC 8785: no whitespace, and a quote
+    inside a value is escaped, so this byte string can only be that member). Anything else, a
+    missing member too, counts as a person, so an origin is withheld rather than leaked."""
+    return ORGANISATION_MARK not in entry
 
 
 def origin_index_keys(fields: Mapping[str, str], index_key: bytes) -> list[str]:
