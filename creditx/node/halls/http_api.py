@@ -337,12 +337,17 @@ def serve_halls_http(
     max_connections: int = 256,
     idle_timeout: float = 30.0,
     verifier: Callable[..., Identity] = verify,
+    reuse_port: bool = False,
 ) -> tuple[HallHttpServer, int]:
-    """Start the HTTPS hall API on ``listen`` (port 0 allowed) in a thread; (server, bound port)."""
+    """Start the HTTPS hall API on ``listen`` (port 0 allowed) in a thread; (server, bound port).
+    With ``reuse_port`` the socket is bound with SO_REUSEPORT, so more processes of this user
+    serve the same address and the kernel spreads the connections over them (HALL-053)."""
     host, _, port = listen.rpartition(":")
     host = host.strip("[]")
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, int(port)))
     sock.listen(512)
     app = HallHttpApp(halls, store, trust, limiter, max_batch=max_batch, verifier=verifier)

@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -178,6 +178,14 @@ class Counters:
                 c[1] += 1 if hit_types else 0
                 for lt in hit_types:
                     self._d.setdefault((department, lt), [0, 0])[1] += 1
+
+    def add(self, deltas: Mapping[tuple[str, str], tuple[int, int]]) -> None:
+        """Add counts taken elsewhere (another serving process's :meth:`take`)."""
+        with self._lock:
+            for k, (checks, hits) in deltas.items():
+                c = self._d.setdefault(k, [0, 0])
+                c[0] += checks
+                c[1] += hits
 
     def take(self) -> dict[tuple[str, str], tuple[int, int]]:
         with self._lock:
