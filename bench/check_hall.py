@@ -1,28 +1,33 @@
 """Hall check benchmark: Check and CheckMany over the network with concurrent callers, gRPC and
 HTTPS apart, beside the same query straight on SQLite in the same run.
 
-    python bench/check_hall.py [--entries 100000] [--callers 32] [--seconds 10] [--procs 4] [--batch 100] [--json]
+    python bench/check_hall.py [--entries 100000] [--callers 32] [--seconds 10] [--rates 1000,2000,5000,8000]
+                               [--open-batch 10] [--http-processes N] [--closed] [--python-http] [--json]
     python bench/check_hall.py --entries 2600000          # the province's full list size
 
 A real node process (``creditx node run``, its hall API on loopback, mutual TLS from
-creditx.pki.testing.make_pki and a department certificate) serves a replica of ``--entries``
+creditx.pki.testing.make_pki and a department certificate; its HTTPS port served by
+``--http-processes`` processes, default one per CPU, HALL-053) serves a replica of ``--entries``
 list entries bulk-loaded straight into its SQLite (a template entry cloned with fresh entry ids
 and valid USCCs, in key order, one transaction per 200k rows; not through a snapshot). The
 node's gateway is unreachable: the hall answers from the replica regardless (and says it is
-stale). ``--callers`` concurrent callers each check a random subject (a tenth listed) for a
-matter, for ``--seconds`` per run:
+stale). ``--callers`` concurrent callers (Python, spread over ``--procs`` client processes)
+each check random subjects (a tenth listed) for a matter, for ``--seconds`` per run:
 
-* gRPC Check and gRPC CheckMany (``--batch`` subjects a call), from Python callers spread over
-  ``--procs`` client processes (grpcio: the only gRPC client here);
-* HTTPS /v1/check and /v1/check-many from ``wrk`` (C, Debian package ``wrk``) with a token —
-  wrk cannot present a client certificate — and HTTPS /v1/check from Python callers with the
-  department certificate, when wrk is absent or with ``--python-http``.
+* the headline, open loop: for each of ``--rates`` subjects/s offered, in CheckMany calls of
+  ``--open-batch`` subjects, HTTPS then gRPC; each caller sends at its share of the rate and
+  the latency counts from the scheduled send (no coordinated omission), so it shows where p99
+  leaves the aim as the offered load rises;
+* with ``--closed``, closed loop (each caller sends when answered): gRPC Check and CheckMany
+  (``--batch`` subjects a call); HTTPS /v1/check and /v1/check-many from ``wrk`` (C, Debian
+  package ``wrk``) with a token — wrk cannot present a client certificate — and HTTPS
+  /v1/check from Python callers with the department certificate (``--python-http``).
 
-Reported per run: calls/s and subjects/s, p50/p99 per call; CPU seconds of the node process and
-of the client processes over the run (so µs of server CPU per call and per subject), the load
-average; the bounds measured in the same run: the replica's own lookup (the one lookup function,
-creditx.node.replica.store.lookup) on SQLite in one thread, one subject per query and
-``--batch`` per query, and the ratios to them.
+Reported per run: per call p50/p99, calls/s and subjects/s; CPU of the node process and its
+serving processes over the run (µs per call and per subject; the node's CPU while idle is
+printed apart) and of the client processes; the load average; the bound measured in the same
+run: the replica's own lookup (the one lookup function, creditx.node.replica.store.lookup) on
+SQLite in one thread with as many subjects per query as the run's calls carry, and the ratio.
 """
 
 from __future__ import annotations
@@ -433,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
             pid = child.pid
             d = {"ca": str(dept.ca), "cert": str(dept.cert), "key": str(dept.key)}
             g, h = f"127.0.0.1:{ports['grpc']}", f"127.0.0.1:{ports['http']}"
+            c0, t0 = proc_cpu(pid), time.perf_counter()
+            threading.Event().wait(2.0)  # the node's own CPU while no hall calls: what every run includes
+            idle = (proc_cpu(pid) - c0) / (time.perf_counter() - t0)
 
             def net(kind: str, target: str, batch: int, rate: float = 0.0):
                 return lambda: network(kind, target, d, args.entries, args.callers, args.procs, args.seconds, batch, pid, rate)  # noqa: E501  # fmt: skip
@@ -471,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         "http_processes": args.http_processes,
         "load_before": load0,
         "load_after": os.getloadavg(),
+        "server_idle_cpu_per_s": idle,
         "sqlite": bound,
         "runs": runs,
     }
@@ -479,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(
         f"replica {args.entries:,} entries; {args.callers} callers; {os.cpu_count()} CPUs; "
-        f"{args.http_processes} HTTPS processes; load {load0[0]:.2f} → {os.getloadavg()[0]:.2f}"
+        f"{args.http_processes} HTTPS processes; load {load0[0]:.2f} → {os.getloadavg()[0]:.2f}; "
+        f"the node idle: {idle * 1e3:.0f} ms CPU a second"
     )
     hdr = (
         f"{'':26}{'p50 ms':>8}{'p99 ms':>8}{'offer/s':>8}{'calls/s':>8}{'subj/s':>8}{'÷sqlite':>8}"
