@@ -2,12 +2,12 @@
 HTTPS apart, beside the same query straight on SQLite in the same run.
 
     python bench/check_hall.py [--entries 100000] [--callers 32] [--seconds 10] [--rates 1000,2000,5000,8000]
-                               [--open-batch 10] [--http-processes N] [--closed] [--python-http] [--json]
+                               [--open-batch 10] [--processes N] [--closed] [--python-http] [--json]
     python bench/check_hall.py --entries 2600000          # the province's full list size
 
 A real node process (``creditx node run``, its hall API on loopback, mutual TLS from
-creditx.pki.testing.make_pki and a department certificate; its HTTPS port served by
-``--http-processes`` processes, default one per CPU, HALL-053) serves a replica of ``--entries``
+creditx.pki.testing.make_pki and a department certificate; its hall ports served by
+``--processes`` processes, default one per CPU, HALL-053) serves a replica of ``--entries``
 list entries bulk-loaded straight into its SQLite (a template entry cloned with fresh entry ids
 and valid USCCs, in key order, one transaction per 200k rows; not through a snapshot). The
 node's gateway is unreachable: the hall answers from the replica regardless (and says it is
@@ -73,7 +73,7 @@ def pct(values: list[float], q: float) -> float:
 
 def proc_cpu(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` (all its threads) and of its live child
-    processes (the node's hall HTTPS processes) from /proc."""
+    processes (the node's hall serving processes) from /proc."""
     f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     own = (int(f[11]) + int(f[12])) / TICKS
     kids = {int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()}
@@ -89,7 +89,7 @@ def subjects(rng: random.Random, entries: int, n: int) -> list[str]:
     return out
 
 
-def build_node(root: Path, entries: int, log=print, http_processes: int = 1) -> tuple[Path, DepartmentCredentials]:
+def build_node(root: Path, entries: int, log=print, processes: int = 1) -> tuple[Path, DepartmentCredentials]:
     """A node directory with a replica of ``entries`` entries (every tenth USCC is listed),
     bulk-loaded: rows in key order, no WAL and no sync during the load, 200k rows a transaction."""
     from creditx.demo.procs import run_creditx
@@ -118,7 +118,7 @@ def build_node(root: Path, entries: int, log=print, http_processes: int = 1) -> 
         "rate_per_s": 1e9,
         "burst": 1e9,
         "workers": 32,
-        "http_processes": http_processes,
+        "processes": processes,
     }
     cfg["limits"].update(backoff_base_s=30.0, backoff_cap_s=300.0)
     (node / "node.json").write_text(json.dumps(cfg))
@@ -409,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rates", default="1000,2000,5000,8000", help="open-loop runs: subjects/s offered, comma-separated ('' none)"
     )
     ap.add_argument("--open-batch", type=int, default=10, help="subjects per call in the open-loop runs")
-    ap.add_argument("--http-processes", type=int, default=os.cpu_count() or 1, help="the node's halls.http_processes")
+    ap.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="the node's halls.processes")
     ap.add_argument("--closed", action="store_true", help="also the closed-loop runs (each caller sends when answered)")
     ap.add_argument("--python-http", action="store_true", help="also HTTPS Check from Python callers (certificate)")
     ap.add_argument("--json", action="store_true")
@@ -418,8 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         rates = [float(x) for x in args.rates.split(",") if x.strip()]
     except ValueError:
         ap.error(f"--rates: comma-separated numbers, not {args.rates!r}")
-    if args.http_processes < 1 or args.open_batch < 1 or args.batch < 1 or any(r <= 0 for r in rates):
-        ap.error("--http-processes, --open-batch, --batch and --rates must be positive")
+    if args.processes < 1 or args.open_batch < 1 or args.batch < 1 or any(r <= 0 for r in rates):
+        ap.error("--processes, --open-batch, --batch and --rates must be positive")
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
     from creditx.demo.procs import read_json_file, start_node
 
@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, dict] = {}
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="creditx-bench-hall-") as tmp:
-        node, dept = build_node(Path(tmp), args.entries, log, args.http_processes)
+        node, dept = build_node(Path(tmp), args.entries, log, args.processes)
         token = issue_token(node)
         bound = sqlite_bound(node, args.entries, min(args.seconds, 5.0), [1, args.open_batch, args.batch])
         child = start_node(node)
@@ -476,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         "entries": args.entries,
         "cpus": os.cpu_count(),
         "callers": args.callers,
-        "http_processes": args.http_processes,
+        "processes": args.processes,
         "load_before": load0,
         "load_after": os.getloadavg(),
         "server_idle_cpu_per_s": idle,
@@ -488,14 +488,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(
         f"replica {args.entries:,} entries; {args.callers} callers; {os.cpu_count()} CPUs; "
-        f"{args.http_processes} HTTPS processes; load {load0[0]:.2f} → {os.getloadavg()[0]:.2f}; "
+        f"{args.processes} hall serving processes; load {load0[0]:.2f} → {os.getloadavg()[0]:.2f}; "
         f"the node idle: {idle * 1e3:.0f} ms CPU a second"
     )
     hdr = (
         f"{'':26}{'p50 ms':>8}{'p99 ms':>8}{'offer/s':>8}{'calls/s':>8}{'subj/s':>8}{'÷sqlite':>8}"
         f"{'µs/call':>9}{'µs/subj':>8}{'cli CPU':>8}{'load':>6}{'err':>5}"
     )
-    print("latency per call; server CPU (the node and its HTTPS processes) per call and per subject")
+    print("latency per call; server CPU (the node and its serving processes) per call and per subject")
     print(hdr)
     for n, b in sorted(bound.items()):
         print(

@@ -1,9 +1,9 @@
-"""More processes serving the HTTPS hall API on the node's port (HALL-053, ADR 0023).
+"""More processes serving the hall API on the node's ports (HALL-053, ADR 0023).
 
 One Python process runs Python on one core at a time; a node on a machine with more cores
-serves its halls' HTTPS checks from ``http_processes`` processes: the node's own and the ones
-started here, each with a socket bound to the same address with SO_REUSEPORT (the kernel
-spreads connections over them), its own uvicorn, its own read-only SQLite connections to
+serves its halls from ``processes`` processes: the node's own and the ones started here, each
+with sockets bound to the same two addresses with SO_REUSEPORT (the kernel spreads connections
+over them), its own gRPC server and uvicorn, its own read-only SQLite connections to
 ``node.db`` (WAL: readers never wait for the writer) and its own rate limiter and identity
 cache. Each builds its hall side with :func:`creditx.node.halls.wiring.build_halls`, so the
 rules, the one gate (certificate or token, HALL-003/006) and the answers are the node's.
@@ -118,10 +118,12 @@ class _FollowedMeasures:
         return self.cache.current()
 
 
-def serve(directory: str, settings: dict, listen: str, db: str, link_end: Connection, stop_end: Connection) -> None:
-    """A serving process's body (spawned by :class:`HttpProcesses`)."""
+def serve(
+    directory: str, settings: dict, grpc_listen: str, listen: str, db: str, link_end: Connection, stop_end: Connection
+) -> None:
+    """A serving process's body (spawned by :class:`HallProcesses`)."""
     from creditx.node.config import load_config, subject_key
-    from creditx.node.halls.wiring import HallSettings, build_halls, start_http
+    from creditx.node.halls.wiring import HallSettings, build_halls, start_grpc, start_http
     from creditx.node.replica.store import ReplicaStore
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s hall-http[%(process)d] %(message)s")
@@ -141,11 +143,12 @@ def serve(directory: str, settings: dict, listen: str, db: str, link_end: Connec
             stale_after_s=cfg.limits.list_stale_after_s,
             measures=measures.current,
         )
+        grpc_server, grpc_port = start_grpc(d, s, parts, listen=grpc_listen)
         server, port = start_http(d, s, parts, listen=listen, reuse_port=True)
     except Exception as exc:  # told to the node, which refuses to start
         link.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    link.send(("ready", (os.getpid(), port)))
+    link.send(("ready", (os.getpid(), grpc_port, port)))
     try:
         while not stop_end.poll(s.forward_interval_s):  # readable: "stop", or the node is gone
             link.send(("counts", parts.halls.counters.take()))
@@ -153,6 +156,7 @@ def serve(directory: str, settings: dict, listen: str, db: str, link_end: Connec
     finally:
         try:  # the counts so far before the (bounded) wait for open connections, the rest after
             link.send(("counts", parts.halls.counters.take()))
+            grpc_server.stop(SERVER_STOP_S).wait()
             server.stop(SERVER_STOP_S)
             link.send(("counts", parts.halls.counters.take()))
         except OSError:  # the node is gone: nobody to tell
@@ -160,25 +164,40 @@ def serve(directory: str, settings: dict, listen: str, db: str, link_end: Connec
         ro.close()
 
 
-class HttpProcesses:
+class HallProcesses:
     """The node's side: starts the serving processes, relays their writes, stops them."""
 
     def __init__(
-        self, directory: Path, settings: HallSettings, listen: str, db: Path, store: HallStore, counters: Counters
+        self,
+        directory: Path,
+        settings: HallSettings,
+        grpc_listen: str,
+        listen: str,
+        db: Path,
+        store: HallStore,
+        counters: Counters,
     ) -> None:
-        self.dir, self.settings, self.listen, self.db = directory, settings, listen, db
+        self.dir, self.settings, self.grpc_listen, self.listen, self.db = directory, settings, grpc_listen, listen, db
         self.store, self.counters = store, counters
         self._procs: list[tuple[multiprocessing.process.BaseProcess, Connection, Connection]] = []
         self._relays: list[threading.Thread] = []
 
-    def start(self, n: int) -> list[tuple[int, int]]:
-        """Start ``n`` serving processes and wait until each serves; their (pid, port). OSError if
+    def start(self, n: int) -> list[tuple[int, int, int]]:
+        """Start ``n`` serving processes and wait until each serves; their (pid, gRPC port, HTTPS port). OSError if
         one cannot (the port taken by a socket without SO_REUSEPORT, a bad certificate, …)."""
         ctx = multiprocessing.get_context("spawn")
         for _ in range(n):
             mine, theirs = ctx.Pipe()
             stop_r, stop_w = ctx.Pipe(duplex=False)
-            args = (str(self.dir), dataclasses.asdict(self.settings), self.listen, str(self.db), theirs, stop_r)
+            args = (
+                str(self.dir),
+                dataclasses.asdict(self.settings),
+                self.grpc_listen,
+                self.listen,
+                str(self.db),
+                theirs,
+                stop_r,
+            )
             p = ctx.Process(target=serve, args=args, name="creditx-hall-http", daemon=True)
             p.start()
             theirs.close()
@@ -195,12 +214,14 @@ class HttpProcesses:
                 kind, value = "failed", f"it exited with status {proc.exitcode}"
             if kind != "ready":
                 self.stop(1.0)
-                raise OSError(f"cannot serve the hall HTTP API on {self.listen} from another process: {value}")
+                raise OSError(
+                    f"cannot serve the hall API on {self.grpc_listen} and {self.listen} from another process: {value}"
+                )
             served.append(tuple(value))
             t = threading.Thread(target=self._relay, args=(mine,), name="hall-http-relay", daemon=True)
             t.start()
             self._relays.append(t)
-        log.info("hall HTTPS also served by processes %s", [pid for pid, _ in served])
+        log.info("hall API also served by processes %s", [x[0] for x in served])
         return served
 
     def _relay(self, conn: Connection) -> None:
@@ -228,7 +249,9 @@ class HttpProcesses:
         for p, _mine, _ in self._procs:
             p.join(max(grace, SERVER_STOP_S + 5.0))
             if p.is_alive():
-                log.warning("hall HTTPS process %s did not stop in time: terminated (its last counts are lost)", p.pid)
+                log.warning(
+                    "hall serving process %s did not stop in time: terminated (its last counts are lost)", p.pid
+                )
                 p.terminate()
                 p.join(5.0)
         for t in self._relays:  # a relay ends when its process's end closes: its last counts are in

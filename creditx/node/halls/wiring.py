@@ -7,11 +7,11 @@ index own records, flush check counters, forward action reports and take up the 
     "halls": {"grpc_listen": "0.0.0.0:7451", "http_listen": "0.0.0.0:7452",
               "tls_cert": "hall-tls.crt", "tls_key": "hall-tls.key",
               "rate_per_s": 500, "burst": 1000, "max_batch": 100, "workers": 16,
-              "http_processes": 2}
+              "processes": 2}
 
 Without the section no hall port is opened (NODE-030: the node has no TCP port by default).
 The hall servers write ``DIR/halls.json`` ({"grpc": port, "http": port}) once bound. With
-``http_processes`` above 1 the HTTPS port is served by that many processes (HALL-053,
+``processes`` above 1 both hall ports are served by that many processes (HALL-053,
 creditx/node/halls/processes.py); each builds its hall side with :func:`build_halls`, the one
 place that wires it.
 """
@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import grpc
 
@@ -34,7 +35,7 @@ from creditx.node.halls.http_api import HallHttpServer, serve_halls_http
 from creditx.node.halls.identity_cache import IdentityCache
 from creditx.node.halls.limits import RateLimiter
 from creditx.node.halls.measures import MeasuresCache
-from creditx.node.halls.processes import HttpProcesses
+from creditx.node.halls.processes import HallProcesses
 from creditx.node.halls.service import Halls
 from creditx.node.halls.store import HallStore
 from creditx.node.replica.store import ReplicaStore
@@ -57,9 +58,10 @@ class HallSettings:
     max_batch: int = 100  # checks per CheckMany call at most (HALL-020)
     workers: int = 16  # gRPC handler threads
     forward_interval_s: float = 2.0  # how often check counters are flushed and action reports forwarded
-    # processes serving the HTTPS port on one socket address (SO_REUSEPORT): the node's own and
-    # http_processes - 1 more, each with its own read-only SQLite connections (HALL-053)
-    http_processes: int = 1
+    # processes serving the hall ports (gRPC and HTTPS, each on one socket address with
+    # SO_REUSEPORT): the node's own and processes - 1 more, each with its own read-only SQLite
+    # connections (HALL-053)
+    processes: int = 1
 
 
 def hall_settings(directory: Path) -> HallSettings | None:
@@ -79,8 +81,8 @@ def hall_settings(directory: Path) -> HallSettings | None:
                 f"node.json: halls.{name} {str(p)!r} is not a file inside the node directory",
                 hint="issue it with creditx.pki.issue.issue_node_tls and copy it into the node directory",
             )
-    if s.rate_per_s <= 0 or s.burst < 1 or s.max_batch < 1 or s.workers < 1 or s.http_processes < 1:
-        raise InputError("node.json: halls: rate_per_s, burst, max_batch, workers and http_processes must be positive")
+    if s.rate_per_s <= 0 or s.burst < 1 or s.max_batch < 1 or s.workers < 1 or s.processes < 1:
+        raise InputError("node.json: halls: rate_per_s, burst, max_batch, workers and processes must be positive")
     return s
 
 
@@ -122,15 +124,37 @@ def build_halls(
     return HallParts(store, trust, halls, RateLimiter(settings.rate_per_s, settings.burst), IdentityCache())
 
 
+class _TlsFiles(TypedDict):
+    cert: Path
+    key: Path
+    ca: Path
+
+
+def _tls(directory: Path, settings: HallSettings) -> _TlsFiles:
+    """The files both hall ports present and trust: the node-tls pair and the provincial CA."""
+    return {"cert": directory / settings.tls_cert, "key": directory / settings.tls_key, "ca": directory / "ca.crt"}
+
+
+def start_grpc(directory: Path, settings: HallSettings, parts: HallParts, *, listen: str):
+    """The gRPC hall API of ``parts`` on ``listen`` (grpcio binds with SO_REUSEPORT, so more
+    processes may serve the same address); (server, bound port)."""
+    return serve_halls_grpc(
+        HallServicer(parts.halls, parts.limiter, max_batch=settings.max_batch),
+        listen,
+        **_tls(directory, settings),
+        trust=parts.trust,
+        workers=settings.workers,
+        verifier=parts.identities.verify,
+    )
+
+
 def start_http(directory: Path, settings: HallSettings, parts: HallParts, *, listen: str, reuse_port: bool):
     """The HTTPS hall API of ``parts`` on ``listen``; (server, bound port)."""
     return serve_halls_http(
         parts.halls,
         parts.store,
         listen,
-        cert=directory / settings.tls_cert,
-        key=directory / settings.tls_key,
-        ca=directory / "ca.crt",
+        **_tls(directory, settings),
         trust=parts.trust,
         limiter=parts.limiter,
         max_batch=settings.max_batch,
@@ -157,28 +181,25 @@ class HallWiring:
         self.store, self.trust, self.halls = self.parts.store, self.parts.trust, self.parts.halls
         self._grpc: grpc.Server | None = None
         self._http: HallHttpServer | None = None
-        self._pool: HttpProcesses | None = None
+        self._pool: HallProcesses | None = None
         self.ports: dict[str, int] = {}
 
     def start(self) -> dict[str, int]:
         s, p = self.settings, self.parts
-        self._grpc, gport = serve_halls_grpc(
-            HallServicer(self.halls, p.limiter, max_batch=s.max_batch),
-            s.grpc_listen,
-            cert=self.dir / s.tls_cert,
-            key=self.dir / s.tls_key,
-            ca=self.dir / "ca.crt",
-            trust=self.trust,
-            workers=s.workers,
-            verifier=p.identities.verify,
-        )
-        self._http, hport = start_http(self.dir, s, p, listen=s.http_listen, reuse_port=s.http_processes > 1)
-        if s.http_processes > 1:  # HALL-053: the same port served by more processes
-            host = s.http_listen.rpartition(":")[0]
-            self._pool = HttpProcesses(
-                self.dir, s, f"{host}:{hport}", self.app.store.path, self.store, self.halls.counters
+        many = s.processes > 1  # HALL-053: both ports served by more processes
+        self._grpc, gport = start_grpc(self.dir, s, p, listen=s.grpc_listen)
+        self._http, hport = start_http(self.dir, s, p, listen=s.http_listen, reuse_port=many)
+        if many:
+            self._pool = HallProcesses(
+                self.dir,
+                s,
+                f"{s.grpc_listen.rpartition(':')[0]}:{gport}",
+                f"{s.http_listen.rpartition(':')[0]}:{hport}",
+                self.app.store.path,
+                self.store,
+                self.halls.counters,
             )
-            self._pool.start(s.http_processes - 1)
+            self._pool.start(s.processes - 1)
         self.ports = {"grpc": gport, "http": hport}
         tmp = self.dir / (RUN_FILE + ".tmp")
         tmp.write_text(json.dumps(self.ports) + "\n")

@@ -1,6 +1,6 @@
-"""The hall HTTPS API served from more processes (HALL-053): a serving process answers as the
-node does, over real TLS sockets, with the same gate, privacy and audit; it cannot write node.db;
-its action reports and check counts reach the node's one writer."""
+"""The hall API served from more processes (HALL-053): a serving process answers as the node
+does, over real TLS sockets (gRPC and HTTPS), with the same gate, privacy and audit; it cannot
+write node.db; its action reports and check counts reach the node's one writer."""
 
 from __future__ import annotations
 
@@ -8,21 +8,30 @@ import json
 import os
 import sqlite3
 
+import grpc
 import pytest
 
-from creditx.node.halls.processes import HttpProcesses, ReadOnlyStore
+from creditx.node.halls.processes import HallProcesses, ReadOnlyStore
 from creditx.node.halls.service import Counters
-from creditx.node.halls.wiring import build_halls, hall_settings, start_http
+from creditx.node.halls.wiring import build_halls, hall_settings, start_grpc, start_http
 from creditx.standard.errors import InputError
-from tests.halls.client import https, post, signed_report
+from creditx.v1 import lists_pb2 as pb
+from creditx.v1 import lists_pb2_grpc as pb_grpc
+from tests.halls.client import grpc_channel, https, post, signed_report
 from tests.halls.conftest import DEBTOR, PERSON
 
 pytestmark = pytest.mark.slow
 
 
-def _pool(hall, listen: str, counters: Counters) -> HttpProcesses:
+def _pool(hall, grpc_listen: str, listen: str, counters: Counters) -> HallProcesses:
     wiring = hall.app.halls
-    return HttpProcesses(hall.node_dir, wiring.settings, listen, hall.app.store.path, wiring.store, counters)
+    return HallProcesses(
+        hall.node_dir, wiring.settings, grpc_listen, listen, hall.app.store.path, wiring.store, counters
+    )
+
+
+def _stub(target: str, dept) -> pb_grpc.DepartmentsStub:
+    return pb_grpc.DepartmentsStub(grpc_channel(target, dept.ca, dept.cert, dept.key))
 
 
 def _raw(conn, path: str, body: object, token: str = "") -> tuple[int, bytes]:
@@ -38,8 +47,8 @@ def _same(answer: dict) -> dict:
 
 def test_a_serving_process_answers_as_the_node_with_the_same_gate_privacy_and_audit(hall):
     counters = Counters()
-    pool = _pool(hall, "127.0.0.1:0", counters)
-    [(pid, port)] = pool.start(1)
+    pool = _pool(hall, "127.0.0.1:0", "127.0.0.1:0", counters)
+    [(pid, gport, port)] = pool.start(1)
     try:
         assert pid != os.getpid()
         mine = https(f"https://127.0.0.1:{port}", hall.cz.ca, hall.cz.cert, hall.cz.key)
@@ -55,6 +64,21 @@ def test_a_serving_process_answers_as_the_node_with_the_same_gate_privacy_and_au
         assert status == 200 and PERSON.encode() not in raw
         shown = json.loads(raw)["subject_shown"]
         assert "*" in shown and shown == post(node, "/v1/check", person)[1]["subject_shown"]
+
+        # gRPC from the serving process: the node's answer; the person masked; another city refused
+        theirs = _stub(f"127.0.0.1:{gport}", hall.cz)
+        ours = _stub(hall.grpc_target, hall.cz)
+        req = pb.CheckRequest(subject=pb.Subject(uscc=DEBTOR), matter="ZFCG-GYS-001")
+        a, b = theirs.Check(req, timeout=10), ours.Check(req, timeout=10)
+        a.check_id, b.check_id = "", ""
+        assert a == b and a.memberships
+        p = theirs.Check(
+            pb.CheckRequest(subject=pb.Subject(person=pb.PersonId(id_type="身份证", id_number=PERSON))), timeout=10
+        )
+        assert p.subject_shown == shown and PERSON.encode() not in p.SerializeToString()
+        with pytest.raises(grpc.RpcError) as refused:
+            _stub(f"127.0.0.1:{gport}", hall.other_city).Check(req, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
         # the one gate: no credentials, another city's certificate, a token issued and revoked at the node
         anonymous = https(f"https://127.0.0.1:{port}", hall.cz.ca)
@@ -79,11 +103,12 @@ def test_a_serving_process_answers_as_the_node_with_the_same_gate_privacy_and_au
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     # HALL-042: the serving process's checks reached the node's counters when it stopped
-    # (the DEBTOR twice and the listed person: three checks, three hits; refused calls are not checks)
-    assert counters.take()[("CZ", "")] == (3, 3)
+    # (HTTPS: the DEBTOR twice and the listed person; gRPC: the DEBTOR and the person; refused
+    # calls are not checks)
+    assert counters.take()[("CZ", "")] == (5, 5)
 
 
-def test_processes_share_one_port_and_a_port_taken_without_reuse_is_refused(hall):
+def test_processes_share_both_ports_and_a_port_taken_without_reuse_is_refused(hall):
     wiring = hall.app.halls
     parts = build_halls(
         hall.node_dir,
@@ -96,26 +121,31 @@ def test_processes_share_one_port_and_a_port_taken_without_reuse_is_refused(hall
         measures=wiring.measures.current,
     )
     own, port = start_http(hall.node_dir, wiring.settings, parts, listen="127.0.0.1:0", reuse_port=True)
+    own_g, gport = start_grpc(hall.node_dir, wiring.settings, parts, listen="127.0.0.1:0")
     counters = Counters()
-    pool = _pool(hall, f"127.0.0.1:{port}", counters)
+    pool = _pool(hall, f"127.0.0.1:{gport}", f"127.0.0.1:{port}", counters)
     try:
-        [(_pid, same)] = pool.start(1)
-        assert same == port
+        [(_pid, same_g, same)] = pool.start(1)
+        assert (same_g, same) == (gport, port)
         ask = {"subject": {"uscc": DEBTOR}}
-        for _ in range(24):  # new connections: the kernel spreads them over both sockets
+        for _ in range(24):  # new connections: the kernel spreads them over both processes' sockets
             conn = https(f"https://127.0.0.1:{port}", hall.cz.ca, hall.cz.cert, hall.cz.key)
             assert post(conn, "/v1/check", ask)[0] == 200
             conn.close()
+            channel = grpc_channel(f"127.0.0.1:{gport}", hall.cz.ca, hall.cz.cert, hall.cz.key)
+            pb_grpc.DepartmentsStub(channel).Check(pb.CheckRequest(subject=pb.Subject(uscc=DEBTOR)), timeout=10)
+            channel.close()
     finally:
         pool.stop(10.0)
         own.stop(5.0)
+        own_g.stop(None)
     served_there = counters.take().get(("CZ", ""), (0, 0))[0]
     served_here = parts.halls.counters.take().get(("CZ", ""), (0, 0))[0]
-    assert served_there + served_here == 24 and served_there > 0 and served_here > 0
+    assert served_there + served_here == 48 and served_there > 0 and served_here > 0
 
     # the node's own port (bound without SO_REUSEPORT): a serving process cannot take it
-    taken = _pool(hall, f"127.0.0.1:{wiring.ports['http']}", Counters())
-    with pytest.raises(OSError, match="cannot serve the hall HTTP API"):
+    taken = _pool(hall, "127.0.0.1:0", f"127.0.0.1:{wiring.ports['http']}", Counters())
+    with pytest.raises(OSError, match="cannot serve the hall API"):
         taken.start(1)
 
 
@@ -129,9 +159,9 @@ def test_a_serving_process_cannot_write_the_node_database(hall):
         ro.close()
 
 
-def test_http_processes_must_be_positive(tmp_path):
-    (tmp_path / "node.json").write_text(json.dumps({"halls": {"http_processes": 0}}))
+def test_processes_must_be_positive(tmp_path):
+    (tmp_path / "node.json").write_text(json.dumps({"halls": {"processes": 0}}))
     for f in ("hall-tls.crt", "hall-tls.key"):
         (tmp_path / f).write_text("x")
-    with pytest.raises(InputError, match="http_processes"):
+    with pytest.raises(InputError, match="processes"):
         hall_settings(tmp_path)
