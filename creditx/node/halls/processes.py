@@ -126,9 +126,10 @@ def serve(
     from creditx.node.halls.wiring import HallSettings, build_halls, start_grpc, start_http
     from creditx.node.replica.store import ReplicaStore
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s hall-http[%(process)d] %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s hall-serving[%(process)d] %(message)s")
     d, s = Path(directory), HallSettings(**settings)
     link = _Link(link_end)
+    grpc_server = None
     try:
         cfg, key = load_config(d), subject_key(d)
         ro = ReadOnlyStore(Path(db))
@@ -146,6 +147,8 @@ def serve(
         grpc_server, grpc_port = start_grpc(d, s, parts, listen=grpc_listen)
         server, port = start_http(d, s, parts, listen=listen, reuse_port=True)
     except Exception as exc:  # told to the node, which refuses to start
+        if grpc_server is not None:
+            grpc_server.stop(None)
         link.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     link.send(("ready", (os.getpid(), grpc_port, port)))
