@@ -1,28 +1,33 @@
 """Hall check benchmark: Check and CheckMany over the network with concurrent callers, gRPC and
 HTTPS apart, beside the same query straight on SQLite in the same run.
 
-    python bench/check_hall.py [--entries 100000] [--callers 32] [--seconds 10] [--procs 4] [--batch 100] [--json]
+    python bench/check_hall.py [--entries 100000] [--callers 32] [--seconds 10] [--rates 1000,2000,5000,8000]
+                               [--open-batch 10] [--processes N] [--closed] [--python-http] [--json]
     python bench/check_hall.py --entries 2600000          # the province's full list size
 
 A real node process (``creditx node run``, its hall API on loopback, mutual TLS from
-creditx.pki.testing.make_pki and a department certificate) serves a replica of ``--entries``
+creditx.pki.testing.make_pki and a department certificate; its hall ports served by
+``--processes`` processes, default one per CPU, HALL-053) serves a replica of ``--entries``
 list entries bulk-loaded straight into its SQLite (a template entry cloned with fresh entry ids
 and valid USCCs, in key order, one transaction per 200k rows; not through a snapshot). The
 node's gateway is unreachable: the hall answers from the replica regardless (and says it is
-stale). ``--callers`` concurrent callers each check a random subject (a tenth listed) for a
-matter, for ``--seconds`` per run:
+stale). ``--callers`` concurrent callers (Python, spread over ``--procs`` client processes)
+each check random subjects (a tenth listed) for a matter, for ``--seconds`` per run:
 
-* gRPC Check and gRPC CheckMany (``--batch`` subjects a call), from Python callers spread over
-  ``--procs`` client processes (grpcio: the only gRPC client here);
-* HTTPS /v1/check and /v1/check-many from ``wrk`` (C, Debian package ``wrk``) with a token —
-  wrk cannot present a client certificate — and HTTPS /v1/check from Python callers with the
-  department certificate, when wrk is absent or with ``--python-http``.
+* the headline, open loop: for each of ``--rates`` subjects/s offered, in CheckMany calls of
+  ``--open-batch`` subjects, HTTPS then gRPC; each caller sends at its share of the rate and
+  the latency counts from the scheduled send (no coordinated omission), so it shows where p99
+  leaves the aim as the offered load rises;
+* with ``--closed``, closed loop (each caller sends when answered): gRPC Check and CheckMany
+  (``--batch`` subjects a call); HTTPS /v1/check and /v1/check-many from ``wrk`` (C, Debian
+  package ``wrk``) with a token — wrk cannot present a client certificate — and HTTPS
+  /v1/check from Python callers with the department certificate (``--python-http``).
 
-Reported per run: calls/s and subjects/s, p50/p99 per call; CPU seconds of the node process and
-of the client processes over the run (so µs of server CPU per call and per subject), the load
-average; the bounds measured in the same run: the replica's own lookup (the one lookup function,
-creditx.node.replica.store.lookup) on SQLite in one thread, one subject per query and
-``--batch`` per query, and the ratios to them.
+Reported per run: per call p50/p99, calls/s and subjects/s; CPU of the node process and its
+serving processes over the run (µs per call and per subject; the node's CPU while idle is
+printed apart) and of the client processes; the load average; the bound measured in the same
+run: the replica's own lookup (the one lookup function, creditx.node.replica.store.lookup) on
+SQLite in one thread with as many subjects per query as the run's calls carry, and the ratio.
 """
 
 from __future__ import annotations
@@ -67,9 +72,12 @@ def pct(values: list[float], q: float) -> float:
 
 
 def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (all its threads) from /proc."""
+    """User + system CPU seconds of process ``pid`` (all its threads) and of its live child
+    processes (the node's hall serving processes) from /proc."""
     f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / TICKS
+    own = (int(f[11]) + int(f[12])) / TICKS
+    kids = {int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()}
+    return own + sum(proc_cpu(k) for k in kids if Path(f"/proc/{k}").exists())
 
 
 def subjects(rng: random.Random, entries: int, n: int) -> list[str]:
@@ -81,7 +89,7 @@ def subjects(rng: random.Random, entries: int, n: int) -> list[str]:
     return out
 
 
-def build_node(root: Path, entries: int, log=print) -> tuple[Path, DepartmentCredentials]:
+def build_node(root: Path, entries: int, log=print, processes: int = 1) -> tuple[Path, DepartmentCredentials]:
     """A node directory with a replica of ``entries`` entries (every tenth USCC is listed),
     bulk-loaded: rows in key order, no WAL and no sync during the load, 200k rows a transaction."""
     from creditx.demo.procs import run_creditx
@@ -110,6 +118,7 @@ def build_node(root: Path, entries: int, log=print) -> tuple[Path, DepartmentCre
         "rate_per_s": 1e9,
         "burst": 1e9,
         "workers": 32,
+        "processes": processes,
     }
     cfg["limits"].update(backoff_base_s=30.0, backoff_cap_s=300.0)
     (node / "node.json").write_text(json.dumps(cfg))
@@ -158,14 +167,14 @@ def build_node(root: Path, entries: int, log=print) -> tuple[Path, DepartmentCre
     return node, dept
 
 
-def sqlite_bound(node: Path, entries: int, seconds: float, batch: int) -> dict:
-    """The replica's one lookup function straight on SQLite in one thread: one subject per query,
-    and ``batch`` subjects per query (the bound for a CheckMany's per-subject cost)."""
+def sqlite_bound(node: Path, entries: int, seconds: float, batches: list[int]) -> dict[int, dict]:
+    """The replica's one lookup function straight on SQLite in one thread, ``n`` subjects per
+    query for each ``n`` in ``batches`` (the bound for a call of ``n`` subjects)."""
     from creditx.node.replica.store import lookup
 
     conn = sqlite3.connect(f"file:{node / 'node.db'}?mode=ro", uri=True)
     out = {}
-    for name, n in (("one", 1), ("batch", batch)):
+    for n in sorted(set(batches)):
         rng = random.Random(1)
         lat, calls, deadline = [], 0, time.perf_counter() + seconds
         cpu0 = time.process_time()
@@ -176,7 +185,7 @@ def sqlite_bound(node: Path, entries: int, seconds: float, batch: int) -> dict:
             lat.append(time.perf_counter() - t)
             calls += 1
         cpu = time.process_time() - cpu0
-        out[name] = {
+        out[n] = {
             "p50_ms": pct(lat, 0.5) * 1e3,
             "p99_ms": pct(lat, 0.99) * 1e3,
             "calls_per_s": calls / seconds,
@@ -396,80 +405,111 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--procs", type=int, default=4, help="client processes the Python callers are spread over")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--batch", type=int, default=100, help="subjects per CheckMany call")
-    ap.add_argument("--rate", type=float, default=5000.0, help="open-loop run: subjects/s offered (0: none)")
-    ap.add_argument("--open-batch", type=int, default=10, help="subjects per call in the open-loop run")
-    ap.add_argument("--python-http", action="store_true", help="also HTTPS from Python callers (certificate)")
+    ap.add_argument(
+        "--rates", default="1000,2000,5000,8000", help="open-loop runs: subjects/s offered, comma-separated ('' none)"
+    )
+    ap.add_argument("--open-batch", type=int, default=10, help="subjects per call in the open-loop runs")
+    ap.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="the node's halls.processes")
+    ap.add_argument("--closed", action="store_true", help="also the closed-loop runs (each caller sends when answered)")
+    ap.add_argument("--python-http", action="store_true", help="also HTTPS Check from Python callers (certificate)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    try:
+        rates = [float(x) for x in args.rates.split(",") if x.strip()]
+    except ValueError:
+        ap.error(f"--rates: comma-separated numbers, not {args.rates!r}")
+    if args.processes < 1 or args.open_batch < 1 or args.batch < 1 or any(r <= 0 for r in rates):
+        ap.error("--processes, --open-batch, --batch and --rates must be positive")
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
     from creditx.demo.procs import read_json_file, start_node
 
     wrk = shutil.which("wrk")
     runs: dict[str, dict] = {}
+    load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="creditx-bench-hall-") as tmp:
-        node, dept = build_node(Path(tmp), args.entries, log)
+        node, dept = build_node(Path(tmp), args.entries, log, args.processes)
         token = issue_token(node)
-        bound = sqlite_bound(node, args.entries, min(args.seconds, 5.0), args.batch)
+        bound = sqlite_bound(node, args.entries, min(args.seconds, 5.0), [1, args.open_batch, args.batch])
         child = start_node(node)
         try:
-            child.wait_until(lambda: read_json_file(node / "halls.json") is not None, timeout=60, what="halls.json")
+            child.wait_until(lambda: read_json_file(node / "halls.json") is not None, timeout=120, what="halls.json")
             ports = read_json_file(node / "halls.json")
             assert ports is not None
             pid = child.pid
             d = {"ca": str(dept.ca), "cert": str(dept.cert), "key": str(dept.key)}
             g, h = f"127.0.0.1:{ports['grpc']}", f"127.0.0.1:{ports['http']}"
-            plan = [
-                ("gRPC Check", lambda: network("grpc", g, d, args.entries, args.callers, args.procs, args.seconds, 1, pid)),  # noqa: E501
-                (f"gRPC CheckMany×{args.batch}", lambda: network("grpc", g, d, args.entries, args.callers, args.procs, args.seconds, args.batch, pid)),  # noqa: E501
-            ]  # fmt: skip
-            if args.rate:  # open loop at the aim: --rate subjects/s in CheckMany calls of --open-batch
-                calls = args.rate / args.open_batch
-                plan.append(
-                    (
-                        f"gRPC open {args.rate:.0f}/s×{args.open_batch}",
-                        lambda: network("grpc", g, d, args.entries, args.callers, args.procs, args.seconds, args.open_batch, pid, calls),  # noqa: E501
-                    )
-                )  # fmt: skip
-                plan.append(
-                    (
-                        f"HTTPS open {args.rate:.0f}/s×{args.open_batch}",
-                        lambda: network("http", h, d, args.entries, args.callers, args.procs, args.seconds, args.open_batch, pid, calls),  # noqa: E501
-                    )
-                )  # fmt: skip
-            if wrk:
+            c0, t0 = proc_cpu(pid), time.perf_counter()
+            threading.Event().wait(2.0)  # the node's own CPU while no hall calls: what every run includes
+            idle = (proc_cpu(pid) - c0) / (time.perf_counter() - t0)
+
+            def net(kind: str, target: str, batch: int, rate: float = 0.0):
+                return lambda: network(kind, target, d, args.entries, args.callers, args.procs, args.seconds, batch, pid, rate)  # noqa: E501  # fmt: skip
+
+            ob = args.open_batch
+            plan = []  # the headline: open loop, latency from the scheduled send, rising offered load
+            for rate in rates:
+                plan.append((f"HTTPS open {rate:.0f}/s ×{ob}", net("http", h, ob, rate / ob)))
+            for rate in rates:
+                plan.append((f"gRPC open {rate:.0f}/s ×{ob}", net("grpc", g, ob, rate / ob)))
+            if args.closed:
                 plan += [
-                    ("HTTPS check (wrk)", lambda: wrk_run(wrk, h, token, Path(tmp), args.entries, args.callers, args.seconds, 1, pid)),  # noqa: E501
-                    (f"HTTPS many×{args.batch} (wrk)", lambda: wrk_run(wrk, h, token, Path(tmp), args.entries, args.callers, args.seconds, args.batch, pid)),  # noqa: E501
-                ]  # fmt: skip
-            if args.python_http or not wrk:
-                plan.append(("HTTPS check (py)", lambda: network("http", h, d, args.entries, args.callers, args.procs, args.seconds, 1, pid)))  # noqa: E501  # fmt: skip
+                    ("gRPC Check", net("grpc", g, 1)),
+                    (f"gRPC CheckMany ×{args.batch}", net("grpc", g, args.batch)),
+                ]
+                if wrk:
+                    plan += [
+                        ("HTTPS check (wrk)", lambda: wrk_run(wrk, h, token, Path(tmp), args.entries, args.callers, args.seconds, 1, pid)),  # noqa: E501
+                        (f"HTTPS many ×{args.batch} (wrk)", lambda: wrk_run(wrk, h, token, Path(tmp), args.entries, args.callers, args.seconds, args.batch, pid)),  # noqa: E501
+                    ]  # fmt: skip
+                if args.python_http or not wrk:
+                    plan.append(("HTTPS check (py)", net("http", h, 1)))
             for name, run in plan:
                 log(f"{name} …")
                 runs[name] = run()
                 log(f"  {json.dumps(runs[name])}")
         finally:
             child.stop()
-    one, many = bound["one"], bound["batch"]
     for r in runs.values():
-        b = one if r["batch"] == 1 else many
+        b = bound.get(r["batch"], bound[args.batch])
         r["subjects_vs_sqlite"] = r["subjects_per_s"] / b["subjects_per_s"] if b["subjects_per_s"] else 0.0
-    out = {"entries": args.entries, "cpus": os.cpu_count(), "callers": args.callers, "sqlite": bound, "runs": runs}
+    out = {
+        "entries": args.entries,
+        "cpus": os.cpu_count(),
+        "callers": args.callers,
+        "processes": args.processes,
+        "load_before": load0,
+        "load_after": os.getloadavg(),
+        "server_idle_cpu_per_s": idle,
+        "sqlite": bound,
+        "runs": runs,
+    }
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    print(f"replica {args.entries:,} entries; {args.callers} callers; {os.cpu_count()} CPUs; load {os.getloadavg()}")
-    hdr = f"{'':24}{'p50 ms':>9}{'p99 ms':>9}{'calls/s':>9}{'subj/s':>9}{'÷sqlite':>8}{'srv µs/subj':>12}{'srv CPU s':>10}{'cli CPU s':>10}{'load':>6}{'err':>5}"  # noqa: E501
+    print(
+        f"replica {args.entries:,} entries; {args.callers} callers; {os.cpu_count()} CPUs; "
+        f"{args.processes} hall serving processes; load {load0[0]:.2f} → {os.getloadavg()[0]:.2f}; "
+        f"the node idle: {idle * 1e3:.0f} ms CPU a second"
+    )
+    hdr = (
+        f"{'':26}{'p50 ms':>8}{'p99 ms':>8}{'offer/s':>8}{'calls/s':>8}{'subj/s':>8}{'÷sqlite':>8}"
+        f"{'µs/call':>9}{'µs/subj':>8}{'cli CPU':>8}{'load':>6}{'err':>5}"
+    )
+    print("latency per call; server CPU (the node and its serving processes) per call and per subject")
     print(hdr)
-    for name, b in (("sqlite 1/query", one), (f"sqlite {args.batch}/query", many)):
+    for n, b in sorted(bound.items()):
         print(
-            f"{name:24}{b['p50_ms']:9.3f}{b['p99_ms']:9.3f}{b['calls_per_s']:9.0f}{b['subjects_per_s']:9.0f}"
-            f"{1:8.3f}{b['cpu_us_per_subject']:12.1f}"
+            f"{'sqlite ' + str(n) + '/query (bound)':26}{b['p50_ms']:8.3f}{b['p99_ms']:8.3f}{'':8}"
+            f"{b['calls_per_s']:8.0f}{b['subjects_per_s']:8.0f}{1:8.3f}{b['cpu_us_per_subject'] * n:9.1f}"
+            f"{b['cpu_us_per_subject']:8.1f}"
         )
     for name, r in runs.items():
+        offered = r.get("offered_calls_per_s")
         print(
-            f"{name:24}{r['p50_ms']:9.2f}{r['p99_ms']:9.2f}{r['calls_per_s']:9.0f}{r['subjects_per_s']:9.0f}"
-            f"{r['subjects_vs_sqlite']:8.3f}{r['server_cpu_us_per_subject']:12.1f}{r['server_cpu_s']:10.1f}"
-            f"{r['client_cpu_s']:10.1f}{r['loadavg_1m']:6.2f}{r['errors']:5d}"
+            f"{name:26}{r['p50_ms'] or 0:8.2f}{r['p99_ms'] or 0:8.2f}"
+            f"{(offered * r['batch'] if offered else 0):8.0f}{r['calls_per_s']:8.0f}{r['subjects_per_s']:8.0f}"
+            f"{r['subjects_vs_sqlite']:8.3f}{r['server_cpu_us_per_call']:9.0f}{r['server_cpu_us_per_subject']:8.1f}"
+            f"{r['client_cpu_s']:8.1f}{r['loadavg_1m']:6.2f}{r['errors']:5d}"
         )
     return 0
 

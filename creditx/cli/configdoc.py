@@ -130,6 +130,7 @@ def table(cls: type, prefix: str = "") -> list[str]:
 def render() -> str:
     from creditx.gateway.config import GatewayConfig
     from creditx.node.config import Department, Limits, NodeConfig, Ops
+    from creditx.node.halls.wiring import HallSettings
 
     out = [
         "# Configuration",
@@ -159,6 +160,13 @@ def render() -> str:
         "",
     ] + table(Ops, "ops.")
     out += ["", "### `departments` (a list of objects)", ""] + table(Department)
+    out += [
+        "",
+        "### `halls`",
+        "",
+        "The hall API (HALL-006); without the section no hall port is opened. Paths are inside the node directory.",
+        "",
+    ] + table(HallSettings, "halls.")
     g, o = GatewayConfig(), Ops()
 
     def port(listen: str) -> str:

@@ -134,3 +134,37 @@ def test_http_rate_limit_counts_subjects_and_bounds_the_body(hall):
     c2.request("GET", "/openapi.json")
     r = c2.getresponse()
     assert r.status == 200 and b"/v1/check-many" in r.read()
+
+
+def test_entry_json_is_the_proto3_json_of_every_entry_form():
+    """The HTTP answer's entries are built without the proto (http_api._entry_json): every
+    state, removal reason, a 64-bit version and a masked ID number give MessageToDict's object."""
+    import dataclasses
+    import datetime as dt
+
+    from creditx.node.halls.http_api import _entry_json
+    from creditx.node.replica.wire import entry_to_pb
+    from creditx.standard.lists.lifecycle import ListEntry, State
+
+    listed = ListEntry(
+        "LIST|SXBZXR|k", "SXBZXR", "black", "济南某某", "自然人", "", "3701********1234", dt.date(2025, 3, 1),
+        dt.date(2025, 3, 1), None, "理由", "依据", "文书", "(2025)1号", "法院", "11370000004265891L", "措施",
+        State.LISTED, None, "", "", 7, bytes(range(32)), "370100",
+    )  # fmt: skip
+    forms = [listed] + [
+        dataclasses.replace(
+            listed,
+            state=State.REMOVED,
+            removed_on=dt.date(2026, 1, 2),
+            removal_reason=r,
+            removal_authority="法院",
+            period_end=dt.date(2026, 1, 1),
+            version=2**40 + 3,
+            listing=2,
+        )  # fmt: skip
+        for r in ("EXPIRED", "REPAIRED", "REVOKED", "DEREGISTERED")
+    ]
+    for e in forms:
+        assert _entry_json(e) == json_format.MessageToDict(
+            entry_to_pb(e), preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
