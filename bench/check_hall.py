@@ -121,6 +121,7 @@ def build_node(root: Path, entries: int, log=print, processes: int = 1) -> tuple
         "processes": processes,
     }
     cfg["limits"].update(backoff_base_s=30.0, backoff_cap_s=300.0)
+    cfg.update(metrics_listen="127.0.0.1:0", health_listen="127.0.0.1:0")  # never a fixed port
     (node / "node.json").write_text(json.dumps(cfg))
     template = ListEntry(
         "", "SXBZXR", "black", "济南某某商贸有限公司", "法人及非法人组织", "", "", dt.date(2025, 3, 1),
