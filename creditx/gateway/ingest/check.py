@@ -35,6 +35,7 @@ from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import MAX_SIGNATURES, Envelope, Signature, SignatureError, verify_envelope
 from creditx.standard.fingerprint import fingerprint
 from creditx.standard.lists.periods import period_refusal
+from creditx.standard.merkle import Proved
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, decode_record, safe_text
 from creditx.standard.registry import Member, authorise
@@ -180,8 +181,13 @@ def _verify_batched(rec: IncomingRecord, sig: Signature, head: tuple[int, bytes,
         raise SignatureError(
             "SIG_PAYLOAD_TYPE", "SIG-012", f"payload type {rec.payload_type!r} is not {RECORD_PAYLOAD_TYPE!r}"
         )
-    verify_inclusion_path(rec.source_seq, rec.payload, sig.sig, head[0], head[1])
+    if len(_PROVED) > 1 << 16:  # a few batches' worth; states name their tree, so never stale
+        _PROVED.clear()
+    verify_inclusion_path(rec.source_seq, rec.payload, sig.sig, head[0], head[1], _PROVED)
     return sig.keyid
+
+
+_PROVED: Proved = {}  # per process: the inner states the batches' paths proved (SIG-044)
 
 
 def _unauthorised(rec: IncomingRecord, record: Record, job: CheckJob, keyid: str) -> Checked | None:
