@@ -67,6 +67,7 @@ _CACHE_SIZE = 1 << 16  # distinct identifiers remembered per process (~100 bytes
 
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20
+_ASCII_UPPER = {cp: cp - 32 for cp in range(ord("a"), ord("z") + 1)}  # str.upper of the ASCII letters only
 MAX_IDENTIFIER_CHARS = 64  # REC-ID-07: longer text is not an identifier of any kind; not normalised
 
 
@@ -124,7 +125,7 @@ def normalise(code: str) -> str:
 
     Upper-casing is ASCII-only (``"ß".upper()`` is ``"SS"``: it would change the length)."""
     folded = "".join(code.translate(_FULLWIDTH).split())
-    return folded.upper() if folded.isascii() else "".join(c.upper() if c.isascii() else c for c in folded)
+    return folded.upper() if folded.isascii() else folded.translate(_ASCII_UPPER)
 
 
 # --- check characters -------------------------------------------------------------------

@@ -265,6 +265,7 @@ def verify_inclusion(
         if proved is not None:
             state, rest = (size, root_hash, fn, sn, r), proof[i + 1 :]
             if proved.get(state) == rest:
+                proved.update(walked)  # the states on the way there are proved too
                 return
             walked.append((state, rest))
     if sn != 0:

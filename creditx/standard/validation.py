@@ -403,7 +403,6 @@ def validate_fields_reference(
 # no Violation objects; it only answers "does this record break no rule at all?".
 
 _TEXT, _ENUM, _MULTI, _DATE, _AMOUNT_KIND, _USCC, _ORG, _NOCHECK = range(8)
-_STR_ONLY = frozenset({str})
 
 
 @functools.lru_cache(maxsize=4096)
@@ -466,11 +465,7 @@ class _Plan:
         self.list_entry = rt.code == "LIST"
 
     def clean(self, fields: Mapping[str, str], today: _dt.date) -> bool:
-        values = fields.values()
-        if _STR_ONLY.issuperset(map(type, values)):  # a decoded record: strip in one C-level pass
-            f = dict(zip(fields.keys(), map(str.strip, values), strict=True))
-        else:
-            f = {k: ("" if v is None else str(v)).strip() for k, v in fields.items()}
+        f = {k: ("" if v is None else str(v)).strip() for k, v in fields.items()}
         if not self.known.issuperset(f):
             return False  # REC-026
         if not self.required.issubset([k for k, v in f.items() if v]):
