@@ -255,7 +255,7 @@ def to_row(r: IncomingRecord) -> Row:
 
 def from_row(row: Row) -> IncomingRecord:
     seq, payload_type, payload, sigs, sha = row
-    rec = IncomingRecord(seq, payload_type, payload, tuple(SignatureValue(*s) for s in sigs))
+    rec = IncomingRecord.of(seq, payload_type, payload, tuple([SignatureValue.of(*s) for s in sigs]))
     rec.__dict__["payload_sha"] = sha  # the cached_property, already computed by the main process
     return rec
 
