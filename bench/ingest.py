@@ -318,10 +318,12 @@ def stage_costs(records: list, signing_key, root: Path, today: dt.date, batch: i
 
 
 def serve(directory: str, audit: bool, workers: int, ready, stop, out) -> None:
+    from creditx.gateway.exchange.pool import settle_heap
     from creditx.gateway.server import Gateway
 
     g = Gateway(Path(directory), audit=audit, workers=workers)
     run = g.start()
+    settle_heap()  # as `creditx gateway run` does
     ready.put({**run, "workers": g.pool.pids()})
     stop.wait()
     g.stop(grace=5)

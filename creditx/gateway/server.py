@@ -31,7 +31,7 @@ from creditx.gateway.console.wiring import Console
 from creditx.gateway.events import GatewayEvents
 from creditx.gateway.exchange.batches import BatchIngest, RejectLimits
 from creditx.gateway.exchange.keys import KeyRegistry
-from creditx.gateway.exchange.pool import CheckPool, settle_heap
+from creditx.gateway.exchange.pool import CheckPool
 from creditx.gateway.exchange.presence import Presence
 from creditx.gateway.exchange.service import ExchangeServicer
 from creditx.gateway.fairshare import FairShare
@@ -311,7 +311,6 @@ class Gateway:
                 self.members.last_error or "missing",
             )
         self.pool.warm()
-        settle_heap()  # after start-up's allocations, before the first batch
         self.server.start()
         registry = self.registry
         self.lists.register_metrics(registry)

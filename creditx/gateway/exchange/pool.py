@@ -70,7 +70,8 @@ def settle_heap() -> None:
     """Move everything a started process holds (modules, catalogue, plans) out of the cyclic
     garbage collector's reach: its full collections then scan only what ingest allocates. Every
     batch allocates thousands of objects, and the full collections of an unfrozen heap cost the
-    gateway about a tenth of its ingest CPU (py-spy, native frames)."""
+    gateway about a tenth of its ingest CPU (py-spy, native frames). Only for a process that is
+    the gateway's own (a worker, ``creditx gateway run``): whatever is frozen is never collected."""
     gc.collect()
     gc.freeze()
 
