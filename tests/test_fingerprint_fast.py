@@ -25,3 +25,11 @@ def test_one_pass_equals_rfc8785(fields):
 def test_lone_surrogate_is_refused_as_rfc8785_refuses_it():
     with pytest.raises(ValueError):
         fingerprint_input("XZCF", "I", {"CF_X": "\ud83d"})
+
+
+def test_every_code_point_is_escaped_as_rfc8785_escapes_it():
+    points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for i in range(0, len(points), 4096):
+        value = "".join(points[i : i + 4096])
+        fields = {"CF_A": value, "CF_B": "x" + value[::-1]}
+        assert fingerprint_input("XZCF", "I", fields) == canonicalize({"type": "XZCF", "op": "I", "fields": fields})

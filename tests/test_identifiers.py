@@ -126,3 +126,27 @@ def test_detect_kind():
     assert detect_kind("MA3DKU6R4") == "org_code"
     assert detect_kind("12345") == "unknown"
     assert check_any("12345").reason == "ID_UNKNOWN_KIND"
+
+
+def _mutations(code: str) -> list[str]:
+    """``code`` and every one-character change of it, plus case, width, space and length changes."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZa -Ｘ"
+    out = [code, code.lower(), " " + code, code + " ", code[:-1], code + "0", code.replace("0", "０")]
+    out += [code[:i] + c + code[i + 1 :] for i in range(len(code)) for c in alphabet]
+    return out
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["91370100MA3C5B1X7N", "11100000000013127D", "913502007841834M0K", "MA3C5B1X7", "370102199003071234"],
+)
+def test_boolean_checks_give_the_full_checks_verdict(code):
+    """The plan's booleans (normal form proved from the check characters, else the full check)
+    agree with the full checks on every near miss of a valid code."""
+    from creditx.standard.identifiers import id_number_valid, org_code_valid, uscc_valid
+
+    today = dt.date(2026, 1, 1)
+    for m in _mutations(code):
+        assert uscc_valid(m) == check_uscc(m).valid, m
+        assert org_code_valid(m) == check_org_code(m).valid, m
+        assert id_number_valid(m, today) == check_id_number(m, today=today).valid, m

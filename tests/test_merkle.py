@@ -347,3 +347,33 @@ def test_generated_merkle_vectors_verify_and_match_upstream():
             else:
                 verify_consistency(c["old_size"], c["new_size"], roots[c["old_size"]], roots[c["new_size"]], proof)
         assert e.value.reason == c["reason"], c["desc"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 33, 130])
+def test_inclusion_with_what_earlier_proofs_proved_decides_as_without(n):  # AUD-011, SIG-044
+    """A memo of earlier successful walks changes no answer: every proof of the tree passes, and
+    every tampered sibling, leaf or index, and a proof too long or too short, fails with the
+    reason (and message) it fails with alone, after its neighbours were proved."""
+    leaves = _leaves(n, n)
+    rt = root(leaves)
+    rng = random.Random(n)
+    proved: dict = {}
+
+    def outcome(i, leaf, proof, memo):
+        try:
+            verify_inclusion(i, n, leaf, proof, rt, memo)
+        except ProofError as exc:
+            return (exc.reason, str(exc))
+        return "ok"
+
+    for i in range(n):
+        proof = inclusion_proof(i, leaves)
+        cases = [(i, leaves[i], proof), (i, leaves[i], proof + [rt]), (i, leaves[i], proof[:-1])]
+        cases += [
+            (i, leaves[i], proof[:j] + [_flip(proof[j], rng.randrange(32))] + proof[j + 1 :]) for j in range(len(proof))
+        ]
+        cases += [(w, leaves[i], proof) for w in {i - 1, i + 1, i ^ 1} - {i} if 0 <= w < n]
+        cases.append((i, _flip(leaves[i], 0), proof))
+        for case in cases:
+            assert outcome(*case, proved) == outcome(*case, None), case
+    assert proved or n == 1, "the memo is filled by the proofs that passed (a one-leaf tree has none)"

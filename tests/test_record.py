@@ -151,3 +151,74 @@ def test_size_limit():
         decode_record(payload)
     assert e.value.reason == "REC_TOO_LARGE"
     assert decode_record(payload, max_bytes=len(payload)) == big
+
+
+def _compact(**over: Any) -> bytes:
+    obj: dict[str, Any] = {
+        "v": 1,
+        "type": "XZCF",
+        "op": "I",
+        "region": "370100",
+        "source_id": "s-1",
+        "version": 1,
+        "source_seq": 1,
+        "fields": {"CF_WSH": "济市监罚〔2025〕12号", "BZ": 'q"\\\n\x01\u2028😀'},
+    }
+    obj.update(over)
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _general(payload: bytes) -> Any:
+    from creditx.standard.record import FrozenFields, _checked_object, _parse
+
+    try:
+        return _checked_object(payload, _parse(payload), FrozenFields)
+    except RecordError as exc:
+        return (exc.reason, exc.rule, exc.field, exc.detail)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        _compact(),
+        _compact(version=2**63),
+        _compact(version=10**19),  # 20 digits: orjson reads it, the record format refuses its length
+        _compact(version=2**64),
+        _compact(version=-(2**63)),
+        _compact(source_seq=1.0),
+        _compact(type=7),
+        _compact(op=None),
+        _compact(region=True),
+        _compact(source_id=["s"]),
+        _compact(v={"a": 1}),
+        _compact(fields={"CF_WSH": "x", "CF_X": {"a": "b"}}),
+        _compact(fields={"CF_WSH": ""}),
+        _compact(fields={"XK_WSH": "x"}),
+        _compact(fields={"CF_WSH": 1}),
+        _compact(extra="x"),
+        _compact().replace(b'"op":"I"', b'"op":"I","op":"D"'),
+        _compact().replace(b'"CF_WSH":', b'"CF_WSH":"a","CF_WSH":'),
+        _compact().replace(b'"version":1', b'"version":-0'),
+        _compact().replace(b'"version":1', b'"version":1.0'),
+        _compact().replace(b'"version":1', b'"version":1e0'),
+        _compact().replace("济".encode(), b"\\u6d4e"),
+        _compact().replace("😀".encode(), b"\\ud83d\\ude00"),
+        _compact().replace("😀".encode(), b"\\ud83d"),
+        _compact() + b"\n",
+        b"\xef\xbb\xbf" + _compact(),
+        _compact().replace(b'"v":1', b'"v":NaN'),
+        _compact()[:-1],
+        b"[]",
+        b'"x"',
+    ],
+)
+def test_canonical_fast_path_decides_as_the_general_parser(payload):
+    """A payload in encode_record's exact form is parsed by orjson; every near miss must get the
+    general parser's record or its exact reason, rule, field and message."""
+    try:
+        fast: Any = decode_record(payload)
+    except RecordError as exc:
+        fast = (exc.reason, exc.rule, exc.field, exc.detail)
+    assert fast == _general(payload)
+    if isinstance(fast, Record):
+        assert list(fast.fields) == sorted(fast.fields)

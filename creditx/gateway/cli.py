@@ -126,6 +126,7 @@ def cmd_init(args) -> int:
 
 def cmd_run(args) -> int:
     from creditx.gateway.config import load_config
+    from creditx.gateway.exchange.pool import settle_heap
     from creditx.gateway.server import Gateway
     from creditx.ops.logs import configure_from
 
@@ -133,6 +134,7 @@ def cmd_run(args) -> int:
     configure_from(args, cfg, args.dir)
     gw = Gateway(args.dir, cfg)
     run = gw.start()
+    settle_heap()  # this process is the gateway's own: its start-up heap stays for its life
     print(
         f"gateway listening on {run['address']} (mutual TLS); metrics {run.get('metrics', 'off')}; "
         f"health {run.get('health', 'off')}; status page {run.get('console', 'off')} "

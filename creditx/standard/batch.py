@@ -37,7 +37,7 @@ from creditx.standard.checkpoint import (
 )
 from creditx.standard.envelope import SignatureError
 from creditx.standard.errors import RemoteError
-from creditx.standard.merkle import HASH_SIZE, ProofError, leaf_hash, verify_inclusion
+from creditx.standard.merkle import HASH_SIZE, ProofError, Proved, leaf_hash, verify_inclusion
 
 BATCH_SUITE = "MERKLE-CHECKPOINT-SHA256"  # SIG-040
 ORIGIN_PREFIX = "creditx.outbox/"
@@ -68,12 +68,15 @@ def decode_path(sig: bytes) -> list[bytes]:
     return [sig[i : i + HASH_SIZE] for i in range(0, len(sig), HASH_SIZE)]
 
 
-def verify_inclusion_path(source_seq: int, payload: bytes, sig: bytes, size: int, root: bytes) -> None:
+def verify_inclusion_path(
+    source_seq: int, payload: bytes, sig: bytes, size: int, root: bytes, proved: Proved | None = None
+) -> None:
     """SIG-044: the record ``payload`` with ``source_seq`` is leaf ``source_seq`` of the tree
-    (``size``, ``root``) of a verified checkpoint. SignatureError SIG_BATCH_PROOF otherwise."""
+    (``size``, ``root``) of a verified checkpoint. SignatureError SIG_BATCH_PROOF otherwise.
+    ``proved``: what the batch's earlier paths proved (``creditx.standard.merkle.verify_inclusion``)."""
     path = decode_path(sig)
     try:
-        verify_inclusion(source_seq, size, leaf_hash(payload), path, root)
+        verify_inclusion(source_seq, size, leaf_hash(payload), path, root, proved)
     except ProofError as exc:
         raise SignatureError(
             "SIG_BATCH_PROOF",

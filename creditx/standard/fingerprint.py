@@ -16,25 +16,29 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
+
+import orjson
 
 from creditx.standard.canonical import canonicalize
 from creditx.standard.record import FrozenFields, Record
 
 _STR_ONLY = frozenset({str})
-_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False).encode
+_SORT = orjson.OPT_SORT_KEYS
 
 
 def fingerprint_input(record_type: str, op: str, fields: Mapping[str, str]) -> bytes:
     """REC-FP-001/002: the canonical bytes that are hashed.
 
-    Serialised once, by the C encoder, when every field code is ASCII and every value a string
-    (every validated record): then its output *is* RFC 8785 — no numbers, and key order by code
-    point equals order by UTF-16 code unit (``creditx.standard.canonical``, fast path). Anything
-    else (and a lone surrogate, which RFC 8785 refuses) goes through :func:`canonicalize`.
+    Serialised once, by orjson (compact, keys sorted, UTF-8 out, the fields not copied), when
+    every field code is ASCII and every value a string (every validated record): then its
+    output *is* RFC 8785 — no numbers; key order by code point equals order by UTF-16 code
+    unit; and orjson escapes a string exactly as RFC 8785 §3.2.2.2 does (quote, backslash,
+    the five short escapes, other C0 controls as lowercase \\u00xx, everything else literal;
+    tests/test_fingerprint_fast.py checks every code point). Anything else (and a lone
+    surrogate, which RFC 8785 and orjson both refuse) goes through :func:`canonicalize`.
     """
-    plain = fields.to_dict() if isinstance(fields, FrozenFields) else {k: v for k, v in fields.items() if v != ""}
+    plain = fields._d if isinstance(fields, FrozenFields) else {k: v for k, v in fields.items() if v != ""}
     obj = {"type": record_type, "op": op, "fields": plain}
     if (
         type(record_type) is str
@@ -43,8 +47,8 @@ def fingerprint_input(record_type: str, op: str, fields: Mapping[str, str]) -> b
         and _STR_ONLY.issuperset(map(type, plain.values()))
     ):
         try:
-            return _encode(obj).encode("utf-8")
-        except (UnicodeEncodeError, TypeError):
+            return orjson.dumps(obj, option=_SORT)
+        except orjson.JSONEncodeError:
             pass  # canonicalize names the fault
     return canonicalize(obj)
 

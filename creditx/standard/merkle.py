@@ -224,17 +224,29 @@ def leaf_reader_subtree(get_leaf_hashes: Callable[[int, int], Sequence[bytes]]) 
 # --- verification (RFC 9162 §2.1.3.2 and §2.1.4.2) ---------------------------------------
 
 
-def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root_hash: bytes) -> None:
+Proved = dict[tuple[int, bytes, int, int, bytes], Sequence[bytes]]
+
+
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], root_hash: bytes, proved: Proved | None = None
+) -> None:
     """AUD-011: check that ``leaf`` (a leaf hash) is at ``index`` in the tree with ``root_hash``.
 
     Returns None on success; raises :class:`ProofError` otherwise.
+
+    ``proved`` (optional, kept by the caller across the proofs of one batch): every state of
+    the walk (tree, position, hash so far) of a proof that succeeded, with the rest of that
+    proof. The walk is a function of its state and the hashes still to come, so a proof that
+    reaches a remembered state with the same rest succeeds too, without hashing it: neighbours
+    in a batch share most of their path.
     """
     _check_size(size, rule="AUD-011")
     _check_hash(leaf, "leaf_hash", "AUD-011")
-    _check_hash(root_hash, "root_hash", "AUD-011")
+    root_hash = _check_hash(root_hash, "root_hash", "AUD-011")
     if not 0 <= index < size:
         raise ProofError("INDEX_OUT_OF_RANGE", f"leaf index {index} is not below tree size {size}")
     fn, sn, r = index, size - 1, bytes(leaf)
+    walked: list[tuple[tuple[int, bytes, int, int, bytes], Sequence[bytes]]] = []
     for i, p in enumerate(proof):
         if type(p) is not bytes or len(p) != HASH_SIZE:  # the common case checked inline (hot path)
             p = _check_hash(p, f"proof[{i}]", "AUD-011")
@@ -250,10 +262,18 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
             r = _sha256(NODE_PREFIX + r + p).digest()
         fn >>= 1
         sn >>= 1
+        if proved is not None:
+            state, rest = (size, root_hash, fn, sn, r), proof[i + 1 :]
+            if proved.get(state) == rest:
+                proved.update(walked)  # the states on the way there are proved too
+                return
+            walked.append((state, rest))
     if sn != 0:
         raise ProofError("PROOF_LENGTH", f"proof has {len(proof)} hashes, fewer than a tree of {size} needs")
     if r != root_hash:
         raise ProofError("ROOT_MISMATCH", f"proof for leaf {index} of {size} does not lead to the given root")
+    if proved is not None:
+        proved.update(walked)
 
 
 def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> None:

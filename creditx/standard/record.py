@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
+
+import orjson
 
 from creditx.standard.divisions import is_region
 from creditx.standard.errors import RemoteError
@@ -74,6 +76,14 @@ class FrozenFields(Mapping[str, str]):
     def __init__(self, items: Mapping[str, str] | None = None) -> None:
         self._d = dict(sorted((items or {}).items()))
         self._h: int | None = None
+
+    @classmethod
+    def _of_sorted(cls, d: dict[str, str]) -> FrozenFields:
+        """Take ``d`` as it is: the caller knows its keys are already in sorted order (a payload
+        that is its own canonical encoding, :func:`decode_record`) and hands it over."""
+        ff = object.__new__(cls)
+        ff._d, ff._h = d, None
+        return ff
 
     def __getitem__(self, key: str) -> str:
         return self._d[key]
@@ -323,6 +333,50 @@ def decode_record(payload: bytes, *, max_bytes: int = MAX_RECORD_BYTES) -> Recor
             "",
             f"payload is {len(payload)} bytes, the limit is {max_bytes}; split long text fields",
         )
+    obj = _canonical_object(payload)
+    if obj is not None:  # the payload is its own encoding: fields come parsed and in order
+        return _checked_object(payload, obj, FrozenFields._of_sorted)
+    return _checked_object(payload, _parse(payload), FrozenFields)
+
+
+_SORT = orjson.OPT_SORT_KEYS
+_FAST_TOP = frozenset({str, int, dict})
+_MAX_19_DIGITS = 10**MAX_INT_DIGITS - 1
+
+
+def _canonical_object(payload: bytes) -> dict[str, Any] | None:
+    """The record object of a payload that is byte for byte the encoding :func:`encode_record`
+    writes (what every honest node sends), parsed by orjson; None for anything else, which then
+    goes through the general parser and gets its exact reason.
+
+    Why the answer is the general parser's: orjson refuses invalid UTF-8, a BOM, NaN/Infinity
+    and lone surrogates itself; a duplicate member, another key order, whitespace, an escape
+    that need not be one or ``-0`` make the re-encoding differ from the payload; a float, a
+    number outside 19 digits (orjson gives a float above 2^64), or any nesting but ``fields``
+    holding strings is sent to the general parser by the type checks. What is left is JSON
+    both parsers read as the same object: two levels deep, strings and integers only."""
+    try:
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if type(obj) is not dict or not _FAST_TOP.issuperset(map(type, obj.values())):
+        return None
+    fields = obj.get("fields")
+    if type(fields) is not dict or not _STR_ONLY.issuperset(map(type, fields.values())):
+        return None
+    for k, v in obj.items():
+        if type(v) is dict and k != "fields" or type(v) is int and not -_MAX_19_DIGITS <= v <= _MAX_19_DIGITS:
+            return None
+    try:
+        if orjson.dumps(obj, option=_SORT) != payload:
+            return None
+    except orjson.JSONEncodeError:
+        return None
+    return obj
+
+
+def _parse(payload: bytes) -> Any:
+    """The general parser (SIG-019…021): every fault named by its own reason."""
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -343,6 +397,11 @@ def decode_record(payload: bytes, *, max_bytes: int = MAX_RECORD_BYTES) -> Recor
         raise RecordError("REC_NOT_JSON", "SIG-021", "", f"payload is not JSON: {exc}") from None
     except (RecursionError, ValueError) as exc:  # belt and braces: the checks above should catch these
         raise RecordError("REC_NOT_JSON", "SIG-021", "", f"payload cannot be parsed: {type(exc).__name__}") from None
+    return obj
+
+
+def _checked_object(payload: bytes, obj: Any, frozen: Callable[[dict[str, Any]], FrozenFields]) -> Record:
+    """The member rules (SIG-022, SIG-028, SIG-019, SIG-021) on a parsed payload, then the record."""
     if type(obj) is not dict:
         raise RecordError("REC_NOT_OBJECT", "SIG-021", "", "payload must be one JSON object")
     if obj.keys() != _MEMBER_SET:
@@ -376,7 +435,7 @@ def decode_record(payload: bytes, *, max_bytes: int = MAX_RECORD_BYTES) -> Recor
     if b"\\ud" in payload or b"\\uD" in payload:
         _check_surrogates(fields, obj["source_id"])
     return Record(
-        obj["type"], obj["op"], obj["region"], obj["source_id"], obj["version"], obj["source_seq"], FrozenFields(fields)
+        obj["type"], obj["op"], obj["region"], obj["source_id"], obj["version"], obj["source_seq"], frozen(fields)
     )
 
 

@@ -433,7 +433,7 @@ class _Plan:
         sf = rt.subject_field
         self.known = frozenset(rt.codes)
         self.subject_uscc = sf("SHXYM")
-        self.steps = []
+        self.steps: dict[str, tuple[int, int, frozenset[str]]] = {}  # code -> (max length, kind, allowed)
         for fd in rt.fields:
             kind = {
                 "text": _TEXT,
@@ -446,7 +446,8 @@ class _Plan:
             if fd.kind == "id" and fd.code.endswith("_ZZJG"):
                 kind = _ORG
             allowed = frozenset(cat.enumeration(fd.enumeration).values) if fd.enumeration else frozenset()
-            self.steps.append((fd.code, fd.required, fd.max_length, kind, allowed))
+            self.steps[fd.code] = (fd.max_length, kind, allowed)
+        self.required = frozenset(fd.code for fd in rt.fields if fd.required)
         self.date_codes = tuple(fd.code for fd in rt.fields if fd.kind == "date")
         self.decision_dates = tuple(c for c in DECISION_DATES if c in self.known)
         self.date_order = tuple((a, b) for a, b, _ in DATE_ORDER if a in self.known and b in self.known)
@@ -467,12 +468,13 @@ class _Plan:
         f = {k: ("" if v is None else str(v)).strip() for k, v in fields.items()}
         if not self.known.issuperset(f):
             return False  # REC-026
-        for code, required, max_length, kind, allowed in self.steps:  # REC-020…REC-025, REC-ID
-            v = f.get(code)
+        if not self.required.issubset([k for k, v in f.items() if v]):
+            return False  # REC-020
+        steps = self.steps
+        for code, v in f.items():  # REC-021…REC-025, REC-ID: each present field's own form
             if not v:
-                if required:
-                    return False
                 continue
+            max_length, kind, allowed = steps[code]
             if kind == _ENUM:
                 if v not in allowed:
                     return False
@@ -481,7 +483,7 @@ class _Plan:
             elif kind == _TEXT or kind == _NOCHECK:
                 continue
             elif kind == _USCC:
-                if not (v == ids.USCC_PLACEHOLDER and code == self.subject_uscc) and not ids.check_uscc(v).valid:
+                if not (v == ids.USCC_PLACEHOLDER and code == self.subject_uscc) and not ids.uscc_valid(v):
                     return False
             elif kind == _DATE:
                 if _date_of(v) is None:
@@ -490,7 +492,7 @@ class _Plan:
                 if not _amount_clean(v):
                     return False
             elif kind == _ORG:
-                if not ids.check_org_code(v).valid:
+                if not ids.org_code_valid(v):
                     return False
             elif kind == _MULTI:
                 if not allowed.issuperset(filter(None, MULTI_SPLIT.split(v))):
@@ -524,11 +526,7 @@ class _Plan:
         if uscc == ids.USCC_PLACEHOLDER and category != "个体工商户":
             return False
         for type_code, number_code in self.id_pairs:
-            if (
-                f.get(type_code) == "身份证"
-                and f.get(number_code)
-                and not ids.check_id_number(f[number_code], today=today).valid
-            ):
+            if f.get(type_code) == "身份证" and f.get(number_code) and not ids.id_number_valid(f[number_code], today):
                 return False
         return True
 

@@ -249,7 +249,7 @@ class BatchIngest:
             elif d.logged or d.checked.warnings or d.source_seq in notices:
                 # AUD-035: the ack carries the leaf's time; REC-041 / DIST-018: its warnings
                 extra = (notices[d.source_seq],) if d.source_seq in notices else ()
-                d = replace(d, decided_at=at if d.logged else "", warnings=d.checked.warnings + extra)
+                d = d.but(decided_at=at if d.logged else "", warnings=d.checked.warnings + extra)
             out.append(d)
         return out, committed
 

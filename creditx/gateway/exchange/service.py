@@ -58,14 +58,8 @@ def to_incoming(req: pb.PushRequest, max_records: int) -> list[IncomingRecord]:
                 rule="SYNC-040",
             )
         e = r.envelope
-        out.append(
-            IncomingRecord(
-                r.source_seq,
-                e.payload_type,
-                e.payload,
-                tuple(SignatureValue(s.keyid, s.suite, s.sig) for s in e.signatures),
-            )
-        )
+        sigs = tuple([SignatureValue.of(s.keyid, s.suite, s.sig) for s in e.signatures])
+        out.append(IncomingRecord.of(r.source_seq, e.payload_type, e.payload, sigs))
     return out
 
 

@@ -35,6 +35,7 @@ from creditx.standard.catalogue import load_catalogue
 from creditx.standard.envelope import MAX_SIGNATURES, Envelope, Signature, SignatureError, verify_envelope
 from creditx.standard.fingerprint import fingerprint
 from creditx.standard.lists.periods import period_refusal
+from creditx.standard.merkle import Proved
 from creditx.standard.natural_key import natural_key
 from creditx.standard.record import RECORD_PAYLOAD_TYPE, Record, RecordError, decode_record, safe_text
 from creditx.standard.registry import Member, authorise
@@ -93,7 +94,7 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
     grants = job.grants
     if not rec.signatures:  # SIG-007 comes before any key is looked up (SIG-012 … SIG-009 order)
         return _reject(rec, "SIG_NO_SIGNATURE", "SIG-007", "the envelope carries no signature; sign the record")
-    usable = tuple(Signature(s.keyid, s.suite, s.sig) for s in rec.signatures if s.keyid in grants)
+    usable = [s for s in rec.signatures if s.keyid in grants]
     if not usable:
         ids = ", ".join(s.keyid for s in rec.signatures) or "none"
         return _reject(
@@ -114,8 +115,9 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         if usable[0].suite == BATCH_SUITE:  # one hash path, against the batch's verified checkpoint
             keyid = _verify_batched(rec, usable[0], job.batch_head)
         else:
+            sigs = tuple(Signature(s.keyid, s.suite, s.sig) for s in usable)
             keyid = verify_envelope(
-                Envelope(rec.payload_type, rec.payload, usable), resolve, expected_type=RECORD_PAYLOAD_TYPE
+                Envelope(rec.payload_type, rec.payload, sigs), resolve, expected_type=RECORD_PAYLOAD_TYPE
             ).keyid
     except SignatureError as exc:
         return _reject(rec, exc.reason, exc.rule, exc.detail, keyid=usable[0].keyid)
@@ -146,6 +148,7 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
     if refused is not None:
         return refused
     warnings = tuple(Notice(v.reason, v.rule, v.field, f"{v.message}; {v.fix}") for v in violations)  # REC-041
+    rtype = record.type
     return Checked(
         rec.source_seq,
         rec.payload_sha,
@@ -156,17 +159,17 @@ def check_record(rec: IncomingRecord, job: CheckJob) -> Checked:
         fingerprint(record),
         natural_key(record, job.subject_key),
         record.version,
-        record.type,
+        rtype,
         record.region,
         record.op,
         keyid,
-        list_record=record if record.type == "LIST" else None,
-        warnings=warnings,
-        **_stats_facts(record),
+        record if rtype == "LIST" else None,
+        warnings,
+        *_stats_facts(record),
     )
 
 
-def _verify_batched(rec: IncomingRecord, sig: Signature, head: tuple[int, bytes, str] | None) -> str:
+def _verify_batched(rec: IncomingRecord, sig: SignatureValue, head: tuple[int, bytes, str] | None) -> str:
     """SIG-044: a batch-signed record's path leads to the root of its batch's checkpoint, which
     the same key signed. Returns the key id; SignatureError otherwise."""
     if head is None or head[2] != sig.keyid:
@@ -180,8 +183,13 @@ def _verify_batched(rec: IncomingRecord, sig: Signature, head: tuple[int, bytes,
         raise SignatureError(
             "SIG_PAYLOAD_TYPE", "SIG-012", f"payload type {rec.payload_type!r} is not {RECORD_PAYLOAD_TYPE!r}"
         )
-    verify_inclusion_path(rec.source_seq, rec.payload, sig.sig, head[0], head[1])
+    if len(_PROVED) > 1 << 16:  # a few batches' worth; states name their tree, so never stale
+        _PROVED.clear()
+    verify_inclusion_path(rec.source_seq, rec.payload, sig.sig, head[0], head[1], _PROVED)
     return sig.keyid
+
+
+_PROVED: Proved = {}  # per process: the inner states the batches' paths proved (SIG-044)
 
 
 def _unauthorised(rec: IncomingRecord, record: Record, job: CheckJob, keyid: str) -> Checked | None:
@@ -205,6 +213,7 @@ def _outside_periods(rec: IncomingRecord, record: Record, keyid: str) -> Checked
 
 def _meta(record, keyid: str) -> dict:
     """What a rejection of a record that decoded still tells: its fingerprint among them (AUD-004)."""
+    department, decided_on = _stats_facts(record)
     return dict(
         keyid=keyid,
         record_type=record.type,
@@ -212,17 +221,16 @@ def _meta(record, keyid: str) -> dict:
         op=record.op,
         version=record.version,
         fingerprint=fingerprint(record),
-        **_stats_facts(record),
+        department=department,
+        decided_on=decided_on,
     )
 
 
-def _stats_facts(record: Record) -> dict:
+def _stats_facts(record: Record) -> tuple[str, str]:
     """The department and decision date the statistics count, from the decoded fields (so the
     main process never decodes a payload again for them)."""
-    return dict(
-        department=record.fields.get(DEPARTMENT_FIELD.get(record.type, ""), ""),
-        decided_on=record.fields.get(DECISION_DATE_FIELD.get(record.type, ""), ""),
-    )
+    fields, rtype = record.fields, record.type
+    return fields.get(DEPARTMENT_FIELD.get(rtype, ""), ""), fields.get(DECISION_DATE_FIELD.get(rtype, ""), "")
 
 
 def check_job(job: CheckJob) -> list[Checked]:
@@ -247,7 +255,7 @@ def to_row(r: IncomingRecord) -> Row:
 
 def from_row(row: Row) -> IncomingRecord:
     seq, payload_type, payload, sigs, sha = row
-    rec = IncomingRecord(seq, payload_type, payload, tuple(SignatureValue(*s) for s in sigs))
+    rec = IncomingRecord.of(seq, payload_type, payload, tuple([SignatureValue.of(*s) for s in sigs]))
     rec.__dict__["payload_sha"] = sha  # the cached_property, already computed by the main process
     return rec
 
