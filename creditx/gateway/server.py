@@ -368,8 +368,8 @@ class Gateway:
         self.exchange.stopping.set()
         self.lists.stopping()
         self.server.stop(self.cfg.shutdown_grace_s if grace is None else grace).wait()
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:  # a job still running (a checkpoint, expiry) ends before its stores close
+            self.scheduler.shutdown(wait=True)
         if self._http is not None:
             self._http.shutdown()
         if self.plain_health is not None:
