@@ -6,4 +6,4 @@ fingerprint, natural keys, Merkle-log maths and the test vectors. ``standards`` 
 nothing else of ours; ``certs``, ``gateway`` and ``node`` build on it.
 """
 
-STANDARD_VERSION = "1.3"
+STANDARD_VERSION = "1.4"
