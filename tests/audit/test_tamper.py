@@ -252,8 +252,10 @@ def test_verify_reports_progress_over_both_passes(populated):
 
     args = argparse.Namespace(dir=populated)
     cfg, conn, origin = _open(args)
-    with conn:
+    try:  # closed here: left to the garbage collector, its WAL files vanish under the next test's copy
         verdict = verify_database(conn, _verifier(cfg, args, origin), origin, progress=progress)
+    finally:
+        conn.close()
     assert verdict["ok"]
     assert seen["audit leaves"] == [verdict["leaves"]] * 2 and verdict["leaves"] == 46
     assert seen["records"] == [verdict["records_checked"]] * 2
