@@ -606,6 +606,12 @@ for _id, _reqs, _ch, _title in (
     ("NODE-GATEWAY-KEY-ROTATION", ("SEC-031", "AUD-027"), "06", "a rotated gateway signing key is verified and used"),
     ("NODE-CHECKPOINT-FORK", ("AUD-020", "AUD-027"), "06", "a forked or rolled-back checkpoint raises the alarm"),
     ("NODE-LIST-FORGED-CHECKPOINT", ("DIST-052",), "08", "a forged list checkpoint halts the replica"),
+    (
+        "NODE-LIST-COMPRESSED-REFUSED",
+        ("DIST-089", "DIST-090"),
+        "08",
+        "a compressed batch inflating past its declared size or 16 MiB, or malformed, is refused and none of it applied",
+    ),
     ("NODE-TRUST-BUNDLE", ("SEC-071",), "07", "an expired trust bundle is refused"),
     (
         "NODE-AUTHORITY-REFUSED-LOCALLY",
