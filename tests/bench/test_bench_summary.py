@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -74,6 +75,30 @@ def test_store_growth_compares_the_last_window_with_the_first_and_the_1m_one():
     assert row[3] is False
     (flat,) = summary._store({"sqlite": {"curve": curve[:1] + [{**curve[2], "cpu_us": 59.0}]}})
     assert flat[3] is True
+
+
+def test_a_store_run_short_of_10m_records_is_shown_but_never_met():
+    curve = [
+        {"stored": 10_000, "cpu_us": 50.0, "bytes_per_record": 1000.0},
+        {"stored": 1_000_000, "cpu_us": 51.0, "bytes_per_record": 1000.0},
+    ]
+    (row,) = summary._store({"sqlite": {"curve": curve}})
+    assert row[3] is None and "this run to 1,000,000" in row[0]
+
+
+def test_the_table_is_made_again_from_a_raw_file(tmp_path, capsys):
+    raw = tmp_path / "raw.json"
+    result = _propagation(200.0, 1_500_000, 1000.0)
+    argv = ["bench/propagation.py", "--followers", "150"]
+    raw.write_text(json.dumps({"propagation": {"result": result, "argv": argv, "load": [1.0, 2.0]}}))
+    assert summary.main(["--from-raw", str(raw)]) == 0
+    out = capsys.readouterr().out
+    assert "| yes | 1.0 → 2.0 | `bench/propagation.py --followers 150` |" in out
+
+
+def test_an_unreadable_raw_file_is_exit_status_2(tmp_path, capsys):
+    assert summary.main(["--from-raw", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json" in capsys.readouterr().err
 
 
 def test_an_unknown_benchmark_name_is_exit_status_2(capsys):
