@@ -91,6 +91,9 @@ def test_a_block_that_inflates_beyond_its_declared_size_is_refused_without_infla
     assert (err.reason, err.field) == ("DIST_BATCH_TOO_LARGE", "changes_size") and "nothing was inflated" in err.detail
     with pytest.raises(ListError):
         inflate_changes(bomb, 2048, bound=1024)
+    with pytest.raises(ListError) as e:  # max_length 0 would be zlib's "no limit"
+        inflate_changes(bomb, -1)
+    assert (e.value.reason, e.value.field) == ("DIST_BATCH_CORRUPT", "changes_size")
 
 
 @pytest.mark.parametrize(

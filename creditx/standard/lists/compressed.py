@@ -31,6 +31,8 @@ def corrupt(message: str, field: str, rule: str = "DIST-087") -> ListError:
 def inflate_changes(block: bytes, size: int, bound: int = MAX_CHANGES_SIZE) -> bytes:
     """DIST-089: ``block`` inflated, which must give exactly ``size`` bytes; at most
     ``min(size, bound) + 1`` bytes are ever produced, whatever the block holds."""
+    if size < 0:  # not on the wire (uint32), but zlib would take a max_length of 0 as no limit at all
+        raise corrupt(f"changes_size {size} is negative; nothing was inflated", "changes_size", "DIST-089")
     if size > bound:
         raise _refused(
             "DIST_BATCH_TOO_LARGE",
