@@ -16,6 +16,7 @@ from creditx.standard.lists.withheld import (
     INDEX_FIELDS,
     IndexSource,
     index_source,
+    masked_person,
     origin_index_keys,
     withholds_origin,
     withholds_origin_bytes,
@@ -245,7 +246,7 @@ def snapshot_chunk(
     else:
         objs = [json.loads(r[0]) for r in rows]
         chunk.entries.extend(entry_obj_to_pb(o) for o in objs)
-        persons = [bool(o.get("subject_id_masked")) for o in objs]  # withholds_origin, on the stored JSON
+        persons = [masked_person(o.get("subject_id_masked") or "") for o in objs]  # withholds_origin
     if not origins:  # DIST-082: an organisation's index keys come from its entry, a person's are sent
         chunk.subject_indexes.extend(
             "\n".join(index_keys(bytes(r[2]), index_key)) if person and r[1] and index_key else ""

@@ -201,7 +201,7 @@ class HallProcesses:
                 theirs,
                 stop_r,
             )
-            p = ctx.Process(target=serve, args=args, name="creditx-hall-http", daemon=True)
+            p = ctx.Process(target=serve, args=args, name="creditx-hall-serving", daemon=True)
             p.start()
             theirs.close()
             stop_r.close()
@@ -210,7 +210,9 @@ class HallProcesses:
         for proc, mine, _ in self._procs:
             if not mine.poll(STARTUP_S):
                 self.stop(1.0)
-                raise OSError(f"a hall HTTPS process did not start within {STARTUP_S:.0f} s")
+                raise OSError(
+                    f"a hall serving process did not start within {STARTUP_S:.0f} s; see its log lines (hall-serving[pid])"
+                )
             try:
                 kind, value = mine.recv()
             except EOFError:
@@ -221,7 +223,7 @@ class HallProcesses:
                     f"cannot serve the hall API on {self.grpc_listen} and {self.listen} from another process: {value}"
                 )
             served.append(tuple(value))
-            t = threading.Thread(target=self._relay, args=(mine,), name="hall-http-relay", daemon=True)
+            t = threading.Thread(target=self._relay, args=(mine,), name="hall-serving-relay", daemon=True)
             t.start()
             self._relays.append(t)
         log.info("hall API also served by processes %s", [x[0] for x in served])
@@ -239,7 +241,7 @@ class HallProcesses:
                 try:
                     reply: tuple = ("ok", self.store.keep_action(*value))
                 except Exception as exc:
-                    log.warning("action report from a hall HTTPS process not kept: %s", exc)
+                    log.warning("action report from a hall serving process not kept: %s", exc)
                     reply = ("error", str(exc))
                 conn.send(reply)
 

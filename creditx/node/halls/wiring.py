@@ -109,7 +109,7 @@ def build_halls(
     stale_after_s: float,
     measures: Callable[[], MeasuresCatalogue],
 ) -> HallParts:
-    """The one wiring of the hall side, for the node's process and each HTTPS process."""
+    """The one wiring of the hall side, for the node's process and each serving process (HALL-053)."""
     trust = FileTrustSource(directory / "ca.crt", directory / "crl.pem")
     halls = Halls(
         replica,
