@@ -3,6 +3,7 @@ port 0 with mutual TLS."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import pytest
@@ -13,6 +14,24 @@ from creditx.pki.testing import make_pki
 from creditx.standard.synth.members import OWN_NODE_DEPARTMENTS, department_uscc
 from tests.pg import fresh_database
 from tests.ports import gateway_config
+
+
+@pytest.fixture(autouse=True)
+def _root_logging():
+    """An in-process ``creditx … run`` points the root logger at the stderr of its test, which
+    pytest closes afterwards; put the root logger back so a later test's log lines (a gateway
+    stopping in teardown) never land on a closed stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)
+            h.close()
+    for h in handlers:
+        if h not in root.handlers:
+            root.addHandler(h)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="module")

@@ -121,6 +121,37 @@ def _wait(cond, timeout=60.0):
         time.sleep(0.2)
 
 
+# The page replaces its body on every refresh, so element handles taken one by one can go stale
+# between two WebDriver calls. One script reads everything compared at once: the page's own
+# script cannot run in between.
+_READ_PAGE = """
+const text = (e) => e.innerText.trim();
+const rows = {};
+for (const tr of document.querySelectorAll('#nodes tr[data-region]')) {
+  const cells = {};
+  for (const td of tr.querySelectorAll('td')) cells[td.dataset.field] = text(td);
+  rows[tr.dataset.region] = {health: tr.dataset.health, cells};
+}
+const audit = {};
+for (const td of document.querySelectorAll('#audit td')) audit[td.dataset.field] = text(td);
+const stats = {};
+for (const e of document.querySelectorAll('[data-stat]')) stats[e.dataset.stat] = text(e);
+return {rows, audit, stats};
+"""
+
+
+def _read(drv) -> dict:
+    return drv.execute_script(_READ_PAGE)
+
+
+def _plot(drv) -> tuple[int, str]:
+    """The ingest plot's point count and text, read in one script for the same reason."""
+    got = drv.execute_script(
+        "const p = document.getElementById('plot-ingest');return [+(p.dataset.points || 0), p.innerText];"
+    )
+    return int(got[0]), str(got[1])
+
+
 def _shot(drv, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
@@ -147,21 +178,22 @@ def test_page_shows_the_gateways_own_figures_and_updates_itself(province, pki, b
     assert browser.title == "creditx · gateway"
 
     status = _json(["gateway", "status", "--dir", str(d), "--json"], capsys)
-    rows = {r.get_attribute("data-region"): r for r in browser.find_elements(By.CSS_SELECTOR, "#nodes tr[data-region]")}
+    page = _read(browser)
+    rows = page["rows"]
     assert set(rows) == {n["region"] for n in status["nodes"]} == {"370100", "370200"}
     for n in status["nodes"]:
-        cells = {c.get_attribute("data-field"): c.text for c in rows[n["region"]].find_elements(By.CSS_SELECTOR, "td")}
+        cells = rows[n["region"]]["cells"]
         for f in ("committed_seq", "backlog", "accepted", "rejected", "applied_list_seq", "list_lag_entries"):
             assert int(cells[f]) == n[f], (n["region"], f)
         assert cells["cert_expiry"] == min(n["auth_cert_not_after"], n["signing_cert_not_after"])[:10]
-        assert rows[n["region"]].get_attribute("data-health") in ("ok", "warn")
+        assert rows[n["region"]]["health"] in ("ok", "warn")
         assert cells["state"].startswith("connected" if n["connected"] else "disconnected")
-    audit = {c.get_attribute("data-field"): c.text for c in browser.find_elements(By.CSS_SELECTOR, "#audit td")}
+    audit = page["audit"]
     assert int(audit["audit_size"]) == status["audit_size"]
     assert int(audit["checkpoint_size"]) == status["checkpoint_size"]
 
     stats = _json(["gateway", "stats", "--dir", str(d), "--json"], capsys)
-    shown = {c.get_attribute("data-stat"): c.text for c in browser.find_elements(By.CSS_SELECTOR, "[data-stat]")}
+    shown = page["stats"]
     assert int(shown["records"]) == stats["records"] == 76
     for key in ("by_region", "by_department", "by_type", "by_month"):
         for name, counts in stats[key].items():
@@ -174,8 +206,8 @@ def test_page_shows_the_gateways_own_figures_and_updates_itself(province, pki, b
         for r in reasons:
             assert int(shown[f"top_rejection_reasons.{dept}.{r['reason']}"]) == r["n"]
     assert int(shown["list_reach.changes"]) == stats["list_changes_reached_every_city"]["changes"]
-    plot = browser.find_element(By.ID, "plot-ingest")
-    assert int(plot.get_attribute("data-points") or 0) >= 1 or "collecting" in plot.text
+    points, plot_text = _plot(browser)
+    assert points >= 1 or "collecting" in plot_text
     _shot(browser, "overview")
 
     # It updates itself: new records arrive, the page shows them without a reload.
@@ -186,24 +218,28 @@ def test_page_shows_the_gateways_own_figures_and_updates_itself(province, pki, b
     accepted = next(n["accepted"] for n in want["nodes"] if n["region"] == "370100")
 
     def updated():
-        try:
-            cell = browser.find_element(By.CSS_SELECTOR, '#nodes tr[data-region="370100"] td[data-field="accepted"]')
-            text = cell.text
-        except StaleElementReferenceException:  # the page's own refresh replaced the row meanwhile
-            return False
+        row = _read(browser)["rows"].get("370100")
         return (
-            int(text) == accepted
+            row is not None
+            and int(row["cells"]["accepted"]) == accepted
             and int(browser.execute_script("return +document.body.dataset.refreshes || 0")) > before
         )
 
     _wait(updated)
-    assert int(browser.find_element(By.ID, "plot-ingest").get_attribute("data-points")) >= 2
+    assert _plot(browser)[0] >= 2
     _shot(browser, "overview-updated")
 
     # Drill-down: a rejection reason opens the records it counts.
     dept, reasons = next(iter(stats["top_rejection_reasons"].items()))
-    link = browser.find_element(By.CSS_SELECTOR, f'#rejections a[data-reason="{reasons[0]["reason"]}"]')
-    link.click()
+
+    def opened() -> bool:
+        try:
+            browser.find_element(By.CSS_SELECTOR, f'#rejections a[data-reason="{reasons[0]["reason"]}"]').click()
+        except StaleElementReferenceException:  # a refresh replaced the link between find and click
+            return False
+        return True
+
+    _wait(opened)
     _wait(lambda: browser.find_elements(By.CSS_SELECTOR, '[data-field="shown"]'))
     record_rows = browser.find_elements(By.CSS_SELECTOR, "main table tr")[1:]
     assert len(record_rows) == reasons[0]["n"]
