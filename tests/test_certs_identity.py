@@ -243,3 +243,32 @@ def test_issuing_a_node_for_a_bad_member_is_refused_with_the_rule(ca, tmp_path):
     for region, member in (("370100", DEPT), ("370000", "37000X")):
         with pytest.raises(InputError, match="SEC-092"):
             issue_node(ca, region=region, member=member, name="x", at=AT, days=30, out=tmp_path / "x")
+
+
+def test_a_stream_is_checked_again_by_time_under_the_same_store_and_in_full_under_a_new_one(ca, node):
+    """SEC-042 for a long stream (StreamTrust): under the store it was verified with, only time
+    can change the answer — expiry and an outdated CRL still end it; a new store (a new CRL)
+    is verified in full, so a revocation ends it too."""
+    from creditx.pki.tls import StreamTrust
+
+    def reason(peer: StreamTrust, trust: TrustStore, at: datetime) -> str:
+        with pytest.raises(IdentityError) as exc:
+            peer.check(trust, at)
+        return exc.value.reason
+
+    ident = verify(node.auth_cert.read_bytes(), store(ca), at=AT, roles=(NODE_AUTH,))
+    same = store(ca)
+    peer = StreamTrust(ident)
+    peer.check(same, AT)  # the first check is a full verify
+    peer.check(same, AT + timedelta(hours=1))
+    assert reason(peer, same, AT + timedelta(days=7, hours=2)) == "CRL_OUTDATED"
+    assert reason(peer, same, AT + timedelta(days=31)) == "CERT_EXPIRED"
+    assert reason(peer, same, AT - timedelta(hours=2)) == "CERT_NOT_YET_VALID"
+
+    revoke(ca, ident.serial, at=AT + timedelta(hours=1), reason="key-compromise")
+    peer.check(same, AT + timedelta(hours=2))  # the old store does not know of the revocation
+    assert reason(peer, store(ca), AT + timedelta(hours=2)) == "CERT_REVOKED"
+    # a later check under the same new store is still refused: a failure is never remembered as good
+    newest = store(ca)
+    assert reason(peer, newest, AT + timedelta(hours=2)) == "CERT_REVOKED"
+    assert reason(peer, newest, AT + timedelta(hours=3)) == "CERT_REVOKED"

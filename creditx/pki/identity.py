@@ -149,6 +149,27 @@ def verify(
         ) from None
 
 
+def check_times(serial: str, not_before: datetime, not_after: datetime, trust: TrustStore, at: datetime) -> None:
+    """The checks of :func:`verify` that depend on ``at`` alone: the certificate's validity
+    (SEC-033) and the CRL's freshness (SEC-044). IdentityError if either fails."""
+    if at < not_before:
+        raise IdentityError(
+            NOT_YET_VALID, f"certificate {serial} is valid from {not_before.isoformat()}, checked at {at.isoformat()}"
+        )
+    if at > not_after:
+        raise IdentityError(
+            EXPIRED, f"certificate {serial} expired at {not_after.isoformat()}, checked at {at.isoformat()}"
+        )
+    next_update = trust.crl.next_update_utc if trust.crl is not None else None
+    if next_update is not None and at > next_update + CRL_GRACE:
+        # SEC-044: revocation fails closed; an outdated CRL cannot say a certificate is not revoked
+        raise IdentityError(
+            CRL_OUTDATED,
+            f"the CRL is outdated: its nextUpdate was {next_update.isoformat()}, "
+            f"checked at {at.isoformat()}; no certificate is accepted until a fresh one is loaded",
+        )
+
+
 def _verify(
     data: bytes | str | x509.Certificate, trust: TrustStore, *, at: datetime, roles: tuple[str, ...] | str
 ) -> Identity:
@@ -186,24 +207,7 @@ def _verify(
     if problem:
         raise IdentityError(MALFORMED, f"{problem} (SEC-092)")
     serial = serial_hex(cert.serial_number)
-    if at < cert.not_valid_before_utc:
-        raise IdentityError(
-            NOT_YET_VALID,
-            f"certificate {serial} is valid from {cert.not_valid_before_utc.isoformat()}, checked at {at.isoformat()}",
-        )
-    if at > cert.not_valid_after_utc:
-        raise IdentityError(
-            EXPIRED,
-            f"certificate {serial} expired at {cert.not_valid_after_utc.isoformat()}, checked at {at.isoformat()}",
-        )
-    next_update = trust.crl.next_update_utc if trust.crl is not None else None
-    if next_update is not None and at > next_update + CRL_GRACE:
-        # SEC-044: revocation fails closed; an outdated CRL cannot say a certificate is not revoked
-        raise IdentityError(
-            CRL_OUTDATED,
-            f"the CRL is outdated: its nextUpdate was {next_update.isoformat()}, "
-            f"checked at {at.isoformat()}; no certificate is accepted until a fresh one is loaded",
-        )
+    check_times(serial, cert.not_valid_before_utc, cert.not_valid_after_utc, trust, at)
     revoked = trust.revocation(cert.serial_number)
     if revoked is not None:
         raise IdentityError(

@@ -29,7 +29,7 @@ import grpc
 
 from creditx.pki.crl import load_crl
 from creditx.pki.files import read_cert
-from creditx.pki.identity import Identity, IdentityError, TrustStore, verify
+from creditx.pki.identity import Identity, IdentityError, TrustStore, check_times, verify
 from creditx.standard.call_status import details, trailing
 
 _current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("creditx_peer_identity", default=None)
@@ -161,6 +161,32 @@ def reverify(identity: Identity, trust: TrustStore, at: datetime) -> Identity:
     """Check an identity verified at the start of a long stream again, now (newest CRL, expiry):
     a revocation ends an open stream at its next batch (SEC-042). IdentityError if not good."""
     return verify(identity.certificate, trust, at=at, roles=identity.role)
+
+
+class StreamTrust:
+    """An open stream's peer, checked again as the stream goes on (SEC-042).
+
+    Against the trust store it was last verified with, a certificate's chain, markings, role
+    and revocation give the same answers: only time can change them, so only the time checks
+    run (:func:`creditx.pki.identity.check_times`). :class:`FileTrustSource` hands out a new
+    store when ``ca.crt`` or the CRL changes, and against a new store the identity is verified
+    in full — so a revocation still ends the stream at its next check. (150 Subscribe streams
+    verifying a CA signature once a second each were a tenth of the fan-out's interpreter time.)"""
+
+    __slots__ = ("identity", "_store")
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+        self._store: TrustStore | None = None
+
+    def check(self, trust: TrustStore, at: datetime) -> None:
+        """IdentityError unless the identity is still good at ``at`` under ``trust``."""
+        who = self.identity
+        if trust is self._store:
+            check_times(who.serial, who.not_before, who.not_after, trust, at)
+            return
+        reverify(who, trust, at)
+        self._store = trust
 
 
 def refusal_status(reason: str) -> grpc.StatusCode:

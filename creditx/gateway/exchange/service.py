@@ -28,7 +28,7 @@ from creditx.gateway.ingest.values import Decision, IncomingRecord, SignatureVal
 from creditx.gateway.store.lease import Fenced, WriterLease
 from creditx.gateway.write_alarm import WRITE_ERRORS, WriteAlarm
 from creditx.pki.identity import Identity, IdentityError
-from creditx.pki.tls import reverify
+from creditx.pki.tls import StreamTrust
 from creditx.standard.call_status import WRITER_KEY
 from creditx.standard.lists.log import list_log_origin
 from creditx.standard.timestamps import rfc3339
@@ -196,10 +196,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         assert ident.region is not None and member is not None, "the gate refuses a node certificate without a region"
         return ident, member
 
-    def _still_trusted(self, ident: Identity) -> None:
+    def _still_trusted(self, peer: StreamTrust) -> None:
         """SEC-042: a stream opened before a revocation ends at its next batch."""
         try:
-            reverify(ident, self.keys.trust, self.clock())
+            peer.check(self.keys.trust, self.clock())
         except IdentityError as exc:
             raise from_identity(exc) from None
 
@@ -309,6 +309,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         in_flight: dict[int, bytes] = {}
         guard = threading.Lock()
         done = threading.Event()
+        peer = StreamTrust(ident)
 
         def reader() -> None:
             expected_after = self.store.committed_seq(node)
@@ -330,7 +331,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                             refusal.removeprefix("AUD-040 AUDIT_UNSEALED: "),
                             rule="AUD-040",
                         )
-                    self._still_trusted(ident)
+                    self._still_trusted(peer)
                     arrived = time.perf_counter()
                     check_int64(backlog=req.backlog)
                     records = to_incoming(req, self.cfg.max_batch_records)

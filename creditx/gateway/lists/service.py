@@ -40,8 +40,8 @@ from creditx.gateway.lists.wire import (
     envelope_to_pb,
     snapshot_chunk,
 )
-from creditx.pki.identity import Identity, IdentityError
-from creditx.pki.tls import reverify
+from creditx.pki.identity import IdentityError
+from creditx.pki.tls import StreamTrust
 from creditx.standard.catalogue import load_catalogue
 from creditx.standard.errors import UnavailableError
 from creditx.standard.lists.compressed import MAX_CHANGES_SIZE
@@ -131,17 +131,16 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
 
     # --- Subscribe (DIST-030 … DIST-034) -----------------------------------------------------
 
-    def _still_trusted(self, context: grpc.ServicerContext, ident: Identity, last: list) -> None:
+    def _still_trusted(self, context: grpc.ServicerContext, peer: StreamTrust, last: list) -> None:
         """SEC-042: a stream opened before a revocation ends within a poll interval of it.
-        ``last`` is the stream's [monotonic time] of its last check: the identity is verified
-        again (newest CRL, expiry) once per ``poll_s``, not per batch — a full verify per batch
-        and subscriber (a CA signature check) was most of the gateway's per-follower cost at
-        provincial size."""
+        ``last`` is the stream's [monotonic time] of its last check: the identity is checked
+        again (newest CRL, expiry) once per ``poll_s``, not per batch, and verified in full
+        only when the trust store changed (:class:`creditx.pki.tls.StreamTrust`)."""
         now = time.monotonic()
         if now - last[0] < self.limits.poll_s:
             return
         try:
-            reverify(ident, self.keys.trust, self.clock())
+            peer.check(self.keys.trust, self.clock())
         except IdentityError as exc:
             abort(context, from_identity(exc))
         last[0] = now
@@ -150,7 +149,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
         self, request: lpb.SubscribeRequest, context: grpc.ServicerContext
     ) -> Iterator[lpb.ListChangeBatch | bytes]:
         self._node(context)
-        ident = self.identity(context)
+        peer = StreamTrust(self.identity(context))
         index_key = self._index_key(context, request.subject_index_key)
         unknown = sorted(set(request.list_types) - self.list_types)
         if unknown:
@@ -182,7 +181,7 @@ class DistributionServicer(lists_pb2_grpc.DistributionServicer):
             live_sent = False
             checked = [float("-inf")]
             while context.is_active() and not self.hub.closed.is_set():
-                self._still_trusted(context, ident, checked)
+                self._still_trusted(context, peer, checked)
                 # the hub's head is published after COMMIT, so readable; past it, ask the log
                 # (changes another process committed: creditx gateway import-lists)
                 head = self.hub.head if self.hub.head > cursor else store.head(conn)
