@@ -72,6 +72,22 @@ def test_subscribers_at_one_position_cost_one_compression():
     assert made == [5, 9, 12, 5]
 
 
+def test_the_shared_blocks_held_are_bounded_in_bytes_the_newest_always_kept():
+    """Positions and filters are the subscribers' choice: however many distinct blocks they ask
+    for, the gateway holds at most max_bytes of them (and the newest, whatever its size)."""
+    blocks = SharedBlocks(keep=64, max_bytes=10_000)
+    for n in range(20):
+        block = blocks.get((n, n + 1), lambda n=n: SharedBlock(bytes(3_000), 3_000, n, [n], []))
+        assert len(block.block) == 3_000
+        assert blocks.held_bytes <= 10_000
+    assert blocks.held_bytes == 9_000  # the three newest
+    big = blocks.get((99, 100), lambda: SharedBlock(bytes(50_000), 50_000, 100, [1], []))
+    assert big.through == 100 and blocks.held_bytes == 50_000  # alone, but kept: it is being served
+    made = []
+    blocks.get((19, 20), lambda: made.append(1) or SharedBlock(b"x", 1, 20, [1], []))
+    assert made == [1]  # (19, 20) was dropped for the big one and is made again
+
+
 def _batch(**fields) -> lpb.ListChangeBatch:
     return lpb.ListChangeBatch(through_list_seq=1, head_list_seq=1, **fields)
 

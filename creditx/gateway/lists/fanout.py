@@ -102,25 +102,43 @@ class _Slot:
 
 
 class SharedBlocks:
-    """The newest ``keep`` compressed blocks by position: the first subscriber to ask compresses,
-    the others at the same position wait for it and take its bytes (so 150 subscribers at one
-    cursor cost one compression)."""
+    """The newest compressed blocks by position: the first subscriber to ask compresses, the
+    others at the same position wait for it and take its bytes (so 150 subscribers at one
+    cursor cost one compression). Bounded twice, by count (``keep``) and by the blocks' bytes
+    (``max_bytes``): which positions and filters there are is the subscribers' choice, so what
+    they can make the gateway hold is capped in bytes, the newest block always kept."""
 
-    def __init__(self, keep: int = 64) -> None:
-        self.keep = keep
+    def __init__(self, keep: int = 64, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.keep, self.max_bytes = keep, max_bytes
         self._lock = threading.Lock()
         self._slots: OrderedDict[Hashable, _Slot] = OrderedDict()
+        self._bytes = 0  # of the blocks made and still held
         self.compressed = 0  # blocks made (the rest of the compressed deliveries were shared)
+
+    @property
+    def held_bytes(self) -> int:
+        return self._bytes
 
     def get(self, key: Hashable, make: Callable[[], SharedBlock]) -> SharedBlock:
         with self._lock:
             slot = self._slots.get(key)
             if slot is None:
                 slot = self._slots[key] = _Slot()
-                while len(self._slots) > self.keep:
-                    self._slots.popitem(last=False)
+                self._evict()
         with slot.lock:
             if slot.value is None:
-                slot.value = make()
-                self.compressed += 1
+                value = make()
+                with self._lock:
+                    slot.value = value
+                    self.compressed += 1
+                    if self._slots.get(key) is slot:  # still held: count its bytes, then bound them
+                        self._bytes += len(value.block)
+                        self._evict()
             return slot.value
+
+    def _evict(self) -> None:
+        """Under ``_lock``: drop the oldest slots past ``keep`` or ``max_bytes`` (never the newest)."""
+        while len(self._slots) > 1 and (len(self._slots) > self.keep or self._bytes > self.max_bytes):
+            _, old = self._slots.popitem(last=False)
+            if old.value is not None:
+                self._bytes -= len(old.value.block)
