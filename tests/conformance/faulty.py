@@ -358,6 +358,31 @@ def _unchecked_node_history() -> None:
     batch.check_extends = lambda old, new, proof: None  # before the gateway's modules import it by name
 
 
+def _no_side_list() -> None:
+    """Gateway: compressed batches without the persons' index keys beside the block (no DIST-088)."""
+    from creditx.gateway.lists import wire
+
+    original = wire.compressed_batch_bytes
+    wire.compressed_batch_bytes = lambda block, size, persons, *rest: original(block, size, [], *rest)
+    # before the gateway's modules import it by name
+
+
+def _origins_always() -> None:
+    """Gateway: snapshot chunks with origins whatever the node asked (no DIST-082), as before 1.4."""
+    from creditx.gateway.lists.service import DistributionServicer
+    from creditx.v1 import lists_pb2
+
+    original = DistributionServicer.Snapshot
+
+    def snapshot(self, request, context):
+        asked = lists_pb2.SnapshotRequest()
+        asked.CopyFrom(request)
+        asked.without_origins = False
+        return original(self, asked, context)
+
+    DistributionServicer.Snapshot = snapshot  # type: ignore[method-assign]
+
+
 DEFECTS: dict[str, Defect] = {
     "resume-from-own-counter": Defect("node", frozenset({"NODE-RESUME", "NODE-DELIVERY"}), _resume_from_own_counter),
     "resign-on-send": Defect("node", frozenset({"NODE-NO-RESIGN"}), _resign_on_send),
@@ -390,6 +415,8 @@ DEFECTS: dict[str, Defect] = {
     "department-on-audit": Defect("gateway", frozenset({"GW-ROLE-AUDIT"}), _department_on_audit),
     "no-length-limits": Defect("gateway", frozenset({"GW-VECTORS"}), _no_length_limits),
     "unchecked-node-history": Defect("gateway", frozenset({"GW-BATCH-FORK"}), _unchecked_node_history),
+    "no-side-list": Defect("gateway", frozenset({"GW-DIST-COMPRESSED"}), _no_side_list),
+    "origins-always": Defect("gateway", frozenset({"GW-DIST-SNAPSHOT-NO-ORIGINS"}), _origins_always),
 }
 
 
