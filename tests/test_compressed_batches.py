@@ -76,16 +76,23 @@ def test_the_shared_blocks_held_are_bounded_in_bytes_the_newest_always_kept():
     """Positions and filters are the subscribers' choice: however many distinct blocks they ask
     for, the gateway holds at most max_bytes of them (and the newest, whatever its size)."""
     blocks = SharedBlocks(keep=64, max_bytes=10_000)
+    made: list[int] = []
+
+    def block_of(size: int, through: int):
+        def go() -> SharedBlock:
+            made.append(through)
+            return SharedBlock(bytes(size), size, through, [through], [])
+
+        return go
+
     for n in range(20):
-        block = blocks.get((n, n + 1), lambda n=n: SharedBlock(bytes(3_000), 3_000, n, [n], []))
-        assert len(block.block) == 3_000
+        assert len(blocks.get((n, n + 1), block_of(3_000, n)).block) == 3_000
         assert blocks.held_bytes <= 10_000
     assert blocks.held_bytes == 9_000  # the three newest
-    big = blocks.get((99, 100), lambda: SharedBlock(bytes(50_000), 50_000, 100, [1], []))
+    big = blocks.get((99, 100), block_of(50_000, 100))
     assert big.through == 100 and blocks.held_bytes == 50_000  # alone, but kept: it is being served
-    made = []
-    blocks.get((19, 20), lambda: made.append(1) or SharedBlock(b"x", 1, 20, [1], []))
-    assert made == [1]  # (19, 20) was dropped for the big one and is made again
+    blocks.get((19, 20), block_of(1, 19))
+    assert made == [*range(20), 100, 19]
 
 
 def _batch(**fields) -> lpb.ListChangeBatch:
