@@ -12,7 +12,6 @@ it pushes a few list records first so that the log holds changes of its own to c
 
 from __future__ import annotations
 
-import json
 import secrets
 import zlib
 from collections.abc import Iterator
@@ -21,36 +20,13 @@ import grpc
 
 from creditx.conformance.checks import Evidence, Result, failed, not_applicable, passed
 from creditx.conformance.gateway_1_1 import _node
-from creditx.conformance.gateway_suite import GATEWAY, GatewayContext, _fresh
-from creditx.conformance.scripted_node import RPC_TIMEOUT_S, Call, ScriptedNode, ack_text, with_seq
-from creditx.standard.checkpoint import parse_checkpoint
-from creditx.v1 import exchange_pb2, lists_pb2, lists_pb2_grpc
+from creditx.conformance.gateway_lists import LIST_RECORDS, head, push_lists
+from creditx.conformance.gateway_suite import GATEWAY, GatewayContext
+from creditx.conformance.scripted_node import RPC_TIMEOUT_S, Call, ack_text
+from creditx.v1 import lists_pb2, lists_pb2_grpc
 
 MAX_CHANGES_SIZE = 16 * 1024 * 1024  # DIST-089
-LIST_RECORDS = 6  # pushed by the check: changes of its own in the log
-DRAWN = 40  # list rows drawn to choose them from (a few natural persons among them)
-SUBJECT_CATEGORY, PERSON = "MD_ZT_LB", "自然人"  # the subject's category (主体类别), a natural person
 SNAPSHOT_CHUNK_ENTRIES = 50  # the first chunk only is compared: a province's snapshot is millions of entries
-
-
-def _head(stub: lists_pb2_grpc.DistributionStub) -> int:
-    """The list log's size from its signed checkpoint (DIST-051): the newest list_seq."""
-    note = stub.GetListCheckpoint(lists_pb2.ListCheckpointRequest(), timeout=RPC_TIMEOUT_S).checkpoint
-    return parse_checkpoint(note)[0].size
-
-
-def _push_lists(node: ScriptedNode) -> tuple[int, list[exchange_pb2.RecordAck]]:
-    """Push LIST_RECORDS list records, half of them natural persons' where the drawn rows hold
-    any (their changes withhold the origin and carry keys: DIST-076/088); (how many were
-    accepted, the acks)."""
-    c, _ = _fresh(node)
-    drawn = node.payloads(DRAWN, c + 1, record_type="LIST")
-    persons = [p for p in drawn if json.loads(p)["fields"].get(SUBJECT_CATEGORY) == PERSON]
-    others = [p for p in drawn if p not in persons]
-    chosen = (persons[: LIST_RECORDS // 2] + others)[:LIST_RECORDS]
-    batch = [node.signed(c + 1 + i, with_seq(p, c + 1 + i)) for i, p in enumerate(chosen)]
-    acks = [a for r in node.push([batch]) for a in r.acks]
-    return sum(a.outcome == exchange_pb2.ACCEPTED for a in acks), acks
 
 
 def _first_batch_with_changes(stream: Iterator[lists_pb2.ListChangeBatch]) -> lists_pb2.ListChangeBatch | None:
@@ -104,8 +80,8 @@ def check_compressed_batches(ctx: GatewayContext) -> Result:
     node = _node(ctx)
     stub = lists_pb2_grpc.DistributionStub(node.channel)
     try:
-        first = _head(stub) + 1
-        accepted, acks = _push_lists(node)
+        first = head(stub) + 1
+        accepted, acks = push_lists(node)
         ev = [Evidence(f"{LIST_RECORDS} LIST records pushed", "; ".join(map(ack_text, acks)))]
         if not accepted:
             return not_applicable("none of the suite's list records was accepted, so the log holds none of its changes")
@@ -197,7 +173,7 @@ def check_snapshot_without_origins(ctx: GatewayContext) -> Result:
             stream.cancel()
 
     try:
-        accepted, acks = _push_lists(node)  # a state that holds entries, whatever the gateway held before
+        accepted, acks = push_lists(node)  # a state that holds entries, whatever the gateway held before
         ev = [Evidence(f"{LIST_RECORDS} LIST records pushed", "; ".join(map(ack_text, acks)))]
         full = chunk0(0, without=False)
         bare = chunk0(full.at_list_seq, without=True)  # the same snapshot (DIST-072)

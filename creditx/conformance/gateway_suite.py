@@ -521,8 +521,6 @@ def check_batch_limit(ctx: GatewayContext) -> Result:
 for _id, _reqs, _ch, _title in (
     ("GW-ACK-AFTER-COMMIT", ("SYNC-032",), "05", "acks only after the commit (needs a crash of the gateway)"),
     ("GW-FAIL-CLOSED", ("AUD-040",), "06", "an unsealed audit log refuses records"),
-    ("GW-DIST-SUBSCRIBE", ("DIST-030", "DIST-033", "DIST-034"), "08", "Subscribe: backlog then live, filter, limits"),
-    ("GW-DIST-SNAPSHOT", ("DIST-070", "DIST-071", "DIST-074"), "08", "Snapshot: one list_seq, deterministic chunks"),
 ):
     GATEWAY.not_covered(_id, _reqs, _ch, _title)
 
@@ -539,5 +537,9 @@ from creditx.conformance import gateway_1_1  # noqa: E402, F401
 from creditx.conformance import gateway_1_2  # noqa: E402, F401
 
 # isort: split
-# What standard 1.4 added to distribution: compressed batches, snapshots without origins.
+# List distribution as a node sees it (Subscribe, Snapshot), then what standard 1.4 added to it:
+# compressed batches, snapshots without origins.
+from creditx.conformance import gateway_lists  # noqa: E402, F401
+
+# isort: split
 from creditx.conformance import gateway_1_4  # noqa: E402, F401

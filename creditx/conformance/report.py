@@ -17,7 +17,8 @@ from creditx.conformance.checks import Check, Level, Result, Status
 REPORT_FORMAT = "creditx-conformance-report/1"
 SUITE_VERSION = "1.3"  # 1.1: list replica, ack outcomes, region at import, the identity table of every service;
 # 1.2: the batch-signed suite (GW-BATCH-SUITE, GW-BATCH-FORK), every record vector judged;
-# 1.3: what standard 1.4 added to distribution (GW-DIST-COMPRESSED, GW-DIST-SNAPSHOT-NO-ORIGINS)
+# 1.3: a gateway's list distribution (GW-DIST-SUBSCRIBE, GW-DIST-SNAPSHOT) and what standard 1.4
+# added to it (GW-DIST-COMPRESSED, GW-DIST-SNAPSHOT-NO-ORIGINS)
 
 
 @dataclass

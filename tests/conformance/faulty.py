@@ -383,6 +383,31 @@ def _origins_always() -> None:
     DistributionServicer.Snapshot = snapshot  # type: ignore[method-assign]
 
 
+def _ignore_client_batch_bound() -> None:
+    """Gateway: Subscribe batches up to its own bound whatever the node asked for (no DIST-034)."""
+    from creditx.gateway.lists.service import DistributionServicer
+    from creditx.v1 import lists_pb2
+
+    original = DistributionServicer.Subscribe
+
+    def subscribe(self, request, context):
+        asked = lists_pb2.SubscribeRequest()
+        asked.CopyFrom(request)
+        asked.max_batch_changes = 0
+        return original(self, asked, context)
+
+    DistributionServicer.Subscribe = subscribe  # type: ignore[method-assign]
+
+
+def _chunk_entries_reversed() -> None:
+    """Gateway: each snapshot chunk's entries in descending entry_id order (no DIST-071)."""
+    from creditx.gateway.lists import wire
+
+    original = wire.snapshot_chunk
+    wire.snapshot_chunk = lambda rows, *args, **kw: original(list(reversed(list(rows))), *args, **kw)
+    # before the gateway's modules import it by name
+
+
 DEFECTS: dict[str, Defect] = {
     "resume-from-own-counter": Defect("node", frozenset({"NODE-RESUME", "NODE-DELIVERY"}), _resume_from_own_counter),
     "resign-on-send": Defect("node", frozenset({"NODE-NO-RESIGN"}), _resign_on_send),
@@ -417,6 +442,8 @@ DEFECTS: dict[str, Defect] = {
     "unchecked-node-history": Defect("gateway", frozenset({"GW-BATCH-FORK"}), _unchecked_node_history),
     "no-side-list": Defect("gateway", frozenset({"GW-DIST-COMPRESSED"}), _no_side_list),
     "origins-always": Defect("gateway", frozenset({"GW-DIST-SNAPSHOT-NO-ORIGINS"}), _origins_always),
+    "ignore-client-batch-bound": Defect("gateway", frozenset({"GW-DIST-SUBSCRIBE"}), _ignore_client_batch_bound),
+    "chunk-entries-reversed": Defect("gateway", frozenset({"GW-DIST-SNAPSHOT"}), _chunk_entries_reversed),
 }
 
 
