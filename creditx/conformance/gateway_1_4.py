@@ -20,9 +20,9 @@ import grpc
 
 from creditx.conformance.checks import Evidence, Result, failed, not_applicable, passed
 from creditx.conformance.gateway_1_1 import _node
-from creditx.conformance.gateway_lists import LIST_RECORDS, head, push_lists
+from creditx.conformance.gateway_lists import LIST_RECORDS, NONE_ACCEPTED, push_lists
 from creditx.conformance.gateway_suite import GATEWAY, GatewayContext
-from creditx.conformance.scripted_node import RPC_TIMEOUT_S, Call, ack_text
+from creditx.conformance.scripted_node import RPC_TIMEOUT_S, Call
 from creditx.v1 import lists_pb2, lists_pb2_grpc
 
 MAX_CHANGES_SIZE = 16 * 1024 * 1024  # DIST-089
@@ -79,17 +79,20 @@ def _without_keys(c: lists_pb2.ListChange) -> lists_pb2.ListChange:
 def check_compressed_batches(ctx: GatewayContext) -> Result:
     node = _node(ctx)
     stub = lists_pb2_grpc.DistributionStub(node.channel)
+    first = 0  # not read yet: a call may fail before
     try:
-        first = head(stub) + 1
-        accepted, acks = push_lists(node)
-        ev = [Evidence(f"{LIST_RECORDS} LIST records pushed", "; ".join(map(ack_text, acks)))]
+        first, accepted, pushed = push_lists(node, stub)
+        ev = [pushed]
         if not accepted:
-            return not_applicable("none of the suite's list records was accepted, so the log holds none of its changes")
+            return not_applicable(NONE_ACCEPTED)
         key = secrets.token_bytes(32)
         plain = _subscribe(stub, first, key, compressed=False)
         packed = _subscribe(stub, first, key, compressed=True)
     except grpc.RpcError as exc:
-        return failed("Subscribe failed", Evidence(f"Subscribe from list_seq {first}", str(Call.of(exc))))
+        return failed(
+            "a call failed",
+            Evidence(f"GetListCheckpoint, Push, then Subscribe from list_seq {first or '?'}", str(Call.of(exc))),
+        )
     finally:
         node.close()
     if plain is None or packed is None:
@@ -173,13 +176,13 @@ def check_snapshot_without_origins(ctx: GatewayContext) -> Result:
             stream.cancel()
 
     try:
-        accepted, acks = push_lists(node)  # a state that holds entries, whatever the gateway held before
-        ev = [Evidence(f"{LIST_RECORDS} LIST records pushed", "; ".join(map(ack_text, acks)))]
+        _, accepted, pushed = push_lists(node, stub)  # a state that holds entries, whatever the gateway held
+        ev = [pushed]
         full = chunk0(0, without=False)
         bare = chunk0(full.at_list_seq, without=True)  # the same snapshot (DIST-072)
     except (grpc.RpcError, StopIteration) as exc:
         detail = str(Call.of(exc)) if isinstance(exc, grpc.RpcError) else "the stream ended without a chunk"
-        return failed("Snapshot failed", Evidence("Snapshot chunk 0, with and without origins", detail))
+        return failed("a call failed", Evidence("Push, then Snapshot chunk 0 with and without origins", detail))
     finally:
         node.close()
     ev.append(

@@ -41,10 +41,12 @@ def head(stub: lists_pb2_grpc.DistributionStub) -> int:
     return parse_checkpoint(note)[0].size
 
 
-def push_lists(node: ScriptedNode) -> tuple[int, list[exchange_pb2.RecordAck]]:
-    """Push LIST_RECORDS list records, half of them natural persons' where the drawn rows hold
-    any (their changes withhold the origin and carry keys: DIST-076/077); (how many were
-    accepted, the acks)."""
+def push_lists(node: ScriptedNode, stub: lists_pb2_grpc.DistributionStub) -> tuple[int, int, Evidence]:
+    """Read the log's head, then push LIST_RECORDS list records, half of them natural persons'
+    where the drawn rows hold any (their changes withhold the origin and carry keys:
+    DIST-076/077): (the first list_seq after that head, how many were accepted, the push as
+    evidence)."""
+    first = head(stub) + 1
     c, _ = _fresh(node)
     drawn = node.payloads(DRAWN, c + 1, record_type="LIST")
     persons = [p for p in drawn if json.loads(p)["fields"].get(SUBJECT_CATEGORY) == PERSON]
@@ -52,7 +54,11 @@ def push_lists(node: ScriptedNode) -> tuple[int, list[exchange_pb2.RecordAck]]:
     chosen = (persons[: LIST_RECORDS // 2] + others)[:LIST_RECORDS]
     batch = [node.signed(c + 1 + i, with_seq(p, c + 1 + i)) for i, p in enumerate(chosen)]
     acks = [a for r in node.push([batch]) for a in r.acks]
-    return sum(a.outcome == exchange_pb2.ACCEPTED for a in acks), acks
+    accepted = sum(a.outcome == exchange_pb2.ACCEPTED for a in acks)
+    return first, accepted, Evidence(f"{LIST_RECORDS} LIST records pushed", "; ".join(map(ack_text, acks)))
+
+
+NONE_ACCEPTED = "none of the suite's list records was accepted (the gateway grants the region no list authority)"
 
 
 def until_live(stub, req: lists_pb2.SubscribeRequest) -> list[lists_pb2.ListChangeBatch]:
@@ -90,12 +96,12 @@ def check_subscribe(ctx: GatewayContext) -> Result:
     node = _node(ctx)
     stub = lists_pb2_grpc.DistributionStub(node.channel)
     key = secrets.token_bytes(32)
+    first = 0  # not read yet: a call may fail before
     try:
-        first = head(stub) + 1
-        accepted, acks = push_lists(node)
-        ev = [Evidence(f"{LIST_RECORDS} LIST records pushed", "; ".join(map(ack_text, acks)))]
+        first, accepted, pushed = push_lists(node, stub)
+        ev = [pushed]
         if not accepted:
-            return not_applicable("none of the suite's list records was accepted, so the log holds none of its changes")
+            return not_applicable(NONE_ACCEPTED)
 
         def ask(**kw) -> list[lists_pb2.ListChangeBatch]:
             return until_live(stub, lists_pb2.SubscribeRequest(from_list_seq=first, subject_index_key=key, **kw))
@@ -107,7 +113,10 @@ def check_subscribe(ctx: GatewayContext) -> Result:
         wanted = next((t for t in types if any(c.list_type != t for c in _changes(whole))), types[0] if types else "")
         filtered = ask(list_types=[wanted]) if wanted else []
     except grpc.RpcError as exc:
-        return failed("Subscribe failed", Evidence(f"Subscribe from list_seq {first}", str(Call.of(exc))))
+        return failed(
+            "a call failed",
+            Evidence(f"GetListCheckpoint, Push, then Subscribe from list_seq {first or '?'}", str(Call.of(exc))),
+        )
     finally:
         node.close()
     ev.append(Evidence(f"Subscribe(from_list_seq={first})", _told(whole)))
@@ -175,15 +184,18 @@ def check_snapshot(ctx: GatewayContext) -> Result:
         return got
 
     try:
-        accepted, acks = push_lists(node)  # a state of several chunks, whatever the gateway held before
+        _, accepted, pushed = push_lists(node, stub)  # a state of several chunks, whatever the gateway held
         _, hs = _fresh(node)
-        ev = [Evidence(f"{LIST_RECORDS} LIST records pushed", "; ".join(map(ack_text, acks)))]
+        ev = [pushed]
         read = chunks(0, 0, CHUNKS_READ)
         at = read[0].at_list_seq if read else 0
         again = chunks(at, 1, 1) if len(read) > 1 else []
         cp_resp = stub.GetListCheckpoint(lists_pb2.ListCheckpointRequest(from_size=at), timeout=RPC_TIMEOUT_S)
     except grpc.RpcError as exc:
-        return failed("Snapshot failed", Evidence("Snapshot from chunk 0, then again from chunk 1", str(Call.of(exc))))
+        return failed(
+            "a call failed",
+            Evidence("Push, Snapshot from chunk 0, again from chunk 1, GetListCheckpoint", str(Call.of(exc))),
+        )
     finally:
         node.close()
     ev.append(
