@@ -28,7 +28,7 @@ from creditx.standard.merkle import CompactRange
 from creditx.v1 import exchange_pb2, lists_pb2, lists_pb2_grpc
 
 LIST_RECORDS = 6  # pushed by a check: changes of its own in the log
-DRAWN = 40  # list rows drawn to choose them from (a few natural persons among them)
+DRAWN = 200  # list rows drawn to choose them from (natural persons are about one in eight)
 SUBJECT_CATEGORY, PERSON = "MD_ZT_LB", "自然人"  # the subject's category (主体类别), a natural person
 SMALL_BATCH = 2  # the client bound the limit check asks for (DIST-034)
 MAX_BATCHES = 1000  # read at most this many batches of one stream before giving up on `live`
