@@ -143,10 +143,12 @@ def _mutations(code: str) -> list[str]:
 def test_boolean_checks_give_the_full_checks_verdict(code):
     """The plan's booleans (normal form proved from the check characters, else the full check)
     agree with the full checks on every near miss of a valid code."""
-    from creditx.standard.identifiers import id_number_valid, org_code_valid, uscc_valid
+    from creditx.standard.identifiers import id_number_valid, org_code_valid, uscc_valid, uscc_valid_as_written
 
     today = dt.date(2026, 1, 1)
     for m in _mutations(code):
         assert uscc_valid(m) == check_uscc(m).valid, m
+        full = check_uscc(m)  # as written: valid and already in its normal form, exactly
+        assert uscc_valid_as_written(m) == (full.valid and full.normalised == m), m
         assert org_code_valid(m) == check_org_code(m).valid, m
         assert id_number_valid(m, today) == check_id_number(m, today=today).valid, m

@@ -307,7 +307,14 @@ _DIGIT_CHARS = frozenset("0123456789")
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def uscc_valid(code: str) -> bool:
     """``check_uscc(code).valid``."""
-    if (
+    return uscc_valid_as_written(code) or check_uscc(code).valid
+
+
+def uscc_valid_as_written(code: str) -> bool:
+    """A valid USCC that ``normalise`` leaves as it is (the form registers and nodes write): its
+    ``check_uscc`` is valid and its ``normalised`` is ``code``. False says nothing more: the
+    code may still be valid in another writing (lower case, full-width, spaces)."""
+    return (
         len(code) == 18
         and _USCC_CHARS.issuperset(code)  # normalise() leaves it as it is
         and code != USCC_PLACEHOLDER
@@ -315,9 +322,7 @@ def uscc_valid(code: str) -> bool:
         and _DIGIT_CHARS.issuperset(code[2:8])
         and code[16] in _ORG_CHECK_CHARS
         and org_code_check_char(code[8:16]) == code[16]
-    ):
-        return True
-    return check_uscc(code).valid
+    )
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)

@@ -25,6 +25,7 @@ from creditx.standard.identifiers import (
     check_uscc,
     mask_id_number,
     normalise,
+    uscc_valid_as_written,
 )
 from creditx.standard.lists.lifecycle import ListEntry
 from creditx.standard.lists.replica import entry_subject
@@ -73,6 +74,8 @@ def question(kind: str, value: str, subject_key: bytes, *, id_type: str = "èº«ä»
     """Validate a Check subject (REC-ID-0xx / REC-ID-02x) and make its index key. Raises
     InputError naming the field, the rule and what to do."""
     if kind == "uscc":
+        if uscc_valid_as_written(value):  # the usual case, proven from its check characters alone
+            return Question("U:" + value, kind, value)
         c = check_uscc(value)
         if not c.valid:
             raise InputError(
