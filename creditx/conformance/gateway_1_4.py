@@ -14,39 +14,25 @@ from __future__ import annotations
 
 import secrets
 import zlib
-from collections.abc import Iterator
 
 import grpc
 
 from creditx.conformance.checks import Evidence, Result, failed, not_applicable, passed
 from creditx.conformance.gateway_1_1 import _node
-from creditx.conformance.gateway_lists import LIST_RECORDS, NONE_ACCEPTED, push_lists
+from creditx.conformance.gateway_lists import LIST_RECORDS, NONE_ACCEPTED, push_lists, snapshot_chunks, until_live
 from creditx.conformance.gateway_suite import GATEWAY, GatewayContext
-from creditx.conformance.scripted_node import RPC_TIMEOUT_S, Call
+from creditx.conformance.scripted_node import Call
 from creditx.v1 import lists_pb2, lists_pb2_grpc
 
 MAX_CHANGES_SIZE = 16 * 1024 * 1024  # DIST-089
 SNAPSHOT_CHUNK_ENTRIES = 50  # the first chunk only is compared: a province's snapshot is millions of entries
 
 
-def _first_batch_with_changes(stream: Iterator[lists_pb2.ListChangeBatch]) -> lists_pb2.ListChangeBatch | None:
-    for batch in stream:
-        if batch.changes or batch.changes_zlib:
-            return batch
-        if batch.live:
-            return None
-    return None
-
-
-def _subscribe(stub, first: int, key: bytes, compressed: bool) -> lists_pb2.ListChangeBatch | None:
+def _first_with_changes(stub, first: int, key: bytes, compressed: bool) -> lists_pb2.ListChangeBatch | None:
     req = lists_pb2.SubscribeRequest(
         from_list_seq=first, max_batch_changes=LIST_RECORDS, subject_index_key=key, compressed_changes=compressed
     )
-    stream = stub.Subscribe(req, timeout=RPC_TIMEOUT_S)
-    try:
-        return _first_batch_with_changes(stream)
-    finally:
-        stream.cancel()
+    return next((b for b in until_live(stub, req) if b.changes or b.changes_zlib), None)
 
 
 def _inflate(block: bytes, size: int) -> bytes | str:
@@ -86,8 +72,8 @@ def check_compressed_batches(ctx: GatewayContext) -> Result:
         if not accepted:
             return not_applicable(NONE_ACCEPTED)
         key = secrets.token_bytes(32)
-        plain = _subscribe(stub, first, key, compressed=False)
-        packed = _subscribe(stub, first, key, compressed=True)
+        plain = _first_with_changes(stub, first, key, compressed=False)
+        packed = _first_with_changes(stub, first, key, compressed=True)
     except grpc.RpcError as exc:
         return failed(
             "a call failed",
@@ -162,25 +148,15 @@ def check_snapshot_without_origins(ctx: GatewayContext) -> Result:
     stub = lists_pb2_grpc.DistributionStub(node.channel)
     key = secrets.token_bytes(32)
 
-    def chunk0(at: int, without: bool) -> lists_pb2.SnapshotChunk:
-        req = lists_pb2.SnapshotRequest(
-            at_list_seq=at,
-            max_chunk_entries=SNAPSHOT_CHUNK_ENTRIES,
-            subject_index_key=key,
-            without_origins=without,
-        )
-        stream = stub.Snapshot(req, timeout=RPC_TIMEOUT_S)
-        try:
-            return next(iter(stream))
-        finally:
-            stream.cancel()
-
     try:
         _, accepted, pushed = push_lists(node, stub)  # a state that holds entries, whatever the gateway held
         ev = [pushed]
-        full = chunk0(0, without=False)
-        bare = chunk0(full.at_list_seq, without=True)  # the same snapshot (DIST-072)
-    except (grpc.RpcError, StopIteration) as exc:
+        full = snapshot_chunks(stub, key, 0, 0, 1, max_entries=SNAPSHOT_CHUNK_ENTRIES)[0]
+        # the same snapshot (DIST-072), without origins
+        bare = snapshot_chunks(
+            stub, key, full.at_list_seq, 0, 1, max_entries=SNAPSHOT_CHUNK_ENTRIES, without_origins=True
+        )[0]
+    except (grpc.RpcError, IndexError) as exc:
         detail = str(Call.of(exc)) if isinstance(exc, grpc.RpcError) else "the stream ended without a chunk"
         return failed("a call failed", Evidence("Push, then Snapshot chunk 0 with and without origins", detail))
     finally:

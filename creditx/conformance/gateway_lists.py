@@ -75,6 +75,29 @@ def until_live(stub, req: lists_pb2.SubscribeRequest) -> list[lists_pb2.ListChan
     return got
 
 
+def snapshot_chunks(
+    stub, key: bytes, at: int, from_chunk: int, n: int, *, max_entries: int, without_origins: bool = False
+) -> list[lists_pb2.SnapshotChunk]:
+    """The first ``n`` chunks of the snapshot at ``at`` (0: a new one) from ``from_chunk``."""
+    req = lists_pb2.SnapshotRequest(
+        at_list_seq=at,
+        from_chunk=from_chunk,
+        max_chunk_entries=max_entries,
+        subject_index_key=key,
+        without_origins=without_origins,
+    )
+    stream = stub.Snapshot(req, timeout=RPC_TIMEOUT_S)
+    got: list[lists_pb2.SnapshotChunk] = []
+    try:
+        for chunk in stream:
+            got.append(chunk)
+            if len(got) >= n:
+                break
+    finally:
+        stream.cancel()
+    return got
+
+
 def _changes(batches: list[lists_pb2.ListChangeBatch]) -> list[lists_pb2.ListChange]:
     return [c for b in batches for c in b.changes]
 
@@ -168,28 +191,13 @@ def check_snapshot(ctx: GatewayContext) -> Result:
     stub = lists_pb2_grpc.DistributionStub(node.channel)
     key = secrets.token_bytes(32)
 
-    def chunks(at: int, from_chunk: int, n: int) -> list[lists_pb2.SnapshotChunk]:
-        req = lists_pb2.SnapshotRequest(
-            at_list_seq=at, from_chunk=from_chunk, max_chunk_entries=CHUNK_ENTRIES, subject_index_key=key
-        )
-        stream = stub.Snapshot(req, timeout=RPC_TIMEOUT_S)
-        got: list[lists_pb2.SnapshotChunk] = []
-        try:
-            for chunk in stream:
-                got.append(chunk)
-                if len(got) >= n:
-                    break
-        finally:
-            stream.cancel()
-        return got
-
     try:
         _, accepted, pushed = push_lists(node, stub)  # a state of several chunks, whatever the gateway held
         _, hs = _fresh(node)
         ev = [pushed]
-        read = chunks(0, 0, CHUNKS_READ)
+        read = snapshot_chunks(stub, key, 0, 0, CHUNKS_READ, max_entries=CHUNK_ENTRIES)
         at = read[0].at_list_seq if read else 0
-        again = chunks(at, 1, 1) if len(read) > 1 else []
+        again = snapshot_chunks(stub, key, at, 1, 1, max_entries=CHUNK_ENTRIES) if len(read) > 1 else []
         cp_resp = stub.GetListCheckpoint(lists_pb2.ListCheckpointRequest(from_size=at), timeout=RPC_TIMEOUT_S)
     except grpc.RpcError as exc:
         return failed(
