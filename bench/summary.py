@@ -236,13 +236,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     chosen = [b for b in BENCHES if not names or b.name in names]
     if args.from_raw:
+        by_name = {b.name: b for b in chosen}
         try:
             saved = json.loads(args.from_raw.read_text())
+            results = [(by_name[n], v["result"], v["argv"], tuple(v["load"])) for n, v in saved.items() if n in by_name]
         except (OSError, ValueError) as exc:
             print(f"--from-raw {args.from_raw}: {exc}", file=sys.stderr)
             return 2
-        by_name = {b.name: b for b in BENCHES}
-        results = [(by_name[n], v["result"], v["argv"], tuple(v["load"])) for n, v in saved.items() if n in by_name]
+        except (KeyError, TypeError, AttributeError):
+            print(
+                f"--from-raw {args.from_raw}: not a --raw file of this script (each benchmark's "
+                '{"result", "argv", "load"}); run the benchmarks again with --raw',
+                file=sys.stderr,
+            )
+            return 2
     else:
         results = [(b, *run(b, args.quick)) for b in chosen]
     text = table(results, args.quick)

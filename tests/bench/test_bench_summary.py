@@ -101,6 +101,23 @@ def test_an_unreadable_raw_file_is_exit_status_2(tmp_path, capsys):
     assert "missing.json" in capsys.readouterr().err
 
 
+def test_a_raw_file_of_another_shape_is_exit_status_2_with_what_to_do(tmp_path, capsys):
+    raw = tmp_path / "old.json"
+    raw.write_text(json.dumps({"propagation": {"p99_ms": 900.0}}))  # a result without its command and load
+    assert summary.main(["--from-raw", str(raw)]) == 2
+    assert "run the benchmarks again with --raw" in capsys.readouterr().err
+
+
+def test_from_raw_makes_only_the_rows_asked_for(tmp_path, capsys):
+    raw = tmp_path / "raw.json"
+    result = _propagation(200.0, 1_500_000, 1000.0)
+    raw.write_text(
+        json.dumps({"propagation": {"result": result, "argv": ["bench/propagation.py"], "load": [1.0, 2.0]}})
+    )
+    assert summary.main(["--from-raw", str(raw), "--only", "ingest"]) == 0
+    assert "propagation" not in capsys.readouterr().out
+
+
 def test_an_unknown_benchmark_name_is_exit_status_2(capsys):
     assert summary.main(["--only", "ingest,nonsense"]) == 2
     assert "nonsense" in capsys.readouterr().err
