@@ -367,36 +367,30 @@ def _no_side_list() -> None:
     # before the gateway's modules import it by name
 
 
-def _origins_always() -> None:
-    """Gateway: snapshot chunks with origins whatever the node asked (no DIST-082), as before 1.4."""
+def _distribution_ignores(method: str, **fields: object) -> None:
+    """Gateway: ``Distribution.<method>`` serves every request as if ``fields`` were asked."""
     from creditx.gateway.lists.service import DistributionServicer
-    from creditx.v1 import lists_pb2
 
-    original = DistributionServicer.Snapshot
+    original = getattr(DistributionServicer, method)
 
-    def snapshot(self, request, context):
-        asked = lists_pb2.SnapshotRequest()
+    def served(self, request, context):
+        asked = type(request)()
         asked.CopyFrom(request)
-        asked.without_origins = False
+        for name, value in fields.items():
+            setattr(asked, name, value)
         return original(self, asked, context)
 
-    DistributionServicer.Snapshot = snapshot  # type: ignore[method-assign]
+    setattr(DistributionServicer, method, served)
+
+
+def _origins_always() -> None:
+    """Gateway: snapshot chunks with origins whatever the node asked (no DIST-082), as before 1.4."""
+    _distribution_ignores("Snapshot", without_origins=False)
 
 
 def _ignore_client_batch_bound() -> None:
     """Gateway: Subscribe batches up to its own bound whatever the node asked for (no DIST-034)."""
-    from creditx.gateway.lists.service import DistributionServicer
-    from creditx.v1 import lists_pb2
-
-    original = DistributionServicer.Subscribe
-
-    def subscribe(self, request, context):
-        asked = lists_pb2.SubscribeRequest()
-        asked.CopyFrom(request)
-        asked.max_batch_changes = 0
-        return original(self, asked, context)
-
-    DistributionServicer.Subscribe = subscribe  # type: ignore[method-assign]
+    _distribution_ignores("Subscribe", max_batch_changes=0)
 
 
 def _chunk_entries_reversed() -> None:
