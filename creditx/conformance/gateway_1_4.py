@@ -147,7 +147,6 @@ def check_snapshot_without_origins(ctx: GatewayContext) -> Result:
     node = _node(ctx)
     stub = lists_pb2_grpc.DistributionStub(node.channel)
     key = secrets.token_bytes(32)
-
     try:
         _, accepted, pushed = push_lists(node, stub)  # a state that holds entries, whatever the gateway held
         ev = [pushed]

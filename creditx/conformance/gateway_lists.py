@@ -190,7 +190,6 @@ def check_snapshot(ctx: GatewayContext) -> Result:
     node = _node(ctx)
     stub = lists_pb2_grpc.DistributionStub(node.channel)
     key = secrets.token_bytes(32)
-
     try:
         _, accepted, pushed = push_lists(node, stub)  # a state of several chunks, whatever the gateway held
         _, hs = _fresh(node)
